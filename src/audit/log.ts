@@ -1,0 +1,111 @@
+import type { Clock } from '../core/clock.ts';
+import type { TenantTx } from '../store/scope.ts';
+import { chainHash, ChainVerifier, GENESIS_HASH, type AuditEvent, type ChainVerdict, type Outcome } from './chain.ts';
+
+export interface AuditEntry {
+  actor: string;
+  action: string;
+  target: string;
+  outcome: Outcome;
+  data?: Record<string, unknown>;
+}
+
+const AUDIT_STREAM = 'audit';
+
+/**
+ * Appends to the tenant's chain inside the caller's transaction, so the record
+ * commits (or rolls back) with the action it records. Taking the head row's
+ * lock serializes appends per tenant; other tenants proceed in parallel.
+ */
+export async function appendAudit(tx: TenantTx, clock: Clock, entry: AuditEntry): Promise<AuditEvent> {
+  const head = await tx.query<{ seq: number; hash: string | null }>(
+    `INSERT INTO stream_heads AS h (tenant_id, stream, seq, hash) VALUES ($1, $2, 1, NULL)
+     ON CONFLICT (tenant_id, stream) DO UPDATE SET seq = h.seq + 1
+     RETURNING seq, hash`,
+    [tx.tenantId, AUDIT_STREAM],
+  );
+  const { seq, hash: prev } = head.rows[0] as { seq: number; hash: string | null };
+  const record = {
+    tenant_id: tx.tenantId,
+    seq,
+    time: new Date(clock.now()).toISOString(),
+    actor: entry.actor,
+    action: entry.action,
+    target: entry.target,
+    outcome: entry.outcome,
+    data: normalizeData(entry.data ?? {}),
+  };
+  const prevHash = prev ?? GENESIS_HASH;
+  const hash = chainHash(record, prevHash);
+  await tx.query(
+    `WITH ins AS (
+       INSERT INTO audit_events (tenant_id, seq, time, actor, action, target, outcome, data, prev_hash, hash)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+     )
+     UPDATE stream_heads SET hash = $10 WHERE tenant_id = $1 AND stream = '${AUDIT_STREAM}'`,
+    [record.tenant_id, seq, record.time, record.actor, record.action, record.target, record.outcome, JSON.stringify(record.data), prevHash, hash],
+  );
+  return { ...record, prev_hash: prevHash, hash };
+}
+
+/**
+ * The data object is stored as jsonb and read back for verification, so it is
+ * normalized to what survives that round trip: plain JSON values only.
+ */
+function normalizeData(data: Record<string, unknown>): Record<string, unknown> {
+  // jsonb refuses NUL and unpaired surrogates; replace them rather than fail the audited action.
+  return JSON.parse(JSON.stringify(data), (_key, value: unknown) =>
+    typeof value === 'string' ? value.toWellFormed().replaceAll('\u0000', '\uFFFD') : value) as Record<string, unknown>;
+}
+
+interface AuditRow {
+  tenant_id: string;
+  seq: number;
+  time: Date;
+  actor: string;
+  action: string;
+  target: string;
+  outcome: Outcome;
+  data: Record<string, unknown>;
+  prev_hash: string;
+  hash: string;
+}
+
+export const MAX_AUDIT_PAGE = 5000;
+
+/** Events with seq > after, in seq order. */
+export async function pageAudit(tx: TenantTx, after: number, limit: number): Promise<AuditEvent[]> {
+  const res = await tx.query<AuditRow>(
+    `SELECT tenant_id, seq, time, actor, action, target, outcome, data, prev_hash, hash
+       FROM audit_events WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+    [tx.tenantId, after, Math.min(Math.max(limit, 1), MAX_AUDIT_PAGE)],
+  );
+  return res.rows.map(toEvent);
+}
+
+function toEvent(r: AuditRow): AuditEvent {
+  return { tenant_id: r.tenant_id, seq: r.seq, time: r.time.toISOString(), actor: r.actor, action: r.action, target: r.target, outcome: r.outcome, data: r.data, prev_hash: r.prev_hash, hash: r.hash };
+}
+
+export async function auditHead(tx: TenantTx): Promise<{ seq: number; hash: string | null } | undefined> {
+  const res = await tx.query<{ seq: number; hash: string | null }>(
+    `SELECT seq, hash FROM stream_heads WHERE tenant_id = $1 AND stream = '${AUDIT_STREAM}'`, [tx.tenantId]);
+  return res.rows[0];
+}
+
+/** Page source for verification: the database, or an API client paging GET /v1/audit. */
+export type AuditPager = (after: number) => Promise<AuditEvent[]>;
+
+export async function verifyAudit(tenantId: string, page: AuditPager, head?: { seq: number; hash: string | null }): Promise<ChainVerdict> {
+  const verifier = new ChainVerifier(tenantId);
+  let after = 0;
+  for (;;) {
+    const events = await page(after);
+    if (events.length === 0) break;
+    for (const e of events) {
+      if (!verifier.add(e)) return verifier.finish();
+    }
+    after = (events[events.length - 1] as AuditEvent).seq;
+  }
+  return verifier.finish(head);
+}

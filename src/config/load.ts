@@ -1,0 +1,97 @@
+import { ProbectlError } from '../core/errors.ts';
+import { isLoopbackHost } from '../core/net.ts';
+import { coreVars } from './core.ts';
+import { readSection, type ConfigProblem, type SectionValue, type Vars } from './section.ts';
+
+/** Every section's variables, in documentation order. Later integrations add theirs here. */
+export const CONFIG_SECTIONS = {
+  core: { title: 'Core', vars: coreVars },
+} as const satisfies Record<string, { title: string; vars: Vars }>;
+
+/** Variables that are read by name patterns rather than fixed names. */
+export const DYNAMIC_VARIABLE_PATTERNS: readonly RegExp[] = [];
+
+/** PROBECTL_* variables that belong to the test and CI harness, never to the server. */
+const HARNESS_PREFIXES = ['PROBECTL_TEST_', 'PROBECTL_BENCH_'];
+
+export type Config = SectionValue<typeof coreVars>;
+
+export function knownVariableNames(): string[] {
+  return Object.values(CONFIG_SECTIONS).flatMap((s) => Object.values(s.vars).map((v) => v.name));
+}
+
+/**
+ * Parses the environment once into one frozen Config. All problems are
+ * collected and reported together in one error; secret values never appear.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: ConfigProblem[] = [];
+  const core = readSection(env, coreVars, problems);
+  checkUnknown(env, problems);
+  if (problems.length === 0) crossChecks(core, problems);
+  if (problems.length > 0) throw configError(problems);
+  return Object.freeze({ ...core });
+}
+
+function crossChecks(c: SectionValue<typeof coreVars>, problems: ConfigProblem[]): void {
+  if ((c.tlsCertFile === undefined) !== (c.tlsKeyFile === undefined)) {
+    const missing = c.tlsCertFile === undefined ? 'PROBECTL_TLS_CERT_FILE' : 'PROBECTL_TLS_KEY_FILE';
+    problems.push({ variable: missing, problem: 'must be set together with its pair', accepts: 'both PROBECTL_TLS_CERT_FILE and PROBECTL_TLS_KEY_FILE, or neither' });
+  }
+  if (c.allowPlaintextHttp && !isLoopbackHost(c.listen.host)) {
+    problems.push({ variable: 'PROBECTL_ALLOW_PLAINTEXT_HTTP', problem: `plain HTTP refused on non-loopback listen address ${c.listen.host}`, accepts: 'true only with a loopback PROBECTL_LISTEN (127.0.0.1, ::1, localhost)' });
+  }
+  if (c.databaseUrl?.scheme === 'literal' && !/^postgres(ql)?:\/\//.test(c.databaseUrl.value)) {
+    problems.push({ variable: 'PROBECTL_DATABASE_URL', problem: 'not a postgres:// URL', accepts: 'postgres://user@host:5432/db (or a secret reference resolving to one)' });
+  }
+  if (c.databasePassword !== undefined && c.databaseUrl === undefined) {
+    problems.push({ variable: 'PROBECTL_DATABASE_PASSWORD', problem: 'set without PROBECTL_DATABASE_URL', accepts: 'a password only together with a PostgreSQL URL' });
+  }
+}
+
+function checkUnknown(env: NodeJS.ProcessEnv, problems: ConfigProblem[]): void {
+  const known = new Set(knownVariableNames());
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith('PROBECTL_') || known.has(name)) continue;
+    if (HARNESS_PREFIXES.some((p) => name.startsWith(p))) continue;
+    if (DYNAMIC_VARIABLE_PATTERNS.some((re) => re.test(name))) continue;
+    const hint = closest(name, [...known]);
+    problems.push({ variable: name, problem: `unknown variable${hint ? ` (did you mean ${hint}?)` : ''}`, accepts: 'a variable listed in docs/configuration.md' });
+  }
+}
+
+function closest(name: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 4;
+  for (const c of candidates) {
+    const d = editDistance(name, c);
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0] as number;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j] as number;
+      row[j] = Math.min((row[j] as number) + 1, (row[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length] as number;
+}
+
+export function configError(problems: readonly ConfigProblem[]): ProbectlError {
+  const lines = problems.map((p) => `  ${p.variable}: ${p.problem}; accepted: ${p.accepts}`);
+  return new ProbectlError(
+    'PROBECTL_ERR_CONFIG_INVALID',
+    `invalid configuration, startup refused (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines.join('\n')}`,
+    { details: { problems: problems.map((p) => ({ ...p })) } },
+  );
+}

@@ -1,0 +1,34 @@
+import { VarProblem, type VarSpec } from './vars.ts';
+
+export type Vars = Record<string, VarSpec<unknown>>;
+export type SectionValue<V extends Vars> = { readonly [K in keyof V]: V[K] extends VarSpec<infer T> ? T : never };
+
+export interface ConfigProblem {
+  readonly variable: string;
+  readonly problem: string;
+  readonly accepts: string;
+}
+
+/**
+ * Reads every variable of a section, collecting problems instead of stopping at
+ * the first. A non-secret value is quoted in its problem to help the operator;
+ * a secret one never is.
+ */
+export function readSection<V extends Vars>(env: NodeJS.ProcessEnv, vars: V, problems: ConfigProblem[]): SectionValue<V> {
+  const out: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(vars)) {
+    const raw = env[spec.name];
+    try {
+      out[key] = spec.parse(raw);
+    } catch (err) {
+      if (!(err instanceof VarProblem)) throw err;
+      const shown = spec.secret || raw === undefined ? '' : ` (got ${JSON.stringify(truncate(raw))})`;
+      problems.push({ variable: spec.name, problem: `${err.message}${shown}`, accepts: spec.accepts });
+    }
+  }
+  return out as SectionValue<V>;
+}
+
+function truncate(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}

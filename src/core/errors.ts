@@ -1,0 +1,56 @@
+/**
+ * Every error probectl reports to an operator or an API client carries a stable
+ * code from this table. A code is never reused for a different meaning; a retired
+ * code stays here with `retired: true`. docs/errors.md lists every code and a test
+ * checks both directions.
+ */
+export const ERROR_CODES = {
+  PROBECTL_ERR_CONFIG_INVALID: { status: 500, summary: 'One or more PROBECTL_* variables are invalid; startup is refused.' },
+  PROBECTL_ERR_UNAUTHENTICATED: { status: 401, summary: 'No credentials, or credentials that match no active token.' },
+  PROBECTL_ERR_FORBIDDEN: { status: 403, summary: 'The token is valid but lacks the permission the route requires.' },
+  PROBECTL_ERR_NOT_FOUND: { status: 404, summary: 'No such route, or no such object in the caller\'s tenant.' },
+  PROBECTL_ERR_VALIDATION: { status: 400, summary: 'The request body, query or path failed schema validation.' },
+  PROBECTL_ERR_BAD_JSON: { status: 400, summary: 'The request body is not valid JSON.' },
+  PROBECTL_ERR_BODY_TOO_LARGE: { status: 413, summary: 'The request body exceeds PROBECTL_BODY_LIMIT.' },
+  PROBECTL_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'The request body has a content type the route does not accept.' },
+  PROBECTL_ERR_METHOD_NOT_ALLOWED: { status: 405, summary: 'The route exists but not for this HTTP method.' },
+  PROBECTL_ERR_CONFLICT: { status: 409, summary: 'The change conflicts with existing state (for example a duplicate name).' },
+  PROBECTL_ERR_INCIDENT_TRANSITION: { status: 409, summary: 'The requested incident status change is not allowed from the current status.' },
+  PROBECTL_ERR_INTERNAL: { status: 500, summary: 'An unexpected internal error; details are in the server log, never in the response.' },
+  PROBECTL_ERR_DB_UNAVAILABLE: { status: 503, summary: 'The database cannot be reached or is not migrated.' },
+  PROBECTL_ERR_MIGRATION_CHECKSUM: { status: 500, summary: 'An applied migration differs from the file shipped with this build.' },
+  PROBECTL_ERR_MIGRATION_NEWER: { status: 500, summary: 'The database carries migrations newer than this build knows.' },
+  PROBECTL_ERR_DATA_DIR_LOCKED: { status: 500, summary: 'Another process holds the embedded database in this data directory.' },
+  PROBECTL_ERR_TENANT_SCOPE: { status: 500, summary: 'Tenant data was touched without a valid tenant scope.' },
+  PROBECTL_ERR_AUDIT_CHAIN_BROKEN: { status: 500, summary: 'The audit hash chain does not verify; the first broken seq is named.' },
+  PROBECTL_ERR_SERVER_UNREACHABLE: { status: 503, summary: 'The CLI could not reach the running server for this data directory.' },
+  PROBECTL_ERR_TLS_SETUP: { status: 500, summary: 'The server certificate or key could not be loaded or generated.' },
+  PROBECTL_ERR_CANONICAL_ENCODING: { status: 500, summary: 'A value cannot be canonically encoded for the audit hash (non-finite number, unsafe integer).' },
+  PROBECTL_ERR_IOC_FILE: { status: 500, summary: 'An indicator file could not be read or has an invalid line.' },
+  PROBECTL_ERR_CLI_USAGE: { status: 400, summary: 'The CLI was called with missing or invalid arguments.' },
+} as const satisfies Record<string, { status: number; summary: string; retired?: boolean }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class ProbectlError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** Safe, structured detail for API clients (never secrets). */
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown>; status?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ProbectlError';
+    this.code = code;
+    this.status = options?.status ?? ERROR_CODES[code].status;
+    this.details = options?.details;
+  }
+
+  toJSON(): { code: ErrorCode; message: string } & Record<string, unknown> {
+    return { code: this.code, message: this.message, ...(this.details ?? {}) };
+  }
+}
+
+export function isProbectlError(err: unknown, code?: ErrorCode): err is ProbectlError {
+  return err instanceof ProbectlError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,40 @@
+/**
+ * The one database interface both drivers implement. Product code never sees a
+ * driver: it receives a `Db` and reaches tenant data only through `inTenant()`
+ * (store/scope.ts), which hands out a `TenantTx`.
+ */
+export type Row = Record<string, unknown>;
+
+export interface QueryResult<R extends Row = Row> {
+  rows: R[];
+  rowCount: number;
+}
+
+export interface Queryable {
+  query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+}
+
+/** An owner transaction: also runs multi-statement scripts (migrations). */
+export interface OwnerTx extends Queryable {
+  exec(sql: string): Promise<void>;
+}
+
+export type DriverName = 'pglite' | 'postgres';
+
+export interface Db {
+  readonly driver: DriverName;
+  /** Runs fn in one transaction as the connecting (owner) role; commits, or rolls back on throw. */
+  transaction<T>(fn: (tx: OwnerTx) => Promise<T>): Promise<T>;
+  /** Is the database reachable right now? */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Type parsers shared by both drivers so rows look the same whichever is used. */
+export const INT8_OID = 20;
+export const NUMERIC_OID = 1700;
+export const parseInt8 = (text: string): number => {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n)) throw new RangeError('int8 value outside the safe integer range');
+  return n;
+};

@@ -1,0 +1,39 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite, types } from '@electric-sql/pglite';
+import { INT8_OID, parseInt8, type Db, type OwnerTx, type QueryResult, type Row } from './db.ts';
+
+/** Opens the embedded database. `dir` undefined means in memory (tests). */
+export async function openPglite(dir: string | undefined): Promise<Db> {
+  if (dir !== undefined) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const pg = await PGlite.create(dir ?? 'memory://', {
+    parsers: { [INT8_OID]: parseInt8, [types.INT8]: parseInt8 },
+  });
+  const wrap = (q: Pick<PGlite, 'query' | 'exec'>): OwnerTx => ({
+    async query<R extends Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+      const res = await q.query<R>(sql, params ? [...params] : undefined);
+      return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
+    },
+    async exec(sql: string): Promise<void> {
+      await q.exec(sql);
+    },
+  });
+  let closed = false;
+  return {
+    driver: 'pglite',
+    transaction: (fn) => pg.transaction((tx) => fn(wrap(tx))),
+    ping: async () => {
+      if (closed) return false;
+      try {
+        await pg.query('SELECT 1');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await pg.close();
+    },
+  };
+}

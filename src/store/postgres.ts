@@ -1,0 +1,78 @@
+import pg from 'pg';
+import { INT8_OID, parseInt8, type Db, type OwnerTx, type QueryResult, type Row } from './db.ts';
+
+export interface PostgresOptions {
+  connectionString: string;
+  password?: string | undefined;
+  poolSize: number;
+  /** Extra PEM CAs for verify-full; the system roots stay trusted. */
+  ca?: string | undefined;
+  applicationName?: string;
+}
+
+const typeParsers = {
+  getTypeParser(oid: number, format?: string) {
+    if (oid === INT8_OID) return parseInt8;
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+};
+
+export async function openPostgres(opts: PostgresOptions): Promise<Db> {
+  const url = new URL(opts.connectionString);
+  const sslmode = url.searchParams.get('sslmode');
+  // TLS to a remote server is validated; `sslmode=disable` is only honoured by pg for loopback-by-operator-choice.
+  const ssl = sslmode === null || sslmode === 'disable' ? undefined : { rejectUnauthorized: true, ...(opts.ca ? { ca: opts.ca } : {}) };
+  url.searchParams.delete('sslmode');
+  const pool = new pg.Pool({
+    connectionString: url.toString(),
+    ...(opts.password !== undefined ? { password: opts.password } : {}),
+    max: opts.poolSize,
+    ssl,
+    types: typeParsers,
+    application_name: opts.applicationName ?? 'probectl',
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 10_000,
+  });
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  const wrap = (client: pg.PoolClient): OwnerTx => ({
+    async query<R extends Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+      const res = await client.query<R>(sql, params ? [...params] : undefined);
+      return { rows: res.rows, rowCount: res.rowCount ?? res.rows.length };
+    },
+    async exec(sql: string): Promise<void> {
+      await client.query(sql);
+    },
+  });
+  return {
+    driver: 'postgres',
+    async transaction(fn) {
+      const client = await pool.connect();
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const result = await fn(wrap(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        try {
+          await client.query('ROLLBACK');
+        } catch {
+          broken = true;
+        }
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    },
+    async ping() {
+      try {
+        await pool.query('SELECT 1');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close: () => pool.end(),
+  };
+}

@@ -1,0 +1,62 @@
+import { ProbectlError } from '../core/errors.ts';
+import { isUuid } from '../core/ids.ts';
+import type { Db, OwnerTx, QueryResult, Row } from './db.ts';
+
+export const APP_ROLE = 'probectl_app';
+
+/**
+ * A transaction bound to one tenant: the database role is probectl_app and the
+ * row-level-security setting names the tenant, so every statement sees and
+ * writes only that tenant's rows whatever its WHERE clause says.
+ */
+export interface TenantTx {
+  readonly tenantId: string;
+  query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+}
+
+/**
+ * The owner's explicit cross-tenant scope, for the few things that need it: the
+ * tenant registry and token lookup. `asTenant` runs tenant work inside the same
+ * transaction (so a tenant's creation and its audit record commit together).
+ */
+export interface SystemTx {
+  readonly system: true;
+  query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+  asTenant<T>(tenantId: string, fn: (tx: TenantTx) => Promise<T>): Promise<T>;
+}
+
+function checkedTenant(tenantId: string): string {
+  if (typeof tenantId !== 'string' || !isUuid(tenantId)) {
+    throw new ProbectlError('PROBECTL_ERR_TENANT_SCOPE', 'tenant scope requires a tenant UUID');
+  }
+  return tenantId.toLowerCase();
+}
+
+async function enterTenant(tx: OwnerTx, tenantId: string): Promise<TenantTx> {
+  const tenant = checkedTenant(tenantId);
+  await tx.query("SELECT set_config('role', $1, true), set_config('probectl.tenant_id', $2, true), set_config('probectl.scope', '', true)", [APP_ROLE, tenant]);
+  return { tenantId: tenant, query: (sql, params) => tx.query(sql, params) };
+}
+
+/** The only way product code reads or writes tenant data. */
+export async function inTenant<T>(db: Db, tenantId: string, fn: (tx: TenantTx) => Promise<T>): Promise<T> {
+  checkedTenant(tenantId);
+  return db.transaction(async (tx) => fn(await enterTenant(tx, tenantId)));
+}
+
+export async function inSystem<T>(db: Db, fn: (tx: SystemTx) => Promise<T>): Promise<T> {
+  return db.transaction(async (tx) => {
+    const enterSystem = () => tx.query("SELECT set_config('role', 'none', true), set_config('probectl.tenant_id', '', true), set_config('probectl.scope', 'system', true)");
+    await enterSystem();
+    return fn({
+      system: true,
+      query: (sql, params) => tx.query(sql, params),
+      async asTenant(tenantId, inner) {
+        const scoped = await enterTenant(tx, tenantId);
+        const result = await inner(scoped);
+        await enterSystem();
+        return result;
+      },
+    });
+  });
+}
