@@ -49,7 +49,11 @@ export class ChainVerifier {
   private prevHash = GENESIS_HASH;
   private failure: { seq: number; reason: string } | undefined;
 
-  constructor(private readonly tenantId: string) {}
+  private readonly tenantId: string;
+
+  constructor(tenantId: string) {
+    this.tenantId = tenantId;
+  }
 
   add(event: AuditEvent): boolean {
     if (this.failure) return false;

@@ -103,3 +103,9 @@ export async function findTokenByHash(tx: SystemTx, hash: string): Promise<Token
   const row = res.rows[0];
   return row ? { id: row.id, tenantId: row.tenant_id, permissions: row.permissions, revoked: row.revoked_at !== null } : undefined;
 }
+
+/** Which tenant a token id belongs to, for provider-wide revocation. */
+export async function findTokenTenant(tx: SystemTx, id: string): Promise<string | undefined> {
+  const res = await tx.query<{ tenant_id: string }>('SELECT tenant_id FROM tokens WHERE id = $1', [id]);
+  return res.rows[0]?.tenant_id;
+}

@@ -5,13 +5,13 @@
  */
 export type Row = Record<string, unknown>;
 
-export interface QueryResult<R extends Row = Row> {
+export interface QueryResult<R = Row> {
   rows: R[];
   rowCount: number;
 }
 
 export interface Queryable {
-  query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+  query<R = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
 }
 
 /** An owner transaction: also runs multi-statement scripts (migrations). */

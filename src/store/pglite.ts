@@ -1,15 +1,15 @@
 import { mkdirSync } from 'node:fs';
-import { PGlite, types } from '@electric-sql/pglite';
+import { PGlite } from '@electric-sql/pglite';
 import { INT8_OID, parseInt8, type Db, type OwnerTx, type QueryResult, type Row } from './db.ts';
 
 /** Opens the embedded database. `dir` undefined means in memory (tests). */
 export async function openPglite(dir: string | undefined): Promise<Db> {
   if (dir !== undefined) mkdirSync(dir, { recursive: true, mode: 0o700 });
   const pg = await PGlite.create(dir ?? 'memory://', {
-    parsers: { [INT8_OID]: parseInt8, [types.INT8]: parseInt8 },
+    parsers: { [INT8_OID]: parseInt8 },
   });
   const wrap = (q: Pick<PGlite, 'query' | 'exec'>): OwnerTx => ({
-    async query<R extends Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+    async query<R = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
       const res = await q.query<R>(sql, params ? [...params] : undefined);
       return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
     },

@@ -36,8 +36,8 @@ export async function openPostgres(opts: PostgresOptions): Promise<Db> {
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   const wrap = (client: pg.PoolClient): OwnerTx => ({
-    async query<R extends Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-      const res = await client.query<R>(sql, params ? [...params] : undefined);
+    async query<R = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+      const res = await client.query<R & Row>(sql, params ? [...params] : undefined);
       return { rows: res.rows, rowCount: res.rowCount ?? res.rows.length };
     },
     async exec(sql: string): Promise<void> {

@@ -11,7 +11,7 @@ export const APP_ROLE = 'probectl_app';
  */
 export interface TenantTx {
   readonly tenantId: string;
-  query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+  query<R = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
 }
 
 /**
@@ -21,7 +21,7 @@ export interface TenantTx {
  */
 export interface SystemTx {
   readonly system: true;
-  query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+  query<R = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
   asTenant<T>(tenantId: string, fn: (tx: TenantTx) => Promise<T>): Promise<T>;
 }
 

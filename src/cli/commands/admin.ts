@@ -1,0 +1,85 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/load.ts';
+import { ProbectlError } from '../../core/errors.ts';
+import { isUuid } from '../../core/ids.ts';
+import { isPermission, PERMISSIONS, type Permission } from '../../identity/permissions.ts';
+import { openAdminBackend, type AdminBackend } from '../backend.ts';
+import { printJson, printTable } from '../output.ts';
+
+async function withBackend<T>(tokenFile: string | undefined, fn: (b: AdminBackend) => Promise<T>): Promise<T> {
+  const backend = await openAdminBackend(loadConfig(), { tokenFile });
+  try {
+    return await fn(backend);
+  } finally {
+    await backend.close();
+  }
+}
+
+function requireUuid(what: string, value: string): string {
+  if (!isUuid(value)) throw new ProbectlError('PROBECTL_ERR_CLI_USAGE', `${what} must be a UUID`);
+  return value.toLowerCase();
+}
+
+function parsePermissions(text: string): Permission[] {
+  const items = text.split(',').map((p) => p.trim()).filter(Boolean);
+  const bad = items.filter((p) => !isPermission(p));
+  if (items.length === 0 || bad.length > 0) {
+    throw new ProbectlError('PROBECTL_ERR_CLI_USAGE', `--permissions must be a comma-separated list of: ${PERMISSIONS.join(', ')}${bad.length ? ` (unknown: ${bad.join(', ')})` : ''}`);
+  }
+  return [...new Set(items)] as Permission[];
+}
+
+export function registerAdminCommands(program: Command): void {
+  const tokenFileOption = ['--token-file <path>', 'admin token used while a server holds the data directory (default: <data dir>/admin-token)'] as const;
+
+  const tenant = program.command('tenant').description('manage tenants (needs provider-admin when a server is running)');
+  tenant.command('create').description('create a tenant; prints {"id","name"}')
+    .requiredOption('--name <name>', 'tenant name').option(...tokenFileOption)
+    .action(async (o: { name: string; tokenFile?: string }) => {
+      printJson(await withBackend(o.tokenFile, (b) => b.createTenant(o.name)));
+    });
+  tenant.command('list').description('list tenants').option('--json', 'print JSON').option(...tokenFileOption)
+    .action(async (o: { json?: boolean; tokenFile?: string }) => {
+      const tenants = await withBackend(o.tokenFile, (b) => b.listTenants());
+      if (o.json) printJson({ tenants });
+      else printTable(tenants as unknown as Record<string, unknown>[], ['id', 'name', 'provider', 'created_at']);
+    });
+
+  const token = program.command('token').description('manage API tokens');
+  token.command('create').description('create a token; prints the token alone (shown once)')
+    .requiredOption('--tenant <id>', 'tenant UUID').requiredOption('--permissions <list>', `comma-separated: ${PERMISSIONS.join(',')}`)
+    .option('--name <name>', 'token name', 'cli-token').option(...tokenFileOption)
+    .action(async (o: { tenant: string; permissions: string; name: string; tokenFile?: string }) => {
+      const tenantId = requireUuid('--tenant', o.tenant);
+      const permissions = parsePermissions(o.permissions);
+      const created = await withBackend(o.tokenFile, (b) => b.createToken(tenantId, permissions, o.name));
+      process.stdout.write(`${created.token}\n`);
+      process.stderr.write(`probectl: token ${created.id} created\n`);
+    });
+  token.command('list').description('list a tenant\'s tokens (never their values)').requiredOption('--tenant <id>', 'tenant UUID')
+    .option('--json', 'print JSON').option(...tokenFileOption)
+    .action(async (o: { tenant: string; json?: boolean; tokenFile?: string }) => {
+      const tokens = await withBackend(o.tokenFile, (b) => b.listTokens(requireUuid('--tenant', o.tenant)));
+      if (o.json) printJson({ tokens });
+      else printTable(tokens as unknown as Record<string, unknown>[], ['id', 'name', 'permissions', 'created_at', 'revoked_at']);
+    });
+  token.command('revoke').description('revoke a token').argument('<id>', 'token id').option(...tokenFileOption)
+    .action(async (id: string, o: { tokenFile?: string }) => {
+      const tokenId = requireUuid('token id', id);
+      const { changed } = await withBackend(o.tokenFile, (b) => b.revokeToken(tokenId));
+      printJson({ id: tokenId, revoked: true, changed });
+    });
+
+  const audit = program.command('audit').description('the tamper-evident audit log');
+  audit.command('verify').description('recompute a tenant\'s hash chain; exits non-zero naming the first broken seq')
+    .requiredOption('--tenant <id>', 'tenant UUID').option(...tokenFileOption)
+    .action(async (o: { tenant: string; tokenFile?: string }) => {
+      const verdict = await withBackend(o.tokenFile, (b) => b.verifyAudit(requireUuid('--tenant', o.tenant)));
+      if (verdict.ok) {
+        process.stdout.write(`audit chain OK: ${verdict.count} record(s), head seq ${verdict.head.seq} hash ${verdict.head.hash}\n`);
+        return;
+      }
+      process.stdout.write(`audit chain BROKEN at seq ${verdict.seq}: ${verdict.reason}\n`);
+      process.exitCode = 3;
+    });
+}

@@ -1,0 +1,44 @@
+import { renameSync, writeFileSync } from 'node:fs';
+import type { Clock } from '../core/clock.ts';
+import type { Db } from '../store/db.ts';
+import { inSystem } from '../store/scope.ts';
+import { createTenant, issueToken } from './admin.ts';
+import { PERMISSIONS } from './permissions.ts';
+import { providerTenant, type Tenant } from './tenants.ts';
+
+const BOOTSTRAP_LOCK_KEY = 7_233_105_120;
+
+export interface BootstrapResult {
+  provider: Tenant;
+  /** Set on first start only: where the admin token was written. */
+  adminTokenFile?: string;
+}
+
+/**
+ * On first start with an empty database: the default (provider) tenant and a
+ * token holding every permission, written to a 0600 file. The token itself is
+ * never printed or logged.
+ */
+export async function bootstrap(db: Db, clock: Clock, opts: { tenantName: string; adminTokenPath: string }): Promise<BootstrapResult> {
+  const readProvider = () => inSystem(db, async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [BOOTSTRAP_LOCK_KEY]);
+    return providerTenant(tx);
+  });
+  const existing = await readProvider();
+  if (existing) return { provider: existing };
+  const ctx = { db, clock };
+  let provider: Tenant;
+  try {
+    provider = await createTenant(ctx, undefined, opts.tenantName, true);
+  } catch (err) {
+    // Another replica bootstrapped at the same moment: use its provider tenant.
+    const winner = await readProvider();
+    if (winner) return { provider: winner };
+    throw err;
+  }
+  const { token } = await issueToken(ctx, { tenantId: provider.id, name: 'system:bootstrap' }, provider.id, { name: 'bootstrap-admin', permissions: PERMISSIONS });
+  const tmp = `${opts.adminTokenPath}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  renameSync(tmp, opts.adminTokenPath);
+  return { provider, adminTokenFile: opts.adminTokenPath };
+}

@@ -1,0 +1,19 @@
+import type { Clock } from '../core/clock.ts';
+import type { Db } from '../store/db.ts';
+import { inTenant, type TenantTx } from '../store/scope.ts';
+import { ingestSignals, type IngestResult } from './correlator.ts';
+import { correlationKey, type SignalInput } from './model.ts';
+
+export interface IngestDeps {
+  db: Db;
+  clock: Clock;
+  incidentWindowMs: number;
+  onIngested?: (tenantId: string, family: string, incidentOpened: boolean) => void;
+}
+
+/** Stores signals for one tenant and correlates them, in one transaction with whatever produced them. */
+export async function ingestForTenant(deps: IngestDeps, tenantId: string, produce: (tx: TenantTx) => Promise<readonly SignalInput[]>): Promise<IngestResult[]> {
+  const results = await inTenant(deps.db, tenantId, async (tx) => ingestSignals(tx, deps.clock, deps.incidentWindowMs, await produce(tx)));
+  for (const r of results) deps.onIngested?.(tenantId, correlationKey(r.signal.kind, r.signal.target).family, r.incidentOpened);
+  return results;
+}

@@ -1,0 +1,133 @@
+import { appendAudit } from '../audit/log.ts';
+import type { Clock } from '../core/clock.ts';
+import { ProbectlError } from '../core/errors.ts';
+import { holds, isPermission, type Permission, type Principal } from '../identity/permissions.ts';
+import { findTokenByHash, hashToken, looksLikeToken } from '../identity/tokens.ts';
+import type { Db } from '../store/db.ts';
+import { inSystem, inTenant } from '../store/scope.ts';
+
+/**
+ * The token from `Authorization: Bearer <token>` or HTTP Basic with the token
+ * as the password (Grafana's datasource form). undefined: no credentials at
+ * all; null: a header that carries no usable token.
+ */
+export function presentedToken(header: string | undefined): string | null | undefined {
+  if (header === undefined || header === '') return undefined;
+  const m = /^(Bearer|Basic)\s+(\S+)\s*$/i.exec(header);
+  if (!m) return null;
+  const scheme = (m[1] as string).toLowerCase();
+  const value = m[2] as string;
+  if (scheme === 'bearer') return value;
+  const decoded = Buffer.from(value, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon >= 0 ? decoded.slice(colon + 1) : null;
+}
+
+export interface AuthenticatorOptions {
+  db: Db;
+  clock: Clock;
+  providerTenantId: string;
+  failureAuditPerMinute: number;
+  successAuditIntervalMs: number;
+  onOutcome?: (outcome: 'success' | 'failure' | 'denied') => void;
+}
+
+interface FailureWindow { start: number; recorded: number; suppressed: number }
+
+const MAX_TRACKED = 10_000;
+
+/**
+ * Authenticates requests and records logins in the audit log: a success once
+ * per token and source per interval, failures rate-limited per source (what
+ * was suppressed is counted into the next record, so nothing vanishes
+ * silently). The presented token never appears in any record.
+ */
+export class Authenticator {
+  private readonly lastSuccess = new Map<string, number>();
+  private readonly failures = new Map<string, FailureWindow>();
+
+  private readonly opts: AuthenticatorOptions;
+
+  constructor(opts: AuthenticatorOptions) {
+    this.opts = opts;
+  }
+
+  async authenticate(header: string | undefined, source: string): Promise<Principal> {
+    const token = presentedToken(header);
+    if (token === undefined) throw new ProbectlError('PROBECTL_ERR_UNAUTHENTICATED', 'authentication required: send Authorization: Bearer <token>');
+    const match = token !== null && looksLikeToken(token)
+      ? await inSystem(this.opts.db, (tx) => findTokenByHash(tx, hashToken(token)))
+      : undefined;
+    if (!match || match.revoked) {
+      await this.recordFailure(source, match ? match.tenantId : this.opts.providerTenantId, match ? `token:${match.id}` : 'token:unknown', match ? 'revoked token' : token === null ? 'malformed credentials' : 'unknown token');
+      throw new ProbectlError('PROBECTL_ERR_UNAUTHENTICATED', 'invalid or revoked token');
+    }
+    const principal: Principal = {
+      tenantId: match.tenantId,
+      tokenId: match.id,
+      permissions: new Set(match.permissions.filter(isPermission)),
+      actor: `token:${match.id}`,
+    };
+    await this.recordSuccess(principal, source);
+    return principal;
+  }
+
+  /** Checks the permission after the tenant is known; a denial is audited under the same per-source limit. */
+  async authorize(principal: Principal, needed: readonly Permission[], route: string, source: string): Promise<void> {
+    if (needed.some((p) => holds(principal, p))) return;
+    this.opts.onOutcome?.('denied');
+    if (this.admitFailure(source)) {
+      await inTenant(this.opts.db, principal.tenantId, (tx) => appendAudit(tx, this.opts.clock, {
+        actor: principal.actor, action: 'access.denied', target: route, outcome: 'denied',
+        data: { source, required: [...needed], suppressed_since_last: this.takeSuppressed(source) },
+      }));
+    }
+    throw new ProbectlError('PROBECTL_ERR_FORBIDDEN', `this token lacks the ${needed.join(' or ')} permission`);
+  }
+
+  private async recordSuccess(principal: Principal, source: string): Promise<void> {
+    this.opts.onOutcome?.('success');
+    const key = `${principal.tokenId}|${source}`;
+    const now = this.opts.clock.now();
+    const last = this.lastSuccess.get(key);
+    if (last !== undefined && now - last < this.opts.successAuditIntervalMs) return;
+    if (this.lastSuccess.size >= MAX_TRACKED) this.lastSuccess.clear();
+    this.lastSuccess.set(key, now);
+    await inTenant(this.opts.db, principal.tenantId, (tx) => appendAudit(tx, this.opts.clock, {
+      actor: principal.actor, action: 'auth.login', target: `token:${principal.tokenId}`, outcome: 'success', data: { source },
+    }));
+  }
+
+  private async recordFailure(source: string, tenantId: string, target: string, reason: string): Promise<void> {
+    this.opts.onOutcome?.('failure');
+    if (!this.admitFailure(source)) return;
+    await inTenant(this.opts.db, tenantId, (tx) => appendAudit(tx, this.opts.clock, {
+      actor: 'anonymous', action: 'auth.login', target, outcome: 'failure',
+      data: { source, reason, suppressed_since_last: this.takeSuppressed(source) },
+    }));
+  }
+
+  private admitFailure(source: string): boolean {
+    const now = this.opts.clock.now();
+    let w = this.failures.get(source);
+    if (!w || now - w.start >= 60_000) {
+      if (!w && this.failures.size >= MAX_TRACKED) this.failures.clear();
+      w = { start: now, recorded: 0, suppressed: w?.suppressed ?? 0 };
+      this.failures.set(source, w);
+    }
+    if (w.recorded >= this.opts.failureAuditPerMinute) {
+      w.suppressed += 1;
+      return false;
+    }
+    w.recorded += 1;
+    return true;
+  }
+
+  private takeSuppressed(source: string): number {
+    const w = this.failures.get(source);
+    if (!w) return 0;
+    const n = w.suppressed;
+    w.suppressed = 0;
+    return n;
+  }
+}

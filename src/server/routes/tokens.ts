@@ -1,0 +1,75 @@
+import { Type } from 'typebox';
+import { ProbectlError } from '../../core/errors.ts';
+import { issueToken, revokeTokenOf, tokenList } from '../../identity/admin.ts';
+import { holds, type Principal } from '../../identity/permissions.ts';
+import { findTokenTenant } from '../../identity/tokens.ts';
+import { inSystem } from '../../store/scope.ts';
+import { needs, route, type RouteDef } from '../route.ts';
+import { IdParams, Name, Permission, Uuid } from '../schemas.ts';
+
+const TokenOut = Type.Object({
+  id: Uuid, tenant: Uuid, name: Type.String(), permissions: Type.Array(Type.String()), created_at: Type.String(),
+  created_by: Type.String(), revoked_at: Type.Union([Type.String(), Type.Null()]),
+});
+
+/**
+ * A tenant's admin manages its own tenant's tokens; reaching into another
+ * tenant takes provider-admin. The tenant named in a body or query is a target
+ * the caller must be entitled to, never a source of identity.
+ */
+function targetTenant(principal: Principal, requested: string | undefined): string {
+  const tenant = (requested ?? principal.tenantId).toLowerCase();
+  if (tenant !== principal.tenantId && !holds(principal, 'provider-admin')) {
+    throw new ProbectlError('PROBECTL_ERR_FORBIDDEN', 'managing another tenant\'s tokens needs the provider-admin permission');
+  }
+  if (tenant === principal.tenantId && !holds(principal, 'admin') && !holds(principal, 'provider-admin')) {
+    throw new ProbectlError('PROBECTL_ERR_FORBIDDEN', 'managing tokens needs the admin permission');
+  }
+  return tenant;
+}
+
+export const tokenRoutes: RouteDef[] = [
+  route({
+    method: 'POST', url: '/v1/tokens', summary: 'Create an API token (shown once)', tags: ['identity'], access: needs('admin', 'provider-admin'),
+    schema: {
+      body: Type.Object({
+        tenant: Type.Optional(Uuid),
+        permissions: Type.Array(Permission, { minItems: 1, maxItems: 10, uniqueItems: true }),
+        name: Type.Optional(Name),
+      }, { additionalProperties: false }),
+      response: { 201: Type.Object({ id: Uuid, token: Type.String() }) },
+    },
+    handler: async ({ deps, principal, body }) => {
+      const tenant = targetTenant(principal, body.tenant);
+      if (body.permissions.includes('provider-admin') && !holds(principal, 'provider-admin')) {
+        throw new ProbectlError('PROBECTL_ERR_FORBIDDEN', 'only a provider-admin may grant provider-admin');
+      }
+      const created = await issueToken(deps, { tenantId: principal.tenantId, name: principal.actor }, tenant, {
+        name: body.name ?? 'api-token',
+        permissions: body.permissions,
+      });
+      return { status: 201, body: created };
+    },
+  }),
+  route({
+    method: 'GET', url: '/v1/tokens', summary: 'List a tenant\'s tokens (never their values)', tags: ['identity'], access: needs('admin', 'provider-admin'),
+    schema: {
+      querystring: Type.Object({ tenant: Type.Optional(Uuid) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ tokens: Type.Array(TokenOut) }) },
+    },
+    handler: async ({ deps, principal, query }) => ({ body: { tokens: await tokenList(deps, targetTenant(principal, query.tenant)) } }),
+  }),
+  route({
+    method: 'DELETE', url: '/v1/tokens/:id', summary: 'Revoke a token', tags: ['identity'], access: needs('admin', 'provider-admin'),
+    schema: { params: IdParams, response: { 200: Type.Object({ id: Uuid, revoked: Type.Literal(true), changed: Type.Boolean() }) } },
+    handler: async ({ deps, principal, params }) => {
+      let tenant = principal.tenantId;
+      if (holds(principal, 'provider-admin')) {
+        tenant = (await inSystem(deps.db, (tx) => findTokenTenant(tx, params.id))) ?? principal.tenantId;
+      }
+      targetTenant(principal, tenant);
+      const { changed } = await revokeTokenOf(deps, { tenantId: principal.tenantId, name: principal.actor }, tenant, params.id);
+      return { body: { id: params.id, revoked: true, changed } };
+    },
+  }),
+];

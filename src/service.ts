@@ -1,0 +1,159 @@
+import { chmodSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { SensitiveReads } from './audit/sensitive-reads.ts';
+import type { Config } from './config/load.ts';
+import { systemClock, type Clock } from './core/clock.ts';
+import { createLogger } from './core/logger.ts';
+import { bootstrap } from './identity/bootstrap.ts';
+import type { IngestDeps } from './incidents/ingest.ts';
+import { resolveLocal } from './secrets/basic.ts';
+import { buildApp } from './server/app.ts';
+import { Authenticator } from './server/auth.ts';
+import type { AppDeps } from './server/deps.ts';
+import { Metrics } from './server/metrics.ts';
+import { allRoutes } from './server/routes/index.ts';
+import { loadServerIdentity } from './server/tls-identity.ts';
+import type { Db } from './store/db.ts';
+import { dataPaths, ensureDataDir, lockDataDir, type DataDirLock } from './store/datadir.ts';
+import { isMigrated, migrate } from './store/migrate.ts';
+import { openStore } from './store/open.ts';
+import { IocFileLoader } from './threat/ioc-loader.ts';
+import { PostureScheduler } from './threat/posture-scheduler.ts';
+import { VERSION } from './version.ts';
+
+export interface RunningService {
+  url: string;
+  fingerprint256: string | undefined;
+  adminTokenFile: string | undefined;
+  deps: AppDeps;
+  app: FastifyInstance;
+  posture: PostureScheduler;
+  iocFiles: IocFileLoader;
+  close(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  log?: Logger;
+  clock?: Clock;
+  env?: NodeJS.ProcessEnv;
+}
+
+// Unix socket paths are limited to 107 bytes on Linux.
+const MAX_SOCKET_PATH = 100;
+
+/** Opens the configured database (resolving its credentials) and applies migrations. */
+export async function openConfiguredStore(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<Db> {
+  const db = await openStore({
+    databaseUrl: config.databaseUrl ? resolveLocal('PROBECTL_DATABASE_URL', config.databaseUrl, env) : undefined,
+    databasePassword: config.databasePassword ? resolveLocal('PROBECTL_DATABASE_PASSWORD', config.databasePassword, env) : undefined,
+    databaseCaFile: config.databaseCaFile,
+    poolSize: config.databasePoolSize,
+    dataDir: config.dataDir,
+  });
+  return db;
+}
+
+export async function startService(config: Config, opts: ServiceOptions = {}): Promise<RunningService> {
+  const log = opts.log ?? createLogger(config.logLevel);
+  const clock = opts.clock ?? systemClock;
+  const paths = dataPaths(config.dataDir);
+  ensureDataDir(config.dataDir);
+  const lock: DataDirLock | undefined = config.databaseUrl ? undefined : lockDataDir(config.dataDir, 'start the server');
+  const cleanup: Array<() => Promise<void> | void> = [() => lock?.release()];
+  const unwind = async () => {
+    for (const step of cleanup.reverse()) await step();
+  };
+  try {
+    const db = await openConfiguredStore(config, opts.env);
+    cleanup.push(() => db.close());
+    const report = await migrate(db);
+    if (report.applied.length > 0) log.info({ applied: report.applied }, 'database migrations applied');
+
+    const boot = await bootstrap(db, clock, { tenantName: config.tenantHint ?? 'default', adminTokenPath: paths.adminToken });
+    if (boot.adminTokenFile) log.info({ tenant: boot.provider.id, admin_token_file: boot.adminTokenFile }, 'first start: created the default tenant; its admin token is in the file named here (mode 0600)');
+
+    const metrics = new Metrics();
+    const ingest: IngestDeps = {
+      db, clock, incidentWindowMs: config.incidentWindow,
+      onIngested: (tenant, family, opened) => {
+        metrics.signalsIngested.inc({ tenant, family });
+        if (opened) metrics.incidentsOpened.inc({ tenant });
+      },
+    };
+    const deps: AppDeps = {
+      config, db, clock, log, metrics, ingest,
+      providerTenantId: boot.provider.id,
+      auth: new Authenticator({
+        db, clock, providerTenantId: boot.provider.id,
+        failureAuditPerMinute: config.authFailureAuditPerMinute,
+        successAuditIntervalMs: config.authSuccessAuditInterval,
+        onOutcome: (outcome) => metrics.authOutcomes.inc({ outcome }),
+      }),
+      sensitiveReads: new SensitiveReads(clock, config.authSuccessAuditInterval),
+      isReady: async () => (await db.ping()) && (await isMigrated(db)),
+    };
+
+    const identity = config.allowPlaintextHttp ? undefined : await loadServerIdentity({ certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, tlsDir: paths.tlsDir });
+    if (identity?.generated) log.info({ cert: identity.certPath, sha256_fingerprint: identity.fingerprint256 }, 'generated a self-signed server certificate');
+
+    const app = await buildApp(deps, { routes: allRoutes(config), version: VERSION, ...(identity ? { tls: { cert: identity.cert, key: identity.key } } : {}) });
+    cleanup.push(() => app.close());
+    await app.listen({ host: config.listen.host, port: config.listen.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.listen.port;
+    const hostText = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
+    const url = `${identity ? 'https' : 'http'}://${hostText}:${port}`;
+
+    const control = await listenControlSocket(app, paths.controlSocket, log);
+    if (control) cleanup.push(() => new Promise<void>((resolve) => control.close(() => resolve())));
+
+    const posture = new PostureScheduler({
+      targets: config.tlsPostureTargets, intervalMs: config.tlsPostureInterval, expiryDays: config.tlsPostureExpiryDays,
+      caFile: config.tlsPostureCaFile, ingest, clock, log: log.child({ component: 'tls-posture' }),
+      onResult: (result) => metrics.postureChecks.inc({ result }),
+    });
+    const iocFiles = new IocFileLoader({
+      sources: config.iocFiles, intervalMs: config.iocReloadInterval, db, clock, log: log.child({ component: 'ioc-files' }),
+      onLoad: (result) => metrics.iocFileLoads.inc({ result }),
+    });
+    posture.start();
+    iocFiles.start();
+    cleanup.push(() => posture.stop(), () => iocFiles.stop());
+
+    log.info({ url, version: VERSION, driver: db.driver, data_dir: config.dataDir, ...(identity ? { sha256_fingerprint: identity.fingerprint256 } : {}) }, 'probectl serving');
+
+    let closing: Promise<void> | undefined;
+    return {
+      url, fingerprint256: identity?.fingerprint256, adminTokenFile: boot.adminTokenFile, deps, app, posture, iocFiles,
+      close() {
+        closing ??= unwind();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await unwind().catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * A local HTTP listener on a 0600 Unix socket in the data directory, routed
+ * into the same app (same authentication). The CLI uses it while a server
+ * holds the embedded database, so the database files are never opened twice.
+ */
+async function listenControlSocket(app: FastifyInstance, path: string, log: Logger): Promise<Server | undefined> {
+  if (path.length > MAX_SOCKET_PATH) {
+    log.warn({ path }, 'data directory path too long for the local control socket; the CLI cannot reach this server while it runs');
+    return undefined;
+  }
+  rmSync(path, { force: true });
+  const server = createServer((req, res) => app.routing(req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => resolve());
+  });
+  chmodSync(path, 0o600);
+  return server;
+}
