@@ -13,7 +13,6 @@ export const ERROR_CODES = {
   PROBECTL_ERR_BAD_JSON: { status: 400, summary: 'The request body is not valid JSON.' },
   PROBECTL_ERR_BODY_TOO_LARGE: { status: 413, summary: 'The request body exceeds PROBECTL_BODY_LIMIT.' },
   PROBECTL_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'The request body has a content type the route does not accept.' },
-  PROBECTL_ERR_METHOD_NOT_ALLOWED: { status: 405, summary: 'The route exists but not for this HTTP method.' },
   PROBECTL_ERR_CONFLICT: { status: 409, summary: 'The change conflicts with existing state (for example a duplicate name).' },
   PROBECTL_ERR_INCIDENT_TRANSITION: { status: 409, summary: 'The requested incident status change is not allowed from the current status.' },
   PROBECTL_ERR_INTERNAL: { status: 500, summary: 'An unexpected internal error; details are in the server log, never in the response.' },
@@ -28,6 +27,18 @@ export const ERROR_CODES = {
   PROBECTL_ERR_CANONICAL_ENCODING: { status: 500, summary: 'A value cannot be canonically encoded for the audit hash (non-finite number, unsafe integer).' },
   PROBECTL_ERR_IOC_FILE: { status: 500, summary: 'An indicator file could not be read or has an invalid line.' },
   PROBECTL_ERR_CLI_USAGE: { status: 400, summary: 'The CLI was called with missing or invalid arguments.' },
+  // Secret references (src/secrets)
+  PROBECTL_ERR_SECRET_REF_INVALID: { status: 500, summary: 'A secret reference is malformed; the variable is named, the value never shown.' },
+  PROBECTL_ERR_SECRET_BACKEND_UNCONFIGURED: { status: 500, summary: 'A reference names a secret backend that is not configured.' },
+  PROBECTL_ERR_SECRET_UNAVAILABLE: { status: 503, summary: 'The secret backend is unreachable, timed out or answered with a server error.' },
+  PROBECTL_ERR_SECRET_DENIED: { status: 503, summary: 'The secret backend refused probectl\'s credentials (401/403).' },
+  PROBECTL_ERR_SECRET_NOT_FOUND: { status: 503, summary: 'The secret or the named field does not exist in the backend.' },
+  PROBECTL_ERR_SECRET_MALFORMED: { status: 503, summary: 'The secret backend answered with something that is not a valid secret.' },
+  PROBECTL_ERR_SECRET_INSECURE_TRANSPORT: { status: 500, summary: 'A secret backend address uses plain http:// to a non-loopback host.' },
+  // -- secrets codes end
+  // SIEM export (src/siem)
+  PROBECTL_ERR_SIEM_ENCODING: { status: 500, summary: 'An event cannot be rendered in the chosen wire format.' },
+  // -- siem codes end
 } as const satisfies Record<string, { status: number; summary: string; retired?: boolean }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
