@@ -29,6 +29,8 @@ export interface PostureReport {
 const DAY = 86_400_000;
 const SELF_SIGNED = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN']);
 const EXPIRY_ERRORS = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
+// Node reports a name mismatch as the authorization error only when the chain itself verified.
+const NOT_CHAIN_ERRORS = new Set([...EXPIRY_ERRORS, 'ERR_TLS_CERT_ALTNAME_INVALID']);
 const WEAK_PROTOCOLS = new Set(['SSLv3', 'TLSv1', 'TLSv1.1']);
 
 interface Handshake {
@@ -124,7 +126,7 @@ export async function checkTlsPosture(target: PostureTarget, opts: PostureOption
   const selfSignedUntrusted = authError !== undefined && (SELF_SIGNED.has(authError) || (EXPIRY_ERRORS.has(authError) && isSelfSigned(cert) && !isTrustedExtra(cert, opts.extraCa)));
   if (selfSignedUntrusted) {
     findings.push(finding(where, 'tls.self_signed', 'warning', `TLS certificate of ${where} is self-signed`, { ...base, authorization_error: authError }));
-  } else if (authError && !EXPIRY_ERRORS.has(authError)) {
+  } else if (authError && !NOT_CHAIN_ERRORS.has(authError)) {
     findings.push(finding(where, 'tls.untrusted_chain', 'warning', `TLS certificate chain of ${where} does not verify (${authError})`, { ...base, authorization_error: authError }));
   }
 

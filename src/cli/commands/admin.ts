@@ -79,7 +79,6 @@ export function registerAdminCommands(program: Command): void {
         process.stdout.write(`audit chain OK: ${verdict.count} record(s), head seq ${verdict.head.seq} hash ${verdict.head.hash}\n`);
         return;
       }
-      process.stdout.write(`audit chain BROKEN at seq ${verdict.seq}: ${verdict.reason}\n`);
-      process.exitCode = 3;
+      throw new ProbectlError('PROBECTL_ERR_AUDIT_CHAIN_BROKEN', `audit chain of tenant ${o.tenant} is BROKEN at seq ${verdict.seq}: ${verdict.reason}`);
     });
 }

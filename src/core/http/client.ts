@@ -1,0 +1,201 @@
+import { Agent, request } from 'undici';
+import { safeOrigin, transportProblem, trustStore } from './transport.ts';
+
+/**
+ * A small hardened HTTPS client on undici for everything probectl calls out
+ * to (secret backends, SIEM senders, connectors): certificate validation is
+ * always on, plain http:// only reaches loopback, redirects are never
+ * followed, every request has a deadline and a response-size cap, and errors
+ * name only scheme and host — never the path, query, headers or body.
+ */
+
+export type HttpErrorKind = 'insecure' | 'timeout' | 'tls' | 'network' | 'too-large' | 'aborted' | 'closed' | 'malformed';
+
+export class HttpClientError extends Error {
+  readonly kind: HttpErrorKind;
+  /** `https://host:port` only. */
+  readonly origin: string;
+  /** A low-level error code (ECONNREFUSED, CERT_HAS_EXPIRED, …) when there was one. */
+  readonly causeCode: string | undefined;
+
+  constructor(kind: HttpErrorKind, origin: string, message: string, causeCode?: string) {
+    super(`${origin}: ${message}`);
+    this.name = 'HttpClientError';
+    this.kind = kind;
+    this.origin = origin;
+    this.causeCode = causeCode;
+  }
+}
+
+export interface HttpTlsOptions {
+  /** Extra PEM CA bundles trusted in addition to the default roots. */
+  ca?: readonly string[];
+  /** Client certificate and key for mutual TLS (PEM). */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+}
+
+export interface HttpClientOptions {
+  tls?: HttpTlsOptions;
+  /** Deadline for a whole request (connect, headers and body); default 10 s. */
+  timeoutMs?: number;
+  /** Largest response body accepted; default 4 MiB. */
+  maxResponseBytes?: number;
+  /** Connections kept per origin; default 8. */
+  connections?: number;
+}
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
+
+export interface HttpRequestOptions {
+  method?: HttpMethod;
+  headers?: Record<string, string>;
+  body?: string | Buffer | Uint8Array;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** The raw body; callers holding secrets zero it (`body.fill(0)`) once parsed. */
+  body: Buffer;
+  text(): string;
+  /** Parses the body as JSON; a non-JSON body is a `malformed` HttpClientError. */
+  json(): unknown;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_RESPONSE = 4 * 1024 * 1024;
+const TLS_FAILURE = /CERT|SELF_SIGNED|UNABLE_TO_|ERR_TLS|ERR_SSL|EPROTO|HOSTNAME/;
+
+export class HttpClient {
+  private agent: Agent;
+  private closed = false;
+  private readonly timeoutMs: number;
+  private readonly maxResponseBytes: number;
+  private readonly connections: number;
+
+  constructor(opts: HttpClientOptions = {}) {
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.maxResponseBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE;
+    this.connections = opts.connections ?? 8;
+    this.agent = this.buildAgent(opts.tls ?? {});
+  }
+
+  private buildAgent(tls: HttpTlsOptions): Agent {
+    const ca = trustStore(tls.ca ?? []);
+    return new Agent({
+      connections: this.connections,
+      connect: {
+        rejectUnauthorized: true,
+        minVersion: 'TLSv1.2',
+        ...(ca ? { ca } : {}),
+        ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
+        ...(tls.key !== undefined ? { key: tls.key } : {}),
+      },
+    });
+  }
+
+  /**
+   * Replaces the TLS settings (a renewed client certificate, a new CA bundle)
+   * for requests made from now on; requests in flight finish on the old ones.
+   */
+  setTls(tls: HttpTlsOptions): void {
+    if (this.closed) return;
+    const old = this.agent;
+    this.agent = this.buildAgent(tls);
+    void old.close().catch(() => undefined);
+  }
+
+  async request(target: string | URL, opts: HttpRequestOptions = {}): Promise<HttpResponse> {
+    const url = typeof target === 'string' ? parseUrl(target) : target;
+    const origin = safeOrigin(url);
+    if (this.closed) throw new HttpClientError('closed', origin, 'the HTTP client is closed');
+    const problem = transportProblem(url);
+    if (problem) throw new HttpClientError('insecure', origin, problem);
+
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
+    const chunks: Buffer[] = [];
+    try {
+      const res = await request(url, {
+        dispatcher: this.agent,
+        method: opts.method ?? 'GET',
+        headers: opts.headers ?? {},
+        body: opts.body ?? null,
+        signal,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      let size = 0;
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > this.maxResponseBytes) {
+          res.body.destroy();
+          throw new HttpClientError('too-large', origin, `response body exceeds ${this.maxResponseBytes} bytes`);
+        }
+        chunks.push(chunk);
+      }
+      const body = Buffer.concat(chunks, size);
+      return {
+        status: res.statusCode,
+        headers: res.headers as Record<string, string | string[] | undefined>,
+        body,
+        text: () => body.toString('utf8'),
+        json: () => {
+          try {
+            return JSON.parse(body.toString('utf8')) as unknown;
+          } catch {
+            throw new HttpClientError('malformed', origin, 'response body is not valid JSON');
+          }
+        },
+      };
+    } catch (err) {
+      if (err instanceof HttpClientError) throw err;
+      if (deadline.aborted) throw new HttpClientError('timeout', origin, `no complete answer within ${timeoutMs} ms`);
+      if (opts.signal?.aborted) throw new HttpClientError('aborted', origin, 'request aborted');
+      throw classify(err, origin);
+    } finally {
+      for (const c of chunks) c.fill(0);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.agent.close().catch(() => undefined);
+  }
+}
+
+function parseUrl(text: string): URL {
+  try {
+    return new URL(text);
+  } catch {
+    throw new HttpClientError('insecure', '(invalid URL)', 'not a valid URL');
+  }
+}
+
+function errorCode(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let depth = 0; depth < 4 && e && typeof e === 'object'; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== 'UND_ERR_SOCKET' && code !== 'UND_ERR_CONNECT') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  const top = (err as { code?: unknown } | undefined)?.code;
+  return typeof top === 'string' ? top : undefined;
+}
+
+function classify(err: unknown, origin: string): HttpClientError {
+  const code = errorCode(err);
+  if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+    return new HttpClientError('timeout', origin, `timed out (${code})`, code);
+  }
+  if (code !== undefined && TLS_FAILURE.test(code)) return new HttpClientError('tls', origin, `TLS verification failed (${code})`, code);
+  if (code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' || code === 'HPE_INVALID_CONSTANT' || code?.startsWith('HPE_')) {
+    return new HttpClientError('malformed', origin, `invalid HTTP response (${code})`, code);
+  }
+  return new HttpClientError('network', origin, `unreachable (${code ?? 'connection failed'})`, code);
+}

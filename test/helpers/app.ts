@@ -1,0 +1,114 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import pino from 'pino';
+import { Agent, request as undiciRequest } from 'undici';
+import { loadConfig } from '../../src/config/load.ts';
+import { startService, type RunningService } from '../../src/service.ts';
+
+export interface ApiResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  json: any;
+}
+
+export interface RequestOptions {
+  token?: string | undefined;
+  /** A full Authorization header value (overrides token). */
+  authorization?: string;
+  body?: unknown;
+  rawBody?: string | Buffer;
+  headers?: Record<string, string>;
+}
+
+export interface TestApp {
+  url: string;
+  dataDir: string;
+  adminToken: string;
+  service: RunningService;
+  /** Everything the server logged, one JSON line per entry. */
+  logs: string[];
+  request(method: string, path: string, opts?: RequestOptions): Promise<ApiResponse>;
+  close(): Promise<void>;
+}
+
+/** A fresh database URL on the server named by PROBECTL_TEST_DATABASE_URL, or undefined for PGlite. */
+export async function freshDatabaseUrl(): Promise<{ url: string; drop(): Promise<void> } | undefined> {
+  const serverUrl = process.env.PROBECTL_TEST_DATABASE_URL;
+  if (!serverUrl) return undefined;
+  const name = `probectl_t_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: serverUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+/**
+ * Starts the real service in this process: real HTTPS with the generated
+ * certificate (trusted by this client, validation on), a fresh data directory
+ * and database.
+ */
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const dataDir = env.PROBECTL_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'probectl-test-'));
+  const database = env.PROBECTL_DATABASE_URL ? undefined : await freshDatabaseUrl();
+  const fullEnv: NodeJS.ProcessEnv = {
+    PROBECTL_DATA_DIR: dataDir,
+    PROBECTL_LISTEN: '127.0.0.1:0',
+    PROBECTL_LOG_LEVEL: 'info',
+    ...(database ? { PROBECTL_DATABASE_URL: database.url } : {}),
+    ...env,
+  };
+  const logs: string[] = [];
+  const log = pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
+  const service = await startService(loadConfig(fullEnv), { log, env: fullEnv });
+  const cert = readFileSync(join(dataDir, 'tls', 'server.crt'), 'utf8');
+  const agent = new Agent({ connect: { ca: cert } });
+  const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+  return {
+    url: service.url,
+    dataDir,
+    adminToken,
+    service,
+    logs,
+    async request(method, path, opts = {}) {
+      const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+      if (opts.authorization) headers.authorization = opts.authorization;
+      else if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+      let body: string | Buffer | undefined;
+      if (opts.rawBody !== undefined) body = opts.rawBody;
+      else if (opts.body !== undefined) {
+        body = JSON.stringify(opts.body);
+        headers['content-type'] ??= 'application/json';
+      }
+      const res = await undiciRequest(`${service.url}${path}`, { method: method as 'GET', headers, body, dispatcher: agent });
+      const text = await res.body.text();
+      let json: unknown;
+      try {
+        json = text ? JSON.parse(text) : undefined;
+      } catch {
+        json = undefined;
+      }
+      return { status: res.statusCode, headers: res.headers, text, json };
+    },
+    async close() {
+      await service.close();
+      await agent.close();
+      await database?.drop();
+      if (!env.PROBECTL_DATA_DIR) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ingestSignals } from '../../src/incidents/correlator.ts';
+import { getIncident, incidentSignals, listIncidents, pageSignals, transitionIncident } from '../../src/incidents/incidents.ts';
+import type { SignalInput } from '../../src/incidents/model.ts';
+import { isProbectlError } from '../../src/core/errors.ts';
+import { inTenant } from '../../src/store/scope.ts';
+import { openTestDb, type TestDb } from '../helpers/db.ts';
+import { makeTenants, manualClock } from '../helpers/tenants.ts';
+
+const WINDOW = 30 * 60_000;
+const sig = (over: Partial<SignalInput> = {}): SignalInput => ({
+  kind: 'tls.expiring', severity: 'warning', confidence: 90, target: 'api.example.com:443', title: 'cert expiring', attributes: {}, ...over,
+});
+
+describe(`signals → incidents (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' : 'pglite'})`, () => {
+  let t: TestDb;
+  const clock = manualClock();
+  const ingest = (tenant: string, inputs: SignalInput[]) => inTenant(t.db, tenant, (tx) => ingestSignals(tx, clock, WINDOW, inputs));
+
+  before(async () => {
+    t = await openTestDb();
+  });
+  after(() => t.close());
+
+  it('two signals with the same correlation key (kind family + target) make one incident', async () => {
+    const [tenant] = await makeTenants(t.db, 'corr-same');
+    const [first] = await ingest(tenant!, [sig({ kind: 'tls.expiring' })]);
+    clock.advance(60_000);
+    const [second] = await ingest(tenant!, [sig({ kind: 'tls.self_signed', target: 'API.example.com:443 ' })]);
+    assert.equal(first?.incidentOpened, true);
+    assert.equal(second?.incidentOpened, false);
+    assert.equal(second?.signal.incident_id, first?.signal.incident_id);
+    const incident = await inTenant(t.db, tenant!, (tx) => getIncident(tx, first!.signal.incident_id));
+    assert.equal(incident?.signal_count, 2);
+    const signals = await inTenant(t.db, tenant!, (tx) => incidentSignals(tx, first!.signal.incident_id));
+    assert.deepEqual(signals.map((s) => s.kind), ['tls.expiring', 'tls.self_signed']);
+  });
+
+  it('another target, or another kind family, opens another incident', async () => {
+    const [tenant] = await makeTenants(t.db, 'corr-other');
+    const results = await ingest(tenant!, [sig(), sig({ target: 'db.example.com:5432' }), sig({ kind: 'ioc.match' })]);
+    assert.equal(new Set(results.map((r) => r.signal.incident_id)).size, 3);
+    const { incidents } = await inTenant(t.db, tenant!, (tx) => listIncidents(tx, { limit: 10 }));
+    assert.equal(incidents.length, 3);
+  });
+
+  it('an incident\'s severity escalates to the highest of its signals and never drops', async () => {
+    const [tenant] = await makeTenants(t.db, 'corr-escalate');
+    const [r1] = await ingest(tenant!, [sig({ severity: 'info' })]);
+    await ingest(tenant!, [sig({ severity: 'critical' })]);
+    await ingest(tenant!, [sig({ severity: 'warning' })]);
+    const incident = await inTenant(t.db, tenant!, (tx) => getIncident(tx, r1!.signal.incident_id));
+    assert.equal(incident?.severity, 'critical');
+    assert.equal(incident?.signal_count, 3);
+  });
+
+  it('outside the window, or after resolution, the same key opens a new incident', async () => {
+    const [tenant] = await makeTenants(t.db, 'corr-window');
+    const [r1] = await ingest(tenant!, [sig()]);
+    clock.advance(WINDOW + 1);
+    const [r2] = await ingest(tenant!, [sig()]);
+    assert.notEqual(r2?.signal.incident_id, r1?.signal.incident_id);
+    clock.advance(1000);
+    await inTenant(t.db, tenant!, (tx) => transitionIncident(tx, r2!.signal.incident_id, 'resolved', new Date(clock.now())));
+    const [r3] = await ingest(tenant!, [sig()]);
+    assert.notEqual(r3?.signal.incident_id, r2?.signal.incident_id);
+    assert.equal(r3?.incidentOpened, true);
+  });
+
+  it('signals get a gapless per-tenant seq, also under concurrent ingest, and one key never opens two incidents', async () => {
+    const [tenant, other] = await makeTenants(t.db, 'corr-concurrent', 'corr-concurrent-2');
+    await Promise.all(Array.from({ length: 20 }, () => ingest(tenant!, [sig(), sig()])));
+    await ingest(other!, [sig()]);
+    const page = await inTenant(t.db, tenant!, (tx) => pageSignals(tx, 0, 100));
+    assert.deepEqual(page.map((s) => s.seq), Array.from({ length: 40 }, (_, i) => i + 1));
+    assert.equal(new Set(page.map((s) => s.incident_id)).size, 1);
+    const otherPage = await inTenant(t.db, other!, (tx) => pageSignals(tx, 0, 100));
+    assert.deepEqual(otherPage.map((s) => s.seq), [1]);
+  });
+
+  it('status moves open → acknowledged → resolved; a resolved incident cannot be acknowledged', async () => {
+    const [tenant] = await makeTenants(t.db, 'corr-status');
+    const [r] = await ingest(tenant!, [sig()]);
+    const id = r!.signal.incident_id;
+    const at = new Date(clock.now());
+    const ack = await inTenant(t.db, tenant!, (tx) => transitionIncident(tx, id, 'acknowledged', at));
+    assert.deepEqual([ack?.from, ack?.changed, ack?.incident.status], ['open', true, 'acknowledged']);
+    const again = await inTenant(t.db, tenant!, (tx) => transitionIncident(tx, id, 'acknowledged', at));
+    assert.equal(again?.changed, false);
+    const res = await inTenant(t.db, tenant!, (tx) => transitionIncident(tx, id, 'resolved', at));
+    assert.equal(res?.incident.resolved_at, at.toISOString());
+    await assert.rejects(inTenant(t.db, tenant!, (tx) => transitionIncident(tx, id, 'acknowledged', at)), (err) => isProbectlError(err, 'PROBECTL_ERR_INCIDENT_TRANSITION'));
+  });
+
+  it('lists newest first with a cursor and a status filter', async () => {
+    const [tenant] = await makeTenants(t.db, 'corr-list');
+    for (let i = 0; i < 5; i++) {
+      clock.advance(1000);
+      await ingest(tenant!, [sig({ target: `host-${i}:443` })]);
+    }
+    const first = await inTenant(t.db, tenant!, (tx) => listIncidents(tx, { limit: 2 }));
+    assert.deepEqual(first.incidents.map((i) => i.target), ['host-4:443', 'host-3:443']);
+    const second = await inTenant(t.db, tenant!, (tx) => listIncidents(tx, { limit: 2, cursor: first.next_cursor ?? undefined }));
+    assert.deepEqual(second.incidents.map((i) => i.target), ['host-2:443', 'host-1:443']);
+    const resolved = await inTenant(t.db, tenant!, (tx) => listIncidents(tx, { limit: 10, status: 'resolved' }));
+    assert.equal(resolved.incidents.length, 0);
+  });
+});

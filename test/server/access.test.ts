@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { PERMISSIONS, type Permission } from '../../src/identity/permissions.ts';
+import { generateToken } from '../../src/identity/tokens.ts';
+import { allRoutes } from '../../src/server/routes/index.ts';
+import type { RouteDef } from '../../src/server/route.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+
+/**
+ * Walks every registered route: without credentials → 401, with a bad token →
+ * 401, without the permission → 403, and with the permission but another
+ * tenant's token → never a row of tenant A. A route missing from ISOLATION
+ * fails this test, so a new route cannot ship without its checks.
+ */
+describe(`access control on every route (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' : 'pglite'})`, () => {
+  let app: TestApp;
+  let tenantA: string;
+  let tenantB: string;
+  let tokenA: string;
+  let tokenAId: string;
+  let tokenB: string;
+  let incidentA: string;
+  let indicatorA: string;
+  const routes = allRoutes({ metricsPublic: false }).filter((r) => !('public' in r.access));
+
+  const tenantPermissions = PERMISSIONS.filter((p) => p !== 'provider-admin');
+
+  async function token(tenant: string, permissions: readonly Permission[]): Promise<{ id: string; token: string }> {
+    const res = await app.request('POST', '/v1/tokens', { token: app.adminToken, body: { tenant, permissions, name: 't' } });
+    assert.equal(res.status, 201, res.text);
+    return res.json;
+  }
+
+  before(async () => {
+    app = await startTestApp();
+    tenantA = (await app.request('POST', '/v1/tenants', { token: app.adminToken, body: { name: 'tenant-a' } })).json.id;
+    tenantB = (await app.request('POST', '/v1/tenants', { token: app.adminToken, body: { name: 'tenant-b' } })).json.id;
+    ({ id: tokenAId, token: tokenA } = await token(tenantA, tenantPermissions));
+    ({ token: tokenB } = await token(tenantB, tenantPermissions));
+    const sig = await app.request('POST', '/v1/signals', { token: tokenA, body: { kind: 'ioc.match', severity: 'critical', confidence: 90, target: '203.0.113.7', title: 'A secret incident' } });
+    incidentA = sig.json.signals[0].incident_id;
+    const ind = await app.request('POST', '/v1/indicators', { token: tokenA, body: { indicators: [{ value: 'a-only.example', confidence: 90, source: 'a-feed' }] } });
+    indicatorA = ind.json.indicators[0].id;
+  });
+  after(() => app.close());
+
+  const pathOf = (r: RouteDef, id = randomUUID()) => r.url.replace(':id', id);
+  const sampleBody = (r: RouteDef) => (r.method === 'GET' || r.method === 'DELETE' ? undefined : {});
+
+  it('every non-public route answers 401 without credentials, with a malformed header and with an unknown token', async () => {
+    for (const r of routes) {
+      for (const authorization of [undefined, 'Bearer', 'Basic !!!', `Bearer ${generateToken()}`, `Basic ${Buffer.from(`grafana:${generateToken()}`).toString('base64')}`]) {
+        const res = await app.request(r.method, pathOf(r), { ...(authorization ? { authorization } : {}), body: sampleBody(r) });
+        assert.equal(res.status, 401, `${r.method} ${r.url} with ${authorization ?? 'no header'}`);
+        assert.equal(res.json.code, 'PROBECTL_ERR_UNAUTHENTICATED');
+      }
+    }
+  });
+
+  it('every non-public route answers 403 to a valid token without its permission', async () => {
+    for (const r of routes) {
+      const needed = 'anyOf' in r.access ? r.access.anyOf : [];
+      const other = tenantPermissions.filter((p) => p !== 'admin' && !needed.includes(p));
+      const { token: weak } = await token(tenantA, [other[0] as Permission]);
+      const res = await app.request(r.method, pathOf(r), { token: weak, body: sampleBody(r) });
+      assert.equal(res.status, 403, `${r.method} ${r.url} needs ${needed.join('|')}`);
+      assert.equal(res.json.code, 'PROBECTL_ERR_FORBIDDEN');
+    }
+  });
+
+  it('a revoked token is refused; HTTP Basic with the token as password is accepted', async () => {
+    const { id, token: t } = await token(tenantA, ['incidents-read']);
+    const basic = `Basic ${Buffer.from(`grafana:${t}`).toString('base64')}`;
+    assert.equal((await app.request('GET', '/v1/incidents', { authorization: basic })).status, 200);
+    assert.equal((await app.request('DELETE', `/v1/tokens/${id}`, { token: app.adminToken })).status, 200);
+    assert.equal((await app.request('GET', '/v1/incidents', { token: t })).status, 401);
+  });
+
+  /** What tenant B (holding every tenant permission) sees of tenant A through each route. */
+  const ISOLATION: Record<string, () => Promise<void>> = {
+    'GET /metrics': async () => {
+      assert.equal((await app.request('GET', '/metrics', { token: tokenB })).status, 403, 'only the provider tenant reads process metrics');
+    },
+    'POST /v1/tenants': async () => {
+      assert.equal((await app.request('POST', '/v1/tenants', { token: tokenB, body: { name: 'sneaky' } })).status, 403);
+    },
+    'GET /v1/tenants': async () => {
+      assert.equal((await app.request('GET', '/v1/tenants', { token: tokenB })).status, 403);
+    },
+    'POST /v1/tokens': async () => {
+      const res = await app.request('POST', '/v1/tokens', { token: tokenB, body: { tenant: tenantA, permissions: ['admin'] } });
+      assert.equal(res.status, 403);
+      const escalate = await app.request('POST', '/v1/tokens', { token: tokenB, body: { permissions: ['provider-admin'] } });
+      assert.equal(escalate.status, 403);
+    },
+    'GET /v1/tokens': async () => {
+      assert.equal((await app.request('GET', `/v1/tokens?tenant=${tenantA}`, { token: tokenB })).status, 403);
+      const own = await app.request('GET', '/v1/tokens', { token: tokenB });
+      assert.ok(own.json.tokens.every((t: { tenant: string }) => t.tenant === tenantB));
+    },
+    'DELETE /v1/tokens/:id': async () => {
+      assert.equal((await app.request('DELETE', `/v1/tokens/${tokenAId}`, { token: tokenB })).status, 404);
+      assert.equal((await app.request('GET', '/v1/incidents', { token: tokenA })).status, 200, 'A\'s token still works');
+    },
+    'GET /v1/audit': async () => {
+      const res = await app.request('GET', '/v1/audit?limit=5000', { token: tokenB });
+      assert.equal(res.status, 200);
+      assert.ok(res.json.events.length > 0);
+      assert.ok(res.json.events.every((e: { tenant_id: string }) => e.tenant_id === tenantB));
+    },
+    'GET /v1/audit/verify': async () => {
+      assert.equal((await app.request('GET', `/v1/audit/verify?tenant=${tenantA}`, { token: tokenB })).status, 403);
+      assert.equal((await app.request('GET', '/v1/audit/verify', { token: tokenB })).json.ok, true);
+    },
+    'POST /v1/signals': async () => {
+      const forged = await app.request('POST', '/v1/signals', { token: tokenB, body: { kind: 'ioc.match', severity: 'info', confidence: 1, target: '203.0.113.7', title: 'x', tenant: tenantA } });
+      assert.equal(forged.status, 400, 'a tenant field in the body is refused, not honoured');
+      const res = await app.request('POST', '/v1/signals', { token: tokenB, body: { kind: 'ioc.match', severity: 'info', confidence: 1, target: '203.0.113.7', title: 'x', attributes: { tenant: tenantA } } });
+      assert.equal(res.status, 201);
+      assert.notEqual(res.json.signals[0].incident_id, incidentA, 'B\'s signal never joins A\'s incident');
+      const a = await app.request('GET', `/v1/incidents/${incidentA}`, { token: tokenA });
+      assert.equal(a.json.signal_count, 1);
+    },
+    'POST /v1/observations': async () => {
+      const res = await app.request('POST', '/v1/observations', { token: tokenB, body: { observations: [{ domain: 'x.a-only.example' }] } });
+      assert.equal(res.status, 201);
+      assert.equal(res.json.matched, 0, 'A\'s indicators never match B\'s observations');
+    },
+    'GET /v1/incidents': async () => {
+      const res = await app.request('GET', '/v1/incidents', { token: tokenB });
+      assert.ok(res.json.incidents.every((i: { tenant: string }) => i.tenant === tenantB));
+      assert.ok(!res.text.includes('A secret incident'));
+    },
+    'GET /v1/incidents/:id': async () => {
+      assert.equal((await app.request('GET', `/v1/incidents/${incidentA}`, { token: tokenB })).status, 404);
+    },
+    'PATCH /v1/incidents/:id': async () => {
+      assert.equal((await app.request('PATCH', `/v1/incidents/${incidentA}`, { token: tokenB, body: { status: 'resolved' } })).status, 404);
+      assert.equal((await app.request('GET', `/v1/incidents/${incidentA}`, { token: tokenA })).json.status, 'open');
+    },
+    'POST /v1/indicators': async () => {
+      assert.equal((await app.request('POST', '/v1/indicators', { token: tokenB, body: { indicators: [{ value: 'b.example', confidence: 5, source: 'b' }] } })).status, 201);
+      const a = await app.request('GET', '/v1/indicators', { token: tokenA });
+      assert.deepEqual(a.json.indicators.map((i: { value: string }) => i.value), ['a-only.example']);
+    },
+    'GET /v1/indicators': async () => {
+      const res = await app.request('GET', '/v1/indicators', { token: tokenB });
+      assert.ok(!res.text.includes('a-only.example'));
+    },
+    'DELETE /v1/indicators/:id': async () => {
+      assert.equal((await app.request('DELETE', `/v1/indicators/${indicatorA}`, { token: tokenB })).status, 404);
+      assert.equal((await app.request('GET', '/v1/indicators', { token: tokenA })).json.indicators.length, 1);
+    },
+  };
+
+  it('with every tenant permission, tenant B never reaches a row of tenant A, on every route', async () => {
+    const missing = routes.map((r) => `${r.method} ${r.url}`).filter((k) => !(k in ISOLATION));
+    assert.deepEqual(missing, [], 'every route needs a tenant-isolation check here');
+    for (const [name, check] of Object.entries(ISOLATION)) {
+      await check().catch((err: Error) => {
+        err.message = `${name}: ${err.message}`;
+        throw err;
+      });
+    }
+  });
+});
