@@ -20,9 +20,8 @@ export interface AuditEvent extends AuditRecord {
   hash: string;
 }
 
-/** hash = SHA-256 over the canonical encoding of the record together with prev_hash. */
-export function chainHash(record: AuditRecord, prevHash: string): string {
-  return sha256Hex(canonicalJson({
+function hashedObject(record: AuditRecord, prevHash: string): Record<string, unknown> {
+  return {
     tenant_id: record.tenant_id,
     seq: record.seq,
     time: record.time,
@@ -32,7 +31,34 @@ export function chainHash(record: AuditRecord, prevHash: string): string {
     outcome: record.outcome,
     data: record.data,
     prev_hash: prevHash,
-  }));
+  };
+}
+
+/** hash = SHA-256 over the canonical encoding of the record together with prev_hash. */
+export function chainHash(record: AuditRecord, prevHash: string): string {
+  return sha256Hex(canonicalJson(hashedObject(record, prevHash)));
+}
+
+const PREV_MARK = '\u0000prev\u0000';
+const SEQ = 987_654_321_012_345;
+
+/**
+ * The canonical encoding split around prev_hash and seq, which only the
+ * database knows at append time. `before + prev + middle + seq + after` is
+ * byte-for-byte what chainHash hashes (the order of prev_hash and seq is fixed
+ * by the sorted keys: prev_hash < seq).
+ */
+export function canonicalTemplate(record: Omit<AuditRecord, 'seq'>): { before: string; middle: string; after: string } {
+  const text = canonicalJson(hashedObject({ ...record, seq: SEQ }, PREV_MARK));
+  const prevAt = text.indexOf(JSON.stringify(PREV_MARK));
+  const seqToken = `"seq":${SEQ}`;
+  const seqAt = text.indexOf(seqToken, prevAt);
+  if (prevAt < 0 || seqAt < 0) throw new Error('canonical template markers not found');
+  return {
+    before: `${text.slice(0, prevAt)}"`,
+    middle: `"${text.slice(prevAt + JSON.stringify(PREV_MARK).length, seqAt)}"seq":`,
+    after: text.slice(seqAt + seqToken.length),
+  };
 }
 
 export type ChainVerdict =

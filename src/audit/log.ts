@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.ts';
 import type { TenantTx } from '../store/scope.ts';
-import { chainHash, ChainVerifier, GENESIS_HASH, type AuditEvent, type ChainVerdict, type Outcome } from './chain.ts';
+import { canonicalTemplate, ChainVerifier, GENESIS_HASH, type AuditEvent, type ChainVerdict, type Outcome } from './chain.ts';
 
 export interface AuditEntry {
   actor: string;
@@ -14,20 +14,14 @@ const AUDIT_STREAM = 'audit';
 
 /**
  * Appends to the tenant's chain inside the caller's transaction, so the record
- * commits (or rolls back) with the action it records. Taking the head row's
- * lock serializes appends per tenant; other tenants proceed in parallel.
+ * commits (or rolls back) with the action it records. One statement: the head
+ * row's update takes its lock (serializing appends per tenant while other
+ * tenants proceed), yields seq and prev_hash, and the database computes the
+ * SHA-256 over the canonical encoding that JS prepared around them.
  */
 export async function appendAudit(tx: TenantTx, clock: Clock, entry: AuditEntry): Promise<AuditEvent> {
-  const head = await tx.query<{ seq: number; hash: string | null }>(
-    `INSERT INTO stream_heads AS h (tenant_id, stream, seq, hash) VALUES ($1, $2, 1, NULL)
-     ON CONFLICT (tenant_id, stream) DO UPDATE SET seq = h.seq + 1
-     RETURNING seq, hash`,
-    [tx.tenantId, AUDIT_STREAM],
-  );
-  const { seq, hash: prev } = head.rows[0] as { seq: number; hash: string | null };
   const record = {
     tenant_id: tx.tenantId,
-    seq,
     time: new Date(clock.now()).toISOString(),
     actor: entry.actor,
     action: entry.action,
@@ -35,17 +29,24 @@ export async function appendAudit(tx: TenantTx, clock: Clock, entry: AuditEntry)
     outcome: entry.outcome,
     data: normalizeData(entry.data ?? {}),
   };
-  const prevHash = prev ?? GENESIS_HASH;
-  const hash = chainHash(record, prevHash);
-  await tx.query(
-    `WITH ins AS (
-       INSERT INTO audit_events (tenant_id, seq, time, actor, action, target, outcome, data, prev_hash, hash)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+  const t = canonicalTemplate(record);
+  const res = await tx.query<{ seq: number; prev_hash: string; hash: string }>(
+    `WITH head AS (
+       INSERT INTO stream_heads AS h (tenant_id, stream, seq, prev_hash, hash)
+       VALUES ($1, '${AUDIT_STREAM}', 1, $8, encode(sha256(convert_to($9 || $8 || $10 || '1' || $11, 'UTF8')), 'hex'))
+       ON CONFLICT (tenant_id, stream) DO UPDATE SET
+         seq = h.seq + 1,
+         prev_hash = h.hash,
+         hash = encode(sha256(convert_to($9 || h.hash || $10 || (h.seq + 1)::text || $11, 'UTF8')), 'hex')
+       RETURNING seq, prev_hash, hash
      )
-     UPDATE stream_heads SET hash = $10 WHERE tenant_id = $1 AND stream = '${AUDIT_STREAM}'`,
-    [record.tenant_id, seq, record.time, record.actor, record.action, record.target, record.outcome, JSON.stringify(record.data), prevHash, hash],
+     INSERT INTO audit_events (tenant_id, seq, time, actor, action, target, outcome, data, prev_hash, hash)
+     SELECT $1, seq, $2, $3, $4, $5, $6, $7, prev_hash, hash FROM head
+     RETURNING seq, prev_hash, hash`,
+    [record.tenant_id, record.time, record.actor, record.action, record.target, record.outcome, JSON.stringify(record.data), GENESIS_HASH, t.before, t.middle, t.after],
   );
-  return { ...record, prev_hash: prevHash, hash };
+  const row = res.rows[0] as { seq: number; prev_hash: string; hash: string };
+  return { ...record, seq: row.seq, prev_hash: row.prev_hash, hash: row.hash };
 }
 
 /**

@@ -23,8 +23,12 @@ export type DriverName = 'pglite' | 'postgres';
 
 export interface Db {
   readonly driver: DriverName;
-  /** Runs fn in one transaction as the connecting (owner) role; commits, or rolls back on throw. */
-  transaction<T>(fn: (tx: OwnerTx) => Promise<T>): Promise<T>;
+  /**
+   * Runs fn in one transaction as the connecting (owner) role; commits, or
+   * rolls back on throw. `begin` is a parameterless statement sent with BEGIN
+   * in the same round trip (the tenant scope setup).
+   */
+  transaction<T>(fn: (tx: OwnerTx) => Promise<T>, options?: { begin?: string }): Promise<T>;
   /** Is the database reachable right now? */
   ping(): Promise<boolean>;
   close(): Promise<void>;

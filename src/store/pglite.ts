@@ -20,7 +20,10 @@ export async function openPglite(dir: string | undefined): Promise<Db> {
   let closed = false;
   return {
     driver: 'pglite',
-    transaction: (fn) => pg.transaction((tx) => fn(wrap(tx))),
+    transaction: (fn, options) => pg.transaction(async (tx) => {
+      if (options?.begin) await tx.exec(options.begin);
+      return fn(wrap(tx));
+    }),
     ping: async () => {
       if (closed) return false;
       try {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { INT8_OID, parseInt8, type Db, type OwnerTx, type QueryResult, type Row } from './db.ts';
 
@@ -16,6 +17,17 @@ const typeParsers = {
     return pg.types.getTypeParser(oid, format as 'text');
   },
 };
+
+const statementNames = new Map<string, string>();
+
+function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (!name) {
+    name = `p_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
+    statementNames.set(sql, name);
+  }
+  return name;
+}
 
 export async function openPostgres(opts: PostgresOptions): Promise<Db> {
   const url = new URL(opts.connectionString);
@@ -37,7 +49,10 @@ export async function openPostgres(opts: PostgresOptions): Promise<Db> {
   pool.on('error', () => {});
   const wrap = (client: pg.PoolClient): OwnerTx => ({
     async query<R = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-      const res = await client.query<R & Row>(sql, params ? [...params] : undefined);
+      // Parameterized statements are prepared once per connection under a name derived from their text.
+      const res = params
+        ? await client.query<R & Row>({ name: statementName(sql), text: sql, values: [...params] })
+        : await client.query<R & Row>(sql);
       return { rows: res.rows, rowCount: res.rowCount ?? res.rows.length };
     },
     async exec(sql: string): Promise<void> {
@@ -46,11 +61,11 @@ export async function openPostgres(opts: PostgresOptions): Promise<Db> {
   });
   return {
     driver: 'postgres',
-    async transaction(fn) {
+    async transaction(fn, options) {
       const client = await pool.connect();
       let broken = false;
       try {
-        await client.query('BEGIN');
+        await client.query(options?.begin ? `BEGIN; ${options.begin}` : 'BEGIN');
         const result = await fn(wrap(client));
         await client.query('COMMIT');
         return result;

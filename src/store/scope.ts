@@ -32,16 +32,21 @@ function checkedTenant(tenantId: string): string {
   return tenantId.toLowerCase();
 }
 
+/** The scope setup statement; the tenant is a validated UUID, so inlining it is safe. */
+function tenantScopeSql(tenant: string): string {
+  return `SELECT set_config('role', '${APP_ROLE}', true), set_config('probectl.tenant_id', '${tenant}', true), set_config('probectl.scope', '', true)`;
+}
+
 async function enterTenant(tx: OwnerTx, tenantId: string): Promise<TenantTx> {
   const tenant = checkedTenant(tenantId);
-  await tx.query("SELECT set_config('role', $1, true), set_config('probectl.tenant_id', $2, true), set_config('probectl.scope', '', true)", [APP_ROLE, tenant]);
+  await tx.query(tenantScopeSql(tenant));
   return { tenantId: tenant, query: (sql, params) => tx.query(sql, params) };
 }
 
 /** The only way product code reads or writes tenant data. */
 export async function inTenant<T>(db: Db, tenantId: string, fn: (tx: TenantTx) => Promise<T>): Promise<T> {
-  checkedTenant(tenantId);
-  return db.transaction(async (tx) => fn(await enterTenant(tx, tenantId)));
+  const tenant = checkedTenant(tenantId);
+  return db.transaction((tx) => fn({ tenantId: tenant, query: (sql, params) => tx.query(sql, params) }), { begin: tenantScopeSql(tenant) });
 }
 
 export async function inSystem<T>(db: Db, fn: (tx: SystemTx) => Promise<T>): Promise<T> {

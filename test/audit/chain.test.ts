@@ -36,7 +36,7 @@ describe(`audit chain (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' : '
 
   before(async () => {
     t = await openTestDb();
-    [a, b] = await makeTenants(t.db, 'audit-a', 'audit-b');
+    [a, b] = (await makeTenants(t.db, 'audit-a', 'audit-b')) as [string, string];
   });
   after(() => t.close());
 

@@ -19,7 +19,7 @@ function sources(dir: string): string[] {
 
 describe('error codes and generated docs', () => {
   const doc = read('docs/errors.md');
-  const documented = new Set([...doc.matchAll(/`(PROBECTL_ERR_[A-Z0-9_]+)`/g)].map((m) => m[1]));
+  const documented = new Set([...doc.matchAll(/`(PROBECTL_ERR_[A-Z0-9_]+)`/g)].map((m) => m[1] as string));
 
   it('every code is documented in docs/errors.md', () => {
     for (const code of Object.keys(ERROR_CODES)) assert.ok(documented.has(code), `${code} missing from docs/errors.md`);

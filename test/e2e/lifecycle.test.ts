@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import { openPglite } from '../../src/store/pglite.ts';
 import { cli, serve, type ServerProcess } from '../helpers/process.ts';
@@ -100,7 +101,7 @@ describe('server and CLI lifecycle (embedded database)', () => {
     };
     const inflight = Array.from({ length: 5 }, async (_, i) => {
       const res = await request(`${server.url}/v1/signals`, {
-        method: 'POST', dispatcher: agent, body: slowBody(i),
+        method: 'POST', dispatcher: agent, body: Readable.from(slowBody(i)),
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       });
       await res.body.text();

@@ -14,7 +14,7 @@ describe(`row-level security (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgr
 
   before(async () => {
     t = await openTestDb();
-    [a, b] = await inSystem(t.db, async (tx) => [(await insertTenant(tx, 'tenant-a')).id, (await insertTenant(tx, 'tenant-b')).id]);
+    [a, b] = await inSystem(t.db, async (tx) => [(await insertTenant(tx, 'tenant-a')).id, (await insertTenant(tx, 'tenant-b')).id] as const);
     for (const [tenant, name] of [[a, 'a-ind'], [b, 'b-ind']] as const) {
       await inTenant(t.db, tenant, (tx) => tx.query(
         `INSERT INTO indicators (id, tenant_id, kind, value, net, confidence, severity, source, origin, created_at)

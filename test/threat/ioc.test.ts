@@ -22,7 +22,7 @@ describe(`IOC matcher (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' : '
 
   before(async () => {
     t = await openTestDb();
-    [a, b] = await makeTenants(t.db, 'ioc-a', 'ioc-b');
+    [a, b] = (await makeTenants(t.db, 'ioc-a', 'ioc-b')) as [string, string];
     await inTenant(t.db, a, (tx) => upsertIndicators(tx, 'api', [
       { value: '203.0.113.7', confidence: 95, source: 'feed-x' },
       { value: '198.51.100.0/24', confidence: 60, source: 'feed-y' },

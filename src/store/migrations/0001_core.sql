@@ -51,6 +51,7 @@ CREATE TABLE stream_heads (
   tenant_id uuid NOT NULL REFERENCES tenants (id),
   stream text NOT NULL,
   seq bigint NOT NULL CHECK (seq >= 0),
+  prev_hash text,
   hash text,
   PRIMARY KEY (tenant_id, stream)
 );
@@ -145,7 +146,7 @@ GRANT SELECT ON tenants TO probectl_app;
 GRANT SELECT, INSERT ON tokens TO probectl_app;
 GRANT UPDATE (revoked_at) ON tokens TO probectl_app;
 GRANT SELECT, INSERT ON stream_heads TO probectl_app;
-GRANT UPDATE (seq, hash) ON stream_heads TO probectl_app;
+GRANT UPDATE (seq, prev_hash, hash) ON stream_heads TO probectl_app;
 GRANT SELECT, INSERT ON audit_events TO probectl_app;
 GRANT SELECT, INSERT ON signals TO probectl_app;
 GRANT SELECT, INSERT ON incidents TO probectl_app;

@@ -1,0 +1,15 @@
+/**
+ * `npm run bench`: every benchmark, one after another, each printing its own
+ * table. Benchmarks are never part of `npm test`. PostgreSQL rows need
+ * PROBECTL_BENCH_DATABASE_URL (or PROBECTL_TEST_DATABASE_URL).
+ */
+const suites = process.argv.slice(2);
+const all: Record<string, () => Promise<{ main(): Promise<void> }>> = {
+  audit: () => import('./audit.ts'),
+};
+
+for (const [name, load] of Object.entries(all)) {
+  if (suites.length > 0 && !suites.includes(name)) continue;
+  process.stdout.write(`\n=== bench: ${name} ===\n`);
+  await (await load()).main();
+}

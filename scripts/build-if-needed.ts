@@ -1,0 +1,32 @@
+/**
+ * `npm start` runs this first: it compiles src/ to dist/ when dist is missing
+ * or older than any source file, and copies the SQL migrations next to it.
+ */
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+
+function newest(dir: string): number {
+  let max = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    max = Math.max(max, entry.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return max;
+}
+
+export function build(): void {
+  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+  cpSync(join(root, 'src/store/migrations'), join(root, 'dist/store/migrations'), { recursive: true });
+}
+
+if (import.meta.main) {
+  const marker = join(root, 'dist/cli/main.js');
+  const stale = !existsSync(marker) || newest(join(root, 'src')) > statSync(marker).mtimeMs || statSync(join(root, 'package.json')).mtimeMs > statSync(marker).mtimeMs;
+  if (stale || process.argv.includes('--force')) {
+    process.stderr.write('probectl: building dist/ ...\n');
+    build();
+  }
+}
