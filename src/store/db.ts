@@ -19,6 +19,14 @@ export interface OwnerTx extends Queryable {
   exec(sql: string): Promise<void>;
 }
 
+export interface LockSession {
+  tryLock(key: bigint): Promise<boolean>;
+  unlock(key: bigint): Promise<void>;
+  /** False once the session's connection is gone (and with it every lock). */
+  readonly alive: boolean;
+  close(): Promise<void>;
+}
+
 export type DriverName = 'pglite' | 'postgres';
 
 export interface Db {
@@ -29,6 +37,11 @@ export interface Db {
    * in the same round trip (the tenant scope setup).
    */
   transaction<T>(fn: (tx: OwnerTx) => Promise<T>, options?: { begin?: string }): Promise<T>;
+  /**
+   * A dedicated session for session-level advisory locks, held until released
+   * or until the session ends (a crashed process releases its locks).
+   */
+  lockSession(): Promise<LockSession>;
   /** Is the database reachable right now? */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -2,6 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { INT8_OID, parseInt8, type Db, type OwnerTx, type QueryResult, type Row } from './db.ts';
 
+const pgliteLocks = new Set<bigint>();
+
 /** Opens the embedded database. `dir` undefined means in memory (tests). */
 export async function openPglite(dir: string | undefined): Promise<Db> {
   if (dir !== undefined) mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -24,6 +26,28 @@ export async function openPglite(dir: string | undefined): Promise<Db> {
       if (options?.begin) await tx.exec(options.begin);
       return fn(wrap(tx));
     }),
+    // One process owns the embedded database (the data directory lock), so its locks are process-local.
+    lockSession: async () => {
+      const held = new Set<bigint>();
+      return {
+        get alive() {
+          return !closed;
+        },
+        tryLock: async (key) => {
+          if (held.has(key) || pgliteLocks.has(key)) return false;
+          held.add(key);
+          pgliteLocks.add(key);
+          return true;
+        },
+        unlock: async (key) => {
+          if (held.delete(key)) pgliteLocks.delete(key);
+        },
+        close: async () => {
+          for (const key of held) pgliteLocks.delete(key);
+          held.clear();
+        },
+      };
+    },
     ping: async () => {
       if (closed) return false;
       try {

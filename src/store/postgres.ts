@@ -80,6 +80,41 @@ export async function openPostgres(opts: PostgresOptions): Promise<Db> {
         client.release(broken);
       }
     },
+    async lockSession() {
+      const client = new pg.Client({
+        connectionString: url.toString(),
+        ...(opts.password !== undefined ? { password: opts.password } : {}),
+        ssl,
+        types: typeParsers,
+        application_name: `${opts.applicationName ?? 'probectl'}-locks`,
+        connectionTimeoutMillis: 10_000,
+      });
+      let alive = true;
+      client.on('error', () => {
+        alive = false;
+      });
+      client.on('end', () => {
+        alive = false;
+      });
+      await client.connect();
+      return {
+        get alive() {
+          return alive;
+        },
+        async tryLock(key) {
+          const res = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [key.toString()]);
+          return res.rows[0]?.ok === true;
+        },
+        async unlock(key) {
+          if (alive) await client.query('SELECT pg_advisory_unlock($1::bigint)', [key.toString()]);
+        },
+        async close() {
+          if (!alive) return;
+          alive = false;
+          await client.end().catch(() => undefined);
+        },
+      };
+    },
     async ping() {
       try {
         await pool.query('SELECT 1');

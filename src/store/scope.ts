@@ -12,6 +12,8 @@ export const APP_ROLE = 'probectl_app';
 export interface TenantTx {
   readonly tenantId: string;
   query<R = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+  /** Runs fn once the transaction has committed (never if it rolls back). */
+  afterCommit(fn: () => void): void;
 }
 
 /**
@@ -37,31 +39,41 @@ function tenantScopeSql(tenant: string): string {
   return `SELECT set_config('role', '${APP_ROLE}', true), set_config('probectl.tenant_id', '${tenant}', true), set_config('probectl.scope', '', true)`;
 }
 
-async function enterTenant(tx: OwnerTx, tenantId: string): Promise<TenantTx> {
+async function enterTenant(tx: OwnerTx, tenantId: string, hooks: Array<() => void>): Promise<TenantTx> {
   const tenant = checkedTenant(tenantId);
   await tx.query(tenantScopeSql(tenant));
-  return { tenantId: tenant, query: (sql, params) => tx.query(sql, params) };
+  return { tenantId: tenant, query: (sql, params) => tx.query(sql, params), afterCommit: (hook) => void hooks.push(hook) };
+}
+
+function runHooks(hooks: Array<() => void>): void {
+  for (const hook of hooks) hook();
 }
 
 /** The only way product code reads or writes tenant data. */
 export async function inTenant<T>(db: Db, tenantId: string, fn: (tx: TenantTx) => Promise<T>): Promise<T> {
   const tenant = checkedTenant(tenantId);
-  return db.transaction((tx) => fn({ tenantId: tenant, query: (sql, params) => tx.query(sql, params) }), { begin: tenantScopeSql(tenant) });
+  const hooks: Array<() => void> = [];
+  const result = await db.transaction((tx) => fn({ tenantId: tenant, query: (sql, params) => tx.query(sql, params), afterCommit: (hook) => void hooks.push(hook) }), { begin: tenantScopeSql(tenant) });
+  runHooks(hooks);
+  return result;
 }
 
 export async function inSystem<T>(db: Db, fn: (tx: SystemTx) => Promise<T>): Promise<T> {
-  return db.transaction(async (tx) => {
+  const hooks: Array<() => void> = [];
+  const result = await db.transaction(async (tx) => {
     const enterSystem = () => tx.query("SELECT set_config('role', 'none', true), set_config('probectl.tenant_id', '', true), set_config('probectl.scope', 'system', true)");
     await enterSystem();
     return fn({
       system: true,
       query: (sql, params) => tx.query(sql, params),
       async asTenant(tenantId, inner) {
-        const scoped = await enterTenant(tx, tenantId);
+        const scoped = await enterTenant(tx, tenantId, hooks);
         const result = await inner(scoped);
         await enterSystem();
         return result;
       },
     });
   });
+  runHooks(hooks);
+  return result;
 }

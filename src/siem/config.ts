@@ -1,0 +1,191 @@
+import { isLoopbackHost } from '../core/net.ts';
+import type { ConfigProblem, SectionValue } from '../config/section.ts';
+import { secretRef } from '../config/secret-var.ts';
+import { bool, duration, int, list, oneOf, optOneOf, optStr, readableFile, VarProblem } from '../config/vars.ts';
+import type { SecretRef } from '../secrets/ref.ts';
+import { SIEM_FORMATS, type SiemFormat } from './formatters/index.ts';
+import { PRESETS, SIEM_PRESETS, type SiemPreset } from './presets.ts';
+
+export const siemVars = {
+  enabled: bool('PROBECTL_SIEM_ENABLED', { default: false, doc: 'Turn SIEM export on. Off by default: enabling it opens an outbound connection to the SIEM.' }),
+  preset: oneOf('PROBECTL_SIEM_PRESET', { values: SIEM_PRESETS, default: 'generic', doc: 'Target SIEM: sets the auth header and the default format (splunk → `Authorization: Splunk`, cef; sentinel → Bearer, cef; elastic → ApiKey, ecs; chronicle → Bearer, otlp; generic → Bearer if a token is set, cef).' }),
+  endpoint: optStr('PROBECTL_SIEM_ENDPOINT', { accepts: 'https://host[:port]/path or syslog+tls://host:port (http:// and syslog+tcp:// only to loopback)', doc: 'Where events go: the HEC, ingest or Elasticsearch `_bulk` URL, or `syslog+tls://host:port` for RFC 5425 syslog over TLS.' }),
+  token: secretRef('PROBECTL_SIEM_TOKEN', { doc: 'Ingest token, sent only in the Authorization header (never in a URL, never logged). May be a secret reference, resolved at use time.' }),
+  format: optOneOf('PROBECTL_SIEM_FORMAT', { values: SIEM_FORMATS, doc: 'Wire format: syslog (RFC 5424), cef, ecs or otlp. Default: the preset\'s; syslog for a syslog+tls endpoint.' }),
+  redactKeys: list('PROBECTL_SIEM_REDACT_KEYS', { accepts: 'comma-separated key names', doc: 'Keys redacted in addition to the built-in denylist (password, passwd, secret, token, api_key, apikey, authorization, cookie, private_key, client_secret, ssn), at any depth of audit data and signal attributes.', item: (t) => t }),
+  streams: list('PROBECTL_SIEM_STREAMS', { accepts: 'audit, threat or both', doc: 'Which streams to export (default both).', item: (t) => {
+    if (t !== 'audit' && t !== 'threat') throw new VarProblem('not a stream');
+    return t as 'audit' | 'threat';
+  } }),
+  caFile: readableFile('PROBECTL_SIEM_CA_FILE', { doc: 'PEM bundle of a private CA trusted for the SIEM endpoint, in addition to the system roots. Validation is never disabled.' }),
+  clientCertFile: readableFile('PROBECTL_SIEM_CLIENT_CERT_FILE', { doc: 'PEM client certificate for mutual TLS to the SIEM.' }),
+  clientKeyFile: readableFile('PROBECTL_SIEM_CLIENT_KEY_FILE', { doc: 'PEM private key of PROBECTL_SIEM_CLIENT_CERT_FILE.' }),
+  gzip: bool('PROBECTL_SIEM_GZIP', { default: false, doc: 'Compress HTTPS request bodies (Content-Encoding: gzip).' }),
+  batchSize: int('PROBECTL_SIEM_BATCH_SIZE', { default: 1000, min: 1, max: 50_000, doc: 'Most events per request (or per syslog write).' }),
+  batchBytes: int('PROBECTL_SIEM_BATCH_BYTES', { default: 900_000, min: 4096, max: 100 * 1_048_576, doc: 'Most bytes per request body before compression (Splunk HEC refuses bodies over 1 MB by default).' }),
+  pollInterval: duration('PROBECTL_SIEM_POLL_INTERVAL', { default: '1s', minMs: 50, maxMs: 300_000, doc: 'How often drainers look for new events when no in-process wake-up arrived.' }),
+  timeout: duration('PROBECTL_SIEM_TIMEOUT', { default: '15s', minMs: 100, maxMs: 600_000, doc: 'Deadline of one delivery attempt; a timeout is retried.' }),
+  retryBase: duration('PROBECTL_SIEM_RETRY_BASE', { default: '500ms', minMs: 10, maxMs: 600_000, doc: 'First retry backoff; doubles per attempt with full jitter.' }),
+  retryMax: duration('PROBECTL_SIEM_RETRY_MAX', { default: '60s', minMs: 100, maxMs: 3_600_000, doc: 'Longest backoff between retries (retries never give up on 5xx, 429, timeouts or connection errors).' }),
+  inflight: int('PROBECTL_SIEM_INFLIGHT', { default: 4, min: 1, max: 64, doc: 'Batches of one tenant stream in flight at once (each waits for its acknowledgement; the cursor still moves in order).' }),
+  bufferEvents: int('PROBECTL_SIEM_BUFFER_EVENTS', { default: 20_000, min: 100, max: 1_000_000, doc: 'Bound of the in-memory pipeline between drainers and senders; when full, drainers wait (backpressure), nothing is dropped.' }),
+  splunkAck: bool('PROBECTL_SIEM_SPLUNK_ACK', { default: false, doc: 'Use HEC indexer acknowledgement: send X-Splunk-Request-Channel and move the cursor only after /services/collector/ack confirms the batch.' }),
+  splunkAckTimeout: duration('PROBECTL_SIEM_SPLUNK_ACK_TIMEOUT', { default: '2m', minMs: 100, maxMs: 3_600_000, doc: 'How long to wait for an indexer acknowledgement before the batch is sent again (same ids; Splunk may then hold it twice).' }),
+  splunkSourcetype: optStr('PROBECTL_SIEM_SPLUNK_SOURCETYPE', { doc: 'HEC sourcetype (default `probectl:<format>`).' }),
+  splunkIndex: optStr('PROBECTL_SIEM_SPLUNK_INDEX', { pattern: /^[a-z0-9_][a-z0-9_-]{0,79}$/, accepts: 'a Splunk index name', doc: 'HEC target index (default: the token\'s default index).' }),
+  elasticIndex: optStr('PROBECTL_SIEM_ELASTIC_INDEX', { pattern: /^[a-z0-9][a-z0-9._-]{0,254}$/, accepts: 'a lower-case index or data stream name', doc: 'Target index or data stream for `_bulk` when the endpoint path does not name one (`/<index>/_bulk`).' }),
+  syslogPen: int('PROBECTL_SIEM_SYSLOG_PEN', { default: 32473, min: 1, max: 2_147_483_647, doc: 'Private enterprise number in the syslog SD-ID `probectl@<PEN>`; 32473 is the documentation example (RFC 5612) — use your organisation\'s.' }),
+  syslogFacility: int('PROBECTL_SIEM_SYSLOG_FACILITY', { default: 13, min: 0, max: 23, doc: 'RFC 5424 facility of the PRI (13 = log audit).' }),
+  rebalanceInterval: duration('PROBECTL_SIEM_REBALANCE_INTERVAL', { default: '10s', minMs: 1000, maxMs: 600_000, doc: 'How often a replica announces itself and re-balances which tenant streams it drains (each stream is drained by one replica at a time, under a PostgreSQL advisory lock).' }),
+};
+
+export type SiemVars = SectionValue<typeof siemVars>;
+
+export type SiemTransport = 'https' | 'syslog-tls' | 'syslog-tcp';
+
+/** Where and how a Splunk HEC request goes. */
+export type Target =
+  | { kind: 'splunk-raw' }
+  | { kind: 'splunk-event' }
+  | { kind: 'elastic-bulk'; index: string | undefined }
+  | { kind: 'post' }
+  | { kind: 'syslog' };
+
+export interface SiemSettings {
+  enabled: boolean;
+  preset: SiemPreset;
+  format: SiemFormat;
+  transport: SiemTransport;
+  endpoint: URL;
+  target: Target;
+  token: SecretRef | undefined;
+  authScheme: string;
+  redactKeys: readonly string[];
+  streams: readonly ('audit' | 'threat')[];
+  caFile: string | undefined;
+  clientCertFile: string | undefined;
+  clientKeyFile: string | undefined;
+  gzip: boolean;
+  batchSize: number;
+  batchBytes: number;
+  pollIntervalMs: number;
+  timeoutMs: number;
+  retry: { baseMs: number; capMs: number; maxAttempts: number; maxRetryAfterMs: number };
+  inflight: number;
+  bufferEvents: number;
+  splunkAck: boolean;
+  splunkAckTimeoutMs: number;
+  splunkSourcetype: string | undefined;
+  splunkIndex: string | undefined;
+  syslogPen: number;
+  syslogFacility: number;
+  rebalanceIntervalMs: number;
+}
+
+const problem = (variable: string, what: string, accepts: string): ConfigProblem => ({ variable, problem: what, accepts });
+
+/**
+ * Validates the SIEM variables together. Returns undefined when export is
+ * off (nothing else is checked then, so a half-written config does not block
+ * a server that does not export).
+ */
+export function siemSettings(v: SiemVars, problems: ConfigProblem[]): SiemSettings | undefined {
+  if (!v.enabled) return undefined;
+  const before = problems.length;
+  if (v.endpoint === undefined) {
+    problems.push(problem('PROBECTL_SIEM_ENDPOINT', 'required when PROBECTL_SIEM_ENABLED=true', 'https://… or syslog+tls://host:port'));
+    return undefined;
+  }
+  let url: URL;
+  try {
+    url = new URL(v.endpoint);
+  } catch {
+    problems.push(problem('PROBECTL_SIEM_ENDPOINT', 'not a URL', 'https://host[:port]/path or syslog+tls://host:port'));
+    return undefined;
+  }
+  if (url.username || url.password) problems.push(problem('PROBECTL_SIEM_ENDPOINT', 'credentials in the URL are refused; use PROBECTL_SIEM_TOKEN', 'a URL without user:password'));
+  if ([...url.searchParams.keys()].some((k) => /token|key|secret|auth/i.test(k))) problems.push(problem('PROBECTL_SIEM_ENDPOINT', 'a credential-like query parameter is refused; the token goes only in the Authorization header', 'a URL without credentials'));
+  const loopback = isLoopbackHost(url.hostname);
+  let transport: SiemTransport;
+  switch (url.protocol) {
+    case 'https:':
+      transport = 'https';
+      break;
+    case 'http:':
+      transport = 'https';
+      if (!loopback) problems.push(problem('PROBECTL_SIEM_ENDPOINT', 'plaintext http:// is refused to a non-loopback host', 'https://'));
+      break;
+    case 'syslog+tls:':
+      transport = 'syslog-tls';
+      break;
+    case 'syslog+tcp:':
+      transport = 'syslog-tcp';
+      if (!loopback) problems.push(problem('PROBECTL_SIEM_ENDPOINT', 'plaintext syslog+tcp:// is refused to a non-loopback host', 'syslog+tls://host:port'));
+      break;
+    default:
+      problems.push(problem('PROBECTL_SIEM_ENDPOINT', `unsupported scheme ${url.protocol.replace(/:$/, '')}`, 'https, syslog+tls'));
+      return undefined;
+  }
+  const syslogTransport = transport !== 'https';
+  if (syslogTransport && !url.port) problems.push(problem('PROBECTL_SIEM_ENDPOINT', 'a syslog endpoint needs a port', 'syslog+tls://host:6514'));
+  const preset = PRESETS[v.preset];
+  const format: SiemFormat = v.format ?? (syslogTransport ? 'syslog' : preset.defaultFormat);
+  if (syslogTransport && format !== 'syslog') problems.push(problem('PROBECTL_SIEM_FORMAT', `${format} cannot travel as RFC 5425 syslog frames`, 'syslog with a syslog+tls endpoint'));
+  if (preset.tokenRequired && v.token === undefined && !syslogTransport) problems.push(problem('PROBECTL_SIEM_TOKEN', `the ${v.preset} preset needs an ingest token`, 'a token or a secret reference'));
+  if ((v.clientCertFile === undefined) !== (v.clientKeyFile === undefined)) problems.push(problem(v.clientCertFile === undefined ? 'PROBECTL_SIEM_CLIENT_CERT_FILE' : 'PROBECTL_SIEM_CLIENT_KEY_FILE', 'must be set together with its pair', 'both client certificate and key, or neither'));
+  if (v.retryBase > v.retryMax) problems.push(problem('PROBECTL_SIEM_RETRY_BASE', 'larger than PROBECTL_SIEM_RETRY_MAX', 'a base no larger than the maximum'));
+
+  let target: Target = { kind: 'post' };
+  if (syslogTransport) target = { kind: 'syslog' };
+  else if (v.preset === 'splunk') {
+    const path = url.pathname.replace(/\/+$/, '');
+    if (path.endsWith('/services/collector/raw') || path.endsWith('/services/collector/raw/1.0')) target = { kind: 'splunk-raw' };
+    else if (path.endsWith('/services/collector/event') || path.endsWith('/services/collector') || path.endsWith('/services/collector/event/1.0')) target = { kind: 'splunk-event' };
+    else problems.push(problem('PROBECTL_SIEM_ENDPOINT', 'a Splunk HEC endpoint path must end in /services/collector/raw or /services/collector/event', 'https://splunk:8088/services/collector/raw'));
+    if (format === 'otlp') problems.push(problem('PROBECTL_SIEM_FORMAT', 'OTLP is not a Splunk HEC payload', 'syslog, cef or ecs with the splunk preset'));
+  } else if (v.preset === 'elastic') {
+    const m = /^(?:\/([^/]+))?\/_bulk\/?$/.exec(url.pathname);
+    if (!m) problems.push(problem('PROBECTL_SIEM_ENDPOINT', 'an Elasticsearch endpoint must be a _bulk URL', 'https://es:9200/<index>/_bulk or https://es:9200/_bulk with PROBECTL_SIEM_ELASTIC_INDEX'));
+    const index = m?.[1] ? decodeURIComponent(m[1]) : v.elasticIndex;
+    if (m && !m[1] && !v.elasticIndex) problems.push(problem('PROBECTL_SIEM_ELASTIC_INDEX', 'required when the _bulk URL names no index', 'an index or data stream name'));
+    if (format !== 'ecs') problems.push(problem('PROBECTL_SIEM_FORMAT', `_bulk takes JSON documents; ${format} is not one`, 'ecs with the elastic preset'));
+    target = { kind: 'elastic-bulk', index };
+  }
+  if (v.splunkAck && target.kind !== 'splunk-raw' && target.kind !== 'splunk-event') problems.push(problem('PROBECTL_SIEM_SPLUNK_ACK', 'indexer acknowledgement exists only for Splunk HEC', 'true only with the splunk preset'));
+  if (problems.length > before) return undefined;
+  return {
+    enabled: true,
+    preset: v.preset,
+    format,
+    transport,
+    endpoint: url,
+    target,
+    token: v.token,
+    authScheme: preset.authScheme,
+    redactKeys: v.redactKeys,
+    streams: v.streams.length > 0 ? [...new Set(v.streams)] : ['audit', 'threat'],
+    caFile: v.caFile,
+    clientCertFile: v.clientCertFile,
+    clientKeyFile: v.clientKeyFile,
+    gzip: v.gzip,
+    batchSize: v.batchSize,
+    batchBytes: v.batchBytes,
+    pollIntervalMs: v.pollInterval,
+    timeoutMs: v.timeout,
+    retry: { baseMs: v.retryBase, capMs: v.retryMax, maxAttempts: Number.POSITIVE_INFINITY, maxRetryAfterMs: Math.max(v.retryMax, 300_000) },
+    inflight: v.inflight,
+    bufferEvents: v.bufferEvents,
+    splunkAck: v.splunkAck,
+    splunkAckTimeoutMs: v.splunkAckTimeout,
+    splunkSourcetype: v.splunkSourcetype,
+    splunkIndex: v.splunkIndex,
+    syslogPen: v.syslogPen,
+    syslogFacility: v.syslogFacility,
+    rebalanceIntervalMs: v.rebalanceInterval,
+  };
+}
+
+/** The endpoint as status and errors may show it: scheme and host only. */
+export function endpointHost(url: URL): string {
+  return `${url.protocol}//${url.host}`;
+}

@@ -1,0 +1,49 @@
+import { promisify } from 'node:util';
+import { gzip as gzipCb } from 'node:zlib';
+import { HttpClient, HttpClientError, type HttpTlsOptions } from '../../core/http/client.ts';
+import type { Sender, TransportResult, WireRequest } from './types.ts';
+
+const gzip = promisify(gzipCb);
+
+export interface HttpsSenderOptions {
+  endpoint: URL;
+  tls: HttpTlsOptions;
+  gzip: boolean;
+  /** The Authorization header value, resolved at each use (a rotated token applies at once); undefined sends none. */
+  authorization: () => Promise<string | undefined>;
+  connections?: number;
+}
+
+/** HTTPS POSTs over keep-alive connections with validated TLS (optional mTLS), optionally gzip-compressed. */
+export class HttpsSender implements Sender {
+  private readonly client: HttpClient;
+  private readonly opts: HttpsSenderOptions;
+
+  constructor(opts: HttpsSenderOptions) {
+    this.opts = opts;
+    this.client = new HttpClient({ tls: opts.tls, connections: opts.connections ?? 8, maxResponseBytes: 16 * 1024 * 1024 });
+  }
+
+  async send(request: WireRequest, opts: { timeoutMs: number; signal?: AbortSignal | undefined }): Promise<TransportResult> {
+    const url = new URL(request.path ?? `${this.opts.endpoint.pathname}${this.opts.endpoint.search}`, this.opts.endpoint);
+    const headers: Record<string, string> = { 'content-type': request.contentType, ...(request.headers ?? {}) };
+    const auth = await this.opts.authorization();
+    if (auth !== undefined) headers.authorization = auth;
+    let body = request.body;
+    if (this.opts.gzip && body.length > 0) {
+      body = await gzip(body);
+      headers['content-encoding'] = 'gzip';
+    }
+    try {
+      const res = await this.client.request(url, { method: 'POST', headers, body, timeoutMs: opts.timeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) });
+      return { kind: 'response', status: res.status, headers: res.headers, body: res.body };
+    } catch (err) {
+      if (err instanceof HttpClientError) return { kind: 'failed', reason: err.message };
+      throw err;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.client.close();
+  }
+}

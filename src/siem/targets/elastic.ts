@@ -1,0 +1,57 @@
+import { parseRetryAfter } from '../../core/retry/policy.ts';
+import type { SiemEvent } from '../event.ts';
+import type { SiemFormatter } from '../formatters/index.ts';
+import { classifyHttp, snippet, type BatchOutcome, type Rejection, type Target, type TargetContext } from './types.ts';
+
+interface BulkItem { status?: number; error?: { type?: string; reason?: string } }
+interface BulkAnswer { errors?: boolean; items?: Array<Record<string, BulkItem>> }
+
+/**
+ * Elasticsearch `_bulk`: one `create` action per event with `_id` = the event
+ * id, so a re-send is a 409 (already indexed), never a duplicate. A 200 with
+ * `errors: true` is judged item by item: 2xx and 409 delivered, 429/5xx
+ * retried, other 4xx refused (parked).
+ */
+export function elasticTarget(ctx: TargetContext, formatter: SiemFormatter, index: string | undefined, indexInPath: boolean): Target {
+  function encode(events: readonly SiemEvent[]): Buffer {
+    let out = '';
+    for (const e of events) {
+      const action = { create: { ...(indexInPath || !index ? {} : { _index: index }), _id: e.id } };
+      out += `${JSON.stringify(action)}\n${formatter.record(e, ctx.formatOptions)}\n`;
+    }
+    return Buffer.from(out, 'utf8');
+  }
+
+  function judgeItems(answer: BulkAnswer, count: number): BatchOutcome {
+    const items = answer.items;
+    if (!Array.isArray(items) || items.length !== count) return { kind: 'retryable', reason: `_bulk answered ${Array.isArray(items) ? items.length : 'no'} items for ${count} actions` };
+    const rejected: Rejection[] = [];
+    const retry: number[] = [];
+    items.forEach((wrapper, index) => {
+      const item = Object.values(wrapper)[0] ?? {};
+      const status = item.status ?? 0;
+      if ((status >= 200 && status < 300) || status === 409) return;
+      if (status === 429 || status >= 500 || status === 0) retry.push(index);
+      else rejected.push({ index, status, reason: `${item.error?.type ?? 'error'}: ${item.error?.reason ?? `status ${status}`}`, response: snippet(JSON.stringify(item)) });
+    });
+    if (rejected.length === 0 && retry.length === 0) return { kind: 'ok' };
+    return { kind: 'partial', rejected, retry, retryReason: '_bulk items answered 429/5xx' };
+  }
+
+  return {
+    async attempt(events, signal) {
+      const result = await ctx.sender.send({ body: encode(events), contentType: 'application/x-ndjson' }, { timeoutMs: ctx.timeoutMs, signal });
+      const judged = classifyHttp(result, Date.now(), parseRetryAfter);
+      if (judged.kind !== 'ok' || result.kind !== 'response') return judged;
+      let answer: BulkAnswer;
+      try {
+        answer = JSON.parse(result.body.toString('utf8')) as BulkAnswer;
+      } catch {
+        return { kind: 'retryable', reason: '_bulk answered 2xx without a JSON body' };
+      }
+      if (answer.errors === false && Array.isArray(answer.items) && answer.items.length === events.length) return { kind: 'ok' };
+      return judgeItems(answer, events.length);
+    },
+    close: () => ctx.sender.close(),
+  };
+}

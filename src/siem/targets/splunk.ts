@@ -1,0 +1,128 @@
+import { randomUUID } from 'node:crypto';
+import { parseRetryAfter } from '../../core/retry/policy.ts';
+import { sleep } from '../../core/retry/loop.ts';
+import type { SiemEvent } from '../event.ts';
+import type { SiemFormatter } from '../formatters/index.ts';
+import { classifyHttp, snippet, type BatchOutcome, type Target, type TargetContext } from './types.ts';
+
+export interface SplunkOptions {
+  endpoint: URL;
+  mode: 'raw' | 'event';
+  ack: boolean;
+  sourcetype: string;
+  index: string | undefined;
+  /** Longest wait for an indexer acknowledgement before the batch is re-sent. */
+  ackTimeoutMs: number;
+  /** Fixed channel (tests); a random GUID per process otherwise. */
+  channel?: string;
+}
+
+// HEC answer codes that mean the configuration, not the event, is wrong: pause, never park.
+const CONFIG_CODES = new Set([7, 10, 11, 14, 16]);
+// HEC answer codes about the events themselves.
+const EVENT_CODES = new Set([5, 6, 12, 13, 15]);
+
+interface HecAnswer { text?: string; code?: number; ackId?: number; 'invalid-event-number'?: number }
+
+function parseAnswer(body: Buffer): HecAnswer | undefined {
+  try {
+    const v = JSON.parse(body.toString('utf8')) as unknown;
+    return v && typeof v === 'object' ? (v as HecAnswer) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Splunk HTTP Event Collector: the raw endpoint (newline-separated events) or
+ * the event endpoint (`{"time","event","sourcetype","source"}` objects). With
+ * indexer acknowledgement, every request carries the channel and a batch
+ * counts as delivered only once /services/collector/ack reports its ackId true.
+ */
+export function splunkTarget(ctx: TargetContext, formatter: SiemFormatter, opts: SplunkOptions): Target {
+  const channel = opts.channel ?? randomUUID();
+  const basePath = opts.endpoint.pathname;
+  const ackPath = basePath.replace(/\/(raw|event)(\/1\.0)?\/?$/, '').replace(/\/$/, '').concat('/ack');
+
+  function encode(events: readonly SiemEvent[]): { body: Buffer; path: string } {
+    if (opts.mode === 'raw') {
+      const q = new URLSearchParams(opts.endpoint.search);
+      q.set('channel', channel);
+      q.set('sourcetype', opts.sourcetype);
+      q.set('source', 'probectl');
+      if (opts.index) q.set('index', opts.index);
+      return { body: formatter.batch(events, ctx.formatOptions), path: `${basePath}?${q}` };
+    }
+    const parts: string[] = [];
+    for (const e of events) {
+      const record = formatter.record(e, ctx.formatOptions);
+      const event = formatter.name === 'ecs' || formatter.name === 'otlp' ? (JSON.parse(record) as unknown) : record;
+      parts.push(JSON.stringify({
+        time: Date.parse(e.time) / 1000,
+        host: ctx.formatOptions.hostname,
+        source: 'probectl',
+        sourcetype: opts.sourcetype,
+        ...(opts.index ? { index: opts.index } : {}),
+        fields: { tenant: e.tenant, category: e.category },
+        event,
+      }));
+    }
+    return { body: Buffer.from(parts.join('\n'), 'utf8'), path: `${basePath}${opts.endpoint.search}` };
+  }
+
+  async function waitForAck(ackId: number, signal: AbortSignal | undefined): Promise<BatchOutcome> {
+    const deadline = Date.now() + opts.ackTimeoutMs;
+    let delay = 50;
+    for (;;) {
+      const result = await ctx.sender.send(
+        { body: Buffer.from(JSON.stringify({ acks: [ackId] })), contentType: 'application/json', path: `${ackPath}?channel=${encodeURIComponent(channel)}`, headers: { 'x-splunk-request-channel': channel } },
+        { timeoutMs: ctx.timeoutMs, signal },
+      );
+      if (result.kind === 'response' && result.status === 200) {
+        const acks = (parseAnswer(result.body) as { acks?: Record<string, boolean> } | undefined)?.acks;
+        if (acks?.[String(ackId)] === true) return { kind: 'ok' };
+      } else {
+        const judged = classifyHttp(result, Date.now(), parseRetryAfter);
+        if (judged.kind === 'paused') return judged;
+        if (judged.kind === 'rejected') {
+          const answer = result.kind === 'response' ? parseAnswer(result.body) : undefined;
+          return { kind: 'paused', reason: `HEC ack query refused (${answer?.text ?? judged.reason}); is indexer acknowledgement enabled on the token?` };
+        }
+      }
+      if (Date.now() >= deadline) return { kind: 'retryable', reason: `no indexer acknowledgement for ackId ${ackId} within ${opts.ackTimeoutMs} ms; re-sending` };
+      await sleep(delay, signal);
+      delay = Math.min(delay * 2, 1000);
+    }
+  }
+
+  return {
+    async attempt(events, signal) {
+      const { body, path } = encode(events);
+      const headers: Record<string, string> = {};
+      if (opts.ack || opts.mode === 'raw') headers['x-splunk-request-channel'] = channel;
+      const result = await ctx.sender.send({ body, path, headers, contentType: opts.mode === 'raw' ? 'text/plain; charset=utf-8' : 'application/json' }, { timeoutMs: ctx.timeoutMs, signal });
+      const judged = classifyHttp(result, Date.now(), parseRetryAfter);
+      if (result.kind !== 'response') return judged;
+      const answer = parseAnswer(result.body);
+      if (judged.kind === 'rejected' && answer?.code !== undefined) {
+        if (CONFIG_CODES.has(answer.code)) return { kind: 'paused', reason: `HEC refused the configuration: ${answer.text ?? `code ${answer.code}`}` };
+        const bad = answer['invalid-event-number'];
+        if (answer.code === 6 && opts.mode === 'event' && typeof bad === 'number' && bad >= 0 && bad < events.length) {
+          // HEC indexes the events before the invalid one; the rest are retried.
+          return {
+            kind: 'partial',
+            rejected: [{ index: bad, status: result.status, reason: answer.text ?? 'Invalid data format', response: snippet(result.body) }],
+            retry: events.map((_, i) => i).filter((i) => i > bad),
+            retryReason: 'events after an invalid one',
+          };
+        }
+        if (!EVENT_CODES.has(answer.code)) return { kind: 'paused', reason: `HEC answered code ${answer.code}: ${answer.text ?? ''}` };
+      }
+      if (judged.kind !== 'ok') return judged;
+      if (!opts.ack) return { kind: 'ok' };
+      if (typeof answer?.ackId !== 'number') return { kind: 'paused', reason: 'HEC returned no ackId: indexer acknowledgement is disabled on this token (set it, or PROBECTL_SIEM_SPLUNK_ACK=false)' };
+      return waitForAck(answer.ackId, signal);
+    },
+    close: () => ctx.sender.close(),
+  };
+}

@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { appendAudit, pageAudit } from '../../src/audit/log.ts';
+import { systemClock } from '../../src/core/clock.ts';
+import { ingestSignals } from '../../src/incidents/correlator.ts';
+import { inTenant } from '../../src/store/scope.ts';
+import { deliveryRows, listParked } from '../../src/siem/cursor.ts';
+import { openTestDb, type TestDb } from '../helpers/db.ts';
+import { makeTenants } from '../helpers/tenants.ts';
+import { startTestSiem, type TestSiem } from './servers/test-siem.ts';
+import { caFile, startForwarder, until, type TestForwarder } from './helpers/forwarder.ts';
+
+async function audit(t: TestDb, tenant: string, n: number, data: (i: number) => Record<string, unknown> = (i) => ({ i })): Promise<void> {
+  await inTenant(t.db, tenant, async (tx) => {
+    for (let i = 0; i < n; i++) await appendAudit(tx, systemClock, { actor: 'token:t', action: 'config.change', target: `obj:${i}`, outcome: 'success', data: data(i) });
+  });
+}
+
+describe(`SIEM delivery (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' : 'pglite'})`, () => {
+  let t: TestDb;
+  let siem: TestSiem;
+  let fwd: TestForwarder | undefined;
+
+  before(async () => {
+    t = await openTestDb();
+  });
+  after(() => t.close());
+  afterEach(async () => {
+    await fwd?.forwarder.stop();
+    fwd = undefined;
+    await siem?.close();
+  });
+
+  const base = () => ({ PROBECTL_SIEM_CA_FILE: caFile(siem.caPem), PROBECTL_SIEM_TOKEN: siem.token });
+
+  it('Splunk HEC raw with indexer acks: every audit event and signal arrives once, through 5xx, 429 + Retry-After, resets, timeouts and a lost ack', async () => {
+    siem = await startTestSiem({ ack: true });
+    const [tenant] = await makeTenants(t.db, 'hec-raw');
+    await audit(t, tenant!, 120);
+    await inTenant(t.db, tenant!, (tx) => ingestSignals(tx, systemClock, 60_000, Array.from({ length: 30 }, (_, i) => ({ kind: 'ioc.match', severity: 'warning' as const, confidence: 70, target: `10.0.0.${i}`, title: 'hit' }))));
+    siem.faults.push({ kind: 'status', status: 503 }, { kind: 'status', status: 429, retryAfter: '1' }, { kind: 'reset' }, { kind: 'hang' }, { kind: 'lose-ack' }, { kind: 'status', status: 500 });
+    fwd = startForwarder(t.db, { ...base(), PROBECTL_SIEM_PRESET: 'splunk', PROBECTL_SIEM_ENDPOINT: `${siem.url}/services/collector/raw`, PROBECTL_SIEM_SPLUNK_ACK: 'true', PROBECTL_SIEM_BATCH_SIZE: '25', PROBECTL_SIEM_TIMEOUT: '1s', PROBECTL_SIEM_SPLUNK_ACK_TIMEOUT: '1s' });
+    await siem.waitForDistinct(150, 60_000);
+    const counts = siem.counts();
+    assert.equal(counts.size, 150);
+    assert.ok([...counts.values()].every((c) => c === 1), 'no event arrived twice');
+    assert.ok(siem.accepted.every((r) => r.tenant === tenant), 'every record stamped with the drained tenant');
+    assert.equal(siem.faults.length, 0, 'every injected fault was hit');
+    assert.ok(siem.requests.some((r) => r.path.startsWith('/services/collector/ack?channel=')), 'acks were polled');
+    assert.ok(siem.requests.every((r) => r.authorization === `Splunk ${siem.token}` && !r.path.includes(siem.token)), 'the token rides only the auth header');
+    const rows = await inTenant(t.db, tenant!, (tx) => deliveryRows(tx));
+    await until('cursors committed', async () => {
+      const r = await inTenant(t.db, tenant!, (tx) => deliveryRows(tx));
+      return r.find((x) => x.stream === 'audit')?.cursor === 120 && r.find((x) => x.stream === 'threat')?.cursor === 30;
+    });
+    assert.ok(rows.length === 2);
+    const metrics = await fwd.registry.metrics();
+    assert.match(metrics, new RegExp(`probectl_siem_retried_total\\{tenant="${tenant}",stream="(audit|threat)"\\} [1-9]`));
+  });
+
+  it('a poison event is parked with the SIEM\'s answer, alarmed and audited; the stream continues', async () => {
+    siem = await startTestSiem();
+    const [tenant] = await makeTenants(t.db, 'poison');
+    await audit(t, tenant!, 40, (i) => ({ i, note: i === 17 ? 'POISON' : 'fine' }));
+    fwd = startForwarder(t.db, { ...base(), PROBECTL_SIEM_PRESET: 'generic', PROBECTL_SIEM_FORMAT: 'cef', PROBECTL_SIEM_ENDPOINT: `${siem.url}/ingest`, PROBECTL_SIEM_STREAMS: 'audit' });
+    await siem.waitForDistinct(39);
+    await until('parked', async () => (await inTenant(t.db, tenant!, (tx) => listParked(tx, 10))).length === 1);
+    const parked = await inTenant(t.db, tenant!, (tx) => listParked(tx, 10));
+    assert.deepEqual(parked.map((p) => [p.stream, p.seq, p.status]), [['audit', 18, 422]]);
+    assert.match(parked[0]!.response, /unprocessable/);
+    await until('cursor past the poison', async () => (await inTenant(t.db, tenant!, (tx) => deliveryRows(tx)))[0]?.cursor !== undefined && (await inTenant(t.db, tenant!, (tx) => deliveryRows(tx)))[0]!.cursor >= 40);
+    const auditLog = await inTenant(t.db, tenant!, (tx) => pageAudit(tx, 40, 10));
+    const alarm = auditLog.find((e) => e.action === 'siem.parked');
+    assert.deepEqual(alarm?.data.seqs, [18]);
+    assert.equal(alarm?.outcome, 'failure');
+    assert.match(await fwd.registry.metrics(), new RegExp(`probectl_siem_parked_total\\{tenant="${tenant}",stream="audit"\\} 1`));
+    assert.ok(fwd.logs.some((l) => l.includes('parked')), 'parking is logged');
+  });
+
+  it('Elastic _bulk: a 200 with item errors parks the refused item, retries 429 items, and treats 409 as already delivered', async () => {
+    siem = await startTestSiem();
+    const [tenant] = await makeTenants(t.db, 'bulk');
+    await audit(t, tenant!, 30, (i) => ({ i, note: i === 3 ? 'POISON' : 'ok' }));
+    siem.faults.push({ kind: 'bulk-item-429' }, { kind: 'bulk-item-429' });
+    fwd = startForwarder(t.db, { ...base(), PROBECTL_SIEM_PRESET: 'elastic', PROBECTL_SIEM_ENDPOINT: `${siem.url}/probectl-events/_bulk`, PROBECTL_SIEM_STREAMS: 'audit', PROBECTL_SIEM_BATCH_SIZE: '10' });
+    await siem.waitForDistinct(29);
+    await until('parked', async () => (await inTenant(t.db, tenant!, (tx) => listParked(tx, 10))).length === 1);
+    const parked = await inTenant(t.db, tenant!, (tx) => listParked(tx, 10));
+    assert.deepEqual(parked.map((p) => [p.seq, p.status]), [[4, 400]]);
+    assert.match(parked[0]!.reason, /document_parsing_exception/);
+    assert.ok([...siem.counts().values()].every((c) => c === 1));
+    assert.equal(siem.faults.length, 0, 'the 429 items were retried');
+    const bulk = siem.requests.filter((r) => r.path === '/probectl-events/_bulk');
+    assert.ok(bulk.length >= 5, 'three batches plus the item retries');
+  });
+
+  it('401 pauses the stream with an alarm and skips nothing; it resumes when the SIEM accepts again', async () => {
+    siem = await startTestSiem();
+    const [tenant] = await makeTenants(t.db, 'paused');
+    await audit(t, tenant!, 10);
+    for (let i = 0; i < 5; i++) siem.faults.push({ kind: 'status', status: 401, body: '{"error":"bad token"}' });
+    fwd = startForwarder(t.db, { ...base(), PROBECTL_SIEM_PRESET: 'sentinel', PROBECTL_SIEM_ENDPOINT: `${siem.url}/ingest`, PROBECTL_SIEM_STREAMS: 'audit' });
+    await until('paused', () => fwd!.forwarder.liveStates().some((s) => s.paused));
+    assert.match(await fwd.registry.metrics(), new RegExp(`probectl_siem_paused\\{tenant="${tenant}",stream="audit"\\} 1`));
+    await siem.waitForDistinct(10);
+    await until('resumed', () => fwd!.forwarder.liveStates().every((s) => !s.paused));
+    assert.equal((await inTenant(t.db, tenant!, (tx) => listParked(tx, 10))).length, 0, 'nothing parked or skipped');
+  });
+});
