@@ -3,7 +3,7 @@ import type { SecretsManagerClient, SecretsManagerClientConfig } from '@aws-sdk/
 import { ProbectlError } from '../../core/errors.ts';
 import type { FetchedSecret, SecretBackend } from '../backend.ts';
 import type { SecretRef } from '../ref.ts';
-import { jsonField, lazy, nonEmpty, raceAbort, safeName, secretError, secureEndpoint, statusWord, transportWord } from './cloud-common.ts';
+import { jsonField, lazy, nonEmpty, raceAbort, safeName, secretError, secureEndpoint, statusWord, transportWord, withSystemRoots } from './cloud-common.ts';
 
 export interface AwsBackendOptions {
   /** Signing and endpoint region; when unset the SDK's chain (AWS_REGION, profile) applies, and an ARN's own region wins. */
@@ -36,7 +36,7 @@ const NOT_FOUND = new Set(['ResourceNotFoundException', 'InvalidRequestException
  */
 export function createAwsBackend(opts: AwsBackendOptions = {}): SecretBackend {
   const endpoint = opts.endpoint === undefined ? undefined : secureEndpoint('aws', opts.endpoint).toString();
-  const agent = new Agent({ keepAlive: true, ...(opts.caPem === undefined ? {} : { ca: opts.caPem.toString() }) });
+  const agent = new Agent({ keepAlive: true, ...(opts.caPem === undefined ? {} : { ca: withSystemRoots(opts.caPem) }) });
   const sdk = lazy<Sdk>(() => import('@aws-sdk/client-secrets-manager'));
   const clients = new Map<string, Promise<SecretsManagerClient>>();
 
@@ -108,11 +108,14 @@ function classify(err: unknown, signal: AbortSignal): ProbectlError {
   if (name === 'CredentialsProviderError') return secretError('PROBECTL_ERR_SECRET_DENIED', 'aws', 'no AWS credentials could be loaded from the default chain');
   if (status === 401 || status === 403) return secretError('PROBECTL_ERR_SECRET_DENIED', 'aws', statusWord('the backend refused the credentials', undefined, status));
   if (status === 404) return secretError('PROBECTL_ERR_SECRET_NOT_FOUND', 'aws', statusWord('the secret does not exist', undefined, status));
+  if (status !== undefined && status >= 400) return secretError('PROBECTL_ERR_SECRET_UNAVAILABLE', 'aws', statusWord('the backend rejected the request', name, status));
   // A 2xx the SDK could not deserialize, or a body that is not the JSON protocol.
-  if (status !== undefined && status >= 200 && status < 300) return secretError('PROBECTL_ERR_SECRET_MALFORMED', 'aws', statusWord('the backend answer could not be parsed', undefined, status));
-  if (e.$response !== undefined || name === 'SyntaxError') return secretError('PROBECTL_ERR_SECRET_MALFORMED', 'aws', statusWord('the backend answer could not be parsed', undefined, status));
-  if (status !== undefined && status >= 400 && status < 500 && e.$fault === 'client') {
-    return secretError('PROBECTL_ERR_SECRET_UNAVAILABLE', 'aws', statusWord('the backend rejected the request', name, status));
+  if ((status !== undefined && status >= 200 && status < 300) || e.$response !== undefined || name === 'SyntaxError') {
+    return secretError('PROBECTL_ERR_SECRET_MALFORMED', 'aws', statusWord('the backend answer could not be parsed', undefined, status));
+  }
+  // The SDK's fixed text when neither the settings, AWS_REGION, the profile nor an ARN gives a region.
+  if (err instanceof Error && err.message === 'Region is missing') {
+    return secretError('PROBECTL_ERR_SECRET_BACKEND_UNCONFIGURED', 'aws', 'no region is configured: set PROBECTL_SECRETS_AWS_REGION or AWS_REGION, or reference the secret by ARN');
   }
   const transport = status === undefined ? transportWord(err) : undefined;
   if (transport !== undefined) return secretError('PROBECTL_ERR_SECRET_UNAVAILABLE', 'aws', transport);

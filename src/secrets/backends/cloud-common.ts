@@ -1,3 +1,4 @@
+import { rootCertificates } from 'node:tls';
 import { isLoopbackHost } from '../../core/net.ts';
 import { type ErrorCode, ProbectlError } from '../../core/errors.ts';
 import type { BackendScheme } from '../ref.ts';
@@ -30,6 +31,11 @@ export function secureEndpoint(scheme: BackendScheme, text: string): URL {
   if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url;
   if (url.protocol === 'http:') throw new ProbectlError('PROBECTL_ERR_SECRET_INSECURE_TRANSPORT', `${scheme}: the endpoint uses http:// to a non-loopback host; use https://`);
   throw new ProbectlError('PROBECTL_ERR_CONFIG_INVALID', `${scheme}: the endpoint must be an https:// URL`);
+}
+
+/** Node's bundled roots plus the operator's extra CAs: a private CA is added, never a replacement for validation. */
+export function withSystemRoots(caPem: string | Buffer): string[] {
+  return [...rootCertificates, caPem.toString()];
 }
 
 /**

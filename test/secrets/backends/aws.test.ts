@@ -115,6 +115,7 @@ describe('aws backend (Secrets Manager GetSecretValue, SigV4)', () => {
       assertClean(JSON.stringify(resolver.health()), SECRET_WORDS);
     } finally {
       await resolver.close();
+      await down.close();
     }
   });
 
@@ -217,6 +218,21 @@ describe('aws backend (Secrets Manager GetSecretValue, SigV4)', () => {
       assert.match(msg, /TLS certificate validation failed/);
       assert.equal(aws.served, served);
     } finally {
+      await backend.close?.();
+    }
+  });
+
+  it('no region anywhere (settings, AWS_REGION, profile, ARN) is reported as an unconfigured backend', async (t) => {
+    if (process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION) return t.skip('the environment names a region');
+    const saved = process.env.AWS_CONFIG_FILE;
+    process.env.AWS_CONFIG_FILE = '/nonexistent/probectl-test/aws-config';
+    const backend = createAwsBackend({ credentials: CREDS });
+    try {
+      const msg = await failsWith(backend.fetch(parseSecretRef(`aws:${NAME}`), AbortSignal.timeout(5000)), 'PROBECTL_ERR_SECRET_BACKEND_UNCONFIGURED', SECRET_WORDS);
+      assert.match(msg, /PROBECTL_SECRETS_AWS_REGION/);
+    } finally {
+      if (saved === undefined) delete process.env.AWS_CONFIG_FILE;
+      else process.env.AWS_CONFIG_FILE = saved;
       await backend.close?.();
     }
   });

@@ -189,7 +189,7 @@ function verifySigV4(req: IncomingMessage, body: Buffer, region: string, session
   if (canonicalHeaders.includes(undefined)) return { type: 'InvalidSignatureException', message: 'A signed header is missing from the request' };
   const url = new URL(req.url ?? '/', 'https://x');
   const query = [...url.searchParams].map(([k, v]) => [enc(k), enc(v)] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k}=${v}`).join('&');
-  const canonicalRequest = [req.method, url.pathname + 'x', query, canonicalHeaders.join(''), signedHeaderList, payloadHash].join('\n');
+  const canonicalRequest = [req.method, url.pathname, query, canonicalHeaders.join(''), signedHeaderList, payloadHash].join('\n');
   const scope = `${day}/${region}/secretsmanager/aws4_request`;
   const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, createHash('sha256').update(canonicalRequest).digest('hex')].join('\n');
   const hmac = (key: Buffer | string, data: string): Buffer => createHmac('sha256', key).update(data).digest();

@@ -43,7 +43,7 @@ export interface AzureServer {
   close(): Promise<void>;
 }
 
-export async function startAzureServer(opts: { cert: Issued; vaultName: string; wrongCredential?: boolean }): Promise<AzureServer> {
+export async function startAzureServer(opts: { cert: Issued; vaultName: string; wrongCredential?: boolean; challengeResource?: string }): Promise<AzureServer> {
   const host = `${opts.vaultName}.vault.azure.net`;
   const token = `eyJ0eXAiOiJKV1QiLCJ${randomBytes(24).toString('base64url')}`;
   const secrets = new Map<string, Version[]>();
@@ -55,7 +55,7 @@ export async function startAzureServer(opts: { cert: Issued; vaultName: string; 
   function kvError(res: ServerResponse, status: number, code: string, message: string, inner?: string, challenge = false): void {
     refused.push(inner ?? code);
     const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'x-ms-request-id': randomUUID() };
-    if (challenge) headers['www-authenticate'] = `Bearer authorization="https://login.microsoftonline.com/${TEST_TENANT_ID}", resource="${VAULT_RESOURCE}"`;
+    if (challenge) headers['www-authenticate'] = `Bearer authorization="https://login.microsoftonline.com/${TEST_TENANT_ID}", resource="${opts.challengeResource ?? VAULT_RESOURCE}"`;
     res.writeHead(status, headers);
     res.end(JSON.stringify({ error: { code, message, ...(inner ? { innererror: { code: inner } } : {}) } }));
   }
