@@ -1,14 +1,25 @@
 import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { SensitiveReads } from './audit/sensitive-reads.ts';
 import type { Config } from './config/load.ts';
 import { systemClock, type Clock } from './core/clock.ts';
+import { isProbectlError, ProbectlError } from './core/errors.ts';
 import { createLogger } from './core/logger.ts';
 import { bootstrap } from './identity/bootstrap.ts';
 import type { IngestDeps } from './incidents/ingest.ts';
-import { resolveLocal } from './secrets/basic.ts';
+import { DeviceCredentials } from './secrets/device-credentials.ts';
+import { registerSecretsMetrics } from './secrets/metrics.ts';
+import { redactRef, type SecretRef } from './secrets/ref.ts';
+import type { SecretResolver } from './secrets/resolver.ts';
+import { buildSecretResolver } from './secrets/setup.ts';
+import { configReferences, resolveAtStartup } from './secrets/startup.ts';
+import { TlsIdentity } from './secrets/tls-identity.ts';
+import { endpointHost } from './siem/config.ts';
+import { startSiemExport, type SiemExport } from './siem/runtime.ts';
 import { buildApp } from './server/app.ts';
 import { Authenticator } from './server/auth.ts';
 import type { AppDeps } from './server/deps.ts';
@@ -31,6 +42,11 @@ export interface RunningService {
   app: FastifyInstance;
   posture: PostureScheduler;
   iocFiles: IocFileLoader;
+  devices: DeviceCredentials;
+  /** The SIEM export, when PROBECTL_SIEM_ENABLED=true. */
+  siem: SiemExport | undefined;
+  /** The reloadable HTTPS identity (undefined when serving plain HTTP on loopback). */
+  tlsIdentity: TlsIdentity | undefined;
   close(): Promise<void>;
 }
 
@@ -43,16 +59,44 @@ export interface ServiceOptions {
 // Unix socket paths are limited to 107 bytes on Linux.
 const MAX_SOCKET_PATH = 100;
 
-/** Opens the configured database (resolving its credentials) and applies migrations. */
-export async function openConfiguredStore(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<Db> {
-  const db = await openStore({
-    databaseUrl: config.databaseUrl ? resolveLocal('PROBECTL_DATABASE_URL', config.databaseUrl, env) : undefined,
-    databasePassword: config.databasePassword ? resolveLocal('PROBECTL_DATABASE_PASSWORD', config.databasePassword, env) : undefined,
-    databaseCaFile: config.databaseCaFile,
-    poolSize: config.databasePoolSize,
-    dataDir: config.dataDir,
-  });
-  return db;
+async function resolveText(secrets: SecretResolver, variable: string, ref: SecretRef | undefined): Promise<string | undefined> {
+  if (ref === undefined) return undefined;
+  try {
+    return await secrets.use(ref, (b) => b.toString('utf8'));
+  } catch (err) {
+    if (!isProbectlError(err)) throw err;
+    throw new ProbectlError(err.code, `${variable} (${redactRef(ref)}): ${err.message}`);
+  }
+}
+
+/**
+ * Opens the configured database, resolving its credentials through the secret
+ * resolver at this moment (a resolver is built for the call when none is given).
+ */
+export async function openConfiguredStore(config: Config, secrets?: SecretResolver): Promise<Db> {
+  const resolver = secrets ?? buildSecretResolver(config);
+  try {
+    return await openStore({
+      databaseUrl: await resolveText(resolver, 'PROBECTL_DATABASE_URL', config.databaseUrl),
+      databasePassword: await resolveText(resolver, 'PROBECTL_DATABASE_PASSWORD', config.databasePassword),
+      databaseCaFile: config.databaseCaFile,
+      poolSize: config.databasePoolSize,
+      dataDir: config.dataDir,
+    });
+  } finally {
+    if (!secrets) await resolver.close();
+  }
+}
+
+/** The HTTPS identity: references, the operator's files, or the generated self-signed pair — all reloadable in place. */
+async function serverTlsIdentity(config: Config, tlsDir: string, secrets: SecretResolver, clock: Clock): Promise<{ identity: TlsIdentity; generated: string | undefined }> {
+  const common = { name: 'server', resolver: secrets, clock, intervalMs: config.tlsReloadInterval };
+  if (config.tlsCertRef && config.tlsKeyRef) {
+    return { identity: await TlsIdentity.load({ ...common, cert: { ref: config.tlsCertRef }, key: { ref: config.tlsKeyRef } }), generated: undefined };
+  }
+  const files = await loadServerIdentity({ certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, tlsDir });
+  const keyFile = config.tlsKeyFile ?? join(tlsDir, 'server.key');
+  return { identity: await TlsIdentity.load({ ...common, cert: { file: files.certPath }, key: { file: keyFile } }), generated: files.generated ? files.certPath : undefined };
 }
 
 export async function startService(config: Config, opts: ServiceOptions = {}): Promise<RunningService> {
@@ -66,7 +110,17 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     for (const step of cleanup.reverse()) await step();
   };
   try {
-    const db = await openConfiguredStore(config, opts.env);
+    const secrets = buildSecretResolver(config, { env: opts.env ?? process.env, clock });
+    cleanup.push(() => secrets.close());
+    const references = await resolveAtStartup(secrets, configReferences(config));
+    if (references.length > 0) log.info({ references: references.length }, 'secret references resolved');
+    const devices = new DeviceCredentials({
+      resolver: secrets, specs: config.deviceCredentials, clock,
+      onSkip: (name, err) => log.warn({ credential: name, code: err.code, reason: err.message }, 'poll cycle skipped: device credential unavailable'),
+    });
+    secrets.addHealthContributor(devices);
+
+    const db = await openConfiguredStore(config, secrets);
     cleanup.push(() => db.close());
     const report = await migrate(db);
     if (report.applied.length > 0) log.info({ applied: report.applied }, 'database migrations applied');
@@ -75,6 +129,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     if (boot.adminTokenFile) log.info({ tenant: boot.provider.id, admin_token_file: boot.adminTokenFile }, 'first start: created the default tenant; its admin token is in the file named here (mode 0600)');
 
     const metrics = new Metrics();
+    registerSecretsMetrics(metrics.registry, secrets);
     const ingest: IngestDeps = {
       db, clock, incidentWindowMs: config.incidentWindow,
       onIngested: (tenant, family, opened) => {
@@ -92,14 +147,30 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
         onOutcome: (outcome) => metrics.authOutcomes.inc({ outcome }),
       }),
       sensitiveReads: new SensitiveReads(clock, config.authSuccessAuditInterval),
+      secrets,
+      siem: undefined,
       isReady: async () => (await db.ping()) && (await isMigrated(db)),
     };
+    const siem = config.siem ? startSiemExport(config.siem, { db, clock, log, registry: metrics.registry, secrets, version: VERSION }) : undefined;
+    if (siem) {
+      deps.siem = siem.runtime;
+      cleanup.push(() => siem.stop());
+      log.info({ endpoint: endpointHost(config.siem!.endpoint), preset: config.siem!.preset, format: config.siem!.format, streams: config.siem!.streams }, 'SIEM export on');
+    }
 
-    const identity = config.allowPlaintextHttp ? undefined : await loadServerIdentity({ certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, tlsDir: paths.tlsDir });
-    if (identity?.generated) log.info({ cert: identity.certPath, sha256_fingerprint: identity.fingerprint256 }, 'generated a self-signed server certificate');
+    const tls = config.allowPlaintextHttp ? undefined : await serverTlsIdentity(config, paths.tlsDir, secrets, clock);
+    const identity = tls?.identity;
+    if (tls?.generated) log.info({ cert: tls.generated, sha256_fingerprint: identity?.fingerprint256 }, 'generated a self-signed server certificate');
 
-    const app = await buildApp(deps, { routes: allRoutes(config), version: VERSION, ...(identity ? { tls: { cert: identity.cert, key: identity.key } } : {}) });
+    const material = identity?.material();
+    const app = await buildApp(deps, { routes: allRoutes(config), version: VERSION, ...(material ? { tls: { cert: material.cert, key: material.key } } : {}) });
     cleanup.push(() => app.close());
+    if (identity) {
+      // Renewals apply to new connections; minVersion must be restated because setSecureContext replaces the options.
+      identity.attach(app.server as unknown as TlsServer, { minVersion: 'TLSv1.2' });
+      identity.start();
+      cleanup.push(() => identity.stop());
+    }
     await app.listen({ host: config.listen.host, port: config.listen.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.listen.port;
@@ -126,7 +197,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
 
     let closing: Promise<void> | undefined;
     return {
-      url, fingerprint256: identity?.fingerprint256, adminTokenFile: boot.adminTokenFile, deps, app, posture, iocFiles,
+      url, fingerprint256: identity?.fingerprint256, adminTokenFile: boot.adminTokenFile, deps, app, posture, iocFiles, devices, siem, tlsIdentity: identity,
       close() {
         closing ??= unwind();
         return closing;

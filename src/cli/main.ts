@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.ts';
 import { registerAdminCommands } from './commands/admin.ts';
+import { registerSecretsCommands } from './commands/secrets.ts';
 import { registerServerCommands } from './commands/server.ts';
 import { reportError } from './output.ts';
 
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServerCommands(program);
   registerAdminCommands(program);
+  registerSecretsCommands(program);
   return program;
 }
 

@@ -1,20 +1,41 @@
 import { ProbectlError } from '../core/errors.ts';
 import { isLoopbackHost } from '../core/net.ts';
+import { cloudSecretsVars, type CloudSecretsConfig } from '../secrets/backends/cloud-config.ts';
+import { secretsCrossChecks, secretsVars, type SecretsSection } from '../secrets/config.ts';
+import { DEVICE_CRED_PATTERN, readDeviceCredentials, type DeviceCredentialSpec } from '../secrets/device-config.ts';
+import { siemSettings, siemVars, type SiemSettings, type SiemVars } from '../siem/config.ts';
 import { coreVars } from './core.ts';
 import { readSection, type ConfigProblem, type SectionValue, type Vars } from './section.ts';
 
 /** Every section's variables, in documentation order. Later integrations add theirs here. */
 export const CONFIG_SECTIONS = {
   core: { title: 'Core', vars: coreVars },
-} as const satisfies Record<string, { title: string; vars: Vars }>;
+  secrets: { title: 'Secret references and TLS identities', vars: secretsVars },
+  cloudSecrets: { title: 'Cloud secret backends (AWS, Azure, GCP)', vars: cloudSecretsVars },
+  siem: { title: 'SIEM export', vars: siemVars, nestedAs: 'siemVars' },
+} as const satisfies Record<string, { title: string; vars: Vars; nestedAs?: string }>;
+
+/** The parsed values of one section: most sections are flat in Config, some are nested under a key. */
+export function sectionValues(config: Config, key: keyof typeof CONFIG_SECTIONS): Readonly<Record<string, unknown>> {
+  const section = CONFIG_SECTIONS[key] as { nestedAs?: string };
+  const all = config as unknown as Record<string, unknown>;
+  return section.nestedAs ? (all[section.nestedAs] as Record<string, unknown>) : all;
+}
 
 /** Variables that are read by name patterns rather than fixed names. */
-export const DYNAMIC_VARIABLE_PATTERNS: readonly RegExp[] = [];
+export const DYNAMIC_VARIABLE_PATTERNS: readonly RegExp[] = [DEVICE_CRED_PATTERN];
 
 /** PROBECTL_* variables that belong to the test and CI harness, never to the server. */
 const HARNESS_PREFIXES = ['PROBECTL_TEST_', 'PROBECTL_BENCH_'];
 
-export type Config = SectionValue<typeof coreVars>;
+export type Config = SectionValue<typeof coreVars> & SecretsSection & CloudSecretsConfig & {
+  /** PROBECTL_DEVICE_CRED_<NAME>_<FIELD>, grouped by device. */
+  readonly deviceCredentials: readonly DeviceCredentialSpec[];
+  /** PROBECTL_SIEM_* as parsed. */
+  readonly siemVars: SiemVars;
+  /** The validated export settings; undefined while PROBECTL_SIEM_ENABLED is false. */
+  readonly siem: SiemSettings | undefined;
+};
 
 export function knownVariableNames(): string[] {
   return Object.values(CONFIG_SECTIONS).flatMap((s) => Object.values(s.vars).map((v) => v.name));
@@ -27,10 +48,19 @@ export function knownVariableNames(): string[] {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: ConfigProblem[] = [];
   const core = readSection(env, coreVars, problems);
+  const secrets = readSection(env, secretsVars, problems);
+  const cloudSecrets = readSection(env, cloudSecretsVars, problems);
+  const deviceCredentials = readDeviceCredentials(env, problems);
+  const siemRaw = readSection(env, siemVars, problems);
   checkUnknown(env, problems);
-  if (problems.length === 0) crossChecks(core, problems);
+  let siem: SiemSettings | undefined;
+  if (problems.length === 0) {
+    crossChecks(core, problems);
+    secretsCrossChecks(secrets, core, problems);
+    siem = siemSettings(siemRaw, problems);
+  }
   if (problems.length > 0) throw configError(problems);
-  return Object.freeze({ ...core });
+  return Object.freeze({ ...core, ...secrets, ...cloudSecrets, deviceCredentials, siemVars: Object.freeze(siemRaw), siem: siem ? Object.freeze(siem) : undefined });
 }
 
 function crossChecks(c: SectionValue<typeof coreVars>, problems: ConfigProblem[]): void {

@@ -1,11 +1,12 @@
-import { CONFIG_SECTIONS } from './load.ts';
+import { CONFIG_SECTIONS, sectionValues, type Config } from './load.ts';
 import type { VarSpec } from './vars.ts';
 
 /** `probectl config check` output: every variable with its effective value, secrets shown only as redacted references. */
-export function renderEffectiveConfig(values: Record<string, unknown>): string {
+export function renderEffectiveConfig(config: Config): string {
   const lines: string[] = [];
-  for (const section of Object.values(CONFIG_SECTIONS)) {
+  for (const [sectionKey, section] of Object.entries(CONFIG_SECTIONS)) {
     lines.push(`# ${section.title}`);
+    const values = sectionValues(config, sectionKey as keyof typeof CONFIG_SECTIONS);
     for (const [key, spec] of Object.entries(section.vars) as [string, VarSpec<unknown>][]) {
       lines.push(`${spec.name}=${spec.show(values[key])}`);
     }

@@ -38,6 +38,8 @@ export const ERROR_CODES = {
   // -- secrets codes end
   // SIEM export (src/siem)
   PROBECTL_ERR_SIEM_ENCODING: { status: 500, summary: 'An event cannot be rendered in the chosen wire format.' },
+  PROBECTL_ERR_SIEM_EVENT_INVALID: { status: 400, summary: 'A SIEM event given to probectl siem preview is not a valid canonical event, audit record or signal; the field is named.' },
+  PROBECTL_ERR_SIEM_DISABLED: { status: 409, summary: 'A SIEM operation was asked for while SIEM export is off.' },
   // -- siem codes end
 } as const satisfies Record<string, { status: number; summary: string; retired?: boolean }>;
 

@@ -4,6 +4,8 @@ import type { Clock } from '../core/clock.ts';
 import type { IngestDeps } from '../incidents/ingest.ts';
 import type { Db } from '../store/db.ts';
 import type { SensitiveReads } from '../audit/sensitive-reads.ts';
+import type { SecretResolver } from '../secrets/resolver.ts';
+import type { SiemRuntime } from '../siem/admin.ts';
 import type { Authenticator } from './auth.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -18,6 +20,10 @@ export interface AppDeps {
   sensitiveReads: SensitiveReads;
   providerTenantId: string;
   ingest: IngestDeps;
+  /** Resolves secret references at use time; its health() backs GET /v1/secrets/health. */
+  secrets: SecretResolver;
+  /** The running SIEM export; undefined while PROBECTL_SIEM_ENABLED is false. */
+  siem: SiemRuntime | undefined;
   /** Readiness beyond the database (migrations applied). */
   isReady(): Promise<boolean>;
 }

@@ -68,7 +68,7 @@ describe('configuration', () => {
   });
 
   it('config check output masks credentials and shows references only redacted', () => {
-    const out = renderEffectiveConfig(loadConfig({ PROBECTL_DATABASE_URL: 'postgres://app:hunter2@127.0.0.1/db', PROBECTL_DATABASE_PASSWORD: 'vault:kv/probectl/db#password' }) as unknown as Record<string, unknown>);
+    const out = renderEffectiveConfig(loadConfig({ PROBECTL_DATABASE_URL: 'postgres://app:hunter2@127.0.0.1/db', PROBECTL_DATABASE_PASSWORD: 'vault:kv/probectl/db#password' }));
     assert.match(out, /PROBECTL_DATABASE_URL=\[literal\]/);
     assert.match(out, /PROBECTL_DATABASE_PASSWORD=vault:kv\/probectl\/db#…/);
     assert.ok(!out.includes('hunter2') && !out.includes('#password'));

@@ -148,6 +148,34 @@ describe(`access control on every route (${process.env.PROBECTL_TEST_DATABASE_UR
       const res = await app.request('GET', '/v1/indicators', { token: tokenB });
       assert.ok(!res.text.includes('a-only.example'));
     },
+    'GET /v1/secrets/health': async () => {
+      assert.equal((await app.request('GET', '/v1/secrets/health', { token: tokenB })).status, 403, 'deployment-wide backend health is the provider\'s');
+      const res = await app.request('GET', '/v1/secrets/health', { token: app.adminToken });
+      assert.equal(res.status, 200);
+      assert.ok(!res.text.includes(tenantA), 'redacted: no tenant data');
+      const auditA = await app.request('GET', '/v1/audit?limit=5000', { token: tokenA });
+      assert.ok(!auditA.text.includes('secrets.health.read'), 'the provider\'s read is audited in its own chain, not A\'s');
+      const auditP = await app.request('GET', '/v1/audit?limit=5000', { token: app.adminToken });
+      assert.ok(auditP.text.includes('secrets.health.read'));
+    },
+    'GET /v1/siem/status': async () => {
+      assert.equal((await app.request('GET', `/v1/siem/status?tenant=${tenantA}`, { token: tokenB })).status, 403);
+      const own = await app.request('GET', '/v1/siem/status', { token: tokenB });
+      assert.equal(own.status, 200);
+      assert.equal(own.json.tenant, tenantB);
+    },
+    'GET /v1/siem/parked': async () => {
+      assert.equal((await app.request('GET', `/v1/siem/parked?tenant=${tenantA}`, { token: tokenB })).status, 403);
+      assert.deepEqual((await app.request('GET', '/v1/siem/parked', { token: tokenB })).json, { parked: [] });
+    },
+    'POST /v1/siem/parked/retry': async () => {
+      assert.equal((await app.request('POST', '/v1/siem/parked/retry', { token: tokenB, body: { tenant: tenantA } })).status, 403);
+    },
+    'POST /v1/siem/replay': async () => {
+      assert.equal((await app.request('POST', '/v1/siem/replay', { token: tokenB, body: { tenant: tenantA, from: 1 } })).status, 403);
+      const own = await app.request('POST', '/v1/siem/replay', { token: tokenB, body: { from: 1 } });
+      assert.deepEqual([own.status, own.json.code], [409, 'PROBECTL_ERR_SIEM_DISABLED'], 'export is off in this test server');
+    },
     'DELETE /v1/indicators/:id': async () => {
       assert.equal((await app.request('DELETE', `/v1/indicators/${indicatorA}`, { token: tokenB })).status, 404);
       assert.equal((await app.request('GET', '/v1/indicators', { token: tokenA })).json.indicators.length, 1);

@@ -64,7 +64,7 @@ export function registerServerCommands(program: Command): void {
         }
         throw err;
       }
-      process.stdout.write(renderEffectiveConfig(parsed as unknown as Record<string, unknown>));
+      process.stdout.write(renderEffectiveConfig(parsed));
       process.stdout.write('configuration OK\n');
     });
 }

@@ -6,7 +6,9 @@ import { healthRoutes } from './health.ts';
 import { incidentRoutes } from './incidents.ts';
 import { indicatorRoutes } from './indicators.ts';
 import { metricsRoutes } from './metrics.ts';
+import { secretsHealthRoutes } from './secrets-health.ts';
 import { signalRoutes } from './signals.ts';
+import { siemRoutes } from './siem.ts';
 import { tenantRoutes } from './tenants.ts';
 import { tokenRoutes } from './tokens.ts';
 
@@ -22,5 +24,7 @@ export function allRoutes(config: Pick<Config, 'metricsPublic'>): RouteDef[] {
     ...signalRoutes,
     ...incidentRoutes,
     ...indicatorRoutes,
+    ...secretsHealthRoutes,
+    ...siemRoutes,
   ];
 }

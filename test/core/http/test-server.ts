@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server } from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import { createServer, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { issueCertificate, type Issued } from '../../../src/core/x509.ts';
 

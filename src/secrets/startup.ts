@@ -1,0 +1,104 @@
+import { isProbectlError, ProbectlError, type ErrorCode } from '../core/errors.ts';
+import { CONFIG_SECTIONS, sectionValues, type Config } from '../config/load.ts';
+import type { Vars } from '../config/section.ts';
+import { deviceCredVariable, type DeviceCredentialSpec, type DeviceCredField } from './device-config.ts';
+import { redactRef, REFERENCE_SCHEMES, type SecretRef } from './ref.ts';
+import type { SecretResolver } from './resolver.ts';
+
+export interface ConfiguredReference {
+  /** The variable (or `VARIABLE[n]` for the n-th item of a list) holding the reference. */
+  readonly variable: string;
+  readonly ref: SecretRef;
+}
+
+export interface ReferenceCheck {
+  readonly variable: string;
+  /** The redacted reference, e.g. `vault:kv/netops/snmp#…`. */
+  readonly reference: string;
+  readonly ok: boolean;
+  readonly code: ErrorCode | undefined;
+  /** Why it failed; backend messages carry no values, paths or fields. */
+  readonly reason: string | undefined;
+}
+
+const SCHEMES = new Set<string>(REFERENCE_SCHEMES);
+
+function isReferenceValue(value: unknown): value is SecretRef {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && SCHEMES.has((value as { scheme?: unknown }).scheme as string);
+}
+
+function walk(value: unknown, variable: string, out: ConfiguredReference[], depth = 0): void {
+  if (depth > 4 || value === null || typeof value !== 'object') return;
+  if (isReferenceValue(value)) {
+    out.push({ variable, ref: value });
+    return;
+  }
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => walk(item, `${variable}[${i + 1}]`, out, depth + 1));
+    return;
+  }
+  for (const inner of Object.values(value)) walk(inner, variable, out, depth + 1);
+}
+
+/**
+ * Every secret reference in a parsed configuration (literals excluded):
+ * variables whose value is a reference, references inside list items, and the
+ * fields of device credentials.
+ */
+export function collectReferences(
+  sections: Readonly<Record<string, { readonly vars: Vars }>>,
+  values: Readonly<Record<string, unknown>> | ((sectionKey: string) => Readonly<Record<string, unknown>>),
+  devices: readonly DeviceCredentialSpec[] = [],
+): ConfiguredReference[] {
+  const out: ConfiguredReference[] = [];
+  for (const [sectionKey, section] of Object.entries(sections)) {
+    const sectionValues = typeof values === 'function' ? values(sectionKey) : values;
+    for (const [key, spec] of Object.entries(section.vars)) walk(sectionValues[key], spec.name, out);
+  }
+  for (const device of devices) {
+    for (const [field, ref] of Object.entries(device.fields)) {
+      if (ref.scheme !== 'literal') out.push({ variable: deviceCredVariable(device.name, field as DeviceCredField), ref });
+    }
+  }
+  return out;
+}
+
+/** Resolves each reference once (concurrently; one backend call per distinct reference). Never throws. */
+export async function checkReferences(resolver: SecretResolver, refs: readonly ConfiguredReference[]): Promise<ReferenceCheck[]> {
+  return Promise.all(refs.map(async ({ variable, ref }) => {
+    const reference = redactRef(ref);
+    try {
+      await resolver.use(ref, () => undefined);
+      return { variable, reference, ok: true, code: undefined, reason: undefined };
+    } catch (err) {
+      const code: ErrorCode = isProbectlError(err) ? err.code : 'PROBECTL_ERR_SECRET_UNAVAILABLE';
+      const reason = isProbectlError(err) ? err.message : 'resolution failed unexpectedly';
+      return { variable, reference, ok: false, code, reason };
+    }
+  }));
+}
+
+/** Startup: every reference must resolve, or startup is refused naming each failing variable and its redacted reference. */
+export async function resolveAtStartup(resolver: SecretResolver, refs: readonly ConfiguredReference[]): Promise<ReferenceCheck[]> {
+  const results = await checkReferences(resolver, refs);
+  const failed = results.filter((r) => !r.ok);
+  if (failed.length > 0) {
+    const lines = failed.map((r) => `  ${r.variable} (${r.reference}): ${r.reason} [${r.code}]`);
+    throw new ProbectlError(failed[0]?.code ?? 'PROBECTL_ERR_SECRET_UNAVAILABLE', `secret references could not be resolved, startup refused (${failed.length} of ${results.length}):\n${lines.join('\n')}`, {
+      details: { failures: failed.map((r) => ({ variable: r.variable, reference: r.reference, code: r.code })) },
+    });
+  }
+  return results;
+}
+
+/** `probectl secrets check` lines: `VARIABLE  reference  OK` or `… FAIL <reason>`. */
+export function formatChecks(results: readonly ReferenceCheck[]): string[] {
+  const width = Math.max(0, ...results.map((r) => r.variable.length));
+  const refWidth = Math.max(0, ...results.map((r) => r.reference.length));
+  return results.map((r) => `${r.variable.padEnd(width)}  ${r.reference.padEnd(refWidth)}  ${r.ok ? 'OK' : `FAIL ${r.code}: ${r.reason}`}`);
+}
+
+/** Every reference in a loaded configuration. */
+export function configReferences(config: Config): ConfiguredReference[] {
+  return collectReferences(CONFIG_SECTIONS, (key) => sectionValues(config, key as keyof typeof CONFIG_SECTIONS), config.deviceCredentials);
+}

@@ -1,0 +1,94 @@
+import { Readable } from 'node:stream';
+import { Type } from 'typebox';
+import { ProbectlError } from '../../core/errors.ts';
+import { holds, type Principal } from '../../identity/permissions.ts';
+import { parkedEvents, replay, retryParked, siemStatus } from '../../siem/admin.ts';
+import type { AppDeps } from '../deps.ts';
+import { needs, route, type RouteDef } from '../route.ts';
+import { Uuid } from '../schemas.ts';
+
+/** Own tenant with admin; another tenant only with provider-admin. */
+function scopeTenant(principal: Principal, requested: string | undefined): string {
+  const tenant = (requested ?? principal.tenantId).toLowerCase();
+  if (tenant !== principal.tenantId && !holds(principal, 'provider-admin')) {
+    throw new ProbectlError('PROBECTL_ERR_FORBIDDEN', 'another tenant\'s SIEM export needs the provider-admin permission');
+  }
+  if (tenant === principal.tenantId && !holds(principal, 'admin')) throw new ProbectlError('PROBECTL_ERR_FORBIDDEN', 'this token lacks the admin permission');
+  return tenant;
+}
+
+function runtimeOf(deps: AppDeps) {
+  if (!deps.siem) throw new ProbectlError('PROBECTL_ERR_SIEM_DISABLED', 'SIEM export is off (PROBECTL_SIEM_ENABLED=false)');
+  return deps.siem;
+}
+
+const TenantQuery = Type.Object({ tenant: Type.Optional(Uuid) }, { additionalProperties: false });
+
+export const siemRoutes: RouteDef[] = [
+  route({
+    method: 'GET', url: '/v1/siem/status', summary: 'SIEM export status per stream: cursor, lag, delivered, parked, pauses (endpoint host only)', tags: ['siem'],
+    access: needs('admin', 'provider-admin'),
+    schema: { querystring: TenantQuery },
+    handler: async ({ deps, principal, query }) => ({ body: await siemStatus(deps.db, deps.clock, scopeTenant(principal, query.tenant), deps.siem) }),
+  }),
+  route({
+    method: 'GET', url: '/v1/siem/parked', summary: 'Events the SIEM refused permanently, with its answer', tags: ['siem'],
+    access: needs('admin', 'provider-admin'),
+    schema: { querystring: TenantQuery },
+    handler: async ({ deps, principal, query }) => {
+      const rows = await parkedEvents(deps.db, scopeTenant(principal, query.tenant));
+      return { body: { parked: rows.map((r) => ({ ...r, parked_at: r.parked_at.toISOString() })) } };
+    },
+  }),
+  route({
+    method: 'POST', url: '/v1/siem/parked/retry', summary: 'Send the parked events again', tags: ['siem'],
+    access: needs('admin', 'provider-admin'),
+    schema: { body: Type.Object({ tenant: Type.Optional(Uuid) }, { additionalProperties: false }) },
+    handler: async ({ deps, principal, body }) => {
+      const tenant = scopeTenant(principal, body.tenant);
+      return { body: await retryParked(deps.db, deps.clock, runtimeOf(deps), tenant, principal.actor) };
+    },
+  }),
+  route({
+    method: 'POST', url: '/v1/siem/replay', summary: 'Re-send a range of a stream (progress as NDJSON lines); the cursor does not move', tags: ['siem'],
+    access: needs('admin', 'provider-admin'),
+    schema: {
+      body: Type.Object({
+        tenant: Type.Optional(Uuid),
+        stream: Type.Optional(Type.Enum(['audit', 'threat'])),
+        from: Type.Integer({ minimum: 1 }),
+        to: Type.Optional(Type.Integer({ minimum: 1 })),
+      }, { additionalProperties: false }),
+    },
+    handler: async ({ deps, principal, body }) => {
+      const tenant = scopeTenant(principal, body.tenant);
+      const runtime = runtimeOf(deps);
+      if (body.to !== undefined && body.to < body.from) throw new ProbectlError('PROBECTL_ERR_VALIDATION', 'to must not be below from');
+      const stream = Readable.from((async function* () {
+        const lines: string[] = [];
+        let notify: (() => void) | undefined;
+        let finished = false;
+        const job = replay(deps.db, deps.clock, runtime, tenant, principal.actor, { stream: body.stream ?? 'audit', from: body.from, to: body.to }, (p) => {
+          lines.push(`${JSON.stringify(p)}\n`);
+          notify?.();
+        }).then((p) => {
+          lines.push(`${JSON.stringify({ ...p, done: true })}\n`);
+        }, (err: unknown) => {
+          lines.push(`${JSON.stringify({ done: true, error: (err as Error).message })}\n`);
+        }).finally(() => {
+          finished = true;
+          notify?.();
+        });
+        for (;;) {
+          while (lines.length > 0) yield lines.shift() as string;
+          if (finished) break;
+          await new Promise<void>((resolve) => {
+            notify = resolve;
+          });
+        }
+        await job;
+      })());
+      return { body: stream, contentType: 'application/x-ndjson' };
+    },
+  }),
+];

@@ -1,0 +1,56 @@
+import { ProbectlError } from '../../core/errors.ts';
+import type { SiemEvent } from '../event.ts';
+import { cefRecord } from './cef.ts';
+import { ecsRecord } from './ecs.ts';
+import type { FormatOptions } from './options.ts';
+import { otlpLogRecordJson, otlpRequestBytes } from './otlp.ts';
+import { syslogRecord } from './syslog.ts';
+
+export const SIEM_FORMATS = ['syslog', 'cef', 'ecs', 'otlp'] as const;
+export type SiemFormat = (typeof SIEM_FORMATS)[number];
+
+/**
+ * A wire format: pure functions of (events, options). `record` renders one
+ * event; `batch` renders the body of one request with the framing the format
+ * needs. A sender adds transport framing only (RFC 5425 octet counting, a
+ * Splunk HEC event envelope, Elastic `_bulk` action lines).
+ */
+export interface SiemFormatter {
+  readonly name: SiemFormat;
+  /** Content type of a batch body. */
+  readonly contentType: string;
+  /** One event: a syslog or CEF line (no newline), an ECS document, or an OTLP LogRecord JSON object. */
+  record(event: SiemEvent, opts: FormatOptions): string;
+  /** Many events: one line each for syslog and CEF, one document per line (NDJSON) for ECS, one ExportLogsServiceRequest for OTLP. */
+  batch(events: readonly SiemEvent[], opts: FormatOptions): Buffer;
+}
+
+function lines(render: (event: SiemEvent, opts: FormatOptions) => string): (events: readonly SiemEvent[], opts: FormatOptions) => Buffer {
+  return (events, opts) => {
+    let out = '';
+    for (const e of events) out += `${render(e, opts)}\n`;
+    return Buffer.from(out, 'utf8');
+  };
+}
+
+export const FORMATTERS: Readonly<Record<SiemFormat, SiemFormatter>> = Object.freeze({
+  syslog: { name: 'syslog', contentType: 'text/plain; charset=utf-8', record: syslogRecord, batch: lines(syslogRecord) },
+  cef: { name: 'cef', contentType: 'text/plain; charset=utf-8', record: cefRecord, batch: lines(cefRecord) },
+  ecs: { name: 'ecs', contentType: 'application/x-ndjson', record: ecsRecord, batch: lines(ecsRecord) },
+  otlp: {
+    name: 'otlp',
+    contentType: 'application/json',
+    record: (event: SiemEvent) => otlpLogRecordJson(event),
+    batch: otlpRequestBytes,
+  },
+});
+
+export function isSiemFormat(name: string): name is SiemFormat {
+  return (SIEM_FORMATS as readonly string[]).includes(name);
+}
+
+/** The formatter of a format name; an unknown name is a PROBECTL_ERR_SIEM_ENCODING error listing the accepted ones. */
+export function formatterFor(name: string): SiemFormatter {
+  if (!isSiemFormat(name)) throw new ProbectlError('PROBECTL_ERR_SIEM_ENCODING', `unknown SIEM format; accepted: ${SIEM_FORMATS.join(', ')}`);
+  return FORMATTERS[name];
+}
