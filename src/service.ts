@@ -78,7 +78,10 @@ export async function openConfiguredStore(config: Config, secrets?: SecretResolv
   try {
     return await openStore({
       databaseUrl: await resolveText(resolver, 'PROBECTL_DATABASE_URL', config.databaseUrl),
-      databasePassword: await resolveText(resolver, 'PROBECTL_DATABASE_PASSWORD', config.databasePassword),
+      // A long-lived resolver answers each new pool connection, so a rotated password applies without a restart.
+      databasePassword: secrets && config.databasePassword
+        ? passwordSource(secrets, config.databasePassword)
+        : await resolveText(resolver, 'PROBECTL_DATABASE_PASSWORD', config.databasePassword),
       databaseCaFile: config.databaseCaFile,
       poolSize: config.databasePoolSize,
       dataDir: config.dataDir,
@@ -86,6 +89,11 @@ export async function openConfiguredStore(config: Config, secrets?: SecretResolv
   } finally {
     if (!secrets) await resolver.close();
   }
+}
+
+/** Asked by the pool for each new connection; the resolver's sealed lease makes repeats cheap. */
+function passwordSource(secrets: SecretResolver, ref: SecretRef): () => Promise<string> {
+  return async () => (await resolveText(secrets, 'PROBECTL_DATABASE_PASSWORD', ref)) as string;
 }
 
 /** The HTTPS identity: references, the operator's files, or the generated self-signed pair — all reloadable in place. */

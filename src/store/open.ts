@@ -9,7 +9,7 @@ import { openPostgres } from './postgres.ts';
 export interface StoreTarget {
   /** Resolved PostgreSQL URL; undefined selects the embedded database. */
   databaseUrl: string | undefined;
-  databasePassword: string | undefined;
+  databasePassword: string | (() => Promise<string>) | undefined;
   databaseCaFile: string | undefined;
   poolSize: number;
   dataDir: string;

@@ -4,7 +4,8 @@ import { INT8_OID, parseInt8, type Db, type OwnerTx, type QueryResult, type Row 
 
 export interface PostgresOptions {
   connectionString: string;
-  password?: string | undefined;
+  /** A fixed password, or a function asked for each new connection (a rotated secret applies without a restart). */
+  password?: string | (() => Promise<string>) | undefined;
   poolSize: number;
   /** Extra PEM CAs for verify-full; the system roots stay trusted. */
   ca?: string | undefined;
