@@ -16,6 +16,14 @@ import { dataPaths, lockDataDir, lockHolder, type DataDirLock } from '../store/d
 import { migrate } from '../store/migrate.ts';
 import { inSystem, inTenant } from '../store/scope.ts';
 import { ControlClient } from './control-client.ts';
+import { parkedEvents, replay, retryParked, siemStatus, type ReplayProgress, type SiemRuntime, type SiemStatus } from '../siem/admin.ts';
+import type { SiemStream } from '../siem/cursor.ts';
+import { createRedactor } from '../siem/redact.ts';
+import { siemFormatOptions, tokenResolver } from '../siem/runtime.ts';
+import { buildTarget } from '../siem/targets/index.ts';
+import type { SecretResolver } from '../secrets/resolver.ts';
+import { buildSecretResolver } from '../secrets/setup.ts';
+import { VERSION } from '../version.ts';
 
 /** What the administrative commands need, whether the server runs or not. */
 export interface AdminBackend {
@@ -26,6 +34,10 @@ export interface AdminBackend {
   listTokens(tenant: string): Promise<TokenInfo[]>;
   revokeToken(id: string): Promise<{ changed: boolean }>;
   verifyAudit(tenant: string): Promise<ChainVerdict>;
+  siemStatus(tenant: string): Promise<SiemStatus>;
+  siemParked(tenant: string): Promise<Array<Record<string, unknown>>>;
+  siemRetryParked(tenant: string): Promise<{ retried: number; delivered: number; still_parked: number }>;
+  siemReplay(tenant: string, range: { stream: SiemStream; from: number; to?: number | undefined }, onProgress: (p: ReplayProgress) => void): Promise<ReplayProgress>;
   close(): Promise<void>;
 }
 
@@ -61,6 +73,33 @@ class ApiBackend implements AdminBackend {
     return this.client.call<ChainVerdict>('GET', `/v1/audit/verify?tenant=${encodeURIComponent(tenant)}`);
   }
 
+  siemStatus(tenant: string) {
+    return this.client.call<SiemStatus>('GET', `/v1/siem/status?tenant=${encodeURIComponent(tenant)}`);
+  }
+
+  async siemParked(tenant: string) {
+    return (await this.client.call<{ parked: Array<Record<string, unknown>> }>('GET', `/v1/siem/parked?tenant=${encodeURIComponent(tenant)}`)).parked;
+  }
+
+  siemRetryParked(tenant: string) {
+    return this.client.call<{ retried: number; delivered: number; still_parked: number }>('POST', '/v1/siem/parked/retry', { tenant });
+  }
+
+  async siemReplay(tenant: string, range: { stream: SiemStream; from: number; to?: number | undefined }, onProgress: (p: ReplayProgress) => void) {
+    let last: ReplayProgress = { sent: 0, total: 0, rejected: 0 };
+    let failure: string | undefined;
+    await this.client.stream('POST', '/v1/siem/replay', { tenant, stream: range.stream, from: range.from, ...(range.to !== undefined ? { to: range.to } : {}) }, (line) => {
+      const p = line as ReplayProgress & { done?: boolean; error?: string };
+      if (p.error) failure = p.error;
+      else {
+        last = { sent: p.sent, total: p.total, rejected: p.rejected };
+        onProgress(last);
+      }
+    });
+    if (failure) throw new ProbectlError('PROBECTL_ERR_INTERNAL', `replay failed on the server: ${failure}`);
+    return last;
+  }
+
   async close() {}
 }
 
@@ -70,8 +109,12 @@ class DirectBackend implements AdminBackend {
   private readonly lock: DataDirLock | undefined;
   private readonly providerTenantId: string;
   private readonly actorName = `cli:${safeUser()}`;
+  private readonly config: Config;
+  private runtime: SiemRuntime | undefined;
+  private resolver: SecretResolver | undefined;
 
-  constructor(db: Db, lock: DataDirLock | undefined, providerTenantId: string) {
+  constructor(config: Config, db: Db, lock: DataDirLock | undefined, providerTenantId: string) {
+    this.config = config;
     this.db = db;
     this.lock = lock;
     this.providerTenantId = providerTenantId;
@@ -113,7 +156,37 @@ class DirectBackend implements AdminBackend {
     return verifyAudit(tenant, (after) => inTenant(this.db, tenant, (tx) => pageAudit(tx, after, MAX_AUDIT_PAGE)), head);
   }
 
+  /** A SIEM runtime for this command only (no drainers): the same targets the server uses. */
+  private siemRuntime(): SiemRuntime {
+    if (!this.config.siem) throw new ProbectlError('PROBECTL_ERR_SIEM_DISABLED', 'SIEM export is off (PROBECTL_SIEM_ENABLED=false)');
+    if (!this.runtime) {
+      const settings = this.config.siem;
+      this.resolver = buildSecretResolver(this.config);
+      const target = buildTarget(settings, siemFormatOptions(settings, VERSION), tokenResolver(this.resolver));
+      this.runtime = { settings, target, redactor: createRedactor(settings.redactKeys), policy: settings.retry, live: () => [] };
+    }
+    return this.runtime;
+  }
+
+  siemStatus(tenant: string) {
+    return siemStatus(this.db, systemClock, tenant, this.config.siem ? this.siemRuntime() : undefined);
+  }
+
+  async siemParked(tenant: string) {
+    return (await parkedEvents(this.db, tenant)).map((r) => ({ ...r, parked_at: r.parked_at.toISOString() }));
+  }
+
+  siemRetryParked(tenant: string) {
+    return retryParked(this.db, systemClock, this.siemRuntime(), tenant, this.actorName);
+  }
+
+  siemReplay(tenant: string, range: { stream: SiemStream; from: number; to?: number | undefined }, onProgress: (p: ReplayProgress) => void) {
+    return replay(this.db, systemClock, this.siemRuntime(), tenant, this.actorName, range, onProgress);
+  }
+
   async close() {
+    await this.runtime?.target.close();
+    await this.resolver?.close();
     await this.db.close();
     this.lock?.release();
   }
@@ -147,7 +220,7 @@ export async function openAdminBackend(config: Config, opts: { tokenFile?: strin
       await migrate(db);
       const boot = await bootstrap(db, systemClock, { tenantName: config.tenantHint ?? 'default', adminTokenPath: paths.adminToken });
       if (boot.adminTokenFile) process.stderr.write(`probectl: first use of this database: created the default tenant; admin token written to ${boot.adminTokenFile}\n`);
-      return new DirectBackend(db, lock, boot.provider.id);
+      return new DirectBackend(config, db, lock, boot.provider.id);
     } catch (err) {
       await db.close();
       throw err;

@@ -18,6 +18,44 @@ export class ControlClient {
     this.token = readFileSync(tokenFile, 'utf8').trim();
   }
 
+  /** A request whose answer is NDJSON lines, each handed to onLine as it arrives. */
+  async stream(method: string, path: string, body: unknown, onLine: (value: unknown) => void): Promise<void> {
+    const payload = Buffer.from(JSON.stringify(body));
+    await new Promise<void>((resolve, reject) => {
+      const req = request({
+        socketPath: this.socketPath, method, path,
+        headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json', 'content-length': String(payload.length) },
+      }, (res) => {
+        let buffered = '';
+        let errorText = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          if ((res.statusCode ?? 0) >= 400) {
+            errorText += chunk;
+            return;
+          }
+          buffered += chunk;
+          let nl = buffered.indexOf('\n');
+          while (nl >= 0) {
+            const line = buffered.slice(0, nl);
+            buffered = buffered.slice(nl + 1);
+            if (line.trim() !== '') onLine(JSON.parse(line));
+            nl = buffered.indexOf('\n');
+          }
+        });
+        res.on('end', () => {
+          if ((res.statusCode ?? 0) >= 400) {
+            const e = JSON.parse(errorText || '{}') as { code?: ErrorCode; message?: string };
+            reject(new ProbectlError(e.code ?? 'PROBECTL_ERR_INTERNAL', e.message ?? `server answered ${res.statusCode}`));
+          } else resolve();
+        });
+        res.on('error', reject);
+      });
+      req.on('error', (err) => reject(new ProbectlError('PROBECTL_ERR_SERVER_UNREACHABLE', `cannot reach the running server through ${this.socketPath}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)));
+      req.end(payload);
+    });
+  }
+
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {

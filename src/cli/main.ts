@@ -4,6 +4,7 @@ import { VERSION } from '../version.ts';
 import { registerAdminCommands } from './commands/admin.ts';
 import { registerSecretsCommands } from './commands/secrets.ts';
 import { registerServerCommands } from './commands/server.ts';
+import { registerSiemCommands } from './commands/siem.ts';
 import { reportError } from './output.ts';
 
 export function buildProgram(): Command {
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerServerCommands(program);
   registerAdminCommands(program);
   registerSecretsCommands(program);
+  registerSiemCommands(program);
   return program;
 }
 

@@ -10,12 +10,13 @@ import { genericTarget } from './generic.ts';
 import { splunkTarget } from './splunk.ts';
 import { syslogTarget } from './syslog.ts';
 import type { Target } from './types.ts';
+import type { Sender } from '../senders/types.ts';
 
 /** Resolves the ingest token at use time; the plaintext lives only for the request. */
 export type TokenSource = (ref: SecretRef) => Promise<string>;
 
 /** Builds the sender and target the settings describe; one line per kind of receiver. */
-export function buildTarget(settings: SiemSettings, formatOptions: FormatOptions, resolveToken: TokenSource, overrides: { splunkChannel?: string } = {}): Target {
+export function buildTarget(settings: SiemSettings, formatOptions: FormatOptions, resolveToken: TokenSource, overrides: { splunkChannel?: string; sender?: Sender } = {}): Target {
   const formatter = formatterFor(settings.format);
   const ca = settings.caFile ? [readFileSync(settings.caFile, 'utf8')] : undefined;
   const cert = settings.clientCertFile ? readFileSync(settings.clientCertFile, 'utf8') : undefined;
@@ -23,12 +24,12 @@ export function buildTarget(settings: SiemSettings, formatOptions: FormatOptions
   const timeoutMs = settings.timeoutMs;
 
   if (settings.target.kind === 'syslog') {
-    const sender = new SyslogSender({ host: settings.endpoint.hostname.replace(/^\[|\]$/g, ''), port: Number(settings.endpoint.port), tls: settings.transport === 'syslog-tls', ca, cert, key, settleMs: 20 });
+    const sender = overrides.sender ?? new SyslogSender({ host: settings.endpoint.hostname.replace(/^\[|\]$/g, ''), port: Number(settings.endpoint.port), tls: settings.transport === 'syslog-tls', ca, cert, key, settleMs: 20 });
     return syslogTarget({ sender, formatOptions, timeoutMs }, formatter);
   }
 
   const token = settings.token;
-  const sender = new HttpsSender({
+  const sender = overrides.sender ?? new HttpsSender({
     endpoint: settings.endpoint,
     tls: { ...(ca ? { ca } : {}), ...(cert ? { cert, key } : {}) },
     gzip: settings.gzip,

@@ -1,0 +1,117 @@
+import { hostname } from 'node:os';
+import { SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/load.ts';
+import { ProbectlError } from '../../core/errors.ts';
+import { isUuid } from '../../core/ids.ts';
+import { formatOptions } from '../../siem/formatters/options.ts';
+import { previewWire } from '../../siem/preview-wire.ts';
+import { sampleEvents } from '../../siem/preview.ts';
+import { createRedactor } from '../../siem/redact.ts';
+import { parseSiemEventsText } from '../../siem/validate.ts';
+import { VERSION } from '../../version.ts';
+import { openAdminBackend, type AdminBackend } from '../backend.ts';
+import { printJson, printTable } from '../output.ts';
+
+async function withBackend<T>(tokenFile: string | undefined, fn: (b: AdminBackend) => Promise<T>): Promise<T> {
+  const backend = await openAdminBackend(loadConfig(), { tokenFile });
+  try {
+    return await fn(backend);
+  } finally {
+    await backend.close();
+  }
+}
+
+function tenantArg(value: string): string {
+  if (!isUuid(value)) throw new ProbectlError('PROBECTL_ERR_CLI_USAGE', '--tenant must be a UUID');
+  return value.toLowerCase();
+}
+
+function seqArg(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new ProbectlError('PROBECTL_ERR_CLI_USAGE', `${name} must be a positive integer`);
+  return Number(value);
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function registerSiemCommands(program: Command): void {
+  const tokenFileOption = ['--token-file <path>', 'admin token used while a server holds the data directory (default: <data dir>/admin-token)'] as const;
+  const siem = program.command('siem').description('SIEM export: preview, status, parked events, replay');
+
+  siem.command('preview')
+    .description('print sample audit and threat events exactly as they would be sent (with --stdin: render the JSON events given on stdin)')
+    .option('--format <format>', 'syslog, cef, ecs or otlp (default: the preset\'s)')
+    .option('--preset <preset>', 'splunk, sentinel, elastic, chronicle or generic (default: PROBECTL_SIEM_PRESET or generic)')
+    .option('--endpoint <url>', 'the endpoint whose framing to show (default: PROBECTL_SIEM_ENDPOINT or an example for the preset)')
+    .option('--stdin', 'read events from stdin: a canonical event, an audit record or a signal; one object, an array, or one per line')
+    .option('--body-only', 'print only the request bodies, without the header lines')
+    .action(async (o: { format?: string; preset?: string; endpoint?: string; stdin?: boolean; bodyOnly?: boolean }) => {
+      const env = process.env;
+      const redactor = createRedactor((env.PROBECTL_SIEM_REDACT_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean));
+      const events = o.stdin ? parseSiemEventsText(await readStdin(), redactor) : sampleEvents(redactor);
+      const pen = env.PROBECTL_SIEM_SYSLOG_PEN && /^\d+$/.test(env.PROBECTL_SIEM_SYSLOG_PEN) ? Number(env.PROBECTL_SIEM_SYSLOG_PEN) : undefined;
+      const options = formatOptions({ hostname: hostname(), version: VERSION, syslogPen: pen });
+      const { requests, description } = await previewWire(env, o, events, options);
+      if (!o.bodyOnly) process.stderr.write(`# ${events.length} event(s) as ${description}; ${requests.length} request(s)\n`);
+      for (const r of requests) {
+        if (!o.bodyOnly && r.path !== undefined) process.stdout.write(`# POST ${r.path}  content-type: ${r.contentType}${r.headers ? Object.entries(r.headers).map(([k, v]) => `  ${k}: ${v}`).join('') : ''}\n`);
+        process.stdout.write(r.body);
+        if (r.body.length > 0 && r.body[r.body.length - 1] !== 0x0a) process.stdout.write('\n');
+      }
+    });
+
+  siem.command('status').description('delivery status of a tenant\'s streams (cursor, lag, delivered, parked, pauses)')
+    .requiredOption('--tenant <id>', 'tenant UUID').option('--json', 'print JSON').option(...tokenFileOption)
+    .action(async (o: { tenant: string; json?: boolean; tokenFile?: string }) => {
+      const status = await withBackend(o.tokenFile, (b) => b.siemStatus(tenantArg(o.tenant)));
+      if (o.json || !status.enabled) printJson(status);
+      else {
+        process.stdout.write(`SIEM export to ${status.endpoint} (${status.preset}, ${status.format})\n`);
+        printTable(status.streams as unknown as Record<string, unknown>[], ['stream', 'cursor', 'head', 'lag_events', 'lag_seconds', 'delivered_total', 'parked_total', 'paused', 'last_success_at']);
+      }
+    });
+
+  const parked = siem.command('parked').description('events the SIEM refused permanently');
+  parked.command('list').description('list parked events with the SIEM\'s answer')
+    .requiredOption('--tenant <id>', 'tenant UUID').option('--json', 'print JSON').option(...tokenFileOption)
+    .action(async (o: { tenant: string; json?: boolean; tokenFile?: string }) => {
+      const rows = await withBackend(o.tokenFile, (b) => b.siemParked(tenantArg(o.tenant)));
+      if (o.json) printJson({ parked: rows });
+      else if (rows.length === 0) process.stdout.write('no parked events\n');
+      else printTable(rows, ['stream', 'seq', 'event_id', 'status', 'reason', 'attempts', 'parked_at']);
+    });
+  parked.command('retry').description('send the parked events again; delivered ones leave the list')
+    .requiredOption('--tenant <id>', 'tenant UUID').option(...tokenFileOption)
+    .action(async (o: { tenant: string; tokenFile?: string }) => {
+      const result = await withBackend(o.tokenFile, (b) => b.siemRetryParked(tenantArg(o.tenant)));
+      printJson(result);
+      if (result.still_parked > 0) process.exitCode = 1;
+    });
+
+  siem.command('replay').description('re-send a range of a tenant\'s stream to the SIEM (same event ids); the delivery cursor does not move')
+    .requiredOption('--tenant <id>', 'tenant UUID').requiredOption('--from <seq>', 'first seq').option('--to <seq>', 'last seq (default: the newest)')
+    .option('--stream <stream>', 'audit or threat', 'audit').option(...tokenFileOption)
+    .action(async (o: { tenant: string; from: string; to?: string; stream: string; tokenFile?: string }) => {
+      if (o.stream !== 'audit' && o.stream !== 'threat') throw new ProbectlError('PROBECTL_ERR_CLI_USAGE', '--stream must be audit or threat');
+      const from = seqArg('--from', o.from) as number;
+      const to = seqArg('--to', o.to);
+      if (to !== undefined && to < from) throw new ProbectlError('PROBECTL_ERR_CLI_USAGE', '--to must not be below --from');
+      const bar = new SingleBar({ format: 'replay [{bar}] {percentage}% | {value}/{total} events | rejected {rejected}', stream: process.stderr, hideCursor: true });
+      let started = false;
+      const result = await withBackend(o.tokenFile, (b) => b.siemReplay(tenantArg(o.tenant), { stream: o.stream as 'audit' | 'threat', from, to }, (p) => {
+        if (!started) {
+          bar.start(p.total, 0, { rejected: 0 });
+          started = true;
+        }
+        bar.update(p.sent + p.rejected, { rejected: p.rejected });
+      }));
+      if (started) bar.stop();
+      printJson(result);
+      if (result.rejected > 0) process.exitCode = 1;
+    });
+}
