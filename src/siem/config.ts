@@ -35,6 +35,7 @@ export const siemVars = {
   splunkIndex: optStr('PROBECTL_SIEM_SPLUNK_INDEX', { pattern: /^[a-z0-9_][a-z0-9_-]{0,79}$/, accepts: 'a Splunk index name', doc: 'HEC target index (default: the token\'s default index).' }),
   elasticIndex: optStr('PROBECTL_SIEM_ELASTIC_INDEX', { pattern: /^[a-z0-9][a-z0-9._-]{0,254}$/, accepts: 'a lower-case index or data stream name', doc: 'Target index or data stream for `_bulk` when the endpoint path does not name one (`/<index>/_bulk`).' }),
   syslogPen: int('PROBECTL_SIEM_SYSLOG_PEN', { default: 32473, min: 1, max: 2_147_483_647, doc: 'Private enterprise number in the syslog SD-ID `probectl@<PEN>`; 32473 is the documentation example (RFC 5612) — use your organisation\'s.' }),
+  syslogMaxMessage: int('PROBECTL_SIEM_SYSLOG_MAX_MESSAGE', { default: 8096, min: 480, max: 16 * 1_048_576, doc: 'Largest RFC 5424 message (bytes) the syslog receiver accepts; rsyslog\'s default maxMessageSize is 8096. A larger event is parked (never truncated, never split into garbage).' }),
   syslogFacility: int('PROBECTL_SIEM_SYSLOG_FACILITY', { default: 13, min: 0, max: 23, doc: 'RFC 5424 facility of the PRI (13 = log audit).' }),
   rebalanceInterval: duration('PROBECTL_SIEM_REBALANCE_INTERVAL', { default: '10s', minMs: 1000, maxMs: 600_000, doc: 'How often a replica announces itself and re-balances which tenant streams it drains (each stream is drained by one replica at a time, under a PostgreSQL advisory lock).' }),
 };
@@ -79,6 +80,7 @@ export interface SiemSettings {
   splunkIndex: string | undefined;
   syslogPen: number;
   syslogFacility: number;
+  syslogMaxMessage: number;
   rebalanceIntervalMs: number;
 }
 
@@ -181,6 +183,7 @@ export function siemSettings(v: SiemVars, problems: ConfigProblem[]): SiemSettin
     splunkIndex: v.splunkIndex,
     syslogPen: v.syslogPen,
     syslogFacility: v.syslogFacility,
+    syslogMaxMessage: v.syslogMaxMessage,
     rebalanceIntervalMs: v.rebalanceInterval,
   };
 }

@@ -25,7 +25,7 @@ export function buildTarget(settings: SiemSettings, formatOptions: FormatOptions
 
   if (settings.target.kind === 'syslog') {
     const sender = overrides.sender ?? new SyslogSender({ host: settings.endpoint.hostname.replace(/^\[|\]$/g, ''), port: Number(settings.endpoint.port), tls: settings.transport === 'syslog-tls', ca, cert, key, settleMs: 20 });
-    return syslogTarget({ sender, formatOptions, timeoutMs }, formatter);
+    return syslogTarget({ sender, formatOptions, timeoutMs }, formatter, settings.syslogMaxMessage);
   }
 
   const token = settings.token;

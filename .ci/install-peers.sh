@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs the real peer programs that the peer-harness tests (test/peers/) start:
+#   rsyslog + rsyslog-gnutls  (syslog-over-TLS receiver, RFC 5425 octet counting)
+# Idempotent: installs only what is missing, then prints the versions. Needs root,
+# or passwordless sudo (sudo -n) when not root. Fails loudly; never skips.
+set -euo pipefail
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi
+}
+
+# rsyslog's modules live in /usr/lib/<multiarch>/rsyslog on Debian (/usr/lib/rsyslog elsewhere).
+has_module() {
+  local f
+  for f in /usr/lib/*/rsyslog/"$1" /usr/lib/rsyslog/"$1" /usr/lib64/rsyslog/"$1"; do
+    [ -e "$f" ] && return 0
+  done
+  return 1
+}
+
+# Debian packages that must be installed.
+need=()
+rsyslogd_bin=$(command -v rsyslogd || true)
+[ -z "$rsyslogd_bin" ] && [ -x /usr/sbin/rsyslogd ] && rsyslogd_bin=/usr/sbin/rsyslogd
+[ -z "$rsyslogd_bin" ] && need+=(rsyslog)
+# The gtls network stream driver (imtcp StreamDriver.Name="gtls") ships separately.
+if ! has_module lmnsd_gtls.so; then
+  need+=(rsyslog-gnutls)
+fi
+
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "install-peers: installing ${need[*]}"
+  as_root apt-get update -q
+  # policy-rc.d/invoke-rc.d decide whether the package's system service starts;
+  # the tests never use it (they run their own rsyslogd with its own config).
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}"
+fi
+
+rsyslogd_bin=$(command -v rsyslogd || echo /usr/sbin/rsyslogd)
+if [ ! -x "$rsyslogd_bin" ]; then
+  echo "install-peers: rsyslogd is still missing after installation" >&2
+  exit 1
+fi
+for m in imtcp.so mmpstrucdata.so lmnsd_gtls.so; do
+  if ! has_module "$m"; then
+    echo "install-peers: rsyslog module $m is still missing after installation" >&2
+    exit 1
+  fi
+done
+
+echo "install-peers: $("$rsyslogd_bin" -v | head -n 1)"
+dpkg-query -W -f='install-peers: ${Package} ${Version}\n' rsyslog rsyslog-gnutls libgnutls30 2>/dev/null || true
