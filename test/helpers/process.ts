@@ -34,7 +34,10 @@ export async function serve(env: Record<string, string>, timeoutMs = 60_000): Pr
     out += c.toString();
   });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in time:\n${out}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start in time (its "probectl serving" line needs PROBECTL_LOG_LEVEL info or lower):\n${out}`));
+    }, timeoutMs);
     const check = () => {
       for (const line of out.split('\n')) {
         if (!line.includes('"probectl serving"')) continue;
