@@ -19,6 +19,26 @@ export function benchServerUrl(): string | undefined {
   return process.env.PROBECTL_BENCH_DATABASE_URL ?? process.env.PROBECTL_TEST_DATABASE_URL;
 }
 
+/** A fresh, empty database on a server; drop() removes it. */
+export async function freshDatabaseOn(server: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `probectl_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: server });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: server });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
 /** Fresh, migrated databases: embedded PGlite on disk (as deployed), and PostgreSQL when a server is named. */
 export async function benchDatabases(poolSize = 16): Promise<BenchDb[]> {
   const out: BenchDb[] = [];

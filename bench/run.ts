@@ -6,6 +6,8 @@
 const suites = process.argv.slice(2);
 const all: Record<string, () => Promise<{ main(): Promise<void> }>> = {
   audit: () => import('./audit.ts'),
+  secrets: () => import('./secrets.ts'),
+  siem: () => import('./siem.ts'),
 };
 
 for (const [name, load] of Object.entries(all)) {

@@ -64,7 +64,8 @@ function normalizeData(data: Record<string, unknown>): Record<string, unknown> {
 interface AuditRow {
   tenant_id: string;
   seq: number;
-  time: Date;
+  /** Already the canonical ISO form (formatted by the database: no Date per row). */
+  time: string;
   actor: string;
   action: string;
   target: string;
@@ -76,10 +77,13 @@ interface AuditRow {
 
 export const MAX_AUDIT_PAGE = 5000;
 
+/** `time` as JavaScript's toISOString() writes it (UTC, milliseconds), formatted by the database. */
+const ISO_TIME = `to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
 /** Events with seq > after, in seq order. */
 export async function pageAudit(tx: TenantTx, after: number, limit: number): Promise<AuditEvent[]> {
   const res = await tx.query<AuditRow>(
-    `SELECT tenant_id, seq, time, actor, action, target, outcome, data, prev_hash, hash
+    `SELECT tenant_id, seq, ${ISO_TIME} AS time, actor, action, target, outcome, data, prev_hash, hash
        FROM audit_events WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
     [tx.tenantId, after, Math.min(Math.max(limit, 1), MAX_AUDIT_PAGE)],
   );
@@ -87,7 +91,7 @@ export async function pageAudit(tx: TenantTx, after: number, limit: number): Pro
 }
 
 function toEvent(r: AuditRow): AuditEvent {
-  return { tenant_id: r.tenant_id, seq: r.seq, time: r.time.toISOString(), actor: r.actor, action: r.action, target: r.target, outcome: r.outcome, data: r.data, prev_hash: r.prev_hash, hash: r.hash };
+  return { tenant_id: r.tenant_id, seq: r.seq, time: r.time, actor: r.actor, action: r.action, target: r.target, outcome: r.outcome, data: r.data, prev_hash: r.prev_hash, hash: r.hash };
 }
 
 export async function auditHead(tx: TenantTx): Promise<{ seq: number; hash: string | null } | undefined> {

@@ -3,7 +3,6 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ProbectlError } from '../core/errors.ts';
-import { issueCertificate } from '../core/x509.ts';
 
 export interface ServerIdentity {
   cert: string;
@@ -34,6 +33,8 @@ export async function loadServerIdentity(opts: { certFile?: string | undefined; 
     keyPath = join(opts.tlsDir, 'server.key');
     if (!existsSync(certPath) || !existsSync(keyPath)) {
       const host = hostname();
+      // The X.509 generator (and its ASN.1 libraries) load only on the first start that needs it.
+      const { issueCertificate } = await import('../core/x509.ts');
       const issued = await issueCertificate({ commonName: 'probectl', altNames: [...new Set(['localhost', host, '127.0.0.1', '::1'])], notAfter: new Date(Date.now() + 825 * 86_400_000) });
       writeAtomic(keyPath, issued.keyPem, 0o600);
       writeAtomic(certPath, issued.certPem, 0o644);

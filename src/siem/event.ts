@@ -129,6 +129,15 @@ export function normalizeTime(input: string | Date): string | undefined {
     const ms = input.getTime();
     return Number.isFinite(ms) && ms >= 0 ? input.toISOString() : undefined;
   }
+  // Fast path: the stores hand over canonical UTC times already (every exported event passes here).
+  if (input.length >= 20 && input.charCodeAt(input.length - 1) === 90 /* Z */) {
+    try {
+      timeParts(input);
+      return input;
+    } catch {
+      // not canonical after all: the general parser below decides
+    }
+  }
   const m = RFC3339.exec(input);
   if (!m) return undefined;
   const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number, number];

@@ -3,7 +3,6 @@ import { ProbectlError } from '../core/errors.ts';
 import { isLoopbackHost } from '../core/net.ts';
 import type { Db } from './db.ts';
 import { dataPaths } from './datadir.ts';
-import { openPglite } from './pglite.ts';
 import { openPostgres } from './postgres.ts';
 
 export interface StoreTarget {
@@ -38,7 +37,8 @@ export function databaseUrlProblem(url: string): string | undefined {
 }
 
 export async function openStore(target: StoreTarget): Promise<Db> {
-  if (target.databaseUrl === undefined) return openPglite(dataPaths(target.dataDir).pglite);
+  // The embedded database's module (and its WebAssembly) loads only when it is used.
+  if (target.databaseUrl === undefined) return (await import('./pglite.ts')).openPglite(dataPaths(target.dataDir).pglite);
   const problem = databaseUrlProblem(target.databaseUrl);
   if (problem) throw new ProbectlError('PROBECTL_ERR_CONFIG_INVALID', `PROBECTL_DATABASE_URL: ${problem}`);
   return openPostgres({

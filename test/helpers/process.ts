@@ -24,8 +24,8 @@ export interface ServerProcess {
 }
 
 /** Starts `probectl serve` and waits for its "probectl serving" log line. */
-export async function serve(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
-  const child = spawn(NODE, [CLI, 'serve'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function serve(env: Record<string, string>, timeoutMs = 60_000, entry: string = CLI): Promise<ServerProcess> {
+  const child = spawn(NODE, [entry, 'serve'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (c: Buffer) => {
     out += c.toString();

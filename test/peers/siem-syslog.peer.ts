@@ -18,8 +18,8 @@ import { startRsyslog, type RsyslogPeer } from './rsyslog.ts';
 
 /** The SD parameters probectl sends for an event, as rsyslog should hand them back (escapes resolved). */
 function expectedParams(e: SiemEvent): Record<string, string> {
-  const common = { tenant: e.tenant, id: e.id, category: e.category, action: e.action, severity: e.severity, actor: e.actor, target: e.target, outcome: e.outcome, seq: String(e.seq) };
-  const specific = e.category === 'audit'
+  const common: Record<string, string> = { tenant: e.tenant, id: e.id, category: e.category, action: e.action, severity: e.severity, actor: e.actor, target: e.target, outcome: e.outcome, seq: String(e.seq) };
+  const specific: Record<string, string> = e.category === 'audit'
     ? { hash: e.hash, prev_hash: e.prevHash }
     : { kind: e.kind, confidence: String(e.confidence), signal_id: e.signalId, incident_id: e.incidentId };
   return { ...common, ...specific, attributes: JSON.stringify(e.attributes) };
