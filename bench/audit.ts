@@ -21,9 +21,13 @@ async function tenants(db: Db, n: number, prefix: string): Promise<string[]> {
   });
 }
 
-async function appendRun(db: Db, ids: string[], perTenant: number): Promise<number> {
+async function appendRun(db: Db, ids: string[], perTenant: number, perTx = 1): Promise<number> {
   const { seconds } = await timed(() => Promise.all(ids.map(async (id) => {
-    for (let i = 0; i < perTenant; i++) await inTenant(db, id, (tx) => appendAudit(tx, systemClock, entry(i)));
+    for (let i = 0; i < perTenant; i += perTx) {
+      await inTenant(db, id, async (tx) => {
+        for (let k = 0; k < perTx; k++) await appendAudit(tx, systemClock, entry(i + k));
+      });
+    }
   })));
   return seconds;
 }
@@ -32,13 +36,19 @@ export async function main(): Promise<void> {
   const rows: Record<string, string | number>[] = [];
   for (const target of await benchDatabases(32)) {
     const { db } = target;
-    const total = target.name === 'pglite' ? 4000 : 20_000;
+    const total = target.name === 'pglite' ? 4000 : 40_000;
     for (const concurrency of target.name === 'pglite' ? [1] : [1, 32]) {
       const ids = await tenants(db, concurrency, `append-${concurrency}`);
+      // Warm-up (untimed): connections opened, statements prepared, heads created.
+      await appendRun(db, ids, 20);
       const perTenant = Math.floor((concurrency === 1 ? total / 4 : total) / concurrency);
       const seconds = await appendRun(db, ids, perTenant);
       const n = perTenant * concurrency;
       rows.push({ driver: target.name, operation: `append, 1 tx each, ${concurrency} tenant(s) in parallel`, events: n, seconds, 'events/s': Math.round(n / seconds) });
+      if (concurrency > 1) {
+        const batched = await appendRun(db, ids, perTenant, 10);
+        rows.push({ driver: target.name, operation: `append, 10 per tx, ${concurrency} tenant(s) in parallel`, events: n, seconds: batched, 'events/s': Math.round(n / batched) });
+      }
     }
     const [reader] = await tenants(db, 1, 'reader');
     const fill = 100_000;

@@ -31,7 +31,24 @@ export async function appendAudit(tx: TenantTx, clock: Clock, entry: AuditEntry)
     data: normalizeData(entry.data ?? {}),
   };
   const t = canonicalTemplate(record);
-  const res = await tx.query<{ seq: number; prev_hash: string; hash: string }>(
+  const values = [record.tenant_id, record.time, record.actor, record.action, record.target, record.outcome, JSON.stringify(record.data)];
+  // The usual case: the head exists, a plain UPDATE (cheaper than INSERT … ON CONFLICT) moves it.
+  let res = await tx.query<{ seq: number; prev_hash: string; hash: string }>(
+    `WITH head AS (
+       UPDATE stream_heads AS h SET
+         seq = h.seq + 1,
+         prev_hash = h.hash,
+         hash = encode(sha256(convert_to($8 || h.hash || $9 || (h.seq + 1)::text || $10, 'UTF8')), 'hex')
+       WHERE h.tenant_id = $1 AND h.stream = '${AUDIT_STREAM}'
+       RETURNING seq, prev_hash, hash
+     )
+     INSERT INTO audit_events (tenant_id, seq, time, actor, action, target, outcome, data, prev_hash, hash)
+     SELECT $1, seq, $2, $3, $4, $5, $6, $7, prev_hash, hash FROM head
+     RETURNING seq, prev_hash, hash`,
+    [...values, t.before, t.middle, t.after],
+  );
+  // The tenant's first record: create the head (concurrent first appends serialize on the conflict).
+  if (res.rows.length === 0) res = await tx.query<{ seq: number; prev_hash: string; hash: string }>(
     `WITH head AS (
        INSERT INTO stream_heads AS h (tenant_id, stream, seq, prev_hash, hash)
        VALUES ($1, '${AUDIT_STREAM}', 1, $8, encode(sha256(convert_to($9 || $8 || $10 || '1' || $11, 'UTF8')), 'hex'))
@@ -44,7 +61,7 @@ export async function appendAudit(tx: TenantTx, clock: Clock, entry: AuditEntry)
      INSERT INTO audit_events (tenant_id, seq, time, actor, action, target, outcome, data, prev_hash, hash)
      SELECT $1, seq, $2, $3, $4, $5, $6, $7, prev_hash, hash FROM head
      RETURNING seq, prev_hash, hash`,
-    [record.tenant_id, record.time, record.actor, record.action, record.target, record.outcome, JSON.stringify(record.data), GENESIS_HASH, t.before, t.middle, t.after],
+    [...values, GENESIS_HASH, t.before, t.middle, t.after],
   );
   const row = res.rows[0] as { seq: number; prev_hash: string; hash: string };
   tx.afterCommit(() => streamNotifier.notify(tx.tenantId, 'audit'));

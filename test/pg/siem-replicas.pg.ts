@@ -37,7 +37,6 @@ describe('two replicas on one PostgreSQL', () => {
     const dir = mkdtempSync(join(tmpdir(), 'probectl-replica-'));
     await bootstrap(db, systemClock, { tenantName: 'default', adminTokenPath: join(dir, 'admin-token') });
     tenants = await inSystem(db, async (tx) => Promise.all(['r1', 'r2', 'r3', 'r4'].map(async (n) => (await insertTenant(tx, `replica-${n}`)).id)));
-    for (const t of tenants) await seedAuditChain(db, t, PER_TENANT);
     await db.close();
     siem = await startTestSiem({ ack: true });
   });
@@ -61,6 +60,11 @@ describe('two replicas on one PostgreSQL', () => {
       });
     };
     servers.push(...(await Promise.all([start(), start()])));
+    // Let both replicas announce themselves and settle on their shares, then write the events.
+    await new Promise((r) => setTimeout(r, 3500));
+    const db = await openPostgres({ connectionString: database.url, poolSize: 4 });
+    for (const t of tenants) await seedAuditChain(db, t, PER_TENANT);
+    await db.close();
     const ofSeeded = () => siem.accepted.filter((r) => r.tenant !== undefined && tenants.includes(r.tenant));
     const end = Date.now() + 120_000;
     while (new Set(ofSeeded().map((r) => r.id)).size < tenants.length * PER_TENANT) {
