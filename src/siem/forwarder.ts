@@ -45,21 +45,35 @@ export class Forwarder {
   private unsubscribe: (() => void) | undefined;
   private stopped = false;
   private balancing: Promise<void> | undefined;
+  private pending = false;
 
   constructor(opts: ForwarderOptions) {
     this.opts = opts;
   }
 
   start(): void {
-    this.unsubscribe = (this.opts.notifier ?? streamNotifier).subscribe((tenant, stream) => this.drainers.get(`${tenant}|${stream}`)?.wake());
-    const tick = () => {
-      if (this.stopped) return;
-      this.balancing = this.rebalance().catch((err: unknown) => this.opts.log.error({ err: (err as Error).message }, 'SIEM rebalance failed; retrying'))
+    this.unsubscribe = (this.opts.notifier ?? streamNotifier).subscribe((tenant, stream) => {
+      const drainer = this.drainers.get(`${tenant}|${stream}`);
+      if (drainer) drainer.wake();
+      // A stream nobody here drains yet (a new tenant): balance now rather than at the next interval.
+      else if (this.opts.settings.streams.includes(stream)) this.tickSoon();
+    });
+    this.tickSoon();
+  }
+
+  private tickSoon(): void {
+    if (this.stopped || this.pending) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.pending = true;
+    this.timer = setTimeout(() => {
+      this.pending = false;
+      this.balancing = (this.balancing ?? Promise.resolve())
+        .then(() => this.rebalance())
+        .catch((err: unknown) => this.opts.log.error({ err: (err as Error).message }, 'SIEM rebalance failed; retrying'))
         .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(tick, this.opts.settings.rebalanceIntervalMs);
+          if (!this.stopped && !this.pending) this.timer = setTimeout(() => this.tickSoon(), this.opts.settings.rebalanceIntervalMs);
         });
-    };
-    tick();
+    }, 0);
   }
 
   /** The live state of the streams this replica drains. */
