@@ -1,12 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import type { Db } from '../src/store/db.ts';
 import { migrate } from '../src/store/migrate.ts';
 import { openPglite } from '../src/store/pglite.ts';
 import { openPostgres } from '../src/store/postgres.ts';
+import { freshDatabaseOn } from '../test/helpers/pg.ts';
+
+export { freshDatabaseOn };
 
 export interface BenchDb {
   name: 'pglite' | 'postgres';
@@ -19,26 +20,6 @@ export function benchServerUrl(): string | undefined {
   return process.env.PROBECTL_BENCH_DATABASE_URL ?? process.env.PROBECTL_TEST_DATABASE_URL;
 }
 
-/** A fresh, empty database on a server; drop() removes it. */
-export async function freshDatabaseOn(server: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `probectl_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: server });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(server);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: server });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
-
 /** Fresh, migrated databases: embedded PGlite on disk (as deployed), and PostgreSQL when a server is named. */
 export async function benchDatabases(poolSize = 16): Promise<BenchDb[]> {
   const out: BenchDb[] = [];
@@ -48,23 +29,14 @@ export async function benchDatabases(poolSize = 16): Promise<BenchDb[]> {
   out.push({ name: 'pglite', db: lite, close: async () => { await lite.close(); rmSync(dir, { recursive: true, force: true }); } });
   const server = benchServerUrl();
   if (server) {
-    const name = `probectl_bench_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: server });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(server);
-    url.pathname = `/${name}`;
-    const db = await openPostgres({ connectionString: url.toString(), poolSize });
+    const fresh = await freshDatabaseOn(server, 'probectl_bench');
+    const db = await openPostgres({ connectionString: fresh.url, poolSize });
     await migrate(db);
     out.push({
       name: 'postgres', db,
       close: async () => {
         await db.close();
-        const c = new pg.Client({ connectionString: server });
-        await c.connect();
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await c.end();
+        await fresh.drop();
       },
     });
   } else {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { ChainVerdict } from '../audit/chain.ts';
 import { auditHead, MAX_AUDIT_PAGE, pageAudit, verifyAudit } from '../audit/log.ts';
-import type { Config } from '../config/load.ts';
+import { loadConfig, type Config } from '../config/load.ts';
 import { systemClock } from '../core/clock.ts';
 import { ProbectlError } from '../core/errors.ts';
 import { createTenant, issueToken, revokeTokenOf, tenantList, tokenList } from '../identity/admin.ts';
@@ -228,5 +228,15 @@ export async function openAdminBackend(config: Config, opts: { tokenFile?: strin
   } catch (err) {
     lock?.release();
     throw err;
+  }
+}
+
+/** Runs fn with an admin backend for the current configuration and closes it afterwards. */
+export async function withAdminBackend<T>(tokenFile: string | undefined, fn: (backend: AdminBackend) => Promise<T>): Promise<T> {
+  const backend = await openAdminBackend(loadConfig(), { tokenFile });
+  try {
+    return await fn(backend);
+  } finally {
+    await backend.close();
   }
 }

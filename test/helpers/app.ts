@@ -1,12 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import pino from 'pino';
 import { Agent, request as undiciRequest } from 'undici';
 import { loadConfig } from '../../src/config/load.ts';
 import { startService, type RunningService } from '../../src/service.ts';
+import { freshDatabaseOn, type FreshDatabase } from './pg.ts';
 
 export interface ApiResponse {
   status: number;
@@ -36,25 +35,9 @@ export interface TestApp {
 }
 
 /** A fresh database URL on the server named by PROBECTL_TEST_DATABASE_URL, or undefined for PGlite. */
-export async function freshDatabaseUrl(): Promise<{ url: string; drop(): Promise<void> } | undefined> {
+export async function freshDatabaseUrl(): Promise<FreshDatabase | undefined> {
   const serverUrl = process.env.PROBECTL_TEST_DATABASE_URL;
-  if (!serverUrl) return undefined;
-  const name = `probectl_t_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: serverUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
+  return serverUrl ? freshDatabaseOn(serverUrl) : undefined;
 }
 
 /**

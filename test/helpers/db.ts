@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import type { Db } from '../../src/store/db.ts';
 import { migrate } from '../../src/store/migrate.ts';
 import { openPglite } from '../../src/store/pglite.ts';
 import { openPostgres } from '../../src/store/postgres.ts';
+import { freshDatabaseOn } from './pg.ts';
 
 export interface TestDb {
   db: Db;
@@ -24,25 +23,16 @@ export async function openTestDb(options: { migrate?: boolean } = {}): Promise<T
     if (options.migrate !== false) await migrate(db);
     return { db, driver: 'pglite', url: undefined, close: () => db.close() };
   }
-  const name = `probectl_t_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const db = await openPostgres({ connectionString: url.toString(), poolSize: 8 });
+  const fresh = await freshDatabaseOn(serverUrl);
+  const db = await openPostgres({ connectionString: fresh.url, poolSize: 8 });
   if (options.migrate !== false) await migrate(db);
   return {
     db,
     driver: 'postgres',
-    url: url.toString(),
+    url: fresh.url,
     async close() {
       await db.close();
-      const c = new pg.Client({ connectionString: serverUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
+      await fresh.drop();
     },
   };
 }

@@ -1,19 +1,10 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/load.ts';
 import { ProbectlError } from '../../core/errors.ts';
 import { isUuid } from '../../core/ids.ts';
 import { isPermission, PERMISSIONS, type Permission } from '../../identity/permissions.ts';
-import { openAdminBackend, type AdminBackend } from '../backend.ts';
+import { withAdminBackend } from '../backend.ts';
 import { printJson, printTable } from '../output.ts';
 
-async function withBackend<T>(tokenFile: string | undefined, fn: (b: AdminBackend) => Promise<T>): Promise<T> {
-  const backend = await openAdminBackend(loadConfig(), { tokenFile });
-  try {
-    return await fn(backend);
-  } finally {
-    await backend.close();
-  }
-}
 
 function requireUuid(what: string, value: string): string {
   if (!isUuid(value)) throw new ProbectlError('PROBECTL_ERR_CLI_USAGE', `${what} must be a UUID`);
@@ -36,11 +27,11 @@ export function registerAdminCommands(program: Command): void {
   tenant.command('create').description('create a tenant; prints {"id","name"}')
     .requiredOption('--name <name>', 'tenant name').option(...tokenFileOption)
     .action(async (o: { name: string; tokenFile?: string }) => {
-      printJson(await withBackend(o.tokenFile, (b) => b.createTenant(o.name)));
+      printJson(await withAdminBackend(o.tokenFile, (b) => b.createTenant(o.name)));
     });
   tenant.command('list').description('list tenants').option('--json', 'print JSON').option(...tokenFileOption)
     .action(async (o: { json?: boolean; tokenFile?: string }) => {
-      const tenants = await withBackend(o.tokenFile, (b) => b.listTenants());
+      const tenants = await withAdminBackend(o.tokenFile, (b) => b.listTenants());
       if (o.json) printJson({ tenants });
       else printTable(tenants as unknown as Record<string, unknown>[], ['id', 'name', 'provider', 'created_at']);
     });
@@ -52,21 +43,21 @@ export function registerAdminCommands(program: Command): void {
     .action(async (o: { tenant: string; permissions: string; name: string; tokenFile?: string }) => {
       const tenantId = requireUuid('--tenant', o.tenant);
       const permissions = parsePermissions(o.permissions);
-      const created = await withBackend(o.tokenFile, (b) => b.createToken(tenantId, permissions, o.name));
+      const created = await withAdminBackend(o.tokenFile, (b) => b.createToken(tenantId, permissions, o.name));
       process.stdout.write(`${created.token}\n`);
       process.stderr.write(`probectl: token ${created.id} created\n`);
     });
   token.command('list').description('list a tenant\'s tokens (never their values)').requiredOption('--tenant <id>', 'tenant UUID')
     .option('--json', 'print JSON').option(...tokenFileOption)
     .action(async (o: { tenant: string; json?: boolean; tokenFile?: string }) => {
-      const tokens = await withBackend(o.tokenFile, (b) => b.listTokens(requireUuid('--tenant', o.tenant)));
+      const tokens = await withAdminBackend(o.tokenFile, (b) => b.listTokens(requireUuid('--tenant', o.tenant)));
       if (o.json) printJson({ tokens });
       else printTable(tokens as unknown as Record<string, unknown>[], ['id', 'name', 'permissions', 'created_at', 'revoked_at']);
     });
   token.command('revoke').description('revoke a token').argument('<id>', 'token id').option(...tokenFileOption)
     .action(async (id: string, o: { tokenFile?: string }) => {
       const tokenId = requireUuid('token id', id);
-      const { changed } = await withBackend(o.tokenFile, (b) => b.revokeToken(tokenId));
+      const { changed } = await withAdminBackend(o.tokenFile, (b) => b.revokeToken(tokenId));
       printJson({ id: tokenId, revoked: true, changed });
     });
 
@@ -74,7 +65,7 @@ export function registerAdminCommands(program: Command): void {
   audit.command('verify').description('recompute a tenant\'s hash chain; exits non-zero naming the first broken seq')
     .requiredOption('--tenant <id>', 'tenant UUID').option(...tokenFileOption)
     .action(async (o: { tenant: string; tokenFile?: string }) => {
-      const verdict = await withBackend(o.tokenFile, (b) => b.verifyAudit(requireUuid('--tenant', o.tenant)));
+      const verdict = await withAdminBackend(o.tokenFile, (b) => b.verifyAudit(requireUuid('--tenant', o.tenant)));
       if (verdict.ok) {
         process.stdout.write(`audit chain OK: ${verdict.count} record(s), head seq ${verdict.head.seq} hash ${verdict.head.hash}\n`);
         return;

@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/load.ts';
 import { ProbectlError } from '../../core/errors.ts';
 import { isUuid } from '../../core/ids.ts';
 import { formatOptions } from '../../siem/formatters/options.ts';
@@ -10,17 +9,9 @@ import { sampleEvents } from '../../siem/preview.ts';
 import { createRedactor } from '../../siem/redact.ts';
 import { parseSiemEventsText } from '../../siem/validate.ts';
 import { VERSION } from '../../version.ts';
-import { openAdminBackend, type AdminBackend } from '../backend.ts';
+import { withAdminBackend } from '../backend.ts';
 import { printJson, printTable } from '../output.ts';
 
-async function withBackend<T>(tokenFile: string | undefined, fn: (b: AdminBackend) => Promise<T>): Promise<T> {
-  const backend = await openAdminBackend(loadConfig(), { tokenFile });
-  try {
-    return await fn(backend);
-  } finally {
-    await backend.close();
-  }
-}
 
 function tenantArg(value: string): string {
   if (!isUuid(value)) throw new ProbectlError('PROBECTL_ERR_CLI_USAGE', '--tenant must be a UUID');
@@ -68,7 +59,7 @@ export function registerSiemCommands(program: Command): void {
   siem.command('status').description('delivery status of a tenant\'s streams (cursor, lag, delivered, parked, pauses)')
     .requiredOption('--tenant <id>', 'tenant UUID').option('--json', 'print JSON').option(...tokenFileOption)
     .action(async (o: { tenant: string; json?: boolean; tokenFile?: string }) => {
-      const status = await withBackend(o.tokenFile, (b) => b.siemStatus(tenantArg(o.tenant)));
+      const status = await withAdminBackend(o.tokenFile, (b) => b.siemStatus(tenantArg(o.tenant)));
       if (o.json || !status.enabled) printJson(status);
       else {
         process.stdout.write(`SIEM export to ${status.endpoint} (${status.preset}, ${status.format})\n`);
@@ -80,7 +71,7 @@ export function registerSiemCommands(program: Command): void {
   parked.command('list').description('list parked events with the SIEM\'s answer')
     .requiredOption('--tenant <id>', 'tenant UUID').option('--json', 'print JSON').option(...tokenFileOption)
     .action(async (o: { tenant: string; json?: boolean; tokenFile?: string }) => {
-      const rows = await withBackend(o.tokenFile, (b) => b.siemParked(tenantArg(o.tenant)));
+      const rows = await withAdminBackend(o.tokenFile, (b) => b.siemParked(tenantArg(o.tenant)));
       if (o.json) printJson({ parked: rows });
       else if (rows.length === 0) process.stdout.write('no parked events\n');
       else printTable(rows, ['stream', 'seq', 'event_id', 'status', 'reason', 'attempts', 'parked_at']);
@@ -88,7 +79,7 @@ export function registerSiemCommands(program: Command): void {
   parked.command('retry').description('send the parked events again; delivered ones leave the list')
     .requiredOption('--tenant <id>', 'tenant UUID').option(...tokenFileOption)
     .action(async (o: { tenant: string; tokenFile?: string }) => {
-      const result = await withBackend(o.tokenFile, (b) => b.siemRetryParked(tenantArg(o.tenant)));
+      const result = await withAdminBackend(o.tokenFile, (b) => b.siemRetryParked(tenantArg(o.tenant)));
       printJson(result);
       if (result.still_parked > 0) process.exitCode = 1;
     });
@@ -103,7 +94,7 @@ export function registerSiemCommands(program: Command): void {
       if (to !== undefined && to < from) throw new ProbectlError('PROBECTL_ERR_CLI_USAGE', '--to must not be below --from');
       const bar = new SingleBar({ format: 'replay [{bar}] {percentage}% | {value}/{total} events | rejected {rejected}', stream: process.stderr, hideCursor: true });
       let started = false;
-      const result = await withBackend(o.tokenFile, (b) => b.siemReplay(tenantArg(o.tenant), { stream: o.stream as 'audit' | 'threat', from, to }, (p) => {
+      const result = await withAdminBackend(o.tokenFile, (b) => b.siemReplay(tenantArg(o.tenant), { stream: o.stream as 'audit' | 'threat', from, to }, (p) => {
         if (!started) {
           bar.start(p.total, 0, { rejected: 0 });
           started = true;
