@@ -16,6 +16,22 @@ export function cli(args: string[], env: Record<string, string>, input?: string)
   return { status: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 
+/** The same, without blocking this process (needed when the server runs in this process). */
+export function cliAsync(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(NODE, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 export interface ServerProcess {
   child: ChildProcess;
   url: string;

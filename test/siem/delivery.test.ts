@@ -94,6 +94,34 @@ describe(`SIEM delivery (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' :
     assert.ok(bulk.length >= 5, 'three batches plus the item retries');
   });
 
+  it('Splunk HEC event endpoint: an invalid-event-number parks exactly that event; the ones before it are not sent twice', async () => {
+    siem = await startTestSiem();
+    const [tenant] = await makeTenants(t.db, 'hec-event');
+    await audit(t, tenant!, 12, (i) => ({ i, note: i === 7 ? 'POISON' : 'fine' }));
+    fwd = startForwarder(t.db, { ...base(), PROBECTL_SIEM_PRESET: 'splunk', PROBECTL_SIEM_FORMAT: 'ecs', PROBECTL_SIEM_ENDPOINT: `${siem.url}/services/collector/event`, PROBECTL_SIEM_STREAMS: 'audit' });
+    await siem.waitForDistinct(11);
+    await until('parked', async () => (await inTenant(t.db, tenant!, (tx) => listParked(tx, 10))).length === 1);
+    assert.deepEqual((await inTenant(t.db, tenant!, (tx) => listParked(tx, 10))).map((p) => [p.seq, p.status]), [[8, 400]]);
+    assert.ok([...siem.counts().values()].every((c) => c === 1), 'events before the invalid one were indexed once');
+    assert.ok(siem.accepted.every((r) => r.endpoint === 'hec-event' && r.raw.startsWith('{"@timestamp"')), 'ECS documents as the HEC event field');
+  });
+
+  it('gzip-compressed bodies over mutual TLS', async () => {
+    const { issueCertificate } = await import('../../src/core/x509.ts');
+    const clientCa = await issueCertificate({ commonName: 'client CA', isCa: true });
+    const client = await issueCertificate({ commonName: 'probectl-exporter', issuer: clientCa });
+    siem = await startTestSiem({ clientCa: clientCa.certPem });
+    const [tenant] = await makeTenants(t.db, 'mtls');
+    await audit(t, tenant!, 5);
+    const { writeFileSync, mkdtempSync } = await import('node:fs');
+    const dir = mkdtempSync(`${(await import('node:os')).tmpdir()}/mtls-`);
+    writeFileSync(`${dir}/client.crt`, client.certPem);
+    writeFileSync(`${dir}/client.key`, client.keyPem);
+    fwd = startForwarder(t.db, { ...base(), PROBECTL_SIEM_ENDPOINT: `${siem.url}/ingest`, PROBECTL_SIEM_STREAMS: 'audit', PROBECTL_SIEM_GZIP: 'true', PROBECTL_SIEM_CLIENT_CERT_FILE: `${dir}/client.crt`, PROBECTL_SIEM_CLIENT_KEY_FILE: `${dir}/client.key` });
+    await siem.waitForDistinct(5);
+    assert.ok(siem.requests.every((r) => r.gzip && r.clientCert === 'probectl-exporter'));
+  });
+
   it('401 pauses the stream with an alarm and skips nothing; it resumes when the SIEM accepts again', async () => {
     siem = await startTestSiem();
     const [tenant] = await makeTenants(t.db, 'paused');

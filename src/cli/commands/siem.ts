@@ -92,7 +92,8 @@ export function registerSiemCommands(program: Command): void {
       const from = seqArg('--from', o.from) as number;
       const to = seqArg('--to', o.to);
       if (to !== undefined && to < from) throw new ProbectlError('PROBECTL_ERR_CLI_USAGE', '--to must not be below --from');
-      const bar = new SingleBar({ format: 'replay [{bar}] {percentage}% | {value}/{total} events | rejected {rejected}', stream: process.stderr, hideCursor: true });
+      // On a terminal the bar redraws in place; piped or logged, it prints a line every second and at the end.
+      const bar = new SingleBar({ format: 'replay [{bar}] {percentage}% | {value}/{total} events | rejected {rejected}', stream: process.stderr, hideCursor: true, noTTYOutput: true, notTTYSchedule: 1000 });
       let started = false;
       const result = await withAdminBackend(o.tokenFile, (b) => b.siemReplay(tenantArg(o.tenant), { stream: o.stream as 'audit' | 'threat', from, to }, (p) => {
         if (!started) {

@@ -43,8 +43,10 @@ export interface TestSiem {
   /** Events accepted (in arrival order); with acks, only once acknowledged. */
   accepted: Received[];
   /** Every request path seen, for strictness checks. */
-  requests: Array<{ method: string; path: string; status: number; authorization: string | undefined; channel: string | undefined }>;
+  requests: Array<{ method: string; path: string; status: number; authorization: string | undefined; channel: string | undefined; gzip: boolean; clientCert: string | undefined }>;
   faults: Fault[];
+  /** While true (the default), any event containing POISON is refused. */
+  rejectPoison: boolean;
   /** Counts of each event id accepted. */
   counts(): Map<string, number>;
   /** Wait until `n` distinct event ids arrived. */
@@ -94,7 +96,7 @@ function splitJsonObjects(text: string): unknown[] {
   return out;
 }
 
-export async function startTestSiem(opts: { token?: string; ack?: boolean } = {}): Promise<TestSiem> {
+export async function startTestSiem(opts: { token?: string; ack?: boolean; clientCa?: string } = {}): Promise<TestSiem> {
   const token = opts.token ?? 'test-siem-token-4f1d9c';
   const ca = await testCa();
   const cert = await leaf();
@@ -104,6 +106,7 @@ export async function startTestSiem(opts: { token?: string; ack?: boolean } = {}
   const bulkIds = new Set<string>();
   const channels = new Map<string, { next: number; pending: Map<number, Received[]>; acked: Set<number> }>();
   const sockets = new Set<Socket>();
+  const siem = { rejectPoison: true } as TestSiem;
 
   function reply(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
@@ -148,7 +151,7 @@ export async function startTestSiem(opts: { token?: string; ack?: boolean } = {}
         if (!url.searchParams.get('sourcetype')) return reply(res, 400, { text: 'sourcetype missing in this test SIEM', code: 6 }), 400;
         const lines = body.toString('utf8').split('\n').filter((l) => l !== '');
         if (lines.length === 0) return reply(res, 400, { text: 'No data', code: 5 }), 400;
-        if (lines.some((l) => l.includes('POISON'))) return reply(res, 400, { text: 'Invalid data format', code: 6 }), 400;
+        if (lines.some((l) => l.includes('POISON') && siem.rejectPoison)) return reply(res, 400, { text: 'Invalid data format', code: 6 }), 400;
         events = lines.map((l) => describe('hec-raw', l));
       } else if (/\/services\/collector(\/event)?(\/1\.0)?$/.test(url.pathname)) {
         let objects: unknown[];
@@ -165,7 +168,7 @@ export async function startTestSiem(opts: { token?: string; ack?: boolean } = {}
           if (env.event === '' || env.event === null) return reply(res, 400, { text: 'Event field cannot be blank', code: 13, 'invalid-event-number': i }), 400;
           if (typeof env.time !== 'number') return reply(res, 400, { text: 'Invalid data format', code: 6, 'invalid-event-number': i }), 400;
           const raw = typeof env.event === 'string' ? env.event : JSON.stringify(env.event);
-          if (raw.includes('POISON')) {
+          if (raw.includes('POISON') && siem.rejectPoison) {
             // HEC indexes the events before the invalid one and stops there.
             accepted.push(...events);
             return reply(res, 400, { text: 'Invalid data format', code: 6, 'invalid-event-number': i }), 400;
@@ -209,7 +212,7 @@ export async function startTestSiem(opts: { token?: string; ack?: boolean } = {}
           rejectFirst = false;
           errors = true;
           items.push({ create: { _index: index, _id: id, status: 429, error: { type: 'es_rejected_execution_exception', reason: 'rejected execution of coordinating operation' } } });
-        } else if (doc.includes('POISON')) {
+        } else if (doc.includes('POISON') && siem.rejectPoison) {
           errors = true;
           items.push({ create: { _index: index, _id: id, status: 400, error: { type: 'document_parsing_exception', reason: '[1:2] failed to parse field [message]' } } });
         } else if (id && bulkIds.has(id)) {
@@ -227,7 +230,7 @@ export async function startTestSiem(opts: { token?: string; ack?: boolean } = {}
     if (url.pathname === '/ingest') {
       if (auth !== `Bearer ${token}`) return reply(res, 401, { error: 'unauthorized' }), 401;
       const text = body.toString('utf8');
-      if (text.includes('POISON')) return reply(res, 422, { error: 'unprocessable event' }), 422;
+      if (text.includes('POISON') && siem.rejectPoison) return reply(res, 422, { error: 'unprocessable event' }), 422;
       const records = String(req.headers['content-type']).startsWith('application/json') ? [text] : text.split('\n').filter((l) => l !== '');
       accepted.push(...records.map((r) => describe('ingest', r)));
       return reply(res, 200, { ok: true }), 200;
@@ -235,9 +238,12 @@ export async function startTestSiem(opts: { token?: string; ack?: boolean } = {}
     return reply(res, 404, { error: 'not found' }), 404;
   }
 
-  const server = createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
+  // With clientCa the SIEM demands a client certificate signed by it (mutual TLS).
+  const mtls = opts.clientCa ? { requestCert: true, rejectUnauthorized: true, ca: [opts.clientCa] } : {};
+  const server = createServer({ cert: cert.certPem, key: cert.keyPem, ...mtls }, (req, res) => {
     const fault = faults[0] && faults[0].kind !== 'lose-ack' && faults[0].kind !== 'bulk-item-429' ? faults.shift() : undefined;
-    const record = (status: number) => requests.push({ method: req.method ?? '', path: req.url ?? '', status, authorization: req.headers.authorization, channel: req.headers['x-splunk-request-channel'] as string | undefined });
+    const peer = (req.socket as import('node:tls').TLSSocket).getPeerCertificate?.();
+    const record = (status: number) => requests.push({ method: req.method ?? '', path: req.url ?? '', status, authorization: req.headers.authorization, channel: req.headers['x-splunk-request-channel'] as string | undefined, gzip: req.headers['content-encoding'] === 'gzip', clientCert: peer && peer.subject ? String(peer.subject.CN) : undefined });
     if (fault?.kind === 'reset') {
       record(0);
       req.socket.destroy();
@@ -271,7 +277,7 @@ export async function startTestSiem(opts: { token?: string; ack?: boolean } = {}
     for (const r of accepted) if (r.id) m.set(r.id, (m.get(r.id) ?? 0) + 1);
     return m;
   };
-  return {
+  Object.assign(siem, {
     url: `https://127.0.0.1:${port}`,
     caPem: ca.certPem,
     token,
@@ -279,7 +285,7 @@ export async function startTestSiem(opts: { token?: string; ack?: boolean } = {}
     requests,
     faults,
     counts,
-    async waitForDistinct(n, timeoutMs = 60_000) {
+    async waitForDistinct(n: number, timeoutMs = 60_000) {
       const end = Date.now() + timeoutMs;
       while (counts().size < n) {
         if (Date.now() > end) throw new Error(`test SIEM has ${counts().size} of ${n} events`);
@@ -290,5 +296,6 @@ export async function startTestSiem(opts: { token?: string; ack?: boolean } = {}
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
-  };
+  });
+  return siem;
 }
