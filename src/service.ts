@@ -159,7 +159,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       siem: undefined,
       isReady: async () => (await db.ping()) && (await isMigrated(db)),
     };
-    const siem = config.siem ? startSiemExport(config.siem, { db, clock, log, registry: metrics.registry, secrets, version: VERSION }) : undefined;
+    const siem = config.siem ? await startSiemExport(config.siem, { db, clock, log, registry: metrics.registry, secrets, version: VERSION, reloadIntervalMs: config.tlsReloadInterval }) : undefined;
     if (siem) {
       deps.siem = siem.runtime;
       cleanup.push(() => siem.stop());

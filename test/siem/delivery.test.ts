@@ -122,6 +122,54 @@ describe(`SIEM delivery (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' :
     assert.ok(siem.requests.every((r) => r.gzip && r.clientCert === 'probectl-exporter'));
   });
 
+  it('a renewed client certificate is used for the next connections without a restart', async () => {
+    const { issueCertificate } = await import('../../src/core/x509.ts');
+    const { writeFileSync, mkdtempSync, renameSync } = await import('node:fs');
+    const { startSiemExport } = await import('../../src/siem/runtime.ts');
+    const { SecretResolver } = await import('../../src/secrets/resolver.ts');
+    const pino = (await import('pino')).default;
+    const { Registry } = await import('prom-client');
+    const { settingsFrom } = await import('./helpers/forwarder.ts');
+    const clientCa = await issueCertificate({ commonName: 'client CA', isCa: true });
+    const first = await issueCertificate({ commonName: 'exporter-2026', issuer: clientCa });
+    const renewed = await issueCertificate({ commonName: 'exporter-2027', issuer: clientCa });
+    siem = await startTestSiem({ clientCa: clientCa.certPem });
+    const [tenant] = await makeTenants(t.db, 'mtls-renewal');
+    const dir = mkdtempSync(`${(await import('node:os')).tmpdir()}/mtls-`);
+    const write = (c: { certPem: string; keyPem: string }) => {
+      writeFileSync(`${dir}/next.crt`, c.certPem);
+      writeFileSync(`${dir}/next.key`, c.keyPem);
+      renameSync(`${dir}/next.key`, `${dir}/client.key`);
+      renameSync(`${dir}/next.crt`, `${dir}/client.crt`);
+    };
+    write(first);
+    const settings = settingsFrom({ PROBECTL_SIEM_ENABLED: 'true', ...base(), PROBECTL_SIEM_ENDPOINT: `${siem.url}/ingest`, PROBECTL_SIEM_STREAMS: 'audit', PROBECTL_SIEM_POLL_INTERVAL: '100ms', PROBECTL_SIEM_CLIENT_CERT_FILE: `${dir}/client.crt`, PROBECTL_SIEM_CLIENT_KEY_FILE: `${dir}/client.key` });
+    const secrets = new SecretResolver({ backends: [], leaseMs: 60_000 });
+    const exporter = await startSiemExport(settings, { db: t.db, clock: systemClock, log: pino({ level: 'silent' }), registry: new Registry(), secrets, version: 'test', reloadIntervalMs: 100 });
+    try {
+      await audit(t, tenant!, 2);
+      await siem.waitForDistinct(2);
+      write(renewed);
+      await new Promise((r) => setTimeout(r, 600));
+      await audit(t, tenant!, 2);
+      await siem.waitForDistinct(4);
+      assert.equal(siem.requests[0]?.clientCert, 'exporter-2026');
+      assert.equal(siem.requests.at(-1)?.clientCert, 'exporter-2027', 'the renewed certificate is presented');
+    } finally {
+      await exporter.stop();
+      await secrets.close();
+    }
+  });
+
+  it('a SIEM certificate that does not verify pauses the stream with an alarm; validation is never skipped', async () => {
+    siem = await startTestSiem();
+    const [tenant] = await makeTenants(t.db, 'untrusted');
+    await audit(t, tenant!, 3);
+    fwd = startForwarder(t.db, { PROBECTL_SIEM_TOKEN: siem.token, PROBECTL_SIEM_ENDPOINT: `${siem.url}/ingest`, PROBECTL_SIEM_STREAMS: 'audit' });
+    await until('paused', () => fwd!.forwarder.liveStates().some((s) => s.paused && /TLS verification failed/.test(s.pausedReason ?? '')));
+    assert.equal(siem.accepted.length, 0, 'nothing was sent to an unverified peer');
+  });
+
   it('401 pauses the stream with an alarm and skips nothing; it resumes when the SIEM accepts again', async () => {
     siem = await startTestSiem();
     const [tenant] = await makeTenants(t.db, 'paused');

@@ -1,7 +1,7 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import { HttpClient, HttpClientError, type HttpTlsOptions } from '../../core/http/client.ts';
-import type { Sender, TransportResult, WireRequest } from './types.ts';
+import type { Sender, SenderTls, TransportResult, WireRequest } from './types.ts';
 
 const gzip = promisify(gzipCb);
 
@@ -17,7 +17,7 @@ export interface HttpsSenderOptions {
 /** HTTPS POSTs over keep-alive connections with validated TLS (optional mTLS), optionally gzip-compressed. */
 export class HttpsSender implements Sender {
   private readonly client: HttpClient;
-  private readonly opts: HttpsSenderOptions;
+  private opts: HttpsSenderOptions;
 
   constructor(opts: HttpsSenderOptions) {
     this.opts = opts;
@@ -38,9 +38,21 @@ export class HttpsSender implements Sender {
       const res = await this.client.request(url, { method: 'POST', headers, body, timeoutMs: opts.timeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) });
       return { kind: 'response', status: res.status, headers: res.headers, body: res.body };
     } catch (err) {
-      if (err instanceof HttpClientError) return { kind: 'failed', reason: err.message };
+      if (err instanceof HttpClientError) return { kind: 'failed', reason: err.message, alarm: err.kind === 'tls' || err.kind === 'insecure' };
       throw err;
     }
+  }
+
+  /** Replaces what is given (a renewed client certificate, a new CA bundle) and keeps the rest. */
+  setTls(tls: SenderTls): void {
+    const current = this.opts.tls;
+    const next = {
+      ...current,
+      ...(tls.ca ? { ca: tls.ca } : {}),
+      ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}),
+    };
+    this.opts = { ...this.opts, tls: next };
+    this.client.setTls(next);
   }
 
   close(): Promise<void> {

@@ -1,7 +1,7 @@
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { formatHostPort } from '../../core/net.ts';
-import type { Sender, TransportResult, WireRequest } from './types.ts';
+import type { Sender, SenderTls, TransportResult, WireRequest } from './types.ts';
 
 export interface SyslogSenderOptions {
   host: string;
@@ -22,7 +22,7 @@ export interface SyslogSenderOptions {
  * reports the batch as failed, so it is re-sent (same ids) — at least once.
  */
 export class SyslogSender implements Sender {
-  private readonly opts: SyslogSenderOptions;
+  private opts: SyslogSenderOptions;
   private socket: Socket | TLSSocket | undefined;
   private broken: string | undefined;
 
@@ -90,6 +90,11 @@ export class SyslogSender implements Sender {
       const code = (err as NodeJS.ErrnoException).code;
       return { kind: 'failed', reason: `${this.where()}: ${code ?? (err as Error).message}` };
     }
+  }
+
+  /** Takes effect at the next connection; the current one keeps its identity until it closes. */
+  setTls(tls: SenderTls): void {
+    this.opts = { ...this.opts, ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}) };
   }
 
   async close(): Promise<void> {

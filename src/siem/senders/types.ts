@@ -10,7 +10,8 @@ export interface WireRequest {
 /** What the transport saw: an HTTP answer, or a failure below HTTP (never retried forever without saying why). */
 export type TransportResult =
   | { kind: 'response'; status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
-  | { kind: 'failed'; reason: string };
+  /** `alarm`: a failure that will not heal without the operator (TLS verification); still retried. */
+  | { kind: 'failed'; reason: string; alarm?: boolean };
 
 /**
  * Transport only: delivers bytes, never formats, never loops, never
@@ -18,5 +19,13 @@ export type TransportResult =
  */
 export interface Sender {
   send(request: WireRequest, opts: { timeoutMs: number; signal?: AbortSignal | undefined }): Promise<TransportResult>;
+  /** A renewed client certificate (or CA bundle) for connections made from now on. */
+  setTls?(tls: SenderTls): void;
   close(): Promise<void>;
+}
+
+export interface SenderTls {
+  ca?: string[] | undefined;
+  cert?: string | undefined;
+  key?: string | undefined;
 }

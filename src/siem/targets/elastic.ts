@@ -52,6 +52,7 @@ export function elasticTarget(ctx: TargetContext, formatter: SiemFormatter, inde
       if (answer.errors === false && Array.isArray(answer.items) && answer.items.length === events.length) return { kind: 'ok' };
       return judgeItems(answer, events.length);
     },
+    sender: ctx.sender,
     close: () => ctx.sender.close(),
   };
 }

@@ -11,6 +11,7 @@ export function genericTarget(ctx: TargetContext, formatter: SiemFormatter): Tar
       const result = await ctx.sender.send({ body, contentType: formatter.contentType }, { timeoutMs: ctx.timeoutMs, signal });
       return classifyHttp(result, Date.now(), parseRetryAfter);
     },
+    sender: ctx.sender,
     close: () => ctx.sender.close(),
   };
 }

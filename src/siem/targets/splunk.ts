@@ -123,6 +123,7 @@ export function splunkTarget(ctx: TargetContext, formatter: SiemFormatter, opts:
       if (typeof answer?.ackId !== 'number') return { kind: 'paused', reason: 'HEC returned no ackId: indexer acknowledgement is disabled on this token (set it, or PROBECTL_SIEM_SPLUNK_ACK=false)' };
       return waitForAck(answer.ackId, signal);
     },
+    sender: ctx.sender,
     close: () => ctx.sender.close(),
   };
 }

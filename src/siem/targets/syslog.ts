@@ -26,6 +26,7 @@ export function syslogTarget(ctx: TargetContext, formatter: SiemFormatter, maxMe
       }
       return rejected.length === 0 ? { kind: 'ok' } : { kind: 'partial', rejected, retry: [], retryReason: '' };
     },
+    sender: ctx.sender,
     close: () => ctx.sender.close(),
   };
 }

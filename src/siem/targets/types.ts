@@ -31,6 +31,8 @@ export type BatchOutcome =
 export interface Target {
   /** Sends one batch once and classifies the answer (including waiting for an indexer acknowledgement). */
   attempt(events: readonly SiemEvent[], signal: AbortSignal | undefined): Promise<BatchOutcome>;
+  /** The transport this target sends through (for TLS renewals). */
+  readonly sender: Sender;
   close(): Promise<void>;
 }
 
@@ -50,7 +52,7 @@ export function snippet(body: Buffer | string, max = 512): string {
  * retry (honouring Retry-After); 401/403 pause; 413 split; other 4xx reject.
  */
 export function classifyHttp(result: TransportResult, now: number, parseRetryAfter: (v: string | string[] | undefined, now: number) => number | undefined): BatchOutcome {
-  if (result.kind === 'failed') return { kind: 'retryable', reason: result.reason };
+  if (result.kind === 'failed') return result.alarm ? { kind: 'paused', reason: result.reason } : { kind: 'retryable', reason: result.reason };
   const { status } = result;
   if (status >= 200 && status < 300) return { kind: 'ok' };
   if (status === 408 || status === 429 || status >= 500) {
