@@ -127,6 +127,9 @@ describe('server and CLI lifecycle (embedded database)', () => {
 
   it('with no server running, the CLI opens the database itself; audit verify names a tampered seq', async () => {
     assert.equal(await server.stop('SIGTERM'), 0);
+    const migrate = cli(['migrate'], env);
+    assert.equal(migrate.status, 0, migrate.stderr);
+    assert.match(migrate.stdout, /up to date at migration \d+/);
     const ok = cli(['audit', 'verify', '--tenant', tenant], env);
     assert.equal(ok.status, 0, ok.stderr);
     assert.match(ok.stdout, /audit chain OK: \d+ record\(s\)/);

@@ -170,6 +170,19 @@ describe(`SIEM delivery (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' :
     assert.equal(siem.accepted.length, 0, 'nothing was sent to an unverified peer');
   });
 
+  it('with the default poll interval, a new event reaches the SIEM within a couple of seconds (drainers wake on appends)', async () => {
+    siem = await startTestSiem();
+    const [tenant] = await makeTenants(t.db, 'latency');
+    fwd = startForwarder(t.db, { ...base(), PROBECTL_SIEM_ENDPOINT: `${siem.url}/ingest`, PROBECTL_SIEM_POLL_INTERVAL: '1s' });
+    await audit(t, tenant!, 1);
+    await siem.waitForDistinct(1, 5000);
+    await new Promise((r) => setTimeout(r, 1500));
+    const started = Date.now();
+    await audit(t, tenant!, 1);
+    await siem.waitForDistinct(2, 5000);
+    assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+  });
+
   it('401 pauses the stream with an alarm and skips nothing; it resumes when the SIEM accepts again', async () => {
     siem = await startTestSiem();
     const [tenant] = await makeTenants(t.db, 'paused');

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { BoundedQueue } from '../../src/core/bounded-queue.ts';
+import { retry, RetryAborted, type Outcome } from '../../src/core/retry/loop.ts';
+import { backoffMs, parseRetryAfter, type RetryPolicy } from '../../src/core/retry/policy.ts';
+
+const policy: RetryPolicy = { baseMs: 100, capMs: 1000, maxAttempts: Number.POSITIVE_INFINITY, maxRetryAfterMs: 5000 };
+
+describe('retry policy and the one retry loop', () => {
+  it('backs off exponentially with full jitter under a cap', () => {
+    assert.equal(backoffMs(policy, 0, () => 0.999), 99);
+    assert.equal(backoffMs(policy, 3, () => 0.999), 799);
+    assert.equal(backoffMs(policy, 10, () => 0.999), 999, 'capped');
+    assert.equal(backoffMs(policy, 10, () => 0), 0, 'full jitter reaches zero');
+  });
+
+  it('parses Retry-After as seconds or an HTTP date', () => {
+    assert.equal(parseRetryAfter('7', 0), 7000);
+    assert.equal(parseRetryAfter(new Date(60_000).toUTCString(), 0), 60_000);
+    assert.equal(parseRetryAfter('soon', 0), undefined);
+  });
+
+  it('retries retryable outcomes until ok, honouring a (clamped) Retry-After', async () => {
+    const waits: number[] = [];
+    const outcomes: Outcome<string>[] = [
+      { kind: 'retryable', reason: '503' },
+      { kind: 'retryable', reason: '429', retryAfterMs: 2000 },
+      { kind: 'retryable', reason: '429', retryAfterMs: 3_600_000 },
+      { kind: 'ok', value: 'done' },
+    ];
+    const result = await retry(policy, async () => outcomes.shift() as Outcome<string>, { random: () => 0.5, sleep: async (ms) => void waits.push(ms) });
+    assert.deepEqual(result, { kind: 'ok', value: 'done' });
+    assert.deepEqual(waits, [50, 2000, 5000]);
+  });
+
+  it('stops at a permanent outcome and when aborted', async () => {
+    const permanent = await retry(policy, async () => ({ kind: 'permanent', reason: '400' }), { sleep: async () => {} });
+    assert.equal(permanent.kind, 'permanent');
+    const ac = new AbortController();
+    const pending = retry(policy, async () => ({ kind: 'retryable', reason: 'down' }), { signal: ac.signal });
+    ac.abort();
+    await assert.rejects(pending, RetryAborted);
+  });
+});
+
+describe('bounded queue', () => {
+  it('holds the producer back when full and drops nothing, in order', async () => {
+    const q = new BoundedQueue<number>(3);
+    const produced: number[] = [];
+    const producer = (async () => {
+      for (let i = 0; i < 10; i++) {
+        await q.put(i);
+        produced.push(i);
+      }
+      q.close();
+    })();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(produced, [0, 1, 2], 'the producer waits while 3 items are queued');
+    const taken: number[] = [];
+    for (let item = await q.take(); item !== undefined; item = await q.take()) taken.push(item);
+    await producer;
+    assert.deepEqual(taken, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+});
