@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterEach, beforeEach, describe, it } from 'node:test';
 import { appendAudit, pageAudit } from '../../src/audit/log.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { ingestSignals } from '../../src/incidents/correlator.ts';
@@ -21,14 +21,15 @@ describe(`SIEM delivery (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' :
   let siem: TestSiem;
   let fwd: TestForwarder | undefined;
 
-  before(async () => {
+  // A database per test: a forwarder drains every tenant it finds, so tests must not see each other's streams.
+  beforeEach(async () => {
     t = await openTestDb();
   });
-  after(() => t.close());
   afterEach(async () => {
     await fwd?.forwarder.stop();
     fwd = undefined;
     await siem?.close();
+    await t.close();
   });
 
   const base = () => ({ PROBECTL_SIEM_CA_FILE: caFile(siem.caPem), PROBECTL_SIEM_TOKEN: siem.token });
