@@ -30,6 +30,11 @@ export interface IssueOptions {
   issuer?: Issued;
 }
 
+/** PEM armour (RFC 7468) around DER bytes. */
+function pem(label: string, der: Buffer): string {
+  return `-----BEGIN ${label}-----\n${der.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END ${label}-----\n`;
+}
+
 export function fingerprint256(der: ArrayBuffer | Uint8Array): string {
   return createHash('sha256').update(new Uint8Array(der)).digest('hex').toUpperCase().match(/../g)!.join(':');
 }
@@ -69,6 +74,6 @@ export async function issueCertificate(opts: IssueOptions): Promise<Issued> {
     cert = await x509.X509CertificateGenerator.createSelfSigned({ ...base, name: subject, keys });
   }
   const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
-  const keyPem = `-----BEGIN PRIVATE KEY-----\n${Buffer.from(pkcs8).toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END PRIVATE KEY-----\n`;
+  const keyPem = pem('PRIVATE KEY', Buffer.from(pkcs8));
   return { certPem: cert.toString('pem') + '\n', keyPem, fingerprint256: fingerprint256(cert.rawData), keys, cert };
 }

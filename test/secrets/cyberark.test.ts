@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { isProbectlError, type ErrorCode } from '../../src/core/errors.ts';
 import { CyberArkBackend } from '../../src/secrets/backends/cyberark.ts';
 import { parseSecretRef, type SecretRef } from '../../src/secrets/ref.ts';
 import { SecretResolver } from '../../src/secrets/resolver.ts';
@@ -8,20 +7,10 @@ import type { Issued } from '../../src/core/x509.ts';
 import { deadPort, testPki, type TestPki } from '../core/http/test-server.ts';
 import { manualClock } from '../helpers/tenants.ts';
 import { FakeCcp, FakeConjur } from './servers/cyberark.ts';
+import { failsWith } from '../helpers/errors.ts';
 
 const LEASE = 60_000;
 
-async function failsWith(p: Promise<unknown>, code: ErrorCode, forbidden: readonly string[] = []): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(isProbectlError(err), `expected a ProbectlError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    for (const f of forbidden) assert.ok(!err.message.includes(f), `error message leaks ${f}: ${err.message}`);
-    return;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 const text = (r: SecretResolver, ref: SecretRef) => r.use(ref, (b) => b.toString('utf8'));
 

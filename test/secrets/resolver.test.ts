@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomFillSync } from 'node:crypto';
 import { inspect } from 'node:util';
 import { describe, it } from 'node:test';
-import { isProbectlError, ProbectlError, type ErrorCode } from '../../src/core/errors.ts';
+import { ProbectlError } from '../../src/core/errors.ts';
 import type { FetchedSecret, SecretBackend } from '../../src/secrets/backend.ts';
 import { EnvBackend } from '../../src/secrets/backends/env.ts';
 import { parseSecretRef, type BackendScheme, type SecretRef } from '../../src/secrets/ref.ts';
@@ -10,6 +10,7 @@ import { SecretResolver } from '../../src/secrets/resolver.ts';
 import { Sealer } from '../../src/secrets/seal.ts';
 import { manualClock } from '../helpers/tenants.ts';
 import { countInProcessMemory } from './memscan.ts';
+import { failsWith } from '../helpers/errors.ts';
 
 const REF = parseSecretRef('vault:kv/netops/snmp#auth');
 const LEASE = 300_000;
@@ -36,17 +37,6 @@ class ScriptedBackend implements SecretBackend {
   }
 }
 
-async function failsWith(p: Promise<unknown>, code: ErrorCode, forbidden: readonly string[] = []): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(isProbectlError(err), `expected a ProbectlError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    for (const f of forbidden) assert.ok(!err.message.includes(f), `error leaks ${f}: ${err.message}`);
-    return err.message;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 const text = (r: SecretResolver, ref: SecretRef = REF) => r.use(ref, (b) => b.toString('utf8'));
 

@@ -3,13 +3,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { isProbectlError, type ErrorCode } from '../../src/core/errors.ts';
 import { VaultBackend, type VaultAuth } from '../../src/secrets/backends/vault.ts';
 import { parseSecretRef } from '../../src/secrets/ref.ts';
 import { SecretResolver } from '../../src/secrets/resolver.ts';
 import { deadPort, testPki, type TestPki } from '../core/http/test-server.ts';
 import { manualClock } from '../helpers/tenants.ts';
 import { FakeVault } from './servers/vault.ts';
+import { failsWith } from '../helpers/errors.ts';
 
 const REF = parseSecretRef('vault:kv/netops/snmp#auth');
 const LEASE = 60_000;
@@ -18,17 +18,6 @@ async function text(resolver: SecretResolver, ref = REF): Promise<string> {
   return resolver.use(ref, (b) => b.toString('utf8'));
 }
 
-async function failsWith(p: Promise<unknown>, code: ErrorCode, forbidden: readonly string[] = []): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(isProbectlError(err), `expected a ProbectlError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    for (const f of forbidden) assert.ok(!err.message.includes(f), `error message leaks ${f}: ${err.message}`);
-    return err.message;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 describe('vault backend (KV v2)', () => {
   let pki: TestPki;

@@ -9,7 +9,6 @@ import { siemEvent } from './helpers/arb.ts';
 import { parse5424, rfcUnescape, sdParams } from './helpers/rfc5424.ts';
 import { OPTS, stressEvents, TENANT } from './fixtures.ts';
 
-const SD_ID = 'probectl@32473';
 const SEVERITY_CODE = { info: 6, warning: 4, critical: 2 } as const;
 
 function expectedParams(e: SiemEvent): Map<string, string> {

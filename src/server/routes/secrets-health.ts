@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { REFERENCE_SCHEMES } from '../../secrets/ref.ts';
 import { inTenant } from '../../store/scope.ts';
-import { needs, route, type RouteDef } from '../route.ts';
+import { route, type RouteDef } from '../route.ts';
 
 const When = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
 const Text = Type.Union([Type.String(), Type.Null()]);
