@@ -29,6 +29,12 @@ export async function readCursor(tx: TenantTx, stream: SiemStream): Promise<Deli
   return res.rows[0] as DeliveryRow;
 }
 
+/** The committed cursor, read only (0 before the first delivery). */
+export async function currentCursor(tx: TenantTx, stream: SiemStream): Promise<number> {
+  const res = await tx.query<{ cursor: number }>('SELECT cursor FROM siem_delivery WHERE tenant_id = $1 AND stream = $2', [tx.tenantId, stream]);
+  return res.rows[0]?.cursor ?? 0;
+}
+
 export async function deliveryRows(tx: TenantTx): Promise<DeliveryRow[]> {
   const res = await tx.query<DeliveryRow>(
     'SELECT stream, cursor, delivered_total, parked_total, last_success_at, last_delivered_time FROM siem_delivery WHERE tenant_id = $1 ORDER BY stream', [tx.tenantId]);

@@ -5,7 +5,9 @@ import { RetryAborted } from '../core/retry/loop.ts';
 import type { RetryPolicy } from '../core/retry/policy.ts';
 import type { Db } from '../store/db.ts';
 import { inTenant } from '../store/scope.ts';
-import { commitBatch, oldestPendingTime, readCursor, readEvents, streamHead, type SiemStream } from './cursor.ts';
+import { commitBatch, currentCursor, oldestPendingTime, readCursor, readEvents, streamHead, type SiemStream } from './cursor.ts';
+
+const LAG_REFRESH_MS = 5000;
 import { deliverBatch } from './deliver.ts';
 import type { SiemEvent } from './event.ts';
 import type { Redactor } from './redact.ts';
@@ -44,6 +46,7 @@ export class StreamDrainer {
   private running: Promise<void> | undefined;
   private stopping = false;
   private readonly labels: { tenant: string; stream: string };
+  private lagRefreshedAt = 0;
 
   constructor(opts: DrainerOptions) {
     this.opts = opts;
@@ -162,15 +165,19 @@ export class StreamDrainer {
         metrics.parked.inc(this.labels, parked.length);
         this.opts.log.error({ tenant: this.opts.tenantId, stream: this.opts.stream, seqs: parked.map((p) => p.event.seq), reason: parked[0]?.reason }, 'SIEM refused events permanently; parked (see probectl siem parked list)');
       }
-      if (queue.size === 0) await this.refreshLag();
+      // During a backlog the gauges move every few seconds; once caught up they read zero at once.
+      await this.refreshLag(queue.size === 0);
     }
   }
 
-  private async refreshLag(): Promise<void> {
-    const { db, tenantId, stream, metrics } = this.opts;
+  /** Lag gauges; while idle, refreshed at most every LAG_REFRESH_MS so many quiet tenants cost little. */
+  private async refreshLag(force = false): Promise<void> {
+    const { db, tenantId, stream, metrics, clock } = this.opts;
+    if (!force && clock.now() - this.lagRefreshedAt < LAG_REFRESH_MS) return;
+    this.lagRefreshedAt = clock.now();
     const { head, cursor, oldest } = await inTenant(db, tenantId, async (tx) => {
-      const c = await readCursor(tx, stream);
-      return { head: await streamHead(tx, stream), cursor: c.cursor, oldest: await oldestPendingTime(tx, stream, c.cursor) };
+      const c = await currentCursor(tx, stream);
+      return { head: await streamHead(tx, stream), cursor: c, oldest: await oldestPendingTime(tx, stream, c) };
     });
     metrics.lagEvents.set(this.labels, Math.max(0, head - cursor));
     metrics.lagSeconds.set(this.labels, oldest ? Math.max(0, (this.opts.clock.now() - oldest.getTime()) / 1000) : 0);
