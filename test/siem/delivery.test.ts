@@ -192,8 +192,15 @@ describe(`SIEM delivery (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' :
     fwd = startForwarder(t.db, { ...base(), PROBECTL_SIEM_PRESET: 'sentinel', PROBECTL_SIEM_ENDPOINT: `${siem.url}/ingest`, PROBECTL_SIEM_STREAMS: 'audit' });
     await until('paused', () => fwd!.forwarder.liveStates().some((s) => s.paused));
     assert.match(await fwd.registry.metrics(), new RegExp(`probectl_siem_paused\\{tenant="${tenant}",stream="audit"\\} 1`));
+    await until('lag visible', async () => new RegExp(`probectl_siem_lag_events\\{tenant="${tenant}",stream="audit"\\} 10`).test(await fwd!.registry.metrics()));
+    assert.match(await fwd.registry.metrics(), new RegExp(`probectl_siem_lag_seconds\\{tenant="${tenant}",stream="audit"\\} [0-9.]+`));
     await siem.waitForDistinct(10);
     await until('resumed', () => fwd!.forwarder.liveStates().every((s) => !s.paused));
+    await until('caught up', async () => new RegExp(`probectl_siem_lag_events\\{tenant="${tenant}",stream="audit"\\} 0`).test(await fwd!.registry.metrics()));
+    const metrics = await fwd.registry.metrics();
+    assert.match(metrics, new RegExp(`probectl_siem_delivered_total\\{tenant="${tenant}",stream="audit"\\} 10`));
+    assert.match(metrics, new RegExp(`probectl_siem_last_success_timestamp_seconds\\{tenant="${tenant}",stream="audit"\\} \\d+`));
+    assert.match(metrics, new RegExp(`probectl_siem_paused\\{tenant="${tenant}",stream="audit"\\} 0`));
     assert.equal((await inTenant(t.db, tenant!, (tx) => listParked(tx, 10))).length, 0, 'nothing parked or skipped');
   });
 });
