@@ -9,7 +9,8 @@ interface EcsField {
   object_type?: string;
 }
 
-export const ECS_FLAT_PATH = new URL('../../../../shared/data/ecs/ecs_flat.yml', import.meta.url);
+// A copy of ../shared/data/ecs (Apache-2.0, see fixtures/ecs/LICENSE.txt) so a clone stands on its own.
+export const ECS_FLAT_PATH = new URL('../fixtures/ecs/ecs_flat.yml', import.meta.url);
 
 let cached: Record<string, EcsField> | undefined;
 
