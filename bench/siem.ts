@@ -64,8 +64,10 @@ export async function main(): Promise<void> {
   const runs: Array<{ name: 'pglite' | 'postgres'; nodeOptions: string }> = [
     { name: 'pglite', nodeOptions: '' },
     { name: 'postgres', nodeOptions: '' },
-    { name: 'postgres', nodeOptions: '--max-old-space-size=224' },
-  ].filter((r) => (process.env.PROBECTL_BENCH_SIEM_DRIVERS ?? 'pglite,postgres').split(',').includes(r.name)) as Array<{ name: 'pglite' | 'postgres'; nodeOptions: string }>;
+    { name: 'postgres', nodeOptions: '--max-old-space-size=192 --max-semi-space-size=12' },
+    ...(process.env.PROBECTL_BENCH_NODE_OPTIONS ? [{ name: 'postgres' as const, nodeOptions: process.env.PROBECTL_BENCH_NODE_OPTIONS }] : []),
+  ].filter((r) => (process.env.PROBECTL_BENCH_SIEM_DRIVERS ?? 'pglite,postgres').split(',').includes(r.name))
+    .filter((r) => !process.env.PROBECTL_BENCH_NODE_OPTIONS_ONLY || r.nodeOptions === process.env.PROBECTL_BENCH_NODE_OPTIONS) as Array<{ name: 'pglite' | 'postgres'; nodeOptions: string }>;
   for (const { name, nodeOptions } of runs) {
     const dataDir = mkdtempSync(join(tmpdir(), 'probectl-bench-siem-'));
     let databaseUrl: string | undefined;

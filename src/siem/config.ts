@@ -28,7 +28,7 @@ export const siemVars = {
   retryBase: duration('PROBECTL_SIEM_RETRY_BASE', { default: '500ms', minMs: 10, maxMs: 600_000, doc: 'First retry backoff; doubles per attempt with full jitter.' }),
   retryMax: duration('PROBECTL_SIEM_RETRY_MAX', { default: '60s', minMs: 100, maxMs: 3_600_000, doc: 'Longest backoff between retries (retries never give up on 5xx, 429, timeouts or connection errors).' }),
   inflight: int('PROBECTL_SIEM_INFLIGHT', { default: 4, min: 1, max: 64, doc: 'Batches of one tenant stream in flight at once (each waits for its acknowledgement; the cursor still moves in order).' }),
-  bufferEvents: int('PROBECTL_SIEM_BUFFER_EVENTS', { default: 5000, min: 100, max: 1_000_000, doc: 'Bound of the in-memory pipeline between drainers and senders; when full, drainers wait (backpressure), nothing is dropped.' }),
+  bufferEvents: int('PROBECTL_SIEM_BUFFER_EVENTS', { default: 5000, min: 100, max: 1_000_000, doc: 'Bound of the in-memory pipeline, shared by every tenant stream of the process: events read from the database and not yet delivered. When it is spent, drainers wait (backpressure); nothing is dropped.' }),
   splunkAck: bool('PROBECTL_SIEM_SPLUNK_ACK', { default: false, doc: 'Use HEC indexer acknowledgement: send X-Splunk-Request-Channel and move the cursor only after /services/collector/ack confirms the batch.' }),
   splunkAckTimeout: duration('PROBECTL_SIEM_SPLUNK_ACK_TIMEOUT', { default: '2m', minMs: 100, maxMs: 3_600_000, doc: 'How long to wait for an indexer acknowledgement before the batch is sent again (same ids; Splunk may then hold it twice).' }),
   splunkSourcetype: optStr('PROBECTL_SIEM_SPLUNK_SOURCETYPE', { doc: 'HEC sourcetype (default `probectl:<format>`).' }),

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { BoundedQueue } from '../core/bounded-queue.ts';
+import type { Budget } from '../core/budget.ts';
 import type { Clock } from '../core/clock.ts';
 import { RetryAborted } from '../core/retry/loop.ts';
 import type { RetryPolicy } from '../core/retry/policy.ts';
@@ -25,14 +26,16 @@ export interface DrainerOptions {
   policy: RetryPolicy;
   batchSize: number;
   pollIntervalMs: number;
-  bufferEvents: number;
+  /** Shared by every drainer of the process: the bound on events read but not yet delivered. */
+  budget: Budget;
   metrics: SiemMetrics;
 }
 
 /**
  * Drains one tenant's stream: a reader pages events after the committed
- * cursor (short transactions) into a bounded queue — a full queue holds the
- * reader back, nothing is dropped — and a sender delivers one batch at a time
+ * cursor (short transactions) into a queue, within a budget of buffered events
+ * shared by every drainer of the process — when it is spent, readers wait
+ * (backpressure) and nothing is dropped — and a sender delivers one batch at a time
  * outside any transaction, then commits the cursor past it. After a crash at
  * most the one batch in flight is sent again, with the same ids.
  */
@@ -45,6 +48,9 @@ export class StreamDrainer {
   private woken = false;
   private running: Promise<void> | undefined;
   private stopping = false;
+  private readonly stopSignal = new AbortController();
+  /** Budget units this drainer holds: events read and not yet committed. */
+  private held = 0;
   private readonly labels: { tenant: string; stream: string };
   private lagRefreshedAt = 0;
 
@@ -67,6 +73,7 @@ export class StreamDrainer {
   /** Stops reading, lets the batch in flight finish (or aborts it after `graceMs`), commits, returns. */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
+    this.stopSignal.abort();
     this.queue?.close();
     this.wakeUp?.();
     const timer = setTimeout(() => this.abort.abort(), graceMs);
@@ -81,12 +88,18 @@ export class StreamDrainer {
   private async run(): Promise<void> {
     const { db, tenantId, stream } = this.opts;
     const start = await inTenant(db, tenantId, (tx) => readCursor(tx, stream));
-    this.queue = new BoundedQueue<SiemEvent[]>(this.opts.bufferEvents);
+    // Locally one batch may wait while another is in flight; the shared budget bounds the total.
+    this.queue = new BoundedQueue<SiemEvent[]>(this.opts.batchSize * 2);
     const reader = this.read(start.cursor).catch((err: unknown) => {
       this.queue?.close();
-      throw err;
+      if (!this.stopping) throw err;
     });
-    await Promise.all([reader, this.send(start.cursor)]);
+    try {
+      await Promise.all([reader, this.send(start.cursor)]);
+    } finally {
+      this.opts.budget.release(this.held);
+      this.held = 0;
+    }
   }
 
   private async read(from: number): Promise<void> {
@@ -95,7 +108,10 @@ export class StreamDrainer {
     let position = from;
     while (!this.stopping) {
       this.woken = false;
+      await this.opts.budget.acquire(this.opts.batchSize, this.stopSignal.signal);
+      this.held += this.opts.batchSize;
       const events = await inTenant(db, tenantId, (tx) => readEvents(tx, stream, position, this.opts.batchSize, this.opts.redactor));
+      this.giveBack(this.opts.batchSize - events.length);
       if (events.length > 0) {
         position = (events[events.length - 1] as SiemEvent).seq;
         await queue.put(events, events.length);
@@ -104,6 +120,12 @@ export class StreamDrainer {
       await this.refreshLag();
       if (!this.woken) await this.idle();
     }
+  }
+
+  private giveBack(n: number): void {
+    if (n <= 0) return;
+    this.held -= n;
+    this.opts.budget.release(n);
   }
 
   private idle(): Promise<void> {
@@ -159,6 +181,7 @@ export class StreamDrainer {
       const ok = await inTenant(this.opts.db, this.opts.tenantId, (tx) => commitBatch(tx, this.opts.clock, this.opts.stream, committed, last.seq, delivered, last.time, parked));
       if (!ok) throw new Error(`the ${this.opts.stream} cursor of tenant ${this.opts.tenantId} moved under this replica; stopping`);
       committed = last.seq;
+      this.giveBack(batch.length);
       metrics.delivered.inc(this.labels, delivered);
       metrics.lastSuccess.set(this.labels, this.opts.clock.now() / 1000);
       if (parked.length > 0) {

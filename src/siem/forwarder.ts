@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { Budget } from '../core/budget.ts';
 import type { Clock } from '../core/clock.ts';
 import { streamNotifier, type StreamNotifier } from '../core/streams.ts';
 import type { Db, LockSession } from '../store/db.ts';
@@ -46,9 +47,11 @@ export class Forwarder {
   private stopped = false;
   private balancing: Promise<void> | undefined;
   private pending = false;
+  private readonly budget: Budget;
 
   constructor(opts: ForwarderOptions) {
     this.opts = opts;
+    this.budget = new Budget(opts.settings.bufferEvents);
   }
 
   start(): void {
@@ -124,7 +127,7 @@ export class Forwarder {
     const drainer = new StreamDrainer({
       db: this.opts.db, clock: this.opts.clock, log: this.opts.log, tenantId: tenant, stream, target: this.opts.target,
       redactor: this.opts.redactor, policy: settings.retry, batchSize: settings.batchSize, pollIntervalMs: settings.pollIntervalMs,
-      bufferEvents: settings.bufferEvents, metrics: this.opts.metrics,
+      budget: this.budget, metrics: this.opts.metrics,
     });
     this.drainers.set(key, drainer);
     drainer.start((err) => {

@@ -62,3 +62,28 @@ describe('bounded queue', () => {
     assert.deepEqual(taken, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 });
+
+describe('shared budget', () => {
+  it('bounds what all holders take together, grants in order, and lets a waiter give up', async () => {
+    const { Budget } = await import('../../src/core/budget.ts');
+    const budget = new Budget(10);
+    await budget.acquire(6);
+    const order: string[] = [];
+    const second = budget.acquire(6).then(() => order.push('second'));
+    const third = budget.acquire(1).then(() => order.push('third'));
+    const ac = new AbortController();
+    const cancelled = budget.acquire(5, ac.signal);
+    await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(order, [], 'nobody passes the one waiting first');
+    assert.equal(budget.inUse, 6);
+    ac.abort();
+    await assert.rejects(cancelled);
+    budget.release(6);
+    await Promise.all([second, third]);
+    assert.deepEqual(order, ['second', 'third']);
+    assert.equal(budget.inUse, 7);
+    budget.release(7);
+    await budget.acquire(25);
+    assert.equal(budget.inUse, 25, 'a request larger than the budget passes when nothing else is held');
+  });
+});
