@@ -107,6 +107,16 @@ export async function pageAudit(tx: TenantTx, after: number, limit: number): Pro
   return res.rows.map(toEvent);
 }
 
+/** The events with these seqs, in seq order (a missing seq is simply absent). */
+export async function auditBySeq(tx: TenantTx, seqs: readonly number[]): Promise<AuditEvent[]> {
+  const res = await tx.query<AuditRow>(
+    `SELECT tenant_id, seq, ${ISO_TIME} AS time, actor, action, target, outcome, data, prev_hash, hash
+       FROM audit_events WHERE tenant_id = $1 AND seq = ANY($2::bigint[]) ORDER BY seq`,
+    [tx.tenantId, [...seqs]],
+  );
+  return res.rows.map(toEvent);
+}
+
 function toEvent(r: AuditRow): AuditEvent {
   return { tenant_id: r.tenant_id, seq: r.seq, time: r.time, actor: r.actor, action: r.action, target: r.target, outcome: r.outcome, data: r.data, prev_hash: r.prev_hash, hash: r.hash };
 }

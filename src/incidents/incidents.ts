@@ -95,6 +95,13 @@ export async function pageSignals(tx: TenantTx, after: number, limit: number): P
   return res.rows.map(toSignal);
 }
 
+/** The signals with these seqs, in seq order. */
+export async function signalsBySeq(tx: TenantTx, seqs: readonly number[]): Promise<Signal[]> {
+  const res = await tx.query<SignalRow>(
+    `SELECT ${SIGNAL_COLUMNS} FROM signals WHERE tenant_id = $1 AND seq = ANY($2::bigint[]) ORDER BY seq`, [tx.tenantId, [...seqs]]);
+  return res.rows.map(toSignal);
+}
+
 const ALLOWED: Record<IncidentStatus, readonly IncidentStatus[]> = {
   open: ['acknowledged', 'resolved'],
   acknowledged: ['resolved'],

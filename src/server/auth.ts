@@ -1,5 +1,6 @@
 import { appendAudit } from '../audit/log.ts';
 import type { Clock } from '../core/clock.ts';
+import { OncePerInterval } from '../core/once-per-interval.ts';
 import { ProbectlError } from '../core/errors.ts';
 import { holds, isPermission, type Permission, type Principal } from '../identity/permissions.ts';
 import { findTokenByHash, hashToken, looksLikeToken } from '../identity/tokens.ts';
@@ -43,13 +44,14 @@ const MAX_TRACKED = 10_000;
  * silently). The presented token never appears in any record.
  */
 export class Authenticator {
-  private readonly lastSuccess = new Map<string, number>();
+  private readonly successes: OncePerInterval;
   private readonly failures = new Map<string, FailureWindow>();
 
   private readonly opts: AuthenticatorOptions;
 
   constructor(opts: AuthenticatorOptions) {
     this.opts = opts;
+    this.successes = new OncePerInterval(opts.successAuditIntervalMs, MAX_TRACKED);
   }
 
   async authenticate(header: string | undefined, source: string): Promise<Principal> {
@@ -87,12 +89,7 @@ export class Authenticator {
 
   private async recordSuccess(principal: Principal, source: string): Promise<void> {
     this.opts.onOutcome?.('success');
-    const key = `${principal.tokenId}|${source}`;
-    const now = this.opts.clock.now();
-    const last = this.lastSuccess.get(key);
-    if (last !== undefined && now - last < this.opts.successAuditIntervalMs) return;
-    if (this.lastSuccess.size >= MAX_TRACKED) this.lastSuccess.clear();
-    this.lastSuccess.set(key, now);
+    if (!this.successes.check(`${principal.tokenId}|${source}`, this.opts.clock.now()).due) return;
     await inTenant(this.opts.db, principal.tenantId, (tx) => appendAudit(tx, this.opts.clock, {
       actor: principal.actor, action: 'auth.login', target: `token:${principal.tokenId}`, outcome: 'success', data: { source },
     }));

@@ -1,7 +1,6 @@
-import { appendAudit } from '../audit/log.ts';
-import { pageAudit } from '../audit/log.ts';
+import { appendAudit, auditBySeq, pageAudit } from '../audit/log.ts';
 import type { Clock } from '../core/clock.ts';
-import { pageSignals } from '../incidents/incidents.ts';
+import { pageSignals, signalsBySeq } from '../incidents/incidents.ts';
 import type { TenantTx } from '../store/scope.ts';
 import type { ParkedEvent } from './deliver.ts';
 import type { SiemEvent } from './event.ts';
@@ -65,11 +64,10 @@ export async function readEvents(tx: TenantTx, stream: SiemStream, after: number
   return (await pageSignals(tx, after, limit)).map((s) => signalToEvent(s, tx.tenantId, { redactor }));
 }
 
-/** Events by seq (parked re-sends). */
+/** Events by seq (parked re-sends), in one query. */
 export async function readEventsBySeq(tx: TenantTx, stream: SiemStream, seqs: readonly number[], redactor: Redactor): Promise<SiemEvent[]> {
-  const out: SiemEvent[] = [];
-  for (const seq of [...seqs].sort((a, b) => a - b)) out.push(...(await readEvents(tx, stream, seq - 1, 1, redactor)).filter((e) => e.seq === seq));
-  return out;
+  if (stream === 'audit') return (await auditBySeq(tx, seqs)).map((r) => auditToEvent(r, tx.tenantId, { redactor }));
+  return (await signalsBySeq(tx, seqs)).map((s) => signalToEvent(s, tx.tenantId, { redactor }));
 }
 
 /**
@@ -96,7 +94,7 @@ export async function commitBatch(tx: TenantTx, clock: Clock, stream: SiemStream
   return true;
 }
 
-async function parkEvent(tx: TenantTx, stream: SiemStream, p: ParkedEvent, at: Date): Promise<void> {
+export async function parkEvent(tx: TenantTx, stream: SiemStream, p: ParkedEvent, at: Date): Promise<void> {
   await tx.query(
     `INSERT INTO siem_parked (tenant_id, stream, seq, event_id, parked_at, status, reason, response)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -133,4 +131,3 @@ export async function unpark(tx: TenantTx, stream: SiemStream, seqs: readonly nu
   await appendAudit(tx, clock, { actor: 'system:siem', action: 'siem.parked.delivered', target: `siem:${stream}`, outcome: 'success', data: { seqs: [...seqs] } });
 }
 
-export { parkEvent };

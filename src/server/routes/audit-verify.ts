@@ -1,9 +1,8 @@
 import { Type } from 'typebox';
 import { auditHead, MAX_AUDIT_PAGE, pageAudit, verifyAudit } from '../../audit/log.ts';
-import { ProbectlError } from '../../core/errors.ts';
-import { holds } from '../../identity/permissions.ts';
 import { inTenant } from '../../store/scope.ts';
 import { needs, route, type RouteDef } from '../route.ts';
+import { targetTenant } from '../tenant-target.ts';
 import { Uuid } from '../schemas.ts';
 
 export const auditVerifyRoutes: RouteDef[] = [
@@ -20,9 +19,7 @@ export const auditVerifyRoutes: RouteDef[] = [
       },
     },
     handler: async ({ deps, principal, query }) => {
-      const tenant = (query.tenant ?? principal.tenantId).toLowerCase();
-      const allowed = tenant === principal.tenantId ? holds(principal, 'audit-read') : holds(principal, 'provider-admin');
-      if (!allowed) throw new ProbectlError('PROBECTL_ERR_FORBIDDEN', tenant === principal.tenantId ? 'this token lacks the audit-read permission' : 'verifying another tenant\'s chain needs provider-admin');
+      const tenant = targetTenant(principal, query.tenant, ['audit-read'], 'verifying the audit chain');
       const head = await inTenant(deps.db, tenant, (tx) => auditHead(tx));
       const verdict = await verifyAudit(tenant, (after) => inTenant(deps.db, tenant, (tx) => pageAudit(tx, after, MAX_AUDIT_PAGE)), head);
       await inTenant(deps.db, principal.tenantId, (tx) => deps.sensitiveReads.record(tx, principal, 'audit.verify', `tenant:${tenant}`, { ok: verdict.ok }));

@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream';
 import { Type } from 'typebox';
 import { ProbectlError } from '../../core/errors.ts';
-import { holds, type Principal } from '../../identity/permissions.ts';
+import type { Principal } from '../../identity/permissions.ts';
+import { targetTenant } from '../tenant-target.ts';
 import { parkedEvents, replay, retryParked, siemStatus } from '../../siem/admin.ts';
 import type { AppDeps } from '../deps.ts';
 import { needs, route, type RouteDef } from '../route.ts';
@@ -9,12 +10,7 @@ import { Uuid } from '../schemas.ts';
 
 /** Own tenant with admin; another tenant only with provider-admin. */
 function scopeTenant(principal: Principal, requested: string | undefined): string {
-  const tenant = (requested ?? principal.tenantId).toLowerCase();
-  if (tenant !== principal.tenantId && !holds(principal, 'provider-admin')) {
-    throw new ProbectlError('PROBECTL_ERR_FORBIDDEN', 'another tenant\'s SIEM export needs the provider-admin permission');
-  }
-  if (tenant === principal.tenantId && !holds(principal, 'admin')) throw new ProbectlError('PROBECTL_ERR_FORBIDDEN', 'this token lacks the admin permission');
-  return tenant;
+  return targetTenant(principal, requested, ['admin'], 'SIEM export');
 }
 
 function runtimeOf(deps: AppDeps) {

@@ -2,6 +2,7 @@ import { Type } from 'typebox';
 import { ProbectlError } from '../../core/errors.ts';
 import { issueToken, revokeTokenOf, tokenList } from '../../identity/admin.ts';
 import { holds, type Principal } from '../../identity/permissions.ts';
+import { targetTenant } from '../tenant-target.ts';
 import { findTokenTenant } from '../../identity/tokens.ts';
 import { inSystem } from '../../store/scope.ts';
 import { needs, route, type RouteDef } from '../route.ts';
@@ -12,20 +13,9 @@ const TokenOut = Type.Object({
   created_by: Type.String(), revoked_at: Type.Union([Type.String(), Type.Null()]),
 });
 
-/**
- * A tenant's admin manages its own tenant's tokens; reaching into another
- * tenant takes provider-admin. The tenant named in a body or query is a target
- * the caller must be entitled to, never a source of identity.
- */
-function targetTenant(principal: Principal, requested: string | undefined): string {
-  const tenant = (requested ?? principal.tenantId).toLowerCase();
-  if (tenant !== principal.tenantId && !holds(principal, 'provider-admin')) {
-    throw new ProbectlError('PROBECTL_ERR_FORBIDDEN', 'managing another tenant\'s tokens needs the provider-admin permission');
-  }
-  if (tenant === principal.tenantId && !holds(principal, 'admin') && !holds(principal, 'provider-admin')) {
-    throw new ProbectlError('PROBECTL_ERR_FORBIDDEN', 'managing tokens needs the admin permission');
-  }
-  return tenant;
+/** A tenant's admin manages its own tenant's tokens; reaching into another tenant takes provider-admin. */
+function tokensOf(principal: Principal, requested: string | undefined): string {
+  return targetTenant(principal, requested, ['admin', 'provider-admin'], 'managing tokens');
 }
 
 export const tokenRoutes: RouteDef[] = [
@@ -40,7 +30,7 @@ export const tokenRoutes: RouteDef[] = [
       response: { 201: Type.Object({ id: Uuid, token: Type.String() }) },
     },
     handler: async ({ deps, principal, body }) => {
-      const tenant = targetTenant(principal, body.tenant);
+      const tenant = tokensOf(principal, body.tenant);
       if (body.permissions.includes('provider-admin') && !holds(principal, 'provider-admin')) {
         throw new ProbectlError('PROBECTL_ERR_FORBIDDEN', 'only a provider-admin may grant provider-admin');
       }
@@ -57,7 +47,7 @@ export const tokenRoutes: RouteDef[] = [
       querystring: Type.Object({ tenant: Type.Optional(Uuid) }, { additionalProperties: false }),
       response: { 200: Type.Object({ tokens: Type.Array(TokenOut) }) },
     },
-    handler: async ({ deps, principal, query }) => ({ body: { tokens: await tokenList(deps, targetTenant(principal, query.tenant)) } }),
+    handler: async ({ deps, principal, query }) => ({ body: { tokens: await tokenList(deps, tokensOf(principal, query.tenant)) } }),
   }),
   route({
     method: 'DELETE', url: '/v1/tokens/:id', summary: 'Revoke a token', tags: ['identity'], access: needs('admin', 'provider-admin'),
@@ -67,7 +57,7 @@ export const tokenRoutes: RouteDef[] = [
       if (holds(principal, 'provider-admin')) {
         tenant = (await inSystem(deps.db, (tx) => findTokenTenant(tx, params.id))) ?? principal.tenantId;
       }
-      targetTenant(principal, tenant);
+      tokensOf(principal, tenant);
       const { changed } = await revokeTokenOf(deps, { tenantId: principal.tenantId, name: principal.actor }, tenant, params.id);
       return { body: { id: params.id, revoked: true, changed } };
     },

@@ -53,19 +53,20 @@ export function splunkTarget(ctx: TargetContext, formatter: SiemFormatter, opts:
       if (opts.index) q.set('index', opts.index);
       return { body: formatter.batch(events, ctx.formatOptions), path: `${basePath}?${q}` };
     }
+    // A JSON format's record already is JSON text: it becomes the `event` object as is, never parsed and re-serialised.
+    const jsonRecord = formatter.name === 'ecs' || formatter.name === 'otlp';
     const parts: string[] = [];
     for (const e of events) {
       const record = formatter.record(e, ctx.formatOptions);
-      const event = formatter.name === 'ecs' || formatter.name === 'otlp' ? (JSON.parse(record) as unknown) : record;
-      parts.push(JSON.stringify({
+      const envelope = JSON.stringify({
         time: Date.parse(e.time) / 1000,
         host: ctx.formatOptions.hostname,
         source: 'probectl',
         sourcetype: opts.sourcetype,
         ...(opts.index ? { index: opts.index } : {}),
         fields: { tenant: e.tenant, category: e.category },
-        event,
-      }));
+      });
+      parts.push(`${envelope.slice(0, -1)},"event":${jsonRecord ? record : JSON.stringify(record)}}`);
     }
     return { body: Buffer.from(parts.join('\n'), 'utf8'), path: `${basePath}${opts.endpoint.search}` };
   }
