@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { checkDepth } from './depth.ts';
 import { ProbectlError } from './errors.ts';
 
 /**
@@ -9,10 +10,10 @@ import { ProbectlError } from './errors.ts';
  * two parties can never disagree about what was hashed.
  */
 export function canonicalJson(value: unknown): string {
-  return encode(value, '$');
+  return encode(value, '$', 0);
 }
 
-function encode(value: unknown, path: string): string {
+function encode(value: unknown, path: string, depth: number): string {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'string':
@@ -25,15 +26,16 @@ function encode(value: unknown, path: string): string {
       return JSON.stringify(value);
     case 'object': {
       if (value instanceof Date) return JSON.stringify(value.toISOString());
+      checkDepth(depth, 'PROBECTL_ERR_CANONICAL_ENCODING', `cannot canonically encode ${path}: it`);
       if (Array.isArray(value)) {
         return `[${value.map((v, i) => {
           if (v === undefined) throw refuse(`${path}[${i}]`, 'undefined array element');
-          return encode(v, `${path}[${i}]`);
+          return encode(v, `${path}[${i}]`, depth + 1);
         }).join(',')}]`;
       }
       const obj = value as Record<string, unknown>;
       const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
-      return `{${keys.map((k) => `${JSON.stringify(k)}:${encode(obj[k], `${path}.${k}`)}`).join(',')}}`;
+      return `{${keys.map((k) => `${JSON.stringify(k)}:${encode(obj[k], `${path}.${k}`, depth + 1)}`).join(',')}}`;
     }
     default:
       throw refuse(path, `unsupported type ${typeof value}`);

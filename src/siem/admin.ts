@@ -34,6 +34,9 @@ export interface StreamStatus {
   last_error: string | null;
   last_error_at: string | null;
   retries: number;
+  /** Times the drainer stopped on an error and restarted (alarm when it grows). */
+  failures: number;
+  last_failure_at: string | null;
 }
 
 export interface SiemStatus {
@@ -66,6 +69,7 @@ export async function siemStatus(db: Db, clock: Clock, tenantId: string, runtime
         last_success_at: row?.last_success_at?.toISOString() ?? null,
         drained_here: l !== undefined, paused: l?.paused ?? false, paused_reason: l?.pausedReason ?? null,
         last_error: l?.lastError ?? null, last_error_at: l?.lastErrorAt ?? null, retries: l?.retries ?? 0,
+        failures: l?.failures ?? 0, last_failure_at: l?.lastFailureAt ?? null,
       });
     }
     return out;
@@ -90,10 +94,10 @@ export async function retryParked(db: Db, clock: Clock, runtime: SiemRuntime, te
     const seqs = parked.filter((p) => p.stream === stream).map((p) => p.seq);
     for (let i = 0; i < seqs.length; i += runtime.settings.batchSize) {
       const chunk = seqs.slice(i, i + runtime.settings.batchSize);
-      const events = await inTenant(db, tenantId, (tx) => readEventsBySeq(tx, stream, chunk, runtime.redactor));
-      const refused = await deliverBatch(runtime.target, events, runtime.policy);
-      const refusedSeqs = new Set(refused.map((r) => r.event.seq));
-      const ok = events.map((e) => e.seq).filter((s) => !refusedSeqs.has(s));
+      const page = await inTenant(db, tenantId, (tx) => readEventsBySeq(tx, stream, chunk, runtime.redactor));
+      const refused = [...page.failed, ...(await deliverBatch(runtime.target, page.events, runtime.policy))];
+      const refusedSeqs = new Set(refused.map((r) => r.seq));
+      const ok = page.events.map((e) => e.seq).filter((s) => !refusedSeqs.has(s));
       await inTenant(db, tenantId, async (tx) => {
         await unpark(tx, stream, ok, clock);
         const at = new Date(clock.now());
@@ -126,12 +130,12 @@ export async function replay(db: Db, clock: Clock, runtime: SiemRuntime, tenantI
   onProgress({ ...progress });
   let after = range.from - 1;
   while (after < last) {
-    const events = (await inTenant(db, tenantId, (tx) => readEvents(tx, range.stream, after, runtime.settings.batchSize, runtime.redactor))).filter((e) => e.seq <= last);
-    if (events.length === 0) break;
-    const refused = await deliverBatch(runtime.target, events, runtime.policy);
-    progress.sent += events.length - refused.length;
-    progress.rejected += refused.length;
-    after = events[events.length - 1]!.seq;
+    const page = await inTenant(db, tenantId, (tx) => readEvents(tx, range.stream, after, Math.min(runtime.settings.batchSize, last - after), runtime.redactor));
+    if (page.events.length === 0 && page.failed.length === 0) break;
+    const refused = await deliverBatch(runtime.target, page.events, runtime.policy);
+    progress.sent += page.events.length - refused.length;
+    progress.rejected += refused.length + page.failed.length;
+    after = page.last;
     onProgress({ ...progress });
   }
   return progress;

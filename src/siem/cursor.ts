@@ -4,6 +4,8 @@ import { pageSignals, signalsBySeq } from '../incidents/incidents.ts';
 import type { TenantTx } from '../store/scope.ts';
 import type { ParkedEvent } from './deliver.ts';
 import type { SiemEvent } from './event.ts';
+import { isProbectlError } from '../core/errors.ts';
+import { siemEventId } from './event.ts';
 import { auditToEvent, signalToEvent } from './mapping.ts';
 import type { Redactor } from './redact.ts';
 
@@ -56,18 +58,48 @@ export async function oldestPendingTime(tx: TenantTx, stream: SiemStream, cursor
 }
 
 /**
- * Reads up to `limit` events after `after` and maps them onto canonical
- * events stamped with THIS scope's tenant (never a value from the record).
+ * A page of a tenant's stream: the records that mapped onto canonical events,
+ * and those that could not be read, mapped or redacted (parked with the
+ * reason, never retried in a loop). `last` is the highest seq of the page.
  */
-export async function readEvents(tx: TenantTx, stream: SiemStream, after: number, limit: number, redactor: Redactor): Promise<SiemEvent[]> {
-  if (stream === 'audit') return (await pageAudit(tx, after, limit)).map((r) => auditToEvent(r, tx.tenantId, { redactor }));
-  return (await pageSignals(tx, after, limit)).map((s) => signalToEvent(s, tx.tenantId, { redactor }));
+export interface EventPage {
+  events: SiemEvent[];
+  failed: ParkedEvent[];
+  last: number;
 }
 
-/** Events by seq (parked re-sends), in one query. */
-export async function readEventsBySeq(tx: TenantTx, stream: SiemStream, seqs: readonly number[], redactor: Redactor): Promise<SiemEvent[]> {
-  if (stream === 'audit') return (await auditBySeq(tx, seqs)).map((r) => auditToEvent(r, tx.tenantId, { redactor }));
-  return (await signalsBySeq(tx, seqs)).map((s) => signalToEvent(s, tx.tenantId, { redactor }));
+function mapPage<R extends { seq: number }>(rows: readonly R[], stream: SiemStream, tenant: string, map: (row: R) => SiemEvent): EventPage {
+  const page: EventPage = { events: [], failed: [], last: 0 };
+  for (const row of rows) {
+    page.last = row.seq;
+    try {
+      page.events.push(map(row));
+    } catch (err) {
+      const why = isProbectlError(err) ? err.message : `${(err as Error | undefined)?.name ?? 'Error'}: ${(err as Error | undefined)?.message ?? String(err)}`;
+      page.failed.push({ seq: row.seq, id: siemEventId(tenant, stream, row.seq), status: undefined, reason: `probectl could not map this record onto an event: ${why}`.slice(0, 1000), response: '' });
+    }
+  }
+  return page;
+}
+
+/**
+ * Reads up to `limit` records after `after` and maps them onto canonical
+ * events stamped with THIS scope's tenant (never a value from the record).
+ * A record that cannot be mapped (a time that is not RFC 3339, data nested
+ * beyond the bound) lands in `failed` instead of failing the page.
+ */
+export async function readEvents(tx: TenantTx, stream: SiemStream, after: number, limit: number, redactor: Redactor): Promise<EventPage> {
+  const page = stream === 'audit'
+    ? mapPage(await pageAudit(tx, after, limit), stream, tx.tenantId, (r) => auditToEvent(r, tx.tenantId, { redactor }))
+    : mapPage(await pageSignals(tx, after, limit), stream, tx.tenantId, (s) => signalToEvent(s, tx.tenantId, { redactor }));
+  if (page.last === 0) page.last = after;
+  return page;
+}
+
+/** Events by seq (parked re-sends), in one query; unmappable ones land in `failed` again. */
+export async function readEventsBySeq(tx: TenantTx, stream: SiemStream, seqs: readonly number[], redactor: Redactor): Promise<EventPage> {
+  if (stream === 'audit') return mapPage(await auditBySeq(tx, seqs), stream, tx.tenantId, (r) => auditToEvent(r, tx.tenantId, { redactor }));
+  return mapPage(await signalsBySeq(tx, seqs), stream, tx.tenantId, (s) => signalToEvent(s, tx.tenantId, { redactor }));
 }
 
 /**
@@ -88,7 +120,7 @@ export async function commitBatch(tx: TenantTx, clock: Clock, stream: SiemStream
   if (parked.length > 0) {
     await appendAudit(tx, clock, {
       actor: 'system:siem', action: 'siem.parked', target: `siem:${stream}`, outcome: 'failure',
-      data: { seqs: parked.map((p) => p.event.seq), statuses: parked.map((p) => p.status ?? null), reason: parked[0]?.reason ?? '' },
+      data: { seqs: parked.map((p) => p.seq), statuses: parked.map((p) => p.status ?? null), reason: parked[0]?.reason ?? '' },
     });
   }
   return true;
@@ -100,7 +132,7 @@ export async function parkEvent(tx: TenantTx, stream: SiemStream, p: ParkedEvent
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
      ON CONFLICT (tenant_id, stream, seq) DO UPDATE SET parked_at = EXCLUDED.parked_at, status = EXCLUDED.status,
        reason = EXCLUDED.reason, response = EXCLUDED.response, attempts = siem_parked.attempts + 1`,
-    [tx.tenantId, stream, p.event.seq, p.event.id, at, p.status ?? null, p.reason.slice(0, 1000), p.response.slice(0, 4000)],
+    [tx.tenantId, stream, p.seq, p.id, at, p.status ?? null, p.reason.slice(0, 1000), p.response.slice(0, 4000)],
   );
 }
 

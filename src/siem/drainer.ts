@@ -6,14 +6,13 @@ import { RetryAborted } from '../core/retry/loop.ts';
 import type { RetryPolicy } from '../core/retry/policy.ts';
 import type { Db } from '../store/db.ts';
 import { inTenant } from '../store/scope.ts';
-import { commitBatch, currentCursor, oldestPendingTime, readCursor, readEvents, streamHead, type SiemStream } from './cursor.ts';
-
-const LAG_REFRESH_MS = 5000;
-import { deliverBatch } from './deliver.ts';
-import type { SiemEvent } from './event.ts';
+import { commitBatch, currentCursor, oldestPendingTime, readCursor, readEvents, streamHead, type EventPage, type SiemStream } from './cursor.ts';
+import { deliverBatch, type ParkedEvent } from './deliver.ts';
 import type { Redactor } from './redact.ts';
 import type { LiveStreamState, SiemMetrics } from './status.ts';
 import type { Target } from './targets/types.ts';
+
+const LAG_REFRESH_MS = 5000;
 
 export interface DrainerOptions {
   db: Db;
@@ -25,25 +24,38 @@ export interface DrainerOptions {
   redactor: Redactor;
   policy: RetryPolicy;
   batchSize: number;
+  /** Batches delivered concurrently (each awaiting its acknowledgement); the cursor still commits in order. */
+  inflight: number;
   pollIntervalMs: number;
   /** Shared by every drainer of the process: the bound on events read but not yet delivered. */
   budget: Budget;
   metrics: SiemMetrics;
+  /** The stream's live state, kept by the forwarder across restarts of its drainer. */
+  state: LiveStreamState;
+}
+
+interface InFlight {
+  page: EventPage;
+  /** Budget units held for the page. */
+  units: number;
+  delivery: Promise<ParkedEvent[]>;
 }
 
 /**
  * Drains one tenant's stream: a reader pages events after the committed
  * cursor (short transactions) into a queue, within a budget of buffered events
  * shared by every drainer of the process — when it is spent, readers wait
- * (backpressure) and nothing is dropped — and a sender delivers one batch at a time
- * outside any transaction, then commits the cursor past it. After a crash at
- * most the one batch in flight is sent again, with the same ids.
+ * (backpressure) and nothing is dropped — and a sender delivers up to
+ * `inflight` batches at once outside any transaction, committing the cursor
+ * past each in order once it is acknowledged or parked. Records that cannot be
+ * mapped are parked with the reason as they are read. After a crash at most the
+ * batches in flight are sent again, with the same ids.
  */
 export class StreamDrainer {
   readonly state: LiveStreamState;
   private readonly opts: DrainerOptions;
   private readonly abort = new AbortController();
-  private queue: BoundedQueue<SiemEvent[]> | undefined;
+  private queue: BoundedQueue<{ page: EventPage; units: number }> | undefined;
   private wakeUp: (() => void) | undefined;
   private woken = false;
   private running: Promise<void> | undefined;
@@ -57,7 +69,7 @@ export class StreamDrainer {
   constructor(opts: DrainerOptions) {
     this.opts = opts;
     this.labels = { tenant: opts.tenantId, stream: opts.stream };
-    this.state = { tenant: opts.tenantId, stream: opts.stream, paused: false, pausedReason: null, lastError: null, lastErrorAt: null, retries: 0 };
+    this.state = opts.state;
   }
 
   start(onExit: (err: unknown) => void): void {
@@ -70,7 +82,7 @@ export class StreamDrainer {
     this.wakeUp?.();
   }
 
-  /** Stops reading, lets the batch in flight finish (or aborts it after `graceMs`), commits, returns. */
+  /** Stops reading, lets the batches in flight finish (or aborts them after `graceMs`), commits, returns. */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
     this.stopSignal.abort();
@@ -88,8 +100,8 @@ export class StreamDrainer {
   private async run(): Promise<void> {
     const { db, tenantId, stream } = this.opts;
     const start = await inTenant(db, tenantId, (tx) => readCursor(tx, stream));
-    // Locally one batch may wait while another is in flight; the shared budget bounds the total.
-    this.queue = new BoundedQueue<SiemEvent[]>(this.opts.batchSize * 2);
+    // Locally the batches in flight plus one may wait; the shared budget bounds the total.
+    this.queue = new BoundedQueue(this.opts.batchSize * (this.opts.inflight + 1));
     const reader = this.read(start.cursor).catch((err: unknown) => {
       this.queue?.close();
       if (!this.stopping) throw err;
@@ -103,18 +115,19 @@ export class StreamDrainer {
   }
 
   private async read(from: number): Promise<void> {
-    const { db, tenantId, stream } = this.opts;
-    const queue = this.queue as BoundedQueue<SiemEvent[]>;
+    const { db, tenantId, stream, batchSize } = this.opts;
+    const queue = this.queue as BoundedQueue<{ page: EventPage; units: number }>;
     let position = from;
     while (!this.stopping) {
       this.woken = false;
-      await this.opts.budget.acquire(this.opts.batchSize, this.stopSignal.signal);
-      this.held += this.opts.batchSize;
-      const events = await inTenant(db, tenantId, (tx) => readEvents(tx, stream, position, this.opts.batchSize, this.opts.redactor));
-      this.giveBack(this.opts.batchSize - events.length);
-      if (events.length > 0) {
-        position = (events[events.length - 1] as SiemEvent).seq;
-        await queue.put(events, events.length);
+      await this.opts.budget.acquire(batchSize, this.stopSignal.signal);
+      this.held += batchSize;
+      const page = await inTenant(db, tenantId, (tx) => readEvents(tx, stream, position, batchSize, this.opts.redactor));
+      const units = page.events.length + page.failed.length;
+      this.giveBack(batchSize - units);
+      if (units > 0) {
+        position = page.last;
+        await queue.put({ page, units }, units);
         continue;
       }
       await this.refreshLag();
@@ -142,55 +155,84 @@ export class StreamDrainer {
     });
   }
 
+  private deliver(page: EventPage): Promise<ParkedEvent[]> {
+    const { metrics, log, tenantId, stream } = this.opts;
+    return deliverBatch(this.opts.target, page.events, this.opts.policy, {
+      signal: this.abort.signal,
+      onRetry: (reason) => {
+        this.state.retries += 1;
+        this.state.lastError = reason;
+        this.state.lastErrorAt = new Date(this.opts.clock.now()).toISOString();
+        metrics.retried.inc(this.labels);
+      },
+      onPaused: (reason) => {
+        this.state.paused = true;
+        this.state.pausedReason = reason;
+        metrics.paused.set(this.labels, 1);
+        log.error({ tenant: tenantId, stream, reason }, 'SIEM export paused: the SIEM refuses this stream; retrying, nothing is skipped');
+      },
+      onResumed: () => {
+        this.state.paused = false;
+        this.state.pausedReason = null;
+        metrics.paused.set(this.labels, 0);
+        log.info({ tenant: tenantId, stream }, 'SIEM export resumed');
+      },
+    });
+  }
+
   private async send(from: number): Promise<void> {
-    const queue = this.queue as BoundedQueue<SiemEvent[]>;
-    const { metrics } = this.opts;
+    const queue = this.queue as BoundedQueue<{ page: EventPage; units: number }>;
+    const inflight: InFlight[] = [];
     let committed = from;
-    for (;;) {
-      const batch = await queue.take();
-      if (!batch) return;
-      let parked;
-      try {
-        parked = await deliverBatch(this.opts.target, batch, this.opts.policy, {
-          signal: this.abort.signal,
-          onRetry: (reason) => {
-            this.state.retries += 1;
-            this.state.lastError = reason;
-            this.state.lastErrorAt = new Date(this.opts.clock.now()).toISOString();
-            metrics.retried.inc(this.labels);
-          },
-          onPaused: (reason) => {
-            this.state.paused = true;
-            this.state.pausedReason = reason;
-            metrics.paused.set(this.labels, 1);
-            this.opts.log.error({ tenant: this.opts.tenantId, stream: this.opts.stream, reason }, 'SIEM export paused: the SIEM refuses this stream; retrying, nothing is skipped');
-          },
-          onResumed: () => {
-            this.state.paused = false;
-            this.state.pausedReason = null;
-            metrics.paused.set(this.labels, 0);
-            this.opts.log.info({ tenant: this.opts.tenantId, stream: this.opts.stream }, 'SIEM export resumed');
-          },
-        });
-      } catch (err) {
-        if (err instanceof RetryAborted) return;
-        throw err;
+    let drained = false;
+    try {
+      for (;;) {
+        while (!drained && inflight.length < this.opts.inflight) {
+          // Take more only while nothing is waiting to be committed, or the queue already has more.
+          if (inflight.length > 0 && queue.size === 0) break;
+          const next = await queue.take();
+          if (!next) {
+            drained = true;
+            break;
+          }
+          const delivery = this.deliver(next.page);
+          delivery.catch(() => undefined);
+          inflight.push({ ...next, delivery });
+        }
+        const head = inflight.shift();
+        if (!head) return;
+        let parked: ParkedEvent[];
+        try {
+          parked = [...head.page.failed, ...(await head.delivery)];
+        } catch (err) {
+          if (err instanceof RetryAborted) return;
+          throw err;
+        }
+        committed = await this.commit(committed, head, parked);
       }
-      const last = batch[batch.length - 1] as SiemEvent;
-      const delivered = batch.length - parked.length;
-      const ok = await inTenant(this.opts.db, this.opts.tenantId, (tx) => commitBatch(tx, this.opts.clock, this.opts.stream, committed, last.seq, delivered, last.time, parked));
-      if (!ok) throw new Error(`the ${this.opts.stream} cursor of tenant ${this.opts.tenantId} moved under this replica; stopping`);
-      committed = last.seq;
-      this.giveBack(batch.length);
-      metrics.delivered.inc(this.labels, delivered);
-      metrics.lastSuccess.set(this.labels, this.opts.clock.now() / 1000);
-      if (parked.length > 0) {
-        metrics.parked.inc(this.labels, parked.length);
-        this.opts.log.error({ tenant: this.opts.tenantId, stream: this.opts.stream, seqs: parked.map((p) => p.event.seq), reason: parked[0]?.reason }, 'SIEM refused events permanently; parked (see probectl siem parked list)');
-      }
-      // During a backlog the gauges move every few seconds; once caught up they read zero at once.
-      await this.refreshLag(queue.size === 0);
+    } finally {
+      // Batches still in flight when the drainer ends are abandoned (and re-sent by the next drainer).
+      for (const f of inflight) f.delivery.catch(() => undefined);
     }
+  }
+
+  private async commit(committed: number, batch: InFlight, parked: ParkedEvent[]): Promise<number> {
+    const { metrics, db, tenantId, stream, clock } = this.opts;
+    const { page } = batch;
+    const last = page.events[page.events.length - 1];
+    const delivered = page.events.length - (parked.length - page.failed.length);
+    const ok = await inTenant(db, tenantId, (tx) => commitBatch(tx, clock, stream, committed, page.last, delivered, last?.time, parked));
+    if (!ok) throw new Error(`the ${stream} cursor of tenant ${tenantId} moved under this replica; stopping`);
+    this.giveBack(batch.units);
+    metrics.delivered.inc(this.labels, delivered);
+    metrics.lastSuccess.set(this.labels, clock.now() / 1000);
+    if (parked.length > 0) {
+      metrics.parked.inc(this.labels, parked.length);
+      this.opts.log.error({ tenant: tenantId, stream, seqs: parked.map((p) => p.seq), reason: parked[0]?.reason }, 'SIEM events parked: refused by the SIEM or impossible to encode (see probectl siem parked list)');
+    }
+    // During a backlog the gauges move every few seconds; once caught up they read zero at once.
+    await this.refreshLag((this.queue?.size ?? 0) === 0);
+    return page.last;
   }
 
   /** Lag gauges; while idle, refreshed at most every LAG_REFRESH_MS so many quiet tenants cost little. */
@@ -206,4 +248,3 @@ export class StreamDrainer {
     metrics.lagSeconds.set(this.labels, oldest ? Math.max(0, (this.opts.clock.now() - oldest.getTime()) / 1000) : 0);
   }
 }
-

@@ -1,3 +1,4 @@
+import { checkDepth } from '../core/depth.ts';
 import type { JsonObject, JsonValue } from './event.ts';
 
 /** The built-in denylist; PROBECTL_SIEM_REDACT_KEYS adds to it, never replaces it. */
@@ -28,7 +29,10 @@ export interface Redactor {
   /** Every denylist entry in force (built-in first), lower-cased. */
   readonly keys: readonly string[];
   matches(key: string): boolean;
-  /** A deep copy of `data` with the value of every matching key, at any depth and inside arrays, replaced by `[redacted]`. */
+  /**
+   * A deep copy of `data` with the value of every matching key, at any depth and inside arrays, replaced by `[redacted]`.
+   * Throws PROBECTL_ERR_SIEM_ENCODING when the data nests deeper than MAX_DATA_DEPTH (the event is then parked, never sent half-redacted).
+   */
   redact(data: Readonly<Record<string, unknown>>): JsonObject;
 }
 
@@ -66,21 +70,25 @@ export function createRedactor(extraKeys: readonly string[] = []): Redactor {
     return hit;
   };
 
-  const copy = (value: unknown): JsonValue => {
+  const copy = (value: unknown, depth: number): JsonValue => {
     if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
     if (typeof value === 'number') return Number.isFinite(value) ? value : null;
-    if (Array.isArray(value)) return value.map((v) => (v === undefined ? null : copy(v)));
+    if (Array.isArray(value)) {
+      checkDepth(depth, 'PROBECTL_ERR_SIEM_ENCODING', 'the event data');
+      return value.map((v) => (v === undefined ? null : copy(v, depth + 1)));
+    }
     if (value instanceof Date) return value.toISOString();
-    if (typeof value === 'object') return redactObject(value as Record<string, unknown>);
+    if (typeof value === 'object') return redactObject(value as Record<string, unknown>, depth);
     return value === undefined ? null : String(value);
   };
 
-  const redactObject = (obj: Readonly<Record<string, unknown>>): JsonObject => {
+  const redactObject = (obj: Readonly<Record<string, unknown>>, depth: number): JsonObject => {
+    checkDepth(depth, 'PROBECTL_ERR_SIEM_ENCODING', 'the event data');
     const out: Record<string, JsonValue> = {};
     for (const key of Object.keys(obj)) {
       const value = obj[key];
       if (value === undefined) continue;
-      const v = matches(key) ? REDACTED : copy(value);
+      const v = matches(key) ? REDACTED : copy(value, depth + 1);
       // A JSON key "__proto__" is data: define it, never let it set the prototype.
       if (key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
       else out[key] = v;
@@ -88,5 +96,5 @@ export function createRedactor(extraKeys: readonly string[] = []): Redactor {
     return out;
   };
 
-  return { keys, matches, redact: redactObject };
+  return { keys, matches, redact: (data) => redactObject(data, 0) };
 }

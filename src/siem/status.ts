@@ -10,6 +10,9 @@ export interface LiveStreamState {
   lastError: string | null;
   lastErrorAt: string | null;
   retries: number;
+  /** Times this stream's drainer stopped on an error and was restarted. */
+  failures: number;
+  lastFailureAt: string | null;
 }
 
 /** probectl_siem_* metrics, labelled by tenant and stream. */
@@ -21,6 +24,7 @@ export class SiemMetrics {
   readonly lagSeconds: Gauge<'tenant' | 'stream'>;
   readonly lastSuccess: Gauge<'tenant' | 'stream'>;
   readonly paused: Gauge<'tenant' | 'stream'>;
+  readonly drainerFailures: Counter<'tenant' | 'stream'>;
 
   constructor(registry: Registry) {
     const labelNames = ['tenant', 'stream'] as const;
@@ -30,6 +34,7 @@ export class SiemMetrics {
     this.lagEvents = new Gauge({ name: 'probectl_siem_lag_events', help: 'Events recorded but not yet delivered.', labelNames, registers: [registry] });
     this.lagSeconds = new Gauge({ name: 'probectl_siem_lag_seconds', help: 'Age of the oldest undelivered event.', labelNames, registers: [registry] });
     this.lastSuccess = new Gauge({ name: 'probectl_siem_last_success_timestamp_seconds', help: 'When a batch was last acknowledged.', labelNames, registers: [registry] });
+    this.drainerFailures = new Counter({ name: 'probectl_siem_drainer_failures_total', help: 'Times a stream\'s drainer stopped on an error (database trouble, a record it could not read) and was restarted after a backoff (alarm).', labelNames, registers: [registry] });
     this.paused = new Gauge({ name: 'probectl_siem_paused', help: '1 while a stream is paused by 401/403 or a receiver misconfiguration (alarm).', labelNames, registers: [registry] });
   }
 }

@@ -46,6 +46,9 @@ describe(`audit chain (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' : '
     for (const bad of [Number.NaN, Infinity, 2 ** 60]) {
       assert.throws(() => canonicalJson({ n: bad }), (err) => isProbectlError(err, 'PROBECTL_ERR_CANONICAL_ENCODING'));
     }
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 50_000; i++) deep = [deep];
+    assert.throws(() => canonicalJson({ data: deep }), (err) => isProbectlError(err, 'PROBECTL_ERR_CANONICAL_ENCODING') && /\$\.data(\[0\])+: it nests deeper than 64/.test((err as Error).message), 'a depth bound, never a stack overflow');
   });
 
   it('appends seq from 1 without gaps, each linked to the previous hash', async () => {

@@ -86,4 +86,24 @@ describe('shared budget', () => {
     await budget.acquire(25);
     assert.equal(budget.inUse, 25, 'a request larger than the budget passes when nothing else is held');
   });
+
+  it('wait outcomes are progress: exact delay, no backoff, no attempt counted, and the failure streak starts over', async () => {
+    const waits: number[] = [];
+    const retried: number[] = [];
+    const outcomes: Outcome<string>[] = [
+      { kind: 'retryable', reason: 'a' },
+      { kind: 'retryable', reason: 'b' },
+      { kind: 'wait', reason: 'ack pending', delayMs: 250 },
+      { kind: 'wait', reason: 'next piece', delayMs: 0 },
+      { kind: 'retryable', reason: 'c' },
+      { kind: 'ok', value: 'done' },
+    ];
+    const limited: RetryPolicy = { ...policy, maxAttempts: 3 };
+    const result = await retry(limited, async () => outcomes.shift() as Outcome<string>, {
+      random: () => 0.5, sleep: async (ms) => void waits.push(ms), onRetry: (n) => void retried.push(n),
+    });
+    assert.deepEqual(result, { kind: 'ok', value: 'done' }, 'three failures in all, never three in a row');
+    assert.deepEqual(retried, [1, 2, 1], 'the streak restarted after progress');
+    assert.deepEqual(waits, [50, 100, 250, 50]);
+  });
 });

@@ -107,6 +107,75 @@ describe(`SIEM delivery (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' :
     assert.ok(siem.accepted.every((r) => r.endpoint === 'hec-event' && r.raw.startsWith('{"@timestamp"')), 'ECS documents as the HEC event field');
   });
 
+  it('a signal nested 3,000 levels deep (OTLP) is parked with the reason, audited and alarmed; later signals still arrive', async () => {
+    siem = await startTestSiem();
+    const [tenant] = await makeTenants(t.db, 'deep');
+    let deep: Record<string, unknown> = { leaf: 'bottom' };
+    for (let i = 0; i < 3000; i++) deep = { a: deep };
+    const signal = (target: string, attributes: Record<string, unknown> = {}) => ({ kind: 'ioc.match', severity: 'warning' as const, confidence: 70, target, title: 'hit', attributes });
+    await inTenant(t.db, tenant!, (tx) => ingestSignals(tx, systemClock, 60_000, [signal('10.0.0.1'), signal('10.0.0.2', deep), signal('10.0.0.3')]));
+    fwd = startForwarder(t.db, { ...base(), PROBECTL_SIEM_FORMAT: 'otlp', PROBECTL_SIEM_ENDPOINT: `${siem.url}/ingest`, PROBECTL_SIEM_STREAMS: 'threat' });
+    await until('parked', async () => (await inTenant(t.db, tenant!, (tx) => listParked(tx, 10))).length === 1);
+    const parked = await inTenant(t.db, tenant!, (tx) => listParked(tx, 10));
+    assert.deepEqual(parked.map((p) => [p.stream, p.seq, p.status]), [['threat', 2, null]]);
+    assert.match(parked[0]!.reason, /probectl could not (map|encode) this (record|event).*nests deeper than 64/);
+    await inTenant(t.db, tenant!, (tx) => ingestSignals(tx, systemClock, 60_000, [signal('10.0.0.4')]));
+    await until('later signals delivered', () => siem.accepted.length >= 1 && new Set(siem.accepted.flatMap((r) => r.raw.match(/"probectl\.seq","value":\{"intValue":"\d+"/g) ?? [])).size === 3);
+    assert.match(await fwd.registry.metrics(), new RegExp(`probectl_siem_parked_total\\{tenant="${tenant}",stream="threat"\\} 1`));
+    const alarm = (await inTenant(t.db, tenant!, (tx) => pageAudit(tx, 0, 50))).find((e) => e.action === 'siem.parked');
+    assert.deepEqual(alarm?.data.seqs, [2]);
+    await until('cursor at the head', async () => (await inTenant(t.db, tenant!, (tx) => deliveryRows(tx)))[0]?.cursor === 4);
+  });
+
+  it('a drainer that fails repeatedly restarts with a backoff and shows it in status, metrics and the audit log', async () => {
+    siem = await startTestSiem();
+    const [tenant] = await makeTenants(t.db, 'flaky-db');
+    await audit(t, tenant!, 5);
+    let failReads = 3;
+    const flaky: typeof t.db = {
+      ...t.db,
+      driver: t.db.driver,
+      transaction: (fn, options) => t.db.transaction((tx) => fn({
+        ...tx,
+        query: async (sql, params) => {
+          if (failReads > 0 && /FROM audit_events WHERE tenant_id = \$1 AND seq > \$2/.test(sql)) {
+            failReads -= 1;
+            throw new Error('connection terminated unexpectedly');
+          }
+          return tx.query(sql, params);
+        },
+      }), options),
+      lockSession: () => t.db.lockSession(),
+      ping: () => t.db.ping(),
+      close: async () => {},
+    };
+    fwd = startForwarder(flaky, { ...base(), PROBECTL_SIEM_ENDPOINT: `${siem.url}/ingest`, PROBECTL_SIEM_STREAMS: 'audit' });
+    await siem.waitForDistinct(5, 30_000);
+    const state = fwd.forwarder.liveStates().find((s) => s.tenant === tenant);
+    assert.equal(state?.failures, 3);
+    assert.match(state?.lastError ?? '', /drainer stopped: connection terminated unexpectedly/);
+    assert.match(await fwd.registry.metrics(), new RegExp(`probectl_siem_drainer_failures_total\\{tenant="${tenant}",stream="audit"\\} 3`));
+    await until('failure audited', async () => (await inTenant(t.db, tenant!, (tx) => pageAudit(tx, 0, 50))).some((e) => e.action === 'siem.drainer.failed'));
+    const records = (await inTenant(t.db, tenant!, (tx) => pageAudit(tx, 0, 50))).filter((e) => e.action === 'siem.drainer.failed');
+    assert.equal(records.length, 1, 'at most one audit record per stream per minute');
+    assert.match(String(records[0]!.data.error), /connection terminated/);
+  });
+
+  it('Splunk HEC with acks: events before an invalid one count only once their ackId is confirmed; a lost ack sends them again', async () => {
+    siem = await startTestSiem({ ack: true });
+    const [tenant] = await makeTenants(t.db, 'hec-partial-ack');
+    await audit(t, tenant!, 12, (i) => ({ i, note: i === 7 ? 'POISON' : 'fine' }));
+    // The ackId HEC gives the events before the invalid one is never confirmed.
+    siem.faults.push({ kind: 'lose-ack' });
+    fwd = startForwarder(t.db, { ...base(), PROBECTL_SIEM_PRESET: 'splunk', PROBECTL_SIEM_FORMAT: 'ecs', PROBECTL_SIEM_ENDPOINT: `${siem.url}/services/collector/event`, PROBECTL_SIEM_STREAMS: 'audit', PROBECTL_SIEM_SPLUNK_ACK: 'true', PROBECTL_SIEM_SPLUNK_ACK_TIMEOUT: '500ms' });
+    await siem.waitForDistinct(11, 30_000);
+    await until('parked', async () => (await inTenant(t.db, tenant!, (tx) => listParked(tx, 10))).length === 1);
+    assert.deepEqual((await inTenant(t.db, tenant!, (tx) => listParked(tx, 10))).map((p) => [p.seq, p.status]), [[8, 400]]);
+    assert.ok(siem.requests.filter((r) => r.path.startsWith('/services/collector/ack')).length >= 2, 'the partial answer\'s ackId was polled');
+    assert.equal(siem.faults.length, 0, 'the lost ack was hit');
+    await until('cursor committed', async () => ((await inTenant(t.db, tenant!, (tx) => deliveryRows(tx)))[0]?.cursor ?? 0) >= 12);
+  });
+
   it('gzip-compressed bodies over mutual TLS', async () => {
     const { issueCertificate } = await import('../../src/core/x509.ts');
     const clientCa = await issueCertificate({ commonName: 'client CA', isCa: true });

@@ -85,4 +85,19 @@ describe('redaction', () => {
       redactedOnly(JSON.parse(out));
     }), { numRuns: 300 });
   });
+
+  it('walks at most MAX_DATA_DEPTH levels: deeper data is refused with PROBECTL_ERR_SIEM_ENCODING, never a stack overflow', async () => {
+    const { MAX_DATA_DEPTH } = await import('../../src/core/depth.ts');
+    const nest = (n: number): Record<string, unknown> => {
+      // n levels of alternating objects and arrays below the top-level object.
+      let v: unknown = 'leaf';
+      for (let i = 0; i < n; i++) v = i % 2 ? { a: v } : [v];
+      return { top: v };
+    };
+    const r = createRedactor();
+    assert.doesNotThrow(() => r.redact(nest(MAX_DATA_DEPTH - 1)));
+    for (const depth of [MAX_DATA_DEPTH + 1, 100_000]) {
+      assert.throws(() => r.redact(nest(depth)), (err: Error & { code?: string }) => err.code === 'PROBECTL_ERR_SIEM_ENCODING' && /nests deeper than 64/.test(err.message));
+    }
+  });
 });

@@ -1,3 +1,4 @@
+import { checkDepth } from '../../core/depth.ts';
 import { ProbectlError } from '../../core/errors.ts';
 import type { JsonValue, SiemEvent, SiemSeverity } from '../event.ts';
 import { timeParts } from '../event.ts';
@@ -19,7 +20,7 @@ const q = JSON.stringify;
  * strings, other numbers as doubles, null as an empty AnyValue, arrays as
  * arrayValue, objects as kvlistValue (keys in their order).
  */
-export function anyValueJson(value: JsonValue): string {
+export function anyValueJson(value: JsonValue, depth = 0): string {
   switch (typeof value) {
     case 'string': return `{"stringValue":${q(value)}}`;
     case 'boolean': return value ? '{"boolValue":true}' : '{"boolValue":false}';
@@ -29,22 +30,23 @@ export function anyValueJson(value: JsonValue): string {
       return `{"doubleValue":${q(value)}}`;
     default: {
       if (value === null) return '{}';
+      checkDepth(depth, 'PROBECTL_ERR_SIEM_ENCODING', 'an OTLP attribute value');
       if (Array.isArray(value)) {
         let out = '';
-        for (const v of value as readonly JsonValue[]) out += out === '' ? anyValueJson(v) : `,${anyValueJson(v)}`;
+        for (const v of value as readonly JsonValue[]) out += out === '' ? anyValueJson(v, depth + 1) : `,${anyValueJson(v, depth + 1)}`;
         return `{"arrayValue":{"values":[${out}]}}`;
       }
-      return `{"kvlistValue":{"values":[${keyValuesJson(value as { readonly [k: string]: JsonValue })}]}}`;
+      return `{"kvlistValue":{"values":[${keyValuesJson(value as { readonly [k: string]: JsonValue }, depth + 1)}]}}`;
     }
   }
 }
 
-function keyValuesJson(obj: { readonly [k: string]: JsonValue }): string {
+function keyValuesJson(obj: { readonly [k: string]: JsonValue }, depth = 0): string {
   const keys = Object.keys(obj);
   const parts = new Array<string>(keys.length);
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i] as string;
-    parts[i] = `{"key":${q(key)},"value":${anyValueJson(obj[key] as JsonValue)}}`;
+    parts[i] = `{"key":${q(key)},"value":${anyValueJson(obj[key] as JsonValue, depth)}}`;
   }
   return parts.join(',');
 }

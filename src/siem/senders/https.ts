@@ -1,5 +1,6 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
+import { isProbectlError } from '../../core/errors.ts';
 import { HttpClient, HttpClientError, type HttpTlsOptions } from '../../core/http/client.ts';
 import type { Sender, SenderTls, TransportResult, WireRequest } from './types.ts';
 
@@ -27,7 +28,14 @@ export class HttpsSender implements Sender {
   async send(request: WireRequest, opts: { timeoutMs: number; signal?: AbortSignal | undefined }): Promise<TransportResult> {
     const url = new URL(request.path ?? `${this.opts.endpoint.pathname}${this.opts.endpoint.search}`, this.opts.endpoint);
     const headers: Record<string, string> = { 'content-type': request.contentType, ...(request.headers ?? {}) };
-    const auth = await this.opts.authorization();
+    let auth: string | undefined;
+    try {
+      auth = await this.opts.authorization();
+    } catch (err) {
+      // The token could not be resolved (secret backend down, reference gone): nothing was sent; the stream
+      // pauses with an alarm and retries. The message names the variable and backend, never a value.
+      return { kind: 'failed', reason: `the ingest credential is unavailable: ${isProbectlError(err) ? err.message : 'resolution failed'}`, alarm: true };
+    }
     if (auth !== undefined) headers.authorization = auth;
     let body = request.body;
     if (this.opts.gzip && body.length > 0) {

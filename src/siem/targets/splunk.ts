@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { parseRetryAfter } from '../../core/retry/policy.ts';
-import { sleep } from '../../core/retry/loop.ts';
 import type { SiemEvent } from '../event.ts';
 import type { SiemFormatter } from '../formatters/index.ts';
-import { classifyHttp, snippet, type BatchOutcome, type Target, type TargetContext } from './types.ts';
+import { classifyHttp, snippet, type AckAnswer, type AckTicket, type Target, type TargetContext } from './types.ts';
 
 export interface SplunkOptions {
   endpoint: URL;
@@ -37,7 +36,8 @@ function parseAnswer(body: Buffer): HecAnswer | undefined {
  * Splunk HTTP Event Collector: the raw endpoint (newline-separated events) or
  * the event endpoint (`{"time","event","sourcetype","source"}` objects). With
  * indexer acknowledgement, every request carries the channel and a batch
- * counts as delivered only once /services/collector/ack reports its ackId true.
+ * counts as delivered only once /services/collector/ack reports its ackId true
+ * (`pending` outcomes, asked through `confirm`).
  */
 export function splunkTarget(ctx: TargetContext, formatter: SiemFormatter, opts: SplunkOptions): Target {
   const channel = opts.channel ?? randomUUID();
@@ -71,30 +71,23 @@ export function splunkTarget(ctx: TargetContext, formatter: SiemFormatter, opts:
     return { body: Buffer.from(parts.join('\n'), 'utf8'), path: `${basePath}${opts.endpoint.search}` };
   }
 
-  async function waitForAck(ackId: number, signal: AbortSignal | undefined): Promise<BatchOutcome> {
-    const deadline = Date.now() + opts.ackTimeoutMs;
-    let delay = 50;
-    for (;;) {
-      const result = await ctx.sender.send(
-        { body: Buffer.from(JSON.stringify({ acks: [ackId] })), contentType: 'application/json', path: `${ackPath}?channel=${encodeURIComponent(channel)}`, headers: { 'x-splunk-request-channel': channel } },
-        { timeoutMs: ctx.timeoutMs, signal },
-      );
-      if (result.kind === 'response' && result.status === 200) {
-        const acks = (parseAnswer(result.body) as { acks?: Record<string, boolean> } | undefined)?.acks;
-        if (acks?.[String(ackId)] === true) return { kind: 'ok' };
-      } else {
-        const judged = classifyHttp(result, Date.now(), parseRetryAfter);
-        if (judged.kind === 'paused') return judged;
-        if (judged.kind === 'rejected') {
-          const answer = result.kind === 'response' ? parseAnswer(result.body) : undefined;
-          return { kind: 'paused', reason: `HEC ack query refused (${answer?.text ?? judged.reason}); is indexer acknowledgement enabled on the token?` };
-        }
-      }
-      if (Date.now() >= deadline) return { kind: 'retryable', reason: `no indexer acknowledgement for ackId ${ackId} within ${opts.ackTimeoutMs} ms; re-sending` };
-      await sleep(delay, signal);
-      delay = Math.min(delay * 2, 1000);
+  /** One query of /services/collector/ack for one ackId; the engine's retry loop decides when to ask again. */
+  async function confirm(ack: AckTicket, signal: AbortSignal | undefined): Promise<AckAnswer> {
+    const result = await ctx.sender.send(
+      { body: Buffer.from(`{"acks":[${ack.id}]}`), contentType: 'application/json', path: `${ackPath}?channel=${encodeURIComponent(channel)}`, headers: { 'x-splunk-request-channel': channel } },
+      { timeoutMs: ctx.timeoutMs, signal },
+    );
+    if (result.kind === 'response' && result.status === 200) {
+      const acks = (parseAnswer(result.body) as { acks?: Record<string, boolean> } | undefined)?.acks;
+      return acks?.[ack.id] === true ? { kind: 'confirmed' } : { kind: 'waiting' };
     }
+    const judged = classifyHttp(result, Date.now(), parseRetryAfter);
+    if (judged.kind === 'paused' || judged.kind === 'retryable') return judged;
+    const answer = result.kind === 'response' ? parseAnswer(result.body) : undefined;
+    return { kind: 'paused', reason: `HEC ack query refused (${answer?.text ?? (judged.kind === 'rejected' ? judged.reason : judged.kind)}); is indexer acknowledgement enabled on the token?` };
   }
+
+  const ticket = (ackId: number): AckTicket => ({ id: String(ackId), timeoutMs: opts.ackTimeoutMs });
 
   return {
     async attempt(events, signal) {
@@ -109,12 +102,19 @@ export function splunkTarget(ctx: TargetContext, formatter: SiemFormatter, opts:
         if (CONFIG_CODES.has(answer.code)) return { kind: 'paused', reason: `HEC refused the configuration: ${answer.text ?? `code ${answer.code}`}` };
         const bad = answer['invalid-event-number'];
         if (answer.code === 6 && opts.mode === 'event' && typeof bad === 'number' && bad >= 0 && bad < events.length) {
-          // HEC indexes the events before the invalid one; the rest are retried.
+          // HEC accepted the events before the invalid one and stopped there. Without acknowledgement that
+          // acceptance is final; with it, they count only once their ackId is confirmed, and when HEC
+          // gave no ackId they are sent again rather than assumed stored. The rest are retried.
+          const before = events.map((_, i) => i).filter((i) => i < bad);
+          const after = events.map((_, i) => i).filter((i) => i > bad);
+          const ackId = answer.ackId;
+          const awaiting = opts.ack && typeof ackId === 'number' && before.length > 0 ? { indexes: before, ack: ticket(ackId) } : undefined;
           return {
             kind: 'partial',
             rejected: [{ index: bad, status: result.status, reason: answer.text ?? 'Invalid data format', response: snippet(result.body) }],
-            retry: events.map((_, i) => i).filter((i) => i > bad),
+            retry: opts.ack && !awaiting ? [...before, ...after] : after,
             retryReason: 'events after an invalid one',
+            pending: awaiting,
           };
         }
         if (!EVENT_CODES.has(answer.code)) return { kind: 'paused', reason: `HEC answered code ${answer.code}: ${answer.text ?? ''}` };
@@ -122,8 +122,9 @@ export function splunkTarget(ctx: TargetContext, formatter: SiemFormatter, opts:
       if (judged.kind !== 'ok') return judged;
       if (!opts.ack) return { kind: 'ok' };
       if (typeof answer?.ackId !== 'number') return { kind: 'paused', reason: 'HEC returned no ackId: indexer acknowledgement is disabled on this token (set it, or PROBECTL_SIEM_SPLUNK_ACK=false)' };
-      return waitForAck(answer.ackId, signal);
+      return { kind: 'pending', ack: ticket(answer.ackId) };
     },
+    ...(opts.ack ? { confirm } : {}),
     sender: ctx.sender,
     close: () => ctx.sender.close(),
   };

@@ -11,9 +11,34 @@ export interface Rejection {
   response: string;
 }
 
-/** What one delivery attempt of a batch came to, classified in exactly one place per target. */
+/**
+ * A receiver's promise to report later whether it really stored what it
+ * accepted (Splunk HEC indexer acknowledgement: an ackId on a channel). Events
+ * under a ticket count as delivered only once `Target.confirm` reports it true;
+ * if it does not within `timeoutMs`, they are sent again (same ids).
+ */
+export interface AckTicket {
+  readonly id: string;
+  readonly timeoutMs: number;
+}
+
+/** What one acknowledgement query came to. */
+export type AckAnswer =
+  | { kind: 'confirmed' }
+  | { kind: 'waiting' }
+  | { kind: 'retryable'; reason: string; retryAfterMs?: number | undefined }
+  | { kind: 'paused'; reason: string };
+
+/**
+ * What one delivery attempt of a batch came to, classified in exactly one
+ * place per target. An event counts as delivered only on the receiver's
+ * positive acknowledgement: a 2xx without an ack scheme, an item status, or a
+ * confirmed AckTicket.
+ */
 export type BatchOutcome =
   | { kind: 'ok' }
+  /** Accepted, not yet acknowledged: delivered once `confirm(ack)` says so; re-sent after its timeout. */
+  | { kind: 'pending'; ack: AckTicket }
   | { kind: 'retryable'; reason: string; retryAfterMs?: number | undefined }
   /** 401/403 or a receiver misconfiguration: the stream pauses (with an alarm) and retries; nothing is skipped or parked. */
   | { kind: 'paused'; reason: string }
@@ -21,16 +46,26 @@ export type BatchOutcome =
   | { kind: 'rejected'; status: number; reason: string; response: string }
   /** 413: split the batch; a single event that is still too large is parked. */
   | { kind: 'too-large'; status: number; response: string }
-  /** Per-event results (Elastic _bulk items, HEC invalid-event-number). */
-  | { kind: 'partial'; rejected: Rejection[]; retry: number[]; retryReason: string; retryAfterMs?: number | undefined };
+  /**
+   * Per-event results (Elastic _bulk items, HEC invalid-event-number): indexes
+   * not named in `rejected`, `retry` or `pending` were acknowledged; `pending`
+   * ones were accepted under an acknowledgement ticket still to be confirmed.
+   */
+  | { kind: 'partial'; rejected: Rejection[]; retry: number[]; retryReason: string; retryAfterMs?: number | undefined; pending?: { indexes: number[]; ack: AckTicket } | undefined };
 
 /**
  * A target turns events into requests for one kind of receiver and judges its
  * answers. It never loops or sleeps: the one retry loop (core/retry) does.
  */
 export interface Target {
-  /** Sends one batch once and classifies the answer (including waiting for an indexer acknowledgement). */
+  /**
+   * Sends one batch once and classifies the answer. It throws only when it
+   * cannot build the request (an event probectl cannot encode): the engine then
+   * narrows the batch down to that event and parks it.
+   */
   attempt(events: readonly SiemEvent[], signal: AbortSignal | undefined): Promise<BatchOutcome>;
+  /** Asks once whether an acknowledgement ticket from `attempt` was confirmed (targets that return `pending` only). */
+  confirm?(ack: AckTicket, signal: AbortSignal | undefined): Promise<AckAnswer>;
   /** The transport this target sends through (for TLS renewals). */
   readonly sender: Sender;
   close(): Promise<void>;

@@ -169,7 +169,14 @@ export async function startTestSiem(opts: { token?: string; ack?: boolean; clien
           if (typeof env.time !== 'number') return reply(res, 400, { text: 'Invalid data format', code: 6, 'invalid-event-number': i }), 400;
           const raw = typeof env.event === 'string' ? env.event : JSON.stringify(env.event);
           if (raw.includes('POISON') && siem.rejectPoison) {
-            // HEC indexes the events before the invalid one and stops there.
+            // HEC indexes the events before the invalid one and stops there; with indexer acknowledgement
+            // they are tracked under an ackId like any accepted request (and count only once it is true).
+            if (opts.ack && events.length > 0) {
+              const id = ch!.next++;
+              if (faults[0]?.kind === 'lose-ack') faults.shift();
+              else ch!.pending.set(id, events);
+              return reply(res, 400, { text: 'Invalid data format', code: 6, 'invalid-event-number': i, ackId: id }), 400;
+            }
             accepted.push(...events);
             return reply(res, 400, { text: 'Invalid data format', code: 6, 'invalid-event-number': i }), 400;
           }
