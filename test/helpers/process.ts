@@ -39,9 +39,9 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `probectl serve` and waits for its "probectl serving" log line. */
-export async function serve(env: Record<string, string>, timeoutMs = 60_000, entry: string = CLI): Promise<ServerProcess> {
-  const child = spawn(NODE, [entry, 'serve'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `probectl serve` (with these node arguments, if any) and waits for its "probectl serving" log line. */
+export async function serve(env: Record<string, string>, timeoutMs = 60_000, entry: string = CLI, nodeArgs: readonly string[] = []): Promise<ServerProcess> {
+  const child = spawn(NODE, [...nodeArgs, entry, 'serve'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (c: Buffer) => {
     out += c.toString();
