@@ -100,7 +100,7 @@ export interface StandInOptions {
   name: string;
   handle: Handler;
   /** The vendor-shaped answer for an injected status fault. */
-  errorReply?: (status: number) => VendorReply;
+  errorReply?: (status: number, req: VendorRequest) => VendorReply;
   /** Host names the certificate is valid for; default localhost and 127.0.0.1. */
   hostNames?: string[];
 }
@@ -226,7 +226,7 @@ export class StandIn {
 
     if (fault?.kind === 'hang') return;
     if (fault?.kind === 'status') {
-      const base = this.opts.errorReply?.(fault.status) ?? { status: fault.status, body: { error: 'injected' } };
+      const base = this.opts.errorReply?.(fault.status, vreq) ?? { status: fault.status, body: { error: 'injected' } };
       const headers = { ...(base.headers ?? {}), ...(fault.headers ?? {}), ...(fault.retryAfter !== undefined ? { 'retry-after': fault.retryAfter } : {}) };
       this.send(res, entry, { status: fault.status, headers, body: fault.body ?? base.body });
       return;
