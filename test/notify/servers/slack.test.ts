@@ -164,7 +164,7 @@ describe('Slack Web API stand-in', () => {
   });
 
   it('JSON without charset is accepted with the missing_charset warning; not_in_channel and is_archived', async (t) => {
-    const { slack, api, bearer } = await setup(t, { channels: ['C1'], notMemberOf: ['COUT'], archived: ['CARCH'] });
+    const { api, bearer } = await setup(t, { channels: ['C1'], notMemberOf: ['COUT'], archived: ['CARCH'] });
     const res = await api('chat.postMessage', { channel: 'C1', text: 'x' }, { authorization: bearer.authorization, 'content-type': 'application/json' });
     assert.equal(res.body.ok, true);
     assert.equal(res.body.warning, 'missing_charset');
