@@ -127,7 +127,7 @@ describe('ServiceNow Table API stand-in', () => {
 
   it('credentials: none / wrong password / unknown bearer → 401 User Not Authenticated; a configured bearer works', async (t) => {
     const { sn, call } = await setup(t, { bearerTokens: ['oauth-access-token'] });
-    for (const headers of [{}, { authorization: basic(sn.user.user, 'wrong') }, { authorization: 'Bearer nope' }]) {
+    for (const headers of [{}, { authorization: basic(sn.user.user, 'wrong') }, { authorization: 'Bearer nope' }] as Array<Record<string, string>>) {
       const res = await call(sn.tableUrl, { json: incident, headers });
       assert.equal(res.status, 401);
       assert.deepEqual(res.json(), { error: { message: 'User Not Authenticated', detail: 'Required to provide Auth information' }, status: 'failure' });
