@@ -60,6 +60,7 @@ export interface JiraStatus {
 }
 export interface JiraComment { id: string; body: unknown; api: 2 | 3; created: string }
 export interface JiraIssue extends JqlIssue {
+  status: JiraStatus;
   description: unknown;
   priority: string;
   comments: JiraComment[];
