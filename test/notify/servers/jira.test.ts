@@ -14,6 +14,7 @@ type Json = Record<string, unknown>;
 async function setup(t: TestContext, opts: JiraOptions = {}) {
   const jira = await Jira.start(opts);
   t.after(() => jira.close());
+  t.after(() => assert.deepEqual(jira.server.handlerErrors, [], 'the stand-in itself failed'));
   const { call } = vendorClient(t, jira.server.caPem);
   const auth = { authorization: basic(jira.user.user, jira.user.secret) };
   const req = async (path: string, init: { method?: 'GET' | 'POST' | 'PUT'; json?: unknown; headers?: Record<string, string> } = {}) => {

@@ -11,6 +11,7 @@ import { Opsgenie, type OpsgenieOptions } from './opsgenie.ts';
 async function setup(t: TestContext, opts: OpsgenieOptions = {}) {
   const og = await Opsgenie.start(opts);
   t.after(() => og.close());
+  t.after(() => assert.deepEqual(og.server.handlerErrors, [], 'the stand-in itself failed'));
   const { call } = vendorClient(t, og.server.caPem);
   const auth = { authorization: `GenieKey ${og.apiKey}` };
   const post = (url: string, json: unknown, headers: Record<string, string> = auth) => call(url, { json, headers });

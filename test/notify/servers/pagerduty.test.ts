@@ -10,6 +10,7 @@ import { PagerDuty } from './pagerduty.ts';
 async function setup(t: TestContext) {
   const pd = await PagerDuty.start();
   t.after(() => pd.close());
+  t.after(() => assert.deepEqual(pd.server.handlerErrors, [], 'the stand-in itself failed'));
   const { call } = vendorClient(t, pd.server.caPem);
   const send = (event: unknown) => call(pd.enqueueUrl, { json: event });
   const trigger = (extra: Record<string, unknown> = {}, payload: Record<string, unknown> = {}) => send({

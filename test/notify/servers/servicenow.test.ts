@@ -13,6 +13,7 @@ type Rec = Record<string, string>;
 async function setup(t: TestContext, opts: ServiceNowOptions = {}) {
   const sn = await ServiceNow.start(opts);
   t.after(() => sn.close());
+  t.after(() => assert.deepEqual(sn.server.handlerErrors, [], 'the stand-in itself failed'));
   const { call } = vendorClient(t, sn.server.caPem);
   const auth = { authorization: basic(sn.user.user, sn.user.password), accept: 'application/json' };
   const create = (json: unknown) => call(sn.tableUrl, { json, headers: auth });

@@ -7,6 +7,7 @@ import { validateBlocks } from './slack-blocks.ts';
 async function setup(t: TestContext, opts: SlackOptions = {}) {
   const slack = await Slack.start(opts);
   t.after(() => slack.close());
+  t.after(() => assert.deepEqual(slack.server.handlerErrors, [], 'the stand-in itself failed'));
   const { call } = vendorClient(t, slack.server.caPem);
   const bearer = { authorization: `Bearer ${slack.botToken}`, 'content-type': 'application/json; charset=utf-8' };
   const api = async (method: string, args: unknown, headers: Record<string, string> = bearer) => {

@@ -6,6 +6,7 @@ import { cardProblem, Teams, type TeamsOptions } from './teams.ts';
 async function setup(t: TestContext, opts: TeamsOptions = {}) {
   const teams = await Teams.start(opts);
   t.after(() => teams.close());
+  t.after(() => assert.deepEqual(teams.server.handlerErrors, [], 'the stand-in itself failed'));
   const { call } = vendorClient(t, teams.server.caPem);
   return { teams, call };
 }
