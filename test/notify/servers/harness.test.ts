@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { HttpClientError } from '../../../src/core/http/client.ts';
-import { vendorClient } from './client.ts';
+import { captureReceiver, vendorClient } from './client.ts';
 import { deliver, hmacSha256Hex, probectlAuthHeaders, StandIn } from './harness.ts';
 
 async function counterServer() {
@@ -120,21 +118,11 @@ describe('stand-in harness', () => {
   });
 
   it('deliver() posts exact bytes and headers under a deadline; probectl auth headers are the documented HMAC', async (t) => {
-    const seen: Array<{ headers: Record<string, unknown>; body: string }> = [];
-    const receiver = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
-      req.on('end', () => {
-        seen.push({ headers: req.headers, body });
-        res.writeHead(202).end('ok');
-      });
-    });
-    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
-    t.after(() => new Promise<void>((r) => receiver.close(() => r())));
+    const { url: at, seen } = await captureReceiver(t, 202);
     const body = '{"k":"v"}';
     const headers = probectlAuthHeaders({ kind: 'hmac', secret: 's3cret', timestamp: 1700000000 }, body);
     assert.deepEqual(headers, { 'x-probectl-timestamp': '1700000000', 'x-probectl-signature': `sha256=${hmacSha256Hex('s3cret', '1700000000.{"k":"v"}')}` });
-    const res = await deliver(`http://127.0.0.1:${(receiver.address() as AddressInfo).port}/in`, body, { 'content-type': 'application/json', ...headers }, { timeoutMs: 2_000 });
+    const res = await deliver(at('/in'), body, { 'content-type': 'application/json', ...headers }, { timeoutMs: 2_000 });
     assert.equal(res.status, 202);
     assert.equal(seen[0]!.body, body);
     assert.equal(seen[0]!.headers['x-probectl-timestamp'], '1700000000');

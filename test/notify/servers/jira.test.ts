@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import { HttpClientError } from '../../../src/core/http/client.ts';
-import { basic, vendorClient } from './client.ts';
+import { basic, captureReceiver, vendorClient } from './client.ts';
 import { hmacSha256Hex } from './harness.ts';
 import { adfProblem } from './jira-adf.ts';
 import { compileJql, JqlError } from './jira-jql.ts';
@@ -170,18 +168,8 @@ describe('Jira Cloud REST v3 stand-in', () => {
     const { jira, req } = await setup(t);
     await req('/rest/api/3/issue', { method: 'POST', json: { fields: fieldsV3 } });
     jira.transitionFromUi('OPS-1', 'Done');
-    const seen: Array<{ headers: Record<string, unknown>; body: string }> = [];
-    const receiver = createServer((rq, rs) => {
-      let body = '';
-      rq.on('data', (c: Buffer) => (body += c.toString('utf8')));
-      rq.on('end', () => {
-        seen.push({ headers: rq.headers, body });
-        rs.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
-    t.after(() => new Promise<void>((r) => receiver.close(() => r())));
-    const res = await jira.emitIssueUpdated(`http://127.0.0.1:${(receiver.address() as AddressInfo).port}/ingest/itsm/jira/jira1`, { key: 'OPS-1', secret: 'jira-webhook-secret', timeoutMs: 2_000 });
+    const { url: at, seen } = await captureReceiver(t, 204);
+    const res = await jira.emitIssueUpdated(at('/ingest/itsm/jira/jira1'), { key: 'OPS-1', secret: 'jira-webhook-secret', timeoutMs: 2_000 });
     assert.equal(res.status, 204);
     const { headers, body } = seen[0]!;
     assert.equal(headers['x-hub-signature'], `sha256=${hmacSha256Hex('jira-webhook-secret', body)}`);

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import { HttpClientError } from '../../../src/core/http/client.ts';
-import { vendorClient } from './client.ts';
+import { captureReceiver, vendorClient } from './client.ts';
 import { hmacSha256Hex } from './harness.ts';
 import { Opsgenie, type OpsgenieOptions } from './opsgenie.ts';
 
@@ -145,18 +143,8 @@ describe('Opsgenie specifics', () => {
   it('outgoing webhook: action Close with alert.alias, carrying probectl inbound headers', async (t) => {
     const { og, post } = await setup(t);
     await post(og.jsmUrl, create);
-    const seen: Array<{ headers: Record<string, unknown>; body: string }> = [];
-    const receiver = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
-      req.on('end', () => {
-        seen.push({ headers: req.headers, body });
-        res.writeHead(202).end();
-      });
-    });
-    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
-    t.after(() => new Promise<void>((r) => receiver.close(() => r())));
-    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/ingest/itsm/opsgenie/og1`;
+    const { url: at, seen } = await captureReceiver(t, 202);
+    const url = at('/ingest/itsm/opsgenie/og1');
     const res = await og.emitWebhook(url, { alias: 'probectl-inc-1', action: 'Close', auth: { kind: 'hmac', secret: 'whsec', timestamp: 1700000000 }, timeoutMs: 2_000 });
     assert.equal(res.status, 202);
     assert.equal(og.alert('probectl-inc-1')!.status, 'closed');

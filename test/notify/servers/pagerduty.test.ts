@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import { HttpClientError } from '../../../src/core/http/client.ts';
-import { vendorClient } from './client.ts';
+import { captureReceiver, vendorClient } from './client.ts';
 import { hmacSha256Hex } from './harness.ts';
 import { PagerDuty } from './pagerduty.ts';
 
@@ -126,18 +124,8 @@ describe('PagerDuty Events API v2 stand-in', () => {
   it('v3 webhook: incident.resolved envelope with incident_key, signed v1=<hex HMAC> per secret', async (t) => {
     const { pd, trigger } = await setup(t);
     await trigger();
-    const seen: Array<{ headers: Record<string, unknown>; body: string }> = [];
-    const receiver = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
-      req.on('end', () => {
-        seen.push({ headers: req.headers, body });
-        res.writeHead(200).end();
-      });
-    });
-    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
-    t.after(() => new Promise<void>((r) => receiver.close(() => r())));
-    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/ingest/itsm/pagerduty/pd1`;
+    const { url: at, seen } = await captureReceiver(t, 200);
+    const url = at('/ingest/itsm/pagerduty/pd1');
     const res = await pd.emitWebhook(url, { dedupKey: 'probectl-inc-1', action: 'resolve', secrets: ['old-secret', 'new-secret'], timeoutMs: 2_000 });
     assert.equal(res.status, 200);
     assert.equal(pd.incident('probectl-inc-1')!.status, 'resolved');

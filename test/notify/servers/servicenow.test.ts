@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import { HttpClientError } from '../../../src/core/http/client.ts';
-import { basic, vendorClient } from './client.ts';
+import { basic, captureReceiver, vendorClient } from './client.ts';
 import { hmacSha256Hex } from './harness.ts';
 import { ServiceNow, type ServiceNowOptions } from './servicenow.ts';
 
@@ -164,18 +162,8 @@ describe('ServiceNow Table API stand-in', () => {
     const sysId = ((await create(incident)).json() as Result<Rec>).result.sys_id!;
     assert.throws(() => sn.changeFromUi(sysId, { state: '6' }), /Data Policy Exception/);
     sn.changeFromUi(sysId, { state: '6', close_code: 'Solution provided', close_notes: 'fixed the optic' });
-    const seen: Array<{ headers: Record<string, unknown>; body: string }> = [];
-    const receiver = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
-      req.on('end', () => {
-        seen.push({ headers: req.headers, body });
-        res.writeHead(200).end('{}');
-      });
-    });
-    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
-    t.after(() => new Promise<void>((r) => receiver.close(() => r())));
-    const res = await sn.emitBusinessRule(`http://127.0.0.1:${(receiver.address() as AddressInfo).port}/ingest/itsm/servicenow/sn1`, { sysId, auth: { kind: 'hmac', secret: 'sn-secret', timestamp: 1700000000 }, timeoutMs: 2_000 });
+    const { url: at, seen } = await captureReceiver(t, 200);
+    const res = await sn.emitBusinessRule(at('/ingest/itsm/servicenow/sn1'), { sysId, auth: { kind: 'hmac', secret: 'sn-secret', timestamp: 1700000000 }, timeoutMs: 2_000 });
     assert.equal(res.status, 200);
     const { headers, body } = seen[0]!;
     assert.deepEqual(JSON.parse(body), { sys_id: sysId, number: sn.record(sysId)!.fields.number, state: '6' });
