@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   PROBECTL_ERR_TENANT_SCOPE: { status: 500, summary: 'Tenant data was touched without a valid tenant scope.' },
   PROBECTL_ERR_AUDIT_CHAIN_BROKEN: { status: 500, summary: 'The audit hash chain does not verify; the first broken seq is named.' },
   PROBECTL_ERR_SERVER_UNREACHABLE: { status: 503, summary: 'The CLI could not reach the running server for this data directory.' },
+  PROBECTL_ERR_LISTEN_UNAVAILABLE: { status: 500, summary: 'The address in PROBECTL_LISTEN is in use or cannot be bound; startup is refused before anything is changed.' },
   PROBECTL_ERR_TLS_SETUP: { status: 500, summary: 'The server certificate or key could not be loaded or generated.' },
   PROBECTL_ERR_CANONICAL_ENCODING: { status: 500, summary: 'A value cannot be canonically encoded for the audit hash (non-finite number, unsafe integer).' },
   PROBECTL_ERR_IOC_FILE: { status: 500, summary: 'An indicator file could not be read or has an invalid line.' },
