@@ -97,7 +97,9 @@ describe('first start prints the one command that reaches the API (issue 7 point
 
   it('logs a curl command with the real certificate, token file and URL, which works and never holds the token; only on first start', async () => {
     const dataDir = join(tmp, 'data');
-    const app = await startTestApp({ PROBECTL_DATA_DIR: dataDir });
+    const database = await freshDatabaseUrl();
+    const env = { PROBECTL_DATA_DIR: dataDir, ...(database ? { PROBECTL_DATABASE_URL: database.url } : {}) };
+    const app = await startTestApp(env);
     let agent: Agent | undefined;
     try {
       const lines = commandLines(app.logs);
@@ -118,11 +120,15 @@ describe('first start prints the one command that reaches the API (issue 7 point
       await agent?.close();
       await app.close();
     }
-    const again = await startTestApp({ PROBECTL_DATA_DIR: dataDir });
     try {
-      assert.deepEqual(commandLines(again.logs), [], 'a restart is not a first start');
+      const again = await startTestApp(env);
+      try {
+        assert.deepEqual(commandLines(again.logs), [], 'a restart is not a first start');
+      } finally {
+        await again.close();
+      }
     } finally {
-      await again.close();
+      await database?.drop();
     }
   });
 
