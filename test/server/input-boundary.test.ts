@@ -179,6 +179,12 @@ describe(`one JSON boundary for every route that takes JSON (${process.env.PROBE
     assert.deepEqual([replay.status, replay.json.code], [400, 'PROBECTL_ERR_VALIDATION']);
   });
 
+  it('the same tenant name sent concurrently: one 201, the rest 409, never a unique-violation 500', async () => {
+    const results = await Promise.all(Array.from({ length: 8 }, () => app.request('POST', '/v1/tenants', { token: app.adminToken, body: { name: 'raced' } })));
+    assert.deepEqual(results.map((r) => r.status).sort(), [201, 409, 409, 409, 409, 409, 409, 409], results.map((r) => r.text).join('\n'));
+    assert.ok(results.filter((r) => r.status === 409).every((r) => r.json.code === 'PROBECTL_ERR_CONFLICT'));
+  });
+
   it('property: no value in any JSON body field, query parameter or path parameter gets a 5xx', async () => {
     // Values put into the field each case leaves open, so the rest of the body is valid and the value travels as far as it can.
     const piece = fc.constantFrom('"', '\\u0000', '\\ud800', '\\udfff', 'a', '{', '}', '[', ']', ':', ',', '1e999', '9007199254740993', '-', '0', 'true', '"x":');
