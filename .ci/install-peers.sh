@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real peer programs that the peer-harness tests (test/peers/) start:
 #   rsyslog + rsyslog-gnutls  (syslog-over-TLS receiver, RFC 5425 octet counting)
+#   curl                      (runs the command a first start logs)
 # Idempotent: installs only what is missing, then prints the versions. Needs root,
 # or passwordless sudo (sudo -n) when not root. Fails loudly; never skips.
 set -euo pipefail
@@ -27,6 +28,7 @@ rsyslogd_bin=$(command -v rsyslogd || true)
 if ! has_module lmnsd_gtls.so; then
   need+=(rsyslog-gnutls)
 fi
+command -v curl >/dev/null || need+=(curl)
 
 if [ "${#need[@]}" -gt 0 ]; then
   echo "install-peers: installing ${need[*]}"
@@ -49,4 +51,5 @@ for m in imtcp.so mmpstrucdata.so lmnsd_gtls.so; do
 done
 
 echo "install-peers: $("$rsyslogd_bin" -v | head -n 1)"
+echo "install-peers: $(curl --version | head -n 1)"
 dpkg-query -W -f='install-peers: ${Package} ${Version}\n' rsyslog rsyslog-gnutls libgnutls30 2>/dev/null || true

@@ -9,7 +9,8 @@ import type { Config } from './config/load.ts';
 import { systemClock, type Clock } from './core/clock.ts';
 import { isProbectlError, ProbectlError } from './core/errors.ts';
 import { createLogger } from './core/logger.ts';
-import { bootstrap } from './identity/bootstrap.ts';
+import { formatHostPort } from './core/net.ts';
+import { bootstrap, firstRequestCommand } from './identity/bootstrap.ts';
 import type { IngestDeps } from './incidents/ingest.ts';
 import { DeviceCredentials } from './secrets/device-credentials.ts';
 import { registerSecretsMetrics } from './secrets/metrics.ts';
@@ -23,6 +24,7 @@ import { startSiemExport, type SiemExport } from './siem/runtime.ts';
 import { buildApp } from './server/app.ts';
 import { Authenticator } from './server/auth.ts';
 import type { AppDeps } from './server/deps.ts';
+import { listenRefused, reserveListen } from './server/listen.ts';
 import { Metrics } from './server/metrics.ts';
 import { allRoutes } from './server/routes/index.ts';
 import { loadServerIdentity } from './server/tls-identity.ts';
@@ -97,27 +99,41 @@ function passwordSource(secrets: SecretResolver, ref: SecretRef): () => Promise<
 }
 
 /** The HTTPS identity: references, the operator's files, or the generated self-signed pair — all reloadable in place. */
-async function serverTlsIdentity(config: Config, tlsDir: string, secrets: SecretResolver, clock: Clock): Promise<{ identity: TlsIdentity; generated: string | undefined }> {
+async function serverTlsIdentity(config: Config, tlsDir: string, secrets: SecretResolver, clock: Clock): Promise<{ identity: TlsIdentity; generated: string | undefined; certFile: string | undefined }> {
   const common = { name: 'server', resolver: secrets, clock, intervalMs: config.tlsReloadInterval };
   if (config.tlsCertRef && config.tlsKeyRef) {
-    return { identity: await TlsIdentity.load({ ...common, cert: { ref: config.tlsCertRef }, key: { ref: config.tlsKeyRef } }), generated: undefined };
+    return { identity: await TlsIdentity.load({ ...common, cert: { ref: config.tlsCertRef }, key: { ref: config.tlsKeyRef } }), generated: undefined, certFile: undefined };
   }
   const files = await loadServerIdentity({ certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, tlsDir });
   const keyFile = config.tlsKeyFile ?? join(tlsDir, 'server.key');
-  return { identity: await TlsIdentity.load({ ...common, cert: { file: files.certPath }, key: { file: keyFile } }), generated: files.generated ? files.certPath : undefined };
+  return {
+    identity: await TlsIdentity.load({ ...common, cert: { file: files.certPath }, key: { file: keyFile } }),
+    generated: files.generated ? files.certPath : undefined,
+    certFile: files.certPath,
+  };
+}
+
+/** A URL a client on this machine can use: a wildcard listen address is reached through loopback. */
+function localUrl(scheme: string, host: string, port: number): string {
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `${scheme}://${formatHostPort({ host: reachable, port })}`;
 }
 
 export async function startService(config: Config, opts: ServiceOptions = {}): Promise<RunningService> {
   const log = opts.log ?? createLogger(config.logLevel);
   const clock = opts.clock ?? systemClock;
   const paths = dataPaths(config.dataDir);
-  ensureDataDir(config.dataDir);
-  const lock: DataDirLock | undefined = config.databaseUrl ? undefined : lockDataDir(config.dataDir, 'start the server');
-  const cleanup: Array<() => Promise<void> | void> = [() => lock?.release()];
+  // Bind first: a taken PROBECTL_LISTEN refuses startup before anything is created or migrated.
+  const reservation = await reserveListen(config.listen);
+  const cleanup: Array<() => Promise<void> | void> = [() => reservation.release()];
+  let lock: DataDirLock | undefined;
   const unwind = async () => {
     for (const step of cleanup.reverse()) await step();
   };
   try {
+    ensureDataDir(config.dataDir);
+    lock = config.databaseUrl ? undefined : lockDataDir(config.dataDir, 'start the server');
+    cleanup.push(() => lock?.release());
     const secrets = buildSecretResolver(config, { env: opts.env ?? process.env, clock });
     cleanup.push(() => secrets.close());
     const references = await resolveAtStartup(secrets, configReferences(config));
@@ -179,7 +195,13 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       identity.start();
       cleanup.push(() => identity.stop());
     }
-    await app.listen({ host: config.listen.host, port: config.listen.port });
+    await reservation.release();
+    try {
+      await app.listen({ host: config.listen.host, port: config.listen.port });
+    } catch (err) {
+      // Taken in the instant between the reservation and the listener: the same refusal.
+      throw listenRefused(err, config.listen);
+    }
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.listen.port;
     const hostText = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
@@ -201,6 +223,10 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     iocFiles.start();
     cleanup.push(() => posture.stop(), () => iocFiles.stop());
 
+    if (boot.adminTokenFile) {
+      const command = firstRequestCommand({ url: localUrl(identity ? 'https' : 'http', config.listen.host, port), adminTokenFile: boot.adminTokenFile, caFile: tls?.certFile });
+      log.info({ command }, 'first start: reach the API with the command in "command" (it reads the admin token from its file)');
+    }
     log.info({ url, version: VERSION, driver: db.driver, data_dir: config.dataDir, ...(identity ? { sha256_fingerprint: identity.fingerprint256 } : {}) }, 'probectl serving');
 
     let closing: Promise<void> | undefined;

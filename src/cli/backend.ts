@@ -5,7 +5,7 @@ import { auditHead, MAX_AUDIT_PAGE, pageAudit, verifyAudit } from '../audit/log.
 import { loadConfig, type Config } from '../config/load.ts';
 import { systemClock } from '../core/clock.ts';
 import { ProbectlError } from '../core/errors.ts';
-import { createTenant, issueToken, revokeTokenOf, tenantList, tokenList } from '../identity/admin.ts';
+import { createTenant, issueToken, requireTenant, revokeTokenOf, tenantList, tokenList } from '../identity/admin.ts';
 import { bootstrap } from '../identity/bootstrap.ts';
 import type { Permission } from '../identity/permissions.ts';
 import type { Tenant } from '../identity/tenants.ts';
@@ -141,7 +141,8 @@ class DirectBackend implements AdminBackend {
     return issueToken(this.ctx, this.actor, tenant, { name, permissions });
   }
 
-  listTokens(tenant: string) {
+  async listTokens(tenant: string) {
+    await requireTenant(this.ctx, tenant);
     return tokenList(this.ctx, tenant);
   }
 
@@ -152,6 +153,7 @@ class DirectBackend implements AdminBackend {
   }
 
   async verifyAudit(tenant: string) {
+    await requireTenant(this.ctx, tenant);
     const head = await inTenant(this.db, tenant, (tx) => auditHead(tx));
     return verifyAudit(tenant, (after) => inTenant(this.db, tenant, (tx) => pageAudit(tx, after, MAX_AUDIT_PAGE)), head);
   }
@@ -168,19 +170,23 @@ class DirectBackend implements AdminBackend {
     return this.runtime;
   }
 
-  siemStatus(tenant: string) {
+  async siemStatus(tenant: string) {
+    await requireTenant(this.ctx, tenant);
     return siemStatus(this.db, systemClock, tenant, this.config.siem ? this.siemRuntime() : undefined);
   }
 
   async siemParked(tenant: string) {
+    await requireTenant(this.ctx, tenant);
     return (await parkedEvents(this.db, tenant)).map((r) => ({ ...r, parked_at: r.parked_at.toISOString() }));
   }
 
-  siemRetryParked(tenant: string) {
+  async siemRetryParked(tenant: string) {
+    await requireTenant(this.ctx, tenant);
     return retryParked(this.db, systemClock, this.siemRuntime(), tenant, this.actorName);
   }
 
-  siemReplay(tenant: string, range: { stream: SiemStream; from: number; to?: number | undefined }, onProgress: (p: ReplayProgress) => void) {
+  async siemReplay(tenant: string, range: { stream: SiemStream; from: number; to?: number | undefined }, onProgress: (p: ReplayProgress) => void) {
+    await requireTenant(this.ctx, tenant);
     return replay(this.db, systemClock, this.siemRuntime(), tenant, this.actorName, range, onProgress);
   }
 

@@ -45,8 +45,13 @@ export async function tenantList(ctx: AdminContext): Promise<Tenant[]> {
   return inSystem(ctx.db, (tx) => listTenants(tx));
 }
 
-export async function tenantExists(ctx: AdminContext, id: string): Promise<boolean> {
-  return inSystem(ctx.db, async (tx) => (await findTenant(tx, id)) !== undefined);
+/**
+ * Refuses a tenant id that names no tenant: an unknown tenant is an error
+ * (404), never answered as an empty one (an empty audit chain, no tokens).
+ * @throws ProbectlError PROBECTL_ERR_NOT_FOUND naming the id
+ */
+export async function requireTenant(ctx: Pick<AdminContext, 'db'>, id: string): Promise<void> {
+  if (!(await inSystem(ctx.db, (tx) => findTenant(tx, id)))) throw new ProbectlError('PROBECTL_ERR_NOT_FOUND', `no such tenant ${id}`);
 }
 
 export async function issueToken(ctx: AdminContext, actor: Actor, tenantId: string, input: { name: string; permissions: readonly Permission[] }): Promise<{ id: string; token: string }> {

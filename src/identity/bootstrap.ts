@@ -42,3 +42,28 @@ export async function bootstrap(db: Db, clock: Clock, opts: { tenantName: string
   renameSync(tmp, opts.adminTokenPath);
   return { provider, adminTokenFile: opts.adminTokenPath };
 }
+
+/** Quotes a word for a POSIX shell when it needs it, in single quotes (which JSON log lines leave unescaped). */
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The one command that reaches the API after a first start: curl listing the
+ * tenants, trusting `caFile` when given, with the admin token read from its
+ * file at run time — the token itself is never part of the text. Written
+ * without double quotes (curl's --oauth2-bearer sends `Authorization: Bearer`),
+ * so it can be copied straight out of a JSON log line.
+ *
+ * @param url the API's base URL, e.g. `https://127.0.0.1:8443`
+ * @param adminTokenFile where bootstrap wrote the admin token
+ * @param caFile the certificate to trust (the generated self-signed one), if any
+ */
+export function firstRequestCommand(opts: { url: string; adminTokenFile: string; caFile?: string | undefined }): string {
+  return [
+    'curl',
+    ...(opts.caFile ? ['--cacert', shellWord(opts.caFile)] : []),
+    '--oauth2-bearer', `$(cat ${shellWord(opts.adminTokenFile)})`,
+    shellWord(`${opts.url}/v1/tenants`),
+  ].join(' ');
+}

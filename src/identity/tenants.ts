@@ -1,3 +1,4 @@
+import { ProbectlError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { SystemTx } from '../store/scope.ts';
 
@@ -11,12 +12,19 @@ export interface Tenant {
 interface TenantRow { id: string; name: string; provider: boolean; created_at: Date }
 const toTenant = (r: TenantRow): Tenant => ({ id: r.id, name: r.name, provider: r.provider, created_at: r.created_at.toISOString() });
 
+/**
+ * Inserts a tenant. A name taken meanwhile by a concurrent transaction is a
+ * conflict (409), never a unique-violation 500.
+ * @throws ProbectlError PROBECTL_ERR_CONFLICT
+ */
 export async function insertTenant(tx: SystemTx, name: string, provider = false): Promise<Tenant> {
   const res = await tx.query<TenantRow>(
-    'INSERT INTO tenants (id, name, provider) VALUES ($1, $2, $3) RETURNING id, name, provider, created_at',
+    'INSERT INTO tenants (id, name, provider) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING id, name, provider, created_at',
     [newId(), name, provider],
   );
-  return toTenant(res.rows[0] as TenantRow);
+  const row = res.rows[0];
+  if (!row) throw new ProbectlError('PROBECTL_ERR_CONFLICT', 'a tenant with this name already exists');
+  return toTenant(row);
 }
 
 export async function listTenants(tx: SystemTx): Promise<Tenant[]> {

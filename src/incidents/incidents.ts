@@ -1,4 +1,5 @@
 import { ProbectlError } from '../core/errors.ts';
+import { isUuid } from '../core/ids.ts';
 import type { TenantTx } from '../store/scope.ts';
 import type { Incident, IncidentStatus, Severity, Signal } from './model.ts';
 
@@ -32,13 +33,14 @@ export function encodeIncidentCursor(i: Pick<Incident, 'opened_at' | 'id'>): str
   return Buffer.from(`${i.opened_at}|${i.id}`).toString('base64url');
 }
 
+/** Accepts exactly what encodeIncidentCursor produces, so nothing else reaches the query (a 400, never a database error). */
 function decodeCursor(cursor: string): { openedAt: Date; id: string } {
-  const [openedAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const at = new Date(openedAt ?? '');
-  if (!id || Number.isNaN(at.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) {
-    throw new ProbectlError('PROBECTL_ERR_VALIDATION', 'cursor is malformed');
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([0-9a-f-]{36})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  const at = new Date(m?.[1] ?? '');
+  if (!m || Number.isNaN(at.getTime()) || at.toISOString() !== m[1] || !isUuid(m[2] as string)) {
+    throw new ProbectlError('PROBECTL_ERR_VALIDATION', 'cursor is malformed; pass next_cursor from a previous page unchanged');
   }
-  return { openedAt: at, id };
+  return { openedAt: at, id: m[2] as string };
 }
 
 /** Newest first. */

@@ -2,10 +2,12 @@ import fastifySwagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { SecureContextOptions } from 'node:tls';
 import { ProbectlError, type ErrorCode } from '../core/errors.ts';
+import { parseJsonBytes } from '../core/json-input.ts';
 import type { Principal } from '../identity/permissions.ts';
 import type { AppDeps } from './deps.ts';
 import type { RouteDef } from './route.ts';
 import { ErrorBody } from './schemas.ts';
+import { checkUrlInput } from './url-input.ts';
 import { describeValidation, validatorCompiler } from './validation.ts';
 
 declare module 'fastify' {
@@ -27,6 +29,14 @@ function sourceOf(req: FastifyRequest): string {
 
 function errorReply(reply: FastifyReply, code: ErrorCode, status: number, message: string, extra?: Record<string, unknown>) {
   return reply.code(status).type('application/json').send({ code, message, ...(extra ?? {}) });
+}
+
+/** JSON is UTF-8 (RFC 8259 §8.1): a body declared in another charset is refused, never reinterpreted. */
+function refuseNonUtf8Charset(contentType: string | undefined): void {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(contentType ?? '')?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new ProbectlError('PROBECTL_ERR_UNSUPPORTED_MEDIA_TYPE', `JSON bodies must be UTF-8; charset=${JSON.stringify(charset)} is not accepted`);
+  }
 }
 
 export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<FastifyInstance> {
@@ -53,19 +63,28 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
         return errorReply(reply, 'PROBECTL_ERR_BODY_TOO_LARGE', 413, `request body exceeds ${deps.config.bodyLimit} bytes`);
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
         return errorReply(reply, 'PROBECTL_ERR_UNSUPPORTED_MEDIA_TYPE', 415, 'unsupported content type; send application/json');
-      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      case 'FST_ERR_CTP_INVALID_JSON_BODY':
-        return errorReply(reply, 'PROBECTL_ERR_BAD_JSON', 400, 'request body is not valid JSON');
       default:
         break;
     }
-    if (err.statusCode === 400 && err instanceof SyntaxError) return errorReply(reply, 'PROBECTL_ERR_BAD_JSON', 400, 'request body is not valid JSON');
     if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
       return errorReply(reply, 'PROBECTL_ERR_VALIDATION', err.statusCode, 'bad request');
     }
     req.log.error({ err }, 'unhandled error');
     return errorReply(reply, 'PROBECTL_ERR_INTERNAL', 500, 'internal error; see the server log');
   });
+
+  // The one JSON boundary for every route: bounded, non-recursive, refusing what
+  // PostgreSQL would refuse or what would be stored changed (src/core/json-input.ts).
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    try {
+      refuseNonUtf8Charset(req.headers['content-type']);
+      done(null, parseJsonBytes(body as Buffer, { subject: 'request body' }));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+  // Query strings and path parameters: the URL half of the same boundary.
+  app.addHook('preValidation', async (req) => checkUrlInput(req.url, req.params));
 
   app.setNotFoundHandler((req, reply) => errorReply(reply, 'PROBECTL_ERR_NOT_FOUND', 404, `no route ${req.method} ${req.url.split('?')[0]}`));
 

@@ -21,6 +21,11 @@ export const Name = Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u
 
 export const Attributes = Type.Record(Type.String({ maxLength: 128 }), Type.Unknown(), { maxProperties: 64 });
 
+/** A stream position (seq, cursor): an integer within JavaScript's exact range, so it never reaches the database as an out-of-range bigint. */
+export function Seq(minimum: number, options: { default?: number; description?: string } = {}) {
+  return Type.Integer({ minimum, maximum: Number.MAX_SAFE_INTEGER, ...options });
+}
+
 export const Timestamp = Type.String({ format: 'date-time' });
 
 export const SignalIn = Type.Object({

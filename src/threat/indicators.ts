@@ -25,15 +25,23 @@ export interface Indicator {
 
 const DOMAIN_RE = /^(?=.{1,253}$)(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/;
 
+/**
+ * 4 or 6 for an address PostgreSQL's inet accepts, else 0. Node's isIP also
+ * accepts IPv6 zone ids (`fe80::1%eth0`), which inet refuses.
+ */
+export function plainIpFamily(text: string): 0 | 4 | 6 {
+  return text.includes('%') ? 0 : (isIP(text) as 0 | 4 | 6);
+}
+
 /** Classifies and normalizes an indicator value; undefined when it is none of IP, CIDR, domain. */
 export function classifyIndicator(raw: string): { kind: IndicatorKind; value: string; net: string | null } | undefined {
   const text = raw.trim().toLowerCase();
-  if (isIP(text)) return { kind: 'ip', value: text, net: text };
+  if (plainIpFamily(text)) return { kind: 'ip', value: text, net: text };
   const slash = text.indexOf('/');
   if (slash > 0) {
     const addr = text.slice(0, slash);
     const bits = text.slice(slash + 1);
-    const family = isIP(addr);
+    const family = plainIpFamily(addr);
     const max = family === 4 ? 32 : 128;
     if (family && /^\d{1,3}$/.test(bits) && Number(bits) <= max) return { kind: 'cidr', value: text, net: text };
     return undefined;

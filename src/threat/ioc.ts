@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import type { SignalInput } from '../incidents/model.ts';
 import type { TenantTx } from '../store/scope.ts';
-import { matchDomains, matchIps, type IndicatorHit } from './indicators.ts';
+import { matchDomains, matchIps, plainIpFamily, type IndicatorHit } from './indicators.ts';
 
 /** Something a probe or agent saw on the network; the matcher only reads it. */
 export interface Observation {
@@ -30,8 +30,14 @@ function observedDomains(o: Observation): string[] {
   return out;
 }
 
+/** The address of an observed IP; an IPv6 zone id (`fe80::1%eth0`) names the link, not the address, and is not matched. */
+function observedAddress(text: string): string {
+  const zone = text.indexOf('%');
+  return zone > 0 && isIP(text) === 6 ? text.slice(0, zone) : text;
+}
+
 function observedIps(o: Observation): string[] {
-  const ips = IP_FIELDS.map((f) => o[f]).filter((v): v is string => typeof v === 'string' && isIP(v) !== 0);
+  const ips = IP_FIELDS.map((f) => o[f]).filter((v): v is string => typeof v === 'string').map(observedAddress).filter((v) => plainIpFamily(v) !== 0);
   if (o.url) {
     try {
       const host = new URL(o.url).hostname.replace(/^\[|\]$/g, '');

@@ -19,7 +19,7 @@ export const auditVerifyRoutes: RouteDef[] = [
       },
     },
     handler: async ({ deps, principal, query }) => {
-      const tenant = targetTenant(principal, query.tenant, ['audit-read'], 'verifying the audit chain');
+      const tenant = await targetTenant(deps.db, principal, query.tenant, ['audit-read'], 'verifying the audit chain');
       const head = await inTenant(deps.db, tenant, (tx) => auditHead(tx));
       const verdict = await verifyAudit(tenant, (after) => inTenant(deps.db, tenant, (tx) => pageAudit(tx, after, MAX_AUDIT_PAGE)), head);
       await inTenant(deps.db, principal.tenantId, (tx) => deps.sensitiveReads.record(tx, principal, 'audit.verify', `tenant:${tenant}`, { ok: verdict.ok }));

@@ -2,14 +2,14 @@ import { Type } from 'typebox';
 import { MAX_AUDIT_PAGE, pageAudit } from '../../audit/log.ts';
 import { inTenant } from '../../store/scope.ts';
 import { needs, route, type RouteDef } from '../route.ts';
-import { AuditEventOut } from '../schemas.ts';
+import { AuditEventOut, Seq } from '../schemas.ts';
 
 export const auditRoutes: RouteDef[] = [
   route({
     method: 'GET', url: '/v1/audit', summary: 'Page the tenant\'s tamper-evident audit log in seq order', tags: ['audit'], access: needs('audit-read'),
     schema: {
       querystring: Type.Object({
-        after: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'Return events with seq greater than this cursor' })),
+        after: Type.Optional(Seq(0, { default: 0, description: 'Return events with seq greater than this cursor' })),
         limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_AUDIT_PAGE, default: 500 })),
       }, { additionalProperties: false }),
       response: { 200: Type.Object({ events: Type.Array(AuditEventOut), next_cursor: Type.Integer() }) },

@@ -6,11 +6,11 @@ import { targetTenant } from '../tenant-target.ts';
 import { parkedEvents, replay, retryParked, siemStatus } from '../../siem/admin.ts';
 import type { AppDeps } from '../deps.ts';
 import { needs, route, type RouteDef } from '../route.ts';
-import { Uuid } from '../schemas.ts';
+import { Seq, Uuid } from '../schemas.ts';
 
 /** Own tenant with admin; another tenant only with provider-admin. */
-function scopeTenant(principal: Principal, requested: string | undefined): string {
-  return targetTenant(principal, requested, ['admin'], 'SIEM export');
+function scopeTenant(deps: AppDeps, principal: Principal, requested: string | undefined): Promise<string> {
+  return targetTenant(deps.db, principal, requested, ['admin'], 'SIEM export');
 }
 
 function runtimeOf(deps: AppDeps) {
@@ -25,14 +25,14 @@ export const siemRoutes: RouteDef[] = [
     method: 'GET', url: '/v1/siem/status', summary: 'SIEM export status per stream: cursor, lag, delivered, parked, pauses (endpoint host only)', tags: ['siem'],
     access: needs('admin', 'provider-admin'),
     schema: { querystring: TenantQuery },
-    handler: async ({ deps, principal, query }) => ({ body: await siemStatus(deps.db, deps.clock, scopeTenant(principal, query.tenant), deps.siem) }),
+    handler: async ({ deps, principal, query }) => ({ body: await siemStatus(deps.db, deps.clock, await scopeTenant(deps, principal, query.tenant), deps.siem) }),
   }),
   route({
     method: 'GET', url: '/v1/siem/parked', summary: 'Events the SIEM refused permanently, with its answer', tags: ['siem'],
     access: needs('admin', 'provider-admin'),
     schema: { querystring: TenantQuery },
     handler: async ({ deps, principal, query }) => {
-      const rows = await parkedEvents(deps.db, scopeTenant(principal, query.tenant));
+      const rows = await parkedEvents(deps.db, await scopeTenant(deps, principal, query.tenant));
       return { body: { parked: rows.map((r) => ({ ...r, parked_at: r.parked_at.toISOString() })) } };
     },
   }),
@@ -41,7 +41,7 @@ export const siemRoutes: RouteDef[] = [
     access: needs('admin', 'provider-admin'),
     schema: { body: Type.Object({ tenant: Type.Optional(Uuid) }, { additionalProperties: false }) },
     handler: async ({ deps, principal, body }) => {
-      const tenant = scopeTenant(principal, body.tenant);
+      const tenant = await scopeTenant(deps, principal, body.tenant);
       return { body: await retryParked(deps.db, deps.clock, runtimeOf(deps), tenant, principal.actor) };
     },
   }),
@@ -52,12 +52,12 @@ export const siemRoutes: RouteDef[] = [
       body: Type.Object({
         tenant: Type.Optional(Uuid),
         stream: Type.Optional(Type.Enum(['audit', 'threat'])),
-        from: Type.Integer({ minimum: 1 }),
-        to: Type.Optional(Type.Integer({ minimum: 1 })),
+        from: Seq(1),
+        to: Type.Optional(Seq(1)),
       }, { additionalProperties: false }),
     },
     handler: async ({ deps, principal, body }) => {
-      const tenant = scopeTenant(principal, body.tenant);
+      const tenant = await scopeTenant(deps, principal, body.tenant);
       const runtime = runtimeOf(deps);
       if (body.to !== undefined && body.to < body.from) throw new ProbectlError('PROBECTL_ERR_VALIDATION', 'to must not be below from');
       const stream = Readable.from((async function* () {

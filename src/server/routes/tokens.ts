@@ -5,6 +5,7 @@ import { holds, type Principal } from '../../identity/permissions.ts';
 import { targetTenant } from '../tenant-target.ts';
 import { findTokenTenant } from '../../identity/tokens.ts';
 import { inSystem } from '../../store/scope.ts';
+import type { AppDeps } from '../deps.ts';
 import { needs, route, type RouteDef } from '../route.ts';
 import { IdParams, Name, Permission, Uuid } from '../schemas.ts';
 
@@ -14,8 +15,8 @@ const TokenOut = Type.Object({
 });
 
 /** A tenant's admin manages its own tenant's tokens; reaching into another tenant takes provider-admin. */
-function tokensOf(principal: Principal, requested: string | undefined): string {
-  return targetTenant(principal, requested, ['admin', 'provider-admin'], 'managing tokens');
+function tokensOf(deps: AppDeps, principal: Principal, requested: string | undefined): Promise<string> {
+  return targetTenant(deps.db, principal, requested, ['admin', 'provider-admin'], 'managing tokens');
 }
 
 export const tokenRoutes: RouteDef[] = [
@@ -30,7 +31,7 @@ export const tokenRoutes: RouteDef[] = [
       response: { 201: Type.Object({ id: Uuid, token: Type.String() }) },
     },
     handler: async ({ deps, principal, body }) => {
-      const tenant = tokensOf(principal, body.tenant);
+      const tenant = await tokensOf(deps, principal, body.tenant);
       if (body.permissions.includes('provider-admin') && !holds(principal, 'provider-admin')) {
         throw new ProbectlError('PROBECTL_ERR_FORBIDDEN', 'only a provider-admin may grant provider-admin');
       }
@@ -47,7 +48,7 @@ export const tokenRoutes: RouteDef[] = [
       querystring: Type.Object({ tenant: Type.Optional(Uuid) }, { additionalProperties: false }),
       response: { 200: Type.Object({ tokens: Type.Array(TokenOut) }) },
     },
-    handler: async ({ deps, principal, query }) => ({ body: { tokens: await tokenList(deps, tokensOf(principal, query.tenant)) } }),
+    handler: async ({ deps, principal, query }) => ({ body: { tokens: await tokenList(deps, await tokensOf(deps, principal, query.tenant)) } }),
   }),
   route({
     method: 'DELETE', url: '/v1/tokens/:id', summary: 'Revoke a token', tags: ['identity'], access: needs('admin', 'provider-admin'),
@@ -57,7 +58,7 @@ export const tokenRoutes: RouteDef[] = [
       if (holds(principal, 'provider-admin')) {
         tenant = (await inSystem(deps.db, (tx) => findTokenTenant(tx, params.id))) ?? principal.tenantId;
       }
-      tokensOf(principal, tenant);
+      await tokensOf(deps, principal, tenant);
       const { changed } = await revokeTokenOf(deps, { tenantId: principal.tenantId, name: principal.actor }, tenant, params.id);
       return { body: { id: params.id, revoked: true, changed } };
     },
