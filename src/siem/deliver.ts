@@ -66,7 +66,8 @@ export async function deliverBatch(target: Target, events: readonly SiemEvent[],
         for (const r of outcome.rejected) parked.push({ event: batch[r.index] as SiemEvent, status: r.status, reason: r.reason, response: r.response });
         const again = outcome.retry.map((i) => batch[i] as SiemEvent);
         if (again.length > 0) {
-          const delay = backoffMs(policy, partialRounds++);
+          // A Retry-After the receiver gave with its partial answer is honoured, as for a whole batch.
+          const delay = Math.max(backoffMs(policy, partialRounds++), Math.min(outcome.retryAfterMs ?? 0, policy.maxRetryAfterMs));
           hooks.onRetry?.(outcome.retryReason, delay);
           await sleep(delay, hooks.signal);
           work.unshift(again);

@@ -93,7 +93,7 @@ function classify(err: unknown, defaultChain: boolean): CredentialFailure {
   const e = (err ?? {}) as Shape;
   const server = e.cause && typeof e.cause === 'object' ? e.cause : e;
   const status = typeof e.statusCode === 'number' ? e.statusCode : typeof server.status === 'number' ? server.status : undefined;
-  const codes = Array.isArray(e.errorResponse?.errorCodes) ? (e.errorResponse.errorCodes as unknown[]) : [server.errorNo];
+  const codes = Array.isArray(e.errorResponse?.errorCodes) ? (e.errorResponse.errorCodes as unknown[]) : [server.errorNo, server.errorCode];
   const number = codes.find((c) => typeof c === 'number' || (typeof c === 'string' && /^\d{1,9}$/.test(c)));
   const word = [e.errorResponse?.error, server.errorCode].find((w) => typeof w === 'string' && /^[a-z_]{1,64}$/.test(w));
   const detail = [number === undefined ? word : `AADSTS${String(number)}`, status === undefined ? undefined : `HTTP ${status}`].filter(Boolean).join(', ');
@@ -103,6 +103,8 @@ function classify(err: unknown, defaultChain: boolean): CredentialFailure {
     return new CredentialFailure('unavailable', 'Microsoft Entra ID could not be reached (check PROBECTL_SIEM_AZURE_AUTHORITY_HOST)');
   }
   if (status !== undefined && (status === 408 || status === 429 || status >= 500)) return new CredentialFailure('unavailable', `Microsoft Entra ID is unavailable (${detail})`);
+  // MSAL replays an earlier 429/5xx (without a status) while Entra's Retry-After, or its 60 s default, runs.
+  if (status === undefined && server.name === 'ServerError') return new CredentialFailure('unavailable', `Microsoft Entra ID sign-in is held back after an earlier 429 or 5xx, as Entra asked${detail ? ` (${detail})` : ''}`);
   if (status !== undefined && status >= 400) return new CredentialFailure('refused', `Microsoft Entra ID refused the application's credentials (${detail})`);
   return new CredentialFailure('unavailable', `Microsoft Entra ID could not be reached${detail ? ` (${detail})` : ''}`);
 }

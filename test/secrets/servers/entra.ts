@@ -18,7 +18,7 @@ import { signJwt, verifyJwt } from '../../helpers/jwt.ts';
  * shape: `{error, error_description: "AADSTS…", error_codes}`.
  */
 
-export type EntraFault = { status: 429; retryAfter?: string } | { status: 500 | 503 } | { status: 401 };
+export type EntraFault = { status: 429 | 500 | 503; retryAfter?: string } | { status: 401 };
 
 export interface EntraServer {
   /** The authority host to configure (PROBECTL_SIEM_AZURE_AUTHORITY_HOST). */
@@ -27,6 +27,8 @@ export interface EntraServer {
   readonly clientId: string;
   /** The client secret the app registration holds (tests plant it and look for leaks). */
   secret: string;
+  /** The federated (workload identity) token the app trusts as a client assertion. */
+  federatedToken: string;
   /** Token requests that reached the token endpoint, with the answer's status. */
   readonly tokenRequests: { clientId: string | null; scope: string | null; grantType: string | null; status: number }[];
   /** Tokens issued (to look for leaks). */
@@ -85,11 +87,17 @@ export async function startEntra(opts: { tenantId?: string; clientId?: string; s
     };
     if (req.method !== 'POST' || !/^application\/x-www-form-urlencoded/.test(req.headers['content-type'] ?? '')) return fail(400, 'invalid_request', 900144, 'The request body must contain the following parameter: grant_type.');
     const fault = server.faults.shift();
-    if (fault?.status === 429) return fail(429, 'temporarily_unavailable', 50196, 'The server temporarily throttled the request.', fault.retryAfter ? { 'retry-after': fault.retryAfter } : {});
-    if (fault?.status === 500 || fault?.status === 503) return fail(fault.status, 'temporarily_unavailable', 90033, 'A transient error has occurred. Please try again.');
+    const wait: Record<string, string> = fault && 'retryAfter' in fault && fault.retryAfter ? { 'retry-after': fault.retryAfter } : {};
+    if (fault?.status === 429) return fail(429, 'temporarily_unavailable', 50196, 'The server temporarily throttled the request.', wait);
+    if (fault?.status === 500 || fault?.status === 503) return fail(fault.status, 'temporarily_unavailable', 90033, 'A transient error has occurred. Please try again.', wait);
     if (record.grantType !== 'client_credentials') return fail(400, 'unsupported_grant_type', 70003, 'The app requested an unsupported grant type.');
     if (record.clientId !== clientId) return fail(400, 'unauthorized_client', 700016, `Application with identifier '${record.clientId}' was not found in the directory.`);
-    if (fault?.status === 401 || form.get('client_secret') !== server.secret) return fail(401, 'invalid_client', 7000215, 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.');
+    const assertion = form.get('client_assertion');
+    if (assertion !== null) {
+      // Workload identity federation: a client assertion instead of a secret.
+      if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') return fail(400, 'invalid_request', 90014, 'The client_assertion_type is missing or invalid.');
+      if (fault?.status === 401 || assertion !== server.federatedToken) return fail(401, 'invalid_client', 700211, 'No matching federated identity record found for presented assertion issuer.');
+    } else if (fault?.status === 401 || form.get('client_secret') !== server.secret) return fail(401, 'invalid_client', 7000215, 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.');
     const scope = record.scope ?? '';
     if (!/^https:\/\/[^ ]+\/\.default$/.test(scope)) return fail(400, 'invalid_scope', 1002012, 'The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).');
     const now = Math.floor(Date.now() / 1000);
@@ -118,6 +126,7 @@ export async function startEntra(opts: { tenantId?: string; clientId?: string; s
     tenantId,
     clientId,
     secret: opts.secret ?? 'entra-client-secret-7Q~planted.NEVER-LOG',
+    federatedToken: `eyJhbGciOiJSUzI1NiJ9.${randomUUID()}.federated`,
     tokenRequests: [],
     issued: [],
     faults: [],
