@@ -165,26 +165,29 @@ export function siemSettings(v: SiemVars, problems: ConfigProblem[]): SiemSettin
   if (v.retryBase > v.retryMax) problems.push(problem('PROBECTL_SIEM_RETRY_BASE', 'larger than PROBECTL_SIEM_RETRY_MAX', 'a base no larger than the maximum'));
 
   const kind = mode?.target.kind;
-  const azure = kind === 'sentinel-dcr' ? azureAuth({ tenantId: v.azureTenantId, clientId: v.azureClientId, token: v.token, authorityHost: v.azureAuthorityHost }, problems) : undefined;
+  // The vendor API the preset and scheme point at, even when its URL was refused above (its credentials are still checked).
+  const sentinelApi = v.preset === 'sentinel' && !syslogTransport;
+  const chronicleApi = v.preset === 'chronicle' && !syslogTransport;
+  const azure = sentinelApi ? azureAuth({ tenantId: v.azureTenantId, clientId: v.azureClientId, token: v.token, authorityHost: v.azureAuthorityHost }, problems) : undefined;
   const unused = (variable: string, isSet: boolean, where: string) => {
     if (isSet) problems.push(problem(variable, `is not used with this configuration (${where})`, 'unset it'));
   };
-  const notSentinelApi = 'only the sentinel preset\'s Logs Ingestion API endpoint signs in to Microsoft Entra ID';
-  if (kind !== 'sentinel-dcr') {
-    unused('PROBECTL_SIEM_AZURE_TENANT_ID', v.azureTenantId !== undefined, notSentinelApi);
-    unused('PROBECTL_SIEM_AZURE_CLIENT_ID', v.azureClientId !== undefined, notSentinelApi);
-    unused('PROBECTL_SIEM_AZURE_AUTHORITY_HOST', v.azureAuthorityHost !== DEFAULT_AUTHORITY_HOST, notSentinelApi);
+  if (!sentinelApi) {
+    const where = 'only the sentinel preset\'s Logs Ingestion API endpoint signs in to Microsoft Entra ID';
+    unused('PROBECTL_SIEM_AZURE_TENANT_ID', v.azureTenantId !== undefined, where);
+    unused('PROBECTL_SIEM_AZURE_CLIENT_ID', v.azureClientId !== undefined, where);
+    unused('PROBECTL_SIEM_AZURE_AUTHORITY_HOST', v.azureAuthorityHost !== DEFAULT_AUTHORITY_HOST, where);
   }
   const importMode = kind === 'chronicle-logs' || kind === 'chronicle-events';
   if (importMode) unused('PROBECTL_SIEM_TOKEN', v.token !== undefined, 'the Chronicle API import methods authenticate with Google OAuth: PROBECTL_SIEM_GCP_CREDENTIALS_FILE or application default credentials');
   if (v.gcpCredentialsFile !== undefined) {
     if (importMode) checkServiceAccountFile(v.gcpCredentialsFile, problems);
-    else unused('PROBECTL_SIEM_GCP_CREDENTIALS_FILE', true, 'only the chronicle preset\'s logs:import and events:import endpoints use Google OAuth');
+    else if (!chronicleApi || kind !== undefined) unused('PROBECTL_SIEM_GCP_CREDENTIALS_FILE', true, 'only the chronicle preset\'s logs:import and events:import endpoints use Google OAuth');
   }
   if (kind === 'chronicle-webhook') {
     if (v.token === undefined) problems.push(problem('PROBECTL_SIEM_TOKEN', 'a Chronicle webhook feed needs the Google API key (sent as X-goog-api-key)', 'an API key restricted to the Chronicle API, or a secret reference'));
     if (v.webhookSecret === undefined) problems.push(problem('PROBECTL_SIEM_WEBHOOK_SECRET', 'a Chronicle webhook feed needs the feed\'s secret key (sent as X-Webhook-Access-Key)', 'the secret generated for the feed, or a secret reference'));
-  } else {
+  } else if (!chronicleApi || kind !== undefined) {
     unused('PROBECTL_SIEM_WEBHOOK_SECRET', v.webhookSecret !== undefined, 'only a chronicle webhook feed endpoint (…/feeds/<feed>:importPushLogs) takes a webhook secret');
   }
 
