@@ -24,7 +24,7 @@ export const siemVars = {
   clientKeyFile: readableFile('PROBECTL_SIEM_CLIENT_KEY_FILE', { doc: 'PEM private key of PROBECTL_SIEM_CLIENT_CERT_FILE.' }),
   gzip: bool('PROBECTL_SIEM_GZIP', { default: false, doc: 'Compress HTTPS request bodies (Content-Encoding: gzip).' }),
   batchSize: int('PROBECTL_SIEM_BATCH_SIZE', { default: 1000, min: 1, max: 50_000, doc: 'Most events per request (or per syslog write).' }),
-  batchBytes: int('PROBECTL_SIEM_BATCH_BYTES', { default: 900_000, min: 4096, max: 100 * 1_048_576, doc: 'Most bytes per request body before compression (Splunk HEC refuses bodies over 1 MB by default).' }),
+  batchBytes: int('PROBECTL_SIEM_BATCH_BYTES', { default: 900_000, min: 4096, max: 100 * 1_048_576, doc: 'Most bytes per request body before compression (Splunk HEC refuses bodies over 1 MB by default). The Sentinel and Chronicle targets split a batch into requests of at most this size (Sentinel never above the Logs Ingestion API\'s 1 MB) and park an event that cannot fit one alone.' }),
   pollInterval: duration('PROBECTL_SIEM_POLL_INTERVAL', { default: '1s', minMs: 50, maxMs: 300_000, doc: 'How often drainers look for new events when no in-process wake-up arrived.' }),
   timeout: duration('PROBECTL_SIEM_TIMEOUT', { default: '15s', minMs: 100, maxMs: 600_000, doc: 'Deadline of one delivery attempt; a timeout is retried.' }),
   retryBase: duration('PROBECTL_SIEM_RETRY_BASE', { default: '500ms', minMs: 10, maxMs: 600_000, doc: 'First retry backoff; doubles per attempt with full jitter.' }),

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { RetryPolicy } from '../../src/core/retry/policy.ts';
 import type { SecretRef } from '../../src/secrets/ref.ts';
-import { deliverBatch, type DeliveryHooks } from '../../src/siem/deliver.ts';
 import type { SiemEvent } from '../../src/siem/event.ts';
 import { buildTarget } from '../../src/siem/targets/index.ts';
 import type { Target } from '../../src/siem/targets/types.ts';
@@ -12,21 +10,10 @@ import { startGoogleOAuth, type GoogleOAuthServer } from '../secrets/servers/goo
 import { parseCef } from './helpers/cef.ts';
 import { decodeOtlpJson } from './helpers/otlp.ts';
 import { caFile, settingsFrom } from './helpers/forwarder.ts';
+import { deliverWithin, pausesWith } from './helpers/deliver.ts';
 import { startChronicle, type ChronicleServer } from './servers/chronicle.ts';
 import { OPTS, stressEvents, TENANT } from './fixtures.ts';
 
-const POLICY: RetryPolicy = { baseMs: 5, capMs: 50, maxAttempts: Number.POSITIVE_INFINITY, maxRetryAfterMs: 3000 };
-
-async function deliver(target: Target, events: readonly SiemEvent[], timeoutMs = 20_000) {
-  const seen = { retries: [] as { reason: string; delayMs: number }[], paused: [] as string[], resumed: 0 };
-  const hooks: DeliveryHooks = {
-    signal: AbortSignal.timeout(timeoutMs),
-    onRetry: (reason, delayMs) => void seen.retries.push({ reason, delayMs }),
-    onPaused: (reason) => void seen.paused.push(reason),
-    onResumed: () => void seen.resumed++,
-  };
-  return { parked: await deliverBatch(target, events, POLICY, hooks), ...seen };
-}
 
 /** n copies of a small audit event with their own seq and id, and the given attributes. */
 function clones(n: number, from: number, attributes: (i: number) => Record<string, string>): SiemEvent[] {
@@ -70,8 +57,8 @@ describe('Google SecOps: the Chronicle API import methods and the webhook feed',
     const events = stressEvents();
     const tokenRequests = oauth.requests.length;
     const t = logs();
-    const a = await deliver(t, events.slice(0, 6));
-    const b = await deliver(t, events.slice(6));
+    const a = await deliverWithin(t, events.slice(0, 6));
+    const b = await deliverWithin(t, events.slice(6));
     assert.deepEqual([a.parked, b.parked, a.paused, b.paused], [[], [], [], []]);
     const got = chronicle.logs.slice(-events.length);
     assert.equal(got.length, events.length);
@@ -92,7 +79,7 @@ describe('Google SecOps: the Chronicle API import methods and the webhook feed',
 
   it('logs:import carries the other formats too: a CEF line per entry', async () => {
     const events = stressEvents().slice(0, 3);
-    const { parked } = await deliver(logs({ PROBECTL_SIEM_FORMAT: 'cef' }), events);
+    const { parked } = await deliverWithin(logs({ PROBECTL_SIEM_FORMAT: 'cef' }), events);
     assert.deepEqual(parked, []);
     const got = chronicle.logs.slice(-3).map((l) => parseCef(l.data));
     assert.deepEqual(got.map((c) => c.extension.get('externalId')), events.map((e) => e.id));
@@ -100,7 +87,7 @@ describe('Google SecOps: the Chronicle API import methods and the webhook feed',
 
   it('events:import: UDM events that pass udm.proto, in an Event envelope', async () => {
     const events = stressEvents();
-    const { parked, paused } = await deliver(target({ PROBECTL_SIEM_ENDPOINT: chronicle.eventsUrl, PROBECTL_SIEM_GCP_CREDENTIALS_FILE: keyFile }), events);
+    const { parked, paused } = await deliverWithin(target({ PROBECTL_SIEM_ENDPOINT: chronicle.eventsUrl, PROBECTL_SIEM_GCP_CREDENTIALS_FILE: keyFile }), events);
     assert.deepEqual([parked, paused], [[], []]);
     const got = chronicle.events.slice(-events.length) as Array<{ metadata: { product_log_id: string; event_type: string }; additional: { probectl_tenant: string } }>;
     assert.deepEqual(got.map((u) => u.metadata.product_log_id), events.map((e) => e.id));
@@ -111,7 +98,7 @@ describe('Google SecOps: the Chronicle API import methods and the webhook feed',
   it('an invalid entry rejects the whole request: bisected down to it, which is parked; the others arrive once', async () => {
     const events = stressEvents().slice(0, 8).map((e, i) => ({ ...e, seq: 100 + i, attributes: { note: i === 5 ? 'POISON' : 'ok' } }));
     const before = chronicle.events.length;
-    const { parked } = await deliver(target({ PROBECTL_SIEM_ENDPOINT: chronicle.eventsUrl, PROBECTL_SIEM_GCP_CREDENTIALS_FILE: keyFile }), events);
+    const { parked } = await deliverWithin(target({ PROBECTL_SIEM_ENDPOINT: chronicle.eventsUrl, PROBECTL_SIEM_GCP_CREDENTIALS_FILE: keyFile }), events);
     assert.deepEqual(parked.map((p) => [p.event.seq, p.status]), [[105, 400]]);
     assert.match(parked[0]!.reason, /HTTP 400 INVALID_ARGUMENT/);
     const ids = (chronicle.events.slice(before) as Array<{ metadata: { product_log_id: string } }>).map((u) => u.metadata.product_log_id);
@@ -121,7 +108,7 @@ describe('Google SecOps: the Chronicle API import methods and the webhook feed',
   it('requests stay within PROBECTL_SIEM_BATCH_BYTES; an entry too large alone is parked', async () => {
     const events = clones(6, 200, (i) => ({ blob: 'b'.repeat(i === 2 ? 30_000 : 3000) }));
     const before = chronicle.requests.length;
-    const { parked } = await deliver(logs({ PROBECTL_SIEM_BATCH_BYTES: '16384' }), events);
+    const { parked } = await deliverWithin(logs({ PROBECTL_SIEM_BATCH_BYTES: '16384' }), events);
     assert.deepEqual(parked.map((p) => p.event.seq), [202]);
     assert.match(parked[0]!.reason, /a log entry of \d+ bytes does not fit a request of at most 16384 bytes/);
     const sent = chronicle.requests.slice(before);
@@ -130,7 +117,7 @@ describe('Google SecOps: the Chronicle API import methods and the webhook feed',
 
   it('429 (Retry-After) and 5xx retry, 401/403 pause and resume, an unknown log type pauses; a failing later request does not repeat the first', async () => {
     chronicle.faults.push({ status: 429, retryAfter: '1' }, { status: 503 }, { status: 401 }, { status: 403 });
-    const r = await deliver(logs(), stressEvents().slice(0, 2));
+    const r = await deliverWithin(logs(), stressEvents().slice(0, 2));
     assert.deepEqual([r.parked, chronicle.faults], [[], []]);
     assert.ok(r.retries.some((x) => x.reason === 'HTTP 429' && x.delayMs >= 1000), JSON.stringify(r.retries));
     assert.ok(r.retries.some((x) => x.reason === 'HTTP 503'));
@@ -141,21 +128,15 @@ describe('Google SecOps: the Chronicle API import methods and the webhook feed',
     const before = chronicle.requests.length;
     const countBefore = chronicle.logs.length;
     chronicle.faults.push('pass', { status: 500 });
-    const split = await deliver(logs({ PROBECTL_SIEM_BATCH_BYTES: '16384' }), events);
+    const split = await deliverWithin(logs({ PROBECTL_SIEM_BATCH_BYTES: '16384' }), events);
     assert.deepEqual(split.parked, []);
     const statuses = chronicle.requests.slice(before).map((x) => x.status);
     assert.equal(statuses[0], 200);
     assert.equal(statuses[1], 500);
     assert.equal(chronicle.logs.length - countBefore, events.length, 'every event once: the acknowledged first request was not repeated');
 
-    const controller = new AbortController();
-    const paused: string[] = [];
     const wrong = target({ PROBECTL_SIEM_ENDPOINT: chronicle.logsUrl.replace('/PROBECTL/', '/NO_SUCH_TYPE/'), PROBECTL_SIEM_GCP_CREDENTIALS_FILE: keyFile });
-    const run = deliverBatch(wrong, stressEvents().slice(0, 3), POLICY, { signal: controller.signal, onPaused: (p) => void paused.push(p) });
-    const deadline = Date.now() + 10_000;
-    while (paused.length === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
-    controller.abort();
-    await assert.rejects(run);
+    const paused = await pausesWith(wrong, stressEvents().slice(0, 3));
     assert.match(paused[0] ?? '', /^HTTP 404 NOT_FOUND: the Chronicle instance, log type or feed in PROBECTL_SIEM_ENDPOINT does not exist$/);
   });
 
@@ -171,7 +152,7 @@ describe('Google SecOps: the Chronicle API import methods and the webhook feed',
       copyFileSync(keyFile, live);
     }, 300);
     const before = oauth.requests.length;
-    const r = await deliver(t, stressEvents().slice(0, 2));
+    const r = await deliverWithin(t, stressEvents().slice(0, 2));
     assert.deepEqual(r.parked, []);
     const statuses = oauth.requests.slice(before).map((x) => x.status);
     assert.equal(statuses[0], 400);
@@ -187,7 +168,7 @@ describe('Google SecOps: the Chronicle API import methods and the webhook feed',
     const events = stressEvents();
     const env = { PROBECTL_SIEM_ENDPOINT: chronicle.webhookUrl, PROBECTL_SIEM_TOKEN: 'env:API_KEY', PROBECTL_SIEM_WEBHOOK_SECRET: 'env:WEBHOOK_SECRET' };
     const before = chronicle.lines.length;
-    const { parked } = await deliver(target({ ...env, PROBECTL_SIEM_FORMAT: 'udm' }), events);
+    const { parked } = await deliverWithin(target({ ...env, PROBECTL_SIEM_FORMAT: 'udm' }), events);
     assert.deepEqual(parked, []);
     const lines = chronicle.lines.slice(before) as Array<{ metadata: { product_log_id: string } }>;
     assert.deepEqual(lines.map((l) => l.metadata.product_log_id), events.map((e) => e.id));
@@ -197,7 +178,7 @@ describe('Google SecOps: the Chronicle API import methods and the webhook feed',
 
     // otlp (the default): a one-event request per line, the tenant in each.
     const otlpBefore = chronicle.lines.length;
-    assert.deepEqual((await deliver(target(env), events.slice(0, 2))).parked, []);
+    assert.deepEqual((await deliverWithin(target(env), events.slice(0, 2))).parked, []);
     const otlp = chronicle.lines.slice(otlpBefore).map((l) => decodeOtlpJson(l as never)[0]!);
     assert.deepEqual(otlp.map((r) => [r.resource['probectl.tenant_id'], r.attributes['probectl.event.id']]), events.slice(0, 2).map((e) => [TENANT, e.id]));
   });
@@ -209,7 +190,7 @@ describe('Google SecOps: the Chronicle API import methods and the webhook feed',
       secrets.WEBHOOK_SECRET = WEBHOOK_SECRET;
     }, 300);
     chronicle.faults.push({ status: 429 });
-    const r = await deliver(target(env), stressEvents().slice(0, 2));
+    const r = await deliverWithin(target(env), stressEvents().slice(0, 2));
     assert.deepEqual([r.parked, chronicle.faults], [[], []]);
     assert.ok(r.retries.some((x) => x.reason === 'HTTP 429'));
     assert.deepEqual(r.paused, ['HTTP 403 PERMISSION_DENIED: Google SecOps refused the credentials or their permissions']);

@@ -4,17 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.ts';
-import { isProbectlError, type ProbectlError } from '../../src/core/errors.ts';
+import type { ProbectlError } from '../../src/core/errors.ts';
+import { configRefused } from '../helpers/errors.ts';
 
-function refused(env: NodeJS.ProcessEnv): ProbectlError {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    assert.ok(isProbectlError(err, 'PROBECTL_ERR_CONFIG_INVALID'));
-    return err;
-  }
-  assert.fail('startup should have been refused');
-}
+const refused = (env: NodeJS.ProcessEnv): ProbectlError => configRefused(() => loadConfig(env));
 
 /** The variables a refusal names, in order. */
 const named = (err: ProbectlError): string[] => (err.details?.problems as { variable: string }[]).map((p) => p.variable);

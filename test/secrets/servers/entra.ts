@@ -1,9 +1,6 @@
 import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
-import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { leaf } from '../../helpers/tls.ts';
+import { listenHttps } from '../../helpers/https-stand-in.ts';
 import { signJwt, verifyJwt } from '../../helpers/jwt.ts';
 
 /**
@@ -45,16 +42,16 @@ export async function startEntra(opts: { tenantId?: string; clientId?: string; s
   const tenantId = opts.tenantId ?? '72f988bf-86f1-41af-91ab-2d7cd011db47';
   const clientId = opts.clientId ?? '9e2f5b1c-3d4a-4b6c-8d7e-0f1a2b3c4d5e';
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 }) as { privateKey: KeyObject; publicKey: KeyObject };
-  const cert = await leaf();
   const kid = randomUUID();
   let base = '';
 
-  function oauthError(res: ServerResponse, status: number, error: string, code: number, description: string, headers: Record<string, string> = {}): void {
+  function oauthError(res: ServerResponse, status: number, error: string, code: number, description: string, headers: Record<string, string> = {}): number {
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
     res.end(JSON.stringify({ error, error_description: `AADSTS${code}: ${description}`, error_codes: [code], timestamp: new Date().toISOString(), trace_id: randomUUID(), correlation_id: randomUUID() }));
+    return status;
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<number> {
     const url = new URL(req.url ?? '/', base);
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -76,14 +73,14 @@ export async function startEntra(opts: { tenantId?: string; clientId?: string; s
         tenant_region_scope: 'EU',
         cloud_instance_name: 'microsoftonline.com',
       }));
-      return;
+      return 200;
     }
     const form = new URLSearchParams(body);
     const record = { clientId: form.get('client_id'), scope: form.get('scope'), grantType: form.get('grant_type'), status: 0 };
     server.tokenRequests.push(record);
-    const fail = (status: number, error: string, code: number, description: string, headers: Record<string, string> = {}) => {
+    const fail = (status: number, error: string, code: number, description: string, headers: Record<string, string> = {}): number => {
       record.status = status;
-      oauthError(res, status, error, code, description, headers);
+      return oauthError(res, status, error, code, description, headers);
     };
     if (req.method !== 'POST' || !/^application\/x-www-form-urlencoded/.test(req.headers['content-type'] ?? '')) return fail(400, 'invalid_request', 900144, 'The request body must contain the following parameter: grant_type.');
     const fault = server.faults.shift();
@@ -109,17 +106,11 @@ export async function startEntra(opts: { tenantId?: string; clientId?: string; s
     record.status = 200;
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store, no-cache' });
     res.end(JSON.stringify({ token_type: 'Bearer', expires_in: server.expiresIn, ext_expires_in: server.expiresIn, access_token: token }));
+    return 200;
   }
 
-  const http = createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
-    handle(req, res).catch(() => {
-      res.writeHead(500);
-      res.end();
-    });
-  });
-  http.listen(0, '127.0.0.1');
-  await once(http, 'listening');
-  base = `https://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  const http = await listenHttps(handle, () => undefined);
+  base = http.origin;
 
   const server: EntraServer = {
     authorityHost: base,
@@ -138,10 +129,7 @@ export async function startEntra(opts: { tenantId?: string; clientId?: string; s
       if (payload.aud !== audience) throw new Error(`audience ${String(payload.aud)} is not ${audience}`);
       return { appid: payload.appid, tid: payload.tid, aud: payload.aud };
     },
-    close: () => new Promise((resolve) => {
-      http.close(() => resolve());
-      http.closeAllConnections();
-    }),
+    close: () => http.close(),
   };
   return server;
 }

@@ -1,12 +1,9 @@
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { leaf } from '../../helpers/tls.ts';
+import { listenHttps } from '../../helpers/https-stand-in.ts';
 import { verifyJwt } from '../../helpers/jwt.ts';
 
 /**
@@ -44,7 +41,6 @@ export async function startGoogleOAuth(opts: { clientEmail?: string } = {}): Pro
   const clientEmail = opts.clientEmail ?? 'probectl-export@acme-secops.iam.gserviceaccount.com';
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 }) as { privateKey: KeyObject; publicKey: KeyObject };
   const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const cert = await leaf();
   let tokenUri = '';
 
   function oauthError(res: ServerResponse, status: number, error: string, description: string): number {
@@ -86,19 +82,13 @@ export async function startGoogleOAuth(opts: { clientEmail?: string } = {}): Pro
     return 200;
   }
 
-  const http = createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
+  const http = await listenHttps<{ scope: string | undefined; status: number }>(handle, (req) => {
+    if (!req.url?.startsWith('/token')) return undefined;
     const record = { scope: undefined as string | undefined, status: 0 };
-    if (req.url?.startsWith('/token')) server.requests.push(record);
-    handle(req, res).then((status) => {
-      record.status = status;
-    }, () => {
-      res.writeHead(500);
-      res.end();
-    });
+    server.requests.push(record);
+    return record;
   });
-  http.listen(0, '127.0.0.1');
-  await once(http, 'listening');
-  tokenUri = `https://127.0.0.1:${(http.address() as AddressInfo).port}/token`;
+  tokenUri = `${http.origin}/token`;
 
   const server: GoogleOAuthServer & { scopes: Map<string, string[]> } = {
     tokenUri,
@@ -120,10 +110,7 @@ export async function startGoogleOAuth(opts: { clientEmail?: string } = {}): Pro
       }), { mode: 0o600 });
       return file;
     },
-    close: () => new Promise((resolve) => {
-      http.close(() => resolve());
-      http.closeAllConnections();
-    }),
+    close: () => http.close(),
   };
   return server;
 }

@@ -1,10 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { leaf } from '../../helpers/tls.ts';
+import { listenHttps } from '../../helpers/https-stand-in.ts';
 import type { EntraServer } from '../../secrets/servers/entra.ts';
 
 /**
@@ -68,8 +65,6 @@ export async function startDcr(opts: { entra: EntraServer; columns: readonly { n
   const audience = opts.audience ?? 'https://monitor.azure.com';
   for (const c of opts.columns) if (!COLUMN_NAME.test(c.name) || RESERVED.has(c.name.toLowerCase())) throw new Error(`stream declaration: ${c.name} is not a valid column name`);
   const columns = new Map(opts.columns.map((c) => [c.name, c.type]));
-  const cert = await leaf();
-  const sockets = new Set<Socket>();
 
   function fail(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): number {
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'x-ms-error-code': code, 'x-ms-request-id': randomUUID(), ...headers });
@@ -135,23 +130,12 @@ export async function startDcr(opts: { entra: EntraServer; columns: readonly { n
     return 204;
   }
 
-  const http = createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
+  const http = await listenHttps<DcrRequest>(handle, (req) => {
     const record: DcrRequest = { status: 0, bytes: 0, records: 0, gzip: false, authorization: req.headers.authorization, path: req.url ?? '' };
     server.requests.push(record);
-    handle(req, res, record).then((status) => {
-      record.status = status;
-    }, () => {
-      res.writeHead(500);
-      res.end();
-    });
+    return record;
   });
-  http.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  http.listen(0, '127.0.0.1');
-  await once(http, 'listening');
-  const origin = `https://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  const origin = http.origin;
 
   const server: DcrServer = {
     streamUrl: `${origin}/dataCollectionRules/${dcr}/streams/${stream}?api-version=2023-01-01`,
@@ -163,10 +147,7 @@ export async function startDcr(opts: { entra: EntraServer; columns: readonly { n
     faults: [],
     rejectPoison: true,
     granted: new Set([opts.entra.clientId]),
-    close: () => new Promise((resolve) => {
-      http.close(() => resolve());
-      for (const s of sockets) s.destroy();
-    }),
+    close: () => http.close(),
   };
   return server;
 }

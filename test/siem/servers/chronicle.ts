@@ -1,9 +1,6 @@
-import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { leaf } from '../../helpers/tls.ts';
+import { listenHttps } from '../../helpers/https-stand-in.ts';
 import { tokenScopes, type GoogleOAuthServer } from '../../secrets/servers/google-oauth.ts';
 import { udmProblems } from '../helpers/udm-schema.ts';
 
@@ -64,8 +61,6 @@ export async function startChronicle(opts: { oauth: GoogleOAuthServer; apiKey: s
   const logType = opts.logType ?? 'PROBECTL';
   const feed = opts.feed ?? 'probectl-webhook';
   const version = opts.version ?? 'v1beta';
-  const cert = await leaf();
-  const sockets = new Set<Socket>();
 
   function fail(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}, name = STATUS_NAMES[status] ?? 'UNKNOWN'): number {
     res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', ...headers });
@@ -186,23 +181,12 @@ export async function startChronicle(opts: { oauth: GoogleOAuthServer; apiKey: s
     return 200;
   }
 
-  const http = createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
+  const http = await listenHttps<ChronicleRequest>(handle, (req) => {
     const record: ChronicleRequest = { mode: 'unknown', status: 0, path: req.url ?? '', headers: { ...req.headers }, bytes: 0 };
     server.requests.push(record);
-    handle(req, res, record).then((status) => {
-      record.status = status;
-    }, () => {
-      res.writeHead(500);
-      res.end();
-    });
+    return record;
   });
-  http.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  http.listen(0, '127.0.0.1');
-  await once(http, 'listening');
-  const origin = `https://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  const origin = http.origin;
   const parentUrl = `${origin}/${version}/projects/${project}/locations/${location}/instances/${instance}`;
 
   const server: ChronicleServer = {
@@ -217,10 +201,7 @@ export async function startChronicle(opts: { oauth: GoogleOAuthServer; apiKey: s
     faults: [],
     rejectPoison: true,
     maxBodyBytes: 4 * 1_048_576,
-    close: () => new Promise((resolve) => {
-      http.close(() => resolve());
-      for (const s of sockets) s.destroy();
-    }),
+    close: () => http.close(),
   };
   return server;
 }
