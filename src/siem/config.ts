@@ -1,17 +1,19 @@
 import { isLoopbackHost } from '../core/net.ts';
 import type { ConfigProblem, SectionValue } from '../config/section.ts';
 import { secretRef } from '../config/secret-var.ts';
-import { bool, duration, int, list, oneOf, optOneOf, optStr, readableFile, VarProblem } from '../config/vars.ts';
+import { bool, duration, int, list, oneOf, optOneOf, optStr, readableFile, str, VarProblem } from '../config/vars.ts';
 import type { SecretRef } from '../secrets/ref.ts';
 import { SIEM_FORMATS, type SiemFormat } from './formatters/index.ts';
 import { PRESETS, SIEM_PRESETS, type SiemPreset } from './presets.ts';
+import { CHRONICLE_FORMATS, chronicleTarget, checkServiceAccountFile, type ChronicleTarget } from './targets/chronicle-settings.ts';
+import { azureAuth, DEFAULT_AUTHORITY_HOST, sentinelTarget, type AzureAuth, type SentinelTarget } from './targets/sentinel-settings.ts';
 
 export const siemVars = {
   enabled: bool('PROBECTL_SIEM_ENABLED', { default: false, doc: 'Turn SIEM export on. Off by default: enabling it opens an outbound connection to the SIEM.' }),
-  preset: oneOf('PROBECTL_SIEM_PRESET', { values: SIEM_PRESETS, default: 'generic', doc: 'Target SIEM: sets the auth header and the default format (splunk → `Authorization: Splunk`, cef; sentinel → Bearer, cef; elastic → ApiKey, ecs; chronicle → Bearer, otlp; generic → Bearer if a token is set, cef).' }),
-  endpoint: optStr('PROBECTL_SIEM_ENDPOINT', { accepts: 'https://host[:port]/path or syslog+tls://host:port (http:// and syslog+tcp:// only to loopback)', doc: 'Where events go: the HEC, ingest or Elasticsearch `_bulk` URL, or `syslog+tls://host:port` for RFC 5425 syslog over TLS.' }),
-  token: secretRef('PROBECTL_SIEM_TOKEN', { doc: 'Ingest token, sent only in the Authorization header (never in a URL, never logged). May be a secret reference, resolved at use time.' }),
-  format: optOneOf('PROBECTL_SIEM_FORMAT', { values: SIEM_FORMATS, doc: 'Wire format: syslog (RFC 5424), cef, ecs or otlp. Default: the preset\'s; syslog for a syslog+tls endpoint.' }),
+  preset: oneOf('PROBECTL_SIEM_PRESET', { values: SIEM_PRESETS, default: 'generic', doc: 'Target SIEM: sets the auth header and the default format (splunk → `Authorization: Splunk`, cef; sentinel → a Microsoft Entra bearer token to the Logs Ingestion API, dcr records (cef over syslog+tls); elastic → ApiKey, ecs; chronicle → a Google OAuth bearer token to the Chronicle API import methods (otlp raw logs, udm events) or the webhook feed\'s API key; generic → Bearer if a token is set, cef).' }),
+  endpoint: optStr('PROBECTL_SIEM_ENDPOINT', { accepts: 'https://host[:port]/path or syslog+tls://host:port (http:// and syslog+tcp:// only to loopback)', doc: 'Where events go: the HEC, ingest or Elasticsearch `_bulk` URL, the Logs Ingestion API stream URL (sentinel), the Chronicle API `logs:import` / `events:import` / webhook feed `:importPushLogs` URL (chronicle), or `syslog+tls://host:port` for RFC 5425 syslog over TLS.' }),
+  token: secretRef('PROBECTL_SIEM_TOKEN', { doc: 'Ingest token, sent only in a header (never in a URL, never logged): the Authorization token; with sentinel the Entra application\'s client secret; with a chronicle webhook feed the Google API key (`X-goog-api-key`). May be a secret reference, resolved at use time.' }),
+  format: optOneOf('PROBECTL_SIEM_FORMAT', { values: SIEM_FORMATS, doc: 'Wire format: syslog (RFC 5424), cef, ecs, otlp, udm (Google UDM events) or dcr (Azure Monitor Logs Ingestion records). Default: the preset\'s (sentinel\'s Logs Ingestion API: dcr; Chronicle events:import: udm); syslog for a syslog+tls endpoint (cef with sentinel).' }),
   redactKeys: list('PROBECTL_SIEM_REDACT_KEYS', { accepts: 'comma-separated key names', doc: 'Keys redacted in addition to the built-in denylist (password, passwd, secret, token, api_key, apikey, authorization, cookie, private_key, client_secret, ssn), at any depth of audit data and signal attributes.', item: (t) => t }),
   streams: list('PROBECTL_SIEM_STREAMS', { accepts: 'audit, threat or both', doc: 'Which streams to export (default both).', item: (t) => {
     if (t !== 'audit' && t !== 'threat') throw new VarProblem('not a stream');
@@ -22,7 +24,7 @@ export const siemVars = {
   clientKeyFile: readableFile('PROBECTL_SIEM_CLIENT_KEY_FILE', { doc: 'PEM private key of PROBECTL_SIEM_CLIENT_CERT_FILE.' }),
   gzip: bool('PROBECTL_SIEM_GZIP', { default: false, doc: 'Compress HTTPS request bodies (Content-Encoding: gzip).' }),
   batchSize: int('PROBECTL_SIEM_BATCH_SIZE', { default: 1000, min: 1, max: 50_000, doc: 'Most events per request (or per syslog write).' }),
-  batchBytes: int('PROBECTL_SIEM_BATCH_BYTES', { default: 900_000, min: 4096, max: 100 * 1_048_576, doc: 'Most bytes per request body before compression (Splunk HEC refuses bodies over 1 MB by default).' }),
+  batchBytes: int('PROBECTL_SIEM_BATCH_BYTES', { default: 900_000, min: 4096, max: 100 * 1_048_576, doc: 'Most bytes per request body before compression (Splunk HEC refuses bodies over 1 MB by default). The Sentinel and Chronicle targets split a batch into requests of at most this size (Sentinel never above the Logs Ingestion API\'s 1 MB) and park an event that cannot fit one alone.' }),
   pollInterval: duration('PROBECTL_SIEM_POLL_INTERVAL', { default: '1s', minMs: 50, maxMs: 300_000, doc: 'How often drainers look for new events when no in-process wake-up arrived.' }),
   timeout: duration('PROBECTL_SIEM_TIMEOUT', { default: '15s', minMs: 100, maxMs: 600_000, doc: 'Deadline of one delivery attempt; a timeout is retried.' }),
   retryBase: duration('PROBECTL_SIEM_RETRY_BASE', { default: '500ms', minMs: 10, maxMs: 600_000, doc: 'First retry backoff; doubles per attempt with full jitter.' }),
@@ -37,6 +39,11 @@ export const siemVars = {
   syslogPen: int('PROBECTL_SIEM_SYSLOG_PEN', { default: 32473, min: 1, max: 2_147_483_647, doc: 'Private enterprise number in the syslog SD-ID `probectl@<PEN>`; 32473 is the documentation example (RFC 5612) — use your organisation\'s.' }),
   syslogMaxMessage: int('PROBECTL_SIEM_SYSLOG_MAX_MESSAGE', { default: 8096, min: 480, max: 16 * 1_048_576, doc: 'Largest RFC 5424 message (bytes) the syslog receiver accepts; rsyslog\'s default maxMessageSize is 8096. A larger event is parked (never truncated, never split into garbage).' }),
   syslogFacility: int('PROBECTL_SIEM_SYSLOG_FACILITY', { default: 13, min: 0, max: 23, doc: 'RFC 5424 facility of the PRI (13 = log audit).' }),
+  azureTenantId: optStr('PROBECTL_SIEM_AZURE_TENANT_ID', { pattern: /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+)$/i, accepts: 'a Microsoft Entra tenant id (GUID) or domain', doc: 'sentinel: the Entra tenant of the application that may send to the DCR; with PROBECTL_SIEM_AZURE_CLIENT_ID and PROBECTL_SIEM_TOKEN (its client secret). Unset all three for the default credential chain (workload identity, managed identity).' }),
+  azureClientId: optStr('PROBECTL_SIEM_AZURE_CLIENT_ID', { pattern: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, accepts: 'an application (client) id (GUID)', doc: 'sentinel: the application (client) id of the Entra app registration granted "Monitoring Metrics Publisher" on the DCR.' }),
+  azureAuthorityHost: str('PROBECTL_SIEM_AZURE_AUTHORITY_HOST', { default: DEFAULT_AUTHORITY_HOST, accepts: 'an https:// origin', doc: 'sentinel: the Microsoft Entra authority host tokens come from (login.microsoftonline.us, login.chinacloudapi.cn for sovereign clouds; the token audience follows it).' }),
+  gcpCredentialsFile: readableFile('PROBECTL_SIEM_GCP_CREDENTIALS_FILE', { doc: 'chronicle logs:import / events:import: a Google service-account key file (its `token_uri` honoured). Unset: application default credentials (GOOGLE_APPLICATION_CREDENTIALS, workload identity, the metadata server).' }),
+  webhookSecret: secretRef('PROBECTL_SIEM_WEBHOOK_SECRET', { doc: 'chronicle webhook feed: the feed\'s secret key, sent only as `X-Webhook-Access-Key` (never in a URL, never logged). May be a secret reference.' }),
   rebalanceInterval: duration('PROBECTL_SIEM_REBALANCE_INTERVAL', { default: '10s', minMs: 1000, maxMs: 600_000, doc: 'How often a replica announces itself and re-balances which tenant streams it drains (each stream is drained by one replica at a time, under a PostgreSQL advisory lock).' }),
 };
 
@@ -50,7 +57,9 @@ export type Target =
   | { kind: 'splunk-event' }
   | { kind: 'elastic-bulk'; index: string | undefined }
   | { kind: 'post' }
-  | { kind: 'syslog' };
+  | { kind: 'syslog' }
+  | SentinelTarget
+  | ChronicleTarget;
 
 export interface SiemSettings {
   enabled: boolean;
@@ -61,6 +70,12 @@ export interface SiemSettings {
   target: Target;
   token: SecretRef | undefined;
   authScheme: string;
+  /** sentinel over HTTPS: how tokens are obtained from Microsoft Entra ID. */
+  azure: AzureAuth | undefined;
+  /** chronicle import methods: a service-account key file; unset means application default credentials. */
+  gcpCredentialsFile: string | undefined;
+  /** chronicle webhook feed: the feed's secret key. */
+  webhookSecret: SecretRef | undefined;
   redactKeys: readonly string[];
   streams: readonly ('audit' | 'threat')[];
   caFile: string | undefined;
@@ -131,13 +146,52 @@ export function siemSettings(v: SiemVars, problems: ConfigProblem[]): SiemSettin
   const syslogTransport = transport !== 'https';
   if (syslogTransport && !url.port) problems.push(problem('PROBECTL_SIEM_ENDPOINT', 'a syslog endpoint needs a port', 'syslog+tls://host:6514'));
   const preset = PRESETS[v.preset];
-  const format: SiemFormat = v.format ?? (syslogTransport ? 'syslog' : preset.defaultFormat);
-  if (syslogTransport && format !== 'syslog') problems.push(problem('PROBECTL_SIEM_FORMAT', `${format} cannot travel as RFC 5425 syslog frames`, 'syslog with a syslog+tls endpoint'));
+
+  // Sentinel and Chronicle over HTTPS: the endpoint path names the vendor API, which fixes what the format may be.
+  let mode: { target: SentinelTarget | ChronicleTarget; default: SiemFormat; accepted: readonly SiemFormat[]; why: string } | undefined;
+  if (!syslogTransport && v.preset === 'sentinel') {
+    const t = sentinelTarget(url, problems);
+    if (t) mode = { target: t, default: 'dcr', accepted: ['dcr'], why: 'the Logs Ingestion API takes DCR records (the column set in docs/siem.md)' };
+  } else if (!syslogTransport && v.preset === 'chronicle') {
+    const t = chronicleTarget(url, problems);
+    if (t) mode = { target: t, ...CHRONICLE_FORMATS[t.kind] };
+  }
+  const format: SiemFormat = v.format ?? mode?.default ?? (syslogTransport ? preset.syslogFormat : preset.defaultFormat);
+  if (syslogTransport && format !== 'syslog' && format !== 'cef') problems.push(problem('PROBECTL_SIEM_FORMAT', `${format} cannot travel as RFC 5425 syslog frames`, 'syslog or cef (a CEF line as the syslog MSG) with a syslog+tls endpoint'));
+  if (mode && !mode.accepted.includes(format)) problems.push(problem('PROBECTL_SIEM_FORMAT', `${format} cannot travel there: ${mode.why}`, `${mode.accepted.join(', ')} (or unset: ${mode.default})`));
+  if (!mode && (format === 'dcr' || format === 'udm') && (v.preset === 'splunk' || v.preset === 'sentinel')) problems.push(problem('PROBECTL_SIEM_FORMAT', `${format} is not a payload of the ${v.preset} preset's endpoint`, v.preset === 'splunk' ? 'syslog, cef or ecs with the splunk preset' : 'cef or syslog over syslog+tls with the sentinel preset'));
   if (preset.tokenRequired && v.token === undefined && !syslogTransport) problems.push(problem('PROBECTL_SIEM_TOKEN', `the ${v.preset} preset needs an ingest token`, 'a token or a secret reference'));
   if ((v.clientCertFile === undefined) !== (v.clientKeyFile === undefined)) problems.push(problem(v.clientCertFile === undefined ? 'PROBECTL_SIEM_CLIENT_CERT_FILE' : 'PROBECTL_SIEM_CLIENT_KEY_FILE', 'must be set together with its pair', 'both client certificate and key, or neither'));
   if (v.retryBase > v.retryMax) problems.push(problem('PROBECTL_SIEM_RETRY_BASE', 'larger than PROBECTL_SIEM_RETRY_MAX', 'a base no larger than the maximum'));
 
-  let target: Target = { kind: 'post' };
+  const kind = mode?.target.kind;
+  // The vendor API the preset and scheme point at, even when its URL was refused above (its credentials are still checked).
+  const sentinelApi = v.preset === 'sentinel' && !syslogTransport;
+  const chronicleApi = v.preset === 'chronicle' && !syslogTransport;
+  const azure = sentinelApi ? azureAuth({ tenantId: v.azureTenantId, clientId: v.azureClientId, token: v.token, authorityHost: v.azureAuthorityHost }, problems) : undefined;
+  const unused = (variable: string, isSet: boolean, where: string) => {
+    if (isSet) problems.push(problem(variable, `is not used with this configuration (${where})`, 'unset it'));
+  };
+  if (!sentinelApi) {
+    const where = 'only the sentinel preset\'s Logs Ingestion API endpoint signs in to Microsoft Entra ID';
+    unused('PROBECTL_SIEM_AZURE_TENANT_ID', v.azureTenantId !== undefined, where);
+    unused('PROBECTL_SIEM_AZURE_CLIENT_ID', v.azureClientId !== undefined, where);
+    unused('PROBECTL_SIEM_AZURE_AUTHORITY_HOST', v.azureAuthorityHost !== DEFAULT_AUTHORITY_HOST, where);
+  }
+  const importMode = kind === 'chronicle-logs' || kind === 'chronicle-events';
+  if (importMode) unused('PROBECTL_SIEM_TOKEN', v.token !== undefined, 'the Chronicle API import methods authenticate with Google OAuth: PROBECTL_SIEM_GCP_CREDENTIALS_FILE or application default credentials');
+  if (v.gcpCredentialsFile !== undefined) {
+    if (importMode) checkServiceAccountFile(v.gcpCredentialsFile, problems);
+    else if (!chronicleApi || kind !== undefined) unused('PROBECTL_SIEM_GCP_CREDENTIALS_FILE', true, 'only the chronicle preset\'s logs:import and events:import endpoints use Google OAuth');
+  }
+  if (kind === 'chronicle-webhook') {
+    if (v.token === undefined) problems.push(problem('PROBECTL_SIEM_TOKEN', 'a Chronicle webhook feed needs the Google API key (sent as X-goog-api-key)', 'an API key restricted to the Chronicle API, or a secret reference'));
+    if (v.webhookSecret === undefined) problems.push(problem('PROBECTL_SIEM_WEBHOOK_SECRET', 'a Chronicle webhook feed needs the feed\'s secret key (sent as X-Webhook-Access-Key)', 'the secret generated for the feed, or a secret reference'));
+  } else if (!chronicleApi || kind !== undefined) {
+    unused('PROBECTL_SIEM_WEBHOOK_SECRET', v.webhookSecret !== undefined, 'only a chronicle webhook feed endpoint (…/feeds/<feed>:importPushLogs) takes a webhook secret');
+  }
+
+  let target: Target = mode?.target ?? { kind: 'post' };
   if (syslogTransport) target = { kind: 'syslog' };
   else if (v.preset === 'splunk') {
     const path = url.pathname.replace(/\/+$/, '');
@@ -164,6 +218,9 @@ export function siemSettings(v: SiemVars, problems: ConfigProblem[]): SiemSettin
     target,
     token: v.token,
     authScheme: preset.authScheme,
+    azure,
+    gcpCredentialsFile: kind === 'chronicle-logs' || kind === 'chronicle-events' ? v.gcpCredentialsFile : undefined,
+    webhookSecret: v.webhookSecret,
     redactKeys: v.redactKeys,
     streams: v.streams.length > 0 ? [...new Set(v.streams)] : ['audit', 'threat'],
     caFile: v.caFile,

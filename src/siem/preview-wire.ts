@@ -5,15 +5,25 @@ import { siemSettings, siemVars } from './config.ts';
 import type { FormatOptions } from './formatters/options.ts';
 import { PRESETS, type SiemPreset } from './presets.ts';
 import type { Sender, TransportResult, WireRequest } from './senders/types.ts';
+import type { BearerSource } from './targets/bearer.ts';
+import { CHRONICLE_FORMATS, chronicleTarget } from './targets/chronicle-settings.ts';
 import { buildTarget } from './targets/index.ts';
 
-const EXAMPLE_ENDPOINTS: Record<SiemPreset, string> = {
-  splunk: 'https://splunk.example:8088/services/collector/raw',
-  sentinel: 'https://sentinel.example/ingest',
-  elastic: 'https://elastic.example:9200/probectl-events/_bulk',
-  chronicle: 'https://chronicle.example/v1/logs',
-  generic: 'https://siem.example/ingest',
+/** Example endpoints per preset; a preset with several modes (chronicle) shows each. */
+export const EXAMPLE_ENDPOINTS: Readonly<Record<SiemPreset, readonly string[]>> = {
+  splunk: ['https://splunk.example:8088/services/collector/raw'],
+  sentinel: ['https://probectl-dce-a1b2.westeurope-1.ingest.monitor.azure.com/dataCollectionRules/dcr-00112233445566778899aabbccddeeff/streams/Custom-ProbectlEvents?api-version=2023-01-01'],
+  elastic: ['https://elastic.example:9200/probectl-events/_bulk'],
+  chronicle: [
+    'https://europe-west2-chronicle.googleapis.com/v1beta/projects/acme-secops/locations/europe-west2/instances/0f6e4d2c-1a3b-4c5d-8e9f-a0b1c2d3e4f5/logTypes/PROBECTL/logs:import',
+    'https://europe-west2-chronicle.googleapis.com/v1beta/projects/acme-secops/locations/europe-west2/instances/0f6e4d2c-1a3b-4c5d-8e9f-a0b1c2d3e4f5/events:import',
+    'https://europe-west2-chronicle.googleapis.com/v1beta/projects/acme-secops/locations/europe-west2/instances/0f6e4d2c-1a3b-4c5d-8e9f-a0b1c2d3e4f5/feeds/probectl-webhook:importPushLogs',
+  ],
+  generic: ['https://siem.example/ingest'],
 };
+
+/** Credentials a preview never uses: placeholders stand in for them. */
+const CREDENTIAL_VARS = ['PROBECTL_SIEM_TOKEN', 'PROBECTL_SIEM_WEBHOOK_SECRET', 'PROBECTL_SIEM_AZURE_TENANT_ID', 'PROBECTL_SIEM_AZURE_CLIENT_ID', 'PROBECTL_SIEM_AZURE_AUTHORITY_HOST', 'PROBECTL_SIEM_GCP_CREDENTIALS_FILE'];
 
 /** Answers every request with success and keeps what it was given. */
 class CaptureSender implements Sender {
@@ -27,30 +37,86 @@ class CaptureSender implements Sender {
   async close(): Promise<void> {}
 }
 
-/**
- * The exact bytes a SIEM would receive for these events: the real target
- * (HEC envelopes, `_bulk` action lines, octet-counted syslog frames) over a
- * sender that only records. Settings come from PROBECTL_SIEM_* plus the
- * command's flags; export need not be enabled.
- */
-export async function previewWire(env: NodeJS.ProcessEnv, flags: { format?: string | undefined; preset?: string | undefined; endpoint?: string | undefined }, events: readonly SiemEvent[], formatOptions: FormatOptions): Promise<{ requests: WireRequest[]; description: string }> {
-  const preset = (flags.preset ?? env.PROBECTL_SIEM_PRESET ?? 'generic').toLowerCase() as SiemPreset;
+/** The placeholder OAuth token a preview shows in `authorization` (previews never sign in). */
+function placeholderBearer(preset: SiemPreset): BearerSource {
+  const text = preset === 'sentinel' ? '<Microsoft Entra access token>' : '<Google OAuth access token>';
+  return { token: async () => text };
+}
+
+/** The credential placeholders an endpoint's mode needs, as PROBECTL_SIEM_* values. */
+function placeholders(preset: SiemPreset, endpoint: string): Record<string, string> {
+  // sentinel: the Logs Ingestion API signs in with the default chain in a preview; over syslog no credential is sent.
+  if (preset === 'sentinel') return {};
+  if (preset === 'chronicle') {
+    let url: URL | undefined;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      url = undefined;
+    }
+    const mode = url && url.protocol.startsWith('http') ? chronicleTarget(url, [])?.kind : undefined;
+    if (mode === 'chronicle-webhook') return { PROBECTL_SIEM_TOKEN: 'literal:<API key>', PROBECTL_SIEM_WEBHOOK_SECRET: 'literal:<webhook secret>' };
+    if (mode !== undefined) return {};
+  }
+  return { PROBECTL_SIEM_TOKEN: 'literal:<token>' };
+}
+
+async function previewOne(env: NodeJS.ProcessEnv, preset: SiemPreset, endpoint: string, format: string | undefined, events: readonly SiemEvent[], formatOptions: FormatOptions): Promise<{ requests: WireRequest[]; description: string }> {
   const merged: NodeJS.ProcessEnv = {
-    ...Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('PROBECTL_SIEM_'))),
+    ...Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('PROBECTL_SIEM_') && !CREDENTIAL_VARS.includes(k))),
     PROBECTL_SIEM_ENABLED: 'true',
     PROBECTL_SIEM_PRESET: preset,
-    PROBECTL_SIEM_ENDPOINT: flags.endpoint ?? env.PROBECTL_SIEM_ENDPOINT ?? EXAMPLE_ENDPOINTS[preset] ?? EXAMPLE_ENDPOINTS.generic,
-    PROBECTL_SIEM_TOKEN: 'literal:preview-token',
+    PROBECTL_SIEM_ENDPOINT: endpoint,
     PROBECTL_SIEM_SPLUNK_ACK: 'false',
-    ...(flags.format ? { PROBECTL_SIEM_FORMAT: flags.format } : {}),
+    ...placeholders(preset, endpoint),
+    ...(format ? { PROBECTL_SIEM_FORMAT: format } : {}),
   };
   const problems: ConfigProblem[] = [];
   const settings = siemSettings(readSection(merged, siemVars, problems), problems);
   if (!settings || problems.length > 0) throw configError(problems);
   const sender = new CaptureSender();
-  const target = buildTarget(settings, formatOptions, async () => 'preview-token', { sender });
+  const target = buildTarget(settings, formatOptions, async (ref) => (ref.scheme === 'literal' ? ref.value : '<secret>'), { sender, bearer: placeholderBearer(preset) });
   if (events.length > 0) await target.attempt(events, undefined);
-  const where = `${settings.endpoint.protocol}//${settings.endpoint.host}${settings.transport === 'https' ? settings.endpoint.pathname : ''}`;
-  const how = settings.transport === 'https' ? `preset ${preset}, Authorization: ${PRESETS[preset]?.authScheme ?? 'Bearer'} <token>` : 'RFC 5425 octet-counted frames';
-  return { requests: sender.requests.map((r) => ({ ...r, path: settings.transport === 'https' ? (r.path ?? `${settings.endpoint.pathname}${settings.endpoint.search}`) : undefined })) as WireRequest[], description: `${settings.format} to ${where} (${how})` };
+  const https = settings.transport === 'https';
+  const where = `${settings.endpoint.protocol}//${settings.endpoint.host}${https ? settings.endpoint.pathname : ''}`;
+  const kind = settings.target.kind;
+  const how = !https ? 'RFC 5425 octet-counted frames'
+    : kind === 'chronicle-webhook' ? 'preset chronicle, X-goog-api-key and X-Webhook-Access-Key headers'
+      : kind === 'sentinel-dcr' || kind.startsWith('chronicle-') ? `preset ${preset}, Authorization: Bearer <OAuth access token>`
+        : `preset ${preset}, Authorization: ${PRESETS[preset]?.authScheme ?? 'Bearer'} <token>`;
+  return {
+    requests: sender.requests.map((r) => ({ ...r, path: https ? (r.path ?? `${settings.endpoint.pathname}${settings.endpoint.search}`) : undefined })) as WireRequest[],
+    description: `${settings.format} to ${where} (${how})`,
+  };
+}
+
+/**
+ * The exact bytes a SIEM would receive for these events: the real target
+ * (HEC envelopes, `_bulk` action lines, Logs Ingestion arrays, Chronicle
+ * import bodies, octet-counted syslog frames) over a sender that only
+ * records. Settings come from PROBECTL_SIEM_* plus the command's flags; export
+ * need not be enabled. Credentials are never used: tokens and keys show as
+ * placeholders. Without an endpoint, every example mode of the preset is shown
+ * (for chronicle: logs:import, events:import and the webhook feed — those that
+ * can carry `--format` when it is given).
+ */
+export async function previewWire(env: NodeJS.ProcessEnv, flags: { format?: string | undefined; preset?: string | undefined; endpoint?: string | undefined }, events: readonly SiemEvent[], formatOptions: FormatOptions): Promise<{ requests: WireRequest[]; description: string }> {
+  const preset = (flags.preset ?? env.PROBECTL_SIEM_PRESET ?? 'generic').toLowerCase() as SiemPreset;
+  const given = flags.endpoint ?? env.PROBECTL_SIEM_ENDPOINT;
+  let endpoints = given !== undefined ? [given] : [...(EXAMPLE_ENDPOINTS[preset] ?? EXAMPLE_ENDPOINTS.generic)];
+  const format = flags.format ?? env.PROBECTL_SIEM_FORMAT;
+  if (given === undefined && preset === 'chronicle' && format !== undefined) {
+    const carrying = endpoints.filter((e) => {
+      const kind = chronicleTarget(new URL(e), [])?.kind;
+      return kind !== undefined && (CHRONICLE_FORMATS[kind].accepted as readonly string[]).includes(format.trim().toLowerCase());
+    });
+    if (carrying.length > 0) endpoints = carrying;
+  }
+  const out = { requests: [] as WireRequest[], descriptions: [] as string[] };
+  for (const endpoint of endpoints) {
+    const one = await previewOne(env, preset, endpoint, flags.format, events, formatOptions);
+    out.requests.push(...one.requests);
+    out.descriptions.push(one.description);
+  }
+  return { requests: out.requests, description: out.descriptions.join('; ') };
 }

@@ -33,10 +33,17 @@ function readBack(format: SiemFormat, body: Buffer): Array<{ tenant: unknown; at
       });
     case 'otlp':
       return decodeOtlpJson(JSON.parse(text)).map((l) => ({ tenant: l.resource['probectl.tenant_id'], attributes: l.attributes['probectl.attributes'] }));
+    case 'udm':
+      return text.trimEnd().split('\n').map((l) => {
+        const d = JSON.parse(l) as { additional: { probectl_tenant: string; probectl_attributes: unknown } };
+        return { tenant: d.additional.probectl_tenant, attributes: d.additional.probectl_attributes };
+      });
+    case 'dcr':
+      return (JSON.parse(text) as Array<{ Tenant: string; Attributes: unknown }>).map((r) => ({ tenant: r.Tenant, attributes: r.Attributes }));
   }
 }
 
-describe('all four formats', () => {
+describe('every format', () => {
   const extra = auditToEvent({ ...(STRESS_AUDIT[0] as AuditEvent), seq: 50, data: { deep: [{ 'X-Custom-Secret': 'zzz-extra-zzz' }] } }, TENANT, { redactor: REDACTOR });
   const events: SiemEvent[] = [...stressEvents(), extra];
 

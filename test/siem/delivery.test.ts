@@ -258,7 +258,7 @@ describe(`SIEM delivery (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' :
     const [tenant] = await makeTenants(t.db, 'paused');
     await audit(t, tenant!, 10);
     for (let i = 0; i < 5; i++) siem.faults.push({ kind: 'status', status: 401, body: '{"error":"bad token"}' });
-    fwd = startForwarder(t.db, { ...base(), PROBECTL_SIEM_PRESET: 'sentinel', PROBECTL_SIEM_ENDPOINT: `${siem.url}/ingest`, PROBECTL_SIEM_STREAMS: 'audit' });
+    fwd = startForwarder(t.db, { ...base(), PROBECTL_SIEM_PRESET: 'generic', PROBECTL_SIEM_ENDPOINT: `${siem.url}/ingest`, PROBECTL_SIEM_STREAMS: 'audit' });
     await until('paused', () => fwd!.forwarder.liveStates().some((s) => s.paused));
     assert.match(await fwd.registry.metrics(), new RegExp(`probectl_siem_paused\\{tenant="${tenant}",stream="audit"\\} 1`));
     await until('lag visible', async () => new RegExp(`probectl_siem_lag_events\\{tenant="${tenant}",stream="audit"\\} 10`).test(await fwd!.registry.metrics()));

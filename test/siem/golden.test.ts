@@ -10,7 +10,7 @@ import { OPTS, stressEvents } from './fixtures.ts';
  * intended change (review the diff before committing).
  */
 const DIR = new URL('./golden/', import.meta.url);
-const EXT = { syslog: 'log', cef: 'cef', ecs: 'ndjson', otlp: 'json' } as const;
+const EXT = { syslog: 'log', cef: 'cef', ecs: 'ndjson', otlp: 'json', udm: 'ndjson', dcr: 'json' } as const;
 
 describe('golden files', () => {
   const events = stressEvents();
@@ -28,7 +28,7 @@ describe('golden files', () => {
   }
 
   it('each record renders identically alone and inside a batch (no state between events)', () => {
-    for (const format of ['syslog', 'cef', 'ecs'] as const) {
+    for (const format of ['syslog', 'cef', 'ecs', 'udm'] as const) {
       const f = FORMATTERS[format];
       const joined = events.map((e) => `${f.record(e, OPTS)}\n`).join('');
       assert.equal(f.batch(events, OPTS).toString('utf8'), joined);

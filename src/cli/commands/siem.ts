@@ -36,7 +36,7 @@ export function registerSiemCommands(program: Command): void {
 
   siem.command('preview')
     .description('print sample audit and threat events exactly as they would be sent (with --stdin: render the JSON events given on stdin)')
-    .option('--format <format>', 'syslog, cef, ecs or otlp (default: the preset\'s)')
+    .option('--format <format>', 'syslog, cef, ecs, otlp, udm or dcr (default: the preset\'s)')
     .option('--preset <preset>', 'splunk, sentinel, elastic, chronicle or generic (default: PROBECTL_SIEM_PRESET or generic)')
     .option('--endpoint <url>', 'the endpoint whose framing to show (default: PROBECTL_SIEM_ENDPOINT or an example for the preset)')
     .option('--stdin', 'read events from stdin: a canonical event, an audit record or a signal; one object, an array, or one per line')

@@ -1,12 +1,14 @@
 import { ProbectlError } from '../../core/errors.ts';
 import type { SiemEvent } from '../event.ts';
 import { cefRecord } from './cef.ts';
+import { dcrBatch, dcrRecord } from './dcr.ts';
 import { ecsRecord } from './ecs.ts';
 import type { FormatOptions } from './options.ts';
 import { otlpLogRecordJson, otlpRequestBytes } from './otlp.ts';
 import { syslogRecord } from './syslog.ts';
+import { udmRecord } from './udm.ts';
 
-export const SIEM_FORMATS = ['syslog', 'cef', 'ecs', 'otlp'] as const;
+export const SIEM_FORMATS = ['syslog', 'cef', 'ecs', 'otlp', 'udm', 'dcr'] as const;
 export type SiemFormat = (typeof SIEM_FORMATS)[number];
 
 /**
@@ -19,9 +21,9 @@ export interface SiemFormatter {
   readonly name: SiemFormat;
   /** Content type of a batch body. */
   readonly contentType: string;
-  /** One event: a syslog or CEF line (no newline), an ECS document, or an OTLP LogRecord JSON object. */
+  /** One event: a syslog or CEF line (no newline), an ECS document, an OTLP LogRecord, a UDM event or a DCR record JSON object. */
   record(event: SiemEvent, opts: FormatOptions): string;
-  /** Many events: one line each for syslog and CEF, one document per line (NDJSON) for ECS, one ExportLogsServiceRequest for OTLP. */
+  /** Many events: one line each for syslog and CEF, one document per line (NDJSON) for ECS and UDM, one ExportLogsServiceRequest for OTLP, a JSON array for DCR. */
   batch(events: readonly SiemEvent[], opts: FormatOptions): Buffer;
 }
 
@@ -43,7 +45,19 @@ export const FORMATTERS: Readonly<Record<SiemFormat, SiemFormatter>> = Object.fr
     record: (event: SiemEvent) => otlpLogRecordJson(event),
     batch: otlpRequestBytes,
   },
+  udm: { name: 'udm', contentType: 'application/x-ndjson', record: udmRecord, batch: lines(udmRecord) },
+  dcr: { name: 'dcr', contentType: 'application/json', record: dcrRecord, batch: dcrBatch },
 });
+
+/**
+ * One event as a self-contained document of the format, for receivers that
+ * take one log per event (Chronicle logs:import entries, webhook lines): the
+ * record, except OTLP, whose record needs its resource — a one-event
+ * ExportLogsServiceRequest (with `probectl.tenant_id`).
+ */
+export function standaloneRecord(formatter: SiemFormatter, event: SiemEvent, opts: FormatOptions): Buffer {
+  return formatter.name === 'otlp' ? formatter.batch([event], opts) : Buffer.from(formatter.record(event, opts), 'utf8');
+}
 
 export function isSiemFormat(name: string): name is SiemFormat {
   return (SIEM_FORMATS as readonly string[]).includes(name);
