@@ -1,5 +1,4 @@
 import type { Clock } from '../core/clock.ts';
-import { streamNotifier } from '../core/streams.ts';
 import type { TenantTx } from '../store/scope.ts';
 import { canonicalTemplate, ChainVerifier, GENESIS_HASH, type AuditEvent, type ChainVerdict, type Outcome } from './chain.ts';
 
@@ -64,7 +63,7 @@ export async function appendAudit(tx: TenantTx, clock: Clock, entry: AuditEntry)
     [...values, GENESIS_HASH, t.before, t.middle, t.after],
   );
   const row = res.rows[0] as { seq: number; prev_hash: string; hash: string };
-  tx.afterCommit(() => streamNotifier.notify(tx.tenantId, 'audit'));
+  tx.streamGrew('audit');
   return { ...record, seq: row.seq, prev_hash: row.prev_hash, hash: row.hash };
 }
 

@@ -16,10 +16,10 @@ import { dataPaths, lockDataDir, lockHolder, type DataDirLock } from '../store/d
 import { migrate } from '../store/migrate.ts';
 import { inSystem, inTenant } from '../store/scope.ts';
 import { ControlClient } from './control-client.ts';
-import { parkedEvents, replay, retryParked, siemStatus, type ReplayProgress, type SiemRuntime, type SiemStatus } from '../siem/admin.ts';
-import type { SiemStream } from '../siem/cursor.ts';
-import { createRedactor } from '../siem/redact.ts';
-import { siemFormatOptions, tokenResolver } from '../siem/runtime.ts';
+import { parkedItems, replay, retryParked, type ReplayProgress } from '../delivery/operations.ts';
+import { siemStatus, type SiemStatus } from '../siem/admin.ts';
+import type { SiemStream } from '../siem/sources.ts';
+import { SIEM_CONSUMER, siemFormatOptions, siemRuntime, tokenResolver, type SiemRuntime } from '../siem/runtime.ts';
 import { buildTarget } from '../siem/targets/index.ts';
 import type { SecretResolver } from '../secrets/resolver.ts';
 import { buildSecretResolver } from '../secrets/setup.ts';
@@ -165,7 +165,7 @@ class DirectBackend implements AdminBackend {
       const settings = this.config.siem;
       this.resolver = buildSecretResolver(this.config);
       const target = buildTarget(settings, siemFormatOptions(settings, VERSION), tokenResolver(this.resolver));
-      this.runtime = { settings, target, redactor: createRedactor(settings.redactKeys), policy: settings.retry, live: () => [] };
+      this.runtime = siemRuntime(settings, target);
     }
     return this.runtime;
   }
@@ -177,7 +177,7 @@ class DirectBackend implements AdminBackend {
 
   async siemParked(tenant: string) {
     await requireTenant(this.ctx, tenant);
-    return (await parkedEvents(this.db, tenant)).map((r) => ({ ...r, parked_at: r.parked_at.toISOString() }));
+    return (await parkedItems(this.db, SIEM_CONSUMER, tenant)).map((r) => ({ ...r, parked_at: r.parked_at.toISOString() }));
   }
 
   async siemRetryParked(tenant: string) {

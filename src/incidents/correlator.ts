@@ -1,5 +1,4 @@
 import type { Clock } from '../core/clock.ts';
-import { streamNotifier } from '../core/streams.ts';
 import { newId } from '../core/ids.ts';
 import type { TenantTx } from '../store/scope.ts';
 import { correlationKey, maxSeverity, type Severity, type Signal, type SignalInput } from './model.ts';
@@ -51,7 +50,7 @@ export async function ingestSignals(tx: TenantTx, clock: Clock, windowMs: number
     );
     results.push({ signal, incidentOpened: opened });
   }
-  tx.afterCommit(() => streamNotifier.notify(tx.tenantId, 'threat'));
+  tx.streamGrew('threat');
   return results;
 }
 

@@ -5,7 +5,7 @@ import type { IngestDeps } from '../incidents/ingest.ts';
 import type { Db } from '../store/db.ts';
 import type { SensitiveReads } from '../audit/sensitive-reads.ts';
 import type { SecretResolver } from '../secrets/resolver.ts';
-import type { SiemRuntime } from '../siem/admin.ts';
+import type { SiemRuntime } from '../siem/runtime.ts';
 import type { Authenticator } from './auth.ts';
 import type { Metrics } from './metrics.ts';
 

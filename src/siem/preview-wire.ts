@@ -31,7 +31,7 @@ class CaptureSender implements Sender {
 
   async send(request: WireRequest): Promise<TransportResult> {
     this.requests.push(request);
-    return { kind: 'response', status: 200, headers: {}, body: Buffer.from('{"text":"Success","code":0,"errors":false,"items":[]}') };
+    return { kind: 'answered', status: 200, headers: {}, body: Buffer.from('{"text":"Success","code":0,"errors":false,"items":[]}') };
   }
 
   async close(): Promise<void> {}

@@ -2,20 +2,33 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../core/clock.ts';
+import { DeliveryEngine, type EngineSettings } from '../delivery/engine.ts';
+import { DeliveryMetrics, type LiveStreamState } from '../delivery/metrics.ts';
+import type { DeliveryRuntime } from '../delivery/operations.ts';
 import type { SecretResolver } from '../secrets/resolver.ts';
-import type { Db } from '../store/db.ts';
-import type { SiemRuntime } from './admin.ts';
-import type { SiemSettings } from './config.ts';
-import { formatOptions } from './formatters/options.ts';
-import { Forwarder } from './forwarder.ts';
-import { createRedactor } from './redact.ts';
-import { SiemMetrics } from './status.ts';
-import { buildTarget } from './targets/index.ts';
 import { TlsIdentity } from '../secrets/tls-identity.ts';
+import type { Db } from '../store/db.ts';
+import type { SiemSettings } from './config.ts';
+import type { SiemEvent } from './event.ts';
+import { formatOptions } from './formatters/options.ts';
+import { createRedactor, type Redactor } from './redact.ts';
+import { siemSource } from './sources.ts';
+import { buildTarget } from './targets/index.ts';
+import type { Target } from './targets/types.ts';
+
+/** The delivery engine's consumer name for SIEM export (cursors, lock keys, audit actions `siem.*`). */
+export const SIEM_CONSUMER = 'siem';
+
+/** What the SIEM operations (status, parked, replay) need: the delivery runtime plus the export's settings. */
+export interface SiemRuntime extends DeliveryRuntime<SiemEvent> {
+  settings: SiemSettings;
+  target: Target;
+  redactor: Redactor;
+}
 
 export interface SiemExport {
   runtime: SiemRuntime;
-  forwarder: Forwarder;
+  engine: DeliveryEngine<SiemEvent>;
   stop(): Promise<void>;
 }
 
@@ -29,14 +42,38 @@ export function siemFormatOptions(settings: SiemSettings, version: string) {
   return formatOptions({ hostname: hostname(), version, syslogPen: settings.syslogPen, syslogFacility: settings.syslogFacility });
 }
 
+/** probectl_siem_* metrics. */
+export function siemMetrics(registry: Registry): DeliveryMetrics {
+  return new DeliveryMetrics(registry, 'probectl_siem', { title: 'SIEM export', items: 'Events', receiver: 'the SIEM' });
+}
+
+/** How the engine drains for SIEM export, from PROBECTL_SIEM_*. */
+export function siemEngineSettings(settings: SiemSettings): EngineSettings {
+  return {
+    batchSize: settings.batchSize, inflight: settings.inflight, pollIntervalMs: settings.pollIntervalMs,
+    rebalanceIntervalMs: settings.rebalanceIntervalMs, retry: settings.retry, bufferItems: settings.bufferEvents,
+  };
+}
+
+/** The SIEM runtime over a target: the audit and threat sources the settings name, redacted with PROBECTL_SIEM_REDACT_KEYS. */
+export function siemRuntime(settings: SiemSettings, target: Target, live: () => LiveStreamState[] = () => []): SiemRuntime {
+  const redactor = createRedactor(settings.redactKeys);
+  return {
+    consumer: SIEM_CONSUMER, settings, target, redactor, sink: target, policy: settings.retry, batchSize: settings.batchSize, live,
+    sources: settings.streams.map((stream) => siemSource(stream, redactor)),
+  };
+}
+
 /**
- * Starts SIEM export (only called when PROBECTL_SIEM_ENABLED=true). A client
- * certificate for mutual TLS is a reloadable identity: renewed in place, it
- * applies to the next connections without a restart; a broken renewal keeps
- * the previous one and shows in the secrets health.
+ * Starts SIEM export (only called when PROBECTL_SIEM_ENABLED=true): the
+ * shared delivery engine draining each tenant's audit chain and signal log
+ * into the configured target. A client certificate for mutual TLS is a
+ * reloadable identity: renewed in place, it applies to the next connections
+ * without a restart; a broken renewal keeps the previous one and shows in the
+ * secrets health.
  */
-export async function startSiemExport(settings: SiemSettings, deps: { db: Db; clock: Clock; log: Logger; registry: Registry; secrets: SecretResolver; version: string; reloadIntervalMs?: number }): Promise<SiemExport> {
-  const target = buildTarget(settings, siemFormatOptions(settings, deps.version), tokenResolver(deps.secrets));
+export async function startSiemExport(settings: SiemSettings, deps: { db: Db; clock: Clock; log: Logger; registry: Registry; secrets: SecretResolver; version: string; reloadIntervalMs?: number; stopGraceMs?: number; target?: Target }): Promise<SiemExport> {
+  const target = deps.target ?? buildTarget(settings, siemFormatOptions(settings, deps.version), tokenResolver(deps.secrets));
   let identity: TlsIdentity | undefined;
   if (settings.clientCertFile && settings.clientKeyFile) {
     identity = await TlsIdentity.load({
@@ -46,15 +83,21 @@ export async function startSiemExport(settings: SiemSettings, deps: { db: Db; cl
     identity.onChange((m) => target.sender.setTls?.({ cert: m.cert, key: m.key }));
     identity.start();
   }
-  const redactor = createRedactor(settings.redactKeys);
-  const forwarder = new Forwarder({ db: deps.db, clock: deps.clock, log: deps.log.child({ component: 'siem' }), settings, target, redactor, metrics: new SiemMetrics(deps.registry) });
-  forwarder.start();
+  let engine: DeliveryEngine<SiemEvent> | undefined;
+  const runtime = siemRuntime(settings, target, () => engine?.liveStates() ?? []);
+  engine = new DeliveryEngine<SiemEvent>({
+    consumer: SIEM_CONSUMER, db: deps.db, clock: deps.clock, log: deps.log.child({ component: 'siem' }),
+    settings: siemEngineSettings(settings), sources: runtime.sources, sink: target, metrics: siemMetrics(deps.registry),
+    notifier: deps.db.streams, ...(deps.stopGraceMs !== undefined ? { stopGraceMs: deps.stopGraceMs } : {}),
+  });
+  engine.start();
+  const running = engine;
   return {
-    runtime: { settings, target, redactor, policy: settings.retry, live: () => forwarder.liveStates() },
-    forwarder,
+    runtime,
+    engine: running,
     async stop() {
       await identity?.stop();
-      await forwarder.stop();
+      await running.stop();
     },
   };
 }

@@ -3,6 +3,8 @@
  * driver: it receives a `Db` and reaches tenant data only through `inTenant()`
  * (store/scope.ts), which hands out a `TenantTx`.
  */
+import type { StreamEvents } from '../core/streams.ts';
+
 export type Row = Record<string, unknown>;
 
 export interface QueryResult<R = Row> {
@@ -31,6 +33,8 @@ export type DriverName = 'pglite' | 'postgres';
 
 export interface Db {
   readonly driver: DriverName;
+  /** Announcements that a tenant's durable stream grew (TenantTx.streamGrew), for drainers to wake on. */
+  readonly streams: StreamEvents;
   /**
    * Runs fn in one transaction as the connecting (owner) role; commits, or
    * rolls back on throw. `begin` is a parameterless statement sent with BEGIN

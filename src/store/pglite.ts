@@ -3,6 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
+import { LocalStreamEvents } from '../core/streams.ts';
 import { INT8_OID, parseInt8, type Db, type OwnerTx, type QueryResult, type Row } from './db.ts';
 
 const pgliteLocks = new Set<bigint>();
@@ -54,6 +55,8 @@ export async function openPglite(dir: string | undefined): Promise<Db> {
   let closed = false;
   return {
     driver: 'pglite',
+    // One process owns the embedded database (the data directory lock): announcements stay in it.
+    streams: new LocalStreamEvents(),
     transaction: (fn, options) => pg.transaction(async (tx) => {
       if (options?.begin) await tx.exec(options.begin);
       return fn(wrap(tx));

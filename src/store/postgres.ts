@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
+import { PgStreamEvents, STREAMS_CHANNEL } from './pg-stream-events.ts';
 import { INT8_OID, parseInt8, type Db, type OwnerTx, type QueryResult, type Row } from './db.ts';
 
 export interface PostgresOptions {
@@ -60,8 +61,27 @@ export async function openPostgres(opts: PostgresOptions): Promise<Db> {
       await client.query(sql);
     },
   });
+  const clientOptions = () => ({
+    connectionString: url.toString(),
+    ...(opts.password !== undefined ? { password: opts.password } : {}),
+    ssl,
+    types: typeParsers,
+    connectionTimeoutMillis: 10_000,
+  });
+  const streams = new PgStreamEvents({
+    notify: async (payloads) => {
+      await pool.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [STREAMS_CHANNEL, payloads]);
+    },
+    connect: async () => {
+      const client = new pg.Client({ ...clientOptions(), application_name: `${opts.applicationName ?? 'probectl'}-listen` });
+      client.on('error', () => {});
+      await client.connect();
+      return client;
+    },
+  });
   return {
     driver: 'postgres',
+    streams,
     async transaction(fn, options) {
       const client = await pool.connect();
       let broken = false;
@@ -82,14 +102,7 @@ export async function openPostgres(opts: PostgresOptions): Promise<Db> {
       }
     },
     async lockSession() {
-      const client = new pg.Client({
-        connectionString: url.toString(),
-        ...(opts.password !== undefined ? { password: opts.password } : {}),
-        ssl,
-        types: typeParsers,
-        application_name: `${opts.applicationName ?? 'probectl'}-locks`,
-        connectionTimeoutMillis: 10_000,
-      });
+      const client = new pg.Client({ ...clientOptions(), application_name: `${opts.applicationName ?? 'probectl'}-locks` });
       let alive = true;
       client.on('error', () => {
         alive = false;
@@ -124,6 +137,9 @@ export async function openPostgres(opts: PostgresOptions): Promise<Db> {
         return false;
       }
     },
-    close: () => pool.end(),
+    async close() {
+      await streams.close();
+      await pool.end();
+    },
   };
 }

@@ -14,6 +14,8 @@ export interface TenantTx {
   query<R = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
   /** Runs fn once the transaction has committed (never if it rolls back). */
   afterCommit(fn: () => void): void;
+  /** Announces, once the transaction has committed, that this tenant's `stream` grew (wakes its drainers). */
+  streamGrew(stream: string): void;
 }
 
 /**
@@ -39,10 +41,24 @@ function tenantScopeSql(tenant: string): string {
   return `SELECT set_config('role', '${APP_ROLE}', true), set_config('probectl.tenant_id', '${tenant}', true), set_config('probectl.scope', '', true)`;
 }
 
-async function enterTenant(tx: OwnerTx, tenantId: string, hooks: Array<() => void>): Promise<TenantTx> {
+function tenantTx(db: Db, tx: OwnerTx, tenant: string, hooks: Array<() => void>): TenantTx {
+  const grew = new Set<string>();
+  return {
+    tenantId: tenant,
+    query: (sql, params) => tx.query(sql, params),
+    afterCommit: (hook) => void hooks.push(hook),
+    streamGrew(stream) {
+      if (grew.has(stream)) return;
+      grew.add(stream);
+      hooks.push(() => db.streams.notify(tenant, stream));
+    },
+  };
+}
+
+async function enterTenant(db: Db, tx: OwnerTx, tenantId: string, hooks: Array<() => void>): Promise<TenantTx> {
   const tenant = checkedTenant(tenantId);
   await tx.query(tenantScopeSql(tenant));
-  return { tenantId: tenant, query: (sql, params) => tx.query(sql, params), afterCommit: (hook) => void hooks.push(hook) };
+  return tenantTx(db, tx, tenant, hooks);
 }
 
 function runHooks(hooks: Array<() => void>): void {
@@ -53,7 +69,7 @@ function runHooks(hooks: Array<() => void>): void {
 export async function inTenant<T>(db: Db, tenantId: string, fn: (tx: TenantTx) => Promise<T>): Promise<T> {
   const tenant = checkedTenant(tenantId);
   const hooks: Array<() => void> = [];
-  const result = await db.transaction((tx) => fn({ tenantId: tenant, query: (sql, params) => tx.query(sql, params), afterCommit: (hook) => void hooks.push(hook) }), { begin: tenantScopeSql(tenant) });
+  const result = await db.transaction((tx) => fn(tenantTx(db, tx, tenant, hooks)), { begin: tenantScopeSql(tenant) });
   runHooks(hooks);
   return result;
 }
@@ -67,7 +83,7 @@ export async function inSystem<T>(db: Db, fn: (tx: SystemTx) => Promise<T>): Pro
       system: true,
       query: (sql, params) => tx.query(sql, params),
       async asTenant(tenantId, inner) {
-        const scoped = await enterTenant(tx, tenantId, hooks);
+        const scoped = await enterTenant(db, tx, tenantId, hooks);
         const result = await inner(scoped);
         await enterSystem();
         return result;

@@ -41,7 +41,7 @@ describe('CEF over syslog to a real rsyslog (an AMA forwarder)', () => {
     fwd = startForwarder(t.db, { PROBECTL_SIEM_PRESET: 'sentinel', PROBECTL_SIEM_ENDPOINT: `syslog+tls://127.0.0.1:${peer.port}`, PROBECTL_SIEM_CA_FILE: caFile(peer.caPem), PROBECTL_SIEM_SYSLOG_FACILITY: '16' });
   });
   after(async () => {
-    await fwd?.forwarder.stop();
+    await fwd?.engine.stop();
     await t?.close();
     await peer?.stop();
   });

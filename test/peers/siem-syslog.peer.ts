@@ -6,7 +6,7 @@ import { systemClock } from '../../src/core/clock.ts';
 import { ingestSignals } from '../../src/incidents/correlator.ts';
 import { pageSignals } from '../../src/incidents/incidents.ts';
 import { inTenant } from '../../src/store/scope.ts';
-import { listParked } from '../../src/siem/cursor.ts';
+import { listParked } from '../../src/delivery/ledger.ts';
 import { auditToEvent, signalToEvent } from '../../src/siem/mapping.ts';
 import { createRedactor } from '../../src/siem/redact.ts';
 import type { SiemEvent } from '../../src/siem/event.ts';
@@ -53,7 +53,7 @@ describe('SIEM export to a real rsyslog over TLS', () => {
     fwd = startForwarder(t.db, { PROBECTL_SIEM_PRESET: 'generic', PROBECTL_SIEM_ENDPOINT: `syslog+tls://127.0.0.1:${peer.port}`, PROBECTL_SIEM_CA_FILE: caFile(peer.caPem) });
   });
   after(async () => {
-    await fwd?.forwarder.stop();
+    await fwd?.engine.stop();
     await t?.close();
     await peer?.stop();
   });
@@ -90,8 +90,8 @@ describe('SIEM export to a real rsyslog over TLS', () => {
   });
 
   it('an event larger than the receiver accepts is parked, not truncated', async () => {
-    await until('parked', async () => (await inTenant(t.db, tenant, (tx) => listParked(tx, 10))).length === 1);
-    const [parked] = await inTenant(t.db, tenant, (tx) => listParked(tx, 10));
+    await until('parked', async () => (await inTenant(t.db, tenant, (tx) => listParked(tx, 'siem', 10))).length === 1);
+    const [parked] = await inTenant(t.db, tenant, (tx) => listParked(tx, 'siem', 10));
     assert.equal(parked?.seq, 3);
     assert.match(parked!.reason, /exceeds PROBECTL_SIEM_SYSLOG_MAX_MESSAGE/);
   });

@@ -99,7 +99,7 @@ describe('Google SecOps: the Chronicle API import methods and the webhook feed',
     const events = stressEvents().slice(0, 8).map((e, i) => ({ ...e, seq: 100 + i, attributes: { note: i === 5 ? 'POISON' : 'ok' } }));
     const before = chronicle.events.length;
     const { parked } = await deliverWithin(target({ PROBECTL_SIEM_ENDPOINT: chronicle.eventsUrl, PROBECTL_SIEM_GCP_CREDENTIALS_FILE: keyFile }), events);
-    assert.deepEqual(parked.map((p) => [p.event.seq, p.status]), [[105, 400]]);
+    assert.deepEqual(parked.map((p) => [p.seq, p.status]), [[105, 400]]);
     assert.match(parked[0]!.reason, /HTTP 400 INVALID_ARGUMENT/);
     const ids = (chronicle.events.slice(before) as Array<{ metadata: { product_log_id: string } }>).map((u) => u.metadata.product_log_id);
     assert.deepEqual(ids.sort(), events.filter((_, i) => i !== 5).map((e) => e.id).sort());
@@ -109,7 +109,7 @@ describe('Google SecOps: the Chronicle API import methods and the webhook feed',
     const events = clones(6, 200, (i) => ({ blob: 'b'.repeat(i === 2 ? 30_000 : 3000) }));
     const before = chronicle.requests.length;
     const { parked } = await deliverWithin(logs({ PROBECTL_SIEM_BATCH_BYTES: '16384' }), events);
-    assert.deepEqual(parked.map((p) => p.event.seq), [202]);
+    assert.deepEqual(parked.map((p) => p.seq), [202]);
     assert.match(parked[0]!.reason, /a log entry of \d+ bytes does not fit a request of at most 16384 bytes/);
     const sent = chronicle.requests.slice(before);
     assert.ok(sent.length >= 2 && sent.every((r) => r.status === 200 && r.bytes <= 16384), sent.map((r) => `${r.status}:${r.bytes}`).join(' '));

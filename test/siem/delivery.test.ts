@@ -4,7 +4,7 @@ import { appendAudit, pageAudit } from '../../src/audit/log.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { ingestSignals } from '../../src/incidents/correlator.ts';
 import { inTenant } from '../../src/store/scope.ts';
-import { deliveryRows, listParked } from '../../src/siem/cursor.ts';
+import { cursorRows, listParked } from '../../src/delivery/ledger.ts';
 import { openTestDb, type TestDb } from '../helpers/db.ts';
 import { makeTenants } from '../helpers/tenants.ts';
 import { startTestSiem, type TestSiem } from './servers/test-siem.ts';
@@ -21,12 +21,12 @@ describe(`SIEM delivery (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' :
   let siem: TestSiem;
   let fwd: TestForwarder | undefined;
 
-  // A database per test: a forwarder drains every tenant it finds, so tests must not see each other's streams.
+  // A database per test: an engine drains every tenant it finds, so tests must not see each other's streams.
   beforeEach(async () => {
     t = await openTestDb();
   });
   afterEach(async () => {
-    await fwd?.forwarder.stop();
+    await fwd?.engine.stop();
     fwd = undefined;
     await siem?.close();
     await t.close();
@@ -49,9 +49,9 @@ describe(`SIEM delivery (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' :
     assert.equal(siem.faults.length, 0, 'every injected fault was hit');
     assert.ok(siem.requests.some((r) => r.path.startsWith('/services/collector/ack?channel=')), 'acks were polled');
     assert.ok(siem.requests.every((r) => r.authorization === `Splunk ${siem.token}` && !r.path.includes(siem.token)), 'the token rides only the auth header');
-    const rows = await inTenant(t.db, tenant!, (tx) => deliveryRows(tx));
+    const rows = await inTenant(t.db, tenant!, (tx) => cursorRows(tx, 'siem'));
     await until('cursors committed', async () => {
-      const r = await inTenant(t.db, tenant!, (tx) => deliveryRows(tx));
+      const r = await inTenant(t.db, tenant!, (tx) => cursorRows(tx, 'siem'));
       return r.find((x) => x.stream === 'audit')?.cursor === 120 && r.find((x) => x.stream === 'threat')?.cursor === 30;
     });
     assert.ok(rows.length === 2);
@@ -65,11 +65,11 @@ describe(`SIEM delivery (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' :
     await audit(t, tenant!, 40, (i) => ({ i, note: i === 17 ? 'POISON' : 'fine' }));
     fwd = startForwarder(t.db, { ...base(), PROBECTL_SIEM_PRESET: 'generic', PROBECTL_SIEM_FORMAT: 'cef', PROBECTL_SIEM_ENDPOINT: `${siem.url}/ingest`, PROBECTL_SIEM_STREAMS: 'audit' });
     await siem.waitForDistinct(39);
-    await until('parked', async () => (await inTenant(t.db, tenant!, (tx) => listParked(tx, 10))).length === 1);
-    const parked = await inTenant(t.db, tenant!, (tx) => listParked(tx, 10));
+    await until('parked', async () => (await inTenant(t.db, tenant!, (tx) => listParked(tx, 'siem', 10))).length === 1);
+    const parked = await inTenant(t.db, tenant!, (tx) => listParked(tx, 'siem', 10));
     assert.deepEqual(parked.map((p) => [p.stream, p.seq, p.status]), [['audit', 18, 422]]);
     assert.match(parked[0]!.response, /unprocessable/);
-    await until('cursor past the poison', async () => (await inTenant(t.db, tenant!, (tx) => deliveryRows(tx)))[0]?.cursor !== undefined && (await inTenant(t.db, tenant!, (tx) => deliveryRows(tx)))[0]!.cursor >= 40);
+    await until('cursor past the poison', async () => (await inTenant(t.db, tenant!, (tx) => cursorRows(tx, 'siem')))[0]?.cursor !== undefined && (await inTenant(t.db, tenant!, (tx) => cursorRows(tx, 'siem')))[0]!.cursor >= 40);
     const auditLog = await inTenant(t.db, tenant!, (tx) => pageAudit(tx, 40, 10));
     const alarm = auditLog.find((e) => e.action === 'siem.parked');
     assert.deepEqual(alarm?.data.seqs, [18]);
@@ -85,8 +85,8 @@ describe(`SIEM delivery (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' :
     siem.faults.push({ kind: 'bulk-item-429' }, { kind: 'bulk-item-429' });
     fwd = startForwarder(t.db, { ...base(), PROBECTL_SIEM_PRESET: 'elastic', PROBECTL_SIEM_ENDPOINT: `${siem.url}/probectl-events/_bulk`, PROBECTL_SIEM_STREAMS: 'audit', PROBECTL_SIEM_BATCH_SIZE: '10' });
     await siem.waitForDistinct(29);
-    await until('parked', async () => (await inTenant(t.db, tenant!, (tx) => listParked(tx, 10))).length === 1);
-    const parked = await inTenant(t.db, tenant!, (tx) => listParked(tx, 10));
+    await until('parked', async () => (await inTenant(t.db, tenant!, (tx) => listParked(tx, 'siem', 10))).length === 1);
+    const parked = await inTenant(t.db, tenant!, (tx) => listParked(tx, 'siem', 10));
     assert.deepEqual(parked.map((p) => [p.seq, p.status]), [[4, 400]]);
     assert.match(parked[0]!.reason, /document_parsing_exception/);
     assert.ok([...siem.counts().values()].every((c) => c === 1));
@@ -101,8 +101,8 @@ describe(`SIEM delivery (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' :
     await audit(t, tenant!, 12, (i) => ({ i, note: i === 7 ? 'POISON' : 'fine' }));
     fwd = startForwarder(t.db, { ...base(), PROBECTL_SIEM_PRESET: 'splunk', PROBECTL_SIEM_FORMAT: 'ecs', PROBECTL_SIEM_ENDPOINT: `${siem.url}/services/collector/event`, PROBECTL_SIEM_STREAMS: 'audit' });
     await siem.waitForDistinct(11);
-    await until('parked', async () => (await inTenant(t.db, tenant!, (tx) => listParked(tx, 10))).length === 1);
-    assert.deepEqual((await inTenant(t.db, tenant!, (tx) => listParked(tx, 10))).map((p) => [p.seq, p.status]), [[8, 400]]);
+    await until('parked', async () => (await inTenant(t.db, tenant!, (tx) => listParked(tx, 'siem', 10))).length === 1);
+    assert.deepEqual((await inTenant(t.db, tenant!, (tx) => listParked(tx, 'siem', 10))).map((p) => [p.seq, p.status]), [[8, 400]]);
     assert.ok([...siem.counts().values()].every((c) => c === 1), 'events before the invalid one were indexed once');
     assert.ok(siem.accepted.every((r) => r.endpoint === 'hec-event' && r.raw.startsWith('{"@timestamp"')), 'ECS documents as the HEC event field');
   });
@@ -115,8 +115,8 @@ describe(`SIEM delivery (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' :
     const signal = (target: string, attributes: Record<string, unknown> = {}) => ({ kind: 'ioc.match', severity: 'warning' as const, confidence: 70, target, title: 'hit', attributes });
     await inTenant(t.db, tenant!, (tx) => ingestSignals(tx, systemClock, 60_000, [signal('10.0.0.1'), signal('10.0.0.2', deep), signal('10.0.0.3')]));
     fwd = startForwarder(t.db, { ...base(), PROBECTL_SIEM_FORMAT: 'otlp', PROBECTL_SIEM_ENDPOINT: `${siem.url}/ingest`, PROBECTL_SIEM_STREAMS: 'threat' });
-    await until('parked', async () => (await inTenant(t.db, tenant!, (tx) => listParked(tx, 10))).length === 1);
-    const parked = await inTenant(t.db, tenant!, (tx) => listParked(tx, 10));
+    await until('parked', async () => (await inTenant(t.db, tenant!, (tx) => listParked(tx, 'siem', 10))).length === 1);
+    const parked = await inTenant(t.db, tenant!, (tx) => listParked(tx, 'siem', 10));
     assert.deepEqual(parked.map((p) => [p.stream, p.seq, p.status]), [['threat', 2, null]]);
     assert.match(parked[0]!.reason, /probectl could not (map|encode) this (record|event).*nests deeper than 64/);
     await inTenant(t.db, tenant!, (tx) => ingestSignals(tx, systemClock, 60_000, [signal('10.0.0.4')]));
@@ -124,7 +124,7 @@ describe(`SIEM delivery (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' :
     assert.match(await fwd.registry.metrics(), new RegExp(`probectl_siem_parked_total\\{tenant="${tenant}",stream="threat"\\} 1`));
     const alarm = (await inTenant(t.db, tenant!, (tx) => pageAudit(tx, 0, 50))).find((e) => e.action === 'siem.parked');
     assert.deepEqual(alarm?.data.seqs, [2]);
-    await until('cursor at the head', async () => (await inTenant(t.db, tenant!, (tx) => deliveryRows(tx)))[0]?.cursor === 4);
+    await until('cursor at the head', async () => (await inTenant(t.db, tenant!, (tx) => cursorRows(tx, 'siem')))[0]?.cursor === 4);
   });
 
   it('a drainer that fails repeatedly restarts with a backoff and shows it in status, metrics and the audit log', async () => {
@@ -151,7 +151,7 @@ describe(`SIEM delivery (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' :
     };
     fwd = startForwarder(flaky, { ...base(), PROBECTL_SIEM_ENDPOINT: `${siem.url}/ingest`, PROBECTL_SIEM_STREAMS: 'audit' });
     await siem.waitForDistinct(5, 30_000);
-    const state = fwd.forwarder.liveStates().find((s) => s.tenant === tenant);
+    const state = fwd.engine.liveStates().find((s) => s.tenant === tenant);
     assert.equal(state?.failures, 3);
     assert.match(state?.lastError ?? '', /drainer stopped: connection terminated unexpectedly/);
     assert.match(await fwd.registry.metrics(), new RegExp(`probectl_siem_drainer_failures_total\\{tenant="${tenant}",stream="audit"\\} 3`));
@@ -169,11 +169,11 @@ describe(`SIEM delivery (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' :
     siem.faults.push({ kind: 'lose-ack' });
     fwd = startForwarder(t.db, { ...base(), PROBECTL_SIEM_PRESET: 'splunk', PROBECTL_SIEM_FORMAT: 'ecs', PROBECTL_SIEM_ENDPOINT: `${siem.url}/services/collector/event`, PROBECTL_SIEM_STREAMS: 'audit', PROBECTL_SIEM_SPLUNK_ACK: 'true', PROBECTL_SIEM_SPLUNK_ACK_TIMEOUT: '500ms' });
     await siem.waitForDistinct(11, 30_000);
-    await until('parked', async () => (await inTenant(t.db, tenant!, (tx) => listParked(tx, 10))).length === 1);
-    assert.deepEqual((await inTenant(t.db, tenant!, (tx) => listParked(tx, 10))).map((p) => [p.seq, p.status]), [[8, 400]]);
+    await until('parked', async () => (await inTenant(t.db, tenant!, (tx) => listParked(tx, 'siem', 10))).length === 1);
+    assert.deepEqual((await inTenant(t.db, tenant!, (tx) => listParked(tx, 'siem', 10))).map((p) => [p.seq, p.status]), [[8, 400]]);
     assert.ok(siem.requests.filter((r) => r.path.startsWith('/services/collector/ack')).length >= 2, 'the partial answer\'s ackId was polled');
     assert.equal(siem.faults.length, 0, 'the lost ack was hit');
-    await until('cursor committed', async () => ((await inTenant(t.db, tenant!, (tx) => deliveryRows(tx)))[0]?.cursor ?? 0) >= 12);
+    await until('cursor committed', async () => ((await inTenant(t.db, tenant!, (tx) => cursorRows(tx, 'siem')))[0]?.cursor ?? 0) >= 12);
   });
 
   it('gzip-compressed bodies over mutual TLS', async () => {
@@ -236,7 +236,7 @@ describe(`SIEM delivery (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' :
     const [tenant] = await makeTenants(t.db, 'untrusted');
     await audit(t, tenant!, 3);
     fwd = startForwarder(t.db, { PROBECTL_SIEM_TOKEN: siem.token, PROBECTL_SIEM_ENDPOINT: `${siem.url}/ingest`, PROBECTL_SIEM_STREAMS: 'audit' });
-    await until('paused', () => fwd!.forwarder.liveStates().some((s) => s.paused && /TLS verification failed/.test(s.pausedReason ?? '')));
+    await until('paused', () => fwd!.engine.liveStates().some((s) => s.paused && /TLS verification failed/.test(s.pausedReason ?? '')));
     assert.equal(siem.accepted.length, 0, 'nothing was sent to an unverified peer');
   });
 
@@ -259,17 +259,17 @@ describe(`SIEM delivery (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' :
     await audit(t, tenant!, 10);
     for (let i = 0; i < 5; i++) siem.faults.push({ kind: 'status', status: 401, body: '{"error":"bad token"}' });
     fwd = startForwarder(t.db, { ...base(), PROBECTL_SIEM_PRESET: 'generic', PROBECTL_SIEM_ENDPOINT: `${siem.url}/ingest`, PROBECTL_SIEM_STREAMS: 'audit' });
-    await until('paused', () => fwd!.forwarder.liveStates().some((s) => s.paused));
+    await until('paused', () => fwd!.engine.liveStates().some((s) => s.paused));
     assert.match(await fwd.registry.metrics(), new RegExp(`probectl_siem_paused\\{tenant="${tenant}",stream="audit"\\} 1`));
     await until('lag visible', async () => new RegExp(`probectl_siem_lag_events\\{tenant="${tenant}",stream="audit"\\} 10`).test(await fwd!.registry.metrics()));
     assert.match(await fwd.registry.metrics(), new RegExp(`probectl_siem_lag_seconds\\{tenant="${tenant}",stream="audit"\\} [0-9.]+`));
     await siem.waitForDistinct(10);
-    await until('resumed', () => fwd!.forwarder.liveStates().every((s) => !s.paused));
+    await until('resumed', () => fwd!.engine.liveStates().every((s) => !s.paused));
     await until('caught up', async () => new RegExp(`probectl_siem_lag_events\\{tenant="${tenant}",stream="audit"\\} 0`).test(await fwd!.registry.metrics()));
     const metrics = await fwd.registry.metrics();
     assert.match(metrics, new RegExp(`probectl_siem_delivered_total\\{tenant="${tenant}",stream="audit"\\} 10`));
     assert.match(metrics, new RegExp(`probectl_siem_last_success_timestamp_seconds\\{tenant="${tenant}",stream="audit"\\} \\d+`));
     assert.match(metrics, new RegExp(`probectl_siem_paused\\{tenant="${tenant}",stream="audit"\\} 0`));
-    assert.equal((await inTenant(t.db, tenant!, (tx) => listParked(tx, 10))).length, 0, 'nothing parked or skipped');
+    assert.equal((await inTenant(t.db, tenant!, (tx) => listParked(tx, 'siem', 10))).length, 0, 'nothing parked or skipped');
   });
 });

@@ -117,7 +117,7 @@ describe('Microsoft Sentinel: the Logs Ingestion API', () => {
     const calls = dcr.requests.slice(before);
     assert.ok(calls.length >= 2, `a 1.4 MB batch took ${calls.length} calls`);
     assert.ok(calls.every((c) => c.status === 204 && c.bytes <= 900_000 && c.bytes <= MAX_CALL_BYTES), calls.map((c) => `${c.status}:${c.bytes}`).join(' '));
-    assert.deepEqual(parked.map((p) => p.event.seq), [5000]);
+    assert.deepEqual(parked.map((p) => p.seq), [5000]);
     assert.match(parked[0]!.reason, /column Message holds 70000 bytes; the Logs Ingestion API keeps at most 65536 bytes of a value and would truncate it/);
     const counts = new Map<unknown, number>();
     for (const r of dcr.accepted) counts.set(r.EventId, (counts.get(r.EventId) ?? 0) + 1);
@@ -126,7 +126,7 @@ describe('Microsoft Sentinel: the Logs Ingestion API', () => {
     // With a smaller request size, a record that cannot fit one request alone is parked, never cut.
     const tooBig = { ...base[2]!, seq: 4000, id: '4d4d4d4d-4d4d-5d4d-8d4d-4d4d4d4d4d4d', message: 'q'.repeat(60_000), attributes: { a: 'r'.repeat(60_000) } };
     const small = await deliverWithin(target({ PROBECTL_SIEM_BATCH_BYTES: '100000' }), [...big.slice(0, 2), tooBig]);
-    assert.deepEqual(small.parked.map((p) => p.event.seq), [4000]);
+    assert.deepEqual(small.parked.map((p) => p.seq), [4000]);
     assert.match(small.parked[0]!.reason, /a record of 120\d{3} bytes does not fit a request of at most 100000 bytes/);
   });
 
@@ -166,7 +166,7 @@ describe('Microsoft Sentinel: the Logs Ingestion API', () => {
 
     const events = withAttrs(stressEvents().slice(0, 6), (i) => ({ note: i === 4 ? 'POISON' : 'fine' }));
     const { parked } = await deliverWithin(target(), events);
-    assert.deepEqual(parked.map((p) => [p.event.seq, p.status]), [[1004, 400]]);
+    assert.deepEqual(parked.map((p) => [p.seq, p.status]), [[1004, 400]]);
     assert.match(parked[0]!.reason, /HTTP 400 InvalidPayload/);
   });
 

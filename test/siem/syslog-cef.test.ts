@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { deliverBatch } from '../../src/siem/deliver.ts';
+import { deliverBatch } from '../../src/delivery/batch.ts';
 import { cefRecord } from '../../src/siem/formatters/cef.ts';
 import { buildTarget } from '../../src/siem/targets/index.ts';
 import { parseCef } from './helpers/cef.ts';
@@ -83,7 +83,7 @@ describe('CEF over syslog (an Azure Monitor Agent forwarder, any CEF syslog coll
     const long = stressEvents().find((e) => Buffer.byteLength(cefRecord(e, OPTS)) > 2048)!;
     try {
       const parked = await deliverBatch(target, [long], { baseMs: 5, capMs: 50, maxAttempts: 5, maxRetryAfterMs: 100 }, { signal: AbortSignal.timeout(10_000) });
-      assert.deepEqual(parked.map((p) => p.event.id), [long.id]);
+      assert.deepEqual(parked.map((p) => p.id), [long.id]);
       assert.match(parked[0]!.reason, /exceeds PROBECTL_SIEM_SYSLOG_MAX_MESSAGE \(2048\)/);
     } finally {
       await target.close();

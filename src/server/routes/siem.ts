@@ -3,7 +3,9 @@ import { Type } from 'typebox';
 import { ProbectlError } from '../../core/errors.ts';
 import type { Principal } from '../../identity/permissions.ts';
 import { targetTenant } from '../tenant-target.ts';
-import { parkedEvents, replay, retryParked, siemStatus } from '../../siem/admin.ts';
+import { parkedItems, replay, retryParked } from '../../delivery/operations.ts';
+import { siemStatus } from '../../siem/admin.ts';
+import { SIEM_CONSUMER } from '../../siem/runtime.ts';
 import type { AppDeps } from '../deps.ts';
 import { needs, route, type RouteDef } from '../route.ts';
 import { Seq, Uuid } from '../schemas.ts';
@@ -32,7 +34,7 @@ export const siemRoutes: RouteDef[] = [
     access: needs('admin', 'provider-admin'),
     schema: { querystring: TenantQuery },
     handler: async ({ deps, principal, query }) => {
-      const rows = await parkedEvents(deps.db, await scopeTenant(deps, principal, query.tenant));
+      const rows = await parkedItems(deps.db, SIEM_CONSUMER, await scopeTenant(deps, principal, query.tenant));
       return { body: { parked: rows.map((r) => ({ ...r, parked_at: r.parked_at.toISOString() })) } };
     },
   }),

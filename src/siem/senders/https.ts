@@ -44,7 +44,7 @@ export class HttpsSender implements Sender {
     }
     try {
       const res = await this.client.request(url, { method: 'POST', headers, body, timeoutMs: opts.timeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) });
-      return { kind: 'response', status: res.status, headers: res.headers, body: res.body };
+      return { kind: 'answered', status: res.status, headers: res.headers, body: res.body };
     } catch (err) {
       if (err instanceof HttpClientError) return { kind: 'failed', reason: err.message, alarm: err.kind === 'tls' || err.kind === 'insecure' };
       throw err;

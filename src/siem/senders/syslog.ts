@@ -83,7 +83,7 @@ export class SyslogSender implements Sender {
       });
       await new Promise((r) => setTimeout(r, this.opts.settleMs ?? 0));
       if (this.broken !== undefined) throw new Error(this.broken);
-      return { kind: 'response', status: 200, headers: {}, body: Buffer.alloc(0) };
+      return { kind: 'sent' };
     } catch (err) {
       this.socket?.destroy();
       this.socket = undefined;

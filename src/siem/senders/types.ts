@@ -7,9 +7,15 @@ export interface WireRequest {
   headers?: Record<string, string>;
 }
 
-/** What the transport saw: an HTTP answer, or a failure below HTTP (never retried forever without saying why). */
+/**
+ * What the transport saw, whatever it is: `answered` by an HTTP receiver
+ * (status, headers, body), `sent` over a transport that never answers (RFC 5425
+ * syslog: the bytes were accepted and the connection stayed healthy), or
+ * `failed` below the protocol (never retried forever without saying why).
+ */
 export type TransportResult =
-  | { kind: 'response'; status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
+  | { kind: 'answered'; status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
+  | { kind: 'sent' }
   /** `alarm`: a failure that will not heal without the operator (TLS verification); still retried. */
   | { kind: 'failed'; reason: string; alarm?: boolean };
 

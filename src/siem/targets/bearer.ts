@@ -1,4 +1,4 @@
-import type { BatchOutcome } from './types.ts';
+import type { SinkOutcome } from './types.ts';
 
 /**
  * Why no token could be had. `refused`: the identity provider turned the
@@ -29,7 +29,7 @@ export interface BearerSource {
  * to when no token could be had (`paused` or `retryable`, never a crash of
  * the drainer).
  */
-export async function bearerHeader(source: BearerSource, signal: AbortSignal | undefined): Promise<{ authorization: string } | BatchOutcome> {
+export async function bearerHeader(source: BearerSource, signal: AbortSignal | undefined): Promise<{ authorization: string } | SinkOutcome> {
   try {
     return { authorization: `Bearer ${await source.token(signal)}` };
   } catch (err) {

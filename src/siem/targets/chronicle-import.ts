@@ -4,7 +4,7 @@ import { standaloneRecord, type SiemFormatter } from '../formatters/index.ts';
 import type { TransportResult } from '../senders/types.ts';
 import { bearerHeader, type BearerSource } from './bearer.ts';
 import { chunkBySize, sendChunks, type Piece } from './chunks.ts';
-import { classifyHttp, snippet, type BatchOutcome, type Target, type TargetContext } from './types.ts';
+import { classifyHttp, snippet, type SinkOutcome, type Target, type TargetContext } from './types.ts';
 
 export interface ChronicleImportOptions {
   mode: 'logs' | 'events';
@@ -16,7 +16,7 @@ export interface ChronicleImportOptions {
 }
 
 /** A Google API error body: `{"error":{"code","message","status"}}` (google.rpc.Status over HTTP). */
-function googleStatus(result: Extract<TransportResult, { kind: 'response' }>): string | undefined {
+function googleStatus(result: Extract<TransportResult, { kind: 'answered' }>): string | undefined {
   try {
     const status = (JSON.parse(result.body.toString('utf8')) as { error?: { status?: unknown } }).error?.status;
     return typeof status === 'string' && /^[A-Z_]{1,40}$/.test(status) ? status : undefined;
@@ -35,13 +35,13 @@ function googleStatus(result: Extract<TransportResult, { kind: 'response' }>): s
  * to that entry, which is parked); 413 — split; 429 RESOURCE_EXHAUSTED and
  * 5xx — retried (honouring Retry-After).
  */
-export function classifyGoogle(result: TransportResult): BatchOutcome {
-  if (result.kind !== 'response') return classifyHttp(result, Date.now(), parseRetryAfter);
+export function classifyGoogle(result: TransportResult): SinkOutcome {
+  if (result.kind !== 'answered') return classifyHttp(result, Date.now(), parseRetryAfter);
   const status = googleStatus(result);
   if (result.status === 404) return { kind: 'paused', reason: `HTTP 404${status ? ` ${status}` : ''}: the Chronicle instance, log type or feed in PROBECTL_SIEM_ENDPOINT does not exist` };
   if (result.status === 400 && status === 'FAILED_PRECONDITION') return { kind: 'paused', reason: 'HTTP 400 FAILED_PRECONDITION: the Chronicle instance refuses imports in its present state' };
   const judged = classifyHttp(result, Date.now(), parseRetryAfter);
-  if (judged.kind === 'rejected' && status !== undefined) return { ...judged, reason: `HTTP ${result.status} ${status}`, response: snippet(result.body) };
+  if (judged.kind === 'permanent' && status !== undefined) return { ...judged, reason: `HTTP ${result.status} ${status}`, response: snippet(result.body) };
   if (judged.kind === 'paused' && status !== undefined) return { kind: 'paused', reason: `HTTP ${result.status} ${status}: Google SecOps refused the credentials or their permissions` };
   return judged;
 }

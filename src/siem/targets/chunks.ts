@@ -1,4 +1,4 @@
-import type { BatchOutcome, Rejection } from './types.ts';
+import type { Rejection, SinkOutcome } from './types.ts';
 
 /** One encoded entry of a request body (a record, a log entry) and the batch index it stands for. */
 export interface Piece {
@@ -49,14 +49,14 @@ export function chunkBySize(pieces: readonly Piece[], maxBytes: number, overhead
  * rest is handed back for retry so acknowledged events are never sent twice
  * and never counted before their acknowledgement.
  */
-export async function sendChunks(chunks: readonly Piece[][], refused: readonly Refusal[], send: (chunk: readonly Piece[]) => Promise<BatchOutcome>): Promise<BatchOutcome> {
+export async function sendChunks(chunks: readonly Piece[][], refused: readonly Refusal[], send: (chunk: readonly Piece[]) => Promise<SinkOutcome>): Promise<SinkOutcome> {
   const rejected: Rejection[] = refused.map((r) => ({ index: r.index, status: undefined, reason: r.reason, response: '' }));
   for (let k = 0; k < chunks.length; k++) {
     const outcome = await send(chunks[k] as Piece[]);
     if (outcome.kind === 'ok') continue;
     if (k === 0 && rejected.length === 0) return outcome;
     const retry = chunks.slice(k).flatMap((c) => c.map((p) => p.index));
-    const reason = outcome.kind === 'retryable' || outcome.kind === 'paused' || outcome.kind === 'rejected' ? outcome.reason : outcome.kind === 'too-large' ? `HTTP ${outcome.status}: request too large` : 'a later request failed';
+    const reason = outcome.kind === 'retryable' || outcome.kind === 'paused' || outcome.kind === 'permanent' ? outcome.reason : 'a later request failed';
     return { kind: 'partial', rejected, retry, retryReason: reason, retryAfterMs: outcome.kind === 'retryable' ? outcome.retryAfterMs : undefined };
   }
   return rejected.length === 0 ? { kind: 'ok' } : { kind: 'partial', rejected, retry: [], retryReason: '' };

@@ -1,7 +1,7 @@
 import { parseRetryAfter } from '../../core/retry/policy.ts';
 import type { SiemEvent } from '../event.ts';
 import type { SiemFormatter } from '../formatters/index.ts';
-import { classifyHttp, snippet, type BatchOutcome, type Rejection, type Target, type TargetContext } from './types.ts';
+import { classifyHttp, snippet, type SinkOutcome, type Rejection, type Target, type TargetContext } from './types.ts';
 
 interface BulkItem { status?: number; error?: { type?: string; reason?: string } }
 interface BulkAnswer { errors?: boolean; items?: Array<Record<string, BulkItem>> }
@@ -22,7 +22,7 @@ export function elasticTarget(ctx: TargetContext, formatter: SiemFormatter, inde
     return Buffer.from(out, 'utf8');
   }
 
-  function judgeItems(answer: BulkAnswer, count: number): BatchOutcome {
+  function judgeItems(answer: BulkAnswer, count: number): SinkOutcome {
     const items = answer.items;
     if (!Array.isArray(items) || items.length !== count) return { kind: 'retryable', reason: `_bulk answered ${Array.isArray(items) ? items.length : 'no'} items for ${count} actions` };
     const rejected: Rejection[] = [];
@@ -42,7 +42,7 @@ export function elasticTarget(ctx: TargetContext, formatter: SiemFormatter, inde
     async attempt(events, signal) {
       const result = await ctx.sender.send({ body: encode(events), contentType: 'application/x-ndjson' }, { timeoutMs: ctx.timeoutMs, signal });
       const judged = classifyHttp(result, Date.now(), parseRetryAfter);
-      if (judged.kind !== 'ok' || result.kind !== 'response') return judged;
+      if (judged.kind !== 'ok' || result.kind !== 'answered') return judged;
       let answer: BulkAnswer;
       try {
         answer = JSON.parse(result.body.toString('utf8')) as BulkAnswer;

@@ -4,7 +4,7 @@ import { DCR_MAX_FIELD_BYTES, dcrOversizedColumn, dcrRecord } from '../formatter
 import type { TransportResult } from '../senders/types.ts';
 import { bearerHeader, type BearerSource } from './bearer.ts';
 import { chunkBySize, sendChunks, type Piece, type Refusal } from './chunks.ts';
-import { classifyHttp, snippet, type BatchOutcome, type Target, type TargetContext } from './types.ts';
+import { classifyHttp, snippet, type SinkOutcome, type Target, type TargetContext } from './types.ts';
 
 /** The Logs Ingestion API's limit on one call, compressed or not (Azure Monitor service limits, "Logs Ingestion API"). */
 export const LOGS_INGESTION_MAX_BYTES = 1_048_576;
@@ -18,7 +18,7 @@ export interface SentinelOptions {
 // Error codes of a 400 that say the request's target (stream, DCR, version) is wrong, not an event: pause, never park.
 const CONFIG_CODE = /stream|dcr|datacollection|apiversion|endpoint|contenttype|contentencoding/i;
 
-function errorCode(result: Extract<TransportResult, { kind: 'response' }>): string | undefined {
+function errorCode(result: Extract<TransportResult, { kind: 'answered' }>): string | undefined {
   const header = result.headers['x-ms-error-code'];
   if (typeof header === 'string' && header !== '') return header;
   try {
@@ -38,13 +38,13 @@ function errorCode(result: Extract<TransportResult, { kind: 'response' }>): stri
  * to the event, which is parked); 413 over 1 MB — split; 429 (with
  * Retry-After) and 5xx — retried.
  */
-export function classifySentinel(result: TransportResult): BatchOutcome {
-  if (result.kind === 'response') {
+export function classifySentinel(result: TransportResult): SinkOutcome {
+  if (result.kind === 'answered') {
     const code = errorCode(result);
     if (result.status === 404) return { kind: 'paused', reason: `HTTP 404${code ? ` ${code}` : ''}: the data collection rule or its stream does not exist at this endpoint (check the DCR immutable id, the stream name and the data collection endpoint)` };
     if (result.status === 400 && code !== undefined && CONFIG_CODE.test(code)) return { kind: 'paused', reason: `HTTP 400 ${code}: the Logs Ingestion API refused the request's target (stream, DCR or API version)` };
     const judged = classifyHttp(result, Date.now(), parseRetryAfter);
-    if (judged.kind === 'rejected' && code !== undefined) return { ...judged, reason: `HTTP ${result.status} ${code}`, response: snippet(result.body) };
+    if (judged.kind === 'permanent' && code !== undefined) return { ...judged, reason: `HTTP ${result.status} ${code}`, response: snippet(result.body) };
     return judged;
   }
   return classifyHttp(result, Date.now(), parseRetryAfter);

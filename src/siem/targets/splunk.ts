@@ -77,14 +77,14 @@ export function splunkTarget(ctx: TargetContext, formatter: SiemFormatter, opts:
       { body: Buffer.from(`{"acks":[${ack.id}]}`), contentType: 'application/json', path: `${ackPath}?channel=${encodeURIComponent(channel)}`, headers: { 'x-splunk-request-channel': channel } },
       { timeoutMs: ctx.timeoutMs, signal },
     );
-    if (result.kind === 'response' && result.status === 200) {
+    if (result.kind === 'answered' && result.status === 200) {
       const acks = (parseAnswer(result.body) as { acks?: Record<string, boolean> } | undefined)?.acks;
       return acks?.[ack.id] === true ? { kind: 'confirmed' } : { kind: 'waiting' };
     }
     const judged = classifyHttp(result, Date.now(), parseRetryAfter);
     if (judged.kind === 'paused' || judged.kind === 'retryable') return judged;
-    const answer = result.kind === 'response' ? parseAnswer(result.body) : undefined;
-    return { kind: 'paused', reason: `HEC ack query refused (${answer?.text ?? (judged.kind === 'rejected' ? judged.reason : judged.kind)}); is indexer acknowledgement enabled on the token?` };
+    const answer = result.kind === 'answered' ? parseAnswer(result.body) : undefined;
+    return { kind: 'paused', reason: `HEC ack query refused (${answer?.text ?? (judged.kind === 'permanent' ? judged.reason : judged.kind)}); is indexer acknowledgement enabled on the token?` };
   }
 
   const ticket = (ackId: number): AckTicket => ({ id: String(ackId), timeoutMs: opts.ackTimeoutMs });
@@ -96,9 +96,9 @@ export function splunkTarget(ctx: TargetContext, formatter: SiemFormatter, opts:
       if (opts.ack || opts.mode === 'raw') headers['x-splunk-request-channel'] = channel;
       const result = await ctx.sender.send({ body, path, headers, contentType: opts.mode === 'raw' ? 'text/plain; charset=utf-8' : 'application/json' }, { timeoutMs: ctx.timeoutMs, signal });
       const judged = classifyHttp(result, Date.now(), parseRetryAfter);
-      if (result.kind !== 'response') return judged;
+      if (result.kind !== 'answered') return judged;
       const answer = parseAnswer(result.body);
-      if (judged.kind === 'rejected' && answer?.code !== undefined) {
+      if (judged.kind === 'permanent' && answer?.code !== undefined) {
         if (CONFIG_CODES.has(answer.code)) return { kind: 'paused', reason: `HEC refused the configuration: ${answer.text ?? `code ${answer.code}`}` };
         const bad = answer['invalid-event-number'];
         if (answer.code === 6 && opts.mode === 'event' && typeof bad === 'number' && bad >= 0 && bad < events.length) {

@@ -1,7 +1,7 @@
 import type { SiemEvent } from '../event.ts';
 import type { SiemFormatter } from '../formatters/index.ts';
 import { frame } from '../senders/syslog.ts';
-import type { BatchOutcome, Rejection, Target, TargetContext } from './types.ts';
+import type { SinkOutcome, Rejection, Target, TargetContext } from './types.ts';
 
 /**
  * RFC 5425 receivers: every event one octet-counted RFC 5424 message. A
@@ -11,7 +11,7 @@ import type { BatchOutcome, Rejection, Target, TargetContext } from './types.ts'
  */
 export function syslogTarget(ctx: TargetContext, formatter: SiemFormatter, maxMessageBytes: number): Target {
   return {
-    async attempt(events: readonly SiemEvent[], signal: AbortSignal | undefined): Promise<BatchOutcome> {
+    async attempt(events: readonly SiemEvent[], signal: AbortSignal | undefined): Promise<SinkOutcome> {
       const records: string[] = [];
       const rejected: Rejection[] = [];
       events.forEach((e, index) => {

@@ -1,5 +1,6 @@
 import type { RetryPolicy } from '../../../src/core/retry/policy.ts';
-import { deliverBatch, type DeliveryHooks, type ParkedEvent } from '../../../src/siem/deliver.ts';
+import { deliverBatch, type DeliveryHooks } from '../../../src/delivery/batch.ts';
+import type { ParkedItem } from '../../../src/delivery/types.ts';
 import type { SiemEvent } from '../../../src/siem/event.ts';
 import type { Target } from '../../../src/siem/targets/types.ts';
 
@@ -7,7 +8,7 @@ import type { Target } from '../../../src/siem/targets/types.ts';
 export const TEST_POLICY: RetryPolicy = { baseMs: 5, capMs: 50, maxAttempts: Number.POSITIVE_INFINITY, maxRetryAfterMs: 3000 };
 
 export interface Delivered {
-  parked: ParkedEvent[];
+  parked: ParkedItem[];
   retries: { reason: string; delayMs: number }[];
   paused: string[];
   resumed: number;

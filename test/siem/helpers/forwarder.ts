@@ -9,9 +9,9 @@ import type { Clock } from '../../../src/core/clock.ts';
 import type { Db } from '../../../src/store/db.ts';
 import { siemSettings, siemVars, type SiemSettings } from '../../../src/siem/config.ts';
 import { formatOptions } from '../../../src/siem/formatters/options.ts';
-import { Forwarder } from '../../../src/siem/forwarder.ts';
-import { createRedactor } from '../../../src/siem/redact.ts';
-import { SiemMetrics } from '../../../src/siem/status.ts';
+import { DeliveryEngine } from '../../../src/delivery/engine.ts';
+import type { SiemEvent } from '../../../src/siem/event.ts';
+import { SIEM_CONSUMER, siemEngineSettings, siemMetrics, siemRuntime } from '../../../src/siem/runtime.ts';
 import { buildTarget } from '../../../src/siem/targets/index.ts';
 import { systemClock } from '../../../src/core/clock.ts';
 
@@ -31,7 +31,7 @@ export function caFile(pem: string): string {
 }
 
 export interface TestForwarder {
-  forwarder: Forwarder;
+  engine: DeliveryEngine<SiemEvent>;
   registry: Registry;
   settings: SiemSettings;
   logs: string[];
@@ -43,9 +43,13 @@ export function startForwarder(db: Db, env: Record<string, string>, opts: { cloc
   const logs: string[] = [];
   const log = pino({ level: 'debug' }, { write: (l: string) => void logs.push(l) });
   const target = buildTarget(settings, formatOptions({ hostname: hostname(), version: '0.0.0-test', syslogPen: settings.syslogPen, syslogFacility: settings.syslogFacility }), async () => opts.token ?? 'test-siem-token-4f1d9c');
-  const forwarder = new Forwarder({ db, clock: opts.clock ?? systemClock, log, settings, target, redactor: createRedactor(settings.redactKeys), metrics: new SiemMetrics(registry), stopGraceMs: 2000 });
-  forwarder.start();
-  return { forwarder, registry, settings, logs };
+  const runtime = siemRuntime(settings, target);
+  const engine = new DeliveryEngine<SiemEvent>({
+    consumer: SIEM_CONSUMER, db, clock: opts.clock ?? systemClock, log, settings: siemEngineSettings(settings), sources: runtime.sources,
+    sink: target, metrics: siemMetrics(registry), notifier: db.streams, stopGraceMs: 2000,
+  });
+  engine.start();
+  return { engine, registry, settings, logs };
 }
 
 export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {

@@ -6,22 +6,22 @@ import { RetryAborted } from '../core/retry/loop.ts';
 import type { RetryPolicy } from '../core/retry/policy.ts';
 import type { Db } from '../store/db.ts';
 import { inTenant } from '../store/scope.ts';
-import { commitBatch, currentCursor, oldestPendingTime, readCursor, readEvents, streamHead, type EventPage, type SiemStream } from './cursor.ts';
-import { deliverBatch, type ParkedEvent } from './deliver.ts';
-import type { Redactor } from './redact.ts';
-import type { LiveStreamState, SiemMetrics } from './status.ts';
-import type { Target } from './targets/types.ts';
+import { deliverBatch } from './batch.ts';
+import { commitBatch, currentCursor, openCursor } from './ledger.ts';
+import type { DeliveryMetrics, LiveStreamState } from './metrics.ts';
+import type { DeliveryItem, Page, ParkedItem, Sink, Source } from './types.ts';
 
 const LAG_REFRESH_MS = 5000;
 
-export interface DrainerOptions {
+export interface DrainerOptions<I extends DeliveryItem> {
   db: Db;
   clock: Clock;
   log: Logger;
+  /** The consumer whose cursor this is (`siem`, `notify`, …). */
+  consumer: string;
   tenantId: string;
-  stream: SiemStream;
-  target: Target;
-  redactor: Redactor;
+  source: Source<I>;
+  sink: Sink<I>;
   policy: RetryPolicy;
   batchSize: number;
   /** Batches delivered concurrently (each awaiting its acknowledgement); the cursor still commits in order. */
@@ -29,33 +29,33 @@ export interface DrainerOptions {
   pollIntervalMs: number;
   /** Shared by every drainer of the process: the bound on events read but not yet delivered. */
   budget: Budget;
-  metrics: SiemMetrics;
-  /** The stream's live state, kept by the forwarder across restarts of its drainer. */
+  metrics: DeliveryMetrics;
+  /** The stream's live state, kept by the engine across restarts of its drainer. */
   state: LiveStreamState;
 }
 
-interface InFlight {
-  page: EventPage;
+interface InFlight<I extends DeliveryItem> {
+  page: Page<I>;
   /** Budget units held for the page. */
   units: number;
-  delivery: Promise<ParkedEvent[]>;
+  delivery: Promise<ParkedItem[]>;
 }
 
 /**
- * Drains one tenant's stream: a reader pages events after the committed
+ * Drains one tenant's stream of one consumer: a reader pages items after the committed
  * cursor (short transactions) into a queue, within a budget of buffered events
  * shared by every drainer of the process — when it is spent, readers wait
  * (backpressure) and nothing is dropped — and a sender delivers up to
  * `inflight` batches at once outside any transaction, committing the cursor
- * past each in order once it is acknowledged or parked. Records that cannot be
- * mapped are parked with the reason as they are read. After a crash at most the
- * batches in flight are sent again, with the same ids.
+ * past each in order once it is acknowledged or parked. Records the source
+ * cannot read are parked with the reason as they are read. After a crash at
+ * most the batches in flight are sent again, with the same ids.
  */
-export class StreamDrainer {
+export class StreamDrainer<I extends DeliveryItem> {
   readonly state: LiveStreamState;
-  private readonly opts: DrainerOptions;
+  private readonly opts: DrainerOptions<I>;
   private readonly abort = new AbortController();
-  private queue: BoundedQueue<{ page: EventPage; units: number }> | undefined;
+  private queue: BoundedQueue<{ page: Page<I>; units: number }> | undefined;
   private wakeUp: (() => void) | undefined;
   private woken = false;
   private running: Promise<void> | undefined;
@@ -66,9 +66,9 @@ export class StreamDrainer {
   private readonly labels: { tenant: string; stream: string };
   private lagRefreshedAt = 0;
 
-  constructor(opts: DrainerOptions) {
+  constructor(opts: DrainerOptions<I>) {
     this.opts = opts;
-    this.labels = { tenant: opts.tenantId, stream: opts.stream };
+    this.labels = { tenant: opts.tenantId, stream: opts.source.stream };
     this.state = opts.state;
   }
 
@@ -98,8 +98,8 @@ export class StreamDrainer {
   }
 
   private async run(): Promise<void> {
-    const { db, tenantId, stream } = this.opts;
-    const start = await inTenant(db, tenantId, (tx) => readCursor(tx, stream));
+    const { db, tenantId, consumer, source } = this.opts;
+    const start = await inTenant(db, tenantId, (tx) => openCursor(tx, consumer, source.stream));
     // Locally the batches in flight plus one may wait; the shared budget bounds the total.
     this.queue = new BoundedQueue(this.opts.batchSize * (this.opts.inflight + 1));
     const reader = this.read(start.cursor).catch((err: unknown) => {
@@ -115,15 +115,15 @@ export class StreamDrainer {
   }
 
   private async read(from: number): Promise<void> {
-    const { db, tenantId, stream, batchSize } = this.opts;
-    const queue = this.queue as BoundedQueue<{ page: EventPage; units: number }>;
+    const { db, tenantId, source, batchSize } = this.opts;
+    const queue = this.queue as BoundedQueue<{ page: Page<I>; units: number }>;
     let position = from;
     while (!this.stopping) {
       this.woken = false;
       await this.opts.budget.acquire(batchSize, this.stopSignal.signal);
       this.held += batchSize;
-      const page = await inTenant(db, tenantId, (tx) => readEvents(tx, stream, position, batchSize, this.opts.redactor));
-      const units = page.events.length + page.failed.length;
+      const page = await inTenant(db, tenantId, (tx) => source.read(tx, position, batchSize));
+      const units = page.items.length + page.failed.length;
       this.giveBack(batchSize - units);
       if (units > 0) {
         position = page.last;
@@ -155,9 +155,10 @@ export class StreamDrainer {
     });
   }
 
-  private deliver(page: EventPage): Promise<ParkedEvent[]> {
-    const { metrics, log, tenantId, stream } = this.opts;
-    return deliverBatch(this.opts.target, page.events, this.opts.policy, {
+  private deliver(page: Page<I>): Promise<ParkedItem[]> {
+    const { metrics, log, tenantId, consumer } = this.opts;
+    const stream = this.opts.source.stream;
+    return deliverBatch(this.opts.sink, page.items, this.opts.policy, {
       signal: this.abort.signal,
       onRetry: (reason) => {
         this.state.retries += 1;
@@ -169,20 +170,20 @@ export class StreamDrainer {
         this.state.paused = true;
         this.state.pausedReason = reason;
         metrics.paused.set(this.labels, 1);
-        log.error({ tenant: tenantId, stream, reason }, 'SIEM export paused: the SIEM refuses this stream; retrying, nothing is skipped');
+        log.error({ consumer, tenant: tenantId, stream, reason }, `${metrics.words.title} paused: ${metrics.words.receiver} refuses this stream; retrying, nothing is skipped`);
       },
       onResumed: () => {
         this.state.paused = false;
         this.state.pausedReason = null;
         metrics.paused.set(this.labels, 0);
-        log.info({ tenant: tenantId, stream }, 'SIEM export resumed');
+        log.info({ consumer, tenant: tenantId, stream }, `${metrics.words.title} resumed`);
       },
     });
   }
 
   private async send(from: number): Promise<void> {
-    const queue = this.queue as BoundedQueue<{ page: EventPage; units: number }>;
-    const inflight: InFlight[] = [];
+    const queue = this.queue as BoundedQueue<{ page: Page<I>; units: number }>;
+    const inflight: InFlight<I>[] = [];
     let committed = from;
     let drained = false;
     try {
@@ -201,7 +202,7 @@ export class StreamDrainer {
         }
         const head = inflight.shift();
         if (!head) return;
-        let parked: ParkedEvent[];
+        let parked: ParkedItem[];
         try {
           parked = [...head.page.failed, ...(await head.delivery)];
         } catch (err) {
@@ -216,19 +217,20 @@ export class StreamDrainer {
     }
   }
 
-  private async commit(committed: number, batch: InFlight, parked: ParkedEvent[]): Promise<number> {
-    const { metrics, db, tenantId, stream, clock } = this.opts;
+  private async commit(committed: number, batch: InFlight<I>, parked: ParkedItem[]): Promise<number> {
+    const { metrics, db, tenantId, consumer, clock, log } = this.opts;
+    const stream = this.opts.source.stream;
     const { page } = batch;
-    const last = page.events[page.events.length - 1];
-    const delivered = page.events.length - (parked.length - page.failed.length);
-    const ok = await inTenant(db, tenantId, (tx) => commitBatch(tx, clock, stream, committed, page.last, delivered, last?.time, parked));
-    if (!ok) throw new Error(`the ${stream} cursor of tenant ${tenantId} moved under this replica; stopping`);
+    const last = page.items[page.items.length - 1];
+    const delivered = page.items.length - (parked.length - page.failed.length);
+    const ok = await inTenant(db, tenantId, (tx) => commitBatch(tx, clock, consumer, stream, committed, page.last, delivered, last?.time, parked));
+    if (!ok) throw new Error(`the ${consumer} ${stream} cursor of tenant ${tenantId} moved under this replica; stopping`);
     this.giveBack(batch.units);
     metrics.delivered.inc(this.labels, delivered);
     metrics.lastSuccess.set(this.labels, clock.now() / 1000);
     if (parked.length > 0) {
       metrics.parked.inc(this.labels, parked.length);
-      this.opts.log.error({ tenant: tenantId, stream, seqs: parked.map((p) => p.seq), reason: parked[0]?.reason }, 'SIEM events parked: refused by the SIEM or impossible to encode (see probectl siem parked list)');
+      log.error({ consumer, tenant: tenantId, stream, seqs: parked.map((p) => p.seq), reason: parked[0]?.reason }, `${metrics.words.title}: ${metrics.words.items.toLowerCase()} parked, refused by ${metrics.words.receiver} or impossible to encode (see probectl ${consumer} parked list)`);
     }
     // During a backlog the gauges move every few seconds; once caught up they read zero at once.
     await this.refreshLag((this.queue?.size ?? 0) === 0);
@@ -237,12 +239,12 @@ export class StreamDrainer {
 
   /** Lag gauges; while idle, refreshed at most every LAG_REFRESH_MS so many quiet tenants cost little. */
   private async refreshLag(force = false): Promise<void> {
-    const { db, tenantId, stream, metrics, clock } = this.opts;
+    const { db, tenantId, consumer, source, metrics, clock } = this.opts;
     if (!force && clock.now() - this.lagRefreshedAt < LAG_REFRESH_MS) return;
     this.lagRefreshedAt = clock.now();
     const { head, cursor, oldest } = await inTenant(db, tenantId, async (tx) => {
-      const c = await currentCursor(tx, stream);
-      return { head: await streamHead(tx, stream), cursor: c, oldest: await oldestPendingTime(tx, stream, c) };
+      const c = await currentCursor(tx, consumer, source.stream);
+      return { head: await source.head(tx), cursor: c, oldest: await source.oldestUnsent(tx, c) };
     });
     metrics.lagEvents.set(this.labels, Math.max(0, head - cursor));
     metrics.lagSeconds.set(this.labels, oldest ? Math.max(0, (this.opts.clock.now() - oldest.getTime()) / 1000) : 0);

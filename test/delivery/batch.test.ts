@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ProbectlError } from '../../src/core/errors.ts';
 import type { RetryPolicy } from '../../src/core/retry/policy.ts';
-import { deliverBatch, MAX_INTERNAL_ATTEMPTS } from '../../src/siem/deliver.ts';
+import { deliverBatch, MAX_INTERNAL_ATTEMPTS } from '../../src/delivery/batch.ts';
+import type { AckAnswer, SinkOutcome } from '../../src/delivery/outcome.ts';
+import type { Sink } from '../../src/delivery/types.ts';
 import { createRedactor } from '../../src/siem/redact.ts';
 import type { SiemEvent } from '../../src/siem/event.ts';
-import type { AckAnswer, BatchOutcome, Target } from '../../src/siem/targets/types.ts';
 import { sampleEvents } from '../../src/siem/preview.ts';
 
 const policy: RetryPolicy = { baseMs: 1, capMs: 5, maxAttempts: Number.POSITIVE_INFINITY, maxRetryAfterMs: 10 };
@@ -16,12 +17,12 @@ function events(n = 20): SiemEvent[] {
   return Array.from({ length: n }, (_, i) => ({ ...(samples[i % samples.length] as SiemEvent), seq: i + 1, id: `00000000-0000-5000-8000-${String(i + 1).padStart(12, '0')}` }));
 }
 
-interface Recorder extends Target {
+interface Recorder extends Sink<SiemEvent> {
   delivered: number[];
   attempts: number[][];
 }
 
-function target(attempt: (batch: readonly SiemEvent[], rec: Recorder) => BatchOutcome | Promise<BatchOutcome>, confirm?: (id: string) => AckAnswer): Recorder {
+function target(attempt: (batch: readonly SiemEvent[], rec: Recorder) => SinkOutcome | Promise<SinkOutcome>, confirm?: (id: string) => AckAnswer): Recorder {
   const rec: Recorder = {
     delivered: [],
     attempts: [],
@@ -30,7 +31,6 @@ function target(attempt: (batch: readonly SiemEvent[], rec: Recorder) => BatchOu
       return attempt(batch, rec);
     },
     ...(confirm ? { confirm: async (ack) => confirm(ack.id) } : {}),
-    sender: { send: async () => ({ kind: 'failed', reason: 'unused' }), close: async () => {} },
     close: async () => {},
   };
   return rec;

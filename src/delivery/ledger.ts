@@ -1,0 +1,111 @@
+import { appendAudit } from '../audit/log.ts';
+import type { Clock } from '../core/clock.ts';
+import type { TenantTx } from '../store/scope.ts';
+import type { ParkedItem } from './types.ts';
+
+/**
+ * The durable side of the engine, per consumer (`siem`, `notify`, …), tenant
+ * and stream: the cursor ("everything up to here was acknowledged or parked")
+ * with its counters, and the parked items. Tables delivery_cursors and
+ * delivery_parked, row-level-security scoped like every tenant table.
+ */
+export interface CursorRow {
+  stream: string;
+  cursor: number;
+  delivered_total: number;
+  parked_total: number;
+  last_success_at: Date | null;
+  last_delivered_time: Date | null;
+}
+
+export interface ParkedRow {
+  stream: string;
+  seq: number;
+  event_id: string;
+  parked_at: Date;
+  status: number | null;
+  reason: string;
+  response: string;
+  attempts: number;
+}
+
+/** The tenant's cursor of a consumer's stream, created at 0 on first use. */
+export async function openCursor(tx: TenantTx, consumer: string, stream: string): Promise<CursorRow> {
+  await tx.query('INSERT INTO delivery_cursors (tenant_id, consumer, stream) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [tx.tenantId, consumer, stream]);
+  const res = await tx.query<CursorRow>(
+    'SELECT stream, cursor, delivered_total, parked_total, last_success_at, last_delivered_time FROM delivery_cursors WHERE tenant_id = $1 AND consumer = $2 AND stream = $3',
+    [tx.tenantId, consumer, stream],
+  );
+  return res.rows[0] as CursorRow;
+}
+
+/** The committed cursor, read only (0 before the first delivery). */
+export async function currentCursor(tx: TenantTx, consumer: string, stream: string): Promise<number> {
+  const res = await tx.query<{ cursor: number }>('SELECT cursor FROM delivery_cursors WHERE tenant_id = $1 AND consumer = $2 AND stream = $3', [tx.tenantId, consumer, stream]);
+  return res.rows[0]?.cursor ?? 0;
+}
+
+/** Every cursor of a consumer for the scope's tenant. */
+export async function cursorRows(tx: TenantTx, consumer: string): Promise<CursorRow[]> {
+  const res = await tx.query<CursorRow>(
+    'SELECT stream, cursor, delivered_total, parked_total, last_success_at, last_delivered_time FROM delivery_cursors WHERE tenant_id = $1 AND consumer = $2 ORDER BY stream',
+    [tx.tenantId, consumer],
+  );
+  return res.rows;
+}
+
+/**
+ * Moves the cursor from `from` to `to` past a delivered batch and records what
+ * was parked, in one transaction, so a crash can never advance past an item
+ * that is neither acknowledged nor parked. Parking raises an audit record
+ * (`<consumer>.parked`). Returns false when the cursor was not at `from`
+ * (another replica moved it): nothing is written then.
+ */
+export async function commitBatch(tx: TenantTx, clock: Clock, consumer: string, stream: string, from: number, to: number, delivered: number, lastTime: string | undefined, parked: readonly ParkedItem[]): Promise<boolean> {
+  const now = new Date(clock.now());
+  const res = await tx.query(
+    `UPDATE delivery_cursors SET cursor = $4, delivered_total = delivered_total + $5, parked_total = parked_total + $6,
+            last_success_at = $7, last_delivered_time = coalesce($8, last_delivered_time), updated_at = $7
+      WHERE tenant_id = $1 AND consumer = $2 AND stream = $3 AND cursor = $9`,
+    [tx.tenantId, consumer, stream, to, delivered, parked.length, now, lastTime ?? null, from],
+  );
+  if (res.rowCount !== 1) return false;
+  for (const p of parked) await parkItem(tx, consumer, stream, p, now);
+  if (parked.length > 0) {
+    await appendAudit(tx, clock, {
+      actor: `system:${consumer}`, action: `${consumer}.parked`, target: `${consumer}:${stream}`, outcome: 'failure',
+      data: { seqs: parked.map((p) => p.seq), statuses: parked.map((p) => p.status ?? null), reason: parked[0]?.reason ?? '' },
+    });
+  }
+  return true;
+}
+
+/** Parks one item, or records one more refusal of an item already parked. */
+export async function parkItem(tx: TenantTx, consumer: string, stream: string, p: ParkedItem, at: Date): Promise<void> {
+  await tx.query(
+    `INSERT INTO delivery_parked (tenant_id, consumer, stream, seq, event_id, parked_at, status, reason, response)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+     ON CONFLICT (tenant_id, consumer, stream, seq) DO UPDATE SET parked_at = EXCLUDED.parked_at, status = EXCLUDED.status,
+       reason = EXCLUDED.reason, response = EXCLUDED.response, attempts = delivery_parked.attempts + 1`,
+    [tx.tenantId, consumer, stream, p.seq, p.id, at, p.status ?? null, p.reason.slice(0, 1000), p.response.slice(0, 4000)],
+  );
+}
+
+export async function listParked(tx: TenantTx, consumer: string, limit: number): Promise<ParkedRow[]> {
+  const res = await tx.query<ParkedRow>(
+    'SELECT stream, seq, event_id, parked_at, status, reason, response, attempts FROM delivery_parked WHERE tenant_id = $1 AND consumer = $2 ORDER BY stream, seq LIMIT $3',
+    [tx.tenantId, consumer, limit],
+  );
+  return res.rows;
+}
+
+/** After parked items were re-sent and acknowledged: out of the parked table, counted delivered, audited. */
+export async function unpark(tx: TenantTx, clock: Clock, consumer: string, stream: string, seqs: readonly number[]): Promise<void> {
+  if (seqs.length === 0) return;
+  await tx.query('DELETE FROM delivery_parked WHERE tenant_id = $1 AND consumer = $2 AND stream = $3 AND seq = ANY($4::bigint[])', [tx.tenantId, consumer, stream, seqs]);
+  await tx.query(
+    'UPDATE delivery_cursors SET parked_total = greatest(parked_total - $4, 0), delivered_total = delivered_total + $4 WHERE tenant_id = $1 AND consumer = $2 AND stream = $3',
+    [tx.tenantId, consumer, stream, seqs.length],
+  );
+  await appendAudit(tx, clock, { actor: `system:${consumer}`, action: `${consumer}.parked.delivered`, target: `${consumer}:${stream}`, outcome: 'success', data: { seqs: [...seqs] } });
+}

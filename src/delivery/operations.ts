@@ -1,0 +1,135 @@
+import { appendAudit } from '../audit/log.ts';
+import type { Clock } from '../core/clock.ts';
+import type { RetryPolicy } from '../core/retry/policy.ts';
+import type { Db } from '../store/db.ts';
+import { inTenant } from '../store/scope.ts';
+import { deliverBatch } from './batch.ts';
+import { cursorRows, listParked, parkItem, unpark, type ParkedRow } from './ledger.ts';
+import type { LiveStreamState } from './metrics.ts';
+import type { DeliveryItem, Sink, Source } from './types.ts';
+
+/** What the operations on a consumer's delivery need: its sources, its sink and retry policy, and this replica's live state. */
+export interface DeliveryRuntime<I extends DeliveryItem> {
+  consumer: string;
+  sources: readonly Source<I>[];
+  sink: Sink<I>;
+  policy: RetryPolicy;
+  batchSize: number;
+  live(): LiveStreamState[];
+}
+
+/** One stream's delivery status for a tenant, as `GET /v1/<consumer>/status` shows it. */
+export interface StreamStatus {
+  stream: string;
+  cursor: number;
+  head: number;
+  lag_events: number;
+  lag_seconds: number;
+  delivered_total: number;
+  parked_total: number;
+  last_success_at: string | null;
+  drained_here: boolean;
+  paused: boolean;
+  paused_reason: string | null;
+  last_error: string | null;
+  last_error_at: string | null;
+  retries: number;
+  /** Times the drainer stopped on an error and restarted (alarm when it grows). */
+  failures: number;
+  last_failure_at: string | null;
+}
+
+/** Every stream of the consumer for one tenant: the durable cursor and counters, and this replica's live state. */
+export async function streamStatuses<I extends DeliveryItem>(db: Db, clock: Clock, tenantId: string, runtime: DeliveryRuntime<I>): Promise<StreamStatus[]> {
+  const live = new Map(runtime.live().filter((s) => s.tenant === tenantId).map((s) => [s.stream, s]));
+  return inTenant(db, tenantId, async (tx) => {
+    const rows = new Map((await cursorRows(tx, runtime.consumer)).map((r) => [r.stream, r]));
+    const out: StreamStatus[] = [];
+    for (const source of runtime.sources) {
+      const row = rows.get(source.stream);
+      const cursor = row?.cursor ?? 0;
+      const head = await source.head(tx);
+      const oldest = await source.oldestUnsent(tx, cursor);
+      const l = live.get(source.stream);
+      out.push({
+        stream: source.stream, cursor, head, lag_events: Math.max(0, head - cursor),
+        lag_seconds: oldest ? Math.max(0, Math.round((clock.now() - oldest.getTime()) / 1000)) : 0,
+        delivered_total: row?.delivered_total ?? 0, parked_total: row?.parked_total ?? 0,
+        last_success_at: row?.last_success_at?.toISOString() ?? null,
+        drained_here: l !== undefined, paused: l?.paused ?? false, paused_reason: l?.pausedReason ?? null,
+        last_error: l?.lastError ?? null, last_error_at: l?.lastErrorAt ?? null, retries: l?.retries ?? 0,
+        failures: l?.failures ?? 0, last_failure_at: l?.lastFailureAt ?? null,
+      });
+    }
+    return out;
+  });
+}
+
+export async function parkedItems(db: Db, consumer: string, tenantId: string, limit = 1000): Promise<ParkedRow[]> {
+  return inTenant(db, tenantId, (tx) => listParked(tx, consumer, limit));
+}
+
+/**
+ * Sends the parked items again (after the operator fixed what made the
+ * receiver refuse them). Delivered ones leave the parked table; refused ones
+ * stay, with the new answer and one more attempt counted. Audited as
+ * `<consumer>.parked.retry` with the actor.
+ */
+export async function retryParked<I extends DeliveryItem>(db: Db, clock: Clock, runtime: DeliveryRuntime<I>, tenantId: string, actor: string): Promise<{ retried: number; delivered: number; still_parked: number }> {
+  const { consumer } = runtime;
+  const parked = await parkedItems(db, consumer, tenantId, 100_000);
+  let delivered = 0;
+  let still = 0;
+  for (const source of runtime.sources) {
+    const seqs = parked.filter((p) => p.stream === source.stream).map((p) => p.seq);
+    for (let i = 0; i < seqs.length; i += runtime.batchSize) {
+      const chunk = seqs.slice(i, i + runtime.batchSize);
+      const page = await inTenant(db, tenantId, (tx) => source.readBySeq(tx, chunk));
+      const refused = [...page.failed, ...(await deliverBatch(runtime.sink, page.items, runtime.policy))];
+      const refusedSeqs = new Set(refused.map((r) => r.seq));
+      const ok = page.items.map((e) => e.seq).filter((s) => !refusedSeqs.has(s));
+      await inTenant(db, tenantId, async (tx) => {
+        await unpark(tx, clock, consumer, source.stream, ok);
+        const at = new Date(clock.now());
+        for (const r of refused) await parkItem(tx, consumer, source.stream, r, at);
+      });
+      delivered += ok.length;
+      still += refused.length;
+    }
+  }
+  await inTenant(db, tenantId, (tx) => appendAudit(tx, clock, { actor, action: `${consumer}.parked.retry`, target: consumer, outcome: still === 0 ? 'success' : 'failure', data: { retried: parked.length, delivered, still_parked: still } }));
+  return { retried: parked.length, delivered, still_parked: still };
+}
+
+export interface ReplayProgress {
+  sent: number;
+  total: number;
+  rejected: number;
+}
+
+/**
+ * Re-sends a range of a tenant's stream (for a receiver that lost data)
+ * without touching the delivery cursor. Ids are the same as the first time,
+ * so a receiver that deduplicates keeps one copy. Refused items are counted,
+ * not parked. Audited as `<consumer>.replay`.
+ */
+export async function replay<I extends DeliveryItem>(db: Db, clock: Clock, runtime: DeliveryRuntime<I>, tenantId: string, actor: string, range: { stream: string; from: number; to?: number | undefined }, onProgress: (p: ReplayProgress) => void): Promise<ReplayProgress> {
+  const source = runtime.sources.find((s) => s.stream === range.stream);
+  if (!source) throw new RangeError(`no stream ${range.stream}`);
+  const head = await inTenant(db, tenantId, (tx) => source.head(tx));
+  const last = Math.min(range.to ?? head, head);
+  const progress: ReplayProgress = { sent: 0, total: Math.max(0, last - range.from + 1), rejected: 0 };
+  await inTenant(db, tenantId, (tx) => appendAudit(tx, clock, { actor, action: `${runtime.consumer}.replay`, target: `${runtime.consumer}:${range.stream}`, outcome: 'success', data: { from: range.from, to: last } }));
+  onProgress({ ...progress });
+  let after = range.from - 1;
+  while (after < last) {
+    const page = await inTenant(db, tenantId, (tx) => source.read(tx, after, Math.min(runtime.batchSize, last - after)));
+    if (page.items.length === 0 && page.failed.length === 0) break;
+    const refused = await deliverBatch(runtime.sink, page.items, runtime.policy);
+    progress.sent += page.items.length - refused.length;
+    progress.rejected += refused.length + page.failed.length;
+    after = page.last;
+    onProgress({ ...progress });
+  }
+  return progress;
+}
