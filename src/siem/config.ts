@@ -13,7 +13,7 @@ export const siemVars = {
   token: secretRef('PROBECTL_SIEM_TOKEN', { doc: 'Ingest token, sent only in the Authorization header (never in a URL, never logged). May be a secret reference, resolved at use time.' }),
   format: optOneOf('PROBECTL_SIEM_FORMAT', { values: SIEM_FORMATS, doc: 'Wire format: syslog (RFC 5424), cef, ecs or otlp. Default: the preset\'s; syslog for a syslog+tls endpoint.' }),
   redactKeys: list('PROBECTL_SIEM_REDACT_KEYS', { accepts: 'comma-separated key names', doc: 'Keys redacted in addition to the built-in denylist (password, passwd, secret, token, api_key, apikey, authorization, cookie, private_key, client_secret, ssn), at any depth of audit data and signal attributes.', item: (t) => t }),
-  streams: list('PROBECTL_SIEM_STREAMS', { accepts: 'audit, threat or both', doc: 'Which streams to export (default both).', item: (t) => {
+  streams: list('PROBECTL_SIEM_STREAMS', { accepts: 'comma-separated: audit, threat', default: 'audit,threat', doc: 'Which streams to export: the audit log, threat signals, or both.', item: (t) => {
     if (t !== 'audit' && t !== 'threat') throw new VarProblem('not a stream');
     return t as 'audit' | 'threat';
   } }),
@@ -86,21 +86,19 @@ export interface SiemSettings {
 
 const problem = (variable: string, what: string, accepts: string): ConfigProblem => ({ variable, problem: what, accepts });
 
-/**
- * Validates the SIEM variables together. Returns undefined when export is
- * off (nothing else is checked then, so a half-written config does not block
- * a server that does not export).
- */
-export function siemSettings(v: SiemVars, problems: ConfigProblem[]): SiemSettings | undefined {
-  if (!v.enabled) return undefined;
-  const before = problems.length;
-  if (v.endpoint === undefined) {
-    problems.push(problem('PROBECTL_SIEM_ENDPOINT', 'required when PROBECTL_SIEM_ENABLED=true', 'https://… or syslog+tls://host:port'));
-    return undefined;
-  }
+/** Where events go, read from PROBECTL_SIEM_ENDPOINT: the URL, its transport and (for HTTPS) the request target. */
+interface Wire {
+  readonly url: URL;
+  readonly transport: SiemTransport;
+  readonly format: SiemFormat;
+  readonly target: Target;
+}
+
+/** The endpoint's own rules: a URL without credentials, a known scheme, plaintext only to loopback, a port for syslog. */
+function endpointUrl(endpoint: string, problems: ConfigProblem[]): { url: URL; transport: SiemTransport } | undefined {
   let url: URL;
   try {
-    url = new URL(v.endpoint);
+    url = new URL(endpoint);
   } catch {
     problems.push(problem('PROBECTL_SIEM_ENDPOINT', 'not a URL', 'https://host[:port]/path or syslog+tls://host:port'));
     return undefined;
@@ -128,15 +126,18 @@ export function siemSettings(v: SiemVars, problems: ConfigProblem[]): SiemSettin
       problems.push(problem('PROBECTL_SIEM_ENDPOINT', `unsupported scheme ${url.protocol.replace(/:$/, '')}`, 'https, syslog+tls'));
       return undefined;
   }
-  const syslogTransport = transport !== 'https';
-  if (syslogTransport && !url.port) problems.push(problem('PROBECTL_SIEM_ENDPOINT', 'a syslog endpoint needs a port', 'syslog+tls://host:6514'));
-  const preset = PRESETS[v.preset];
-  const format: SiemFormat = v.format ?? (syslogTransport ? 'syslog' : preset.defaultFormat);
-  if (syslogTransport && format !== 'syslog') problems.push(problem('PROBECTL_SIEM_FORMAT', `${format} cannot travel as RFC 5425 syslog frames`, 'syslog with a syslog+tls endpoint'));
-  if (preset.tokenRequired && v.token === undefined && !syslogTransport) problems.push(problem('PROBECTL_SIEM_TOKEN', `the ${v.preset} preset needs an ingest token`, 'a token or a secret reference'));
-  if ((v.clientCertFile === undefined) !== (v.clientKeyFile === undefined)) problems.push(problem(v.clientCertFile === undefined ? 'PROBECTL_SIEM_CLIENT_CERT_FILE' : 'PROBECTL_SIEM_CLIENT_KEY_FILE', 'must be set together with its pair', 'both client certificate and key, or neither'));
-  if (v.retryBase > v.retryMax) problems.push(problem('PROBECTL_SIEM_RETRY_BASE', 'larger than PROBECTL_SIEM_RETRY_MAX', 'a base no larger than the maximum'));
+  if (transport !== 'https' && !url.port) problems.push(problem('PROBECTL_SIEM_ENDPOINT', 'a syslog endpoint needs a port', 'syslog+tls://host:6514'));
+  return { url, transport };
+}
 
+/** The endpoint with the preset and format: the request target, and the formats that target takes. */
+function wire(v: SiemVars, endpoint: string, problems: ConfigProblem[]): Wire | undefined {
+  const parsed = endpointUrl(endpoint, problems);
+  if (!parsed) return undefined;
+  const { url, transport } = parsed;
+  const syslogTransport = transport !== 'https';
+  const format: SiemFormat = v.format ?? (syslogTransport ? 'syslog' : PRESETS[v.preset].defaultFormat);
+  if (syslogTransport && format !== 'syslog') problems.push(problem('PROBECTL_SIEM_FORMAT', `${format} cannot travel as RFC 5425 syslog frames`, 'syslog with a syslog+tls endpoint'));
   let target: Target = { kind: 'post' };
   if (syslogTransport) target = { kind: 'syslog' };
   else if (v.preset === 'splunk') {
@@ -153,8 +154,30 @@ export function siemSettings(v: SiemVars, problems: ConfigProblem[]): SiemSettin
     if (format !== 'ecs') problems.push(problem('PROBECTL_SIEM_FORMAT', `_bulk takes JSON documents; ${format} is not one`, 'ecs with the elastic preset'));
     target = { kind: 'elastic-bulk', index };
   }
-  if (v.splunkAck && target.kind !== 'splunk-raw' && target.kind !== 'splunk-event') problems.push(problem('PROBECTL_SIEM_SPLUNK_ACK', 'indexer acknowledgement exists only for Splunk HEC', 'true only with the splunk preset'));
-  if (problems.length > before) return undefined;
+  return { url, transport, format, target };
+}
+
+/**
+ * Validates the SIEM variables together, whether export is on or off: every
+ * variable that is set is checked (the endpoint's syntax, the plaintext rule,
+ * its fit with the preset and format, pairs, ranges), so an operator is never
+ * told OK for a value that would be refused once export is enabled. Only what
+ * export needs to run — an endpoint, a token for presets that require one —
+ * is required, and only when PROBECTL_SIEM_ENABLED=true. Returns the settings
+ * when export is on and nothing is wrong, otherwise undefined.
+ */
+export function siemSettings(v: SiemVars, problems: ConfigProblem[]): SiemSettings | undefined {
+  const before = problems.length;
+  const w = v.endpoint === undefined ? undefined : wire(v, v.endpoint, problems);
+  if (v.enabled && v.endpoint === undefined) problems.push(problem('PROBECTL_SIEM_ENDPOINT', 'required when PROBECTL_SIEM_ENABLED=true', 'https://… or syslog+tls://host:port'));
+  const preset = PRESETS[v.preset];
+  if (v.enabled && w?.transport === 'https' && preset.tokenRequired && v.token === undefined) problems.push(problem('PROBECTL_SIEM_TOKEN', `the ${v.preset} preset needs an ingest token`, 'a token or a secret reference'));
+  if ((v.clientCertFile === undefined) !== (v.clientKeyFile === undefined)) problems.push(problem(v.clientCertFile === undefined ? 'PROBECTL_SIEM_CLIENT_CERT_FILE' : 'PROBECTL_SIEM_CLIENT_KEY_FILE', 'must be set together with its pair', 'both client certificate and key, or neither'));
+  if (v.retryBase > v.retryMax) problems.push(problem('PROBECTL_SIEM_RETRY_BASE', 'larger than PROBECTL_SIEM_RETRY_MAX', 'a base no larger than the maximum'));
+  const hec = w ? w.target.kind === 'splunk-raw' || w.target.kind === 'splunk-event' : v.preset === 'splunk';
+  if (v.splunkAck && !hec) problems.push(problem('PROBECTL_SIEM_SPLUNK_ACK', 'indexer acknowledgement exists only for Splunk HEC', 'true only with the splunk preset'));
+  if (!v.enabled || !w || problems.length > before) return undefined;
+  const { url, transport, format, target } = w;
   return {
     enabled: true,
     preset: v.preset,
@@ -165,7 +188,7 @@ export function siemSettings(v: SiemVars, problems: ConfigProblem[]): SiemSettin
     token: v.token,
     authScheme: preset.authScheme,
     redactKeys: v.redactKeys,
-    streams: v.streams.length > 0 ? [...new Set(v.streams)] : ['audit', 'threat'],
+    streams: [...new Set(v.streams)],
     caFile: v.caFile,
     clientCertFile: v.clientCertFile,
     clientKeyFile: v.clientKeyFile,
