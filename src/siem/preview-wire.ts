@@ -59,11 +59,13 @@ function previewError(problems: readonly ConfigProblem[], flags: PreviewFlags): 
  */
 export async function previewWire(env: NodeJS.ProcessEnv, flags: PreviewFlags, events: readonly SiemEvent[], formatOptions: FormatOptions): Promise<{ requests: WireRequest[]; description: string }> {
   const presetText = (flags.preset ?? env.PROBECTL_SIEM_PRESET ?? '').trim().toLowerCase();
+  // The configured endpoint belongs to the configured preset: `--preset` naming another one shows that preset's example endpoint.
+  const otherPreset = flags.preset !== undefined && presetText !== (env.PROBECTL_SIEM_PRESET ?? 'generic').trim().toLowerCase();
   const merged: NodeJS.ProcessEnv = {
     ...Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('PROBECTL_SIEM_'))),
     PROBECTL_SIEM_ENABLED: 'true',
     ...(flags.preset !== undefined ? { PROBECTL_SIEM_PRESET: flags.preset } : {}),
-    PROBECTL_SIEM_ENDPOINT: flags.endpoint ?? env.PROBECTL_SIEM_ENDPOINT ?? EXAMPLE_ENDPOINTS[isSiemPreset(presetText) ? presetText : 'generic'],
+    PROBECTL_SIEM_ENDPOINT: flags.endpoint ?? (otherPreset ? undefined : env.PROBECTL_SIEM_ENDPOINT) ?? EXAMPLE_ENDPOINTS[isSiemPreset(presetText) ? presetText : 'generic'],
     PROBECTL_SIEM_TOKEN: 'literal:preview-token',
     PROBECTL_SIEM_SPLUNK_ACK: 'false',
     ...(flags.format !== undefined ? { PROBECTL_SIEM_FORMAT: flags.format } : {}),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { knownVariableNames, loadConfig } from '../../src/config/load.ts';
+import { DYNAMIC_VARIABLE_PATTERNS, knownVariableNames, loadConfig } from '../../src/config/load.ts';
 import { renderConfigReference, renderEffectiveConfig } from '../../src/config/render.ts';
 import { isProbectlError, type ProbectlError } from '../../src/core/errors.ts';
 
@@ -122,5 +122,14 @@ describe('config check shows effective values', () => {
     assert.match(renderEffectiveConfig(loadConfig({})), /^PROBECTL_SIEM_REDACT_KEYS=\(none\)$/m);
     assert.deepEqual(loadConfig({}).siemVars.streams, ['audit', 'threat']);
     assert.match(renderConfigReference(), /\| `PROBECTL_SIEM_STREAMS` \| `audit,threat` \|/);
+  });
+});
+
+describe('the generated reference (docs/configuration.md)', () => {
+  it('documents the variable families read by pattern, one row per name shape, each shape accepted by its pattern', () => {
+    const shapes = [...renderConfigReference().matchAll(/^\| `(PROBECTL_[A-Z0-9_]*<NAME>[A-Z0-9_]*)`/gm)].map((m) => m[1] as string);
+    assert.ok(shapes.includes('PROBECTL_DEVICE_CRED_<NAME>_AUTH_PASS') && shapes.includes('PROBECTL_DEVICE_CRED_<NAME>_COMMUNITY'), shapes.join());
+    for (const shape of shapes) assert.ok(DYNAMIC_VARIABLE_PATTERNS.some((re) => re.test(shape.replace('<NAME>', 'CORE_SW'))), shape);
+    for (const re of DYNAMIC_VARIABLE_PATTERNS) assert.ok(shapes.some((shape) => re.test(shape.replace('<NAME>', 'CORE_SW'))), `${re} has no documented shape`);
   });
 });

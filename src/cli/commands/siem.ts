@@ -28,7 +28,7 @@ export function registerSiemCommands(program: Command): void {
     .description('print sample audit and threat events exactly as they would be sent (with --stdin: render the JSON events given on stdin)')
     .addOption(new Option('--format <format>', 'the wire format (default: PROBECTL_SIEM_FORMAT or the preset\'s)').choices(SIEM_FORMATS))
     .addOption(new Option('--preset <preset>', 'the target SIEM (default: PROBECTL_SIEM_PRESET or generic)').choices(SIEM_PRESETS))
-    .option('--endpoint <url>', 'the endpoint whose framing to show (default: PROBECTL_SIEM_ENDPOINT or an example for the preset)')
+    .option('--endpoint <url>', 'the endpoint whose framing to show (default: PROBECTL_SIEM_ENDPOINT, or an example when --preset names another preset than PROBECTL_SIEM_PRESET)')
     .option('--stdin', 'read events from stdin: a canonical event, an audit record or a signal; one object, an array, or one per line')
     .option('--body-only', 'print only the request bodies, without the header lines')
     .action(async (o: { format?: string; preset?: string; endpoint?: string; stdin?: boolean; bodyOnly?: boolean }) => {
