@@ -143,3 +143,22 @@ describe('refusals name what to change, with each error code once', () => {
     assert.equal(res.stderr.match(/\[PROBECTL_ERR_/g)?.length, 1, res.stderr);
   });
 });
+
+describe('siem status', () => {
+  const root = mkdtempSync(join(tmpdir(), 'probectl-cli-status-'));
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('prints text without --json (export off: it says so) and the status object with --json', async () => {
+    const env = { PROBECTL_DATA_DIR: join(root, 'data') };
+    const tenants = await cliAsync(['tenant', 'list', '--json'], env);
+    assert.equal(tenants.status, 0, tenants.stderr);
+    const provider = (JSON.parse(tenants.stdout) as { tenants: Array<{ id: string; provider: boolean }> }).tenants.find((t) => t.provider)?.id as string;
+    const text = await cliAsync(['siem', 'status', '--tenant', provider], env);
+    assert.equal(text.status, 0, text.stderr);
+    assert.equal(text.stdout, `SIEM export is off (PROBECTL_SIEM_ENABLED=false): nothing of tenant ${provider} is exported\n`);
+    const json = await cliAsync(['siem', 'status', '--tenant', provider, '--json'], env);
+    assert.equal(json.status, 0, json.stderr);
+    assert.deepEqual(JSON.parse(json.stdout), { enabled: false, tenant: provider, streams: [] });
+  });
+});
+
