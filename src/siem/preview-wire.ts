@@ -60,7 +60,7 @@ function previewError(problems: readonly ConfigProblem[], flags: PreviewFlags): 
 export async function previewWire(env: NodeJS.ProcessEnv, flags: PreviewFlags, events: readonly SiemEvent[], formatOptions: FormatOptions): Promise<{ requests: WireRequest[]; description: string }> {
   const presetText = (flags.preset ?? env.PROBECTL_SIEM_PRESET ?? '').trim().toLowerCase();
   // The configured endpoint belongs to the configured preset: `--preset` naming another one shows that preset's example endpoint.
-  const otherPreset = flags.preset !== undefined && presetText !== (env.PROBECTL_SIEM_PRESET ?? 'generic').trim().toLowerCase();
+  const otherPreset = flags.preset !== undefined && presetText !== (env.PROBECTL_SIEM_PRESET?.trim() || 'generic').toLowerCase();
   const merged: NodeJS.ProcessEnv = {
     ...Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('PROBECTL_SIEM_'))),
     PROBECTL_SIEM_ENABLED: 'true',

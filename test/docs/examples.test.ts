@@ -106,7 +106,8 @@ describe('the shell examples in README.md and docs/ run as written', () => {
     const all = PAGES.flatMap((p) => blocksOf(p).blocks);
     const run = all.filter((b) => !b.skip);
     assert.ok(run.length >= 20, `only ${run.length} runnable blocks found`);
-    assert.ok(all.filter((b) => b.skip).length <= 8, 'skipped blocks are the exception; run the example or explain in the marker');
+    const skipped = all.length - run.length;
+    assert.ok(skipped * 3 <= all.length, `${skipped} of ${all.length} blocks are skipped: skipping is the exception; make the example runnable`);
   });
 
   for (const page of PAGES) {
