@@ -51,6 +51,7 @@ let service: RunningService | undefined;
 let agent: Agent | undefined;
 let receiver: Server | undefined;
 let cleaned = false;
+let interrupted = false;
 async function cleanup(): Promise<void> {
   if (cleaned) return;
   cleaned = true;
@@ -65,6 +66,7 @@ async function cleanup(): Promise<void> {
 }
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
+    interrupted = true;
     process.stderr.write(`\nprobectl demo: ${signal}: stopping and removing ${dir}\n`);
     const forced = setTimeout(() => {
       rmSync(dir, { recursive: true, force: true });
@@ -78,8 +80,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 try {
   await runDemo();
 } catch (err) {
-  process.stderr.write(`probectl demo: ${isProbectlError(err) ? `${err.message} [${err.code}]` : `failed: ${(err as Error)?.message ?? String(err)}`}\n`);
-  process.exitCode = 1;
+  // After Ctrl-C the steps still running fail as the server closes under them: that is not news.
+  if (!interrupted) process.stderr.write(`probectl demo: ${isProbectlError(err) ? `${err.message} [${err.code}]` : `failed: ${(err as Error)?.message ?? String(err)}`}\n`);
+  process.exitCode = interrupted ? 130 : 1;
 } finally {
   await cleanup();
 }
