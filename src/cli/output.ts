@@ -11,10 +11,15 @@ export function printTable(rows: Record<string, unknown>[], columns: string[]): 
   process.stdout.write(`${[line(columns.map((c) => c.toUpperCase())), ...cells.map(line)].join('\n')}\n`);
 }
 
-/** Prints an error the way every command does and returns the exit code. */
+/**
+ * Prints an error the way every command does and returns the exit code (2 for
+ * a usage error, 1 otherwise). The code is shown once: appended, unless the
+ * message already names it (a startup refusal lists each failure's code).
+ */
 export function reportError(err: unknown): number {
   if (isProbectlError(err)) {
-    process.stderr.write(`probectl: ${err.message} [${err.code}]\n`);
+    const tag = `[${err.code}]`;
+    process.stderr.write(`probectl: ${err.message}${err.message.includes(tag) ? '' : ` ${tag}`}\n`);
     return err.code === 'PROBECTL_ERR_CLI_USAGE' ? 2 : 1;
   }
   process.stderr.write(`probectl: unexpected error: ${(err as Error)?.message ?? String(err)}\n`);

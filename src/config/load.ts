@@ -1,7 +1,8 @@
 import { ProbectlError } from '../core/errors.ts';
 import { isLoopbackHost } from '../core/net.ts';
 import { cloudSecretsVars, type CloudSecretsConfig } from '../secrets/backends/cloud-config.ts';
-import { secretsCrossChecks, secretsVars, type SecretsSection } from '../secrets/config.ts';
+import { referenceBackendProblems, secretsCrossChecks, secretsVars, type SecretsSection } from '../secrets/config.ts';
+import { collectReferences } from '../secrets/references.ts';
 import { DEVICE_CRED_PATTERN, readDeviceCredentials, type DeviceCredentialSpec } from '../secrets/device-config.ts';
 import { siemSettings, siemVars, type SiemSettings, type SiemVars } from '../siem/config.ts';
 import { coreVars } from './core.ts';
@@ -51,14 +52,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const secrets = readSection(env, secretsVars, problems);
   const cloudSecrets = readSection(env, cloudSecretsVars, problems);
   const deviceCredentials = readDeviceCredentials(env, problems);
+  const siemParseProblems = problems.length;
   const siemRaw = readSection(env, siemVars, problems);
+  const siemParsed = problems.length === siemParseProblems;
   checkUnknown(env, problems);
   let siem: SiemSettings | undefined;
   if (problems.length === 0) {
     crossChecks(core, problems);
     secretsCrossChecks(secrets, core, problems);
-    siem = siemSettings(siemRaw, problems);
   }
+  // The SIEM variables are checked together whenever they parsed, export on or off: a value that
+  // would be refused once export is enabled is refused now.
+  if (siemParsed) siem = siemSettings(siemRaw, problems);
+  const parsed: Readonly<Record<string, Readonly<Record<string, unknown>>>> = { core, secrets, cloudSecrets, siem: siemRaw };
+  referenceBackendProblems(collectReferences(CONFIG_SECTIONS, (key) => parsed[key] ?? {}, deviceCredentials), secrets, problems);
   if (problems.length > 0) throw configError(problems);
   return Object.freeze({ ...core, ...secrets, ...cloudSecrets, deviceCredentials, siemVars: Object.freeze(siemRaw), siem: siem ? Object.freeze(siem) : undefined });
 }
@@ -117,11 +124,17 @@ function editDistance(a: string, b: string): number {
   return row[b.length] as number;
 }
 
-export function configError(problems: readonly ConfigProblem[]): ProbectlError {
+/**
+ * One error naming every problem: `invalid configuration, <refused> (n problems):`
+ * then one `VARIABLE: problem; accepted: …` line each. `refused` says what was
+ * refused (startup, by default; a command that only reads the configuration
+ * names itself).
+ */
+export function configError(problems: readonly ConfigProblem[], refused = 'startup refused'): ProbectlError {
   const lines = problems.map((p) => `  ${p.variable}: ${p.problem}; accepted: ${p.accepts}`);
   return new ProbectlError(
     'PROBECTL_ERR_CONFIG_INVALID',
-    `invalid configuration, startup refused (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines.join('\n')}`,
+    `invalid configuration, ${refused} (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines.join('\n')}`,
     { details: { problems: problems.map((p) => ({ ...p })) } },
   );
 }

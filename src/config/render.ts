@@ -1,3 +1,4 @@
+import { DEVICE_CRED_FIELD_DOCS, DEVICE_CRED_FIELDS } from '../secrets/device-config.ts';
 import { CONFIG_SECTIONS, sectionValues, type Config } from './load.ts';
 import type { VarSpec } from './vars.ts';
 
@@ -25,6 +26,13 @@ export function renderConfigReference(): string {
     }
     out.push('');
   }
+  out.push(
+    '## Device credentials (a family of names)', '',
+    'One group of variables per device: `PROBECTL_DEVICE_CRED_<NAME>_<FIELD>`, where `<NAME>` is upper-case letters, digits and underscores (`CORE_SW`) and `<FIELD>` is one of the fields below. Every value may be a literal or a secret reference; a device needs AUTH_PASS (SNMPv3), COMMUNITY (SNMPv2c) or PASSWORD. See [secrets.md](secrets.md#device-credentials).', '',
+    '| Variable | Default | Accepted | Description |', '|---|---|---|---|',
+    ...DEVICE_CRED_FIELDS.map((field) => `| \`PROBECTL_DEVICE_CRED_<NAME>_${field}\` 🔒 | (unset) | a literal value or a secret reference | ${escapeCell(DEVICE_CRED_FIELD_DOCS[field])} |`),
+    '',
+  );
   return out.join('\n');
 }
 

@@ -120,9 +120,14 @@ export function readableFile(name: string, opts: Common): VarSpec<string | undef
   }, unset, showText);
 }
 
-/** A comma-separated list; each item is parsed by `item` (which throws VarProblem). */
-export function list<T>(name: string, opts: Common & { accepts: string; item: (text: string, index: number) => T }): VarSpec<readonly T[]> {
-  return spec(name, { ...opts, accepts: opts.accepts, defaultText: undefined }, (raw) => {
+/**
+ * A comma-separated list; each item is parsed by `item` (which throws
+ * VarProblem). `default` is the list as an operator would write it, used when
+ * the variable is unset or names no item, so the effective value (and
+ * `config check`) shows it rather than an empty list.
+ */
+export function list<T>(name: string, opts: Common & { accepts: string; default?: string; item: (text: string, index: number) => T }): VarSpec<readonly T[]> {
+  const parseItems = (raw: string): readonly T[] => {
     const parts = raw.split(',').map((p) => p.trim()).filter((p) => p !== '');
     return Object.freeze(parts.map((p, i) => {
       try {
@@ -132,5 +137,10 @@ export function list<T>(name: string, opts: Common & { accepts: string; item: (t
         throw err;
       }
     }));
-  }, () => Object.freeze([]), (v) => (v.length === 0 ? '(none)' : `${v.length} item(s)`));
+  };
+  const whenUnset = (): readonly T[] => (opts.default === undefined ? Object.freeze([]) : parseItems(opts.default));
+  return spec(name, { ...opts, accepts: opts.accepts, defaultText: opts.default }, (raw) => {
+    const items = parseItems(raw);
+    return items.length === 0 ? whenUnset() : items;
+  }, whenUnset, (v) => (v.length === 0 ? '(none)' : v.every((x) => typeof x === 'string') ? v.join(',') : `${v.length} item(s)`));
 }

@@ -3,6 +3,8 @@ import { transportProblem } from '../core/http/transport.ts';
 import { secretRef } from '../config/secret-var.ts';
 import type { ConfigProblem, SectionValue } from '../config/section.ts';
 import { duration, optStr, readableFile, str, VarProblem, type VarSpec } from '../config/vars.ts';
+import { redactRef, type SecretRef } from './ref.ts';
+import type { ConfiguredReference } from './references.ts';
 
 /** An https:// base URL (http:// only to loopback), without credentials, query or fragment. */
 function backendUrl(name: string, doc: string): VarSpec<string | undefined> {
@@ -27,9 +29,9 @@ export const secretsVars = {
   secretsTimeout: duration('PROBECTL_SECRETS_TIMEOUT', { default: '10s', minMs: 100, maxMs: 120_000, doc: 'Deadline for one secret-backend fetch (including a login); a backend slower than this fails the use.' }),
   secretsCaFile: readableFile('PROBECTL_SECRETS_CA_FILE', { doc: 'PEM bundle of CAs trusted for every secret backend, in addition to the system roots.' }),
   vaultAddr: backendUrl('PROBECTL_SECRETS_VAULT_ADDR', 'HashiCorp Vault address, e.g. `https://vault.example:8200`. Enables `vault:<mount>/<path>#<field>` references (KV version 2).'),
-  vaultToken: secretRef('PROBECTL_SECRETS_VAULT_TOKEN', { doc: 'Vault token (token auth). A literal or `env:NAME`. Exactly one of token, AppRole or Kubernetes auth.' }),
+  vaultToken: secretRef('PROBECTL_SECRETS_VAULT_TOKEN', { backendCredential: true, doc: 'Vault token (token auth). A literal or `env:NAME`. Exactly one of token, AppRole or Kubernetes auth.' }),
   vaultRoleId: optStr('PROBECTL_SECRETS_VAULT_ROLE_ID', { secret: true, doc: 'AppRole role_id (AppRole auth, with PROBECTL_SECRETS_VAULT_SECRET_ID).' }),
-  vaultSecretId: secretRef('PROBECTL_SECRETS_VAULT_SECRET_ID', { doc: 'AppRole secret_id. A literal or `env:NAME`.' }),
+  vaultSecretId: secretRef('PROBECTL_SECRETS_VAULT_SECRET_ID', { backendCredential: true, doc: 'AppRole secret_id. A literal or `env:NAME`.' }),
   vaultApproleMount: str('PROBECTL_SECRETS_VAULT_APPROLE_MOUNT', { default: 'approle', pattern: MOUNT, accepts: 'a Vault auth mount path', doc: 'Mount path of the AppRole auth method.' }),
   vaultK8sRole: optStr('PROBECTL_SECRETS_VAULT_K8S_ROLE', { doc: 'Vault role for Kubernetes auth: probectl logs in with its service-account token.' }),
   vaultK8sTokenFile: str('PROBECTL_SECRETS_VAULT_K8S_TOKEN_FILE', { default: '/var/run/secrets/kubernetes.io/serviceaccount/token', doc: 'Service-account JWT for Kubernetes auth; read again at each login (projected tokens rotate).' }),
@@ -43,7 +45,7 @@ export const secretsVars = {
   cyberarkCaFile: readableFile('PROBECTL_SECRETS_CYBERARK_CA_FILE', { doc: 'PEM bundle of CAs trusted for the CCP and Conjur, in addition to the system roots.' }),
   conjurUrl: backendUrl('PROBECTL_SECRETS_CONJUR_URL', 'CyberArk Conjur address, e.g. `https://conjur.example` (Conjur Cloud: include the `/api` prefix). Enables `cyberark:conjur/<account>/<variable-id>` references.'),
   conjurLogin: optStr('PROBECTL_SECRETS_CONJUR_LOGIN', { doc: 'Conjur identity probectl authenticates as, e.g. `host/probectl`.' }),
-  conjurApiKey: secretRef('PROBECTL_SECRETS_CONJUR_API_KEY', { doc: 'API key of PROBECTL_SECRETS_CONJUR_LOGIN. A literal or `env:NAME`.' }),
+  conjurApiKey: secretRef('PROBECTL_SECRETS_CONJUR_API_KEY', { backendCredential: true, doc: 'API key of PROBECTL_SECRETS_CONJUR_LOGIN. A literal or `env:NAME`.' }),
   conjurAuthenticator: str('PROBECTL_SECRETS_CONJUR_AUTHENTICATOR', { default: 'authn', pattern: /^authn(-[a-z0-9]+)*(\/[A-Za-z0-9_.-]+)?$/, accepts: 'authn, or authn-<type>/<service-id>', doc: 'Conjur authenticator the API key is presented to.' }),
   tlsCertRef: secretRef('PROBECTL_TLS_CERT', { doc: 'The server certificate (PEM, with chain) from a secret reference, instead of PROBECTL_TLS_CERT_FILE. Re-resolved at each lease end; a renewed certificate applies to new connections.' }),
   tlsKeyRef: secretRef('PROBECTL_TLS_KEY', { doc: 'The server private key (PEM) from a secret reference, instead of PROBECTL_TLS_KEY_FILE.' }),
@@ -52,16 +54,8 @@ export const secretsVars = {
 
 export type SecretsSection = SectionValue<typeof secretsVars>;
 
-/** Credentials of a secret backend itself: a literal or env:, never another backend (no bootstrap loops). */
-const BACKEND_CREDENTIALS = [['vaultToken', 'PROBECTL_SECRETS_VAULT_TOKEN'], ['vaultSecretId', 'PROBECTL_SECRETS_VAULT_SECRET_ID'], ['conjurApiKey', 'PROBECTL_SECRETS_CONJUR_API_KEY']] as const;
-
 export function secretsCrossChecks(s: SecretsSection, core: { tlsCertFile: string | undefined; tlsKeyFile: string | undefined }, problems: ConfigProblem[]): void {
   const add = (variable: string, problem: string, accepts: string) => problems.push({ variable, problem, accepts });
-
-  for (const [key, variable] of BACKEND_CREDENTIALS) {
-    const ref = s[key];
-    if (ref !== undefined && ref.scheme !== 'literal' && ref.scheme !== 'env') add(variable, 'a secret-backend credential cannot itself come from a secret backend', 'a literal value or env:NAME');
-  }
 
   const vaultMethods = [
     s.vaultToken !== undefined ? 'token' : undefined,
@@ -109,5 +103,41 @@ export function secretsCrossChecks(s: SecretsSection, core: { tlsCertFile: strin
   }
   if (s.tlsCertRef !== undefined && (core.tlsCertFile !== undefined || core.tlsKeyFile !== undefined)) {
     add('PROBECTL_TLS_CERT', 'set together with PROBECTL_TLS_CERT_FILE/PROBECTL_TLS_KEY_FILE', 'the server identity from files or from references, not both');
+  }
+}
+
+/**
+ * The variable that turns on the backend a reference names: Vault and the two
+ * CyberArk services exist only when their address is set. Undefined for env:
+ * and for aws:, azure:, gcp:, whose backends are always present (their SDKs'
+ * default credential chains need no probectl setting).
+ */
+export function backendVariable(ref: SecretRef): 'PROBECTL_SECRETS_VAULT_ADDR' | 'PROBECTL_SECRETS_CYBERARK_URL' | 'PROBECTL_SECRETS_CONJUR_URL' | undefined {
+  if (ref.scheme === 'vault') return 'PROBECTL_SECRETS_VAULT_ADDR';
+  if (ref.scheme === 'cyberark') return ref.form === 'ccp' ? 'PROBECTL_SECRETS_CYBERARK_URL' : 'PROBECTL_SECRETS_CONJUR_URL';
+  return undefined;
+}
+
+const BACKEND_ADDRESS = { PROBECTL_SECRETS_VAULT_ADDR: 'vaultAddr', PROBECTL_SECRETS_CYBERARK_URL: 'cyberarkUrl', PROBECTL_SECRETS_CONJUR_URL: 'conjurUrl' } as const;
+const BACKEND_NAME = { PROBECTL_SECRETS_VAULT_ADDR: 'Vault', PROBECTL_SECRETS_CYBERARK_URL: 'CyberArk Central Credential Provider', PROBECTL_SECRETS_CONJUR_URL: 'CyberArk Conjur' } as const;
+
+/**
+ * Every reference in the configuration must name a configured backend: a
+ * `vault:` reference without PROBECTL_SECRETS_VAULT_ADDR would pass every
+ * syntax check and then refuse startup (or fail at first use). Adds one
+ * problem per such variable naming the backend variable to set; variables
+ * that already have a problem are left to it.
+ */
+export function referenceBackendProblems(refs: readonly ConfiguredReference[], s: SecretsSection, problems: ConfigProblem[]): void {
+  for (const { variable, ref } of refs) {
+    const needed = backendVariable(ref);
+    if (needed === undefined || s[BACKEND_ADDRESS[needed]] !== undefined) continue;
+    const base = variable.replace(/\[\d+\]$/, '');
+    if (problems.some((p) => p.variable === variable || p.variable === base)) continue;
+    problems.push({
+      variable,
+      problem: `refers to the ${BACKEND_NAME[needed]} backend (${redactRef(ref)}), which is not configured: ${needed} is not set`,
+      accepts: `a reference to a configured backend (set ${needed} and its credentials, see docs/secrets.md), env:NAME, aws:, azure:, gcp: or a literal`,
+    });
   }
 }

@@ -9,6 +9,17 @@ import { parseSecretRef, SecretRefError, type SecretRef } from './ref.ts';
 export const DEVICE_CRED_FIELDS = ['USERNAME', 'AUTH_PROTO', 'AUTH_PASS', 'PRIV_PROTO', 'PRIV_PASS', 'COMMUNITY', 'PASSWORD'] as const;
 export type DeviceCredField = (typeof DEVICE_CRED_FIELDS)[number];
 
+/** What each field holds, for docs/configuration.md (generated) and docs/secrets.md. */
+export const DEVICE_CRED_FIELD_DOCS: Readonly<Record<DeviceCredField, string>> = Object.freeze({
+  USERNAME: 'SNMPv3 user or login name; required with AUTH_PASS or PASSWORD.',
+  AUTH_PROTO: 'SNMPv3 authentication protocol: MD5, SHA (default, SHA-1), SHA-224, SHA-256, SHA-384, SHA-512. Only with AUTH_PASS.',
+  AUTH_PASS: 'SNMPv3 authentication key.',
+  PRIV_PROTO: 'SNMPv3 privacy protocol: DES, AES (default, AES-128), AES-192, AES-256. Only with PRIV_PASS.',
+  PRIV_PASS: 'SNMPv3 privacy key; needs AUTH_PASS.',
+  COMMUNITY: 'SNMPv2c community; not together with AUTH_PASS.',
+  PASSWORD: 'A login password (SSH, device API); needs USERNAME.',
+});
+
 export const DEVICE_CRED_PATTERN = new RegExp(`^PROBECTL_DEVICE_CRED_([A-Z0-9]+(?:_[A-Z0-9]+)*?)_(${DEVICE_CRED_FIELDS.join('|')})$`);
 
 /** SNMPv3 authentication protocols (RFC 3414, RFC 7860); SHA means SHA-1. */

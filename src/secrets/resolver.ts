@@ -1,6 +1,7 @@
 import { systemClock, type Clock } from '../core/clock.ts';
 import { isProbectlError, ProbectlError } from '../core/errors.ts';
 import type { FetchedSecret, SecretBackend } from './backend.ts';
+import { backendVariable } from './config.ts';
 import { BackendCounters, isoOrNull, type BackendHealth, type HealthContributor, type SecretsHealth } from './health.ts';
 import { REFERENCE_SCHEMES, refKey, type BackendScheme, type SecretRef } from './ref.ts';
 import { Sealer } from './seal.ts';
@@ -176,7 +177,8 @@ export class SecretResolver {
     if (++this.#misses % SWEEP_EVERY === 0) this.#sweep();
     const backend = this.#backends.get(scheme);
     if (backend === undefined) {
-      const err = new ProbectlError('PROBECTL_ERR_SECRET_BACKEND_UNCONFIGURED', `no ${scheme} secret backend is configured`);
+      const needed = backendVariable(ref);
+      const err = new ProbectlError('PROBECTL_ERR_SECRET_BACKEND_UNCONFIGURED', `no ${scheme} secret backend is configured${needed ? ` (${needed} is not set)` : ''}`);
       counters.failed(this.#clock.now(), err);
       throw err;
     }

@@ -1,15 +1,10 @@
 import { isProbectlError, ProbectlError, type ErrorCode } from '../core/errors.ts';
 import { CONFIG_SECTIONS, sectionValues, type Config } from '../config/load.ts';
-import type { Vars } from '../config/section.ts';
-import { deviceCredVariable, type DeviceCredentialSpec, type DeviceCredField } from './device-config.ts';
-import { redactRef, REFERENCE_SCHEMES, type SecretRef } from './ref.ts';
+import { redactRef } from './ref.ts';
+import { collectReferences, type ConfiguredReference } from './references.ts';
 import type { SecretResolver } from './resolver.ts';
 
-export interface ConfiguredReference {
-  /** The variable (or `VARIABLE[n]` for the n-th item of a list) holding the reference. */
-  readonly variable: string;
-  readonly ref: SecretRef;
-}
+export { collectReferences, type ConfiguredReference };
 
 export interface ReferenceCheck {
   readonly variable: string;
@@ -19,48 +14,6 @@ export interface ReferenceCheck {
   readonly code: ErrorCode | undefined;
   /** Why it failed; backend messages carry no values, paths or fields. */
   readonly reason: string | undefined;
-}
-
-const SCHEMES = new Set<string>(REFERENCE_SCHEMES);
-
-function isReferenceValue(value: unknown): value is SecretRef {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && SCHEMES.has((value as { scheme?: unknown }).scheme as string);
-}
-
-function walk(value: unknown, variable: string, out: ConfiguredReference[], depth = 0): void {
-  if (depth > 4 || value === null || typeof value !== 'object') return;
-  if (isReferenceValue(value)) {
-    out.push({ variable, ref: value });
-    return;
-  }
-  if (Array.isArray(value)) {
-    value.forEach((item, i) => walk(item, `${variable}[${i + 1}]`, out, depth + 1));
-    return;
-  }
-  for (const inner of Object.values(value)) walk(inner, variable, out, depth + 1);
-}
-
-/**
- * Every secret reference in a parsed configuration (literals excluded):
- * variables whose value is a reference, references inside list items, and the
- * fields of device credentials.
- */
-export function collectReferences(
-  sections: Readonly<Record<string, { readonly vars: Vars }>>,
-  values: Readonly<Record<string, unknown>> | ((sectionKey: string) => Readonly<Record<string, unknown>>),
-  devices: readonly DeviceCredentialSpec[] = [],
-): ConfiguredReference[] {
-  const out: ConfiguredReference[] = [];
-  for (const [sectionKey, section] of Object.entries(sections)) {
-    const sectionValues = typeof values === 'function' ? values(sectionKey) : values;
-    for (const [key, spec] of Object.entries(section.vars)) walk(sectionValues[key], spec.name, out);
-  }
-  for (const device of devices) {
-    for (const [field, ref] of Object.entries(device.fields)) {
-      if (ref.scheme !== 'literal') out.push({ variable: deviceCredVariable(device.name, field as DeviceCredField), ref });
-    }
-  }
-  return out;
 }
 
 /** Resolves each reference once (concurrently; one backend call per distinct reference). Never throws. */

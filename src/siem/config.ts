@@ -15,7 +15,7 @@ export const siemVars = {
   token: secretRef('PROBECTL_SIEM_TOKEN', { doc: 'Ingest token, sent only in a header (never in a URL, never logged): the Authorization token; with sentinel the Entra application\'s client secret; with a chronicle webhook feed the Google API key (`X-goog-api-key`). May be a secret reference, resolved at use time.' }),
   format: optOneOf('PROBECTL_SIEM_FORMAT', { values: SIEM_FORMATS, doc: 'Wire format: syslog (RFC 5424), cef, ecs, otlp, udm (Google UDM events) or dcr (Azure Monitor Logs Ingestion records). Default: the preset\'s (sentinel\'s Logs Ingestion API: dcr; Chronicle events:import: udm); syslog for a syslog+tls endpoint (cef with sentinel).' }),
   redactKeys: list('PROBECTL_SIEM_REDACT_KEYS', { accepts: 'comma-separated key names', doc: 'Keys redacted in addition to the built-in denylist (password, passwd, secret, token, api_key, apikey, authorization, cookie, private_key, client_secret, ssn), at any depth of audit data and signal attributes.', item: (t) => t }),
-  streams: list('PROBECTL_SIEM_STREAMS', { accepts: 'audit, threat or both', doc: 'Which streams to export (default both).', item: (t) => {
+  streams: list('PROBECTL_SIEM_STREAMS', { accepts: 'comma-separated: audit, threat', default: 'audit,threat', doc: 'Which streams to export: the audit log, threat signals, or both.', item: (t) => {
     if (t !== 'audit' && t !== 'threat') throw new VarProblem('not a stream');
     return t as 'audit' | 'threat';
   } }),
@@ -101,21 +101,19 @@ export interface SiemSettings {
 
 const problem = (variable: string, what: string, accepts: string): ConfigProblem => ({ variable, problem: what, accepts });
 
-/**
- * Validates the SIEM variables together. Returns undefined when export is
- * off (nothing else is checked then, so a half-written config does not block
- * a server that does not export).
- */
-export function siemSettings(v: SiemVars, problems: ConfigProblem[]): SiemSettings | undefined {
-  if (!v.enabled) return undefined;
-  const before = problems.length;
-  if (v.endpoint === undefined) {
-    problems.push(problem('PROBECTL_SIEM_ENDPOINT', 'required when PROBECTL_SIEM_ENABLED=true', 'https://… or syslog+tls://host:port'));
-    return undefined;
-  }
+/** Where events go, read from PROBECTL_SIEM_ENDPOINT: the URL, its transport, the format and (for HTTPS) the request target. */
+interface Wire {
+  readonly url: URL;
+  readonly transport: SiemTransport;
+  readonly format: SiemFormat;
+  readonly target: Target;
+}
+
+/** The endpoint's own rules: a URL without credentials, a known scheme, plaintext only to loopback, a port for syslog. */
+function endpointUrl(endpoint: string, problems: ConfigProblem[]): { url: URL; transport: SiemTransport } | undefined {
   let url: URL;
   try {
-    url = new URL(v.endpoint);
+    url = new URL(endpoint);
   } catch {
     problems.push(problem('PROBECTL_SIEM_ENDPOINT', 'not a URL', 'https://host[:port]/path or syslog+tls://host:port'));
     return undefined;
@@ -143,11 +141,21 @@ export function siemSettings(v: SiemVars, problems: ConfigProblem[]): SiemSettin
       problems.push(problem('PROBECTL_SIEM_ENDPOINT', `unsupported scheme ${url.protocol.replace(/:$/, '')}`, 'https, syslog+tls'));
       return undefined;
   }
-  const syslogTransport = transport !== 'https';
-  if (syslogTransport && !url.port) problems.push(problem('PROBECTL_SIEM_ENDPOINT', 'a syslog endpoint needs a port', 'syslog+tls://host:6514'));
-  const preset = PRESETS[v.preset];
+  if (transport !== 'https' && !url.port) problems.push(problem('PROBECTL_SIEM_ENDPOINT', 'a syslog endpoint needs a port', 'syslog+tls://host:6514'));
+  return { url, transport };
+}
 
-  // Sentinel and Chronicle over HTTPS: the endpoint path names the vendor API, which fixes what the format may be.
+/**
+ * The endpoint with the preset and format: the request target, and the
+ * formats that target takes. Sentinel and Chronicle over HTTPS: the endpoint
+ * path names the vendor API, which fixes what the format may be.
+ */
+function wire(v: SiemVars, endpoint: string, problems: ConfigProblem[]): Wire | undefined {
+  const parsed = endpointUrl(endpoint, problems);
+  if (!parsed) return undefined;
+  const { url, transport } = parsed;
+  const syslogTransport = transport !== 'https';
+  const preset = PRESETS[v.preset];
   let mode: { target: SentinelTarget | ChronicleTarget; default: SiemFormat; accepted: readonly SiemFormat[]; why: string } | undefined;
   if (!syslogTransport && v.preset === 'sentinel') {
     const t = sentinelTarget(url, problems);
@@ -160,11 +168,46 @@ export function siemSettings(v: SiemVars, problems: ConfigProblem[]): SiemSettin
   if (syslogTransport && format !== 'syslog' && format !== 'cef') problems.push(problem('PROBECTL_SIEM_FORMAT', `${format} cannot travel as RFC 5425 syslog frames`, 'syslog or cef (a CEF line as the syslog MSG) with a syslog+tls endpoint'));
   if (mode && !mode.accepted.includes(format)) problems.push(problem('PROBECTL_SIEM_FORMAT', `${format} cannot travel there: ${mode.why}`, `${mode.accepted.join(', ')} (or unset: ${mode.default})`));
   if (!mode && (format === 'dcr' || format === 'udm') && (v.preset === 'splunk' || v.preset === 'sentinel')) problems.push(problem('PROBECTL_SIEM_FORMAT', `${format} is not a payload of the ${v.preset} preset's endpoint`, v.preset === 'splunk' ? 'syslog, cef or ecs with the splunk preset' : 'cef or syslog over syslog+tls with the sentinel preset'));
-  if (preset.tokenRequired && v.token === undefined && !syslogTransport) problems.push(problem('PROBECTL_SIEM_TOKEN', `the ${v.preset} preset needs an ingest token`, 'a token or a secret reference'));
+  let target: Target = mode?.target ?? { kind: 'post' };
+  if (syslogTransport) target = { kind: 'syslog' };
+  else if (v.preset === 'splunk') {
+    const path = url.pathname.replace(/\/+$/, '');
+    if (path.endsWith('/services/collector/raw') || path.endsWith('/services/collector/raw/1.0')) target = { kind: 'splunk-raw' };
+    else if (path.endsWith('/services/collector/event') || path.endsWith('/services/collector') || path.endsWith('/services/collector/event/1.0')) target = { kind: 'splunk-event' };
+    else problems.push(problem('PROBECTL_SIEM_ENDPOINT', 'a Splunk HEC endpoint path must end in /services/collector/raw or /services/collector/event', 'https://splunk:8088/services/collector/raw'));
+    if (format === 'otlp') problems.push(problem('PROBECTL_SIEM_FORMAT', 'OTLP is not a Splunk HEC payload', 'syslog, cef or ecs with the splunk preset'));
+  } else if (v.preset === 'elastic') {
+    const m = /^(?:\/([^/]+))?\/_bulk\/?$/.exec(url.pathname);
+    if (!m) problems.push(problem('PROBECTL_SIEM_ENDPOINT', 'an Elasticsearch endpoint must be a _bulk URL', 'https://es:9200/<index>/_bulk or https://es:9200/_bulk with PROBECTL_SIEM_ELASTIC_INDEX'));
+    const index = m?.[1] ? decodeURIComponent(m[1]) : v.elasticIndex;
+    if (m && !m[1] && !v.elasticIndex) problems.push(problem('PROBECTL_SIEM_ELASTIC_INDEX', 'required when the _bulk URL names no index', 'an index or data stream name'));
+    if (format !== 'ecs') problems.push(problem('PROBECTL_SIEM_FORMAT', `_bulk takes JSON documents; ${format} is not one`, 'ecs with the elastic preset'));
+    target = { kind: 'elastic-bulk', index };
+  }
+  return { url, transport, format, target };
+}
+
+/**
+ * Validates the SIEM variables together, whether export is on or off: every
+ * variable that is set is checked (the endpoint's syntax, the plaintext rule,
+ * its fit with the preset and format, the vendor credentials, pairs, ranges),
+ * so an operator is never told OK for a value that would be refused once
+ * export is enabled. Only what export needs to run — an endpoint, the
+ * credentials its receiver requires — is required, and only when
+ * PROBECTL_SIEM_ENABLED=true. Returns the settings when export is on and
+ * nothing is wrong, otherwise undefined.
+ */
+export function siemSettings(v: SiemVars, problems: ConfigProblem[]): SiemSettings | undefined {
+  const before = problems.length;
+  const w = v.endpoint === undefined ? undefined : wire(v, v.endpoint, problems);
+  if (v.enabled && v.endpoint === undefined) problems.push(problem('PROBECTL_SIEM_ENDPOINT', 'required when PROBECTL_SIEM_ENABLED=true', 'https://… or syslog+tls://host:port'));
+  const preset = PRESETS[v.preset];
+  const syslogTransport = w !== undefined && w.transport !== 'https';
+  if (v.enabled && w && !syslogTransport && preset.tokenRequired && v.token === undefined) problems.push(problem('PROBECTL_SIEM_TOKEN', `the ${v.preset} preset needs an ingest token`, 'a token or a secret reference'));
   if ((v.clientCertFile === undefined) !== (v.clientKeyFile === undefined)) problems.push(problem(v.clientCertFile === undefined ? 'PROBECTL_SIEM_CLIENT_CERT_FILE' : 'PROBECTL_SIEM_CLIENT_KEY_FILE', 'must be set together with its pair', 'both client certificate and key, or neither'));
   if (v.retryBase > v.retryMax) problems.push(problem('PROBECTL_SIEM_RETRY_BASE', 'larger than PROBECTL_SIEM_RETRY_MAX', 'a base no larger than the maximum'));
 
-  const kind = mode?.target.kind;
+  const kind = w?.target.kind;
   // The vendor API the preset and scheme point at, even when its URL was refused above (its credentials are still checked).
   const sentinelApi = v.preset === 'sentinel' && !syslogTransport;
   const chronicleApi = v.preset === 'chronicle' && !syslogTransport;
@@ -185,30 +228,15 @@ export function siemSettings(v: SiemVars, problems: ConfigProblem[]): SiemSettin
     else if (!chronicleApi || kind !== undefined) unused('PROBECTL_SIEM_GCP_CREDENTIALS_FILE', true, 'only the chronicle preset\'s logs:import and events:import endpoints use Google OAuth');
   }
   if (kind === 'chronicle-webhook') {
-    if (v.token === undefined) problems.push(problem('PROBECTL_SIEM_TOKEN', 'a Chronicle webhook feed needs the Google API key (sent as X-goog-api-key)', 'an API key restricted to the Chronicle API, or a secret reference'));
-    if (v.webhookSecret === undefined) problems.push(problem('PROBECTL_SIEM_WEBHOOK_SECRET', 'a Chronicle webhook feed needs the feed\'s secret key (sent as X-Webhook-Access-Key)', 'the secret generated for the feed, or a secret reference'));
-  } else if (!chronicleApi || kind !== undefined) {
+    if (v.enabled && v.token === undefined) problems.push(problem('PROBECTL_SIEM_TOKEN', 'a Chronicle webhook feed needs the Google API key (sent as X-goog-api-key)', 'an API key restricted to the Chronicle API, or a secret reference'));
+    if (v.enabled && v.webhookSecret === undefined) problems.push(problem('PROBECTL_SIEM_WEBHOOK_SECRET', 'a Chronicle webhook feed needs the feed\'s secret key (sent as X-Webhook-Access-Key)', 'the secret generated for the feed, or a secret reference'));
+  } else if ((!chronicleApi || kind !== undefined) && w !== undefined) {
     unused('PROBECTL_SIEM_WEBHOOK_SECRET', v.webhookSecret !== undefined, 'only a chronicle webhook feed endpoint (…/feeds/<feed>:importPushLogs) takes a webhook secret');
   }
-
-  let target: Target = mode?.target ?? { kind: 'post' };
-  if (syslogTransport) target = { kind: 'syslog' };
-  else if (v.preset === 'splunk') {
-    const path = url.pathname.replace(/\/+$/, '');
-    if (path.endsWith('/services/collector/raw') || path.endsWith('/services/collector/raw/1.0')) target = { kind: 'splunk-raw' };
-    else if (path.endsWith('/services/collector/event') || path.endsWith('/services/collector') || path.endsWith('/services/collector/event/1.0')) target = { kind: 'splunk-event' };
-    else problems.push(problem('PROBECTL_SIEM_ENDPOINT', 'a Splunk HEC endpoint path must end in /services/collector/raw or /services/collector/event', 'https://splunk:8088/services/collector/raw'));
-    if (format === 'otlp') problems.push(problem('PROBECTL_SIEM_FORMAT', 'OTLP is not a Splunk HEC payload', 'syslog, cef or ecs with the splunk preset'));
-  } else if (v.preset === 'elastic') {
-    const m = /^(?:\/([^/]+))?\/_bulk\/?$/.exec(url.pathname);
-    if (!m) problems.push(problem('PROBECTL_SIEM_ENDPOINT', 'an Elasticsearch endpoint must be a _bulk URL', 'https://es:9200/<index>/_bulk or https://es:9200/_bulk with PROBECTL_SIEM_ELASTIC_INDEX'));
-    const index = m?.[1] ? decodeURIComponent(m[1]) : v.elasticIndex;
-    if (m && !m[1] && !v.elasticIndex) problems.push(problem('PROBECTL_SIEM_ELASTIC_INDEX', 'required when the _bulk URL names no index', 'an index or data stream name'));
-    if (format !== 'ecs') problems.push(problem('PROBECTL_SIEM_FORMAT', `_bulk takes JSON documents; ${format} is not one`, 'ecs with the elastic preset'));
-    target = { kind: 'elastic-bulk', index };
-  }
-  if (v.splunkAck && target.kind !== 'splunk-raw' && target.kind !== 'splunk-event') problems.push(problem('PROBECTL_SIEM_SPLUNK_ACK', 'indexer acknowledgement exists only for Splunk HEC', 'true only with the splunk preset'));
-  if (problems.length > before) return undefined;
+  const hec = w ? kind === 'splunk-raw' || kind === 'splunk-event' : v.preset === 'splunk';
+  if (v.splunkAck && !hec) problems.push(problem('PROBECTL_SIEM_SPLUNK_ACK', 'indexer acknowledgement exists only for Splunk HEC', 'true only with the splunk preset'));
+  if (!v.enabled || !w || problems.length > before) return undefined;
+  const { url, transport, format, target } = w;
   return {
     enabled: true,
     preset: v.preset,
@@ -219,10 +247,10 @@ export function siemSettings(v: SiemVars, problems: ConfigProblem[]): SiemSettin
     token: v.token,
     authScheme: preset.authScheme,
     azure,
-    gcpCredentialsFile: kind === 'chronicle-logs' || kind === 'chronicle-events' ? v.gcpCredentialsFile : undefined,
+    gcpCredentialsFile: importMode ? v.gcpCredentialsFile : undefined,
     webhookSecret: v.webhookSecret,
     redactKeys: v.redactKeys,
-    streams: v.streams.length > 0 ? [...new Set(v.streams)] : ['audit', 'threat'],
+    streams: [...new Set(v.streams)],
     caFile: v.caFile,
     clientCertFile: v.clientCertFile,
     clientKeyFile: v.clientKeyFile,

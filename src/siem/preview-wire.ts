@@ -1,9 +1,10 @@
 import { readSection, type ConfigProblem } from '../config/section.ts';
 import { configError } from '../config/load.ts';
+import { ProbectlError } from '../core/errors.ts';
 import type { SiemEvent } from './event.ts';
 import { siemSettings, siemVars } from './config.ts';
 import type { FormatOptions } from './formatters/options.ts';
-import { PRESETS, type SiemPreset } from './presets.ts';
+import { isSiemPreset, PRESETS, type SiemPreset } from './presets.ts';
 import type { Sender, TransportResult, WireRequest } from './senders/types.ts';
 import type { BearerSource } from './targets/bearer.ts';
 import { CHRONICLE_FORMATS, chronicleTarget } from './targets/chronicle-settings.ts';
@@ -61,7 +62,29 @@ function placeholders(preset: SiemPreset, endpoint: string): Record<string, stri
   return { PROBECTL_SIEM_TOKEN: 'literal:<token>' };
 }
 
-async function previewOne(env: NodeJS.ProcessEnv, preset: SiemPreset, endpoint: string, format: string | undefined, events: readonly SiemEvent[], formatOptions: FormatOptions): Promise<{ requests: WireRequest[]; description: string }> {
+export interface PreviewFlags {
+  readonly format?: string | undefined;
+  readonly preset?: string | undefined;
+  readonly endpoint?: string | undefined;
+}
+
+/** The variable each preview flag stands in for. */
+const FLAG_VARIABLES = { format: 'PROBECTL_SIEM_FORMAT', preset: 'PROBECTL_SIEM_PRESET', endpoint: 'PROBECTL_SIEM_ENDPOINT' } as const satisfies Record<keyof PreviewFlags, string>;
+
+/**
+ * A problem with a value the operator typed as a flag is a usage error naming
+ * the flag (exit status 2); one with a value from the environment is a
+ * configuration error naming the variable. Both list what is accepted.
+ */
+function previewError(problems: readonly ConfigProblem[], flags: PreviewFlags): ProbectlError {
+  const flagOf = new Map<string, string>(Object.entries(FLAG_VARIABLES).filter(([flag]) => flags[flag as keyof PreviewFlags] !== undefined).map(([flag, variable]) => [variable, `--${flag}`]));
+  if (!problems.some((p) => flagOf.has(p.variable))) return configError(problems, 'siem preview refused');
+  const lines = problems.map((p) => `  ${flagOf.get(p.variable) ?? p.variable}: ${p.problem}; accepted: ${p.accepts}`);
+  return new ProbectlError('PROBECTL_ERR_CLI_USAGE', `siem preview: invalid flag value (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines.join('\n')}`);
+}
+
+async function previewOne(env: NodeJS.ProcessEnv, flags: PreviewFlags, preset: SiemPreset, endpoint: string, events: readonly SiemEvent[], formatOptions: FormatOptions): Promise<{ requests: WireRequest[]; description: string }> {
+  const format = flags.format;
   const merged: NodeJS.ProcessEnv = {
     ...Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('PROBECTL_SIEM_') && !CREDENTIAL_VARS.includes(k))),
     PROBECTL_SIEM_ENABLED: 'true',
@@ -72,8 +95,9 @@ async function previewOne(env: NodeJS.ProcessEnv, preset: SiemPreset, endpoint: 
     ...(format ? { PROBECTL_SIEM_FORMAT: format } : {}),
   };
   const problems: ConfigProblem[] = [];
-  const settings = siemSettings(readSection(merged, siemVars, problems), problems);
-  if (!settings || problems.length > 0) throw configError(problems);
+  const vars = readSection(merged, siemVars, problems);
+  const settings = problems.length === 0 ? siemSettings(vars, problems) : undefined;
+  if (!settings || problems.length > 0) throw previewError(problems, flags);
   const sender = new CaptureSender();
   const target = buildTarget(settings, formatOptions, async (ref) => (ref.scheme === 'literal' ? ref.value : '<secret>'), { sender, bearer: placeholderBearer(preset) });
   if (events.length > 0) await target.attempt(events, undefined);
@@ -98,11 +122,22 @@ async function previewOne(env: NodeJS.ProcessEnv, preset: SiemPreset, endpoint: 
  * need not be enabled. Credentials are never used: tokens and keys show as
  * placeholders. Without an endpoint, every example mode of the preset is shown
  * (for chronicle: logs:import, events:import and the webhook feed — those that
- * can carry `--format` when it is given).
+ * can carry `--format` when it is given). Invalid flags throw
+ * PROBECTL_ERR_CLI_USAGE naming the flag; invalid variables
+ * PROBECTL_ERR_CONFIG_INVALID naming the variable.
  */
-export async function previewWire(env: NodeJS.ProcessEnv, flags: { format?: string | undefined; preset?: string | undefined; endpoint?: string | undefined }, events: readonly SiemEvent[], formatOptions: FormatOptions): Promise<{ requests: WireRequest[]; description: string }> {
-  const preset = (flags.preset ?? env.PROBECTL_SIEM_PRESET ?? 'generic').toLowerCase() as SiemPreset;
-  const given = flags.endpoint ?? env.PROBECTL_SIEM_ENDPOINT;
+export async function previewWire(env: NodeJS.ProcessEnv, flags: PreviewFlags, events: readonly SiemEvent[], formatOptions: FormatOptions): Promise<{ requests: WireRequest[]; description: string }> {
+  const problems: ConfigProblem[] = [];
+  for (const [flag, variable] of Object.entries(FLAG_VARIABLES)) {
+    if (flags[flag as keyof PreviewFlags]?.trim() === '') problems.push({ variable, problem: 'empty', accepts: siemVars[flag as keyof PreviewFlags].accepts });
+  }
+  const presetText = (flags.preset ?? env.PROBECTL_SIEM_PRESET ?? 'generic').trim().toLowerCase();
+  if (!isSiemPreset(presetText)) problems.push({ variable: 'PROBECTL_SIEM_PRESET', problem: 'not an accepted value', accepts: siemVars.preset.accepts });
+  if (problems.length > 0) throw previewError(problems, flags);
+  const preset = presetText as SiemPreset;
+  // The configured endpoint belongs to the configured preset: `--preset` naming another one shows that preset's example endpoints.
+  const otherPreset = flags.preset !== undefined && presetText !== (env.PROBECTL_SIEM_PRESET?.trim() || 'generic').toLowerCase();
+  const given = flags.endpoint ?? (otherPreset ? undefined : env.PROBECTL_SIEM_ENDPOINT);
   let endpoints = given !== undefined ? [given] : [...(EXAMPLE_ENDPOINTS[preset] ?? EXAMPLE_ENDPOINTS.generic)];
   const format = flags.format ?? env.PROBECTL_SIEM_FORMAT;
   if (given === undefined && preset === 'chronicle' && format !== undefined) {
@@ -114,7 +149,7 @@ export async function previewWire(env: NodeJS.ProcessEnv, flags: { format?: stri
   }
   const out = { requests: [] as WireRequest[], descriptions: [] as string[] };
   for (const endpoint of endpoints) {
-    const one = await previewOne(env, preset, endpoint, flags.format, events, formatOptions);
+    const one = await previewOne(env, flags, preset, endpoint, events, formatOptions);
     out.requests.push(...one.requests);
     out.descriptions.push(one.description);
   }

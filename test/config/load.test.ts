@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { knownVariableNames, loadConfig } from '../../src/config/load.ts';
-import { renderEffectiveConfig } from '../../src/config/render.ts';
+import { DYNAMIC_VARIABLE_PATTERNS, knownVariableNames, loadConfig } from '../../src/config/load.ts';
+import { renderConfigReference, renderEffectiveConfig } from '../../src/config/render.ts';
 import { isProbectlError, type ProbectlError } from '../../src/core/errors.ts';
 
 function problems(env: NodeJS.ProcessEnv): ProbectlError {
@@ -68,10 +68,68 @@ describe('configuration', () => {
   });
 
   it('config check output masks credentials and shows references only redacted', () => {
-    const out = renderEffectiveConfig(loadConfig({ PROBECTL_DATABASE_URL: 'postgres://app:hunter2@127.0.0.1/db', PROBECTL_DATABASE_PASSWORD: 'vault:kv/probectl/db#password' }));
+    const out = renderEffectiveConfig(loadConfig({
+      PROBECTL_DATABASE_URL: 'postgres://app:hunter2@127.0.0.1/db', PROBECTL_DATABASE_PASSWORD: 'vault:kv/probectl/db#password',
+      PROBECTL_SECRETS_VAULT_ADDR: 'https://vault.example:8200', PROBECTL_SECRETS_VAULT_TOKEN: 'hvs.vault-token-1',
+    }));
     assert.match(out, /PROBECTL_DATABASE_URL=\[literal\]/);
     assert.match(out, /PROBECTL_DATABASE_PASSWORD=vault:kv\/probectl\/db#…/);
-    assert.ok(!out.includes('hunter2') && !out.includes('#password'));
+    assert.ok(!out.includes('hunter2') && !out.includes('#password') && !out.includes('hvs.vault-token-1'));
     for (const name of knownVariableNames()) assert.ok(out.includes(`${name}=`), `${name} is shown`);
+  });
+});
+
+describe('every secret reference names a configured backend', () => {
+  const vault = { PROBECTL_SECRETS_VAULT_ADDR: 'https://vault.example:8200', PROBECTL_SECRETS_VAULT_TOKEN: 'env:VAULT_TOKEN' };
+
+  it('a vault: or cyberark: reference without its backend is refused, naming the variable and the variable to set', () => {
+    const cases: Array<[NodeJS.ProcessEnv, string, string]> = [
+      [{ PROBECTL_SIEM_TOKEN: 'vault:kv/siem/splunk#token' }, 'PROBECTL_SIEM_TOKEN', 'PROBECTL_SECRETS_VAULT_ADDR'],
+      [{ PROBECTL_DATABASE_URL: 'postgres://db.example/x', PROBECTL_DATABASE_PASSWORD: 'vault:kv/db#password' }, 'PROBECTL_DATABASE_PASSWORD', 'PROBECTL_SECRETS_VAULT_ADDR'],
+      [{ PROBECTL_TLS_CERT: 'cyberark:Safe=tls;Object=server#Content', PROBECTL_TLS_KEY: 'env:TLS_KEY' }, 'PROBECTL_TLS_CERT', 'PROBECTL_SECRETS_CYBERARK_URL'],
+      [{ PROBECTL_DEVICE_CRED_CORE_SW_COMMUNITY: 'cyberark:conjur/acme/snmp/community' }, 'PROBECTL_DEVICE_CRED_CORE_SW_COMMUNITY', 'PROBECTL_SECRETS_CONJUR_URL'],
+    ];
+    for (const [env, variable, needed] of cases) {
+      const err = problems(env);
+      assert.match(err.message, new RegExp(`${variable}: refers to the .* backend \\(.*\\), which is not configured: ${needed} is not set; accepted: .*set ${needed}`), variable);
+      assert.match(err.message, /1 problem\)/);
+      assert.ok(!err.message.includes('#token') && !err.message.includes('#password'), 'the field of a reference is never shown');
+    }
+    // The SIEM token is checked with export off too: `serve` would refuse to start on it.
+    assert.equal((problems({ PROBECTL_SIEM_TOKEN: 'vault:kv/a#b', PROBECTL_SIEM_ENABLED: 'false' }).details?.problems as unknown[]).length, 1);
+  });
+
+  it('a configured backend, env: and the cloud schemes (their SDK credential chains) are accepted', () => {
+    assert.doesNotThrow(() => loadConfig({ ...vault, PROBECTL_SIEM_TOKEN: 'vault:kv/siem/splunk#token' }));
+    for (const ref of ['env:HEC_TOKEN', 'aws:prod/probectl/hec', 'azure:netops-kv/hec', 'gcp:netops-prod/hec', 'literal:abc', 'plain-token']) {
+      assert.doesNotThrow(() => loadConfig({ PROBECTL_SIEM_TOKEN: ref }), ref);
+    }
+  });
+
+  it('a secret backend\'s own credential is a literal or env:, and the reference table says so', () => {
+    for (const ref of ['aws:vault-token', 'vault:kv/vault#token', 'gcp:p/vault-token']) {
+      assert.match(problems({ ...vault, PROBECTL_SECRETS_VAULT_TOKEN: ref }).message, /PROBECTL_SECRETS_VAULT_TOKEN: a secret-backend credential cannot itself come from a secret backend; accepted: a literal value, literal:<value> or env:NAME/);
+    }
+    const row = renderConfigReference().split('\n').find((l) => l.startsWith('| `PROBECTL_SECRETS_VAULT_TOKEN`')) as string;
+    assert.ok(row.includes('env:NAME') && !row.includes('aws:') && !row.includes('vault:<mount>'), row);
+  });
+});
+
+describe('config check shows effective values', () => {
+  it('a list variable with a default shows the default, in the output and the reference table', () => {
+    assert.match(renderEffectiveConfig(loadConfig({})), /^PROBECTL_SIEM_STREAMS=audit,threat$/m);
+    assert.match(renderEffectiveConfig(loadConfig({ PROBECTL_SIEM_STREAMS: 'threat' })), /^PROBECTL_SIEM_STREAMS=threat$/m);
+    assert.match(renderEffectiveConfig(loadConfig({})), /^PROBECTL_SIEM_REDACT_KEYS=\(none\)$/m);
+    assert.deepEqual(loadConfig({}).siemVars.streams, ['audit', 'threat']);
+    assert.match(renderConfigReference(), /\| `PROBECTL_SIEM_STREAMS` \| `audit,threat` \|/);
+  });
+});
+
+describe('the generated reference (docs/configuration.md)', () => {
+  it('documents the variable families read by pattern, one row per name shape, each shape accepted by its pattern', () => {
+    const shapes = [...renderConfigReference().matchAll(/^\| `(PROBECTL_[A-Z0-9_]*<NAME>[A-Z0-9_]*)`/gm)].map((m) => m[1] as string);
+    assert.ok(shapes.includes('PROBECTL_DEVICE_CRED_<NAME>_AUTH_PASS') && shapes.includes('PROBECTL_DEVICE_CRED_<NAME>_COMMUNITY'), shapes.join());
+    for (const shape of shapes) assert.ok(DYNAMIC_VARIABLE_PATTERNS.some((re) => re.test(shape.replace('<NAME>', 'CORE_SW'))), shape);
+    for (const re of DYNAMIC_VARIABLE_PATTERNS) assert.ok(shapes.some((shape) => re.test(shape.replace('<NAME>', 'CORE_SW'))), `${re} has no documented shape`);
   });
 });

@@ -73,7 +73,7 @@ describe('server and CLI lifecycle (embedded database)', () => {
   it('bad CLI input gets a usage error and changes nothing', () => {
     const bad = cli(['token', 'create', '--tenant', tenant, '--permissions', 'root'], env);
     assert.equal(bad.status, 2);
-    assert.match(bad.stderr, /unknown: root/);
+    assert.match(bad.stderr, /--permissions: unknown permission "root"; accepted: a comma-separated list of /);
     const missing = cli(['tenant', 'create'], env);
     assert.equal(missing.status, 2);
     for (const cmd of [['serve'], ['migrate'], ['tenant', 'create'], ['token', 'revoke'], ['audit', 'verify'], ['config', 'check']]) {

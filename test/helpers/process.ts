@@ -18,17 +18,25 @@ export function cli(args: string[], env: Record<string, string>, input?: string)
 
 /** The same, without blocking this process (needed when the server runs in this process). */
 export function cliAsync(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return collect(spawn(NODE, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env } }));
+}
+
+/** A child's stdout, stderr and exit status; past the deadline it is killed (SIGKILL) and its status is null. */
+export function collect(child: ChildProcess, timeoutMs = 60_000): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(NODE, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
+    child.stdout?.on('data', (c: Buffer) => {
       stdout += c.toString();
     });
-    child.stderr.on('data', (c: Buffer) => {
+    child.stderr?.on('data', (c: Buffer) => {
       stderr += c.toString();
     });
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
   });
 }
 

@@ -16,9 +16,27 @@ function refused(env: NodeJS.ProcessEnv): ProbectlError {
 const on = { PROBECTL_SIEM_ENABLED: 'true' };
 
 describe('SIEM export configuration', () => {
-  it('is off by default, and then nothing else about it is checked', () => {
+  it('is off by default; then nothing is required, but every variable that is set is checked as if it were on', () => {
     assert.equal(loadConfig({}).siem, undefined);
-    assert.equal(loadConfig({ PROBECTL_SIEM_ENDPOINT: 'http://remote.example/x' }).siem, undefined);
+    // Nothing is required while off: an endpoint alone, a preset without a token, a lone token.
+    assert.equal(loadConfig({ PROBECTL_SIEM_ENDPOINT: 'https://siem.example/in' }).siem, undefined);
+    assert.equal(loadConfig({ PROBECTL_SIEM_PRESET: 'splunk' }).siem, undefined);
+    assert.equal(loadConfig({ PROBECTL_SIEM_TOKEN: 'hec-token' }).siem, undefined);
+    // A value that enabling export would refuse is refused now, naming the variable.
+    const off: Array<[NodeJS.ProcessEnv, RegExp]> = [
+      [{ PROBECTL_SIEM_ENDPOINT: 'http://example.com' }, /PROBECTL_SIEM_ENDPOINT: plaintext http:\/\/ is refused to a non-loopback host/],
+      [{ PROBECTL_SIEM_ENDPOINT: 'syslog+tcp://collector.example:514' }, /PROBECTL_SIEM_ENDPOINT: plaintext syslog\+tcp:\/\/ is refused/],
+      [{ PROBECTL_SIEM_ENDPOINT: 'not a url' }, /PROBECTL_SIEM_ENDPOINT: not a URL/],
+      [{ PROBECTL_SIEM_ENDPOINT: 'https://user:pw@siem.example/in' }, /PROBECTL_SIEM_ENDPOINT: credentials in the URL are refused/],
+      [{ PROBECTL_SIEM_ENDPOINT: 'ftp://siem.example/in' }, /PROBECTL_SIEM_ENDPOINT: unsupported scheme ftp/],
+      [{ PROBECTL_SIEM_PRESET: 'splunk', PROBECTL_SIEM_ENDPOINT: 'https://splunk.example:8088/x' }, /PROBECTL_SIEM_ENDPOINT: a Splunk HEC endpoint path must end in/],
+      [{ PROBECTL_SIEM_PRESET: 'elastic', PROBECTL_SIEM_ENDPOINT: 'https://es.example:9200/_bulk' }, /PROBECTL_SIEM_ELASTIC_INDEX: required when the _bulk URL names no index/],
+      [{ PROBECTL_SIEM_ENDPOINT: 'syslog+tls://collector.example:6514', PROBECTL_SIEM_FORMAT: 'ecs' }, /PROBECTL_SIEM_FORMAT: ecs cannot travel as RFC 5425 syslog frames/],
+      [{ PROBECTL_SIEM_SPLUNK_ACK: 'true' }, /PROBECTL_SIEM_SPLUNK_ACK: indexer acknowledgement exists only for Splunk HEC/],
+      [{ PROBECTL_SIEM_RETRY_BASE: '2m', PROBECTL_SIEM_RETRY_MAX: '1m' }, /PROBECTL_SIEM_RETRY_BASE: larger than PROBECTL_SIEM_RETRY_MAX/],
+      [{ PROBECTL_SIEM_CLIENT_CERT_FILE: import.meta.filename }, /PROBECTL_SIEM_CLIENT_KEY_FILE: must be set together with its pair/],
+    ];
+    for (const [env, message] of off) assert.match(refused(env).message, message, JSON.stringify(env));
   });
 
   it('refuses an unknown preset or format, naming the variable', () => {
@@ -59,7 +77,8 @@ describe('SIEM export configuration', () => {
   });
 
   it('derives the target, format and streams from the preset and endpoint', () => {
-    const splunk = loadConfig({ ...on, PROBECTL_SIEM_PRESET: 'splunk', PROBECTL_SIEM_TOKEN: 'vault:kv/siem/splunk#token', PROBECTL_SIEM_ENDPOINT: 'https://splunk.example:8088/services/collector/event' }).siem!;
+    const vault = { PROBECTL_SECRETS_VAULT_ADDR: 'https://vault.example:8200', PROBECTL_SECRETS_VAULT_TOKEN: 'env:VAULT_TOKEN' };
+    const splunk = loadConfig({ ...on, ...vault, PROBECTL_SIEM_PRESET: 'splunk', PROBECTL_SIEM_TOKEN: 'vault:kv/siem/splunk#token', PROBECTL_SIEM_ENDPOINT: 'https://splunk.example:8088/services/collector/event' }).siem!;
     assert.deepEqual([splunk.target.kind, splunk.format, splunk.authScheme, splunk.streams], ['splunk-event', 'cef', 'Splunk', ['audit', 'threat']]);
     const elastic = loadConfig({ ...on, PROBECTL_SIEM_PRESET: 'elastic', PROBECTL_SIEM_TOKEN: 'k', PROBECTL_SIEM_ENDPOINT: 'https://es.example:9200/logs-probectl/_bulk' }).siem!;
     assert.deepEqual([elastic.target, elastic.format, elastic.authScheme], [{ kind: 'elastic-bulk', index: 'logs-probectl' }, 'ecs', 'ApiKey']);

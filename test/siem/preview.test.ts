@@ -5,6 +5,7 @@ import { isProbectlError } from '../../src/core/errors.ts';
 import { FORMATTERS, SIEM_FORMATS } from '../../src/siem/formatters/index.ts';
 import { PRESETS, SIEM_PRESETS } from '../../src/siem/presets.ts';
 import { renderPreview, resolvePreviewFormat, SAMPLE_TENANT, sampleAuditRecords, sampleEvents } from '../../src/siem/preview.ts';
+import { previewWire } from '../../src/siem/preview-wire.ts';
 import { createRedactor } from '../../src/siem/redact.ts';
 import { parseCef } from './helpers/cef.ts';
 import { ecsProblems } from './helpers/ecs-schema.ts';
@@ -111,5 +112,37 @@ describe('siem preview', () => {
 
   it('a redactor built from the same keys gives the same sample events (preview is what export sends)', () => {
     assert.deepEqual(sampleEvents(createRedactor(['x'])), sampleEvents(createRedactor(['x'])));
+  });
+
+  it('wire preview: a problem with a flag names the flag (usage error), one with a variable names the variable; an unknown preset never crashes', async () => {
+    const events = sampleEvents();
+    const refusal = async (env: NodeJS.ProcessEnv, flags: Record<string, string>) => {
+      try {
+        await previewWire(env, flags, events, OPTS);
+      } catch (err) {
+        assert.ok(isProbectlError(err));
+        return err;
+      }
+      assert.fail('the preview should have been refused');
+    };
+    const preset = await refusal({}, { preset: 'qradar' });
+    assert.equal(preset.code, 'PROBECTL_ERR_CLI_USAGE');
+    assert.match(preset.message, /^siem preview: invalid flag value \(1 problem\):\n {2}--preset: not an accepted value \(got "qradar"\); accepted: one of splunk, sentinel, elastic, chronicle, generic$/);
+    const envPreset = await refusal({ PROBECTL_SIEM_PRESET: 'qradar' }, {});
+    assert.equal(envPreset.code, 'PROBECTL_ERR_CONFIG_INVALID');
+    assert.match(envPreset.message, /^invalid configuration, siem preview refused \(1 problem\):\n {2}PROBECTL_SIEM_PRESET: not an accepted value/);
+    const combo = await refusal({}, { preset: 'elastic', format: 'syslog' });
+    assert.match(combo.message, /--format: _bulk takes JSON documents; syslog is not one; accepted: ecs with the elastic preset/);
+    assert.equal((await refusal({}, { endpoint: '' })).code, 'PROBECTL_ERR_CLI_USAGE');
+  });
+
+  it('wire preview: --preset naming another preset than PROBECTL_SIEM_PRESET shows that preset\'s example endpoint, not the configured one', async () => {
+    const env = { PROBECTL_SIEM_PRESET: 'generic', PROBECTL_SIEM_ENDPOINT: 'https://siem.example/in' };
+    const splunk = await previewWire(env, { preset: 'splunk' }, sampleEvents(), OPTS);
+    assert.match(splunk.requests[0]?.path ?? '', /^\/services\/collector\/raw\?/);
+    const own = await previewWire({ PROBECTL_SIEM_PRESET: 'splunk', PROBECTL_SIEM_ENDPOINT: 'https://splunk.example:8088/services/collector/event' }, { preset: 'splunk' }, sampleEvents(), OPTS);
+    assert.equal(own.requests[0]?.path, '/services/collector/event', 'the configured endpoint of the same preset is used');
+    assert.match(own.description, /to https:\/\/splunk\.example:8088\/services\/collector\/event /);
+    assert.equal((await previewWire(env, {}, sampleEvents(), OPTS)).requests[0]?.path, '/in');
   });
 });

@@ -1,21 +1,15 @@
 import type { Command } from 'commander';
 import { ProbectlError } from '../../core/errors.ts';
-import { isUuid } from '../../core/ids.ts';
 import { isPermission, PERMISSIONS, type Permission } from '../../identity/permissions.ts';
+import { nameArg, uuidArg } from '../args.ts';
 import { withAdminBackend } from '../backend.ts';
 import { printJson, printTable } from '../output.ts';
-
-
-function requireUuid(what: string, value: string): string {
-  if (!isUuid(value)) throw new ProbectlError('PROBECTL_ERR_CLI_USAGE', `${what} must be a UUID`);
-  return value.toLowerCase();
-}
 
 function parsePermissions(text: string): Permission[] {
   const items = text.split(',').map((p) => p.trim()).filter(Boolean);
   const bad = items.filter((p) => !isPermission(p));
   if (items.length === 0 || bad.length > 0) {
-    throw new ProbectlError('PROBECTL_ERR_CLI_USAGE', `--permissions must be a comma-separated list of: ${PERMISSIONS.join(', ')}${bad.length ? ` (unknown: ${bad.join(', ')})` : ''}`);
+    throw new ProbectlError('PROBECTL_ERR_CLI_USAGE', `--permissions: ${bad.length ? `unknown permission ${bad.map((b) => JSON.stringify(b)).join(', ')}` : 'empty'}; accepted: a comma-separated list of ${PERMISSIONS.join(', ')}`);
   }
   return [...new Set(items)] as Permission[];
 }
@@ -27,7 +21,8 @@ export function registerAdminCommands(program: Command): void {
   tenant.command('create').description('create a tenant; prints {"id","name"}')
     .requiredOption('--name <name>', 'tenant name').option(...tokenFileOption)
     .action(async (o: { name: string; tokenFile?: string }) => {
-      printJson(await withAdminBackend(o.tokenFile, (b) => b.createTenant(o.name)));
+      const name = nameArg('--name', o.name);
+      printJson(await withAdminBackend(o.tokenFile, (b) => b.createTenant(name)));
     });
   tenant.command('list').description('list tenants').option('--json', 'print JSON').option(...tokenFileOption)
     .action(async (o: { json?: boolean; tokenFile?: string }) => {
@@ -41,22 +36,24 @@ export function registerAdminCommands(program: Command): void {
     .requiredOption('--tenant <id>', 'tenant UUID').requiredOption('--permissions <list>', `comma-separated: ${PERMISSIONS.join(',')}`)
     .option('--name <name>', 'token name', 'cli-token').option(...tokenFileOption)
     .action(async (o: { tenant: string; permissions: string; name: string; tokenFile?: string }) => {
-      const tenantId = requireUuid('--tenant', o.tenant);
+      const tenantId = uuidArg('--tenant', o.tenant);
       const permissions = parsePermissions(o.permissions);
-      const created = await withAdminBackend(o.tokenFile, (b) => b.createToken(tenantId, permissions, o.name));
+      const name = nameArg('--name', o.name);
+      const created = await withAdminBackend(o.tokenFile, (b) => b.createToken(tenantId, permissions, name));
       process.stdout.write(`${created.token}\n`);
       process.stderr.write(`probectl: token ${created.id} created\n`);
     });
   token.command('list').description('list a tenant\'s tokens (never their values)').requiredOption('--tenant <id>', 'tenant UUID')
     .option('--json', 'print JSON').option(...tokenFileOption)
     .action(async (o: { tenant: string; json?: boolean; tokenFile?: string }) => {
-      const tokens = await withAdminBackend(o.tokenFile, (b) => b.listTokens(requireUuid('--tenant', o.tenant)));
+      const tenantId = uuidArg('--tenant', o.tenant);
+      const tokens = await withAdminBackend(o.tokenFile, (b) => b.listTokens(tenantId));
       if (o.json) printJson({ tokens });
       else printTable(tokens as unknown as Record<string, unknown>[], ['id', 'name', 'permissions', 'created_at', 'revoked_at']);
     });
   token.command('revoke').description('revoke a token').argument('<id>', 'token id').option(...tokenFileOption)
     .action(async (id: string, o: { tokenFile?: string }) => {
-      const tokenId = requireUuid('token id', id);
+      const tokenId = uuidArg('<id>', id);
       const { changed } = await withAdminBackend(o.tokenFile, (b) => b.revokeToken(tokenId));
       printJson({ id: tokenId, revoked: true, changed });
     });
@@ -65,7 +62,8 @@ export function registerAdminCommands(program: Command): void {
   audit.command('verify').description('recompute a tenant\'s hash chain; exits non-zero naming the first broken seq')
     .requiredOption('--tenant <id>', 'tenant UUID').option(...tokenFileOption)
     .action(async (o: { tenant: string; tokenFile?: string }) => {
-      const verdict = await withAdminBackend(o.tokenFile, (b) => b.verifyAudit(requireUuid('--tenant', o.tenant)));
+      const tenantId = uuidArg('--tenant', o.tenant);
+      const verdict = await withAdminBackend(o.tokenFile, (b) => b.verifyAudit(tenantId));
       if (verdict.ok) {
         process.stdout.write(`audit chain OK: ${verdict.count} record(s), head seq ${verdict.head.seq} hash ${verdict.head.hash}\n`);
         return;

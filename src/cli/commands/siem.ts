@@ -1,28 +1,18 @@
 import { hostname } from 'node:os';
 import { SingleBar } from 'cli-progress';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { ProbectlError } from '../../core/errors.ts';
-import { isUuid } from '../../core/ids.ts';
+import { SIEM_FORMATS } from '../../siem/formatters/index.ts';
 import { formatOptions } from '../../siem/formatters/options.ts';
+import { SIEM_PRESETS } from '../../siem/presets.ts';
 import { previewWire } from '../../siem/preview-wire.ts';
 import { sampleEvents } from '../../siem/preview.ts';
 import { createRedactor } from '../../siem/redact.ts';
 import { parseSiemEventsText } from '../../siem/validate.ts';
 import { VERSION } from '../../version.ts';
+import { positiveIntArg, uuidArg } from '../args.ts';
 import { withAdminBackend } from '../backend.ts';
 import { printJson, printTable } from '../output.ts';
-
-
-function tenantArg(value: string): string {
-  if (!isUuid(value)) throw new ProbectlError('PROBECTL_ERR_CLI_USAGE', '--tenant must be a UUID');
-  return value.toLowerCase();
-}
-
-function seqArg(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new ProbectlError('PROBECTL_ERR_CLI_USAGE', `${name} must be a positive integer`);
-  return Number(value);
-}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -36,9 +26,9 @@ export function registerSiemCommands(program: Command): void {
 
   siem.command('preview')
     .description('print sample audit and threat events exactly as they would be sent (with --stdin: render the JSON events given on stdin)')
-    .option('--format <format>', 'syslog, cef, ecs, otlp, udm or dcr (default: the preset\'s)')
-    .option('--preset <preset>', 'splunk, sentinel, elastic, chronicle or generic (default: PROBECTL_SIEM_PRESET or generic)')
-    .option('--endpoint <url>', 'the endpoint whose framing to show (default: PROBECTL_SIEM_ENDPOINT or an example for the preset)')
+    .addOption(new Option('--format <format>', 'the wire format (default: PROBECTL_SIEM_FORMAT or the preset\'s)').choices(SIEM_FORMATS))
+    .addOption(new Option('--preset <preset>', 'the target SIEM (default: PROBECTL_SIEM_PRESET or generic)').choices(SIEM_PRESETS))
+    .option('--endpoint <url>', 'the endpoint whose framing to show (default: PROBECTL_SIEM_ENDPOINT, or an example when --preset names another preset than PROBECTL_SIEM_PRESET)')
     .option('--stdin', 'read events from stdin: a canonical event, an audit record or a signal; one object, an array, or one per line')
     .option('--body-only', 'print only the request bodies, without the header lines')
     .action(async (o: { format?: string; preset?: string; endpoint?: string; stdin?: boolean; bodyOnly?: boolean }) => {
@@ -59,8 +49,10 @@ export function registerSiemCommands(program: Command): void {
   siem.command('status').description('delivery status of a tenant\'s streams (cursor, lag, delivered, parked, pauses)')
     .requiredOption('--tenant <id>', 'tenant UUID').option('--json', 'print JSON').option(...tokenFileOption)
     .action(async (o: { tenant: string; json?: boolean; tokenFile?: string }) => {
-      const status = await withAdminBackend(o.tokenFile, (b) => b.siemStatus(tenantArg(o.tenant)));
-      if (o.json || !status.enabled) printJson(status);
+      const tenantId = uuidArg('--tenant', o.tenant);
+      const status = await withAdminBackend(o.tokenFile, (b) => b.siemStatus(tenantId));
+      if (o.json) printJson(status);
+      else if (!status.enabled) process.stdout.write(`SIEM export is off (PROBECTL_SIEM_ENABLED=false): nothing of tenant ${status.tenant} is exported\n`);
       else {
         process.stdout.write(`SIEM export to ${status.endpoint} (${status.preset}, ${status.format})\n`);
         printTable(status.streams as unknown as Record<string, unknown>[], ['stream', 'cursor', 'head', 'lag_events', 'lag_seconds', 'delivered_total', 'parked_total', 'paused', 'last_success_at']);
@@ -71,7 +63,8 @@ export function registerSiemCommands(program: Command): void {
   parked.command('list').description('list parked events with the SIEM\'s answer')
     .requiredOption('--tenant <id>', 'tenant UUID').option('--json', 'print JSON').option(...tokenFileOption)
     .action(async (o: { tenant: string; json?: boolean; tokenFile?: string }) => {
-      const rows = await withAdminBackend(o.tokenFile, (b) => b.siemParked(tenantArg(o.tenant)));
+      const tenantId = uuidArg('--tenant', o.tenant);
+      const rows = await withAdminBackend(o.tokenFile, (b) => b.siemParked(tenantId));
       if (o.json) printJson({ parked: rows });
       else if (rows.length === 0) process.stdout.write('no parked events\n');
       else printTable(rows, ['stream', 'seq', 'event_id', 'status', 'reason', 'attempts', 'parked_at']);
@@ -79,23 +72,24 @@ export function registerSiemCommands(program: Command): void {
   parked.command('retry').description('send the parked events again; delivered ones leave the list')
     .requiredOption('--tenant <id>', 'tenant UUID').option(...tokenFileOption)
     .action(async (o: { tenant: string; tokenFile?: string }) => {
-      const result = await withAdminBackend(o.tokenFile, (b) => b.siemRetryParked(tenantArg(o.tenant)));
+      const tenantId = uuidArg('--tenant', o.tenant);
+      const result = await withAdminBackend(o.tokenFile, (b) => b.siemRetryParked(tenantId));
       printJson(result);
       if (result.still_parked > 0) process.exitCode = 1;
     });
 
   siem.command('replay').description('re-send a range of a tenant\'s stream to the SIEM (same event ids); the delivery cursor does not move')
     .requiredOption('--tenant <id>', 'tenant UUID').requiredOption('--from <seq>', 'first seq').option('--to <seq>', 'last seq (default: the newest)')
-    .option('--stream <stream>', 'audit or threat', 'audit').option(...tokenFileOption)
-    .action(async (o: { tenant: string; from: string; to?: string; stream: string; tokenFile?: string }) => {
-      if (o.stream !== 'audit' && o.stream !== 'threat') throw new ProbectlError('PROBECTL_ERR_CLI_USAGE', '--stream must be audit or threat');
-      const from = seqArg('--from', o.from) as number;
-      const to = seqArg('--to', o.to);
-      if (to !== undefined && to < from) throw new ProbectlError('PROBECTL_ERR_CLI_USAGE', '--to must not be below --from');
+    .addOption(new Option('--stream <stream>', 'the stream to re-send').choices(['audit', 'threat']).default('audit')).option(...tokenFileOption)
+    .action(async (o: { tenant: string; from: string; to?: string; stream: 'audit' | 'threat'; tokenFile?: string }) => {
+      const tenantId = uuidArg('--tenant', o.tenant);
+      const from = positiveIntArg('--from', o.from);
+      const to = o.to === undefined ? undefined : positiveIntArg('--to', o.to);
+      if (to !== undefined && to < from) throw new ProbectlError('PROBECTL_ERR_CLI_USAGE', `--to: ${to} is below --from ${from}; accepted: a seq no lower than --from`);
       // On a terminal the bar redraws in place; piped or logged, it prints a line every second and at the end.
       const bar = new SingleBar({ format: 'replay [{bar}] {percentage}% | {value}/{total} events | rejected {rejected}', stream: process.stderr, hideCursor: true, noTTYOutput: true, notTTYSchedule: 1000 });
       let started = false;
-      const result = await withAdminBackend(o.tokenFile, (b) => b.siemReplay(tenantArg(o.tenant), { stream: o.stream as 'audit' | 'threat', from, to }, (p) => {
+      const result = await withAdminBackend(o.tokenFile, (b) => b.siemReplay(tenantId, { stream: o.stream, from, to }, (p) => {
         if (!started) {
           bar.start(p.total, 0, { rejected: 0 });
           started = true;

@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 /**
  * A strict CEF parser (ArcSight CEF format): a prefix `CEF:0`, seven header
  * fields separated by unescaped pipes, and an extension of `key=value` pairs
@@ -17,8 +19,13 @@ export function unescapeExtension(v: string): string {
   return v.replace(/\\([\\=nr])/g, (_m, c: string) => (c === 'n' ? '\n' : c === 'r' ? '\r' : c));
 }
 
+/** C0 and C1 control characters, DEL and the Unicode line and paragraph separators: none may appear in a CEF line. */
+export const CONTROL_CHARACTER = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/;
+
 export function parseCef(line: string): CefRecord {
   if (/[\r\n]/.test(line)) throw new Error('CEF: a record must be one line');
+  const control = CONTROL_CHARACTER.exec(line);
+  if (control) throw new Error(`CEF: control character U+${control[0].charCodeAt(0).toString(16).padStart(4, '0')} at ${control.index}`);
   const fields: string[] = [];
   let cur = '';
   let i = 0;
@@ -97,3 +104,38 @@ export const CEF_DICTIONARY = new Set([
 
 /** Custom field families: each value key needs its `<key>Label` in the same record. */
 export const CUSTOM_FIELD = /^(cs[1-6]|cn[1-3]|cfp[1-4]|c6a[1-4]|flexString[12]|flexDate1|deviceCustomDate[12])$/;
+
+/**
+ * Types and lengths of the CEF dictionary ("Implementing ArcSight CEF", header
+ * table and extension dictionary), for the keys probectl writes. A string
+ * length is counted in UTF-16 code units of the unescaped value.
+ */
+export const CEF_HEADER_LENGTH = { vendor: 63, product: 63, deviceVersion: 31, signatureId: 1023, name: 512 } as const;
+export const CEF_KEY_TYPES: Readonly<Record<string, { type: 'string'; length: number } | { type: 'ipv4' | 'ipv6' | 'port' | 'long' | 'timestamp' }>> = {
+  act: { type: 'string', length: 63 }, app: { type: 'string', length: 31 }, cat: { type: 'string', length: 1023 }, dhost: { type: 'string', length: 1023 },
+  dvchost: { type: 'string', length: 100 }, externalId: { type: 'string', length: 40 }, msg: { type: 'string', length: 1023 }, outcome: { type: 'string', length: 63 },
+  request: { type: 'string', length: 1023 }, suser: { type: 'string', length: 1023 }, duser: { type: 'string', length: 1023 }, reason: { type: 'string', length: 1023 },
+  ...Object.fromEntries([1, 2, 3, 4, 5, 6].flatMap((n) => [[`cs${n}`, { type: 'string', length: 4000 }], [`cs${n}Label`, { type: 'string', length: 1023 }]])),
+  ...Object.fromEntries([1, 2, 3].flatMap((n) => [[`cn${n}`, { type: 'long' }], [`cn${n}Label`, { type: 'string', length: 1023 }]])),
+  ...Object.fromEntries([1, 2, 3, 4].flatMap((n) => [[`c6a${n}`, { type: 'ipv6' }], [`c6a${n}Label`, { type: 'string', length: 1023 }]])),
+  dst: { type: 'ipv4' }, src: { type: 'ipv4' }, dpt: { type: 'port' }, spt: { type: 'port' }, rt: { type: 'timestamp' }, start: { type: 'timestamp' }, end: { type: 'timestamp' },
+};
+
+/** Every way a parsed record breaks the dictionary's types and lengths (empty when none). */
+export function cefDictionaryProblems(rec: CefRecord): string[] {
+  const problems: string[] = [];
+  for (const [field, max] of Object.entries(CEF_HEADER_LENGTH)) {
+    const value = rec[field as keyof typeof CEF_HEADER_LENGTH];
+    if (value.length > max) problems.push(`header ${field}: ${value.length} > ${max}`);
+  }
+  for (const [key, value] of rec.extension) {
+    const t = CEF_KEY_TYPES[key];
+    if (t === undefined) problems.push(`${key}: no type known`);
+    else if (t.type === 'string' && value.length > t.length) problems.push(`${key}: ${value.length} > ${t.length}`);
+    else if (t.type === 'ipv4' && isIP(value) !== 4) problems.push(`${key}: not an IPv4 address: ${value}`);
+    else if (t.type === 'ipv6' && (isIP(value) !== 6 || value.includes('%'))) problems.push(`${key}: not an IPv6 address: ${value}`);
+    else if (t.type === 'port' && !(/^\d{1,5}$/.test(value) && Number(value) <= 65535)) problems.push(`${key}: not a port: ${value}`);
+    else if ((t.type === 'long' || t.type === 'timestamp') && !(/^-?\d{1,19}$/.test(value) && BigInt(value) <= 9223372036854775807n && BigInt(value) >= -9223372036854775808n)) problems.push(`${key}: not a Long: ${value}`);
+  }
+  return problems;
+}
