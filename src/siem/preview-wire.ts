@@ -132,7 +132,8 @@ export async function previewWire(env: NodeJS.ProcessEnv, flags: PreviewFlags, e
     if (flags[flag as keyof PreviewFlags]?.trim() === '') problems.push({ variable, problem: 'empty', accepts: siemVars[flag as keyof PreviewFlags].accepts });
   }
   const presetText = (flags.preset ?? env.PROBECTL_SIEM_PRESET ?? 'generic').trim().toLowerCase();
-  if (!isSiemPreset(presetText)) problems.push({ variable: 'PROBECTL_SIEM_PRESET', problem: 'not an accepted value', accepts: siemVars.preset.accepts });
+  // An unknown preset is refused exactly as the variable's own parser words it.
+  if (!isSiemPreset(presetText)) readSection({ PROBECTL_SIEM_PRESET: flags.preset ?? env.PROBECTL_SIEM_PRESET }, { preset: siemVars.preset }, problems);
   if (problems.length > 0) throw previewError(problems, flags);
   const preset = presetText as SiemPreset;
   // The configured endpoint belongs to the configured preset: `--preset` naming another one shows that preset's example endpoints.

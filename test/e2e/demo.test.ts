@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { SIEM_FORMATS } from '../../src/siem/formatters/index.ts';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +28,7 @@ describe('npm run demo', () => {
     for (const args of [['--format', 'json'], ['--formt', 'cef'], ['extra']]) {
       const res = spawnSync(process.execPath, [DEMO, ...args], { encoding: 'utf8', timeout: 30_000, env });
       assert.equal(res.status, 2, `${args.join(' ')}: ${res.stderr}`);
-      assert.match(res.stderr, /\[PROBECTL_ERR_CLI_USAGE\]\nusage: npm run demo \[-- --format syslog\|cef\|ecs\|otlp\]\n$/);
+      assert.match(res.stderr, new RegExp(`\\[PROBECTL_ERR_CLI_USAGE\\]\\nusage: npm run demo \\[-- --format ${SIEM_FORMATS.join('\\|')}\\]\\n$`));
       assert.doesNotMatch(res.stderr, /^\s+at |Node\.js v/m, 'no stack trace');
       if (args[0] === '--format') assert.match(res.stderr, /--format: "json" is not a format; accepted: syslog, cef, ecs, otlp/);
     }

@@ -49,9 +49,10 @@ describe('siem preview for the vendor APIs', () => {
     assertClean(JSON.stringify(requests.map((r) => r.headers)) + description + requests.map((r) => r.body.toString('utf8')).join(''), ['PLANTED']);
   });
 
-  it('chronicle with --format shows only the modes that can carry it; an impossible one is a clear configuration error', async () => {
+  it('chronicle with --format shows only the modes that can carry it; an impossible one is a usage error naming the flag', async () => {
     const cef = await previewWire({}, { preset: 'chronicle', format: 'cef' }, events, OPTS);
     assert.deepEqual(cef.requests.map((r) => r.path!.endsWith('logs:import')), [true]);
-    await assert.rejects(previewWire({}, { preset: 'chronicle', format: 'dcr' }, events, OPTS), (e: unknown) => isProbectlError(e, 'PROBECTL_ERR_CONFIG_INVALID') && /PROBECTL_SIEM_FORMAT: dcr cannot travel there/.test(e.message));
+    await assert.rejects(previewWire({}, { preset: 'chronicle', format: 'dcr' }, events, OPTS), (e: unknown) => isProbectlError(e, 'PROBECTL_ERR_CLI_USAGE') && /--format: dcr cannot travel there/.test(e.message));
+    await assert.rejects(previewWire({ PROBECTL_SIEM_PRESET: 'chronicle', PROBECTL_SIEM_FORMAT: 'dcr' }, {}, events, OPTS), (e: unknown) => isProbectlError(e, 'PROBECTL_ERR_CONFIG_INVALID') && /PROBECTL_SIEM_FORMAT: dcr cannot travel there/.test(e.message));
   });
 });
