@@ -265,6 +265,21 @@ function parseGoInt(body: string, hex: boolean): number | undefined {
   return v > 0x7fffffffffffffffn ? undefined : Number(v);
 }
 
+/**
+ * Go `strconv.ParseFloat(s, 64)` for decimal input: optional sign, digits with `_` separators,
+ * fraction, exponent, and `inf` / `infinity` / `nan` in any case. Hex floats are not accepted.
+ * `undefined` where Go returns an error (including out-of-range values).
+ */
+export function parseGoFloat(s: string): number | undefined {
+  const lower = s.toLowerCase();
+  const unsigned = lower[0] === '+' || lower[0] === '-' ? lower.slice(1) : lower;
+  const sign = lower[0] === '-' ? -1 : 1;
+  if (unsigned === 'inf' || unsigned === 'infinity') return sign * Infinity;
+  if (unsigned === 'nan') return NaN;
+  if (unsigned === '' || !underscoresOk(unsigned, false)) return undefined;
+  return parseDecimalFloat(unsigned.replaceAll('_', ''), sign);
+}
+
 function parseDecimalFloat(s: string, sign: number): number | undefined {
   // ParseFloat grammar for decimal: digits [. digits] [e[+-]digits] | . digits [...]
   let i = 0;
