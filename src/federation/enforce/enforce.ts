@@ -94,6 +94,7 @@ function topExpression(query: string, options: EnforceOptions): SyntaxNode {
   const maxLength = options.maxQueryLength ?? DEFAULT_MAX_LENGTH;
   if (query.length > maxLength) throw new QueryRefusedError('too-long', `the query is longer than ${maxLength} characters`);
   if (!query.isWellFormed()) throw new QueryRefusedError('syntax', 'the query is not valid UTF-8');
+  if (onlyBlank(query)) throw new QueryRefusedError('syntax', 'no expression found in input');
   const top = parsePromQL(query, options.maxDepth ?? DEFAULT_MAX_DEPTH);
   const exprs = children(top);
   if (exprs.length === 0) throw new QueryRefusedError('syntax', 'no expression found in input');
@@ -103,6 +104,20 @@ function topExpression(query: string, options: EnforceOptions): SyntaxNode {
     throw new QueryRefusedError('not-a-selector', PLAIN_SELECTORS_ONLY);
   }
   return expr;
+}
+
+/** True when the text is only Go whitespace and `#` comments. */
+function onlyBlank(text: string): boolean {
+  let inComment = false;
+  for (const ch of text) {
+    if (inComment) {
+      if (ch === '\n' || ch === '\r') inComment = false;
+      continue;
+    }
+    if (ch === '#') inComment = true;
+    else if (ch !== ' ' && ch !== '\t' && ch !== '\n' && ch !== '\r') return false;
+  }
+  return true;
 }
 
 function unwrapParens(node: SyntaxNode): SyntaxNode {
@@ -295,7 +310,7 @@ function enforceSelector(raw: RawSelector, tenant: string): EnforcedSelector {
   };
   if (metric !== undefined) out.metricName = metric;
   if (raw.rangeMs !== undefined) out.rangeMs = raw.rangeMs;
-  if (raw.offsetMs !== undefined) out.offsetMs = raw.offsetMs;
+  if (raw.offsetMs !== undefined && raw.offsetMs !== 0) out.offsetMs = raw.offsetMs;
   if (raw.at !== undefined) out.at = raw.at;
   return out;
 }
