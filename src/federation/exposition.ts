@@ -112,13 +112,13 @@ export function renderFederation(samples: Iterable<ExpositionSample>, options: E
     if (isStaleMarker(sample.value)) continue;
     const name = sample.labels.find((l) => l.name === '__name__')?.value ?? '';
     if (name === '') continue;
-    rows.push({ name, sample });
+    rows.push({ name: expositionMetricName(name), sample });
   }
+  // By the name as written, so names that escape alike stay in one family.
   rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const lines: string[] = [];
   let family: string | undefined;
-  for (const { name, sample } of rows) {
-    const metric = expositionMetricName(name);
+  for (const { name: metric, sample } of rows) {
     if (metric !== family) {
       lines.push(`# TYPE ${metric} untyped`);
       family = metric;
