@@ -2,6 +2,7 @@
 # Installs the real peer programs that the peer-harness tests (test/peers/) start:
 #   rsyslog + rsyslog-gnutls  (syslog-over-TLS receiver, RFC 5425 octet counting)
 #   curl                      (runs the command a first start logs)
+#   prometheus + promtool     (federation: scrapes /federate, remote-writes, checks exposition)
 # Idempotent: installs only what is missing, then prints the versions. Needs root,
 # or passwordless sudo (sudo -n) when not root. Fails loudly; never skips.
 set -euo pipefail
@@ -29,6 +30,7 @@ if ! has_module lmnsd_gtls.so; then
   need+=(rsyslog-gnutls)
 fi
 command -v curl >/dev/null || need+=(curl)
+{ command -v prometheus >/dev/null && command -v promtool >/dev/null; } || need+=(prometheus)
 
 if [ "${#need[@]}" -gt 0 ]; then
   echo "install-peers: installing ${need[*]}"
@@ -52,4 +54,5 @@ done
 
 echo "install-peers: $("$rsyslogd_bin" -v | head -n 1)"
 echo "install-peers: $(curl --version | head -n 1)"
+echo "install-peers: $(prometheus --version 2>&1 | head -n 1)"
 dpkg-query -W -f='install-peers: ${Package} ${Version}\n' rsyslog rsyslog-gnutls libgnutls30 2>/dev/null || true

@@ -43,6 +43,13 @@ export const ERROR_CODES = {
   PROBECTL_ERR_SIEM_EVENT_INVALID: { status: 400, summary: 'A SIEM event given to probectl siem preview is not a valid canonical event, audit record or signal; the field is named.' },
   PROBECTL_ERR_SIEM_DISABLED: { status: 409, summary: 'A SIEM operation was asked for while SIEM export is off.' },
   // -- siem codes end
+  // Metrics federation (src/federation)
+  PROBECTL_ERR_METRICS_QUERY_REFUSED: { status: 400, summary: 'A metrics query or match[] selector was refused: not a plain series selector or constant number, not valid PromQL, or selecting nothing but the tenant (answered as Prometheus errorType bad_data).' },
+  PROBECTL_ERR_METRICS_BAD_PARAM: { status: 400, summary: 'A Prometheus API time, duration or step parameter is invalid or asks for too many points; the parameter is named as Prometheus names it.' },
+  PROBECTL_ERR_METRICS_WRITE_MALFORMED: { status: 400, summary: 'A remote-write body is not valid snappy-compressed protobuf WriteRequest, or carries an invalid series (missing __name__, bad or duplicate label name, invalid UTF-8, native histograms); Prometheus does not retry a 400.' },
+  PROBECTL_ERR_METRICS_WRITE_LIMIT: { status: 400, summary: 'A remote-write request exceeds a configured limit (body size, decompressed size, series, samples, labels per series, label name or value length); the limit is named.' },
+  PROBECTL_ERR_METRICS_WRITE_UNSUPPORTED: { status: 415, summary: 'A remote-write request uses a protocol version or encoding probectl does not accept (remote-write 2.0, an encoding other than snappy); a Prometheus sender falls back to 1.0 on 415.' },
+  // -- federation codes end
 } as const satisfies Record<string, { status: number; summary: string; retired?: boolean }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

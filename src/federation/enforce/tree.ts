@@ -1,0 +1,73 @@
+import type { SyntaxNode, Tree } from '@lezer/common';
+import { parser } from '@prometheus-io/lezer-promql';
+import { isGoSpace } from './literals.ts';
+import { QueryRefusedError } from './types.ts';
+
+/**
+ * Parses PromQL with the Prometheus project's lezer grammar and refuses anything the grammar
+ * only accepted by error recovery, or accepted where Prometheus's Go lexer
+ * (`promql/parser/lex.go`) would not:
+ *
+ * - any error node (lezer recovers from errors instead of failing) → `syntax`;
+ * - between tokens, only Go's whitespace (space, tab, CR, LF), comments and the grammar's
+ *   punctuation — lezer also skips Unicode spaces such as U+00A0, Go does not;
+ * - a `#` comment containing CR (Go ends a comment at CR, lezer only at LF);
+ * - nesting deeper than `maxDepth` nodes (bounded walk over untrusted input).
+ */
+export function parsePromQL(text: string, maxDepth: number): SyntaxNode {
+  const tree: Tree = parser.parse(text);
+  const cursor = tree.cursor();
+  let depth = 0;
+  let lastEnd = 0;
+  const checkGap = (from: number, to: number): void => {
+    for (let i = from; i < to; i++) {
+      const ch = text[i] as string;
+      if (isGoSpace(ch) || '(){}[],:'.includes(ch)) continue;
+      throw new QueryRefusedError('syntax', `parse error at ${position(text, i)}: unexpected character ${JSON.stringify(ch)}`);
+    }
+  };
+  for (;;) {
+    const node = cursor.node;
+    if (node.type.isError) {
+      const what = node.from < text.length ? `unexpected ${JSON.stringify(text.slice(node.from, Math.min(node.to > node.from ? node.to : node.from + 1, node.from + 20)))}` : 'unexpected end of input';
+      throw new QueryRefusedError('syntax', `parse error at ${position(text, node.from)}: ${what}`);
+    }
+    if (node.name === 'LineComment' && text.slice(node.from, node.to).includes('\r')) {
+      throw new QueryRefusedError('syntax', `parse error at ${position(text, node.from)}: a comment may not contain a carriage return`);
+    }
+    if (cursor.firstChild()) {
+      depth++;
+      if (depth > maxDepth) throw new QueryRefusedError('too-long', `the query nests deeper than ${maxDepth} levels`);
+      continue;
+    }
+    // A leaf: the text before it must be whitespace or punctuation.
+    checkGap(lastEnd, node.from);
+    lastEnd = Math.max(lastEnd, node.to);
+    while (!cursor.nextSibling()) {
+      if (!cursor.parent()) {
+        checkGap(lastEnd, text.length);
+        return tree.topNode;
+      }
+      depth--;
+    }
+  }
+}
+
+/** `line:column` (1-based, columns in UTF-16 units) as Prometheus prints positions. */
+export function position(text: string, offset: number): string {
+  let line = 1;
+  let col = 1;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text[i] === '\n') { line++; col = 1; } else col++;
+  }
+  return `${line}:${col}`;
+}
+
+/** Named children of a node (lezer skips anonymous punctuation), comments excluded. */
+export function children(node: SyntaxNode): SyntaxNode[] {
+  const out: SyntaxNode[] = [];
+  for (let c = node.firstChild; c !== null; c = c.nextSibling) {
+    if (c.name !== 'LineComment') out.push(c);
+  }
+  return out;
+}

@@ -1,0 +1,310 @@
+/**
+ * Prometheus remote-write 1.0 decoding (https://prometheus.io/docs/specs/remote_write_spec/):
+ * a snappy block-format body (not the framed format) holding a protobuf
+ * `prometheus.WriteRequest` (`prompb/remote.proto`, `prompb/types.proto`). Pure: bytes and
+ * the caller's tenant in, validated series out, or a `RemoteWriteError`.
+ *
+ * What it guarantees, in order, before any sample reaches the store:
+ * 1. the compressed size is within `maxCompressedBytes`;
+ * 2. the decompressed length announced by the snappy varint header is read *before*
+ *    inflating and must be within `maxDecompressedBytes` (no decompression bombs), and the
+ *    body must inflate to exactly that length (the `snappy` library checks it);
+ * 3. the protobuf is well-formed; series, samples and labels per series are within limits;
+ * 4. every series has `__name__` with a valid metric name (`[a-zA-Z_:][a-zA-Z0-9_:]*`), label
+ *    names valid in Prometheus's legacy scheme (`[a-zA-Z_][a-zA-Z0-9_]*`, the scheme of the
+ *    1.0 spec and of the text format probectl federates out; UTF-8 names are refused), no
+ *    duplicate names, names and values valid UTF-8 and within the length limits;
+ * 5. every series' `tenant_id` is the caller's tenant, whatever was sent (the sent one is
+ *    dropped and counted in `tenantOverridden`).
+ *
+ * Choices where the spec leaves room, all documented in docs/federation.md:
+ * - the whole request is refused on the first invalid series (400, "changes nothing"), where
+ *   Prometheus's own receiver skips invalid series (`storage/remote/write_handler.go`);
+ * - native histograms (`TimeSeries.histograms`) are refused with a 400 naming the series —
+ *   probectl stores floats only and never drops samples silently; Prometheus sends them only
+ *   with `send_native_histograms: true`;
+ * - exemplars are ignored (counted in `ignoredExemplars`), metadata is returned as decoded;
+ * - labels with an empty value are dropped (Prometheus treats them as absent);
+ * - labels are returned sorted by name whether or not the sender sorted them;
+ * - two series that become identical once the tenant is forced are merged, samples in
+ *   timestamp order;
+ * - with `nowMs`, a sample more than `maxAheadMs` (default 10 minutes, Prometheus's
+ *   `maxAheadTime`) in the future is refused like Prometheus refuses it (400).
+ */
+import { uncompressSync } from 'snappy';
+import { RemoteWriteError, type RemoteWriteLimits } from './errors.ts';
+import { METRIC_TYPES, type WireMetadata, type WireSample, type WireSeries, type WireWriteRequest, WriteRequestType } from './schema.ts';
+
+/** Defaults sized for a Prometheus sender's batches (max_samples_per_send 2000 by default). */
+export const DEFAULT_REMOTE_WRITE_LIMITS: RemoteWriteLimits = Object.freeze({
+  maxCompressedBytes: 4 * 1024 * 1024,
+  maxDecompressedBytes: 32 * 1024 * 1024,
+  maxSeries: 10_000,
+  maxSamples: 50_000,
+  maxLabelsPerSeries: 64,
+  maxLabelNameBytes: 256,
+  maxLabelValueBytes: 4096,
+});
+
+export interface Label {
+  readonly name: string;
+  readonly value: string;
+}
+
+export interface Sample {
+  /** Milliseconds since the Unix epoch. */
+  readonly timestampMs: number;
+  /** float64; may be NaN, ±Inf or the stale marker NaN (bits 0x7ff0000000000002). */
+  readonly value: number;
+}
+
+export interface DecodedSeries {
+  /** Sorted by name; includes `__name__` and exactly one `tenant_id` (the caller's tenant). */
+  readonly labels: readonly Label[];
+  /** In timestamp order. */
+  readonly samples: readonly Sample[];
+}
+
+export interface DecodedMetadata {
+  readonly metricFamilyName: string;
+  readonly type: (typeof METRIC_TYPES)[number];
+  readonly help: string;
+  readonly unit: string;
+}
+
+export interface DecodedWriteRequest {
+  readonly series: readonly DecodedSeries[];
+  readonly sampleCount: number;
+  readonly metadata: readonly DecodedMetadata[];
+  /** Series that carried a `tenant_id` label of their own (replaced by the caller's tenant). */
+  readonly tenantOverridden: number;
+  readonly ignoredExemplars: number;
+  /** Series sent with no sample (validated, then left out of `series`). */
+  readonly emptySeries: number;
+}
+
+export interface DecodeOptions {
+  /** The caller's tenant, forced as `tenant_id` on every series. */
+  readonly tenant: string;
+  readonly limits?: Partial<RemoteWriteLimits>;
+  /** Current time in ms; when given, samples beyond `nowMs + maxAheadMs` are refused. */
+  readonly nowMs?: number;
+  readonly maxAheadMs?: number;
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+const TENANT = 'tenant_id';
+
+/**
+ * Reads the uncompressed length from a snappy block header (a little-endian base-128 varint
+ * of at most 32 bits). Returns undefined when the header is malformed.
+ */
+export function snappyDecompressedLength(body: Uint8Array): number | undefined {
+  let result = 0;
+  for (let i = 0; i < 5 && i < body.length; i++) {
+    const b = body[i] as number;
+    const part = b & 0x7f;
+    if (i === 4 && part > 0x0f) return undefined;
+    result += part * 2 ** (7 * i);
+    if (b < 0x80) return result;
+  }
+  return undefined;
+}
+
+function limitsOf(partial: Partial<RemoteWriteLimits> | undefined): RemoteWriteLimits {
+  const limits = { ...DEFAULT_REMOTE_WRITE_LIMITS, ...(partial ?? {}) };
+  for (const [k, v] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(v) || v < 1) throw new TypeError(`remote-write limit ${k} must be a positive integer`);
+  }
+  return limits;
+}
+
+/**
+ * Decodes and validates a remote-write 1.0 body. Throws only `RemoteWriteError` (and
+ * `TypeError` for a programming error in `options`).
+ */
+export function decodeRemoteWrite(body: Uint8Array, options: DecodeOptions): DecodedWriteRequest {
+  if (typeof options.tenant !== 'string' || options.tenant === '' || !options.tenant.isWellFormed()) {
+    throw new TypeError('decodeRemoteWrite: the tenant must be a non-empty, well-formed string');
+  }
+  const limits = limitsOf(options.limits);
+  if (body.length > limits.maxCompressedBytes) {
+    throw new RemoteWriteError('over-limit', `request body of ${body.length} bytes exceeds maxCompressedBytes (${limits.maxCompressedBytes})`, 'maxCompressedBytes');
+  }
+  const announced = snappyDecompressedLength(body);
+  if (announced === undefined) throw new RemoteWriteError('malformed', 'body is not snappy block-format data: bad length header');
+  if (announced > limits.maxDecompressedBytes) {
+    throw new RemoteWriteError('over-limit', `decompressed size of ${announced} bytes (snappy header) exceeds maxDecompressedBytes (${limits.maxDecompressedBytes})`, 'maxDecompressedBytes');
+  }
+  let raw: Uint8Array;
+  try {
+    raw = uncompressSync(body, { asBuffer: true }) as Buffer;
+  } catch (err) {
+    throw new RemoteWriteError('malformed', `body is not valid snappy block-format data (${err instanceof Error ? err.message : 'corrupt input'})`);
+  }
+  if (raw.length !== announced) throw new RemoteWriteError('malformed', 'snappy body does not inflate to its announced length');
+  let request: WireWriteRequest;
+  try {
+    request = WriteRequestType.decode(raw) as unknown as WireWriteRequest;
+  } catch (err) {
+    throw new RemoteWriteError('malformed', `body is not a protobuf prometheus.WriteRequest (${err instanceof Error ? err.message : 'decode error'})`);
+  }
+  return validate(request, options, limits);
+}
+
+function validate(request: WireWriteRequest, options: DecodeOptions, limits: RemoteWriteLimits): DecodedWriteRequest {
+  const wireSeries = request.timeseries ?? [];
+  if (wireSeries.length > limits.maxSeries) {
+    throw new RemoteWriteError('over-limit', `request carries ${wireSeries.length} series, more than maxSeries (${limits.maxSeries})`, 'maxSeries');
+  }
+  let sampleTotal = 0;
+  for (const s of wireSeries) sampleTotal += s.samples?.length ?? 0;
+  if (sampleTotal > limits.maxSamples) {
+    throw new RemoteWriteError('over-limit', `request carries ${sampleTotal} samples, more than maxSamples (${limits.maxSamples})`, 'maxSamples');
+  }
+  const maxTimestamp = options.nowMs === undefined ? undefined : options.nowMs + (options.maxAheadMs ?? 10 * 60_000);
+  const merged = new Map<string, { labels: Label[]; samples: Sample[] }>();
+  let tenantOverridden = 0;
+  let ignoredExemplars = 0;
+  let emptySeries = 0;
+  wireSeries.forEach((wire, index) => {
+    const { labels, overridden } = seriesLabels(wire, index, options.tenant, limits);
+    if (overridden) tenantOverridden++;
+    if ((wire.histograms?.length ?? 0) > 0) {
+      throw new RemoteWriteError('malformed', `series ${index} (${describe(labels)}) carries native histogram samples, which probectl does not store; set send_native_histograms: false in the remote_write config`);
+    }
+    ignoredExemplars += wire.exemplars?.length ?? 0;
+    const samples = (wire.samples ?? []).map((s) => sample(s, index, maxTimestamp));
+    if (samples.length === 0) {
+      emptySeries++;
+      return;
+    }
+    const key = labels.map((l) => `${l.name}\u0000${l.value}`).join('\u0001');
+    const existing = merged.get(key);
+    if (existing === undefined) merged.set(key, { labels, samples });
+    else existing.samples.push(...samples);
+  });
+  const series: DecodedSeries[] = [];
+  for (const s of merged.values()) {
+    if (!isSorted(s.samples)) s.samples.sort((a, b) => a.timestampMs - b.timestampMs);
+    series.push(s);
+  }
+  return {
+    series,
+    sampleCount: sampleTotal,
+    metadata: (request.metadata ?? []).slice(0, limits.maxSeries + 1).map((m, i) => metadata(m, i, limits)),
+    tenantOverridden,
+    ignoredExemplars,
+    emptySeries,
+  };
+}
+
+function isSorted(samples: readonly Sample[]): boolean {
+  for (let i = 1; i < samples.length; i++) if ((samples[i] as Sample).timestampMs < (samples[i - 1] as Sample).timestampMs) return false;
+  return true;
+}
+
+function text(bytes: Uint8Array | undefined, what: string): string {
+  if (bytes === undefined || bytes.length === 0) return '';
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    throw new RemoteWriteError('malformed', `${what} is not valid UTF-8`);
+  }
+}
+
+export function isLegacyLabelName(name: string): boolean {
+  if (name === '') return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    const ok = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || (i > 0 && c >= 48 && c <= 57);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+export function isLegacyMetricName(name: string): boolean {
+  if (name === '') return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    const ok = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 58 || (i > 0 && c >= 48 && c <= 57);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+function seriesLabels(wire: WireSeries, index: number, tenant: string, limits: RemoteWriteLimits): { labels: Label[]; overridden: boolean } {
+  const sent = wire.labels ?? [];
+  if (sent.length > limits.maxLabelsPerSeries) {
+    throw new RemoteWriteError('over-limit', `series ${index} has ${sent.length} labels, more than maxLabelsPerSeries (${limits.maxLabelsPerSeries})`, 'maxLabelsPerSeries');
+  }
+  const seen = new Set<string>();
+  const labels: Label[] = [];
+  let overridden = false;
+  let name: string | undefined;
+  for (const l of sent) {
+    const nameBytes = l.name?.length ?? 0;
+    const valueBytes = l.value?.length ?? 0;
+    if (nameBytes > limits.maxLabelNameBytes) {
+      throw new RemoteWriteError('over-limit', `series ${index} has a label name of ${nameBytes} bytes, more than maxLabelNameBytes (${limits.maxLabelNameBytes})`, 'maxLabelNameBytes');
+    }
+    if (valueBytes > limits.maxLabelValueBytes) {
+      throw new RemoteWriteError('over-limit', `series ${index} has a label value of ${valueBytes} bytes, more than maxLabelValueBytes (${limits.maxLabelValueBytes})`, 'maxLabelValueBytes');
+    }
+    const labelName = text(l.name, `a label name of series ${index}`);
+    const value = text(l.value, `the value of label ${JSON.stringify(labelName)} of series ${index}`);
+    if (!isLegacyLabelName(labelName)) {
+      throw new RemoteWriteError('malformed', `series ${index} has an invalid label name ${JSON.stringify(labelName)} (must match [a-zA-Z_][a-zA-Z0-9_]*)`);
+    }
+    if (seen.has(labelName)) throw new RemoteWriteError('malformed', `series ${index} has the label name ${JSON.stringify(labelName)} twice`);
+    seen.add(labelName);
+    if (labelName === TENANT) {
+      overridden = true;
+      continue;
+    }
+    if (labelName === '__name__') name = value;
+    if (value === '') continue;
+    labels.push({ name: labelName, value });
+  }
+  if (name === undefined || name === '') throw new RemoteWriteError('malformed', `series ${index} has no __name__ label`);
+  if (!isLegacyMetricName(name)) {
+    throw new RemoteWriteError('malformed', `series ${index} has an invalid metric name ${JSON.stringify(name)} (must match [a-zA-Z_:][a-zA-Z0-9_:]*)`);
+  }
+  labels.push({ name: TENANT, value: tenant });
+  labels.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { labels, overridden };
+}
+
+function sample(s: WireSample, index: number, maxTimestamp: number | undefined): Sample {
+  const ts = s.timestamp;
+  const timestampMs = ts === undefined ? 0 : typeof ts === 'number' ? ts : ts.toNumber();
+  if (!Number.isSafeInteger(timestampMs)) {
+    throw new RemoteWriteError('malformed', `series ${index} has a sample timestamp outside the range probectl stores (±2^53 ms)`);
+  }
+  if (maxTimestamp !== undefined && timestampMs > maxTimestamp) {
+    throw new RemoteWriteError('malformed', `series ${index} has a sample at ${new Date(Math.min(timestampMs, 8.64e15)).toISOString()}, too far in the future`);
+  }
+  return { timestampMs: timestampMs + 0, value: s.value ?? 0 };
+}
+
+function metadata(m: WireMetadata, index: number, limits: RemoteWriteLimits): DecodedMetadata {
+  if (index >= limits.maxSeries) {
+    throw new RemoteWriteError('over-limit', `request carries more metadata entries than maxSeries (${limits.maxSeries})`, 'maxSeries');
+  }
+  for (const [field, bytes] of [['metric_family_name', m.metricFamilyName], ['help', m.help], ['unit', m.unit]] as const) {
+    if ((bytes?.length ?? 0) > limits.maxLabelValueBytes) {
+      throw new RemoteWriteError('over-limit', `metadata entry ${index} has a ${field} of ${bytes?.length} bytes, more than maxLabelValueBytes (${limits.maxLabelValueBytes})`, 'maxLabelValueBytes');
+    }
+  }
+  return {
+    metricFamilyName: text(m.metricFamilyName, `metadata entry ${index} metric_family_name`),
+    type: METRIC_TYPES[m.type ?? 0] ?? 'unknown',
+    help: text(m.help, `metadata entry ${index} help`),
+    unit: text(m.unit, `metadata entry ${index} unit`),
+  };
+}
+
+function describe(labels: readonly Label[]): string {
+  const name = labels.find((l) => l.name === '__name__')?.value ?? '';
+  return name.length > 64 ? `${name.slice(0, 64)}…` : name;
+}
