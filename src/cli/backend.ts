@@ -20,7 +20,7 @@ import { parkedItems, replay, retryParked, type ReplayProgress } from '../delive
 import { siemStatus, type SiemStatus } from '../siem/admin.ts';
 import type { SiemStream } from '../siem/sources.ts';
 import { SIEM_CONSUMER, siemFormatOptions, siemRuntime, tokenResolver, type SiemRuntime } from '../siem/runtime.ts';
-import { buildTarget } from '../siem/targets/index.ts';
+import { buildTarget } from '../siem/targets/build.ts';
 import type { SecretResolver } from '../secrets/resolver.ts';
 import { buildSecretResolver } from '../secrets/setup.ts';
 import { VERSION } from '../version.ts';

@@ -1,28 +1,14 @@
-import type { SiemFormat } from './formatters/index.ts';
+import type { PresetSpec } from './targets/provider.ts';
+import { PRESET_SPECS } from './targets/registry.ts';
 
-export const SIEM_PRESETS = ['splunk', 'sentinel', 'elastic', 'chronicle', 'generic'] as const;
-export type SiemPreset = (typeof SIEM_PRESETS)[number];
-
-export interface PresetInfo {
-  /** The scheme of `Authorization: <scheme> <token>` (sentinel: a Microsoft Entra token, chronicle: a Google OAuth token). */
-  readonly authScheme: 'Splunk' | 'Bearer' | 'ApiKey';
-  /** The spec's default format; a mode that cannot carry it has its own (sentinel's Logs Ingestion API: dcr, Chronicle events:import: udm). */
-  readonly defaultFormat: SiemFormat;
-  /** The default format over syslog+tls: sentinel's is CEF for an Azure Monitor Agent forwarder. */
-  readonly syslogFormat: 'syslog' | 'cef';
-  /** Whether PROBECTL_SIEM_TOKEN must be set for an https:// endpoint (sentinel and chronicle decide per mode). */
-  readonly tokenRequired: boolean;
-}
+/** PROBECTL_SIEM_PRESET values, in the order of the spec's table (from the target registry). */
+export const SIEM_PRESETS: readonly string[] = PRESET_SPECS.map((p) => p.name);
+export type SiemPreset = string;
+export type PresetInfo = PresetSpec;
 
 /** The preset table of the SIEM export spec: auth header and default format per target SIEM. */
-export const PRESETS: Readonly<Record<SiemPreset, PresetInfo>> = Object.freeze({
-  splunk: Object.freeze({ authScheme: 'Splunk', defaultFormat: 'cef', syslogFormat: 'syslog', tokenRequired: true }),
-  sentinel: Object.freeze({ authScheme: 'Bearer', defaultFormat: 'cef', syslogFormat: 'cef', tokenRequired: false }),
-  elastic: Object.freeze({ authScheme: 'ApiKey', defaultFormat: 'ecs', syslogFormat: 'syslog', tokenRequired: true }),
-  chronicle: Object.freeze({ authScheme: 'Bearer', defaultFormat: 'otlp', syslogFormat: 'syslog', tokenRequired: false }),
-  generic: Object.freeze({ authScheme: 'Bearer', defaultFormat: 'cef', syslogFormat: 'syslog', tokenRequired: false }),
-});
+export const PRESETS: Readonly<Record<string, PresetSpec>> = Object.freeze(Object.fromEntries(PRESET_SPECS.map((p) => [p.name, p])));
 
 export function isSiemPreset(name: string): name is SiemPreset {
-  return (SIEM_PRESETS as readonly string[]).includes(name);
+  return SIEM_PRESETS.includes(name);
 }

@@ -6,25 +6,28 @@ import { siemSettings, siemVars } from './config.ts';
 import type { FormatOptions } from './formatters/options.ts';
 import { isSiemPreset, PRESETS, type SiemPreset } from './presets.ts';
 import type { Sender, TransportResult, WireRequest } from './senders/types.ts';
-import type { BearerSource } from './targets/bearer.ts';
-import { CHRONICLE_FORMATS, chronicleTarget } from './targets/chronicle-settings.ts';
-import { buildTarget } from './targets/index.ts';
+import type { SecretRef } from '../secrets/ref.ts';
+import type { SiemFormat } from './formatters/index.ts';
+import { buildTarget } from './targets/build.ts';
+import type { PresetSpec, TargetProvider } from './targets/provider.ts';
+import { PRESET_SPECS, providerFor, providerNamed } from './targets/registry.ts';
 
-/** Example endpoints per preset; a preset with several modes (chronicle) shows each. */
-export const EXAMPLE_ENDPOINTS: Readonly<Record<SiemPreset, readonly string[]>> = {
-  splunk: ['https://splunk.example:8088/services/collector/raw'],
-  sentinel: ['https://probectl-dce-a1b2.westeurope-1.ingest.monitor.azure.com/dataCollectionRules/dcr-00112233445566778899aabbccddeeff/streams/Custom-ProbectlEvents?api-version=2023-01-01'],
-  elastic: ['https://elastic.example:9200/probectl-events/_bulk'],
-  chronicle: [
-    'https://europe-west2-chronicle.googleapis.com/v1beta/projects/acme-secops/locations/europe-west2/instances/0f6e4d2c-1a3b-4c5d-8e9f-a0b1c2d3e4f5/logTypes/PROBECTL/logs:import',
-    'https://europe-west2-chronicle.googleapis.com/v1beta/projects/acme-secops/locations/europe-west2/instances/0f6e4d2c-1a3b-4c5d-8e9f-a0b1c2d3e4f5/events:import',
-    'https://europe-west2-chronicle.googleapis.com/v1beta/projects/acme-secops/locations/europe-west2/instances/0f6e4d2c-1a3b-4c5d-8e9f-a0b1c2d3e4f5/feeds/probectl-webhook:importPushLogs',
-  ],
-  generic: ['https://siem.example/ingest'],
-};
+/** Example endpoints per preset (from each target's registry entry); a preset with several modes (chronicle) shows each. */
+export const EXAMPLE_ENDPOINTS: Readonly<Record<SiemPreset, readonly string[]>> = Object.freeze(Object.fromEntries(PRESET_SPECS.map((p) => [p.name, p.examples])));
 
-/** Credentials a preview never uses: placeholders stand in for them. */
+/** Credentials a preview never uses (the token and every target's own secret or sign-in variable): placeholders stand in for them. */
 const CREDENTIAL_VARS = ['PROBECTL_SIEM_TOKEN', 'PROBECTL_SIEM_WEBHOOK_SECRET', 'PROBECTL_SIEM_AZURE_TENANT_ID', 'PROBECTL_SIEM_AZURE_CLIENT_ID', 'PROBECTL_SIEM_AZURE_AUTHORITY_HOST', 'PROBECTL_SIEM_GCP_CREDENTIALS_FILE'];
+
+/** The target an endpoint would use under a preset (for its preview placeholders), if the endpoint parses. */
+function providerOf(preset: SiemPreset, endpoint: string): TargetProvider | undefined {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return undefined;
+  }
+  return providerFor(preset, url.protocol.startsWith('syslog') ? 'syslog' : 'https');
+}
 
 /** Answers every request with success and keeps what it was given. */
 class CaptureSender implements Sender {
@@ -38,28 +41,17 @@ class CaptureSender implements Sender {
   async close(): Promise<void> {}
 }
 
-/** The placeholder OAuth token a preview shows in `authorization` (previews never sign in). */
-function placeholderBearer(preset: SiemPreset): BearerSource {
-  const text = preset === 'sentinel' ? '<Microsoft Entra access token>' : '<Google OAuth access token>';
-  return { token: async () => text };
-}
-
-/** The credential placeholders an endpoint's mode needs, as PROBECTL_SIEM_* values. */
+/** The credential placeholders an endpoint's target needs, as PROBECTL_SIEM_* values (a token placeholder unless the target says otherwise). */
 function placeholders(preset: SiemPreset, endpoint: string): Record<string, string> {
-  // sentinel: the Logs Ingestion API signs in with the default chain in a preview; over syslog no credential is sent.
-  if (preset === 'sentinel') return {};
-  if (preset === 'chronicle') {
-    let url: URL | undefined;
-    try {
-      url = new URL(endpoint);
-    } catch {
-      url = undefined;
-    }
-    const mode = url && url.protocol.startsWith('http') ? chronicleTarget(url, [])?.kind : undefined;
-    if (mode === 'chronicle-webhook') return { PROBECTL_SIEM_TOKEN: 'literal:<API key>', PROBECTL_SIEM_WEBHOOK_SECRET: 'literal:<webhook secret>' };
-    if (mode !== undefined) return {};
+  const provider = providerOf(preset, endpoint);
+  let url: URL | undefined;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    url = undefined;
   }
-  return { PROBECTL_SIEM_TOKEN: 'literal:<token>' };
+  if (provider?.previewCredentials && url) return provider.previewCredentials(url);
+  return provider?.serves === 'syslog' ? {} : { PROBECTL_SIEM_TOKEN: 'literal:<token>' };
 }
 
 export interface PreviewFlags {
@@ -99,15 +91,13 @@ async function previewOne(env: NodeJS.ProcessEnv, flags: PreviewFlags, preset: S
   const settings = problems.length === 0 ? siemSettings(vars, problems) : undefined;
   if (!settings || problems.length > 0) throw previewError(problems, flags);
   const sender = new CaptureSender();
-  const target = buildTarget(settings, formatOptions, async (ref) => (ref.scheme === 'literal' ? ref.value : '<secret>'), { sender, bearer: placeholderBearer(preset) });
+  const provider = providerNamed(settings.target.provider) as TargetProvider;
+  const bearerText = provider.previewBearer ?? '<OAuth access token>';
+  const target = buildTarget(settings, formatOptions, async (ref: SecretRef) => (ref.scheme === 'literal' ? ref.value : '<secret>'), { sender, bearer: { token: async () => bearerText } });
   if (events.length > 0) await target.attempt(events, undefined);
   const https = settings.transport === 'https';
   const where = `${settings.endpoint.protocol}//${settings.endpoint.host}${https ? settings.endpoint.pathname : ''}`;
-  const kind = settings.target.kind;
-  const how = !https ? 'RFC 5425 octet-counted frames'
-    : kind === 'chronicle-webhook' ? 'preset chronicle, X-goog-api-key and X-Webhook-Access-Key headers'
-      : kind === 'sentinel-dcr' || kind.startsWith('chronicle-') ? `preset ${preset}, Authorization: Bearer <OAuth access token>`
-        : `preset ${preset}, Authorization: ${PRESETS[preset]?.authScheme ?? 'Bearer'} <token>`;
+  const how = provider.describe(settings, settings.target);
   return {
     requests: sender.requests.map((r) => ({ ...r, path: https ? (r.path ?? `${settings.endpoint.pathname}${settings.endpoint.search}`) : undefined })) as WireRequest[],
     description: `${settings.format} to ${where} (${how})`,
@@ -139,12 +129,15 @@ export async function previewWire(env: NodeJS.ProcessEnv, flags: PreviewFlags, e
   // The configured endpoint belongs to the configured preset: `--preset` naming another one shows that preset's example endpoints.
   const otherPreset = flags.preset !== undefined && presetText !== (env.PROBECTL_SIEM_PRESET?.trim() || 'generic').toLowerCase();
   const given = flags.endpoint ?? (otherPreset ? undefined : env.PROBECTL_SIEM_ENDPOINT);
-  let endpoints = given !== undefined ? [given] : [...(EXAMPLE_ENDPOINTS[preset] ?? EXAMPLE_ENDPOINTS.generic)];
+  let endpoints = given !== undefined ? [given] : [...(EXAMPLE_ENDPOINTS[preset] ?? [])];
   const format = flags.format ?? env.PROBECTL_SIEM_FORMAT;
-  if (given === undefined && preset === 'chronicle' && format !== undefined) {
+  if (given === undefined && endpoints.length > 1 && format !== undefined) {
+    // A preset with several modes: show those that can carry the format.
     const carrying = endpoints.filter((e) => {
-      const kind = chronicleTarget(new URL(e), [])?.kind;
-      return kind !== undefined && (CHRONICLE_FORMATS[kind].accepted as readonly string[]).includes(format.trim().toLowerCase());
+      const problems: ConfigProblem[] = [];
+      const provider = providerOf(preset, e);
+      provider?.configure({ url: new URL(e), transport: 'https', format: format.trim().toLowerCase() as SiemFormat, preset: PRESETS[preset] as PresetSpec, vars: {}, token: undefined, enabled: false, problems });
+      return !problems.some((p) => p.variable === 'PROBECTL_SIEM_FORMAT');
     });
     if (carrying.length > 0) endpoints = carrying;
   }

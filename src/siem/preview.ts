@@ -5,7 +5,7 @@ import type { SiemEvent } from './event.ts';
 import { FORMATTERS, isSiemFormat, SIEM_FORMATS, type SiemFormat } from './formatters/index.ts';
 import type { FormatOptions } from './formatters/options.ts';
 import { auditToEvent, signalToEvent } from './mapping.ts';
-import { isSiemPreset, PRESETS, SIEM_PRESETS } from './presets.ts';
+import { isSiemPreset, PRESETS, SIEM_PRESETS, type PresetInfo } from './presets.ts';
 import { createRedactor, type Redactor } from './redact.ts';
 import { parseSiemEventsText } from './validate.ts';
 
@@ -79,9 +79,9 @@ export function resolvePreviewFormat(format?: string, preset?: string): SiemForm
   if (preset !== undefined) {
     const p = preset.trim().toLowerCase();
     if (!isSiemPreset(p)) throw new ProbectlError('PROBECTL_ERR_CLI_USAGE', `--preset must be one of ${SIEM_PRESETS.join(', ')}`);
-    return PRESETS[p].defaultFormat;
+    return (PRESETS[p] as PresetInfo).defaultFormat;
   }
-  return PRESETS.generic.defaultFormat;
+  return (PRESETS.generic as PresetInfo).defaultFormat;
 }
 
 export interface PreviewRequest {

@@ -13,7 +13,7 @@ import type { SiemEvent } from './event.ts';
 import { formatOptions } from './formatters/options.ts';
 import { createRedactor, type Redactor } from './redact.ts';
 import { siemSource } from './sources.ts';
-import { buildTarget } from './targets/index.ts';
+import { buildTarget } from './targets/build.ts';
 import type { Target } from './targets/types.ts';
 
 /** The delivery engine's consumer name for SIEM export (cursors, lock keys, audit actions `siem.*`). */

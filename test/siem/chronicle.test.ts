@@ -3,7 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { SecretRef } from '../../src/secrets/ref.ts';
 import type { SiemEvent } from '../../src/siem/event.ts';
-import { buildTarget } from '../../src/siem/targets/index.ts';
+import { buildTarget } from '../../src/siem/targets/build.ts';
 import type { Target } from '../../src/siem/targets/types.ts';
 import { testCa } from '../helpers/tls.ts';
 import { startGoogleOAuth, type GoogleOAuthServer } from '../secrets/servers/google-oauth.ts';

@@ -81,7 +81,7 @@ describe('SIEM export configuration', () => {
     const splunk = loadConfig({ ...on, ...vault, PROBECTL_SIEM_PRESET: 'splunk', PROBECTL_SIEM_TOKEN: 'vault:kv/siem/splunk#token', PROBECTL_SIEM_ENDPOINT: 'https://splunk.example:8088/services/collector/event' }).siem!;
     assert.deepEqual([splunk.target.kind, splunk.format, splunk.authScheme, splunk.streams], ['splunk-event', 'cef', 'Splunk', ['audit', 'threat']]);
     const elastic = loadConfig({ ...on, PROBECTL_SIEM_PRESET: 'elastic', PROBECTL_SIEM_TOKEN: 'k', PROBECTL_SIEM_ENDPOINT: 'https://es.example:9200/logs-probectl/_bulk' }).siem!;
-    assert.deepEqual([elastic.target, elastic.format, elastic.authScheme], [{ kind: 'elastic-bulk', index: 'logs-probectl' }, 'ecs', 'ApiKey']);
+    assert.deepEqual([elastic.target, elastic.format, elastic.authScheme], [{ kind: 'elastic-bulk', provider: 'elastic', format: 'ecs', index: 'logs-probectl', indexInPath: true }, 'ecs', 'ApiKey']);
     const syslog = loadConfig({ ...on, PROBECTL_SIEM_ENDPOINT: 'syslog+tls://collector.example:6514', PROBECTL_SIEM_STREAMS: 'threat' }).siem!;
     assert.deepEqual([syslog.transport, syslog.format, syslog.streams], ['syslog-tls', 'syslog', ['threat']]);
   });

@@ -16,10 +16,10 @@ import { OPTS } from './fixtures.ts';
 describe('siem preview', () => {
   it('the preset table of the spec: auth scheme and default format', () => {
     assert.deepEqual(SIEM_PRESETS, ['splunk', 'sentinel', 'elastic', 'chronicle', 'generic']);
-    assert.deepEqual(Object.fromEntries(SIEM_PRESETS.map((p) => [p, [PRESETS[p].authScheme, PRESETS[p].defaultFormat]])), {
+    assert.deepEqual(Object.fromEntries(SIEM_PRESETS.map((p) => [p, [PRESETS[p]!.authScheme, PRESETS[p]!.defaultFormat]])), {
       splunk: ['Splunk', 'cef'], sentinel: ['Bearer', 'cef'], elastic: ['ApiKey', 'ecs'], chronicle: ['Bearer', 'otlp'], generic: ['Bearer', 'cef'],
     });
-    assert.equal(PRESETS.generic.tokenRequired, false);
+    assert.equal(PRESETS.generic!.tokenRequired, false);
   });
 
   it('--format wins over --preset; the preset gives the default; unknown names are usage errors', () => {

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { SiemEvent } from '../../src/siem/event.ts';
 import { DCR_COLUMNS, dcrBatch } from '../../src/siem/formatters/dcr.ts';
-import { buildTarget } from '../../src/siem/targets/index.ts';
+import { buildTarget } from '../../src/siem/targets/build.ts';
 import type { Target } from '../../src/siem/targets/types.ts';
 import { testCa } from '../helpers/tls.ts';
 import { startEntra, type EntraServer } from '../secrets/servers/entra.ts';

@@ -4,7 +4,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { deliverBatch } from '../../src/delivery/batch.ts';
 import { cefRecord } from '../../src/siem/formatters/cef.ts';
-import { buildTarget } from '../../src/siem/targets/index.ts';
+import { buildTarget } from '../../src/siem/targets/build.ts';
 import { parseCef } from './helpers/cef.ts';
 import { parse5424 } from './helpers/rfc5424.ts';
 import { settingsFrom } from './helpers/forwarder.ts';

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import type { ChronicleSettings } from '../../src/siem/targets/chronicle/index.ts';
+import type { SentinelSettings } from '../../src/siem/targets/sentinel/index.ts';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,13 +30,14 @@ const SA = { type: 'service_account', client_email: 'x@p.iam.gserviceaccount.com
 describe('SIEM export configuration: sentinel', () => {
   it('takes a Logs Ingestion API stream URL, with client-secret sign-in or the default chain', () => {
     const secret = loadConfig({ ...on, PROBECTL_SIEM_PRESET: 'sentinel', PROBECTL_SIEM_ENDPOINT: DCR_URL, PROBECTL_SIEM_AZURE_TENANT_ID: TENANT_ID, PROBECTL_SIEM_AZURE_CLIENT_ID: CLIENT_ID, PROBECTL_SIEM_TOKEN: 'azure:probectl-kv/sentinel-client-secret' }).siem!;
-    assert.deepEqual(secret.target, { kind: 'sentinel-dcr', dcr: 'dcr-00112233445566778899aabbccddeeff', stream: 'Custom-ProbectlEvents' });
+    const { kind, dcr, stream } = secret.target as SentinelSettings;
+    assert.deepEqual({ kind, dcr, stream }, { kind: 'sentinel-dcr', dcr: 'dcr-00112233445566778899aabbccddeeff', stream: 'Custom-ProbectlEvents' });
     assert.equal(secret.format, 'dcr');
-    assert.deepEqual([secret.azure?.tenantId, secret.azure?.clientId, secret.azure?.authorityHost.origin, secret.azure?.scope], [TENANT_ID, CLIENT_ID, 'https://login.microsoftonline.com', 'https://monitor.azure.com/.default']);
+    assert.deepEqual([(secret.target as SentinelSettings).azure?.tenantId, (secret.target as SentinelSettings).azure?.clientId, (secret.target as SentinelSettings).azure?.authorityHost.origin, (secret.target as SentinelSettings).azure?.scope], [TENANT_ID, CLIENT_ID, 'https://login.microsoftonline.com', 'https://monitor.azure.com/.default']);
     const chain = loadConfig({ ...on, PROBECTL_SIEM_PRESET: 'sentinel', PROBECTL_SIEM_ENDPOINT: DCR_URL }).siem!;
-    assert.deepEqual([chain.azure?.tenantId, chain.token], [undefined, undefined], 'no token needed: workload or managed identity');
+    assert.deepEqual([(chain.target as SentinelSettings).azure?.tenantId, chain.token], [undefined, undefined], 'no token needed: workload or managed identity');
     const gov = loadConfig({ ...on, PROBECTL_SIEM_PRESET: 'sentinel', PROBECTL_SIEM_ENDPOINT: DCR_URL, PROBECTL_SIEM_AZURE_AUTHORITY_HOST: 'https://login.microsoftonline.us' }).siem!;
-    assert.equal(gov.azure?.scope, 'https://monitor.azure.us/.default', 'the sovereign cloud\'s audience');
+    assert.equal((gov.target as SentinelSettings).azure?.scope, 'https://monitor.azure.us/.default', 'the sovereign cloud\'s audience');
   });
 
   it('over syslog+tls it sends CEF to an Azure Monitor Agent forwarder', () => {
@@ -66,11 +69,11 @@ describe('SIEM export configuration: sentinel', () => {
 describe('SIEM export configuration: chronicle', () => {
   it('chooses the mode from the endpoint path, with each mode\'s default format', () => {
     const logs = loadConfig({ ...on, PROBECTL_SIEM_PRESET: 'chronicle', PROBECTL_SIEM_ENDPOINT: `${PARENT}/logTypes/PROBECTL/logs:import` }).siem!;
-    assert.deepEqual([logs.target, logs.format, logs.gcpCredentialsFile], [{ kind: 'chronicle-logs', logType: 'PROBECTL' }, 'otlp', undefined]);
+    assert.deepEqual([logs.target.kind, (logs.target as ChronicleSettings).logType, logs.format, (logs.target as ChronicleSettings).credentialsFile], ['chronicle-logs', 'PROBECTL', 'otlp', undefined]);
     const events = loadConfig({ ...on, PROBECTL_SIEM_PRESET: 'chronicle', PROBECTL_SIEM_ENDPOINT: `${PARENT.replace('v1beta', 'v1alpha')}/events:import`, PROBECTL_SIEM_GCP_CREDENTIALS_FILE: keyFile(SA) }).siem!;
-    assert.deepEqual([events.target.kind, events.format, typeof events.gcpCredentialsFile], ['chronicle-events', 'udm', 'string']);
+    assert.deepEqual([events.target.kind, events.format, typeof (events.target as ChronicleSettings).credentialsFile], ['chronicle-events', 'udm', 'string']);
     const hook = loadConfig({ ...on, PROBECTL_SIEM_PRESET: 'chronicle', PROBECTL_SIEM_ENDPOINT: `${PARENT}/feeds/feed-1:importPushLogs`, PROBECTL_SIEM_TOKEN: 'env:KEY', PROBECTL_SIEM_WEBHOOK_SECRET: 'gcp:acme/feed-secret' }).siem!;
-    assert.deepEqual([hook.target, hook.format, hook.webhookSecret?.scheme], [{ kind: 'chronicle-webhook', feed: 'feed-1' }, 'otlp', 'gcp']);
+    assert.deepEqual([hook.target.kind, (hook.target as ChronicleSettings).feed, hook.format, (hook.target as ChronicleSettings).webhookSecret?.scheme], ['chronicle-webhook', 'feed-1', 'otlp', 'gcp']);
     assert.equal(loadConfig({ ...on, PROBECTL_SIEM_PRESET: 'chronicle', PROBECTL_SIEM_ENDPOINT: `${PARENT}/logTypes/PROBECTL/logs:import`, PROBECTL_SIEM_FORMAT: 'cef' }).siem!.format, 'cef');
   });
 

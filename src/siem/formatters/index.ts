@@ -19,6 +19,14 @@ export type SiemFormat = (typeof SIEM_FORMATS)[number];
  */
 export interface SiemFormatter {
   readonly name: SiemFormat;
+  /** What `record` produces: a JSON object's text (a target may embed it as JSON), or a text line. */
+  readonly produces: 'json' | 'text';
+  /**
+   * Whether one record stands alone as a document of the format. An OTLP
+   * LogRecord does not (it needs its resource): a receiver taking one log per
+   * event gets a one-event batch instead (standaloneRecord).
+   */
+  readonly standalone: boolean;
   /** Content type of a batch body. */
   readonly contentType: string;
   /** One event: a syslog or CEF line (no newline), an ECS document, an OTLP LogRecord, a UDM event or a DCR record JSON object. */
@@ -36,17 +44,19 @@ function lines(render: (event: SiemEvent, opts: FormatOptions) => string): (even
 }
 
 export const FORMATTERS: Readonly<Record<SiemFormat, SiemFormatter>> = Object.freeze({
-  syslog: { name: 'syslog', contentType: 'text/plain; charset=utf-8', record: syslogRecord, batch: lines(syslogRecord) },
-  cef: { name: 'cef', contentType: 'text/plain; charset=utf-8', record: cefRecord, batch: lines(cefRecord) },
-  ecs: { name: 'ecs', contentType: 'application/x-ndjson', record: ecsRecord, batch: lines(ecsRecord) },
+  syslog: { name: 'syslog', produces: 'text', standalone: true, contentType: 'text/plain; charset=utf-8', record: syslogRecord, batch: lines(syslogRecord) },
+  cef: { name: 'cef', produces: 'text', standalone: true, contentType: 'text/plain; charset=utf-8', record: cefRecord, batch: lines(cefRecord) },
+  ecs: { name: 'ecs', produces: 'json', standalone: true, contentType: 'application/x-ndjson', record: ecsRecord, batch: lines(ecsRecord) },
   otlp: {
     name: 'otlp',
+    produces: 'json',
+    standalone: false,
     contentType: 'application/json',
     record: (event: SiemEvent) => otlpLogRecordJson(event),
     batch: otlpRequestBytes,
   },
-  udm: { name: 'udm', contentType: 'application/x-ndjson', record: udmRecord, batch: lines(udmRecord) },
-  dcr: { name: 'dcr', contentType: 'application/json', record: dcrRecord, batch: dcrBatch },
+  udm: { name: 'udm', produces: 'json', standalone: true, contentType: 'application/x-ndjson', record: udmRecord, batch: lines(udmRecord) },
+  dcr: { name: 'dcr', produces: 'json', standalone: true, contentType: 'application/json', record: dcrRecord, batch: dcrBatch },
 });
 
 /**
@@ -56,7 +66,7 @@ export const FORMATTERS: Readonly<Record<SiemFormat, SiemFormatter>> = Object.fr
  * ExportLogsServiceRequest (with `probectl.tenant_id`).
  */
 export function standaloneRecord(formatter: SiemFormatter, event: SiemEvent, opts: FormatOptions): Buffer {
-  return formatter.name === 'otlp' ? formatter.batch([event], opts) : Buffer.from(formatter.record(event, opts), 'utf8');
+  return formatter.standalone ? Buffer.from(formatter.record(event, opts), 'utf8') : formatter.batch([event], opts);
 }
 
 export function isSiemFormat(name: string): name is SiemFormat {

@@ -12,7 +12,7 @@ import { formatOptions } from '../../../src/siem/formatters/options.ts';
 import { DeliveryEngine } from '../../../src/delivery/engine.ts';
 import type { SiemEvent } from '../../../src/siem/event.ts';
 import { SIEM_CONSUMER, siemEngineSettings, siemMetrics, siemRuntime } from '../../../src/siem/runtime.ts';
-import { buildTarget } from '../../../src/siem/targets/index.ts';
+import { buildTarget } from '../../../src/siem/targets/build.ts';
 import { systemClock } from '../../../src/core/clock.ts';
 
 /** SIEM settings from PROBECTL_SIEM_* variables, exactly as the server parses them. */

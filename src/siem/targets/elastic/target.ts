@@ -1,7 +1,7 @@
-import { parseRetryAfter } from '../../core/retry/policy.ts';
-import type { SiemEvent } from '../event.ts';
-import type { SiemFormatter } from '../formatters/index.ts';
-import { classifyHttp, snippet, type SinkOutcome, type Rejection, type Target, type TargetContext } from './types.ts';
+import { parseRetryAfter } from '../../../core/retry/policy.ts';
+import type { SiemEvent } from '../../event.ts';
+import type { SiemFormatter } from '../../formatters/index.ts';
+import { classifyHttp, snippet, type SinkOutcome, type Rejection, type Target, type TargetContext } from '../types.ts';
 
 interface BulkItem { status?: number; error?: { type?: string; reason?: string } }
 interface BulkAnswer { errors?: boolean; items?: Array<Record<string, BulkItem>> }

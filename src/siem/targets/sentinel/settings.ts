@@ -1,5 +1,5 @@
-import type { ConfigProblem } from '../../config/section.ts';
-import type { SecretRef } from '../../secrets/ref.ts';
+import type { ConfigProblem } from '../../../config/section.ts';
+import type { SecretRef } from '../../../secrets/ref.ts';
 
 /** The Logs Ingestion API version probectl speaks (the current stable one). */
 export const LOGS_INGESTION_API_VERSION = '2023-01-01';
@@ -42,7 +42,7 @@ const problem = (variable: string, what: string, accepts: string): ConfigProblem
  * (Azure Monitor Ingestion REST spec, DataCollectionRules.json, stable
  * 2023-01-01). Problems name PROBECTL_SIEM_ENDPOINT; the URL is never echoed.
  */
-export function sentinelTarget(url: URL, problems: ConfigProblem[]): SentinelTarget | undefined {
+export function parseStreamUrl(url: URL, problems: ConfigProblem[]): SentinelTarget | undefined {
   const m = STREAM_PATH.exec(url.pathname);
   if (!m) {
     problems.push(problem('PROBECTL_SIEM_ENDPOINT', 'with the sentinel preset an https:// endpoint must be a Logs Ingestion API stream URL', ACCEPTS_URL));

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { withSystemRoots } from '../../secrets/backends/cloud-common.ts';
-import { CredentialFailure, type BearerSource } from './bearer.ts';
-import type { AzureAuth } from './sentinel-settings.ts';
+import { withSystemRoots } from '../../../secrets/backends/cloud-common.ts';
+import { CredentialFailure, type BearerSource } from '../shared/bearer.ts';
+import type { AzureAuth } from './settings.ts';
 
 /** The part of @azure/identity's TokenCredential used here. */
 export interface TokenCredential {

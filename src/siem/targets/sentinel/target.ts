@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { parseRetryAfter } from '../../core/retry/policy.ts';
-import { DCR_MAX_FIELD_BYTES, dcrOversizedColumn, dcrRecord } from '../formatters/dcr.ts';
-import type { TransportResult } from '../senders/types.ts';
-import { bearerHeader, type BearerSource } from './bearer.ts';
-import { chunkBySize, sendChunks, type Piece, type Refusal } from './chunks.ts';
-import { classifyHttp, snippet, type SinkOutcome, type Target, type TargetContext } from './types.ts';
+import { parseRetryAfter } from '../../../core/retry/policy.ts';
+import { DCR_MAX_FIELD_BYTES, dcrOversizedColumn, dcrRecord } from '../../formatters/dcr.ts';
+import type { TransportResult } from '../../senders/types.ts';
+import { bearerHeader, type BearerSource } from '../shared/bearer.ts';
+import { chunkBySize, sendChunks, type Piece, type Refusal } from '../shared/chunks.ts';
+import { classifyHttp, snippet, type SinkOutcome, type Target, type TargetContext } from '../types.ts';
 
 /** The Logs Ingestion API's limit on one call, compressed or not (Azure Monitor service limits, "Logs Ingestion API"). */
 export const LOGS_INGESTION_MAX_BYTES = 1_048_576;

@@ -1,4 +1,4 @@
-import type { Rejection, SinkOutcome } from './types.ts';
+import type { Rejection, SinkOutcome } from '../types.ts';
 
 /** One encoded entry of a request body (a record, a log entry) and the batch index it stands for. */
 export interface Piece {

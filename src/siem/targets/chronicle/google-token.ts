@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
-import { withSystemRoots } from '../../secrets/backends/cloud-common.ts';
-import { CredentialFailure, type BearerSource } from './bearer.ts';
-import { CHRONICLE_SCOPE, GOOGLE_TOKEN_URI } from './chronicle-settings.ts';
+import { withSystemRoots } from '../../../secrets/backends/cloud-common.ts';
+import { CredentialFailure, type BearerSource } from '../shared/bearer.ts';
+import { CHRONICLE_SCOPE, GOOGLE_TOKEN_URI } from './settings.ts';
 
 export interface GoogleOptions {
   /** PROBECTL_SIEM_GCP_CREDENTIALS_FILE; undefined for application default credentials. */

@@ -1,7 +1,7 @@
-import { parseRetryAfter } from '../../core/retry/policy.ts';
-import type { SiemEvent } from '../event.ts';
-import type { SiemFormatter } from '../formatters/index.ts';
-import { classifyHttp, type SinkOutcome, type Target, type TargetContext } from './types.ts';
+import { parseRetryAfter } from '../../../core/retry/policy.ts';
+import type { SiemEvent } from '../../event.ts';
+import type { SiemFormatter } from '../../formatters/index.ts';
+import { classifyHttp, type SinkOutcome, type Target, type TargetContext } from '../types.ts';
 
 /** Sentinel, Chronicle and generic HTTPS receivers: one POST of the format's batch body. */
 export function genericTarget(ctx: TargetContext, formatter: SiemFormatter): Target {

@@ -1,7 +1,7 @@
-import type { SiemEvent } from '../event.ts';
-import type { SiemFormatter } from '../formatters/index.ts';
-import { frame } from '../senders/syslog.ts';
-import type { SinkOutcome, Rejection, Target, TargetContext } from './types.ts';
+import type { SiemEvent } from '../../event.ts';
+import type { SiemFormatter } from '../../formatters/index.ts';
+import { frame } from '../../senders/syslog.ts';
+import type { SinkOutcome, Rejection, Target, TargetContext } from '../types.ts';
 
 /**
  * RFC 5425 receivers: every event one octet-counted RFC 5424 message. A

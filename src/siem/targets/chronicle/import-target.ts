@@ -1,10 +1,10 @@
-import { parseRetryAfter } from '../../core/retry/policy.ts';
-import type { SiemEvent } from '../event.ts';
-import { standaloneRecord, type SiemFormatter } from '../formatters/index.ts';
-import type { TransportResult } from '../senders/types.ts';
-import { bearerHeader, type BearerSource } from './bearer.ts';
-import { chunkBySize, sendChunks, type Piece } from './chunks.ts';
-import { classifyHttp, snippet, type SinkOutcome, type Target, type TargetContext } from './types.ts';
+import { parseRetryAfter } from '../../../core/retry/policy.ts';
+import type { SiemEvent } from '../../event.ts';
+import { standaloneRecord, type SiemFormatter } from '../../formatters/index.ts';
+import type { TransportResult } from '../../senders/types.ts';
+import { bearerHeader, type BearerSource } from '../shared/bearer.ts';
+import { chunkBySize, sendChunks, type Piece } from '../shared/chunks.ts';
+import { classifyHttp, snippet, type SinkOutcome, type Target, type TargetContext } from '../types.ts';
 
 export interface ChronicleImportOptions {
   mode: 'logs' | 'events';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { ConfigProblem } from '../../config/section.ts';
-import type { SiemFormat } from '../formatters/index.ts';
+import type { ConfigProblem } from '../../../config/section.ts';
+import type { SiemFormat } from '../../formatters/index.ts';
 
 /**
  * The three ways into Google SecOps, told apart by the endpoint path (Chronicle
@@ -38,7 +38,7 @@ export const CHRONICLE_FORMATS: Readonly<Record<ChronicleTarget['kind'], { defau
 const problem = (variable: string, what: string, accepts: string): ConfigProblem => ({ variable, problem: what, accepts });
 
 /** The mode the endpoint's path names; a path that names none is a problem on PROBECTL_SIEM_ENDPOINT (never echoed). */
-export function chronicleTarget(url: URL, problems: ConfigProblem[]): ChronicleTarget | undefined {
+export function chronicleMode(url: URL, problems: ConfigProblem[]): ChronicleTarget | undefined {
   const path = url.pathname;
   let m = LOGS.exec(path);
   if (m) return { kind: 'chronicle-logs', logType: m[2] as string };

@@ -1,4 +1,4 @@
-import type { SinkOutcome } from './types.ts';
+import type { SinkOutcome } from '../types.ts';
 
 /**
  * Why no token could be had. `refused`: the identity provider turned the

@@ -1,9 +1,9 @@
-import { ProbectlError } from '../../core/errors.ts';
-import type { SecretRef } from '../../secrets/ref.ts';
-import { standaloneRecord, type SiemFormatter } from '../formatters/index.ts';
-import { chunkBySize, sendChunks, type Piece } from './chunks.ts';
-import { classifyGoogle } from './chronicle-import.ts';
-import type { Target, TargetContext } from './types.ts';
+import { ProbectlError } from '../../../core/errors.ts';
+import type { SecretRef } from '../../../secrets/ref.ts';
+import { standaloneRecord, type SiemFormatter } from '../../formatters/index.ts';
+import { chunkBySize, sendChunks, type Piece } from '../shared/chunks.ts';
+import { classifyGoogle } from './import-target.ts';
+import type { Target, TargetContext } from '../types.ts';
 
 export interface ChronicleWebhookOptions {
   /** Most bytes of one request body (PROBECTL_SIEM_BATCH_BYTES). */

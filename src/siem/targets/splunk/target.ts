@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { parseRetryAfter } from '../../core/retry/policy.ts';
-import type { SiemEvent } from '../event.ts';
-import type { SiemFormatter } from '../formatters/index.ts';
-import { classifyHttp, snippet, type AckAnswer, type AckTicket, type Target, type TargetContext } from './types.ts';
+import { parseRetryAfter } from '../../../core/retry/policy.ts';
+import type { SiemEvent } from '../../event.ts';
+import type { SiemFormatter } from '../../formatters/index.ts';
+import { classifyHttp, snippet, type AckAnswer, type AckTicket, type Target, type TargetContext } from '../types.ts';
 
 export interface SplunkOptions {
   endpoint: URL;
@@ -54,7 +54,7 @@ export function splunkTarget(ctx: TargetContext, formatter: SiemFormatter, opts:
       return { body: formatter.batch(events, ctx.formatOptions), path: `${basePath}?${q}` };
     }
     // A JSON format's record already is JSON text: it becomes the `event` object as is, never parsed and re-serialised.
-    const jsonRecord = formatter.name === 'ecs' || formatter.name === 'otlp';
+    const jsonRecord = formatter.produces === 'json';
     const parts: string[] = [];
     for (const e of events) {
       const record = formatter.record(e, ctx.formatOptions);

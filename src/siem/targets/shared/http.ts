@@ -1,0 +1,52 @@
+import { HttpsSender } from '../../senders/https.ts';
+import type { SiemSettings } from '../../config.ts';
+import type { SinkOutcome } from '../../../delivery/outcome.ts';
+import type { Sender, TransportResult } from '../../senders/types.ts';
+import type { BuildContext } from '../provider.ts';
+
+export function snippet(body: Buffer | string, max = 512): string {
+  const text = typeof body === 'string' ? body : body.toString('utf8');
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/**
+ * The status-code rules every HTTP receiver shares: 2xx ok; 408, 429 and 5xx
+ * retry (honouring Retry-After); 401/403 pause; 413 split; other 4xx
+ * permanent (split down to the refused event). A transport without answers
+ * (`sent`) is ok; a failure below HTTP retries, or pauses when it needs the
+ * operator (TLS verification, an unavailable credential).
+ */
+export function classifyHttp(result: TransportResult, now: number, parseRetryAfter: (v: string | string[] | undefined, now: number) => number | undefined): SinkOutcome {
+  if (result.kind === 'failed') return result.alarm ? { kind: 'paused', reason: result.reason } : { kind: 'retryable', reason: result.reason };
+  if (result.kind === 'sent') return { kind: 'ok' };
+  const { status } = result;
+  if (status >= 200 && status < 300) return { kind: 'ok' };
+  if (status === 408 || status === 429 || status >= 500) {
+    return { kind: 'retryable', reason: `HTTP ${status}`, retryAfterMs: parseRetryAfter(result.headers['retry-after'], now) };
+  }
+  if (status === 401 || status === 403) return { kind: 'paused', reason: `HTTP ${status}: the SIEM refused the credentials` };
+  if (status === 413) return { kind: 'permanent', tooLarge: true, status, reason: `HTTP ${status}: request too large`, response: snippet(result.body) };
+  return { kind: 'permanent', status, reason: `HTTP ${status}`, response: snippet(result.body) };
+}
+
+/**
+ * The hardened HTTPS sender to the endpoint, with PROBECTL_SIEM_CA_FILE, the
+ * client certificate and gzip as configured; `authorization` gives the
+ * Authorization header of each request (undefined: none — targets that put
+ * their own credentials on each request).
+ */
+export function httpsSender(settings: SiemSettings, ctx: BuildContext, authorization: () => Promise<string | undefined>): Sender {
+  const { ca, cert, key } = ctx.tls;
+  return ctx.overrides.sender ?? new HttpsSender({
+    endpoint: settings.endpoint,
+    tls: { ...(ca ? { ca } : {}), ...(cert ? { cert, key } : {}) },
+    gzip: settings.gzip,
+    authorization,
+  });
+}
+
+/** `Authorization: <scheme> <token>` from PROBECTL_SIEM_TOKEN, resolved at each request; none when no token is set. */
+export function tokenAuthorization(settings: SiemSettings, ctx: BuildContext): () => Promise<string | undefined> {
+  const token = settings.token;
+  return async () => (token ? `${settings.authScheme} ${await ctx.resolveToken(token)}` : undefined);
+}
