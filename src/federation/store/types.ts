@@ -146,7 +146,8 @@ export interface CompactionReport {
 }
 
 export interface RetentionReport {
-  readonly samplesDeleted: number;
+  /** Rows of the append table (not yet compacted samples) deleted. */
+  readonly recentSamplesDeleted: number;
   readonly chunksDeleted: number;
   readonly chunksTrimmed: number;
   readonly seriesDeleted: number;

@@ -10,8 +10,7 @@
 -- an absent label in Prometheus); `fingerprint` is sha256 of its canonical form.
 -- first_t/last_t bound the sample times loosely (last_t lags the newest sample
 -- by at most the store's slack), seen_ms is when a sample last arrived (also
--- coarse) and counts the series as active; chunked_t is the newest timestamp
--- compaction has moved into metric_chunks.
+-- coarse) and counts the series as active.
 CREATE TABLE metric_series (
   tenant_id uuid NOT NULL REFERENCES tenants (id),
   series_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -20,7 +19,6 @@ CREATE TABLE metric_series (
   first_t bigint NOT NULL,
   last_t bigint NOT NULL,
   seen_ms bigint NOT NULL,
-  chunked_t bigint NOT NULL DEFAULT -9223372036854775808,
   UNIQUE (tenant_id, fingerprint)
 ) WITH (fillfactor = 80);
 CREATE INDEX metric_series_name ON metric_series (tenant_id, (labels ->> '__name__'));
@@ -74,7 +72,7 @@ BEGIN
 END $$;
 
 GRANT SELECT, INSERT, DELETE ON metric_series TO probectl_app;
-GRANT UPDATE (first_t, last_t, seen_ms, chunked_t) ON metric_series TO probectl_app;
+GRANT UPDATE (first_t, last_t, seen_ms) ON metric_series TO probectl_app;
 DO $$
 BEGIN
   EXECUTE format('GRANT USAGE ON SEQUENCE %s TO probectl_app', pg_get_serial_sequence('metric_series', 'series_id'));
