@@ -4,7 +4,6 @@ import fc from 'fast-check';
 import { isProbectlError, type ErrorCode } from '../../../src/core/errors.ts';
 import { createEmbeddedSeriesStore, type EmbeddedSeriesStore } from '../../../src/federation/store/embedded.ts';
 import { wordsOf } from '../../../src/federation/store/float-bits.ts';
-import type { SeriesSamples } from '../../../src/federation/store/types.ts';
 import { inTenant } from '../../../src/store/scope.ts';
 import { openTestDb, type TestDb } from '../../helpers/db.ts';
 import { makeTenants, manualClock } from '../../helpers/tenants.ts';
