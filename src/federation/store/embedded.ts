@@ -7,13 +7,13 @@
 import { ProbectlError } from '../../core/errors.ts';
 import type { Db } from '../../store/db.ts';
 import { inTenant } from '../../store/scope.ts';
-import { appendSeries } from './append.ts';
+import { appendSeries, LabelCache } from './append.ts';
 import { evalInstant, evalRange, evalRangeVector, instantWindow, referenceTime, sortResult, type LoadedSeries } from './eval.ts';
 import { isStaleAt } from './float-bits.ts';
 import { compareUtf8, NAME_LABEL, outputLabels, TENANT_LABEL } from './labels.ts';
 import { compactTenant, countActive, expireTenant } from './maintenance.ts';
 import { SqlParams, type PreparedMatcher } from './matchers.ts';
-import { findSeries, guardCount, loadSamples, prepareSets, seriesWhere } from './read.ts';
+import { findSeries, guardCount, loadSamples, prepareSets, seriesWhere, type SampleArena } from './read.ts';
 import { DEFAULT_SETTINGS, type EmbeddedStoreSettings } from './settings.ts';
 import type { Labels, LastSample, Matcher, QueryOptions, RawSeries, ReadOptions, ResultSeries, Selector, SeriesStore, SeriesStoreMaintenance, TimeBounds } from './types.ts';
 
@@ -34,19 +34,20 @@ function checkSelector(sel: Selector): void {
 export function createEmbeddedSeriesStore(db: Db, settings: Partial<EmbeddedStoreSettings> = {}): EmbeddedSeriesStore {
   const s: EmbeddedStoreSettings = { ...DEFAULT_SETTINGS, ...settings };
   const maxOf = (o?: ReadOptions) => o?.maxSeries ?? s.maxSeries;
+  const labelCache = new LabelCache();
 
   /** Finds the series (guarded) and loads their samples in [mint, maxt], in one tenant transaction. */
-  async function load(tenant: string, matchers: readonly Matcher[], mint: number, maxt: number, max: number, bounds: TimeBounds): Promise<LoadedSeries[]> {
+  async function load(tenant: string, matchers: readonly Matcher[], mint: number, maxt: number, max: number, bounds: TimeBounds): Promise<{ arena: SampleArena; series: LoadedSeries[] }> {
     const sets = prepareSets(tenant, [matchers]);
     return inTenant(db, tenant, async (tx) => {
       const found = await findSeries(tx, sets, bounds, max);
-      const samples = await loadSamples(tx, found.map((f) => f.id), mint, maxt);
-      const out: LoadedSeries[] = [];
+      const arena = await loadSamples(tx, found.map((f) => f.id), mint, maxt);
+      const series: LoadedSeries[] = [];
       for (const f of found) {
-        const buf = samples.get(f.id);
-        if (buf) out.push({ labels: outputLabels(tx.tenantId, f.labels), buf });
+        const span = arena.spans.get(f.id);
+        if (span) series.push({ labels: outputLabels(tx.tenantId, f.labels), start: span.start, end: span.end });
       }
-      return out;
+      return { arena, series };
     });
   }
 
@@ -64,13 +65,13 @@ export function createEmbeddedSeriesStore(db: Db, settings: Partial<EmbeddedStor
   const setsOrAll = (tenant: string, sets: readonly (readonly Matcher[])[]) => (sets.length === 0 ? undefined : prepareSets(tenant, sets));
 
   return {
-    append: (tenant, series) => appendSeries(db, s, tenant, series),
+    append: (tenant, series) => appendSeries(db, s, labelCache, tenant, series),
 
     async select(tenant, matchers, startMs, endMs, options): Promise<RawSeries[]> {
       checkTime('start', startMs);
       checkTime('end', endMs);
-      const loaded = await load(tenant, matchers, startMs, endMs, maxOf(options), { startMs, endMs });
-      return sortResult(loaded.map((l) => ({ labels: l.labels, timestamps: l.buf.ts, values: l.buf.values })));
+      const { arena, series } = await load(tenant, matchers, startMs, endMs, maxOf(options), { startMs, endMs });
+      return sortResult(series.map((l) => ({ labels: l.labels, timestamps: arena.ts.subarray(l.start, l.end), values: arena.values.subarray(l.start, l.end) })));
     },
 
     async instant(tenant, selector, tMs, options?: QueryOptions): Promise<ResultSeries[]> {
@@ -79,8 +80,8 @@ export function createEmbeddedSeriesStore(db: Db, settings: Partial<EmbeddedStor
       const lookback = options?.lookbackMs ?? s.lookbackMs;
       const ref = referenceTime(selector, tMs, tMs, tMs);
       const w = instantWindow(ref, lookback);
-      const loaded = await load(tenant, selector.matchers, w.mint, w.maxt, maxOf(options), { startMs: w.mint, endMs: w.maxt });
-      return evalInstant(loaded, ref, lookback, tMs);
+      const { arena, series } = await load(tenant, selector.matchers, w.mint, w.maxt, maxOf(options), { startMs: w.mint, endMs: w.maxt });
+      return evalInstant(arena, series, ref, lookback, tMs);
     },
 
     async range(tenant, selector, startMs, endMs, stepMs, options?: QueryOptions): Promise<ResultSeries[]> {
@@ -94,8 +95,8 @@ export function createEmbeddedSeriesStore(db: Db, settings: Partial<EmbeddedStor
       const fixed = selector.at === undefined ? undefined : referenceTime(selector, startMs, startMs, endMs);
       const mint = (fixed ?? startMs - offset) - lookback + 1;
       const maxt = fixed ?? endMs - offset;
-      const loaded = await load(tenant, selector.matchers, mint, maxt, maxOf(options), { startMs: mint, endMs: maxt });
-      return evalRange(loaded, startMs, endMs, stepMs, offset, lookback, fixed);
+      const { arena, series } = await load(tenant, selector.matchers, mint, maxt, maxOf(options), { startMs: mint, endMs: maxt });
+      return evalRange(arena, series, startMs, endMs, stepMs, offset, lookback, fixed);
     },
 
     async rangeVector(tenant, selector, tMs, options): Promise<ResultSeries[]> {
@@ -104,8 +105,8 @@ export function createEmbeddedSeriesStore(db: Db, settings: Partial<EmbeddedStor
       const range = selector.rangeMs;
       if (range === undefined || range <= 0) throw new RangeError('a range vector needs a positive range');
       const ref = referenceTime(selector, tMs, tMs, tMs);
-      const loaded = await load(tenant, selector.matchers, ref - range + 1, ref, maxOf(options), { startMs: ref - range + 1, endMs: ref });
-      return evalRangeVector(loaded, ref, range);
+      const { arena, series } = await load(tenant, selector.matchers, ref - range + 1, ref, maxOf(options), { startMs: ref - range + 1, endMs: ref });
+      return evalRangeVector(arena, series, ref, range);
     },
 
     async series(tenant, matcherSets, bounds = {}, options): Promise<Labels[]> {
@@ -138,15 +139,15 @@ export function createEmbeddedSeriesStore(db: Db, settings: Partial<EmbeddedStor
       const mint = atMs - lookback;
       const out = await inTenant(db, tenant, async (tx) => {
         const found = await findSeries(tx, sets, { startMs: mint, endMs: atMs }, maxOf(options));
-        const samples = await loadSamples(tx, found.map((f) => f.id), mint, atMs);
+        const arena = await loadSamples(tx, found.map((f) => f.id), mint, atMs);
         const res: LastSample[] = [];
         for (const f of found) {
-          const buf = samples.get(f.id);
-          if (!buf) continue;
-          const j = buf.ts.length - 1;
+          const span = arena.spans.get(f.id);
+          if (!span) continue;
+          const j = span.end - 1;
           // Prometheus's federation drops a series whose latest sample is a stale marker.
-          if (isStaleAt(buf.words, j)) continue;
-          res.push({ labels: outputLabels(tx.tenantId, f.labels), t: buf.ts[j] as number, v: buf.values[j] as number });
+          if (isStaleAt(arena.words, j)) continue;
+          res.push({ labels: outputLabels(tx.tenantId, f.labels), t: arena.ts[j] as number, v: arena.values[j] as number });
         }
         return res;
       });

@@ -8,16 +8,18 @@
  *   the selection is made once and repeated at every step (StepInvariantExpr);
  * - range vector sel[r] at t: raw samples in (ref − r, ref], stale markers
  *   dropped (matrixIterSlice).
- * Pure functions: no I/O; the caller loads samples for `window()`.
+ * Pure functions over an arena of samples (read.ts); no I/O.
  */
-import type { SampleBuf } from './chunks.ts';
 import { isStaleAt } from './float-bits.ts';
 import { compareLabels } from './labels.ts';
+import type { SampleArena } from './read.ts';
 import type { Labels, ResultSeries, Selector } from './types.ts';
 
+/** A series and its samples: [start, end) of the arena. */
 export interface LoadedSeries {
   readonly labels: Labels;
-  readonly buf: SampleBuf;
+  readonly start: number;
+  readonly end: number;
 }
 
 /** The reference time of a selector evaluated at `t` in a query spanning [start, end]. */
@@ -26,7 +28,7 @@ export function referenceTime(sel: Selector, t: number, start: number, end: numb
   return (at ?? t) - (sel.offsetMs ?? 0);
 }
 
-/** The inclusive sample window [mint, maxt] an evaluation needs. */
+/** The inclusive sample window [mint, maxt] an instant selection at `ref` needs. */
 export function instantWindow(ref: number, lookbackMs: number): { mint: number; maxt: number } {
   return { mint: ref - lookbackMs + 1, maxt: ref };
 }
@@ -35,44 +37,39 @@ export function sortResult<T extends { labels: Labels }>(out: T[]): T[] {
   return out.sort((a, b) => compareLabels(a.labels, b.labels));
 }
 
-/** Index of the latest sample at or before `ref`, or -1. Starts from `from` (monotone walks). */
-function latestAtOrBefore(ts: Float64Array, ref: number, from: number): number {
-  let j = from;
-  while (j + 1 < ts.length && (ts[j + 1] as number) <= ref) j++;
-  return j >= 0 && (ts[j] as number) <= ref ? j : -1;
-}
-
-/** One instant selection: the value at ref, or undefined (none in the lookback, or stale). */
-function selectAt(buf: SampleBuf, ref: number, lookbackMs: number, from: number): { j: number; v?: number } {
-  const j = latestAtOrBefore(buf.ts, ref, from);
-  if (j < 0 || (buf.ts[j] as number) <= ref - lookbackMs || isStaleAt(buf.words, j)) return { j };
-  return { j, v: buf.values[j] as number };
+/** Index of the sample an instant selection at `ref` yields, or -1 (none in the lookback, or a stale marker). */
+function selectIndex(a: SampleArena, s: LoadedSeries, ref: number, lookbackMs: number): number {
+  let j = s.end - 1;
+  while (j >= s.start && (a.ts[j] as number) > ref) j--;
+  if (j < s.start || (a.ts[j] as number) <= ref - lookbackMs || isStaleAt(a.words, j)) return -1;
+  return j;
 }
 
 /** Instant vector at evaluation time `t` with reference time `ref`. */
-export function evalInstant(series: readonly LoadedSeries[], ref: number, lookbackMs: number, t: number): ResultSeries[] {
+export function evalInstant(a: SampleArena, series: readonly LoadedSeries[], ref: number, lookbackMs: number, t: number): ResultSeries[] {
   const out: ResultSeries[] = [];
   for (const s of series) {
-    const { v } = selectAt(s.buf, ref, lookbackMs, -1);
-    if (v !== undefined) out.push({ labels: s.labels, points: [[t, v]] });
+    const j = selectIndex(a, s, ref, lookbackMs);
+    if (j >= 0) out.push({ labels: s.labels, points: [[t, a.values[j] as number]] });
   }
   return sortResult(out);
 }
 
 /** Range query steps start + k·step ≤ end; `fixedRef` set when the selector has `@`. */
-export function evalRange(series: readonly LoadedSeries[], start: number, end: number, step: number, offsetMs: number, lookbackMs: number, fixedRef?: number): ResultSeries[] {
+export function evalRange(a: SampleArena, series: readonly LoadedSeries[], start: number, end: number, step: number, offsetMs: number, lookbackMs: number, fixedRef?: number): ResultSeries[] {
   const out: ResultSeries[] = [];
+  const { ts, values, words } = a;
   for (const s of series) {
     const points: Array<[number, number]> = [];
     if (fixedRef !== undefined) {
-      const { v } = selectAt(s.buf, fixedRef, lookbackMs, -1);
-      if (v !== undefined) for (let t = start; t <= end; t += step) points.push([t, v]);
+      const j = selectIndex(a, s, fixedRef, lookbackMs);
+      if (j >= 0) for (let t = start; t <= end; t += step) points.push([t, values[j] as number]);
     } else {
-      let j = -1;
+      let j = s.start - 1;
       for (let t = start; t <= end; t += step) {
-        const r = selectAt(s.buf, t - offsetMs, lookbackMs, j);
-        j = r.j;
-        if (r.v !== undefined) points.push([t, r.v]);
+        const ref = t - offsetMs;
+        while (j + 1 < s.end && (ts[j + 1] as number) <= ref) j++;
+        if (j >= s.start && (ts[j] as number) > ref - lookbackMs && !isStaleAt(words, j)) points.push([t, values[j] as number]);
       }
     }
     if (points.length > 0) out.push({ labels: s.labels, points });
@@ -81,15 +78,14 @@ export function evalRange(series: readonly LoadedSeries[], start: number, end: n
 }
 
 /** Range vector: raw samples in (ref − rangeMs, ref] without stale markers. */
-export function evalRangeVector(series: readonly LoadedSeries[], ref: number, rangeMs: number): ResultSeries[] {
+export function evalRangeVector(a: SampleArena, series: readonly LoadedSeries[], ref: number, rangeMs: number): ResultSeries[] {
   const out: ResultSeries[] = [];
   for (const s of series) {
     const points: Array<[number, number]> = [];
-    const { ts, values, words } = s.buf;
-    for (let i = 0; i < ts.length; i++) {
-      const t = ts[i] as number;
-      if (t <= ref - rangeMs || t > ref || isStaleAt(words, i)) continue;
-      points.push([t, values[i] as number]);
+    for (let i = s.start; i < s.end; i++) {
+      const t = a.ts[i] as number;
+      if (t <= ref - rangeMs || t > ref || isStaleAt(a.words, i)) continue;
+      points.push([t, a.values[i] as number]);
     }
     if (points.length > 0) out.push({ labels: s.labels, points });
   }

@@ -32,9 +32,14 @@ export function staleMarkers(n: number): Float64Array {
   return out;
 }
 
-/** The signed 64-bit integer (decimal) whose bits are value i, for an int8 column. */
-export function int8Text(words: Uint32Array, i: number): string {
-  return BigInt.asIntN(64, (BigInt(words[2 * i + 1] as number) << 32n) | BigInt(words[2 * i] as number)).toString();
+const TWO32 = 4294967296;
+
+/** The signed 64-bit integer (decimal) with these high and low words, for an int8 column. */
+export function int8Text(lo: number, hi: number): string {
+  // Exact as a double when the high word is small (|n| < 2^53); BigInt otherwise.
+  const shi = hi | 0;
+  if (shi >= -0x200000 && shi < 0x200000) return String(shi * TWO32 + lo);
+  return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo)).toString();
 }
 
 /** Reads big-endian int8 pairs (t, v) — int8send(t) || int8send(v) rows — into timestamps and value words. */

@@ -6,7 +6,9 @@
  */
 import { ProbectlError } from '../../core/errors.ts';
 import type { TenantTx } from '../../store/scope.ts';
-import { CHUNK_WINDOW_MS, decodeChunks, decodeRecords, intArray, lowerBound, mergeBufs, sliceBuf, type SampleBuf } from './chunks.ts';
+import { CHUNK_WINDOW_MS, intArray, mergeBufs, sampleBuf, sliceBuf, type SampleBuf } from './chunks.ts';
+import { readSampleRecords } from './float-bits.ts';
+import { decodeXorChunk, xorChunkCount } from './xor-chunk.ts';
 import { matcherSetsSql, prepareMatchers, SqlParams, type PreparedMatcher } from './matchers.ts';
 import { BOUNDS_SLACK_MS } from './settings.ts';
 import type { Matcher, TimeBounds } from './types.ts';
@@ -57,13 +59,22 @@ export async function guardCount(tx: TenantTx, sets: readonly (readonly Prepared
   return n;
 }
 
+/** Samples of many series in one buffer; a series' samples are [start, end) of it, ascending. */
+export interface SampleArena {
+  readonly ts: Float64Array;
+  readonly values: Float64Array;
+  readonly words: Uint32Array;
+  readonly spans: Map<number, { readonly start: number; readonly end: number }>;
+}
+
 /**
  * Samples of the given series with mint ≤ t ≤ maxt, merged from chunks and
- * the append table (a timestamp present in both counts once, the chunk's).
+ * the append table (a timestamp present in both counts once, the chunk's),
+ * decoded into one arena (one allocation, not one per series).
  */
-export async function loadSamples(tx: TenantTx, ids: readonly number[], mint: number, maxt: number): Promise<Map<number, SampleBuf>> {
-  const out = new Map<number, SampleBuf>();
-  if (ids.length === 0 || maxt < mint) return out;
+export async function loadSamples(tx: TenantTx, ids: readonly number[], mint: number, maxt: number): Promise<SampleArena> {
+  const spans = new Map<number, { start: number; end: number }>();
+  if (ids.length === 0 || maxt < mint) return { ...sampleBuf(0), spans };
   // One statement, one snapshot: compaction moving rows into chunks meanwhile cannot hide them.
   const res = await tx.query<{ series_id: number; src: number; min_t: number; data: Uint8Array }>(
     `SELECT series_id, 0 AS src, min_t, data FROM metric_chunks
@@ -72,28 +83,61 @@ export async function loadSamples(tx: TenantTx, ids: readonly number[], mint: nu
      SELECT series_id, 1 AS src, 0 AS min_t, string_agg(int8send(t) || int8send(v), ''::bytea ORDER BY t) AS data FROM metric_samples
       WHERE tenant_id = $1 AND series_id = ANY ($2::int8[]) AND t >= $3::int8 AND t <= $4::int8 GROUP BY series_id`,
     [tx.tenantId, intArray(ids), mint, maxt]);
-  const chunks = new Map<number, Array<{ minT: number; data: Uint8Array }>>();
-  const recent = new Map<number, Uint8Array>();
+  const bySeries = new Map<number, { chunks: Array<{ minT: number; data: Uint8Array }>; recent?: Uint8Array }>();
+  let capacity = 0;
   for (const r of res.rows) {
-    if (r.src === 1) recent.set(r.series_id, r.data);
-    else {
-      const list = chunks.get(r.series_id) ?? [];
-      list.push({ minT: r.min_t, data: r.data });
-      chunks.set(r.series_id, list);
+    let e = bySeries.get(r.series_id);
+    if (!e) {
+      e = { chunks: [] };
+      bySeries.set(r.series_id, e);
+    }
+    if (r.src === 1) {
+      e.recent = r.data;
+      capacity += r.data.length >>> 4;
+    } else {
+      e.chunks.push({ minT: r.min_t, data: r.data });
+      capacity += xorChunkCount(r.data);
     }
   }
+  const arena = sampleBuf(capacity);
+  let pos = 0;
   for (const id of ids) {
-    const list = chunks.get(id);
-    let compacted: SampleBuf | undefined;
-    if (list) {
-      list.sort((a, b) => a.minT - b.minT);
-      const all = decodeChunks(list.map((c) => c.data));
-      compacted = sliceBuf(all, lowerBound(all.ts, mint), lowerBound(all.ts, maxt + 1));
+    const e = bySeries.get(id);
+    if (!e) continue;
+    const base = pos;
+    e.chunks.sort((a, b) => a.minT - b.minT);
+    for (const c of e.chunks) pos += decodeXorChunk(c.data, arena.ts, arena.words, pos);
+    const start = lowerBoundIn(arena.ts, base, pos, mint);
+    let end = lowerBoundIn(arena.ts, start, pos, maxt + 1);
+    const nrec = e.recent ? e.recent.length >>> 4 : 0;
+    if (e.recent && nrec > 0) {
+      readSampleRecords(e.recent, arena.ts, arena.words, end);
+      const first = arena.ts[end] as number;
+      if (end > start && (arena.ts[end - 1] as number) >= first) {
+        // Rare: late samples overlap compacted ones; merge (the chunk's sample wins).
+        const merged = mergeBufs(copyOut(arena, start, end), copyOut(arena, end, end + nrec));
+        arena.ts.set(merged.ts, start);
+        arena.words.set(merged.words, 2 * start);
+        end = start + merged.ts.length;
+      } else end += nrec;
     }
-    const rec = recent.get(id);
-    const fresh = rec ? decodeRecords(rec) : undefined;
-    const merged = compacted && fresh ? mergeBufs(compacted, fresh) : (compacted ?? fresh);
-    if (merged && merged.ts.length > 0) out.set(id, merged);
+    pos += nrec;
+    if (end > start) spans.set(id, { start, end });
   }
-  return out;
+  return { ts: arena.ts, values: arena.values, words: arena.words, spans };
+}
+
+function copyOut(a: SampleBuf, from: number, to: number): SampleBuf {
+  return sliceBuf(a, from, to);
+}
+
+function lowerBoundIn(ts: Float64Array, from: number, to: number, t: number): number {
+  let lo = from;
+  let hi = to;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((ts[mid] as number) < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

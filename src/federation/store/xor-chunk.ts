@@ -189,19 +189,15 @@ class BitReader {
 
   /** Reads n (1..32) bits as an unsigned number. */
   read(n: number): number {
-    if (this.pos + n > this.end) throw corrupt('bit stream ends early');
-    let v = 0;
-    let left = n;
-    while (left > 0) {
-      const byte = this.data[this.pos >>> 3] as number;
-      const avail = 8 - (this.pos & 7);
-      const take = avail < left ? avail : left;
-      const bits = (byte >>> (avail - take)) & ((1 << take) - 1);
-      v = v * (1 << take) + bits;
-      this.pos += take;
-      left -= take;
-    }
-    return v;
+    if (n > 24) return this.read(n - 16) * 65536 + this.read(16);
+    const pos = this.pos;
+    if (pos + n > this.end) throw corrupt('bit stream ends early');
+    const d = this.data;
+    const i = pos >>> 3;
+    // A 32-bit big-endian window from the current byte (bytes past the end read as 0).
+    const w = ((d[i] as number) << 24) | ((d[i + 1] as number) << 16) | ((d[i + 2] as number) << 8) | (d[i + 3] as number);
+    this.pos = pos + n;
+    return (w << (pos & 7)) >>> (32 - n);
   }
 
   bit(): number {

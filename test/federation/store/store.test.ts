@@ -221,6 +221,12 @@ describe(`embedded metrics store (${process.env.PROBECTL_TEST_DATABASE_URL ? 'po
         assert.equal(lv[0]?.n, 0);
         const old = await rows(r, 'SELECT (SELECT count(*) FROM metric_samples WHERE t < $1)::int + (SELECT count(*) FROM metric_chunks WHERE min_t < $1)::int AS n', [T0 - 5 * h]);
         assert.equal(old[0]?.n, 0);
+        // The store remembered the deleted series' id: the next sample must land on a recreated series, not an orphan id.
+        const back = await store.append(r, [samples({ __name__: 'old_only', gone: 'yes' }, [[T0, 9]])]);
+        assert.deepEqual([back.stored, back.seriesCreated], [1, 1]);
+        const again = await store.select(r, [{ name: '__name__', op: '=', value: 'old_only' }], T0 - h, T0);
+        assert.deepEqual([...(again[0]?.values ?? [])], [9]);
+        assert.deepEqual(await store.labelValues(r, 'gone', []), ['yes']);
       } finally {
         clock.set(T0);
       }
