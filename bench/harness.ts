@@ -12,6 +12,8 @@ export { freshDatabaseOn };
 export interface BenchDb {
   name: 'pglite' | 'postgres';
   db: Db;
+  /** The PostgreSQL database's URL (for statements that cannot run in a transaction, such as VACUUM). */
+  url?: string;
   close(): Promise<void>;
 }
 
@@ -33,7 +35,7 @@ export async function benchDatabases(poolSize = 16): Promise<BenchDb[]> {
     const db = await openPostgres({ connectionString: fresh.url, poolSize });
     await migrate(db);
     out.push({
-      name: 'postgres', db,
+      name: 'postgres', db, url: fresh.url,
       close: async () => {
         await db.close();
         await fresh.drop();

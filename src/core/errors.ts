@@ -50,6 +50,15 @@ export const ERROR_CODES = {
   PROBECTL_ERR_METRICS_WRITE_LIMIT: { status: 400, summary: 'A remote-write request exceeds a configured limit (body size, decompressed size, series, samples, labels per series, label name or value length); the limit is named.' },
   PROBECTL_ERR_METRICS_WRITE_UNSUPPORTED: { status: 415, summary: 'A remote-write request uses a protocol version or encoding probectl does not accept (remote-write 2.0, an encoding other than snappy); a Prometheus sender falls back to 1.0 on 415.' },
   // -- federation codes end
+  // Metrics store (src/federation/store)
+  PROBECTL_ERR_METRICS_TOO_MANY_SERIES: { status: 422, summary: 'A metrics read matches more series than PROBECTL_METRICS_MAX_SERIES allows; nothing is returned (never truncated): narrow the selector.' },
+  PROBECTL_ERR_METRICS_TENANT_SERIES_LIMIT: { status: 400, summary: 'New series were refused because the tenant has as many active series as PROBECTL_METRICS_MAX_TENANT_SERIES allows; samples of existing series were stored.' },
+  PROBECTL_ERR_METRICS_SAMPLE_CONFLICT: { status: 400, summary: 'A sample carries a different value for a timestamp the series already has; the stored value is kept and the sample refused (an identical re-sent sample is accepted and stored once).' },
+  PROBECTL_ERR_METRICS_SAMPLE_TOO_NEW: { status: 400, summary: 'A sample lies further in the future than the store accepts (10 minutes, as Prometheus); it was refused.' },
+  PROBECTL_ERR_METRICS_BAD_SERIES: { status: 400, summary: 'A series given to the metrics store has an invalid label set or timestamp (the problem is named); nothing of the request was stored.' },
+  PROBECTL_ERR_METRICS_BAD_MATCHER: { status: 400, summary: 'A label matcher is invalid: an unknown operator, a regular expression RE2 does not accept, or a tenant_id matcher other than the caller\'s own tenant.' },
+  PROBECTL_ERR_METRICS_CORRUPT_CHUNK: { status: 500, summary: 'A stored metrics chunk could not be decoded; the series and chunk are named in the server log.' },
+  // -- metrics store codes end
 } as const satisfies Record<string, { status: number; summary: string; retired?: boolean }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

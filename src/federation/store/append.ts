@@ -1,0 +1,367 @@
+/**
+ * The write path. One append is one transaction in the tenant's scope:
+ * resolve series by fingerprint, create new ones under the tenant's
+ * active-series cap, move the series' coarse bounds, compare samples old
+ * enough to have been compacted with their chunks, then insert the rest into
+ * the narrow append table in one statement (ON CONFLICT DO NOTHING on
+ * (series_id, t)). Samples identical to stored ones are duplicates (stored
+ * once); a different value for a stored timestamp is refused and the stored
+ * value kept; everything acceptable in the batch is stored either way.
+ */
+import { ProbectlError } from '../../core/errors.ts';
+import type { Db } from '../../store/db.ts';
+import { inTenant, type TenantTx } from '../../store/scope.ts';
+import { decodeChunks, intArray, lowerBound, windowStart } from './chunks.ts';
+import { int8Text } from './float-bits.ts';
+import { canonicalLabels, fingerprint } from './labels.ts';
+import { BOUNDS_SLACK_MS, SERIES_LOCK_CLASS, type EmbeddedStoreSettings } from './settings.ts';
+import type { AppendResult, SeriesSamples } from './types.ts';
+import { TIMESTAMP_LIMIT } from './xor-chunk.ts';
+
+/** A series of the batch: samples ascending and unique by time, value bits as (lo, hi) words. */
+interface PreparedSeries {
+  readonly key: string;
+  readonly labels: Record<string, string>;
+  ts: number[];
+  lo: number[];
+  hi: number[];
+  id?: number;
+  readonly entry: CacheEntry;
+}
+
+/** What the database holds for a series (bounds as last written or read; the database's are never older). */
+interface SeriesState {
+  readonly id: number;
+  readonly first: number;
+  readonly last: number;
+  readonly seen: number;
+}
+
+interface CacheEntry {
+  readonly key: string;
+  readonly labels: Record<string, string>;
+  /** Set only after a commit that saw the series: a rolled-back id is never cached. */
+  series?: SeriesState;
+}
+
+/**
+ * Canonical form and series state of label sets seen lately, so a steady
+ * stream skips validation, hashing and the lookup query. A cached id is safe
+ * to use: a series whose cached seen_ms is older than the slack gets its row
+ * updated by the append (which fails, and the append starts over uncached, if
+ * retention deleted it), and retention never deletes a series seen within
+ * twice the slack.
+ */
+export class LabelCache {
+  private readonly map = new Map<string, CacheEntry>();
+  private readonly max: number;
+  constructor(max = 200_000) {
+    this.max = max;
+  }
+
+  canonical(tenant: string, labels: SeriesSamples['labels']): CacheEntry {
+    // JSON is unambiguous (every string escaped), so two different inputs never share an entry.
+    const raw = `${tenant}${JSON.stringify(labels)}`;
+    const hit = this.map.get(raw);
+    if (hit) return hit;
+    const pairs = canonicalLabels(tenant, labels);
+    const entry: CacheEntry = { key: fingerprint(pairs).toString('hex'), labels: Object.fromEntries(pairs) };
+    if (this.map.size >= this.max) this.map.clear();
+    this.map.set(raw, entry);
+    return entry;
+  }
+}
+
+interface Counts {
+  stored: number;
+  duplicates: number;
+  conflicts: number;
+  tooNew: number;
+  limitedSeries: number;
+  limitedSamples: number;
+  seriesCreated: number;
+  activeAtLimit: number;
+}
+
+function badSeries(message: string): ProbectlError {
+  return new ProbectlError('PROBECTL_ERR_METRICS_BAD_SERIES', message);
+}
+
+/** Validates and groups the input: per distinct label set, samples sorted by time with duplicates folded. */
+function prepare(tenant: string, input: readonly SeriesSamples[], s: EmbeddedStoreSettings, cache: LabelCache, c: Counts): PreparedSeries[] {
+  if (!Array.isArray(input)) throw badSeries('append needs an array of series');
+  const maxT = s.now() + s.futureToleranceMs;
+  const groups = new Map<string, PreparedSeries>();
+  // One 32-bit view per underlying buffer (a decoder typically fills one buffer per request).
+  const views = new Map<ArrayBufferLike, Uint32Array>();
+  input.forEach((series, i) => {
+    const { timestamps, values } = series ?? {};
+    if (!(values instanceof Float64Array) || timestamps === undefined || timestamps === null || typeof timestamps.length !== 'number') throw badSeries(`series ${i}: values must be a Float64Array and timestamps an array`);
+    if (timestamps.length !== values.length) throw badSeries(`series ${i}: ${timestamps.length} timestamps but ${values.length} values`);
+    const entry = cache.canonical(tenant, series.labels);
+    const key = entry.key;
+    let g = groups.get(key);
+    if (!g) {
+      g = { key, labels: entry.labels, ts: [], lo: [], hi: [], entry };
+      groups.set(key, g);
+    }
+    let w = views.get(values.buffer);
+    if (!w) {
+      w = new Uint32Array(values.buffer, 0, values.buffer.byteLength >>> 2);
+      views.set(values.buffer, w);
+    }
+    const base = values.byteOffset >>> 2;
+    for (let j = 0; j < timestamps.length; j++) {
+      const t = timestamps[j] as number;
+      if (!Number.isSafeInteger(t) || Math.abs(t) > TIMESTAMP_LIMIT) throw badSeries(`series ${i}: timestamp ${String(t)} is not an integer number of milliseconds within ±2^51`);
+      if (t > maxT) {
+        c.tooNew++;
+        continue;
+      }
+      g.ts.push(t);
+      g.lo.push(w[base + 2 * j] as number);
+      g.hi.push(w[base + 2 * j + 1] as number);
+    }
+  });
+  const out: PreparedSeries[] = [];
+  for (const g of groups.values()) {
+    if (g.ts.length === 0) continue;
+    let sorted = true;
+    for (let i = 1; i < g.ts.length && sorted; i++) sorted = (g.ts[i] as number) > (g.ts[i - 1] as number);
+    if (!sorted) {
+      const order = g.ts.map((_, i) => i).sort((a, b) => (g.ts[a] as number) - (g.ts[b] as number) || a - b);
+      const ts: number[] = [];
+      const lo: number[] = [];
+      const hi: number[] = [];
+      for (const i of order) {
+        const k = ts.length - 1;
+        if (k >= 0 && ts[k] === g.ts[i]) {
+          if (lo[k] === g.lo[i] && hi[k] === g.hi[i]) c.duplicates++;
+          else c.conflicts++;
+          continue;
+        }
+        ts.push(g.ts[i] as number);
+        lo.push(g.lo[i] as number);
+        hi.push(g.hi[i] as number);
+      }
+      g.ts = ts;
+      g.lo = lo;
+      g.hi = hi;
+    }
+    out.push(g);
+  }
+  return out;
+}
+
+class VanishedSeries extends Error {}
+
+async function resolve(tx: TenantTx, series: PreparedSeries[]): Promise<Map<string, SeriesState>> {
+  const res = await tx.query<{ series_id: number; f: string; first_t: number; last_t: number; seen_ms: number }>(
+    `SELECT series_id, encode(fingerprint, 'hex') AS f, first_t, last_t, seen_ms FROM metric_series
+      WHERE tenant_id = $1 AND fingerprint IN (SELECT decode(x, 'hex') FROM jsonb_array_elements_text($2::jsonb) AS x)`,
+    [tx.tenantId, JSON.stringify(series.map((s) => s.key))]);
+  return new Map(res.rows.map((r) => [r.f, { id: r.series_id, first: r.first_t, last: r.last_t, seen: r.seen_ms }]));
+}
+
+/** Creates admitted new series (exact bounds); returns the state of those another append created first. */
+async function createSeries(tx: TenantTx, fresh: PreparedSeries[], s: EmbeddedStoreSettings, c: Counts): Promise<Map<string, SeriesState>> {
+  const now = s.now();
+  await tx.query('SELECT pg_advisory_xact_lock($1::int4, hashtext($2::text))', [SERIES_LOCK_CLASS, tx.tenantId]);
+  const active = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM metric_series WHERE tenant_id = $1 AND seen_ms >= $2', [tx.tenantId, now - s.activeWindowMs - BOUNDS_SLACK_MS]);
+  const n = active.rows[0]?.n ?? 0;
+  const room = Math.max(0, s.maxTenantSeries - n);
+  const admitted = fresh.slice(0, room);
+  for (const refused of fresh.slice(room)) {
+    c.limitedSeries++;
+    c.limitedSamples += refused.ts.length;
+    c.activeAtLimit = n;
+  }
+  if (admitted.length === 0) return new Map();
+  const rows = admitted.map((p) => ({ f: p.key, l: p.labels, lo: p.ts[0], hi: p.ts[p.ts.length - 1] }));
+  const ins = await tx.query<{ series_id: number; f: string }>(
+    `WITH ins AS (
+       INSERT INTO metric_series (tenant_id, fingerprint, labels, first_t, last_t, seen_ms)
+       SELECT $1, decode(x.f, 'hex'), x.l, x.lo, x.hi, $3 FROM jsonb_to_recordset($2::jsonb) AS x(f text, l jsonb, lo int8, hi int8)
+       ON CONFLICT (tenant_id, fingerprint) DO NOTHING
+       RETURNING series_id, fingerprint, labels),
+     lv AS (
+       INSERT INTO metric_label_values (tenant_id, name, value)
+       SELECT DISTINCT $1::uuid, e.key, e.value FROM ins, jsonb_each_text(ins.labels) AS e
+       ON CONFLICT DO NOTHING)
+     SELECT series_id, encode(fingerprint, 'hex') AS f FROM ins`,
+    [tx.tenantId, JSON.stringify(rows), now]);
+  const ids = new Map(ins.rows.map((r) => [r.f, r.series_id]));
+  c.seriesCreated += ids.size;
+  // Created meanwhile by another append (which held the lock first): theirs now.
+  const raced = admitted.filter((p) => !ids.has(p.key));
+  const racedStates = raced.length > 0 ? await resolve(tx, raced) : new Map<string, SeriesState>();
+  for (const [f, r] of racedStates) ids.set(f, r.id);
+  for (const p of admitted) {
+    const id = ids.get(p.key);
+    if (id === undefined) throw new VanishedSeries();
+    p.id = id;
+  }
+  return racedStates;
+}
+
+/** Moves the coarse bounds where due; returns the series whose row was updated. */
+async function moveBounds(tx: TenantTx, series: PreparedSeries[], known: Map<string, SeriesState>, now: number): Promise<PreparedSeries[]> {
+  const due = series.filter((p) => {
+    const k = known.get(p.key);
+    if (!k) return false;
+    const lo = p.ts[0] as number;
+    const hi = p.ts[p.ts.length - 1] as number;
+    return lo < k.first || hi > k.last + BOUNDS_SLACK_MS || now > k.seen + BOUNDS_SLACK_MS;
+  }).sort((a, b) => (a.id as number) - (b.id as number));
+  if (due.length === 0) return due;
+  const res = await tx.query(
+    `UPDATE metric_series AS s SET first_t = least(s.first_t, u.lo), last_t = greatest(s.last_t, u.hi), seen_ms = greatest(s.seen_ms, $5)
+       FROM unnest($2::int8[], $3::int8[], $4::int8[]) AS u(id, lo, hi)
+      WHERE s.tenant_id = $1 AND s.series_id = u.id`,
+    [tx.tenantId, intArray(due.map((p) => p.id as number)), intArray(due.map((p) => p.ts[0] as number)), intArray(due.map((p) => p.ts[p.ts.length - 1] as number)), now]);
+  // Retention deleted a series between our lookup and now: start over (it is recreated).
+  if (res.rowCount !== due.length) throw new VanishedSeries();
+  return due;
+}
+
+/** Drops samples that compaction already holds: identical → duplicate, different → conflict. */
+async function checkCompacted(tx: TenantTx, series: PreparedSeries[], cut: number, c: Counts): Promise<void> {
+  const pairs: Array<[number, number]> = [];
+  for (const p of series) {
+    if ((p.ts[0] as number) >= cut) continue;
+    let last = Number.NaN;
+    for (const t of p.ts) {
+      if (t >= cut) break;
+      const w = windowStart(t);
+      if (w !== last) pairs.push([p.id as number, w]);
+      last = w;
+    }
+  }
+  if (pairs.length === 0) return;
+  const res = await tx.query<{ series_id: number; data: Uint8Array }>(
+    `SELECT c.series_id, c.data FROM unnest($2::int8[], $3::int8[]) AS w(sid, lo)
+       JOIN metric_chunks c ON c.series_id = w.sid AND c.min_t >= w.lo AND c.min_t < w.lo + 7200000
+      WHERE c.tenant_id = $1 ORDER BY c.series_id, c.min_t`,
+    [tx.tenantId, intArray(pairs.map((x) => x[0])), intArray(pairs.map((x) => x[1]))]);
+  if (res.rows.length === 0) return;
+  const bySeries = new Map<number, Uint8Array[]>();
+  for (const r of res.rows) {
+    const list = bySeries.get(r.series_id) ?? [];
+    list.push(r.data);
+    bySeries.set(r.series_id, list);
+  }
+  for (const p of series) {
+    const chunks = bySeries.get(p.id as number);
+    if (!chunks) continue;
+    const old = decodeChunks(chunks);
+    const keep: number[] = [];
+    for (let i = 0; i < p.ts.length; i++) {
+      const t = p.ts[i] as number;
+      const j = lowerBound(old.ts, t);
+      if (j < old.ts.length && old.ts[j] === t) {
+        if (old.words[2 * j] === p.lo[i] && old.words[2 * j + 1] === p.hi[i]) c.duplicates++;
+        else c.conflicts++;
+      } else keep.push(i);
+    }
+    if (keep.length === p.ts.length) continue;
+    p.ts = keep.map((i) => p.ts[i] as number);
+    p.lo = keep.map((i) => p.lo[i] as number);
+    p.hi = keep.map((i) => p.hi[i] as number);
+  }
+}
+
+async function insertSamples(tx: TenantTx, series: PreparedSeries[], c: Counts): Promise<void> {
+  const sids: number[] = [];
+  const ts: number[] = [];
+  const vs: string[] = [];
+  for (const p of series) {
+    for (let i = 0; i < p.ts.length; i++) {
+      sids.push(p.id as number);
+      ts.push(p.ts[i] as number);
+      vs.push(int8Text(p.lo[i] as number, p.hi[i] as number));
+    }
+  }
+  if (sids.length === 0) return;
+  const params = [tx.tenantId, intArray(sids), intArray(ts), intArray(vs)];
+  const ins = await tx.query(
+    `INSERT INTO metric_samples (tenant_id, series_id, t, v)
+     SELECT $1, u.sid, u.t, u.v FROM unnest($2::int8[], $3::int8[], $4::int8[]) AS u(sid, t, v)
+     ON CONFLICT (series_id, t) DO NOTHING`, params);
+  c.stored += ins.rowCount;
+  if (ins.rowCount === sids.length) return;
+  const res = await tx.query<{ conflicts: number }>(
+    `SELECT count(*)::int AS conflicts FROM unnest($2::int8[], $3::int8[], $4::int8[]) AS u(sid, t, v)
+       JOIN metric_samples s ON s.series_id = u.sid AND s.t = u.t
+      WHERE s.tenant_id = $1 AND s.v <> u.v`, params);
+  const conflicts = res.rows[0]?.conflicts ?? 0;
+  c.conflicts += conflicts;
+  c.duplicates += sids.length - ins.rowCount - conflicts;
+}
+
+function isRetryable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return err instanceof VanishedSeries || code === '40P01' || code === '40001';
+}
+
+function resultOf(c: Counts, s: EmbeddedStoreSettings): AppendResult {
+  const errors: Error[] = [];
+  if (c.limitedSeries > 0) errors.push(new ProbectlError('PROBECTL_ERR_METRICS_TENANT_SERIES_LIMIT', `${c.limitedSeries} new series (${c.limitedSamples} samples) refused: the tenant has ${c.activeAtLimit} active series and the limit (PROBECTL_METRICS_MAX_TENANT_SERIES) is ${s.maxTenantSeries}; samples of existing series were stored`));
+  if (c.conflicts > 0) errors.push(new ProbectlError('PROBECTL_ERR_METRICS_SAMPLE_CONFLICT', `${c.conflicts} samples refused: a different value is already stored for their series and timestamp (the stored value is kept)`));
+  if (c.tooNew > 0) errors.push(new ProbectlError('PROBECTL_ERR_METRICS_SAMPLE_TOO_NEW', `${c.tooNew} samples refused: more than ${Math.round(s.futureToleranceMs / 1000)}s in the future`));
+  return {
+    stored: c.stored,
+    duplicates: c.duplicates,
+    seriesCreated: c.seriesCreated,
+    refused: { conflicts: c.conflicts, tooNew: c.tooNew, limitedSeries: c.limitedSeries, limitedSamples: c.limitedSamples },
+    errors,
+  };
+}
+
+/** See SeriesStore.append; invalid input throws PROBECTL_ERR_METRICS_BAD_SERIES and stores nothing. */
+export async function appendSeries(db: Db, settings: EmbeddedStoreSettings, cache: LabelCache, tenant: string, input: readonly SeriesSamples[]): Promise<AppendResult> {
+  const base: Counts = { stored: 0, duplicates: 0, conflicts: 0, tooNew: 0, limitedSeries: 0, limitedSamples: 0, seriesCreated: 0, activeAtLimit: 0 };
+  const prepared = prepare(tenant, input, settings, cache, base);
+  for (let attempt = 1; ; attempt++) {
+    const c: Counts = { ...base };
+    const series = prepared.map((p) => ({ ...p }));
+    try {
+      await inTenant(db, tenant, async (tx) => {
+        if (series.length === 0) return;
+        const now = settings.now();
+        const known = new Map<string, SeriesState>();
+        const misses: PreparedSeries[] = [];
+        for (const p of series) {
+          const cached = attempt === 1 ? p.entry.series : undefined;
+          if (cached) known.set(p.key, cached);
+          else misses.push(p);
+        }
+        if (misses.length > 0) for (const [k, v] of await resolve(tx, misses)) known.set(k, v);
+        for (const p of series) p.id = known.get(p.key)?.id;
+        const fresh = series.filter((p) => p.id === undefined);
+        const created = new Set(fresh.map((p) => p.key));
+        if (fresh.length > 0) for (const [k, v] of await createSeries(tx, fresh, settings, c)) {
+          known.set(k, v);
+          created.delete(k);
+        }
+        const moved = new Set(await moveBounds(tx, series, known, now));
+        const admitted = series.filter((p) => p.id !== undefined);
+        tx.afterCommit(() => {
+          for (const p of admitted) {
+            const k = known.get(p.key);
+            const lo = p.ts[0] as number;
+            const hi = p.ts[p.ts.length - 1] as number;
+            if (created.has(p.key)) p.entry.series = { id: p.id as number, first: lo, last: hi, seen: now };
+            else if (k && moved.has(p)) p.entry.series = { id: k.id, first: Math.min(k.first, lo), last: Math.max(k.last, hi), seen: Math.max(k.seen, now) };
+            else if (k) p.entry.series = k;
+          }
+        });
+        await checkCompacted(tx, admitted, now - settings.compactionHorizonMs / 2, c);
+        await insertSamples(tx, admitted, c);
+      });
+      return resultOf(c, settings);
+    } catch (err) {
+      for (const p of prepared) delete p.entry.series;
+      if (attempt >= 3 || !isRetryable(err)) throw err;
+    }
+  }
+}

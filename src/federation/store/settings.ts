@@ -1,0 +1,40 @@
+/** Tunables of the embedded store; the lead's config section maps PROBECTL_METRICS_* onto them. */
+export interface EmbeddedStoreSettings {
+  /** Read guard default (PROBECTL_METRICS_MAX_SERIES). */
+  readonly maxSeries: number;
+  /** Active-series cap per tenant (PROBECTL_METRICS_MAX_TENANT_SERIES). */
+  readonly maxTenantSeries: number;
+  /** A series is active when a sample of it arrived within this window. */
+  readonly activeWindowMs: number;
+  /** Samples further than this beyond now are refused (Prometheus: 10 minutes). */
+  readonly futureToleranceMs: number;
+  /**
+   * compact() never takes samples newer than now − horizon; appends compare
+   * samples older than now − horizon/2 against compacted chunks too (the other
+   * half absorbs clock skew between replicas).
+   */
+  readonly compactionHorizonMs: number;
+  /** Default instant-selection lookback (Prometheus: 5 minutes). */
+  readonly lookbackMs: number;
+  readonly now: () => number;
+}
+
+/**
+ * Series bounds (first_t, last_t, seen_ms) are written only when they move by
+ * more than this, so a steady series costs one row update per slack period.
+ */
+export const BOUNDS_SLACK_MS = 300_000;
+
+export const DEFAULT_SETTINGS: EmbeddedStoreSettings = Object.freeze({
+  maxSeries: 10_000,
+  maxTenantSeries: 100_000,
+  activeWindowMs: 3_600_000,
+  futureToleranceMs: 600_000,
+  compactionHorizonMs: 120_000,
+  lookbackMs: 300_000,
+  now: () => Date.now(),
+});
+
+/** Per-tenant advisory lock classes (two-key form; the single-key space is the migrations'). */
+export const SERIES_LOCK_CLASS = 0x6d657401;
+export const MAINTENANCE_LOCK_CLASS = 0x6d657402;

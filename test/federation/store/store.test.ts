@@ -1,0 +1,266 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { isProbectlError, type ErrorCode } from '../../../src/core/errors.ts';
+import { createEmbeddedSeriesStore, type EmbeddedSeriesStore } from '../../../src/federation/store/embedded.ts';
+import { wordsOf } from '../../../src/federation/store/float-bits.ts';
+import { inTenant } from '../../../src/store/scope.ts';
+import { openTestDb, type TestDb } from '../../helpers/db.ts';
+import { makeTenants, manualClock } from '../../helpers/tenants.ts';
+import { bitsHex, samples, valueFromHex } from './helpers.ts';
+
+const code = (c: ErrorCode) => (err: unknown) => isProbectlError(err, c);
+const T0 = Date.parse('2026-11-23T10:00:00.000Z');
+
+describe(`embedded metrics store (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' : 'pglite'})`, () => {
+  let t: TestDb;
+  let a: string;
+  let b: string;
+  let clock: ReturnType<typeof manualClock>;
+  let store: EmbeddedSeriesStore;
+
+  before(async () => {
+    t = await openTestDb();
+    [a, b] = (await makeTenants(t.db, 'metrics-a', 'metrics-b')) as [string, string];
+    clock = manualClock(T0);
+    store = createEmbeddedSeriesStore(t.db, { now: clock.now, maxTenantSeries: 50 });
+  });
+  after(() => t.close());
+
+  const rows = (tenant: string, sql: string, params: unknown[] = []) => inTenant(t.db, tenant, (tx) => tx.query<Record<string, unknown>>(sql, params)).then((r) => r.rows);
+
+  it('stores a re-sent sample once and says so; the same batch twice changes nothing', async () => {
+    const batch = [samples({ __name__: 'dup_total', job: 'x' }, [[T0 - 30_000, 1], [T0 - 15_000, 2], [T0 - 15_000, 2]])];
+    const first = await store.append(a, batch);
+    assert.deepEqual([first.stored, first.duplicates, first.seriesCreated, first.errors.length], [2, 1, 1, 0]);
+    const again = await store.append(a, batch);
+    assert.deepEqual([again.stored, again.duplicates, again.seriesCreated, again.errors.length], [0, 3, 0, 0]);
+    const stored = await rows(a, `SELECT count(*)::int AS n FROM metric_samples s JOIN metric_series m USING (series_id) WHERE m.labels ->> '__name__' = 'dup_total'`);
+    assert.equal(stored[0]?.n, 2);
+  });
+
+  it('refuses a different value for a stored timestamp, keeps the stored one, and stores the rest of the batch', async () => {
+    await store.append(a, [samples({ __name__: 'conflict_total' }, [[T0 - 60_000, 5]])]);
+    const res = await store.append(a, [samples({ __name__: 'conflict_total' }, [[T0 - 60_000, 6], [T0 - 45_000, 7]])]);
+    assert.equal(res.stored, 1);
+    assert.equal(res.refused.conflicts, 1);
+    assert.ok(res.errors.some(code('PROBECTL_ERR_METRICS_SAMPLE_CONFLICT')));
+    const got = await store.select(a, [{ name: '__name__', op: '=', value: 'conflict_total' }], T0 - 120_000, T0);
+    assert.deepEqual([...(got[0]?.values ?? [])], [5, 7]);
+  });
+
+  it('accepts out-of-order samples and returns them in time order', async () => {
+    const l = { __name__: 'ooo', i: '1' };
+    await store.append(a, [samples(l, [[T0 - 10_000, 3], [T0 - 50_000, 1]])]);
+    await store.append(a, [samples(l, [[T0 - 30_000, 2]])]);
+    const got = await store.select(a, [{ name: '__name__', op: '=', value: 'ooo' }], T0 - 60_000, T0);
+    assert.deepEqual([...(got[0]?.timestamps ?? [])], [T0 - 50_000, T0 - 30_000, T0 - 10_000]);
+    assert.deepEqual([...(got[0]?.values ?? [])], [1, 2, 3]);
+  });
+
+  it('keeps NaN payloads, the stale marker, ±Inf and -0 bit for bit, in the append table and after compaction', async () => {
+    const hexes = ['7ff0000000000002', '7ff8000000000001', 'fff8000000000000', '7ff0000000000000', 'fff0000000000000', '8000000000000000', '7ff4000000abcdef', '3ff0000000000000'];
+    const values = new Float64Array(hexes.length);
+    hexes.forEach((h, i) => values.set(valueFromHex(h), i));
+    const ts = hexes.map((_, i) => T0 - 3_600_000 + i * 15_000);
+    await store.append(a, [{ labels: { __name__: 'bits' }, timestamps: ts, values }]);
+    const stored = await rows(a, `SELECT to_hex(v) AS h FROM metric_samples s JOIN metric_series m USING (series_id) WHERE m.labels ->> '__name__' = 'bits' ORDER BY t`);
+    assert.deepEqual(stored.map((r) => (r.h as string).padStart(16, '0')), hexes, 'the int8 column holds the exact bits');
+    const read = async () => {
+      const got = await store.select(a, [{ name: '__name__', op: '=', value: 'bits' }], T0 - 7_200_000, T0);
+      return (got[0] as { values: Float64Array }).values;
+    };
+    const before = await read();
+    assert.deepEqual(hexes.map((_, i) => bitsHex(before, i)), hexes);
+    await store.compact(a, T0);
+    const left = await rows(a, `SELECT count(*)::int AS n FROM metric_samples s JOIN metric_series m USING (series_id) WHERE m.labels ->> '__name__' = 'bits'`);
+    assert.equal(left[0]?.n, 0, 'compaction moved them into chunks');
+    const afterC = await read();
+    assert.deepEqual(hexes.map((_, i) => bitsHex(afterC, i)), hexes);
+  });
+
+  it('after compaction a re-sent sample is still stored once, a conflicting one refused, and a late one merged', async () => {
+    const l = { __name__: 'compacted_dup' };
+    await store.append(a, [samples(l, [[T0 - 600_000, 1], [T0 - 300_000, 3]])]);
+    await store.compact(a, T0);
+    const again = await store.append(a, [samples(l, [[T0 - 600_000, 1], [T0 - 300_000, 4], [T0 - 450_000, 2]])]);
+    assert.deepEqual([again.stored, again.duplicates, again.refused.conflicts], [1, 1, 1]);
+    await store.compact(a, T0);
+    const got = await store.select(a, [{ name: '__name__', op: '=', value: 'compacted_dup' }], T0 - 3_600_000, T0);
+    assert.deepEqual([...(got[0]?.values ?? [])], [1, 2, 3]);
+    const chunks = await rows(a, `SELECT count(*)::int AS n FROM metric_chunks c JOIN metric_series m USING (series_id) WHERE m.labels ->> '__name__' = 'compacted_dup'`);
+    assert.equal(chunks[0]?.n, 1, 'the late sample was merged into the window\'s chunk');
+  });
+
+  it('refuses samples more than 10 minutes in the future', async () => {
+    const res = await store.append(a, [samples({ __name__: 'future' }, [[T0 + 11 * 60_000, 1], [T0 + 60_000, 2]])]);
+    assert.deepEqual([res.stored, res.refused.tooNew], [1, 1]);
+    assert.ok(res.errors.some(code('PROBECTL_ERR_METRICS_SAMPLE_TOO_NEW')));
+  });
+
+  it('refuses invalid series before storing anything', async () => {
+    for (const bad of [
+      samples({ job: 'no-name' }, [[T0, 1]]),
+      samples({ __name__: 'x', tenant_id: '00000000-0000-4000-8000-000000000000' }, [[T0, 1]]),
+      samples({ __name__: 'x', 'a\u0000': 'v' }, [[T0, 1]]),
+      samples({ __name__: 'x', a: '\ud800' }, [[T0, 1]]),
+      samples({ __name__: 'x' }, [[T0 + 0.5, 1]]),
+      { labels: { __name__: 'x' }, timestamps: [T0], values: [1] as unknown as Float64Array },
+    ]) {
+      await assert.rejects(store.append(a, [samples({ __name__: 'never_stored' }, [[T0, 1]]), bad]), code('PROBECTL_ERR_METRICS_BAD_SERIES'));
+    }
+    assert.deepEqual(await store.series(a, [[{ name: '__name__', op: '=', value: 'never_stored' }]]), []);
+  });
+
+  it('drops a tenant_id label equal to the caller\'s tenant, and adds it back on output', async () => {
+    await store.append(a, [samples({ __name__: 'with_tenant', tenant_id: a, job: 'j' }, [[T0 - 1000, 1]])]);
+    const got = await store.series(a, [[{ name: '__name__', op: '=', value: 'with_tenant' }]]);
+    assert.deepEqual(got, [{ __name__: 'with_tenant', job: 'j', tenant_id: a }]);
+  });
+
+  describe('tenant isolation', () => {
+    before(async () => {
+      await store.append(b, [samples({ __name__: 'b_only', secret: 'b-value' }, [[T0 - 1000, 42]])]);
+      await store.append(a, [samples({ __name__: 'shared_name', who: 'a' }, [[T0 - 1000, 1]])]);
+      await store.append(b, [samples({ __name__: 'shared_name', who: 'b' }, [[T0 - 1000, 2]])]);
+    });
+
+    it('another tenant never sees, counts or is told about series', async () => {
+      const all = [{ name: '__name__', op: '=~' as const, value: '.+' }];
+      const aSeries = await store.series(a, [all]);
+      assert.ok(aSeries.length > 0 && aSeries.every((l) => l.tenant_id === a));
+      assert.ok(!aSeries.some((l) => l.__name__ === 'b_only'));
+      assert.ok(!(await store.labelNames(a, [])).includes('secret'));
+      assert.deepEqual(await store.labelValues(a, 'secret', []), []);
+      assert.deepEqual(await store.labelValues(a, 'who', []), ['a']);
+      assert.deepEqual(await store.labelValues(a, 'tenant_id', []), [a]);
+      const inst = await store.instant(a, { matchers: [{ name: '__name__', op: '=', value: 'shared_name' }] }, T0);
+      assert.deepEqual(inst.map((s) => [s.labels.who, s.labels.tenant_id, s.points[0]?.[1]]), [['a', a, 1]]);
+      const fed = await store.lastSamples(a, [[{ name: 'who', op: '=~', value: '.*' }, { name: '__name__', op: '=', value: 'shared_name' }]], T0);
+      assert.deepEqual(fed.map((s) => s.labels.who), ['a']);
+      // The guard counts only the caller's series: B's series do not push A over a limit of 1.
+      const one = await store.series(a, [[{ name: '__name__', op: '=', value: 'shared_name' }]], {}, { maxSeries: 1 });
+      assert.equal(one.length, 1);
+    });
+
+    it('a tenant_id matcher other than the caller\'s own tenant is refused; the own one is accepted', async () => {
+      const name = { name: '__name__', op: '=' as const, value: 'shared_name' };
+      for (const m of [{ name: 'tenant_id', op: '=' as const, value: b }, { name: 'tenant_id', op: '!=' as const, value: a }, { name: 'tenant_id', op: '=~' as const, value: '.*' }, { name: 'tenant_id', op: '!~' as const, value: 'x' }]) {
+        await assert.rejects(store.select(a, [name, m], T0 - 60_000, T0), code('PROBECTL_ERR_METRICS_BAD_MATCHER'));
+        await assert.rejects(store.series(a, [[name, m]]), code('PROBECTL_ERR_METRICS_BAD_MATCHER'));
+      }
+      const own = await store.instant(a, { matchers: [name, { name: 'tenant_id', op: '=', value: a }] }, T0);
+      assert.deepEqual(own.map((s) => s.labels.who), ['a']);
+    });
+
+    it('the database refuses a sample row for another tenant even if the code tried', async () => {
+      await assert.rejects(inTenant(t.db, a, (tx) => tx.query('INSERT INTO metric_samples (tenant_id, series_id, t, v) VALUES ($1, 1, 1, 1)', [b])), /row-level security/);
+      const seen = await rows(a, `SELECT count(*)::int AS n FROM metric_series WHERE labels ->> '__name__' = 'b_only'`);
+      assert.equal(seen[0]?.n, 0);
+    });
+  });
+
+  describe('cardinality guard', () => {
+    before(async () => {
+      await store.append(a, Array.from({ length: 5 }, (_, i) => samples({ __name__: 'card', i: String(i) }, [[T0 - 1000, i]])));
+    });
+
+    it('fails closed above maxSeries on every read (never truncates), and answers at exactly maxSeries', async () => {
+      const sel = [{ name: '__name__', op: '=' as const, value: 'card' }];
+      const tooMany = code('PROBECTL_ERR_METRICS_TOO_MANY_SERIES');
+      await assert.rejects(store.select(a, sel, T0 - 60_000, T0, { maxSeries: 4 }), tooMany);
+      await assert.rejects(store.instant(a, { matchers: sel }, T0, { maxSeries: 4 }), tooMany);
+      await assert.rejects(store.range(a, { matchers: sel }, T0 - 60_000, T0, 15_000, { maxSeries: 4 }), tooMany);
+      await assert.rejects(store.rangeVector(a, { matchers: sel, rangeMs: 60_000 }, T0, { maxSeries: 4 }), tooMany);
+      await assert.rejects(store.series(a, [sel], {}, { maxSeries: 4 }), tooMany);
+      await assert.rejects(store.labelValues(a, 'i', [sel], {}, { maxSeries: 4 }), tooMany);
+      await assert.rejects(store.lastSamples(a, [sel], T0, { maxSeries: 4 }), tooMany);
+      assert.equal((await store.instant(a, { matchers: sel }, T0, { maxSeries: 5 })).length, 5);
+      assert.deepEqual(await store.labelValues(a, 'i', [sel], {}, { maxSeries: 5 }), ['0', '1', '2', '3', '4']);
+    });
+  });
+
+  describe('active-series cap', () => {
+    it('refuses new series beyond the cap with a typed error naming the limit; existing series still accepted', async () => {
+      const capped = createEmbeddedSeriesStore(t.db, { now: clock.now, maxTenantSeries: 3 });
+      const [c] = await makeTenants(t.db, 'metrics-cap') as [string];
+      const first = await capped.append(c, [1, 2].map((i) => samples({ __name__: 'capped', i: String(i) }, [[T0 - 1000, i]])));
+      assert.equal(first.seriesCreated, 2);
+      const res = await capped.append(c, [samples({ __name__: 'capped', i: '1' }, [[T0, 10]]), ...[3, 4, 5].map((i) => samples({ __name__: 'capped', i: String(i) }, [[T0, i], [T0 - 500, i]]))]);
+      assert.deepEqual([res.seriesCreated, res.refused.limitedSeries, res.refused.limitedSamples, res.stored], [1, 2, 4, 3]);
+      const err = res.errors.find(code('PROBECTL_ERR_METRICS_TENANT_SERIES_LIMIT'));
+      assert.match(err?.message ?? '', /PROBECTL_METRICS_MAX_TENANT_SERIES\) is 3/);
+      assert.equal(await capped.activeSeries(c), 3);
+      // Series idle for longer than the active window stop counting.
+      clock.advance(3 * 3_600_000);
+      try {
+        const later = await capped.append(c, [samples({ __name__: 'capped', i: '6' }, [[clock.now(), 6]])]);
+        assert.equal(later.seriesCreated, 1);
+      } finally {
+        clock.set(T0);
+      }
+    });
+  });
+
+  describe('retention', () => {
+    it('deletes every sample older than the cutoff (chunks trimmed), then empty series and their label values', async () => {
+      const [r] = await makeTenants(t.db, 'metrics-retention') as [string];
+      const h = 3_600_000;
+      await store.append(r, [samples({ __name__: 'old_only', gone: 'yes' }, [[T0 - 10 * h, 1], [T0 - 9 * h, 2]])]);
+      await store.append(r, [samples({ __name__: 'kept' }, [[T0 - 10 * h, 1], [T0 - 5 * h - 60_000, 2], [T0 - 5 * h + 60_000, 3], [T0 - 60_000, 4]])]);
+      await store.compact(r, T0 - 4 * h);
+      clock.advance(h);
+      try {
+        const rep = await store.deleteBefore(r, T0 - 5 * h);
+        assert.ok(rep.chunksDeleted >= 1 && rep.seriesDeleted === 1, JSON.stringify(rep));
+        const kept = await store.select(r, [{ name: '__name__', op: '=', value: 'kept' }], T0 - 20 * h, T0);
+        assert.deepEqual([...(kept[0]?.values ?? [])], [3, 4]);
+        assert.deepEqual(await store.series(r, [[{ name: '__name__', op: '=', value: 'old_only' }]]), []);
+        assert.deepEqual(await store.labelValues(r, 'gone', []), []);
+        const lv = await rows(r, `SELECT count(*)::int AS n FROM metric_label_values WHERE name = 'gone'`);
+        assert.equal(lv[0]?.n, 0);
+        const old = await rows(r, 'SELECT (SELECT count(*) FROM metric_samples WHERE t < $1)::int + (SELECT count(*) FROM metric_chunks WHERE min_t < $1)::int AS n', [T0 - 5 * h]);
+        assert.equal(old[0]?.n, 0);
+        // The store remembered the deleted series' id: the next sample must land on a recreated series, not an orphan id.
+        const back = await store.append(r, [samples({ __name__: 'old_only', gone: 'yes' }, [[T0, 9]])]);
+        assert.deepEqual([back.stored, back.seriesCreated], [1, 1]);
+        const again = await store.select(r, [{ name: '__name__', op: '=', value: 'old_only' }], T0 - h, T0);
+        assert.deepEqual([...(again[0]?.values ?? [])], [9]);
+        assert.deepEqual(await store.labelValues(r, 'gone', []), ['yes']);
+      } finally {
+        clock.set(T0);
+      }
+    });
+  });
+
+  it('compaction preserves every sample bit-exact whatever the batches, order and cutoffs (property)', async () => {
+    const [p] = await makeTenants(t.db, 'metrics-prop') as [string];
+    let n = 0;
+    const sample = fc.record({ dt: fc.integer({ min: 0, max: 4 * 3_600_000 }), hi: fc.nat({ max: 0xffffffff }), lo: fc.nat({ max: 0xffffffff }), kind: fc.constantFrom('raw', 'int', 'stale', 'same') });
+    await fc.assert(fc.asyncProperty(fc.array(fc.array(sample, { minLength: 1, maxLength: 40 }), { minLength: 1, maxLength: 4 }), fc.array(fc.integer({ min: 0, max: 5 * 3_600_000 }), { maxLength: 3 }), async (batches, cuts) => {
+      const name = `prop_${n++}`;
+      const expected = new Map<number, string>();
+      let batchNo = 0;
+      for (const batch of batches) {
+        const values = new Float64Array(batch.length);
+        const w = wordsOf(values);
+        const ts = batch.map((s, i) => {
+          const [hi, lo] = s.kind === 'stale' ? [0x7ff00000, 2] : s.kind === 'int' ? [0x40000000 + (s.hi % 1000), 0] : s.kind === 'same' ? [0x3ff00000, 0] : [s.hi, s.lo];
+          w[2 * i + 1] = hi;
+          w[2 * i] = lo;
+          return T0 - 5 * 3_600_000 + s.dt;
+        });
+        const res = await store.append(p, [{ labels: { __name__: name }, timestamps: ts, values }]);
+        ts.forEach((tt, i) => { if (!expected.has(tt)) expected.set(tt, bitsHex(values, i)); });
+        assert.equal(res.stored + res.duplicates + res.refused.conflicts, batch.length);
+        if (cuts[batchNo] !== undefined) await store.compact(p, T0 - 5 * 3_600_000 + (cuts[batchNo] as number));
+        batchNo++;
+      }
+      await store.compact(p, T0);
+      const got = await store.select(p, [{ name: '__name__', op: '=', value: name }], T0 - 6 * 3_600_000, T0);
+      const want = [...expected.entries()].sort((x, y) => x[0] - y[0]);
+      assert.deepEqual([...(got[0]?.timestamps ?? [])], want.map(([tt]) => tt));
+      assert.deepEqual(want.map((_, i) => bitsHex(got[0]?.values as Float64Array, i)), want.map(([, h]) => h));
+    }), { numRuns: 25 });
+  });
+});
