@@ -28,7 +28,7 @@ import { benchServerUrl, freshDatabaseOn, printTable } from './harness.ts';
 // heap for serve), not TypeScript stripped at load. PROBECTL_BENCH_SIEM_NODE_ARGS adds rows that run the CLI
 // directly with those node arguments instead (e.g. "--max-old-space-size=4096" for V8's unbounded defaults).
 const LAUNCHER = new URL('../dist/cli/probectl.js', import.meta.url).pathname;
-const DIST_CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
+const DIST_CLI = new URL('../dist/main.js', import.meta.url).pathname;
 const EVENTS = Number(process.env.PROBECTL_BENCH_SIEM_EVENTS ?? 1_000_000);
 const TENANTS = Number(process.env.PROBECTL_BENCH_SIEM_TENANTS ?? 1);
 const TOKEN = 'bench-hec-token';

@@ -23,7 +23,7 @@ export function build(): void {
 }
 
 if (import.meta.main) {
-  const marker = join(root, 'dist/cli/main.js');
+  const marker = join(root, 'dist/main.js');
   const stale = !existsSync(marker) || newest(join(root, 'src')) > statSync(marker).mtimeMs || statSync(join(root, 'package.json')).mtimeMs > statSync(marker).mtimeMs;
   if (stale || process.argv.includes('--force')) {
     process.stderr.write('probectl: building dist/ ...\n');

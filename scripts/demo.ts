@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { Agent, request } from 'undici';
-import { loadConfig } from '../src/config/load.ts';
+import { loadConfig } from '../src/settings.ts';
 import { isProbectlError } from '../src/core/errors.ts';
 import { issueCertificate } from '../src/core/x509.ts';
 import { startService, type RunningService } from '../src/service.ts';

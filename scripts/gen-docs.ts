@@ -4,7 +4,7 @@
  * the GENERATED markers). Tests fail when either is stale.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { renderConfigReference } from '../src/config/render.ts';
+import { renderConfigReference } from '../src/settings.ts';
 import { renderErrorTable } from '../src/core/errors-doc.ts';
 
 const BEGIN = '<!-- BEGIN GENERATED -->';

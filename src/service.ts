@@ -5,7 +5,7 @@ import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { SensitiveReads } from './audit/sensitive-reads.ts';
-import type { Config } from './config/load.ts';
+import { configReferences, type Config } from './settings.ts';
 import { systemClock, type Clock } from './core/clock.ts';
 import { isProbectlError, ProbectlError } from './core/errors.ts';
 import { createLogger } from './core/logger.ts';
@@ -17,16 +17,16 @@ import { registerSecretsMetrics } from './secrets/metrics.ts';
 import { redactRef, type SecretRef } from './secrets/ref.ts';
 import type { SecretResolver } from './secrets/resolver.ts';
 import { buildSecretResolver } from './secrets/setup.ts';
-import { configReferences, resolveAtStartup } from './secrets/startup.ts';
+import { resolveAtStartup } from './secrets/startup.ts';
 import { TlsIdentity } from './secrets/tls-identity.ts';
-import { endpointHost } from './siem/config.ts';
-import { startSiemExport, type SiemExport } from './siem/runtime.ts';
+import { INTEGRATIONS } from './integrations/registry.ts';
+import type { IntegrationRuntime } from './integrations/types.ts';
 import { buildApp } from './server/app.ts';
 import { Authenticator } from './server/auth.ts';
 import type { AppDeps } from './server/deps.ts';
 import { listenRefused, reserveListen } from './server/listen.ts';
 import { Metrics } from './server/metrics.ts';
-import { allRoutes } from './server/routes/index.ts';
+import { mountedRoutes } from './server/routes/index.ts';
 import { loadServerIdentity } from './server/tls-identity.ts';
 import type { Db } from './store/db.ts';
 import { dataPaths, ensureDataDir, lockDataDir, type DataDirLock } from './store/datadir.ts';
@@ -45,8 +45,8 @@ export interface RunningService {
   posture: PostureScheduler;
   iocFiles: IocFileLoader;
   devices: DeviceCredentials;
-  /** The SIEM export, when PROBECTL_SIEM_ENABLED=true. */
-  siem: SiemExport | undefined;
+  /** The started integrations (those that are on), by name. */
+  integrations: ReadonlyMap<string, IntegrationRuntime<unknown>>;
   /** The reloadable HTTPS identity (undefined when serving plain HTTP on loopback). */
   tlsIdentity: TlsIdentity | undefined;
   close(): Promise<void>;
@@ -119,76 +119,128 @@ function localUrl(scheme: string, host: string, port: number): string {
   return `${scheme}://${formatHostPort({ host: reachable, port })}`;
 }
 
-export async function startService(config: Config, opts: ServiceOptions = {}): Promise<RunningService> {
+/**
+ * Undo steps run last-in first-out, once: `close()` for a started service,
+ * `fail(err)` when starting failed half-way (undoing what was done, rethrowing).
+ */
+function cleanupStack() {
+  const steps: Array<() => Promise<void> | void> = [];
+  let closing: Promise<void> | undefined;
+  const unwind = async () => {
+    for (const step of steps.reverse()) await step();
+  };
+  return {
+    steps,
+    close(): Promise<void> {
+      closing ??= unwind();
+      return closing;
+    },
+    async fail(err: unknown): Promise<never> {
+      await unwind().catch(() => undefined);
+      throw err;
+    },
+  };
+}
+
+/** The app and everything it stands on, built the same way for the server and for the CLI in-process. */
+interface Core {
+  deps: AppDeps;
+  app: FastifyInstance;
+  devices: DeviceCredentials;
+  integrations: Map<string, IntegrationRuntime<unknown>>;
+  adminTokenFile: string | undefined;
+  tls: { identity: TlsIdentity; generated: string | undefined; certFile: string | undefined } | undefined;
+}
+
+/**
+ * Opens the store (migrated, bootstrapped), the secret resolver, the
+ * dependencies every route uses and the integrations that are on, and builds
+ * the app with every route. `background`: the server starts the integrations'
+ * background work and its HTTPS identity; the CLI's in-process app starts
+ * neither. Pushes its undo steps onto `cleanup`.
+ */
+async function openCore(config: Config, opts: ServiceOptions & { background: boolean }, cleanup: Array<() => Promise<void> | void>): Promise<Core> {
   const log = opts.log ?? createLogger(config.logLevel);
   const clock = opts.clock ?? systemClock;
   const paths = dataPaths(config.dataDir);
+  const secrets = buildSecretResolver(config, { env: opts.env ?? process.env, clock });
+  cleanup.push(() => secrets.close());
+  const references = await resolveAtStartup(secrets, configReferences(config));
+  if (references.length > 0 && opts.background) log.info({ references: references.length }, 'secret references resolved');
+  const devices = new DeviceCredentials({
+    resolver: secrets, specs: config.deviceCredentials, clock,
+    onSkip: (name, err) => log.warn({ credential: name, code: err.code, reason: err.message }, 'poll cycle skipped: device credential unavailable'),
+  });
+  secrets.addHealthContributor(devices);
+
+  const db = await openConfiguredStore(config, secrets);
+  cleanup.push(() => db.close());
+  const report = await migrate(db);
+  if (report.applied.length > 0) log.info({ applied: report.applied }, 'database migrations applied');
+
+  const boot = await bootstrap(db, clock, { tenantName: config.tenantHint ?? 'default', adminTokenPath: paths.adminToken });
+  if (boot.adminTokenFile) log.info({ tenant: boot.provider.id, admin_token_file: boot.adminTokenFile }, 'first start: created the default tenant; its admin token is in the file named here (mode 0600)');
+
+  const metrics = new Metrics();
+  registerSecretsMetrics(metrics.registry, secrets);
+  const ingest: IngestDeps = {
+    db, clock, incidentWindowMs: config.incidentWindow,
+    onIngested: (tenant, family, opened) => {
+      metrics.signalsIngested.inc({ tenant, family });
+      if (opened) metrics.incidentsOpened.inc({ tenant });
+    },
+  };
+  const integrations = new Map<string, IntegrationRuntime<unknown>>();
+  const deps: AppDeps = {
+    config, db, clock, log, metrics, ingest,
+    providerTenantId: boot.provider.id,
+    auth: new Authenticator({
+      db, clock, providerTenantId: boot.provider.id,
+      failureAuditPerMinute: config.authFailureAuditPerMinute,
+      successAuditIntervalMs: config.authSuccessAuditInterval,
+      onOutcome: (outcome) => metrics.authOutcomes.inc({ outcome }),
+    }),
+    sensitiveReads: new SensitiveReads(clock, config.authSuccessAuditInterval),
+    secrets,
+    integrations,
+    isReady: async () => (await db.ping()) && (await isMigrated(db)),
+  };
+  for (const integration of INTEGRATIONS) {
+    const settings = config.integrations[integration.name];
+    if (settings === undefined || !integration.start) continue;
+    const started = await integration.start(settings, {
+      db, clock, log: log.child({ component: integration.name }), registry: metrics.registry, secrets, version: VERSION,
+      tlsReloadIntervalMs: config.tlsReloadInterval, providerTenantId: boot.provider.id, background: opts.background,
+    });
+    integrations.set(integration.name, started);
+    cleanup.push(() => started.stop());
+    if (opts.background) log.info({ integration: integration.name, ...started.summary() }, `${integration.config.title} on`);
+  }
+
+  const tls = config.allowPlaintextHttp || !opts.background ? undefined : await serverTlsIdentity(config, paths.tlsDir, secrets, clock);
+  if (tls?.generated) log.info({ cert: tls.generated, sha256_fingerprint: tls.identity.fingerprint256 }, 'generated a self-signed server certificate');
+  const material = tls?.identity.material();
+  const app = await buildApp(deps, { routes: mountedRoutes(config), version: VERSION, ...(material ? { tls: { cert: material.cert, key: material.key } } : {}) });
+  cleanup.push(() => app.close());
+  return { deps, app, devices, integrations, adminTokenFile: boot.adminTokenFile, tls };
+}
+
+export async function startService(config: Config, opts: ServiceOptions = {}): Promise<RunningService> {
+  const paths = dataPaths(config.dataDir);
   // Bind first: a taken PROBECTL_LISTEN refuses startup before anything is created or migrated.
   const reservation = await reserveListen(config.listen);
-  const cleanup: Array<() => Promise<void> | void> = [() => reservation.release()];
+  const stack = cleanupStack();
+  const cleanup = stack.steps;
+  cleanup.push(() => reservation.release());
   let lock: DataDirLock | undefined;
-  const unwind = async () => {
-    for (const step of cleanup.reverse()) await step();
-  };
   try {
     ensureDataDir(config.dataDir);
     lock = config.databaseUrl ? undefined : lockDataDir(config.dataDir, 'start the server');
     cleanup.push(() => lock?.release());
-    const secrets = buildSecretResolver(config, { env: opts.env ?? process.env, clock });
-    cleanup.push(() => secrets.close());
-    const references = await resolveAtStartup(secrets, configReferences(config));
-    if (references.length > 0) log.info({ references: references.length }, 'secret references resolved');
-    const devices = new DeviceCredentials({
-      resolver: secrets, specs: config.deviceCredentials, clock,
-      onSkip: (name, err) => log.warn({ credential: name, code: err.code, reason: err.message }, 'poll cycle skipped: device credential unavailable'),
-    });
-    secrets.addHealthContributor(devices);
-
-    const db = await openConfiguredStore(config, secrets);
-    cleanup.push(() => db.close());
-    const report = await migrate(db);
-    if (report.applied.length > 0) log.info({ applied: report.applied }, 'database migrations applied');
-
-    const boot = await bootstrap(db, clock, { tenantName: config.tenantHint ?? 'default', adminTokenPath: paths.adminToken });
-    if (boot.adminTokenFile) log.info({ tenant: boot.provider.id, admin_token_file: boot.adminTokenFile }, 'first start: created the default tenant; its admin token is in the file named here (mode 0600)');
-
-    const metrics = new Metrics();
-    registerSecretsMetrics(metrics.registry, secrets);
-    const ingest: IngestDeps = {
-      db, clock, incidentWindowMs: config.incidentWindow,
-      onIngested: (tenant, family, opened) => {
-        metrics.signalsIngested.inc({ tenant, family });
-        if (opened) metrics.incidentsOpened.inc({ tenant });
-      },
-    };
-    const deps: AppDeps = {
-      config, db, clock, log, metrics, ingest,
-      providerTenantId: boot.provider.id,
-      auth: new Authenticator({
-        db, clock, providerTenantId: boot.provider.id,
-        failureAuditPerMinute: config.authFailureAuditPerMinute,
-        successAuditIntervalMs: config.authSuccessAuditInterval,
-        onOutcome: (outcome) => metrics.authOutcomes.inc({ outcome }),
-      }),
-      sensitiveReads: new SensitiveReads(clock, config.authSuccessAuditInterval),
-      secrets,
-      siem: undefined,
-      isReady: async () => (await db.ping()) && (await isMigrated(db)),
-    };
-    const siem = config.siem ? await startSiemExport(config.siem, { db, clock, log, registry: metrics.registry, secrets, version: VERSION, reloadIntervalMs: config.tlsReloadInterval }) : undefined;
-    if (siem) {
-      deps.siem = siem.runtime;
-      cleanup.push(() => siem.stop());
-      log.info({ endpoint: endpointHost(config.siem!.endpoint), preset: config.siem!.preset, format: config.siem!.format, streams: config.siem!.streams }, 'SIEM export on');
-    }
-
-    const tls = config.allowPlaintextHttp ? undefined : await serverTlsIdentity(config, paths.tlsDir, secrets, clock);
+    const core = await openCore(config, { ...opts, background: true }, cleanup);
+    const { deps, app, tls } = core;
+    const { log, db, clock, metrics, ingest } = deps;
     const identity = tls?.identity;
-    if (tls?.generated) log.info({ cert: tls.generated, sha256_fingerprint: identity?.fingerprint256 }, 'generated a self-signed server certificate');
-
-    const material = identity?.material();
-    const app = await buildApp(deps, { routes: allRoutes(config), version: VERSION, ...(material ? { tls: { cert: material.cert, key: material.key } } : {}) });
-    cleanup.push(() => app.close());
     if (identity) {
       // Renewals apply to new connections; minVersion must be restated because setSecureContext replaces the options.
       identity.attach(app.server as unknown as TlsServer, { minVersion: 'TLSv1.2' });
@@ -223,23 +275,65 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     iocFiles.start();
     cleanup.push(() => posture.stop(), () => iocFiles.stop());
 
-    if (boot.adminTokenFile) {
-      const command = firstRequestCommand({ url: localUrl(identity ? 'https' : 'http', config.listen.host, port), adminTokenFile: boot.adminTokenFile, caFile: tls?.certFile });
+    if (core.adminTokenFile) {
+      const command = firstRequestCommand({ url: localUrl(identity ? 'https' : 'http', config.listen.host, port), adminTokenFile: core.adminTokenFile, caFile: tls?.certFile });
       log.info({ command }, 'first start: reach the API with the command in "command" (it reads the admin token from its file)');
     }
     log.info({ url, version: VERSION, driver: db.driver, data_dir: config.dataDir, ...(identity ? { sha256_fingerprint: identity.fingerprint256 } : {}) }, 'probectl serving');
 
-    let closing: Promise<void> | undefined;
     return {
-      url, fingerprint256: identity?.fingerprint256, adminTokenFile: boot.adminTokenFile, deps, app, posture, iocFiles, devices, siem, tlsIdentity: identity,
-      close() {
-        closing ??= unwind();
-        return closing;
-      },
+      url, fingerprint256: identity?.fingerprint256, adminTokenFile: core.adminTokenFile, deps, app, posture, iocFiles, devices: core.devices,
+      integrations: core.integrations, tlsIdentity: identity,
+      close: () => stack.close(),
     };
   } catch (err) {
-    await unwind().catch(() => undefined);
-    throw err;
+    return stack.fail(err);
+  }
+}
+
+/** `probectl migrate`: applies pending migrations (under the data-directory lock on the embedded database). */
+export async function migrateDatabase(config: Config): Promise<{ applied: string[]; current: number }> {
+  const lock = config.databaseUrl ? undefined : lockDataDir(config.dataDir, 'migrate (the running server already migrated it at start)');
+  try {
+    const db = await openConfiguredStore(config);
+    try {
+      return await migrate(db);
+    } finally {
+      await db.close();
+    }
+  } finally {
+    lock?.release();
+  }
+}
+
+/** The app in this process, without a listener or background work: what the CLI calls when no server runs. */
+export interface InProcessApp {
+  app: FastifyInstance;
+  adminTokenFile: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The same app the server runs, opened in this process for one CLI command
+ * when no server holds the data directory (or the database is PostgreSQL):
+ * the store migrated and bootstrapped as the server would, the integrations
+ * that are on without their background work, every route. The CLI calls its
+ * routes with the admin token (one authorization path for every operation).
+ */
+export async function openInProcessApp(config: Config, opts: ServiceOptions = {}): Promise<InProcessApp> {
+  const stack = cleanupStack();
+  const cleanup = stack.steps;
+  try {
+    ensureDataDir(config.dataDir);
+    const lock = config.databaseUrl ? undefined : lockDataDir(config.dataDir, 'run this command');
+    cleanup.push(() => lock?.release());
+    const log = opts.log ?? createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+    const core = await openCore(config, { ...opts, log, background: false }, cleanup);
+    if (core.adminTokenFile) process.stderr.write(`probectl: first use of this database: created the default tenant; admin token written to ${core.adminTokenFile}\n`);
+    await core.app.ready();
+    return { app: core.app, adminTokenFile: dataPaths(config.dataDir).adminToken, close: () => stack.close() };
+  } catch (err) {
+    return stack.fail(err);
   }
 }
 

@@ -1,12 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { ProbectlError, type ErrorCode } from '../core/errors.ts';
+import type { ApiClient } from '../integrations/types.ts';
+import { ndjsonLines } from './ndjson.ts';
 
 /**
  * Talks to a running server over its local control socket (a 0600 Unix socket
  * in the data directory), authenticating with a token file.
  */
-export class ControlClient {
+export class ControlClient implements ApiClient {
   private readonly socketPath: string;
   private readonly token: string;
 
@@ -26,22 +28,12 @@ export class ControlClient {
         socketPath: this.socketPath, method, path,
         headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json', 'content-length': String(payload.length) },
       }, (res) => {
-        let buffered = '';
+        const lines = ndjsonLines(onLine);
         let errorText = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
-          if ((res.statusCode ?? 0) >= 400) {
-            errorText += chunk;
-            return;
-          }
-          buffered += chunk;
-          let nl = buffered.indexOf('\n');
-          while (nl >= 0) {
-            const line = buffered.slice(0, nl);
-            buffered = buffered.slice(nl + 1);
-            if (line.trim() !== '') onLine(JSON.parse(line));
-            nl = buffered.indexOf('\n');
-          }
+          if ((res.statusCode ?? 0) >= 400) errorText += chunk;
+          else lines.push(chunk);
         });
         res.on('end', () => {
           if ((res.statusCode ?? 0) >= 400) {

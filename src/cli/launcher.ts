@@ -16,7 +16,7 @@
  *    this process (process.execve: same pid, signals reach the server directly),
  *    or by a child process on a runtime without execve.
  *
- * Then it loads the CLI (./main.js) in this process.
+ * Then it loads the CLI (../main.js, the composition root) in this process.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -48,8 +48,8 @@ export function serveFlags(env: NodeJS.ProcessEnv): string[] {
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
-// The compiled launcher starts dist/cli/main.js; run from source (tests), src/cli/main.ts.
-const MAIN = join(here, import.meta.url.endsWith('.ts') ? 'main.ts' : 'main.js');
+// The compiled launcher starts dist/main.js (the composition root); run from source (tests), src/main.ts.
+const MAIN = join(here, '..', import.meta.url.endsWith('.ts') ? 'main.ts' : 'main.js');
 
 /** True when `version` ("20.20.2") is older than MIN_NODE. */
 export function tooOld(version: string): boolean {

@@ -1,3 +1,4 @@
+import { ProbectlError } from '../core/errors.ts';
 import { VarProblem, type VarSpec } from './vars.ts';
 
 export type Vars = Record<string, VarSpec<unknown>>;
@@ -31,4 +32,19 @@ export function readSection<V extends Vars>(env: NodeJS.ProcessEnv, vars: V, pro
 
 function truncate(text: string): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/**
+ * One error naming every problem: `invalid configuration, <refused> (n problems):`
+ * then one `VARIABLE: problem; accepted: …` line each. `refused` says what was
+ * refused (startup, by default; a command that only reads the configuration
+ * names itself).
+ */
+export function configError(problems: readonly ConfigProblem[], refused = 'startup refused'): ProbectlError {
+  const lines = problems.map((p) => `  ${p.variable}: ${p.problem}; accepted: ${p.accepts}`);
+  return new ProbectlError(
+    'PROBECTL_ERR_CONFIG_INVALID',
+    `invalid configuration, ${refused} (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines.join('\n')}`,
+    { details: { problems: problems.map((p) => ({ ...p })) } },
+  );
 }

@@ -1,6 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import { transportProblem } from '../core/http/transport.ts';
-import { secretRef } from '../config/secret-var.ts';
+import { secretRef } from '../secrets/config-var.ts';
 import type { ConfigProblem, SectionValue } from '../config/section.ts';
 import { duration, optStr, readableFile, str, VarProblem, type VarSpec } from '../config/vars.ts';
 import { redactRef, type SecretRef } from './ref.ts';

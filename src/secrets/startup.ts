@@ -1,5 +1,4 @@
 import { isProbectlError, ProbectlError, type ErrorCode } from '../core/errors.ts';
-import { CONFIG_SECTIONS, sectionValues, type Config } from '../config/load.ts';
 import { redactRef } from './ref.ts';
 import { collectReferences, type ConfiguredReference } from './references.ts';
 import type { SecretResolver } from './resolver.ts';
@@ -49,9 +48,4 @@ export function formatChecks(results: readonly ReferenceCheck[]): string[] {
   const width = Math.max(0, ...results.map((r) => r.variable.length));
   const refWidth = Math.max(0, ...results.map((r) => r.reference.length));
   return results.map((r) => `${r.variable.padEnd(width)}  ${r.reference.padEnd(refWidth)}  ${r.ok ? 'OK' : `FAIL ${r.code}: ${r.reason}`}`);
-}
-
-/** Every reference in a loaded configuration. */
-export function configReferences(config: Config): ConfiguredReference[] {
-  return collectReferences(CONFIG_SECTIONS, (key) => sectionValues(config, key as keyof typeof CONFIG_SECTIONS), config.deviceCredentials);
 }

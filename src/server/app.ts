@@ -5,7 +5,7 @@ import { ProbectlError, type ErrorCode } from '../core/errors.ts';
 import { parseJsonBytes } from '../core/json-input.ts';
 import type { Principal } from '../identity/permissions.ts';
 import type { AppDeps } from './deps.ts';
-import type { RouteDef } from './route.ts';
+import type { MountedRoute } from './routes/index.ts';
 import { ErrorBody } from './schemas.ts';
 import { checkUrlInput } from './url-input.ts';
 import { describeValidation, validatorCompiler } from './validation.ts';
@@ -19,7 +19,8 @@ declare module 'fastify' {
 export interface AppOptions {
   /** TLS identity; undefined serves plain HTTP (loopback only, checked by config). */
   tls?: SecureContextOptions & { SNICallback?: (servername: string, cb: (err: Error | null, ctx?: import('node:tls').SecureContext) => void) => void };
-  routes: readonly RouteDef[];
+  /** Every route with how its handler gets its dependencies (server/routes/index.ts). */
+  routes: readonly MountedRoute[];
   version: string;
 }
 
@@ -114,13 +115,42 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
     },
   });
 
-  for (const def of opts.routes) registerRoute(app, deps, def);
+  for (const mounted of opts.routes) {
+    if (mounted.def.raw) await app.register(async (scope) => registerRawRoute(scope, deps, mounted));
+    else registerRoute(app, deps, mounted);
+  }
 
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }
 
-function registerRoute(app: FastifyInstance, deps: AppDeps, def: RouteDef): void {
+/**
+ * A route whose body is read as raw bytes (remote-write, signed webhooks): in
+ * its own scope, every content type is taken as a Buffer of at most
+ * `raw.limit` bytes (413 beyond); a content type the route does not list is
+ * 415. Access still runs first (onRequest), before the body is read.
+ */
+async function registerRawRoute(scope: FastifyInstance, deps: AppDeps, mounted: MountedRoute): Promise<void> {
+  const raw = mounted.def.raw as NonNullable<MountedRoute['def']['raw']>;
+  scope.removeAllContentTypeParsers();
+  scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: raw.limit }, (req, body, done) => {
+    const type = String(req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+    if (raw.contentTypes.length > 0 && !raw.contentTypes.includes(type)) {
+      done(new ProbectlError('PROBECTL_ERR_UNSUPPORTED_MEDIA_TYPE', `unsupported content type; send ${raw.contentTypes.join(' or ')}`), undefined);
+      return;
+    }
+    done(null, body);
+  });
+  scope.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return errorReply(reply, 'PROBECTL_ERR_BODY_TOO_LARGE', 413, `request body exceeds ${raw.limit} bytes`);
+    throw err;
+  });
+  registerRoute(scope, deps, mounted);
+}
+
+function registerRoute(app: FastifyInstance, deps: AppDeps, mounted: MountedRoute): void {
+  const def = mounted.def;
+  const handlerDeps = mounted.deps(deps);
   const access = def.access;
   const isPublic = 'public' in access;
   const errorResponses = isPublic ? {} : { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
@@ -148,12 +178,13 @@ function registerRoute(app: FastifyInstance, deps: AppDeps, def: RouteDef): void
     },
     handler: async (req, reply) => {
       const result = await def.handler({
-        deps,
+        deps: handlerDeps,
         principal: req.principal as Principal,
         body: req.body as never,
         query: req.query as never,
         params: req.params as never,
         source: sourceOf(req),
+        headers: req.headers,
       });
       reply.code(result.status ?? 200);
       if (result.headers) reply.headers(result.headers);

@@ -1,17 +1,18 @@
 import type { Logger } from 'pino';
-import type { Config } from '../config/load.ts';
+import type { ServerSettings } from './config.ts';
 import type { Clock } from '../core/clock.ts';
 import type { IngestDeps } from '../incidents/ingest.ts';
 import type { Db } from '../store/db.ts';
 import type { SensitiveReads } from '../audit/sensitive-reads.ts';
 import type { SecretResolver } from '../secrets/resolver.ts';
-import type { SiemRuntime } from '../siem/runtime.ts';
+import type { IntegrationRuntime } from '../integrations/types.ts';
 import type { Authenticator } from './auth.ts';
 import type { Metrics } from './metrics.ts';
 
 /** Everything a route handler may use; built once by the service. */
 export interface AppDeps {
-  config: Config;
+  /** The server's own settings (PROBECTL_LISTEN, PROBECTL_BODY_LIMIT, …). */
+  config: ServerSettings;
   db: Db;
   clock: Clock;
   log: Logger;
@@ -22,8 +23,8 @@ export interface AppDeps {
   ingest: IngestDeps;
   /** Resolves secret references at use time; its health() backs GET /v1/secrets/health. */
   secrets: SecretResolver;
-  /** The running SIEM export; undefined while PROBECTL_SIEM_ENABLED is false. */
-  siem: SiemRuntime | undefined;
+  /** The started integrations (those that are on), by name; their routes get their own runtime. */
+  integrations: ReadonlyMap<string, IntegrationRuntime<unknown>>;
   /** Readiness beyond the database (migrations applied). */
   isReady(): Promise<boolean>;
 }

@@ -1,32 +1,9 @@
 import { Type } from 'typebox';
-import { PERMISSIONS } from '../identity/permissions.ts';
-import { INCIDENT_STATUSES, SEVERITIES } from '../incidents/model.ts';
+import { IncidentStatus, Severity, Timestamp, Uuid } from '../integrations/schemas.ts';
 
-export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
-
-export const Uuid = Type.String({ pattern: UUID_PATTERN });
-export const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false });
-
-export const ErrorBody = Type.Object({
-  code: Type.String({ description: 'Stable PROBECTL_ERR_* code (docs/errors.md)' }),
-  message: Type.String(),
-}, { additionalProperties: true });
-
-export const Permission = Type.Enum(PERMISSIONS);
-export const Severity = Type.Enum(SEVERITIES);
-export const IncidentStatus = Type.Enum(INCIDENT_STATUSES);
-
-/** A printable name: no control characters. */
-export const Name = Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\u001f\\u007f]+$' });
+export { ErrorBody, IdParams, IncidentStatus, Name, Permission, Seq, Severity, Timestamp, UUID_PATTERN, Uuid } from '../integrations/schemas.ts';
 
 export const Attributes = Type.Record(Type.String({ maxLength: 128 }), Type.Unknown(), { maxProperties: 64 });
-
-/** A stream position (seq, cursor): an integer within JavaScript's exact range, so it never reaches the database as an out-of-range bigint. */
-export function Seq(minimum: number, options: { default?: number; description?: string } = {}) {
-  return Type.Integer({ minimum, maximum: Number.MAX_SAFE_INTEGER, ...options });
-}
-
-export const Timestamp = Type.String({ format: 'date-time' });
 
 export const SignalIn = Type.Object({
   kind: Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9_-]+(\\.[a-z0-9_-]+)*$', description: 'Dotted kind; the first segment is the correlation family (tls.expired → tls)' }),

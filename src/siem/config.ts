@@ -1,6 +1,6 @@
 import { isLoopbackHost } from '../core/net.ts';
 import type { ConfigProblem, SectionValue, Vars } from '../config/section.ts';
-import { secretRef } from '../config/secret-var.ts';
+import { secretRef } from '../secrets/config-var.ts';
 import { bool, duration, int, list, oneOf, optOneOf, optStr, readableFile, VarProblem, type VarSpec } from '../config/vars.ts';
 import type { SecretRef } from '../secrets/ref.ts';
 import { SIEM_FORMATS, type SiemFormat } from './formatters/index.ts';

@@ -1,5 +1,4 @@
-import { readSection, type ConfigProblem } from '../config/section.ts';
-import { configError } from '../config/load.ts';
+import { configError, readSection, type ConfigProblem } from '../config/section.ts';
 import { ProbectlError } from '../core/errors.ts';
 import type { SiemEvent } from './event.ts';
 import { siemSettings, siemVars } from './config.ts';

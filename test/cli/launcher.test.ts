@@ -36,7 +36,7 @@ describe('the probectl launcher', () => {
     mkdirSync(join(dir, 'dist', 'cli'), { recursive: true });
     copyFileSync(LAUNCHER, join(dir, 'dist', 'cli', 'launcher.ts'));
     copyFileSync(BIN, join(dir, 'dist', 'cli', 'probectl.ts'));
-    writeFileSync(join(dir, 'dist', 'cli', 'main.ts'), 'throw new Error("must not be loaded");\n');
+    writeFileSync(join(dir, 'dist', 'main.ts'), 'throw new Error("must not be loaded");\n');
     const res = spawnSync(process.execPath, ['--import', fakeNodeVersion(dir, '20.20.2'), join(dir, 'dist', 'cli', 'probectl.ts'), '--version'], { encoding: 'utf8', timeout: 30_000 });
     assert.equal(res.status, 1);
     assert.match(res.stderr, /needs Node\.js 22\.12 or newer .* this is Node\.js 20\.20\.2/);

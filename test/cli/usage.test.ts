@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { probectlContext } from '../../src/cli-context.ts';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,7 +53,7 @@ describe('CLI usage errors', () => {
   after(() => rmSync(root, { recursive: true, force: true }));
 
   it('every command refuses a bad value of each flag before it touches anything: exit 2, the flag named, what is accepted listed', async () => {
-    const cases = casesOf(buildProgram());
+    const cases = casesOf(buildProgram(probectlContext));
     assert.ok(cases.length >= 17, `found ${cases.length} flag cases`);
     for (let i = 0; i < cases.length; i += 2) {
       // Two at a time: the machine has two cores.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DYNAMIC_VARIABLE_PATTERNS, knownVariableNames, loadConfig } from '../../src/config/load.ts';
-import { renderConfigReference, renderEffectiveConfig } from '../../src/config/render.ts';
+import { DYNAMIC_VARIABLE_PATTERNS, knownVariableNames, loadConfig } from '../../src/settings.ts';
+import { renderConfigReference, renderEffectiveConfig } from '../../src/settings.ts';
 import { isProbectlError, type ProbectlError } from '../../src/core/errors.ts';
 
 function problems(env: NodeJS.ProcessEnv): ProbectlError {
@@ -120,7 +120,7 @@ describe('config check shows effective values', () => {
     assert.match(renderEffectiveConfig(loadConfig({})), /^PROBECTL_SIEM_STREAMS=audit,threat$/m);
     assert.match(renderEffectiveConfig(loadConfig({ PROBECTL_SIEM_STREAMS: 'threat' })), /^PROBECTL_SIEM_STREAMS=threat$/m);
     assert.match(renderEffectiveConfig(loadConfig({})), /^PROBECTL_SIEM_REDACT_KEYS=\(none\)$/m);
-    assert.deepEqual(loadConfig({}).siemVars.streams, ['audit', 'threat']);
+    assert.deepEqual(loadConfig({}).integrationValues.siem?.streams, ['audit', 'threat']);
     assert.match(renderConfigReference(), /\| `PROBECTL_SIEM_STREAMS` \| `audit,threat` \|/);
   });
 });

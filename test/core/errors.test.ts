@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { renderConfigReference } from '../../src/config/render.ts';
+import { renderConfigReference } from '../../src/settings.ts';
 import { ERROR_CODES } from '../../src/core/errors.ts';
 import { renderErrorTable } from '../../src/core/errors-doc.ts';
-import { knownVariableNames } from '../../src/config/load.ts';
+import { knownVariableNames } from '../../src/settings.ts';
 
 const root = new URL('../../', import.meta.url);
 const read = (p: string) => readFileSync(new URL(p, root), 'utf8');

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DYNAMIC_VARIABLE_PATTERNS, knownVariableNames } from '../../src/config/load.ts';
+import { DYNAMIC_VARIABLE_PATTERNS, knownVariableNames } from '../../src/settings.ts';
 import { collect, serve, type ServerProcess } from '../helpers/process.ts';
 import { leaf, testCa } from '../helpers/tls.ts';
 import { blockScript, fragmentNames, framedOutputs, missingLines, shellBlocks, type Block } from './blocks.ts';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Agent, request as undiciRequest } from 'undici';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/settings.ts';
 import { startService, type RunningService } from '../../src/service.ts';
 import { freshDatabaseOn, type FreshDatabase } from './pg.ts';
 

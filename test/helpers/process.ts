@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 
 const NODE = process.execPath;
-const CLI = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+const CLI = new URL('../../src/main.ts', import.meta.url).pathname;
 
 export interface CliResult {
   status: number | null;

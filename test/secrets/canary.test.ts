@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/settings.ts';
 import { isProbectlError } from '../../src/core/errors.ts';
 import { startService } from '../../src/service.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
@@ -17,7 +17,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs the real CLI without blocking this process (whose event loop serves the fake Vault). */
 function cliAsync(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [new URL('../../src/cli/main.ts', import.meta.url).pathname, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+  const child = spawn(process.execPath, [new URL('../../src/main.ts', import.meta.url).pathname, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

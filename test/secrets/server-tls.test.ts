@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { connect } from 'node:tls';
 import pino from 'pino';
 import { Agent, request } from 'undici';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/settings.ts';
 import { issueCertificate, type Issued } from '../../src/core/x509.ts';
 import { startService, type RunningService } from '../../src/service.ts';
 import { testPki, type TestPki } from '../core/http/test-server.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { secretRef } from '../../src/config/secret-var.ts';
+import { secretRef } from '../../src/secrets/config-var.ts';
 import { list, str } from '../../src/config/vars.ts';
 import { isProbectlError } from '../../src/core/errors.ts';
 import { EnvBackend } from '../../src/secrets/backends/env.ts';

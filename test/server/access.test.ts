@@ -158,6 +158,13 @@ describe(`access control on every route (${process.env.PROBECTL_TEST_DATABASE_UR
       const auditP = await app.request('GET', '/v1/audit?limit=5000', { token: app.adminToken });
       assert.ok(auditP.text.includes('secrets.health.read'));
     },
+    'GET /v1/integrations': async () => {
+      const res = await app.request('GET', '/v1/integrations', { token: tokenB });
+      assert.equal(res.status, 200);
+      // Deployment-level facts only (which integrations are on): no tenant's data, the same answer for every tenant.
+      assert.deepEqual(res.json, (await app.request('GET', '/v1/integrations', { token: tokenA })).json);
+      assert.ok(!res.text.includes(tenantA));
+    },
     'GET /v1/siem/status': async () => {
       assert.equal((await app.request('GET', `/v1/siem/status?tenant=${tenantA}`, { token: tokenB })).status, 403);
       const own = await app.request('GET', '/v1/siem/status', { token: tokenB });

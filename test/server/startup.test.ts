@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import pino from 'pino';
 import { Agent, request } from 'undici';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/settings.ts';
 import { startService } from '../../src/service.ts';
 import { openPostgres } from '../../src/store/postgres.ts';
 import { startTestApp, freshDatabaseUrl } from '../helpers/app.ts';

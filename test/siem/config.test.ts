@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { siemOf } from './helpers/forwarder.ts';
 import { describe, it } from 'node:test';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/settings.ts';
 import { isProbectlError, type ProbectlError } from '../../src/core/errors.ts';
 
 function refused(env: NodeJS.ProcessEnv): ProbectlError {
@@ -17,11 +18,11 @@ const on = { PROBECTL_SIEM_ENABLED: 'true' };
 
 describe('SIEM export configuration', () => {
   it('is off by default; then nothing is required, but every variable that is set is checked as if it were on', () => {
-    assert.equal(loadConfig({}).siem, undefined);
+    assert.equal(siemOf(loadConfig({})), undefined);
     // Nothing is required while off: an endpoint alone, a preset without a token, a lone token.
-    assert.equal(loadConfig({ PROBECTL_SIEM_ENDPOINT: 'https://siem.example/in' }).siem, undefined);
-    assert.equal(loadConfig({ PROBECTL_SIEM_PRESET: 'splunk' }).siem, undefined);
-    assert.equal(loadConfig({ PROBECTL_SIEM_TOKEN: 'hec-token' }).siem, undefined);
+    assert.equal(siemOf(loadConfig({ PROBECTL_SIEM_ENDPOINT: 'https://siem.example/in' })), undefined);
+    assert.equal(siemOf(loadConfig({ PROBECTL_SIEM_PRESET: 'splunk' })), undefined);
+    assert.equal(siemOf(loadConfig({ PROBECTL_SIEM_TOKEN: 'hec-token' })), undefined);
     // A value that enabling export would refuse is refused now, naming the variable.
     const off: Array<[NodeJS.ProcessEnv, RegExp]> = [
       [{ PROBECTL_SIEM_ENDPOINT: 'http://example.com' }, /PROBECTL_SIEM_ENDPOINT: plaintext http:\/\/ is refused to a non-loopback host/],
@@ -49,7 +50,7 @@ describe('SIEM export configuration', () => {
     assert.match(refused(on).message, /PROBECTL_SIEM_ENDPOINT: required when PROBECTL_SIEM_ENABLED=true/);
     assert.match(refused({ ...on, PROBECTL_SIEM_ENDPOINT: 'http://siem.example:8088/ingest' }).message, /PROBECTL_SIEM_ENDPOINT: plaintext http:\/\/ is refused to a non-loopback host/);
     assert.match(refused({ ...on, PROBECTL_SIEM_ENDPOINT: 'syslog+tcp://siem.example:514' }).message, /plaintext syslog\+tcp:\/\/ is refused/);
-    assert.equal(loadConfig({ ...on, PROBECTL_SIEM_ENDPOINT: 'http://127.0.0.1:9999/ingest' }).siem?.transport, 'https');
+    assert.equal(siemOf(loadConfig({ ...on, PROBECTL_SIEM_ENDPOINT: 'http://127.0.0.1:9999/ingest' }))?.transport, 'https');
   });
 
   it('refuses an unreadable CA file', () => {
@@ -78,11 +79,11 @@ describe('SIEM export configuration', () => {
 
   it('derives the target, format and streams from the preset and endpoint', () => {
     const vault = { PROBECTL_SECRETS_VAULT_ADDR: 'https://vault.example:8200', PROBECTL_SECRETS_VAULT_TOKEN: 'env:VAULT_TOKEN' };
-    const splunk = loadConfig({ ...on, ...vault, PROBECTL_SIEM_PRESET: 'splunk', PROBECTL_SIEM_TOKEN: 'vault:kv/siem/splunk#token', PROBECTL_SIEM_ENDPOINT: 'https://splunk.example:8088/services/collector/event' }).siem!;
+    const splunk = siemOf(loadConfig({ ...on, ...vault, PROBECTL_SIEM_PRESET: 'splunk', PROBECTL_SIEM_TOKEN: 'vault:kv/siem/splunk#token', PROBECTL_SIEM_ENDPOINT: 'https://splunk.example:8088/services/collector/event' }))!;
     assert.deepEqual([splunk.target.kind, splunk.format, splunk.authScheme, splunk.streams], ['splunk-event', 'cef', 'Splunk', ['audit', 'threat']]);
-    const elastic = loadConfig({ ...on, PROBECTL_SIEM_PRESET: 'elastic', PROBECTL_SIEM_TOKEN: 'k', PROBECTL_SIEM_ENDPOINT: 'https://es.example:9200/logs-probectl/_bulk' }).siem!;
+    const elastic = siemOf(loadConfig({ ...on, PROBECTL_SIEM_PRESET: 'elastic', PROBECTL_SIEM_TOKEN: 'k', PROBECTL_SIEM_ENDPOINT: 'https://es.example:9200/logs-probectl/_bulk' }))!;
     assert.deepEqual([elastic.target, elastic.format, elastic.authScheme], [{ kind: 'elastic-bulk', provider: 'elastic', format: 'ecs', index: 'logs-probectl', indexInPath: true }, 'ecs', 'ApiKey']);
-    const syslog = loadConfig({ ...on, PROBECTL_SIEM_ENDPOINT: 'syslog+tls://collector.example:6514', PROBECTL_SIEM_STREAMS: 'threat' }).siem!;
+    const syslog = siemOf(loadConfig({ ...on, PROBECTL_SIEM_ENDPOINT: 'syslog+tls://collector.example:6514', PROBECTL_SIEM_STREAMS: 'threat' }))!;
     assert.deepEqual([syslog.transport, syslog.format, syslog.streams], ['syslog-tls', 'syslog', ['threat']]);
   });
 

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
+import { siemOf } from './helpers/forwarder.ts';
 import type { ChronicleSettings } from '../../src/siem/targets/chronicle/index.ts';
 import type { SentinelSettings } from '../../src/siem/targets/sentinel/index.ts';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/settings.ts';
 import type { ProbectlError } from '../../src/core/errors.ts';
 import { configRefused } from '../helpers/errors.ts';
 
@@ -29,19 +30,19 @@ const SA = { type: 'service_account', client_email: 'x@p.iam.gserviceaccount.com
 
 describe('SIEM export configuration: sentinel', () => {
   it('takes a Logs Ingestion API stream URL, with client-secret sign-in or the default chain', () => {
-    const secret = loadConfig({ ...on, PROBECTL_SIEM_PRESET: 'sentinel', PROBECTL_SIEM_ENDPOINT: DCR_URL, PROBECTL_SIEM_AZURE_TENANT_ID: TENANT_ID, PROBECTL_SIEM_AZURE_CLIENT_ID: CLIENT_ID, PROBECTL_SIEM_TOKEN: 'azure:probectl-kv/sentinel-client-secret' }).siem!;
+    const secret = siemOf(loadConfig({ ...on, PROBECTL_SIEM_PRESET: 'sentinel', PROBECTL_SIEM_ENDPOINT: DCR_URL, PROBECTL_SIEM_AZURE_TENANT_ID: TENANT_ID, PROBECTL_SIEM_AZURE_CLIENT_ID: CLIENT_ID, PROBECTL_SIEM_TOKEN: 'azure:probectl-kv/sentinel-client-secret' }))!;
     const { kind, dcr, stream } = secret.target as SentinelSettings;
     assert.deepEqual({ kind, dcr, stream }, { kind: 'sentinel-dcr', dcr: 'dcr-00112233445566778899aabbccddeeff', stream: 'Custom-ProbectlEvents' });
     assert.equal(secret.format, 'dcr');
     assert.deepEqual([(secret.target as SentinelSettings).azure?.tenantId, (secret.target as SentinelSettings).azure?.clientId, (secret.target as SentinelSettings).azure?.authorityHost.origin, (secret.target as SentinelSettings).azure?.scope], [TENANT_ID, CLIENT_ID, 'https://login.microsoftonline.com', 'https://monitor.azure.com/.default']);
-    const chain = loadConfig({ ...on, PROBECTL_SIEM_PRESET: 'sentinel', PROBECTL_SIEM_ENDPOINT: DCR_URL }).siem!;
+    const chain = siemOf(loadConfig({ ...on, PROBECTL_SIEM_PRESET: 'sentinel', PROBECTL_SIEM_ENDPOINT: DCR_URL }))!;
     assert.deepEqual([(chain.target as SentinelSettings).azure?.tenantId, chain.token], [undefined, undefined], 'no token needed: workload or managed identity');
-    const gov = loadConfig({ ...on, PROBECTL_SIEM_PRESET: 'sentinel', PROBECTL_SIEM_ENDPOINT: DCR_URL, PROBECTL_SIEM_AZURE_AUTHORITY_HOST: 'https://login.microsoftonline.us' }).siem!;
+    const gov = siemOf(loadConfig({ ...on, PROBECTL_SIEM_PRESET: 'sentinel', PROBECTL_SIEM_ENDPOINT: DCR_URL, PROBECTL_SIEM_AZURE_AUTHORITY_HOST: 'https://login.microsoftonline.us' }))!;
     assert.equal((gov.target as SentinelSettings).azure?.scope, 'https://monitor.azure.us/.default', 'the sovereign cloud\'s audience');
   });
 
   it('over syslog+tls it sends CEF to an Azure Monitor Agent forwarder', () => {
-    const ama = loadConfig({ ...on, PROBECTL_SIEM_PRESET: 'sentinel', PROBECTL_SIEM_ENDPOINT: 'syslog+tls://ama.example:6514' }).siem!;
+    const ama = siemOf(loadConfig({ ...on, PROBECTL_SIEM_PRESET: 'sentinel', PROBECTL_SIEM_ENDPOINT: 'syslog+tls://ama.example:6514' }))!;
     assert.deepEqual([ama.target.kind, ama.format], ['syslog', 'cef']);
   });
 
@@ -68,13 +69,13 @@ describe('SIEM export configuration: sentinel', () => {
 
 describe('SIEM export configuration: chronicle', () => {
   it('chooses the mode from the endpoint path, with each mode\'s default format', () => {
-    const logs = loadConfig({ ...on, PROBECTL_SIEM_PRESET: 'chronicle', PROBECTL_SIEM_ENDPOINT: `${PARENT}/logTypes/PROBECTL/logs:import` }).siem!;
+    const logs = siemOf(loadConfig({ ...on, PROBECTL_SIEM_PRESET: 'chronicle', PROBECTL_SIEM_ENDPOINT: `${PARENT}/logTypes/PROBECTL/logs:import` }))!;
     assert.deepEqual([logs.target.kind, (logs.target as ChronicleSettings).logType, logs.format, (logs.target as ChronicleSettings).credentialsFile], ['chronicle-logs', 'PROBECTL', 'otlp', undefined]);
-    const events = loadConfig({ ...on, PROBECTL_SIEM_PRESET: 'chronicle', PROBECTL_SIEM_ENDPOINT: `${PARENT.replace('v1beta', 'v1alpha')}/events:import`, PROBECTL_SIEM_GCP_CREDENTIALS_FILE: keyFile(SA) }).siem!;
+    const events = siemOf(loadConfig({ ...on, PROBECTL_SIEM_PRESET: 'chronicle', PROBECTL_SIEM_ENDPOINT: `${PARENT.replace('v1beta', 'v1alpha')}/events:import`, PROBECTL_SIEM_GCP_CREDENTIALS_FILE: keyFile(SA) }))!;
     assert.deepEqual([events.target.kind, events.format, typeof (events.target as ChronicleSettings).credentialsFile], ['chronicle-events', 'udm', 'string']);
-    const hook = loadConfig({ ...on, PROBECTL_SIEM_PRESET: 'chronicle', PROBECTL_SIEM_ENDPOINT: `${PARENT}/feeds/feed-1:importPushLogs`, PROBECTL_SIEM_TOKEN: 'env:KEY', PROBECTL_SIEM_WEBHOOK_SECRET: 'gcp:acme/feed-secret' }).siem!;
+    const hook = siemOf(loadConfig({ ...on, PROBECTL_SIEM_PRESET: 'chronicle', PROBECTL_SIEM_ENDPOINT: `${PARENT}/feeds/feed-1:importPushLogs`, PROBECTL_SIEM_TOKEN: 'env:KEY', PROBECTL_SIEM_WEBHOOK_SECRET: 'gcp:acme/feed-secret' }))!;
     assert.deepEqual([hook.target.kind, (hook.target as ChronicleSettings).feed, hook.format, (hook.target as ChronicleSettings).webhookSecret?.scheme], ['chronicle-webhook', 'feed-1', 'otlp', 'gcp']);
-    assert.equal(loadConfig({ ...on, PROBECTL_SIEM_PRESET: 'chronicle', PROBECTL_SIEM_ENDPOINT: `${PARENT}/logTypes/PROBECTL/logs:import`, PROBECTL_SIEM_FORMAT: 'cef' }).siem!.format, 'cef');
+    assert.equal(siemOf(loadConfig({ ...on, PROBECTL_SIEM_PRESET: 'chronicle', PROBECTL_SIEM_ENDPOINT: `${PARENT}/logTypes/PROBECTL/logs:import`, PROBECTL_SIEM_FORMAT: 'cef' }))!.format, 'cef');
   });
 
   it('refuses an unknown path, a format the mode cannot carry, a webhook without its keys, credentials it would not use — naming each', () => {
@@ -103,7 +104,7 @@ describe('SIEM export configuration: chronicle', () => {
   it('other presets refuse the new formats and variables where they mean nothing', () => {
     const splunk = refused({ ...on, PROBECTL_SIEM_PRESET: 'splunk', PROBECTL_SIEM_TOKEN: 't', PROBECTL_SIEM_ENDPOINT: 'https://splunk.example:8088/services/collector/raw', PROBECTL_SIEM_FORMAT: 'udm', PROBECTL_SIEM_WEBHOOK_SECRET: 'x', PROBECTL_SIEM_AZURE_CLIENT_ID: CLIENT_ID });
     assert.deepEqual(named(splunk), ['PROBECTL_SIEM_FORMAT', 'PROBECTL_SIEM_AZURE_CLIENT_ID', 'PROBECTL_SIEM_WEBHOOK_SECRET']);
-    assert.equal(loadConfig({ ...on, PROBECTL_SIEM_ENDPOINT: 'https://siem.example/in', PROBECTL_SIEM_FORMAT: 'udm' }).siem!.format, 'udm', 'generic takes any format');
-    assert.equal(loadConfig({ ...on, PROBECTL_SIEM_ENDPOINT: 'syslog+tls://collector.example:6514', PROBECTL_SIEM_FORMAT: 'cef' }).siem!.format, 'cef', 'CEF over syslog');
+    assert.equal(siemOf(loadConfig({ ...on, PROBECTL_SIEM_ENDPOINT: 'https://siem.example/in', PROBECTL_SIEM_FORMAT: 'udm' }))!.format, 'udm', 'generic takes any format');
+    assert.equal(siemOf(loadConfig({ ...on, PROBECTL_SIEM_ENDPOINT: 'syslog+tls://collector.example:6514', PROBECTL_SIEM_FORMAT: 'cef' }))!.format, 'cef', 'CEF over syslog');
   });
 });

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { ProbectlError } from '../../core/errors.ts';
 import { isPermission, PERMISSIONS, type Permission } from '../../identity/permissions.ts';
-import { nameArg, uuidArg } from '../args.ts';
-import { withAdminBackend } from '../backend.ts';
-import { printJson, printTable } from '../output.ts';
+import { nameArg, uuidArg } from '../../integrations/cli-args.ts';
+import type { ChainVerdict } from '../../audit/chain.ts';
+import type { Tenant } from '../../identity/tenants.ts';
+import type { TokenInfo } from '../../identity/tokens.ts';
+import type { CliKit } from '../../integrations/types.ts';
 
 function parsePermissions(text: string): Permission[] {
   const items = text.split(',').map((p) => p.trim()).filter(Boolean);
@@ -14,19 +16,22 @@ function parsePermissions(text: string): Permission[] {
   return [...new Set(items)] as Permission[];
 }
 
-export function registerAdminCommands(program: Command): void {
-  const tokenFileOption = ['--token-file <path>', 'admin token used while a server holds the data directory (default: <data dir>/admin-token)'] as const;
+const q = (tenant: string) => `?tenant=${encodeURIComponent(tenant)}`;
+
+/** `probectl tenant|token|audit …`: each operation is its API route (through the running server or the app in-process). */
+export function registerAdminCommands(program: Command, cli: CliKit): void {
+  const { tokenFileOption, printJson, printTable } = cli;
 
   const tenant = program.command('tenant').description('manage tenants (needs provider-admin when a server is running)');
   tenant.command('create').description('create a tenant; prints {"id","name"}')
     .requiredOption('--name <name>', 'tenant name').option(...tokenFileOption)
     .action(async (o: { name: string; tokenFile?: string }) => {
       const name = nameArg('--name', o.name);
-      printJson(await withAdminBackend(o.tokenFile, (b) => b.createTenant(name)));
+      printJson(await cli.withApi(o, (api) => api.call<{ id: string; name: string }>('POST', '/v1/tenants', { name })));
     });
   tenant.command('list').description('list tenants').option('--json', 'print JSON').option(...tokenFileOption)
     .action(async (o: { json?: boolean; tokenFile?: string }) => {
-      const tenants = await withAdminBackend(o.tokenFile, (b) => b.listTenants());
+      const { tenants } = await cli.withApi(o, (api) => api.call<{ tenants: Tenant[] }>('GET', '/v1/tenants'));
       if (o.json) printJson({ tenants });
       else printTable(tenants as unknown as Record<string, unknown>[], ['id', 'name', 'provider', 'created_at']);
     });
@@ -39,7 +44,7 @@ export function registerAdminCommands(program: Command): void {
       const tenantId = uuidArg('--tenant', o.tenant);
       const permissions = parsePermissions(o.permissions);
       const name = nameArg('--name', o.name);
-      const created = await withAdminBackend(o.tokenFile, (b) => b.createToken(tenantId, permissions, name));
+      const created = await cli.withApi(o, (api) => api.call<{ id: string; token: string }>('POST', '/v1/tokens', { tenant: tenantId, permissions, name }));
       process.stdout.write(`${created.token}\n`);
       process.stderr.write(`probectl: token ${created.id} created\n`);
     });
@@ -47,14 +52,14 @@ export function registerAdminCommands(program: Command): void {
     .option('--json', 'print JSON').option(...tokenFileOption)
     .action(async (o: { tenant: string; json?: boolean; tokenFile?: string }) => {
       const tenantId = uuidArg('--tenant', o.tenant);
-      const tokens = await withAdminBackend(o.tokenFile, (b) => b.listTokens(tenantId));
+      const { tokens } = await cli.withApi(o, (api) => api.call<{ tokens: TokenInfo[] }>('GET', `/v1/tokens${q(tenantId)}`));
       if (o.json) printJson({ tokens });
       else printTable(tokens as unknown as Record<string, unknown>[], ['id', 'name', 'permissions', 'created_at', 'revoked_at']);
     });
   token.command('revoke').description('revoke a token').argument('<id>', 'token id').option(...tokenFileOption)
     .action(async (id: string, o: { tokenFile?: string }) => {
       const tokenId = uuidArg('<id>', id);
-      const { changed } = await withAdminBackend(o.tokenFile, (b) => b.revokeToken(tokenId));
+      const { changed } = await cli.withApi(o, (api) => api.call<{ changed: boolean }>('DELETE', `/v1/tokens/${encodeURIComponent(tokenId)}`));
       printJson({ id: tokenId, revoked: true, changed });
     });
 
@@ -63,7 +68,7 @@ export function registerAdminCommands(program: Command): void {
     .requiredOption('--tenant <id>', 'tenant UUID').option(...tokenFileOption)
     .action(async (o: { tenant: string; tokenFile?: string }) => {
       const tenantId = uuidArg('--tenant', o.tenant);
-      const verdict = await withAdminBackend(o.tokenFile, (b) => b.verifyAudit(tenantId));
+      const verdict = await cli.withApi(o, (api) => api.call<ChainVerdict>('GET', `/v1/audit/verify${q(tenantId)}`));
       if (verdict.ok) {
         process.stdout.write(`audit chain OK: ${verdict.count} record(s), head seq ${verdict.head.seq} hash ${verdict.head.hash}\n`);
         return;

@@ -1,26 +1,22 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/load.ts';
-import { renderEffectiveConfig } from '../../config/render.ts';
 import { ProbectlError } from '../../core/errors.ts';
-import { openConfiguredStore, startService } from '../../service.ts';
-import { lockDataDir } from '../../store/datadir.ts';
-import { migrate } from '../../store/migrate.ts';
+import type { CliContext } from '../context.ts';
 
-export function registerServerCommands(program: Command): void {
+export function registerServerCommands(program: Command, ctx: CliContext): void {
   program.command('serve').description('run the API server and background work until SIGTERM/SIGINT')
     .action(async () => {
-      const config = loadConfig();
-      const service = await startService(config);
+      const config = ctx.loadConfig(ctx.env);
+      const server = await ctx.startServer(config);
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
-          service.deps.log.info({ signal }, 'shutting down: no new requests; finishing in-flight work');
+          server.log.info({ signal }, 'shutting down: no new requests; finishing in-flight work');
           const timer = setTimeout(() => {
-            service.deps.log.error('shutdown timeout reached; forcing connections closed');
-            service.app.server.closeAllConnections();
+            server.log.error('shutdown timeout reached; forcing connections closed');
+            server.closeAllConnections();
           }, config.shutdownTimeout);
           timer.unref();
-          void service.close().then(() => {
-            service.deps.log.info('stopped cleanly');
+          void server.close().then(() => {
+            server.log.info({}, 'stopped cleanly');
             resolve();
           }, (err: unknown) => {
             process.stderr.write(`probectl: shutdown error: ${(err as Error).message}\n`);
@@ -35,19 +31,8 @@ export function registerServerCommands(program: Command): void {
 
   program.command('migrate').description('apply pending database migrations and exit')
     .action(async () => {
-      const config = loadConfig();
-      const lock = config.databaseUrl ? undefined : lockDataDir(config.dataDir, 'migrate (the running server already migrated it at start)');
-      try {
-        const db = await openConfiguredStore(config);
-        try {
-          const report = await migrate(db);
-          process.stdout.write(report.applied.length ? `applied: ${report.applied.join(', ')}\n` : `up to date at migration ${report.current}\n`);
-        } finally {
-          await db.close();
-        }
-      } finally {
-        lock?.release();
-      }
+      const report = await ctx.migrate(ctx.loadConfig(ctx.env));
+      process.stdout.write(report.applied.length ? `applied: ${report.applied.join(', ')}\n` : `up to date at migration ${report.current}\n`);
     });
 
   const config = program.command('config').description('configuration');
@@ -55,7 +40,7 @@ export function registerServerCommands(program: Command): void {
     .action(async () => {
       let parsed;
       try {
-        parsed = loadConfig();
+        parsed = ctx.loadConfig(ctx.env);
       } catch (err) {
         if (err instanceof ProbectlError && err.code === 'PROBECTL_ERR_CONFIG_INVALID') {
           process.stderr.write(`probectl: ${err.message}\n`);
@@ -64,7 +49,7 @@ export function registerServerCommands(program: Command): void {
         }
         throw err;
       }
-      process.stdout.write(renderEffectiveConfig(parsed));
+      process.stdout.write(ctx.renderEffectiveConfig(parsed));
       process.stdout.write('configuration OK\n');
     });
 }

@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { auditHead, MAX_AUDIT_PAGE, pageAudit, verifyAudit } from '../../audit/log.ts';
 import { inTenant } from '../../store/scope.ts';
 import { needs, route, type RouteDef } from '../route.ts';
-import { targetTenant } from '../tenant-target.ts';
+import { targetTenant } from '../../identity/target-tenant.ts';
 import { Uuid } from '../schemas.ts';
 
 export const auditVerifyRoutes: RouteDef[] = [

@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { ProbectlError } from '../../core/errors.ts';
 import { issueToken, revokeTokenOf, tokenList } from '../../identity/admin.ts';
 import { holds, type Principal } from '../../identity/permissions.ts';
-import { targetTenant } from '../tenant-target.ts';
+import { targetTenant } from '../../identity/target-tenant.ts';
 import { findTokenTenant } from '../../identity/tokens.ts';
 import { inSystem } from '../../store/scope.ts';
 import type { AppDeps } from '../deps.ts';

@@ -59,3 +59,8 @@ export async function until(what: string, check: () => boolean | Promise<boolean
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** The SIEM settings of a loaded configuration (undefined while export is off). */
+export function siemOf(config: { integrations: Readonly<Record<string, unknown>> }): SiemSettings | undefined {
+  return config.integrations.siem as SiemSettings | undefined;
+}

@@ -71,7 +71,8 @@ export function decodeKeyValues(v: unknown, path: string): Record<string, Plain>
     const o = onlyKeys(kv, `${path}[${i}]`, ['key', 'value']);
     if (typeof o.key !== 'string') fail(`${path}[${i}].key`, 'must be a string');
     if (Object.hasOwn(out, o.key)) fail(`${path}[${i}]`, `duplicate key ${o.key}`);
-    out[o.key] = o.value === undefined ? null : decodeAnyValue(o.value, `${path}[${i}].value`);
+    // A "__proto__" key is data: define it, never let it set the prototype (as JSON.parse and the redactor do).
+    Object.defineProperty(out, o.key, { value: o.value === undefined ? null : decodeAnyValue(o.value, `${path}[${i}].value`), enumerable: true, writable: true, configurable: true });
   });
   return out;
 }

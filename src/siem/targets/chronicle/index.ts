@@ -1,5 +1,5 @@
 import { readableFile } from '../../../config/vars.ts';
-import { secretRef } from '../../../config/secret-var.ts';
+import { secretRef } from '../../../secrets/config-var.ts';
 import type { SecretRef } from '../../../secrets/ref.ts';
 import { httpsSender } from '../shared/http.ts';
 import { problem, type TargetProvider, type TargetSettings } from '../provider.ts';

@@ -1,33 +1,37 @@
 import { Readable } from 'node:stream';
 import { Type } from 'typebox';
-import { ProbectlError } from '../../core/errors.ts';
-import type { Principal } from '../../identity/permissions.ts';
-import { targetTenant } from '../tenant-target.ts';
-import { parkedItems, replay, retryParked } from '../../delivery/operations.ts';
-import { siemStatus } from '../../siem/admin.ts';
-import { SIEM_CONSUMER } from '../../siem/runtime.ts';
-import type { AppDeps } from '../deps.ts';
-import { needs, route, type RouteDef } from '../route.ts';
-import { Seq, Uuid } from '../schemas.ts';
+import { ProbectlError } from '../core/errors.ts';
+import { parkedItems, replay, retryParked } from '../delivery/operations.ts';
+import type { Principal } from '../identity/permissions.ts';
+import { targetTenant } from '../identity/target-tenant.ts';
+import { needs, routeWith, type RouteDef } from '../integrations/route.ts';
+import { Seq, Uuid } from '../integrations/schemas.ts';
+import type { IntegrationRouteDeps } from '../integrations/types.ts';
+import { siemStatus } from './admin.ts';
+import { SIEM_CONSUMER, type SiemRuntime } from './runtime.ts';
+
+type Deps = IntegrationRouteDeps<SiemRuntime>;
+const route = routeWith<Deps>();
 
 /** Own tenant with admin; another tenant only with provider-admin. */
-function scopeTenant(deps: AppDeps, principal: Principal, requested: string | undefined): Promise<string> {
+function scopeTenant(deps: Deps, principal: Principal, requested: string | undefined): Promise<string> {
   return targetTenant(deps.db, principal, requested, ['admin'], 'SIEM export');
 }
 
-function runtimeOf(deps: AppDeps) {
-  if (!deps.siem) throw new ProbectlError('PROBECTL_ERR_SIEM_DISABLED', 'SIEM export is off (PROBECTL_SIEM_ENABLED=false)');
-  return deps.siem;
+function runtimeOf(deps: Deps): SiemRuntime {
+  if (!deps.runtime) throw new ProbectlError('PROBECTL_ERR_SIEM_DISABLED', 'SIEM export is off (PROBECTL_SIEM_ENABLED=false)');
+  return deps.runtime;
 }
 
 const TenantQuery = Type.Object({ tenant: Type.Optional(Uuid) }, { additionalProperties: false });
 
-export const siemRoutes: RouteDef[] = [
+/** GET /v1/siem/status, /v1/siem/parked; POST /v1/siem/parked/retry, /v1/siem/replay (NDJSON progress). */
+export const siemRoutes: readonly RouteDef<Deps>[] = [
   route({
     method: 'GET', url: '/v1/siem/status', summary: 'SIEM export status per stream: cursor, lag, delivered, parked, pauses (endpoint host only)', tags: ['siem'],
     access: needs('admin', 'provider-admin'),
     schema: { querystring: TenantQuery },
-    handler: async ({ deps, principal, query }) => ({ body: await siemStatus(deps.db, deps.clock, await scopeTenant(deps, principal, query.tenant), deps.siem) }),
+    handler: async ({ deps, principal, query }) => ({ body: await siemStatus(deps.db, deps.clock, await scopeTenant(deps, principal, query.tenant), deps.runtime) }),
   }),
   route({
     method: 'GET', url: '/v1/siem/parked', summary: 'Events the SIEM refused permanently, with its answer', tags: ['siem'],

@@ -1,5 +1,5 @@
-import { parseSecretRef, redactRef, SecretRefError, type SecretRef, type SecretScheme } from '../secrets/ref.ts';
-import { VarProblem, type VarSpec } from './vars.ts';
+import { parseSecretRef, redactRef, SecretRefError, type SecretRef, type SecretScheme } from './ref.ts';
+import { VarProblem, type VarSpec } from '../config/vars.ts';
 
 const ANY_REFERENCE = 'a literal value or a reference: env:NAME, vault:<mount>/<path>#<field>, cyberark:<query>#<field>, aws:<id>[#field], azure:<vault>/<name>[/<version>], gcp:<project>/<secret>[/<version>], literal:<value>';
 

@@ -1,18 +1,19 @@
 import { hostname } from 'node:os';
 import { SingleBar } from 'cli-progress';
 import { Option, type Command } from 'commander';
-import { ProbectlError } from '../../core/errors.ts';
-import { SIEM_FORMATS } from '../../siem/formatters/index.ts';
-import { formatOptions } from '../../siem/formatters/options.ts';
-import { SIEM_PRESETS } from '../../siem/presets.ts';
-import { previewWire } from '../../siem/preview-wire.ts';
-import { sampleEvents } from '../../siem/preview.ts';
-import { createRedactor } from '../../siem/redact.ts';
-import { parseSiemEventsText } from '../../siem/validate.ts';
-import { VERSION } from '../../version.ts';
-import { positiveIntArg, uuidArg } from '../args.ts';
-import { withAdminBackend } from '../backend.ts';
-import { printJson, printTable } from '../output.ts';
+import { ProbectlError } from '../core/errors.ts';
+import type { ReplayProgress } from '../delivery/operations.ts';
+import { positiveIntArg, uuidArg } from '../integrations/cli-args.ts';
+import type { CliKit } from '../integrations/types.ts';
+import { VERSION } from '../version.ts';
+import type { SiemStatus } from './admin.ts';
+import { SIEM_FORMATS } from './formatters/index.ts';
+import { formatOptions } from './formatters/options.ts';
+import { SIEM_PRESETS } from './presets.ts';
+import { previewWire } from './preview-wire.ts';
+import { sampleEvents } from './preview.ts';
+import { createRedactor } from './redact.ts';
+import { parseSiemEventsText } from './validate.ts';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -20,9 +21,15 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export function registerSiemCommands(program: Command): void {
-  const tokenFileOption = ['--token-file <path>', 'admin token used while a server holds the data directory (default: <data dir>/admin-token)'] as const;
-  const siem = program.command('siem').description('SIEM export: preview, status, parked events, replay');
+const q = (tenant: string) => `?tenant=${encodeURIComponent(tenant)}`;
+
+/**
+ * `probectl siem preview|status|parked list|parked retry|replay`. Every
+ * operation but preview is its API route, called through the running server
+ * or the same app in-process (CliKit.withApi).
+ */
+export function registerSiemCommands(siem: Command, cli: CliKit): void {
+  const { tokenFileOption, printJson, printTable } = cli;
 
   siem.command('preview')
     .description('print sample audit and threat events exactly as they would be sent (with --stdin: render the JSON events given on stdin)')
@@ -32,7 +39,7 @@ export function registerSiemCommands(program: Command): void {
     .option('--stdin', 'read events from stdin: a canonical event, an audit record or a signal; one object, an array, or one per line')
     .option('--body-only', 'print only the request bodies, without the header lines')
     .action(async (o: { format?: string; preset?: string; endpoint?: string; stdin?: boolean; bodyOnly?: boolean }) => {
-      const env = process.env;
+      const env = cli.env;
       const redactor = createRedactor((env.PROBECTL_SIEM_REDACT_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean));
       const events = o.stdin ? parseSiemEventsText(await readStdin(), redactor) : sampleEvents(redactor);
       const pen = env.PROBECTL_SIEM_SYSLOG_PEN && /^\d+$/.test(env.PROBECTL_SIEM_SYSLOG_PEN) ? Number(env.PROBECTL_SIEM_SYSLOG_PEN) : undefined;
@@ -50,7 +57,7 @@ export function registerSiemCommands(program: Command): void {
     .requiredOption('--tenant <id>', 'tenant UUID').option('--json', 'print JSON').option(...tokenFileOption)
     .action(async (o: { tenant: string; json?: boolean; tokenFile?: string }) => {
       const tenantId = uuidArg('--tenant', o.tenant);
-      const status = await withAdminBackend(o.tokenFile, (b) => b.siemStatus(tenantId));
+      const status = await cli.withApi(o, (api) => api.call<SiemStatus>('GET', `/v1/siem/status${q(tenantId)}`));
       if (o.json) printJson(status);
       else if (!status.enabled) process.stdout.write(`SIEM export is off (PROBECTL_SIEM_ENABLED=false): nothing of tenant ${status.tenant} is exported\n`);
       else {
@@ -64,7 +71,7 @@ export function registerSiemCommands(program: Command): void {
     .requiredOption('--tenant <id>', 'tenant UUID').option('--json', 'print JSON').option(...tokenFileOption)
     .action(async (o: { tenant: string; json?: boolean; tokenFile?: string }) => {
       const tenantId = uuidArg('--tenant', o.tenant);
-      const rows = await withAdminBackend(o.tokenFile, (b) => b.siemParked(tenantId));
+      const rows = (await cli.withApi(o, (api) => api.call<{ parked: Array<Record<string, unknown>> }>('GET', `/v1/siem/parked${q(tenantId)}`))).parked;
       if (o.json) printJson({ parked: rows });
       else if (rows.length === 0) process.stdout.write('no parked events\n');
       else printTable(rows, ['stream', 'seq', 'event_id', 'status', 'reason', 'attempts', 'parked_at']);
@@ -73,7 +80,7 @@ export function registerSiemCommands(program: Command): void {
     .requiredOption('--tenant <id>', 'tenant UUID').option(...tokenFileOption)
     .action(async (o: { tenant: string; tokenFile?: string }) => {
       const tenantId = uuidArg('--tenant', o.tenant);
-      const result = await withAdminBackend(o.tokenFile, (b) => b.siemRetryParked(tenantId));
+      const result = await cli.withApi(o, (api) => api.call<{ retried: number; delivered: number; still_parked: number }>('POST', '/v1/siem/parked/retry', { tenant: tenantId }));
       printJson(result);
       if (result.still_parked > 0) process.exitCode = 1;
     });
@@ -89,7 +96,15 @@ export function registerSiemCommands(program: Command): void {
       // On a terminal the bar redraws in place; piped or logged, it prints a line every second and at the end.
       const bar = new SingleBar({ format: 'replay [{bar}] {percentage}% | {value}/{total} events | rejected {rejected}', stream: process.stderr, hideCursor: true, noTTYOutput: true, notTTYSchedule: 1000 });
       let started = false;
-      const result = await withAdminBackend(o.tokenFile, (b) => b.siemReplay(tenantId, { stream: o.stream, from, to }, (p) => {
+      let result: ReplayProgress = { sent: 0, total: 0, rejected: 0 };
+      let failure: string | undefined;
+      await cli.withApi(o, (api) => api.stream('POST', '/v1/siem/replay', { tenant: tenantId, stream: o.stream, from, ...(to !== undefined ? { to } : {}) }, (line) => {
+        const p = line as ReplayProgress & { done?: boolean; error?: string };
+        if (p.error) {
+          failure = p.error;
+          return;
+        }
+        result = { sent: p.sent, total: p.total, rejected: p.rejected };
         if (!started) {
           bar.start(p.total, 0, { rejected: 0 });
           started = true;
@@ -97,6 +112,7 @@ export function registerSiemCommands(program: Command): void {
         bar.update(p.sent + p.rejected, { rejected: p.rejected });
       }));
       if (started) bar.stop();
+      if (failure) throw new ProbectlError('PROBECTL_ERR_INTERNAL', `replay failed on the server: ${failure}`);
       printJson(result);
       if (result.rejected > 0) process.exitCode = 1;
     });

@@ -1,6 +1,6 @@
 import { ProbectlError } from '../core/errors.ts';
-import { requireTenant } from '../identity/admin.ts';
-import { holds, type Permission, type Principal } from '../identity/permissions.ts';
+import { requireTenant } from './admin.ts';
+import { holds, type Permission, type Principal } from './permissions.ts';
 import type { Db } from '../store/db.ts';
 
 /**

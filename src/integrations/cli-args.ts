@@ -1,6 +1,6 @@
 import { ProbectlError } from '../core/errors.ts';
 import { isUuid } from '../core/ids.ts';
-import { Name } from '../server/schemas.ts';
+import { Name } from './schemas.ts';
 
 /**
  * Validators for command-line values. Each is called before a command opens

@@ -1,9 +1,11 @@
-import { bool, duration, hostPort, int, list, oneOf, optStr, readableFile, str, VarProblem } from './vars.ts';
+import type { SectionValue } from '../config/section.ts';
+import { bool, duration, hostPort, int, list, oneOf, optStr, readableFile, str, VarProblem } from '../config/vars.ts';
 import { parseHostPort } from '../core/net.ts';
 import { isUuid } from '../core/ids.ts';
-import { secretRef } from './secret-var.ts';
+import { secretRef } from '../secrets/config-var.ts';
 
-export const coreVars = {
+/** The server's own section: data directory, database, listener and TLS, logging, incidents, authentication audit, TLS posture, indicator files, metrics. */
+export const serverVars = {
   dataDir: str('PROBECTL_DATA_DIR', { default: './.probectl', doc: 'Directory for the embedded database, the generated server certificate, the admin token file and the local control socket. Created with mode 0700.' }),
   databaseUrl: secretRef('PROBECTL_DATABASE_URL', { doc: 'PostgreSQL connection URL (`postgres://user:pass@host:5432/db?sslmode=verify-full`). When unset, probectl uses the embedded PGlite database in the data directory. May be a secret reference.' }),
   databasePassword: secretRef('PROBECTL_DATABASE_PASSWORD', { doc: 'Password for the PostgreSQL connection; overrides any password in PROBECTL_DATABASE_URL. May be a secret reference (for example `vault:kv/probectl/db#password`).' }),
@@ -48,3 +50,6 @@ export const coreVars = {
   metricsPublic: bool('PROBECTL_METRICS_PUBLIC', { default: false, doc: 'Serve GET /metrics without authentication. When false, /metrics needs a token of the provider tenant with metrics-read.' }),
   tenantHint: optStr('PROBECTL_DEFAULT_TENANT_NAME', { doc: 'Name of the tenant created on first start with an empty database (default `default`).' }),
 };
+
+/** The server's own settings as parsed. */
+export type ServerSettings = SectionValue<typeof serverVars>;

@@ -1,0 +1,71 @@
+import type { Static, TSchema } from 'typebox';
+import type { Principal, Permission } from '../identity/permissions.ts';
+
+/**
+ * The route contract every API route follows — core routes (src/server/routes)
+ * with the server's dependencies, integration routes with their
+ * integration's (IntegrationRouteDeps): method, URL, access, TypeBox schemas
+ * (validation and the OpenAPI document) and a handler returning a Reply.
+ * The server registers routes; nothing here imports it.
+ */
+
+export type Access =
+  | { readonly public: true }
+  /** Any one of these permissions; `provider` additionally requires the provider tenant. */
+  | { readonly anyOf: readonly Permission[]; readonly provider?: boolean };
+
+export interface RouteSchema {
+  body?: TSchema;
+  querystring?: TSchema;
+  params?: TSchema;
+  response?: Record<number, TSchema>;
+}
+
+type In<S, K extends keyof RouteSchema> = S extends Record<K, infer T extends TSchema> ? Static<T> : undefined;
+
+export interface HandlerContext<D, S extends RouteSchema> {
+  deps: D;
+  principal: Principal;
+  body: In<S, 'body'>;
+  query: In<S, 'querystring'>;
+  params: In<S, 'params'>;
+  /** Remote address (or `local` for the control socket). */
+  source: string;
+  /** The request's headers (lower-case names), for the few routes that read one (webhook signatures, content encodings). */
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+export interface Reply {
+  status?: number;
+  body: unknown;
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+export interface RouteDef<D = unknown, S extends RouteSchema = RouteSchema> {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  url: string;
+  summary: string;
+  tags: readonly string[];
+  access: Access;
+  schema: S;
+  /**
+   * A route whose body is not JSON (remote-write), or must be seen exactly as
+   * sent before it is parsed (a signed webhook): the handler gets the raw bytes
+   * as `body` (a Buffer), for these content types (any when empty), at most
+   * `limit` bytes (413 beyond). Access is checked before the body is read.
+   */
+  raw?: { readonly contentTypes: readonly string[]; readonly limit: number };
+  handler(ctx: HandlerContext<D, S>): Promise<Reply>;
+}
+
+/** Identity function that gives the handler typed body, query and params (`route<Deps>()(def)` fixes the deps type). */
+export function routeWith<D>(): <S extends RouteSchema>(def: RouteDef<D, S>) => RouteDef<D> {
+  return (def) => def as unknown as RouteDef<D>;
+}
+
+export function needs(...anyOf: Permission[]): Access {
+  return { anyOf };
+}
+
+export const PUBLIC: Access = { public: true };
