@@ -31,7 +31,8 @@ describe('cyberark backend: Central Credential Provider', () => {
     const clock = manualClock();
     const cert = opts.cert === undefined ? clientCert : opts.cert;
     const backend = new CyberArkBackend({ ccp: { url: opts.url ?? ccp.url, appId: opts.appId ?? 'probectl', ca: [pki.ca.certPem], ...(cert ? { clientCert: { cert: cert.certPem, key: cert.keyPem } } : {}) } });
-    return { clock, resolver: new SecretResolver({ backends: [backend], leaseMs: LEASE, clock }) };
+    // A failing backend is retried until the deadline: a short one keeps the failure cases quick.
+    return { clock, resolver: new SecretResolver({ backends: [backend], leaseMs: LEASE, clock, timeoutMs: 2000 }) };
   }
 
   it('happy path: AppID and the query ride the documented URL, with the client certificate; the named field is the value', async () => {
@@ -158,7 +159,8 @@ describe('cyberark backend: Conjur', () => {
   function setup(apiKey = 'conjur-api-key-1', url?: string) {
     const clock = manualClock();
     const backend = new CyberArkBackend({ conjur: { url: url ?? conjur.url, login: 'host/probectl', apiKey: () => apiKey, ca: [pki.ca.certPem], clock } });
-    return { clock, resolver: new SecretResolver({ backends: [backend], leaseMs: LEASE, clock }) };
+    // A failing backend is retried until the deadline: a short one keeps the failure cases quick.
+    return { clock, resolver: new SecretResolver({ backends: [backend], leaseMs: LEASE, clock, timeoutMs: 2000 }) };
   }
 
   it('happy path: authenticates with the API key, then reads the URL-encoded variable with the access token', async () => {

@@ -37,7 +37,8 @@ describe('vault backend (KV v2)', () => {
   function setup(auth: VaultAuth = { method: 'token', token: () => 's.root-token' }, extra: { namespace?: string; addr?: string; ca?: string[] } = {}) {
     const clock = manualClock();
     const backend = new VaultBackend({ addr: extra.addr ?? vault.url, auth, ca: extra.ca ?? [pki.ca.certPem], clock, namespace: extra.namespace });
-    const resolver = new SecretResolver({ backends: [backend], leaseMs: LEASE, clock });
+    // A failing Vault is retried until the deadline: a short one keeps the failure cases quick.
+    const resolver = new SecretResolver({ backends: [backend], leaseMs: LEASE, clock, timeoutMs: 2000 });
     return { clock, backend, resolver };
   }
 
