@@ -22,7 +22,7 @@ describe('device credentials: resolved per poll cycle', () => {
     vault = await FakeVault.start(pki);
     vault.addToken('s.device-token');
   });
-  after(() => vault.close());
+  after(() => vault?.close());
 
   /** A resolver and device credentials over the local Vault, closed when the test ends however it ends. */
   function setup(t: TestContext, env: NodeJS.ProcessEnv) {

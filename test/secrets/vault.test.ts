@@ -32,7 +32,7 @@ describe('vault backend (KV v2)', () => {
     vault.addToken('s.root-token');
     vault.addToken('s.limited', ['kv/other/']);
   });
-  after(() => vault.close());
+  after(() => vault?.close());
 
   function setup(auth: VaultAuth = { method: 'token', token: () => 's.root-token' }, extra: { namespace?: string; addr?: string; ca?: string[] } = {}) {
     const clock = manualClock();

@@ -32,8 +32,6 @@ export interface TestReply {
   body?: string | Buffer | object;
   /** Destroy the socket instead of answering. */
   hangUp?: boolean;
-  /** Reset the connection (TCP RST, the client sees ECONNRESET) instead of answering. */
-  reset?: boolean;
   /** Wait this long before answering. */
   delayMs?: number;
 }
@@ -90,10 +88,6 @@ export async function startHttpsServer(pki: TestPki, handler: TestHandler, opts:
       void Promise.resolve(fault ?? handler(recorded)).then(async (reply) => {
         if (reply.delayMs) await delay(reply.delayMs);
         if (req.socket.destroyed) return;
-        if (reply.reset) {
-          req.socket.resetAndDestroy();
-          return;
-        }
         if (reply.hangUp) {
           req.socket.destroy();
           return;
