@@ -207,9 +207,11 @@ function safeUser(): string {
  */
 export async function openAdminBackend(config: Config, opts: { tokenFile?: string | undefined } = {}): Promise<AdminBackend> {
   const paths = dataPaths(config.dataDir);
-  if (!config.databaseUrl && lockHolder(config.dataDir) !== undefined) {
+  // A live holder only: a lock left by a process that is gone (killed, a zombie, a reused pid) is no server.
+  const holder = config.databaseUrl ? undefined : lockHolder(config.dataDir);
+  if (holder !== undefined) {
     if (!existsSync(paths.controlSocket)) {
-      throw new ProbectlError('PROBECTL_ERR_DATA_DIR_LOCKED', `a probectl server (pid ${lockHolder(config.dataDir)}) holds ${config.dataDir} and its control socket is missing; stop it or use its HTTPS API`);
+      throw new ProbectlError('PROBECTL_ERR_DATA_DIR_LOCKED', `a probectl server (pid ${holder}) holds ${config.dataDir} and its control socket is missing; stop it or use its HTTPS API`);
     }
     return new ApiBackend(new ControlClient(paths.controlSocket, opts.tokenFile ?? paths.adminToken));
   }
