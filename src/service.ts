@@ -172,7 +172,17 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
 
     const material = identity?.material();
     const app = await buildApp(deps, { routes: allRoutes(config), version: VERSION, ...(material ? { tls: { cert: material.cert, key: material.key } } : {}) });
-    cleanup.push(() => app.close());
+    cleanup.push(async () => {
+      // Fastify closes the connections idle when close() starts; a keep-alive connection whose last
+      // request finishes during shutdown goes idle later and would hold the close open until the
+      // shutdown timeout. Close those as they go idle, so shutdown ends with the in-flight work.
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(sweep);
+      }
+    });
     if (identity) {
       // Renewals apply to new connections; minVersion must be restated because setSecureContext replaces the options.
       identity.attach(app.server as unknown as TlsServer, { minVersion: 'TLSv1.2' });
