@@ -244,7 +244,7 @@ describe('secret fetches retry transient failures within PROBECTL_SECRETS_TIMEOU
           const started = performance.now();
           const msg = await failsWith(text(resolver, h.ref), 'PROBECTL_ERR_SECRET_UNAVAILABLE', [h.value]);
           const took = performance.now() - started;
-          assert.ok(took < 2500 + 1000, `gave up after ${Math.round(took)} ms`);
+          assert.ok(took < 2500 + 1500, `gave up after ${Math.round(took)} ms (event-loop lag under load is the slack)`);
           assert.match(msg, /unavailable: \d+ attempts within 2500 ms failed, the last with: /);
           const s = stats(resolver, h);
           assert.ok(s.retries >= 1, `retries ${s.retries}`);
