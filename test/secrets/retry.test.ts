@@ -269,6 +269,28 @@ describe('secret fetches retry transient failures within PROBECTL_SECRETS_TIMEOU
     });
   }
 
+  it('vault AppRole: a shared login cut off with one fetch\'s attempt does not fail the other fetch waiting on it', async (t) => {
+    const pki = rig!.pki;
+    const vault = await FakeVault.start(pki, { approle: { roleId: 'role-r', secretId: 'secret-r', tokenTtlSeconds: 600 } });
+    t.after(() => vault.close());
+    vault.put('kv', 'retry/db', { password: 'pw-after-a-slow-login', user: 'user-after-a-slow-login' });
+    // The first login is held (answered far too late): the attempt that started it times out at 2 s.
+    vault.server.failNext({ status: 503, body: { errors: ['slow'] }, delayMs: 10_000 });
+    const resolver = new SecretResolver({
+      backends: [new VaultBackend({ addr: vault.url, ca: [pki.ca.certPem], auth: { method: 'approle', roleId: 'role-r', secretId: () => 'secret-r', mount: 'approle' } })],
+      leaseMs: 60_000, timeoutMs: 4000,
+    });
+    t.after(() => resolver.close());
+    // A second fetch, 300 ms later, waits on the same login with an attempt of its own that is still live when
+    // the first attempt's deadline cuts the login off: that abort is not its failure, so it is retried.
+    const first = text(resolver, parseSecretRef('vault:kv/retry/db#password'));
+    await delay(300);
+    const second = text(resolver, parseSecretRef('vault:kv/retry/db#user'));
+    assert.deepEqual(await Promise.all([first, second]), ['pw-after-a-slow-login', 'user-after-a-slow-login']);
+    assert.ok(vault.server.requests.filter((r) => r.url === '/v1/auth/approle/login').length >= 2, 'the held login, then one that worked');
+    assert.ok(stats(resolver, harness('vault')).retries >= 2, 'both fetches retried');
+  });
+
   it('vault: denied (403), unauthenticated (401) and malformed answers are final — one request each, no retry', async (t) => {
     const h = harness('vault');
     const { proxy, resolver } = await rigFor(t, h, 8000);

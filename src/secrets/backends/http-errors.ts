@@ -22,6 +22,10 @@ export function transportFailure(backend: string, err: unknown): ProbectlError {
         return new ProbectlError('PROBECTL_ERR_SECRET_MALFORMED', `${backend}: ${err.message}`);
       case 'timeout':
         return new TransientSecretError(`${backend}: ${err.message}`);
+      case 'aborted':
+        // Aborted by a signal other than the caller's own: a login shared with an attempt that timed
+        // out. The resolver retries only while the retrying attempt's own signal is live.
+        return new TransientSecretError(`${backend}: ${err.message}`);
       case 'network':
         // No code at all: the connection failed in a way undici did not name; worth another attempt.
         if (err.causeCode === undefined || isTransientCode(err.causeCode)) return new TransientSecretError(`${backend}: ${err.message}`);
