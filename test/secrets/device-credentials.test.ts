@@ -25,13 +25,12 @@ describe('device credentials: resolved per poll cycle', () => {
   after(() => vault?.close());
 
   /** A resolver and device credentials over the local Vault, closed when the test ends however it ends. */
-  function setup(t: TestContext, env: NodeJS.ProcessEnv) {
+  function setup(t: TestContext, env: NodeJS.ProcessEnv, timeoutMs?: number) {
     const problems: ConfigProblem[] = [];
     const specs = readDeviceCredentials(env, problems);
     assert.deepEqual(problems, []);
     const clock = manualClock();
-    // A short fetch deadline: a Vault that keeps answering 503 is retried until then, and the cycle is skipped.
-    const resolver = new SecretResolver({ leaseMs: LEASE, clock, timeoutMs: 1000, backends: [new VaultBackend({ addr: vault.url, ca: [pki.ca.certPem], auth: { method: 'token', token: () => 's.device-token' } })] });
+    const resolver = new SecretResolver({ leaseMs: LEASE, clock, ...(timeoutMs === undefined ? {} : { timeoutMs }), backends: [new VaultBackend({ addr: vault.url, ca: [pki.ca.certPem], auth: { method: 'token', token: () => 's.device-token' } })] });
     t.after(() => resolver.close());
     const skips: string[] = [];
     const devices = new DeviceCredentials({ resolver, specs, clock, onSkip: (name, err) => skips.push(`${name}:${err.code}`) });
@@ -59,7 +58,8 @@ describe('device credentials: resolved per poll cycle', () => {
 
   it('rotation applies at the next lease; a failed re-resolution skips the cycle (counted), the next cycle tries again', async (t) => {
     vault.put('kv', 'netops/snmp', { auth: 'auth-old', priv: 'priv-old' });
-    const { resolver, devices, clock, skips } = setup(t, SPEC);
+    // A short fetch deadline: a Vault that keeps answering 503 is retried until then, and the cycle is skipped.
+    const { resolver, devices, clock, skips } = setup(t, SPEC, 1000);
     const poll = () => devices.pollCycle('CORE_SW', (cred) => cred.snmpv3!.authKey.toString());
     assert.deepEqual(await poll(), { ok: true, value: 'auth-old' });
     vault.put('kv', 'netops/snmp', { auth: 'auth-new', priv: 'priv-new' });
