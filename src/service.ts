@@ -221,7 +221,17 @@ async function openCore(config: Config, opts: ServiceOptions & { background: boo
   if (tls?.generated) log.info({ cert: tls.generated, sha256_fingerprint: tls.identity.fingerprint256 }, 'generated a self-signed server certificate');
   const material = tls?.identity.material();
   const app = await buildApp(deps, { routes: mountedRoutes(config), version: VERSION, ...(material ? { tls: { cert: material.cert, key: material.key } } : {}) });
-  cleanup.push(() => app.close());
+  cleanup.push(async () => {
+    // Fastify closes the connections idle when close() starts; a keep-alive connection whose last
+    // request finishes during shutdown goes idle later and would hold the close open until the
+    // shutdown timeout. Close those as they go idle, so shutdown ends with the in-flight work.
+    const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
+    try {
+      await app.close();
+    } finally {
+      clearInterval(sweep);
+    }
+  });
   return { deps, app, devices, integrations, adminTokenFile: boot.adminTokenFile, tls };
 }
 

@@ -26,7 +26,7 @@ const MOUNT = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
 
 export const secretsVars = {
   secretsLease: duration('PROBECTL_SECRETS_LEASE', { default: '5m', minMs: 1000, maxMs: 86_400_000, doc: 'How long a resolved secret is held (sealed in memory) before the next use resolves it again. A shorter lease from the backend (Vault `lease_duration`) wins.' }),
-  secretsTimeout: duration('PROBECTL_SECRETS_TIMEOUT', { default: '10s', minMs: 100, maxMs: 120_000, doc: 'Deadline for one secret-backend fetch (including a login); a backend slower than this fails the use.' }),
+  secretsTimeout: duration('PROBECTL_SECRETS_TIMEOUT', { default: '10s', minMs: 100, maxMs: 120_000, doc: 'Deadline for one secret fetch, a login and retries included: a transient failure (reset or refused connection, an attempt timing out after half of this, HTTP 408/429/5xx) is retried with backoff until then; past it the use fails.' }),
   secretsCaFile: readableFile('PROBECTL_SECRETS_CA_FILE', { doc: 'PEM bundle of CAs trusted for every secret backend, in addition to the system roots.' }),
   vaultAddr: backendUrl('PROBECTL_SECRETS_VAULT_ADDR', 'HashiCorp Vault address, e.g. `https://vault.example:8200`. Enables `vault:<mount>/<path>#<field>` references (KV version 2).'),
   vaultToken: secretRef('PROBECTL_SECRETS_VAULT_TOKEN', { backendCredential: true, doc: 'Vault token (token auth). A literal or `env:NAME`. Exactly one of token, AppRole or Kubernetes auth.' }),

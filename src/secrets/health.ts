@@ -14,6 +14,8 @@ export interface BackendHealth {
   resolves: number;
   /** Failed backend fetches. */
   failures: number;
+  /** Attempts that failed transiently (reset, refused, timed out, 429/5xx) and were tried again within the fetch deadline. */
+  retries: number;
   /** Unexpired sealed values held for this backend. */
   cached_leases: number;
   last_ok: string | null;
@@ -59,6 +61,7 @@ export interface HealthContributor {
 export class BackendCounters {
   resolves = 0;
   failures = 0;
+  retries = 0;
   cacheHits = 0;
   lastOkAt: number | undefined;
   lastError: string | undefined;

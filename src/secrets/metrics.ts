@@ -32,6 +32,13 @@ export function registerSecretsMetrics(registry: Registry, resolver: SecretResol
     },
   });
   new Counter({
+    name: 'probectl_secrets_retries_total', help: 'Fetch attempts that failed transiently (reset, refused, timed out, 429/5xx) and were tried again within PROBECTL_SECRETS_TIMEOUT.', labelNames: ['scheme'] as const, registers,
+    collect() {
+      this.reset();
+      for (const s of resolver.stats()) setCounter(this, { scheme: s.scheme }, s.retries);
+    },
+  });
+  new Counter({
     name: 'probectl_secrets_cache_hits_total', help: 'Uses served from the sealed cache within a lease.', labelNames: ['scheme'] as const, registers,
     collect() {
       this.reset();

@@ -1,6 +1,8 @@
 import { systemClock, type Clock } from '../core/clock.ts';
 import { isProbectlError, ProbectlError } from '../core/errors.ts';
-import type { FetchedSecret, SecretBackend } from './backend.ts';
+import { retry, RetryAborted, sleep, type Outcome } from '../core/retry/loop.ts';
+import type { RetryPolicy } from '../core/retry/policy.ts';
+import { TransientSecretError, type FetchedSecret, type SecretBackend } from './backend.ts';
 import { backendVariable } from './config.ts';
 import { BackendCounters, isoOrNull, type BackendHealth, type HealthContributor, type SecretsHealth } from './health.ts';
 import { REFERENCE_SCHEMES, refKey, type BackendScheme, type SecretRef } from './ref.ts';
@@ -12,9 +14,23 @@ export interface SecretResolverOptions {
   /** PROBECTL_SECRETS_LEASE: the longest a resolved value is held; a shorter backend lease wins. */
   leaseMs: number;
   clock?: Clock;
-  /** Deadline for one backend fetch; default 10 s. */
+  /** PROBECTL_SECRETS_TIMEOUT: deadline for one fetch, retries included; default 10 s. */
   timeoutMs?: number;
+  /** How transient failures are retried within the deadline; default SECRET_FETCH_RETRY. */
+  retry?: RetryPolicy;
 }
+
+/**
+ * How a secret fetch retries a transient failure (a reset or refused
+ * connection, one attempt timing out, 408/429/5xx): exponential backoff with
+ * full jitter from 100 ms up to 2 s, a Retry-After honoured up to 5 s, as
+ * many attempts as fit in PROBECTL_SECRETS_TIMEOUT. A backoff that would end
+ * past the deadline is not waited for: the fetch fails at once.
+ */
+export const SECRET_FETCH_RETRY: RetryPolicy = { baseMs: 100, capMs: 2_000, maxAttempts: Number.POSITIVE_INFINITY, maxRetryAfterMs: 5_000 };
+
+/** One attempt may take this share of PROBECTL_SECRETS_TIMEOUT, so an attempt that hangs leaves time for another. */
+const ATTEMPT_SHARE = 0.5;
 
 /** Numbers behind the health report, for the metrics collector. */
 export interface BackendStats {
@@ -22,6 +38,8 @@ export interface BackendStats {
   configured: boolean;
   resolves: number;
   failures: number;
+  /** Attempts that failed transiently and were tried again (a fetch that succeeded on its 3rd attempt counts 2). */
+  retries: number;
   cacheHits: number;
   cachedLeases: number;
   lastOkAt: number | undefined;
@@ -59,6 +77,7 @@ export class SecretResolver {
   readonly #clock: Clock;
   readonly #leaseMs: number;
   readonly #timeoutMs: number;
+  readonly #retry: RetryPolicy;
   #misses = 0;
   #closed = false;
 
@@ -72,6 +91,7 @@ export class SecretResolver {
     this.#clock = opts.clock ?? systemClock;
     this.#leaseMs = opts.leaseMs;
     this.#timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#retry = opts.retry ?? SECRET_FETCH_RETRY;
   }
 
   isConfigured(scheme: BackendScheme): boolean {
@@ -114,7 +134,7 @@ export class SecretResolver {
     return REFERENCE_SCHEMES.map((scheme) => {
       const c = this.#counters.get(scheme) as BackendCounters;
       return {
-        scheme, configured: this.#backends.has(scheme), resolves: c.resolves, failures: c.failures, cacheHits: c.cacheHits,
+        scheme, configured: this.#backends.has(scheme), resolves: c.resolves, failures: c.failures, retries: c.retries, cacheHits: c.cacheHits,
         cachedLeases: live.get(scheme) ?? 0, lastOkAt: c.lastOkAt, lastErrorAt: c.lastErrorAt,
       };
     });
@@ -129,6 +149,7 @@ export class SecretResolver {
         configured: this.#backends.has(scheme),
         resolves: c.resolves,
         failures: c.failures,
+        retries: c.retries,
         cached_leases: live.get(scheme) ?? 0,
         last_ok: isoOrNull(c.lastOkAt),
         last_error: c.lastError ?? null,
@@ -182,19 +203,38 @@ export class SecretResolver {
       counters.failed(this.#clock.now(), err);
       throw err;
     }
+    const started = performance.now();
     const deadline = AbortSignal.timeout(this.#timeoutMs);
     const signal = AbortSignal.any([this.#closing.signal, deadline]);
+    let attempts = 0;
+    let final: unknown;
+    let transient: TransientSecretError | undefined;
     let fetched: FetchedSecret;
     try {
-      fetched = await settleOrAbort(backend.fetch(ref, signal), signal);
-      if (!Buffer.isBuffer(fetched.value)) throw new ProbectlError('PROBECTL_ERR_SECRET_MALFORMED', `the ${scheme} backend returned no value`);
-      if (fetched.value.length === 0) throw new ProbectlError('PROBECTL_ERR_SECRET_MALFORMED', `the ${scheme} backend returned an empty value`);
-      if (this.#closed) {
-        fetched.value.fill(0);
-        throw closedError();
-      }
+      const outcome = await retry(this.#retry, async (): Promise<Outcome<FetchedSecret>> => {
+        attempts += 1;
+        try {
+          return { kind: 'ok', value: await this.#attempt(backend, ref, signal) };
+        } catch (err) {
+          if (err instanceof TransientSecretError && !signal.aborted) {
+            transient = err;
+            return { kind: 'retryable', reason: err.message, retryAfterMs: err.retryAfterMs };
+          }
+          final = err;
+          return { kind: 'permanent', reason: err instanceof Error ? err.message : 'failed' };
+        }
+      }, {
+        signal,
+        onRetry: () => {
+          counters.retries += 1;
+        },
+        // A backoff that would end past the deadline is not waited for.
+        sleep: (ms, s) => (performance.now() + ms >= started + this.#timeoutMs ? Promise.reject(new RetryAborted('deadline')) : sleep(ms, s)),
+      });
+      if (outcome.kind !== 'ok') throw final ?? transient;
+      fetched = outcome.value;
     } catch (err) {
-      const failure = this.#normalize(err, scheme, deadline);
+      const failure = this.#normalize(err instanceof RetryAborted ? undefined : err, scheme, deadline, attempts, transient);
       counters.failed(this.#clock.now(), failure);
       throw failure;
     }
@@ -208,10 +248,47 @@ export class SecretResolver {
     return entry;
   }
 
-  #normalize(err: unknown, scheme: BackendScheme, deadline: AbortSignal): ProbectlError {
+  /**
+   * One attempt: the backend's fetch under the fetch's signal and this
+   * attempt's own deadline. An attempt that times out alone (the fetch's
+   * deadline not yet passed) is transient; a value is checked before use.
+   */
+  async #attempt(backend: SecretBackend, ref: SecretRef, signal: AbortSignal): Promise<FetchedSecret> {
+    const attemptMs = Math.max(1, Math.ceil(this.#timeoutMs * ATTEMPT_SHARE));
+    const ownDeadline = AbortSignal.timeout(attemptMs);
+    const attemptSignal = AbortSignal.any([signal, ownDeadline]);
+    let fetched: FetchedSecret;
+    try {
+      fetched = await settleOrAbort(backend.fetch(ref, attemptSignal), attemptSignal);
+    } catch (err) {
+      if (ownDeadline.aborted && !signal.aborted) throw new TransientSecretError(`the ${backend.scheme} backend did not answer one attempt within ${attemptMs} ms`);
+      throw err;
+    }
+    if (!Buffer.isBuffer(fetched.value)) throw new ProbectlError('PROBECTL_ERR_SECRET_MALFORMED', `the ${backend.scheme} backend returned no value`);
+    if (fetched.value.length === 0) throw new ProbectlError('PROBECTL_ERR_SECRET_MALFORMED', `the ${backend.scheme} backend returned an empty value`);
+    if (this.#closed) {
+      fetched.value.fill(0);
+      throw closedError();
+    }
+    return fetched;
+  }
+
+  /**
+   * The one error a failed fetch reports. A fetch that ran out of time names
+   * the deadline, the attempts made and the last transient failure; a final
+   * failure after retries says how many attempts it took. Library errors keep
+   * only their kind.
+   */
+  #normalize(err: unknown, scheme: BackendScheme, deadline: AbortSignal, attempts: number, transient: TransientSecretError | undefined): ProbectlError {
     if (this.#closed) return closedError();
-    if (deadline.aborted) return new ProbectlError('PROBECTL_ERR_SECRET_UNAVAILABLE', `the ${scheme} backend did not answer within ${this.#timeoutMs} ms`);
-    if (isProbectlError(err)) return err;
+    const tries = attempts === 1 ? '1 attempt' : `${attempts} attempts`;
+    // Out of time (the deadline passed during an attempt, or the next backoff would have ended past it),
+    // or a policy with a finite number of attempts ran out of them.
+    if (err === undefined || deadline.aborted || err instanceof TransientSecretError) {
+      if (transient === undefined) return new ProbectlError('PROBECTL_ERR_SECRET_UNAVAILABLE', `the ${scheme} backend did not answer within ${this.#timeoutMs} ms`);
+      return new ProbectlError('PROBECTL_ERR_SECRET_UNAVAILABLE', `the ${scheme} backend is unavailable: ${tries} within ${this.#timeoutMs} ms failed, the last with: ${transient.message}`);
+    }
+    if (isProbectlError(err)) return attempts > 1 ? new ProbectlError(err.code, `${err.message} (after ${tries})`) : err;
     // Anything else (a library error) may quote a path or a value: keep only its kind.
     return new ProbectlError('PROBECTL_ERR_SECRET_UNAVAILABLE', `the ${scheme} backend failed unexpectedly (${(err as Error | undefined)?.name ?? 'error'})`);
   }

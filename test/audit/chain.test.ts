@@ -38,7 +38,7 @@ describe(`audit chain (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' : '
     t = await openTestDb();
     [a, b] = (await makeTenants(t.db, 'audit-a', 'audit-b')) as [string, string];
   });
-  after(() => t.close());
+  after(() => t?.close());
 
   it('canonical encoding sorts keys at every depth and refuses inexact numbers', () => {
     assert.equal(canonicalJson({ b: 1, a: { d: [1, 'x', null], c: true } }), '{"a":{"c":true,"d":[1,"x",null]},"b":1}');

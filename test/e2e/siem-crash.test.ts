@@ -15,12 +15,16 @@ import { seedAuditChain } from '../helpers/seed.ts';
 import { caFile } from '../siem/helpers/forwarder.ts';
 import { startTestSiem, type TestSiem } from '../siem/servers/test-siem.ts';
 
-const EVENTS = 100_000;
+// 20,000 events in batches of 1,000 keep the property (killed mid-drain, every event
+// delivered, at most one batch twice) at a fifth of the work: with 100,000 the test
+// needed ~45 s alone and over 120 s with two suites on two cores, and timed out.
+// Volume is the benchmark's business (npm run bench).
+const EVENTS = 20_000;
 const BATCH = 1000;
 const INFLIGHT = 2;
 
 /**
- * kill -9 of the server while it drains 100,000 audit events to a Splunk HEC
+ * kill -9 of the server while it drains 20,000 audit events to a Splunk HEC
  * with indexer acknowledgement, then a restart: the receiver ends up holding
  * every event, and no more than the batches in flight (PROBECTL_SIEM_INFLIGHT)
  * arrived twice.
@@ -33,18 +37,21 @@ describe('SIEM export survives kill -9 (embedded database)', () => {
 
   before(async () => {
     const db = await openPglite(join(dataDir, 'pglite'));
-    await migrate(db);
-    await bootstrap(db, systemClock, { tenantName: 'default', adminTokenPath: join(dataDir, 'admin-token') });
-    tenant = await inSystem(db, async (tx) => (await insertTenant(tx, 'crash-tenant')).id);
-    await seedAuditChain(db, tenant, EVENTS);
-    const check = await verifyAudit(tenant, (after) => inTenant(db, tenant, (tx) => pageAudit(tx, after, 5000)));
-    assert.equal(check.ok, true, 'the seeded chain verifies');
-    await db.close();
+    try {
+      await migrate(db);
+      await bootstrap(db, systemClock, { tenantName: 'default', adminTokenPath: join(dataDir, 'admin-token') });
+      tenant = await inSystem(db, async (tx) => (await insertTenant(tx, 'crash-tenant')).id);
+      await seedAuditChain(db, tenant, EVENTS);
+      const check = await verifyAudit(tenant, (after) => inTenant(db, tenant, (tx) => pageAudit(tx, after, 5000)));
+      assert.equal(check.ok, true, 'the seeded chain verifies');
+    } finally {
+      await db.close();
+    }
     siem = await startTestSiem({ ack: true });
   });
   after(async () => {
     await server?.stop('SIGKILL');
-    await siem.close();
+    await siem?.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -57,7 +64,8 @@ describe('SIEM export survives kill -9 (embedded database)', () => {
     };
     const ofTenant = () => siem.accepted.filter((r) => r.tenant === tenant);
     server = await serve(env);
-    const deadline = Date.now() + 120_000;
+    // Both waits fit in the runner's 120 s per test, so a slow drain fails with its own message.
+    const deadline = Date.now() + 25_000;
     while (ofTenant().length < EVENTS * 0.3) {
       assert.ok(Date.now() < deadline, `only ${ofTenant().length} events arrived before the kill`);
       await new Promise((r) => setTimeout(r, 10));
@@ -68,7 +76,9 @@ describe('SIEM export survives kill -9 (embedded database)', () => {
 
     server = await serve(env);
     const ids = () => new Set(ofTenant().map((r) => r.id));
-    const end = Date.now() + 180_000;
+    // After the restart the dead process still counts as a live SIEM replica for 3 rebalance intervals (30 s),
+    // so the new one takes only its share of the streams until then: most of this wait is that.
+    const end = Date.now() + 70_000;
     while (ids().size < EVENTS) {
       assert.ok(Date.now() < end, `receiver holds ${ids().size} of ${EVENTS}`);
       await new Promise((r) => setTimeout(r, 50));
@@ -80,7 +90,7 @@ describe('SIEM export survives kill -9 (embedded database)', () => {
     assert.ok(duplicates <= BATCH * INFLIGHT, `${duplicates} duplicates (at most ${INFLIGHT} batches of ${BATCH} in flight)`);
     t.diagnostic(`killed after ${atKill} events had arrived; after the restart ${all.length} deliveries for ${EVENTS} events: ${duplicates} duplicate(s)`);
     const seqs = new Set(all.map((r) => /cn1=(\d+)/.exec(r.raw)?.[1]));
-    assert.equal(seqs.size, EVENTS, 'every seq from 1 to 100,000 is there');
+    assert.equal(seqs.size, EVENTS, `every seq from 1 to ${EVENTS} is there`);
     assert.ok(!all.some((r) => r.raw.includes('hunter2')), 'the seeded password field was redacted in every event');
   });
 });

@@ -2,9 +2,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { Agent, request as undiciRequest } from 'undici';
+import { request as undiciRequest } from 'undici';
 import { loadConfig } from '../../src/settings.ts';
 import { startService, type RunningService } from '../../src/service.ts';
+import { testAgent } from './http.ts';
 import { freshDatabaseOn, type FreshDatabase } from './pg.ts';
 
 export interface ApiResponse {
@@ -43,24 +44,44 @@ export async function freshDatabaseUrl(): Promise<FreshDatabase | undefined> {
 /**
  * Starts the real service in this process: real HTTPS with the generated
  * certificate (trusted by this client, validation on), a fresh data directory
- * and database.
+ * and database. If starting fails, what was made so far is removed again.
  */
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const dataDir = env.PROBECTL_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'probectl-test-'));
-  const database = env.PROBECTL_DATABASE_URL ? undefined : await freshDatabaseUrl();
-  const fullEnv: NodeJS.ProcessEnv = {
-    PROBECTL_DATA_DIR: dataDir,
-    PROBECTL_LISTEN: '127.0.0.1:0',
-    PROBECTL_LOG_LEVEL: 'info',
-    ...(database ? { PROBECTL_DATABASE_URL: database.url } : {}),
-    ...env,
+  const undo: (() => Promise<void> | void)[] = [];
+  if (!env.PROBECTL_DATA_DIR) undo.push(() => rmSync(dataDir, { recursive: true, force: true }));
+  // Every step runs even if one fails; the first failure is reported after all ran.
+  const rollback = async () => {
+    const failures: unknown[] = [];
+    for (const step of undo.reverse()) await Promise.resolve().then(step).catch((err: unknown) => failures.push(err));
+    undo.length = 0;
+    if (failures.length > 0) throw failures[0];
   };
-  const logs: string[] = [];
-  const log = pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
-  const service = await startService(loadConfig(fullEnv), { log, env: fullEnv });
-  const cert = readFileSync(join(dataDir, 'tls', 'server.crt'), 'utf8');
-  const agent = new Agent({ connect: { ca: cert } });
-  const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+  try {
+    const database = env.PROBECTL_DATABASE_URL ? undefined : await freshDatabaseUrl();
+    if (database) undo.push(() => database.drop());
+    const fullEnv: NodeJS.ProcessEnv = {
+      PROBECTL_DATA_DIR: dataDir,
+      PROBECTL_LISTEN: '127.0.0.1:0',
+      PROBECTL_LOG_LEVEL: 'info',
+      ...(database ? { PROBECTL_DATABASE_URL: database.url } : {}),
+      ...env,
+    };
+    const logs: string[] = [];
+    const log = pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
+    const service = await startService(loadConfig(fullEnv), { log, env: fullEnv });
+    undo.push(() => service.close());
+    const agent = testAgent(readFileSync(join(dataDir, 'tls', 'server.crt'), 'utf8'));
+    undo.push(() => agent.close());
+    const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+    return app(service, agent, dataDir, adminToken, logs, rollback);
+  } catch (err) {
+    await rollback().catch(() => undefined);
+    throw err;
+  }
+}
+
+function app(service: RunningService, agent: ReturnType<typeof testAgent>, dataDir: string, adminToken: string, logs: string[], close: () => Promise<void>): TestApp {
   return {
     url: service.url,
     dataDir,
@@ -87,11 +108,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       }
       return { status: res.statusCode, headers: res.headers, text, json };
     },
-    async close() {
-      await service.close();
-      await agent.close();
-      await database?.drop();
-      if (!env.PROBECTL_DATA_DIR) rmSync(dataDir, { recursive: true, force: true });
-    },
+    /** Stops the service, closes the client and removes the database and data directory; every step runs even if one fails. */
+    close,
   };
 }

@@ -20,19 +20,35 @@ export async function openTestDb(options: { migrate?: boolean } = {}): Promise<T
   const serverUrl = process.env.PROBECTL_TEST_DATABASE_URL;
   if (!serverUrl) {
     const db = await openPglite(undefined);
-    if (options.migrate !== false) await migrate(db);
+    await migrateOrClose(db, options, () => db.close());
     return { db, driver: 'pglite', url: undefined, close: () => db.close() };
   }
   const fresh = await freshDatabaseOn(serverUrl);
-  const db = await openPostgres({ connectionString: fresh.url, poolSize: 8 });
-  if (options.migrate !== false) await migrate(db);
-  return {
-    db,
-    driver: 'postgres',
-    url: fresh.url,
-    async close() {
+  let db: Db;
+  try {
+    db = await openPostgres({ connectionString: fresh.url, poolSize: 8 });
+  } catch (err) {
+    await fresh.drop().catch(() => undefined);
+    throw err;
+  }
+  const close = async () => {
+    try {
       await db.close();
+    } finally {
       await fresh.drop();
-    },
+    }
   };
+  await migrateOrClose(db, options, close);
+  return { db, driver: 'postgres', url: fresh.url, close };
+}
+
+/** Migrates unless told not to; a failed migration closes the database before the error propagates. */
+async function migrateOrClose(db: Db, options: { migrate?: boolean }, close: () => Promise<void>): Promise<void> {
+  if (options.migrate === false) return;
+  try {
+    await migrate(db);
+  } catch (err) {
+    await close().catch(() => undefined);
+    throw err;
+  }
 }

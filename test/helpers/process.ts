@@ -16,7 +16,7 @@ export function cli(args: string[], env: Record<string, string>, input?: string)
   return { status: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 
-/** The same, without blocking this process (needed when the server runs in this process). */
+/** The same, without blocking this process (needed when the server runs in this process); killed after 60 s like cli(). */
 export function cliAsync(args: string[], env: Record<string, string>): Promise<CliResult> {
   return collect(spawn(NODE, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env } }));
 }
@@ -44,7 +44,31 @@ export interface ServerProcess {
   child: ChildProcess;
   url: string;
   output: () => string;
+  /**
+   * Sends `signal` and waits for the exit; a process still running 30 s
+   * later is killed (SIGKILL) and the stop rejects, naming the signal and the
+   * server's output. Resolves with the exit code (null when killed by a signal).
+   */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+const STOP_DEADLINE_MS = 30_000;
+
+/** Waits for `child` to exit, SIGKILLing it if it is still running after `ms`; true when it had to be killed. */
+async function exitWithin(child: ChildProcess, ms: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return false;
+  const exited = once(child, 'exit');
+  let killed = false;
+  const timer = setTimeout(() => {
+    killed = true;
+    child.kill('SIGKILL');
+  }, ms);
+  try {
+    await exited;
+  } finally {
+    clearTimeout(timer);
+  }
+  return killed;
 }
 
 /** Starts `probectl serve` (with these node arguments, if any) and waits for its "probectl serving" log line. */
@@ -58,9 +82,11 @@ export async function serve(env: Record<string, string>, timeoutMs = 60_000, ent
     out += c.toString();
   });
   const url = await new Promise<string>((resolve, reject) => {
+    let timedOut = false;
+    // A start that takes too long is killed; the promise settles on its exit, so no process is left behind.
     const timer = setTimeout(() => {
+      timedOut = true;
       child.kill('SIGKILL');
-      reject(new Error(`server did not start in time (its "probectl serving" line needs PROBECTL_LOG_LEVEL info or lower):\n${out}`));
     }, timeoutMs);
     const check = () => {
       for (const line of out.split('\n')) {
@@ -73,7 +99,7 @@ export async function serve(env: Record<string, string>, timeoutMs = 60_000, ent
     child.stdout?.on('data', check);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`server exited with ${code}:\n${out}`));
+      reject(new Error(timedOut ? `server did not start within ${timeoutMs} ms (its "probectl serving" line needs PROBECTL_LOG_LEVEL info or lower):\n${out}` : `server exited with ${code}:\n${out}`));
     });
   });
   return {
@@ -81,10 +107,10 @@ export async function serve(env: Record<string, string>, timeoutMs = 60_000, ent
     url,
     output: () => out,
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null) return child.exitCode;
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill(signal);
-      const [code] = (await once(child, 'exit')) as [number | null];
-      return code;
+      if (await exitWithin(child, STOP_DEADLINE_MS)) throw new Error(`server pid ${child.pid} did not exit within ${STOP_DEADLINE_MS} ms of ${signal}; killed:\n${out}`);
+      return child.exitCode;
     },
   };
 }

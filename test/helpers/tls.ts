@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { createServer, type TlsOptions } from 'node:tls';
 import { issueCertificate, type Issued } from '../../src/core/x509.ts';
 
@@ -32,13 +32,22 @@ export interface TlsTestServer {
 
 /** A TLS server on 127.0.0.1 that completes handshakes and closes. */
 export async function tlsServer(cert: Issued, extra: TlsOptions = {}): Promise<TlsTestServer> {
+  const sockets = new Set<Socket>();
   const server = createServer({ cert: cert.certPem, key: cert.keyPem, ...extra }, (socket) => socket.end());
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
   server.on('tlsClientError', () => {});
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return {
     port: (server.address() as AddressInfo).port,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    // Connections a client left open are destroyed: close() never waits on a peer.
+    close: () => new Promise((resolve) => {
+      server.close(() => resolve());
+      for (const s of sockets) s.destroy();
+    }),
   };
 }
 

@@ -21,7 +21,7 @@ describe(`signals → incidents (${process.env.PROBECTL_TEST_DATABASE_URL ? 'pos
   before(async () => {
     t = await openTestDb();
   });
-  after(() => t.close());
+  after(() => t?.close());
 
   it('two signals with the same correlation key (kind family + target) make one incident', async () => {
     const [tenant] = await makeTenants(t.db, 'corr-same');

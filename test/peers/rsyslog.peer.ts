@@ -66,7 +66,7 @@ async function client(p: RsyslogPeer, extra: ConnectionOptions = {}): Promise<TL
   const socket = connect({ host: '127.0.0.1', port: p.port, ca: p.caPem, servername: 'localhost', ...extra });
   sockets.push(socket);
   socket.on('error', () => {});
-  await once(socket, 'secureConnect');
+  await once(socket, 'secureConnect', { signal: AbortSignal.timeout(10_000) });
   return socket;
 }
 
@@ -157,12 +157,12 @@ describe('rsyslog peer (real rsyslogd, imtcp + gtls, RFC 5425 octet counting)', 
     // No servername: node checks the certificate against the IP address it connected to.
     const byIp = connect({ host: '127.0.0.1', port: p.port, ca: p.caPem });
     sockets.push(byIp);
-    await once(byIp, 'secureConnect');
+    await once(byIp, 'secureConnect', { signal: AbortSignal.timeout(10_000) });
     assert.equal(byIp.authorized, true);
     const other = await issueCertificate({ commonName: 'unrelated CA', isCa: true });
     const untrusted = connect({ host: '127.0.0.1', port: p.port, ca: other.certPem, servername: 'localhost' });
     sockets.push(untrusted);
-    const [err] = (await once(untrusted, 'error')) as [NodeJS.ErrnoException];
+    const [err] = (await once(untrusted, 'error', { signal: AbortSignal.timeout(10_000) })) as [NodeJS.ErrnoException];
     assert.match(String(err.code), /UNABLE_TO_VERIFY|SELF_SIGNED|UNABLE_TO_GET_ISSUER/);
   });
 
@@ -220,7 +220,14 @@ describe('rsyslog peer (real rsyslogd, imtcp + gtls, RFC 5425 octet counting)', 
     sockets.push(bare);
     bare.on('error', () => {});
     bare.once('secureConnect', () => bare.write(frame(render(anon))));
-    await new Promise((resolve) => bare.once('close', resolve)); // events.once would reject on the ECONNRESET
+    // events.once would reject on the ECONNRESET; 10 s at most.
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('rsyslog did not close the connection within 10 s')), 10_000);
+      bare.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
     await pause(1_000);
     assert.deepEqual(await p.messages(), []);
     assert.match(p.stderr(), /did not provide a certificate/);

@@ -33,11 +33,15 @@ describe('two replicas on one PostgreSQL', () => {
     if (!process.env.PROBECTL_TEST_DATABASE_URL) throw new Error('this suite needs PROBECTL_TEST_DATABASE_URL (run it through npm run test:pg)');
     database = (await freshDatabaseUrl())!;
     const db = await openPostgres({ connectionString: database.url, poolSize: 4 });
-    await migrate(db);
-    const dir = mkdtempSync(join(tmpdir(), 'probectl-replica-'));
-    await bootstrap(db, systemClock, { tenantName: 'default', adminTokenPath: join(dir, 'admin-token') });
-    tenants = await inSystem(db, async (tx) => Promise.all(['r1', 'r2', 'r3', 'r4'].map(async (n) => (await insertTenant(tx, `replica-${n}`)).id)));
-    await db.close();
+    try {
+      await migrate(db);
+      const dir = mkdtempSync(join(tmpdir(), 'probectl-replica-'));
+      dirs.push(dir);
+      await bootstrap(db, systemClock, { tenantName: 'default', adminTokenPath: join(dir, 'admin-token') });
+      tenants = await inSystem(db, async (tx) => Promise.all(['r1', 'r2', 'r3', 'r4'].map(async (n) => (await insertTenant(tx, `replica-${n}`)).id)));
+    } finally {
+      await db.close();
+    }
     siem = await startTestSiem({ ack: true });
   });
   after(async () => {
@@ -59,12 +63,18 @@ describe('two replicas on one PostgreSQL', () => {
         PROBECTL_SIEM_STREAMS: 'audit', PROBECTL_SIEM_REBALANCE_INTERVAL: '1s',
       });
     };
-    servers.push(...(await Promise.all([start(), start()])));
+    // Both are stopped by after() even if only one of them started.
+    const started = await Promise.allSettled([start(), start()]);
+    for (const s of started) if (s.status === 'fulfilled') servers.push(s.value);
+    for (const s of started) if (s.status === 'rejected') throw s.reason;
     // Let both replicas announce themselves and settle on their shares, then write the events.
     await new Promise((r) => setTimeout(r, 3500));
     const db = await openPostgres({ connectionString: database.url, poolSize: 4 });
-    for (const t of tenants) await seedAuditChain(db, t, PER_TENANT);
-    await db.close();
+    try {
+      for (const t of tenants) await seedAuditChain(db, t, PER_TENANT);
+    } finally {
+      await db.close();
+    }
     const ofSeeded = () => siem.accepted.filter((r) => r.tenant !== undefined && tenants.includes(r.tenant));
     const end = Date.now() + 120_000;
     while (new Set(ofSeeded().map((r) => r.id)).size < tenants.length * PER_TENANT) {

@@ -56,6 +56,9 @@ describe('canary: secret values never leave the resolver', () => {
     env = {
       PROBECTL_LOG_LEVEL: 'trace',
       PROBECTL_SECRETS_LEASE: '1s',
+      // A failing Vault is retried until this deadline: short, so the failure cases below stay quick
+      // (not shorter: one attempt gets half of it, and start-up on a loaded machine needs that).
+      PROBECTL_SECRETS_TIMEOUT: '3s',
       PROBECTL_SECRETS_VAULT_ADDR: vault.url,
       PROBECTL_SECRETS_VAULT_TOKEN: 'env:CANARY_VAULT_TOKEN',
       PROBECTL_SECRETS_VAULT_CA_FILE: join(dir, 'vault-ca.pem'),
@@ -94,7 +97,10 @@ describe('canary: secret values never leave the resolver', () => {
     assert.match(metrics.text, /probectl_secrets_backend_configured\{scheme="vault"\} 1/);
   });
 
-  it('a failing backend: 503, a 403 whose body quotes the token, a malformed body echoing a value — errors and health stay clean', async () => {
+  it('a failing backend: 503, a 403 whose body quotes the token, a malformed body echoing a value — errors and health stay clean', async (t) => {
+    t.after(() => {
+      vault.override = undefined;
+    });
     const replies = [
       { status: 503, body: { errors: ['Vault is sealed'] } },
       { status: 403, body: { errors: [`permission denied for token ${SECRETS.vaultToken}`] } },

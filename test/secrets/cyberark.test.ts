@@ -27,11 +27,11 @@ describe('cyberark backend: Central Credential Provider', () => {
   });
   after(() => ccp.close());
 
-  function setup(opts: { appId?: string; cert?: Issued | null; url?: string } = {}) {
+  function setup(opts: { appId?: string; cert?: Issued | null; url?: string; timeoutMs?: number } = {}) {
     const clock = manualClock();
     const cert = opts.cert === undefined ? clientCert : opts.cert;
     const backend = new CyberArkBackend({ ccp: { url: opts.url ?? ccp.url, appId: opts.appId ?? 'probectl', ca: [pki.ca.certPem], ...(cert ? { clientCert: { cert: cert.certPem, key: cert.keyPem } } : {}) } });
-    return { clock, resolver: new SecretResolver({ backends: [backend], leaseMs: LEASE, clock }) };
+    return { clock, resolver: new SecretResolver({ backends: [backend], leaseMs: LEASE, clock, ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }) }) };
   }
 
   it('happy path: AppID and the query ride the documented URL, with the client certificate; the named field is the value', async () => {
@@ -71,7 +71,8 @@ describe('cyberark backend: Central Credential Provider', () => {
 
   it('a password being changed is refused (fail closed), not served half-rotated', async () => {
     ccp.set('netops', 'core-sw-snmp', { Content: 'mid-change', UserName: 'u', changing: true });
-    const { resolver } = setup();
+    // CCP answers 500 while the password changes: retried until the deadline (a short one here), then refused.
+    const { resolver } = setup({ timeoutMs: 2000 });
     try {
       await failsWith(text(resolver, REF), 'PROBECTL_ERR_SECRET_UNAVAILABLE', ['mid-change']);
     } finally {
@@ -81,7 +82,8 @@ describe('cyberark backend: Central Credential Provider', () => {
 
   it('backend down after expiry: an error, not the stale value; the next use tries again', async () => {
     ccp.set('netops', 'core-sw-snmp', { Content: 'ccp-before', UserName: 'u' });
-    const { resolver, clock } = setup();
+    // A backend that keeps failing is retried until the deadline: a short one keeps this quick.
+    const { resolver, clock } = setup({ timeoutMs: 2000 });
     try {
       await text(resolver, REF);
       clock.advance(LEASE);
@@ -94,7 +96,7 @@ describe('cyberark backend: Central Credential Provider', () => {
       await resolver.close();
     }
     const port = await deadPort();
-    const dead = setup({ url: `https://127.0.0.1:${port}` });
+    const dead = setup({ url: `https://127.0.0.1:${port}`, timeoutMs: 2000 });
     try {
       await failsWith(text(dead.resolver, REF), 'PROBECTL_ERR_SECRET_UNAVAILABLE', ['netops', 'core-sw-snmp']);
     } finally {
@@ -155,10 +157,10 @@ describe('cyberark backend: Conjur', () => {
   });
   after(() => conjur.close());
 
-  function setup(apiKey = 'conjur-api-key-1', url?: string) {
+  function setup(apiKey = 'conjur-api-key-1', url?: string, timeoutMs?: number) {
     const clock = manualClock();
     const backend = new CyberArkBackend({ conjur: { url: url ?? conjur.url, login: 'host/probectl', apiKey: () => apiKey, ca: [pki.ca.certPem], clock } });
-    return { clock, resolver: new SecretResolver({ backends: [backend], leaseMs: LEASE, clock }) };
+    return { clock, resolver: new SecretResolver({ backends: [backend], leaseMs: LEASE, clock, ...(timeoutMs === undefined ? {} : { timeoutMs }) }) };
   }
 
   it('happy path: authenticates with the API key, then reads the URL-encoded variable with the access token', async () => {
@@ -197,7 +199,8 @@ describe('cyberark backend: Conjur', () => {
 
   it('backend down, 401/403, not found and an empty variable are errors', async () => {
     conjur.variables.set('netops/snmp/auth', 'conjur-before');
-    const { resolver, clock } = setup();
+    // A 502 is retried until the deadline: a short one keeps this quick.
+    const { resolver, clock } = setup('conjur-api-key-1', undefined, 2000);
     try {
       await text(resolver, REF);
       clock.advance(LEASE);

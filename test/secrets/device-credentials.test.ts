@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { Registry } from 'prom-client';
 import type { ConfigProblem } from '../../src/config/section.ts';
 import { VaultBackend } from '../../src/secrets/backends/vault.ts';
@@ -22,14 +22,16 @@ describe('device credentials: resolved per poll cycle', () => {
     vault = await FakeVault.start(pki);
     vault.addToken('s.device-token');
   });
-  after(() => vault.close());
+  after(() => vault?.close());
 
-  function setup(env: NodeJS.ProcessEnv) {
+  /** A resolver and device credentials over the local Vault, closed when the test ends however it ends. */
+  function setup(t: TestContext, env: NodeJS.ProcessEnv, timeoutMs?: number) {
     const problems: ConfigProblem[] = [];
     const specs = readDeviceCredentials(env, problems);
     assert.deepEqual(problems, []);
     const clock = manualClock();
-    const resolver = new SecretResolver({ leaseMs: LEASE, clock, backends: [new VaultBackend({ addr: vault.url, ca: [pki.ca.certPem], auth: { method: 'token', token: () => 's.device-token' } })] });
+    const resolver = new SecretResolver({ leaseMs: LEASE, clock, ...(timeoutMs === undefined ? {} : { timeoutMs }), backends: [new VaultBackend({ addr: vault.url, ca: [pki.ca.certPem], auth: { method: 'token', token: () => 's.device-token' } })] });
+    t.after(() => resolver.close());
     const skips: string[] = [];
     const devices = new DeviceCredentials({ resolver, specs, clock, onSkip: (name, err) => skips.push(`${name}:${err.code}`) });
     resolver.addHealthContributor(devices);
@@ -42,9 +44,9 @@ describe('device credentials: resolved per poll cycle', () => {
     PROBECTL_DEVICE_CRED_CORE_SW_PRIV_PASS: 'vault:kv/netops/snmp#priv',
   };
 
-  it('a cycle gets the SNMPv3 credential (defaults SHA / AES), buffers zeroed after the cycle', async () => {
+  it('a cycle gets the SNMPv3 credential (defaults SHA / AES), buffers zeroed after the cycle', async (t) => {
     vault.put('kv', 'netops/snmp', { auth: 'auth-key-1', priv: 'priv-key-1' });
-    const { resolver, devices } = setup(SPEC);
+    const { devices } = setup(t, SPEC);
     let held: ResolvedDeviceCredential | undefined;
     const outcome = await devices.pollCycle('CORE_SW', (cred) => {
       held = cred;
@@ -52,12 +54,12 @@ describe('device credentials: resolved per poll cycle', () => {
     });
     assert.deepEqual(outcome, { ok: true, value: { user: 'monitor', auth: 'auth-key-1', priv: 'priv-key-1', protos: ['SHA', 'AES'] } });
     assert.ok(held!.snmpv3!.authKey.every((b) => b === 0) && held!.snmpv3!.privKey!.every((b) => b === 0));
-    await resolver.close();
   });
 
-  it('rotation applies at the next lease; a failed re-resolution skips the cycle (counted), the next cycle tries again', async () => {
+  it('rotation applies at the next lease; a failed re-resolution skips the cycle (counted), the next cycle tries again', async (t) => {
     vault.put('kv', 'netops/snmp', { auth: 'auth-old', priv: 'priv-old' });
-    const { resolver, devices, clock, skips } = setup(SPEC);
+    // A short fetch deadline: a Vault that keeps answering 503 is retried until then, and the cycle is skipped.
+    const { resolver, devices, clock, skips } = setup(t, SPEC, 1000);
     const poll = () => devices.pollCycle('CORE_SW', (cred) => cred.snmpv3!.authKey.toString());
     assert.deepEqual(await poll(), { ok: true, value: 'auth-old' });
     vault.put('kv', 'netops/snmp', { auth: 'auth-new', priv: 'priv-new' });
@@ -67,6 +69,9 @@ describe('device credentials: resolved per poll cycle', () => {
 
     clock.advance(LEASE);
     vault.override = { status: 503, body: { errors: ['Vault is sealed'] } };
+    t.after(() => {
+      vault.override = undefined;
+    });
     let ran = false;
     const skipped = await devices.pollCycle('CORE_SW', () => {
       ran = true;
@@ -79,7 +84,7 @@ describe('device credentials: resolved per poll cycle', () => {
     const h = resolver.health().device_credentials;
     assert.equal(h.length, 1);
     assert.deepEqual({ ...h[0], last_error_at: typeof h[0]!.last_error_at }, { name: 'CORE_SW', cycles: 4, skipped: 1, last_error: h[0]!.last_error, last_error_at: 'string' });
-    assert.match(h[0]!.last_error ?? '', /^PROBECTL_ERR_SECRET_UNAVAILABLE: PROBECTL_DEVICE_CRED_CORE_SW_(AUTH|PRIV)_PASS: vault is unavailable \(HTTP 503\)$/);
+    assert.match(h[0]!.last_error ?? '', /^PROBECTL_ERR_SECRET_UNAVAILABLE: PROBECTL_DEVICE_CRED_CORE_SW_(AUTH|PRIV)_PASS: the vault backend is unavailable: \d+ attempts within 1000 ms failed, the last with: vault is unavailable \(HTTP 503\)$/);
     assert.ok(!JSON.stringify(resolver.health()).includes('netops'), 'health shows no reference locations');
 
     const registry = new Registry();
@@ -90,40 +95,36 @@ describe('device credentials: resolved per poll cycle', () => {
 
     vault.override = undefined;
     assert.deepEqual(await poll(), { ok: true, value: 'auth-new' });
-    await resolver.close();
   });
 
-  it('a protocol resolved from a reference is validated at use; an unknown one skips the cycle', async () => {
+  it('a protocol resolved from a reference is validated at use; an unknown one skips the cycle', async (t) => {
     vault.put('kv', 'netops/proto', { auth: 'ROT13', pass: 'p' });
-    const { resolver, devices } = setup({
+    const { devices } = setup(t, {
       PROBECTL_DEVICE_CRED_X_USERNAME: 'u', PROBECTL_DEVICE_CRED_X_AUTH_PASS: 'vault:kv/netops/proto#pass', PROBECTL_DEVICE_CRED_X_AUTH_PROTO: 'vault:kv/netops/proto#auth',
     });
     const out = await devices.pollCycle('X', () => 'ran');
     assert.equal(out.ok, false);
     assert.ok(!out.ok && out.error.code === 'PROBECTL_ERR_SECRET_MALFORMED');
     assert.ok(!out.ok && !out.error.message.includes('ROT13'));
-    await resolver.close();
   });
 
-  it('errors thrown by the poll itself are the caller\'s, not a skipped cycle', async () => {
+  it('errors thrown by the poll itself are the caller\'s, not a skipped cycle', async (t) => {
     vault.put('kv', 'netops/snmp', { auth: 'a', priv: 'p' });
-    const { resolver, devices } = setup(SPEC);
+    const { devices } = setup(t, SPEC);
     await assert.rejects(devices.pollCycle('CORE_SW', () => {
       throw new Error('device timed out');
     }), /device timed out/);
     assert.equal(devices.stats()[0]!.skipped, 0);
-    await resolver.close();
   });
 
-  it('community (SNMPv2c) and password credentials', async () => {
+  it('community (SNMPv2c) and password credentials', async (t) => {
     vault.put('kv', 'netops/fw', { password: 'fw-pass', community: 'public-not' });
-    const { resolver, devices } = setup({
+    const { devices } = setup(t, {
       PROBECTL_DEVICE_CRED_EDGE_COMMUNITY: 'vault:kv/netops/fw#community',
       PROBECTL_DEVICE_CRED_FW_USERNAME: 'admin', PROBECTL_DEVICE_CRED_FW_PASSWORD: 'vault:kv/netops/fw#password',
     });
     assert.deepEqual(await devices.use('EDGE', (c) => [c.community?.toString(), c.snmpv3, c.password]), ['public-not', undefined, undefined]);
     assert.deepEqual(await devices.use('FW', (c) => [c.username, c.password?.toString()]), ['admin', 'fw-pass']);
     await assert.rejects(devices.use('NOPE', () => 1), /no device credential named NOPE/);
-    await resolver.close();
   });
 });

@@ -3,7 +3,7 @@ import { randomFillSync } from 'node:crypto';
 import { inspect } from 'node:util';
 import { describe, it } from 'node:test';
 import { ProbectlError } from '../../src/core/errors.ts';
-import type { FetchedSecret, SecretBackend } from '../../src/secrets/backend.ts';
+import { TransientSecretError, type FetchedSecret, type SecretBackend } from '../../src/secrets/backend.ts';
 import { EnvBackend } from '../../src/secrets/backends/env.ts';
 import { parseSecretRef, type BackendScheme, type SecretRef } from '../../src/secrets/ref.ts';
 import { SecretResolver } from '../../src/secrets/resolver.ts';
@@ -138,9 +138,84 @@ describe('secret resolver', () => {
     const resolver = new SecretResolver({ backends: [backend], leaseMs: LEASE, timeoutMs: 100 });
     const started = Date.now();
     const msg = await failsWith(text(resolver), 'PROBECTL_ERR_SECRET_UNAVAILABLE');
-    assert.match(msg, /did not answer within 100 ms/);
+    assert.match(msg, /within 100 ms/);
+    assert.match(msg, /did not answer one attempt within 50 ms/, 'an attempt gets half the deadline, so a hung one leaves time for another');
     assert.ok(Date.now() - started < 2000);
     await resolver.close();
+  });
+
+  it('transient failures are retried within the deadline; the value comes from the first attempt that succeeds', async (t) => {
+    let failures = 2;
+    const backend = new ScriptedBackend('vault', async () => {
+      if (failures-- > 0) throw new TransientSecretError('vault: https://127.0.0.1:8200: unreachable (ECONNRESET)');
+      return { value: Buffer.from('after-two-resets') };
+    });
+    const resolver = new SecretResolver({ backends: [backend], leaseMs: LEASE, timeoutMs: 5000 });
+    t.after(() => resolver.close());
+    assert.equal(await text(resolver), 'after-two-resets');
+    assert.equal(backend.calls, 3);
+    const stats = resolver.stats().find((s) => s.scheme === 'vault')!;
+    assert.deepEqual([stats.resolves, stats.failures, stats.retries], [1, 0, 2]);
+    assert.equal(resolver.health().backends.find((b) => b.scheme === 'vault')!.retries, 2);
+  });
+
+  it('a final failure (denied, not found, malformed) is not retried; after transient ones it says how many attempts it took', async (t) => {
+    const answers: Error[] = [new ProbectlError('PROBECTL_ERR_SECRET_DENIED', 'vault refused probectl\'s credentials for the read (HTTP 403)')];
+    const backend = new ScriptedBackend('vault', async () => {
+      throw answers.shift() ?? new ProbectlError('PROBECTL_ERR_SECRET_NOT_FOUND', 'vault: the secret does not exist or is not visible to probectl (HTTP 404)');
+    });
+    const resolver = new SecretResolver({ backends: [backend], leaseMs: LEASE, timeoutMs: 5000 });
+    t.after(() => resolver.close());
+    assert.equal(await failsWith(text(resolver), 'PROBECTL_ERR_SECRET_DENIED'), 'vault refused probectl\'s credentials for the read (HTTP 403)');
+    assert.equal(backend.calls, 1);
+    answers.push(new TransientSecretError('vault is unavailable (HTTP 503)'));
+    assert.equal(await failsWith(text(resolver), 'PROBECTL_ERR_SECRET_NOT_FOUND'), 'vault: the secret does not exist or is not visible to probectl (HTTP 404) (after 2 attempts)');
+    assert.equal(backend.calls, 3);
+  });
+
+  it('an attempt that hangs is cut off at half the deadline and tried again, even if the backend ignores the signal', async (t) => {
+    const backend = new ScriptedBackend('vault', async () => (backend.calls === 1 ? new Promise<FetchedSecret>(() => undefined) : { value: Buffer.from('second-try') }));
+    const resolver = new SecretResolver({ backends: [backend], leaseMs: LEASE, timeoutMs: 1000 });
+    t.after(() => resolver.close());
+    const started = performance.now();
+    assert.equal(await text(resolver), 'second-try');
+    const took = performance.now() - started;
+    assert.ok(took >= 490 && took < 1000, `took ${Math.round(took)} ms`);
+    assert.equal(backend.calls, 2);
+  });
+
+  it('a Retry-After is honoured; one that would end past the deadline fails the fetch at once', async (t) => {
+    let retryAfterMs = 300;
+    const backend = new ScriptedBackend('vault', async () => {
+      if (backend.calls % 2 === 1) throw new TransientSecretError('vault is unavailable (HTTP 429)', retryAfterMs);
+      return { value: Buffer.from('after-retry-after') };
+    });
+    const resolver = new SecretResolver({ backends: [backend], leaseMs: LEASE, timeoutMs: 1000 });
+    t.after(() => resolver.close());
+    let started = performance.now();
+    assert.equal(await text(resolver), 'after-retry-after');
+    assert.ok(performance.now() - started >= 290, 'waited for the Retry-After');
+    resolver.forget(REF);
+    retryAfterMs = 5000;
+    started = performance.now();
+    const msg = await failsWith(text(resolver), 'PROBECTL_ERR_SECRET_UNAVAILABLE');
+    assert.ok(performance.now() - started < 500, 'did not sleep into the deadline');
+    assert.equal(msg, 'the vault backend is unavailable: 1 attempt within 1000 ms failed, the last with: vault is unavailable (HTTP 429)');
+    assert.equal(backend.calls, 3);
+  });
+
+  it('close() during a backoff ends the fetch at once with the resolver-closed error', async () => {
+    const backend = new ScriptedBackend('vault', async () => {
+      throw new TransientSecretError('vault is unavailable (HTTP 503)', 3000);
+    });
+    const resolver = new SecretResolver({ backends: [backend], leaseMs: LEASE, timeoutMs: 10_000 });
+    const pending = failsWith(text(resolver), 'PROBECTL_ERR_SECRET_UNAVAILABLE');
+    await new Promise((r) => setTimeout(r, 50));
+    const started = performance.now();
+    await resolver.close();
+    assert.equal(await pending, 'the secret resolver is closed');
+    assert.ok(performance.now() - started < 500);
+    assert.equal(backend.calls, 1);
   });
 
   it('an empty value is an error, not an empty credential', async () => {
@@ -236,7 +311,7 @@ describe('secret resolver', () => {
     await text(resolver, parseSecretRef('env:PROBECTL_TEST_SECRET_ENV'));
     let h = resolver.health();
     const vault = h.backends.find((b) => b.scheme === 'vault')!;
-    assert.deepEqual({ ...vault, last_ok: typeof vault.last_ok }, { scheme: 'vault', configured: true, resolves: 2, failures: 0, cached_leases: 2, last_ok: 'string', last_error: null, last_error_at: null });
+    assert.deepEqual({ ...vault, last_ok: typeof vault.last_ok }, { scheme: 'vault', configured: true, resolves: 2, failures: 0, retries: 0, cached_leases: 2, last_ok: 'string', last_error: null, last_error_at: null });
     assert.equal(h.backends.find((b) => b.scheme === 'env')!.cached_leases, 1);
     assert.deepEqual(h.backends.map((b) => b.scheme), ['env', 'vault', 'cyberark', 'aws', 'azure', 'gcp']);
     clock.advance(LEASE);

@@ -33,7 +33,7 @@ describe('startup resolution and secrets check', () => {
     vault.addToken('s.t');
     vault.put('kv', 'probectl/db', { password: 'db-secret-password' });
   });
-  after(() => vault.close());
+  after(() => vault?.close());
 
   const resolverWith = (env: NodeJS.ProcessEnv) => new SecretResolver({ leaseMs: 60_000, backends: [new EnvBackend(env), new VaultBackend({ addr: vault.url, ca: [pki.ca.certPem], auth: { method: 'token', token: () => 's.t' } })] });
 

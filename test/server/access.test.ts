@@ -43,7 +43,7 @@ describe(`access control on every route (${process.env.PROBECTL_TEST_DATABASE_UR
     const ind = await app.request('POST', '/v1/indicators', { token: tokenA, body: { indicators: [{ value: 'a-only.example', confidence: 90, source: 'a-feed' }] } });
     indicatorA = ind.json.indicators[0].id;
   });
-  after(() => app.close());
+  after(() => app?.close());
 
   const pathOf = (r: RouteDef, id = randomUUID()) => r.url.replace(':id', id);
   const sampleBody = (r: RouteDef) => (r.method === 'GET' || r.method === 'DELETE' ? undefined : {});

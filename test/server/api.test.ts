@@ -17,7 +17,7 @@ describe('HTTPS API behaviour', () => {
     tenant = (await app.request('POST', '/v1/tenants', { token: app.adminToken, body: { name: 'api-tenant' } })).json.id;
     token = (await app.request('POST', '/v1/tokens', { token: app.adminToken, body: { tenant, permissions: ['admin'], name: 'api' } })).json.token;
   });
-  after(() => app.close());
+  after(() => app?.close());
 
   const incidentsCount = async () => (await app.request('GET', '/v1/incidents', { token })).json.incidents.length;
 

@@ -21,7 +21,7 @@ describe(`row-level security (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgr
          VALUES (gen_random_uuid(), $1, 'domain', $2, NULL, 50, 'warning', 'test', 'api', now())`, [tenant, `${name}.example`]));
     }
   });
-  after(() => t.close());
+  after(() => t?.close());
 
   it('every tenant-owned table has RLS enabled and forced, with a tenant isolation policy', async () => {
     const res = await t.db.transaction((tx) => tx.query<{ relname: string; relrowsecurity: boolean; relforcerowsecurity: boolean; policies: string[] }>(

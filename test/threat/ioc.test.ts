@@ -31,7 +31,7 @@ describe(`IOC matcher (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' : '
     ], new Date(clock.now())));
     await inTenant(t.db, b, (tx) => upsertIndicators(tx, 'api', [{ value: '192.0.2.1', confidence: 99, source: 'b-feed' }], new Date(clock.now())));
   });
-  after(() => t.close());
+  after(() => t?.close());
 
   it('classifies indicators', () => {
     assert.equal(classifyIndicator('203.0.113.7')?.kind, 'ip');

@@ -80,7 +80,7 @@ describe('TLS posture check against loopback servers', () => {
     before(async () => {
       t = await openTestDb();
     });
-    after(() => t.close());
+    after(() => t?.close());
 
     it('emits findings as signals into the target\'s tenant once, correlated into one incident per endpoint', async () => {
       const [tenant, other] = await makeTenants(t.db, 'posture', 'posture-other');

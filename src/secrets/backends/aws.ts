@@ -3,7 +3,8 @@ import type { SecretsManagerClient, SecretsManagerClientConfig } from '@aws-sdk/
 import { ProbectlError } from '../../core/errors.ts';
 import type { FetchedSecret, SecretBackend } from '../backend.ts';
 import type { SecretRef } from '../ref.ts';
-import { jsonField, lazy, nonEmpty, raceAbort, safeName, secretError, secureEndpoint, statusWord, transportWord, withSystemRoots } from './cloud-common.ts';
+import { isTransientStatus, TransientSecretError } from '../backend.ts';
+import { jsonField, lazy, nonEmpty, raceAbort, safeName, secretError, secureEndpoint, statusWord, transportFailure, withSystemRoots } from './cloud-common.ts';
 
 export interface AwsBackendOptions {
   /** Signing and endpoint region; when unset the SDK's chain (AWS_REGION, profile) applies, and an ARN's own region wins. */
@@ -28,6 +29,13 @@ const DENIED = new Set([
   'MissingAuthenticationToken', 'ExpiredTokenException', 'ExpiredToken', 'DecryptionFailure',
 ]);
 const NOT_FOUND = new Set(['ResourceNotFoundException', 'InvalidRequestException']);
+// The SDK's own transient set (@smithy/core retry/service-error-classification): throttling (AWS answers it
+// with HTTP 400) and per-request timeouts. Its retries are off here, so the resolver's loop applies them.
+const TRANSIENT = new Set([
+  'BandwidthLimitExceeded', 'EC2ThrottledException', 'LimitExceededException', 'PriorRequestNotComplete', 'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded', 'RequestThrottled', 'RequestThrottledException', 'SlowDown', 'ThrottledException', 'Throttling', 'ThrottlingException',
+  'TooManyRequestsException', 'TransactionInProgressException', 'TimeoutError', 'RequestTimeout', 'RequestTimeoutException',
+]);
 
 /**
  * AWS Secrets Manager through the official SDK (GetSecretValue). The SDK is
@@ -99,11 +107,14 @@ function extract(text: string | undefined, binary: Uint8Array | undefined, field
 function classify(err: unknown, signal: AbortSignal): ProbectlError {
   if (err instanceof ProbectlError) return err;
   if (signal.aborted) return secretError('PROBECTL_ERR_SECRET_UNAVAILABLE', 'aws', 'the backend call was cancelled or timed out');
-  const e = (err ?? {}) as { name?: unknown; $fault?: unknown; $metadata?: { httpStatusCode?: unknown }; $response?: unknown };
+  const e = (err ?? {}) as { name?: unknown; $fault?: unknown; $metadata?: { httpStatusCode?: unknown }; $response?: unknown; $retryable?: unknown };
   const name = safeName(e.name);
   const status = typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined;
   if (name !== undefined && DENIED.has(name)) return secretError('PROBECTL_ERR_SECRET_DENIED', 'aws', statusWord('the backend refused the credentials', name, status));
   if (name !== undefined && NOT_FOUND.has(name)) return secretError('PROBECTL_ERR_SECRET_NOT_FOUND', 'aws', statusWord('the secret or version does not exist or is not usable', name, status));
+  if ((name !== undefined && TRANSIENT.has(name)) || e.$retryable !== undefined || (status !== undefined && isTransientStatus(status))) {
+    return new TransientSecretError(`aws: ${statusWord(status !== undefined && status >= 500 ? 'the backend answered with a server error' : 'the backend throttled or timed out the request', name, status)}`);
+  }
   if (status !== undefined && status >= 500) return secretError('PROBECTL_ERR_SECRET_UNAVAILABLE', 'aws', statusWord('the backend answered with a server error', name, status));
   if (name === 'CredentialsProviderError') return secretError('PROBECTL_ERR_SECRET_DENIED', 'aws', 'no AWS credentials could be loaded from the default chain');
   if (status === 401 || status === 403) return secretError('PROBECTL_ERR_SECRET_DENIED', 'aws', statusWord('the backend refused the credentials', undefined, status));
@@ -117,7 +128,7 @@ function classify(err: unknown, signal: AbortSignal): ProbectlError {
   if (err instanceof Error && err.message === 'Region is missing') {
     return secretError('PROBECTL_ERR_SECRET_BACKEND_UNCONFIGURED', 'aws', 'no region is configured: set PROBECTL_SECRETS_AWS_REGION or AWS_REGION, or reference the secret by ARN');
   }
-  const transport = status === undefined ? transportWord(err) : undefined;
-  if (transport !== undefined) return secretError('PROBECTL_ERR_SECRET_UNAVAILABLE', 'aws', transport);
+  const transport = status === undefined ? transportFailure('aws', err) : undefined;
+  if (transport !== undefined) return transport;
   return secretError('PROBECTL_ERR_SECRET_UNAVAILABLE', 'aws', statusWord('the backend call failed', name === 'Error' ? undefined : name, status));
 }

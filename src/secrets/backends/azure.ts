@@ -4,7 +4,9 @@ import type { SecretClient } from '@azure/keyvault-secrets';
 import { ProbectlError } from '../../core/errors.ts';
 import type { FetchedSecret, SecretBackend } from '../backend.ts';
 import type { SecretRef } from '../ref.ts';
-import { lazy, nonEmpty, raceAbort, safeName, secretError, statusWord, transportWord, withSystemRoots } from './cloud-common.ts';
+import { parseRetryAfter } from '../../core/retry/policy.ts';
+import { isTransientStatus, TransientSecretError } from '../backend.ts';
+import { lazy, nonEmpty, raceAbort, safeName, secretError, statusWord, transportFailure, withSystemRoots } from './cloud-common.ts';
 
 export type AzureTokenCredential = ConstructorParameters<typeof SecretClient>[1];
 
@@ -85,7 +87,7 @@ export function createAzureBackend(opts: AzureBackendOptions = {}): SecretBacken
 function classify(err: unknown, signal: AbortSignal): ProbectlError {
   if (err instanceof ProbectlError) return err;
   if (signal.aborted) return secretError('PROBECTL_ERR_SECRET_UNAVAILABLE', 'azure', 'the backend call was cancelled or timed out');
-  const e = (err ?? {}) as { name?: unknown; code?: unknown; statusCode?: unknown; details?: { error?: { code?: unknown; innerError?: { code?: unknown } } } };
+  const e = (err ?? {}) as { name?: unknown; code?: unknown; statusCode?: unknown; details?: { error?: { code?: unknown; innerError?: { code?: unknown } } }; response?: { headers?: { get?(name: string): string | undefined } } };
   const name = safeName(e.name);
   const status = typeof e.statusCode === 'number' ? e.statusCode : undefined;
   const serviceCode = safeName(e.details?.error?.innerError?.code) ?? safeName(e.details?.error?.code) ?? safeName(e.code);
@@ -98,6 +100,11 @@ function classify(err: unknown, signal: AbortSignal): ProbectlError {
     return secretError('PROBECTL_ERR_SECRET_DENIED', 'azure', statusWord('the vault refused the credentials', serviceCode, status));
   }
   if (status === 404) return secretError('PROBECTL_ERR_SECRET_NOT_FOUND', 'azure', statusWord('the secret or version does not exist', serviceCode, status));
+  if (status !== undefined && isTransientStatus(status)) {
+    // Key Vault throttles with 429 and a Retry-After (its service limits page); 5xx are the service's own faults.
+    const retryAfter = parseRetryAfter(e.response?.headers?.get?.('retry-after'), Date.now());
+    return new TransientSecretError(`azure: ${statusWord(status === 429 ? 'the vault throttled the request' : 'the vault answered with a server error', serviceCode, status)}`, retryAfter);
+  }
   if (status !== undefined && status >= 500) return secretError('PROBECTL_ERR_SECRET_UNAVAILABLE', 'azure', statusWord('the vault answered with a server error', serviceCode, status));
   if (serviceCode === 'PARSE_ERROR' || (status !== undefined && status >= 200 && status < 300) || name === 'SyntaxError' || name === 'TypeError') {
     return secretError('PROBECTL_ERR_SECRET_MALFORMED', 'azure', statusWord('the vault answer could not be parsed', undefined, status));
@@ -106,7 +113,7 @@ function classify(err: unknown, signal: AbortSignal): ProbectlError {
   if (err instanceof Error && /challenge resource|challenge contains invalid scope/.test(err.message)) {
     return secretError('PROBECTL_ERR_SECRET_DENIED', 'azure', 'the vault\'s authentication challenge names a resource outside the vault domain');
   }
-  const transport = status === undefined ? transportWord(err) : undefined;
-  if (transport !== undefined) return secretError('PROBECTL_ERR_SECRET_UNAVAILABLE', 'azure', transport);
+  const transport = status === undefined ? transportFailure('azure', err) : undefined;
+  if (transport !== undefined) return transport;
   return secretError('PROBECTL_ERR_SECRET_UNAVAILABLE', 'azure', statusWord('the backend call failed', serviceCode, status));
 }

@@ -1,6 +1,7 @@
 import { rootCertificates } from 'node:tls';
 import { isLoopbackHost } from '../../core/net.ts';
 import { type ErrorCode, ProbectlError } from '../../core/errors.ts';
+import { isTransientCode, TransientSecretError } from '../backend.ts';
 import type { BackendScheme } from '../ref.ts';
 
 /**
@@ -119,14 +120,19 @@ const TLS_CODES = /^(UNABLE_TO_|SELF_SIGNED_|DEPTH_ZERO_|CERT_|ERR_TLS_|ERR_SSL_
 /**
  * Describes a transport failure from its error code (ECONNREFUSED,
  * CERT_HAS_EXPIRED, …), looking through `cause` chains; codes are identifiers
- * chosen by Node or the SDK, so they are safe to show.
+ * chosen by Node or the SDK, so they are safe to show. A reset, refused or
+ * timed-out connection is a TransientSecretError (the resolver retries it);
+ * a TLS failure or an unknown host is final. Undefined when no code is found.
  */
-export function transportWord(err: unknown): string | undefined {
+export function transportFailure(scheme: BackendScheme, err: unknown): ProbectlError | undefined {
   let e: unknown = err;
   for (let depth = 0; depth < 5 && e !== null && typeof e === 'object'; depth++) {
     const code = safeName((e as { code?: unknown }).code);
-    if (code !== undefined && TLS_CODES.test(code)) return `TLS certificate validation failed (${code})`;
-    if (code !== undefined && /^E[A-Z]+$/.test(code)) return `the backend could not be reached (${code})`;
+    if (code !== undefined && TLS_CODES.test(code)) return secretError('PROBECTL_ERR_SECRET_UNAVAILABLE', scheme, `TLS certificate validation failed (${code})`);
+    if (code !== undefined && /^E[A-Z_]+$/.test(code)) {
+      const what = `the backend could not be reached (${code})`;
+      return isTransientCode(code) ? new TransientSecretError(`${scheme}: ${what}`) : secretError('PROBECTL_ERR_SECRET_UNAVAILABLE', scheme, what);
+    }
     e = (e as { cause?: unknown }).cause;
   }
   return undefined;

@@ -59,7 +59,7 @@ export class ConjurClient {
     }
     if (res.status !== 200) {
       res.body.fill(0);
-      throw statusFailure(NAME, res.status);
+      throw statusFailure(NAME, res.status, 'read', res.headers);
     }
     // The body is the secret itself; hand over the buffer (the resolver seals and zeroes it).
     return { value: res.body };
@@ -103,7 +103,7 @@ export class ConjurClient {
     }
     try {
       if (res.status === 401 || res.status === 403) throw new ProbectlError('PROBECTL_ERR_SECRET_DENIED', `${NAME} refused the API-key authentication (HTTP ${res.status})`);
-      if (res.status !== 200) throw statusFailure(NAME, res.status, 'authentication');
+      if (res.status !== 200) throw statusFailure(NAME, res.status, 'authentication', res.headers);
       let parsed: unknown;
       try {
         parsed = JSON.parse(res.body.toString('utf8'));

@@ -81,7 +81,7 @@ export class CyberArkBackend implements SecretBackend {
     }
     try {
       // CCP error bodies ({ErrorCode, ErrorMsg}) quote the query: never pass them on.
-      if (res.status !== 200) throw statusFailure(NAME, res.status);
+      if (res.status !== 200) throw statusFailure(NAME, res.status, 'read', res.headers);
       const body = jsonBody(NAME, res);
       if (!isRecord(body)) throw malformed(NAME, 'a body that is not an account object');
       const key = Object.hasOwn(body, field) ? field : Object.keys(body).find((k) => k.toLowerCase() === field.toLowerCase());

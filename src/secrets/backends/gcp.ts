@@ -2,7 +2,8 @@ import type { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { ProbectlError } from '../../core/errors.ts';
 import type { FetchedSecret, SecretBackend } from '../backend.ts';
 import type { SecretRef } from '../ref.ts';
-import { lazy, nonEmpty, raceAbort, secretError, statusWord, transportWord, withSystemRoots } from './cloud-common.ts';
+import { TransientSecretError } from '../backend.ts';
+import { lazy, nonEmpty, raceAbort, secretError, statusWord, transportFailure, withSystemRoots } from './cloud-common.ts';
 
 type ClientOptions = NonNullable<ConstructorParameters<typeof SecretManagerServiceClient>[0]>;
 /** A google-auth-library AuthClient (what GoogleAuthOptions.authClient takes). */
@@ -24,6 +25,9 @@ type Sdk = typeof import('@google-cloud/secret-manager');
 // gRPC status codes (grpc/status.proto).
 const DENIED = new Map([[7, 'PERMISSION_DENIED'], [16, 'UNAUTHENTICATED']]);
 const NOT_FOUND = new Map([[5, 'NOT_FOUND'], [9, 'FAILED_PRECONDITION'], [3, 'INVALID_ARGUMENT']]);
+// What the SDK itself retries for AccessSecretVersion (secret_manager_service_client_config.json:
+// RESOURCE_EXHAUSTED, UNAVAILABLE), plus DEADLINE_EXCEEDED — one call's own deadline, as the idempotent set has it.
+const TRANSIENT = new Map([[14, 'UNAVAILABLE'], [8, 'RESOURCE_EXHAUSTED'], [4, 'DEADLINE_EXCEEDED']]);
 const CODE_NAMES: Record<number, string> = { 1: 'CANCELLED', 2: 'UNKNOWN', 4: 'DEADLINE_EXCEEDED', 8: 'RESOURCE_EXHAUSTED', 10: 'ABORTED', 12: 'UNIMPLEMENTED', 13: 'INTERNAL', 14: 'UNAVAILABLE', 15: 'DATA_LOSS' };
 
 /**
@@ -39,7 +43,14 @@ export function createGcpBackend(opts: GcpBackendOptions = {}): SecretBackend {
   const client = lazy<SecretManagerServiceClient>(async () => {
     started = true;
     const { SecretManagerServiceClient: Client } = await sdk();
-    const options: ClientOptions = endpoint === undefined ? {} : { apiEndpoint: endpoint.host, port: endpoint.port };
+    const options: ClientOptions = {
+      ...(endpoint === undefined ? {} : { apiEndpoint: endpoint.host, port: endpoint.port }),
+      // After a failed connection grpc-js waits out its own reconnect backoff (1 s growing to 2 min),
+      // failing every call fast meanwhile; cap it so a backend that is back is reached by the
+      // resolver's next retry, which owns the retry cadence.
+      'grpc.initial_reconnect_backoff_ms': 100,
+      'grpc.max_reconnect_backoff_ms': 1000,
+    };
     if (opts.caPem !== undefined) {
       // A private CA needs explicit channel credentials; the SDK then sends no
       // call credentials of its own, so the ADC token is combined in here.
@@ -146,8 +157,9 @@ function classify(err: unknown, signal: AbortSignal): ProbectlError {
   if (code === 13 && /^Response message parsing error/.test(String((err as { details?: unknown }).details))) {
     return secretError('PROBECTL_ERR_SECRET_MALFORMED', 'gcp', 'the backend answer could not be decoded');
   }
+  if (code !== undefined && TRANSIENT.has(code)) return new TransientSecretError(`gcp: ${statusWord('the backend call failed', TRANSIENT.get(code), undefined)}`);
   if (code !== undefined && CODE_NAMES[code] !== undefined) return secretError('PROBECTL_ERR_SECRET_UNAVAILABLE', 'gcp', statusWord('the backend call failed', CODE_NAMES[code], undefined));
-  const transport = transportWord(err);
-  if (transport !== undefined) return secretError('PROBECTL_ERR_SECRET_UNAVAILABLE', 'gcp', transport);
+  const transport = transportFailure('gcp', err);
+  if (transport !== undefined) return transport;
   return secretError('PROBECTL_ERR_SECRET_UNAVAILABLE', 'gcp', 'the backend call failed (credentials could not be loaded or the channel failed)');
 }

@@ -71,7 +71,7 @@ export class VaultBackend implements SecretBackend {
       res = await this.#read(url, token, signal);
     }
     try {
-      if (res.status !== 200) throw statusFailure(NAME, res.status);
+      if (res.status !== 200) throw statusFailure(NAME, res.status, 'read', res.headers);
       const body = jsonBody(NAME, res);
       if (!isRecord(body) || !isRecord(body.data)) throw malformed(NAME, 'a body without data (is the mount KV version 2?)');
       const data = body.data.data;
@@ -148,7 +148,7 @@ export class VaultBackend implements SecretBackend {
       if (res.status === 400 || res.status === 401 || res.status === 403) {
         throw new ProbectlError('PROBECTL_ERR_SECRET_DENIED', `${NAME} refused the ${auth.method} login (HTTP ${res.status})`);
       }
-      if (res.status !== 200) throw statusFailure(NAME, res.status, `${auth.method} login`);
+      if (res.status !== 200) throw statusFailure(NAME, res.status, `${auth.method} login`, res.headers);
       const parsed = jsonBody(NAME, res);
       const authBlock = isRecord(parsed) ? parsed.auth : undefined;
       if (!isRecord(authBlock) || typeof authBlock.client_token !== 'string' || authBlock.client_token === '') throw malformed(NAME, 'a login answer without auth.client_token');

@@ -11,6 +11,7 @@ const BackendHealthOut = Type.Object({
   configured: Type.Boolean(),
   resolves: Type.Integer({ minimum: 0, description: 'Successful backend fetches' }),
   failures: Type.Integer({ minimum: 0, description: 'Failed backend fetches' }),
+  retries: Type.Integer({ minimum: 0, description: 'Attempts that failed transiently (reset, refused, timed out, 429/5xx) and were tried again within PROBECTL_SECRETS_TIMEOUT' }),
   cached_leases: Type.Integer({ minimum: 0, description: 'Unexpired sealed values held' }),
   last_ok: When,
   last_error: Type.Union([Type.String({ description: 'CODE: message, built from status codes; never a value, path or field' }), Type.Null()]),

@@ -31,7 +31,7 @@ describe('hardened HTTPS client', () => {
       return { status: 200, body: { method: req.method, echo: req.body.toString('utf8'), auth: req.headers.authorization ?? null } };
     });
   });
-  after(() => srv.close());
+  after(() => srv?.close());
 
   it('talks to a server whose certificate chains to the extra CA, sending method, headers and body as given', async () => {
     const client = new HttpClient({ tls: { ca: [pki.ca.certPem] } });
@@ -87,18 +87,18 @@ describe('hardened HTTPS client', () => {
     assert.equal(safeOrigin('https://h.example:8443/a/b?c=d#e'), 'https://h.example:8443');
   });
 
-  it('allows plain http:// to loopback', async () => {
+  it('allows plain http:// to loopback', async (t) => {
     const plain = createServer((req, res) => res.end('plain ok'));
+    t.after(() => new Promise<void>((r) => {
+      plain.close(() => r());
+      plain.closeAllConnections();
+    }));
     await new Promise<void>((r) => plain.listen(0, '127.0.0.1', () => r()));
     const port = (plain.address() as { port: number }).port;
     const client = new HttpClient();
-    try {
-      const res = await client.request(`http://127.0.0.1:${port}/`);
-      assert.equal(res.text(), 'plain ok');
-    } finally {
-      await client.close();
-      await new Promise<void>((r) => plain.close(() => r()));
-    }
+    t.after(() => client.close());
+    const res = await client.request(`http://127.0.0.1:${port}/`);
+    assert.equal(res.text(), 'plain ok');
   });
 
   it('enforces the per-request deadline', async () => {
@@ -145,22 +145,19 @@ describe('hardened HTTPS client', () => {
     }
   });
 
-  it('presents a client certificate for mutual TLS, and setTls swaps it for new requests', async () => {
+  it('presents a client certificate for mutual TLS, and setTls swaps it for new requests', async (t) => {
     const mtls = await startHttpsServer(pki, (req) => ({ status: 200, body: { cn: req.clientCn ?? null } }), { requestClientCert: true });
+    t.after(() => mtls.close());
     const first = await pki.issueClient('probectl-a');
     const second = await pki.issueClient('probectl-b');
     const client = new HttpClient({ tls: { ca: [pki.ca.certPem], cert: first.certPem, key: first.keyPem } });
+    t.after(() => client.close());
     const anonymous = new HttpClient({ tls: { ca: [pki.ca.certPem] } });
-    try {
-      assert.deepEqual((await client.request(`${mtls.url}/`)).json(), { cn: 'probectl-a' });
-      client.setTls({ ca: [pki.ca.certPem], cert: second.certPem, key: second.keyPem });
-      assert.deepEqual((await client.request(`${mtls.url}/`)).json(), { cn: 'probectl-b' });
-      await assert.rejects(anonymous.request(`${mtls.url}/`), HttpClientError);
-    } finally {
-      await client.close();
-      await anonymous.close();
-      await mtls.close();
-    }
+    t.after(() => anonymous.close());
+    assert.deepEqual((await client.request(`${mtls.url}/`)).json(), { cn: 'probectl-a' });
+    client.setTls({ ca: [pki.ca.certPem], cert: second.certPem, key: second.keyPem });
+    assert.deepEqual((await client.request(`${mtls.url}/`)).json(), { cn: 'probectl-b' });
+    await assert.rejects(anonymous.request(`${mtls.url}/`), HttpClientError);
   });
 
   it('a closed client refuses new requests', async () => {

@@ -43,6 +43,10 @@ export interface TestServer {
   port: number;
   server: Server;
   requests: RecordedRequest[];
+  /** Answers the next requests with these replies, in order, before the handler sees any (transient faults). */
+  failNext(...replies: TestReply[]): void;
+  /** Drops replies queued by failNext and not used yet. */
+  clearFaults(): void;
   close(): Promise<void>;
 }
 
@@ -53,6 +57,16 @@ export interface TestServer {
  */
 export async function startHttpsServer(pki: TestPki, handler: TestHandler, opts: { requestClientCert?: boolean } = {}): Promise<TestServer> {
   const requests: RecordedRequest[] = [];
+  const faults: TestReply[] = [];
+  // Delayed replies are cancelled at close, so a slow or hanging reply never outlives the server.
+  const delays = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
+  const delay = (ms: number) => new Promise<void>((resolve) => {
+    const entry = { timer: setTimeout(() => {
+      delays.delete(entry);
+      resolve();
+    }, ms), resolve };
+    delays.add(entry);
+  });
   const server = createServer({
     cert: pki.server.certPem,
     key: pki.server.keyPem,
@@ -70,8 +84,10 @@ export async function startHttpsServer(pki: TestPki, handler: TestHandler, opts:
         clientCn: peer && typeof peer.subject?.CN === 'string' ? peer.subject.CN : undefined,
       };
       requests.push(recorded);
-      void Promise.resolve(handler(recorded)).then(async (reply) => {
-        if (reply.delayMs) await new Promise((r) => setTimeout(r, reply.delayMs));
+      const fault = faults.shift();
+      void Promise.resolve(fault ?? handler(recorded)).then(async (reply) => {
+        if (reply.delayMs) await delay(reply.delayMs);
+        if (req.socket.destroyed) return;
         if (reply.hangUp) {
           req.socket.destroy();
           return;
@@ -94,7 +110,18 @@ export async function startHttpsServer(pki: TestPki, handler: TestHandler, opts:
     port,
     server,
     requests,
+    failNext: (...replies) => {
+      faults.push(...replies);
+    },
+    clearFaults: () => {
+      faults.length = 0;
+    },
     close: () => new Promise<void>((resolve) => {
+      for (const d of delays) {
+        clearTimeout(d.timer);
+        d.resolve();
+      }
+      delays.clear();
       server.closeAllConnections();
       server.close(() => resolve());
     }),

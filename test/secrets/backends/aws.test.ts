@@ -101,7 +101,7 @@ describe('aws backend (Secrets Manager GetSecretValue, SigV4)', () => {
     down.put(NAME, JSON.stringify({ password: 'pw-v1-4f1c' }));
     const clock = manualClock();
     const backend = createAwsBackend({ region: REGION, endpoint: down.url, caPem: ca.certPem, credentials: CREDS });
-    const resolver = new SecretResolver({ backends: [backend], leaseMs: LEASE, clock, timeoutMs: 5000 });
+    const resolver = new SecretResolver({ backends: [backend], leaseMs: LEASE, clock, timeoutMs: 4000 });
     const ref = parseSecretRef(`aws:${NAME}#password`);
     try {
       assert.equal(await text(resolver, ref), 'pw-v1-4f1c');

@@ -92,7 +92,7 @@ describe('azure backend (Key Vault getSecret, bearer challenge)', () => {
     const down = await startAzureServer({ cert, vaultName: VAULT });
     down.put('db-password', 'kv-v1-31d0');
     const clock = manualClock();
-    const resolver = new SecretResolver({ backends: [createAzureBackend(options(down))], leaseMs: LEASE, clock, timeoutMs: 5000 });
+    const resolver = new SecretResolver({ backends: [createAzureBackend(options(down))], leaseMs: LEASE, clock, timeoutMs: 4000 });
     const ref = parseSecretRef(`azure:${VAULT}/db-password`);
     try {
       assert.equal(await text(resolver, ref), 'kv-v1-31d0');

@@ -34,12 +34,21 @@ export interface AwsServer {
   /** Makes GetSecretValue of this secret answer AccessDeniedException (a resource policy deny). */
   deny(name: string, denied: boolean): void;
   fault: AwsFault;
+  /**
+   * Answers the next n requests with a transient error as Secrets Manager
+   * sends it: `throttle` = HTTP 400 ThrottlingException ("Rate exceeded"),
+   * `http-503` = HTTP 503 ServiceUnavailable.
+   */
+  failNext(n: number, kind: 'throttle' | 'http-503'): void;
+  /** Drops faults queued by failNext and not used yet. */
+  clearFaults(): void;
   close(): Promise<void>;
 }
 
 export async function startAwsServer(opts: { cert?: Issued; region: string; sessionToken?: string; plaintext?: boolean }): Promise<AwsServer> {
   const secrets = new Map<string, Secret>();
   const refused: string[] = [];
+  const transient: ('throttle' | 'http-503')[] = [];
   let served = 0;
 
   function awsError(res: ServerResponse, status: number, type: string, message: string): void {
@@ -54,6 +63,9 @@ export async function startAwsServer(opts: { cert?: Issued; region: string; sess
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks);
     if (req.method !== 'POST' || req.url !== '/') return awsError(res, 404, 'UnknownOperationException', 'Not found');
+    const once = transient.shift();
+    if (once === 'throttle') return awsError(res, 400, 'ThrottlingException', 'Rate exceeded');
+    if (once === 'http-503') return awsError(res, 503, 'ServiceUnavailable', 'Service is unavailable. Please try again later.');
     if (server.fault === 'http-403-html') {
       refused.push('http-403');
       res.writeHead(403, { 'content-type': 'text/html' });
@@ -126,6 +138,12 @@ export async function startAwsServer(opts: { cert?: Issued; region: string; sess
     },
     refused,
     fault: undefined,
+    failNext(n, kind) {
+      for (let i = 0; i < n; i++) transient.push(kind);
+    },
+    clearFaults() {
+      transient.length = 0;
+    },
     put(name, value, o) {
       let s = secrets.get(name);
       if (!s) {

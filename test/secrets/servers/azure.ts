@@ -40,6 +40,14 @@ export interface AzureServer {
   /** Access policy / RBAC: deny this secret to the token. */
   deny(name: string, denied: boolean): void;
   fault: AzureFault;
+  /**
+   * Answers the next n authenticated requests with a transient error as Key
+   * Vault sends it: `throttle` = 429 with Retry-After (Key Vault throttling
+   * guidance), `http-503` = 503 ServiceUnavailable.
+   */
+  failNext(n: number, kind: 'throttle' | 'http-503'): void;
+  /** Drops faults queued by failNext and not used yet. */
+  clearFaults(): void;
   close(): Promise<void>;
 }
 
@@ -50,6 +58,7 @@ export async function startAzureServer(opts: { cert: Issued; vaultName: string; 
   const denied = new Set<string>();
   const refused: string[] = [];
   const tokenRequests: AzureServer['tokenRequests'] = [];
+  const transient: ('throttle' | 'http-503')[] = [];
   let served = 0;
 
   function kvError(res: ServerResponse, status: number, code: string, message: string, inner?: string, challenge = false): void {
@@ -75,6 +84,13 @@ export async function startAzureServer(opts: { cert: Issued; vaultName: string; 
     if (req.headers.accept !== undefined && !/application\/json/.test(req.headers.accept)) return kvError(res, 406, 'BadParameter', 'Not acceptable');
     const [, name, versionId] = m as unknown as [string, string, string | undefined];
     if (server.fault === 'http-500') return kvError(res, 500, 'InternalServerError', 'Internal error', 'ServiceUnavailable');
+    const once = transient.shift();
+    if (once === 'throttle') {
+      refused.push('Throttled');
+      res.writeHead(429, { 'content-type': 'application/json; charset=utf-8', 'retry-after': '1', 'x-ms-request-id': randomUUID() });
+      return void res.end(JSON.stringify({ error: { code: 'Throttled', message: 'Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached' } }));
+    }
+    if (once === 'http-503') return kvError(res, 503, 'ServiceUnavailable', 'The service is temporarily unavailable.');
     const versions = secrets.get(name);
     if (!versions) return kvError(res, 404, 'SecretNotFound', 'A secret with the requested name was not found in this key vault.');
     if (denied.has(name)) return kvError(res, 403, 'Forbidden', 'Caller is not authorized to perform action on resource.', 'ForbiddenByRbac');
@@ -122,6 +138,12 @@ export async function startAzureServer(opts: { cert: Issued; vaultName: string; 
       },
     },
     fault: undefined,
+    failNext(n, kind) {
+      for (let i = 0; i < n; i++) transient.push(kind);
+    },
+    clearFaults() {
+      transient.length = 0;
+    },
     put(name, value) {
       const id = randomBytes(16).toString('hex');
       const list = secrets.get(name) ?? [];

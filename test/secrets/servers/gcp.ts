@@ -33,6 +33,10 @@ export interface GcpServer {
   setState(secret: string, version: number, state: Version['state']): void;
   deny(secret: string, denied: boolean): void;
   fault: GcpFault;
+  /** Answers the next n authenticated calls with this gRPC status (UNAVAILABLE, RESOURCE_EXHAUSTED: what the API sends while it recovers or throttles). */
+  failNext(n: number, code: 'UNAVAILABLE' | 'RESOURCE_EXHAUSTED'): void;
+  /** Drops faults queued by failNext and not used yet. */
+  clearFaults(): void;
   close(): Promise<void>;
 }
 
@@ -41,6 +45,7 @@ export async function startGcpServer(opts: { cert: Issued; project: string }): P
   const denied = new Set<string>();
   const refused: string[] = [];
   const names: string[] = [];
+  const transient: ('UNAVAILABLE' | 'RESOURCE_EXHAUSTED')[] = [];
   let served = 0;
 
   const fail = (cb: grpc.sendUnaryData<Buffer>, code: grpc.status, details: string): void => {
@@ -80,6 +85,9 @@ export async function startGcpServer(opts: { cert: Issued; project: string }): P
       const [, project, secret, versionText] = m as unknown as [string, string, string, string];
       if (project !== opts.project) return fail(cb, grpc.status.PERMISSION_DENIED, "Permission 'secretmanager.versions.access' denied for resource (or it may not exist).");
       if (server2.fault === 'unavailable') return fail(cb, grpc.status.UNAVAILABLE, 'The service is currently unavailable.');
+      const once = transient.shift();
+      if (once === 'UNAVAILABLE') return fail(cb, grpc.status.UNAVAILABLE, 'The service is currently unavailable.');
+      if (once === 'RESOURCE_EXHAUSTED') return fail(cb, grpc.status.RESOURCE_EXHAUSTED, "Quota exceeded for quota metric 'Access requests' and limit 'Access requests per minute'.");
       const versions = secrets.get(secret);
       if (!versions) return fail(cb, grpc.status.NOT_FOUND, 'Secret not found or has no versions.');
       if (denied.has(secret)) return fail(cb, grpc.status.PERMISSION_DENIED, "Permission 'secretmanager.versions.access' denied for resource (or it may not exist).");
@@ -109,6 +117,12 @@ export async function startGcpServer(opts: { cert: Issued; project: string }): P
     refused,
     names,
     fault: undefined,
+    failNext(n, code) {
+      for (let i = 0; i < n; i++) transient.push(code);
+    },
+    clearFaults() {
+      transient.length = 0;
+    },
     put(secret, value) {
       const list = secrets.get(secret) ?? [];
       const id = list.length + 1;
