@@ -129,7 +129,8 @@ export class DeliveryEngine<I extends DeliveryItem> {
       await tx.query('DELETE FROM delivery_replicas WHERE consumer = $1 AND seen_at < $2', [consumer, new Date(clock.now() - settings.rebalanceIntervalMs * 30)]);
       const live = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM delivery_replicas WHERE consumer = $1 AND seen_at >= $2', [consumer, staleBefore]);
       const ids = await tx.query<{ id: string }>('SELECT id FROM tenants ORDER BY id');
-      return { tenants: ids.rows.map((r) => r.id), replicas: Math.max(1, live.rows[0]?.n ?? 1) };
+      // One process owns the embedded database: a row left by a killed predecessor is no replica.
+      return { tenants: ids.rows.map((r) => r.id), replicas: db.driver === 'pglite' ? 1 : Math.max(1, live.rows[0]?.n ?? 1) };
     });
     const wanted = tenants.flatMap((t) => [...this.sources.keys()].map((s) => ({ tenant: t, stream: s })));
     const share = Math.ceil(wanted.length / replicas);

@@ -18,7 +18,7 @@ import { cli, serve } from '../helpers/process.ts';
  * another boot no longer block a start; a live holder still does.
  */
 
-const CLI = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+const CLI = new URL('../../src/main.ts', import.meta.url).pathname;
 const HAS_PROC = existsSync('/proc/self/stat');
 
 function tempDir(t: TestContext, prefix = 'probectl-lock-'): string {
