@@ -12,6 +12,7 @@ import { createLogger } from './core/logger.ts';
 import { formatHostPort } from './core/net.ts';
 import { bootstrap, firstRequestCommand } from './identity/bootstrap.ts';
 import type { IngestDeps } from './incidents/ingest.ts';
+import type { IncidentListener } from './incidents/listeners.ts';
 import { DeviceCredentials } from './secrets/device-credentials.ts';
 import { registerSecretsMetrics } from './secrets/metrics.ts';
 import { redactRef, type SecretRef } from './secrets/ref.ts';
@@ -183,8 +184,9 @@ async function openCore(config: Config, opts: ServiceOptions & { background: boo
 
   const metrics = new Metrics();
   registerSecretsMetrics(metrics.registry, secrets);
+  const listeners: IncidentListener[] = [];
   const ingest: IngestDeps = {
-    db, clock, incidentWindowMs: config.incidentWindow,
+    db, clock, incidentWindowMs: config.incidentWindow, listeners,
     onIngested: (tenant, family, opened) => {
       metrics.signalsIngested.inc({ tenant, family });
       if (opened) metrics.incidentsOpened.inc({ tenant });
@@ -213,6 +215,7 @@ async function openCore(config: Config, opts: ServiceOptions & { background: boo
       tlsReloadIntervalMs: config.tlsReloadInterval, providerTenantId: boot.provider.id, background: opts.background,
     });
     integrations.set(integration.name, started);
+    if (started.incidentListener) listeners.push(started.incidentListener);
     cleanup.push(() => started.stop());
     if (opts.background) log.info({ integration: integration.name, ...started.summary() }, `${integration.config.title} on`);
   }

@@ -1,7 +1,9 @@
 import type { Clock } from '../core/clock.ts';
 import { newId } from '../core/ids.ts';
 import type { TenantTx } from '../store/scope.ts';
-import { correlationKey, maxSeverity, type Severity, type Signal, type SignalInput } from './model.ts';
+import { getIncident } from './incidents.ts';
+import { announceIncidentChange, type IncidentListener } from './listeners.ts';
+import { correlationKey, maxSeverity, type Incident, type Severity, type Signal, type SignalInput } from './model.ts';
 
 const SIGNAL_STREAM = 'signals';
 
@@ -16,7 +18,7 @@ export interface IngestResult {
  * window, or opens a new one. The signal head's row lock serializes ingest per
  * tenant, so two concurrent signals with one key never open two incidents.
  */
-export async function ingestSignals(tx: TenantTx, clock: Clock, windowMs: number, inputs: readonly SignalInput[]): Promise<IngestResult[]> {
+export async function ingestSignals(tx: TenantTx, clock: Clock, windowMs: number, inputs: readonly SignalInput[], listeners: readonly IncidentListener[] = []): Promise<IngestResult[]> {
   if (inputs.length === 0) return [];
   const head = await tx.query<{ seq: number }>(
     `INSERT INTO stream_heads AS h (tenant_id, stream, seq) VALUES ($1, $2, $3)
@@ -29,7 +31,7 @@ export async function ingestSignals(tx: TenantTx, clock: Clock, windowMs: number
   for (const input of inputs) {
     seq += 1;
     const now = new Date(clock.now());
-    const { incidentId, opened } = await correlate(tx, input, now, windowMs);
+    const { incidentId, opened, severityFrom } = await correlate(tx, input, now, windowMs);
     const signal: Signal = {
       id: newId(),
       seq,
@@ -49,12 +51,16 @@ export async function ingestSignals(tx: TenantTx, clock: Clock, windowMs: number
       [tx.tenantId, seq, signal.id, signal.kind, signal.severity, signal.confidence, signal.target, signal.title, JSON.stringify(signal.attributes), now, incidentId],
     );
     results.push({ signal, incidentOpened: opened });
+    if (listeners.length > 0) {
+      const incident = await getIncident(tx, incidentId) as Incident;
+      await announceIncidentChange(listeners, tx, opened ? { kind: 'opened', incident, signal } : { kind: 'signal', incident, signal, severityFrom });
+    }
   }
   tx.streamGrew('threat');
   return results;
 }
 
-async function correlate(tx: TenantTx, input: SignalInput, now: Date, windowMs: number): Promise<{ incidentId: string; opened: boolean }> {
+async function correlate(tx: TenantTx, input: SignalInput, now: Date, windowMs: number): Promise<{ incidentId: string; opened: boolean; severityFrom: Severity }> {
   const { family, key } = correlationKey(input.kind, input.target);
   const since = new Date(now.getTime() - windowMs);
   const open = await tx.query<{ id: string; severity: Severity }>(
@@ -70,7 +76,7 @@ async function correlate(tx: TenantTx, input: SignalInput, now: Date, windowMs: 
         WHERE tenant_id = $1 AND id = $2`,
       [tx.tenantId, existing.id, maxSeverity(existing.severity, input.severity), now],
     );
-    return { incidentId: existing.id, opened: false };
+    return { incidentId: existing.id, opened: false, severityFrom: existing.severity };
   }
   const id = newId();
   await tx.query(
@@ -78,5 +84,5 @@ async function correlate(tx: TenantTx, input: SignalInput, now: Date, windowMs: 
      VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, 1, $8, $8, $8)`,
     [id, tx.tenantId, key, family, input.target, input.title, input.severity, now],
   );
-  return { incidentId: id, opened: true };
+  return { incidentId: id, opened: true, severityFrom: input.severity };
 }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ConfigProblem, Vars } from '../config/section.ts';
 import type { Clock } from '../core/clock.ts';
+import type { IncidentListener } from '../incidents/listeners.ts';
 import type { SecretResolver } from '../secrets/resolver.ts';
 import type { Db } from '../store/db.ts';
 import type { RouteDef } from './route.ts';
@@ -50,6 +51,8 @@ export interface IntegrationRuntime<R> {
   summary(): Record<string, unknown>;
   /** Stops background work, letting work in flight finish within the server's shutdown timeout. */
   stop(): Promise<void>;
+  /** Told of every incident change inside its transaction (an on-call mirror writes its outbox there). */
+  readonly incidentListener?: IncidentListener;
 }
 
 /** What an integration's routes get as `deps`. */
@@ -61,6 +64,8 @@ export interface IntegrationRouteDeps<R> {
   providerTenantId: string;
   /** The running integration; undefined while it is off (routes answer with a clear error then). */
   runtime: R | undefined;
+  /** Every started integration's incident listener, for routes that change incidents (inbound webhooks). */
+  incidentListeners: readonly IncidentListener[];
 }
 
 /** The API a CLI command calls: the running server through its control socket, or the same app in-process (no server). */

@@ -106,4 +106,29 @@ describe(`signals → incidents (${process.env.PROBECTL_TEST_DATABASE_URL ? 'pos
     const resolved = await inTenant(t.db, tenant!, (tx) => listIncidents(tx, { limit: 10, status: 'resolved' }));
     assert.equal(resolved.incidents.length, 0);
   });
+
+  it('listeners hear every change inside its transaction: opened, a follow-up with the severity before it, a status change with its origin; a throwing listener rolls the change back', async () => {
+    const { changeIncidentStatus } = await import('../../src/incidents/status.ts');
+    const { pageAudit } = await import('../../src/audit/log.ts');
+    const [tenant] = await makeTenants(t.db, 'corr-listeners');
+    const heard: string[] = [];
+    const listener = {
+      async incidentChanged(tx: import('../../src/store/scope.ts').TenantTx, c: import('../../src/incidents/listeners.ts').IncidentChange) {
+        // Inside the transaction: the change is visible to the same tx.
+        const seen = await getIncident(tx, c.incident.id);
+        heard.push(c.kind === 'status' ? `status ${c.from}->${c.incident.status} by ${c.actor} via ${c.origin ?? '-'} (${seen?.status})` : c.kind === 'signal' ? `signal ${c.severityFrom}->${c.incident.severity} n=${seen?.signal_count}` : `opened ${c.incident.severity} n=${seen?.signal_count}`);
+      },
+    };
+    const [opened] = await inTenant(t.db, tenant!, (tx) => ingestSignals(tx, clock, WINDOW, [sig({ kind: 'ioc.match', target: '203.0.113.1', severity: 'warning' })], [listener]));
+    await inTenant(t.db, tenant!, (tx) => ingestSignals(tx, clock, WINDOW, [sig({ kind: 'ioc.match', target: '203.0.113.1', severity: 'critical' })], [listener]));
+    const id = opened!.signal.incident_id;
+    await inTenant(t.db, tenant!, (tx) => changeIncidentStatus(tx, clock, id, 'acknowledged', { actor: 'inbound:jira1', origin: 'jira1' }, [listener]));
+    await inTenant(t.db, tenant!, (tx) => changeIncidentStatus(tx, clock, id, 'acknowledged', { actor: 'token:x' }, [listener]));
+    assert.deepEqual(heard, ['opened warning n=1', 'signal warning->critical n=2', 'status open->acknowledged by inbound:jira1 via jira1 (acknowledged)'], 'asking for the same status tells no one');
+    const audit = await inTenant(t.db, tenant!, (tx) => pageAudit(tx, 0, 10));
+    assert.deepEqual(audit.map((e) => [e.action, e.actor]), [['incident.acknowledge', 'inbound:jira1']]);
+    const failing = { incidentChanged: async () => { throw new Error('outbox unavailable'); } };
+    await assert.rejects(inTenant(t.db, tenant!, (tx) => changeIncidentStatus(tx, clock, id, 'resolved', { actor: 'token:x' }, [failing])), /outbox unavailable/);
+    assert.equal((await inTenant(t.db, tenant!, (tx) => getIncident(tx, id)))?.status, 'acknowledged', 'the change rolled back with the listener');
+  });
 });

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
-import { appendAudit } from '../../audit/log.ts';
 import { ProbectlError } from '../../core/errors.ts';
-import { getIncident, incidentSignals, listIncidents, transitionIncident } from '../../incidents/incidents.ts';
+import { getIncident, incidentSignals, listIncidents } from '../../incidents/incidents.ts';
+import { changeIncidentStatus } from '../../incidents/status.ts';
 import { inTenant } from '../../store/scope.ts';
 import { needs, route, type RouteDef } from '../route.ts';
 import { IdParams, IncidentOut, IncidentStatus, SignalOut } from '../schemas.ts';
@@ -41,17 +41,9 @@ export const incidentRoutes: RouteDef[] = [
       response: { 200: IncidentOut },
     },
     handler: async ({ deps, principal, params, body }) => {
-      const incident = await inTenant(deps.db, principal.tenantId, async (tx) => {
-        const t = await transitionIncident(tx, params.id, body.status, new Date(deps.clock.now()));
-        if (!t) return undefined;
-        if (t.changed) {
-          await appendAudit(tx, deps.clock, {
-            actor: principal.actor, action: `incident.${body.status === 'resolved' ? 'resolve' : 'acknowledge'}`,
-            target: `incident:${t.incident.id}`, outcome: 'success', data: { from: t.from, to: body.status },
-          });
-        }
-        return t.incident;
-      });
+      const incident = await inTenant(deps.db, principal.tenantId, async (tx) => (
+        await changeIncidentStatus(tx, deps.clock, params.id, body.status, { actor: principal.actor }, deps.ingest.listeners ?? [])
+      )?.incident);
       if (!incident) throw new ProbectlError('PROBECTL_ERR_NOT_FOUND', 'no such incident');
       return { body: incident };
     },

@@ -40,7 +40,10 @@ export interface MountedRoute {
 
 /** What an integration's routes get: the shared services and the integration's own runtime (undefined while it is off). */
 export function integrationDeps(app: AppDeps, name: string): IntegrationRouteDeps<unknown> {
-  return { db: app.db, clock: app.clock, log: app.log, secrets: app.secrets, providerTenantId: app.providerTenantId, runtime: app.integrations.get(name)?.runtime };
+  return {
+    db: app.db, clock: app.clock, log: app.log, secrets: app.secrets, providerTenantId: app.providerTenantId,
+    runtime: app.integrations.get(name)?.runtime, incidentListeners: app.ingest.listeners ?? [],
+  };
 }
 
 /** Every API route with its dependencies: the core routes, then each registered integration's. */
