@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock } from '../src/core/clock.ts';
+import { appendAudit } from '../src/audit/log.ts';
 import { bootstrap } from '../src/identity/bootstrap.ts';
 import { insertTenant } from '../src/identity/tenants.ts';
 import type { Db } from '../src/store/db.ts';
@@ -85,7 +86,7 @@ export async function main(): Promise<void> {
       db = await openPostgres({ connectionString: databaseUrl, poolSize: 4 });
     }
     await migrate(db);
-    await bootstrap(db, systemClock, { tenantName: 'default', adminTokenPath: join(dataDir, 'admin-token') });
+    await bootstrap(db, systemClock, { tenantName: 'default', adminTokenPath: join(dataDir, 'admin-token'), audit: appendAudit });
     const ids = await inSystem(db, async (tx) => Promise.all(Array.from({ length: TENANTS }, async (_, i) => (await insertTenant(tx, `bench-siem-${i}`)).id)));
     const seedStart = Date.now();
     for (const id of ids) await seedAuditChain(db, id, per, { chunk: 10_000 });

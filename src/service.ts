@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { SensitiveReads } from './audit/sensitive-reads.ts';
+import { appendAudit } from './audit/log.ts';
+import { SensitiveReads } from './server/sensitive-reads.ts';
 import { configReferences, type Config } from './settings.ts';
 import { systemClock, type Clock } from './core/clock.ts';
 import { isProbectlError, ProbectlError } from './core/errors.ts';
@@ -179,7 +180,7 @@ async function openCore(config: Config, opts: ServiceOptions & { background: boo
   const report = await migrate(db);
   if (report.applied.length > 0) log.info({ applied: report.applied }, 'database migrations applied');
 
-  const boot = await bootstrap(db, clock, { tenantName: config.tenantHint ?? 'default', adminTokenPath: paths.adminToken });
+  const boot = await bootstrap(db, clock, { tenantName: config.tenantHint ?? 'default', adminTokenPath: paths.adminToken, audit: appendAudit });
   if (boot.adminTokenFile) log.info({ tenant: boot.provider.id, admin_token_file: boot.adminTokenFile }, 'first start: created the default tenant; its admin token is in the file named here (mode 0600)');
 
   const metrics = new Metrics();
@@ -203,6 +204,7 @@ async function openCore(config: Config, opts: ServiceOptions & { background: boo
       onOutcome: (outcome) => metrics.authOutcomes.inc({ outcome }),
     }),
     sensitiveReads: new SensitiveReads(clock, config.authSuccessAuditInterval),
+    audit: appendAudit,
     secrets,
     integrations,
     isReady: async () => (await db.ping()) && (await isMigrated(db)),

@@ -1,8 +1,7 @@
-import { appendAudit } from '../audit/log.ts';
 import type { Clock } from '../core/clock.ts';
 import { ProbectlError } from '../core/errors.ts';
 import type { Db } from '../store/db.ts';
-import { inSystem, inTenant, type SystemTx } from '../store/scope.ts';
+import { inSystem, inTenant, type SystemTx, type TenantTx } from '../store/scope.ts';
 import type { Permission } from './permissions.ts';
 import { findTenant, findTenantByName, insertTenant, listTenants, type Tenant } from './tenants.ts';
 import { createToken, listTokens, revokeToken, type TokenInfo } from './tokens.ts';
@@ -14,9 +13,17 @@ export interface Actor {
   name: string;
 }
 
+/**
+ * Appends a record to a tenant's audit chain inside the given transaction
+ * (audit/log.ts appendAudit in the server). Injected: identity does not
+ * depend on the audit chain.
+ */
+export type AuditAppender = (tx: TenantTx, clock: Clock, entry: { actor: string; action: string; target: string; outcome: 'success' | 'failure' | 'denied'; data?: Record<string, unknown> }) => Promise<unknown>;
+
 export interface AdminContext {
   db: Db;
   clock: Clock;
+  audit: AuditAppender;
 }
 
 /**
@@ -25,9 +32,9 @@ export interface AdminContext {
  * chain too, all inside the transaction that makes the change.
  */
 async function auditBoth(tx: SystemTx, ctx: AdminContext, actor: Actor, targetTenant: string, entry: { action: string; target: string; data: Record<string, unknown> }): Promise<void> {
-  await tx.asTenant(targetTenant, (t) => appendAudit(t, ctx.clock, { actor: actor.name, outcome: 'success', ...entry, data: { ...entry.data, actor_tenant: actor.tenantId } }));
+  await tx.asTenant(targetTenant, (t) => ctx.audit(t, ctx.clock, { actor: actor.name, outcome: 'success', ...entry, data: { ...entry.data, actor_tenant: actor.tenantId } }));
   if (actor.tenantId !== targetTenant) {
-    await tx.asTenant(actor.tenantId, (t) => appendAudit(t, ctx.clock, { actor: actor.name, outcome: 'success', ...entry, data: { ...entry.data, target_tenant: targetTenant } }));
+    await tx.asTenant(actor.tenantId, (t) => ctx.audit(t, ctx.clock, { actor: actor.name, outcome: 'success', ...entry, data: { ...entry.data, target_tenant: targetTenant } }));
   }
 }
 

@@ -2,7 +2,7 @@ import { renameSync, writeFileSync } from 'node:fs';
 import type { Clock } from '../core/clock.ts';
 import type { Db } from '../store/db.ts';
 import { inSystem } from '../store/scope.ts';
-import { createTenant, issueToken } from './admin.ts';
+import { createTenant, issueToken, type AuditAppender } from './admin.ts';
 import { PERMISSIONS } from './permissions.ts';
 import { providerTenant, type Tenant } from './tenants.ts';
 
@@ -19,14 +19,14 @@ export interface BootstrapResult {
  * token holding every permission, written to a 0600 file. The token itself is
  * never printed or logged.
  */
-export async function bootstrap(db: Db, clock: Clock, opts: { tenantName: string; adminTokenPath: string }): Promise<BootstrapResult> {
+export async function bootstrap(db: Db, clock: Clock, opts: { tenantName: string; adminTokenPath: string; audit: AuditAppender }): Promise<BootstrapResult> {
   const readProvider = () => inSystem(db, async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [BOOTSTRAP_LOCK_KEY]);
     return providerTenant(tx);
   });
   const existing = await readProvider();
   if (existing) return { provider: existing };
-  const ctx = { db, clock };
+  const ctx = { db, clock, audit: opts.audit };
   let provider: Tenant;
   try {
     provider = await createTenant(ctx, undefined, opts.tenantName, true);

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { appendAudit } from '../audit/log.ts';
 import type { Clock } from '../core/clock.ts';
 import { OncePerInterval } from '../core/once-per-interval.ts';
@@ -45,7 +46,7 @@ const MAX_TRACKED = 10_000;
  */
 export class Authenticator {
   private readonly successes: OncePerInterval;
-  private readonly failures = new Map<string, FailureWindow>();
+  private readonly failures = new LRUCache<string, FailureWindow>({ max: MAX_TRACKED });
 
   private readonly opts: AuthenticatorOptions;
 
@@ -108,7 +109,6 @@ export class Authenticator {
     const now = this.opts.clock.now();
     let w = this.failures.get(source);
     if (!w || now - w.start >= 60_000) {
-      if (!w && this.failures.size >= MAX_TRACKED) this.failures.clear();
       w = { start: now, recorded: 0, suppressed: w?.suppressed ?? 0 };
       this.failures.set(source, w);
     }

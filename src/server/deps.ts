@@ -3,9 +3,10 @@ import type { ServerSettings } from './config.ts';
 import type { Clock } from '../core/clock.ts';
 import type { IngestDeps } from '../incidents/ingest.ts';
 import type { Db } from '../store/db.ts';
-import type { SensitiveReads } from '../audit/sensitive-reads.ts';
+import type { SensitiveReads } from './sensitive-reads.ts';
 import type { SecretResolver } from '../secrets/resolver.ts';
 import type { IntegrationRuntime } from '../integrations/types.ts';
+import type { AuditAppender } from '../identity/admin.ts';
 import type { Authenticator } from './auth.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -19,6 +20,8 @@ export interface AppDeps {
   metrics: Metrics;
   auth: Authenticator;
   sensitiveReads: SensitiveReads;
+  /** audit/log.ts appendAudit, handed to the identity functions (which do not import the audit chain). */
+  audit: AuditAppender;
   providerTenantId: string;
   ingest: IngestDeps;
   /** Resolves secret references at use time; its health() backs GET /v1/secrets/health. */

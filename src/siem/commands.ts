@@ -13,7 +13,7 @@ import { SIEM_PRESETS } from './presets.ts';
 import { previewWire } from './preview-wire.ts';
 import { sampleEvents } from './preview.ts';
 import { createRedactor } from './redact.ts';
-import { parseSiemEventsText } from './validate.ts';
+import { parseSiemEventsText } from './preview-input.ts';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];

@@ -7,7 +7,7 @@ import type { FormatOptions } from './formatters/options.ts';
 import { auditToEvent, signalToEvent } from './mapping.ts';
 import { isSiemPreset, PRESETS, SIEM_PRESETS, type PresetInfo } from './presets.ts';
 import { createRedactor, type Redactor } from './redact.ts';
-import { parseSiemEventsText } from './validate.ts';
+import { parseSiemEventsText } from './preview-input.ts';
 
 export const SAMPLE_TENANT = '7d9c2f4e-1b3a-4c5d-8e6f-0a1b2c3d4e5f';
 

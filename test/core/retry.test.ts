@@ -107,3 +107,21 @@ describe('shared budget', () => {
     assert.deepEqual(waits, [50, 100, 250, 50]);
   });
 });
+
+describe('OncePerInterval', () => {
+  it('lets a key through once per interval, counts the ones held back, and stays bounded without forgetting busy keys', async () => {
+    const { OncePerInterval } = await import('../../src/core/once-per-interval.ts');
+    const gate = new OncePerInterval(1000, 3);
+    assert.deepEqual(gate.check('a', 0), { due: true, skipped: 0 });
+    assert.deepEqual(gate.check('a', 10), { due: false });
+    assert.deepEqual(gate.check('a', 20), { due: false });
+    assert.deepEqual(gate.check('a', 1000), { due: true, skipped: 2 });
+    // Three more keys: the least recently seen one ('b') goes, the busy 'a' stays.
+    gate.check('b', 1001);
+    gate.check('c', 1002);
+    gate.check('a', 1003);
+    gate.check('d', 1004);
+    assert.deepEqual(gate.check('a', 1005), { due: false }, 'the busy key was kept: still inside its interval');
+    assert.deepEqual(gate.check('b', 1006), { due: true, skipped: 0 }, 'the least recently seen key was evicted');
+  });
+});

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { systemClock } from '../../src/core/clock.ts';
+import { appendAudit } from '../../src/audit/log.ts';
 import { bootstrap } from '../../src/identity/bootstrap.ts';
 import { insertTenant } from '../../src/identity/tenants.ts';
 import { migrate } from '../../src/store/migrate.ts';
@@ -39,7 +40,7 @@ describe('SIEM export survives kill -9 (embedded database)', () => {
     const db = await openPglite(join(dataDir, 'pglite'));
     try {
       await migrate(db);
-      await bootstrap(db, systemClock, { tenantName: 'default', adminTokenPath: join(dataDir, 'admin-token') });
+      await bootstrap(db, systemClock, { tenantName: 'default', adminTokenPath: join(dataDir, 'admin-token'), audit: appendAudit });
       tenant = await inSystem(db, async (tx) => (await insertTenant(tx, 'crash-tenant')).id);
       await seedAuditChain(db, tenant, EVENTS);
       const check = await verifyAudit(tenant, (after) => inTenant(db, tenant, (tx) => pageAudit(tx, after, 5000)));

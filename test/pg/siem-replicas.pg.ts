@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { systemClock } from '../../src/core/clock.ts';
+import { appendAudit } from '../../src/audit/log.ts';
 import { bootstrap } from '../../src/identity/bootstrap.ts';
 import { insertTenant } from '../../src/identity/tenants.ts';
 import { migrate } from '../../src/store/migrate.ts';
@@ -37,7 +38,7 @@ describe('two replicas on one PostgreSQL', () => {
       await migrate(db);
       const dir = mkdtempSync(join(tmpdir(), 'probectl-replica-'));
       dirs.push(dir);
-      await bootstrap(db, systemClock, { tenantName: 'default', adminTokenPath: join(dir, 'admin-token') });
+      await bootstrap(db, systemClock, { tenantName: 'default', adminTokenPath: join(dir, 'admin-token'), audit: appendAudit });
       tenants = await inSystem(db, async (tx) => Promise.all(['r1', 'r2', 'r3', 'r4'].map(async (n) => (await insertTenant(tx, `replica-${n}`)).id)));
     } finally {
       await db.close();
