@@ -33,8 +33,12 @@ const CONTROL_EXCEPT_LINE_BREAKS = /[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u
 const LINE_BREAK = /[\r\n]/g;
 const HEADER_SPECIAL = /[\\|]/;
 const HEADER_SPECIAL_ALL = /[\\|]/g;
+/** Anything cefHeaderText would change: a control character, `\\` or `|`. */
+const HEADER_ANY = /[\x00-\x1f\x7f-\x9f\u2028\u2029\\|]/;
 const EXT_SPECIAL = /[\\=\r\n]/;
 const EXT_BACKSLASH_EQUALS = /[\\=]/g;
+/** Anything cefPair would change: a control character, `\\` or `=` (CR and LF are controls). */
+const EXT_ANY = /[\x00-\x1f\x7f-\x9f\u2028\u2029\\=]/;
 
 function unicodeEscape(ch: string): string {
   return `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
@@ -59,6 +63,7 @@ export function fitLength(text: string, max: number): string {
  * escaped.
  */
 export function cefHeaderText(value: string, max: number): string {
+  if (value.length <= max && !HEADER_ANY.test(value)) return value;
   let text = value;
   if (CONTROL.test(text)) text = text.replace(LINE_BREAK, ' ').replace(CONTROL_EXCEPT_LINE_BREAKS, unicodeEscape);
   text = fitLength(text, max);
@@ -84,10 +89,14 @@ function extensionEscape(text: string): string {
  * key's length; then `\`, `=`, CR and LF are escaped.
  */
 export function cefPair(key: string, value: string): string {
+  // Most values are short plain text: one scan decides that nothing changes.
+  if (value.length <= (CEF_STRING_LIMITS[key] as number) && !EXT_ANY.test(value)) return `${key}=${value}`;
   return `${key}=${extensionEscape(fitLength(extensionControls(value), CEF_STRING_LIMITS[key] as number))}`;
 }
 
 /** Whether cefPair(key, value) cuts the value. */
 export function cefCuts(key: string, value: string): boolean {
-  return extensionControls(value).length > (CEF_STRING_LIMITS[key] as number);
+  const max = CEF_STRING_LIMITS[key] as number;
+  if (value.length > max) return true;
+  return CONTROL.test(value) && extensionControls(value).length > max;
 }
