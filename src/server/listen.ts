@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { ProbectlError } from '../core/errors.ts';
 import { formatHostPort, type HostPort } from '../core/net.ts';
 
@@ -29,12 +29,21 @@ export interface ListenReservation {
  * Binds PROBECTL_LISTEN's address before startup changes anything (migrations,
  * the first tenant, its token, the certificate), and holds it until the API
  * server takes it over, so a taken port refuses startup with nothing done.
- * Port 0 (any free port) needs no reservation.
+ * Port 0 (any free port) needs no reservation. A client that connects while
+ * the address is held (a health check, a load balancer) is disconnected at
+ * once: the reservation never keeps a connection open, so release() never
+ * waits on one.
  * @throws ProbectlError PROBECTL_ERR_LISTEN_UNAVAILABLE from listenRefused
  */
 export async function reserveListen(listen: HostPort): Promise<ListenReservation> {
   if (listen.port === 0) return { release: async () => undefined };
-  const server: Server = createServer();
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    socket.destroy();
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(listenRefused(err, listen)));
     server.listen({ host: listen.host, port: listen.port, exclusive: true }, () => resolve());
@@ -42,7 +51,10 @@ export async function reserveListen(listen: HostPort): Promise<ListenReservation
   let released: Promise<void> | undefined;
   return {
     release() {
-      released ??= new Promise<void>((resolve) => server.close(() => resolve()));
+      released ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      });
       return released;
     },
   };
