@@ -223,7 +223,9 @@ export class StreamDrainer<I extends DeliveryItem> {
     const { page } = batch;
     const last = page.items[page.items.length - 1];
     const delivered = page.items.length - (parked.length - page.failed.length);
-    const ok = await inTenant(db, tenantId, (tx) => commitBatch(tx, clock, consumer, stream, committed, page.last, delivered, last?.time, parked));
+    const isOwnAlarm = this.opts.source.isOwnAlarm?.bind(this.opts.source);
+    const quiet = new Set(parked.length > 0 && isOwnAlarm ? page.items.filter(isOwnAlarm).map((i) => i.seq) : []);
+    const ok = await inTenant(db, tenantId, (tx) => commitBatch(tx, clock, consumer, stream, committed, page.last, delivered, last?.time, parked, quiet));
     if (!ok) throw new Error(`the ${consumer} ${stream} cursor of tenant ${tenantId} moved under this replica; stopping`);
     this.giveBack(batch.units);
     metrics.delivered.inc(this.labels, delivered);

@@ -58,10 +58,12 @@ export async function cursorRows(tx: TenantTx, consumer: string): Promise<Cursor
  * Moves the cursor from `from` to `to` past a delivered batch and records what
  * was parked, in one transaction, so a crash can never advance past an item
  * that is neither acknowledged nor parked. Parking raises an audit record
- * (`<consumer>.parked`). Returns false when the cursor was not at `from`
+ * (`<consumer>.parked`) naming the parked items, except those whose seq is in
+ * `quiet` (the consumer's own parking alarms, see Source.isOwnAlarm): no record
+ * when only those were parked. Returns false when the cursor was not at `from`
  * (another replica moved it): nothing is written then.
  */
-export async function commitBatch(tx: TenantTx, clock: Clock, consumer: string, stream: string, from: number, to: number, delivered: number, lastTime: string | undefined, parked: readonly ParkedItem[]): Promise<boolean> {
+export async function commitBatch(tx: TenantTx, clock: Clock, consumer: string, stream: string, from: number, to: number, delivered: number, lastTime: string | undefined, parked: readonly ParkedItem[], quiet: ReadonlySet<number> = new Set()): Promise<boolean> {
   const now = new Date(clock.now());
   const res = await tx.query(
     `UPDATE delivery_cursors SET cursor = $4, delivered_total = delivered_total + $5, parked_total = parked_total + $6,
@@ -71,10 +73,11 @@ export async function commitBatch(tx: TenantTx, clock: Clock, consumer: string, 
   );
   if (res.rowCount !== 1) return false;
   for (const p of parked) await parkItem(tx, consumer, stream, p, now);
-  if (parked.length > 0) {
+  const alarmed = parked.filter((p) => !quiet.has(p.seq));
+  if (alarmed.length > 0) {
     await appendAudit(tx, clock, {
       actor: `system:${consumer}`, action: `${consumer}.parked`, target: `${consumer}:${stream}`, outcome: 'failure',
-      data: { seqs: parked.map((p) => p.seq), statuses: parked.map((p) => p.status ?? null), reason: parked[0]?.reason ?? '' },
+      data: { seqs: alarmed.map((p) => p.seq), statuses: alarmed.map((p) => p.status ?? null), reason: alarmed[0]?.reason ?? '' },
     });
   }
   return true;

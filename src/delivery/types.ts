@@ -46,6 +46,14 @@ export interface Source<I extends DeliveryItem> {
   head(tx: TenantTx): Promise<number>;
   /** When the item after `cursor` was recorded (for lag), or null when caught up. */
   oldestUnsent(tx: TenantTx, cursor: number): Promise<Date | null>;
+  /**
+   * Whether the item is this consumer's own parking alarm (a source that
+   * carries the audit chain: the `<consumer>.parked` record). Parking such an
+   * item is recorded and counted but raises no further alarm: otherwise a
+   * receiver that refuses everything would park each alarm, alarm again, and
+   * grow the chain without end.
+   */
+  isOwnAlarm?(item: I): boolean;
 }
 
 /**

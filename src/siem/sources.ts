@@ -7,6 +7,9 @@ import { siemEventId, type SiemEvent } from './event.ts';
 import { auditToEvent, signalToEvent } from './mapping.ts';
 import type { Redactor } from './redact.ts';
 
+/** The audit action of the record raised when events are parked (Ledger commitBatch: `<consumer>.parked`). */
+const PARKED_ALARM = 'siem.parked';
+
 export const SIEM_STREAMS = ['audit', 'threat'] as const;
 export type SiemStream = (typeof SIEM_STREAMS)[number];
 
@@ -66,5 +69,7 @@ export function siemSource(stream: SiemStream, redactor: Redactor): Source<SiemE
       const res = await tx.query<{ t: Date }>(`SELECT ${log.timeColumn} AS t FROM ${log.table} WHERE tenant_id = $1 AND seq = $2`, [tx.tenantId, cursor + 1]);
       return res.rows[0]?.t ?? null;
     },
+    // The `siem.parked` audit records are this consumer's own alarms: parking one raises none.
+    isOwnAlarm: (event) => event.category === 'audit' && event.action === PARKED_ALARM,
   };
 }

@@ -78,6 +78,34 @@ describe(`SIEM delivery (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' :
     assert.ok(fwd.logs.some((l) => l.includes('parked')), 'parking is logged');
   });
 
+  it('a SIEM refusing everything: each refused record is parked and alarmed once, the alarms themselves parked without alarms of their own (no feedback loop)', async () => {
+    siem = await startTestSiem();
+    siem.rejectAll = true;
+    const [tenant] = await makeTenants(t.db, 'refuse-all');
+    const before = (await inTenant(t.db, tenant!, (tx) => pageAudit(tx, 0, 1000))).length;
+    await audit(t, tenant!, 5);
+    fwd = startForwarder(t.db, { ...base(), PROBECTL_SIEM_PRESET: 'generic', PROBECTL_SIEM_FORMAT: 'cef', PROBECTL_SIEM_ENDPOINT: `${siem.url}/ingest`, PROBECTL_SIEM_STREAMS: 'audit', PROBECTL_SIEM_BATCH_SIZE: '1' });
+    const head = async () => (await inTenant(t.db, tenant!, (tx) => pageAudit(tx, 0, 1000))).length;
+    const cursor = async () => (await inTenant(t.db, tenant!, (tx) => cursorRows(tx, 'siem')))[0]?.cursor ?? 0;
+    // Quiet means: the cursor reached the head and the head stays put for a while.
+    await until('the stream is drained', async () => (await cursor()) === (await head()));
+    const settled = await head();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal(await head(), settled, 'no audit record is written once everything is parked');
+    assert.equal(await cursor(), settled);
+    const records = await inTenant(t.db, tenant!, (tx) => pageAudit(tx, 0, 1000));
+    const alarms = records.filter((e) => e.action === 'siem.parked');
+    const alarmed = alarms.flatMap((a) => a.data.seqs as number[]);
+    const originals = records.filter((e) => e.action !== 'siem.parked').map((e) => e.seq);
+    assert.deepEqual([...alarmed].sort((a, b) => a - b), originals, 'every refused original record is alarmed exactly once');
+    assert.ok(alarms.every((a) => (a.data.seqs as number[]).every((s) => !alarms.some((x) => x.seq === s))), 'no alarm names an alarm');
+    assert.equal(originals.length, before + 5);
+    assert.equal(alarms.length, originals.length, 'batches of one: one alarm per refused record, none for refused alarms');
+    const parked = await inTenant(t.db, tenant!, (tx) => listParked(tx, 'siem', 1000));
+    assert.equal(parked.length, records.length, 'every record, alarms included, is parked visibly');
+    assert.match(await fwd.registry.metrics(), new RegExp(`probectl_siem_parked_total\\{tenant="${tenant}",stream="audit"\\} ${records.length}`));
+  });
+
   it('Elastic _bulk: a 200 with item errors parks the refused item, retries 429 items, and treats 409 as already delivered', async () => {
     siem = await startTestSiem();
     const [tenant] = await makeTenants(t.db, 'bulk');

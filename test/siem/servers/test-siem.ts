@@ -47,6 +47,8 @@ export interface TestSiem {
   faults: Fault[];
   /** While true (the default), any event containing POISON is refused. */
   rejectPoison: boolean;
+  /** While true, /ingest refuses every request with 422 (a receiver whose schema matches nothing probectl sends). */
+  rejectAll: boolean;
   /** Counts of each event id accepted. */
   counts(): Map<string, number>;
   /** Wait until `n` distinct event ids arrived. */
@@ -106,7 +108,7 @@ export async function startTestSiem(opts: { token?: string; ack?: boolean; clien
   const bulkIds = new Set<string>();
   const channels = new Map<string, { next: number; pending: Map<number, Received[]>; acked: Set<number> }>();
   const sockets = new Set<Socket>();
-  const siem = { rejectPoison: true } as TestSiem;
+  const siem = { rejectPoison: true, rejectAll: false } as TestSiem;
 
   function reply(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
@@ -237,7 +239,7 @@ export async function startTestSiem(opts: { token?: string; ack?: boolean; clien
     if (url.pathname === '/ingest') {
       if (auth !== `Bearer ${token}`) return reply(res, 401, { error: 'unauthorized' }), 401;
       const text = body.toString('utf8');
-      if (text.includes('POISON') && siem.rejectPoison) return reply(res, 422, { error: 'unprocessable event' }), 422;
+      if ((text.includes('POISON') && siem.rejectPoison) || siem.rejectAll) return reply(res, 422, { error: 'unprocessable event' }), 422;
       const records = String(req.headers['content-type']).startsWith('application/json') ? [text] : text.split('\n').filter((l) => l !== '');
       accepted.push(...records.map((r) => describe('ingest', r)));
       return reply(res, 200, { ok: true }), 200;
