@@ -62,6 +62,12 @@ export function integrationSettings<S>(config: Config, integration: Integration<
  * Parses the environment once into one frozen Config. All problems are
  * collected and reported together in one error; secret values never appear.
  * Every integration's variables are checked whether it is on or off.
+ *
+ * Cross-checks (pairs, the plaintext rule, a target's own rules) run even when
+ * some variables failed to parse, so one start names every bad variable: a
+ * variable that failed stands at its default for them, and a finding about a
+ * failed variable, naming one, or depending on one (ConfigProblem.depends) is
+ * withheld, since it may be wrong.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: ConfigProblem[] = [];
@@ -71,28 +77,54 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const deviceCredentials = readDeviceCredentials(env, problems);
   const integrationValues: Record<string, Readonly<Record<string, unknown>>> = {};
   const integrations: Record<string, unknown> = {};
-  const parsedCleanly: string[] = [];
-  for (const i of INTEGRATIONS) {
-    const before = problems.length;
-    integrationValues[i.name] = Object.freeze(readSection(env, i.config.vars, problems));
-    if (problems.length === before) parsedCleanly.push(i.name);
-  }
+  for (const i of INTEGRATIONS) integrationValues[i.name] = Object.freeze(readSection(env, i.config.vars, problems));
   unknownVariables(env, new Set(knownVariableNames()), DYNAMIC_VARIABLE_PATTERNS, HARNESS_PREFIXES, problems);
-  if (problems.length === 0) {
-    serverCrossChecks(server, problems);
-    secretsCrossChecks(secrets, server, problems);
-  }
-  // An integration's variables are checked together whenever they parsed, on or off: a value that
-  // would be refused once it is enabled is refused now.
+  const failed = new Set(problems.map((p) => p.variable));
+  const crossCheck = (check: (found: ConfigProblem[]) => void): void => {
+    const found: ConfigProblem[] = [];
+    try {
+      check(found);
+    } catch (err) {
+      if (failed.size === 0) throw err;
+      return; // a check that cannot run on defaults stands in for a failed value: the failure is reported already
+    }
+    problems.push(...(failed.size === 0 ? found : found.filter((p) => !failed.has(p.variable) && !(p.depends ?? []).some((d) => failed.has(d)) && ![...failed].some((f) => mentions(`${p.problem} ${p.accepts}`, f)))));
+  };
+  const serverChecked = withDefaults(server, serverVars, failed);
+  crossCheck((found) => serverCrossChecks(serverChecked, found));
+  crossCheck((found) => secretsCrossChecks(withDefaults(secrets, secretsVars, failed), serverChecked, found));
+  // An integration's variables are checked together, on or off: a value that would be refused once it is enabled is refused now.
   for (const i of INTEGRATIONS) {
-    if (!parsedCleanly.includes(i.name)) continue;
-    const settings = i.config.settings(integrationValues[i.name] as Readonly<Record<string, unknown>>, problems);
-    integrations[i.name] = settings === undefined ? undefined : Object.freeze(settings);
+    const values = withDefaults(integrationValues[i.name] as Record<string, unknown>, i.config.vars, failed);
+    const clean = Object.values(i.config.vars).every((spec) => !failed.has(spec.name));
+    crossCheck((found) => {
+      const settings = i.config.settings(values, found);
+      if (clean) integrations[i.name] = settings === undefined ? undefined : Object.freeze(settings);
+    });
   }
   const partial = { ...server, ...secrets, ...cloudSecrets, deviceCredentials, integrations, integrationValues } as unknown as Config;
   referenceBackendProblems(configReferences(partial), secrets, problems);
   if (problems.length > 0) throw configError(problems);
   return Object.freeze({ ...partial, integrations: Object.freeze(integrations), integrationValues: Object.freeze(integrationValues) });
+}
+
+/** Whether a finding's text names the variable (as a whole word: PROBECTL_SIEM_TOKEN is not PROBECTL_SIEM_TOKEN_FILE). */
+function mentions(text: string, variable: string): boolean {
+  return new RegExp(`\\b${variable}\\b`).test(text);
+}
+
+/** A section's values with every variable that failed to parse at its default (undefined where it has none). */
+function withDefaults<T extends Record<string, unknown>>(values: T, vars: Vars, failed: ReadonlySet<string>): T {
+  const out: Record<string, unknown> = { ...values };
+  for (const [key, spec] of Object.entries(vars)) {
+    if (!failed.has(spec.name)) continue;
+    try {
+      out[key] = spec.parse(undefined);
+    } catch {
+      out[key] = undefined;
+    }
+  }
+  return out as T;
 }
 
 function serverCrossChecks(c: SectionValue<typeof serverVars>, problems: ConfigProblem[]): void {

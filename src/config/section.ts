@@ -8,6 +8,11 @@ export interface ConfigProblem {
   readonly variable: string;
   readonly problem: string;
   readonly accepts: string;
+  /**
+   * Other variables this finding was judged against (a cross-check): when one
+   * of them is itself invalid the finding is withheld, since it may be wrong.
+   */
+  readonly depends?: readonly string[];
 }
 
 /**

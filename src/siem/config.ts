@@ -117,6 +117,9 @@ function endpointUrl(endpoint: string, problems: ConfigProblem[]): { url: URL; t
   return { url, transport };
 }
 
+/** The variables that choose the target: its findings are withheld while one of them is invalid. */
+const TARGET_CHOICE = ['PROBECTL_SIEM_PRESET', 'PROBECTL_SIEM_ENDPOINT', 'PROBECTL_SIEM_FORMAT'];
+
 /**
  * Validates the SIEM variables together, whether export is on or off: every
  * variable that is set is checked (the endpoint's syntax, the plaintext rule,
@@ -136,6 +139,8 @@ export function siemSettings(v: SiemVars, problems: ConfigProblem[]): SiemSettin
   if (v.enabled && v.endpoint === undefined) problems.push(problem('PROBECTL_SIEM_ENDPOINT', 'required when PROBECTL_SIEM_ENABLED=true', 'https://… or syslog+tls://host:port'));
   const transport = parsed?.transport ?? 'https';
   const chosen = providerFor(v.preset, transport === 'https' ? 'https' : 'syslog') as TargetProvider;
+  // What the chosen target finds, and which variables go unused, are judged against the preset, the endpoint and the format.
+  const judged = problems.length;
   const target = parsed ? chosen.configure({ url: parsed.url, transport, format: v.format, preset, vars: v, token: v.token, enabled: v.enabled, problems }) : undefined;
   if (v.enabled && parsed && transport === 'https' && preset.tokenRequired && v.token === undefined) problems.push(problem('PROBECTL_SIEM_TOKEN', `the ${v.preset} preset needs an ingest token`, 'a token or a secret reference'));
   if ((v.clientCertFile === undefined) !== (v.clientKeyFile === undefined)) problems.push(problem(v.clientCertFile === undefined ? 'PROBECTL_SIEM_CLIENT_CERT_FILE' : 'PROBECTL_SIEM_CLIENT_KEY_FILE', 'must be set together with its pair', 'both client certificate and key, or neither'));
@@ -148,6 +153,7 @@ export function siemSettings(v: SiemVars, problems: ConfigProblem[]): SiemSettin
       problems.push(problem(spec.name, custom?.problem ?? `is not used with this configuration (only the ${other.name} target uses it)`, custom?.accepts ?? 'unset it'));
     }
   }
+  for (let i = judged; i < problems.length; i++) problems[i] = { ...(problems[i] as ConfigProblem), depends: TARGET_CHOICE };
   if (!v.enabled || !parsed || !target || problems.length > before) return undefined;
   return {
     enabled: true,

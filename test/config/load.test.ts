@@ -27,6 +27,27 @@ describe('configuration', () => {
     });
   });
 
+  it('cross-checks still run when other variables fail to parse: one start names every bad variable, without findings that rest on a failed one', () => {
+    const names = (env: NodeJS.ProcessEnv) => [...new Set((problems(env).details?.problems as Array<{ variable: string }>).map((p) => p.variable))].sort();
+    // A bad log level does not hide the database URL that is no postgres:// URL, nor plaintext HTTP on every interface.
+    const secret = 'SuperSecret123';
+    const err = problems({ PROBECTL_LOG_LEVEL: 'verbose', PROBECTL_DATABASE_URL: `mysql://admin:${secret}@db.example/x`, PROBECTL_ALLOW_PLAINTEXT_HTTP: 'true', PROBECTL_LISTEN: '0.0.0.0:8443' });
+    assert.deepEqual(names({ PROBECTL_LOG_LEVEL: 'verbose', PROBECTL_DATABASE_URL: `mysql://admin:${secret}@db.example/x`, PROBECTL_ALLOW_PLAINTEXT_HTTP: 'true', PROBECTL_LISTEN: '0.0.0.0:8443' }),
+      ['PROBECTL_ALLOW_PLAINTEXT_HTTP', 'PROBECTL_DATABASE_URL', 'PROBECTL_LOG_LEVEL']);
+    assert.ok(!err.message.includes(secret), 'the database password is never shown');
+    // Two Vault auth methods next to an unrelated bad value.
+    assert.deepEqual(names({ PROBECTL_BODY_LIMIT: '12', PROBECTL_SECRETS_VAULT_ADDR: 'https://vault.example:8200', PROBECTL_SECRETS_VAULT_TOKEN: 'x', PROBECTL_SECRETS_VAULT_K8S_ROLE: 'r' }),
+      ['PROBECTL_BODY_LIMIT', 'PROBECTL_SECRETS_VAULT_ADDR']);
+    // An unknown preset next to a plaintext endpoint to a remote host: both named; nothing judged against the unknown preset.
+    assert.deepEqual(names({ PROBECTL_SIEM_PRESET: 'splunkk', PROBECTL_SIEM_ENDPOINT: 'http://siem.example/services/collector', PROBECTL_SIEM_SPLUNK_ACK: 'true' }),
+      ['PROBECTL_SIEM_ENDPOINT', 'PROBECTL_SIEM_PRESET']);
+    // An unreadable CA file next to a Splunk path that is neither /raw nor /event and a missing token.
+    assert.deepEqual(names({ PROBECTL_SIEM_ENABLED: 'true', PROBECTL_SIEM_PRESET: 'splunk', PROBECTL_SIEM_CA_FILE: '/definitely/missing-ca.pem', PROBECTL_SIEM_ENDPOINT: 'https://splunk.example:8088/services/collector/nope' }),
+      ['PROBECTL_SIEM_CA_FILE', 'PROBECTL_SIEM_ENDPOINT', 'PROBECTL_SIEM_TOKEN']);
+    // A failed variable is not reported twice, nor a pair rule resting on it.
+    assert.deepEqual(names({ PROBECTL_LOG_LEVEL: 'x', PROBECTL_SECRETS_VAULT_ADDR: 'not a url', PROBECTL_SECRETS_VAULT_TOKEN: 'x' }), ['PROBECTL_LOG_LEVEL', 'PROBECTL_SECRETS_VAULT_ADDR']);
+  });
+
   it('reports every bad variable at once, with what is accepted', () => {
     const err = problems({
       PROBECTL_LISTEN: 'nowhere',
