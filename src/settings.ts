@@ -6,7 +6,8 @@ import { INTEGRATIONS } from './integrations/registry.ts';
 import type { Integration } from './integrations/types.ts';
 import { cloudSecretsVars, type CloudSecretsConfig } from './secrets/backends/cloud-config.ts';
 import { referenceBackendProblems, secretsCrossChecks, secretsVars, type SecretsSection } from './secrets/config.ts';
-import { DEVICE_CRED_FIELD_DOCS, DEVICE_CRED_FIELDS, DEVICE_CRED_PATTERN, readDeviceCredentials, type DeviceCredentialSpec } from './secrets/device-config.ts';
+import { DEVICE_CRED_FIELD_DOCS, DEVICE_CRED_FIELDS, DEVICE_CRED_PATTERN, deviceCredVariable, readDeviceCredentials, type DeviceCredField, type DeviceCredentialSpec } from './secrets/device-config.ts';
+import { redactRef } from './secrets/ref.ts';
 import { collectReferences, type ConfiguredReference } from './secrets/references.ts';
 import { serverVars } from './server/config.ts';
 
@@ -155,8 +156,17 @@ export function renderEffectiveConfig(config: Config): string {
   for (const section of CONFIG_SECTIONS) {
     lines.push(`# ${section.title}`);
     const values = section.values(config);
+    const notes = INTEGRATIONS.find((i) => i.name === section.key)?.config.effective?.(values) ?? {};
     for (const [key, spec] of Object.entries(section.vars) as [string, VarSpec<unknown>][]) {
-      lines.push(`${spec.name}=${spec.show(values[key])}`);
+      const note = values[key] === undefined ? notes[spec.name] : undefined;
+      lines.push(`${spec.name}=${spec.show(values[key])}${note === undefined ? '' : ` (effective: ${note})`}`);
+    }
+    if (section.key === 'cloudSecrets') {
+      lines.push('# Device credentials (PROBECTL_DEVICE_CRED_<NAME>_<FIELD>)');
+      if (config.deviceCredentials.length === 0) lines.push('(none configured)');
+      for (const device of config.deviceCredentials) {
+        for (const [field, ref] of Object.entries(device.fields)) lines.push(`${deviceCredVariable(device.name, field as DeviceCredField)}=${redactRef(ref)}`);
+      }
     }
   }
   return `${lines.join('\n')}\n`;

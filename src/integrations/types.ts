@@ -21,6 +21,11 @@ export interface IntegrationConfig<S> {
   /** Variables read by name pattern rather than fixed name (e.g. PROBECTL_DEVICE_CRED_*). */
   readonly dynamic?: readonly RegExp[];
   settings(values: Readonly<Record<string, unknown>>, problems: ConfigProblem[]): S | undefined;
+  /**
+   * `config check`: what an unset variable amounts to when another decides it
+   * (e.g. the SIEM format the preset and endpoint choose), by variable name.
+   */
+  effective?(values: Readonly<Record<string, unknown>>): Readonly<Record<string, string>>;
 }
 
 /** What an integration's background work gets when the server starts it. */

@@ -16,6 +16,13 @@ export const siem = integration<SiemSettings, SiemRuntime>({
     title: 'SIEM export',
     vars: siemVars,
     settings: (values, problems) => siemSettings(values as SiemVars, problems),
+    // The format the preset and endpoint choose while PROBECTL_SIEM_FORMAT is unset (export on or off).
+    effective(values): Record<string, string> {
+      // Judged as if export were on, with a stand-in token where a preset needs one (only the format is read).
+      const v = values as SiemVars;
+      const chosen = siemSettings({ ...v, enabled: true, token: v.token ?? { scheme: 'literal', value: 'unset' } }, []);
+      return chosen ? { PROBECTL_SIEM_FORMAT: chosen.format } : {};
+    },
   },
   routes: siemRoutes,
   commands: registerSiemCommands,

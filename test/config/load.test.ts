@@ -144,6 +144,18 @@ describe('config check shows effective values', () => {
     assert.deepEqual(loadConfig({}).integrationValues.siem?.streams, ['audit', 'threat']);
     assert.match(renderConfigReference(), /\| `PROBECTL_SIEM_STREAMS` \| `audit,threat` \|/);
   });
+  it('an unset variable that another decides shows what it amounts to; device credentials are listed, redacted', () => {
+    const out = renderEffectiveConfig(loadConfig({
+      PROBECTL_SIEM_PRESET: 'elastic', PROBECTL_SIEM_ENDPOINT: 'https://es.example:9200/probectl/_bulk',
+      PROBECTL_DEVICE_CRED_CORE_SW_USERNAME: 'admin', PROBECTL_DEVICE_CRED_CORE_SW_PASSWORD: 'device-pass-canary',
+    }));
+    assert.match(out, /^PROBECTL_SIEM_FORMAT=\(unset\) \(effective: ecs\)$/m);
+    assert.match(out, /^PROBECTL_DEVICE_CRED_CORE_SW_PASSWORD=\[literal\]$/m);
+    assert.match(out, /^PROBECTL_DEVICE_CRED_CORE_SW_USERNAME=\[literal\]$/m);
+    assert.ok(!out.includes('device-pass-canary'));
+    assert.match(renderEffectiveConfig(loadConfig({})), /^# Device credentials[^\n]*\n\(none configured\)$/m);
+    assert.match(renderEffectiveConfig(loadConfig({})), /^PROBECTL_SIEM_FORMAT=\(unset\)$/m, 'no endpoint, no format to name');
+  });
 });
 
 describe('the generated reference (docs/configuration.md)', () => {

@@ -152,7 +152,7 @@ describe('server and CLI lifecycle (embedded database)', () => {
     assert.ok(!good.stdout.includes('hunter2'));
     const bad = cli(['config', 'check'], { ...env, PROBECTL_LISTEN: 'x', PROBECTL_INCIDENT_WINDOW: 'y' });
     assert.equal(bad.status, 1);
-    assert.match(bad.stderr, /2 problems[\s\S]*PROBECTL_LISTEN[\s\S]*PROBECTL_INCIDENT_WINDOW/);
+    assert.match(bad.stderr, /invalid configuration, config check failed \(2 problems[\s\S]*PROBECTL_LISTEN[\s\S]*PROBECTL_INCIDENT_WINDOW/);
     const refused = cli(['serve'], { ...env, PROBECTL_LISTEN: 'x' });
     assert.equal(refused.status, 1);
     assert.match(refused.stderr, /invalid configuration, startup refused/);

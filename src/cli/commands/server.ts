@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { configError, type ConfigProblem } from '../../config/section.ts';
 import { ProbectlError } from '../../core/errors.ts';
 import type { CliContext } from '../context.ts';
 
@@ -43,7 +44,9 @@ export function registerServerCommands(program: Command, ctx: CliContext): void 
         parsed = ctx.loadConfig(ctx.env);
       } catch (err) {
         if (err instanceof ProbectlError && err.code === 'PROBECTL_ERR_CONFIG_INVALID') {
-          process.stderr.write(`probectl: ${err.message}\n`);
+          // The same problems, worded for a check rather than a refused start.
+          const problems = (err.details?.problems ?? []) as ConfigProblem[];
+          process.stderr.write(`probectl: ${problems.length > 0 ? configError(problems, 'config check failed').message : err.message}\n`);
           process.exitCode = 1;
           return;
         }
