@@ -5,6 +5,9 @@
  * (cli/probectl.ts) starts here.
  */
 import { probectlContext } from './cli-context.ts';
+import { watchLauncher } from './cli/launcher.ts';
 import { runCli } from './cli/run.ts';
+
+watchLauncher();
 
 process.exitCode = await runCli(probectlContext, process.argv);

@@ -77,13 +77,32 @@ function rerun(node: string, flags: readonly string[], args: readonly string[]):
     execve.call(process, node, [node, ...argv], env);
     return;
   }
-  // No execve on this runtime (an old system Node): a child that gets our signals and our exit status.
-  const child = spawn(node, argv, { stdio: 'inherit', env });
+  // No execve on this runtime (an old system Node): a child that gets our signals and our exit status,
+  // and an IPC channel it watches: if this process dies without a signal it can forward (SIGKILL), the
+  // channel closes and the child stops as on SIGTERM (watchLauncher) instead of running on orphaned.
+  const child = spawn(node, argv, { stdio: ['inherit', 'inherit', 'inherit', 'ipc'], env: { ...env, [LAUNCHER_CHANNEL]: '1' } });
+  child.channel?.unref();
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => {
     if (signal) process.kill(process.pid, signal);
     else process.exit(code ?? 1);
   });
+}
+
+/** Set in the environment of a child started by the launcher with an IPC channel to watch. */
+const LAUNCHER_CHANNEL = 'PROBECTL_LAUNCHER_CHANNEL';
+
+/**
+ * In a child the launcher started (a runtime without execve): when the
+ * launcher's IPC channel closes (the launcher died, even by SIGKILL), this
+ * process stops as on SIGTERM. A no-op in any other process. The channel never
+ * keeps the process alive.
+ */
+export function watchLauncher(): void {
+  if (process.env[LAUNCHER_CHANNEL] !== '1' || !process.channel) return;
+  delete process.env[LAUNCHER_CHANNEL];
+  process.channel.unref();
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
 }
 
 /** Runs the CLI for process.argv: on a recent enough Node.js, with bounded memory for `serve`. */

@@ -92,4 +92,55 @@ describe('the probectl launcher', () => {
     const chosen = await run({ NODE_OPTIONS: '--max-old-space-size=300' });
     assert.ok(!chosen.some((a) => a.startsWith('--max-old-space-size=') || a === '--liftoff-only'), `operator's choice kept: ${chosen.join(' ')}`);
   });
+
+  it('on a runtime without execve the server is a child that stops cleanly when the launcher is killed outright', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'probectl-launcher-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    // An old Node.js: no process.execve, so the launcher runs the server as its child.
+    const preload = join(dir, 'no-execve.mjs');
+    writeFileSync(preload, "Object.defineProperty(process, 'execve', { value: undefined });\n");
+    const launcher = spawn(process.execPath, ['--import', preload, BIN, 'serve'], {
+      env: { PATH: process.env.PATH ?? '', PROBECTL_DATA_DIR: join(dir, 'data'), PROBECTL_LISTEN: '127.0.0.1:0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let serverPid: number | undefined;
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    try {
+      let out = '';
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 60_000);
+        const seen = (c: Buffer) => {
+          out += c.toString();
+          if (out.includes('"probectl serving"')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        launcher.stdout.on('data', seen);
+        launcher.stderr.on('data', seen);
+        launcher.once('exit', (code) => {
+          clearTimeout(timer);
+          reject(new Error(`launcher exited with ${code}:\n${out}`));
+        });
+      });
+      const children = readFileSync(`/proc/${launcher.pid}/task/${launcher.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+      assert.equal(children.length, 1, 'the server runs as the launcher\'s one child');
+      serverPid = children[0] as number;
+      launcher.kill('SIGKILL');
+      const deadline = Date.now() + 20_000;
+      while (alive(serverPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(!alive(serverPid), 'the orphaned server stopped');
+      assert.match(out, /"probectl serving"/);
+    } finally {
+      if (launcher.exitCode === null && launcher.signalCode === null) launcher.kill('SIGKILL');
+      if (serverPid !== undefined && alive(serverPid)) process.kill(serverPid, 'SIGKILL');
+    }
+  });
 });
