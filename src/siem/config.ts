@@ -6,12 +6,12 @@ import type { SecretRef } from '../secrets/ref.ts';
 import { SIEM_FORMATS, type SiemFormat } from './formatters/index.ts';
 import { PRESETS, SIEM_PRESETS, type SiemPreset } from './presets.ts';
 import { problem, type PresetSpec, type TargetProvider, type TargetSettings } from './targets/provider.ts';
-import { providerFor, TARGET_PROVIDERS } from './targets/registry.ts';
+import { PRESET_SPECS, providerFor, TARGET_PROVIDERS } from './targets/registry.ts';
 
 /** The variables every SIEM target shares; each target adds its own (targets/<name>/index.ts). */
 const commonVars = {
   enabled: bool('PROBECTL_SIEM_ENABLED', { default: false, doc: 'Turn SIEM export on. Off by default: enabling it opens an outbound connection to the SIEM.' }),
-  preset: oneOf('PROBECTL_SIEM_PRESET', { values: SIEM_PRESETS, default: 'generic', doc: 'Target SIEM: sets the auth header and the default format (splunk → `Authorization: Splunk`, cef; sentinel → a Microsoft Entra bearer token to the Logs Ingestion API, dcr records (cef over syslog+tls); elastic → ApiKey, ecs; chronicle → a Google OAuth bearer token to the Chronicle API import methods (otlp raw logs, udm events) or the webhook feed\'s API key; generic → Bearer if a token is set, cef).' }),
+  preset: oneOf('PROBECTL_SIEM_PRESET', { values: SIEM_PRESETS, default: 'generic', doc: `Target SIEM: sets the auth header and the default format (${PRESET_SPECS.map((p) => `${p.name} → ${p.summary}`).join('; ')}).` }),
   endpoint: optStr('PROBECTL_SIEM_ENDPOINT', { accepts: 'https://host[:port]/path or syslog+tls://host:port (http:// and syslog+tcp:// only to loopback)', doc: 'Where events go: the HEC, ingest or Elasticsearch `_bulk` URL, the Logs Ingestion API stream URL (sentinel), the Chronicle API `logs:import` / `events:import` / webhook feed `:importPushLogs` URL (chronicle), or `syslog+tls://host:port` for RFC 5425 syslog over TLS.' }),
   token: secretRef('PROBECTL_SIEM_TOKEN', { doc: 'Ingest token, sent only in a header (never in a URL, never logged): the Authorization token; with sentinel the Entra application\'s client secret; with a chronicle webhook feed the Google API key (`X-goog-api-key`). May be a secret reference, resolved at use time.' }),
   format: optOneOf('PROBECTL_SIEM_FORMAT', { values: SIEM_FORMATS, doc: 'Wire format: syslog (RFC 5424), cef, ecs, otlp, udm (Google UDM events) or dcr (Azure Monitor Logs Ingestion records). Default: the preset\'s (sentinel\'s Logs Ingestion API: dcr; Chronicle events:import: udm); syslog for a syslog+tls endpoint (cef with sentinel).' }),

@@ -20,6 +20,8 @@ export interface PresetSpec {
   readonly tokenRequired: boolean;
   /** Example endpoints `siem preview` shows for the preset, one per mode. */
   readonly examples: readonly string[];
+  /** What choosing the preset does, for PROBECTL_SIEM_PRESET's description (`Authorization: Splunk`, cef). */
+  readonly summary: string;
 }
 
 /** A target's own settings, decided by its `configure`: at least the request kind and the format. */

@@ -37,6 +37,7 @@ export const chronicle: TargetProvider<ChronicleSettings> = {
   preset: {
     name: 'chronicle', authScheme: 'Bearer', defaultFormat: 'otlp', syslogFormat: 'syslog', tokenRequired: false,
     examples: [`${EXAMPLE_INSTANCE}/logTypes/PROBECTL/logs:import`, `${EXAMPLE_INSTANCE}/events:import`, `${EXAMPLE_INSTANCE}/feeds/probectl-webhook:importPushLogs`],
+    summary: 'a Google OAuth bearer token to the Chronicle API import methods (otlp raw logs, udm events) or the webhook feed\'s API key',
   },
   vars,
   unused: {

@@ -18,7 +18,7 @@ const vars = {
 export const elastic: TargetProvider<ElasticSettings> = {
   name: 'elastic',
   serves: 'https',
-  preset: { name: 'elastic', authScheme: 'ApiKey', defaultFormat: 'ecs', syslogFormat: 'syslog', tokenRequired: true, examples: ['https://elastic.example:9200/probectl-events/_bulk'] },
+  preset: { name: 'elastic', authScheme: 'ApiKey', defaultFormat: 'ecs', syslogFormat: 'syslog', tokenRequired: true, examples: ['https://elastic.example:9200/probectl-events/_bulk'], summary: '`Authorization: ApiKey`, ecs' },
   vars,
   configure({ url, format: chosen, preset, vars: v, problems }) {
     const format = chosen ?? preset.defaultFormat;

@@ -10,7 +10,7 @@ export interface GenericSettings extends TargetSettings {
 export const generic: TargetProvider<GenericSettings> = {
   name: 'generic',
   serves: 'https',
-  preset: { name: 'generic', authScheme: 'Bearer', defaultFormat: 'cef', syslogFormat: 'syslog', tokenRequired: false, examples: ['https://siem.example/ingest'] },
+  preset: { name: 'generic', authScheme: 'Bearer', defaultFormat: 'cef', syslogFormat: 'syslog', tokenRequired: false, examples: ['https://siem.example/ingest'], summary: 'Bearer if a token is set, cef' },
   vars: {},
   configure({ format: chosen, preset }) {
     return { kind: 'post', provider: 'generic', format: chosen ?? preset.defaultFormat };

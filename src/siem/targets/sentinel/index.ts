@@ -35,6 +35,7 @@ export const sentinel: TargetProvider<SentinelSettings> = {
   preset: {
     name: 'sentinel', authScheme: 'Bearer', defaultFormat: 'cef', syslogFormat: 'cef', tokenRequired: false,
     examples: ['https://probectl-dce-a1b2.westeurope-1.ingest.monitor.azure.com/dataCollectionRules/dcr-00112233445566778899aabbccddeeff/streams/Custom-ProbectlEvents?api-version=2023-01-01'],
+    summary: 'a Microsoft Entra bearer token to the Logs Ingestion API, dcr records (cef over syslog+tls)',
   },
   vars,
   unused: { azureTenantId: notHere, azureClientId: notHere, azureAuthorityHost: notHere },

@@ -23,7 +23,7 @@ const vars = {
 export const splunk: TargetProvider<SplunkSettings> = {
   name: 'splunk',
   serves: 'https',
-  preset: { name: 'splunk', authScheme: 'Splunk', defaultFormat: 'cef', syslogFormat: 'syslog', tokenRequired: true, examples: ['https://splunk.example:8088/services/collector/raw'] },
+  preset: { name: 'splunk', authScheme: 'Splunk', defaultFormat: 'cef', syslogFormat: 'syslog', tokenRequired: true, examples: ['https://splunk.example:8088/services/collector/raw'], summary: '`Authorization: Splunk`, cef' },
   vars,
   unused: { splunkAck: { problem: 'indexer acknowledgement exists only for Splunk HEC', accepts: 'true only with the splunk preset' } },
   configure({ url, format: chosen, preset, vars: v, problems }) {
