@@ -84,6 +84,9 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
       done(err as Error, undefined);
     }
   });
+  // JSON routes take JSON only: Fastify's built-in text/plain parser would hand a string to the schema
+  // ("body must be object") where the answer is the content type (415).
+  app.removeContentTypeParser('text/plain');
   // Query strings and path parameters: the URL half of the same boundary.
   app.addHook('preValidation', async (req) => checkUrlInput(req.url, req.params));
 

@@ -51,6 +51,7 @@ describe('HTTPS API behaviour', () => {
       ['one bad signal in a batch', { body: [{ kind: 'x', severity: 'info', confidence: 5, target: 't', title: 't' }, { kind: 'x' }] }, 400, 'PROBECTL_ERR_VALIDATION'],
       ['invalid JSON', { rawBody: '{"kind":', headers: { 'content-type': 'application/json' } }, 400, 'PROBECTL_ERR_BAD_JSON'],
       ['wrong content type', { rawBody: 'kind=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 415, 'PROBECTL_ERR_UNSUPPORTED_MEDIA_TYPE'],
+      ['JSON sent as text/plain', { rawBody: '{"kind":"x"}', headers: { 'content-type': 'text/plain' } }, 415, 'PROBECTL_ERR_UNSUPPORTED_MEDIA_TYPE'],
       ['body over the limit', { body: Array.from({ length: 200 }, () => ({ kind: 'x', severity: 'info', confidence: 5, target: 't', title: 't' })) }, 413, 'PROBECTL_ERR_BODY_TOO_LARGE'],
     ];
     for (const [name, opts, status, code] of cases) {
