@@ -85,6 +85,13 @@ export async function openPostgres(opts: PostgresOptions): Promise<Db> {
     async transaction(fn, options) {
       const client = await pool.connect();
       let broken = false;
+      // A checked-out client has no listener of the pool's: without this one, a connection lost mid-transaction
+      // (a server restart, a failover, a reset) is an unhandled 'error' event that ends the process. The
+      // transaction's pending statement fails on its own; the client is then discarded, not returned.
+      const onLost = () => {
+        broken = true;
+      };
+      client.on('error', onLost);
       try {
         await client.query(options?.begin ? `BEGIN; ${options.begin}` : 'BEGIN');
         const result = await fn(wrap(client));
@@ -98,6 +105,7 @@ export async function openPostgres(opts: PostgresOptions): Promise<Db> {
         }
         throw err;
       } finally {
+        client.removeListener('error', onLost);
         client.release(broken);
       }
     },
