@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { BoundedQueue } from '../core/bounded-queue.ts';
 import type { Budget } from '../core/budget.ts';
+import type { OncePerInterval } from '../core/once-per-interval.ts';
 import type { Clock } from '../core/clock.ts';
 import { RetryAborted } from '../core/retry/loop.ts';
 import type { RetryPolicy } from '../core/retry/policy.ts';
@@ -32,6 +33,8 @@ export interface DrainerOptions<I extends DeliveryItem> {
   metrics: DeliveryMetrics;
   /** The stream's live state, kept by the engine across restarts of its drainer. */
   state: LiveStreamState;
+  /** Shared by the engine's drainers: at most one parking audit record per tenant stream and interval (ledger ParkAlarm). */
+  parkAudit: OncePerInterval;
 }
 
 interface InFlight<I extends DeliveryItem> {
@@ -223,7 +226,9 @@ export class StreamDrainer<I extends DeliveryItem> {
     const { page } = batch;
     const last = page.items[page.items.length - 1];
     const delivered = page.items.length - (parked.length - page.failed.length);
-    const ok = await inTenant(db, tenantId, (tx) => commitBatch(tx, clock, consumer, stream, committed, page.last, delivered, last?.time, parked));
+    const gate = parked.length > 0 ? this.opts.parkAudit.check(`${tenantId}|${stream}`, clock.now()) : { due: false as const };
+    const alarm = gate.due ? { audit: true, notAudited: gate.skipped } : { audit: false, notAudited: 0 };
+    const ok = await inTenant(db, tenantId, (tx) => commitBatch(tx, clock, consumer, stream, committed, page.last, delivered, last?.time, parked, alarm));
     if (!ok) throw new Error(`the ${consumer} ${stream} cursor of tenant ${tenantId} moved under this replica; stopping`);
     this.giveBack(batch.units);
     metrics.delivered.inc(this.labels, delivered);

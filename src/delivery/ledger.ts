@@ -55,13 +55,26 @@ export async function cursorRows(tx: TenantTx, consumer: string): Promise<Cursor
 }
 
 /**
+ * Whether this parking gets its `<consumer>.parked` audit record. The record is
+ * appended to the tenant's audit chain, which is itself a stream the consumer
+ * may drain: a receiver refusing everything would refuse the record too, park
+ * it and raise another, without end. So the engine lets one record through per
+ * stream and interval and counts the parkings held back (`notAudited`, reported
+ * in the next record); every parked item is in the parked table regardless.
+ */
+export interface ParkAlarm {
+  audit: boolean;
+  notAudited: number;
+}
+
+/**
  * Moves the cursor from `from` to `to` past a delivered batch and records what
  * was parked, in one transaction, so a crash can never advance past an item
  * that is neither acknowledged nor parked. Parking raises an audit record
- * (`<consumer>.parked`). Returns false when the cursor was not at `from`
+ * (`<consumer>.parked`) when `alarm.audit` says so. Returns false when the cursor was not at `from`
  * (another replica moved it): nothing is written then.
  */
-export async function commitBatch(tx: TenantTx, clock: Clock, consumer: string, stream: string, from: number, to: number, delivered: number, lastTime: string | undefined, parked: readonly ParkedItem[]): Promise<boolean> {
+export async function commitBatch(tx: TenantTx, clock: Clock, consumer: string, stream: string, from: number, to: number, delivered: number, lastTime: string | undefined, parked: readonly ParkedItem[], alarm: ParkAlarm = { audit: true, notAudited: 0 }): Promise<boolean> {
   const now = new Date(clock.now());
   const res = await tx.query(
     `UPDATE delivery_cursors SET cursor = $4, delivered_total = delivered_total + $5, parked_total = parked_total + $6,
@@ -71,10 +84,10 @@ export async function commitBatch(tx: TenantTx, clock: Clock, consumer: string, 
   );
   if (res.rowCount !== 1) return false;
   for (const p of parked) await parkItem(tx, consumer, stream, p, now);
-  if (parked.length > 0) {
+  if (parked.length > 0 && alarm.audit) {
     await appendAudit(tx, clock, {
       actor: `system:${consumer}`, action: `${consumer}.parked`, target: `${consumer}:${stream}`, outcome: 'failure',
-      data: { seqs: parked.map((p) => p.seq), statuses: parked.map((p) => p.status ?? null), reason: parked[0]?.reason ?? '' },
+      data: { seqs: parked.map((p) => p.seq), statuses: parked.map((p) => p.status ?? null), reason: parked[0]?.reason ?? '', parkings_not_audited: alarm.notAudited },
     });
   }
   return true;
