@@ -54,6 +54,22 @@ describe('configuration', () => {
     assert.match(literal.message, /PROBECTL_DATABASE_URL: not a postgres:\/\/ URL/);
   });
 
+  it('never echoes credentials carried by a refused non-secret URL (user-info, query values), whatever the variable', () => {
+    const pw = 'pw-0d9e1c7b5a3f';
+    const env = {
+      PROBECTL_SECRETS_VAULT_ADDR: `https://probectl:${pw}@vault.example:8200`,
+      PROBECTL_SECRETS_CYBERARK_URL: `http://u:${pw}@ccp.example`,
+      PROBECTL_SECRETS_CONJUR_URL: `ftp://u:${pw}@conjur.example`,
+      PROBECTL_SECRETS_AWS_ENDPOINT: `https://u:${pw}@vpce.example`,
+      PROBECTL_SECRETS_GCP_ENDPOINT: `u:${pw}@sm.example`,
+      PROBECTL_INCIDENT_WINDOW: `https://x.example/?token=${pw}`,
+    };
+    const err = problems(env);
+    for (const name of Object.keys(env)) assert.match(err.message, new RegExp(`${name}: `), name);
+    assert.ok(!err.message.includes(pw), err.message);
+    assert.match(err.message, /\(got "https:\/\/\[redacted\]@vault\.example:8200"\)/, 'the rest of the value is still shown');
+  });
+
   it('refuses plaintext HTTP off loopback and a lone TLS file', () => {
     const err = problems({ PROBECTL_ALLOW_PLAINTEXT_HTTP: 'true', PROBECTL_LISTEN: '0.0.0.0:8080' });
     assert.match(err.message, /PROBECTL_ALLOW_PLAINTEXT_HTTP: plain HTTP refused on non-loopback/);
