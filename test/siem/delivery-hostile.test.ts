@@ -85,4 +85,21 @@ describe(`SIEM delivery against hostile or misconfigured receivers (${process.en
     assert.ok(alarms.length <= 2, `${alarms.length} siem.parked records in 3 s: each alarm was parked and raised another`);
     assert.ok(siem.requests.length < 100, `${siem.requests.length} requests in 3 s for 3 refused events`);
   });
+
+  it('Elastic _bulk answering 200 with every item refused 403 (an API key without create_doc): paused, retried, nothing parked', async () => {
+    siem = await startTestSiem({ token });
+    const [tenant] = await makeTenants(t.db, 'bulk-403');
+    await audit(t, tenant!, 10);
+    for (let i = 0; i < 10; i++) siem.faults.push({ kind: 'bulk-unauthorized' });
+    fwd = startForwarder(t.db, { PROBECTL_SIEM_CA_FILE: caFile(siem.caPem), PROBECTL_SIEM_TOKEN: token, PROBECTL_SIEM_PRESET: 'elastic', PROBECTL_SIEM_ENDPOINT: `${siem.url}/logs-probectl-default/_bulk`, PROBECTL_SIEM_STREAMS: 'audit' }, { token });
+    const paused: string[] = [];
+    await until('every event indexed once the key is fixed', async () => {
+      const s = fwd!.engine.liveStates().find((x) => x.tenant === tenant);
+      if (s?.paused) paused.push(s.pausedReason ?? '');
+      return siem.counts().size >= 10;
+    });
+    assert.equal(siem.faults.length, 0, 'the refusals were met');
+    assert.match(paused[0] ?? '', /403 security_exception/, 'the stream paused with the reason while the key was refused');
+    assert.deepEqual(await inTenant(t.db, tenant!, (tx) => listParked(tx, 'siem', 100)), [], 'nothing parked');
+  });
 });
