@@ -112,13 +112,19 @@ export async function listParked(tx: TenantTx, consumer: string, limit: number):
   return res.rows;
 }
 
-/** After parked items were re-sent and acknowledged: out of the parked table, counted delivered, audited. */
-export async function unpark(tx: TenantTx, clock: Clock, consumer: string, stream: string, seqs: readonly number[]): Promise<void> {
-  if (seqs.length === 0) return;
-  await tx.query('DELETE FROM delivery_parked WHERE tenant_id = $1 AND consumer = $2 AND stream = $3 AND seq = ANY($4::bigint[])', [tx.tenantId, consumer, stream, seqs]);
+/**
+ * After parked items were re-sent and acknowledged: out of the parked table, counted delivered, audited.
+ * Only rows this call removed are counted (another retry, on this replica or another, may have removed
+ * some already), so the counters never count one item twice. Returns how many it removed.
+ */
+export async function unpark(tx: TenantTx, clock: Clock, consumer: string, stream: string, seqs: readonly number[]): Promise<number> {
+  if (seqs.length === 0) return 0;
+  const removed = (await tx.query<{ seq: number }>('DELETE FROM delivery_parked WHERE tenant_id = $1 AND consumer = $2 AND stream = $3 AND seq = ANY($4::bigint[]) RETURNING seq', [tx.tenantId, consumer, stream, seqs])).rows.map((r) => r.seq);
+  if (removed.length === 0) return 0;
   await tx.query(
     'UPDATE delivery_cursors SET parked_total = greatest(parked_total - $4, 0), delivered_total = delivered_total + $4 WHERE tenant_id = $1 AND consumer = $2 AND stream = $3',
-    [tx.tenantId, consumer, stream, seqs.length],
+    [tx.tenantId, consumer, stream, removed.length],
   );
-  await appendAudit(tx, clock, { actor: `system:${consumer}`, action: `${consumer}.parked.delivered`, target: `${consumer}:${stream}`, outcome: 'success', data: { seqs: [...seqs] } });
+  await appendAudit(tx, clock, { actor: `system:${consumer}`, action: `${consumer}.parked.delivered`, target: `${consumer}:${stream}`, outcome: 'success', data: { seqs: removed.sort((a, b) => a - b) } });
+  return removed.length;
 }

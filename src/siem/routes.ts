@@ -66,6 +66,8 @@ export const siemRoutes: readonly RouteDef<Deps>[] = [
       const tenant = await scopeTenant(deps, principal, body.tenant);
       const runtime = runtimeOf(deps);
       if (body.to !== undefined && body.to < body.from) throw new ProbectlError('PROBECTL_ERR_VALIDATION', 'to must not be below from');
+      const exported = runtime.sources.map((s) => s.stream);
+      if (!exported.includes(body.stream ?? 'audit')) throw new ProbectlError('PROBECTL_ERR_VALIDATION', `stream ${body.stream ?? 'audit'} is not exported (PROBECTL_SIEM_STREAMS=${exported.join(',')})`);
       const stream = Readable.from((async function* () {
         const lines: string[] = [];
         let notify: (() => void) | undefined;
