@@ -105,16 +105,35 @@ export class StreamDrainer<I extends DeliveryItem> {
     const start = await inTenant(db, tenantId, (tx) => openCursor(tx, consumer, source.stream));
     // Locally the batches in flight plus one may wait; the shared budget bounds the total.
     this.queue = new BoundedQueue(this.opts.batchSize * (this.opts.inflight + 1));
-    const reader = this.read(start.cursor).catch((err: unknown) => {
-      this.queue?.close();
-      if (!this.stopping) throw err;
-    });
+    // A failure of either half ends the whole drainer: the other half is halted (batches in flight
+    // aborted — the next drainer re-sends them from the committed cursor; the reader woken and stopped)
+    // and awaited, so nothing of this drainer outlives it to send beside its successor, keep polling, or
+    // take or give back budget units after they were released below.
+    // During a graceful stop the reader's wake-up errors are expected and the batches in flight keep their grace.
+    let failure: { err: unknown } | undefined;
+    const fail = (half: 'reader' | 'sender') => (err: unknown) => {
+      if (this.stopping && half === 'reader') return;
+      failure ??= { err };
+      if (!this.stopping) this.halt();
+    };
+    const reader = this.read(start.cursor).catch(fail('reader'));
+    const sender = this.send(start.cursor).catch(fail('sender'));
     try {
-      await Promise.all([reader, this.send(start.cursor)]);
+      await Promise.all([reader, sender]);
+      if (failure) throw failure.err;
     } finally {
       this.opts.budget.release(this.held);
       this.held = 0;
     }
+  }
+
+  /** Stops both halves at once: no more reads, the queue closed, deliveries in flight aborted. */
+  private halt(): void {
+    this.stopping = true;
+    this.stopSignal.abort();
+    this.queue?.close();
+    this.wakeUp?.();
+    this.abort.abort();
   }
 
   private async read(from: number): Promise<void> {
