@@ -8,11 +8,28 @@ import { OncePerInterval } from '../../src/core/once-per-interval.ts';
 import { StreamDrainer } from '../../src/delivery/drainer.ts';
 import { DeliveryMetrics, type LiveStreamState } from '../../src/delivery/metrics.ts';
 import type { DeliveryItem, Page, Sink, Source } from '../../src/delivery/types.ts';
+import type { Db } from '../../src/store/db.ts';
 import { inTenant } from '../../src/store/scope.ts';
 import { openTestDb } from '../helpers/db.ts';
 import { makeTenants } from '../helpers/tenants.ts';
 
 const item = (seq: number): DeliveryItem => ({ seq, id: `item-${seq}` });
+
+let metricsSeq = 0;
+
+/** A drainer of the `test` consumer over `source` into `sink` (batches of 10, one in flight); resolves with what it ended on. */
+function runDrainer(db: Db, tenant: string, source: Source<DeliveryItem>, sink: Sink<DeliveryItem>, budget: Budget, pollIntervalMs: number): Promise<unknown> {
+  const state: LiveStreamState = { tenant, stream: source.stream, paused: false, pausedReason: null, lastError: null, lastErrorAt: null, retries: 0, failures: 0, lastFailureAt: null };
+  const drainer = new StreamDrainer<DeliveryItem>({
+    db, clock: systemClock, log: pino({ level: 'silent' }), consumer: 'test', tenantId: tenant, source, sink,
+    policy: { baseMs: 5, capMs: 20, maxAttempts: Number.POSITIVE_INFINITY, maxRetryAfterMs: 100 },
+    batchSize: 10, inflight: 1, pollIntervalMs, budget,
+    metrics: new DeliveryMetrics(new Registry(), `probectl_test${(metricsSeq += 1)}`, { title: 'Test', items: 'Items', receiver: 'the receiver' }),
+    state, parkAudit: new OncePerInterval(60_000),
+  });
+  const exit = new Promise<unknown>((resolve) => drainer.start(resolve));
+  return Promise.race([exit, new Promise((r) => setTimeout(() => r('no exit within 5 s'), 5000))]);
+}
 
 describe('StreamDrainer', () => {
   it('a read that fails while a batch is in flight ends the drainer whole: its sender stops, and the budget is given back once', async (t) => {
@@ -61,15 +78,7 @@ describe('StreamDrainer', () => {
       close: async () => {},
     };
     const budget = new Budget(100);
-    const state: LiveStreamState = { tenant: tenant!, stream: 'audit', paused: false, pausedReason: null, lastError: null, lastErrorAt: null, retries: 0, failures: 0, lastFailureAt: null };
-    const drainer = new StreamDrainer<DeliveryItem>({
-      db: test.db, clock: systemClock, log: pino({ level: 'silent' }), consumer: 'test', tenantId: tenant!, source, sink,
-      policy: { baseMs: 5, capMs: 20, maxAttempts: Number.POSITIVE_INFINITY, maxRetryAfterMs: 100 },
-      batchSize: 10, inflight: 1, pollIntervalMs: 50, budget, metrics: new DeliveryMetrics(new Registry(), 'probectl_test', { title: 'Test', items: 'Items', receiver: 'the receiver' }),
-      state, parkAudit: new OncePerInterval(60_000),
-    });
-    const exit = new Promise<unknown>((resolve) => drainer.start(resolve));
-    const err = await Promise.race([exit, new Promise((r) => setTimeout(() => r('no exit within 5 s'), 5000))]);
+    const err = await runDrainer(test.db, tenant!, source, sink, budget, 50);
     exited = true;
     assert.match(String((err as Error | undefined)?.message ?? err), /database unreachable/, 'the drainer reports the read failure');
     assert.equal(budget.inUse, 0, 'the budget units it held were given back');
@@ -112,15 +121,7 @@ describe('StreamDrainer', () => {
       close: async () => {},
     };
     const budget = new Budget(100);
-    const state: LiveStreamState = { tenant: tenant!, stream: 'audit', paused: false, pausedReason: null, lastError: null, lastErrorAt: null, retries: 0, failures: 0, lastFailureAt: null };
-    const drainer = new StreamDrainer<DeliveryItem>({
-      db: test.db, clock: systemClock, log: pino({ level: 'silent' }), consumer: 'test', tenantId: tenant!, source, sink,
-      policy: { baseMs: 5, capMs: 20, maxAttempts: Number.POSITIVE_INFINITY, maxRetryAfterMs: 100 },
-      batchSize: 10, inflight: 1, pollIntervalMs: 20, budget, metrics: new DeliveryMetrics(new Registry(), 'probectl_test2', { title: 'Test', items: 'Items', receiver: 'the receiver' }),
-      state, parkAudit: new OncePerInterval(60_000),
-    });
-    const exit = new Promise<unknown>((resolve) => drainer.start(resolve));
-    const err = await Promise.race([exit, new Promise((r) => setTimeout(() => r('no exit within 5 s'), 5000))]);
+    const err = await runDrainer(test.db, tenant!, source, sink, budget, 20);
     exited = true;
     assert.match(String((err as Error | undefined)?.message ?? err), /cursor .* moved under this replica/);
     assert.ok(reads >= 2, 'the reader had caught up and was polling');
