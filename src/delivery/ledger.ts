@@ -113,6 +113,18 @@ export async function listParked(tx: TenantTx, consumer: string, limit: number):
 }
 
 /**
+ * Where the parked items are (stream and seq only), for re-sending them: a retry of many parked items must
+ * not hold every stored answer (up to 5 kB each) in memory at once.
+ */
+export async function parkedPositions(tx: TenantTx, consumer: string, limit: number): Promise<Array<{ stream: string; seq: number }>> {
+  const res = await tx.query<{ stream: string; seq: number }>(
+    'SELECT stream, seq FROM delivery_parked WHERE tenant_id = $1 AND consumer = $2 ORDER BY stream, seq LIMIT $3',
+    [tx.tenantId, consumer, limit],
+  );
+  return res.rows;
+}
+
+/**
  * After parked items were re-sent and acknowledged: out of the parked table, counted delivered, audited.
  * Only rows this call removed are counted (another retry, on this replica or another, may have removed
  * some already), so the counters never count one item twice. Returns how many it removed.

@@ -6,7 +6,7 @@ import type { RetryPolicy } from '../core/retry/policy.ts';
 import type { Db } from '../store/db.ts';
 import { inTenant } from '../store/scope.ts';
 import { deliverBatch, DeliveryIncomplete } from './batch.ts';
-import { cursorRows, listParked, parkItem, unpark, type ParkedRow } from './ledger.ts';
+import { cursorRows, listParked, parkedPositions, parkItem, unpark, type ParkedRow } from './ledger.ts';
 import type { LiveStreamState } from './metrics.ts';
 import type { DeliveryItem, Sink, Source } from './types.ts';
 
@@ -92,6 +92,9 @@ async function deliverForOperation<I extends DeliveryItem>(runtime: DeliveryRunt
   }
 }
 
+/** Most parked items one retry re-sends (the oldest first per stream); run it again for the rest. */
+const MAX_RETRIED = 100_000;
+
 /** Tenants whose parked items are being re-sent by this process (a second retry at the same time is refused). */
 const retrying = new Set<string>();
 
@@ -124,7 +127,7 @@ interface RetryTally {
 
 async function retryParkedOnce<I extends DeliveryItem>(db: Db, clock: Clock, runtime: DeliveryRuntime<I>, tenantId: string, actor: string): Promise<{ retried: number; delivered: number; still_parked: number }> {
   const { consumer } = runtime;
-  const parked = await parkedItems(db, consumer, tenantId, 100_000);
+  const parked = await inTenant(db, tenantId, (tx) => parkedPositions(tx, consumer, MAX_RETRIED));
   const tally: RetryTally = { delivered: 0, still: 0 };
   const audit = (outcome: 'success' | 'failure', extra: Record<string, unknown> = {}) => inTenant(db, tenantId, (tx) => appendAudit(tx, clock, {
     actor, action: `${consumer}.parked.retry`, target: consumer, outcome, data: { retried: parked.length, delivered: tally.delivered, still_parked: tally.still, ...extra },
@@ -141,7 +144,7 @@ async function retryParkedOnce<I extends DeliveryItem>(db: Db, clock: Clock, run
 }
 
 /** Re-sends the parked rows stream by stream, a batch at a time, unparking what was acknowledged as it goes. */
-async function resendParked<I extends DeliveryItem>(db: Db, clock: Clock, runtime: DeliveryRuntime<I>, tenantId: string, parked: readonly ParkedRow[], tally: RetryTally): Promise<void> {
+async function resendParked<I extends DeliveryItem>(db: Db, clock: Clock, runtime: DeliveryRuntime<I>, tenantId: string, parked: ReadonlyArray<{ stream: string; seq: number }>, tally: RetryTally): Promise<void> {
   const { consumer } = runtime;
   const signal = AbortSignal.timeout(OPERATION_DEADLINE_MS);
   for (const source of runtime.sources) {
