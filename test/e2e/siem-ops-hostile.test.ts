@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { request } from 'undici';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { testAgent } from '../helpers/http.ts';
 import { caFile, until } from '../siem/helpers/forwarder.ts';
 import { startTestSiem, type TestSiem } from '../siem/servers/test-siem.ts';
 
@@ -69,5 +73,34 @@ describe('SIEM operations against a down receiver and concurrent callers', () =>
     assert.equal(b.json.code, 'PROBECTL_ERR_CONFLICT');
     const s = await threat();
     assert.deepEqual([s.delivered_total, s.parked_total, s.head], [3, 0, 3], 'three events, each counted delivered once');
+  });
+
+  it('a second replay of the same stream while one runs is a 409; a replay whose client went away stops sending', async (t) => {
+    siem.faults.length = 0;
+    for (let i = 0; i < 50; i++) siem.faults.push({ kind: 'hang' }); // every attempt waits for its 1 s timeout
+    const agent = testAgent(readFileSync(join(app.dataDir, 'tls', 'server.crt'), 'utf8'));
+    t.after(() => (agent.destroyed ? undefined : agent.close()));
+    const client = new AbortController();
+    const first = request(`${app.url}/v1/siem/replay`, {
+      method: 'POST', dispatcher: agent, signal: client.signal,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ from: 1, stream: 'threat' }),
+    });
+    const res = await first;
+    assert.equal(res.statusCode, 200);
+    const second = await app.request('POST', '/v1/siem/replay', { token, body: { from: 1, stream: 'threat' } });
+    assert.equal(second.status, 409, second.text);
+    assert.equal(second.json.code, 'PROBECTL_ERR_CONFLICT');
+    client.abort();
+    await res.body.text().catch(() => undefined);
+    await agent.destroy(); // the connection closes: the client is gone
+    // The replay notices at its next batch at the latest; from then on it sends nothing more.
+    await new Promise((r) => setTimeout(r, 3000));
+    const seen = siem.requests.length;
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal(siem.requests.length, seen, 'the abandoned replay kept sending');
+    siem.faults.length = 0;
+    const again = await app.request('POST', '/v1/siem/replay', { token, body: { from: 1, stream: 'threat' } });
+    assert.equal(again.status, 200, 'the stream can be replayed again once the abandoned one ended');
+    assert.match(again.text, /"done":true/);
   });
 });
