@@ -10,6 +10,7 @@ import { DEVICE_CRED_FIELD_DOCS, DEVICE_CRED_FIELDS, DEVICE_CRED_PATTERN, device
 import { redactRef } from './secrets/ref.ts';
 import { collectReferences, type ConfiguredReference } from './secrets/references.ts';
 import { serverVars } from './server/config.ts';
+import { databaseUrlProblem } from './store/open.ts';
 
 /**
  * The whole configuration, assembled here at the composition root: the
@@ -138,6 +139,10 @@ function serverCrossChecks(c: SectionValue<typeof serverVars>, problems: ConfigP
   }
   if (c.databaseUrl?.scheme === 'literal' && !/^postgres(ql)?:\/\//.test(c.databaseUrl.value)) {
     problems.push({ variable: 'PROBECTL_DATABASE_URL', problem: 'not a postgres:// URL', accepts: 'postgres://user@host:5432/db (or a secret reference resolving to one)' });
+  } else if (c.databaseUrl?.scheme === 'literal') {
+    // The same rule serve applies when it opens the database, so `config check` never calls OK what serve refuses.
+    const problem = databaseUrlProblem(c.databaseUrl.value);
+    if (problem) problems.push({ variable: 'PROBECTL_DATABASE_URL', problem, accepts: 'postgres://user@host:5432/db, with sslmode=verify-full for a remote server (or a secret reference resolving to one)' });
   }
   if (c.databasePassword !== undefined && c.databaseUrl === undefined) {
     problems.push({ variable: 'PROBECTL_DATABASE_PASSWORD', problem: 'set without PROBECTL_DATABASE_URL', accepts: 'a password only together with a PostgreSQL URL' });

@@ -28,11 +28,22 @@ export function readSection<V extends Vars>(env: NodeJS.ProcessEnv, vars: V, pro
       out[key] = spec.parse(raw);
     } catch (err) {
       if (!(err instanceof VarProblem)) throw err;
-      const shown = spec.secret || raw === undefined ? '' : ` (got ${JSON.stringify(truncate(raw))})`;
+      const shown = spec.secret || raw === undefined ? '' : ` (got ${JSON.stringify(truncate(withoutCredentials(raw)))})`;
       problems.push({ variable: spec.name, problem: `${err.message}${shown}`, accepts: spec.accepts });
     }
   }
   return out as SectionValue<V>;
+}
+
+/**
+ * A non-secret value as it may be quoted: a refused URL is often refused *because* it carries
+ * credentials (`https://user:password@vault…`, `?token=…`), so the user-info part and every
+ * query value are replaced by `[redacted]` before the value is shown.
+ */
+export function withoutCredentials(text: string): string {
+  return text
+    .replace(/(^|\/\/)[^/?#@\s]*@/g, '$1[redacted]@')
+    .replace(/([?&][^=&#]*=)[^&#]*/g, '$1[redacted]');
 }
 
 function truncate(text: string): string {

@@ -41,6 +41,7 @@ export const ERROR_CODES = {
   // SIEM export (src/siem)
   PROBECTL_ERR_SIEM_ENCODING: { status: 500, summary: 'An event cannot be rendered in the chosen wire format.' },
   PROBECTL_ERR_SIEM_EVENT_INVALID: { status: 400, summary: 'A SIEM event given to probectl siem preview is not a valid canonical event, audit record or signal; the field is named.' },
+  PROBECTL_ERR_DELIVERY_UNAVAILABLE: { status: 503, summary: 'An operator\'s re-send (parked retry, replay) gave up: the receiver did not accept within the operation\'s attempts and deadline; nothing was counted delivered and parked events stay parked.' },
   PROBECTL_ERR_SIEM_DISABLED: { status: 409, summary: 'A SIEM operation was asked for while SIEM export is off.' },
   // -- siem codes end
   // Metrics federation (src/federation)

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { BoundedQueue } from '../core/bounded-queue.ts';
 import type { Budget } from '../core/budget.ts';
+import type { OncePerInterval } from '../core/once-per-interval.ts';
 import type { Clock } from '../core/clock.ts';
 import { RetryAborted } from '../core/retry/loop.ts';
 import type { RetryPolicy } from '../core/retry/policy.ts';
@@ -32,6 +33,8 @@ export interface DrainerOptions<I extends DeliveryItem> {
   metrics: DeliveryMetrics;
   /** The stream's live state, kept by the engine across restarts of its drainer. */
   state: LiveStreamState;
+  /** Shared by the engine's drainers: at most one parking audit record per tenant stream and interval (ledger ParkAlarm). */
+  parkAudit: OncePerInterval;
 }
 
 interface InFlight<I extends DeliveryItem> {
@@ -102,16 +105,35 @@ export class StreamDrainer<I extends DeliveryItem> {
     const start = await inTenant(db, tenantId, (tx) => openCursor(tx, consumer, source.stream));
     // Locally the batches in flight plus one may wait; the shared budget bounds the total.
     this.queue = new BoundedQueue(this.opts.batchSize * (this.opts.inflight + 1));
-    const reader = this.read(start.cursor).catch((err: unknown) => {
-      this.queue?.close();
-      if (!this.stopping) throw err;
-    });
+    // A failure of either half ends the whole drainer: the other half is halted (batches in flight
+    // aborted — the next drainer re-sends them from the committed cursor; the reader woken and stopped)
+    // and awaited, so nothing of this drainer outlives it to send beside its successor, keep polling, or
+    // take or give back budget units after they were released below.
+    // During a graceful stop the reader's wake-up errors are expected and the batches in flight keep their grace.
+    let failure: { err: unknown } | undefined;
+    const fail = (half: 'reader' | 'sender') => (err: unknown) => {
+      if (this.stopping && half === 'reader') return;
+      failure ??= { err };
+      if (!this.stopping) this.halt();
+    };
+    const reader = this.read(start.cursor).catch(fail('reader'));
+    const sender = this.send(start.cursor).catch(fail('sender'));
     try {
-      await Promise.all([reader, this.send(start.cursor)]);
+      await Promise.all([reader, sender]);
+      if (failure) throw failure.err;
     } finally {
       this.opts.budget.release(this.held);
       this.held = 0;
     }
+  }
+
+  /** Stops both halves at once: no more reads, the queue closed, deliveries in flight aborted. */
+  private halt(): void {
+    this.stopping = true;
+    this.stopSignal.abort();
+    this.queue?.close();
+    this.wakeUp?.();
+    this.abort.abort();
   }
 
   private async read(from: number): Promise<void> {
@@ -225,7 +247,10 @@ export class StreamDrainer<I extends DeliveryItem> {
     const delivered = page.items.length - (parked.length - page.failed.length);
     const isOwnAlarm = this.opts.source.isOwnAlarm?.bind(this.opts.source);
     const quiet = new Set(parked.length > 0 && isOwnAlarm ? page.items.filter(isOwnAlarm).map((i) => i.seq) : []);
-    const ok = await inTenant(db, tenantId, (tx) => commitBatch(tx, clock, consumer, stream, committed, page.last, delivered, last?.time, parked, quiet));
+    const alarming = parked.some((p) => !quiet.has(p.seq));
+    const gate = alarming ? this.opts.parkAudit.check(`${tenantId}|${stream}`, clock.now()) : { due: false as const };
+    const alarm = gate.due ? { audit: true, notAudited: gate.skipped } : { audit: false, notAudited: 0 };
+    const ok = await inTenant(db, tenantId, (tx) => commitBatch(tx, clock, consumer, stream, committed, page.last, delivered, last?.time, parked, alarm, quiet));
     if (!ok) throw new Error(`the ${consumer} ${stream} cursor of tenant ${tenantId} moved under this replica; stopping`);
     this.giveBack(batch.units);
     metrics.delivered.inc(this.labels, delivered);

@@ -42,6 +42,8 @@ export interface EngineOptions<I extends DeliveryItem> {
 }
 
 const FAILURE_AUDIT_INTERVAL_MS = 60_000;
+/** One `<consumer>.parked` audit record per tenant stream per minute at most (see ParkAlarm in ledger.ts). */
+const PARK_AUDIT_INTERVAL_MS = 60_000;
 const MIN_RESTART_MS = 100;
 
 /** The advisory-lock key of a consumer's tenant stream: the same in every replica. */
@@ -73,12 +75,14 @@ export class DeliveryEngine<I extends DeliveryItem> {
   private readonly states = new Map<string, LiveStreamState>();
   private readonly restarts = new Map<string, NodeJS.Timeout>();
   private readonly failureAudit: OncePerInterval;
+  private readonly parkAudit: OncePerInterval;
 
   constructor(opts: EngineOptions<I>) {
     this.opts = opts;
     this.sources = new Map(opts.sources.map((s) => [s.stream, s]));
     this.budget = new Budget(opts.settings.bufferItems);
     this.failureAudit = new OncePerInterval(FAILURE_AUDIT_INTERVAL_MS, 10_000);
+    this.parkAudit = new OncePerInterval(PARK_AUDIT_INTERVAL_MS, 10_000);
   }
 
   start(): void {
@@ -171,7 +175,7 @@ export class DeliveryEngine<I extends DeliveryItem> {
       db: this.opts.db, clock: this.opts.clock, log: this.opts.log, consumer: this.opts.consumer, tenantId: tenant,
       source: this.sources.get(stream) as Source<I>, sink: this.opts.sink,
       policy: settings.retry, batchSize: settings.batchSize, inflight: settings.inflight, pollIntervalMs: settings.pollIntervalMs,
-      budget: this.budget, metrics: this.opts.metrics, state,
+      budget: this.budget, metrics: this.opts.metrics, state, parkAudit: this.parkAudit,
     });
     this.drainers.set(key, drainer);
     drainer.start((err) => {

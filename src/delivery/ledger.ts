@@ -55,15 +55,28 @@ export async function cursorRows(tx: TenantTx, consumer: string): Promise<Cursor
 }
 
 /**
+ * Whether this parking gets its `<consumer>.parked` audit record. The record is
+ * appended to the tenant's audit chain, which is itself a stream the consumer
+ * may drain: a receiver refusing everything would refuse the record too, park
+ * it and raise another, without end. So the engine lets one record through per
+ * stream and interval and counts the parkings held back (`notAudited`, reported
+ * in the next record); every parked item is in the parked table regardless.
+ */
+export interface ParkAlarm {
+  audit: boolean;
+  notAudited: number;
+}
+
+/**
  * Moves the cursor from `from` to `to` past a delivered batch and records what
  * was parked, in one transaction, so a crash can never advance past an item
  * that is neither acknowledged nor parked. Parking raises an audit record
- * (`<consumer>.parked`) naming the parked items, except those whose seq is in
- * `quiet` (the consumer's own parking alarms, see Source.isOwnAlarm): no record
- * when only those were parked. Returns false when the cursor was not at `from`
- * (another replica moved it): nothing is written then.
+ * (`<consumer>.parked`) naming the parked items when `alarm.audit` says so,
+ * except those whose seq is in `quiet` (the consumer's own parking alarms, see
+ * Source.isOwnAlarm): no record when only those were parked. Returns false when
+ * the cursor was not at `from` (another replica moved it): nothing is written then.
  */
-export async function commitBatch(tx: TenantTx, clock: Clock, consumer: string, stream: string, from: number, to: number, delivered: number, lastTime: string | undefined, parked: readonly ParkedItem[], quiet: ReadonlySet<number> = new Set()): Promise<boolean> {
+export async function commitBatch(tx: TenantTx, clock: Clock, consumer: string, stream: string, from: number, to: number, delivered: number, lastTime: string | undefined, parked: readonly ParkedItem[], alarm: ParkAlarm = { audit: true, notAudited: 0 }, quiet: ReadonlySet<number> = new Set()): Promise<boolean> {
   const now = new Date(clock.now());
   const res = await tx.query(
     `UPDATE delivery_cursors SET cursor = $4, delivered_total = delivered_total + $5, parked_total = parked_total + $6,
@@ -74,10 +87,10 @@ export async function commitBatch(tx: TenantTx, clock: Clock, consumer: string, 
   if (res.rowCount !== 1) return false;
   for (const p of parked) await parkItem(tx, consumer, stream, p, now);
   const alarmed = parked.filter((p) => !quiet.has(p.seq));
-  if (alarmed.length > 0) {
+  if (alarmed.length > 0 && alarm.audit) {
     await appendAudit(tx, clock, {
       actor: `system:${consumer}`, action: `${consumer}.parked`, target: `${consumer}:${stream}`, outcome: 'failure',
-      data: { seqs: alarmed.map((p) => p.seq), statuses: alarmed.map((p) => p.status ?? null), reason: alarmed[0]?.reason ?? '' },
+      data: { seqs: alarmed.map((p) => p.seq), statuses: alarmed.map((p) => p.status ?? null), reason: alarmed[0]?.reason ?? '', parkings_not_audited: alarm.notAudited },
     });
   }
   return true;
@@ -102,13 +115,31 @@ export async function listParked(tx: TenantTx, consumer: string, limit: number):
   return res.rows;
 }
 
-/** After parked items were re-sent and acknowledged: out of the parked table, counted delivered, audited. */
-export async function unpark(tx: TenantTx, clock: Clock, consumer: string, stream: string, seqs: readonly number[]): Promise<void> {
-  if (seqs.length === 0) return;
-  await tx.query('DELETE FROM delivery_parked WHERE tenant_id = $1 AND consumer = $2 AND stream = $3 AND seq = ANY($4::bigint[])', [tx.tenantId, consumer, stream, seqs]);
+/**
+ * Where the parked items are (stream and seq only), for re-sending them: a retry of many parked items must
+ * not hold every stored answer (up to 5 kB each) in memory at once.
+ */
+export async function parkedPositions(tx: TenantTx, consumer: string, limit: number): Promise<Array<{ stream: string; seq: number }>> {
+  const res = await tx.query<{ stream: string; seq: number }>(
+    'SELECT stream, seq FROM delivery_parked WHERE tenant_id = $1 AND consumer = $2 ORDER BY stream, seq LIMIT $3',
+    [tx.tenantId, consumer, limit],
+  );
+  return res.rows;
+}
+
+/**
+ * After parked items were re-sent and acknowledged: out of the parked table, counted delivered, audited.
+ * Only rows this call removed are counted (another retry, on this replica or another, may have removed
+ * some already), so the counters never count one item twice. Returns how many it removed.
+ */
+export async function unpark(tx: TenantTx, clock: Clock, consumer: string, stream: string, seqs: readonly number[]): Promise<number> {
+  if (seqs.length === 0) return 0;
+  const removed = (await tx.query<{ seq: number }>('DELETE FROM delivery_parked WHERE tenant_id = $1 AND consumer = $2 AND stream = $3 AND seq = ANY($4::bigint[]) RETURNING seq', [tx.tenantId, consumer, stream, seqs])).rows.map((r) => r.seq);
+  if (removed.length === 0) return 0;
   await tx.query(
     'UPDATE delivery_cursors SET parked_total = greatest(parked_total - $4, 0), delivered_total = delivered_total + $4 WHERE tenant_id = $1 AND consumer = $2 AND stream = $3',
-    [tx.tenantId, consumer, stream, seqs.length],
+    [tx.tenantId, consumer, stream, removed.length],
   );
-  await appendAudit(tx, clock, { actor: `system:${consumer}`, action: `${consumer}.parked.delivered`, target: `${consumer}:${stream}`, outcome: 'success', data: { seqs: [...seqs] } });
+  await appendAudit(tx, clock, { actor: `system:${consumer}`, action: `${consumer}.parked.delivered`, target: `${consumer}:${stream}`, outcome: 'success', data: { seqs: removed.sort((a, b) => a - b) } });
+  return removed.length;
 }

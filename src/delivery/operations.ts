@@ -1,10 +1,12 @@
 import { appendAudit } from '../audit/log.ts';
 import type { Clock } from '../core/clock.ts';
+import { ProbectlError } from '../core/errors.ts';
+import { RetryAborted } from '../core/retry/loop.ts';
 import type { RetryPolicy } from '../core/retry/policy.ts';
 import type { Db } from '../store/db.ts';
 import { inTenant } from '../store/scope.ts';
-import { deliverBatch } from './batch.ts';
-import { cursorRows, listParked, parkItem, unpark, type ParkedRow } from './ledger.ts';
+import { deliverBatch, DeliveryIncomplete } from './batch.ts';
+import { cursorRows, listParked, parkedPositions, parkItem, unpark, type ParkedRow } from './ledger.ts';
 import type { LiveStreamState } from './metrics.ts';
 import type { DeliveryItem, Sink, Source } from './types.ts';
 
@@ -65,6 +67,52 @@ export async function streamStatuses<I extends DeliveryItem>(db: Db, clock: Cloc
   });
 }
 
+/**
+ * An operator's re-send (parked retry, replay) runs while the operator waits, so unlike a drainer it
+ * gives up on a batch: after OPERATION_ATTEMPTS failed attempts in a row (backoff capped at 5 s), or
+ * when one batch has not been acknowledged within OPERATION_DEADLINE_MS. What was not delivered stays
+ * as it was (parked events stay parked).
+ */
+export const OPERATION_ATTEMPTS = 6;
+export const OPERATION_DEADLINE_MS = 120_000;
+
+function operationPolicy(policy: RetryPolicy): RetryPolicy {
+  return { ...policy, maxAttempts: OPERATION_ATTEMPTS, capMs: Math.min(policy.capMs, 5000), maxRetryAfterMs: Math.min(policy.maxRetryAfterMs, 10_000) };
+}
+
+/** Delivers one batch for an operation: the items refused for good, or a 503 naming why the receiver could not be reached. */
+async function deliverForOperation<I extends DeliveryItem>(runtime: DeliveryRuntime<I>, items: readonly I[], cancel?: AbortSignal) {
+  const deadline = AbortSignal.timeout(OPERATION_DEADLINE_MS);
+  try {
+    return await deliverBatch(runtime.sink, items, operationPolicy(runtime.policy), { signal: cancel ? AbortSignal.any([deadline, cancel]) : deadline });
+  } catch (err) {
+    if (err instanceof RetryAborted && cancel?.aborted) throw new ProbectlError('PROBECTL_ERR_DELIVERY_UNAVAILABLE', 'cancelled: the client went away');
+    if (err instanceof DeliveryIncomplete || err instanceof RetryAborted) {
+      const why = err instanceof RetryAborted ? `a batch was not acknowledged within ${OPERATION_DEADLINE_MS / 1000} s` : err.message;
+      throw new ProbectlError('PROBECTL_ERR_DELIVERY_UNAVAILABLE', `the receiver did not accept the events (${why}); what it did not acknowledge stays as it was — try again later`);
+    }
+    throw err;
+  }
+}
+
+/** Most parked items one retry re-sends (the oldest first per stream); run it again for the rest. */
+const MAX_RETRIED = 100_000;
+
+/** Tenants whose parked items are being re-sent, and tenant streams being replayed, by this process (a second one at the same time is refused). */
+const retrying = new Set<string>();
+const replaying = new Set<string>();
+
+/** Runs `fn` unless the same `key` is already running in this process (409). */
+async function once<T>(running: Set<string>, key: string, what: string, fn: () => Promise<T>): Promise<T> {
+  if (running.has(key)) throw new ProbectlError('PROBECTL_ERR_CONFLICT', `${what} is already running; wait for it to finish`);
+  running.add(key);
+  try {
+    return await fn();
+  } finally {
+    running.delete(key);
+  }
+}
+
 export async function parkedItems(db: Db, consumer: string, tenantId: string, limit = 1000): Promise<ParkedRow[]> {
   return inTenant(db, tenantId, (tx) => listParked(tx, consumer, limit));
 }
@@ -76,29 +124,52 @@ export async function parkedItems(db: Db, consumer: string, tenantId: string, li
  * `<consumer>.parked.retry` with the actor.
  */
 export async function retryParked<I extends DeliveryItem>(db: Db, clock: Clock, runtime: DeliveryRuntime<I>, tenantId: string, actor: string): Promise<{ retried: number; delivered: number; still_parked: number }> {
+  return once(retrying, `${runtime.consumer}|${tenantId}`, 'a retry of this tenant\'s parked events', () => retryParkedOnce(db, clock, runtime, tenantId, actor));
+}
+
+interface RetryTally {
+  delivered: number;
+  still: number;
+}
+
+async function retryParkedOnce<I extends DeliveryItem>(db: Db, clock: Clock, runtime: DeliveryRuntime<I>, tenantId: string, actor: string): Promise<{ retried: number; delivered: number; still_parked: number }> {
   const { consumer } = runtime;
-  const parked = await parkedItems(db, consumer, tenantId, 100_000);
-  let delivered = 0;
-  let still = 0;
+  const parked = await inTenant(db, tenantId, (tx) => parkedPositions(tx, consumer, MAX_RETRIED));
+  const tally: RetryTally = { delivered: 0, still: 0 };
+  const audit = (outcome: 'success' | 'failure', extra: Record<string, unknown> = {}) => inTenant(db, tenantId, (tx) => appendAudit(tx, clock, {
+    actor, action: `${consumer}.parked.retry`, target: consumer, outcome, data: { retried: parked.length, delivered: tally.delivered, still_parked: tally.still, ...extra },
+  }));
+  try {
+    await resendParked(db, clock, runtime, tenantId, parked, tally);
+  } catch (err) {
+    if (!(err instanceof ProbectlError && err.code === 'PROBECTL_ERR_DELIVERY_UNAVAILABLE')) throw err;
+    await audit('failure', { error: err.message });
+    throw new ProbectlError(err.code, `${err.message} (${tally.delivered} of ${parked.length} delivered before it gave up)`);
+  }
+  await audit(tally.still === 0 ? 'success' : 'failure');
+  return { retried: parked.length, delivered: tally.delivered, still_parked: tally.still };
+}
+
+/** Re-sends the parked rows stream by stream, a batch at a time, unparking what was acknowledged as it goes. */
+async function resendParked<I extends DeliveryItem>(db: Db, clock: Clock, runtime: DeliveryRuntime<I>, tenantId: string, parked: ReadonlyArray<{ stream: string; seq: number }>, tally: RetryTally): Promise<void> {
+  const { consumer } = runtime;
   for (const source of runtime.sources) {
     const seqs = parked.filter((p) => p.stream === source.stream).map((p) => p.seq);
     for (let i = 0; i < seqs.length; i += runtime.batchSize) {
       const chunk = seqs.slice(i, i + runtime.batchSize);
       const page = await inTenant(db, tenantId, (tx) => source.readBySeq(tx, chunk));
-      const refused = [...page.failed, ...(await deliverBatch(runtime.sink, page.items, runtime.policy))];
+      const refused = [...page.failed, ...(await deliverForOperation(runtime, page.items))];
       const refusedSeqs = new Set(refused.map((r) => r.seq));
       const ok = page.items.map((e) => e.seq).filter((s) => !refusedSeqs.has(s));
-      await inTenant(db, tenantId, async (tx) => {
-        await unpark(tx, clock, consumer, source.stream, ok);
+      tally.delivered += await inTenant(db, tenantId, async (tx) => {
+        const unparked = await unpark(tx, clock, consumer, source.stream, ok);
         const at = new Date(clock.now());
         for (const r of refused) await parkItem(tx, consumer, source.stream, r, at);
+        return unparked;
       });
-      delivered += ok.length;
-      still += refused.length;
+      tally.still += refused.length;
     }
   }
-  await inTenant(db, tenantId, (tx) => appendAudit(tx, clock, { actor, action: `${consumer}.parked.retry`, target: consumer, outcome: still === 0 ? 'success' : 'failure', data: { retried: parked.length, delivered, still_parked: still } }));
-  return { retried: parked.length, delivered, still_parked: still };
 }
 
 export interface ReplayProgress {
@@ -111,11 +182,17 @@ export interface ReplayProgress {
  * Re-sends a range of a tenant's stream (for a receiver that lost data)
  * without touching the delivery cursor. Ids are the same as the first time,
  * so a receiver that deduplicates keeps one copy. Refused items are counted,
- * not parked. Audited as `<consumer>.replay`.
+ * not parked. Audited as `<consumer>.replay`. One replay per tenant stream
+ * runs at a time in this process (409 otherwise); `cancel` (the client went
+ * away) stops it before its next batch.
  */
-export async function replay<I extends DeliveryItem>(db: Db, clock: Clock, runtime: DeliveryRuntime<I>, tenantId: string, actor: string, range: { stream: string; from: number; to?: number | undefined }, onProgress: (p: ReplayProgress) => void): Promise<ReplayProgress> {
+export async function replay<I extends DeliveryItem>(db: Db, clock: Clock, runtime: DeliveryRuntime<I>, tenantId: string, actor: string, range: { stream: string; from: number; to?: number | undefined }, onProgress: (p: ReplayProgress) => void, cancel?: AbortSignal): Promise<ReplayProgress> {
   const source = runtime.sources.find((s) => s.stream === range.stream);
   if (!source) throw new RangeError(`no stream ${range.stream}`);
+  return once(replaying, `${runtime.consumer}|${tenantId}|${range.stream}`, `a replay of this tenant's ${range.stream} stream`, () => replayRange(db, clock, runtime, tenantId, actor, source, range, onProgress, cancel));
+}
+
+async function replayRange<I extends DeliveryItem>(db: Db, clock: Clock, runtime: DeliveryRuntime<I>, tenantId: string, actor: string, source: Source<I>, range: { stream: string; from: number; to?: number | undefined }, onProgress: (p: ReplayProgress) => void, cancel: AbortSignal | undefined): Promise<ReplayProgress> {
   const head = await inTenant(db, tenantId, (tx) => source.head(tx));
   const last = Math.min(range.to ?? head, head);
   const progress: ReplayProgress = { sent: 0, total: Math.max(0, last - range.from + 1), rejected: 0 };
@@ -125,7 +202,7 @@ export async function replay<I extends DeliveryItem>(db: Db, clock: Clock, runti
   while (after < last) {
     const page = await inTenant(db, tenantId, (tx) => source.read(tx, after, Math.min(runtime.batchSize, last - after)));
     if (page.items.length === 0 && page.failed.length === 0) break;
-    const refused = await deliverBatch(runtime.sink, page.items, runtime.policy);
+    const refused = await deliverForOperation(runtime, page.items, cancel);
     progress.sent += page.items.length - refused.length;
     progress.rejected += refused.length + page.failed.length;
     after = page.last;

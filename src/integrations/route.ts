@@ -33,6 +33,8 @@ export interface HandlerContext<D, S extends RouteSchema> {
   source: string;
   /** The request's headers (lower-case names), for the few routes that read one (webhook signatures, content encodings). */
   headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** Aborted when the client goes away before the answer was sent in full (long-running answers stop their work). */
+  signal: AbortSignal;
 }
 
 export interface Reply {

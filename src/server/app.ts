@@ -180,6 +180,10 @@ function registerRoute(app: FastifyInstance, deps: AppDeps, mounted: MountedRout
       req.principal = principal;
     },
     handler: async (req, reply) => {
+      const gone = new AbortController();
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) gone.abort();
+      });
       const result = await def.handler({
         deps: handlerDeps,
         principal: req.principal as Principal,
@@ -188,6 +192,7 @@ function registerRoute(app: FastifyInstance, deps: AppDeps, mounted: MountedRout
         params: req.params as never,
         source: sourceOf(req),
         headers: req.headers,
+        signal: gone.signal,
       });
       reply.code(result.status ?? 200);
       if (result.headers) reply.headers(result.headers);

@@ -68,7 +68,9 @@ export class Authenticator {
     const principal: Principal = {
       tenantId: match.tenantId,
       tokenId: match.id,
-      permissions: new Set(match.permissions.filter(isPermission)),
+      // provider-admin reaches every tenant, so it counts only on a token of the provider tenant: one that
+      // ended up in a customer's tenant (issued before that was refused) holds that tenant's permissions only.
+      permissions: new Set(match.permissions.filter(isPermission).filter((p) => p !== 'provider-admin' || match.tenantId === this.opts.providerTenantId)),
       actor: `token:${match.id}`,
     };
     await this.recordSuccess(principal, source);

@@ -62,34 +62,54 @@ export const siemRoutes: readonly RouteDef<Deps>[] = [
         to: Type.Optional(Seq(1)),
       }, { additionalProperties: false }),
     },
-    handler: async ({ deps, principal, body }) => {
+    handler: async ({ deps, principal, body, signal }) => {
       const tenant = await scopeTenant(deps, principal, body.tenant);
       const runtime = runtimeOf(deps);
       if (body.to !== undefined && body.to < body.from) throw new ProbectlError('PROBECTL_ERR_VALIDATION', 'to must not be below from');
+      const exported = runtime.sources.map((s) => s.stream);
+      if (!exported.includes(body.stream ?? 'audit')) throw new ProbectlError('PROBECTL_ERR_VALIDATION', `stream ${body.stream ?? 'audit'} is not exported (PROBECTL_SIEM_STREAMS=${exported.join(',')})`);
+      // The replay starts before the answer does, so a refusal (another replay of this stream running, an
+      // unknown tenant) is a JSON error with its status; once it runs, progress streams as NDJSON lines, and
+      // a client that goes away cancels it before its next batch.
+      const lines: string[] = [];
+      let notify: (() => void) | undefined;
+      let finished = false;
+      let started!: () => void;
+      const running = new Promise<void>((resolve) => {
+        started = resolve;
+      });
+      const cancel = new AbortController();
+      signal.addEventListener('abort', () => cancel.abort(), { once: true });
+      const job = replay(deps.db, deps.clock, runtime, tenant, principal.actor, { stream: body.stream ?? 'audit', from: body.from, to: body.to }, (p) => {
+        lines.push(`${JSON.stringify(p)}\n`);
+        started();
+        notify?.();
+      }, cancel.signal);
+      const done = job.then((p) => {
+        lines.push(`${JSON.stringify({ ...p, done: true })}\n`);
+      }, (err: unknown) => {
+        lines.push(`${JSON.stringify({ done: true, error: (err as Error).message })}\n`);
+      }).finally(() => {
+        finished = true;
+        notify?.();
+      });
+      await Promise.race([running, job]);
       const stream = Readable.from((async function* () {
-        const lines: string[] = [];
-        let notify: (() => void) | undefined;
-        let finished = false;
-        const job = replay(deps.db, deps.clock, runtime, tenant, principal.actor, { stream: body.stream ?? 'audit', from: body.from, to: body.to }, (p) => {
-          lines.push(`${JSON.stringify(p)}\n`);
-          notify?.();
-        }).then((p) => {
-          lines.push(`${JSON.stringify({ ...p, done: true })}\n`);
-        }, (err: unknown) => {
-          lines.push(`${JSON.stringify({ done: true, error: (err as Error).message })}\n`);
-        }).finally(() => {
-          finished = true;
-          notify?.();
-        });
-        for (;;) {
-          while (lines.length > 0) yield lines.shift() as string;
-          if (finished) break;
-          await new Promise<void>((resolve) => {
-            notify = resolve;
-          });
+        try {
+          for (;;) {
+            while (lines.length > 0) yield lines.shift() as string;
+            if (finished) break;
+            await new Promise<void>((resolve) => {
+              notify = resolve;
+            });
+          }
+          await done;
+        } finally {
+          cancel.abort();
         }
-        await job;
       })());
+      // The answer's stream closes when it was sent in full or when the client went away: either way the replay is over.
+      stream.once('close', () => cancel.abort());
       return { body: stream, contentType: 'application/x-ndjson' };
     },
   }),

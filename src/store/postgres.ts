@@ -11,7 +11,18 @@ export interface PostgresOptions {
   /** Extra PEM CAs for verify-full; the system roots stay trusted. */
   ca?: string | undefined;
   applicationName?: string;
+  /**
+   * Deadline of one statement on the wire, ms (default QUERY_TIMEOUT_MS). A server that vanished without
+   * closing its connections (a failover, a partition) otherwise leaves a statement waiting forever, and
+   * with it the drainer or the request that sent it.
+   */
+  queryTimeoutMs?: number;
 }
+
+/** The default deadline of one statement: far above any statement probectl sends, finite. */
+export const QUERY_TIMEOUT_MS = 120_000;
+/** TCP keepalive on every connection, so a dead peer is also noticed by idle connections (LISTEN). */
+const KEEPALIVE = { keepAlive: true, keepAliveInitialDelayMillis: 10_000 } as const;
 
 const typeParsers = {
   getTypeParser(oid: number, format?: string) {
@@ -46,6 +57,8 @@ export async function openPostgres(opts: PostgresOptions): Promise<Db> {
     application_name: opts.applicationName ?? 'probectl',
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 10_000,
+    query_timeout: opts.queryTimeoutMs ?? QUERY_TIMEOUT_MS,
+    ...KEEPALIVE,
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
@@ -67,6 +80,8 @@ export async function openPostgres(opts: PostgresOptions): Promise<Db> {
     ssl,
     types: typeParsers,
     connectionTimeoutMillis: 10_000,
+    query_timeout: opts.queryTimeoutMs ?? QUERY_TIMEOUT_MS,
+    ...KEEPALIVE,
   });
   const streams = new PgStreamEvents({
     notify: async (payloads) => {
@@ -85,19 +100,32 @@ export async function openPostgres(opts: PostgresOptions): Promise<Db> {
     async transaction(fn, options) {
       const client = await pool.connect();
       let broken = false;
+      // A checked-out client has no listener of the pool's: without this one, a connection lost mid-transaction
+      // (a server restart, a failover, a reset) is an unhandled 'error' event that ends the process. The
+      // transaction's pending statement fails on its own; the client is then discarded, not returned.
+      const onLost = () => {
+        broken = true;
+      };
+      client.on('error', onLost);
       try {
         await client.query(options?.begin ? `BEGIN; ${options.begin}` : 'BEGIN');
         const result = await fn(wrap(client));
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        try {
-          await client.query('ROLLBACK');
-        } catch {
-          broken = true;
-        }
+        // After a statement's deadline the connection is in an unknown state (the statement may still be
+        // on the wire): it is discarded, which makes the server roll the transaction back, instead of
+        // queueing a ROLLBACK behind the statement that never answers.
+        if (!broken && !(err instanceof Error && err.message === 'Query read timeout')) {
+          try {
+            await client.query('ROLLBACK');
+          } catch {
+            broken = true;
+          }
+        } else broken = true;
         throw err;
       } finally {
+        client.removeListener('error', onLost);
         client.release(broken);
       }
     },

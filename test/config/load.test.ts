@@ -75,6 +75,34 @@ describe('configuration', () => {
     assert.match(literal.message, /PROBECTL_DATABASE_URL: not a postgres:\/\/ URL/);
   });
 
+  it('never echoes credentials carried by a refused non-secret URL (user-info, query values), whatever the variable', () => {
+    const pw = 'pw-0d9e1c7b5a3f';
+    const env = {
+      PROBECTL_SECRETS_VAULT_ADDR: `https://probectl:${pw}@vault.example:8200`,
+      PROBECTL_SECRETS_CYBERARK_URL: `http://u:${pw}@ccp.example`,
+      PROBECTL_SECRETS_CONJUR_URL: `ftp://u:${pw}@conjur.example`,
+      PROBECTL_SECRETS_AWS_ENDPOINT: `https://u:${pw}@vpce.example`,
+      PROBECTL_SECRETS_GCP_ENDPOINT: `u:${pw}@sm.example`,
+      PROBECTL_INCIDENT_WINDOW: `https://x.example/?token=${pw}`,
+    };
+    const err = problems(env);
+    for (const name of Object.keys(env)) assert.match(err.message, new RegExp(`${name}: `), name);
+    assert.ok(!err.message.includes(pw), err.message);
+    assert.match(err.message, /\(got "https:\/\/\[redacted\]@vault\.example:8200"\)/, 'the rest of the value is still shown');
+  });
+
+  it('refuses a database URL that serve would refuse, without echoing it: a bad port, a remote server without TLS', () => {
+    for (const [url, why] of [
+      ['postgres://app:pw-77aa1c@127.0.0.1:99999/db', /PROBECTL_DATABASE_URL: not a valid URL/],
+      ['postgres://app:pw-77aa1c@db.example/db', /PROBECTL_DATABASE_URL: a remote database needs sslmode=verify-full/],
+    ] as const) {
+      const err = problems({ PROBECTL_DATABASE_URL: url });
+      assert.match(err.message, why);
+      assert.ok(!err.message.includes('pw-77aa1c'));
+    }
+    assert.doesNotThrow(() => loadConfig({ PROBECTL_DATABASE_URL: 'postgres://app:pw@db.example/db?sslmode=verify-full' }));
+  });
+
   it('refuses plaintext HTTP off loopback and a lone TLS file', () => {
     const err = problems({ PROBECTL_ALLOW_PLAINTEXT_HTTP: 'true', PROBECTL_LISTEN: '0.0.0.0:8080' });
     assert.match(err.message, /PROBECTL_ALLOW_PLAINTEXT_HTTP: plain HTTP refused on non-loopback/);
@@ -106,7 +134,7 @@ describe('every secret reference names a configured backend', () => {
   it('a vault: or cyberark: reference without its backend is refused, naming the variable and the variable to set', () => {
     const cases: Array<[NodeJS.ProcessEnv, string, string]> = [
       [{ PROBECTL_SIEM_TOKEN: 'vault:kv/siem/splunk#token' }, 'PROBECTL_SIEM_TOKEN', 'PROBECTL_SECRETS_VAULT_ADDR'],
-      [{ PROBECTL_DATABASE_URL: 'postgres://db.example/x', PROBECTL_DATABASE_PASSWORD: 'vault:kv/db#password' }, 'PROBECTL_DATABASE_PASSWORD', 'PROBECTL_SECRETS_VAULT_ADDR'],
+      [{ PROBECTL_DATABASE_URL: 'postgres://db.example/x?sslmode=verify-full', PROBECTL_DATABASE_PASSWORD: 'vault:kv/db#password' }, 'PROBECTL_DATABASE_PASSWORD', 'PROBECTL_SECRETS_VAULT_ADDR'],
       [{ PROBECTL_TLS_CERT: 'cyberark:Safe=tls;Object=server#Content', PROBECTL_TLS_KEY: 'env:TLS_KEY' }, 'PROBECTL_TLS_CERT', 'PROBECTL_SECRETS_CYBERARK_URL'],
       [{ PROBECTL_DEVICE_CRED_CORE_SW_COMMUNITY: 'cyberark:conjur/acme/snmp/community' }, 'PROBECTL_DEVICE_CRED_CORE_SW_COMMUNITY', 'PROBECTL_SECRETS_CONJUR_URL'],
     ];

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { PERMISSIONS, type Permission } from '../../src/identity/permissions.ts';
+import { issueToken } from '../../src/identity/admin.ts';
 import { generateToken } from '../../src/identity/tokens.ts';
 import { allRoutes } from '../../src/server/routes/index.ts';
 import type { RouteDef } from '../../src/server/route.ts';
@@ -67,6 +68,26 @@ describe(`access control on every route (${process.env.PROBECTL_TEST_DATABASE_UR
       assert.equal(res.status, 403, `${r.method} ${r.url} needs ${needed.join('|')}`);
       assert.equal(res.json.code, 'PROBECTL_ERR_FORBIDDEN');
     }
+  });
+
+  it('provider-admin is never granted to a customer tenant\'s token, and one held there (issued before) reaches no other tenant', async () => {
+    const grant = await app.request('POST', '/v1/tokens', { token: app.adminToken, body: { tenant: tenantB, permissions: ['provider-admin'], name: 'delegated' } });
+    assert.equal(grant.status, 400, grant.text);
+    assert.match(grant.json.message, /only to tokens of the provider tenant/);
+    assert.equal((await app.request('GET', `/v1/tokens?tenant=${tenantB}`, { token: app.adminToken })).json.tokens.filter((t: { name: string }) => t.name === 'delegated').length, 0, 'nothing was created');
+    // A token written with provider-admin into tenant B before that was refused (straight through the store).
+    const legacy = await issueToken(app.service.deps, { tenantId: tenantB, name: 'test' }, tenantB, { name: 'legacy', permissions: ['provider-admin', 'admin'] });
+    for (const [method, path, body] of [
+      ['POST', '/v1/tokens', { tenant: tenantA, permissions: ['admin'], name: 'stolen' }],
+      ['GET', `/v1/tokens?tenant=${tenantA}`, undefined],
+      ['POST', '/v1/tenants', { name: 'evil' }],
+      ['GET', '/v1/tenants', undefined],
+      ['GET', `/v1/audit/verify?tenant=${tenantA}`, undefined],
+    ] as const) {
+      const res = await app.request(method, path, { token: legacy.token, ...(body ? { body } : {}) });
+      assert.equal(res.status, 403, `${method} ${path} with a customer tenant's provider-admin: ${res.text}`);
+    }
+    assert.equal((await app.request('GET', '/v1/tokens', { token: legacy.token })).status, 200, 'its own tenant\'s admin still works');
   });
 
   it('a revoked token is refused; HTTP Basic with the token as password is accepted', async () => {

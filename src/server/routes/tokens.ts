@@ -35,6 +35,9 @@ export const tokenRoutes: RouteDef[] = [
       if (body.permissions.includes('provider-admin') && !holds(principal, 'provider-admin')) {
         throw new ProbectlError('PROBECTL_ERR_FORBIDDEN', 'only a provider-admin may grant provider-admin');
       }
+      if (body.permissions.includes('provider-admin') && tenant !== deps.providerTenantId) {
+        throw new ProbectlError('PROBECTL_ERR_VALIDATION', 'provider-admin reaches every tenant: it is granted only to tokens of the provider tenant');
+      }
       const created = await issueToken(deps, { tenantId: principal.tenantId, name: principal.actor }, tenant, {
         name: body.name ?? 'api-token',
         permissions: body.permissions,

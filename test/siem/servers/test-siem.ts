@@ -26,7 +26,12 @@ export type Fault =
   /** Accept the request but never acknowledge its ackId. */
   | { kind: 'lose-ack' }
   /** _bulk: answer the first item 429 (es_rejected_execution_exception) and process the rest. */
-  | { kind: 'bulk-item-429' };
+  | { kind: 'bulk-item-429' }
+  /**
+   * _bulk: an API key without create_doc on the index — Elasticsearch answers 200 with every item refused
+   * 403 security_exception (elastic/integrations#11768), storing nothing.
+   */
+  | { kind: 'bulk-unauthorized' };
 
 export interface Received {
   endpoint: 'hec-raw' | 'hec-event' | 'bulk' | 'ingest';
@@ -208,6 +213,7 @@ export async function startTestSiem(opts: { token?: string; ack?: boolean; clien
       const items: unknown[] = [];
       let errors = false;
       let rejectFirst = faults[0]?.kind === 'bulk-item-429' ? (faults.shift(), true) : false;
+      const unauthorized = faults[0]?.kind === 'bulk-unauthorized' ? (faults.shift(), true) : false;
       const pathIndex = url.pathname.split('/')[1] !== '_bulk' ? url.pathname.split('/')[1] : undefined;
       for (let i = 0; i < lines.length; i += 2) {
         const action = JSON.parse(lines[i] as string) as { create?: { _index?: string; _id?: string } };
@@ -217,7 +223,10 @@ export async function startTestSiem(opts: { token?: string; ack?: boolean; clien
         if (!index) return reply(res, 400, { error: { type: 'action_request_validation_exception', reason: 'index is missing' }, status: 400 }), 400;
         const id = action.create._id;
         JSON.parse(doc);
-        if (rejectFirst) {
+        if (unauthorized) {
+          errors = true;
+          items.push({ create: { _index: index, _id: id, status: 403, error: { type: 'security_exception', reason: `action [indices:data/write/bulk[s]] is unauthorized for API key id [test] of user [probectl] on indices [${index}], this action is granted by the index privileges [create_doc,create,index,write,all]` } } });
+        } else if (rejectFirst) {
           rejectFirst = false;
           errors = true;
           items.push({ create: { _index: index, _id: id, status: 429, error: { type: 'es_rejected_execution_exception', reason: 'rejected execution of coordinating operation' } } });
@@ -250,7 +259,7 @@ export async function startTestSiem(opts: { token?: string; ack?: boolean; clien
   // With clientCa the SIEM demands a client certificate signed by it (mutual TLS).
   const mtls = opts.clientCa ? { requestCert: true, rejectUnauthorized: true, ca: [opts.clientCa] } : {};
   const server = createServer({ cert: cert.certPem, key: cert.keyPem, ...mtls }, (req, res) => {
-    const fault = faults[0] && faults[0].kind !== 'lose-ack' && faults[0].kind !== 'bulk-item-429' ? faults.shift() : undefined;
+    const fault = faults[0] && faults[0].kind !== 'lose-ack' && faults[0].kind !== 'bulk-item-429' && faults[0].kind !== 'bulk-unauthorized' ? faults.shift() : undefined;
     const peer = (req.socket as import('node:tls').TLSSocket).getPeerCertificate?.();
     const record = (status: number) => requests.push({ method: req.method ?? '', path: req.url ?? '', status, authorization: req.headers.authorization, channel: req.headers['x-splunk-request-channel'] as string | undefined, gzip: req.headers['content-encoding'] === 'gzip', clientCert: peer && peer.subject ? String(peer.subject.CN) : undefined });
     if (fault?.kind === 'reset') {

@@ -11,8 +11,10 @@ export function snippet(body: Buffer | string, max = 512): string {
 
 /**
  * The status-code rules every HTTP receiver shares: 2xx ok; 408, 429 and 5xx
- * retry (honouring Retry-After); 401/403 pause; 413 split; other 4xx
- * permanent (split down to the refused event). A transport without answers
+ * retry (honouring Retry-After); 401/403 pause; 413 split; 400, 409 and 422
+ * permanent (split down to the refused event); any other status (3xx, 404,
+ * 405, 415, …) pauses: it is about the endpoint, and parking would move the
+ * whole stream to the parked table. A transport without answers
  * (`sent`) is ok; a failure below HTTP retries, or pauses when it needs the
  * operator (TLS verification, an unavailable credential).
  */
@@ -26,7 +28,11 @@ export function classifyHttp(result: TransportResult, now: number, parseRetryAft
   }
   if (status === 401 || status === 403) return { kind: 'paused', reason: `HTTP ${status}: the SIEM refused the credentials` };
   if (status === 413) return { kind: 'permanent', tooLarge: true, status, reason: `HTTP ${status}: request too large`, response: snippet(result.body) };
-  return { kind: 'permanent', status, reason: `HTTP ${status}`, response: snippet(result.body) };
+  // 409 stays an event's refusal, as before (a receiver deduplicating re-sends may answer it for one event).
+  if (status === 400 || status === 409 || status === 422) return { kind: 'permanent', status, reason: `HTTP ${status}`, response: snippet(result.body) };
+  // Anything else says the endpoint, not an event, is wrong (404 a wrong path, 405/415 a wrong kind of
+  // endpoint, a redirect that is never followed): refusing event after event would park the whole stream.
+  return { kind: 'paused', reason: `HTTP ${status}: the endpoint refuses this request as a whole (check PROBECTL_SIEM_ENDPOINT)${status >= 300 && status < 400 ? '; redirects are not followed' : ''}` };
 }
 
 /**
