@@ -29,7 +29,6 @@ describe('on-call mirror: the spec scenario (PagerDuty + Jira, one tenant)', () 
       PROBECTL_NOTIFY_UPDATE_INTERVAL: `${INTERVAL_MS}ms`,
     }));
     const tenant = n.tenants.acme as string;
-    const T0 = Date.now(); const lap = (w: string) => console.log(w, Date.now() - T0);
 
     const incident = await n.signal(tenant, { severity: 'critical' });
     const key = `probectl-${incident}`;
