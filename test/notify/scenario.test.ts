@@ -33,7 +33,6 @@ describe('on-call mirror: the spec scenario (PagerDuty + Jira, one tenant)', () 
     const incident = await n.signal(tenant, { severity: 'critical' });
     const key = `probectl-${incident}`;
     await until(() => pd.incidents.length === 1 && jira.issues.length === 1, 'one page and one issue');
-    lap('paged');
     const page = pd.incident(key);
     assert.ok(page, 'the page carries dedup_key = the incident key');
     assert.deepEqual([page.status, page.severity, page.triggers], ['triggered', 'critical', 1]);
@@ -47,7 +46,6 @@ describe('on-call mirror: the spec scenario (PagerDuty + Jira, one tenant)', () 
     // Follow-ups: no second trigger; one coalesced comment for the burst.
     for (let i = 0; i < 3; i++) assert.equal(await n.signal(tenant, { severity: 'critical' }), incident, 'the follow-up correlates');
     await until(() => issue.comments.length === 1, 'one coalesced Jira comment', INTERVAL_MS * 4);
-    lap('comment');
     await sleep(INTERVAL_MS * 1.5);
     assert.equal(issue.comments.length, 1, 'no further comment without new signals');
     assert.match(JSON.stringify(issue.comments[0]!.body), /3 more signals/);
@@ -59,11 +57,9 @@ describe('on-call mirror: the spec scenario (PagerDuty + Jira, one tenant)', () 
     const res = await jira.emitIssueUpdated(`${n.app.url}/ingest/itsm/jira/jira1`, { key: issue.key, from: before, secret: WEBHOOK_SECRET, ca: n.serverCa });
     assert.equal(res.status, 200, res.text);
     assert.equal(JSON.parse(res.text).result, 'applied');
-    lap('inbound');
     const inc = await n.app.request('GET', `/v1/incidents/${incident}`, { token: await n.token(tenant) });
     assert.equal(inc.json.status, 'resolved');
     await until(() => pd.incident(key)?.status === 'resolved', 'PagerDuty resolved');
-    lap('pd resolved');
     await sleep(300);
     assert.deepEqual(jira.apiTransitions(issue.key), [], 'no transition sent back to Jira');
     assert.equal(issue.comments.length, 1, 'nothing else written to Jira');
