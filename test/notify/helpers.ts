@@ -1,7 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
 import { systemClock } from '../../src/core/clock.ts';
 import { bootstrap } from '../../src/identity/bootstrap.ts';
 import { insertTenant } from '../../src/identity/tenants.ts';
@@ -10,11 +9,28 @@ import { openPglite } from '../../src/store/pglite.ts';
 import { inSystem, inTenant } from '../../src/store/scope.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 
+/** Where cleanups go: a test's context, or a suite's `closer()`. */
+export interface Closer {
+  after(fn: () => unknown): void;
+}
+
+/** A Closer for a suite's before/after hooks: `run()` undoes everything registered, last first. */
+export function closer(): Closer & { run(): Promise<void> } {
+  const fns: Array<() => unknown> = [];
+  return {
+    after: (fn) => void fns.push(fn),
+    async run() {
+      for (const fn of fns.reverse()) await Promise.resolve().then(fn).catch(() => undefined);
+      fns.length = 0;
+    },
+  };
+}
+
 /**
  * A data directory whose embedded database already holds the named tenants
  * (connectors must name existing tenants at start). Removed when the test ends.
  */
-export async function prepareDataDir(t: TestContext | { after(fn: () => unknown): void }, names: readonly string[]): Promise<{ dataDir: string; tenants: Record<string, string> }> {
+export async function prepareDataDir(t: Closer, names: readonly string[]): Promise<{ dataDir: string; tenants: Record<string, string> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'probectl-notify-'));
   t.after(() => rmSync(dataDir, { recursive: true, force: true }));
   const db = await openPglite(join(dataDir, 'pglite'));
@@ -51,7 +67,7 @@ export interface NotifyApp {
 }
 
 /** The real server in this process with tenants created first and the env built from their ids. */
-export async function startNotifyApp(t: TestContext, names: readonly string[], env: (tenants: Record<string, string>, dataDir: string) => Record<string, string>): Promise<NotifyApp> {
+export async function startNotifyApp(t: Closer, names: readonly string[], env: (tenants: Record<string, string>, dataDir: string) => Record<string, string>): Promise<NotifyApp> {
   const { dataDir, tenants } = await prepareDataDir(t, names);
   const app = await startTestApp({ PROBECTL_DATA_DIR: dataDir, ...env(tenants, dataDir) });
   t.after(() => app.close());
