@@ -22,7 +22,7 @@ describe('on-call mirror survives kill -9 between the vendor\'s answer and the c
     t.after(() => pd.close());
     const jira = await Jira.start({ mode: 'cloud' });
     t.after(() => jira.close());
-    const { dataDir, tenants } = await prepareDataDir(t, ['acme']);
+    const { dataDir, tenants } = await prepareDataDir(t, ['acme'], { embedded: true });
     const acme = tenants.acme as string;
     const env = {
       PROBECTL_DATA_DIR: dataDir, PROBECTL_LISTEN: '127.0.0.1:0', PROBECTL_LOG_LEVEL: 'info',

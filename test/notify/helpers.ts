@@ -6,8 +6,10 @@ import { bootstrap } from '../../src/identity/bootstrap.ts';
 import { insertTenant } from '../../src/identity/tenants.ts';
 import { migrate } from '../../src/store/migrate.ts';
 import { openPglite } from '../../src/store/pglite.ts';
+import { openPostgres } from '../../src/store/postgres.ts';
 import { inSystem, inTenant } from '../../src/store/scope.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { freshDatabaseOn } from '../helpers/pg.ts';
 
 /** Where cleanups go: a test's context, or a suite's `closer()`. */
 export interface Closer {
@@ -27,13 +29,19 @@ export function closer(): Closer & { run(): Promise<void> } {
 }
 
 /**
- * A data directory whose embedded database already holds the named tenants
- * (connectors must name existing tenants at start). Removed when the test ends.
+ * A data directory and a migrated database that already holds the named
+ * tenants (connectors must name existing tenants at start): the embedded
+ * database in the directory, or — when PROBECTL_TEST_DATABASE_URL names a
+ * PostgreSQL server and `embedded` is not asked for — a fresh database there
+ * (its URL in `env`). Removed when the test ends.
  */
-export async function prepareDataDir(t: Closer, names: readonly string[]): Promise<{ dataDir: string; tenants: Record<string, string> }> {
+export async function prepareDataDir(t: Closer, names: readonly string[], opts: { embedded?: boolean } = {}): Promise<{ dataDir: string; tenants: Record<string, string>; env: Record<string, string> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'probectl-notify-'));
   t.after(() => rmSync(dataDir, { recursive: true, force: true }));
-  const db = await openPglite(join(dataDir, 'pglite'));
+  const server = opts.embedded ? undefined : process.env.PROBECTL_TEST_DATABASE_URL;
+  const fresh = server ? await freshDatabaseOn(server) : undefined;
+  if (fresh) t.after(() => fresh.drop());
+  const db = fresh ? await openPostgres({ connectionString: fresh.url, poolSize: 2 }) : await openPglite(join(dataDir, 'pglite'));
   const tenants: Record<string, string> = {};
   try {
     await migrate(db);
@@ -42,7 +50,7 @@ export async function prepareDataDir(t: Closer, names: readonly string[]): Promi
   } finally {
     await db.close();
   }
-  return { dataDir, tenants };
+  return { dataDir, tenants, env: fresh ? { PROBECTL_DATABASE_URL: fresh.url } : {} };
 }
 
 /** Writes a PEM (the stand-ins' CA) into the data directory and returns its path. */
@@ -68,8 +76,8 @@ export interface NotifyApp {
 
 /** The real server in this process with tenants created first and the env built from their ids. */
 export async function startNotifyApp(t: Closer, names: readonly string[], env: (tenants: Record<string, string>, dataDir: string) => Record<string, string>): Promise<NotifyApp> {
-  const { dataDir, tenants } = await prepareDataDir(t, names);
-  const app = await startTestApp({ PROBECTL_DATA_DIR: dataDir, ...env(tenants, dataDir) });
+  const { dataDir, tenants, env: dbEnv } = await prepareDataDir(t, names);
+  const app = await startTestApp({ PROBECTL_DATA_DIR: dataDir, ...dbEnv, ...env(tenants, dataDir) });
   t.after(() => app.close());
   const tokens = new Map<string, string>();
   const token = async (tenant: string) => {
