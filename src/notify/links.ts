@@ -49,25 +49,39 @@ export async function connectorLinks(tx: TenantTx, connector: string, incidentId
   return new Map(res.rows.map((l) => [l.incident_id, l]));
 }
 
-export async function insertLink(tx: TenantTx, clock: Clock, l: { connector: string; incidentId: string; provider: string; status: IncidentStatus }): Promise<void> {
-  const now = new Date(clock.now());
+/** Links for newly mirrored connectors of an incident, pending their open (one statement). */
+export async function insertLinks(tx: TenantTx, clock: Clock, incidentId: string, status: IncidentStatus, connectors: ReadonlyArray<{ id: string; provider: string }>): Promise<void> {
+  if (connectors.length === 0) return;
   await tx.query(
     `INSERT INTO notify_links (tenant_id, connector, incident_id, provider, state, status, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, 'pending', $5, $6, $6) ON CONFLICT DO NOTHING`,
-    [tx.tenantId, l.connector, l.incidentId, l.provider, l.status, now],
+     SELECT $1, c.id, $2, c.provider, 'pending', $3, $4, $4 FROM unnest($5::text[], $6::text[]) AS c(id, provider)
+     ON CONFLICT DO NOTHING`,
+    [tx.tenantId, incidentId, status, new Date(clock.now()), connectors.map((c) => c.id), connectors.map((c) => c.provider)],
   );
 }
 
-/** Records the vendor's ref after an open (or a lookup that found the object); returns the link as it was. */
-export async function recordOpen(tx: TenantTx, clock: Clock, connector: string, incidentId: string, ref: ExternalRef): Promise<Link | undefined> {
-  const before = (await tx.query<Link>(`SELECT ${COLUMNS} FROM notify_links WHERE tenant_id = $1 AND connector = $2 AND incident_id = $3 FOR UPDATE`, [tx.tenantId, connector, incidentId])).rows[0];
-  const keys = [...new Set([ref.id, ...(ref.aliases ?? [])])].filter((k) => k !== '').slice(0, 16);
-  await tx.query(
-    `UPDATE notify_links SET state = 'open', ref_id = $4, ref_keys = $5, ref_data = $6, failure = NULL, skipped_status = NULL, updated_at = $7
-      WHERE tenant_id = $1 AND connector = $2 AND incident_id = $3`,
-    [tx.tenantId, connector, incidentId, ref.id, keys, ref.data ? JSON.stringify(ref.data) : null, new Date(clock.now())],
+/**
+ * Records the vendor's refs after opens (or lookups that found the object),
+ * for several incidents of one connector at once; returns the status
+ * operations that were skipped meanwhile (sent now that the open succeeded).
+ */
+export async function recordOpens(tx: TenantTx, clock: Clock, connector: string, opened: ReadonlyArray<{ incidentId: string; ref: ExternalRef }>): Promise<Array<{ incident_id: string; skipped_status: 'acknowledged' | 'resolved' }>> {
+  if (opened.length === 0) return [];
+  const res = await tx.query<{ incident_id: string; skipped_status: 'acknowledged' | 'resolved' | null }>(
+    `WITH u AS (SELECT * FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[]) AS u(incident_id, ref_id, keys, data)),
+          old AS (SELECT l.incident_id, l.skipped_status FROM notify_links l JOIN u USING (incident_id) WHERE l.tenant_id = $1 AND l.connector = $2)
+     UPDATE notify_links l SET state = 'open', ref_id = u.ref_id, ref_keys = ARRAY(SELECT jsonb_array_elements_text(u.keys::jsonb)),
+            ref_data = u.data::jsonb, failure = NULL, skipped_status = NULL, updated_at = $7
+       FROM u JOIN old USING (incident_id)
+      WHERE l.tenant_id = $1 AND l.connector = $2 AND l.incident_id = u.incident_id
+     RETURNING l.incident_id, old.skipped_status`,
+    [
+      tx.tenantId, connector, opened.map((o) => o.incidentId), opened.map((o) => o.ref.id),
+      opened.map((o) => JSON.stringify([...new Set([o.ref.id, ...(o.ref.aliases ?? [])])].filter((k) => k !== '').slice(0, 16))),
+      opened.map((o) => (o.ref.data ? JSON.stringify(o.ref.data) : null)), new Date(clock.now()),
+    ],
   );
-  return before;
+  return res.rows.filter((r): r is { incident_id: string; skipped_status: 'acknowledged' | 'resolved' } => r.skipped_status !== null);
 }
 
 export async function recordFailure(tx: TenantTx, clock: Clock, connector: string, incidentId: string, reason: string): Promise<void> {
@@ -84,11 +98,14 @@ export async function recordSkippedStatus(tx: TenantTx, connector: string, incid
   );
 }
 
-/** Sets the status a link is known to have (sent there, or coming from there). */
-export async function setLinkStatus(tx: TenantTx, clock: Clock, connector: string, incidentId: string, status: IncidentStatus, clearUpdates: boolean): Promise<void> {
+/**
+ * Sets the status these links of an incident are known to have (sent there,
+ * or coming from there); a resolution also drops their pending updates.
+ */
+export async function setLinksStatus(tx: TenantTx, clock: Clock, incidentId: string, connectors: readonly string[], status: IncidentStatus): Promise<void> {
   await tx.query(
-    `UPDATE notify_links SET status = $4, updated_at = $5${clearUpdates ? ', pending_signals = 0, pending_from = NULL, update_due_at = NULL' : ''}
-      WHERE tenant_id = $1 AND connector = $2 AND incident_id = $3`,
-    [tx.tenantId, connector, incidentId, status, new Date(clock.now())],
+    `UPDATE notify_links SET status = $4, updated_at = $5${status === 'resolved' ? ', pending_signals = 0, pending_from = NULL, update_due_at = NULL' : ''}
+      WHERE tenant_id = $1 AND incident_id = $2 AND connector = ANY($3::text[])`,
+    [tx.tenantId, incidentId, [...connectors], status, new Date(clock.now())],
   );
 }

@@ -3,7 +3,7 @@ import type { IncidentChange, IncidentListener } from '../incidents/listeners.ts
 import { severityRank, type Incident, type Severity } from '../incidents/model.ts';
 import type { TenantTx } from '../store/scope.ts';
 import type { ConnectorConfig } from './config/connectors.ts';
-import { insertLink, linksOf, setLinkStatus, STATUS_RANK } from './links.ts';
+import { insertLinks, linksOf, setLinksStatus, STATUS_RANK } from './links.ts';
 import { enqueue, type NewOperation } from './outbox.ts';
 import { incidentView } from './view.ts';
 
@@ -48,7 +48,7 @@ export class NotifyListener implements IncidentListener {
     const ops: NewOperation[] = [];
     switch (change.kind) {
       case 'opened':
-        for (const c of connectors) if (reaches(change.incident.severity, c)) await this.open(tx, c, change.incident, ops);
+        await this.open(tx, connectors.filter((c) => reaches(change.incident.severity, c)), change.incident, ops);
         break;
       case 'signal':
         await this.signal(tx, connectors, change.incident, change.severityFrom, ops);
@@ -60,23 +60,24 @@ export class NotifyListener implements IncidentListener {
     if (ops.length > 0) await enqueue(tx, this.clock, ops);
   }
 
-  private async open(tx: TenantTx, c: ConnectorConfig, incident: Incident, ops: NewOperation[]): Promise<void> {
-    await insertLink(tx, this.clock, { connector: c.id, incidentId: incident.id, provider: c.provider.name, status: incident.status === 'acknowledged' ? 'acknowledged' : 'open' });
+  private async open(tx: TenantTx, connectors: readonly ConnectorConfig[], incident: Incident, ops: NewOperation[]): Promise<void> {
+    if (connectors.length === 0) return;
+    await insertLinks(tx, this.clock, incident.id, incident.status === 'acknowledged' ? 'acknowledged' : 'open', connectors.map((c) => ({ id: c.id, provider: c.provider.name })));
     const view = incidentView(incident, tx.tenantId);
-    ops.push({ connector: c.id, action: 'open', incident: view });
-    // An incident acknowledged before its severity reached this connector opens there acknowledged.
-    if (incident.status === 'acknowledged') ops.push({ connector: c.id, action: 'acknowledge', incident: view });
+    for (const c of connectors) {
+      ops.push({ connector: c.id, action: 'open', incident: view });
+      // An incident acknowledged before its severity reached this connector opens there acknowledged.
+      if (incident.status === 'acknowledged') ops.push({ connector: c.id, action: 'acknowledge', incident: view });
+    }
   }
 
   private async signal(tx: TenantTx, connectors: readonly ConnectorConfig[], incident: Incident, severityFrom: Severity, ops: NewOperation[]): Promise<void> {
     const links = new Map((await linksOf(tx, incident.id, true)).map((l) => [l.connector, l]));
     const now = this.clock.now();
+    await this.open(tx, connectors.filter((c) => !links.has(c.id) && reaches(incident.severity, c)), incident, ops);
     for (const c of connectors) {
       const link = links.get(c.id);
-      if (!link) {
-        if (reaches(incident.severity, c)) await this.open(tx, c, incident, ops);
-        continue;
-      }
+      if (!link) continue;
       if (c.provider.updates === false || link.status === 'resolved') continue;
       const pendingFrom = link.pending_from ?? severityFrom;
       const base = (link.last_update_at ?? link.created_at).getTime();
@@ -103,17 +104,20 @@ export class NotifyListener implements IncidentListener {
     const action = incident.status === 'resolved' ? 'resolve' : 'acknowledge';
     const configured = new Set(connectors.map((c) => c.id));
     const view = incidentView(incident, tx.tenantId);
+    const resolving = incident.status === 'resolved';
+    const behind: string[] = [];
+    let pendingUpdates = false;
     for (const link of await linksOf(tx, incident.id, true)) {
       if (!configured.has(link.connector)) continue;
-      const resolving = incident.status === 'resolved';
-      if (STATUS_RANK[link.status] >= STATUS_RANK[incident.status]) {
-        // Already there (the inbound webhook's origin); a resolution still drops pending updates.
-        if (resolving && link.update_due_at !== null) await setLinkStatus(tx, this.clock, link.connector, incident.id, link.status, true);
-        continue;
-      }
+      pendingUpdates ||= link.update_due_at !== null;
+      // A link already there is the inbound webhook's origin: never echoed back.
+      if (STATUS_RANK[link.status] >= STATUS_RANK[incident.status]) continue;
+      behind.push(link.connector);
       ops.push({ connector: link.connector, action, incident: view });
-      await setLinkStatus(tx, this.clock, link.connector, incident.id, incident.status, resolving);
     }
+    if (behind.length > 0) await setLinksStatus(tx, this.clock, incident.id, behind, incident.status);
+    // A resolution drops the follow-ups still waiting for their coalesced update.
+    if (resolving && pendingUpdates) await tx.query('UPDATE notify_links SET pending_signals = 0, pending_from = NULL, update_due_at = NULL WHERE tenant_id = $1 AND incident_id = $2 AND update_due_at IS NOT NULL', [tx.tenantId, incident.id]);
   }
 }
 

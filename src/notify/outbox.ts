@@ -37,26 +37,32 @@ export interface NewOperation {
 
 export const headStream = (connector: string): string => `notify:${connector}`;
 
-/** Appends operations to their connectors' outboxes in the caller's transaction and wakes the drainers once it commits. */
+/**
+ * Appends operations to their connectors' outboxes in the caller's
+ * transaction and wakes the drainers once it commits: one statement per
+ * connector, which moves the head (its row lock serializes appends per
+ * connector, so the seq stays gapless) and inserts the rows. Call it late in
+ * the transaction: the head stays locked until the commit.
+ */
 export async function enqueue(tx: TenantTx, clock: Clock, ops: readonly NewOperation[]): Promise<void> {
   const byConnector = new Map<string, NewOperation[]>();
   for (const op of ops) byConnector.set(op.connector, [...(byConnector.get(op.connector) ?? []), op]);
   const now = new Date(clock.now());
   for (const [connector, list] of byConnector) {
-    const head = await tx.query<{ seq: number }>(
-      `INSERT INTO stream_heads AS h (tenant_id, stream, seq) VALUES ($1, $2, $3)
-       ON CONFLICT (tenant_id, stream) DO UPDATE SET seq = h.seq + $3 RETURNING seq`,
-      [tx.tenantId, headStream(connector), list.length],
+    await tx.query(
+      `WITH h AS (
+         INSERT INTO stream_heads AS h (tenant_id, stream, seq) VALUES ($1, $2, $3)
+         ON CONFLICT (tenant_id, stream) DO UPDATE SET seq = h.seq + $3 RETURNING seq
+       )
+       INSERT INTO notify_outbox (tenant_id, connector, seq, id, incident_id, action, incident, detail, created_at)
+       SELECT $1, $4, h.seq - $3 + u.ord, u.id, u.incident_id, u.action, u.incident::jsonb, u.detail::jsonb, $10
+         FROM h, unnest($5::uuid[], $6::uuid[], $7::text[], $8::text[], $9::text[]) WITH ORDINALITY AS u(id, incident_id, action, incident, detail, ord)`,
+      [
+        tx.tenantId, headStream(connector), list.length, connector,
+        list.map(() => newId()), list.map((o) => o.incident.id), list.map((o) => o.action),
+        list.map((o) => JSON.stringify(o.incident)), list.map((o) => (o.update ? JSON.stringify(o.update) : null)), now,
+      ],
     );
-    let seq = (head.rows[0] as { seq: number }).seq - list.length;
-    for (const op of list) {
-      seq += 1;
-      await tx.query(
-        `INSERT INTO notify_outbox (tenant_id, connector, seq, id, incident_id, action, incident, detail, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        [tx.tenantId, connector, seq, newId(), op.incident.id, op.action, JSON.stringify(op.incident), op.update ? JSON.stringify(op.update) : null, now],
-      );
-    }
     tx.streamGrew(connector);
   }
 }
@@ -105,9 +111,10 @@ export function outboxSource(connector: string, tenant: string): Source<NotifyIt
 }
 
 /** Marks operations finished (sent, or skipped with the reason): a batch re-sent after a crash skips them. */
-export async function markDone(tx: TenantTx, clock: Clock, connector: string, seq: number, result: 'sent' | 'skipped', reason: string | null): Promise<void> {
-  await tx.query('UPDATE notify_outbox SET done_at = $4, result = $5, reason = $6 WHERE tenant_id = $1 AND connector = $2 AND seq = $3',
-    [tx.tenantId, connector, seq, new Date(clock.now()), result, reason === null ? null : reason.slice(0, 1000)]);
+export async function markDone(tx: TenantTx, clock: Clock, connector: string, seqs: readonly number[], result: 'sent' | 'skipped', reason: string | null): Promise<void> {
+  if (seqs.length === 0) return;
+  await tx.query('UPDATE notify_outbox SET done_at = $4, result = $5, reason = $6 WHERE tenant_id = $1 AND connector = $2 AND seq = ANY($3::bigint[])',
+    [tx.tenantId, connector, [...seqs], new Date(clock.now()), result, reason === null ? null : reason.slice(0, 1000)]);
 }
 
 /** Which of these operations are already finished. */

@@ -9,7 +9,7 @@ import type { SecretResolver } from '../secrets/resolver.ts';
 import type { Db } from '../store/db.ts';
 import { inTenant } from '../store/scope.ts';
 import type { ConnectorConfig } from './config/connectors.ts';
-import { connectorLinks, recordFailure, recordOpen, recordSkippedStatus, refOf, type Link } from './links.ts';
+import { connectorLinks, recordFailure, recordOpens, recordSkippedStatus, refOf, type Link } from './links.ts';
 import type { NotifyMetrics } from './metrics.ts';
 import { doneSeqs, enqueue, markDone, type NotifyItem } from './outbox.ts';
 import type { ConnectorEndpoint, ExternalRef, Operation, OperationResult } from './providers/types.ts';
@@ -31,6 +31,12 @@ export interface NotifySinkDeps {
   /** Incidents of one connector handled at once (PROBECTL_NOTIFY_CONCURRENCY). */
   concurrency: number;
   secrets: SecretResolver;
+}
+
+/** An operation the vendor acknowledged in this attempt (with the ref an open recorded), not yet written down. */
+interface Finished {
+  readonly item: NotifyItem;
+  readonly ref?: ExternalRef;
 }
 
 type ItemResult =
@@ -64,8 +70,11 @@ async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Prom
  *   never succeeded, recorded as skipped with the reason (and sent later if
  *   a retried open succeeds).
  *
- * Each finished operation is marked done at once, so a batch sent again
- * (a retry, a crash before the cursor moved) skips it. Outcomes: paused when
+ * The operations each attempt finished are written down together (refs and
+ * completions, one transaction) before the attempt returns, so a batch sent
+ * again (a retry after part of it failed) skips them; a crash before that
+ * commit sends at most that batch again, which the providers' idempotency
+ * absorbs (dedup key, alias, lookup, Idempotency-Key). Outcomes: paused when
  * the vendor refuses the credential (the secret is re-resolved for the next
  * attempt; audited once per connector per 10 minutes), partial otherwise.
  */
@@ -90,6 +99,7 @@ export class NotifySink implements Sink<NotifyItem> {
     const groups = new Map<string, number[]>();
     items.forEach((item, i) => groups.set(item.incidentId, [...(groups.get(item.incidentId) ?? []), i]));
     const results: ItemResult[] = [];
+    const finished: Finished[] = [];
     let thrown: unknown;
     await pool([...groups.values()], this.deps.concurrency, async (indexes) => {
       for (let k = 0; k < indexes.length; k++) {
@@ -97,7 +107,7 @@ export class NotifySink implements Sink<NotifyItem> {
         const item = items[i] as NotifyItem;
         let result: ItemResult;
         try {
-          result = done.has(item.seq) ? { kind: 'done' } : await this.run(live, item, links, signal);
+          result = done.has(item.seq) ? { kind: 'done' } : await this.run(live, item, links, finished, signal);
         } catch (err) {
           thrown ??= err;
           return;
@@ -110,30 +120,65 @@ export class NotifySink implements Sink<NotifyItem> {
         }
       }
     });
+    // What the vendors acknowledged is recorded even when another operation failed, so it is not sent again.
+    await this.record(live, first.tenant, finished);
     if (thrown !== undefined) throw thrown;
     return aggregate(results);
   }
 
-  private async run(live: LiveConnector, item: NotifyItem, links: Map<string, Link>, signal: AbortSignal | undefined): Promise<ItemResult> {
+  /**
+   * One transaction for a batch's finished operations: the refs of the opens
+   * and every completion. A crash before it commits sends them again (at
+   * most the batch in flight), which the providers' idempotency absorbs.
+   */
+  private async record(live: LiveConnector, tenant: string, finished: readonly Finished[]): Promise<void> {
+    if (finished.length === 0) return;
+    const { clock } = this.deps;
+    const connector = live.config.id;
+    await inTenant(this.deps.db, tenant, async (tx) => {
+      const skipped = await recordOpens(tx, clock, connector, finished.flatMap((f) => (f.ref ? [{ incidentId: f.item.incidentId, ref: f.ref }] : [])));
+      await markDone(tx, clock, connector, finished.map((f) => f.item.seq), 'sent', null);
+      // A status skipped while the open was failing is sent now that it succeeded.
+      for (const s of skipped) {
+        const incident = await getIncident(tx, s.incident_id);
+        if (incident) await enqueue(tx, clock, [{ connector, action: s.skipped_status === 'resolved' ? 'resolve' : 'acknowledge', incident: incidentView(incident, tx.tenantId) }]);
+      }
+    });
+    for (const f of finished) this.count(live, f.item, 'sent');
+  }
+
+  private async run(live: LiveConnector, item: NotifyItem, links: Map<string, Link>, finished: Finished[], signal: AbortSignal | undefined): Promise<ItemResult> {
     const { provider } = live.config;
     const link = links.get(item.incidentId);
     const op = (ref: ExternalRef | undefined): Operation => ({ action: item.action, incident: item.incident, ref, idempotencyKey: item.id, ...(item.update ? { update: item.update } : {}) });
+    const opened = (ref: ExternalRef): ItemResult => {
+      finished.push({ item, ref });
+      // Later operations of this incident in the batch use the ref at once.
+      if (link) Object.assign(link, { state: 'open', ref_id: ref.id, ref_keys: [ref.id, ...(ref.aliases ?? [])], ref_data: ref.data ?? null, failure: null });
+      return { kind: 'done' };
+    };
     if (item.action === 'open') {
-      if (link?.state === 'open') return this.finish(live, item, 'sent', 'the open was already recorded');
+      if (link?.state === 'open') {
+        finished.push({ item });
+        return { kind: 'done' };
+      }
       if (provider.lookup) {
         const found = await provider.lookup(item.incident, live.endpoint, signal);
-        if (found.kind === 'found') return this.opened(live, item, links, found.ref);
+        if (found.kind === 'found') return opened(found.ref);
         if (found.kind !== 'none') return this.notOk(live, item, links, found);
       }
       const r = await provider.perform(op(undefined), live.endpoint, signal);
-      if (r.kind === 'ok') return this.opened(live, item, links, r.ref ?? { id: item.incident.key });
+      if (r.kind === 'ok') return opened(r.ref ?? { id: item.incident.key });
       return this.notOk(live, item, links, r);
     }
     if (!link || link.state !== 'open') {
       return this.skip(live, item, link?.state === 'failed' ? `the open failed permanently: ${link.failure ?? 'refused'}` : 'the open never succeeded');
     }
     const r = await provider.perform(op(refOf(link)), live.endpoint, signal);
-    if (r.kind === 'ok') return this.finish(live, item, 'sent', null);
+    if (r.kind === 'ok') {
+      finished.push({ item });
+      return { kind: 'done' };
+    }
     return this.notOk(live, item, links, r);
   }
 
@@ -141,34 +186,10 @@ export class NotifySink implements Sink<NotifyItem> {
     this.deps.metrics.operations.inc({ tenant: item.tenant, connector: live.config.id, provider: live.config.provider.name, action: item.action, outcome });
   }
 
-  private async finish(live: LiveConnector, item: NotifyItem, result: 'sent', note: string | null): Promise<ItemResult> {
-    await inTenant(this.deps.db, item.tenant, (tx) => markDone(tx, this.deps.clock, item.connector, item.seq, result, note));
-    this.count(live, item, 'sent');
-    return { kind: 'done' };
-  }
-
-  /** The open succeeded (or its object was found): ref and completion in one transaction; a status skipped meanwhile is sent now. */
-  private async opened(live: LiveConnector, item: NotifyItem, links: Map<string, Link>, ref: ExternalRef): Promise<ItemResult> {
-    const { clock } = this.deps;
-    await inTenant(this.deps.db, item.tenant, async (tx) => {
-      const before = await recordOpen(tx, clock, item.connector, item.incidentId, ref);
-      await markDone(tx, clock, item.connector, item.seq, 'sent', null);
-      const skipped = before?.skipped_status;
-      if (skipped) {
-        const incident = await getIncident(tx, item.incidentId);
-        if (incident) await enqueue(tx, clock, [{ connector: item.connector, action: skipped === 'resolved' ? 'resolve' : 'acknowledge', incident: incidentView(incident, tx.tenantId) }]);
-      }
-    });
-    const link = links.get(item.incidentId);
-    if (link) Object.assign(link, { state: 'open', ref_id: ref.id, ref_keys: [ref.id, ...(ref.aliases ?? [])], ref_data: ref.data ?? null, failure: null });
-    this.count(live, item, 'sent');
-    return { kind: 'done' };
-  }
-
   private async skip(live: LiveConnector, item: NotifyItem, reason: string): Promise<ItemResult> {
     const { clock } = this.deps;
     await inTenant(this.deps.db, item.tenant, async (tx) => {
-      await markDone(tx, clock, item.connector, item.seq, 'skipped', reason);
+      await markDone(tx, clock, item.connector, [item.seq], 'skipped', reason);
       if (item.action === 'acknowledge' || item.action === 'resolve') await recordSkippedStatus(tx, item.connector, item.incidentId, item.action === 'resolve' ? 'resolved' : 'acknowledged');
       await appendAudit(tx, clock, {
         actor: 'system:notify', action: 'notify.skipped', target: `notify:${item.connector}`, outcome: 'failure',

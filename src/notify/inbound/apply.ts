@@ -1,12 +1,11 @@
 import { appendAudit } from '../../audit/log.ts';
 import type { Clock } from '../../core/clock.ts';
-import { getIncident } from '../../incidents/incidents.ts';
 import type { IncidentListener } from '../../incidents/listeners.ts';
 import { changeIncidentStatus } from '../../incidents/status.ts';
 import type { Db } from '../../store/db.ts';
 import { inTenant, type TenantTx } from '../../store/scope.ts';
 import type { InboundConfig } from '../config/connectors.ts';
-import { linksOf, setLinkStatus, STATUS_RANK } from '../links.ts';
+import { setLinksStatus, STATUS_RANK } from '../links.ts';
 import { incidentIdOfKey } from '../providers/shared/keys.ts';
 import type { InboundChange } from '../providers/types.ts';
 
@@ -46,37 +45,40 @@ export async function applyInbound(
   listeners: readonly IncidentListener[], source: string,
 ): Promise<InboundResult> {
   return inTenant(db, inbound.tenant, async (tx) => {
-    if (signature !== undefined) {
-      const seen = await tx.query('INSERT INTO notify_inbound_seen (tenant_id, inbound, signature, seen_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [tx.tenantId, inbound.id, signature, new Date(clock.now())]);
-      if (seen.rowCount === 0) throw new ReplayedDelivery('replayed delivery: this signature was accepted before');
-    }
-    if ('ignore' in change) return noop(tx, clock, inbound, { result: 'ignored', reason: change.ignore }, undefined, source);
-    const keyed = [change.incidentKey, change.ref].map((k) => (k === undefined ? undefined : incidentIdOfKey(k))).filter((k): k is string => k !== undefined);
-    const found = await tx.query<{ connector: string; incident_id: string; status: 'open' | 'acknowledged' | 'resolved' }>(
-      `SELECT connector, incident_id, status FROM notify_links
-        WHERE tenant_id = $1 AND provider = $2 AND (ref_keys @> ARRAY[$3::text] OR incident_id = ANY($4::uuid[]))
-        ORDER BY connector`,
-      [tx.tenantId, inbound.provider.name, change.ref ?? '', keyed],
+    const named = 'ignore' in change ? [] : [change.incidentKey, change.ref];
+    const keyed = named.map((k) => (k === undefined ? undefined : incidentIdOfKey(k))).filter((k): k is string => k !== undefined);
+    // One round trip: the signature recorded (a replay inserts nothing) and the links the change names.
+    const found = await tx.query<{ fresh: boolean; connector: string | null; incident_id: string | null; status: 'open' | 'acknowledged' | 'resolved' | null }>(
+      `WITH seen AS (
+         INSERT INTO notify_inbound_seen (tenant_id, inbound, signature, seen_at) SELECT $1, $5, $6, $7 WHERE $6::text IS NOT NULL
+         ON CONFLICT DO NOTHING RETURNING 1
+       )
+       SELECT $6::text IS NULL OR EXISTS (SELECT 1 FROM seen) AS fresh, l.connector, l.incident_id, l.status
+         FROM (VALUES (1)) AS one
+         LEFT JOIN notify_links l ON $8 AND l.tenant_id = $1 AND l.provider = $2 AND (l.ref_keys @> ARRAY[$3::text] OR l.incident_id = ANY($4::uuid[]))
+        ORDER BY l.connector`,
+      [tx.tenantId, inbound.provider.name, 'ignore' in change ? '' : change.ref ?? '', keyed, inbound.id, signature ?? null, new Date(clock.now()), !('ignore' in change)],
     );
-    const named = change.incidentKey === undefined ? undefined : incidentIdOfKey(change.incidentKey);
-    const links = named === undefined ? found.rows : found.rows.filter((l) => l.incident_id === named);
+    if (!found.rows[0]?.fresh) throw new ReplayedDelivery('replayed delivery: this signature was accepted before');
+    if ('ignore' in change) return noop(tx, clock, inbound, { result: 'ignored', reason: change.ignore }, undefined, source);
+    const rows = found.rows.filter((r): r is { fresh: boolean; connector: string; incident_id: string; status: 'open' | 'acknowledged' | 'resolved' } => r.connector !== null);
+    const labelled = change.incidentKey === undefined ? undefined : incidentIdOfKey(change.incidentKey);
+    const links = labelled === undefined ? rows : rows.filter((l) => l.incident_id === labelled);
     const ids = [...new Set(links.map((l) => l.incident_id))];
     if (ids.length === 0) return noop(tx, clock, inbound, { result: 'unknown_ref' }, change, source);
     if (ids.length > 1) return noop(tx, clock, inbound, { result: 'ambiguous_ref' }, change, source);
     const id = ids[0] as string;
     // The incident row first, then its links: the order every incident change takes (no deadlock with a concurrent one).
-    await tx.query('SELECT 1 FROM incidents WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [tx.tenantId, id]);
-    const incident = await getIncident(tx, id);
-    if (!incident) return noop(tx, clock, inbound, { result: 'unknown_ref' }, change, source);
-    if (STATUS_RANK[incident.status] >= STATUS_RANK[change.status]) return noop(tx, clock, inbound, { result: 'unchanged', incident: id, status: incident.status }, change, source);
-    const origins = new Set(links.map((l) => l.connector));
-    for (const l of await linksOf(tx, id, true)) {
-      if (origins.has(l.connector) && STATUS_RANK[l.status] < STATUS_RANK[change.status]) await setLinkStatus(tx, clock, l.connector, id, change.status, change.status === 'resolved');
-    }
+    const current = (await tx.query<{ status: 'open' | 'acknowledged' | 'resolved' }>('SELECT status FROM incidents WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [tx.tenantId, id])).rows[0];
+    if (!current) return noop(tx, clock, inbound, { result: 'unknown_ref' }, change, source);
+    if (STATUS_RANK[current.status] >= STATUS_RANK[change.status]) return noop(tx, clock, inbound, { result: 'unchanged', incident: id, status: current.status }, change, source);
+    // The links it came from already have the status: the listener never sends it back there.
+    const origins = links.filter((l) => STATUS_RANK[l.status] < STATUS_RANK[change.status]).map((l) => l.connector);
+    if (origins.length > 0) await setLinksStatus(tx, clock, id, origins, change.status);
     const changed = await changeIncidentStatus(tx, clock, id, change.status, {
       actor: `inbound:${inbound.id}`, origin: inbound.id,
       data: { via: 'inbound webhook', inbound: inbound.id, provider: inbound.provider.name, ref: clipRef(change.ref ?? change.incidentKey), source },
     }, listeners);
-    return { result: changed?.changed ? 'applied' : 'unchanged', incident: id, status: changed?.incident.status ?? incident.status };
+    return { result: changed?.changed ? 'applied' : 'unchanged', incident: id, status: changed?.incident.status ?? current.status };
   });
 }
