@@ -13,12 +13,18 @@ const { certPem, keyPem, delayMs } = JSON.parse(process.argv[2] as string) as { 
 const distinct = new Set<string>();
 let requests = 0;
 let reportOpens = false;
+/** While gated every request is answered 503 + Retry-After (a backlog builds up), not counted. */
+let gated = false;
 
 const server = createServer({ cert: certPem, key: keyPem, keepAliveTimeout: 60_000 }, (req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
     const at = Date.now();
+    if (gated) {
+      res.writeHead(503, { 'retry-after': '1', 'content-type': 'application/json' }).end('{"error":"gated"}');
+      return;
+    }
     requests += 1;
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { dedup_key?: string; event_action?: string; key?: string; action?: string };
     const pd = req.url?.startsWith('/v2/enqueue') ?? false;
@@ -41,6 +47,8 @@ process.on('message', (m) => {
     requests = 0;
   }
   if (m === 'report-opens') reportOpens = true;
+  if (m === 'gate') gated = true;
+  if (m === 'open') gated = false;
   if (m === 'stop') {
     server.closeAllConnections();
     server.close(() => process.exit(0));

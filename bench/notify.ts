@@ -48,7 +48,7 @@ const ROUTING_KEY = 'B'.repeat(32);
 const LAUNCHER = new URL('../dist/cli/probectl.js', import.meta.url).pathname;
 const INBOUND_TENANTS = (process.env.PROBECTL_BENCH_NOTIFY_INBOUND_TENANTS ?? '1,10').split(',').map(Number);
 
-interface Receiver { port: number; state: { requests: number; distinct: number }; opens: Map<string, number>; reset(): void; reportOpens(): void; stop(): void }
+interface Receiver { port: number; state: { requests: number; distinct: number }; opens: Map<string, number>; reset(): void; reportOpens(): void; gate(open: boolean): void; stop(): void }
 
 async function startReceiver(delayMs: number): Promise<Receiver> {
   const cert = await leaf();
@@ -60,7 +60,7 @@ async function startReceiver(delayMs: number): Promise<Receiver> {
     if (m.requests !== undefined) Object.assign(state, { requests: m.requests, distinct: m.distinct });
     if (m.open !== undefined) opens.set(m.open, m.at as number);
   }));
-  return { port, state, opens, reset: () => child.send('reset'), reportOpens: () => child.send('report-opens'), stop: () => child.send('stop') };
+  return { port, state, opens, reset: () => child.send('reset'), reportOpens: () => child.send('report-opens'), gate: (open) => child.send(open ? 'open' : 'gate'), stop: () => child.send('stop') };
 }
 
 interface Server { pid: number; url: string; stop(): Promise<void> }
@@ -225,7 +225,13 @@ async function inbound(serverUrl: string, receiver: Receiver, caPath: string, te
   }
 }
 
-/** 2. INCIDENTS incidents across TENANTS tenants, two webhook connectors each, the endpoint answering after 20 ms. */
+/**
+ * 2. INCIDENTS incidents across TENANTS tenants, two webhook connectors each,
+ * the endpoint answering after 20 ms. The endpoint refuses (503, Retry-After
+ * 1 s) while the incidents are ingested, so the whole backlog is in the
+ * outbox; then it opens and the drain is timed — connector operations per
+ * second — with the server's memory sampled throughout.
+ */
 async function outbox(serverUrl: string, receiver: Receiver, caPath: string): Promise<Record<string, string | number>> {
   const names = Array.from({ length: TENANTS }, (_, i) => `bench-${i}`);
   const d = await deploy(serverUrl, names, (tenants, dir) => {
@@ -233,12 +239,15 @@ async function outbox(serverUrl: string, receiver: Receiver, caPath: string): Pr
     return {
       PROBECTL_NOTIFY_CONNECTORS: tenants.flatMap((t, i) => [`${t}|webhook|https://127.0.0.1:${receiver.port}/t${i}/a|${HOOK_SECRET}`, `${t}|webhook|https://127.0.0.1:${receiver.port}/t${i}/b|${HOOK_SECRET}`]).join(','),
       PROBECTL_NOTIFY_CA_FILE: join(dir, 'ca.pem'),
+      // Connectors that met the closed endpoint come back within a second of it opening.
+      PROBECTL_NOTIFY_RETRY_BASE: '100ms', PROBECTL_NOTIFY_RETRY_MAX: '1s',
     };
   });
   try {
     const tokens = new Map<string, string>();
     for (const t of d.tenants) tokens.set(t, await tenantToken(d, t));
     receiver.reset();
+    receiver.gate(false);
     await new Promise((r) => setTimeout(r, 300));
     const pid = d.server.pid;
     const rssStart = rssMb(pid);
@@ -248,20 +257,23 @@ async function outbox(serverUrl: string, receiver: Receiver, caPath: string): Pr
     }, 200);
     const per = Math.floor(INCIDENTS / TENANTS);
     const ops = per * TENANTS * 2;
-    const start = process.hrtime.bigint();
+    const ingestStart = process.hrtime.bigint();
     await runConcurrently(d.tenants, 8, async (t) => {
       const batch = Array.from({ length: per }, (_, k) => ({ kind: 'link.down', severity: 'critical', confidence: 90, target: `sw-${k}:ge-0/0/1`, title: `link ${k} down` }));
       const res = await call(d.pool, 'POST', '/v1/signals', { token: tokens.get(t), body: JSON.stringify(batch) });
       if (res.status !== 201) throw new Error(`bench: signals answered ${res.status}`);
     });
-    const ingested = Number(process.hrtime.bigint() - start) / 1e9;
+    const ingested = Number(process.hrtime.bigint() - ingestStart) / 1e9;
+    const rssBacklog = rssMb(pid);
+    const start = process.hrtime.bigint();
+    receiver.gate(true);
     await until(() => receiver.state.distinct >= ops, 'every operation delivered', 600_000);
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     clearInterval(sampler);
     const rssEnd = rssMb(pid);
     return {
-      measurement: `outbox: ${(per * TENANTS).toLocaleString('en-US')} incidents, ${TENANTS} tenants × 2 connectors, endpoint 20 ms`, operations: ops, seconds, 'per second': Math.round(ops / seconds),
-      target: '≥ 1,000/s, memory flat', note: `ingest ${ingested.toFixed(1)} s; ${receiver.state.requests - receiver.state.distinct} duplicate requests; RSS ${rssStart} MB → peak ${rssPeak} → ${rssEnd} MB`,
+      measurement: `outbox drain: ${(per * TENANTS).toLocaleString('en-US')} incidents, ${TENANTS} tenants × 2 connectors, endpoint 20 ms`, operations: ops, seconds, 'per second': Math.round(ops / seconds),
+      target: '≥ 1,000/s, memory flat', note: `ingest (outbox written) ${ingested.toFixed(1)} s before; ${receiver.state.requests - receiver.state.distinct} duplicates; RSS ${rssStart} MB idle, ${rssBacklog} with the backlog, peak ${rssPeak}, ${rssEnd} after`,
     };
   } finally {
     await d.close();

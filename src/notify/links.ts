@@ -97,15 +97,3 @@ export async function recordSkippedStatus(tx: TenantTx, connector: string, incid
     [tx.tenantId, connector, incidentId, status],
   );
 }
-
-/**
- * Sets the status these links of an incident are known to have (sent there,
- * or coming from there); a resolution also drops their pending updates.
- */
-export async function setLinksStatus(tx: TenantTx, clock: Clock, incidentId: string, connectors: readonly string[], status: IncidentStatus): Promise<void> {
-  await tx.query(
-    `UPDATE notify_links SET status = $4, updated_at = $5${status === 'resolved' ? ', pending_signals = 0, pending_from = NULL, update_due_at = NULL' : ''}
-      WHERE tenant_id = $1 AND incident_id = $2 AND connector = ANY($3::text[])`,
-    [tx.tenantId, incidentId, [...connectors], status, new Date(clock.now())],
-  );
-}

@@ -1,9 +1,9 @@
 import type { Clock } from '../core/clock.ts';
 import type { IncidentChange, IncidentListener } from '../incidents/listeners.ts';
-import { severityRank, type Incident, type Severity } from '../incidents/model.ts';
+import { severityRank, type Incident, type IncidentStatus, type Severity } from '../incidents/model.ts';
 import type { TenantTx } from '../store/scope.ts';
 import type { ConnectorConfig } from './config/connectors.ts';
-import { insertLinks, linksOf, setLinksStatus, STATUS_RANK } from './links.ts';
+import { insertLinks, linksOf, STATUS_RANK } from './links.ts';
 import { enqueue, type NewOperation } from './outbox.ts';
 import { incidentView } from './view.ts';
 
@@ -99,26 +99,56 @@ export class NotifyListener implements IncidentListener {
     }
   }
 
+  /**
+   * One statement: every configured link of the incident behind the new
+   * status moves to it (a resolution also drops pending updates) and says
+   * what it was; each that was behind gets the operation — except the links
+   * the inbound webhook making this change came from (originOf): they move
+   * too, but nothing is sent back there.
+   */
   private async status(tx: TenantTx, connectors: readonly ConnectorConfig[], incident: Incident, ops: NewOperation[]): Promise<void> {
     if (incident.status === 'open') return;
     const action = incident.status === 'resolved' ? 'resolve' : 'acknowledge';
-    const configured = new Set(connectors.map((c) => c.id));
+    const origins = originLinks.get(tx) ?? new Set<string>();
+    const moved = await tx.query<{ connector: string; was: IncidentStatus }>(
+      `WITH old AS (
+         SELECT connector, status, update_due_at FROM notify_links
+          WHERE tenant_id = $1 AND incident_id = $2 AND connector = ANY($3::text[]) ORDER BY connector FOR UPDATE
+       )
+       UPDATE notify_links l SET
+         status = CASE WHEN ${rank('old.status')} < ${rank('$4')} THEN $4 ELSE l.status END,
+         pending_signals = CASE WHEN $5 THEN 0 ELSE l.pending_signals END,
+         pending_from = CASE WHEN $5 THEN NULL ELSE l.pending_from END,
+         update_due_at = CASE WHEN $5 THEN NULL ELSE l.update_due_at END,
+         updated_at = $6
+        FROM old
+       WHERE l.tenant_id = $1 AND l.incident_id = $2 AND l.connector = old.connector
+         AND (${rank('old.status')} < ${rank('$4')} OR ($5 AND old.update_due_at IS NOT NULL))
+       RETURNING l.connector, old.status AS was`,
+      [tx.tenantId, incident.id, connectors.map((c) => c.id), incident.status, incident.status === 'resolved', new Date(this.clock.now())],
+    );
     const view = incidentView(incident, tx.tenantId);
-    const resolving = incident.status === 'resolved';
-    const behind: string[] = [];
-    let pendingUpdates = false;
-    for (const link of await linksOf(tx, incident.id, true)) {
-      if (!configured.has(link.connector)) continue;
-      pendingUpdates ||= link.update_due_at !== null;
-      // A link already there is the inbound webhook's origin: never echoed back.
-      if (STATUS_RANK[link.status] >= STATUS_RANK[incident.status]) continue;
-      behind.push(link.connector);
-      ops.push({ connector: link.connector, action, incident: view });
+    for (const m of moved.rows) {
+      if (STATUS_RANK[m.was] < STATUS_RANK[incident.status] && !origins.has(m.connector)) ops.push({ connector: m.connector, action, incident: view });
     }
-    if (behind.length > 0) await setLinksStatus(tx, this.clock, incident.id, behind, incident.status);
-    // A resolution drops the follow-ups still waiting for their coalesced update.
-    if (resolving && pendingUpdates) await tx.query('UPDATE notify_links SET pending_signals = 0, pending_from = NULL, update_due_at = NULL WHERE tenant_id = $1 AND incident_id = $2 AND update_due_at IS NOT NULL', [tx.tenantId, incident.id]);
   }
+}
+
+/** The position of a status expression in open < acknowledged < resolved (SQL). */
+function rank(expr: string): string {
+  return `array_position(ARRAY['open', 'acknowledged', 'resolved']::text[], ${expr}::text)`;
+}
+
+/** Per transaction: the links an inbound webhook's change came from (never sent back there). */
+const originLinks = new WeakMap<TenantTx, ReadonlySet<string>>();
+
+/**
+ * Names the connectors whose vendor made the status change about to be
+ * applied in this transaction (an inbound webhook): their links take the new
+ * status like the others, but no operation is sent to them.
+ */
+export function markOrigin(tx: TenantTx, connectors: readonly string[]): void {
+  originLinks.set(tx, new Set(connectors));
 }
 
 function reaches(severity: Severity, c: ConnectorConfig): boolean {

@@ -39,32 +39,31 @@ export const headStream = (connector: string): string => `notify:${connector}`;
 
 /**
  * Appends operations to their connectors' outboxes in the caller's
- * transaction and wakes the drainers once it commits: one statement per
- * connector, which moves the head (its row lock serializes appends per
- * connector, so the seq stays gapless) and inserts the rows. Call it late in
- * the transaction: the head stays locked until the commit.
+ * transaction, in one statement, and wakes the drainers once it commits: the
+ * heads move (their row locks, taken in connector order, serialize appends
+ * per connector, so each seq stays gapless) and the rows are inserted. Call it
+ * late in the transaction: the heads stay locked until the commit.
  */
 export async function enqueue(tx: TenantTx, clock: Clock, ops: readonly NewOperation[]): Promise<void> {
-  const byConnector = new Map<string, NewOperation[]>();
-  for (const op of ops) byConnector.set(op.connector, [...(byConnector.get(op.connector) ?? []), op]);
-  const now = new Date(clock.now());
-  for (const [connector, list] of byConnector) {
-    await tx.query(
-      `WITH h AS (
-         INSERT INTO stream_heads AS h (tenant_id, stream, seq) VALUES ($1, $2, $3)
-         ON CONFLICT (tenant_id, stream) DO UPDATE SET seq = h.seq + $3 RETURNING seq
-       )
-       INSERT INTO notify_outbox (tenant_id, connector, seq, id, incident_id, action, incident, detail, created_at)
-       SELECT $1, $4, h.seq - $3 + u.ord, u.id, u.incident_id, u.action, u.incident::jsonb, u.detail::jsonb, $10
-         FROM h, unnest($5::uuid[], $6::uuid[], $7::text[], $8::text[], $9::text[]) WITH ORDINALITY AS u(id, incident_id, action, incident, detail, ord)`,
-      [
-        tx.tenantId, headStream(connector), list.length, connector,
-        list.map(() => newId()), list.map((o) => o.incident.id), list.map((o) => o.action),
-        list.map((o) => JSON.stringify(o.incident)), list.map((o) => (o.update ? JSON.stringify(o.update) : null)), now,
-      ],
-    );
-    tx.streamGrew(connector);
-  }
+  if (ops.length === 0) return;
+  await tx.query(
+    `WITH ops AS (
+       SELECT * FROM unnest($2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS o(connector, id, incident_id, action, incident, detail, ord)
+     ), counts AS (
+       SELECT connector, count(*)::bigint AS n FROM ops GROUP BY connector ORDER BY connector
+     ), heads AS (
+       INSERT INTO stream_heads AS h (tenant_id, stream, seq) SELECT $1, 'notify:' || connector, n FROM counts ORDER BY connector
+       ON CONFLICT (tenant_id, stream) DO UPDATE SET seq = h.seq + EXCLUDED.seq RETURNING stream, seq
+     )
+     INSERT INTO notify_outbox (tenant_id, connector, seq, id, incident_id, action, incident, detail, created_at)
+     SELECT $1, o.connector, h.seq - c.n + row_number() OVER (PARTITION BY o.connector ORDER BY o.ord), o.id, o.incident_id, o.action, o.incident::jsonb, o.detail::jsonb, $8
+       FROM ops o JOIN counts c USING (connector) JOIN heads h ON h.stream = 'notify:' || o.connector`,
+    [
+      tx.tenantId, ops.map((o) => o.connector), ops.map(() => newId()), ops.map((o) => o.incident.id), ops.map((o) => o.action),
+      ops.map((o) => JSON.stringify(o.incident)), ops.map((o) => (o.update ? JSON.stringify(o.update) : null)), new Date(clock.now()),
+    ],
+  );
+  for (const connector of new Set(ops.map((o) => o.connector))) tx.streamGrew(connector);
 }
 
 interface OutboxRow {

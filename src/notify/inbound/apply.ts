@@ -5,7 +5,8 @@ import { changeIncidentStatus } from '../../incidents/status.ts';
 import type { Db } from '../../store/db.ts';
 import { inTenant, type TenantTx } from '../../store/scope.ts';
 import type { InboundConfig } from '../config/connectors.ts';
-import { setLinksStatus, STATUS_RANK } from '../links.ts';
+import { STATUS_RANK } from '../links.ts';
+import { markOrigin } from '../listener.ts';
 import { incidentIdOfKey } from '../providers/shared/keys.ts';
 import type { InboundChange } from '../providers/types.ts';
 
@@ -72,9 +73,8 @@ export async function applyInbound(
     const current = (await tx.query<{ status: 'open' | 'acknowledged' | 'resolved' }>('SELECT status FROM incidents WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [tx.tenantId, id])).rows[0];
     if (!current) return noop(tx, clock, inbound, { result: 'unknown_ref' }, change, source);
     if (STATUS_RANK[current.status] >= STATUS_RANK[change.status]) return noop(tx, clock, inbound, { result: 'unchanged', incident: id, status: current.status }, change, source);
-    // The links it came from already have the status: the listener never sends it back there.
-    const origins = links.filter((l) => STATUS_RANK[l.status] < STATUS_RANK[change.status]).map((l) => l.connector);
-    if (origins.length > 0) await setLinksStatus(tx, clock, id, origins, change.status);
+    // The links it came from take the new status without an operation: never sent back there.
+    markOrigin(tx, links.map((l) => l.connector));
     const changed = await changeIncidentStatus(tx, clock, id, change.status, {
       actor: `inbound:${inbound.id}`, origin: inbound.id,
       data: { via: 'inbound webhook', inbound: inbound.id, provider: inbound.provider.name, ref: clipRef(change.ref ?? change.incidentKey), source },
