@@ -159,6 +159,17 @@ function rssMb(pid: number): number {
   return Math.round(Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024);
 }
 
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** The machine's 1-minute load average (the benchmark shares its cores). */
+function load(): string {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ')[0] as string;
+}
+
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
@@ -204,6 +215,7 @@ async function inbound(serverUrl: string, receiver: Receiver, caPath: string, te
   try {
     receiver.reset();
     const rss0 = rssMb(d.server.pid);
+    const cpu0 = cpuSeconds(d.server.pid);
     let applied = 0;
     const start = process.hrtime.bigint();
     await runConcurrently(deliveries, 64, async ({ inbound: id, key }) => {
@@ -214,11 +226,13 @@ async function inbound(serverUrl: string, receiver: Receiver, caPath: string, te
       else throw new Error(`bench: inbound answered ${res.status} ${JSON.stringify(res.json)}`);
     });
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    const cpuMs = ((cpuSeconds(d.server.pid) - cpu0) * 1000) / applied;
+    const loadAvg = load();
     const syncStart = Date.now();
     await until(() => receiver.state.distinct >= deliveries.length, 'the PagerDuty resolves synced', 300_000);
     return {
       measurement: `inbound signed deliveries verified and applied, ${tenantCount} tenant${tenantCount === 1 ? '' : 's'} (64 concurrent)`, operations: applied, seconds, 'per second': Math.round(applied / seconds),
-      target: '≥ 2,000/s', note: `each audited and synced to the other connector (drained ${((Date.now() - syncStart) / 1000).toFixed(1)} s after the last); RSS ${rss0}→${rssMb(d.server.pid)} MB`,
+      target: '≥ 2,000/s', note: `each audited and synced to the other connector (drained ${((Date.now() - syncStart) / 1000).toFixed(1)} s after the last); server CPU ${cpuMs.toFixed(2)} ms per delivery; RSS ${rss0}→${rssMb(d.server.pid)} MB; load ${loadAvg}`,
     };
   } finally {
     await d.close();
@@ -266,14 +280,16 @@ async function outbox(serverUrl: string, receiver: Receiver, caPath: string): Pr
     const ingested = Number(process.hrtime.bigint() - ingestStart) / 1e9;
     const rssBacklog = rssMb(pid);
     const start = process.hrtime.bigint();
+    const cpu0 = cpuSeconds(pid);
     receiver.gate(true);
     await until(() => receiver.state.distinct >= ops, 'every operation delivered', 600_000);
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    const cpuMs = ((cpuSeconds(pid) - cpu0) * 1000) / ops;
     clearInterval(sampler);
     const rssEnd = rssMb(pid);
     return {
       measurement: `outbox drain: ${(per * TENANTS).toLocaleString('en-US')} incidents, ${TENANTS} tenants × 2 connectors, endpoint 20 ms`, operations: ops, seconds, 'per second': Math.round(ops / seconds),
-      target: '≥ 1,000/s, memory flat', note: `ingest (outbox written) ${ingested.toFixed(1)} s before; ${receiver.state.requests - receiver.state.distinct} duplicates; RSS ${rssStart} MB idle, ${rssBacklog} with the backlog, peak ${rssPeak}, ${rssEnd} after`,
+      target: '≥ 1,000/s, memory flat', note: `ingest (outbox written) ${ingested.toFixed(1)} s before; ${receiver.state.requests - receiver.state.distinct} duplicates; server CPU ${cpuMs.toFixed(2)} ms per operation; RSS ${rssStart} MB idle, ${rssBacklog} with the backlog, peak ${rssPeak}, ${rssEnd} after; load ${load()}`,
     };
   } finally {
     await d.close();
