@@ -8,3 +8,4 @@ if (!process.env.PROBECTL_TEST_DATABASE_URL) throw new Error('notify.pg.ts needs
 await import('./scenario.test.ts');
 await import('./mirror.test.ts');
 await import('./inbound.test.ts');
+await import('./outbox.test.ts');
