@@ -7,21 +7,16 @@
  * the page — nothing is sent back to Jira. Well under a minute; everything
  * lives in a temporary directory, removed on every way out.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pino from 'pino';
-import { Agent, request } from 'undici';
 import { systemClock } from '../src/core/clock.ts';
-import { isProbectlError } from '../src/core/errors.ts';
 import { bootstrap } from '../src/identity/bootstrap.ts';
 import { insertTenant } from '../src/identity/tenants.ts';
 import { migrate } from '../src/store/migrate.ts';
 import { openPglite } from '../src/store/pglite.ts';
 import { inSystem } from '../src/store/scope.ts';
-import { startService, type RunningService } from '../src/service.ts';
-import { loadConfig } from '../src/settings.ts';
-import { startVendors, type Vendors } from '../test/notify/servers/vendors.ts';
+import { startVendors } from '../test/notify/servers/vendors.ts';
+import { bold, dim, runInTempDir, startDemoService } from './demo-run.ts';
 
 const USAGE = 'usage: npm run demo -- --oncall';
 const extra = process.argv.slice(2).filter((a) => a !== '--oncall');
@@ -30,40 +25,8 @@ if (extra.length > 0) {
   process.exit(2);
 }
 
-const dim = (s: string) => (process.stdout.isTTY ? `\x1b[2m${s}\x1b[0m` : s);
-const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const JIRA_WEBHOOK_SECRET = 'demo-jira-webhook-secret';
 const INTERVAL = '3s';
-
-const dir = mkdtempSync(join(tmpdir(), 'probectl-demo-oncall-'));
-let vendors: Vendors | undefined;
-let service: RunningService | undefined;
-let agent: Agent | undefined;
-let cleaned = false;
-let interrupted = false;
-async function cleanup(): Promise<void> {
-  if (cleaned) return;
-  cleaned = true;
-  try {
-    await service?.close();
-    await agent?.close();
-    await vendors?.close();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    process.stderr.write(`\nprobectl demo: ${signal}: stopping and removing ${dir}\n`);
-    const forced = setTimeout(() => {
-      rmSync(dir, { recursive: true, force: true });
-      process.exit(130);
-    }, 10_000);
-    forced.unref();
-    void cleanup().finally(() => process.exit(130));
-  });
-}
 
 const say = (s: string) => process.stdout.write(`\n${dim('probectl ▸')} ${s}\n`);
 const show = (who: string, s: string) => process.stdout.write(`  ${bold(who)} ${s}\n`);
@@ -77,19 +40,12 @@ async function until(done: () => boolean, what: string): Promise<void> {
   }
 }
 
-try {
-  await runDemo();
-} catch (err) {
-  if (!interrupted) process.stderr.write(`probectl demo: ${isProbectlError(err) ? `${err.message} [${err.code}]` : `failed: ${(err as Error)?.message ?? String(err)}`}\n`);
-  process.exitCode = interrupted ? 130 : 1;
-} finally {
-  await cleanup();
-}
+await runInTempDir('probectl-demo-oncall-', runDemo);
 
-async function runDemo(): Promise<void> {
+async function runDemo(dir: string, onClose: (close: () => unknown) => void): Promise<void> {
   const started = Date.now();
   const v = await startVendors();
-  vendors = v;
+  onClose(() => v.close());
   const { pagerduty: pd, jira } = v;
   writeFileSync(join(dir, 'vendors-ca.pem'), v.caPem);
 
@@ -112,19 +68,7 @@ async function runDemo(): Promise<void> {
     PROBECTL_NOTIFY_CA_FILE: join(dir, 'vendors-ca.pem'),
     PROBECTL_NOTIFY_UPDATE_INTERVAL: INTERVAL,
   };
-  const svc = await startService(loadConfig(env), { log: pino({ level: 'warn' }), env });
-  service = svc;
-  const serverCa = readFileSync(join(dir, 'tls', 'server.crt'), 'utf8');
-  const dispatcher = new Agent({ connect: { ca: serverCa } });
-  agent = dispatcher;
-  const admin = readFileSync(join(dir, 'admin-token'), 'utf8').trim();
-  const api = async (method: string, path: string, body?: unknown, bearer = admin) => {
-    const res = await request(`${svc.url}${path}`, {
-      method: method as 'GET', dispatcher, body: body === undefined ? undefined : JSON.stringify(body),
-      headers: { authorization: `Bearer ${bearer}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    });
-    return { status: res.statusCode, json: (await res.body.json().catch(() => undefined)) as any };
-  };
+  const { url, serverCa, api } = await startDemoService(dir, env, onClose);
   const sensor = (await api('POST', '/v1/tokens', { tenant: acme, permissions: ['signals-write', 'incidents-read', 'admin'], name: 'sensor' })).json.token as string;
   const link = { kind: 'link.down', confidence: 95, target: 'core-sw-1:ge-0/0/7', title: 'uplink ge-0/0/7 down on core-sw-1' };
 
@@ -149,7 +93,7 @@ async function runDemo(): Promise<void> {
   say(`the engineer fixes the link and moves ${issue.key} to Done in Jira; Jira's webhook (signed X-Hub-Signature) reaches probectl`);
   const commentsBefore = issue.comments.length;
   const before = jira.transitionFromUi(issue.key, 'Done');
-  const delivery = await jira.emitIssueUpdated(`${svc.url}/ingest/itsm/jira/jira1`, { key: issue.key, from: before, secret: JIRA_WEBHOOK_SECRET, ca: serverCa });
+  const delivery = await jira.emitIssueUpdated(`${url}/ingest/itsm/jira/jira1`, { key: issue.key, from: before, secret: JIRA_WEBHOOK_SECRET, ca: serverCa });
   show('probectl ←', `Jira webhook: ${delivery.status} ${delivery.text}`);
   const now = (await api('GET', `/v1/incidents/${incident}`, undefined, sensor)).json as { status: string; signal_count: number };
   show('probectl', `incident ${incident}: ${now.status} (${now.signal_count} signals), audited as actor inbound:jira1`);

@@ -4,19 +4,14 @@
  * arrives, and synthetic audit and threat activity — the feature working in
  * well under a minute. Everything lives in a temporary directory.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:https';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pino from 'pino';
-import { Agent, request } from 'undici';
-import { loadConfig } from '../src/settings.ts';
-import { isProbectlError } from '../src/core/errors.ts';
 import { issueCertificate } from '../src/core/x509.ts';
-import { startService, type RunningService } from '../src/service.ts';
 import { SIEM_FORMATS, isSiemFormat, type SiemFormat } from '../src/siem/formatters/index.ts';
+import { bold, dim, runInTempDir, startDemoService } from './demo-run.ts';
 
 const USAGE = `usage: npm run demo [-- --format ${SIEM_FORMATS.join('|')}] (on-call mirroring: npm run demo -- --oncall)`;
 
@@ -42,52 +37,9 @@ function parseFormat(argv: string[]): SiemFormat {
 }
 
 const format = parseFormat(process.argv.slice(2));
-const dim = (s: string) => (process.stdout.isTTY ? `\x1b[2m${s}\x1b[0m` : s);
-const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
+await runInTempDir('probectl-demo-', runDemo);
 
-// Everything the demo creates lives in one temporary directory, removed on every way out: the end, an error, Ctrl-C.
-const dir = mkdtempSync(join(tmpdir(), 'probectl-demo-'));
-let service: RunningService | undefined;
-let agent: Agent | undefined;
-let receiver: Server | undefined;
-let cleaned = false;
-let interrupted = false;
-async function cleanup(): Promise<void> {
-  if (cleaned) return;
-  cleaned = true;
-  try {
-    await service?.close();
-    await agent?.close();
-    receiver?.closeAllConnections();
-    receiver?.close();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    process.stderr.write(`\nprobectl demo: ${signal}: stopping and removing ${dir}\n`);
-    const forced = setTimeout(() => {
-      rmSync(dir, { recursive: true, force: true });
-      process.exit(130);
-    }, 10_000);
-    forced.unref();
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-try {
-  await runDemo();
-} catch (err) {
-  // After Ctrl-C the steps still running fail as the server closes under them: that is not news.
-  if (!interrupted) process.stderr.write(`probectl demo: ${isProbectlError(err) ? `${err.message} [${err.code}]` : `failed: ${(err as Error)?.message ?? String(err)}`}\n`);
-  process.exitCode = interrupted ? 130 : 1;
-} finally {
-  await cleanup();
-}
-
-async function runDemo(): Promise<void> {
+async function runDemo(dir: string, onClose: (close: () => unknown) => void): Promise<void> {
   const ca = await issueCertificate({ commonName: 'demo SIEM CA', isCa: true });
   const cert = await issueCertificate({ commonName: 'localhost', altNames: ['localhost', '127.0.0.1'], issuer: ca });
   writeFileSync(join(dir, 'siem-ca.pem'), ca.certPem);
@@ -117,7 +69,10 @@ async function runDemo(): Promise<void> {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
     });
   });
-  receiver = siem;
+  onClose(() => {
+    siem.closeAllConnections();
+    siem.close();
+  });
   await new Promise<void>((resolve) => siem.listen(0, '127.0.0.1', resolve));
   const siemPort = (siem.address() as AddressInfo).port;
 
@@ -128,18 +83,7 @@ async function runDemo(): Promise<void> {
     PROBECTL_SIEM_ENDPOINT: `https://127.0.0.1:${siemPort}/ingest`, PROBECTL_SIEM_TOKEN: token,
     PROBECTL_SIEM_CA_FILE: join(dir, 'siem-ca.pem'), PROBECTL_SIEM_POLL_INTERVAL: '200ms',
   };
-  const svc = await startService(loadConfig(env), { log: pino({ level: 'warn' }), env });
-  const dispatcher = new Agent({ connect: { ca: readFileSync(join(dir, 'tls', 'server.crt'), 'utf8') } });
-  service = svc;
-  agent = dispatcher;
-  const admin = readFileSync(join(dir, 'admin-token'), 'utf8').trim();
-  const api = async (method: string, path: string, body?: unknown, bearer = admin) => {
-    const res = await request(`${svc.url}${path}`, {
-      method: method as 'GET', dispatcher, body: body === undefined ? undefined : JSON.stringify(body),
-      headers: { authorization: `Bearer ${bearer}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    });
-    return { status: res.statusCode, json: (await res.body.json().catch(() => undefined)) as any };
-  };
+  const { api } = await startDemoService(dir, env, onClose);
   const say = (s: string) => process.stdout.write(`\n${dim('probectl ▸')} ${s}\n`);
   const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

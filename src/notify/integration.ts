@@ -22,9 +22,7 @@ export const notify = integration<NotifySettings, NotifyRuntime>({
   commands: registerNotifyCommands,
   rootCommands: registerWebhookCommands,
   async start(settings, deps) {
-    const started = await startNotify(settings, {
-      db: deps.db, clock: deps.clock, log: deps.log, registry: deps.registry, secrets: deps.secrets, version: deps.version, background: deps.background,
-    });
+    const started = await startNotify(settings, deps);
     return {
       runtime: started.runtime,
       incidentListener: started.runtime.listener,

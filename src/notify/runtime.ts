@@ -1,13 +1,10 @@
 import { readFileSync } from 'node:fs';
-import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
 import { configError, type ConfigProblem } from '../config/section.ts';
-import type { Clock } from '../core/clock.ts';
 import { HttpClient } from '../core/http/client.ts';
 import { DeliveryEngine } from '../delivery/engine.ts';
 import type { LiveStreamState } from '../delivery/metrics.ts';
 import type { DeliveryRuntime } from '../delivery/operations.ts';
-import type { SecretResolver } from '../secrets/resolver.ts';
+import type { IntegrationStartDeps } from '../integrations/types.ts';
 import type { Db } from '../store/db.ts';
 import { inSystem } from '../store/scope.ts';
 import type { ConnectorConfig, InboundConfig } from './config/connectors.ts';
@@ -34,17 +31,8 @@ export interface NotifyRuntime extends DeliveryRuntime<NotifyItem> {
   forTenant(tenant: string, connector?: string): DeliveryRuntime<NotifyItem>;
 }
 
-export interface NotifyStartDeps {
-  db: Db;
-  clock: Clock;
-  log: Logger;
-  registry: Registry;
-  secrets: SecretResolver;
-  version: string;
-  /** False for the CLI's in-process app: the routes and the listener, no drainers or ticker. */
-  background: boolean;
-  stopGraceMs?: number;
-}
+/** What starting needs: the integration's start dependencies (`background` false for the CLI's in-process app: routes and listener, no drainers or ticker). */
+export type NotifyStartDeps = Pick<IntegrationStartDeps, 'db' | 'clock' | 'log' | 'registry' | 'secrets' | 'version' | 'background'> & { stopGraceMs?: number };
 
 export interface StartedNotify {
   runtime: NotifyRuntime;
