@@ -9,7 +9,7 @@ import { incidentKey } from './providers/shared/keys.ts';
 import type { IncidentView, OperationResult } from './providers/types.ts';
 import { NOTIFY_CONSUMER, type NotifyRuntime } from './runtime.ts';
 
-/** One connector's state as GET /v1/notify/status shows it: endpoint host (and non-secret path) only. */
+/** One connector's state as GET /v1/notify/status shows it: the endpoint's scheme and host only. */
 export interface ConnectorStatus {
   id: string;
   provider: string;
@@ -55,7 +55,7 @@ export async function notifyStatus(db: Db, clock: Clock, tenant: string, runtime
     const l = links.get(c.id);
     const lag = s?.lag_events ?? 0;
     return {
-      id: c.id, provider: c.provider.name, endpoint: c.display, min_severity: c.minSeverity,
+      id: c.id, provider: c.provider.name, endpoint: `${c.url.protocol}//${c.url.host}`, min_severity: c.minSeverity,
       state: s?.paused ? 'paused' : lag > 0 ? (s?.last_error ? 'retrying' : 'sending') : 'ok',
       paused_reason: s?.paused_reason ?? null, last_success_at: s?.last_success_at ?? null,
       last_error: s?.last_error ?? null, last_error_at: s?.last_error_at ?? null,

@@ -32,7 +32,7 @@ describe('probectl notify … and probectl webhook sign', () => {
 
     const status = await run('notify', 'status', '--tenant', acme);
     assert.equal(status.status, 0, status.stderr);
-    const id = /^(pagerduty-[0-9a-f]{10})\s+pagerduty\s+https:\/\/127\.0\.0\.1:\d+\/v2\/enqueue\s+ok/m.exec(status.stdout)?.[1];
+    const id = /^(pagerduty-[0-9a-f]{10})\s+pagerduty\s+https:\/\/127\.0\.0\.1:\d+\s+ok/m.exec(status.stdout)?.[1];
     assert.ok(id, status.stdout);
     assert.match(status.stdout, /inbound pd1 \(pagerduty\): POST \/ingest\/itsm\/pagerduty\/pd1/);
 
