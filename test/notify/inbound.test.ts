@@ -172,6 +172,20 @@ describe('inbound webhooks POST /ingest/itsm/{provider}/{id}', () => {
     assert.ok((await auditOf(acme)).some((e) => e.action === 'notify.inbound.noop' && e.data.result === 'unchanged'));
   });
 
+  it('concurrent deliveries from several vendors for one incident: one applies, the rest are no-ops, no error and no deadlock', async () => {
+    const incident = await opened(acme, 'race-1');
+    const body = (status: string) => JSON.stringify({ external_ref: key(incident), status });
+    const sends = Array.from({ length: 12 }, (_, i) => {
+      const [path, secret] = [['/ingest/itsm/jira/jira1', S.jira1], ['/ingest/itsm/pagerduty/pd1', S.pd1], ['/ingest/itsm/webhook/hook1', S.hook1]][i % 3] as [string, string];
+      return post(path, body(i % 2 === 0 ? 'resolved' : 'acknowledged'), { 'x-probectl-token': secret });
+    });
+    const results = await Promise.all(sends);
+    assert.ok(results.every((r) => r.status === 200), results.map((r) => r.text).join('\n'));
+    assert.equal(results.filter((r) => r.json.result === 'applied' && r.json.status === 'resolved').length, 1, 'exactly one resolution applied');
+    assert.ok(results.filter((r) => r.json.result === 'applied').length <= 2, 'at most an acknowledgement before it');
+    assert.equal(await status(acme, incident), 'resolved');
+  });
+
   it('probectl webhook sign (POST /v1/notify/sign): headers that the endpoint accepts; another tenant\'s id is not found', async () => {
     const incident = await opened(acme, 'sign-1');
     const body = JSON.stringify({ external_ref: key(incident), status: 'acknowledged' });

@@ -10,6 +10,8 @@ import { markOrigin } from '../listener.ts';
 import { incidentIdOfKey } from '../providers/shared/keys.ts';
 import type { InboundChange } from '../providers/types.ts';
 
+type Status = 'open' | 'acknowledged' | 'resolved';
+
 export type InboundResult =
   | { result: 'applied' | 'unchanged'; incident: string; status: string }
   | { result: 'unknown_ref' | 'ambiguous_ref' }
@@ -48,37 +50,38 @@ export async function applyInbound(
   return inTenant(db, inbound.tenant, async (tx) => {
     const named = 'ignore' in change ? [] : [change.incidentKey, change.ref];
     const keyed = named.map((k) => (k === undefined ? undefined : incidentIdOfKey(k))).filter((k): k is string => k !== undefined);
-    // One round trip: the signature recorded (a replay inserts nothing) and the links the change names.
-    const found = await tx.query<{ fresh: boolean; connector: string | null; incident_id: string | null; status: 'open' | 'acknowledged' | 'resolved' | null }>(
+    // One round trip: the signature recorded (a replay inserts nothing), the links the change names and their incident's status.
+    const found = await tx.query<{ fresh: boolean; connector: string | null; incident_id: string | null; incident_status: Status | null }>(
       `WITH seen AS (
          INSERT INTO notify_inbound_seen (tenant_id, inbound, signature, seen_at) SELECT $1, $5, $6, $7 WHERE $6::text IS NOT NULL
          ON CONFLICT DO NOTHING RETURNING 1
        )
-       SELECT $6::text IS NULL OR EXISTS (SELECT 1 FROM seen) AS fresh, l.connector, l.incident_id, l.status
+       SELECT $6::text IS NULL OR EXISTS (SELECT 1 FROM seen) AS fresh, l.connector, l.incident_id, i.status AS incident_status
          FROM (VALUES (1)) AS one
          LEFT JOIN notify_links l ON $8 AND l.tenant_id = $1 AND l.provider = $2 AND (l.ref_keys @> ARRAY[$3::text] OR l.incident_id = ANY($4::uuid[]))
+         LEFT JOIN incidents i ON i.tenant_id = $1 AND i.id = l.incident_id
         ORDER BY l.connector`,
       [tx.tenantId, inbound.provider.name, 'ignore' in change ? '' : change.ref ?? '', keyed, inbound.id, signature ?? null, new Date(clock.now()), !('ignore' in change)],
     );
     if (!found.rows[0]?.fresh) throw new ReplayedDelivery('replayed delivery: this signature was accepted before');
     if ('ignore' in change) return noop(tx, clock, inbound, { result: 'ignored', reason: change.ignore }, undefined, source);
-    const rows = found.rows.filter((r): r is { fresh: boolean; connector: string; incident_id: string; status: 'open' | 'acknowledged' | 'resolved' } => r.connector !== null);
+    const rows = found.rows.filter((r): r is { fresh: boolean; connector: string; incident_id: string; incident_status: Status } => r.connector !== null && r.incident_status !== null);
     const labelled = change.incidentKey === undefined ? undefined : incidentIdOfKey(change.incidentKey);
     const links = labelled === undefined ? rows : rows.filter((l) => l.incident_id === labelled);
     const ids = [...new Set(links.map((l) => l.incident_id))];
     if (ids.length === 0) return noop(tx, clock, inbound, { result: 'unknown_ref' }, change, source);
     if (ids.length > 1) return noop(tx, clock, inbound, { result: 'ambiguous_ref' }, change, source);
     const id = ids[0] as string;
-    // The incident row first, then its links: the order every incident change takes (no deadlock with a concurrent one).
-    const current = (await tx.query<{ status: 'open' | 'acknowledged' | 'resolved' }>('SELECT status FROM incidents WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [tx.tenantId, id])).rows[0];
-    if (!current) return noop(tx, clock, inbound, { result: 'unknown_ref' }, change, source);
-    if (STATUS_RANK[current.status] >= STATUS_RANK[change.status]) return noop(tx, clock, inbound, { result: 'unchanged', incident: id, status: current.status }, change, source);
+    // Nothing is locked yet: changeIncidentStatus takes the incident row first and then its links, the order every
+    // incident change takes (no deadlock with a concurrent one), and checks the transition again under the lock.
+    const current = (links[0] as { incident_status: Status }).incident_status;
+    if (STATUS_RANK[current] >= STATUS_RANK[change.status]) return noop(tx, clock, inbound, { result: 'unchanged', incident: id, status: current }, change, source);
     // The links it came from take the new status without an operation: never sent back there.
     markOrigin(tx, links.map((l) => l.connector));
     const changed = await changeIncidentStatus(tx, clock, id, change.status, {
       actor: `inbound:${inbound.id}`, origin: inbound.id,
       data: { via: 'inbound webhook', inbound: inbound.id, provider: inbound.provider.name, ref: clipRef(change.ref ?? change.incidentKey), source },
     }, listeners);
-    return { result: changed?.changed ? 'applied' : 'unchanged', incident: id, status: changed?.incident.status ?? current.status };
+    return { result: changed?.changed ? 'applied' : 'unchanged', incident: id, status: changed?.incident.status ?? current };
   });
 }

@@ -96,16 +96,18 @@ export const inboundRoute: RouteDef<Deps> = route({
       await refuse(deps, inbound, params, source, change.invalid, 'malformed');
       throw new ProbectlError('PROBECTL_ERR_WEBHOOK_BODY', `webhook body refused: ${change.invalid}`);
     }
+    const apply = () => applyInbound(deps.db, deps.clock, inbound, change, auth.signature, deps.incidentListeners, source);
     let outcome;
     try {
-      outcome = await applyInbound(deps.db, deps.clock, inbound, change, auth.signature, deps.incidentListeners, source);
+      // The status read without a lock may change before the incident is locked (a concurrent change resolved
+      // it): the transition is then refused and rolled back, and applying again records the delivery as a no-op.
+      outcome = await apply().catch((err: unknown) => (isProbectlError(err, 'PROBECTL_ERR_INCIDENT_TRANSITION') ? apply() : Promise.reject(err)));
     } catch (err) {
       if (err instanceof ReplayedDelivery) {
         await refuse(deps, inbound, params, source, 'replayed signature', 'rejected');
         throw new ProbectlError('PROBECTL_ERR_WEBHOOK_UNAUTHENTICATED', 'webhook refused: replayed delivery (this signature was accepted before)');
       }
-      if (isProbectlError(err, 'PROBECTL_ERR_INCIDENT_TRANSITION')) outcome = { result: 'unchanged' as const };
-      else throw err;
+      throw err;
     }
     runtime.metrics.inbound.inc({ provider: inbound.provider.name, result: outcome.result });
     return { status: 200, body: outcome };
