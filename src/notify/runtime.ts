@@ -4,6 +4,7 @@ import { HttpClient } from '../core/http/client.ts';
 import { DeliveryEngine } from '../delivery/engine.ts';
 import type { LiveStreamState } from '../delivery/metrics.ts';
 import type { DeliveryRuntime } from '../delivery/operations.ts';
+import type { RetryPolicy } from '../core/retry/policy.ts';
 import type { IntegrationStartDeps } from '../integrations/types.ts';
 import type { Db } from '../store/db.ts';
 import { inSystem } from '../store/scope.ts';
@@ -20,6 +21,13 @@ import { UpdateTicker } from './updates.ts';
 /** The delivery engine's consumer name for on-call mirroring (cursors, lock keys, audit actions `notify.*`). */
 export const NOTIFY_CONSUMER = 'notify';
 
+/**
+ * An operator's retry of failed operations (`notify failed retry`) answers
+ * within seconds: four attempts at most, backoff up to 2 s, a Retry-After up
+ * to 5 s; what is still refused or unreachable stays failed.
+ */
+export const MANUAL_RETRY: RetryPolicy = { baseMs: 200, capMs: 2000, maxAttempts: 4, maxRetryAfterMs: 5000 };
+
 /** What the notify routes need: the delivery runtime (every connector's stream) plus the connectors and inbound credentials. */
 export interface NotifyRuntime extends DeliveryRuntime<NotifyItem> {
   readonly settings: NotifySettings;
@@ -27,8 +35,12 @@ export interface NotifyRuntime extends DeliveryRuntime<NotifyItem> {
   readonly inbound: ReadonlyMap<string, InboundConfig>;
   readonly metrics: NotifyMetrics;
   readonly listener: NotifyListener;
-  /** The same runtime limited to one tenant's connectors (status, failed operations, retry). */
-  forTenant(tenant: string, connector?: string): DeliveryRuntime<NotifyItem>;
+  /**
+   * The same runtime limited to one tenant's connectors (status, failed
+   * operations); `manual`: for an operator's retry, with a short bounded
+   * retry policy (MANUAL_RETRY) instead of the drainers' unlimited one.
+   */
+  forTenant(tenant: string, connector?: string, manual?: boolean): DeliveryRuntime<NotifyItem>;
 }
 
 /** What starting needs: the integration's start dependencies (`background` false for the CLI's in-process app: routes and listener, no drainers or ticker). */
@@ -92,8 +104,8 @@ export async function startNotify(settings: NotifySettings, deps: NotifyStartDep
   const runtime: NotifyRuntime = {
     consumer: NOTIFY_CONSUMER, sources, sink, policy: settings.retry, batchSize: settings.batchSize, live,
     settings, connectors, inbound: new Map(settings.inbound.map((i) => [i.id, i])), metrics, listener,
-    forTenant: (tenant, connector) => ({
-      consumer: NOTIFY_CONSUMER, sink, policy: settings.retry, batchSize: settings.batchSize, live,
+    forTenant: (tenant, connector, manual) => ({
+      consumer: NOTIFY_CONSUMER, sink, policy: manual ? MANUAL_RETRY : settings.retry, batchSize: settings.batchSize, live,
       sources: sources.filter((s) => s.tenants?.includes(tenant) && (connector === undefined || s.stream === connector)),
     }),
   };

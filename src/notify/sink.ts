@@ -7,7 +7,7 @@ import type { Sink } from '../delivery/types.ts';
 import { getIncident } from '../incidents/incidents.ts';
 import type { SecretResolver } from '../secrets/resolver.ts';
 import type { Db } from '../store/db.ts';
-import { inTenant } from '../store/scope.ts';
+import { inTenant, type TenantTx } from '../store/scope.ts';
 import type { ConnectorConfig } from './config/connectors.ts';
 import { connectorLinks, recordFailure, recordOpens, recordSkippedStatus, refOf, type Link } from './links.ts';
 import type { NotifyMetrics } from './metrics.ts';
@@ -38,6 +38,9 @@ interface Finished {
   readonly item: NotifyItem;
   readonly ref?: ExternalRef;
 }
+
+/** The database failed while recording an operation: retried, never a reason to park it. */
+class StoreTrouble extends Error {}
 
 type ItemResult =
   | { kind: 'done' }
@@ -92,10 +95,16 @@ export class NotifySink implements Sink<NotifyItem> {
     const live = this.deps.connectors.get(first.connector);
     if (!live) return { kind: 'paused', reason: `connector ${first.connector} is not configured` };
     const incidents = [...new Set(items.map((i) => i.incidentId))];
-    const { links, done } = await inTenant(this.deps.db, first.tenant, async (tx) => ({
-      links: await connectorLinks(tx, first.connector, incidents),
-      done: await doneSeqs(tx, first.connector, items.map((i) => i.seq)),
-    }));
+    let state: { links: Map<string, Link>; done: Set<number> };
+    try {
+      state = await this.store(first.tenant, async (tx) => ({
+        links: await connectorLinks(tx, first.connector, incidents),
+        done: await doneSeqs(tx, first.connector, items.map((i) => i.seq)),
+      }));
+    } catch (err) {
+      return { kind: 'retryable', reason: (err as Error).message };
+    }
+    const { links, done } = state;
     const groups = new Map<string, number[]>();
     items.forEach((item, i) => groups.set(item.incidentId, [...(groups.get(item.incidentId) ?? []), i]));
     const results: ItemResult[] = [];
@@ -121,9 +130,25 @@ export class NotifySink implements Sink<NotifyItem> {
       }
     });
     // What the vendors acknowledged is recorded even when another operation failed, so it is not sent again.
-    await this.record(live, first.tenant, finished);
+    try {
+      await this.record(live, first.tenant, finished);
+    } catch (err) {
+      // Not recorded: the batch goes again (the providers' idempotency absorbs what was already done).
+      return { kind: 'retryable', reason: (err as Error).message };
+    }
+    // The database failing is a reason to try again later, never to park an operation (only a provider failing on it is).
+    if (thrown instanceof StoreTrouble) return { kind: 'retryable', reason: thrown.message };
     if (thrown !== undefined) throw thrown;
     return aggregate(results);
+  }
+
+  /** A transaction of the tenant's; a failure is a StoreTrouble (retried), not an error of the operation. */
+  private async store<T>(tenant: string, fn: (tx: TenantTx) => Promise<T>): Promise<T> {
+    try {
+      return await inTenant(this.deps.db, tenant, fn);
+    } catch (err) {
+      throw new StoreTrouble(`on-call mirror: the database failed (${(err as Error).message.slice(0, 300)}); trying again`);
+    }
   }
 
   /**
@@ -135,7 +160,7 @@ export class NotifySink implements Sink<NotifyItem> {
     if (finished.length === 0) return;
     const { clock } = this.deps;
     const connector = live.config.id;
-    await inTenant(this.deps.db, tenant, async (tx) => {
+    await this.store(tenant, async (tx) => {
       const skipped = await recordOpens(tx, clock, connector, finished.flatMap((f) => (f.ref ? [{ incidentId: f.item.incidentId, ref: f.ref }] : [])));
       await markDone(tx, clock, connector, finished.map((f) => f.item.seq), 'sent', null);
       // A status skipped while the open was failing is sent now that it succeeded.
@@ -188,7 +213,7 @@ export class NotifySink implements Sink<NotifyItem> {
 
   private async skip(live: LiveConnector, item: NotifyItem, reason: string): Promise<ItemResult> {
     const { clock } = this.deps;
-    await inTenant(this.deps.db, item.tenant, async (tx) => {
+    await this.store(item.tenant, async (tx) => {
       await markDone(tx, clock, item.connector, [item.seq], 'skipped', reason);
       if (item.action === 'acknowledge' || item.action === 'resolve') await recordSkippedStatus(tx, item.connector, item.incidentId, item.action === 'resolve' ? 'resolved' : 'acknowledged');
       await appendAudit(tx, clock, {
@@ -212,7 +237,7 @@ export class NotifySink implements Sink<NotifyItem> {
         return { kind: 'paused', reason: r.reason };
       case 'permanent': {
         if (item.action === 'open') {
-          await inTenant(this.deps.db, item.tenant, (tx) => recordFailure(tx, this.deps.clock, item.connector, item.incidentId, r.reason));
+          await this.store(item.tenant, (tx) => recordFailure(tx, this.deps.clock, item.connector, item.incidentId, r.reason));
           const link = links.get(item.incidentId);
           if (link) Object.assign(link, { state: 'failed', failure: r.reason });
         }

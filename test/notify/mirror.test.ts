@@ -153,6 +153,25 @@ describe('on-call mirror semantics (one server, three tenants)', () => {
     assert.deepEqual((await n.app.request('GET', '/v1/notify/failed', { token: await n.token(acme) })).json.failed.filter((f: { incident: string }) => f.incident === incident), []);
   });
 
+  it('an operator\'s retry against a vendor still failing answers within seconds (503) and leaves the operation failed', async () => {
+    hooks.server.inject({ kind: 'status', status: 422, when: { path: '/b' } });
+    const incident = await n.signal(acme, { target: 'retry-1', title: 'retry me', severity: 'info' });
+    const token = await n.token(acme);
+    const failedOf = async () => (await n.app.request('GET', '/v1/notify/failed', { token })).json.failed.filter((f: { incident: string }) => f.incident === incident);
+    await until(async () => (await failedOf()).length === 1, 'the open to /b failed');
+    for (let i = 0; i < 20; i++) hooks.server.inject({ kind: 'status', status: 503, when: { path: '/b' } });
+    const started = Date.now();
+    const retry = await n.app.request('POST', '/v1/notify/failed/retry', { token, body: {} });
+    assert.deepEqual([retry.status, retry.json.code], [503, 'PROBECTL_ERR_NOTIFY_RETRY_INCOMPLETE'], retry.text);
+    assert.ok(Date.now() - started < 15_000);
+    assert.equal((await failedOf()).length, 1, 'still failed');
+    hooks.server.faults.splice(0);
+    const again = await n.app.request('POST', '/v1/notify/failed/retry', { token, body: {} });
+    assert.equal(again.status, 200, again.text);
+    assert.deepEqual(await failedOf(), []);
+    assert.equal(hooks.received('/b', keyOf(incident)).length, 1);
+  });
+
   it('401 pauses the connector with an alarm (status, metric, audit); nothing is skipped, and it resumes by itself once accepted', async () => {
     for (let i = 0; i < 200; i++) hooks.server.inject({ kind: 'status', status: 401, when: { path: '/initech' } });
     const incident = await n.signal(initech, { target: 'core-1', title: 'initech core down' });
