@@ -56,8 +56,8 @@ describe('PROBECTL_NOTIFY_CONNECTORS and PROBECTL_NOTIFY_INBOUND', () => {
   });
 
   it('passthrough providers keep the vendor\'s query parameters; strict ones refuse any they do not know', () => {
-    const s = settings({ PROBECTL_NOTIFY_CONNECTORS: `${A}|webhook|https://hooks.example/in?route=ops&min_severity=warning|whsec` });
-    assert.equal(s?.connectors[0]?.url.href, 'https://hooks.example/in?route=ops');
+    const s = settings({ PROBECTL_NOTIFY_CONNECTORS: `${A}|webhook|https://hooks.example/in?route=ops&min_severity=warning&sp=%2Ftriggers%2Fmanual%2Frun&sig=a%20b+c~_-&flag|whsec` });
+    assert.equal(s?.connectors[0]?.url.href, 'https://hooks.example/in?route=ops&sp=%2Ftriggers%2Fmanual%2Frun&sig=a%20b+c~_-&flag', 'the vendor\'s parameters byte for byte');
     assert.equal(s?.connectors[0]?.minSeverity, 'warning');
     const msg = refusal({ PROBECTL_NOTIFY_CONNECTORS: `${A}|pagerduty|https://events.pagerduty.com/v2/enqueue?min_severty=critical|${ROUTING_KEY}` });
     assert.match(msg, /entry 1 \(pagerduty\): unknown option "min_severty"/);

@@ -77,34 +77,44 @@ function endpointUrl(text: string, problems: string[]): URL | undefined {
   return url;
 }
 
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return text;
+  }
+}
+
 /**
  * Takes probectl's options out of the endpoint's query: min_severity and the
- * provider's own. Any other parameter stays on the URL for a passthrough
- * provider and is a problem for a strict one (a misspelt option is never
- * silently ignored). Values never appear in a problem.
+ * provider's own. Any other parameter stays on the URL, byte for byte (never
+ * re-encoded: a Teams `sig` or a Slack token is passed on exactly as given),
+ * for a passthrough provider, and is a problem for a strict one (a misspelt
+ * option is never silently ignored). Values never appear in a problem.
  */
 function takeOptions(url: URL, provider: NotifyProvider, problems: string[]): { options: Record<string, string>; minSeverity: Severity } {
   const specs = new Map(provider.options.map((o) => [o.name, o]));
   const options: Record<string, string> = {};
   let minSeverity = provider.defaultMinSeverity;
   const seen = new Set<string>();
-  for (const name of [...new Set(url.searchParams.keys())]) {
-    const values = url.searchParams.getAll(name);
-    const known = name === 'min_severity' || specs.has(name);
-    if (!known) {
-      if (!provider.passthroughQuery) {
+  const kept: string[] = [];
+  for (const part of url.search.slice(1).split('&').filter((p) => p !== '')) {
+    const eq = part.indexOf('=');
+    const name = decoded(eq < 0 ? part : part.slice(0, eq));
+    const value = decoded(eq < 0 ? '' : part.slice(eq + 1));
+    if (name !== 'min_severity' && !specs.has(name)) {
+      if (provider.passthroughQuery) kept.push(part);
+      else {
         const shown = /^[A-Za-z0-9_.-]{1,40}$/.test(name) ? `"${name}"` : '(unprintable name)';
         problems.push(`unknown option ${shown} in the endpoint's query; ${provider.name} takes ${['min_severity', ...specs.keys()].join(', ')}`);
       }
       continue;
     }
-    url.searchParams.delete(name);
-    if (values.length > 1 || seen.has(name)) {
+    if (seen.has(name)) {
       problems.push(`option ${name} is given more than once`);
       continue;
     }
     seen.add(name);
-    const value = values[0] as string;
     if (name === 'min_severity') {
       if ((SEVERITIES as readonly string[]).includes(value)) minSeverity = value as Severity;
       else problems.push(`option min_severity is not one of ${SEVERITIES.join(', ')}`);
@@ -117,6 +127,7 @@ function takeOptions(url: URL, provider: NotifyProvider, problems: string[]): { 
       problems.push(`option ${name}: ${(err as Error).message}; accepted: ${spec.accepts}`);
     }
   }
+  url.search = kept.join('&');
   return { options, minSeverity };
 }
 
