@@ -19,8 +19,8 @@ import { incidentView } from './view.ts';
  *   that take updates (not pagers), the signal is counted into the next
  *   coalesced update, due at most once per PROBECTL_NOTIFY_UPDATE_INTERVAL;
  * - status: an `acknowledge` / `resolve` on every linked connector that does
- *   not have that status yet. The inbound webhook that made the change marks
- *   its own links first (never echoed back).
+ *   not have that status yet — except the links an inbound webhook making the
+ *   change came from (markOrigin): they take the status, nothing is sent back.
  */
 export class NotifyListener implements IncidentListener {
   private readonly byTenant = new Map<string, ConnectorConfig[]>();
@@ -36,10 +36,6 @@ export class NotifyListener implements IncidentListener {
   /** Tenants with at least one connector that takes coalesced updates. */
   updatingTenants(): string[] {
     return [...this.byTenant.entries()].filter(([, list]) => list.some((c) => c.provider.updates !== false)).map(([t]) => t);
-  }
-
-  connectorsOf(tenant: string): readonly ConnectorConfig[] {
-    return this.byTenant.get(tenant) ?? [];
   }
 
   async incidentChanged(tx: TenantTx, change: IncidentChange): Promise<void> {
