@@ -31,6 +31,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerSecretsCommands(program, ctx);
   for (const integration of ctx.integrations) {
     if (integration.commands) integration.commands(program.command(integration.name).description(integration.description), kit);
+    integration.rootCommands?.(program, kit);
   }
   return program;
 }

@@ -136,7 +136,7 @@ export class DeliveryEngine<I extends DeliveryItem> {
       // One process owns the embedded database: a row left by a killed predecessor is no replica.
       return { tenants: ids.rows.map((r) => r.id), replicas: db.driver === 'pglite' ? 1 : Math.max(1, live.rows[0]?.n ?? 1) };
     });
-    const wanted = tenants.flatMap((t) => [...this.sources.keys()].map((s) => ({ tenant: t, stream: s })));
+    const wanted = tenants.flatMap((t) => [...this.sources.values()].filter((s) => s.tenants === undefined || s.tenants.includes(t)).map((s) => ({ tenant: t, stream: s.stream })));
     const share = Math.ceil(wanted.length / replicas);
     // Start from a replica-specific offset so replicas starting together reach for different streams first.
     const offset = wanted.length === 0 ? 0 : Number.parseInt(this.replicaId.slice(0, 8), 16) % wanted.length;

@@ -38,6 +38,11 @@ export interface Page<I extends DeliveryItem> {
 export interface Source<I extends DeliveryItem> {
   /** The stream's name in cursors, status, metrics and advisory-lock keys (e.g. `audit`). */
   readonly stream: string;
+  /**
+   * The only tenants that have this stream (an on-call connector belongs to
+   * one tenant); undefined: every tenant has it (the audit chain, the signal log).
+   */
+  readonly tenants?: readonly string[];
   /** Up to `limit` items with seq > `after`, in seq order. */
   read(tx: TenantTx, after: number, limit: number): Promise<Page<I>>;
   /** The items with these seqs (parked re-sends), in seq order. */

@@ -21,11 +21,13 @@ export async function changeIncidentStatus(
   const t = await transitionIncident(tx, id, to, new Date(clock.now()));
   if (!t) return undefined;
   if (t.changed) {
+    await announceIncidentChange(listeners, tx, { kind: 'status', incident: t.incident, from: t.from, actor: by.actor, origin: by.origin });
+    // The audit record last: the tenant's chain head stays locked from the append to the commit, so the
+    // less that runs after it, the more status changes of one tenant commit per second.
     await appendAudit(tx, clock, {
       actor: by.actor, action: `incident.${to === 'resolved' ? 'resolve' : 'acknowledge'}`,
       target: `incident:${t.incident.id}`, outcome: 'success', data: { from: t.from, to, ...(by.data ?? {}) },
     });
-    await announceIncidentChange(listeners, tx, { kind: 'status', incident: t.incident, from: t.from, actor: by.actor, origin: by.origin });
   }
   return { incident: t.incident, changed: t.changed };
 }

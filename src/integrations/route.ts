@@ -57,7 +57,12 @@ export interface RouteDef<D = unknown, S extends RouteSchema = RouteSchema> {
    * as `body` (a Buffer), for these content types (any when empty), at most
    * `limit` bytes (413 beyond). Access is checked before the body is read.
    */
-  raw?: { readonly contentTypes: readonly string[]; readonly limit: number };
+  raw?: {
+    readonly contentTypes: readonly string[];
+    readonly limit: number;
+    /** Called before a body over `limit` is answered 413 (an inbound webhook audits it); never fails the answer. */
+    readonly onTooLarge?: (ctx: { deps: D; params: unknown; headers: Readonly<Record<string, string | string[] | undefined>>; source: string }) => Promise<void>;
+  };
   handler(ctx: HandlerContext<D, S>): Promise<Reply>;
 }
 

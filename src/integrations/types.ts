@@ -112,6 +112,8 @@ export interface Integration<S = unknown, R = unknown> {
   readonly routes: readonly RouteDef<IntegrationRouteDeps<R>>[];
   /** Adds its subcommands to `probectl <name>`. */
   commands?(command: Command, cli: CliKit): void;
+  /** Adds commands of its own at the top of the tree, where the spec names them so (`probectl webhook sign`). */
+  rootCommands?(program: Command, cli: CliKit): void;
   /** Starts its background work; called only when its settings are defined (it is on). */
   start?(settings: S, deps: IntegrationStartDeps): Promise<IntegrationRuntime<R>>;
 }

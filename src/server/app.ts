@@ -144,8 +144,11 @@ async function registerRawRoute(scope: FastifyInstance, deps: AppDeps, mounted: 
     }
     done(null, body);
   });
-  scope.setErrorHandler((err: FastifyError, req, reply) => {
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return errorReply(reply, 'PROBECTL_ERR_BODY_TOO_LARGE', 413, `request body exceeds ${raw.limit} bytes`);
+  scope.setErrorHandler(async (err: FastifyError, req, reply) => {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      await raw.onTooLarge?.({ deps: mounted.deps(deps), params: req.params, headers: req.headers, source: sourceOf(req) }).catch((hookErr: unknown) => req.log.error({ err: (hookErr as Error).message }, 'onTooLarge hook failed'));
+      return errorReply(reply, 'PROBECTL_ERR_BODY_TOO_LARGE', 413, `request body exceeds ${raw.limit} bytes`);
+    }
     throw err;
   });
   registerRoute(scope, deps, mounted);

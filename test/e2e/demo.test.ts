@@ -28,7 +28,7 @@ describe('npm run demo', () => {
     for (const args of [['--format', 'json'], ['--formt', 'cef'], ['extra']]) {
       const res = spawnSync(process.execPath, [DEMO, ...args], { encoding: 'utf8', timeout: 30_000, env });
       assert.equal(res.status, 2, `${args.join(' ')}: ${res.stderr}`);
-      assert.match(res.stderr, new RegExp(`\\[PROBECTL_ERR_CLI_USAGE\\]\\nusage: npm run demo \\[-- --format ${SIEM_FORMATS.join('\\|')}\\]\\n$`));
+      assert.match(res.stderr, new RegExp(`\\[PROBECTL_ERR_CLI_USAGE\\]\\nusage: npm run demo \\[-- --format ${SIEM_FORMATS.join('\\|')}\\] \\(on-call mirroring: npm run demo -- --oncall\\)\\n$`));
       assert.doesNotMatch(res.stderr, /^\s+at |Node\.js v/m, 'no stack trace');
       if (args[0] === '--format') assert.match(res.stderr, /--format: "json" is not a format; accepted: syslog, cef, ecs, otlp/);
     }

@@ -204,6 +204,28 @@ describe(`access control on every route (${process.env.PROBECTL_TEST_DATABASE_UR
       const own = await app.request('POST', '/v1/siem/replay', { token: tokenB, body: { from: 1 } });
       assert.deepEqual([own.status, own.json.code], [409, 'PROBECTL_ERR_SIEM_DISABLED'], 'export is off in this test server');
     },
+    'GET /v1/notify/status': async () => {
+      assert.equal((await app.request('GET', `/v1/notify/status?tenant=${tenantA}`, { token: tokenB })).status, 403);
+      const own = await app.request('GET', '/v1/notify/status', { token: tokenB });
+      assert.deepEqual([own.status, own.json.tenant, own.json.enabled], [200, tenantB, false], 'on-call mirroring is off in this test server');
+    },
+    'POST /v1/notify/test': async () => {
+      assert.equal((await app.request('POST', '/v1/notify/test', { token: tokenB, body: { tenant: tenantA, connector: 'pagerduty-0123456789' } })).status, 403);
+    },
+    'GET /v1/notify/failed': async () => {
+      assert.equal((await app.request('GET', `/v1/notify/failed?tenant=${tenantA}`, { token: tokenB })).status, 403);
+      assert.deepEqual((await app.request('GET', '/v1/notify/failed', { token: tokenB })).json, { failed: [] });
+    },
+    'POST /v1/notify/failed/retry': async () => {
+      assert.equal((await app.request('POST', '/v1/notify/failed/retry', { token: tokenB, body: { tenant: tenantA } })).status, 403);
+      const own = await app.request('POST', '/v1/notify/failed/retry', { token: tokenB, body: {} });
+      assert.deepEqual([own.status, own.json.code], [409, 'PROBECTL_ERR_NOTIFY_DISABLED']);
+    },
+    'POST /v1/notify/sign': async () => {
+      // With connectors configured, another tenant's inbound id is as unknown as a missing one (test/notify/operations.test.ts).
+      const res = await app.request('POST', '/v1/notify/sign', { token: tokenB, body: { id: 'jira1', body: '{}' } });
+      assert.deepEqual([res.status, res.json.code], [409, 'PROBECTL_ERR_NOTIFY_DISABLED']);
+    },
     'DELETE /v1/indicators/:id': async () => {
       assert.equal((await app.request('DELETE', `/v1/indicators/${indicatorA}`, { token: tokenB })).status, 404);
       assert.equal((await app.request('GET', '/v1/indicators', { token: tokenA })).json.indicators.length, 1);

@@ -74,6 +74,9 @@ describe(`one JSON boundary for every route that takes JSON (${process.env.PROBE
     'PATCH /v1/incidents/:id': { token: () => token, url: () => `/v1/incidents/${incident}`, body: () => ({ status: HOLE }), at: '$.status', benign: '"acknowledged"', benignStatus: 200 },
     'POST /v1/siem/parked/retry': { token: () => token, url: () => '/v1/siem/parked/retry', body: () => ({ tenant: HOLE }), at: '$.tenant', benign: 'null', benignStatus: 400 },
     'POST /v1/siem/replay': { token: () => token, url: () => '/v1/siem/replay', body: () => ({ from: 1, stream: HOLE }), at: '$.stream', benign: '"audit"', benignStatus: 409 },
+    'POST /v1/notify/test': { token: () => token, url: () => '/v1/notify/test', body: () => ({ connector: HOLE }), at: '$.connector', benign: '"pagerduty-0123456789"', benignStatus: 409 },
+    'POST /v1/notify/failed/retry': { token: () => token, url: () => '/v1/notify/failed/retry', body: () => ({ connector: HOLE }), at: '$.connector', benign: '"jira-0123456789"', benignStatus: 409 },
+    'POST /v1/notify/sign': { token: () => token, url: () => '/v1/notify/sign', body: () => ({ id: 'jira1', body: HOLE }), at: '$.body', benign: '"{}"', benignStatus: 409 },
   };
 
   const bodyWith = (c: JsonRouteCase, fragment: string | Buffer): Buffer => {

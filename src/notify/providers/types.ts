@@ -42,6 +42,12 @@ export interface ExternalRef {
   readonly id: string;
   /** Whatever else the provider needs for later operations (strings only; never a secret). */
   readonly data?: Readonly<Record<string, string>>;
+  /**
+   * Other ids the vendor may name the object by in an inbound webhook or a
+   * portable `{"external_ref"}` body (the ticket's number beside its sys_id,
+   * the issue's numeric id beside its key). Optional; never a secret.
+   */
+  readonly aliases?: readonly string[];
 }
 
 /** One operation on one connector. */
@@ -115,6 +121,20 @@ export interface NotifyProvider {
   readonly options: readonly OptionSpec[];
   /** Whether other query parameters belong to the vendor URL and are passed through (slack, teams, webhook) or refused at startup. */
   readonly passthroughQuery: boolean;
+  /**
+   * Whether correlated follow-up signals produce coalesced `update`
+   * operations (chat threads, tickets, the generic webhook). Pagers set
+   * false: a follow-up never re-pages and sends them nothing. Default true.
+   */
+  readonly updates?: boolean;
+  /**
+   * A query parameter of the vendor URL that is itself a credential and may
+   * come from the entry's secret instead (Teams Workflows: `sig`). When the
+   * endpoint omits it, the notify core sets it from the resolved secret on
+   * every request to the endpoint's URL (never on the URL the provider sees,
+   * logs or shows). Optional.
+   */
+  readonly urlSecretParam?: string;
   /** Startup checks of the endpoint and options beyond the common ones; each problem a message (no secret, no query value). */
   validate?(url: URL, options: Readonly<Record<string, string>>, secretGiven: boolean): string[];
   /** The endpoint as logs, errors and status may show it: scheme and host (and a non-secret path at most), never tokens, `sig` or path credentials. */

@@ -25,7 +25,10 @@
  *   - `hang`: read the request and never answer (the client's deadline fires);
  *   - `reset`: destroy the connection before reading or applying anything;
  *   - `lost-response`: apply the request (state changes), then destroy the
- *     connection without answering — "the vendor acted, the answer never arrived".
+ *     connection without answering — "the vendor acted, the answer never arrived";
+ *   - `applied-hang`: apply the request, then keep the connection open without
+ *     answering (until `close()`): the client is still waiting when the test
+ *     kills it — "the vendor acted, the caller died before it committed".
  * `close()` destroys every connection (hanging ones included) and the server.
  * `vendors.ts` starts all six at once for end-to-end tests and the demo.
  *
@@ -52,7 +55,8 @@ export type Fault =
   | { kind: 'status'; status: number; retryAfter?: string; body?: unknown; headers?: Record<string, string>; when?: FaultMatch }
   | { kind: 'hang'; when?: FaultMatch }
   | { kind: 'reset'; when?: FaultMatch }
-  | { kind: 'lost-response'; when?: FaultMatch };
+  | { kind: 'lost-response'; when?: FaultMatch }
+  | { kind: 'applied-hang'; when?: FaultMatch };
 
 export interface VendorRequest {
   method: string;
@@ -238,10 +242,10 @@ export class StandIn {
       this.handlerErrors.push(err as Error);
       reply = { status: 500, headers: { 'content-type': 'text/plain' }, body: `${this.name} stand-in failed: ${(err as Error).message}` };
     }
-    if (fault?.kind === 'lost-response') {
+    if (fault?.kind === 'lost-response' || fault?.kind === 'applied-hang') {
       entry.status = reply.status;
       entry.reply = reply.body;
-      req.socket.destroy();
+      if (fault.kind === 'lost-response') req.socket.destroy();
       return;
     }
     this.send(res, entry, reply);

@@ -1,0 +1,206 @@
+import { createHash } from 'node:crypto';
+import { isUuid } from '../../core/ids.ts';
+import { isLoopbackHost } from '../../core/net.ts';
+import { SEVERITIES, type Severity } from '../../incidents/model.ts';
+import type { SecretRef } from '../../secrets/ref.ts';
+import { NOTIFY_PROVIDERS, providerNamed } from '../providers/registry.ts';
+import type { NotifyProvider } from '../providers/types.ts';
+import type { ConnectorEntry, InboundEntry, SecretField } from './entries.ts';
+
+/** One configured connector instance (an entry of PROBECTL_NOTIFY_CONNECTORS). */
+export interface ConnectorConfig {
+  /**
+   * Stable id: `<provider>-<10 hex>` from the tenant, the provider and the
+   * vendor URL (probectl's options removed, so changing min_severity keeps
+   * it); `-2`, `-3`… for further entries with the same three. The delivery
+   * stream's name, shown in status, metrics and `notify failed`.
+   */
+  readonly id: string;
+  readonly position: number;
+  readonly tenant: string;
+  readonly provider: NotifyProvider;
+  /** The vendor URL: probectl's options removed, the vendor's own query kept (passthrough providers). */
+  readonly url: URL;
+  /** The provider's options (min_severity excluded). */
+  readonly options: Readonly<Record<string, string>>;
+  readonly minSeverity: Severity;
+  readonly secret: SecretRef | undefined;
+  /** What logs, errors and status may show of the endpoint (provider.display). */
+  readonly display: string;
+}
+
+/** One inbound webhook credential (an entry of PROBECTL_NOTIFY_INBOUND). */
+export interface InboundConfig {
+  readonly id: string;
+  readonly position: number;
+  readonly tenant: string;
+  readonly provider: NotifyProvider;
+  readonly secret: SecretRef;
+}
+
+export const INBOUND_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const PROVIDER_NAMES = () => NOTIFY_PROVIDERS.map((p) => p.name).join(', ');
+
+/** A provider name safe to repeat in an error (it is not a secret, but may be garbage). */
+function shownName(text: string): string {
+  return /^[a-z0-9_-]{1,32}$/.test(text) ? `"${text}"` : '(unprintable)';
+}
+
+function label(entry: { position: number; provider: string }, provider: NotifyProvider | undefined): string {
+  return `entry ${entry.position} (${provider ? provider.name : entry.provider === '' ? 'no provider' : 'unknown provider'})`;
+}
+
+function secretProblems(field: SecretField): string[] {
+  switch (field.kind) {
+    case 'empty':
+      return ['the secret is empty'];
+    case 'malformed':
+      return [`the secret is a malformed reference: ${field.problem}`];
+    default:
+      return [];
+  }
+}
+
+/** An endpoint's transport rules: a URL, https (http only to loopback), no user:password in it. */
+function endpointUrl(text: string, problems: string[]): URL | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    problems.push('the endpoint is not a URL');
+    return undefined;
+  }
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) problems.push('plain http:// is refused to a non-loopback host; use https://');
+  else if (url.protocol !== 'https:' && url.protocol !== 'http:') problems.push('the endpoint must be https:// (http:// only to a loopback host)');
+  if (url.username !== '' || url.password !== '') problems.push('credentials in the endpoint URL are refused; put them in the secret field');
+  if (url.hash !== '') problems.push('the endpoint has a #fragment');
+  return url;
+}
+
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * Takes probectl's options out of the endpoint's query: min_severity and the
+ * provider's own. Any other parameter stays on the URL, byte for byte (never
+ * re-encoded: a Teams `sig` or a Slack token is passed on exactly as given),
+ * for a passthrough provider, and is a problem for a strict one (a misspelt
+ * option is never silently ignored). Values never appear in a problem.
+ */
+function takeOptions(url: URL, provider: NotifyProvider, problems: string[]): { options: Record<string, string>; minSeverity: Severity } {
+  const specs = new Map(provider.options.map((o) => [o.name, o]));
+  const options: Record<string, string> = {};
+  let minSeverity = provider.defaultMinSeverity;
+  const seen = new Set<string>();
+  const kept: string[] = [];
+  for (const part of url.search.slice(1).split('&').filter((p) => p !== '')) {
+    const eq = part.indexOf('=');
+    const name = decoded(eq < 0 ? part : part.slice(0, eq));
+    const value = decoded(eq < 0 ? '' : part.slice(eq + 1));
+    if (name !== 'min_severity' && !specs.has(name)) {
+      if (provider.passthroughQuery) kept.push(part);
+      else {
+        const shown = /^[A-Za-z0-9_.-]{1,40}$/.test(name) ? `"${name}"` : '(unprintable name)';
+        problems.push(`unknown option ${shown} in the endpoint's query; ${provider.name} takes ${['min_severity', ...specs.keys()].join(', ')}`);
+      }
+      continue;
+    }
+    if (seen.has(name)) {
+      problems.push(`option ${name} is given more than once`);
+      continue;
+    }
+    seen.add(name);
+    if (name === 'min_severity') {
+      if ((SEVERITIES as readonly string[]).includes(value)) minSeverity = value as Severity;
+      else problems.push(`option min_severity is not one of ${SEVERITIES.join(', ')}`);
+      continue;
+    }
+    const spec = specs.get(name) as NonNullable<ReturnType<typeof specs.get>>;
+    try {
+      options[name] = spec.parse ? spec.parse(value) : value;
+    } catch (err) {
+      problems.push(`option ${name}: ${(err as Error).message}; accepted: ${spec.accepts}`);
+    }
+  }
+  url.search = kept.join('&');
+  return { options, minSeverity };
+}
+
+function connectorIdBase(tenant: string, provider: string, url: URL): string {
+  return `${provider}-${createHash('sha256').update(`${tenant}|${provider}|${url.href}`).digest('hex').slice(0, 10)}`;
+}
+
+/**
+ * Validates every connector entry; pushes one problem per bad entry (naming it
+ * by position and provider, never echoing its secret or the URL's query
+ * values) and returns the connectors of the good ones.
+ */
+export function connectorConfigs(entries: readonly ConnectorEntry[], push: (problem: string) => void): ConnectorConfig[] {
+  const out: ConnectorConfig[] = [];
+  const ids = new Map<string, number>();
+  for (const entry of entries) {
+    const provider = providerNamed(entry.provider);
+    const problems = [...entry.problems];
+    if (!isUuid(entry.tenant)) problems.push('the tenant is not a UUID');
+    if (!provider) problems.push(entry.provider === '' ? `no provider (providers: ${PROVIDER_NAMES()})` : `unknown provider ${shownName(entry.provider)} (providers: ${PROVIDER_NAMES()})`);
+    const url = entry.endpoint === '' ? (problems.push('no endpoint'), undefined) : endpointUrl(entry.endpoint, problems);
+    problems.push(...secretProblems(entry.secret));
+    let taken: { options: Record<string, string>; minSeverity: Severity } | undefined;
+    if (provider && url) {
+      taken = takeOptions(url, provider, problems);
+      if (problems.length === 0) problems.push(...(provider.validate?.(url, taken.options, entry.secret.kind === 'ref') ?? []));
+    }
+    if (problems.length > 0 || !provider || !url || !taken) {
+      for (const p of problems) push(`${label(entry, provider)}: ${p}`);
+      continue;
+    }
+    const tenant = entry.tenant.toLowerCase();
+    const base = connectorIdBase(tenant, provider.name, url);
+    const n = (ids.get(base) ?? 0) + 1;
+    ids.set(base, n);
+    out.push(Object.freeze({
+      id: n === 1 ? base : `${base}-${n}`, position: entry.position, tenant, provider, url,
+      options: Object.freeze(taken.options), minSeverity: taken.minSeverity,
+      secret: entry.secret.kind === 'ref' ? entry.secret.ref : undefined, display: provider.display(url),
+    }));
+  }
+  return out;
+}
+
+/**
+ * Validates every inbound entry against the connectors: a well-formed unique
+ * id, a UUID tenant, a known provider that has a connector of that tenant, a
+ * non-empty secret.
+ */
+export function inboundConfigs(entries: readonly InboundEntry[], connectors: readonly ConnectorConfig[], connectorsValid: boolean, push: (problem: string) => void): InboundConfig[] {
+  const out: InboundConfig[] = [];
+  const seen = new Set<string>();
+  for (const entry of entries) {
+    const provider = providerNamed(entry.provider);
+    const problems = [...entry.problems];
+    if (!INBOUND_ID.test(entry.id)) problems.push('the id must be 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit');
+    else if (seen.has(entry.id)) problems.push(`duplicate inbound id "${entry.id}"`);
+    seen.add(entry.id);
+    if (!isUuid(entry.tenant)) problems.push('the tenant is not a UUID');
+    if (!provider) problems.push(entry.provider === '' ? `no provider (providers: ${PROVIDER_NAMES()})` : `unknown provider ${shownName(entry.provider)} (providers: ${PROVIDER_NAMES()})`);
+    if (entry.secret.kind === 'absent' && entry.problems.length === 0) problems.push('no secret');
+    problems.push(...secretProblems(entry.secret));
+    const tenant = entry.tenant.toLowerCase();
+    // Only meaningful once the connectors themselves are valid (a bad connector entry is reported on its own).
+    if (provider && isUuid(entry.tenant) && connectorsValid && !connectors.some((c) => c.tenant === tenant && c.provider.name === provider.name)) {
+      problems.push(`tenant ${tenant} has no ${provider.name} connector in PROBECTL_NOTIFY_CONNECTORS`);
+    }
+    const where = `entry ${entry.position}${INBOUND_ID.test(entry.id) ? ` "${entry.id}"` : ''} (${provider ? provider.name : 'unknown provider'})`;
+    if (problems.length > 0 || !provider || entry.secret.kind !== 'ref') {
+      for (const p of problems) push(`${where}: ${p}`);
+      continue;
+    }
+    out.push(Object.freeze({ id: entry.id, position: entry.position, tenant, provider, secret: entry.secret.ref }));
+  }
+  return out;
+}

@@ -1,0 +1,94 @@
+import { parseSecretRef, SecretRefError, type SecretRef } from '../../secrets/ref.ts';
+
+/**
+ * The syntax of PROBECTL_NOTIFY_CONNECTORS and PROBECTL_NOTIFY_INBOUND
+ * (docs/oncall.md): comma-separated entries whose last field, the secret, is
+ * everything after the last separator the entry has (it may hold `:`, `@`,
+ * `|`, and a comma that does not start another entry). Parsing never throws
+ * and never keeps a secret in a problem: each entry carries its own problems,
+ * reported together at startup by position.
+ */
+
+/** The secret field of an entry: absent, present (a literal or a reference), or unusable. */
+export type SecretField =
+  | { readonly kind: 'absent' }
+  | { readonly kind: 'empty' }
+  | { readonly kind: 'ref'; readonly ref: SecretRef }
+  | { readonly kind: 'malformed'; readonly problem: string };
+
+export interface ConnectorEntry {
+  /** 1-based position in the variable. */
+  readonly position: number;
+  readonly tenant: string;
+  /** Lower-cased as written. */
+  readonly provider: string;
+  /** The endpoint as written (may hold credentials in its path or query: never shown). */
+  readonly endpoint: string;
+  readonly secret: SecretField;
+  /** Problems of the entry's shape (missing fields). */
+  readonly problems: readonly string[];
+}
+
+export interface InboundEntry {
+  readonly position: number;
+  readonly id: string;
+  readonly tenant: string;
+  readonly provider: string;
+  readonly secret: SecretField;
+  readonly problems: readonly string[];
+}
+
+// A comma starts a new connector entry only where `<tenant>|<provider>|` follows.
+const CONNECTOR_START = /,(?=\s*[^,|\s]*\s*\|\s*[A-Za-z0-9_-]+\s*\|)/;
+// A comma starts a new inbound entry only where `<id>:<tenant>:<provider>:` follows.
+const INBOUND_START = /,(?=\s*[A-Za-z0-9_.-]+\s*:\s*[^,:\s]*\s*:\s*[A-Za-z0-9_-]+\s*:)/;
+
+function splitOn(raw: string, start: RegExp): string[] {
+  return raw.split(start).map((e) => e.trim()).filter((e) => e !== '');
+}
+
+function secretField(text: string | undefined): SecretField {
+  if (text === undefined) return { kind: 'absent' };
+  if (text === '') return { kind: 'empty' };
+  try {
+    return { kind: 'ref', ref: Object.freeze(parseSecretRef(text)) };
+  } catch (err) {
+    if (err instanceof SecretRefError) return { kind: 'malformed', problem: err.message };
+    throw err;
+  }
+}
+
+/** `<tenant-uuid>|<provider>|<endpoint>[|<secret>]`, comma-separated. */
+export function parseConnectorEntries(raw: string): ConnectorEntry[] {
+  return splitOn(raw, CONNECTOR_START).map((text, i) => {
+    const parts = text.split('|');
+    const problems: string[] = [];
+    if (parts.length < 3) problems.push('needs <tenant-uuid>|<provider>|<endpoint>|<secret>');
+    const secret = parts.length > 3 ? parts.slice(3).join('|') : undefined;
+    return {
+      position: i + 1,
+      tenant: (parts[0] ?? '').trim(),
+      provider: (parts[1] ?? '').trim().toLowerCase(),
+      endpoint: (parts[2] ?? '').trim(),
+      secret: secretField(secret),
+      problems,
+    };
+  });
+}
+
+/** `<id>:<tenant-uuid>:<provider>:<secret>`, comma-separated. */
+export function parseInboundEntries(raw: string): InboundEntry[] {
+  return splitOn(raw, INBOUND_START).map((text, i) => {
+    const parts = text.split(':');
+    const problems: string[] = [];
+    if (parts.length < 4) problems.push('needs <id>:<tenant-uuid>:<provider>:<secret>');
+    return {
+      position: i + 1,
+      id: (parts[0] ?? '').trim(),
+      tenant: (parts[1] ?? '').trim(),
+      provider: (parts[2] ?? '').trim().toLowerCase(),
+      secret: parts.length >= 4 ? secretField(parts.slice(3).join(':')) : { kind: 'absent' },
+      problems,
+    };
+  });
+}

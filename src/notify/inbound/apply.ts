@@ -1,0 +1,87 @@
+import { appendAudit } from '../../audit/log.ts';
+import type { Clock } from '../../core/clock.ts';
+import type { IncidentListener } from '../../incidents/listeners.ts';
+import { changeIncidentStatus } from '../../incidents/status.ts';
+import type { Db } from '../../store/db.ts';
+import { inTenant, type TenantTx } from '../../store/scope.ts';
+import type { InboundConfig } from '../config/connectors.ts';
+import { STATUS_RANK } from '../links.ts';
+import { markOrigin } from '../listener.ts';
+import { incidentIdOfKey } from '../providers/shared/keys.ts';
+import type { InboundChange } from '../providers/types.ts';
+
+type Status = 'open' | 'acknowledged' | 'resolved';
+
+export type InboundResult =
+  | { result: 'applied' | 'unchanged'; incident: string; status: string }
+  | { result: 'unknown_ref' | 'ambiguous_ref' }
+  | { result: 'ignored'; reason: string };
+
+/** Thrown inside the apply transaction when the delivery's signature was accepted before (nothing is written). */
+export class ReplayedDelivery extends Error {}
+
+const clipRef = (s: string | undefined): string | null => (s === undefined ? null : s.slice(0, 256));
+
+async function noop(tx: TenantTx, clock: Clock, inbound: InboundConfig, result: InboundResult, change: InboundChange | undefined, source: string): Promise<InboundResult> {
+  await appendAudit(tx, clock, {
+    actor: `inbound:${inbound.id}`, action: 'notify.inbound.noop', target: `notify:inbound:${inbound.id}`,
+    outcome: result.result === 'unknown_ref' || result.result === 'ambiguous_ref' ? 'failure' : 'success',
+    data: { inbound: inbound.id, provider: inbound.provider.name, source, ...result, ref: clipRef(change?.ref), incident_key: clipRef(change?.incidentKey), status: change?.status ?? null },
+  });
+  return result;
+}
+
+/**
+ * Applies an authenticated inbound change in one transaction of the
+ * credential's tenant — never a tenant named by the payload: an HMAC
+ * signature is recorded first (a second delivery of it is a replay, and
+ * nothing is written); the link is found by the vendor's ref (or the incident
+ * key) among that tenant's links of the credential's provider; the links it
+ * came from are marked with the new status (so it is never echoed back); the
+ * incident changes through changeIncidentStatus (audited, actor
+ * `inbound:<id>`, origin = the inbound id), whose listeners sync every other
+ * linked connector through the outbox. A repeated or unknown delivery is a
+ * no-op, recorded in the audit log (`notify.inbound.noop`).
+ */
+export async function applyInbound(
+  db: Db, clock: Clock, inbound: InboundConfig, change: InboundChange | { ignore: string }, signature: string | undefined,
+  listeners: readonly IncidentListener[], source: string,
+): Promise<InboundResult> {
+  return inTenant(db, inbound.tenant, async (tx) => {
+    const named = 'ignore' in change ? [] : [change.incidentKey, change.ref];
+    const keyed = named.map((k) => (k === undefined ? undefined : incidentIdOfKey(k))).filter((k): k is string => k !== undefined);
+    // One round trip: the signature recorded (a replay inserts nothing), the links the change names and their incident's status.
+    const found = await tx.query<{ fresh: boolean; connector: string | null; incident_id: string | null; incident_status: Status | null }>(
+      `WITH seen AS (
+         INSERT INTO notify_inbound_seen (tenant_id, inbound, signature, seen_at) SELECT $1, $5, $6, $7 WHERE $6::text IS NOT NULL
+         ON CONFLICT DO NOTHING RETURNING 1
+       )
+       SELECT $6::text IS NULL OR EXISTS (SELECT 1 FROM seen) AS fresh, l.connector, l.incident_id, i.status AS incident_status
+         FROM (VALUES (1)) AS one
+         LEFT JOIN notify_links l ON $8 AND l.tenant_id = $1 AND l.provider = $2 AND (l.ref_keys @> ARRAY[$3::text] OR l.incident_id = ANY($4::uuid[]))
+         LEFT JOIN incidents i ON i.tenant_id = $1 AND i.id = l.incident_id
+        ORDER BY l.connector`,
+      [tx.tenantId, inbound.provider.name, 'ignore' in change ? '' : change.ref ?? '', keyed, inbound.id, signature ?? null, new Date(clock.now()), !('ignore' in change)],
+    );
+    if (!found.rows[0]?.fresh) throw new ReplayedDelivery('replayed delivery: this signature was accepted before');
+    if ('ignore' in change) return noop(tx, clock, inbound, { result: 'ignored', reason: change.ignore }, undefined, source);
+    const rows = found.rows.filter((r): r is { fresh: boolean; connector: string; incident_id: string; incident_status: Status } => r.connector !== null && r.incident_status !== null);
+    const labelled = change.incidentKey === undefined ? undefined : incidentIdOfKey(change.incidentKey);
+    const links = labelled === undefined ? rows : rows.filter((l) => l.incident_id === labelled);
+    const ids = [...new Set(links.map((l) => l.incident_id))];
+    if (ids.length === 0) return noop(tx, clock, inbound, { result: 'unknown_ref' }, change, source);
+    if (ids.length > 1) return noop(tx, clock, inbound, { result: 'ambiguous_ref' }, change, source);
+    const id = ids[0] as string;
+    // Nothing is locked yet: changeIncidentStatus takes the incident row first and then its links, the order every
+    // incident change takes (no deadlock with a concurrent one), and checks the transition again under the lock.
+    const current = (links[0] as { incident_status: Status }).incident_status;
+    if (STATUS_RANK[current] >= STATUS_RANK[change.status]) return noop(tx, clock, inbound, { result: 'unchanged', incident: id, status: current }, change, source);
+    // The links it came from take the new status without an operation: never sent back there.
+    markOrigin(tx, links.map((l) => l.connector));
+    const changed = await changeIncidentStatus(tx, clock, id, change.status, {
+      actor: `inbound:${inbound.id}`, origin: inbound.id,
+      data: { via: 'inbound webhook', inbound: inbound.id, provider: inbound.provider.name, ref: clipRef(change.ref ?? change.incidentKey), source },
+    }, listeners);
+    return { result: changed?.changed ? 'applied' : 'unchanged', incident: id, status: changed?.incident.status ?? current };
+  });
+}

@@ -1,0 +1,123 @@
+import type { Clock } from '../core/clock.ts';
+import { newId } from '../core/ids.ts';
+import type { DeliveryItem, Page, Source } from '../delivery/types.ts';
+import type { Severity } from '../incidents/model.ts';
+import type { TenantTx } from '../store/scope.ts';
+import type { IncidentView, NotifyAction } from './providers/types.ts';
+
+/**
+ * The durable outbox: per tenant and connector, a gapless log of operations
+ * (table notify_outbox, head `notify:<connector>` in stream_heads), written in
+ * the transaction of the incident change that causes them, and drained by the
+ * shared delivery engine as the connector's stream.
+ */
+
+export interface UpdateDetail {
+  readonly signals: number;
+  readonly severityFrom: Severity;
+  readonly severityTo: Severity;
+}
+
+/** One outbox row as the engine delivers it. `id` is the operation's idempotency key (Idempotency-Key, Slack metadata). */
+export interface NotifyItem extends DeliveryItem {
+  readonly tenant: string;
+  readonly connector: string;
+  readonly incidentId: string;
+  readonly action: NotifyAction;
+  readonly incident: IncidentView;
+  readonly update: UpdateDetail | undefined;
+}
+
+export interface NewOperation {
+  readonly connector: string;
+  readonly action: NotifyAction;
+  readonly incident: IncidentView;
+  readonly update?: UpdateDetail;
+}
+
+export const headStream = (connector: string): string => `notify:${connector}`;
+
+/**
+ * Appends operations to their connectors' outboxes in the caller's
+ * transaction, in one statement, and wakes the drainers once it commits: the
+ * heads move (their row locks, taken in connector order, serialize appends
+ * per connector, so each seq stays gapless) and the rows are inserted. Call it
+ * late in the transaction: the heads stay locked until the commit.
+ */
+export async function enqueue(tx: TenantTx, clock: Clock, ops: readonly NewOperation[]): Promise<void> {
+  if (ops.length === 0) return;
+  await tx.query(
+    `WITH ops AS (
+       SELECT * FROM unnest($2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS o(connector, id, incident_id, action, incident, detail, ord)
+     ), counts AS (
+       SELECT connector, count(*)::bigint AS n FROM ops GROUP BY connector ORDER BY connector
+     ), heads AS (
+       INSERT INTO stream_heads AS h (tenant_id, stream, seq) SELECT $1, 'notify:' || connector, n FROM counts ORDER BY connector
+       ON CONFLICT (tenant_id, stream) DO UPDATE SET seq = h.seq + EXCLUDED.seq RETURNING stream, seq
+     )
+     INSERT INTO notify_outbox (tenant_id, connector, seq, id, incident_id, action, incident, detail, created_at)
+     SELECT $1, o.connector, h.seq - c.n + row_number() OVER (PARTITION BY o.connector ORDER BY o.ord), o.id, o.incident_id, o.action, o.incident::jsonb, o.detail::jsonb, $8
+       FROM ops o JOIN counts c USING (connector) JOIN heads h ON h.stream = 'notify:' || o.connector`,
+    [
+      tx.tenantId, ops.map((o) => o.connector), ops.map(() => newId()), ops.map((o) => o.incident.id), ops.map((o) => o.action),
+      ops.map((o) => JSON.stringify(o.incident)), ops.map((o) => (o.update ? JSON.stringify(o.update) : null)), new Date(clock.now()),
+    ],
+  );
+  for (const connector of new Set(ops.map((o) => o.connector))) tx.streamGrew(connector);
+}
+
+interface OutboxRow {
+  seq: number; id: string; incident_id: string; action: NotifyAction; incident: IncidentView; detail: UpdateDetail | null; created_at: Date;
+}
+
+const COLUMNS = 'seq, id, incident_id, action, incident, detail, created_at';
+
+function toPage(rows: readonly OutboxRow[], tenant: string, connector: string, after: number): Page<NotifyItem> {
+  const page: Page<NotifyItem> = { items: [], failed: [], last: after };
+  for (const r of rows) {
+    page.last = r.seq;
+    // The view is re-stamped with the scope's tenant: never a value from the row's JSON.
+    page.items.push({
+      seq: r.seq, id: r.id, time: r.created_at.toISOString(), tenant, connector, incidentId: r.incident_id, action: r.action,
+      incident: { ...r.incident, tenant }, update: r.detail ?? undefined,
+    });
+  }
+  return page;
+}
+
+/** A connector's outbox as a delivery source: the stream is the connector id; only its tenant has it. */
+export function outboxSource(connector: string, tenant: string): Source<NotifyItem> {
+  return {
+    stream: connector,
+    tenants: [tenant],
+    async read(tx, after, limit) {
+      const res = await tx.query<OutboxRow>(`SELECT ${COLUMNS} FROM notify_outbox WHERE tenant_id = $1 AND connector = $2 AND seq > $3 ORDER BY seq LIMIT $4`, [tx.tenantId, connector, after, limit]);
+      return toPage(res.rows, tx.tenantId, connector, after);
+    },
+    async readBySeq(tx, seqs) {
+      const res = await tx.query<OutboxRow>(`SELECT ${COLUMNS} FROM notify_outbox WHERE tenant_id = $1 AND connector = $2 AND seq = ANY($3::bigint[]) ORDER BY seq`, [tx.tenantId, connector, [...seqs]]);
+      return toPage(res.rows, tx.tenantId, connector, 0);
+    },
+    async head(tx) {
+      const res = await tx.query<{ seq: number }>('SELECT seq FROM stream_heads WHERE tenant_id = $1 AND stream = $2', [tx.tenantId, headStream(connector)]);
+      return res.rows[0]?.seq ?? 0;
+    },
+    async oldestUnsent(tx, cursor) {
+      const res = await tx.query<{ t: Date }>('SELECT created_at AS t FROM notify_outbox WHERE tenant_id = $1 AND connector = $2 AND seq = $3', [tx.tenantId, connector, cursor + 1]);
+      return res.rows[0]?.t ?? null;
+    },
+  };
+}
+
+/** Marks operations finished (sent, or skipped with the reason): a batch re-sent after a crash skips them. */
+export async function markDone(tx: TenantTx, clock: Clock, connector: string, seqs: readonly number[], result: 'sent' | 'skipped', reason: string | null): Promise<void> {
+  if (seqs.length === 0) return;
+  await tx.query('UPDATE notify_outbox SET done_at = $4, result = $5, reason = $6 WHERE tenant_id = $1 AND connector = $2 AND seq = ANY($3::bigint[])',
+    [tx.tenantId, connector, [...seqs], new Date(clock.now()), result, reason === null ? null : reason.slice(0, 1000)]);
+}
+
+/** Which of these operations are already finished. */
+export async function doneSeqs(tx: TenantTx, connector: string, seqs: readonly number[]): Promise<Set<number>> {
+  const res = await tx.query<{ seq: number }>('SELECT seq FROM notify_outbox WHERE tenant_id = $1 AND connector = $2 AND seq = ANY($3::bigint[]) AND done_at IS NOT NULL', [tx.tenantId, connector, [...seqs]]);
+  return new Set(res.rows.map((r) => r.seq));
+}

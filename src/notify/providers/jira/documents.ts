@@ -1,0 +1,80 @@
+import { clip } from '../shared/answers.ts';
+import type { IncidentView, Operation } from '../types.ts';
+
+/**
+ * What probectl writes into Jira: the issue (summary, description, labels)
+ * and the comments. Rich text is Atlassian Document Format on API v3
+ * (https://developer.atlassian.com/cloud/jira/platform/apis/document/structure/)
+ * and plain text on v2 / Data Center.
+ */
+
+/** A paragraph per line (ADF refuses empty text nodes, so blank lines are dropped). */
+export function adf(lines: readonly string[]): Record<string, unknown> {
+  return {
+    type: 'doc', version: 1,
+    content: lines.filter((l) => l !== '').map((l) => ({ type: 'paragraph', content: [{ type: 'text', text: l }] })),
+  };
+}
+
+export function richText(api: 2 | 3, lines: readonly string[]): unknown {
+  return api === 3 ? adf(lines) : lines.filter((l) => l !== '').join('\n');
+}
+
+/** Summary: one line of at most 255 characters (Jira refuses newlines and longer ones). */
+export function summaryOf(incident: IncidentView): string {
+  return clip(`[probectl ${incident.severity}] ${incident.title}`.replace(/[\r\n\t]+/g, ' '), 255);
+}
+
+export function descriptionLines(incident: IncidentView): string[] {
+  return [
+    `probectl incident ${incident.id} (${incident.severity}, ${incident.status}).`,
+    `Title: ${incident.title}`,
+    `Target: ${incident.target}`,
+    `Kind: ${incident.kindFamily}; signals so far: ${incident.signalCount}; opened at ${incident.openedAt}.`,
+    `probectl is the system of record: resolving this issue resolves the incident there (when the Jira webhook is configured).`,
+  ];
+}
+
+/** The issue's labels: the incident key (how a retry finds the issue again), `probectl`, and the configured ones. */
+export function labelsOf(incident: IncidentView, extra: string | undefined): string[] {
+  const labels = [incident.key, 'probectl', ...(extra ? extra.split(',') : [])];
+  return [...new Set(labels)];
+}
+
+export function createBody(api: 2 | 3, incident: IncidentView, options: Readonly<Record<string, string>>): Record<string, unknown> {
+  const project = options.project as string;
+  const type = options.issuetype ?? 'Task';
+  return {
+    fields: {
+      project: /^\d+$/.test(project) ? { id: project } : { key: project },
+      issuetype: /^\d+$/.test(type) ? { id: type } : { name: type },
+      summary: summaryOf(incident),
+      description: richText(api, descriptionLines(incident)),
+      labels: labelsOf(incident, options.labels),
+    },
+  };
+}
+
+/** The comment an update, acknowledgement or resolution adds. */
+export function commentLines(op: Operation): string[] {
+  switch (op.action) {
+    case 'update': {
+      const u = op.update;
+      const n = u?.signals ?? 0;
+      const rose = u !== undefined && u.severityFrom !== u.severityTo;
+      return [`probectl: ${n} more signal${n === 1 ? '' : 's'} on this incident since the last update${rose ? `; severity rose from ${u.severityFrom} to ${u.severityTo}` : ''}.`];
+    }
+    case 'acknowledge':
+      return ['probectl: the incident was acknowledged.'];
+    case 'resolve':
+      return ['probectl: the incident was resolved.'];
+    case 'open':
+      return [];
+  }
+}
+
+/** A label search in JQL: the incident key, in the configured project. */
+export function labelJql(incident: IncidentView, project: string): string {
+  const p = /^\d+$/.test(project) ? project : `"${project}"`;
+  return `labels = "${incident.key}" AND project = ${p} ORDER BY created ASC`;
+}

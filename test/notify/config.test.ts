@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { isProbectlError } from '../../src/core/errors.ts';
+import type { NotifySettings } from '../../src/notify/config/vars.ts';
+import { loadConfig, renderEffectiveConfig } from '../../src/settings.ts';
+
+const A = '7d9c2f4e-1b3a-4c5d-8e6f-0a1b2c3d4e5f';
+const B = '0f1e2d3c-4b5a-4987-8654-3210fedcba98';
+const ROUTING_KEY = 'R0UTINGKEYR0UTINGKEYR0UTINGKEY12';
+
+function settings(env: Record<string, string>): NotifySettings | undefined {
+  return loadConfig({ PROBECTL_DATA_DIR: '/tmp/probectl-notify-config', ...env }).integrations.notify as NotifySettings | undefined;
+}
+
+function refusal(env: Record<string, string>): string {
+  try {
+    loadConfig({ PROBECTL_DATA_DIR: '/tmp/probectl-notify-config', ...env });
+  } catch (err) {
+    assert.ok(isProbectlError(err, 'PROBECTL_ERR_CONFIG_INVALID'), String(err));
+    return err.message;
+  }
+  assert.fail('startup was not refused');
+}
+
+describe('PROBECTL_NOTIFY_CONNECTORS and PROBECTL_NOTIFY_INBOUND', () => {
+  it('off until configured', () => {
+    assert.equal(settings({}), undefined);
+  });
+
+  it('the spec\'s example: two connectors, the secret everything after the third |, probectl\'s options taken out of the URL', () => {
+    const s = settings({
+      PROBECTL_NOTIFY_CONNECTORS: `${A}|pagerduty|https://events.pagerduty.com/v2/enqueue|${ROUTING_KEY},${A}|jira|https://acme.atlassian.net/rest/api/2/issue?project=OPS&resolve_transition=31|alice@acme.com:tok|en,with:colon@x`,
+      PROBECTL_NOTIFY_INBOUND: `jira1:${A}:jira:whsec:a|b`,
+    });
+    assert.ok(s);
+    const [pd, jira] = s.connectors;
+    assert.deepEqual([pd?.provider.name, pd?.url.href, pd?.minSeverity, pd?.secret], ['pagerduty', 'https://events.pagerduty.com/v2/enqueue', 'warning', { scheme: 'literal', value: ROUTING_KEY }]);
+    assert.equal(jira?.url.href, 'https://acme.atlassian.net/rest/api/2/issue', 'the options never reach the vendor');
+    assert.deepEqual(jira?.options, { project: 'OPS', resolve_transition: '31' });
+    assert.equal(jira?.minSeverity, 'info');
+    assert.deepEqual(jira?.secret, { scheme: 'literal', value: 'alice@acme.com:tok|en,with:colon@x' }, 'a comma not followed by a new entry stays in the secret');
+    assert.match(pd?.id ?? '', /^pagerduty-[0-9a-f]{10}$/);
+    assert.match(jira?.id ?? '', /^jira-[0-9a-f]{10}$/);
+    assert.deepEqual(s.inbound.map((i) => [i.id, i.tenant, i.provider.name, i.secret]), [['jira1', A, 'jira', { scheme: 'literal', value: 'whsec:a|b' }]]);
+  });
+
+  it('ids are stable, derived from tenant, provider and vendor URL: the same across restarts and option changes; a second identical entry gets -2', () => {
+    const one = settings({ PROBECTL_NOTIFY_CONNECTORS: `${A}|pagerduty|https://events.pagerduty.com/v2/enqueue|${ROUTING_KEY}` });
+    const again = settings({ PROBECTL_NOTIFY_CONNECTORS: `${A}|pagerduty|https://events.pagerduty.com/v2/enqueue?min_severity=critical|other-key` });
+    const other = settings({ PROBECTL_NOTIFY_CONNECTORS: `${B}|pagerduty|https://events.pagerduty.com/v2/enqueue|${ROUTING_KEY}` });
+    assert.equal(one?.connectors[0]?.id, again?.connectors[0]?.id);
+    assert.equal(again?.connectors[0]?.minSeverity, 'critical');
+    assert.notEqual(one?.connectors[0]?.id, other?.connectors[0]?.id);
+    const two = settings({ PROBECTL_NOTIFY_CONNECTORS: `${A}|pagerduty|https://events.pagerduty.com/v2/enqueue|key-one,${A}|pagerduty|https://events.pagerduty.com/v2/enqueue|key-two` });
+    assert.deepEqual(two?.connectors.map((c) => c.id), [one?.connectors[0]?.id, `${one?.connectors[0]?.id}-2`]);
+  });
+
+  it('passthrough providers keep the vendor\'s query parameters; strict ones refuse any they do not know', () => {
+    const s = settings({ PROBECTL_NOTIFY_CONNECTORS: `${A}|webhook|https://hooks.example/in?route=ops&min_severity=warning&sp=%2Ftriggers%2Fmanual%2Frun&sig=a%20b+c~_-&flag|whsec` });
+    assert.equal(s?.connectors[0]?.url.href, 'https://hooks.example/in?route=ops&sp=%2Ftriggers%2Fmanual%2Frun&sig=a%20b+c~_-&flag', 'the vendor\'s parameters byte for byte');
+    assert.equal(s?.connectors[0]?.minSeverity, 'warning');
+    const msg = refusal({ PROBECTL_NOTIFY_CONNECTORS: `${A}|pagerduty|https://events.pagerduty.com/v2/enqueue?min_severty=critical|${ROUTING_KEY}` });
+    assert.match(msg, /entry 1 \(pagerduty\): unknown option "min_severty"/);
+  });
+
+  it('plain http only to loopback', () => {
+    assert.ok(settings({ PROBECTL_NOTIFY_CONNECTORS: `${A}|webhook|http://127.0.0.1:9/in|s3cret` }));
+    assert.match(refusal({ PROBECTL_NOTIFY_CONNECTORS: `${A}|webhook|http://hooks.example/in|s3cret` }), /entry 1 \(webhook\): plain http:\/\/ is refused/);
+  });
+
+  it('every refusal in one error, entries named by position and provider, never a secret or a query value', () => {
+    const secrets = ['cnry-secret-one-4b1f', 'cnry-secret-two-9a2e', 'cnry-inbound-77c1', 'cnry-query-value-3d'];
+    const msg = refusal({
+      PROBECTL_NOTIFY_CONNECTORS: [
+        `not-a-uuid|pagerduty|https://events.pagerduty.com/v2/enqueue|${secrets[0]}`,
+        `${A}|pagerdutty|https://events.pagerduty.com/v2/enqueue|${secrets[0]}`,
+        `${A}|jira|https://acme.atlassian.net/rest/api/2/issue?project=OPS&prioriti=${secrets[3]}|${secrets[1]}`,
+        `${A}|webhook|http://hooks.example/in?token=${secrets[3]}|${secrets[1]}`,
+        `${A}|jira|not a url|${secrets[1]}`,
+        `${A}|webhook|https://hooks.example/in|`,
+        `${A}|jira|https://acme.atlassian.net/rest/api/2/issue?resolve_transition=31|${secrets[1]}`,
+        `${A}|pagerduty|https://events.pagerduty.com/v2/enqueue?min_severity=${secrets[3]}|${secrets[0]}`,
+      ].join(','),
+      PROBECTL_NOTIFY_INBOUND: `dup:${A}:jira:${secrets[2]},dup:${A}:jira:${secrets[2]},x:${A}:webhook:`,
+    });
+    for (const expected of [
+      /entry 1 \(pagerduty\): the tenant is not a UUID/,
+      /entry 2 \(unknown provider\): unknown provider "pagerdutty"/,
+      /entry 3 \(jira\): unknown option "prioriti"/,
+      /entry 4 \(webhook\): plain http:\/\/ is refused to a non-loopback host/,
+      /entry 5 \(jira\): the endpoint is not a URL/,
+      /entry 6 \(webhook\): the secret is empty/,
+      /entry 7 \(jira\): option project is required/,
+      /entry 8 \(pagerduty\): option min_severity is not one of info, warning, critical/,
+      /PROBECTL_NOTIFY_INBOUND: entry 2 "dup" \(jira\): duplicate inbound id "dup"/,
+      /PROBECTL_NOTIFY_INBOUND: entry 3 "x" \(webhook\): the secret is empty/,
+    ]) assert.match(msg, expected);
+    for (const s of secrets) assert.ok(!msg.includes(s), `the message must not contain ${s}`);
+    assert.match(msg, /^invalid configuration, startup refused \(\d+ problems\):/);
+  });
+
+  it('an inbound id naming a provider with no connector of that tenant is refused', () => {
+    const msg = refusal({
+      PROBECTL_NOTIFY_CONNECTORS: `${A}|pagerduty|https://events.pagerduty.com/v2/enqueue|${ROUTING_KEY}`,
+      PROBECTL_NOTIFY_INBOUND: `jira1:${A}:jira:whsec,pd1:${B}:pagerduty:whsec`,
+    });
+    assert.match(msg, new RegExp(`entry 1 "jira1" \\(jira\\): tenant ${A} has no jira connector`));
+    assert.match(msg, new RegExp(`entry 2 "pd1" \\(pagerduty\\): tenant ${B} has no pagerduty connector`));
+  });
+
+  it('providers\' own rules: the PagerDuty Events API path and routing key, a Jira create-issue path, a webhook signing secret', () => {
+    const msg = refusal({
+      PROBECTL_NOTIFY_CONNECTORS: [
+        `${A}|pagerduty|https://events.pagerduty.com/v1/create_event.json|${ROUTING_KEY}`,
+        `${A}|pagerduty|https://events.pagerduty.com/v2/enqueue`,
+        `${A}|jira|https://acme.atlassian.net/browse/OPS?project=OPS|a:b`,
+        `${A}|webhook|https://hooks.example/in`,
+      ].join(','),
+    });
+    assert.match(msg, /entry 1 \(pagerduty\): the endpoint must be the Events API v2 URL/);
+    assert.match(msg, /entry 2 \(pagerduty\): needs the integration's routing key/);
+    assert.match(msg, /entry 3 \(jira\): the endpoint must be the create-issue URL/);
+    assert.match(msg, /entry 4 \(webhook\): needs a signing secret/);
+  });
+
+  it('secrets may be references: their backend must be configured, named by entry', () => {
+    const msg = refusal({ PROBECTL_NOTIFY_CONNECTORS: `${A}|pagerduty|https://events.pagerduty.com/v2/enqueue|vault:kv/oncall/pd#routing_key` });
+    assert.match(msg, /PROBECTL_NOTIFY_CONNECTORS\[1\]/);
+    assert.match(msg, /vault/);
+    const s = settings({ PROBECTL_NOTIFY_CONNECTORS: `${A}|pagerduty|https://events.pagerduty.com/v2/enqueue|env:PD_ROUTING_KEY` });
+    assert.deepEqual(s?.connectors[0]?.secret, { scheme: 'env', name: 'PD_ROUTING_KEY' });
+  });
+
+  it('config check shows entries with the endpoint host and a redacted secret only', () => {
+    const path = 'T00000000/B00000000/cnrySlackPathToken';
+    const config = loadConfig({
+      PROBECTL_DATA_DIR: '/tmp/probectl-notify-config',
+      PROBECTL_NOTIFY_CONNECTORS: `${A}|webhook|https://hooks.example/${path}?sig=cnry-sig-value|cnry-literal-secret,${A}|pagerduty|https://events.pagerduty.com/v2/enqueue|env:PD_KEY`,
+    });
+    const text = renderEffectiveConfig(config);
+    assert.match(text, new RegExp(`PROBECTL_NOTIFY_CONNECTORS=${A}\\|webhook\\|https://hooks.example\\|\\[literal\\],${A}\\|pagerduty\\|https://events.pagerduty.com\\|env:PD_KEY`));
+    for (const s of ['cnry-sig-value', 'cnry-literal-secret', 'cnrySlackPathToken']) assert.ok(!text.includes(s), s);
+  });
+});

@@ -1,0 +1,220 @@
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { probectlSignature } from '../../src/notify/providers/shared/signing.ts';
+import { countRows } from '../helpers/rows.ts';
+import { Jira } from './servers/jira.ts';
+import { pagerDutyWebhookHeaders, pagerDutyWebhookEnvelope, PagerDuty } from './servers/pagerduty.ts';
+import { WebhookReceiver } from './servers/webhook.ts';
+import { closer, pemFile, sleep, startNotifyApp, until, type NotifyApp } from './helpers.ts';
+
+const S = { jira1: 'jira-inbound-secret-71', pd1: 'pd-inbound-secret-72', hook1: 'hook-inbound-secret-73', gjira: 'globex-jira-secret-74' };
+const HOOK_SECRET = 'whsec-outbound-75';
+
+interface Sent { status: number; json: any; text: string }
+
+/**
+ * Inbound webhooks through the real server: every way in (probectl HMAC,
+ * token, the vendors' own signatures), every way to be refused (a hostile
+ * corpus, each refused or a no-op with nothing changed and an audit record),
+ * tenant binding, no echo, and fuzzing of every parser.
+ */
+describe('inbound webhooks POST /ingest/itsm/{provider}/{id}', () => {
+  const c = closer();
+  let n: NotifyApp;
+  let pd: PagerDuty;
+  let jira: Jira;
+  let hooks: WebhookReceiver;
+  let acme: string;
+  let globex: string;
+  const key = (incident: string) => `probectl-${incident}`;
+
+  const post = async (path: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<Sent> => {
+    const res = await n.app.request('POST', path, { rawBody: body, headers: { 'content-type': 'application/json', ...headers } });
+    return { status: res.status, json: res.json, text: res.text };
+  };
+  const hmac = (secret: string, body: string, ts = Math.floor(Date.now() / 1000)) => ({ 'x-probectl-timestamp': String(ts), 'x-probectl-signature': probectlSignature(secret, ts, body) });
+  const status = async (tenant: string, incident: string) => (await n.app.request('GET', `/v1/incidents/${incident}`, { token: await n.token(tenant) })).json.status as string;
+  const auditOf = async (tenant: string) => (await n.app.request('GET', '/v1/audit?limit=5000', { token: tenant === n.app.service.deps.providerTenantId ? n.app.adminToken : await n.token(tenant) })).json.events as Array<{ action: string; actor: string; outcome: string; data: Record<string, unknown> }>;
+  const opened = async (tenant: string, target: string) => {
+    const incident = await n.signal(tenant, { target, title: `incident on ${target}` });
+    await until(async () => (await n.rows(tenant, "SELECT 1 FROM notify_links WHERE incident_id = $1 AND state <> 'open'", [incident])).length === 0, 'every link open');
+    return incident;
+  };
+
+  before(async () => {
+    pd = await PagerDuty.start();
+    c.after(() => pd.close());
+    jira = await Jira.start({ mode: 'cloud', projects: [{ key: 'OPS' }, { key: 'SEC' }] });
+    c.after(() => jira.close());
+    hooks = await WebhookReceiver.start(HOOK_SECRET);
+    c.after(() => hooks.close());
+    n = await startNotifyApp(c, ['acme', 'globex'], (ids, dir) => ({
+      PROBECTL_NOTIFY_CONNECTORS: [
+        `${ids.acme}|pagerduty|${pd.enqueueUrl}|${pd.routingKey}`,
+        `${ids.acme}|jira|${jira.url}/rest/api/3/issue?project=OPS&resolve_transition=31|${jira.user.user}:${jira.user.secret}`,
+        `${ids.acme}|webhook|${hooks.url}/acme|${HOOK_SECRET}`,
+        `${ids.globex}|jira|${jira.url}/rest/api/2/issue?project=SEC|${jira.user.user}:${jira.user.secret}`,
+      ].join(','),
+      PROBECTL_NOTIFY_INBOUND: `jira1:${ids.acme}:jira:${S.jira1},pd1:${ids.acme}:pagerduty:${S.pd1},hook1:${ids.acme}:webhook:${S.hook1},gjira:${ids.globex}:jira:${S.gjira}`,
+      PROBECTL_NOTIFY_CA_FILE: pemFile(dir, pd.server.caPem),
+    }));
+    acme = n.tenants.acme as string;
+    globex = n.tenants.globex as string;
+  });
+  after(() => c.run());
+
+  it('the portable body, HMAC-signed: acknowledges; every other linked connector is synced, the one it came from is not', async () => {
+    const incident = await opened(acme, 'portable-1');
+    const body = JSON.stringify({ external_ref: key(incident), status: 'acknowledged' });
+    const res = await post('/ingest/itsm/webhook/hook1', body, hmac(S.hook1, body));
+    assert.deepEqual([res.status, res.json], [200, { result: 'applied', incident, status: 'acknowledged' }]);
+    assert.equal(await status(acme, incident), 'acknowledged');
+    await until(() => pd.incident(key(incident))?.status === 'acknowledged', 'PagerDuty acknowledged');
+    await until(() => (jira.withLabel(key(incident))[0]?.comments.length ?? 0) === 1, 'Jira commented');
+    await sleep(200);
+    assert.deepEqual(hooks.received('/acme', key(incident)).map((d) => d.action), ['open'], 'never echoed to the webhook it came from');
+    const rec = (await auditOf(acme)).find((e) => e.action === 'incident.acknowledge' && e.actor === 'inbound:hook1');
+    assert.equal(rec?.data.ref, key(incident));
+  });
+
+  it('the shared token (X-Probectl-Token) and PagerDuty\'s own v3 signature are accepted too', async () => {
+    const a = await opened(acme, 'token-1');
+    const issue = jira.withLabel(key(a))[0]!;
+    const body = JSON.stringify({ external_ref: issue.key, status: 'resolved' });
+    const res = await post('/ingest/itsm/jira/jira1', body, { 'x-probectl-token': S.jira1 });
+    assert.deepEqual([res.status, res.json.result], [200, 'applied']);
+    const b = await opened(acme, 'pd-1');
+    const alert = pd.incident(key(b))!;
+    const pdBody = JSON.stringify(pagerDutyWebhookEnvelope(alert, 'incident.resolved'));
+    const pdRes = await post('/ingest/itsm/pagerduty/pd1', pdBody, pagerDutyWebhookHeaders(pdBody, ['rotated-out-secret', S.pd1]));
+    assert.deepEqual([pdRes.status, pdRes.json.result], [200, 'applied']);
+    assert.equal(await status(acme, b), 'resolved');
+    await until(() => jira.withLabel(key(b))[0]?.status.category.key === 'done', 'Jira resolved');
+    await sleep(200);
+    assert.deepEqual(pd.incident(key(b))?.history.filter((h) => h.via === 'api').map((h) => h.action), ['trigger'], 'PagerDuty got no resolve back');
+  });
+
+  it('a hostile corpus: each refused (or a no-op) with nothing changed and an audit record', async () => {
+    const incident = await opened(acme, 'hostile-1');
+    const issueKey = jira.withLabel(key(incident))[0]!.key;
+    const good = JSON.stringify({ external_ref: issueKey, status: 'resolved' });
+    const stale = Math.floor(Date.now() / 1000) - 600;
+    const replayHeaders = hmac(S.jira1, JSON.stringify({ external_ref: 'OPS-unknown-replay', status: 'resolved' }));
+    const replayBody = JSON.stringify({ external_ref: 'OPS-unknown-replay', status: 'resolved' });
+    assert.equal((await post('/ingest/itsm/jira/jira1', replayBody, replayHeaders)).status, 200, 'first delivery of the replayed one: an unknown ref, a no-op');
+    const ids = () => [n.app.service.deps.providerTenantId, acme, globex];
+    const tables = async () => {
+      const rows = await countRows(n.app.service.deps.db, ids());
+      delete rows.audit_events;
+      delete rows.stream_heads;
+      return rows;
+    };
+    const before = await tables();
+    const auditBefore = (await auditOf(acme)).length;
+    const cases: Array<[string, () => Promise<Sent>, number, string | undefined]> = [
+      ['unsigned', () => post('/ingest/itsm/jira/jira1', good), 401, 'PROBECTL_ERR_WEBHOOK_UNAUTHENTICATED'],
+      ['forged HMAC', () => post('/ingest/itsm/jira/jira1', good, hmac('not-the-secret', good)), 401, 'PROBECTL_ERR_WEBHOOK_UNAUTHENTICATED'],
+      ['HMAC over another body', () => post('/ingest/itsm/jira/jira1', good, hmac(S.jira1, `${good} `)), 401, 'PROBECTL_ERR_WEBHOOK_UNAUTHENTICATED'],
+      ['stale timestamp', () => post('/ingest/itsm/jira/jira1', good, hmac(S.jira1, good, stale)), 401, 'PROBECTL_ERR_WEBHOOK_UNAUTHENTICATED'],
+      ['malformed signature header', () => post('/ingest/itsm/jira/jira1', good, { 'x-probectl-timestamp': 'now', 'x-probectl-signature': 'md5=00' }), 401, 'PROBECTL_ERR_WEBHOOK_UNAUTHENTICATED'],
+      ['replayed', () => post('/ingest/itsm/jira/jira1', replayBody, replayHeaders), 401, 'PROBECTL_ERR_WEBHOOK_UNAUTHENTICATED'],
+      ['wrong token', () => post('/ingest/itsm/jira/jira1', good, { 'x-probectl-token': `${S.jira1}x` }), 401, 'PROBECTL_ERR_WEBHOOK_UNAUTHENTICATED'],
+      ['another id\'s token', () => post('/ingest/itsm/jira/jira1', good, { 'x-probectl-token': S.pd1 }), 401, 'PROBECTL_ERR_WEBHOOK_UNAUTHENTICATED'],
+      ['forged Jira signature', () => post('/ingest/itsm/jira/jira1', good, { 'x-hub-signature': `sha256=${createHmac('sha256', 'nope').update(good).digest('hex')}` }), 401, 'PROBECTL_ERR_WEBHOOK_UNAUTHENTICATED'],
+      ['wrong provider for the id', () => post('/ingest/itsm/pagerduty/jira1', good, hmac(S.jira1, good)), 401, 'PROBECTL_ERR_WEBHOOK_UNAUTHENTICATED'],
+      ['unknown id', () => post('/ingest/itsm/jira/nobody', good, hmac(S.jira1, good)), 401, 'PROBECTL_ERR_WEBHOOK_UNAUTHENTICATED'],
+      ['oversized', () => post('/ingest/itsm/jira/jira1', Buffer.alloc(300 * 1024, 0x20), { 'x-probectl-token': S.jira1 }), 413, 'PROBECTL_ERR_BODY_TOO_LARGE'],
+      ['malformed JSON', () => post('/ingest/itsm/jira/jira1', '{"external_ref":', { 'x-probectl-token': S.jira1 }), 400, 'PROBECTL_ERR_BAD_JSON'],
+      ['hostile JSON', () => post('/ingest/itsm/jira/jira1', '{"external_ref":"a\\u0000b","status":"resolved"}', { 'x-probectl-token': S.jira1 }), 400, 'PROBECTL_ERR_JSON_REFUSED'],
+      ['not a body it understands', () => post('/ingest/itsm/webhook/hook1', '{"sys_id":"x","state":"6"}', { 'x-probectl-token': S.hook1 }), 400, 'PROBECTL_ERR_WEBHOOK_BODY'],
+      ['a portable body with a bad status', () => post('/ingest/itsm/jira/jira1', JSON.stringify({ external_ref: issueKey, status: 'closed' }), { 'x-probectl-token': S.jira1 }), 400, 'PROBECTL_ERR_WEBHOOK_BODY'],
+      ['another tenant\'s ref (by issue key)', () => post('/ingest/itsm/jira/gjira', good, { 'x-probectl-token': S.gjira }), 200, undefined],
+      ['another tenant\'s incident key', () => post('/ingest/itsm/jira/gjira', JSON.stringify({ external_ref: key(incident), status: 'resolved' }), { 'x-probectl-token': S.gjira }), 200, undefined],
+      ['an unknown ref', () => post('/ingest/itsm/jira/jira1', JSON.stringify({ external_ref: 'OPS-99999', status: 'resolved' }), { 'x-probectl-token': S.jira1 }), 200, undefined],
+    ];
+    for (const [name, send, expected, code] of cases) {
+      const res = await send();
+      assert.equal(res.status, expected, `${name}: ${res.text}`);
+      if (code) assert.equal(res.json.code, code, name);
+      else assert.equal(res.json.result, 'unknown_ref', name);
+      assert.ok(!res.text.includes(S.jira1) && !res.text.includes(S.gjira), `${name}: no secret in the answer`);
+    }
+    assert.equal(await status(acme, incident), 'open', 'nothing changed the incident');
+    assert.deepEqual(await tables(), before, 'no row written anywhere but the audit chain');
+    const records = (await auditOf(acme)).slice(auditBefore).filter((e) => e.action.startsWith('notify.inbound.'));
+    assert.ok(records.length >= 14, `acme's chain records the refusals and no-ops (${records.length})`);
+    assert.ok(records.every((e) => !JSON.stringify(e).includes(S.jira1)));
+    const provider = await auditOf(n.app.service.deps.providerTenantId);
+    assert.ok(provider.some((e) => e.action === 'notify.inbound.rejected' && e.data.inbound === 'nobody'), 'an unknown id is recorded in the provider tenant\'s chain');
+    const globexRecords = await auditOf(globex);
+    assert.ok(globexRecords.some((e) => e.action === 'notify.inbound.noop' && e.data.result === 'unknown_ref'), 'the other tenant\'s attempt is recorded in its own chain');
+    assert.ok(records.some((e) => e.action === 'notify.inbound.too_large'));
+  });
+
+  it('refusals are audited rate-limited per source (at most 20 a minute) and counted in the metrics', async () => {
+    const before = (await auditOf(n.app.service.deps.providerTenantId)).filter((e) => e.action === 'notify.inbound.rejected').length;
+    for (let i = 0; i < 40; i++) assert.equal((await post('/ingest/itsm/jira/flood', '{}')).status, 401);
+    const after = (await auditOf(n.app.service.deps.providerTenantId)).filter((e) => e.action === 'notify.inbound.rejected');
+    assert.ok(after.length - before <= 20, `${after.length - before} records for 40 refusals within a minute`);
+    assert.match(await (await n.app.request('GET', '/metrics', { token: n.app.adminToken })).text, /probectl_notify_inbound_total\{provider="unknown",result="rejected"\} [4-9]\d/);
+  });
+
+  it('a repeated delivery is a no-op answered 200 and recorded; resolved never goes back to acknowledged', async () => {
+    const incident = await opened(acme, 'repeat-1');
+    const body = JSON.stringify({ external_ref: key(incident), status: 'resolved' });
+    assert.equal((await post('/ingest/itsm/jira/jira1', body, hmac(S.jira1, body))).json.result, 'applied');
+    const again = await post('/ingest/itsm/jira/jira1', body, hmac(S.jira1, body, Math.floor(Date.now() / 1000) - 1));
+    assert.deepEqual([again.status, again.json.result], [200, 'unchanged']);
+    const ack = JSON.stringify({ external_ref: key(incident), status: 'acknowledged' });
+    assert.deepEqual((await post('/ingest/itsm/jira/jira1', ack, { 'x-probectl-token': S.jira1 })).json, { result: 'unchanged', incident, status: 'resolved' });
+    assert.ok((await auditOf(acme)).some((e) => e.action === 'notify.inbound.noop' && e.data.result === 'unchanged'));
+  });
+
+  it('concurrent deliveries from several vendors for one incident: one applies, the rest are no-ops, no error and no deadlock', async () => {
+    const incident = await opened(acme, 'race-1');
+    const body = (status: string) => JSON.stringify({ external_ref: key(incident), status });
+    const sends = Array.from({ length: 12 }, (_, i) => {
+      const [path, secret] = [['/ingest/itsm/jira/jira1', S.jira1], ['/ingest/itsm/pagerduty/pd1', S.pd1], ['/ingest/itsm/webhook/hook1', S.hook1]][i % 3] as [string, string];
+      return post(path, body(i % 2 === 0 ? 'resolved' : 'acknowledged'), { 'x-probectl-token': secret });
+    });
+    const results = await Promise.all(sends);
+    assert.ok(results.every((r) => r.status === 200), results.map((r) => r.text).join('\n'));
+    assert.equal(results.filter((r) => r.json.result === 'applied' && r.json.status === 'resolved').length, 1, 'exactly one resolution applied');
+    assert.ok(results.filter((r) => r.json.result === 'applied').length <= 2, 'at most an acknowledgement before it');
+    assert.equal(await status(acme, incident), 'resolved');
+  });
+
+  it('probectl webhook sign (POST /v1/notify/sign): headers that the endpoint accepts; another tenant\'s id is not found', async () => {
+    const incident = await opened(acme, 'sign-1');
+    const body = JSON.stringify({ external_ref: key(incident), status: 'acknowledged' });
+    const signed = await n.app.request('POST', '/v1/notify/sign', { token: await n.token(acme), body: { id: 'hook1', body } });
+    assert.equal(signed.status, 200, signed.text);
+    assert.equal(signed.json.path, '/ingest/itsm/webhook/hook1');
+    assert.ok(!signed.text.includes(S.hook1));
+    assert.equal((await post(signed.json.path, body, signed.json.headers)).json.result, 'applied');
+    const foreign = await n.app.request('POST', '/v1/notify/sign', { token: await n.token(globex), body: { id: 'hook1', body } });
+    assert.deepEqual([foreign.status, foreign.json.code], [404, 'PROBECTL_ERR_NOT_FOUND']);
+    const provider = await n.app.request('POST', '/v1/notify/sign', { token: n.app.adminToken, body: { id: 'gjira', body: '{}' } });
+    assert.equal(provider.status, 200, 'the provider admin signs for any tenant');
+  });
+
+  it('fuzz: arbitrary authenticated bodies never get a 5xx, and no delivery changes another tenant', async () => {
+    const incident = await opened(acme, 'fuzz-1');
+    const body = fc.oneof(
+      fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
+      fc.record({ external_ref: fc.oneof(fc.string(), fc.constant(key(incident)), fc.integer()), status: fc.oneof(fc.constantFrom('acknowledged', 'resolved'), fc.string()) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+      fc.record({ webhookEvent: fc.constantFrom('jira:issue_updated', 'x'), issue: fc.record({ key: fc.oneof(fc.string(), fc.integer()), fields: fc.jsonValue({ maxDepth: 3 }) }, { requiredKeys: [] }) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+      fc.record({ event: fc.record({ event_type: fc.constantFrom('incident.resolved', 'incident.acknowledged', 'pagey.ping'), data: fc.jsonValue({ maxDepth: 3 }) }, { requiredKeys: [] }) }).map((v) => JSON.stringify(v)),
+      fc.string({ unit: 'binary', maxLength: 64 }),
+    );
+    const target = fc.constantFrom(['jira', 'gjira', S.gjira], ['pagerduty', 'pd1', S.pd1], ['webhook', 'hook1', S.hook1]);
+    await fc.assert(fc.asyncProperty(body, target, async (b, [provider, id, secret]) => {
+      const res = await post(`/ingest/itsm/${provider}/${id}`, b, { 'x-probectl-token': secret as string });
+      assert.ok(res.status < 500, `${provider}/${id} with ${b} → ${res.status} ${res.text}`);
+    }), { numRuns: 300 });
+    const changes = (await auditOf(acme)).filter((e) => e.action.startsWith('incident.'));
+    assert.ok(changes.every((e) => e.actor !== 'inbound:gjira'), 'globex\'s credential never changed an acme incident');
+  });
+});
