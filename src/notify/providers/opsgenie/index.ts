@@ -1,0 +1,91 @@
+import { safeOrigin } from '../../../core/http/transport.ts';
+import type { ConnectorEndpoint, NotifyProvider, Operation, OperationResult, OptionSpec } from '../types.ts';
+import { classify } from './classify.ts';
+import { parseOpsgenieWebhook } from './inbound.ts';
+import { actionRequest, createBody } from './request.ts';
+
+/**
+ * Opsgenie Alert API v2 — and, unchanged, Jira Service Management's
+ * operations integration API (Opsgenie's REST API ends on 2027-04-05). The
+ * endpoint chooses the service:
+ *
+ * - `https://api.opsgenie.com/v2/alerts` (EU: `https://api.eu.opsgenie.com/v2/alerts`)
+ * - `https://api.atlassian.com/jsm/ops/integration/v2/alerts`
+ *
+ * Both take `Authorization: GenieKey <API integration key>` (the connector's
+ * secret) and the same bodies: open creates the alert with alias = incident
+ * key; update adds a note; acknowledge and resolve (close) act by alias
+ * (`identifierType=alias`). Idempotent by alias, so there is no lookup.
+ * Option: `team` (a responder team by name). Default min_severity: warning.
+ */
+
+const PATHS: ReadonlyArray<{ path: string; service: 'opsgenie' | 'jsm' }> = [
+  { path: '/jsm/ops/integration/v2/alerts', service: 'jsm' },
+  { path: '/v2/alerts', service: 'opsgenie' },
+];
+
+function service(url: URL): 'opsgenie' | 'jsm' | undefined {
+  const path = url.pathname.replace(/\/+$/, '');
+  return PATHS.find((p) => p.path === path)?.service;
+}
+
+const options: readonly OptionSpec[] = [
+  {
+    name: 'team',
+    accepts: 'an Opsgenie/JSM team name the alert is routed to (1–100 characters)',
+    parse(value) {
+      const v = value.trim();
+      if (v === '' || [...v].length > 100) throw new Error('team must be a team name of 1–100 characters');
+      return v;
+    },
+  },
+];
+
+async function perform(op: Operation, ep: ConnectorEndpoint, signal: AbortSignal | undefined): Promise<OperationResult> {
+  const key = await ep.secret();
+  if (key === undefined || key.trim() === '') return { kind: 'paused', reason: 'Opsgenie needs an API integration key as the connector secret' };
+  const hide = [key];
+  const headers = { authorization: `GenieKey ${key.trim()}`, 'content-type': 'application/json; charset=utf-8', accept: 'application/json' };
+  if (op.action === 'open') {
+    const answer = await ep.http.request('POST', ep.url, { headers, body: json(createBody(op.incident, ep.options)), signal });
+    const result = classify(answer, ep.clock.now(), hide);
+    if (result.kind !== 'ok' || answer.kind !== 'answered') return result;
+    const requestId = readRequestId(answer.body);
+    return { kind: 'ok', ref: { id: op.incident.key, data: { service: service(ep.url) ?? 'opsgenie', ...(requestId ? { request_id: requestId } : {}) } } };
+  }
+  const { url, body } = actionRequest(ep.url, op);
+  const answer = await ep.http.request('POST', url, { headers, body: json(body), signal });
+  return classify(answer, ep.clock.now(), hide);
+}
+
+function json(v: unknown): Buffer {
+  return Buffer.from(JSON.stringify(v), 'utf8');
+}
+
+function readRequestId(body: Buffer): string | undefined {
+  try {
+    const id = (JSON.parse(body.toString('utf8')) as { requestId?: unknown }).requestId;
+    return typeof id === 'string' && /^[A-Za-z0-9-]{1,64}$/.test(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export const opsgenie: NotifyProvider = {
+  name: 'opsgenie',
+  defaultMinSeverity: 'warning',
+  options,
+  passthroughQuery: false,
+  validate(url, _options, secretGiven) {
+    const problems: string[] = [];
+    if (!service(url)) problems.push('the endpoint must be the alerts URL: https://api.opsgenie.com/v2/alerts (EU: api.eu.opsgenie.com) or https://api.atlassian.com/jsm/ops/integration/v2/alerts');
+    if (!secretGiven) problems.push('the secret must be the API integration key (sent as Authorization: GenieKey …)');
+    return problems;
+  },
+  display(url) {
+    const s = service(url);
+    return s ? `${safeOrigin(url)}${url.pathname.replace(/\/+$/, '')}` : safeOrigin(url);
+  },
+  perform,
+  parseInbound: parseOpsgenieWebhook,
+};
