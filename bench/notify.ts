@@ -19,6 +19,7 @@
  * PROBECTL_BENCH_NOTIFY_ONLY picks measurements (inbound,outbox,latency);
  * PROBECTL_BENCH_NOTIFY_NODE_ARGS adds node arguments to the server (e.g. --cpu-prof).
  */
+import { appendAudit } from '../src/audit/log.ts';
 import { fork, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -107,7 +108,7 @@ async function deploy(serverUrl: string, names: readonly string[], env: (tenants
   const fresh = await freshDatabaseOn(serverUrl, 'probectl_bench');
   const db = await openPostgres({ connectionString: fresh.url, poolSize: 4 });
   await migrate(db);
-  await bootstrap(db, systemClock, { tenantName: 'default', adminTokenPath: join(dataDir, 'admin-token') });
+  await bootstrap(db, systemClock, { tenantName: 'default', adminTokenPath: join(dataDir, 'admin-token'), audit: appendAudit });
   const tenants = await inSystem(db, async (tx) => {
     const ids: string[] = [];
     for (const n of names) ids.push((await insertTenant(tx, n)).id);

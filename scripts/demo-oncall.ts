@@ -7,6 +7,7 @@
  * the page — nothing is sent back to Jira. Well under a minute; everything
  * lives in a temporary directory, removed on every way out.
  */
+import { appendAudit } from '../src/audit/log.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock } from '../src/core/clock.ts';
@@ -54,7 +55,7 @@ async function runDemo(dir: string, onClose: (close: () => unknown) => void): Pr
   let acme: string;
   try {
     await migrate(db);
-    await bootstrap(db, systemClock, { tenantName: 'default', adminTokenPath: join(dir, 'admin-token') });
+    await bootstrap(db, systemClock, { tenantName: 'default', adminTokenPath: join(dir, 'admin-token'), audit: appendAudit });
     acme = await inSystem(db, async (tx) => (await insertTenant(tx, 'acme')).id);
   } finally {
     await db.close();

@@ -48,7 +48,6 @@ export const ERROR_CODES = {
   PROBECTL_ERR_NOTIFY_DISABLED: { status: 409, summary: 'An on-call operation was asked for while no connector is configured (PROBECTL_NOTIFY_CONNECTORS is empty).' },
   PROBECTL_ERR_WEBHOOK_UNAUTHENTICATED: { status: 401, summary: 'An inbound webhook delivery was refused before anything was parsed or changed: unknown id or provider, unsigned, a signature that does not match, a timestamp outside the 5-minute window, a replayed signature, or a wrong token.' },
   PROBECTL_ERR_WEBHOOK_BODY: { status: 400, summary: 'An authenticated inbound webhook body is neither the portable {"external_ref","status"} document nor one the provider understands; the problem is named.' },
-  PROBECTL_ERR_NOTIFY_RETRY_INCOMPLETE: { status: 503, summary: 'An operator\'s retry of failed on-call operations gave up: the vendor was unreachable, throttling or refusing the credential through every attempt; the operations stay failed.' },
   // -- notify codes end
   // Metrics federation (src/federation)
   PROBECTL_ERR_METRICS_QUERY_REFUSED: { status: 400, summary: 'A metrics query or match[] selector was refused: not a plain series selector or constant number, not valid PromQL, or selecting nothing but the tenant (answered as Prometheus errorType bad_data).' },

@@ -1,7 +1,6 @@
 import { Type } from 'typebox';
 import { appendAudit } from '../audit/log.ts';
 import { ProbectlError } from '../core/errors.ts';
-import { DeliveryIncomplete } from '../delivery/batch.ts';
 import { retryParked } from '../delivery/operations.ts';
 import type { Principal } from '../identity/permissions.ts';
 import { targetTenant } from '../identity/target-tenant.ts';
@@ -66,12 +65,8 @@ export const notifyRoutes: readonly RouteDef<Deps>[] = [
       const tenant = await scopeTenant(deps, principal, body.tenant);
       const runtime = runtimeOf(deps);
       if (body.connector !== undefined && runtime.connectors.get(body.connector)?.config.tenant !== tenant) throw new ProbectlError('PROBECTL_ERR_NOT_FOUND', 'no such connector in this tenant (see GET /v1/notify/status)');
-      try {
-        return { body: await retryParked(deps.db, deps.clock, runtime.forTenant(tenant, body.connector, true), tenant, principal.actor) };
-      } catch (err) {
-        if (!(err instanceof DeliveryIncomplete)) throw err;
-        throw new ProbectlError('PROBECTL_ERR_NOTIFY_RETRY_INCOMPLETE', `the vendor did not take the failed operations within the retry (${err.message}); they stay failed — try again later`);
-      }
+      // A vendor still failing: 503 PROBECTL_ERR_DELIVERY_UNAVAILABLE from the shared operation bound.
+      return { body: await retryParked(deps.db, deps.clock, runtime.forTenant(tenant, body.connector, true), tenant, principal.actor) };
     },
   }),
   route({

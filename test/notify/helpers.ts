@@ -1,3 +1,4 @@
+import { appendAudit } from '../../src/audit/log.ts';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,7 +46,7 @@ export async function prepareDataDir(t: Closer, names: readonly string[], opts: 
   const tenants: Record<string, string> = {};
   try {
     await migrate(db);
-    await bootstrap(db, systemClock, { tenantName: 'default', adminTokenPath: join(dataDir, 'admin-token') });
+    await bootstrap(db, systemClock, { tenantName: 'default', adminTokenPath: join(dataDir, 'admin-token'), audit: appendAudit });
     for (const name of names) tenants[name] = await inSystem(db, async (tx) => (await insertTenant(tx, name)).id);
   } finally {
     await db.close();

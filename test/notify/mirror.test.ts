@@ -162,7 +162,7 @@ describe('on-call mirror semantics (one server, three tenants)', () => {
     for (let i = 0; i < 20; i++) hooks.server.inject({ kind: 'status', status: 503, when: { path: '/b' } });
     const started = Date.now();
     const retry = await n.app.request('POST', '/v1/notify/failed/retry', { token, body: {} });
-    assert.deepEqual([retry.status, retry.json.code], [503, 'PROBECTL_ERR_NOTIFY_RETRY_INCOMPLETE'], retry.text);
+    assert.deepEqual([retry.status, retry.json.code], [503, 'PROBECTL_ERR_DELIVERY_UNAVAILABLE'], retry.text);
     assert.ok(Date.now() - started < 15_000);
     assert.equal((await failedOf()).length, 1, 'still failed');
     hooks.server.faults.splice(0);

@@ -1,5 +1,9 @@
 import { jira } from './jira/index.ts';
+import { opsgenie } from './opsgenie/index.ts';
 import { pagerduty } from './pagerduty/index.ts';
+import { servicenow } from './servicenow/index.ts';
+import { slack } from './slack/index.ts';
+import { teams } from './teams/index.ts';
 import type { NotifyProvider } from './types.ts';
 import { webhook } from './webhook/index.ts';
 
@@ -10,6 +14,10 @@ import { webhook } from './webhook/index.ts';
  */
 export const NOTIFY_PROVIDERS: readonly NotifyProvider[] = [
   pagerduty,
+  opsgenie,
+  slack,
+  teams,
+  servicenow,
   jira,
   webhook,
 ];

@@ -1,37 +1,21 @@
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
-import { HttpClient, HttpClientError } from '../../../src/core/http/client.ts';
+import { HttpClient } from '../../../src/core/http/client.ts';
+import { type UrlSecret, vendorHttp } from '../../../src/notify/http.ts';
 import type { Clock } from '../../../src/core/clock.ts';
 import type { Severity } from '../../../src/incidents/model.ts';
-import type { ConnectorEndpoint, IncidentView, NotifyAction, Operation, VendorAnswer, VendorHttp } from '../../../src/notify/providers/types.ts';
+import type { ConnectorEndpoint, IncidentView, NotifyAction, Operation, VendorHttp } from '../../../src/notify/providers/types.ts';
 
 /**
- * Test-only VendorHttp over the product's hardened client (src/core/http/client.ts)
- * trusting the stand-ins' test CA: an HTTP answer of any status is `answered`;
- * a failure below HTTP is `failed` (TLS and refused-address failures with
- * `alarm`), its reason naming scheme and host only, as the product client's
- * errors do. Closed when the test ends.
+ * The product's VendorHttp (src/notify/http.ts) over its hardened client
+ * trusting the stand-ins' test CA, with the URL credential parameter set from
+ * `urlSecret` as the notify core does (NotifyProvider.urlSecretParam). Closed
+ * when the test ends.
  */
-export function testVendorHttp(t: TestContext, caPem: string, timeoutMs = 3_000): VendorHttp {
+export function testVendorHttp(t: TestContext, caPem: string, timeoutMs = 3_000, urlSecret?: UrlSecret): VendorHttp {
   const client = new HttpClient({ tls: { ca: [caPem] }, timeoutMs });
   t.after(() => client.close());
-  return {
-    async request(method, url, opts): Promise<VendorAnswer> {
-      const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-      let body: Buffer | undefined = opts.body;
-      if (opts.json !== undefined) {
-        body = Buffer.from(JSON.stringify(opts.json), 'utf8');
-        if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
-      }
-      try {
-        const res = await client.request(url, { method, headers, ...(body !== undefined ? { body } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
-        return { kind: 'answered', status: res.status, headers: res.headers, body: res.body };
-      } catch (err) {
-        if (err instanceof HttpClientError) return { kind: 'failed', reason: err.message, ...(err.kind === 'tls' || err.kind === 'insecure' ? { alarm: true } : {}) };
-        throw err;
-      }
-    },
-  };
+  return vendorHttp(client, 'probectl/test', urlSecret);
 }
 
 /** A clock a test moves by hand. */
@@ -47,6 +31,8 @@ export interface EndpointInput {
   secret?: string | undefined;
   clock?: Clock;
   timeoutMs?: number;
+  /** The provider's urlSecretParam: set from `secret` on requests to `url` when the URL has none. */
+  urlSecretParam?: string;
 }
 
 /** A ConnectorEndpoint as the notify core builds one (URL with probectl's options already removed). */
@@ -56,7 +42,7 @@ export function testEndpoint(t: TestContext, input: EndpointInput): ConnectorEnd
     url: new URL(input.url),
     options: input.options ?? {},
     secret: () => Promise.resolve(secret),
-    http: testVendorHttp(t, input.caPem, input.timeoutMs),
+    http: testVendorHttp(t, input.caPem, input.timeoutMs, input.urlSecretParam ? { param: input.urlSecretParam, endpoint: new URL(input.url), value: () => Promise.resolve(secret) } : undefined),
     clock: input.clock ?? { now: () => Date.now() },
   };
 }

@@ -40,7 +40,7 @@ describe('servicenow provider: the ticket lifecycle', () => {
     const r = await servicenow.perform(testOp('open', inc), ep(t, sn, { options: { assignment_group: 'Network', caller_id: 'probectl.integration', category: 'network' } }), undefined);
     ok(r);
     const [rec] = sn.find(inc.key);
-    assert.deepEqual(r.ref, { id: rec!.fields.sys_id, data: { sys_id: rec!.fields.sys_id, number: rec!.fields.number } });
+    assert.deepEqual(r.ref, { id: rec!.fields.sys_id, data: { sys_id: rec!.fields.sys_id, number: rec!.fields.number }, aliases: [rec!.fields.number] });
     const [req] = sn.server.requests({ method: 'POST' });
     assert.equal(req!.path, '/api/now/table/incident?sysparm_fields=sys_id%2Cnumber%2Cstate%2Ccorrelation_id');
     assert.equal(req!.headers.authorization, basic(sn));
@@ -177,7 +177,7 @@ describe('servicenow provider: lookup and lost responses', () => {
     assert.equal(sn.find(inc.key).length, 1, 'the instance created it');
     const found = await servicenow.lookup!(inc, e, undefined);
     const rec = sn.find(inc.key)[0]!;
-    assert.deepEqual(found, { kind: 'found', ref: { id: rec.fields.sys_id, data: { sys_id: rec.fields.sys_id, number: rec.fields.number } } });
+    assert.deepEqual(found, { kind: 'found', ref: { id: rec.fields.sys_id, data: { sys_id: rec.fields.sys_id, number: rec.fields.number }, aliases: [rec.fields.number] } });
     assert.ok(found.kind === 'found');
     ok(await servicenow.perform(testOp('resolve', inc, { ref: found.ref }), e, undefined));
     assert.equal(sn.find(inc.key).length, 1);

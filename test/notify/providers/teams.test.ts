@@ -13,7 +13,7 @@ async function start(t: TestContext, opts: TeamsOptions = {}) {
 }
 
 function ep(t: TestContext, tm: Teams, url = tm.url, secret?: string, timeoutMs?: number): ConnectorEndpoint {
-  return testEndpoint(t, { url, caPem: tm.server.caPem, secret, ...(timeoutMs ? { timeoutMs } : {}) });
+  return testEndpoint(t, { url, caPem: tm.server.caPem, secret, urlSecretParam: teams.urlSecretParam, ...(timeoutMs ? { timeoutMs } : {}) });
 }
 
 function ok(r: OperationResult): asserts r is Extract<OperationResult, { kind: 'ok' }> {

@@ -76,6 +76,8 @@ export const opsgenie: NotifyProvider = {
   defaultMinSeverity: 'warning',
   options,
   passthroughQuery: false,
+  // A pager: a follow-up signal never re-pages (the alias dedups the create).
+  updates: false,
   validate(url, _options, secretGiven) {
     const problems: string[] = [];
     if (!service(url)) problems.push('the endpoint must be the alerts URL: https://api.opsgenie.com/v2/alerts (EU: api.eu.opsgenie.com) or https://api.atlassian.com/jsm/ops/integration/v2/alerts');

@@ -57,7 +57,7 @@ async function send(ctx: Ctx, method: 'GET' | 'POST' | 'PATCH', url: URL, body?:
 function refOf(record: Record<string, unknown>): ExternalRef | undefined {
   const { sys_id: sysId, number } = record;
   if (typeof sysId !== 'string' || !/^[0-9a-f]{32}$/.test(sysId)) return undefined;
-  return { id: sysId, data: { sys_id: sysId, ...(typeof number === 'string' ? { number } : {}) } };
+  return { id: sysId, data: { sys_id: sysId, ...(typeof number === 'string' ? { number } : {}) }, ...(typeof number === 'string' && number !== '' ? { aliases: [number] } : {}) };
 }
 
 type Found = { kind: 'found'; ref: ExternalRef } | { kind: 'none' } | Exclude<OperationResult, { kind: 'ok' }>;

@@ -21,10 +21,11 @@ function isRetiredConnector(url: URL): boolean {
 }
 
 async function perform(op: Operation, ep: ConnectorEndpoint, signal: AbortSignal | undefined): Promise<OperationResult> {
-  const url = new URL(ep.url.href);
+  // The URL is the endpoint as configured; when it has no sig, the notify
+  // core sets the secret as sig on the request (urlSecretParam below).
+  const url = ep.url;
   const secret = (await ep.secret())?.trim();
-  if (!url.searchParams.has('sig') && secret) url.searchParams.set('sig', secret);
-  const sig = url.searchParams.get('sig') ?? '';
+  const sig = url.searchParams.get('sig') ?? secret ?? '';
   if (sig === '') return { kind: 'paused', reason: 'the Teams workflow URL has no sig: keep it in the URL or give it as the secret' };
   const content = op.action === 'update' ? updateCard(op) : incidentCard(op.incident);
   const answer = await ep.http.request('POST', url, {
@@ -43,6 +44,7 @@ export const teams: NotifyProvider = {
   defaultMinSeverity: 'info',
   options: [],
   passthroughQuery: true,
+  urlSecretParam: 'sig',
   validate(url, _options, secretGiven) {
     if (isRetiredConnector(url)) return ['Office 365 connector webhooks (webhook.office.com) are retired: create a Teams Workflows webhook ("When a Teams webhook request is received") and use its URL'];
     if (!url.searchParams.has('sig') && !secretGiven) return ['the Workflows URL needs its signature: keep sig in the URL or give it as the secret'];
