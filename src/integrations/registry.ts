@@ -1,3 +1,4 @@
+import { metrics } from '../federation/integration.ts';
 import { siem } from '../siem/integration.ts';
 import type { Integration } from './types.ts';
 
@@ -8,6 +9,7 @@ import type { Integration } from './types.ts';
  */
 export const INTEGRATIONS: readonly Integration[] = [
   siem,
+  metrics,
 ];
 
 /** An integration by name. */

@@ -37,11 +37,11 @@ export function createEmbeddedSeriesStore(db: Db, settings: Partial<EmbeddedStor
   const labelCache = new LabelCache();
 
   /** Finds the series (guarded) and loads their samples in [mint, maxt], in one tenant transaction. */
-  async function load(tenant: string, matchers: readonly Matcher[], mint: number, maxt: number, max: number, bounds: TimeBounds): Promise<{ arena: SampleArena; series: LoadedSeries[] }> {
+  async function load(tenant: string, matchers: readonly Matcher[], mint: number, maxt: number, max: number, bounds: TimeBounds, maxSamples?: number): Promise<{ arena: SampleArena; series: LoadedSeries[] }> {
     const sets = prepareSets(tenant, [matchers]);
     return inTenant(db, tenant, async (tx) => {
       const found = await findSeries(tx, sets, bounds, max);
-      const arena = await loadSamples(tx, found.map((f) => f.id), mint, maxt);
+      const arena = await loadSamples(tx, found.map((f) => f.id), mint, maxt, maxSamples);
       const series: LoadedSeries[] = [];
       for (const f of found) {
         const span = arena.spans.get(f.id);
@@ -70,7 +70,7 @@ export function createEmbeddedSeriesStore(db: Db, settings: Partial<EmbeddedStor
     async select(tenant, matchers, startMs, endMs, options): Promise<RawSeries[]> {
       checkTime('start', startMs);
       checkTime('end', endMs);
-      const { arena, series } = await load(tenant, matchers, startMs, endMs, maxOf(options), { startMs, endMs });
+      const { arena, series } = await load(tenant, matchers, startMs, endMs, maxOf(options), { startMs, endMs }, options?.maxSamples);
       return sortResult(series.map((l) => ({ labels: l.labels, timestamps: arena.ts.subarray(l.start, l.end), values: arena.values.subarray(l.start, l.end) })));
     },
 
@@ -80,7 +80,7 @@ export function createEmbeddedSeriesStore(db: Db, settings: Partial<EmbeddedStor
       const lookback = options?.lookbackMs ?? s.lookbackMs;
       const ref = referenceTime(selector, tMs, tMs, tMs);
       const w = instantWindow(ref, lookback);
-      const { arena, series } = await load(tenant, selector.matchers, w.mint, w.maxt, maxOf(options), { startMs: w.mint, endMs: w.maxt });
+      const { arena, series } = await load(tenant, selector.matchers, w.mint, w.maxt, maxOf(options), { startMs: w.mint, endMs: w.maxt }, options?.maxSamples);
       return evalInstant(arena, series, ref, lookback, tMs);
     },
 
@@ -95,8 +95,8 @@ export function createEmbeddedSeriesStore(db: Db, settings: Partial<EmbeddedStor
       const fixed = selector.at === undefined ? undefined : referenceTime(selector, startMs, startMs, endMs);
       const mint = (fixed ?? startMs - offset) - lookback + 1;
       const maxt = fixed ?? endMs - offset;
-      const { arena, series } = await load(tenant, selector.matchers, mint, maxt, maxOf(options), { startMs: mint, endMs: maxt });
-      return evalRange(arena, series, startMs, endMs, stepMs, offset, lookback, fixed);
+      const { arena, series } = await load(tenant, selector.matchers, mint, maxt, maxOf(options), { startMs: mint, endMs: maxt }, options?.maxSamples);
+      return evalRange(arena, series, startMs, endMs, stepMs, offset, lookback, fixed, options?.maxSamples);
     },
 
     async rangeVector(tenant, selector, tMs, options): Promise<ResultSeries[]> {
@@ -105,7 +105,7 @@ export function createEmbeddedSeriesStore(db: Db, settings: Partial<EmbeddedStor
       const range = selector.rangeMs;
       if (range === undefined || range <= 0) throw new RangeError('a range vector needs a positive range');
       const ref = referenceTime(selector, tMs, tMs, tMs);
-      const { arena, series } = await load(tenant, selector.matchers, ref - range + 1, ref, maxOf(options), { startMs: ref - range + 1, endMs: ref });
+      const { arena, series } = await load(tenant, selector.matchers, ref - range + 1, ref, maxOf(options), { startMs: ref - range + 1, endMs: ref }, options?.maxSamples);
       return evalRangeVector(arena, series, ref, range);
     },
 
@@ -139,7 +139,7 @@ export function createEmbeddedSeriesStore(db: Db, settings: Partial<EmbeddedStor
       const mint = atMs - lookback;
       const out = await inTenant(db, tenant, async (tx) => {
         const found = await findSeries(tx, sets, { startMs: mint, endMs: atMs }, maxOf(options));
-        const arena = await loadSamples(tx, found.map((f) => f.id), mint, atMs);
+        const arena = await loadSamples(tx, found.map((f) => f.id), mint, atMs, options?.maxSamples);
         const res: LastSample[] = [];
         for (const f of found) {
           const span = arena.spans.get(f.id);

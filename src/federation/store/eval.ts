@@ -12,7 +12,7 @@
  */
 import { isStaleAt } from './float-bits.ts';
 import { compareLabels } from './labels.ts';
-import type { SampleArena } from './read.ts';
+import { tooManySamples, type SampleArena } from './read.ts';
 import type { Labels, ResultSeries, Selector } from './types.ts';
 
 /** A series and its samples: [start, end) of the arena. */
@@ -56,8 +56,9 @@ export function evalInstant(a: SampleArena, series: readonly LoadedSeries[], ref
 }
 
 /** Range query steps start + k·step ≤ end; `fixedRef` set when the selector has `@`. */
-export function evalRange(a: SampleArena, series: readonly LoadedSeries[], start: number, end: number, step: number, offsetMs: number, lookbackMs: number, fixedRef?: number): ResultSeries[] {
+export function evalRange(a: SampleArena, series: readonly LoadedSeries[], start: number, end: number, step: number, offsetMs: number, lookbackMs: number, fixedRef?: number, maxPoints = Number.POSITIVE_INFINITY): ResultSeries[] {
   const out: ResultSeries[] = [];
+  let total = 0;
   const { ts, values, words } = a;
   for (const s of series) {
     const points: Array<[number, number]> = [];
@@ -72,6 +73,8 @@ export function evalRange(a: SampleArena, series: readonly LoadedSeries[], start
         if (j >= s.start && (ts[j] as number) > ref - lookbackMs && !isStaleAt(words, j)) points.push([t, values[j] as number]);
       }
     }
+    total += points.length;
+    if (total > maxPoints) throw tooManySamples(maxPoints);
     if (points.length > 0) out.push({ labels: s.labels, points });
   }
   return sortResult(out);

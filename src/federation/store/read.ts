@@ -22,6 +22,10 @@ export function tooManySeries(max: number): ProbectlError {
   return new ProbectlError('PROBECTL_ERR_METRICS_TOO_MANY_SERIES', `the selector matches more than ${max} series (PROBECTL_METRICS_MAX_SERIES); narrow the selector`);
 }
 
+export function tooManySamples(max: number): ProbectlError {
+  return new ProbectlError('PROBECTL_ERR_METRICS_TOO_MANY_SAMPLES', `query processing would load too many samples into memory in query execution (more than ${max}, PROBECTL_METRICS_QUERY_MAX_SAMPLES); narrow the selector or the time range`);
+}
+
 export function prepareSets(tenant: string, sets: readonly (readonly Matcher[])[]): PreparedMatcher[][] {
   if (!Array.isArray(sets)) throw new ProbectlError('PROBECTL_ERR_METRICS_BAD_MATCHER', 'matcher sets must be an array');
   return sets.map((set) => {
@@ -72,7 +76,7 @@ export interface SampleArena {
  * the append table (a timestamp present in both counts once, the chunk's),
  * decoded into one arena (one allocation, not one per series).
  */
-export async function loadSamples(tx: TenantTx, ids: readonly number[], mint: number, maxt: number): Promise<SampleArena> {
+export async function loadSamples(tx: TenantTx, ids: readonly number[], mint: number, maxt: number, maxSamples = Number.POSITIVE_INFINITY): Promise<SampleArena> {
   const spans = new Map<number, { start: number; end: number }>();
   if (ids.length === 0 || maxt < mint) return { ...sampleBuf(0), spans };
   // One statement, one snapshot: compaction moving rows into chunks meanwhile cannot hide them.
@@ -99,6 +103,7 @@ export async function loadSamples(tx: TenantTx, ids: readonly number[], mint: nu
       capacity += xorChunkCount(r.data);
     }
   }
+  if (capacity > maxSamples) throw tooManySamples(maxSamples);
   const arena = sampleBuf(capacity);
   let pos = 0;
   for (const id of ids) {

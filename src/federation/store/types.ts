@@ -82,6 +82,11 @@ export interface AppendResult {
 export interface ReadOptions {
   /** Fail closed (PROBECTL_ERR_METRICS_TOO_MANY_SERIES) when more series than this match. */
   readonly maxSeries?: number;
+  /**
+   * Fail (PROBECTL_ERR_METRICS_TOO_MANY_SAMPLES) when a read would load, or a
+   * range query return, more samples than this (Prometheus's --query.max-samples).
+   */
+  readonly maxSamples?: number;
 }
 
 export interface QueryOptions extends ReadOptions {

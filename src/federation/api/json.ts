@@ -1,0 +1,175 @@
+/**
+ * Prometheus HTTP API response bodies, byte for byte as Prometheus writes them
+ * (https://prometheus.io/docs/prometheus/latest/querying/api/, `web/api/v1/api.go`,
+ * `util/jsonutil/marshal.go`):
+ *
+ * - envelope `{"status":"success","data":…}` / `{"status":"error","errorType":…,"error":…}`;
+ * - a sample timestamp is float seconds written from integer milliseconds: the whole
+ *   seconds, then `.` and the milliseconds zero-padded to three digits unless they are 0
+ *   (`1435781451`, `1435781451.050`) — `MarshalTimestamp`;
+ * - a sample value is a string: `NaN`, `+Inf`, `-Inf`, otherwise Go's
+ *   `strconv.FormatFloat(v, 'f', -1, 64)`, or `'e'` when |v| < 1e-6 or ≥ 1e21 — `MarshalValue`;
+ * - label sets are JSON objects with keys in byte order (Go `json.Marshal` of a map) and
+ *   strings escaped as Go's encoding/json does with HTML escaping on (`<`, `>`, `&`, U+2028,
+ *   U+2029 as `\u…`; `\b \f \n \r \t` short; other control characters `\u00XX`).
+ *
+ * Bodies are assembled as strings (one array join per response), not through
+ * JSON.stringify, which cannot write `1435781451.050`.
+ */
+import type { Labels } from '../store/types.ts';
+
+const HEX = '0123456789abcdef';
+
+function escapeChar(c: number): string {
+  switch (c) {
+    case 0x22: return '\\"';
+    case 0x5c: return '\\\\';
+    case 0x08: return '\\b';
+    case 0x0c: return '\\f';
+    case 0x0a: return '\\n';
+    case 0x0d: return '\\r';
+    case 0x09: return '\\t';
+    default: return `\\u${HEX[(c >> 12) & 15]}${HEX[(c >> 8) & 15]}${HEX[(c >> 4) & 15]}${HEX[c & 15]}`;
+  }
+}
+
+function needsEscape(c: number): boolean {
+  return c < 0x20 || c === 0x22 || c === 0x5c || c === 0x3c || c === 0x3e || c === 0x26 || c === 0x2028 || c === 0x2029;
+}
+
+/** A JSON string literal as Go's encoding/json writes it (HTML-escaped). */
+export function goJsonString(s: string): string {
+  let i = 0;
+  const n = s.length;
+  while (i < n && !needsEscape(s.charCodeAt(i))) i++;
+  if (i === n) return `"${s}"`;
+  let out = `"${s.slice(0, i)}`;
+  let start = i;
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (!needsEscape(c)) continue;
+    out += s.slice(start, i) + escapeChar(c);
+    start = i + 1;
+  }
+  return `${out}${s.slice(start)}"`;
+}
+
+/** `MarshalTimestamp`: integer ms as float seconds with 0 or 3 decimals. */
+export function promTimestamp(ms: number): string {
+  const neg = ms < 0;
+  const abs = neg ? -ms : ms;
+  const whole = Math.floor(abs / 1000);
+  const frac = abs - whole * 1000;
+  const head = `${neg ? '-' : ''}${whole}`;
+  if (frac === 0) return head;
+  return `${head}.${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}`;
+}
+
+/** Go `strconv.FormatFloat(v, 'e', -1, 64)`: shortest digits, exponent of at least two digits. */
+function goExp(v: number): string {
+  const s = v.toExponential(); // shortest round-trip digits, e.g. "1.5e-7", "1e+21"
+  const e = s.indexOf('e');
+  const sign = s[e + 1] as string;
+  const digits = s.slice(e + 2);
+  return `${s.slice(0, e)}e${sign}${digits.length < 2 ? `0${digits}` : digits}`;
+}
+
+/** `MarshalValue` without the quotes. */
+export function promValue(v: number): string {
+  if (v !== v) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  if (v === 0) return Object.is(v, -0) ? '-0' : '0';
+  const abs = v < 0 ? -v : v;
+  if (abs < 1e-6 || abs >= 1e21) return goExp(v);
+  // Within [1e-6, 1e21) JavaScript prints the shortest round-trip digits in plain decimal
+  // notation, exactly as Go's 'f' format with precision -1.
+  return String(v);
+}
+
+/** `[ts,"value"]`. */
+export function promPoint(t: number, v: number): string {
+  return `[${promTimestamp(t)},"${promValue(v)}"]`;
+}
+
+/** A label set as Go's json.Marshal of map[string]string: keys in byte order. */
+export function labelsJson(labels: Labels): string {
+  const keys = Object.keys(labels);
+  // The store hands out labels already in byte order; sort only when they are not.
+  let sorted = true;
+  for (let i = 1; i < keys.length && sorted; i++) sorted = byteOrder(keys[i - 1] as string, keys[i] as string) < 0;
+  if (!sorted) keys.sort(byteOrder);
+  let out = '{';
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    if (i > 0) out += ',';
+    out += `${goJsonString(k)}:${goJsonString(labels[k] as string)}`;
+  }
+  return `${out}}`;
+}
+
+/** UTF-8 byte order of two strings. */
+export function byteOrder(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    const xs = x >= 0xd800 && x <= 0xdfff;
+    const ys = y >= 0xd800 && y <= 0xdfff;
+    if (xs !== ys) return xs ? 1 : -1;
+    return x < y ? -1 : 1;
+  }
+  return a.length - b.length;
+}
+
+/** `{"status":"success","data":<data>}` around an already-encoded data value. */
+export function successBody(data: string, warnings?: readonly string[]): string {
+  const w = warnings && warnings.length > 0 ? `,"warnings":[${warnings.map(goJsonString).join(',')}]` : '';
+  return `{"status":"success","data":${data}${w}}`;
+}
+
+/** `{"status":"error","errorType":…,"error":…}`. */
+export function errorBody(errorType: string, message: string): string {
+  return `{"status":"error","errorType":${goJsonString(errorType)},"error":${goJsonString(message)}}`;
+}
+
+/** An array of strings (labels, label values). */
+export function stringsJson(values: readonly string[]): string {
+  return `[${values.map(goJsonString).join(',')}]`;
+}
+
+/** A series with its points as a query result (vector: one point as `value`; matrix: `values`). */
+export interface ResultRow {
+  readonly labels: Labels;
+  readonly points: ReadonlyArray<readonly [number, number]>;
+}
+
+/** `{"resultType":"vector","result":[{"metric":…,"value":[t,"v"]},…]}`. */
+export function vectorJson(rows: readonly ResultRow[]): string {
+  const parts: string[] = [];
+  for (const r of rows) {
+    const p = r.points[0] as readonly [number, number];
+    parts.push(`{"metric":${labelsJson(r.labels)},"value":${promPoint(p[0], p[1])}}`);
+  }
+  return `{"resultType":"vector","result":[${parts.join(',')}]}`;
+}
+
+/** `{"resultType":"matrix","result":[{"metric":…,"values":[[t,"v"],…]},…]}`. */
+export function matrixJson(rows: readonly ResultRow[]): string {
+  const parts: string[] = [];
+  for (const r of rows) {
+    const pts: string[] = new Array(r.points.length);
+    for (let i = 0; i < r.points.length; i++) {
+      const p = r.points[i] as readonly [number, number];
+      pts[i] = promPoint(p[0], p[1]);
+    }
+    parts.push(`{"metric":${labelsJson(r.labels)},"values":[${pts.join(',')}]}`);
+  }
+  return `{"resultType":"matrix","result":[${parts.join(',')}]}`;
+}
+
+/** `{"resultType":"scalar","result":[t,"v"]}`. */
+export function scalarJson(t: number, v: number): string {
+  return `{"resultType":"scalar","result":${promPoint(t, v)}}`;
+}
