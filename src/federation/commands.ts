@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ProbectlError } from '../core/errors.ts';
 import type { CliKit } from '../integrations/types.ts';
 import { enforceMatchSelector, enforceQuery } from './enforce/enforce.ts';
 import { isConstant } from './enforce/types.ts';
@@ -19,6 +20,10 @@ export function registerMetricsCommands(metrics: Command, cli: CliKit): void {
     .option('--match', 'check it as a match[] selector (series, labels, federate): no range, offset, @ or constant')
     .option('--json', 'print JSON: the enforced query and its structure')
     .action((query: string, o: { tenant?: string; match?: boolean; json?: boolean }) => {
+      // A control character other than PromQL's whitespace cannot be part of any query: the argument itself is wrong.
+      if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(query)) {
+        throw new ProbectlError('PROBECTL_ERR_CLI_USAGE', '<query>: contains a control character; accepted: a PromQL series selector such as up{job="node"} or a constant number expression');
+      }
       const tenant = o.tenant === undefined ? TENANT_PLACEHOLDER : cli.tenantArg(o.tenant);
       if (o.match) {
         const m = enforceMatchSelector(query, tenant);

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { Type } from 'typebox';
 import { ProbectlError } from '../core/errors.ts';
 import { needs, routeWith, type RouteDef, type RouteSchema } from '../integrations/route.ts';
@@ -5,7 +6,7 @@ import type { IntegrationRouteDeps } from '../integrations/types.ts';
 import { VERSION } from '../version.ts';
 import { prometheusError } from './api/errors.ts';
 import { MAX_FORM_BYTES, promParams, type PromParams } from './api/params.ts';
-import { buildInfo, exemplarsQuery, instantQuery, isStorageUnavailable, labelNamesQuery, labelValuesQuery, metadataQuery, rangeQuery, seriesQuery, type QueryContext } from './api/queries.ts';
+import { type Body, buildInfo, exemplarsQuery, instantQuery, isStorageUnavailable, labelNamesQuery, labelValuesQuery, metadataQuery, rangeQuery, seriesQuery, type QueryContext } from './api/queries.ts';
 import { EXPOSITION_CONTENT_TYPE } from './exposition.ts';
 import { federate } from './federate.ts';
 import type { MetricsRuntime } from './runtime.ts';
@@ -60,7 +61,12 @@ const MATCH_PARAMS = {
   limit: param('Most results (0: no limit)'),
 };
 
-type Handler = (ctx: QueryContext, params: PromParams, urlParams: Record<string, string>) => Promise<string> | string;
+type Handler = (ctx: QueryContext, params: PromParams, urlParams: Record<string, string>) => Promise<Body> | Body;
+
+/** A body as the reply carries it: a string as is, chunks as a stream. */
+function replyBody(body: Body): string | Readable {
+  return typeof body === 'string' ? body : Readable.from(body, { objectMode: false });
+}
 
 /**
  * A Prometheus API endpoint: GET with URL parameters and, where Prometheus
@@ -68,18 +74,18 @@ type Handler = (ctx: QueryContext, params: PromParams, urlParams: Record<string,
  * Prometheus's shapes; reads need metrics-read and are not audited (too many).
  */
 function promEndpoint(path: string, summary: string, params: Record<string, unknown>, methods: readonly ('GET' | 'POST')[], handler: Handler, urlParams?: RouteSchema['params']): RouteDef<Deps>[] {
-  const querystring = Type.Object(params as Record<string, ReturnType<typeof param>>, { additionalProperties: true });
+  const querystring = Object.keys(params).length === 0 ? undefined : Type.Object(params as Record<string, ReturnType<typeof param>>, { additionalProperties: true });
   return methods.map((method) => route({
     method, url: `${GRAFANA_PREFIX}${path}`, summary: `${summary} (Prometheus HTTP API${method === 'POST' ? ', form-encoded body' : ''})`, tags: ['metrics'],
     access: needs('metrics-read'),
-    schema: { querystring, ...(urlParams ? { params: urlParams } : {}) },
+    schema: { ...(querystring ? { querystring } : {}), ...(urlParams ? { params: urlParams } : {}) },
     ...(method === 'POST' ? { raw: { contentTypes: [FORM], limit: MAX_FORM_BYTES } } : {}),
     renderError: prometheusError,
     handler: async ({ deps, principal, query, body, params: p }) => {
       const ctx = context(deps, principal.tenantId);
       const merged = promParams(method === 'POST' ? (body as unknown as Buffer | undefined) : undefined, query);
       const out = await storage(async () => handler(ctx, merged, (p ?? {}) as Record<string, string>));
-      return { body: out, contentType: 'application/json' };
+      return { body: replyBody(out), contentType: 'application/json' };
     },
   }));
 }

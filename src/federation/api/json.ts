@@ -139,34 +139,77 @@ export function stringsJson(values: readonly string[]): string {
   return `[${values.map(goJsonString).join(',')}]`;
 }
 
-/** A series with its points as a query result (vector: one point as `value`; matrix: `values`). */
+/** A series with its points as a query result: labels and two columns (ms, values). */
 export interface ResultRow {
   readonly labels: Labels;
-  readonly points: ReadonlyArray<readonly [number, number]>;
+  readonly timestamps: ArrayLike<number>;
+  readonly values: ArrayLike<number>;
 }
 
-/** `{"resultType":"vector","result":[{"metric":…,"value":[t,"v"]},…]}`. */
-export function vectorJson(rows: readonly ResultRow[]): string {
-  const parts: string[] = [];
-  for (const r of rows) {
-    const p = r.points[0] as readonly [number, number];
-    parts.push(`{"metric":${labelsJson(r.labels)},"value":${promPoint(p[0], p[1])}}`);
+/** Target size of one chunk of a streamed body. */
+const CHUNK = 64 * 1024;
+
+/**
+ * Timestamps repeat across the series of one answer (a range query's steps):
+ * their text is computed once. Bounded: past `max` entries it starts over.
+ */
+class TimestampText {
+  private readonly map = new Map<number, string>();
+  private readonly max: number;
+  constructor(max = 20_000) {
+    this.max = max;
   }
-  return `{"resultType":"vector","result":[${parts.join(',')}]}`;
-}
-
-/** `{"resultType":"matrix","result":[{"metric":…,"values":[[t,"v"],…]},…]}`. */
-export function matrixJson(rows: readonly ResultRow[]): string {
-  const parts: string[] = [];
-  for (const r of rows) {
-    const pts: string[] = new Array(r.points.length);
-    for (let i = 0; i < r.points.length; i++) {
-      const p = r.points[i] as readonly [number, number];
-      pts[i] = promPoint(p[0], p[1]);
+  get(ms: number): string {
+    let s = this.map.get(ms);
+    if (s === undefined) {
+      if (this.map.size >= this.max) this.map.clear();
+      s = promTimestamp(ms);
+      this.map.set(ms, s);
     }
-    parts.push(`{"metric":${labelsJson(r.labels)},"values":[${pts.join(',')}]}`);
+    return s;
   }
-  return `{"resultType":"matrix","result":[${parts.join(',')}]}`;
+}
+
+/** `{"status":"success","data":{"resultType":"vector","result":[…]}}` in chunks. */
+export function* vectorBody(rows: readonly ResultRow[]): Generator<string> {
+  let out = '{"status":"success","data":{"resultType":"vector","result":[';
+  const tsText = new TimestampText();
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i] as ResultRow;
+    out += `${i > 0 ? ',' : ''}{"metric":${labelsJson(r.labels)},"value":[${tsText.get(r.timestamps[0] as number)},"${promValue(r.values[0] as number)}"]}`;
+    if (out.length >= CHUNK) {
+      yield out;
+      out = '';
+    }
+  }
+  yield `${out}]}}`;
+}
+
+/** `{"status":"success","data":{"resultType":"matrix","result":[…]}}` in chunks (never the whole body as one string). */
+export function* matrixBody(rows: readonly ResultRow[]): Generator<string> {
+  let out = '{"status":"success","data":{"resultType":"matrix","result":[';
+  const tsText = new TimestampText();
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i] as ResultRow;
+    out += `${i > 0 ? ',' : ''}{"metric":${labelsJson(r.labels)},"values":[`;
+    const { timestamps, values } = r;
+    for (let k = 0; k < timestamps.length; k++) {
+      out += `${k > 0 ? ',[' : '['}${tsText.get(timestamps[k] as number)},"${promValue(values[k] as number)}"]`;
+      if (out.length >= CHUNK) {
+        yield out;
+        out = '';
+      }
+    }
+    out += ']}';
+  }
+  yield `${out}]}}`;
+}
+
+/** The whole of a chunked body as one string (small answers, tests). */
+export function joined(chunks: Iterable<string>): string {
+  let out = '';
+  for (const c of chunks) out += c;
+  return out;
 }
 
 /** `{"resultType":"scalar","result":[t,"v"]}`. */

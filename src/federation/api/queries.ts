@@ -13,7 +13,7 @@ import { enforceMatchSelector, enforceQuery } from '../enforce/enforce.ts';
 import { isConstant, QueryRefusedError, type EnforcedSelector } from '../enforce/types.ts';
 import { parsePromDurationParam, parsePromTimeParam, parseRangeQueryParams, PromParamError } from '../prom-time.ts';
 import type { Matcher, QueryOptions, Selector, SeriesStore, TimeBounds } from '../store/types.ts';
-import { byteOrder, labelsJson, matrixJson, scalarJson, stringsJson, successBody, vectorJson } from './json.ts';
+import { byteOrder, labelsJson, matrixBody, scalarJson, stringsJson, successBody, vectorBody } from './json.ts';
 import { all, first, type PromParams } from './params.ts';
 
 export interface QueryContext {
@@ -63,32 +63,35 @@ function options(ctx: QueryContext, params: PromParams): QueryOptions {
   return { maxSeries: ctx.maxSeries, maxSamples: ctx.maxSamples, lookbackMs };
 }
 
+/** A response body: one string, or chunks to stream (large results never become one string). */
+export type Body = string | Iterable<string>;
+
 /** GET|POST /api/v1/query: a vector (selector), a matrix (selector with a range) or a scalar (constant). */
-export async function instantQuery(ctx: QueryContext, params: PromParams): Promise<string> {
+export async function instantQuery(ctx: QueryContext, params: PromParams): Promise<Body> {
   const t = parsePromTimeParam(first(params, 'time'), 'time', ctx.now);
   const opts = options(ctx, params);
   const q = enforced(ctx, params);
   if (isConstant(q.expr)) return successBody(scalarJson(t, q.expr.constant));
   const sel = storeSelector(q.expr);
-  if (sel.rangeMs !== undefined) return successBody(matrixJson(await ctx.store.rangeVector(ctx.tenant, sel, t, opts)));
-  return successBody(vectorJson(await ctx.store.instant(ctx.tenant, sel, t, opts)));
+  if (sel.rangeMs !== undefined) return matrixBody(await ctx.store.rangeVector(ctx.tenant, sel, t, opts));
+  return vectorBody(await ctx.store.instant(ctx.tenant, sel, t, opts));
 }
 
 /** GET|POST /api/v1/query_range: a matrix at start + k·step. */
-export async function rangeQuery(ctx: QueryContext, params: PromParams): Promise<string> {
+export async function rangeQuery(ctx: QueryContext, params: PromParams): Promise<Body> {
   const { startMs, endMs, stepMs } = parseRangeQueryParams({ start: first(params, 'start'), end: first(params, 'end'), step: first(params, 'step') });
   const opts = options(ctx, params);
   const q = enforced(ctx, params);
   if (isConstant(q.expr)) {
     const steps = Math.floor((endMs - startMs) / stepMs) + 1;
-    const points: Array<[number, number]> = new Array(steps);
-    for (let k = 0; k < steps; k++) points[k] = [startMs + k * stepMs, q.expr.constant];
-    return successBody(matrixJson([{ labels: {}, points }]));
+    const timestamps = new Float64Array(steps);
+    for (let k = 0; k < steps; k++) timestamps[k] = startMs + k * stepMs;
+    return matrixBody([{ labels: {}, timestamps, values: new Float64Array(steps).fill(q.expr.constant) }]);
   }
   if (q.expr.rangeMs !== undefined) {
     throw new QueryRefusedError('invalid', 'invalid parameter "query": invalid expression type "range vector" for range query, must be Scalar or instant Vector');
   }
-  return successBody(matrixJson(await ctx.store.range(ctx.tenant, storeSelector(q.expr), startMs, endMs, stepMs, opts)));
+  return matrixBody(await ctx.store.range(ctx.tenant, storeSelector(q.expr), startMs, endMs, stepMs, opts));
 }
 
 /** Every `match[]` enforced for the tenant, as store matcher sets. */

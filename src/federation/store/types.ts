@@ -53,10 +53,16 @@ export interface RawSeries {
   readonly values: Float64Array;
 }
 
-/** A Prometheus-shaped result series: labels and [ms, value] points. */
+/**
+ * A Prometheus-shaped result series: labels and its points as two columns,
+ * timestamps (ms, ascending) and values. The columns of one answer are views
+ * of one buffer (no per-point objects: a range query over 10,000 series
+ * returns millions of points, which must not live on the JavaScript heap).
+ */
 export interface ResultSeries {
   readonly labels: Labels;
-  readonly points: Array<[number, number]>;
+  readonly timestamps: Float64Array;
+  readonly values: Float64Array;
 }
 
 /** What an append stored and what it refused (each refusal also as a typed error). */
