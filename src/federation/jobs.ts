@@ -39,7 +39,8 @@ export interface JobsDeps {
   onRun?: (job: JobName, outcome: 'ok' | 'skipped' | 'failed') => void;
 }
 
-function jobLockKey(job: JobName): bigint {
+/** The advisory-lock key a job run takes (one replica at a time). */
+export function jobLockKey(job: JobName): bigint {
   return createHash('sha256').update(`probectl:metrics:${job}`).digest().readBigInt64BE(0);
 }
 
