@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { errorBody, goJsonString, joined, labelsJson, matrixBody, promTimestamp, promValue, scalarJson, successBody, vectorBody } from '../../src/federation/api/json.ts';
+import { errorBody, goFormatF, goJsonString, joined, labelsJson, matrixBody, promTimestamp, promValue, scalarJson, successBody, vectorBody } from '../../src/federation/api/json.ts';
 import { errorTypeOf } from '../../src/federation/api/errors.ts';
 
 const cols = (pts: Array<[number, number]>) => ({ timestamps: Float64Array.from(pts.map((p) => p[0])), values: Float64Array.from(pts.map((p) => p[1])) });
@@ -65,7 +65,9 @@ describe('Prometheus API JSON: bodies', () => {
       '{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"up","job":"node","tenant_id":"t"},"values":[[1,"1"],[16,"NaN"]]},{"metric":{},"values":[[1,"+Inf"]]}]}}');
     assert.equal(joined(matrixBody([])), '{"status":"success","data":{"resultType":"matrix","result":[]}}');
     assert.equal(joined(vectorBody([])), '{"status":"success","data":{"resultType":"vector","result":[]}}');
-    assert.equal(successBody(scalarJson(1500, 2)), '{"status":"success","data":{"resultType":"scalar","result":[1.500,"2"]}}');
+    assert.equal(successBody(scalarJson(1500, 2)), '{"status":"success","data":{"resultType":"scalar","result":[1.5,"2"]}}', 'a scalar is promql.Scalar.MarshalJSON: float seconds');
+    assert.equal(scalarJson(1435781451050, 1e21), '{"resultType":"scalar","result":[1435781451.05,"1000000000000000000000"]}');
+    assert.deepEqual([1e-7, -1.5e-8, 1.5e300, 2 ** 70, 0.5, -0].map(goFormatF), ['0.0000001', '-0.000000015', `15${'0'.repeat(299)}`, '1180591620717411300000', '0.5', '-0'], 'shortest digits, then zeros, as Go');
     assert.equal(successBody('[]', ['results truncated due to limit']), '{"status":"success","data":[],"warnings":["results truncated due to limit"]}');
     assert.equal(errorBody('bad_data', 'x "y"'), '{"status":"error","errorType":"bad_data","error":"x \\"y\\""}');
   });

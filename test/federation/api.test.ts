@@ -68,7 +68,7 @@ describe('metrics federation API', () => {
     assert.equal(build.json.data.version, '3.0.0');
     const t = now + 1000;
     const save = await app.request('POST', `${G}/query`, { authorization: basic, rawBody: form({ query: '1+1', time: sec(t) }), headers: FORM_HEADERS });
-    assert.equal(save.text, `{"status":"success","data":{"resultType":"scalar","result":[${t / 1000},"2"]}}`);
+    assert.equal(save.text, `{"status":"success","data":{"resultType":"scalar","result":[${t / 1000},"2"]}}`, 'Grafana\'s "Save & test"');
     const labels = await post(`${G}/labels`, { start: sec(now - 3_600_000), end: sec(now) });
     assert.equal(labels.text, '{"status":"success","data":["__name__","instance","job","tenant_id"]}');
     const names = await get(`${G}/label/__name__/values`, { start: sec(now - 3_600_000), end: sec(now) });

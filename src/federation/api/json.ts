@@ -212,7 +212,27 @@ export function joined(chunks: Iterable<string>): string {
   return out;
 }
 
-/** `{"resultType":"scalar","result":[t,"v"]}`. */
+/** Go `strconv.FormatFloat(v, 'f', -1, 64)`: the shortest digits in plain decimal notation, however large or small. */
+export function goFormatF(v: number): string {
+  if (v !== v) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  if (v === 0) return Object.is(v, -0) ? '-0' : '0';
+  const abs = v < 0 ? -v : v;
+  if (abs >= 1e-6 && abs < 1e21) return String(v);
+  const [mantissa, expText] = abs.toExponential().split('e') as [string, string];
+  const digits = mantissa.replace('.', '');
+  const point = Number(expText) + 1; // digits before the decimal point
+  const sign = v < 0 ? '-' : '';
+  if (point <= 0) return `${sign}0.${'0'.repeat(-point)}${digits}`;
+  return `${sign}${digits}${'0'.repeat(Math.max(0, point - digits.length))}`;
+}
+
+/**
+ * `{"resultType":"scalar","result":[t,"v"]}` as Prometheus's `promql.Scalar.MarshalJSON` writes
+ * it — unlike samples of vectors and matrices: the time is Go's JSON of the float64 seconds
+ * (`1435781451.5`, not `.500`) and the value `FormatFloat(v, 'f', -1, 64)` (never an exponent).
+ */
 export function scalarJson(t: number, v: number): string {
-  return `{"resultType":"scalar","result":${promPoint(t, v)}}`;
+  return `{"resultType":"scalar","result":[${String(t / 1000)},"${goFormatF(v)}"]}`;
 }
