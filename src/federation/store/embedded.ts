@@ -2,7 +2,7 @@
  * The embedded series store: SeriesStore over the project's database (PGlite
  * or PostgreSQL), every call in the caller's tenant scope (inTenant + RLS).
  * Schema: src/store/migrations/0005_metrics.sql; design notes in
- * docs/federation-store.md.
+ * docs/federation.md ("Storage").
  */
 import { ProbectlError } from '../../core/errors.ts';
 import type { Db } from '../../store/db.ts';
