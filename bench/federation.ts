@@ -16,7 +16,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -26,7 +25,8 @@ import { openPostgres } from '../src/store/postgres.ts';
 import { inSystem } from '../src/store/scope.ts';
 import { encodeWriteRequest, REMOTE_WRITE_HEADERS, type WireSeriesSpec } from '../test/helpers/remote-write.ts';
 import { serve } from '../test/helpers/process.ts';
-import { benchServerUrl, freshDatabaseOn, printTable, timed } from './harness.ts';
+import { freePort } from '../test/peers/prometheus.ts';
+import { benchServerUrl, freshDatabaseOn, printTable, timed, percentile, rng } from './harness.ts';
 
 const STEP = 15_000;
 const SPAN = 65 * 60_000;
@@ -34,16 +34,6 @@ const SHARDS = 4;
 const PER_REQUEST = 2000;
 const agent = new Agent({ connections: 16, headersTimeout: 120_000, bodyTimeout: 120_000 });
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Request bodies per shard, in send order. Half the series are counters, a
@@ -83,14 +73,6 @@ function payloads(series: number, end: number): { shards: Buffer[][]; samples: n
   return { shards, samples };
 }
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 async function send(url: string, headers: Record<string, string>, shards: Buffer[][]): Promise<void> {
   await Promise.all(shards.map(async (bodies) => {
@@ -102,9 +84,6 @@ async function send(url: string, headers: Record<string, string>, shards: Buffer
   }));
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
-}
 
 /** p50/p99 of fetching the whole body (parsing it is the client's work, not timed); the series count is checked on the warm-up run. */
 async function latency(runs: number, url: string, headers: Record<string, string>, expectSeries: (body: string) => number, series: number): Promise<{ p50: number; p99: number }> {

@@ -16,6 +16,7 @@
  * Bodies are assembled as strings (one array join per response), not through
  * JSON.stringify, which cannot write `1435781451.050`.
  */
+import { compareUtf8 } from '../store/labels.ts';
 import type { Labels } from '../store/types.ts';
 
 const HEX = '0123456789abcdef';
@@ -97,8 +98,8 @@ export function labelsJson(labels: Labels): string {
   const keys = Object.keys(labels);
   // The store hands out labels already in byte order; sort only when they are not.
   let sorted = true;
-  for (let i = 1; i < keys.length && sorted; i++) sorted = byteOrder(keys[i - 1] as string, keys[i] as string) < 0;
-  if (!sorted) keys.sort(byteOrder);
+  for (let i = 1; i < keys.length && sorted; i++) sorted = compareUtf8(keys[i - 1] as string, keys[i] as string) < 0;
+  if (!sorted) keys.sort(compareUtf8);
   let out = '{';
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i] as string;
@@ -108,20 +109,6 @@ export function labelsJson(labels: Labels): string {
   return `${out}}`;
 }
 
-/** UTF-8 byte order of two strings. */
-export function byteOrder(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x === y) continue;
-    const xs = x >= 0xd800 && x <= 0xdfff;
-    const ys = y >= 0xd800 && y <= 0xdfff;
-    if (xs !== ys) return xs ? 1 : -1;
-    return x < y ? -1 : 1;
-  }
-  return a.length - b.length;
-}
 
 /** `{"status":"success","data":<data>}` around an already-encoded data value. */
 export function successBody(data: string, warnings?: readonly string[]): string {

@@ -12,8 +12,9 @@ import { ProbectlError } from '../../core/errors.ts';
 import { enforceMatchSelector, enforceQuery } from '../enforce/enforce.ts';
 import { isConstant, QueryRefusedError, type EnforcedSelector } from '../enforce/types.ts';
 import { parsePromDurationParam, parsePromTimeParam, parseRangeQueryParams, PromParamError } from '../prom-time.ts';
+import { compareUtf8 } from '../store/labels.ts';
 import type { Matcher, QueryOptions, Selector, SeriesStore, TimeBounds } from '../store/types.ts';
-import { byteOrder, labelsJson, matrixBody, scalarJson, stringsJson, successBody, vectorBody } from './json.ts';
+import { labelsJson, matrixBody, scalarJson, stringsJson, successBody, vectorBody } from './json.ts';
 import { all, first, type PromParams } from './params.ts';
 
 export interface QueryContext {
@@ -143,7 +144,7 @@ export async function labelNamesQuery(ctx: QueryContext, params: PromParams): Pr
   const limit = limitOf(params);
   const b = bounds(params);
   const names = await ctx.store.labelNames(ctx.tenant, matcherSets(ctx.tenant, params), b, { maxSeries: ctx.maxSeries });
-  const { values, warnings } = limited(names.sort(byteOrder), limit);
+  const { values, warnings } = limited(names.sort(compareUtf8), limit);
   return successBody(stringsJson(values), warnings);
 }
 
@@ -153,7 +154,7 @@ export async function labelValuesQuery(ctx: QueryContext, name: string, params: 
   const limit = limitOf(params);
   const b = bounds(params);
   const vals = await ctx.store.labelValues(ctx.tenant, name, matcherSets(ctx.tenant, params), b, { maxSeries: ctx.maxSeries });
-  const { values, warnings } = limited(vals.sort(byteOrder), limit);
+  const { values, warnings } = limited(vals.sort(compareUtf8), limit);
   return successBody(stringsJson(values), warnings);
 }
 
