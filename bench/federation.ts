@@ -7,11 +7,12 @@
  * PROBECTL_TEST_DATABASE_URL; plain HTTP on loopback, as Prometheus) and to
  * `prometheus --web.enable-remote-write-receiver`. Reported per target and
  * size: samples/s ingested, bytes on disk per sample after compaction (probectl:
- * the metric tables after compaction and VACUUM FULL; Prometheus: the blocks of
- * a TSDB snapshot, head included), and p50/p99 latency of `query_range` (1 h,
+ * the metric tables after compacting everything and VACUUM FULL; Prometheus:
+ * the blocks of a TSDB snapshot, head included; and the chunks alone), and p50/p99 latency of `query_range` (1 h,
  * 15 s step, every series) and `/federate` (every series) over HTTP, bodies
- * read whole. Both servers run as child processes on this machine, one at a
- * time. `npm run bench federation`.
+ * read whole (before /federate, one fresh sample of every series is written to
+ * both, as a live stream would have). Both servers run as child processes on
+ * this machine, one at a time. `npm run bench federation`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -74,6 +75,25 @@ function payloads(series: number, end: number): { shards: Buffer[][]; samples: n
 }
 
 
+/**
+ * One fresh sample of every series at `t`, cut as payloads() cuts: sent right before /federate is
+ * measured, so the latest sample of each series is recent, as under a live stream (federation
+ * serves the latest sample within the last 5 minutes; the generated hour may be older by then).
+ */
+function freshPayload(series: number, t: number): Buffer[][] {
+  const job = `bench-${series}`;
+  const shards: Buffer[][] = Array.from({ length: SHARDS }, () => []);
+  for (let s = 0; s < SHARDS; s++) {
+    const specs: WireSeriesSpec[] = [];
+    for (let i = s; i < series; i += SHARDS) {
+      specs.push({ labels: { __name__: `bench_metric_${i % 20}`, job, instance: `host-${Math.floor(i / 20)}:9100`, kind: i % 2 === 0 ? 'counter' : 'gauge' }, samples: [[t, i]] });
+      if (specs.length === PER_REQUEST) (shards[s] as Buffer[]).push(encodeWriteRequest(specs.splice(0)));
+    }
+    if (specs.length > 0) (shards[s] as Buffer[]).push(encodeWriteRequest(specs));
+  }
+  return shards;
+}
+
 async function send(url: string, headers: Record<string, string>, shards: Buffer[][]): Promise<void> {
   await Promise.all(shards.map(async (bodies) => {
     for (const body of bodies) {
@@ -124,18 +144,21 @@ async function benchProbectl(serverUrl: string, series: number, end: number, loa
     const token = readFileSync(join(dir, 'data', 'admin-token'), 'utf8').trim();
     const auth = { authorization: `Bearer ${token}` };
     const ingest = await timed(() => send(`${server?.url}/v1/prometheus/write`, { ...REMOTE_WRITE_HEADERS, ...auth }, load.shards));
-    // Compaction as the server's job does it (it also runs every minute), then the tables' size.
+    // Compaction as the server's job does it, but of everything: in a 1-hour benchmark the 2 minutes the
+    // job leaves in the append table would weigh as much as the chunks (over 15 days they weigh nothing).
     const db = await openPostgres({ connectionString: database.url, poolSize: 2 });
     let bytes: number;
+    let chunkBytes: number;
     try {
       const tenant = await inSystem(db, async (tx) => (await tx.query<{ id: string }>('SELECT id FROM tenants WHERE provider')).rows[0]?.id as string);
-      await createEmbeddedSeriesStore(db).compact(tenant, Date.now());
+      await createEmbeddedSeriesStore(db, { compactionHorizonMs: 0 }).compact(tenant, Date.now() + 1);
       const client = new pg.Client({ connectionString: database.url });
       await client.connect();
       try {
         await client.query('VACUUM FULL ANALYZE metric_samples, metric_series, metric_chunks, metric_label_values');
-        const r = await client.query<{ b: string }>(`SELECT (pg_total_relation_size('metric_chunks') + pg_total_relation_size('metric_series') + pg_total_relation_size('metric_label_values') + pg_total_relation_size('metric_samples'))::text AS b`);
+        const r = await client.query<{ b: string; c: string }>(`SELECT (pg_total_relation_size('metric_chunks') + pg_total_relation_size('metric_series') + pg_total_relation_size('metric_label_values') + pg_total_relation_size('metric_samples'))::text AS b, pg_relation_size('metric_chunks')::text AS c`);
         bytes = Number(r.rows[0]?.b);
+        chunkBytes = Number(r.rows[0]?.c);
       } finally {
         await client.end();
       }
@@ -146,8 +169,9 @@ async function benchProbectl(serverUrl: string, series: number, end: number, loa
     const now = Date.now() / 1000;
     const sel = encodeURIComponent(`{job="bench-${series}"}`);
     const qr = await latency(runs, `${server.url}/v1/grafana/api/v1/query_range?query=${sel}&start=${now - 3600}&end=${now}&step=15`, auth, matrixSeries, series);
+    await send(`${server.url}/v1/prometheus/write`, { ...REMOTE_WRITE_HEADERS, ...auth }, freshPayload(series, Date.now()));
     const fed = await latency(runs, `${server.url}/v1/prometheus/federate?match[]=${sel}`, auth, federateSeries, series);
-    return { target: 'probectl (PostgreSQL)', series, 'ingest samples/s': Math.round(load.samples / ingest.seconds), 'bytes/sample on disk': bytes / load.samples, 'query_range p50 ms': qr.p50, 'query_range p99 ms': qr.p99, 'federate p50 ms': fed.p50, 'federate p99 ms': fed.p99 };
+    return { target: 'probectl (PostgreSQL)', series, 'ingest samples/s': Math.round(load.samples / ingest.seconds), 'bytes/sample on disk': bytes / load.samples, 'of which chunks': chunkBytes / load.samples, 'query_range p50 ms': qr.p50, 'query_range p99 ms': qr.p99, 'federate p50 ms': fed.p50, 'federate p99 ms': fed.p99 };
   } finally {
     await server?.stop().catch(() => undefined);
     await database.drop();
@@ -173,13 +197,16 @@ async function benchPrometheus(series: number, load: { shards: Buffer[][]; sampl
     const ingest = await timed(() => send(`${url}/api/v1/write`, REMOTE_WRITE_HEADERS, load.shards));
     const snap = await request(`${url}/api/v1/admin/tsdb/snapshot`, { method: 'POST', dispatcher: agent, signal: AbortSignal.timeout(120_000) });
     const name = ((await snap.body.json()) as { data: { name: string } }).data.name;
-    const bytes = duBytes(join(dir, 'data', 'snapshots', name));
+    const snapshot = join(dir, 'data', 'snapshots', name);
+    const bytes = duBytes(snapshot);
+    const chunkBytes = readdirSync(snapshot).reduce((sum, block) => sum + duBytes(join(snapshot, block, 'chunks')), 0);
     const runs = series >= 10_000 ? 10 : 30;
     const now = Date.now() / 1000;
     const sel = encodeURIComponent(`{job="bench-${series}"}`);
     const qr = await latency(runs, `${url}/api/v1/query_range?query=${sel}&start=${now - 3600}&end=${now}&step=15`, {}, matrixSeries, series);
+    await send(`${url}/api/v1/write`, REMOTE_WRITE_HEADERS, freshPayload(series, Date.now()));
     const fed = await latency(runs, `${url}/federate?match[]=${sel}`, {}, federateSeries, series);
-    return { target: 'Prometheus', series, 'ingest samples/s': Math.round(load.samples / ingest.seconds), 'bytes/sample on disk': bytes / load.samples, 'query_range p50 ms': qr.p50, 'query_range p99 ms': qr.p99, 'federate p50 ms': fed.p50, 'federate p99 ms': fed.p99 };
+    return { target: 'Prometheus', series, 'ingest samples/s': Math.round(load.samples / ingest.seconds), 'bytes/sample on disk': bytes / load.samples, 'of which chunks': chunkBytes / load.samples, 'query_range p50 ms': qr.p50, 'query_range p99 ms': qr.p99, 'federate p50 ms': fed.p50, 'federate p99 ms': fed.p99 };
   } finally {
     if (prom && prom.exitCode === null) {
       prom.kill('SIGTERM');
