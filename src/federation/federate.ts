@@ -10,7 +10,7 @@
  */
 import { matcherSets } from './api/queries.ts';
 import type { PromParams } from './api/params.ts';
-import { renderFederation } from './exposition.ts';
+import { renderFederationLabelSets } from './exposition.ts';
 import type { SeriesStore } from './store/types.ts';
 
 export interface FederateContext {
@@ -25,5 +25,5 @@ export async function federate(ctx: FederateContext, params: PromParams): Promis
   const sets = matcherSets(ctx.tenant, params);
   if (sets.length === 0) return '';
   const last = await ctx.store.lastSamples(ctx.tenant, sets, ctx.now, { maxSeries: ctx.maxSeries, lookbackMs: ctx.lookbackMs });
-  return renderFederation(last.map((s) => ({ labels: Object.entries(s.labels).map(([name, value]) => ({ name, value })), timestampMs: s.t, value: s.v })));
+  return renderFederationLabelSets(last.map((s) => ({ labels: s.labels, timestampMs: s.t, value: s.v })));
 }

@@ -10,7 +10,7 @@ import { inTenant } from '../../store/scope.ts';
 import { appendSeries, LabelCache } from './append.ts';
 import { evalLatest, evalRange, evalRangeVector, instantWindow, referenceTime, sortResult, type LoadedSeries } from './eval.ts';
 import { STALE_HI, STALE_LO } from './float-bits.ts';
-import { compareUtf8, NAME_LABEL, TENANT_LABEL } from './labels.ts';
+import { compareUtf8, TENANT_LABEL } from './labels.ts';
 import { compactTenant, countActive, expireTenant } from './maintenance.ts';
 import { SqlParams, type PreparedMatcher } from './matchers.ts';
 import { findSeries, guardCount, loadLatest, loadSamples, prepareSets, SeriesLabelCache, seriesWhere, type SampleArena } from './read.ts';
@@ -161,8 +161,8 @@ export function createEmbeddedSeriesStore(db: Db, settings: Partial<EmbeddedStor
         }
         return res;
       });
-      const sorted = sortResult(out);
-      return sorted.sort((a, b) => compareUtf8(a.labels[NAME_LABEL] ?? '', b.labels[NAME_LABEL] ?? ''));
+      // In label-set order (the exposition groups them into families by name, keeping this order within).
+      return sortResult(out);
     },
 
     compact: (tenant, beforeMs) => compactTenant(db, s, tenant, beforeMs),

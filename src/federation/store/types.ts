@@ -134,7 +134,7 @@ export interface SeriesStore {
   series(tenant: string, matcherSets: readonly (readonly Matcher[])[], bounds?: TimeBounds, options?: ReadOptions): Promise<Labels[]>;
   labelNames(tenant: string, matcherSets: readonly (readonly Matcher[])[], bounds?: TimeBounds, options?: ReadOptions): Promise<string[]>;
   labelValues(tenant: string, name: string, matcherSets: readonly (readonly Matcher[])[], bounds?: TimeBounds, options?: ReadOptions): Promise<string[]>;
-  /** Federation: per matching series the latest sample in [at − lookback, at], unless it is a stale marker. */
+  /** Federation: per matching series the latest sample in [at − lookback, at], unless it is a stale marker; in label-set order. */
   lastSamples(tenant: string, matcherSets: readonly (readonly Matcher[])[], atMs: number, options?: QueryOptions): Promise<LastSample[]>;
 }
 
