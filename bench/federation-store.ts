@@ -13,25 +13,13 @@ import type { SeriesSamples } from '../src/federation/store/types.ts';
 import { insertTenant } from '../src/identity/tenants.ts';
 import { inSystem } from '../src/store/scope.ts';
 import pg from 'pg';
-import { benchDatabases, printTable, timed, type BenchDb } from './harness.ts';
+import { benchDatabases, printTable, timed, type BenchDb, percentile, rng } from './harness.ts';
 
 const STEP = 15_000;
 const SPAN = 65 * 60_000;
 const END = Date.parse('2026-11-23T12:00:00.000Z');
 const BATCH = 2000;
 const IN_FLIGHT = 4;
-
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Remote-write-like batches, generated lazily: time step by time step, every
@@ -62,9 +50,6 @@ function* batches(series: number): Generator<SeriesSamples[]> {
   if (cur.length > 0) yield cur;
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
-}
 
 async function latency(runs: number, fn: () => Promise<unknown>): Promise<{ p50: number; p99: number }> {
   await fn();

@@ -62,3 +62,20 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ result: T; secon
   const result = await fn();
   return { result, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
 }
+
+/** Deterministic pseudo-random numbers in [0, 1) (mulberry32), so every run generates the same data. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The p-th percentile of ascending `sorted`. */
+export function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}

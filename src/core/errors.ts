@@ -58,6 +58,7 @@ export const ERROR_CODES = {
   // -- federation codes end
   // Metrics store (src/federation/store)
   PROBECTL_ERR_METRICS_TOO_MANY_SERIES: { status: 422, summary: 'A metrics read matches more series than PROBECTL_METRICS_MAX_SERIES allows; nothing is returned (never truncated): narrow the selector.' },
+  PROBECTL_ERR_METRICS_TOO_MANY_SAMPLES: { status: 422, summary: 'A metrics query would load or return more samples than PROBECTL_METRICS_QUERY_MAX_SAMPLES allows (Prometheus\'s --query.max-samples); nothing is returned: narrow the selector or the time range.' },
   PROBECTL_ERR_METRICS_TENANT_SERIES_LIMIT: { status: 400, summary: 'New series were refused because the tenant has as many active series as PROBECTL_METRICS_MAX_TENANT_SERIES allows; samples of existing series were stored.' },
   PROBECTL_ERR_METRICS_SAMPLE_CONFLICT: { status: 400, summary: 'A sample carries a different value for a timestamp the series already has; the stored value is kept and the sample refused (an identical re-sent sample is accepted and stored once).' },
   PROBECTL_ERR_METRICS_SAMPLE_TOO_NEW: { status: 400, summary: 'A sample lies further in the future than the store accepts (10 minutes, as Prometheus); it was refused.' },

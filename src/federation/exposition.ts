@@ -100,6 +100,44 @@ export function expositionLabelName(name: string): string {
 
 const byName = (a: ExpositionLabel, b: ExpositionLabel): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
+/** `{a="1",…}` of one series: its labels by name without `__name__` and empty values, then the external labels it lacks. */
+function labelText(labels: readonly ExpositionLabel[], external: Readonly<Record<string, string>>, externalNames: readonly string[]): string {
+  const pairs: string[] = [];
+  const used = new Set<string>();
+  for (const l of [...labels].sort(byName)) {
+    if (l.name === '__name__' || l.value === '') continue;
+    used.add(l.name);
+    pairs.push(`${expositionLabelName(l.name)}="${escapeLabelValue(l.value)}"`);
+  }
+  for (const n of externalNames) {
+    if (!used.has(n)) pairs.push(`${expositionLabelName(n)}="${escapeLabelValue(external[n] as string)}"`);
+  }
+  return pairs.length === 0 ? '' : `{${pairs.join(',')}}`;
+}
+
+interface Row {
+  readonly name: string;
+  readonly series: string;
+  readonly timestampMs: number;
+  readonly value: number;
+}
+
+/** The body from rows of (family name, series text): families by name as written (names that escape alike stay one family), input order kept within. */
+function renderRows(rows: Row[]): string {
+  rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const lines: string[] = [];
+  let family: string | undefined;
+  for (const row of rows) {
+    if (row.name !== family) {
+      lines.push(`# TYPE ${row.name} untyped`);
+      family = row.name;
+    }
+    if (!Number.isSafeInteger(row.timestampMs)) throw new RangeError(`renderFederation: timestamp ${row.timestampMs} is not an integer number of ms`);
+    lines.push(`${row.series} ${formatPromFloat(row.value)} ${row.timestampMs}`);
+  }
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
 /**
  * Renders samples (the latest sample of each series) as a `/federate` body. Pure; the order of
  * families is by metric name, and within a family the input order is kept.
@@ -107,35 +145,52 @@ const byName = (a: ExpositionLabel, b: ExpositionLabel): number => (a.name < b.n
 export function renderFederation(samples: Iterable<ExpositionSample>, options: ExpositionOptions = {}): string {
   const external: Record<string, string> = { instance: '', ...(options.externalLabels ?? {}) };
   const externalNames = Object.keys(external).sort();
-  const rows: { name: string; sample: ExpositionSample }[] = [];
+  const rows: Row[] = [];
   for (const sample of samples) {
     if (isStaleMarker(sample.value)) continue;
     const name = sample.labels.find((l) => l.name === '__name__')?.value ?? '';
     if (name === '') continue;
-    rows.push({ name: expositionMetricName(name), sample });
+    const metric = expositionMetricName(name);
+    rows.push({ name: metric, series: `${metric}${labelText(sample.labels, external, externalNames)}`, timestampMs: sample.timestampMs, value: sample.value });
   }
-  // By the name as written, so names that escape alike stay in one family.
-  rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const lines: string[] = [];
-  let family: string | undefined;
-  for (const { name: metric, sample } of rows) {
-    if (metric !== family) {
-      lines.push(`# TYPE ${metric} untyped`);
-      family = metric;
+  return renderRows(rows);
+}
+
+/** A sample whose labels are an object (the store's label sets). */
+export interface LabelSetSample {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly timestampMs: number;
+  readonly value: number;
+}
+
+const NO_EXTERNAL: Readonly<Record<string, string>> = Object.freeze({ instance: '' });
+const NO_EXTERNAL_NAMES: readonly string[] = ['instance'];
+/** Family name and series text per label-set object (a series' label set never changes). */
+const seriesTextCache = new WeakMap<object, { name: string; series: string } | null>();
+
+/**
+ * renderFederation for samples whose labels are objects, without external labels (`instance=""`
+ * only) — the same body, byte for byte. The text of a series is computed once per label-set
+ * object and kept while the object lives: the store hands out one object per series, so a
+ * scrape every few seconds renders only the values.
+ */
+export function renderFederationLabelSets(samples: Iterable<LabelSetSample>): string {
+  const rows: Row[] = [];
+  for (const sample of samples) {
+    if (isStaleMarker(sample.value)) continue;
+    let text = seriesTextCache.get(sample.labels);
+    if (text === undefined) {
+      const name = sample.labels.__name__ ?? '';
+      if (name === '') text = null;
+      else {
+        const metric = expositionMetricName(name);
+        const list = Object.entries(sample.labels).map(([n, value]) => ({ name: n, value }));
+        text = { name: metric, series: `${metric}${labelText(list, NO_EXTERNAL, NO_EXTERNAL_NAMES)}` };
+      }
+      seriesTextCache.set(sample.labels, text);
     }
-    const pairs: string[] = [];
-    const used = new Set<string>();
-    for (const l of [...sample.labels].sort(byName)) {
-      if (l.name === '__name__' || l.value === '') continue;
-      used.add(l.name);
-      pairs.push(`${expositionLabelName(l.name)}="${escapeLabelValue(l.value)}"`);
-    }
-    for (const n of externalNames) {
-      if (!used.has(n)) pairs.push(`${expositionLabelName(n)}="${escapeLabelValue(external[n] as string)}"`);
-    }
-    const labelText = pairs.length === 0 ? '' : `{${pairs.join(',')}}`;
-    if (!Number.isSafeInteger(sample.timestampMs)) throw new RangeError(`renderFederation: timestamp ${sample.timestampMs} is not an integer number of ms`);
-    lines.push(`${metric}${labelText} ${formatPromFloat(sample.value)} ${sample.timestampMs}`);
+    if (text === null) continue;
+    rows.push({ name: text.name, series: text.series, timestampMs: sample.timestampMs, value: sample.value });
   }
-  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+  return renderRows(rows);
 }

@@ -1,4 +1,5 @@
 import { notify } from '../notify/integration.ts';
+import { metrics } from '../federation/integration.ts';
 import { siem } from '../siem/integration.ts';
 import type { Integration } from './types.ts';
 
@@ -10,6 +11,7 @@ import type { Integration } from './types.ts';
 export const INTEGRATIONS: readonly Integration[] = [
   siem,
   notify,
+  metrics,
 ];
 
 /** An integration by name. */

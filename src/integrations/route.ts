@@ -44,6 +44,18 @@ export interface Reply {
   headers?: Record<string, string>;
 }
 
+/** How a raw-body route reads its body. */
+export interface RawBody<D> {
+  /** Accepted content types (media type only, lower-case); any when empty. */
+  readonly contentTypes: readonly string[];
+  /** Most bytes read (the route's dependencies may decide it, e.g. from its settings). */
+  readonly limit: number | ((deps: D) => number);
+  /** The error for a body over the limit (default: 413 PROBECTL_ERR_BODY_TOO_LARGE). */
+  readonly tooLarge?: (limit: number) => Error;
+  /** Called before a body over the limit is answered (an inbound webhook audits it); never fails the answer. */
+  readonly onTooLarge?: (ctx: { deps: D; params: unknown; headers: Readonly<Record<string, string | string[] | undefined>>; source: string }) => Promise<void>;
+}
+
 export interface RouteDef<D = unknown, S extends RouteSchema = RouteSchema> {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   url: string;
@@ -57,12 +69,14 @@ export interface RouteDef<D = unknown, S extends RouteSchema = RouteSchema> {
    * as `body` (a Buffer), for these content types (any when empty), at most
    * `limit` bytes (413 beyond). Access is checked before the body is read.
    */
-  raw?: {
-    readonly contentTypes: readonly string[];
-    readonly limit: number;
-    /** Called before a body over `limit` is answered 413 (an inbound webhook audits it); never fails the answer. */
-    readonly onTooLarge?: (ctx: { deps: D; params: unknown; headers: Readonly<Record<string, string | string[] | undefined>>; source: string }) => Promise<void>;
-  };
+  raw?: RawBody<D>;
+  /**
+   * Renders the route's error answers in a shape of its own (the Prometheus
+   * API's `{"status":"error",…}`), for every error but authentication and
+   * authorization (401/403 keep `{code, message}`). `err` is the error as the
+   * server classified it.
+   */
+  renderError?(err: { readonly status: number; readonly code: string; readonly message: string }): { body: string; contentType: string };
   handler(ctx: HandlerContext<D, S>): Promise<Reply>;
 }
 

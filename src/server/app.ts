@@ -32,6 +32,38 @@ function errorReply(reply: FastifyReply, code: ErrorCode, status: number, messag
   return reply.code(status).type('application/json').send({ code, message, ...(extra ?? {}) });
 }
 
+/** An error as the API answers it: status, stable code, message, extra fields; `unhandled` when it was not one of ours. */
+interface DescribedError {
+  status: number;
+  code: ErrorCode;
+  message: string;
+  extra?: Record<string, unknown> | undefined;
+  unhandled?: boolean;
+}
+
+/** Classifies any error a route, hook or body parser threw (the one place that decides status and code). */
+function describeError(err: FastifyError & { validationContext?: string }, bodyLimit: number): DescribedError {
+  if (err instanceof ProbectlError) return { status: err.status, code: err.code, message: err.message, extra: err.details };
+  if (err.validation) return { status: 400, code: 'PROBECTL_ERR_VALIDATION', message: describeValidation(err.validationContext, err.validation) };
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { status: 413, code: 'PROBECTL_ERR_BODY_TOO_LARGE', message: `request body exceeds ${bodyLimit} bytes` };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { status: 415, code: 'PROBECTL_ERR_UNSUPPORTED_MEDIA_TYPE', message: 'unsupported content type; send application/json' };
+    default:
+      break;
+  }
+  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    return { status: err.statusCode, code: 'PROBECTL_ERR_VALIDATION', message: 'bad request' };
+  }
+  return { status: 500, code: 'PROBECTL_ERR_INTERNAL', message: 'internal error; see the server log', unhandled: true };
+}
+
+function logError(req: FastifyRequest, err: unknown, e: DescribedError): void {
+  if (e.unhandled) req.log.error({ err }, 'unhandled error');
+  else if (e.status >= 500) req.log.error({ err: { code: e.code, message: e.message } }, 'request failed');
+}
+
 /** JSON is UTF-8 (RFC 8259 §8.1): a body declared in another charset is refused, never reinterpreted. */
 function refuseNonUtf8Charset(contentType: string | undefined): void {
   const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(contentType ?? '')?.[1]?.toLowerCase();
@@ -54,24 +86,9 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
   app.setValidatorCompiler(validatorCompiler);
 
   app.setErrorHandler((err: FastifyError & { validationContext?: string }, req, reply) => {
-    if (err instanceof ProbectlError) {
-      if (err.status >= 500) req.log.error({ err: { code: err.code, message: err.message } }, 'request failed');
-      return errorReply(reply, err.code, err.status, err.message, err.details);
-    }
-    if (err.validation) return errorReply(reply, 'PROBECTL_ERR_VALIDATION', 400, describeValidation(err.validationContext, err.validation));
-    switch (err.code) {
-      case 'FST_ERR_CTP_BODY_TOO_LARGE':
-        return errorReply(reply, 'PROBECTL_ERR_BODY_TOO_LARGE', 413, `request body exceeds ${deps.config.bodyLimit} bytes`);
-      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-        return errorReply(reply, 'PROBECTL_ERR_UNSUPPORTED_MEDIA_TYPE', 415, 'unsupported content type; send application/json');
-      default:
-        break;
-    }
-    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
-      return errorReply(reply, 'PROBECTL_ERR_VALIDATION', err.statusCode, 'bad request');
-    }
-    req.log.error({ err }, 'unhandled error');
-    return errorReply(reply, 'PROBECTL_ERR_INTERNAL', 500, 'internal error; see the server log');
+    const e = describeError(err, deps.config.bodyLimit);
+    logError(req, err, e);
+    return errorReply(reply, e.code, e.status, e.message, e.extra);
   });
 
   // The one JSON boundary for every route: bounded, non-recursive, refusing what
@@ -119,7 +136,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
   });
 
   for (const mounted of opts.routes) {
-    if (mounted.def.raw) await app.register(async (scope) => registerRawRoute(scope, deps, mounted));
+    if (mounted.def.raw || mounted.def.renderError) await app.register(async (scope) => registerScopedRoute(scope, deps, mounted));
     else registerRoute(app, deps, mounted);
   }
 
@@ -128,28 +145,41 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
 }
 
 /**
- * A route whose body is read as raw bytes (remote-write, signed webhooks): in
- * its own scope, every content type is taken as a Buffer of at most
- * `raw.limit` bytes (413 beyond); a content type the route does not list is
- * 415. Access still runs first (onRequest), before the body is read.
+ * A route in its own scope: one whose body is read as raw bytes (remote-write,
+ * signed webhooks, form posts), and/or one that renders its errors in its own
+ * shape (the Prometheus API). Raw: every content type is taken as a Buffer of
+ * at most `raw.limit` bytes (413, or the route's `raw.tooLarge`, beyond); a
+ * content type the route does not list is 415. Access still runs first
+ * (onRequest), before the body is read; authentication and authorization
+ * errors keep probectl's {code, message} shape whatever the route renders.
  */
-async function registerRawRoute(scope: FastifyInstance, deps: AppDeps, mounted: MountedRoute): Promise<void> {
-  const raw = mounted.def.raw as NonNullable<MountedRoute['def']['raw']>;
-  scope.removeAllContentTypeParsers();
-  scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: raw.limit }, (req, body, done) => {
-    const type = String(req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-    if (raw.contentTypes.length > 0 && !raw.contentTypes.includes(type)) {
-      done(new ProbectlError('PROBECTL_ERR_UNSUPPORTED_MEDIA_TYPE', `unsupported content type; send ${raw.contentTypes.join(' or ')}`), undefined);
-      return;
+async function registerScopedRoute(scope: FastifyInstance, deps: AppDeps, mounted: MountedRoute): Promise<void> {
+  const def = mounted.def;
+  const raw = def.raw;
+  const limit = raw === undefined ? deps.config.bodyLimit : typeof raw.limit === 'function' ? raw.limit(mounted.deps(deps)) : raw.limit;
+  if (raw) {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limit }, (req, body, done) => {
+      const type = String(req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+      if (raw.contentTypes.length > 0 && !raw.contentTypes.includes(type)) {
+        done(new ProbectlError('PROBECTL_ERR_UNSUPPORTED_MEDIA_TYPE', `unsupported content type; send ${raw.contentTypes.join(' or ')}`), undefined);
+        return;
+      }
+      done(null, body);
+    });
+  }
+  scope.setErrorHandler(async (err: FastifyError & { validationContext?: string }, req, reply) => {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && raw?.onTooLarge) {
+      await raw.onTooLarge({ deps: mounted.deps(deps), params: req.params, headers: req.headers, source: sourceOf(req) }).catch((hookErr: unknown) => req.log.error({ err: (hookErr as Error).message }, 'onTooLarge hook failed'));
     }
-    done(null, body);
-  });
-  scope.setErrorHandler(async (err: FastifyError, req, reply) => {
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      await raw.onTooLarge?.({ deps: mounted.deps(deps), params: req.params, headers: req.headers, source: sourceOf(req) }).catch((hookErr: unknown) => req.log.error({ err: (hookErr as Error).message }, 'onTooLarge hook failed'));
-      return errorReply(reply, 'PROBECTL_ERR_BODY_TOO_LARGE', 413, `request body exceeds ${raw.limit} bytes`);
+    const tooLarge = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && raw?.tooLarge ? raw.tooLarge(limit) : undefined;
+    const e = describeError((tooLarge ?? err) as FastifyError & { validationContext?: string }, limit);
+    logError(req, err, e);
+    if (def.renderError && e.status !== 401 && e.status !== 403) {
+      const rendered = def.renderError(e);
+      return reply.code(e.status).type(rendered.contentType).send(rendered.body);
     }
-    throw err;
+    return errorReply(reply, e.code, e.status, e.message, e.extra);
   });
   registerRoute(scope, deps, mounted);
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { escapeLabelValue, EXPOSITION_CONTENT_TYPE, formatPromFloat, renderFederation, type ExpositionSample } from '../../src/federation/exposition.ts';
+import { escapeLabelValue, EXPOSITION_CONTENT_TYPE, formatPromFloat, renderFederation, renderFederationLabelSets, type ExpositionSample } from '../../src/federation/exposition.ts';
 import { staleMarker } from '../../src/federation/stale.ts';
 import { parseStrict } from './exposition-check.ts';
 
@@ -87,6 +87,20 @@ describe('text exposition 0.0.4 for /federate', () => {
         assert.ok(kept.some((k) => k.value === p.value || (Number.isNaN(k.value) && Number.isNaN(p.value))));
         assert.equal(p.labels.instance ?? '', p.labels.instance === undefined ? '' : p.labels.instance);
       }
+    }), { numRuns: 500 });
+  });
+
+  it('renderFederationLabelSets writes the same body as renderFederation, from label-set objects, also when rendered again (fast-check)', () => {
+    const name = fc.oneof(fc.constantFrom('up', 'a:b', 'x_total', 'é-x', ''), fc.string({ minLength: 1, maxLength: 6 }));
+    const labels = fc.dictionary(fc.oneof(fc.constantFrom('job', 'tenant_id', 'le', 'instance', 'lééééé', 'a.b'), fc.stringMatching(/^[a-zA-Z_][a-zA-Z0-9_]{0,4}$/)), fc.string({ unit: 'binary', maxLength: 8 }).filter((v) => v.isWellFormed()), { maxKeys: 4 });
+    const value = fc.oneof(fc.double(), fc.constantFrom(NaN, Infinity, -Infinity, 0, 1, -1, staleMarker()));
+    fc.assert(fc.property(fc.array(fc.tuple(name, labels, value, fc.integer({ min: -1e15, max: 1e15 })), { maxLength: 8 }), (rows) => {
+      const sets = rows.map(([n, l]) => ({ ...Object.fromEntries(Object.entries(l).filter(([k]) => k !== '__name__')), __name__: n }));
+      const objects = rows.map(([, , v, t], i) => ({ labels: sets[i] as Record<string, string>, value: v, timestampMs: t }));
+      const arrays = objects.map((o) => ({ labels: Object.entries(o.labels).map(([k, x]) => ({ name: k, value: x })), value: o.value, timestampMs: o.timestampMs }));
+      const expected = renderFederation(arrays);
+      assert.equal(renderFederationLabelSets(objects), expected);
+      assert.equal(renderFederationLabelSets(objects), expected, 'from the cached series texts');
     }), { numRuns: 500 });
   });
 });

@@ -7,6 +7,7 @@ import { generateToken } from '../../src/identity/tokens.ts';
 import { allRoutes } from '../../src/server/routes/index.ts';
 import type { RouteDef } from '../../src/server/route.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { form, FORM_HEADERS, remoteWrite } from '../helpers/remote-write.ts';
 
 /**
  * Walks every registered route: without credentials → 401, with a bad token →
@@ -43,6 +44,9 @@ describe(`access control on every route (${process.env.PROBECTL_TEST_DATABASE_UR
     incidentA = sig.json.signals[0].incident_id;
     const ind = await app.request('POST', '/v1/indicators', { token: tokenA, body: { indicators: [{ value: 'a-only.example', confidence: 90, source: 'a-feed' }] } });
     indicatorA = ind.json.indicators[0].id;
+    const now = Date.now();
+    const written = await remoteWrite(app, tokenA, [{ labels: { __name__: 'a_only_metric', secret: 'a-secret-value', tenant_id: tenantB }, samples: [[now - 60_000, 1], [now - 30_000, 2]] }]);
+    assert.equal(written.status, 204, written.text);
   });
   after(() => app?.close());
 
@@ -97,6 +101,76 @@ describe(`access control on every route (${process.env.PROBECTL_TEST_DATABASE_UR
     assert.equal((await app.request('DELETE', `/v1/tokens/${id}`, { token: app.adminToken })).status, 200);
     assert.equal((await app.request('GET', '/v1/incidents', { token: t })).status, 401);
   });
+
+  const G = '/v1/grafana/api/v1';
+  /** Asserts a metrics answer carries nothing of tenant A: neither its series, its label value, nor its tenant id. */
+  const nothingOfA = (res: { status: number; text: string }, what: string) => {
+    assert.equal(res.status, 200, `${what}: ${res.text}`);
+    for (const leak of ['a_only_metric', 'a-secret-value', tenantA]) assert.ok(!res.text.includes(leak), `${what} leaks ${leak}: ${res.text}`);
+  };
+  /** Each metrics route asked by B for A's series, with A's tenant_id smuggled in every way a selector allows. */
+  function metricsIsolation(): Record<string, () => Promise<void>> {
+    const smuggled = `a_only_metric{tenant_id="${tenantA}"}`;
+    const selectors = [smuggled, `{__name__=~".+",tenant_id=~".*"}`, `{__name__="a_only_metric",tenant_id!="${tenantB}"}`];
+    const now = Date.now() / 1000;
+    const get = (path: string) => app.request('GET', path, { token: tokenB });
+    const post = (path: string, params: Record<string, string | string[]>) => app.request('POST', path, { token: tokenB, rawBody: form(params), headers: FORM_HEADERS });
+    const q = (s: string) => encodeURIComponent(s);
+    return {
+      [`GET ${G}/query`]: async () => {
+        for (const s of selectors) nothingOfA(await get(`${G}/query?query=${q(s)}`), s);
+        const a = await app.request('GET', `${G}/query?query=${q('a_only_metric')}`, { token: tokenA });
+        assert.ok(a.text.includes('a-secret-value'), 'A sees its own series (the check above is not vacuous)');
+      },
+      [`POST ${G}/query`]: async () => {
+        for (const s of selectors) nothingOfA(await post(`${G}/query`, { query: s }), s);
+      },
+      [`GET ${G}/query_range`]: async () => {
+        for (const s of selectors) nothingOfA(await get(`${G}/query_range?query=${q(s)}&start=${now - 300}&end=${now}&step=15`), s);
+      },
+      [`POST ${G}/query_range`]: async () => {
+        for (const s of selectors) nothingOfA(await post(`${G}/query_range`, { query: s, start: String(now - 300), end: String(now), step: '15' }), s);
+      },
+      [`GET ${G}/series`]: async () => {
+        nothingOfA(await get(`${G}/series?${selectors.map((s) => `match[]=${q(s)}`).join('&')}`), 'series');
+      },
+      [`POST ${G}/series`]: async () => {
+        nothingOfA(await post(`${G}/series`, { 'match[]': selectors }), 'series');
+      },
+      [`GET ${G}/labels`]: async () => {
+        nothingOfA(await get(`${G}/labels`), 'labels');
+        nothingOfA(await get(`${G}/labels?match[]=${q(smuggled)}`), 'labels');
+      },
+      [`POST ${G}/labels`]: async () => {
+        const res = await post(`${G}/labels`, { 'match[]': selectors });
+        nothingOfA(res, 'labels');
+        assert.ok(!res.text.includes('"secret"'), 'A\'s label name is not listed');
+      },
+      [`GET ${G}/label/:name/values`]: async () => {
+        for (const name of ['secret', '__name__', 'tenant_id']) nothingOfA(await get(`${G}/label/${name}/values`), name);
+        const own = await get(`${G}/label/tenant_id/values`);
+        assert.ok(!own.text.includes(tenantA));
+      },
+      [`GET ${G}/metadata`]: async () => nothingOfA(await get(`${G}/metadata`), 'metadata'),
+      [`GET ${G}/query_exemplars`]: async () => nothingOfA(await get(`${G}/query_exemplars?query=${q(smuggled)}`), 'exemplars'),
+      [`POST ${G}/query_exemplars`]: async () => nothingOfA(await post(`${G}/query_exemplars`, { query: smuggled }), 'exemplars'),
+      [`GET ${G}/status/buildinfo`]: async () => nothingOfA(await get(`${G}/status/buildinfo`), 'buildinfo'),
+      'GET /v1/prometheus/federate': async () => {
+        nothingOfA(await get(`/v1/prometheus/federate?${selectors.map((s) => `match[]=${q(s)}`).join('&')}`), 'federate');
+        const a = await app.request('GET', `/v1/prometheus/federate?match[]=${q('a_only_metric')}`, { token: tokenA });
+        assert.match(a.text, /a_only_metric\{secret="a-secret-value",tenant_id="[^"]+",instance=""\} 2 /);
+      },
+      'POST /v1/prometheus/write': async () => {
+        // B writes a series claiming A's tenant: it lands in B, never in A.
+        const res = await remoteWrite(app, tokenB, [{ labels: { __name__: 'b_claims_a', tenant_id: tenantA }, samples: [[Date.now() - 1000, 7]] }]);
+        assert.equal(res.status, 204, res.text);
+        const inA = await app.request('GET', `${G}/series?match[]=${q('b_claims_a')}`, { token: tokenA });
+        assert.deepEqual(inA.json.data, []);
+        const inB = await get(`${G}/series?match[]=${q('b_claims_a')}`);
+        assert.deepEqual(inB.json.data, [{ __name__: 'b_claims_a', tenant_id: tenantB }]);
+      },
+    };
+  }
 
   /** What tenant B (holding every tenant permission) sees of tenant A through each route. */
   const ISOLATION: Record<string, () => Promise<void>> = {
@@ -226,6 +300,7 @@ describe(`access control on every route (${process.env.PROBECTL_TEST_DATABASE_UR
       const res = await app.request('POST', '/v1/notify/sign', { token: tokenB, body: { id: 'jira1', body: '{}' } });
       assert.deepEqual([res.status, res.json.code], [409, 'PROBECTL_ERR_NOTIFY_DISABLED']);
     },
+    ...metricsIsolation(),
     'DELETE /v1/indicators/:id': async () => {
       assert.equal((await app.request('DELETE', `/v1/indicators/${indicatorA}`, { token: tokenB })).status, 404);
       assert.equal((await app.request('GET', '/v1/indicators', { token: tokenA })).json.indicators.length, 1);

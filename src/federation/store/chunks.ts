@@ -4,7 +4,7 @@
  * chunk row stays inline (below PostgreSQL's TOAST threshold); sample records
  * of the append table; SQL array literals for bulk statements.
  */
-import { readSampleRecords, wordsOf } from './float-bits.ts';
+import { int8Text, readSampleRecords, wordsOf } from './float-bits.ts';
 import { decodeXorChunk, MAX_CHUNK_SAMPLES, XorChunkEncoder, xorChunkCount } from './xor-chunk.ts';
 
 export const CHUNK_WINDOW_MS = 7_200_000;
@@ -94,6 +94,9 @@ export interface EncodedChunk {
   readonly minT: number;
   readonly maxT: number;
   readonly data: Uint8Array;
+  /** The value bits of the sample at maxT (low, high words). */
+  readonly lastLo: number;
+  readonly lastHi: number;
 }
 
 /** Encodes a time-ordered buffer of one series into chunks that never cross a window. */
@@ -103,8 +106,10 @@ export function encodeChunks(seriesId: number, b: SampleBuf): EncodedChunk[] {
   let minT = 0;
   let maxT = 0;
   let win = 0;
+  let lastLo = 0;
+  let lastHi = 0;
   const flush = () => {
-    if (enc && enc.count > 0) out.push({ seriesId, minT, maxT, data: enc.bytes() });
+    if (enc && enc.count > 0) out.push({ seriesId, minT, maxT, data: enc.bytes(), lastLo, lastHi });
     enc = undefined;
   };
   for (let i = 0; i < b.ts.length; i++) {
@@ -115,7 +120,9 @@ export function encodeChunks(seriesId: number, b: SampleBuf): EncodedChunk[] {
       minT = t;
       win = windowStart(t);
     }
-    enc.append(t, b.words[2 * i] as number, b.words[2 * i + 1] as number);
+    lastLo = b.words[2 * i] as number;
+    lastHi = b.words[2 * i + 1] as number;
+    enc.append(t, lastLo, lastHi);
     maxT = t;
   }
   flush();
@@ -128,7 +135,7 @@ export function intArray(values: ArrayLike<number | string> | Iterable<number | 
 }
 
 /** Parameters of INSERT … SELECT FROM unnest(…) for chunks: one blob, offsets and lengths. */
-export function chunkRows(chunks: readonly EncodedChunk[]): { ids: string; mins: string; maxs: string; offs: string; lens: string; blob: Buffer } {
+export function chunkRows(chunks: readonly EncodedChunk[]): { ids: string; mins: string; maxs: string; offs: string; lens: string; blob: Buffer; lasts: string } {
   const blob = Buffer.concat(chunks.map((c) => c.data));
   let off = 0;
   const offs: number[] = [];
@@ -143,9 +150,10 @@ export function chunkRows(chunks: readonly EncodedChunk[]): { ids: string; mins:
     offs: intArray(offs),
     lens: intArray(chunks.map((c) => c.data.length)),
     blob,
+    lasts: intArray(chunks.map((c) => int8Text(c.lastLo, c.lastHi))),
   };
 }
 
-export const INSERT_CHUNKS_SQL = `INSERT INTO metric_chunks (tenant_id, series_id, min_t, max_t, data)
-  SELECT $1, u.sid, u.mn, u.mx, substring($7::bytea FROM u.off + 1 FOR u.len)
-    FROM unnest($2::int8[], $3::int8[], $4::int8[], $5::int4[], $6::int4[]) AS u(sid, mn, mx, off, len)`;
+export const INSERT_CHUNKS_SQL = `INSERT INTO metric_chunks (tenant_id, series_id, min_t, max_t, data, last_v)
+  SELECT $1, u.sid, u.mn, u.mx, substring($7::bytea FROM u.off + 1 FOR u.len), u.lv
+    FROM unnest($2::int8[], $3::int8[], $4::int8[], $5::int4[], $6::int4[], $8::int8[]) AS u(sid, mn, mx, off, len, lv)`;

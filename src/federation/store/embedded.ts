@@ -2,18 +2,18 @@
  * The embedded series store: SeriesStore over the project's database (PGlite
  * or PostgreSQL), every call in the caller's tenant scope (inTenant + RLS).
  * Schema: src/store/migrations/0005_metrics.sql; design notes in
- * docs/federation-store.md.
+ * docs/federation.md ("Storage").
  */
 import { ProbectlError } from '../../core/errors.ts';
 import type { Db } from '../../store/db.ts';
 import { inTenant } from '../../store/scope.ts';
 import { appendSeries, LabelCache } from './append.ts';
-import { evalInstant, evalRange, evalRangeVector, instantWindow, referenceTime, sortResult, type LoadedSeries } from './eval.ts';
-import { isStaleAt } from './float-bits.ts';
-import { compareUtf8, NAME_LABEL, outputLabels, TENANT_LABEL } from './labels.ts';
+import { evalLatest, evalRange, evalRangeVector, instantWindow, referenceTime, sortResult, type LoadedSeries } from './eval.ts';
+import { STALE_HI, STALE_LO } from './float-bits.ts';
+import { compareUtf8, TENANT_LABEL } from './labels.ts';
 import { compactTenant, countActive, expireTenant } from './maintenance.ts';
 import { SqlParams, type PreparedMatcher } from './matchers.ts';
-import { findSeries, guardCount, loadSamples, prepareSets, seriesWhere, type SampleArena } from './read.ts';
+import { findSeries, guardCount, loadLatest, loadSamples, prepareSets, SeriesLabelCache, seriesWhere, type SampleArena } from './read.ts';
 import { DEFAULT_SETTINGS, type EmbeddedStoreSettings } from './settings.ts';
 import type { Labels, LastSample, Matcher, QueryOptions, RawSeries, ReadOptions, ResultSeries, Selector, SeriesStore, SeriesStoreMaintenance, TimeBounds } from './types.ts';
 
@@ -35,17 +35,18 @@ export function createEmbeddedSeriesStore(db: Db, settings: Partial<EmbeddedStor
   const s: EmbeddedStoreSettings = { ...DEFAULT_SETTINGS, ...settings };
   const maxOf = (o?: ReadOptions) => o?.maxSeries ?? s.maxSeries;
   const labelCache = new LabelCache();
+  const seriesLabels = new SeriesLabelCache();
 
   /** Finds the series (guarded) and loads their samples in [mint, maxt], in one tenant transaction. */
-  async function load(tenant: string, matchers: readonly Matcher[], mint: number, maxt: number, max: number, bounds: TimeBounds): Promise<{ arena: SampleArena; series: LoadedSeries[] }> {
+  async function load(tenant: string, matchers: readonly Matcher[], mint: number, maxt: number, max: number, bounds: TimeBounds, maxSamples?: number): Promise<{ arena: SampleArena; series: LoadedSeries[] }> {
     const sets = prepareSets(tenant, [matchers]);
     return inTenant(db, tenant, async (tx) => {
-      const found = await findSeries(tx, sets, bounds, max);
-      const arena = await loadSamples(tx, found.map((f) => f.id), mint, maxt);
+      const found = await findSeries(tx, sets, bounds, max, seriesLabels);
+      const arena = await loadSamples(tx, found.map((f) => f.id), mint, maxt, maxSamples);
       const series: LoadedSeries[] = [];
       for (const f of found) {
         const span = arena.spans.get(f.id);
-        if (span) series.push({ labels: outputLabels(tx.tenantId, f.labels), start: span.start, end: span.end });
+        if (span) series.push({ labels: f.labels, start: span.start, end: span.end });
       }
       return { arena, series };
     });
@@ -70,7 +71,7 @@ export function createEmbeddedSeriesStore(db: Db, settings: Partial<EmbeddedStor
     async select(tenant, matchers, startMs, endMs, options): Promise<RawSeries[]> {
       checkTime('start', startMs);
       checkTime('end', endMs);
-      const { arena, series } = await load(tenant, matchers, startMs, endMs, maxOf(options), { startMs, endMs });
+      const { arena, series } = await load(tenant, matchers, startMs, endMs, maxOf(options), { startMs, endMs }, options?.maxSamples);
       return sortResult(series.map((l) => ({ labels: l.labels, timestamps: arena.ts.subarray(l.start, l.end), values: arena.values.subarray(l.start, l.end) })));
     },
 
@@ -80,8 +81,15 @@ export function createEmbeddedSeriesStore(db: Db, settings: Partial<EmbeddedStor
       const lookback = options?.lookbackMs ?? s.lookbackMs;
       const ref = referenceTime(selector, tMs, tMs, tMs);
       const w = instantWindow(ref, lookback);
-      const { arena, series } = await load(tenant, selector.matchers, w.mint, w.maxt, maxOf(options), { startMs: w.mint, endMs: w.maxt });
-      return evalInstant(arena, series, ref, lookback, tMs);
+      const picked = await inTenant(db, tenant, async (tx) => {
+        const found = await findSeries(tx, prepareSets(tenant, [selector.matchers]), { startMs: w.mint, endMs: w.maxt }, maxOf(options), seriesLabels);
+        const latest = await loadLatest(tx, found.map((f) => f.id), w.mint, w.maxt);
+        return found.flatMap((f) => {
+          const l = latest.get(f.id);
+          return l ? [{ labels: f.labels, latest: l }] : [];
+        });
+      });
+      return evalLatest(picked, tMs);
     },
 
     async range(tenant, selector, startMs, endMs, stepMs, options?: QueryOptions): Promise<ResultSeries[]> {
@@ -95,8 +103,8 @@ export function createEmbeddedSeriesStore(db: Db, settings: Partial<EmbeddedStor
       const fixed = selector.at === undefined ? undefined : referenceTime(selector, startMs, startMs, endMs);
       const mint = (fixed ?? startMs - offset) - lookback + 1;
       const maxt = fixed ?? endMs - offset;
-      const { arena, series } = await load(tenant, selector.matchers, mint, maxt, maxOf(options), { startMs: mint, endMs: maxt });
-      return evalRange(arena, series, startMs, endMs, stepMs, offset, lookback, fixed);
+      const { arena, series } = await load(tenant, selector.matchers, mint, maxt, maxOf(options), { startMs: mint, endMs: maxt }, options?.maxSamples);
+      return evalRange(arena, series, startMs, endMs, stepMs, offset, lookback, fixed, options?.maxSamples);
     },
 
     async rangeVector(tenant, selector, tMs, options): Promise<ResultSeries[]> {
@@ -105,14 +113,14 @@ export function createEmbeddedSeriesStore(db: Db, settings: Partial<EmbeddedStor
       const range = selector.rangeMs;
       if (range === undefined || range <= 0) throw new RangeError('a range vector needs a positive range');
       const ref = referenceTime(selector, tMs, tMs, tMs);
-      const { arena, series } = await load(tenant, selector.matchers, ref - range + 1, ref, maxOf(options), { startMs: ref - range + 1, endMs: ref });
+      const { arena, series } = await load(tenant, selector.matchers, ref - range + 1, ref, maxOf(options), { startMs: ref - range + 1, endMs: ref }, options?.maxSamples);
       return evalRangeVector(arena, series, ref, range);
     },
 
     async series(tenant, matcherSets, bounds = {}, options): Promise<Labels[]> {
       const sets = prepareSets(tenant, matcherSets);
-      const found = await inTenant(db, tenant, (tx) => findSeries(tx, sets, bounds, maxOf(options)));
-      return sortResult(found.map((f) => ({ labels: outputLabels(tenant, f.labels) }))).map((x) => x.labels);
+      const found = await inTenant(db, tenant, (tx) => findSeries(tx, sets, bounds, maxOf(options), seriesLabels));
+      return sortResult(found.map((f) => ({ labels: f.labels }))).map((x) => x.labels);
     },
 
     async labelNames(tenant, matcherSets, bounds = {}, options): Promise<string[]> {
@@ -138,21 +146,23 @@ export function createEmbeddedSeriesStore(db: Db, settings: Partial<EmbeddedStor
       const sets = prepareSets(tenant, matcherSets);
       const mint = atMs - lookback;
       const out = await inTenant(db, tenant, async (tx) => {
-        const found = await findSeries(tx, sets, { startMs: mint, endMs: atMs }, maxOf(options));
-        const arena = await loadSamples(tx, found.map((f) => f.id), mint, atMs);
+        const found = await findSeries(tx, sets, { startMs: mint, endMs: atMs }, maxOf(options), seriesLabels);
+        const latest = await loadLatest(tx, found.map((f) => f.id), mint, atMs);
         const res: LastSample[] = [];
+        const cell = new Float64Array(1);
+        const w = new Uint32Array(cell.buffer);
         for (const f of found) {
-          const span = arena.spans.get(f.id);
-          if (!span) continue;
-          const j = span.end - 1;
+          const l = latest.get(f.id);
           // Prometheus's federation drops a series whose latest sample is a stale marker.
-          if (isStaleAt(arena.words, j)) continue;
-          res.push({ labels: outputLabels(tx.tenantId, f.labels), t: arena.ts[j] as number, v: arena.values[j] as number });
+          if (!l || (l.hi === STALE_HI && l.lo === STALE_LO)) continue;
+          w[0] = l.lo;
+          w[1] = l.hi;
+          res.push({ labels: f.labels, t: l.t, v: cell[0] as number });
         }
         return res;
       });
-      const sorted = sortResult(out);
-      return sorted.sort((a, b) => compareUtf8(a.labels[NAME_LABEL] ?? '', b.labels[NAME_LABEL] ?? ''));
+      // In label-set order (the exposition groups them into families by name, keeping this order within).
+      return sortResult(out);
     },
 
     compact: (tenant, beforeMs) => compactTenant(db, s, tenant, beforeMs),

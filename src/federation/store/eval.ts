@@ -10,9 +10,9 @@
  *   dropped (matrixIterSlice).
  * Pure functions over an arena of samples (read.ts); no I/O.
  */
-import { isStaleAt } from './float-bits.ts';
+import { isStaleAt, STALE_HI, STALE_LO } from './float-bits.ts';
 import { compareLabels } from './labels.ts';
-import type { SampleArena } from './read.ts';
+import { tooManySamples, type Latest, type SampleArena } from './read.ts';
 import type { Labels, ResultSeries, Selector } from './types.ts';
 
 /** A series and its samples: [start, end) of the arena. */
@@ -45,49 +45,118 @@ function selectIndex(a: SampleArena, s: LoadedSeries, ref: number, lookbackMs: n
   return j;
 }
 
-/** Instant vector at evaluation time `t` with reference time `ref`. */
-export function evalInstant(a: SampleArena, series: readonly LoadedSeries[], ref: number, lookbackMs: number, t: number): ResultSeries[] {
-  const out: ResultSeries[] = [];
-  for (const s of series) {
-    const j = selectIndex(a, s, ref, lookbackMs);
-    if (j >= 0) out.push({ labels: s.labels, points: [[t, a.values[j] as number]] });
-  }
+/** `n` points as columns: one buffer, two views. */
+function columns(n: number): { ts: Float64Array; vs: Float64Array } {
+  const buf = new Float64Array(2 * n);
+  return { ts: buf.subarray(0, n), vs: buf.subarray(n) };
+}
+
+/**
+ * Instant vector at evaluation time `t` from each series' latest sample in
+ * the lookback window (read.ts loadLatest): none when that sample is a stale
+ * marker; the point is stamped `t`.
+ */
+export function evalLatest(picked: ReadonlyArray<{ labels: Labels; latest: Latest }>, t: number): ResultSeries[] {
+  const live = picked.filter((p) => !(p.latest.hi === STALE_HI && p.latest.lo === STALE_LO));
+  const { ts, vs } = columns(live.length);
+  const words = new Uint32Array(vs.buffer, vs.byteOffset, 2 * live.length);
+  const out: ResultSeries[] = live.map((p, i) => {
+    ts[i] = t;
+    words[2 * i] = p.latest.lo;
+    words[2 * i + 1] = p.latest.hi;
+    return { labels: p.labels, timestamps: ts.subarray(i, i + 1), values: vs.subarray(i, i + 1) };
+  });
   return sortResult(out);
 }
 
-/** Range query steps start + k·step ≤ end; `fixedRef` set when the selector has `@`. */
-export function evalRange(a: SampleArena, series: readonly LoadedSeries[], start: number, end: number, step: number, offsetMs: number, lookbackMs: number, fixedRef?: number): ResultSeries[] {
-  const out: ResultSeries[] = [];
+/**
+ * Range query steps start + k·step ≤ end; `fixedRef` set when the selector has
+ * `@`. Two passes over the samples: count each series' points (failing with
+ * PROBECTL_ERR_METRICS_TOO_MANY_SAMPLES beyond `maxPoints` before anything is
+ * allocated), then fill one buffer.
+ */
+export function evalRange(a: SampleArena, series: readonly LoadedSeries[], start: number, end: number, step: number, offsetMs: number, lookbackMs: number, fixedRef?: number, maxPoints = Number.POSITIVE_INFINITY): ResultSeries[] {
   const { ts, values, words } = a;
-  for (const s of series) {
-    const points: Array<[number, number]> = [];
+  const steps = Math.floor((end - start) / step) + 1;
+  const counts = new Int32Array(series.length);
+  const fixed = new Int32Array(series.length);
+  let total = 0;
+  for (let i = 0; i < series.length; i++) {
+    const s = series[i] as LoadedSeries;
+    let n = 0;
     if (fixedRef !== undefined) {
       const j = selectIndex(a, s, fixedRef, lookbackMs);
-      if (j >= 0) for (let t = start; t <= end; t += step) points.push([t, values[j] as number]);
+      fixed[i] = j;
+      if (j >= 0) n = steps;
     } else {
       let j = s.start - 1;
-      for (let t = start; t <= end; t += step) {
-        const ref = t - offsetMs;
+      for (let k = 0; k < steps; k++) {
+        const ref = start + k * step - offsetMs;
         while (j + 1 < s.end && (ts[j + 1] as number) <= ref) j++;
-        if (j >= s.start && (ts[j] as number) > ref - lookbackMs && !isStaleAt(words, j)) points.push([t, values[j] as number]);
+        if (j >= s.start && (ts[j] as number) > ref - lookbackMs && !isStaleAt(words, j)) n++;
       }
     }
-    if (points.length > 0) out.push({ labels: s.labels, points });
+    counts[i] = n;
+    total += n;
+    if (total > maxPoints) throw tooManySamples(maxPoints);
+  }
+  const col = columns(total);
+  const out: ResultSeries[] = [];
+  let pos = 0;
+  for (let i = 0; i < series.length; i++) {
+    const n = counts[i] as number;
+    if (n === 0) continue;
+    const s = series[i] as LoadedSeries;
+    const from = pos;
+    if (fixedRef !== undefined) {
+      const v = values[fixed[i] as number] as number;
+      for (let k = 0; k < steps; k++, pos++) {
+        col.ts[pos] = start + k * step;
+        col.vs[pos] = v;
+      }
+    } else {
+      let j = s.start - 1;
+      for (let k = 0; k < steps; k++) {
+        const t = start + k * step;
+        const ref = t - offsetMs;
+        while (j + 1 < s.end && (ts[j + 1] as number) <= ref) j++;
+        if (j >= s.start && (ts[j] as number) > ref - lookbackMs && !isStaleAt(words, j)) {
+          col.ts[pos] = t;
+          col.vs[pos] = values[j] as number;
+          pos++;
+        }
+      }
+    }
+    out.push({ labels: s.labels, timestamps: col.ts.subarray(from, pos), values: col.vs.subarray(from, pos) });
   }
   return sortResult(out);
 }
 
-/** Range vector: raw samples in (ref − rangeMs, ref] without stale markers. */
+/** Range vector: raw samples in (ref − rangeMs, ref] without stale markers, as views of the arena where no stale marker intervenes. */
 export function evalRangeVector(a: SampleArena, series: readonly LoadedSeries[], ref: number, rangeMs: number): ResultSeries[] {
   const out: ResultSeries[] = [];
   for (const s of series) {
-    const points: Array<[number, number]> = [];
-    for (let i = s.start; i < s.end; i++) {
-      const t = a.ts[i] as number;
-      if (t <= ref - rangeMs || t > ref || isStaleAt(a.words, i)) continue;
-      points.push([t, a.values[i] as number]);
+    let from = s.start;
+    while (from < s.end && (a.ts[from] as number) <= ref - rangeMs) from++;
+    let to = s.end;
+    while (to > from && (a.ts[to - 1] as number) > ref) to--;
+    if (to <= from) continue;
+    let stale = 0;
+    for (let i = from; i < to; i++) if (isStaleAt(a.words, i)) stale++;
+    if (stale === 0) {
+      out.push({ labels: s.labels, timestamps: a.ts.subarray(from, to), values: a.values.subarray(from, to) });
+      continue;
     }
-    if (points.length > 0) out.push({ labels: s.labels, points });
+    if (stale === to - from) continue;
+    const col = columns(to - from - stale);
+    let k = 0;
+    for (let i = from; i < to; i++) {
+      if (isStaleAt(a.words, i)) continue;
+      col.ts[k] = a.ts[i] as number;
+      col.vs[k] = a.values[i] as number;
+      k++;
+    }
+    out.push({ labels: s.labels, timestamps: col.ts, values: col.vs });
   }
   return sortResult(out);
 }

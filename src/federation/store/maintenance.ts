@@ -30,7 +30,7 @@ async function replaceChunks(tx: TenantTx, old: ReadonlyArray<{ sid: number; min
   }
   for (let i = 0; i < fresh.length; i += 5000) {
     const r = chunkRows(fresh.slice(i, i + 5000));
-    await tx.query(INSERT_CHUNKS_SQL, [tx.tenantId, r.ids, r.mins, r.maxs, r.offs, r.lens, r.blob]);
+    await tx.query(INSERT_CHUNKS_SQL, [tx.tenantId, r.ids, r.mins, r.maxs, r.offs, r.lens, r.blob, r.lasts]);
   }
 }
 

@@ -6,20 +6,47 @@
  */
 import { ProbectlError } from '../../core/errors.ts';
 import type { TenantTx } from '../../store/scope.ts';
-import { CHUNK_WINDOW_MS, intArray, mergeBufs, sampleBuf, sliceBuf, type SampleBuf } from './chunks.ts';
-import { readSampleRecords } from './float-bits.ts';
+import { CHUNK_WINDOW_MS, decodeChunks, intArray, mergeBufs, sampleBuf, sliceBuf, type SampleBuf } from './chunks.ts';
 import { decodeXorChunk, xorChunkCount } from './xor-chunk.ts';
 import { matcherSetsSql, prepareMatchers, SqlParams, type PreparedMatcher } from './matchers.ts';
 import { BOUNDS_SLACK_MS } from './settings.ts';
-import type { Matcher, TimeBounds } from './types.ts';
+import { outputLabels } from './labels.ts';
+import type { Labels, Matcher, TimeBounds } from './types.ts';
 
 export interface FoundSeries {
   readonly id: number;
-  readonly labels: Record<string, string>;
+  /** Output labels: the stored set plus tenant_id (from the scope), in Prometheus order. Shared: never mutate. */
+  readonly labels: Labels;
+}
+
+/**
+ * Output label sets by series id. A series' labels never change and its id is
+ * never reused, so an entry stays true for as long as the series lives; each
+ * entry also names its tenant and is used only in that tenant's scope. Bounded:
+ * past `max` entries it starts over.
+ */
+export class SeriesLabelCache {
+  private readonly map = new Map<number, { tenant: string; labels: Labels }>();
+  private readonly max: number;
+  constructor(max = 200_000) {
+    this.max = max;
+  }
+  get(tenant: string, id: number): Labels | undefined {
+    const e = this.map.get(id);
+    return e && e.tenant === tenant ? e.labels : undefined;
+  }
+  set(tenant: string, id: number, labels: Labels): void {
+    if (this.map.size >= this.max) this.map.clear();
+    this.map.set(id, { tenant, labels });
+  }
 }
 
 export function tooManySeries(max: number): ProbectlError {
   return new ProbectlError('PROBECTL_ERR_METRICS_TOO_MANY_SERIES', `the selector matches more than ${max} series (PROBECTL_METRICS_MAX_SERIES); narrow the selector`);
+}
+
+export function tooManySamples(max: number): ProbectlError {
+  return new ProbectlError('PROBECTL_ERR_METRICS_TOO_MANY_SAMPLES', `query processing would load too many samples into memory in query execution (more than ${max}, PROBECTL_METRICS_QUERY_MAX_SAMPLES); narrow the selector or the time range`);
 }
 
 export function prepareSets(tenant: string, sets: readonly (readonly Matcher[])[]): PreparedMatcher[][] {
@@ -40,13 +67,43 @@ export async function seriesWhere(tx: TenantTx, sets: readonly (readonly Prepare
   return conds.join(' AND ');
 }
 
-/** Series matching any set, or PROBECTL_ERR_METRICS_TOO_MANY_SERIES when more than `max` do. */
-export async function findSeries(tx: TenantTx, sets: readonly (readonly PreparedMatcher[])[], bounds: TimeBounds, max: number): Promise<FoundSeries[]> {
+/**
+ * Series matching any set, or PROBECTL_ERR_METRICS_TOO_MANY_SERIES when more
+ * than `max` do. Label sets come from `cache` where it has them; only the
+ * others are read (and parsed) from the database.
+ */
+export async function findSeries(tx: TenantTx, sets: readonly (readonly PreparedMatcher[])[], bounds: TimeBounds, max: number, cache?: SeriesLabelCache): Promise<FoundSeries[]> {
   const p = new SqlParams();
   const where = await seriesWhere(tx, sets, bounds, p);
-  const res = await tx.query<{ series_id: number; labels: Record<string, string> }>(`SELECT s.series_id, s.labels FROM metric_series s WHERE ${where} LIMIT ${p.add(max + 1)}::int8`, p.values);
+  if (!cache) {
+    const res = await tx.query<{ series_id: number; labels: Record<string, string> }>(`SELECT s.series_id, s.labels FROM metric_series s WHERE ${where} LIMIT ${p.add(max + 1)}::int8`, p.values);
+    if (res.rows.length > max) throw tooManySeries(max);
+    return res.rows.map((r) => ({ id: r.series_id, labels: outputLabels(tx.tenantId, r.labels) }));
+  }
+  const res = await tx.query<{ series_id: number }>(`SELECT s.series_id FROM metric_series s WHERE ${where} LIMIT ${p.add(max + 1)}::int8`, p.values);
   if (res.rows.length > max) throw tooManySeries(max);
-  return res.rows.map((r) => ({ id: r.series_id, labels: r.labels }));
+  const out: FoundSeries[] = new Array(res.rows.length);
+  const missing: number[] = [];
+  res.rows.forEach((r, i) => {
+    const labels = cache.get(tx.tenantId, r.series_id);
+    if (labels) out[i] = { id: r.series_id, labels };
+    else missing.push(i);
+  });
+  if (missing.length > 0) {
+    const ids = missing.map((i) => (res.rows[i] as { series_id: number }).series_id);
+    const got = await tx.query<{ series_id: number; labels: Record<string, string> }>('SELECT series_id, labels FROM metric_series WHERE tenant_id = $1 AND series_id = ANY ($2::int8[])', [tx.tenantId, intArray(ids)]);
+    const byId = new Map(got.rows.map((r) => [r.series_id, r.labels]));
+    for (const i of missing) {
+      const id = (res.rows[i] as { series_id: number }).series_id;
+      const stored = byId.get(id);
+      // Deleted by retention between the two statements: not a match any more.
+      if (!stored) continue;
+      const labels = outputLabels(tx.tenantId, stored);
+      cache.set(tx.tenantId, id, labels);
+      out[i] = { id, labels };
+    }
+  }
+  return out.filter((f) => f !== undefined);
 }
 
 /** Fails closed when more than `max` series match (counted in the database, nothing loaded). */
@@ -68,50 +125,113 @@ export interface SampleArena {
 }
 
 /**
+ * Recent samples (the append table) of the given series, grouped: records of
+ * 24 bytes (int8send of series_id, t, v) in no particular order, read as one
+ * value, are placed per series (a counting sort by the series' position in
+ * `ids`) and put in time order where they were not. Returns per position the
+ * [start, end) of its records in `ts`/`words`.
+ */
+function groupRecent(blob: Uint8Array, position: Map<number, number>, n: number): { ts: Float64Array; words: Uint32Array; starts: Int32Array } {
+  const count = blob.length / 24;
+  const dv = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+  const pos = new Int32Array(count);
+  const starts = new Int32Array(n + 1);
+  for (let i = 0; i < count; i++) {
+    const p = position.get(dv.getInt32(24 * i) * 4294967296 + dv.getUint32(24 * i + 4)) ?? -1;
+    pos[i] = p;
+    if (p >= 0) (starts[p + 1] as number)++;
+  }
+  for (let p = 0; p < n; p++) starts[p + 1] = (starts[p + 1] as number) + (starts[p] as number);
+  const fill = starts.slice(0, n);
+  const ts = new Float64Array(starts[n] as number);
+  const words = new Uint32Array(2 * ts.length);
+  for (let i = 0; i < count; i++) {
+    const p = pos[i] as number;
+    if (p < 0) continue;
+    const k = (fill[p] as number);
+    fill[p] = k + 1;
+    const o = 24 * i;
+    ts[k] = dv.getInt32(o + 8) * 4294967296 + dv.getUint32(o + 12);
+    words[2 * k + 1] = dv.getUint32(o + 16);
+    words[2 * k] = dv.getUint32(o + 20);
+  }
+  for (let p = 0; p < n; p++) sortRun(ts, words, starts[p] as number, starts[p + 1] as number);
+  return { ts, words, starts };
+}
+
+/** Insertion sort of one series' records by time (they usually arrive sorted; a late sample moves a few places). */
+function sortRun(ts: Float64Array, words: Uint32Array, from: number, to: number): void {
+  for (let i = from + 1; i < to; i++) {
+    const t = ts[i] as number;
+    if (t >= (ts[i - 1] as number)) continue;
+    const lo = words[2 * i] as number;
+    const hi = words[2 * i + 1] as number;
+    let j = i - 1;
+    while (j >= from && (ts[j] as number) > t) {
+      ts[j + 1] = ts[j] as number;
+      words[2 * j + 2] = words[2 * j] as number;
+      words[2 * j + 3] = words[2 * j + 1] as number;
+      j--;
+    }
+    ts[j + 1] = t;
+    words[2 * j + 2] = lo;
+    words[2 * j + 3] = hi;
+  }
+}
+
+/**
  * Samples of the given series with mint ≤ t ≤ maxt, merged from chunks and
  * the append table (a timestamp present in both counts once, the chunk's),
- * decoded into one arena (one allocation, not one per series).
+ * decoded into one arena (one allocation, not one per series). One statement,
+ * one snapshot: compaction moving rows into chunks meanwhile cannot hide
+ * them. The append table's rows come back as one value (not a row or an
+ * aggregate per series: the database's per-row and sorting work dominated).
  */
-export async function loadSamples(tx: TenantTx, ids: readonly number[], mint: number, maxt: number): Promise<SampleArena> {
+export async function loadSamples(tx: TenantTx, ids: readonly number[], mint: number, maxt: number, maxSamples = Number.POSITIVE_INFINITY): Promise<SampleArena> {
   const spans = new Map<number, { start: number; end: number }>();
   if (ids.length === 0 || maxt < mint) return { ...sampleBuf(0), spans };
-  // One statement, one snapshot: compaction moving rows into chunks meanwhile cannot hide them.
-  const res = await tx.query<{ series_id: number; src: number; min_t: number; data: Uint8Array }>(
-    `SELECT series_id, 0 AS src, min_t, data FROM metric_chunks
-      WHERE tenant_id = $1 AND series_id = ANY ($2::int8[]) AND min_t > $3::int8 - ${CHUNK_WINDOW_MS} AND min_t <= $4::int8 AND max_t >= $3::int8
+  const res = await tx.query<{ series_id: number; min_t: number; data: Uint8Array | null }>(
+    `SELECT c.series_id, c.min_t, c.data FROM metric_chunks c JOIN unnest($2::int8[]) AS u(id) ON c.series_id = u.id
+      WHERE c.tenant_id = $1 AND c.min_t > $3::int8 - ${CHUNK_WINDOW_MS} AND c.min_t <= $4::int8 AND c.max_t >= $3::int8
      UNION ALL
-     SELECT series_id, 1 AS src, 0 AS min_t, string_agg(int8send(t) || int8send(v), ''::bytea ORDER BY t) AS data FROM metric_samples
-      WHERE tenant_id = $1 AND series_id = ANY ($2::int8[]) AND t >= $3::int8 AND t <= $4::int8 GROUP BY series_id`,
+     SELECT -1, 0, (SELECT string_agg(int8send(s.series_id) || int8send(s.t) || int8send(s.v), ''::bytea)
+                      FROM metric_samples s JOIN unnest($2::int8[]) AS u(id) ON s.series_id = u.id
+                     WHERE s.tenant_id = $1 AND s.t >= $3::int8 AND s.t <= $4::int8)`,
     [tx.tenantId, intArray(ids), mint, maxt]);
-  const bySeries = new Map<number, { chunks: Array<{ minT: number; data: Uint8Array }>; recent?: Uint8Array }>();
+  const position = new Map<number, number>();
+  ids.forEach((id, i) => position.set(id, i));
+  const chunksAt: Array<Array<{ minT: number; data: Uint8Array }> | undefined> = new Array(ids.length);
   let capacity = 0;
+  let recentBlob: Uint8Array = new Uint8Array(0);
   for (const r of res.rows) {
-    let e = bySeries.get(r.series_id);
-    if (!e) {
-      e = { chunks: [] };
-      bySeries.set(r.series_id, e);
+    if (r.series_id === -1) {
+      if (r.data) recentBlob = r.data;
+      continue;
     }
-    if (r.src === 1) {
-      e.recent = r.data;
-      capacity += r.data.length >>> 4;
-    } else {
-      e.chunks.push({ minT: r.min_t, data: r.data });
-      capacity += xorChunkCount(r.data);
-    }
+    const p = position.get(r.series_id);
+    if (p === undefined || !r.data) continue;
+    (chunksAt[p] ??= []).push({ minT: r.min_t, data: r.data });
+    capacity += xorChunkCount(r.data);
   }
+  capacity += recentBlob.length / 24;
+  if (capacity > maxSamples) throw tooManySamples(maxSamples);
+  const recent = groupRecent(recentBlob, position, ids.length);
   const arena = sampleBuf(capacity);
   let pos = 0;
-  for (const id of ids) {
-    const e = bySeries.get(id);
-    if (!e) continue;
+  for (let p = 0; p < ids.length; p++) {
     const base = pos;
-    e.chunks.sort((a, b) => a.minT - b.minT);
-    for (const c of e.chunks) pos += decodeXorChunk(c.data, arena.ts, arena.words, pos);
+    const chunks = chunksAt[p];
+    if (chunks) {
+      if (chunks.length > 1) chunks.sort((a, b) => a.minT - b.minT);
+      for (const c of chunks) pos += decodeXorChunk(c.data, arena.ts, arena.words, pos);
+    }
     const start = lowerBoundIn(arena.ts, base, pos, mint);
     let end = lowerBoundIn(arena.ts, start, pos, maxt + 1);
-    const nrec = e.recent ? e.recent.length >>> 4 : 0;
-    if (e.recent && nrec > 0) {
-      readSampleRecords(e.recent, arena.ts, arena.words, end);
+    const r0 = recent.starts[p] as number;
+    const nrec = (recent.starts[p + 1] as number) - r0;
+    if (nrec > 0) {
+      arena.ts.set(recent.ts.subarray(r0, r0 + nrec), end);
+      arena.words.set(recent.words.subarray(2 * r0, 2 * (r0 + nrec)), 2 * end);
       const first = arena.ts[end] as number;
       if (end > start && (arena.ts[end - 1] as number) >= first) {
         // Rare: late samples overlap compacted ones; merge (the chunk's sample wins).
@@ -122,9 +242,78 @@ export async function loadSamples(tx: TenantTx, ids: readonly number[], mint: nu
       } else end += nrec;
     }
     pos += nrec;
-    if (end > start) spans.set(id, { start, end });
+    if (end > start) spans.set(ids[p] as number, { start, end });
   }
   return { ts: arena.ts, values: arena.values, words: arena.words, spans };
+}
+
+/** The latest sample of a series: time and value bits. */
+export interface Latest {
+  readonly t: number;
+  readonly lo: number;
+  readonly hi: number;
+}
+
+/**
+ * The latest sample with mint ≤ t ≤ maxt of each given series (federation,
+ * instant selection). First statement: the append table's rows in the window
+ * (one value) and the window's chunks without their data; only chunks that may
+ * hold a later sample than the newest row of their series are then read (in
+ * steady state the newest sample is in the append table and no chunk is
+ * read). Chunks are fetched again by window, not by key, so a compaction
+ * between the two statements cannot hide the newest sample. On equal
+ * timestamps the chunk's sample wins, as in loadSamples.
+ */
+export async function loadLatest(tx: TenantTx, ids: readonly number[], mint: number, maxt: number): Promise<Map<number, Latest>> {
+  const out = new Map<number, Latest>();
+  if (ids.length === 0 || maxt < mint) return out;
+  const idList = intArray(ids);
+  const res = await tx.query<{ series_id: number; max_t: number; data: Uint8Array | null }>(
+    `SELECT c.series_id, c.max_t, int8send(c.last_v) AS data FROM metric_chunks c JOIN unnest($2::int8[]) AS u(id) ON c.series_id = u.id
+      WHERE c.tenant_id = $1 AND c.min_t > $3::int8 - ${CHUNK_WINDOW_MS} AND c.min_t <= $4::int8 AND c.max_t >= $3::int8
+     UNION ALL
+     SELECT -1, 0, (SELECT string_agg(int8send(s.series_id) || int8send(s.t) || int8send(s.v), ''::bytea)
+                      FROM metric_samples s JOIN unnest($2::int8[]) AS u(id) ON s.series_id = u.id
+                     WHERE s.tenant_id = $1 AND s.t >= $3::int8 AND s.t <= $4::int8)`,
+    [tx.tenantId, idList, mint, maxt]);
+  const blob = res.rows.find((r) => r.series_id === -1)?.data;
+  if (blob) {
+    const dv = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+    for (let o = 0; o + 24 <= blob.length; o += 24) {
+      const id = dv.getInt32(o) * 4294967296 + dv.getUint32(o + 4);
+      const t = dv.getInt32(o + 8) * 4294967296 + dv.getUint32(o + 12);
+      const have = out.get(id);
+      if (!have || have.t < t) out.set(id, { t, hi: dv.getUint32(o + 16), lo: dv.getUint32(o + 20) });
+    }
+  }
+  // A chunk ending within the window gives its newest sample without decoding (max_t, last_v); the
+  // chunk wins over an append-table row with the same timestamp. Others (the window ends inside
+  // the chunk, or a chunk written before last_v existed) are decoded.
+  const need = new Set<number>();
+  for (const r of res.rows) {
+    if (r.series_id === -1) continue;
+    const have = out.get(r.series_id);
+    if (have && r.max_t < have.t) continue;
+    if (r.data && r.max_t <= maxt) {
+      const dv = new DataView(r.data.buffer, r.data.byteOffset, r.data.byteLength);
+      if (!have || r.max_t >= have.t) out.set(r.series_id, { t: r.max_t, hi: dv.getUint32(0), lo: dv.getUint32(4) });
+    } else need.add(r.series_id);
+  }
+  if (need.size === 0) return out;
+  const chunks = await tx.query<{ series_id: number; data: Uint8Array }>(
+    `SELECT c.series_id, c.data FROM metric_chunks c JOIN unnest($2::int8[]) AS u(id) ON c.series_id = u.id
+      WHERE c.tenant_id = $1 AND c.min_t > $3::int8 - ${CHUNK_WINDOW_MS} AND c.min_t <= $4::int8 AND c.max_t >= $3::int8`,
+    [tx.tenantId, intArray(need), mint, maxt]);
+  for (const c of chunks.rows) {
+    const buf = decodeChunks([c.data]);
+    const j = lowerBoundIn(buf.ts, 0, buf.ts.length, maxt + 1) - 1;
+    if (j < 0 || (buf.ts[j] as number) < mint) continue;
+    const t = buf.ts[j] as number;
+    const have = out.get(c.series_id);
+    if (have && have.t > t) continue;
+    out.set(c.series_id, { t, lo: buf.words[2 * j] as number, hi: buf.words[2 * j + 1] as number });
+  }
+  return out;
 }
 
 function copyOut(a: SampleBuf, from: number, to: number): SampleBuf {

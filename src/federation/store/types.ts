@@ -53,10 +53,16 @@ export interface RawSeries {
   readonly values: Float64Array;
 }
 
-/** A Prometheus-shaped result series: labels and [ms, value] points. */
+/**
+ * A Prometheus-shaped result series: labels and its points as two columns,
+ * timestamps (ms, ascending) and values. The columns of one answer are views
+ * of one buffer (no per-point objects: a range query over 10,000 series
+ * returns millions of points, which must not live on the JavaScript heap).
+ */
 export interface ResultSeries {
   readonly labels: Labels;
-  readonly points: Array<[number, number]>;
+  readonly timestamps: Float64Array;
+  readonly values: Float64Array;
 }
 
 /** What an append stored and what it refused (each refusal also as a typed error). */
@@ -82,6 +88,11 @@ export interface AppendResult {
 export interface ReadOptions {
   /** Fail closed (PROBECTL_ERR_METRICS_TOO_MANY_SERIES) when more series than this match. */
   readonly maxSeries?: number;
+  /**
+   * Fail (PROBECTL_ERR_METRICS_TOO_MANY_SAMPLES) when a read would load, or a
+   * range query return, more samples than this (Prometheus's --query.max-samples).
+   */
+  readonly maxSamples?: number;
 }
 
 export interface QueryOptions extends ReadOptions {
@@ -123,7 +134,7 @@ export interface SeriesStore {
   series(tenant: string, matcherSets: readonly (readonly Matcher[])[], bounds?: TimeBounds, options?: ReadOptions): Promise<Labels[]>;
   labelNames(tenant: string, matcherSets: readonly (readonly Matcher[])[], bounds?: TimeBounds, options?: ReadOptions): Promise<string[]>;
   labelValues(tenant: string, name: string, matcherSets: readonly (readonly Matcher[])[], bounds?: TimeBounds, options?: ReadOptions): Promise<string[]>;
-  /** Federation: per matching series the latest sample in [at − lookback, at], unless it is a stale marker. */
+  /** Federation: per matching series the latest sample in [at − lookback, at], unless it is a stale marker; in label-set order. */
   lastSamples(tenant: string, matcherSets: readonly (readonly Matcher[])[], atMs: number, options?: QueryOptions): Promise<LastSample[]>;
 }
 

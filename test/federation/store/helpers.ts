@@ -56,3 +56,9 @@ export async function load(store: EmbeddedSeriesStore, tenant: string, stepMs: n
   const res = await store.append(tenant, series.map(([labels, spec]) => samples(labels, expandSeries(spec, stepMs))));
   if (res.errors.length > 0) throw res.errors[0];
 }
+
+/** A result series' points as [ms, value] pairs. */
+export function pointsOf(r: { timestamps: Float64Array; values: Float64Array } | undefined): Array<[number, number]> {
+  if (!r) return [];
+  return Array.from(r.timestamps, (t, i) => [t, r.values[i] as number]);
+}

@@ -13,7 +13,7 @@ import { createEmbeddedSeriesStore, type EmbeddedSeriesStore } from '../../../sr
 import type { Matcher, ResultSeries, Selector } from '../../../src/federation/store/types.ts';
 import { openTestDb, type TestDb } from '../../helpers/db.ts';
 import { makeTenants } from '../../helpers/tenants.ts';
-import { load } from './helpers.ts';
+import { load, pointsOf } from './helpers.ts';
 
 const s = 1000;
 const m = 60 * s;
@@ -24,7 +24,7 @@ const ne = (name: string, value: string): Matcher => ({ name, op: '!=', value })
 
 /** Result as "label=value,… → v" lines without tenant_id, sorted. */
 function lines(res: ResultSeries[]): string[] {
-  return res.map((r) => `${Object.entries(r.labels).filter(([k]) => k !== 'tenant_id').map(([k, v]) => `${k}=${v}`).join(',')} → ${r.points.map((p) => p[1]).join(' ')}`).sort();
+  return res.map((r) => `${Object.entries(r.labels).filter(([k]) => k !== 'tenant_id').map(([k, v]) => `${k}=${v}`).join(',')} → ${pointsOf(r).map((p) => p[1]).join(' ')}`).sort();
 }
 
 describe(`PromQL selection semantics from Prometheus's test data (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' : 'pglite'})`, () => {
@@ -74,7 +74,7 @@ describe(`PromQL selection semantics from Prometheus's test data (${process.env.
   });
 
   it('staleness.test: range vectors ignore the stale sample (count_over_time)', async () => {
-    const count = async (at: number, range: number) => (await store.rangeVector(tenants.staleness as string, { ...metric, rangeMs: range }, at)).map((r) => r.points.length);
+    const count = async (at: number, range: number) => (await store.rangeVector(tenants.staleness as string, { ...metric, rangeMs: range }, at)).map((r) => pointsOf(r).length);
     assert.deepEqual(await count(30 * s, m), [3]);
     assert.deepEqual(await count(10 * s, s), [1]);
     assert.deepEqual(await count(20 * s, s), []);
@@ -100,7 +100,7 @@ describe(`PromQL selection semantics from Prometheus's test data (${process.env.
   it('selectors.test: rate() inputs — range vectors with regex, offset and negative offset select the samples the expected rates imply', async () => {
     // rate(x[1m]) at 8000s is 1,2,3,4 per second for the four series: the last two samples in (7940s, 8000s] differ by 10·rate per 10 s.
     const perSecond = async (sel: Selector, at: number) => (await store.rangeVector(tenants.selectors as string, { ...sel, rangeMs: m }, at)).map((r) => {
-      const p = r.points;
+      const p = pointsOf(r);
       return `${r.labels.group}/${r.labels.instance}:${((p[p.length - 1]?.[1] as number) - (p[0]?.[1] as number)) / (((p[p.length - 1]?.[0] as number) - (p[0]?.[0] as number)) / s)}`;
     }).sort();
     const name = eq('__name__', 'http_requests_total');
@@ -118,7 +118,7 @@ describe(`PromQL selection semantics from Prometheus's test data (${process.env.
 
   it('selectors.test: instant selectors at 50m, regex anchoring, offset', async () => {
     const at = 50 * m;
-    const ids = async (sel: Selector, when = at) => (await store.instant(tenants.selectors5m as string, sel, when)).map((r) => `${r.labels.__name__}{${['job', 'group', 'instance', 'type', 'a', 'b', 'y'].filter((k) => r.labels[k]).map((k) => r.labels[k]).join(',')}} ${r.points[0]?.[1]}`).sort();
+    const ids = async (sel: Selector, when = at) => (await store.instant(tenants.selectors5m as string, sel, when)).map((r) => `${r.labels.__name__}{${['job', 'group', 'instance', 'type', 'a', 'b', 'y'].filter((k) => r.labels[k]).map((k) => r.labels[k]).join(',')}} ${pointsOf(r)[0]?.[1]}`).sort();
     assert.deepEqual(await ids({ matchers: [eq('__name__', 'x'), eq('y', 'testvalue')] }), ['x{testvalue} 100']);
     const every = await ids({ matchers: [re('__name__', '.+')] });
     assert.equal(every.length, 14);
@@ -139,8 +139,8 @@ describe(`PromQL selection semantics from Prometheus's test data (${process.env.
     assert.deepEqual((await instant('at', { ...metric, at: 0, offsetMs: -50 * s }, 10 * s)).map(normalise), half);
     assert.deepEqual(await instant('at', { matchers: [eq('__name__', 'metric_ms')], at: 1234 }, 100 * s), ['__name__=metric_ms → 1234']);
     const stamped = await store.instant(tenants.at as string, { ...metric, at: 100 * s }, 10 * s);
-    assert.deepEqual(stamped.map((r) => r.points[0]?.[0]), [10 * s, 10 * s], 'stamped with the evaluation time, not the @ time');
-    const sum = async (sel: Selector) => (await store.rangeVector(tenants.at as string, sel, 25 * s)).map((r) => r.points.reduce((acc, p) => acc + p[1], 0));
+    assert.deepEqual(stamped.map((r) => pointsOf(r)[0]?.[0]), [10 * s, 10 * s], 'stamped with the evaluation time, not the @ time');
+    const sum = async (sel: Selector) => (await store.rangeVector(tenants.at as string, sel, 25 * s)).map((r) => pointsOf(r).reduce((acc, p) => acc + p[1], 0));
     const job1 = [eq('__name__', 'metric'), eq('job', '1')];
     assert.deepEqual(await sum({ matchers: job1, rangeMs: 100 * s, at: 100 * s }), [55]);
     assert.deepEqual(await sum({ matchers: job1, rangeMs: 100 * s, at: 100 * s, offsetMs: 50 * s }), [15]);
@@ -149,18 +149,18 @@ describe(`PromQL selection semantics from Prometheus's test data (${process.env.
   it('range_queries.test: query_range evaluates instant selection at start + k·step', async () => {
     for (const tenant of ['range1', 'range2']) {
       const res = await store.range(tenants[tenant] as string, metric, 0, 2 * m, m);
-      assert.deepEqual(res.map((r) => r.points), [[[0, 1], [m, 3], [2 * m, 5]]], tenant);
+      assert.deepEqual(res.map((r) => pointsOf(r)), [[[0, 1], [m, 3], [2 * m, 5]]], tenant);
     }
     // With @ the one selection repeats at every step.
     const at = await store.range(tenants.at as string, { matchers: [eq('__name__', 'metric'), eq('job', '1')], at: 100 * s }, 0, 30 * s, 10 * s);
-    assert.deepEqual(at.map((r) => r.points), [[[0, 10], [10 * s, 10], [20 * s, 10], [30 * s, 10]]]);
+    assert.deepEqual(at.map((r) => pointsOf(r)), [[[0, 10], [10 * s, 10], [20 * s, 10], [30 * s, 10]]]);
     const start = await store.range(tenants.at as string, { matchers: [eq('__name__', 'metric'), eq('job', '1')], at: 'end' }, 0, 30 * s, 10 * s);
-    assert.deepEqual(start.map((r) => r.points.map((p) => p[1])), [[3, 3, 3, 3]]);
+    assert.deepEqual(start.map((r) => pointsOf(r).map((p) => p[1])), [[3, 3, 3, 3]]);
   });
 
   it('staleness in a range query: points stop at the stale marker and after the lookback', async () => {
     const res = await store.range(tenants.staleness as string, metric, 0, 400 * s, 10 * s);
-    const pts = res[0]?.points ?? [];
+    const pts = pointsOf(res[0]) ?? [];
     assert.deepEqual(pts.slice(0, 4), [[0, 0], [10 * s, 1], [30 * s, 2], [40 * s, 2]]);
     assert.equal(pts.at(-1)?.[0], 320 * s, 'the last point is within 5m of the last sample at 30s');
     assert.ok(!pts.some((p) => p[0] === 20 * s));

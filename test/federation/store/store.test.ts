@@ -7,7 +7,7 @@ import { wordsOf } from '../../../src/federation/store/float-bits.ts';
 import { inTenant } from '../../../src/store/scope.ts';
 import { openTestDb, type TestDb } from '../../helpers/db.ts';
 import { makeTenants, manualClock } from '../../helpers/tenants.ts';
-import { bitsHex, samples, valueFromHex } from './helpers.ts';
+import { bitsHex, samples, valueFromHex, pointsOf } from './helpers.ts';
 
 const code = (c: ErrorCode) => (err: unknown) => isProbectlError(err, c);
 const T0 = Date.parse('2026-11-23T10:00:00.000Z');
@@ -135,7 +135,7 @@ describe(`embedded metrics store (${process.env.PROBECTL_TEST_DATABASE_URL ? 'po
       assert.deepEqual(await store.labelValues(a, 'who', []), ['a']);
       assert.deepEqual(await store.labelValues(a, 'tenant_id', []), [a]);
       const inst = await store.instant(a, { matchers: [{ name: '__name__', op: '=', value: 'shared_name' }] }, T0);
-      assert.deepEqual(inst.map((s) => [s.labels.who, s.labels.tenant_id, s.points[0]?.[1]]), [['a', a, 1]]);
+      assert.deepEqual(inst.map((s) => [s.labels.who, s.labels.tenant_id, pointsOf(s)[0]?.[1]]), [['a', a, 1]]);
       const fed = await store.lastSamples(a, [[{ name: 'who', op: '=~', value: '.*' }, { name: '__name__', op: '=', value: 'shared_name' }]], T0);
       assert.deepEqual(fed.map((s) => s.labels.who), ['a']);
       // The guard counts only the caller's series: B's series do not push A over a limit of 1.

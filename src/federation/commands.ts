@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { ProbectlError } from '../core/errors.ts';
+import type { CliKit } from '../integrations/types.ts';
+import { enforceMatchSelector, enforceQuery } from './enforce/enforce.ts';
+import { isConstant } from './enforce/types.ts';
+
+/** What `check-query` prints for the tenant when none is given. */
+export const TENANT_PLACEHOLDER = '<your-tenant>';
+
+/**
+ * `probectl metrics check-query '<query>'`: the query exactly as probectl would
+ * run it (tenant enforced), or the refusal Grafana and Prometheus would get
+ * (exit status 1). Pure: it reads no database and reaches no server.
+ */
+export function registerMetricsCommands(metrics: Command, cli: CliKit): void {
+  metrics.command('check-query')
+    .description('print the query as probectl runs it — tenant_id matchers replaced by the tenant\'s — or why it is refused')
+    .argument('<query>', 'a plain series selector (name{label="value"}, optionally [range], offset, @) or a constant number expression')
+    .option('--tenant <id>', `the tenant UUID to enforce (default: the placeholder ${TENANT_PLACEHOLDER})`)
+    .option('--match', 'check it as a match[] selector (series, labels, federate): no range, offset, @ or constant')
+    .option('--json', 'print JSON: the enforced query and its structure')
+    .action((query: string, o: { tenant?: string; match?: boolean; json?: boolean }) => {
+      // A control character other than PromQL's whitespace cannot be part of any query: the argument itself is wrong.
+      if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(query)) {
+        throw new ProbectlError('PROBECTL_ERR_CLI_USAGE', '<query>: contains a control character; accepted: a PromQL series selector such as up{job="node"} or a constant number expression');
+      }
+      const tenant = o.tenant === undefined ? TENANT_PLACEHOLDER : cli.tenantArg(o.tenant);
+      if (o.match) {
+        const m = enforceMatchSelector(query, tenant);
+        if (o.json) cli.printJson({ query: m.query, kind: 'selector', selector: m.selector });
+        else process.stdout.write(`${m.query}\n`);
+        return;
+      }
+      const q = enforceQuery(query, tenant);
+      if (o.json) cli.printJson({ query: q.query, kind: isConstant(q.expr) ? 'constant' : 'selector', ...(isConstant(q.expr) ? { value: q.query } : { selector: q.expr }) });
+      else process.stdout.write(`${q.query}\n`);
+    });
+}

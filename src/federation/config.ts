@@ -1,0 +1,88 @@
+import type { ConfigProblem, SectionValue } from '../config/section.ts';
+import { duration, int } from '../config/vars.ts';
+import type { RemoteWriteLimits } from './remote-write/errors.ts';
+
+const MIB = 1_048_576;
+
+/**
+ * PROBECTL_METRICS_*: the metrics federation section (docs/federation.md).
+ * Unlike the outbound integrations there is no switch: the query API is
+ * read-only and tenant-scoped, so it is always served; these variables bound
+ * it and tune its background jobs.
+ */
+export const metricsVars = {
+  retention: duration('PROBECTL_METRICS_RETENTION', { default: '15d', minMs: 3_600_000, maxMs: 3650 * 86_400_000, doc: 'How long samples are kept; older samples (and series left without samples) are deleted by a background job.' }),
+  selfInterval: duration('PROBECTL_METRICS_SELF_INTERVAL', { default: '15s', minMs: 1000, maxMs: 120_000, doc: 'How often probectl records its own per-tenant `probectl_*` series (open incidents by severity, signals by kind, SIEM export lag/delivered/parked, secret-backend health for the provider tenant) into the metrics store. At most 2m: a sample older than the 5-minute lookback no longer shows in instant queries and federation, and timestamps are aligned on the interval.' }),
+  maxSeries: int('PROBECTL_METRICS_MAX_SERIES', { default: 10_000, min: 1, max: 1_000_000, doc: 'Cardinality guard: a query, series, labels, label-values or federate request matching more series than this fails closed with 422 (`execution`) and returns nothing; narrow the selector.' }),
+  maxTenantSeries: int('PROBECTL_METRICS_MAX_TENANT_SERIES', { default: 100_000, min: 1, max: 100_000_000, doc: 'Active series a tenant may have (a series is active while it received a sample within the last hour); remote-write refuses new series beyond it with 400, samples of existing series are still stored.' }),
+  maxSamples: int('PROBECTL_METRICS_QUERY_MAX_SAMPLES', { default: 5_000_000, min: 1000, max: 100_000_000, doc: 'Most samples one query may load or return (all series together); beyond it the query fails with 422 (`execution`), as Prometheus\'s --query.max-samples.' }),
+  writeMaxBodyBytes: int('PROBECTL_METRICS_WRITE_MAX_BODY_BYTES', { default: 4 * MIB, min: 1024, max: 64 * MIB, doc: 'Largest remote-write request body, as sent (snappy-compressed); a larger body is refused with 400 naming this limit.' }),
+  writeMaxDecompressedBytes: int('PROBECTL_METRICS_WRITE_MAX_DECOMPRESSED_BYTES', { default: 32 * MIB, min: 1024, max: 512 * MIB, doc: 'Largest decompressed remote-write body, read from the snappy header before anything is inflated (no decompression bombs).' }),
+  writeMaxSeries: int('PROBECTL_METRICS_WRITE_MAX_SERIES', { default: 10_000, min: 1, max: 1_000_000, doc: 'Most series in one remote-write request.' }),
+  writeMaxSamples: int('PROBECTL_METRICS_WRITE_MAX_SAMPLES', { default: 50_000, min: 1, max: 10_000_000, doc: 'Most samples in one remote-write request, all series together (Prometheus sends at most max_samples_per_send, 2,000 by default).' }),
+  writeMaxLabels: int('PROBECTL_METRICS_WRITE_MAX_LABELS', { default: 64, min: 2, max: 1000, doc: 'Most labels on one remote-written series, `__name__` and any `tenant_id` included.' }),
+  writeMaxLabelNameBytes: int('PROBECTL_METRICS_WRITE_MAX_LABEL_NAME_BYTES', { default: 256, min: 16, max: 65_536, doc: 'Longest label name in a remote-write request, in UTF-8 bytes.' }),
+  writeMaxLabelValueBytes: int('PROBECTL_METRICS_WRITE_MAX_LABEL_VALUE_BYTES', { default: 4096, min: 16, max: 1_048_576, doc: 'Longest label value in a remote-write request, in UTF-8 bytes.' }),
+};
+
+export type MetricsVars = SectionValue<typeof metricsVars>;
+
+/** The remote-write limits by their variable names (errors and docs name the variable). */
+export const WRITE_LIMIT_VARIABLES: Readonly<Record<keyof RemoteWriteLimits, string>> = {
+  maxCompressedBytes: 'PROBECTL_METRICS_WRITE_MAX_BODY_BYTES',
+  maxDecompressedBytes: 'PROBECTL_METRICS_WRITE_MAX_DECOMPRESSED_BYTES',
+  maxSeries: 'PROBECTL_METRICS_WRITE_MAX_SERIES',
+  maxSamples: 'PROBECTL_METRICS_WRITE_MAX_SAMPLES',
+  maxLabelsPerSeries: 'PROBECTL_METRICS_WRITE_MAX_LABELS',
+  maxLabelNameBytes: 'PROBECTL_METRICS_WRITE_MAX_LABEL_NAME_BYTES',
+  maxLabelValueBytes: 'PROBECTL_METRICS_WRITE_MAX_LABEL_VALUE_BYTES',
+};
+
+export interface MetricsSettings {
+  readonly retentionMs: number;
+  readonly selfIntervalMs: number;
+  readonly maxSeries: number;
+  readonly maxTenantSeries: number;
+  readonly maxSamples: number;
+  readonly writeLimits: RemoteWriteLimits;
+  /** How often the append table is compacted into chunks. */
+  readonly compactionIntervalMs: number;
+  /** How often samples beyond the retention are deleted. */
+  readonly retentionIntervalMs: number;
+  /** Instant-selection lookback (Prometheus's default, 5 minutes). */
+  readonly lookbackMs: number;
+}
+
+/**
+ * The section's settings. Always defined when the values are valid: the
+ * metrics API is always on (read-only, tenant-scoped).
+ */
+export function metricsSettings(v: MetricsVars, problems: ConfigProblem[]): MetricsSettings | undefined {
+  const before = problems.length;
+  if (v.writeMaxDecompressedBytes < v.writeMaxBodyBytes) {
+    problems.push({ variable: 'PROBECTL_METRICS_WRITE_MAX_DECOMPRESSED_BYTES', problem: 'smaller than PROBECTL_METRICS_WRITE_MAX_BODY_BYTES', accepts: 'a decompressed limit no smaller than the body limit' });
+  }
+  if (v.selfInterval * 2 > v.retention) {
+    problems.push({ variable: 'PROBECTL_METRICS_SELF_INTERVAL', problem: 'longer than half of PROBECTL_METRICS_RETENTION', accepts: 'an interval well below the retention' });
+  }
+  if (problems.length > before) return undefined;
+  return {
+    retentionMs: v.retention,
+    selfIntervalMs: v.selfInterval,
+    maxSeries: v.maxSeries,
+    maxTenantSeries: v.maxTenantSeries,
+    maxSamples: v.maxSamples,
+    writeLimits: {
+      maxCompressedBytes: v.writeMaxBodyBytes,
+      maxDecompressedBytes: v.writeMaxDecompressedBytes,
+      maxSeries: v.writeMaxSeries,
+      maxSamples: v.writeMaxSamples,
+      maxLabelsPerSeries: v.writeMaxLabels,
+      maxLabelNameBytes: v.writeMaxLabelNameBytes,
+      maxLabelValueBytes: v.writeMaxLabelValueBytes,
+    },
+    compactionIntervalMs: 60_000,
+    retentionIntervalMs: 600_000,
+    lookbackMs: 300_000,
+  };
+}

@@ -1,0 +1,141 @@
+import { Readable } from 'node:stream';
+import { Type } from 'typebox';
+import { ProbectlError } from '../core/errors.ts';
+import { needs, routeWith, type RouteDef, type RouteSchema } from '../integrations/route.ts';
+import type { IntegrationRouteDeps } from '../integrations/types.ts';
+import { VERSION } from '../version.ts';
+import { prometheusError } from './api/errors.ts';
+import { MAX_FORM_BYTES, promParams, type PromParams } from './api/params.ts';
+import { type Body, buildInfo, exemplarsQuery, instantQuery, isStorageUnavailable, labelNamesQuery, labelValuesQuery, metadataQuery, rangeQuery, seriesQuery, type QueryContext } from './api/queries.ts';
+import { EXPOSITION_CONTENT_TYPE } from './exposition.ts';
+import { federate } from './federate.ts';
+import type { MetricsRuntime } from './runtime.ts';
+import { bodyTooLarge, remoteWrite } from './write.ts';
+
+type Deps = IntegrationRouteDeps<MetricsRuntime>;
+const route = routeWith<Deps>();
+
+/** The Prometheus-compatible API Grafana uses as a Prometheus datasource (URL https://<probectl>/v1/grafana). */
+export const GRAFANA_PREFIX = '/v1/grafana/api/v1';
+const FORM = 'application/x-www-form-urlencoded';
+
+function runtimeOf(deps: Deps): MetricsRuntime {
+  if (!deps.runtime) throw new ProbectlError('PROBECTL_ERR_DB_UNAVAILABLE', 'the metrics store is not available in this process');
+  return deps.runtime;
+}
+
+function context(deps: Deps, tenant: string): QueryContext {
+  const rt = runtimeOf(deps);
+  return { store: rt.store, tenant, now: deps.clock.now(), maxSeries: rt.settings.maxSeries, maxSamples: rt.settings.maxSamples, lookbackMs: rt.settings.lookbackMs };
+}
+
+/** Store failures that are the database being unreachable become 503 `unavailable` (clients retry). */
+async function storage<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (isStorageUnavailable(err)) throw new ProbectlError('PROBECTL_ERR_DB_UNAVAILABLE', 'the metrics store is unavailable; retry');
+    throw err;
+  }
+}
+
+const param = (description: string) => Type.Optional(Type.Unknown({ description }));
+const QUERY_PARAMS = {
+  query: param('PromQL: a plain series selector (with optional [range], offset and @) or a constant number expression'),
+  time: param('Evaluation time: RFC 3339 or Unix seconds (default: now)'),
+  timeout: param('Accepted and ignored'),
+  lookback_delta: param('Instant-selection lookback (default 5m)'),
+};
+const RANGE_PARAMS = {
+  query: QUERY_PARAMS.query,
+  start: param('RFC 3339 or Unix seconds'),
+  end: param('RFC 3339 or Unix seconds'),
+  step: param('Seconds or a duration (5m); at most 11,000 points per series'),
+  timeout: QUERY_PARAMS.timeout,
+  lookback_delta: QUERY_PARAMS.lookback_delta,
+};
+const MATCH_PARAMS = {
+  'match[]': param('Repeatable plain series selector; tenant_id matchers are replaced by your tenant'),
+  start: param('RFC 3339 or Unix seconds'),
+  end: param('RFC 3339 or Unix seconds'),
+  limit: param('Most results (0: no limit)'),
+};
+
+type Handler = (ctx: QueryContext, params: PromParams, urlParams: Record<string, string>) => Promise<Body> | Body;
+
+/** A body as the reply carries it: a string as is, chunks as a stream. */
+function replyBody(body: Body): string | Readable {
+  return typeof body === 'string' ? body : Readable.from(body, { objectMode: false });
+}
+
+/**
+ * A Prometheus API endpoint: GET with URL parameters and, where Prometheus
+ * accepts it, POST with a form body (Grafana's default); answers and errors in
+ * Prometheus's shapes; reads need metrics-read and are not audited (too many).
+ */
+function promEndpoint(path: string, summary: string, params: Record<string, unknown>, methods: readonly ('GET' | 'POST')[], handler: Handler, urlParams?: RouteSchema['params']): RouteDef<Deps>[] {
+  const querystring = Object.keys(params).length === 0 ? undefined : Type.Object(params as Record<string, ReturnType<typeof param>>, { additionalProperties: true });
+  return methods.map((method) => route({
+    method, url: `${GRAFANA_PREFIX}${path}`, summary: `${summary} (Prometheus HTTP API${method === 'POST' ? ', form-encoded body' : ''})`, tags: ['metrics'],
+    access: needs('metrics-read'),
+    schema: { ...(querystring ? { querystring } : {}), ...(urlParams ? { params: urlParams } : {}) },
+    ...(method === 'POST' ? { raw: { contentTypes: [FORM], limit: MAX_FORM_BYTES } } : {}),
+    renderError: prometheusError,
+    handler: async ({ deps, principal, query, body, params: p }) => {
+      const ctx = context(deps, principal.tenantId);
+      const merged = promParams(method === 'POST' ? (body as unknown as Buffer | undefined) : undefined, query);
+      const out = await storage(async () => handler(ctx, merged, (p ?? {}) as Record<string, string>));
+      return { body: replyBody(out), contentType: 'application/json' };
+    },
+  }));
+}
+
+const LabelParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 1024 }) });
+
+/** /v1/grafana/api/v1/*, /v1/prometheus/federate, /v1/prometheus/write. */
+export const metricsRoutes: readonly RouteDef<Deps>[] = [
+  ...promEndpoint('/query', 'Instant query', QUERY_PARAMS, ['GET', 'POST'], (ctx, p) => instantQuery(ctx, p)),
+  ...promEndpoint('/query_range', 'Range query', RANGE_PARAMS, ['GET', 'POST'], (ctx, p) => rangeQuery(ctx, p)),
+  ...promEndpoint('/series', 'Series matching selectors', MATCH_PARAMS, ['GET', 'POST'], (ctx, p) => seriesQuery(ctx, p)),
+  ...promEndpoint('/labels', 'Label names', MATCH_PARAMS, ['GET', 'POST'], (ctx, p) => labelNamesQuery(ctx, p)),
+  ...promEndpoint('/label/:name/values', 'Values of a label', MATCH_PARAMS, ['GET'], (ctx, p, u) => labelValuesQuery(ctx, u.name ?? '', p), LabelParams),
+  ...promEndpoint('/metadata', 'Metric metadata (none is kept: an empty map)', { metric: param('Metric name'), limit: MATCH_PARAMS.limit }, ['GET'], (_ctx, p) => metadataQuery(p)),
+  ...promEndpoint('/query_exemplars', 'Exemplars (none are kept: an empty list)', { query: QUERY_PARAMS.query, start: RANGE_PARAMS.start, end: RANGE_PARAMS.end }, ['GET', 'POST'], (ctx, p) => exemplarsQuery(ctx, p)),
+  ...promEndpoint('/status/buildinfo', 'Build information (the Prometheus API version implemented)', {}, ['GET'], () => buildInfo(VERSION)),
+  route({
+    method: 'GET', url: '/v1/prometheus/federate', tags: ['metrics'],
+    summary: 'Latest sample of each of your series matching match[] (repeatable plain selectors), in the Prometheus text exposition format, for a scraping Prometheus with honor_labels: true',
+    access: needs('metrics-read'),
+    schema: { querystring: Type.Object({ 'match[]': MATCH_PARAMS['match[]'] }, { additionalProperties: true }) },
+    handler: async ({ deps, principal, query }) => {
+      const rt = runtimeOf(deps);
+      const params = promParams(undefined, query);
+      const body = await storage(() => federate({ store: rt.store, tenant: principal.tenantId, now: deps.clock.now(), maxSeries: rt.settings.maxSeries, lookbackMs: rt.settings.lookbackMs }, params));
+      return { body, contentType: EXPOSITION_CONTENT_TYPE };
+    },
+  }),
+  route({
+    method: 'POST', url: '/v1/prometheus/write', tags: ['metrics'],
+    summary: 'Prometheus remote-write 1.0 (snappy-compressed protobuf WriteRequest) into your tenant; every series\' tenant_id is forced to yours. 204 stored; 400 malformed, over a limit or refused (named); 415 remote-write 2.0; 503 storage unavailable',
+    access: needs('metrics-write'),
+    schema: {},
+    raw: {
+      contentTypes: [],
+      limit: (deps) => deps.runtime?.settings.writeLimits.maxCompressedBytes ?? 4 * 1_048_576,
+      tooLarge: bodyTooLarge,
+    },
+    handler: async ({ deps, principal, body, headers }) => {
+      const rt = runtimeOf(deps);
+      const header = (name: string) => {
+        const v = headers[name];
+        return Array.isArray(v) ? v.join(', ') : v;
+      };
+      await remoteWrite(
+        { store: rt.store, tenant: principal.tenantId, limits: rt.settings.writeLimits, now: deps.clock.now(), log: rt.log, metrics: rt.metrics },
+        { contentType: header('content-type'), contentEncoding: header('content-encoding') },
+        (body as unknown as Buffer | undefined) ?? Buffer.alloc(0),
+      );
+      return { status: 204, body: '' };
+    },
+  }),
+];

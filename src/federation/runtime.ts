@@ -1,0 +1,40 @@
+import { Counter, type Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.ts';
+import type { Db } from '../store/db.ts';
+import type { MetricsSettings } from './config.ts';
+import type { MetricsJobs } from './jobs.ts';
+import { createEmbeddedSeriesStore, type EmbeddedSeriesStore } from './store/embedded.ts';
+
+/** probectl_metrics_* process metrics (GET /metrics) of the federation API. */
+export interface FederationMetrics {
+  readonly writeRequests: Counter<'outcome'>;
+  readonly writeSamples: Counter<'outcome'>;
+  readonly jobRuns: Counter<'job' | 'outcome'>;
+}
+
+export function federationMetrics(registry: Registry): FederationMetrics {
+  const registers = [registry];
+  return {
+    writeRequests: new Counter({ name: 'probectl_metrics_write_requests_total', help: 'Remote-write requests by outcome (stored, partial, refused, unsupported, failed).', labelNames: ['outcome'] as const, registers }),
+    writeSamples: new Counter({ name: 'probectl_metrics_write_samples_total', help: 'Remote-written samples by outcome (stored, duplicate, refused).', labelNames: ['outcome'] as const, registers }),
+    jobRuns: new Counter({ name: 'probectl_metrics_job_runs_total', help: 'Runs of the metrics background jobs (self-metrics, compaction, retention) by outcome (ok, skipped: another replica ran it, failed).', labelNames: ['job', 'outcome'] as const, registers }),
+  };
+}
+
+/** What the federation's routes use: its settings and the series store. */
+export interface MetricsRuntime {
+  readonly settings: MetricsSettings;
+  readonly store: EmbeddedSeriesStore;
+  readonly metrics: FederationMetrics | undefined;
+  readonly log: Logger;
+  /** The background jobs (server only): tests and operations run them now. */
+  readonly jobs?: MetricsJobs;
+}
+
+/** The embedded store with the configured limits (PROBECTL_METRICS_*), on the injected clock. */
+export function metricsStore(db: Db, clock: Clock, settings: MetricsSettings): EmbeddedSeriesStore {
+  return createEmbeddedSeriesStore(db, {
+    maxSeries: settings.maxSeries, maxTenantSeries: settings.maxTenantSeries, lookbackMs: settings.lookbackMs, now: () => clock.now(),
+  });
+}

@@ -1,0 +1,121 @@
+/**
+ * POST /v1/prometheus/write: Prometheus remote-write 1.0 into the caller's
+ * tenant (https://prometheus.io/docs/specs/remote_write_spec/, "Retries &
+ * Backoff": 2xx stored, 4xx dropped by the sender, 5xx and 429 retried).
+ *
+ * - the headers are checked first (remote-write 2.0 or another encoding: 415, a
+ *   Prometheus 3 sender falls back to 1.0);
+ * - the body is decoded under the configured limits (remote-write/decode.ts):
+ *   over a limit 400 naming the variable, malformed 400 — nothing stored;
+ * - every series' `tenant_id` is the caller's tenant (forced on decode, checked
+ *   again by the store);
+ * - the store keeps what is valid; a refusal (new series over the tenant's cap,
+ *   a different value for a stored timestamp, a sample too far ahead) answers
+ *   400 naming it, so the sender does not retry what would be refused again;
+ * - the database unavailable answers 503 (retried).
+ *
+ * Failures are logged with counts, never label sets or values.
+ */
+import type { Logger } from 'pino';
+import { ProbectlError } from '../core/errors.ts';
+import { WRITE_LIMIT_VARIABLES } from './config.ts';
+import { checkRemoteWriteHeaders } from './remote-write/content-type.ts';
+import { decodeRemoteWrite, type DecodedWriteRequest } from './remote-write/decode.ts';
+import { RemoteWriteError, type RemoteWriteLimits } from './remote-write/errors.ts';
+import type { FederationMetrics } from './runtime.ts';
+import { isStaleMarker, STALE_NAN_BITS } from './stale.ts';
+import type { AppendResult, SeriesSamples, SeriesStore } from './store/types.ts';
+
+export interface WriteContext {
+  readonly store: SeriesStore;
+  readonly tenant: string;
+  readonly limits: RemoteWriteLimits;
+  readonly now: number;
+  readonly log: Logger;
+  readonly metrics: FederationMetrics | undefined;
+}
+
+const STALE_HI = Number(STALE_NAN_BITS >> 32n);
+const STALE_LO = Number(STALE_NAN_BITS & 0xffffffffn);
+
+/** Decoded series as store input: one value buffer for the request, stale markers written bit for bit. */
+export function toStoreSeries(decoded: DecodedWriteRequest): SeriesSamples[] {
+  let n = 0;
+  for (const s of decoded.series) n += s.samples.length;
+  const values = new Float64Array(n);
+  const words = new Uint32Array(values.buffer);
+  const out: SeriesSamples[] = [];
+  let pos = 0;
+  for (const s of decoded.series) {
+    const labels: Record<string, string> = {};
+    for (const l of s.labels) labels[l.name] = l.value;
+    const timestamps = new Array<number>(s.samples.length);
+    const start = pos;
+    for (let i = 0; i < s.samples.length; i++, pos++) {
+      const sample = s.samples[i] as { timestampMs: number; value: number };
+      timestamps[i] = sample.timestampMs;
+      if (isStaleMarker(sample.value)) {
+        words[2 * pos] = STALE_LO;
+        words[2 * pos + 1] = STALE_HI;
+      } else values[pos] = sample.value;
+    }
+    out.push({ labels, timestamps, values: values.subarray(start, pos) });
+  }
+  return out;
+}
+
+/** The limit's variable in an over-limit message, so the operator knows what to raise. */
+export function namedLimit(err: RemoteWriteError): RemoteWriteError {
+  if (err.kind !== 'over-limit' || err.limit === undefined) return err;
+  return new RemoteWriteError(err.kind, `${err.message}; the limit is ${WRITE_LIMIT_VARIABLES[err.limit]}`, err.limit);
+}
+
+/** The error a body over PROBECTL_METRICS_WRITE_MAX_BODY_BYTES gets (the server stops reading at the limit). */
+export function bodyTooLarge(limit: number): RemoteWriteError {
+  return namedLimit(new RemoteWriteError('over-limit', `request body exceeds maxCompressedBytes (${limit})`, 'maxCompressedBytes'));
+}
+
+function refusal(result: AppendResult): ProbectlError {
+  const first = result.errors[0] as ProbectlError;
+  const message = result.errors.map((e) => e.message).join('; ');
+  return new ProbectlError(first.code, `${result.stored} samples stored, ${result.duplicates} already stored; refused: ${message}`, {
+    details: { stored: result.stored, duplicates: result.duplicates, refused: result.refused },
+  });
+}
+
+/** Handles one remote-write request; resolves when everything was stored, throws the answer otherwise. */
+export async function remoteWrite(ctx: WriteContext, headers: { contentType?: string | undefined; contentEncoding?: string | undefined }, body: Uint8Array): Promise<{ stored: number; duplicates: number }> {
+  const log = ctx.log;
+  let decoded: DecodedWriteRequest;
+  try {
+    checkRemoteWriteHeaders(headers);
+    decoded = decodeRemoteWrite(body, { tenant: ctx.tenant, limits: ctx.limits, nowMs: ctx.now });
+  } catch (err) {
+    if (!(err instanceof RemoteWriteError)) throw err;
+    const named = namedLimit(err);
+    ctx.metrics?.writeRequests.inc({ outcome: err.kind === 'unsupported' ? 'unsupported' : 'refused' });
+    log.warn({ tenant: ctx.tenant, bytes: body.length, kind: err.kind, limit: err.limit, reason: named.message.slice(0, 300) }, 'remote-write refused');
+    throw named;
+  }
+  let result: AppendResult;
+  try {
+    result = await ctx.store.append(ctx.tenant, toStoreSeries(decoded));
+  } catch (err) {
+    ctx.metrics?.writeRequests.inc({ outcome: 'failed' });
+    log.error({ tenant: ctx.tenant, series: decoded.series.length, samples: decoded.sampleCount, err: err instanceof ProbectlError ? err.code : (err as Error)?.message }, 'remote-write failed: samples not stored');
+    if (err instanceof ProbectlError && err.status < 500) throw err;
+    throw new ProbectlError('PROBECTL_ERR_DB_UNAVAILABLE', 'the metrics store is unavailable; nothing of this request was stored (retry)');
+  }
+  ctx.metrics?.writeSamples.inc({ outcome: 'stored' }, result.stored);
+  ctx.metrics?.writeSamples.inc({ outcome: 'duplicate' }, result.duplicates);
+  if (result.errors.length > 0) {
+    const refused = result.refused.conflicts + result.refused.tooNew + result.refused.limitedSamples;
+    ctx.metrics?.writeSamples.inc({ outcome: 'refused' }, refused);
+    ctx.metrics?.writeRequests.inc({ outcome: result.stored > 0 ? 'partial' : 'refused' });
+    log.warn({ tenant: ctx.tenant, series: decoded.series.length, samples: decoded.sampleCount, stored: result.stored, duplicates: result.duplicates, ...result.refused }, 'remote-write partly refused');
+    throw refusal(result);
+  }
+  ctx.metrics?.writeRequests.inc({ outcome: 'stored' });
+  if (decoded.tenantOverridden > 0) log.info({ tenant: ctx.tenant, series: decoded.tenantOverridden }, 'remote-write: tenant_id labels replaced by the caller\'s tenant');
+  return { stored: result.stored, duplicates: result.duplicates };
+}

@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { cli } from '../helpers/process.ts';
+
+const TENANT = '7d9c2f4e-1b3a-4c5d-8e6f-0a1b2c3d4e5f';
+
+/** `probectl metrics check-query`: the enforced query or the refusal, without a server or a database. */
+describe('probectl metrics check-query', () => {
+  const env = { PROBECTL_DATA_DIR: '/nonexistent/probectl-check-query' };
+
+  it('prints the query with every tenant_id matcher replaced by the tenant\'s', () => {
+    const res = cli(['metrics', 'check-query', `up{job="node",tenant_id!="x",tenant_id=~".*"}[5m] offset 1m`, '--tenant', TENANT], env);
+    assert.equal(res.status, 0, res.stderr);
+    assert.equal(res.stdout, `up{job="node",tenant_id="${TENANT}"}[5m] offset 1m\n`);
+    const placeholder = cli(['metrics', 'check-query', '{__name__=~"probectl_.*"}'], env);
+    assert.equal(placeholder.stdout, '{__name__=~"probectl_.*",tenant_id="<your-tenant>"}\n');
+    const constant = cli(['metrics', 'check-query', '1+1', '--json'], env);
+    assert.deepEqual(JSON.parse(constant.stdout), { query: '2', kind: 'constant', value: '2' });
+    const match = cli(['metrics', 'check-query', 'up', '--match', '--tenant', TENANT, '--json'], env);
+    assert.deepEqual(JSON.parse(match.stdout).selector, { metricName: 'up', matchers: [{ name: 'tenant_id', op: '=', value: TENANT }] });
+  });
+
+  it('prints why a query is refused (exit 1): a function, an empty selector, a match[] with a range', () => {
+    for (const [query, message, extra] of [
+      ['sum(up)', /accepts only plain series selectors .* Grafana with transformations\. \[PROBECTL_ERR_METRICS_QUERY_REFUSED\]/, []],
+      ['{tenant_id="other"}', /at least one non-empty matcher/, []],
+      ['up[5m]', /match\[\] takes a plain series selector/, ['--match']],
+    ] as Array<[string, RegExp, string[]]>) {
+      const res = cli(['metrics', 'check-query', query, ...extra], env);
+      assert.equal(res.status, 1, `${query}: ${res.stderr}`);
+      assert.equal(res.stdout, '');
+      assert.match(res.stderr, message, query);
+    }
+  });
+});

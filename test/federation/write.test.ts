@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { ProbectlError } from '../../src/core/errors.ts';
+import { isStorageUnavailable } from '../../src/federation/api/queries.ts';
+import { DEFAULT_REMOTE_WRITE_LIMITS } from '../../src/federation/remote-write/decode.ts';
+import { federationMetrics } from '../../src/federation/runtime.ts';
+import { isStaleMarker } from '../../src/federation/stale.ts';
+import type { AppendResult, SeriesSamples, SeriesStore } from '../../src/federation/store/types.ts';
+import { remoteWrite } from '../../src/federation/write.ts';
+import { encodeWriteRequest } from '../helpers/remote-write.ts';
+
+const TENANT = '7d9c2f4e-1b3a-4c5d-8e6f-0a1b2c3d4e5f';
+const NOW = Date.parse('2026-11-23T10:00:00.000Z');
+const HEADERS = { contentType: 'application/x-protobuf', contentEncoding: 'snappy' };
+
+/** A store seam: records what append got, answers what the test says. */
+function storeThat(append: (tenant: string, series: readonly SeriesSamples[]) => Promise<AppendResult>): SeriesStore {
+  return { append } as unknown as SeriesStore;
+}
+
+function capture() {
+  const lines: string[] = [];
+  return { log: pino({ level: 'info' }, { write: (l: string) => void lines.push(l) }), lines };
+}
+
+const ok = (stored: number): AppendResult => ({ stored, duplicates: 0, seriesCreated: 0, refused: { conflicts: 0, tooNew: 0, limitedSeries: 0, limitedSamples: 0 }, errors: [] });
+
+describe('remote-write handling (src/federation/write.ts)', () => {
+  it('hands the store every series with the caller\'s tenant and bit-exact values (stale markers too)', async () => {
+    let got: readonly SeriesSamples[] = [];
+    const store = storeThat(async (tenant, series) => {
+      assert.equal(tenant, TENANT);
+      got = series;
+      return ok(4);
+    });
+    const body = encodeWriteRequest([
+      { labels: [['__name__', 'up'], ['tenant_id', 'someone-else']], samples: [[NOW - 2000, 1], [NOW - 1000, 'stale']] },
+      { labels: { __name__: 'temp', room: 'lab' }, samples: [[NOW - 2000, NaN], [NOW - 1000, -Infinity]] },
+    ]);
+    const { log } = capture();
+    const res = await remoteWrite({ store, tenant: TENANT, limits: DEFAULT_REMOTE_WRITE_LIMITS, now: NOW, log, metrics: undefined }, HEADERS, body);
+    assert.deepEqual(res, { stored: 4, duplicates: 0 });
+    assert.deepEqual(got.map((s) => s.labels), [{ __name__: 'up', tenant_id: TENANT }, { __name__: 'temp', room: 'lab', tenant_id: TENANT }]);
+    assert.deepEqual(got.map((s) => Array.from(s.timestamps)), [[NOW - 2000, NOW - 1000], [NOW - 2000, NOW - 1000]]);
+    assert.ok(isStaleMarker(got[0]?.values[1] as number), 'the stale marker keeps its bits');
+    assert.ok(Number.isNaN(got[1]?.values[0]) && !isStaleMarker(got[1]?.values[0] as number));
+    assert.equal(got[1]?.values[1], -Infinity);
+  });
+
+  it('the database unavailable is a 503 (the sender retries), logged with counts and never a label value', async () => {
+    const store = storeThat(async () => {
+      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    });
+    const { log, lines } = capture();
+    const registry = new Registry();
+    const metrics = federationMetrics(registry);
+    const body = encodeWriteRequest([{ labels: { __name__: 'up', secret: 'label-value-never-logged' }, samples: [[NOW, 1]] }]);
+    await assert.rejects(remoteWrite({ store, tenant: TENANT, limits: DEFAULT_REMOTE_WRITE_LIMITS, now: NOW, log, metrics }, HEADERS, body), (err: unknown) => {
+      assert.ok(err instanceof ProbectlError);
+      assert.deepEqual([err.code, err.status], ['PROBECTL_ERR_DB_UNAVAILABLE', 503]);
+      return true;
+    });
+    assert.ok(lines.some((l) => l.includes('"series":1') && l.includes('"samples":1') && l.includes('not stored')), lines.join());
+    assert.ok(!lines.some((l) => l.includes('label-value-never-logged')));
+    assert.match(await registry.metrics(), /probectl_metrics_write_requests_total\{outcome="failed"\} 1/);
+  });
+
+  it('a refusal of the decoder names its variable and reaches the store not at all', async () => {
+    const store = storeThat(async () => assert.fail('nothing may be stored'));
+    const { log, lines } = capture();
+    const body = encodeWriteRequest(Array.from({ length: 3 }, (_, i) => ({ labels: { __name__: 'm', i: String(i), secret: 'label-value-never-logged' }, samples: [[NOW, i] as [number, number]] })));
+    await assert.rejects(remoteWrite({ store, tenant: TENANT, limits: { ...DEFAULT_REMOTE_WRITE_LIMITS, maxSeries: 2 }, now: NOW, log, metrics: undefined }, HEADERS, body), /PROBECTL_METRICS_WRITE_MAX_SERIES/);
+    await assert.rejects(remoteWrite({ store, tenant: TENANT, limits: DEFAULT_REMOTE_WRITE_LIMITS, now: NOW, log, metrics: undefined }, { ...HEADERS, contentType: 'application/x-protobuf;proto=io.prometheus.write.v2.Request' }, body), (err: unknown) => (err as ProbectlError).status === 415);
+    assert.ok(lines.every((l) => !l.includes('label-value-never-logged')));
+  });
+
+  it('reads classify connection failures as storage unavailable, everything else not', () => {
+    for (const code of ['ECONNREFUSED', 'ECONNRESET', '08006', '57P01', '53300']) assert.equal(isStorageUnavailable(Object.assign(new Error('x'), { code })), true, code);
+    for (const err of [new Error('x'), Object.assign(new Error('x'), { code: '23505' }), new ProbectlError('PROBECTL_ERR_METRICS_TOO_MANY_SERIES', 'x')]) assert.equal(isStorageUnavailable(err), false);
+  });
+});
