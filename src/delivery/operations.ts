@@ -28,7 +28,8 @@ export interface StreamStatus {
   lag_events: number;
   lag_seconds: number;
   delivered_total: number;
-  parked_total: number;
+  /** Events parked now (a retry that delivers them takes them off). */
+  parked: number;
   last_success_at: string | null;
   drained_here: boolean;
   paused: boolean;
@@ -56,7 +57,7 @@ export async function streamStatuses<I extends DeliveryItem>(db: Db, clock: Cloc
       out.push({
         stream: source.stream, cursor, head, lag_events: Math.max(0, head - cursor),
         lag_seconds: oldest ? Math.max(0, Math.round((clock.now() - oldest.getTime()) / 1000)) : 0,
-        delivered_total: row?.delivered_total ?? 0, parked_total: row?.parked_total ?? 0,
+        delivered_total: row?.delivered_total ?? 0, parked: row?.parked_total ?? 0,
         last_success_at: row?.last_success_at?.toISOString() ?? null,
         drained_here: l !== undefined, paused: l?.paused ?? false, paused_reason: l?.pausedReason ?? null,
         last_error: l?.lastError ?? null, last_error_at: l?.lastErrorAt ?? null, retries: l?.retries ?? 0,

@@ -24,7 +24,7 @@ export interface ConnectorStatus {
   /** Operations finished (sent or skipped). */
   delivered_total: number;
   /** Operations refused permanently and not retried successfully since (GET /v1/notify/failed). */
-  failed_total: number;
+  failed: number;
   skipped_total: number;
   retries: number;
   lag_operations: number;
@@ -59,7 +59,7 @@ export async function notifyStatus(db: Db, clock: Clock, tenant: string, runtime
       state: s?.paused ? 'paused' : lag > 0 ? (s?.last_error ? 'retrying' : 'sending') : 'ok',
       paused_reason: s?.paused_reason ?? null, last_success_at: s?.last_success_at ?? null,
       last_error: s?.last_error ?? null, last_error_at: s?.last_error_at ?? null,
-      delivered_total: s?.delivered_total ?? 0, failed_total: s?.parked_total ?? 0, skipped_total: skipped.get(c.id) ?? 0,
+      delivered_total: s?.delivered_total ?? 0, failed: s?.parked ?? 0, skipped_total: skipped.get(c.id) ?? 0,
       retries: s?.retries ?? 0, lag_operations: lag, lag_seconds: s?.lag_seconds ?? 0, drained_here: s?.drained_here ?? false,
       links: { open: l?.open ?? 0, failed: l?.failed ?? 0, pending: l?.pending ?? 0 },
     };

@@ -57,7 +57,7 @@ export function registerNotifyCommands(notify: Command, cli: CliKit): void {
       else if (!status.enabled) process.stdout.write(`on-call mirroring is off (PROBECTL_NOTIFY_CONNECTORS is empty): nothing of tenant ${status.tenant} is mirrored\n`);
       else {
         if (status.connectors.length === 0) process.stdout.write(`tenant ${status.tenant} has no connector\n`);
-        else printTable(status.connectors.map((c) => ({ ...c, links: `${c.links.open} open, ${c.links.failed} failed` })) as unknown as Record<string, unknown>[], ['id', 'provider', 'endpoint', 'state', 'last_success_at', 'delivered_total', 'failed_total', 'skipped_total', 'lag_operations', 'paused_reason']);
+        else printTable(status.connectors.map((c) => ({ ...c, links: `${c.links.open} open, ${c.links.failed} failed` })) as unknown as Record<string, unknown>[], ['id', 'provider', 'endpoint', 'state', 'last_success_at', 'delivered_total', 'failed', 'skipped_total', 'lag_operations', 'paused_reason']);
         for (const i of status.inbound) process.stdout.write(`inbound ${i.id} (${i.provider}): POST ${i.path}\n`);
       }
     });

@@ -62,7 +62,7 @@ export function registerSiemCommands(siem: Command, cli: CliKit): void {
       else if (!status.enabled) process.stdout.write(`SIEM export is off (PROBECTL_SIEM_ENABLED=false): nothing of tenant ${status.tenant} is exported\n`);
       else {
         process.stdout.write(`SIEM export to ${status.endpoint} (${status.preset}, ${status.format})\n`);
-        printTable(status.streams as unknown as Record<string, unknown>[], ['stream', 'cursor', 'head', 'lag_events', 'lag_seconds', 'delivered_total', 'parked_total', 'paused', 'last_success_at']);
+        printTable(status.streams as unknown as Record<string, unknown>[], ['stream', 'cursor', 'head', 'lag_events', 'lag_seconds', 'delivered_total', 'parked', 'paused', 'last_success_at']);
       }
     });
 

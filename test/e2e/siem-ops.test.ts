@@ -43,7 +43,7 @@ describe('SIEM export operations on a running server', () => {
     const status = await app.request('GET', '/v1/siem/status', { token });
     assert.equal(status.json.endpoint, new URL(siem.url).origin, 'scheme and host only');
     const threat = status.json.streams.find((s: { stream: string }) => s.stream === 'threat');
-    assert.deepEqual([threat.cursor, threat.head, threat.parked_total, threat.delivered_total], [2, 2, 1, 1]);
+    assert.deepEqual([threat.cursor, threat.head, threat.parked, threat.delivered_total], [2, 2, 1, 1]);
     const list = await cliAsync(['siem', 'parked', 'list', '--tenant', tenant, '--json'], env());
     assert.equal(list.status, 0, list.stderr);
     const parked = JSON.parse(list.stdout).parked;

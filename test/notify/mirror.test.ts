@@ -145,7 +145,7 @@ describe('on-call mirror semantics (one server, three tenants)', () => {
     assert.match(await metrics(), /probectl_notify_operations_total\{[^}]*provider="jira"[^}]*outcome="failed"[^}]*\} 1/);
     const status = await n.app.request('GET', '/v1/notify/status', { token: await n.token(acme) });
     const jiraStatus = status.json.connectors.find((x: { provider: string }) => x.provider === 'jira');
-    assert.deepEqual([jiraStatus.failed_total, jiraStatus.skipped_total, jiraStatus.links.failed], [1, 1, 1]);
+    assert.deepEqual([jiraStatus.failed, jiraStatus.skipped_total, jiraStatus.links.failed], [1, 1, 1]);
     // The operator fixed the project; the retry opens the issue and sends the resolve that was skipped.
     const retry = await n.app.request('POST', '/v1/notify/failed/retry', { token: await n.token(acme), body: { connector: jiraStatus.id } });
     assert.deepEqual([retry.status, retry.json.delivered, retry.json.still_parked], [200, 1, 0], retry.text);

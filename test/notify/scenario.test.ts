@@ -70,6 +70,6 @@ describe('on-call mirror: the spec scenario (PagerDuty + Jira, one tenant)', () 
     assert.equal(resolve.actor, 'inbound:jira1');
     const status = await n.app.request('GET', '/v1/notify/status', { token: await n.token(tenant) });
     assert.equal(status.status, 200, status.text);
-    assert.deepEqual(status.json.connectors.map((c: { provider: string; state: string; failed_total: number }) => [c.provider, c.state, c.failed_total]), [['pagerduty', 'ok', 0], ['jira', 'ok', 0]]);
+    assert.deepEqual(status.json.connectors.map((c: { provider: string; state: string; failed: number }) => [c.provider, c.state, c.failed]), [['pagerduty', 'ok', 0], ['jira', 'ok', 0]]);
   });
 });
