@@ -51,7 +51,7 @@ async function send(ctx: Ctx, method: 'GET' | 'POST' | 'PATCH', url: URL, body?:
   const headers: Record<string, string> = { authorization: ctx.auth, accept: 'application/json' };
   if (body) headers['content-type'] = 'application/json';
   const answer = await ctx.ep.http.request(method, url, { headers, ...(body ? { body: Buffer.from(JSON.stringify(body), 'utf8') } : {}), signal: ctx.signal });
-  return classify(answer, ctx.ep.clock.now(), ctx.hide);
+  return classify(answer, ctx.ep.clock, ctx.hide);
 }
 
 function refOf(record: Record<string, unknown>): ExternalRef | undefined {

@@ -19,7 +19,7 @@ export async function performWebhook(op: Operation, ep: ConnectorEndpoint, signa
     body: Buffer.from(JSON.stringify({ ...message, unfurl_links: false, unfurl_media: false }), 'utf8'),
     signal,
   });
-  const result = classifyWebhook(answer, ep.clock.now(), webhookSecrets(ep.url));
+  const result = classifyWebhook(answer, ep.clock, webhookSecrets(ep.url));
   if (result.kind === 'ok' && op.action === 'open') return { kind: 'ok', ref: { id: op.incident.key, data: { mode: 'webhook' } } };
   return result;
 }
