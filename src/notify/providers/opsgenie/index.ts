@@ -48,19 +48,15 @@ async function perform(op: Operation, ep: ConnectorEndpoint, signal: AbortSignal
   const hide = [key];
   const headers = { authorization: `GenieKey ${key.trim()}`, 'content-type': 'application/json; charset=utf-8', accept: 'application/json' };
   if (op.action === 'open') {
-    const answer = await ep.http.request('POST', ep.url, { headers, body: json(createBody(op.incident, ep.options)), signal });
+    const answer = await ep.http.request('POST', ep.url, { headers, json: createBody(op.incident, ep.options), signal });
     const result = classify(answer, ep.clock, hide);
     if (result.kind !== 'ok' || answer.kind !== 'answered') return result;
     const requestId = str(jsonOf(answer), 'requestId');
     return { kind: 'ok', ref: { id: op.incident.key, data: { service: service(ep.url) ?? 'opsgenie', ...(requestId !== undefined && /^[A-Za-z0-9-]{1,64}$/.test(requestId) ? { request_id: requestId } : {}) } } };
   }
   const { url, body } = actionRequest(ep.url, op);
-  const answer = await ep.http.request('POST', url, { headers, body: json(body), signal });
+  const answer = await ep.http.request('POST', url, { headers, json: body, signal });
   return classify(answer, ep.clock, hide);
-}
-
-function json(v: unknown): Buffer {
-  return Buffer.from(JSON.stringify(v), 'utf8');
 }
 
 export const opsgenie: NotifyProvider = {

@@ -26,7 +26,7 @@ async function call(ctx: Ctx, url: URL, method: 'GET' | 'POST', args?: Record<st
   if (args !== undefined) headers['content-type'] = 'application/json; charset=utf-8';
   const answer = await ctx.ep.http.request(method, url, {
     headers,
-    ...(args !== undefined ? { body: Buffer.from(JSON.stringify(args), 'utf8') } : {}),
+    ...(args !== undefined ? { json: args } : {}),
     signal: ctx.signal,
   });
   return classifyWebApi(answer, ctx.ep.clock, [ctx.token]);

@@ -30,7 +30,7 @@ async function perform(op: Operation, ep: ConnectorEndpoint, signal: AbortSignal
   const content = op.action === 'update' ? updateCard(op) : incidentCard(op.incident);
   const answer = await ep.http.request('POST', url, {
     headers: { 'content-type': 'application/json; charset=utf-8' },
-    body: Buffer.from(JSON.stringify(envelope(content)), 'utf8'),
+    json: envelope(content),
     signal,
   });
   const result = classify(answer, ep.clock, [sig, ...(secret ? [secret] : [])]);
