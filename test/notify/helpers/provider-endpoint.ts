@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { HttpClient } from '../../../src/core/http/client.ts';
+import { type Clock, systemClock } from '../../../src/core/clock.ts';
+import type { ConnectorConfig } from '../../../src/notify/config/connectors.ts';
+import type { NotifySettings } from '../../../src/notify/config/vars.ts';
 import { type UrlSecret, vendorHttp } from '../../../src/notify/http.ts';
-import type { Clock } from '../../../src/core/clock.ts';
 import type { Severity } from '../../../src/incidents/model.ts';
+import { incidentKey } from '../../../src/notify/providers/shared/keys.ts';
 import type { ConnectorEndpoint, IncidentView, NotifyAction, Operation, VendorHttp } from '../../../src/notify/providers/types.ts';
+import { loadConfig } from '../../../src/settings.ts';
 
 /**
  * The product's VendorHttp (src/notify/http.ts) over its hardened client
@@ -16,12 +20,6 @@ export function testVendorHttp(t: TestContext, caPem: string, timeoutMs = 3_000,
   const client = new HttpClient({ tls: { ca: [caPem] }, timeoutMs });
   t.after(() => client.close());
   return vendorHttp(client, 'probectl/test', urlSecret);
-}
-
-/** A clock a test moves by hand. */
-export function fixedClock(at = Date.parse('2026-03-01T12:00:00Z')): Clock & { set(ms: number): void } {
-  let now = at;
-  return { now: () => now, set: (ms) => void (now = ms) };
 }
 
 export interface EndpointInput {
@@ -43,8 +41,24 @@ export function testEndpoint(t: TestContext, input: EndpointInput): ConnectorEnd
     options: input.options ?? {},
     secret: () => Promise.resolve(secret),
     http: testVendorHttp(t, input.caPem, input.timeoutMs, input.urlSecretParam ? { param: input.urlSecretParam, endpoint: new URL(input.url), value: () => Promise.resolve(secret) } : undefined),
-    clock: input.clock ?? { now: () => Date.now() },
+    clock: input.clock ?? systemClock,
   };
+}
+
+/** The tenant of the connectors `connector` builds. */
+export const CONNECTOR_TENANT = '7d9c2f4e-1b3a-4c5d-8e6f-0a1b2c3d4e5f';
+
+/**
+ * A connector exactly as the configuration builds it from an entry
+ * (`<provider>|<endpoint>|<secret>` of CONNECTOR_TENANT: probectl's options
+ * parsed and removed from the URL, the provider's validate() passed), and its
+ * endpoint on testVendorHttp trusting `caPem`.
+ */
+export function connector(t: TestContext, caPem: string, entry: string, timeoutMs = 5_000): { config: ConnectorConfig; ep: ConnectorEndpoint } {
+  const settings = loadConfig({ PROBECTL_DATA_DIR: '/tmp/probectl-provider-test', PROBECTL_NOTIFY_CONNECTORS: `${CONNECTOR_TENANT}|${entry}` }).integrations.notify as NotifySettings;
+  const config = settings.connectors[0] as ConnectorConfig;
+  const secret = async () => (config.secret?.scheme === 'literal' ? config.secret.value : undefined);
+  return { config, ep: { url: config.url, options: config.options, secret, http: testVendorHttp(t, caPem, timeoutMs), clock: systemClock } };
 }
 
 let n = 0;
@@ -55,7 +69,7 @@ export function testIncident(over: Partial<IncidentView> = {}): IncidentView {
   const id = over.id ?? `0190d7c2-7b1e-7c3a-9f00-${String(n).padStart(12, '0')}`;
   return {
     id,
-    key: `probectl-${id}`,
+    key: incidentKey(id),
     tenant: '4b0f3c1e-2a7d-4c55-9b1e-6f2d8a9c0e11',
     title: 'Link down on core-1 (ge-0/0/1)',
     severity: 'critical',

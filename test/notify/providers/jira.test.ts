@@ -5,7 +5,7 @@ import { jira } from '../../../src/notify/providers/jira/index.ts';
 import type { ConnectorEndpoint, ExternalRef, IncidentView, OperationResult } from '../../../src/notify/providers/types.ts';
 import { adfProblem } from '../servers/jira-adf.ts';
 import { Jira, type JiraOptions } from '../servers/jira.ts';
-import { connector, incident } from './endpoint.ts';
+import { connector, testIncident } from '../helpers/provider-endpoint.ts';
 
 async function setup(t: TestContext, opts: JiraOptions, path: string, options = 'project=OPS', credential?: string) {
   const j = await Jira.start(opts);
@@ -30,7 +30,7 @@ const op = (action: 'update' | 'acknowledge' | 'resolve', inc: IncidentView, ref
 describe('jira provider (Cloud v3 / v2 and Data Center against the stand-in)', () => {
   it('Cloud v3: searched by label on /rest/api/3/search/jql, then created with an ADF description and the incident key as a label', async (t) => {
     const { j, ep } = await setup(t, { mode: 'cloud' }, '/rest/api/3/issue', 'project=OPS&issuetype=Incident&labels=network,noc');
-    const inc = incident({ title: 'Link\ndown on core' });
+    const inc = testIncident({ title: 'Link\ndown on core' });
     const ref = await open(ep, inc);
     const issue = j.issues[0]!;
     assert.deepEqual(ref, { id: issue.key, data: { issue_id: issue.id }, aliases: [issue.id] });
@@ -51,7 +51,7 @@ describe('jira provider (Cloud v3 / v2 and Data Center against the stand-in)', (
 
   it('Cloud v2: plain-text description, search on /rest/api/2/search/jql (never the removed /search)', async (t) => {
     const { j, ep } = await setup(t, { mode: 'cloud' }, '/rest/api/2/issue');
-    const inc = incident();
+    const inc = testIncident();
     const ref = await open(ep, inc);
     assert.equal(typeof j.issues[0]?.description, 'string');
     assert.match(j.issues[0]?.description as string, new RegExp(`probectl incident ${inc.id}`));
@@ -63,7 +63,7 @@ describe('jira provider (Cloud v3 / v2 and Data Center against the stand-in)', (
   it('Data Center: /search/jql is not there (404), so /rest/api/2/search is used and remembered; a personal access token as Bearer', async (t) => {
     const pat = 'NjQ2OTk2MjQ1NjY0OnRva2VuLWZvci1wcm9iZWN0bA';
     const { j, ep } = await setup(t, { mode: 'datacenter', pats: [pat] }, '/rest/api/2/issue', 'project=OPS', pat);
-    const inc = incident();
+    const inc = testIncident();
     const ref = await open(ep, inc);
     assert.equal(j.server.requests()[2]?.headers.authorization, `Bearer ${pat}`);
     assert.deepEqual(j.server.requests().map((r) => r.pathname), ['/rest/api/2/search/jql', '/rest/api/2/search', '/rest/api/2/issue']);
@@ -73,7 +73,7 @@ describe('jira provider (Cloud v3 / v2 and Data Center against the stand-in)', (
 
   it('updates and acknowledgements add a comment (ADF on v3); resolve applies the transition by id, then comments', async (t) => {
     const { j, ep } = await setup(t, { mode: 'cloud' }, '/rest/api/3/issue', 'project=OPS&resolve_transition=31');
-    const inc = incident();
+    const inc = testIncident();
     const ref = await open(ep, inc);
     assert.equal((await jira.perform(op('update', inc, ref), ep, undefined)).kind, 'ok');
     assert.equal((await jira.perform(op('acknowledge', inc, ref), ep, undefined)).kind, 'ok');
@@ -91,12 +91,12 @@ describe('jira provider (Cloud v3 / v2 and Data Center against the stand-in)', (
 
   it('a transition given by name is looked up among the issue\'s transitions; an unknown name is a permanent failure naming what is available', async (t) => {
     const { j, ep } = await setup(t, { mode: 'cloud' }, '/rest/api/2/issue', 'project=OPS&resolve_transition=done');
-    const inc = incident();
+    const inc = testIncident();
     const ref = await open(ep, inc);
     assert.equal((await jira.perform(op('resolve', inc, ref), ep, undefined)).kind, 'ok');
     assert.deepEqual(j.apiTransitions(ref.id).map((x) => x.name), ['Done']);
     const { ep: wrong } = connector(t, j.server.caPem, `jira|${j.url}/rest/api/2/issue?project=OPS&resolve_transition=Closed|${j.user.user}:${j.user.secret}`);
-    const inc2 = incident();
+    const inc2 = testIncident();
     const ref2 = await open(wrong, inc2);
     const r = await jira.perform(op('resolve', inc2, ref2), wrong, undefined) as Extract<OperationResult, { kind: 'permanent' }>;
     assert.equal(r.kind, 'permanent');
@@ -106,23 +106,23 @@ describe('jira provider (Cloud v3 / v2 and Data Center against the stand-in)', (
   it('answers: 401 pauses (never echoing the token), a deleted issue is permanent, a wrong API path pauses, 429 and 5xx retry', async (t) => {
     const { j, ep } = await setup(t, { mode: 'cloud' }, '/rest/api/3/issue');
     const { ep: badAuth } = connector(t, j.server.caPem, `jira|${j.url}/rest/api/3/issue?project=OPS|${j.user.user}:cnry-wrong-token`);
-    const denied = await jira.lookup?.(incident(), badAuth, undefined);
+    const denied = await jira.lookup?.(testIncident(), badAuth, undefined);
     assert.equal(denied?.kind, 'paused');
     assert.ok(!JSON.stringify(denied).includes('cnry-wrong-token'));
-    const gone = await jira.perform(op('update', incident(), { id: 'OPS-999' }), ep, undefined);
+    const gone = await jira.perform(op('update', testIncident(), { id: 'OPS-999' }), ep, undefined);
     assert.deepEqual([gone.kind, (gone as { status?: number }).status], ['permanent', 404]);
     const { ep: wrongPath } = connector(t, j.server.caPem, `jira|${j.url}/jira/rest/api/3/issue?project=OPS|${j.user.user}:${j.user.secret}`);
-    assert.equal((await jira.perform({ action: 'open', incident: incident(), ref: undefined, idempotencyKey: 'x' }, wrongPath, undefined)).kind, 'paused');
+    assert.equal((await jira.perform({ action: 'open', incident: testIncident(), ref: undefined, idempotencyKey: 'x' }, wrongPath, undefined)).kind, 'paused');
     j.server.inject({ kind: 'status', status: 429, retryAfter: '3' });
-    const limited = await jira.perform({ action: 'open', incident: incident(), ref: undefined, idempotencyKey: 'x' }, ep, undefined);
+    const limited = await jira.perform({ action: 'open', incident: testIncident(), ref: undefined, idempotencyKey: 'x' }, ep, undefined);
     assert.deepEqual([limited.kind, (limited as { retryAfterMs?: number }).retryAfterMs], ['retryable', 3000]);
     j.server.inject({ kind: 'status', status: 502 });
-    assert.equal((await jira.perform({ action: 'open', incident: incident(), ref: undefined, idempotencyKey: 'x' }, ep, undefined)).kind, 'retryable');
+    assert.equal((await jira.perform({ action: 'open', incident: testIncident(), ref: undefined, idempotencyKey: 'x' }, ep, undefined)).kind, 'retryable');
   });
 
   it('inbound: X-Hub-Signature sha256 over the raw body; jira:issue_updated with status category done resolves by key, anything else is ignored', async (t) => {
     const { j, ep } = await setup(t, { mode: 'cloud' }, '/rest/api/3/issue');
-    const inc = incident();
+    const inc = testIncident();
     const ref = await open(ep, inc);
     const body = { webhookEvent: 'jira:issue_updated', issue: { key: ref.id, fields: { labels: [inc.key, 'probectl'], status: { statusCategory: { key: 'done' } } } } };
     const raw = Buffer.from(JSON.stringify(body));

@@ -137,10 +137,10 @@ describe('opsgenie provider: answers', () => {
     og.server.inject({ kind: 'status', status: 429, retryAfter: '7' }, { kind: 'status', status: 503 }, { kind: 'status', status: 500 });
     const inc = testIncident();
     const r1 = await opsgenie.perform(testOp('open', inc), ep, undefined);
-    assert.deepEqual(r1, { kind: 'retryable', reason: 'Opsgenie HTTP 429: You are making too many requests! To avoid errors, we recommend you limit requests.', retryAfterMs: 7_000 });
+    assert.deepEqual(r1, { kind: 'retryable', reason: 'Opsgenie answered 429: You are making too many requests! To avoid errors, we recommend you limit requests.', retryAfterMs: 7_000 });
     const r2 = await opsgenie.perform(testOp('open', inc), ep, undefined);
     assert.equal(r2.kind, 'retryable');
-    assert.match((r2 as { reason: string }).reason, /^Opsgenie HTTP 503/);
+    assert.match((r2 as { reason: string }).reason, /^Opsgenie answered 503/);
     assert.equal((await opsgenie.perform(testOp('acknowledge', inc), ep, undefined)).kind, 'retryable');
     assert.equal(og.alerts.length, 0);
   });
@@ -183,8 +183,8 @@ describe('opsgenie provider: answers', () => {
       results.push(r);
       assertNoSecret([r], [secret]);
     }
-    assert.match((results[1] as { reason: string }).reason, /^Opsgenie HTTP 403: To perform this action, use an API key from an API integration\./);
-    assert.match((results[2] as { reason: string }).reason, /^Opsgenie HTTP 422: Key format is not valid!/);
+    assert.match((results[1] as { reason: string }).reason, /^Opsgenie answered 403: To perform this action, use an API key from an API integration\./);
+    assert.match((results[2] as { reason: string }).reason, /^Opsgenie answered 422: Key format is not valid!/);
     const none = testEndpoint(t, { url: og.opsgenieUrl, caPem: og.server.caPem, secret: undefined });
     assert.equal((await opsgenie.perform(testOp('open', inc), none, undefined)).kind, 'paused');
     assert.equal(og.alerts.length, 0);
@@ -199,10 +199,10 @@ describe('opsgenie provider: answers', () => {
     );
     const inc = testIncident();
     assert.deepEqual(await opsgenie.perform(testOp('open', inc), ep, undefined), {
-      kind: 'permanent', status: 422, reason: "Opsgenie HTTP 422: Request body is not processable. Please check the errors.; responders#type: Invalid recipient type 'group'",
+      kind: 'permanent', status: 422, reason: "Opsgenie answered 422: Request body is not processable. Please check the errors.; responders#type: Invalid recipient type 'group'",
     });
-    assert.deepEqual(await opsgenie.perform(testOp('open', inc), ep, undefined), { kind: 'permanent', status: 400, reason: 'Opsgenie HTTP 400: Bad request' });
-    assert.deepEqual(await opsgenie.perform(testOp('resolve', inc), ep, undefined), { kind: 'permanent', status: 404, reason: 'Opsgenie HTTP 404' });
+    assert.deepEqual(await opsgenie.perform(testOp('open', inc), ep, undefined), { kind: 'permanent', status: 400, reason: 'Opsgenie answered 400: Bad request' });
+    assert.deepEqual(await opsgenie.perform(testOp('resolve', inc), ep, undefined), { kind: 'permanent', status: 404, reason: 'Opsgenie answered 404: not json' });
   });
 });
 
@@ -289,7 +289,7 @@ describe('opsgenie provider: secrets canary', () => {
     for (let i = 0; i < 5; i++) results.push(await opsgenie.perform(testOp('open', inc), ep, undefined));
     results.push(await opsgenie.perform(testOp('resolve', inc), ep, undefined));
     results.push(opsgenie.display(ep.url));
-    assert.equal((results[3] as { reason: string }).reason, 'Opsgenie HTTP 422: echo [redacted]');
+    assert.equal((results[3] as { reason: string }).reason, 'Opsgenie answered 422: echo [redacted]');
     assertNoSecret(results, [og.apiKey]);
   });
 });

@@ -4,7 +4,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { pagerduty } from '../../../src/notify/providers/pagerduty/index.ts';
 import { leaf } from '../../helpers/tls.ts';
 import { pagerDutyWebhookEnvelope, PagerDuty, type PdIncident } from '../servers/pagerduty.ts';
-import { connector, incident } from './endpoint.ts';
+import { connector, testIncident } from '../helpers/provider-endpoint.ts';
 
 async function setup(t: TestContext) {
   const pd = await PagerDuty.start();
@@ -17,7 +17,7 @@ async function setup(t: TestContext) {
 describe('pagerduty provider (Events API v2 against the stand-in)', () => {
   it('open: one trigger with every field as documented; the routing key only in the body; the ref is the dedup key', async (t) => {
     const { pd, ep } = await setup(t);
-    const inc = incident({ severity: 'warning' });
+    const inc = testIncident({ severity: 'warning' });
     const r = await pagerduty.perform({ action: 'open', incident: inc, ref: undefined, idempotencyKey: 'op-1' }, ep, undefined);
     assert.deepEqual(r, { kind: 'ok', ref: { id: inc.key } });
     const [req] = pd.server.requests();
@@ -27,7 +27,7 @@ describe('pagerduty provider (Events API v2 against the stand-in)', () => {
       routing_key: pd.routingKey, event_action: 'trigger', dedup_key: inc.key, client: 'probectl',
       payload: {
         summary: `[warning] ${inc.title} (${inc.target})`, source: inc.target, severity: 'warning', timestamp: inc.openedAt, group: 'link', class: 'link',
-        custom_details: { incident_id: inc.id, incident_key: inc.key, tenant: inc.tenant, status: 'open', signals: 1, kind_family: 'link', target: inc.target, opened_at: inc.openedAt },
+        custom_details: { incident_id: inc.id, incident_key: inc.key, tenant: inc.tenant, status: 'open', signals: inc.signalCount, kind_family: 'link', target: inc.target, opened_at: inc.openedAt },
       },
     });
     assert.deepEqual([pd.incidents.length, pd.incident(inc.key)?.severity], [1, 'warning']);
@@ -36,7 +36,7 @@ describe('pagerduty provider (Events API v2 against the stand-in)', () => {
   it('severity table: critical → critical, warning → warning, info → info; a summary over 1024 characters is cut to 1024', async (t) => {
     const { pd, ep } = await setup(t);
     for (const severity of ['critical', 'warning', 'info'] as const) {
-      const inc = incident({ severity, title: 'x'.repeat(2000) });
+      const inc = testIncident({ severity, title: 'x'.repeat(2000) });
       assert.equal((await pagerduty.perform({ action: 'open', incident: inc, ref: undefined, idempotencyKey: severity }, ep, undefined)).kind, 'ok');
       const p = pd.incident(inc.key) as PdIncident;
       assert.equal(p.severity, severity);
@@ -46,7 +46,7 @@ describe('pagerduty provider (Events API v2 against the stand-in)', () => {
 
   it('a re-sent trigger (a retry, a restart) applies to the open alert: one page; acknowledge and resolve by the dedup key; update sends nothing', async (t) => {
     const { pd, ep } = await setup(t);
-    const inc = incident();
+    const inc = testIncident();
     const op = { action: 'open' as const, incident: inc, ref: undefined, idempotencyKey: 'op' };
     await pagerduty.perform(op, ep, undefined);
     await pagerduty.perform(op, ep, undefined);
@@ -63,7 +63,7 @@ describe('pagerduty provider (Events API v2 against the stand-in)', () => {
 
   it('answers: 5xx and 429 retried (Retry-After honoured), a reset retried, a refused routing key pauses, an invalid event is permanent', async (t) => {
     const { pd, ep } = await setup(t);
-    const open = () => pagerduty.perform({ action: 'open', incident: incident(), ref: undefined, idempotencyKey: 'x' }, ep, undefined);
+    const open = () => pagerduty.perform({ action: 'open', incident: testIncident(), ref: undefined, idempotencyKey: 'x' }, ep, undefined);
     pd.server.inject({ kind: 'status', status: 503 });
     assert.equal((await open()).kind, 'retryable');
     pd.server.inject({ kind: 'status', status: 429, retryAfter: '7' });
@@ -71,7 +71,7 @@ describe('pagerduty provider (Events API v2 against the stand-in)', () => {
     pd.server.inject({ kind: 'reset' });
     assert.equal((await open()).kind, 'retryable');
     const { ep: wrongKey } = connector(t, pd.server.caPem, `pagerduty|${pd.enqueueUrl}|${'Z'.repeat(32)}`);
-    const refused = await pagerduty.perform({ action: 'open', incident: incident(), ref: undefined, idempotencyKey: 'y' }, wrongKey, undefined);
+    const refused = await pagerduty.perform({ action: 'open', incident: testIncident(), ref: undefined, idempotencyKey: 'y' }, wrongKey, undefined);
     assert.equal(refused.kind, 'paused');
     assert.match((refused as { reason: string }).reason, /Invalid routing key/);
     assert.ok(!(refused as { reason: string }).reason.includes('Z'.repeat(32)));
@@ -86,14 +86,14 @@ describe('pagerduty provider (Events API v2 against the stand-in)', () => {
     t.after(() => pd.close());
     const other = await leaf({ selfSigned: true });
     const { ep } = connector(t, other.certPem, `pagerduty|${pd.enqueueUrl}|${pd.routingKey}`);
-    const r = await pagerduty.perform({ action: 'open', incident: incident(), ref: undefined, idempotencyKey: 'x' }, ep, undefined);
+    const r = await pagerduty.perform({ action: 'open', incident: testIncident(), ref: undefined, idempotencyKey: 'x' }, ep, undefined);
     assert.equal(r.kind, 'paused');
     assert.equal(pd.incidents.length, 0);
   });
 
   it('inbound: X-PagerDuty-Signature v1 over the raw body, several during a rotation; v3 incident.acknowledged / incident.resolved by incident_key', async (t) => {
     const { pd, ep } = await setup(t);
-    const inc = incident();
+    const inc = testIncident();
     await pagerduty.perform({ action: 'open', incident: inc, ref: undefined, idempotencyKey: 'o' }, ep, undefined);
     const alert = pd.incident(inc.key) as PdIncident;
     const raw = Buffer.from(JSON.stringify(pagerDutyWebhookEnvelope(alert, 'incident.resolved')));

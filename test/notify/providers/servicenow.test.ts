@@ -123,7 +123,7 @@ describe('servicenow provider: the ticket lifecycle', () => {
     ok(opened2);
     const r = await servicenow.perform(testOp('resolve', inc2, { ref: opened2.ref }), bad, undefined);
     assert.equal(r.kind, 'permanent');
-    assert.match((r as { reason: string }).reason, /^ServiceNow HTTP 400: Invalid choice value: 'Fixed' is not a valid choice for field 'close_code'/);
+    assert.match((r as { reason: string }).reason, /^ServiceNow answered 400: Invalid choice value: 'Fixed' is not a valid choice for field 'close_code'/);
     assert.equal(sn.record(opened2.ref!.id)!.fields.state, '1');
   });
 
@@ -209,7 +209,7 @@ describe('servicenow provider: answers', () => {
     const sn = await start(t);
     const inc = testIncident();
     const wrong = await servicenow.perform(testOp('open', inc), ep(t, sn, { secret: `${sn.user.user}:not-the-password` }), undefined);
-    assert.deepEqual(wrong, { kind: 'paused', reason: 'ServiceNow HTTP 401: User Not Authenticated: Required to provide Auth information (check the user:password or bearer token)' });
+    assert.deepEqual(wrong, { kind: 'paused', reason: 'ServiceNow answered 401: User Not Authenticated: Required to provide Auth information (check the user:password or bearer token)' });
     const e = ep(t, sn);
     sn.server.inject(
       { kind: 'status', status: 403, body: { error: { message: 'Operation Failed', detail: 'Data Policy Exception: \n\tThe following fields are mandatory: Caller\n' }, status: 'failure' } },
@@ -217,16 +217,16 @@ describe('servicenow provider: answers', () => {
       { kind: 'status', status: 503 },
     );
     assert.deepEqual(await servicenow.perform(testOp('open', inc), e, undefined), {
-      kind: 'paused', reason: "ServiceNow HTTP 403: Operation Failed: Data Policy Exception: The following fields are mandatory: Caller (check the integration user's roles and the connector options)",
+      kind: 'paused', reason: "ServiceNow answered 403: Operation Failed: Data Policy Exception: The following fields are mandatory: Caller (check the integration user's roles and the connector options)",
     });
-    assert.deepEqual(await servicenow.perform(testOp('open', inc), e, undefined), { kind: 'retryable', reason: 'ServiceNow HTTP 429: Rate limit exceeded: The rate limit for this user has been exceeded', retryAfterMs: 11_000 });
+    assert.deepEqual(await servicenow.perform(testOp('open', inc), e, undefined), { kind: 'retryable', reason: 'ServiceNow answered 429: Rate limit exceeded: The rate limit for this user has been exceeded', retryAfterMs: 11_000 });
     assert.equal((await servicenow.perform(testOp('open', inc), e, undefined)).kind, 'retryable');
     assert.equal(sn.records.size, 0);
     const opened = await servicenow.perform(testOp('open', inc), e, undefined);
     ok(opened);
     sn.records.clear();
     assert.deepEqual(await servicenow.perform(testOp('resolve', inc, { ref: opened.ref }), e, undefined), {
-      kind: 'permanent', status: 404, reason: "ServiceNow HTTP 404: No Record found: Record doesn't exist or ACL restricts the record retrieval",
+      kind: 'permanent', status: 404, reason: "ServiceNow answered 404: No Record found: Record doesn't exist or ACL restricts the record retrieval",
     });
   });
 
@@ -332,7 +332,7 @@ describe('servicenow provider: secrets canary', () => {
     results.push(await servicenow.perform(testOp('open', testIncident()), bearerEp, undefined));
     results.push(await servicenow.lookup!(testIncident(), bearerEp, undefined));
     results.push(servicenow.display(basicEp.url));
-    assert.match((results[0] as { reason: string }).reason, /^ServiceNow HTTP 400: bad \[redacted\]: Basic \[redacted\] \[redacted\]$/);
+    assert.match((results[0] as { reason: string }).reason, /^ServiceNow answered 400: bad \[redacted\]: Basic \[redacted\] \[redacted\]$/);
     assertNoSecret(results, [sn.user.password, token, 'wrong-password-123', Buffer.from(`${sn.user.user}:${sn.user.password}`).toString('base64')]);
   });
 });

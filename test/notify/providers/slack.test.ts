@@ -231,10 +231,10 @@ describe('slack provider: Web API answers', () => {
     const inc = testIncident();
     s.server.inject({ kind: 'status', status: 429, retryAfter: '30' }, { kind: 'status', status: 503 }, { kind: 'reset' }, { kind: 'hang' }, { kind: 'status', status: 200, body: 'not json' });
     assert.deepEqual(await slack.perform(testOp('open', inc), ep, undefined), { kind: 'retryable', reason: 'Slack ratelimited', retryAfterMs: 30_000 });
-    assert.deepEqual(await slack.perform(testOp('open', inc), ep, undefined), { kind: 'retryable', reason: 'Slack HTTP 503', retryAfterMs: undefined });
+    assert.deepEqual(await slack.perform(testOp('open', inc), ep, undefined), { kind: 'retryable', reason: 'Slack answered 503: internal_error', retryAfterMs: undefined });
     assert.equal((await slack.perform(testOp('open', inc), ep, undefined)).kind, 'retryable');
     assert.equal((await slack.perform(testOp('open', inc), ep, undefined)).kind, 'retryable');
-    assert.deepEqual(await slack.perform(testOp('open', inc), ep, undefined), { kind: 'retryable', reason: 'Slack answered HTTP 200 without a Web API body' });
+    assert.deepEqual(await slack.perform(testOp('open', inc), ep, undefined), { kind: 'retryable', reason: 'Slack answered 200 without a Web API body' });
     const gone = await slack.perform(testOp('resolve', inc, { ref: { id: '1.000001', data: { channel: s.channel, ts: '1.000001' } } }), ep, undefined);
     assert.deepEqual(gone, { kind: 'permanent', reason: 'Slack message_not_found', status: 200 });
     assert.equal(s.messages().length, 0);
@@ -297,7 +297,7 @@ describe('slack provider: incoming webhook', () => {
     assert.deepEqual(await slack.perform(testOp('open', inc), ep, undefined), { kind: 'retryable', reason: 'Slack rate_limited', retryAfterMs: 12_000 });
     assert.deepEqual(await slack.perform(testOp('open', inc), ep, undefined), { kind: 'retryable', reason: 'Slack rollup_error', retryAfterMs: undefined });
     assert.equal((await slack.perform(testOp('open', inc), ep, undefined)).kind, 'retryable');
-    assert.deepEqual(await slack.perform(testOp('open', inc), ep, undefined), { kind: 'permanent', reason: 'Slack HTTP 418', status: 418 });
+    assert.deepEqual(await slack.perform(testOp('open', inc), ep, undefined), { kind: 'permanent', reason: 'Slack answered 418: short and stout', status: 418 });
     assert.equal(s.messages('C1').length, 1, 'only the lost one was posted');
     s.removeWebhook(w1!.url);
     const r404 = await slack.perform(testOp('open', inc), ep, undefined);

@@ -103,12 +103,12 @@ describe('teams provider', () => {
   });
 
   const faults: Array<[string, Parameters<Teams['server']['inject']>[0], OperationResult['kind'], RegExp]> = [
-    ['429 + Retry-After', { kind: 'status', status: 429, retryAfter: '20' }, 'retryable', /^Teams workflow HTTP 429: WorkflowRequestsThrottled/],
-    ['502', { kind: 'status', status: 502 }, 'retryable', /^Teams workflow HTTP 502/],
-    ['400 schema mismatch', { kind: 'status', status: 400, body: { error: { code: 'TriggerInputSchemaMismatch', message: 'did not match' } } }, 'permanent', /^Teams workflow HTTP 400: TriggerInputSchemaMismatch: did not match$/],
-    ['413', { kind: 'status', status: 413, body: { error: { code: 'MessageSizeExceeded', message: 'too big' } } }, 'permanent', /^Teams workflow HTTP 413: MessageSizeExceeded/],
-    ['reset', { kind: 'reset' }, 'retryable', /^Teams unreachable: https:\/\/127\.0\.0\.1:\d+: /],
-    ['timeout', { kind: 'hang' }, 'retryable', /^Teams unreachable: /],
+    ['429 + Retry-After', { kind: 'status', status: 429, retryAfter: '20' }, 'retryable', /^Teams workflow answered 429: WorkflowRequestsThrottled/],
+    ['502', { kind: 'status', status: 502 }, 'retryable', /^Teams workflow answered 502/],
+    ['400 schema mismatch', { kind: 'status', status: 400, body: { error: { code: 'TriggerInputSchemaMismatch', message: 'did not match' } } }, 'permanent', /^Teams workflow answered 400: TriggerInputSchemaMismatch: did not match$/],
+    ['413', { kind: 'status', status: 413, body: { error: { code: 'MessageSizeExceeded', message: 'too big' } } }, 'permanent', /^Teams workflow answered 413: MessageSizeExceeded/],
+    ['reset', { kind: 'reset' }, 'retryable', /^Teams workflow unreachable: https:\/\/127\.0\.0\.1:\d+: /],
+    ['timeout', { kind: 'hang' }, 'retryable', /^Teams workflow unreachable: /],
   ];
   for (const [name, fault, kind, reason] of faults) {
     it(`answer: ${name} → ${kind}`, async (t) => {
@@ -134,7 +134,7 @@ describe('teams provider', () => {
     const tm = await start(t);
     const wrong = await teams.perform(testOp('open', testIncident()), ep(t, tm, `${tm.urlWithoutSig}&sig=AAAAwrongsignature`), undefined);
     assert.equal(wrong.kind, 'paused');
-    assert.match((wrong as { reason: string }).reason, /^Teams workflow HTTP 401: DirectApiInvalidAuthorizationSignature/);
+    assert.match((wrong as { reason: string }).reason, /^Teams workflow answered 401: DirectApiInvalidAuthorizationSignature/);
     assert.ok(!(wrong as { reason: string }).reason.includes('AAAAwrongsignature'));
     const missing = await teams.perform(testOp('open', testIncident()), ep(t, tm, tm.url.replace(tm.workflowId, 'feedfeedfeedfeed')), undefined);
     assert.equal(missing.kind, 'paused');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { webhook } from '../../../src/notify/providers/webhook/index.ts';
 import { WebhookReceiver } from '../servers/webhook.ts';
-import { connector, incident } from './endpoint.ts';
+import { connector, testIncident } from '../helpers/provider-endpoint.ts';
 
 const SECRET = 'whsec-outbound-5a7c';
 
@@ -21,7 +21,7 @@ describe('webhook provider (the generic signed JSON POST)', () => {
     const { server, stored, refusals } = await receiver(t);
     const { ep, config } = connector(t, server.caPem, `webhook|${server.url}/hooks/probectl?route=noc&min_severity=warning|${SECRET}`);
     assert.equal(config.url.search, '?route=noc');
-    const inc = incident();
+    const inc = testIncident();
     const r = await webhook.perform({ action: 'open', incident: inc, ref: undefined, idempotencyKey: '5b3c0b8e-7d6f-4a51-9e2b-1f0c3d4e5a6b' }, ep, undefined);
     assert.deepEqual(r, { kind: 'ok', ref: { id: inc.key } });
     assert.equal(refusals().length, 0, 'the receiver verified the signature');
@@ -29,7 +29,7 @@ describe('webhook provider (the generic signed JSON POST)', () => {
     assert.equal(server.log[0]?.headers['idempotency-key'], '5b3c0b8e-7d6f-4a51-9e2b-1f0c3d4e5a6b');
     assert.deepEqual(stored.get('5b3c0b8e-7d6f-4a51-9e2b-1f0c3d4e5a6b'), {
       version: 1, action: 'open', key: inc.key, idempotency_key: '5b3c0b8e-7d6f-4a51-9e2b-1f0c3d4e5a6b',
-      incident: { id: inc.id, tenant: inc.tenant, title: inc.title, severity: 'critical', status: 'open', target: inc.target, kind_family: 'link', signal_count: 1, opened_at: inc.openedAt },
+      incident: { id: inc.id, tenant: inc.tenant, title: inc.title, severity: 'critical', status: 'open', target: inc.target, kind_family: 'link', signal_count: inc.signalCount, opened_at: inc.openedAt },
     });
     const u = await webhook.perform({ action: 'update', incident: inc, ref: { id: inc.key }, update: { signals: 4, severityFrom: 'warning', severityTo: 'critical' }, idempotencyKey: 'u-1' }, ep, undefined);
     assert.equal(u.kind, 'ok');
@@ -39,7 +39,7 @@ describe('webhook provider (the generic signed JSON POST)', () => {
   it('a retry of the same operation carries the same Idempotency-Key: the receiver keeps one copy and answers 409, which counts as done', async (t) => {
     const { server, stored } = await receiver(t);
     const { ep } = connector(t, server.caPem, `webhook|${server.url}/in|${SECRET}`);
-    const inc = incident();
+    const inc = testIncident();
     const send = () => webhook.perform({ action: 'resolve', incident: { ...inc, status: 'resolved' }, ref: { id: inc.key }, idempotencyKey: 'resolve-op' }, ep, undefined);
     server.inject({ kind: 'lost-response' });
     assert.equal((await send()).kind, 'retryable', 'the answer was lost');
@@ -51,7 +51,7 @@ describe('webhook provider (the generic signed JSON POST)', () => {
   it('answers: 5xx, 429 and timeouts retried; 401/403 and 404 pause; 400 is permanent', async (t) => {
     const { server } = await receiver(t);
     const { ep } = connector(t, server.caPem, `webhook|${server.url}/in|${SECRET}`, 300);
-    const send = () => webhook.perform({ action: 'open', incident: incident(), ref: undefined, idempotencyKey: `k-${Math.random()}` }, ep, undefined);
+    const send = () => webhook.perform({ action: 'open', incident: testIncident(), ref: undefined, idempotencyKey: `k-${Math.random()}` }, ep, undefined);
     server.inject({ kind: 'status', status: 500 }, { kind: 'status', status: 429, retryAfter: '2' }, { kind: 'hang' }, { kind: 'status', status: 403 }, { kind: 'status', status: 404 }, { kind: 'status', status: 400 });
     assert.equal((await send()).kind, 'retryable');
     assert.deepEqual([(await send()).kind], ['retryable']);
@@ -60,7 +60,7 @@ describe('webhook provider (the generic signed JSON POST)', () => {
     assert.equal((await send()).kind, 'paused');
     assert.equal((await send()).kind, 'permanent');
     const { ep: wrong } = connector(t, server.caPem, `webhook|${server.url}/in|not-the-secret`);
-    const r = await webhook.perform({ action: 'open', incident: incident(), ref: undefined, idempotencyKey: 'w' }, wrong, undefined);
+    const r = await webhook.perform({ action: 'open', incident: testIncident(), ref: undefined, idempotencyKey: 'w' }, wrong, undefined);
     assert.equal(r.kind, 'paused', 'the receiver refuses the signature: the connector needs the operator');
   });
 });

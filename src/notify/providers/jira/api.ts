@@ -1,4 +1,4 @@
-import { classifyStatus, excerpt, isRecord, jsonOf, str } from '../shared/answers.ts';
+import { type Answered, classifyStatus, errorDetail, isRecord, jsonOf, str } from '../shared/answers.ts';
 import type { ConnectorEndpoint, ExternalRef, IncidentView, OperationResult, VendorAnswer } from '../types.ts';
 import { createBody, labelJql } from './documents.ts';
 import { jiraEndpoint, type JiraEndpoint } from './settings.ts';
@@ -9,8 +9,6 @@ import { jiraEndpoint, type JiraEndpoint } from './settings.ts';
  * <email:api-token | user:password>` when the secret holds a colon, else
  * `Bearer <personal access token>`.
  */
-
-type Answered = Extract<VendorAnswer, { kind: 'answered' }>;
 
 export interface JiraCall {
   ep: ConnectorEndpoint;
@@ -33,13 +31,12 @@ export function isCall(v: JiraCall | OperationResult): v is JiraCall {
   return 'jira' in v;
 }
 
-/** Jira's errorMessages and errors{} as one line. */
+/** Jira's `errorMessages[]` and field `errors{}` of an error answer, as one line (never the credential). */
 function detail(a: Answered, secret: string): string {
-  const body = jsonOf(a);
-  if (!isRecord(body)) return excerpt(a.body, [secret]);
-  const messages = Array.isArray(body.errorMessages) ? body.errorMessages.filter((m): m is string => typeof m === 'string') : [];
-  const fields = isRecord(body.errors) ? Object.entries(body.errors).map(([k, v]) => `${k}: ${String(v)}`) : [];
-  return excerpt([...messages, ...fields].join('; '), [secret]);
+  return errorDetail(a, [secret], (b) => [
+    ...(Array.isArray(b.errorMessages) ? b.errorMessages : []),
+    ...(isRecord(b.errors) ? Object.entries(b.errors).map(([k, v]) => `${k}: ${String(v)}`) : []),
+  ]);
 }
 
 /**
@@ -49,7 +46,7 @@ function detail(a: Answered, secret: string): string {
  * 429 and 5xx retried with Retry-After.
  */
 export function classifyJira(answer: VendorAnswer, c: JiraCall): OperationResult {
-  const result = classifyStatus(answer, c.ep.clock, 'Jira', (a) => detail(a, c.secret));
+  const result = classifyStatus(answer, c.ep.clock, { what: 'Jira', detail: (a) => detail(a, c.secret), secrets: [c.secret] });
   if (answer.kind !== 'answered' || result.kind === 'ok') return result;
   if (answer.status === 404 && !/Issue does not exist/i.test(detail(answer, c.secret))) return { kind: 'paused', reason: `Jira answered 404 for its REST API: check the endpoint (${detail(answer, c.secret)})` };
   if (answer.status === 410) return { kind: 'paused', reason: `Jira answered 410: ${detail(answer, c.secret)}` };

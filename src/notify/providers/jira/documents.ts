@@ -1,4 +1,4 @@
-import { clip } from '../shared/answers.ts';
+import { clip } from '../shared/text.ts';
 import type { IncidentView, Operation } from '../types.ts';
 
 /**

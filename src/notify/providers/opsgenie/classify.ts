@@ -1,10 +1,22 @@
-import { parseRetryAfter } from '../../../core/retry/policy.ts';
+import type { Clock } from '../../../core/clock.ts';
+import { type Answered, classifyStatus, errorDetail, isRecord, paused } from '../shared/answers.ts';
 import type { OperationResult, VendorAnswer } from '../types.ts';
+
+const CHECK_KEY = 'check the API integration key';
+
+/** `message` and up to five field `errors` of an Opsgenie error body (`{"message","errors":{field: why}}`). */
+function detail(answer: Answered, secrets: readonly string[]): string {
+  return errorDetail(answer, secrets, (b) => [
+    b.message,
+    ...(isRecord(b.errors) ? Object.entries(b.errors).slice(0, 5).map(([field, why]) => `${field}: ${typeof why === 'string' ? why : 'invalid'}`) : []),
+  ]);
+}
 
 /**
  * The one place Opsgenie / JSM answers are classified
  * (https://docs.opsgenie.com/docs/response; rate limits:
- * https://docs.opsgenie.com/docs/api-rate-limiting):
+ * https://docs.opsgenie.com/docs/api-rate-limiting): the shared reading
+ * (shared/answers.ts classifyStatus) and Opsgenie's own cases:
  *
  * | answer                                              | result     |
  * |-----------------------------------------------------|------------|
@@ -18,45 +30,8 @@ import type { OperationResult, VendorAnswer } from '../types.ts';
  * Requests are processed asynchronously: 202 means accepted, which is all
  * the API promises; the alias makes a repeated create harmless.
  */
-export function classify(answer: VendorAnswer, now: number, hide: readonly string[]): OperationResult {
-  if (answer.kind === 'failed') {
-    const reason = `Opsgenie unreachable: ${scrub(answer.reason, hide)}`;
-    return answer.alarm ? { kind: 'paused', reason } : { kind: 'retryable', reason };
-  }
-  const { status } = answer;
-  if (status >= 200 && status < 300) return { kind: 'ok' };
-  const said = summary(answer.body, hide);
-  const reason = `Opsgenie HTTP ${status}${said ? `: ${said}` : ''}`;
-  if (status === 408 || status === 429 || status >= 500) {
-    return { kind: 'retryable', reason, retryAfterMs: parseRetryAfter(answer.headers['retry-after'], now) };
-  }
-  if (status === 401 || status === 403) return { kind: 'paused', reason: `${reason} (check the API integration key)` };
-  if (status === 422 && /key format/i.test(said)) return { kind: 'paused', reason: `${reason} (check the API integration key)` };
-  return { kind: 'permanent', reason, status };
-}
-
-/** `message` and the field `errors` of an Opsgenie error body, cut to 300 characters; '' when unreadable. */
-function summary(body: Buffer, hide: readonly string[]): string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    return '';
-  }
-  if (typeof parsed !== 'object' || parsed === null) return '';
-  const { message, errors } = parsed as { message?: unknown; errors?: unknown };
-  const parts: string[] = [];
-  if (typeof message === 'string') parts.push(message);
-  if (typeof errors === 'object' && errors !== null) {
-    for (const [field, why] of Object.entries(errors).slice(0, 5)) parts.push(`${field}: ${typeof why === 'string' ? why : 'invalid'}`);
-  }
-  const text = scrub(parts.join('; '), hide);
-  return text.length > 300 ? `${text.slice(0, 299)}…` : text;
-}
-
-/** Removes every secret from a text meant for status and logs. */
-export function scrub(text: string, hide: readonly string[]): string {
-  let out = text;
-  for (const s of hide) if (s.length >= 4) out = out.split(s).join('[redacted]');
-  return out;
+export function classify(answer: VendorAnswer, clock: Clock, secrets: readonly string[]): OperationResult {
+  const result = classifyStatus(answer, clock, { what: 'Opsgenie', detail: (a) => detail(a, secrets), secrets, check: { 401: CHECK_KEY, 403: CHECK_KEY } });
+  if (result.kind === 'permanent' && result.status === 422 && /key format/i.test(result.reason)) return paused(result, CHECK_KEY);
+  return result;
 }

@@ -1,3 +1,5 @@
+import { isRecord } from '../shared/answers.ts';
+import { clip } from '../shared/text.ts';
 import type { InboundChange } from '../types.ts';
 
 /**
@@ -21,7 +23,7 @@ export function parseOpsgenieWebhook(body: unknown): InboundChange | { ignore: s
     const { action, alert } = body;
     if (typeof action !== 'string') return { ignore: 'no action' };
     const status = action.toLowerCase() === 'acknowledge' ? 'acknowledged' : action.toLowerCase() === 'close' ? 'resolved' : undefined;
-    if (!status) return { ignore: `action ${clip(action)} does not change an incident` };
+    if (!status) return { ignore: `action ${JSON.stringify(clip(action, 41))} does not change an incident` };
     if (!isRecord(alert)) return { ignore: 'no alert object' };
     const alias = alert.alias;
     if (typeof alias !== 'string' || alias === '') return { ignore: 'the alert has no alias' };
@@ -30,12 +32,4 @@ export function parseOpsgenieWebhook(body: unknown): InboundChange | { ignore: s
   } catch {
     return { ignore: 'unreadable body' };
   }
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function clip(s: string): string {
-  return JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s);
 }

@@ -1,5 +1,6 @@
 import { safeOrigin } from '../../../core/http/transport.ts';
 import type { ConnectorEndpoint, NotifyProvider, Operation, OperationResult, OptionSpec } from '../types.ts';
+import { jsonOf, str } from '../shared/answers.ts';
 import { classify } from './classify.ts';
 import { parseOpsgenieWebhook } from './inbound.ts';
 import { actionRequest, createBody } from './request.ts';
@@ -47,28 +48,15 @@ async function perform(op: Operation, ep: ConnectorEndpoint, signal: AbortSignal
   const hide = [key];
   const headers = { authorization: `GenieKey ${key.trim()}`, 'content-type': 'application/json; charset=utf-8', accept: 'application/json' };
   if (op.action === 'open') {
-    const answer = await ep.http.request('POST', ep.url, { headers, body: json(createBody(op.incident, ep.options)), signal });
-    const result = classify(answer, ep.clock.now(), hide);
+    const answer = await ep.http.request('POST', ep.url, { headers, json: createBody(op.incident, ep.options), signal });
+    const result = classify(answer, ep.clock, hide);
     if (result.kind !== 'ok' || answer.kind !== 'answered') return result;
-    const requestId = readRequestId(answer.body);
-    return { kind: 'ok', ref: { id: op.incident.key, data: { service: service(ep.url) ?? 'opsgenie', ...(requestId ? { request_id: requestId } : {}) } } };
+    const requestId = str(jsonOf(answer), 'requestId');
+    return { kind: 'ok', ref: { id: op.incident.key, data: { service: service(ep.url) ?? 'opsgenie', ...(requestId !== undefined && /^[A-Za-z0-9-]{1,64}$/.test(requestId) ? { request_id: requestId } : {}) } } };
   }
   const { url, body } = actionRequest(ep.url, op);
-  const answer = await ep.http.request('POST', url, { headers, body: json(body), signal });
-  return classify(answer, ep.clock.now(), hide);
-}
-
-function json(v: unknown): Buffer {
-  return Buffer.from(JSON.stringify(v), 'utf8');
-}
-
-function readRequestId(body: Buffer): string | undefined {
-  try {
-    const id = (JSON.parse(body.toString('utf8')) as { requestId?: unknown }).requestId;
-    return typeof id === 'string' && /^[A-Za-z0-9-]{1,64}$/.test(id) ? id : undefined;
-  } catch {
-    return undefined;
-  }
+  const answer = await ep.http.request('POST', url, { headers, json: body, signal });
+  return classify(answer, ep.clock, hide);
 }
 
 export const opsgenie: NotifyProvider = {

@@ -1,4 +1,5 @@
 import type { Severity } from '../../../incidents/model.ts';
+import { clip, updateSentence } from '../shared/text.ts';
 import type { IncidentView, Operation } from '../types.ts';
 
 /**
@@ -23,12 +24,6 @@ export const PRIORITY: Readonly<Record<Severity, 'P1' | 'P3' | 'P5'>> = { critic
 export const LIMITS = { message: 130, alias: 512, description: 15_000, entity: 512, source: 100, user: 100, note: 25_000, tag: 50, tags: 20, details: 8_000 } as const;
 
 const SOURCE = 'probectl';
-
-/** Cuts `text` to `max` code points, ending with "…" when cut. */
-export function clip(text: string, max: number): string {
-  const chars = [...text];
-  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
-}
 
 function tag(text: string): string {
   return clip(text.replace(/[\s,]+/g, '_'), LIMITS.tag);
@@ -87,10 +82,7 @@ export function createBody(i: IncidentView, options: Readonly<Record<string, str
 export function noteFor(op: Operation): string {
   if (op.action === 'acknowledge') return 'Acknowledged in probectl.';
   if (op.action === 'resolve') return 'Resolved in probectl.';
-  const u = op.update;
-  if (!u) return `probectl: incident updated (${op.incident.signalCount} signals).`;
-  const rose = u.severityTo !== u.severityFrom ? `; severity rose from ${u.severityFrom} to ${u.severityTo}` : '';
-  return `probectl: ${u.signals} more signal${u.signals === 1 ? '' : 's'} correlated${rose}.`;
+  return `probectl: ${updateSentence(op)}`;
 }
 
 const ACTION_PATH = { update: 'notes', acknowledge: 'acknowledge', resolve: 'close' } as const;

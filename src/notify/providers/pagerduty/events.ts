@@ -1,5 +1,5 @@
 import type { Severity } from '../../../incidents/model.ts';
-import { clip } from '../shared/answers.ts';
+import { clip } from '../shared/text.ts';
 import type { IncidentView, Operation } from '../types.ts';
 
 /**

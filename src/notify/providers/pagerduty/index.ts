@@ -1,16 +1,14 @@
-import { classifyStatus, excerpt, isRecord, jsonOf, str } from '../shared/answers.ts';
+import { type Answered, classifyStatus, errorDetail, jsonOf, str } from '../shared/answers.ts';
+import type { Clock } from '../../../core/clock.ts';
 import type { NotifyProvider, OperationResult, VendorAnswer } from '../types.ts';
 import { eventFor } from './events.ts';
 import { parsePagerDutyWebhook, verifyPagerDutySignature } from './inbound.ts';
 
 const ENQUEUE_PATH = '/v2/enqueue';
 
-/** PagerDuty's message and errors[] of an error answer, as one line (never the routing key). */
-function detail(answer: Extract<VendorAnswer, { kind: 'answered' }>, key: string): string {
-  const body = jsonOf(answer);
-  if (!isRecord(body)) return excerpt(answer.body, [key]);
-  const errors = Array.isArray(body.errors) ? body.errors.filter((e): e is string => typeof e === 'string') : [];
-  return excerpt([str(body, 'message'), ...errors].filter(Boolean).join('; '), [key]);
+/** PagerDuty's `message` and `errors[]` of an error answer, as one line (never the routing key). */
+function detail(answer: Answered, key: string): string {
+  return errorDetail(answer, [key], (b) => [b.message, ...(Array.isArray(b.errors) ? b.errors : [])]);
 }
 
 /**
@@ -19,8 +17,8 @@ function detail(answer: Extract<VendorAnswer, { kind: 'answered' }>, key: string
  * is the connector's misconfiguration (paused: every event would fail alike);
  * 404 a wrong endpoint (paused); 429 and 5xx retried.
  */
-function classify(answer: VendorAnswer, key: string, clock: { now(): number }, incidentKey: string): OperationResult {
-  const result = classifyStatus(answer, clock, 'PagerDuty', (a) => detail(a, key));
+function classify(answer: VendorAnswer, key: string, clock: Clock, incidentKey: string): OperationResult {
+  const result = classifyStatus(answer, clock, { what: 'PagerDuty', detail: (a) => detail(a, key), secrets: [key] });
   if (answer.kind !== 'answered') return result;
   if (result.kind === 'ok') {
     const dedup = str(jsonOf(answer), 'dedup_key');

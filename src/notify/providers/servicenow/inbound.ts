@@ -1,3 +1,5 @@
+import { isRecord } from '../shared/answers.ts';
+import { clip } from '../shared/text.ts';
 import type { InboundChange } from '../types.ts';
 
 /**
@@ -16,12 +18,12 @@ import type { InboundChange } from '../types.ts';
  */
 export function parseBusinessRule(body: unknown): InboundChange | { ignore: string } {
   try {
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) return { ignore: 'the body is not a JSON object' };
-    const { sys_id: sysId, number, state } = body as Record<string, unknown>;
+    if (!isRecord(body)) return { ignore: 'the body is not a JSON object' };
+    const { sys_id: sysId, number, state } = body;
     const s = typeof state === 'number' && Number.isInteger(state) ? String(state) : typeof state === 'string' ? state.trim().toLowerCase() : undefined;
     if (s === undefined || s === '') return { ignore: 'no state' };
     const status = s === '6' || s === '7' || s === 'resolved' || s === 'closed' ? 'resolved' : s === '2' || s === 'in progress' ? 'acknowledged' : undefined;
-    if (!status) return { ignore: `state ${JSON.stringify(s.length > 20 ? `${s.slice(0, 20)}…` : s)} does not change an incident` };
+    if (!status) return { ignore: `state ${JSON.stringify(clip(s, 21))} does not change an incident` };
     if (typeof sysId === 'string' && /^[0-9a-f]{32}$/.test(sysId)) return { ref: sysId, status };
     if (typeof number === 'string' && /^[A-Z]{2,10}[0-9]{4,12}$/.test(number)) return { ref: number, status };
     return { ignore: 'no sys_id or number' };

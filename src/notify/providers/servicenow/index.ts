@@ -49,9 +49,8 @@ async function context(ep: ConnectorEndpoint, signal: AbortSignal | undefined): 
 
 async function send(ctx: Ctx, method: 'GET' | 'POST' | 'PATCH', url: URL, body?: Record<string, string>) {
   const headers: Record<string, string> = { authorization: ctx.auth, accept: 'application/json' };
-  if (body) headers['content-type'] = 'application/json';
-  const answer = await ctx.ep.http.request(method, url, { headers, ...(body ? { body: Buffer.from(JSON.stringify(body), 'utf8') } : {}), signal: ctx.signal });
-  return classify(answer, ctx.ep.clock.now(), ctx.hide);
+  const answer = await ctx.ep.http.request(method, url, { headers, ...(body ? { json: body } : {}), signal: ctx.signal });
+  return classify(answer, ctx.ep.clock, ctx.hide);
 }
 
 function refOf(record: Record<string, unknown>): ExternalRef | undefined {

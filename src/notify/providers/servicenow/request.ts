@@ -1,4 +1,5 @@
 import type { Severity } from '../../../incidents/model.ts';
+import { clip, updateSentence } from '../shared/text.ts';
 import type { IncidentView, Operation } from '../types.ts';
 
 /**
@@ -36,11 +37,6 @@ export const LIMITS = { short_description: 160, description: 4_000, close_notes:
 
 /** The fields every read asks for: small answers, and correlation_id to check the query was applied. */
 export const FIELDS = 'sys_id,number,state,correlation_id';
-
-export function clip(text: string, max: number): string {
-  const chars = [...text];
-  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
-}
 
 function description(i: IncidentView): string {
   return clip([
@@ -84,10 +80,8 @@ export function changeBody(op: Operation, options: Readonly<Record<string, strin
     };
   }
   const u = op.update;
-  if (!u) return { work_notes: `probectl: incident updated (${op.incident.signalCount} signals so far).` };
-  const rose = u.severityTo !== u.severityFrom;
-  const note = `probectl: ${u.signals} more signal${u.signals === 1 ? '' : 's'} correlated${rose ? `; severity rose from ${u.severityFrom} to ${u.severityTo}` : ''}.`;
-  return { work_notes: clip(note, LIMITS.work_notes), ...(rose ? IMPACT_URGENCY[u.severityTo] : {}) };
+  const rose = u !== undefined && u.severityTo !== u.severityFrom;
+  return { work_notes: clip(`probectl: ${updateSentence(op)}`, LIMITS.work_notes), ...(rose ? IMPACT_URGENCY[u.severityTo] : {}) };
 }
 
 /** `<table>?sysparm_query=correlation_id=<key>^ORDERBYsys_created_on&sysparm_fields=…&sysparm_limit=1`. */

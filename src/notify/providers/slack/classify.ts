@@ -1,4 +1,5 @@
-import { parseRetryAfter } from '../../../core/retry/policy.ts';
+import type { Clock } from '../../../core/clock.ts';
+import { classifyStatus, errorDetail, isRecord, jsonOf, retryAfter, str } from '../shared/answers.ts';
 import type { OperationResult, VendorAnswer } from '../types.ts';
 
 /**
@@ -17,6 +18,8 @@ const TABLE: ReadonlyArray<[ErrorClass, readonly string[]]> = [
   ['configuration', ['channel_not_found', 'not_in_channel', 'is_archived', 'channel_is_archived', 'restricted_action', 'restricted_action_read_only_channel', 'restricted_action_thread_only_channel', 'restricted_action_non_threadable_channel', 'posting_to_general_channel_denied', 'action_prohibited']],
   ['permanent', ['msg_too_long', 'msg_blocks_too_long', 'invalid_blocks', 'invalid_blocks_format', 'no_text', 'invalid_arguments', 'invalid_metadata_format', 'invalid_metadata_schema', 'metadata_too_large', 'metadata_must_be_sent_from_app', 'too_many_attachments', 'invalid_attachments', 'message_not_found', 'cant_update_message', 'edit_window_closed', 'invalid_json', 'json_not_object', 'invalid_payload', 'invalid_form_data', 'invalid_cursor', 'invalid_limit', 'invalid_ts_latest', 'invalid_ts_oldest', 'unknown_method', 'method_deprecated', 'deprecated_endpoint', 'invalid_charset', 'missing_post_type', 'upgrade_required']],
 ];
+
+const CHECK_CREDENTIAL = 'check the bot token or webhook URL';
 
 const CLASS = new Map<string, ErrorClass>(TABLE.flatMap(([cls, codes]) => codes.map((c): [string, ErrorClass] => [c, cls])));
 
@@ -41,7 +44,7 @@ export function fromSlackError(code: string, status: number, retryAfterMs: numbe
     case 'retryable':
       return { kind: 'retryable', reason: `Slack ${shown}`, retryAfterMs };
     case 'credentials':
-      return { kind: 'paused', reason: `Slack ${shown}: check the bot token or webhook URL` };
+      return { kind: 'paused', reason: `Slack ${shown}: ${CHECK_CREDENTIAL}` };
     case 'configuration':
       return { kind: 'paused', reason: `Slack ${shown}: check the channel and that the app is a member of it` };
     default:
@@ -49,58 +52,41 @@ export function fromSlackError(code: string, status: number, retryAfterMs: numbe
   }
 }
 
-function transport(answer: Extract<VendorAnswer, { kind: 'failed' }>, hide: readonly string[]): OperationResult {
-  const reason = `Slack unreachable: ${scrub(answer.reason, hide)}`;
-  return answer.alarm ? { kind: 'paused', reason } : { kind: 'retryable', reason };
-}
-
-function byStatus(status: number, retryAfterMs: number | undefined): OperationResult {
-  if (status === 408 || status === 429 || status >= 500) return { kind: 'retryable', reason: `Slack HTTP ${status}`, retryAfterMs };
-  if (status === 401 || status === 403) return { kind: 'paused', reason: `Slack HTTP ${status}: check the bot token or webhook URL` };
-  return { kind: 'permanent', reason: `Slack HTTP ${status}`, status };
+/**
+ * The shared reading (shared/answers.ts classifyStatus) as Slack's: reasons
+ * name Slack and its error code (a Web API body's `error`, or an incoming
+ * webhook's plain-text body), the credential is scrubbed.
+ */
+function byStatus(answer: VendorAnswer, clock: Clock, secrets: readonly string[]): OperationResult {
+  return classifyStatus(answer, clock, { what: 'Slack', detail: (a) => errorDetail(a, secrets, (b) => [b.error]), secrets, check: { 401: CHECK_CREDENTIAL, 403: CHECK_CREDENTIAL } });
 }
 
 /**
  * A Web API answer: HTTP 429 (`ratelimited`, Retry-After) and 5xx retry;
- * HTTP 200 `ok:true` is ok (with the parsed body); HTTP 200 `ok:false` goes
- * through the table; an unreadable 200 is retried.
+ * HTTP 2xx `ok:true` is ok (with the parsed body); HTTP 2xx `ok:false` goes
+ * through the table; an unreadable 2xx is retried; any other status is read
+ * the shared way.
  */
-export function classifyWebApi(answer: VendorAnswer, now: number, hide: readonly string[]): { result: OperationResult; body?: Record<string, unknown> } {
-  if (answer.kind === 'failed') return { result: transport(answer, hide) };
-  const retryAfterMs = parseRetryAfter(answer.headers['retry-after'], now);
-  if (answer.status === 429) return { result: fromSlackError('ratelimited', 429, retryAfterMs) };
-  if (answer.status !== 200) return { result: byStatus(answer.status, retryAfterMs) };
-  let body: unknown;
-  try {
-    body = JSON.parse(answer.body.toString('utf8'));
-  } catch {
-    body = undefined;
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body) || typeof (body as { ok?: unknown }).ok !== 'boolean') {
-    return { result: { kind: 'retryable', reason: 'Slack answered HTTP 200 without a Web API body' } };
-  }
-  const b = body as Record<string, unknown>;
-  if (b.ok === true) return { result: { kind: 'ok' }, body: b };
-  return { result: fromSlackError(typeof b.error === 'string' ? b.error : '', 200, retryAfterMs) };
+export function classifyWebApi(answer: VendorAnswer, clock: Clock, secrets: readonly string[]): { result: OperationResult; body?: Record<string, unknown> } {
+  if (answer.kind === 'answered' && answer.status === 429) return { result: fromSlackError('ratelimited', 429, retryAfter(answer, clock)) };
+  const result = byStatus(answer, clock, secrets);
+  if (result.kind !== 'ok' || answer.kind !== 'answered') return { result };
+  const body = jsonOf(answer);
+  if (!isRecord(body) || typeof body.ok !== 'boolean') return { result: { kind: 'retryable', reason: `Slack answered ${answer.status} without a Web API body` } };
+  if (body.ok) return { result, body };
+  return { result: fromSlackError(str(body, 'error') ?? '', answer.status, retryAfter(answer, clock)) };
 }
 
 /**
- * An incoming-webhook answer: 200 is ok; an error's plain-text code
+ * An incoming-webhook answer: 2xx is ok; an error's plain-text code
  * (invalid_payload, no_text, invalid_token, no_service, channel_not_found,
- * channel_is_archived, …) goes through the table, anything else by status.
+ * channel_is_archived, …) goes through the table, anything else is read the
+ * shared way. `secrets`: the webhook URL's path segments.
  */
-export function classifyWebhook(answer: VendorAnswer, now: number, hide: readonly string[]): OperationResult {
-  if (answer.kind === 'failed') return transport(answer, hide);
-  if (answer.status >= 200 && answer.status < 300) return { kind: 'ok' };
-  const retryAfterMs = parseRetryAfter(answer.headers['retry-after'], now);
-  const code = answer.body.toString('utf8').trim();
-  if (/^[a-z_]{2,64}$/.test(code) && CLASS.has(code)) return fromSlackError(code, answer.status, retryAfterMs);
-  return byStatus(answer.status, retryAfterMs);
-}
-
-/** Removes every secret (token, webhook path) from a text meant for status and logs. */
-export function scrub(text: string, hide: readonly string[]): string {
-  let out = text;
-  for (const s of hide) if (s.length >= 4) out = out.split(s).join('[redacted]');
-  return out;
+export function classifyWebhook(answer: VendorAnswer, clock: Clock, secrets: readonly string[]): OperationResult {
+  if (answer.kind === 'answered' && (answer.status < 200 || answer.status >= 300)) {
+    const code = answer.body.toString('utf8').trim();
+    if (/^[a-z_]{2,64}$/.test(code) && CLASS.has(code)) return fromSlackError(code, answer.status, retryAfter(answer, clock));
+  }
+  return byStatus(answer, clock, secrets);
 }

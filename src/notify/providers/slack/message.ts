@@ -1,3 +1,4 @@
+import { clip, updateSentence } from '../shared/text.ts';
 import type { IncidentView, Operation } from '../types.ts';
 
 /**
@@ -18,12 +19,6 @@ export const EVENT_TYPE = 'probectl_incident';
 
 export function escapeMrkdwn(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-/** Cuts to `max` code points, ending with "…" when cut. */
-export function clip(text: string, max: number): string {
-  const chars = [...text];
-  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
 }
 
 /** Untrusted text as safe mrkdwn: cut first (escaping at most quintuples it), then escaped. */
@@ -71,10 +66,7 @@ export function incidentMessage(i: IncidentView): { text: string; blocks: unknow
 
 /** What an update says: coalesced follow-up signals and whether severity rose. */
 export function updateLine(op: Operation): string {
-  const u = op.update;
-  if (!u) return `:arrows_counterclockwise: Incident updated: ${op.incident.signalCount} signals so far.`;
-  const rose = u.severityTo !== u.severityFrom ? `; severity rose from ${u.severityFrom} to ${u.severityTo}` : '';
-  return `:arrows_counterclockwise: ${u.signals} more signal${u.signals === 1 ? '' : 's'} correlated${rose}.`;
+  return `:arrows_counterclockwise: ${updateSentence(op)}`;
 }
 
 /** A reply in the incident's thread (Web API). */

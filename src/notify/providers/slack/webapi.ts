@@ -1,4 +1,5 @@
 import type { ConnectorEndpoint, ExternalRef, IncidentView, Operation, OperationResult } from '../types.ts';
+import { isRecord, str } from '../shared/answers.ts';
 import { classifyWebApi } from './classify.ts';
 import { EVENT_TYPE, incidentMessage, rootMetadata, standaloneUpdate, threadReply } from './message.ts';
 import { methodUrl } from './mode.ts';
@@ -25,10 +26,10 @@ async function call(ctx: Ctx, url: URL, method: 'GET' | 'POST', args?: Record<st
   if (args !== undefined) headers['content-type'] = 'application/json; charset=utf-8';
   const answer = await ctx.ep.http.request(method, url, {
     headers,
-    ...(args !== undefined ? { body: Buffer.from(JSON.stringify(args), 'utf8') } : {}),
+    ...(args !== undefined ? { json: args } : {}),
     signal: ctx.signal,
   });
-  return classifyWebApi(answer, ctx.ep.clock.now(), [ctx.token]);
+  return classifyWebApi(answer, ctx.ep.clock, [ctx.token]);
 }
 
 function refOf(channel: string, ts: string): ExternalRef {
@@ -89,8 +90,8 @@ export async function lookupWebApi(incident: IncidentView, ep: ConnectorEndpoint
       const ts = rootOf(m, incident.key);
       if (ts) return { kind: 'found', ref: refOf(channel, ts) };
     }
-    const next = (body?.response_metadata as { next_cursor?: unknown } | undefined)?.next_cursor;
-    if (body?.has_more !== true || typeof next !== 'string' || next === '') return { kind: 'none' };
+    const next = str(body?.response_metadata, 'next_cursor');
+    if (body?.has_more !== true || next === undefined || next === '') return { kind: 'none' };
     cursor = next;
   }
   return { kind: 'none' };
@@ -98,10 +99,8 @@ export async function lookupWebApi(incident: IncidentView, ep: ConnectorEndpoint
 
 /** The ts of a message that is probectl's root for the incident key, or undefined. */
 function rootOf(m: unknown, key: string): string | undefined {
-  if (typeof m !== 'object' || m === null) return undefined;
-  const { ts, metadata } = m as { ts?: unknown; metadata?: unknown };
-  if (typeof ts !== 'string' || typeof metadata !== 'object' || metadata === null) return undefined;
-  const { event_type, event_payload } = metadata as { event_type?: unknown; event_payload?: unknown };
-  if (event_type !== EVENT_TYPE || typeof event_payload !== 'object' || event_payload === null) return undefined;
-  return (event_payload as { incident_key?: unknown }).incident_key === key ? ts : undefined;
+  const ts = str(m, 'ts');
+  const metadata = isRecord(m) ? m.metadata : undefined;
+  if (ts === undefined || !isRecord(metadata) || metadata.event_type !== EVENT_TYPE) return undefined;
+  return str(metadata.event_payload, 'incident_key') === key ? ts : undefined;
 }

@@ -16,10 +16,10 @@ export async function performWebhook(op: Operation, ep: ConnectorEndpoint, signa
   const message = op.action === 'update' ? standaloneUpdate(op) : incidentMessage(op.incident);
   const answer = await ep.http.request('POST', ep.url, {
     headers: { 'content-type': 'application/json; charset=utf-8' },
-    body: Buffer.from(JSON.stringify({ ...message, unfurl_links: false, unfurl_media: false }), 'utf8'),
+    json: { ...message, unfurl_links: false, unfurl_media: false },
     signal,
   });
-  const result = classifyWebhook(answer, ep.clock.now(), webhookSecrets(ep.url));
+  const result = classifyWebhook(answer, ep.clock, webhookSecrets(ep.url));
   if (result.kind === 'ok' && op.action === 'open') return { kind: 'ok', ref: { id: op.incident.key, data: { mode: 'webhook' } } };
   return result;
 }

@@ -1,3 +1,4 @@
+import { clip, updateSentence } from '../shared/text.ts';
 import type { IncidentView, Operation } from '../types.ts';
 
 /**
@@ -15,12 +16,6 @@ import type { IncidentView, Operation } from '../types.ts';
  */
 
 export const CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adaptive';
-
-/** Cuts to `max` code points, ending with "…" when cut. */
-export function clip(text: string, max: number): string {
-  const chars = [...text];
-  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
-}
 
 const COLOR = { critical: 'Attention', warning: 'Warning', info: 'Accent' } as const;
 
@@ -71,13 +66,10 @@ export function incidentCard(i: IncidentView): Record<string, unknown> {
 
 /** A follow-up: how many signals arrived and whether severity rose, naming the incident. */
 export function updateCard(op: Operation): Record<string, unknown> {
-  const u = op.update;
-  const rose = u && u.severityTo !== u.severityFrom ? `; severity rose from ${u.severityFrom} to ${u.severityTo}` : '';
-  const line = u ? `${u.signals} more signal${u.signals === 1 ? '' : 's'} correlated${rose}.` : `Incident updated: ${op.incident.signalCount} signals so far.`;
   return card([
     textBlock('🔄 Update', { weight: 'Bolder', size: 'Medium', color: COLOR[op.incident.severity] }),
     literal(undefined, title(op.incident), { weight: 'Bolder' }),
-    textBlock(line),
+    textBlock(updateSentence(op)),
     textBlock(`probectl incident ${op.incident.key}`, { isSubtle: true, size: 'Small' }),
   ]);
 }

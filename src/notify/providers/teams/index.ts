@@ -30,10 +30,10 @@ async function perform(op: Operation, ep: ConnectorEndpoint, signal: AbortSignal
   const content = op.action === 'update' ? updateCard(op) : incidentCard(op.incident);
   const answer = await ep.http.request('POST', url, {
     headers: { 'content-type': 'application/json; charset=utf-8' },
-    body: Buffer.from(JSON.stringify(envelope(content)), 'utf8'),
+    json: envelope(content),
     signal,
   });
-  const result = classify(answer, ep.clock.now(), [sig, ...(secret ? [secret] : [])]);
+  const result = classify(answer, ep.clock, [sig, ...(secret ? [secret] : [])]);
   if (result.kind !== 'ok' || op.action !== 'open') return result;
   const run = answer.kind === 'answered' ? answer.headers['x-ms-workflow-run-id'] : undefined;
   return { kind: 'ok', ref: { id: op.incident.key, data: typeof run === 'string' && /^[A-Za-z0-9-]{1,100}$/.test(run) ? { run } : {} } };

@@ -1,4 +1,4 @@
-import { classifyStatus, excerpt } from '../shared/answers.ts';
+import { classifyStatus } from '../shared/answers.ts';
 import { signedHeaders } from '../shared/signing.ts';
 import type { NotifyProvider, OperationResult } from '../types.ts';
 import { webhookDocument } from './document.ts';
@@ -30,7 +30,7 @@ export const webhook: NotifyProvider = {
       body, signal,
     });
     if (answer.kind === 'answered' && answer.status === 409) return { kind: 'ok', ref: { id: op.incident.key } };
-    const result = classifyStatus(answer, ep.clock, 'the webhook receiver', (a) => excerpt(a.body, [secret]));
+    const result = classifyStatus(answer, ep.clock, { what: 'the webhook receiver', secrets: [secret] });
     if (result.kind === 'ok') return { kind: 'ok', ref: { id: op.incident.key } };
     if (answer.kind === 'answered' && answer.status === 404) return { kind: 'paused', reason: 'the webhook receiver answered 404: check the endpoint' };
     return result;

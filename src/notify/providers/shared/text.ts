@@ -1,0 +1,24 @@
+import type { Operation } from '../types.ts';
+
+/**
+ * Text every provider writes into its vendor's objects: pure functions, no
+ * I/O, no clock, no secret.
+ */
+
+/** Truncates to at most `max` characters (code points), ending with "…" when cut. */
+export function clip(text: string, max: number): string {
+  const chars = [...text];
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
+}
+
+/**
+ * What a coalesced update says, one sentence: "4 more signals correlated;
+ * severity rose from warning to critical." — or, for an update without its
+ * counts, "Incident updated: 3 signals so far.".
+ */
+export function updateSentence(op: Operation): string {
+  const u = op.update;
+  if (!u) return `Incident updated: ${op.incident.signalCount} signals so far.`;
+  const rose = u.severityTo !== u.severityFrom ? `; severity rose from ${u.severityFrom} to ${u.severityTo}` : '';
+  return `${u.signals} more signal${u.signals === 1 ? '' : 's'} correlated${rose}.`;
+}
