@@ -103,8 +103,8 @@ async function runDemo(dir: string, onClose: (close: () => unknown) => void): Pr
   await new Promise((r) => setTimeout(r, 500));
   show('Jira', `no echo: ${jira.apiTransitions(issue.key).length} transitions and ${issue.comments.length - commentsBefore} comments sent to ${issue.key} after its webhook`);
 
-  const status = (await api('GET', `/v1/notify/status?tenant=${acme}`)).json as { connectors: Array<{ id: string; provider: string; state: string; delivered_total: number; failed_total: number }> };
+  const status = (await api('GET', `/v1/notify/status?tenant=${acme}`)).json as { connectors: Array<{ id: string; provider: string; state: string; delivered_total: number; failed: number }> };
   say('probectl notify status');
-  for (const c of status.connectors) process.stdout.write(`  ${c.id.padEnd(22)} ${c.provider.padEnd(9)} ${c.state}  ${c.delivered_total} operations delivered, ${c.failed_total} failed\n`);
+  for (const c of status.connectors) process.stdout.write(`  ${c.id.padEnd(22)} ${c.provider.padEnd(9)} ${c.state}  ${c.delivered_total} operations delivered, ${c.failed} failed\n`);
   process.stdout.write(`\n${dim(`done in ${((Date.now() - started) / 1000).toFixed(1)} s — docs/oncall.md has the setup for each vendor`)}\n`);
 }

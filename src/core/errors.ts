@@ -50,7 +50,7 @@ export const ERROR_CODES = {
   PROBECTL_ERR_WEBHOOK_BODY: { status: 400, summary: 'An authenticated inbound webhook body is neither the portable {"external_ref","status"} document nor one the provider understands; the problem is named.' },
   // -- notify codes end
   // Metrics federation (src/federation)
-  PROBECTL_ERR_METRICS_QUERY_REFUSED: { status: 400, summary: 'A metrics query or match[] selector was refused: not a plain series selector or constant number, not valid PromQL, or selecting nothing but the tenant (answered as Prometheus errorType bad_data).' },
+  PROBECTL_ERR_METRICS_QUERY_REFUSED: { status: 400, summary: 'A metrics query or match[] selector was refused: not a plain series selector or constant number, not valid PromQL, or selecting nothing but the tenant (the query API answers it as Prometheus errorType bad_data; /federate as this code).' },
   PROBECTL_ERR_METRICS_BAD_PARAM: { status: 400, summary: 'A Prometheus API time, duration or step parameter is invalid or asks for too many points; the parameter is named as Prometheus names it.' },
   PROBECTL_ERR_METRICS_WRITE_MALFORMED: { status: 400, summary: 'A remote-write body is not valid snappy-compressed protobuf WriteRequest, or carries an invalid series (missing __name__, bad or duplicate label name, invalid UTF-8, native histograms); Prometheus does not retry a 400.' },
   PROBECTL_ERR_METRICS_WRITE_LIMIT: { status: 400, summary: 'A remote-write request exceeds a configured limit (body size, decompressed size, series, samples, labels per series, label name or value length); the limit is named.' },

@@ -88,9 +88,9 @@ export function registerNotifyCommands(notify: Command, cli: CliKit): void {
     .action(async (o: { tenant: string; connector?: string; tokenFile?: string }) => {
       const tenantId = uuidArg('--tenant', o.tenant);
       const connector = o.connector === undefined ? undefined : connectorArg(o.connector);
-      const result = await cli.withApi(o, (api) => api.call<{ retried: number; delivered: number; still_parked: number }>('POST', '/v1/notify/failed/retry', { tenant: tenantId, ...(connector ? { connector } : {}) }));
-      printJson({ retried: result.retried, delivered: result.delivered, still_failed: result.still_parked });
-      if (result.still_parked > 0) process.exitCode = 1;
+      const result = await cli.withApi(o, (api) => api.call<{ retried: number; delivered: number; still_failed: number }>('POST', '/v1/notify/failed/retry', { tenant: tenantId, ...(connector ? { connector } : {}) }));
+      printJson(result);
+      if (result.still_failed > 0) process.exitCode = 1;
     });
 }
 

@@ -66,7 +66,8 @@ export const notifyRoutes: readonly RouteDef<Deps>[] = [
       const runtime = runtimeOf(deps);
       if (body.connector !== undefined && runtime.connectors.get(body.connector)?.config.tenant !== tenant) throw new ProbectlError('PROBECTL_ERR_NOT_FOUND', 'no such connector in this tenant (see GET /v1/notify/status)');
       // A vendor still failing: 503 PROBECTL_ERR_DELIVERY_UNAVAILABLE from the shared operation bound.
-      return { body: await retryParked(deps.db, deps.clock, runtime.forTenant(tenant, body.connector, true), tenant, principal.actor) };
+      const r = await retryParked(deps.db, deps.clock, runtime.forTenant(tenant, body.connector, true), tenant, principal.actor);
+      return { body: { retried: r.retried, delivered: r.delivered, still_failed: r.still_parked } };
     },
   }),
   route({

@@ -151,6 +151,9 @@ describe('inbound webhooks POST /ingest/itsm/{provider}/{id}', () => {
     const globexRecords = await auditOf(globex);
     assert.ok(globexRecords.some((e) => e.action === 'notify.inbound.noop' && e.data.result === 'unknown_ref'), 'the other tenant\'s attempt is recorded in its own chain');
     assert.ok(records.some((e) => e.action === 'notify.inbound.too_large'));
+    const malformed = records.filter((e) => e.action === 'notify.inbound.malformed');
+    assert.ok(malformed.length > 0 && malformed.every((e) => e.actor === `inbound:${e.data.inbound}`), 'a malformed body with a valid credential names the inbound id as its actor');
+    assert.ok(records.filter((e) => e.action === 'notify.inbound.rejected').every((e) => e.actor === 'anonymous'), 'a refused credential is anonymous');
   });
 
   it('refusals are audited rate-limited per source (at most 20 a minute) and counted in the metrics', async () => {

@@ -148,7 +148,7 @@ describe('on-call mirror semantics (one server, three tenants)', () => {
     assert.deepEqual([jiraStatus.failed, jiraStatus.skipped_total, jiraStatus.links.failed], [1, 1, 1]);
     // The operator fixed the project; the retry opens the issue and sends the resolve that was skipped.
     const retry = await n.app.request('POST', '/v1/notify/failed/retry', { token: await n.token(acme), body: { connector: jiraStatus.id } });
-    assert.deepEqual([retry.status, retry.json.delivered, retry.json.still_parked], [200, 1, 0], retry.text);
+    assert.deepEqual([retry.status, retry.json.delivered, retry.json.still_failed], [200, 1, 0], retry.text);
     await until(() => jiraIssue(incident)?.status.category.key === 'done', 'the issue opened and then resolved');
     assert.deepEqual((await n.app.request('GET', '/v1/notify/failed', { token: await n.token(acme) })).json.failed.filter((f: { incident: string }) => f.incident === incident), []);
   });

@@ -77,7 +77,7 @@ export function enforceMatchSelector(selector: string, tenant: string, options: 
   checkTenant(tenant);
   const expr = topExpression(selector, options);
   if (expr.name !== 'VectorSelector') {
-    throw new QueryRefusedError('not-a-selector', `match[] takes a plain series selector such as up{job="node"} (no range, offset, @, functions or operators). ${PLAIN_SELECTORS_ONLY}`);
+    throw new QueryRefusedError('not-a-selector', 'match[] takes a plain series selector such as up{job="node"}: a metric name and label matchers, without the [range], offset or @ a query may carry, and no functions or operators (probectl cannot tenant-scope them)');
   }
   const enforced = enforceSelector({ matchers: readVectorSelector(expr, selector) }, tenant);
   return { query: renderSelector(enforced), selector: enforced };

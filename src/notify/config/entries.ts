@@ -47,9 +47,16 @@ function splitOn(raw: string, start: RegExp): string[] {
   return raw.split(start).map((e) => e.trim()).filter((e) => e !== '');
 }
 
+const USER_THEN_REFERENCE = /^[^:]+:(env|vault|cyberark|aws|azure|gcp):/;
+
 function secretField(text: string | undefined): SecretField {
   if (text === undefined) return { kind: 'absent' };
   if (text === '') return { kind: 'empty' };
+  // `user:vault:…` reads as a literal password that happens to name a reference: it would be sent as
+  // written. A reference is the whole secret; `literal:` keeps such a value as it is.
+  if (USER_THEN_REFERENCE.test(text)) {
+    return { kind: 'malformed', problem: 'a reference must be the whole secret, not follow a user name (store user:password at the reference, e.g. vault:kv/oncall/jira#basic; or prefix literal: to a value that really looks like this)' };
+  }
   try {
     return { kind: 'ref', ref: Object.freeze(parseSecretRef(text)) };
   } catch (err) {

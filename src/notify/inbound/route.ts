@@ -42,7 +42,8 @@ async function refuse(deps: Deps, inbound: InboundConfig | undefined, params: { 
   if (!gate.due) return;
   const id = printable(params.id, 64);
   await inTenant(deps.db, inbound?.tenant ?? deps.providerTenantId, (tx) => appendAudit(tx, deps.clock, {
-    actor: 'anonymous', action: `notify.inbound.${result}`, target: `notify:inbound:${id}`, outcome: 'denied',
+    // A malformed body came with a valid credential: the inbound id is its actor; the rest are unauthenticated.
+    actor: result === 'malformed' && inbound ? `inbound:${inbound.id}` : 'anonymous', action: `notify.inbound.${result}`, target: `notify:inbound:${id}`, outcome: 'denied',
     data: { inbound: id, provider: printable(params.provider, 32), source, reason, suppressed_since_last: gate.suppressed },
   })).catch((err: unknown) => deps.log.error({ err: (err as Error).message }, 'could not audit a refused inbound webhook'));
 }
