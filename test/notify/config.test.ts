@@ -131,6 +131,20 @@ describe('PROBECTL_NOTIFY_CONNECTORS and PROBECTL_NOTIFY_INBOUND', () => {
     assert.deepEqual(s?.connectors[0]?.secret, { scheme: 'env', name: 'PD_ROUTING_KEY' });
   });
 
+  it('a reference after a user name (alice@acme.com:vault:…) is refused, not sent as a password; the whole secret as a reference, or literal:, is taken', () => {
+    const msg = refusal({
+      PROBECTL_NOTIFY_CONNECTORS: `${A}|jira|https://acme.atlassian.net/rest/api/2/issue?project=OPS|alice@acme.com:env:JIRA_API_TOKEN`,
+      PROBECTL_NOTIFY_INBOUND: `pd1:${A}:jira:ops:vault:kv/x#y`,
+    });
+    assert.match(msg, /PROBECTL_NOTIFY_CONNECTORS: entry 1 \(jira\): .*a reference must be the whole secret/);
+    assert.match(msg, /PROBECTL_NOTIFY_INBOUND: entry 1 "pd1" \(jira\): .*a reference must be the whole secret/);
+    assert.ok(!msg.includes('alice@acme.com') && !msg.includes('JIRA_API_TOKEN'), 'the secret is not echoed');
+    const whole = settings({ PROBECTL_NOTIFY_CONNECTORS: `${A}|jira|https://acme.atlassian.net/rest/api/2/issue?project=OPS|env:JIRA_BASIC` });
+    assert.deepEqual(whole?.connectors[0]?.secret, { scheme: 'env', name: 'JIRA_BASIC' });
+    const literal = settings({ PROBECTL_NOTIFY_CONNECTORS: `${A}|jira|https://acme.atlassian.net/rest/api/2/issue?project=OPS|literal:alice@acme.com:env:really-my-password` });
+    assert.deepEqual(literal?.connectors[0]?.secret, { scheme: 'literal', value: 'alice@acme.com:env:really-my-password' });
+  });
+
   it('config check shows entries with the endpoint host and a redacted secret only', () => {
     const path = 'T00000000/B00000000/cnrySlackPathToken';
     const config = loadConfig({
