@@ -1,4 +1,5 @@
 import { HttpClient, HttpClientError } from '../core/http/client.ts';
+import { withoutSentCredentials } from '../core/http/credentials.ts';
 import type { VendorAnswer, VendorHttp } from './providers/types.ts';
 
 /** The connector's URL credential (Teams `sig`): set from the secret on requests to the endpoint itself when the URL omits it. */
@@ -15,7 +16,8 @@ function sameResource(a: URL, b: URL): boolean {
 /**
  * A provider's HTTP on the hardened client (core/http: certificate validation
  * always on, plain http only to loopback, no redirects, a deadline per
- * request, a response cap): JSON bodies encoded, a User-Agent added, and every
+ * request, a response cap): JSON bodies encoded, a User-Agent added, every
+ * credential the request carried redacted from the answer's body, and every
  * failure below HTTP turned into a `failed` answer naming scheme and host only
  * (a TLS verification failure raises the alarm).
  */
@@ -23,9 +25,11 @@ export function vendorHttp(client: HttpClient, userAgent: string, urlSecret?: Ur
   return {
     async request(method, url, opts): Promise<VendorAnswer> {
       let target = url;
+      let fromSecret: string | undefined;
       if (urlSecret && !url.searchParams.has(urlSecret.param) && sameResource(url, urlSecret.endpoint)) {
         const value = await urlSecret.value();
         if (value !== undefined && value !== '') {
+          fromSecret = value;
           target = new URL(url);
           target.searchParams.set(urlSecret.param, value);
         }
@@ -38,7 +42,8 @@ export function vendorHttp(client: HttpClient, userAgent: string, urlSecret?: Ur
       }
       try {
         const res = await client.request(target, { method, headers, ...(body !== undefined ? { body } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
-        return { kind: 'answered', status: res.status, headers: res.headers, body: res.body };
+        // A vendor echoing the credential it was sent (Basic user:token, a bearer token, the sig) never puts it in a reason.
+        return { kind: 'answered', status: res.status, headers: res.headers, body: withoutSentCredentials(res.body, headers, [fromSecret]) };
       } catch (err) {
         if (err instanceof HttpClientError) return { kind: 'failed', reason: err.message, ...(err.kind === 'tls' || err.kind === 'insecure' ? { alarm: true } : {}) };
         throw err;

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { listenHttps } from '../../helpers/https-stand-in.ts';
+import { testCa } from '../../helpers/tls.ts';
+import type { Operation, OperationResult } from '../../../src/notify/providers/types.ts';
+import { connector, incident } from './endpoint.ts';
+
+const SECRET = 'cnryHostileVendor7Q2x9Lm4';
+const EMAIL = 'oncall@acme.example';
+
+/** Every provider, its credential in each place a vendor takes one. */
+function entries(origin: string): string[] {
+  return [
+    `pagerduty|${origin}/v2/enqueue|${SECRET}`,
+    `opsgenie|${origin}/v2/alerts|${SECRET}`,
+    `slack|${origin}/api/chat.postMessage?channel=C0123ABCD|xoxb-${SECRET}`,
+    `slack|${origin}/services/T0000/B0000/${SECRET}`,
+    `teams|${origin}/workflows/abc/triggers/manual/paths/invoke?api-version=1&sig=${SECRET}`,
+    `teams|${origin}/workflows/abc/triggers/manual/paths/invoke?api-version=1|${SECRET}`,
+    `servicenow|${origin}/api/now/table/incident|probectl.integration:${SECRET}`,
+    `servicenow|${origin}/api/now/table/incident|${SECRET}`,
+    `jira|${origin}/rest/api/3/issue?project=OPS|${EMAIL}:${SECRET}`,
+    `jira|${origin}/rest/api/2/issue?project=OPS|${SECRET}`,
+    `webhook|${origin}/hook|${SECRET}`,
+  ];
+}
+
+/** The lookup (where the provider has one) and each action once, against whatever the stand-in answers. */
+async function everyCall(t: Parameters<typeof connector>[0], ca: string, entry: string): Promise<Array<{ what: string; result: OperationResult | { kind: string } }>> {
+  const { config, ep } = connector(t, ca, entry);
+  const inc = incident();
+  const out: Array<{ what: string; result: OperationResult | { kind: string } }> = [];
+  if (config.provider.lookup) out.push({ what: `${config.provider.name} lookup`, result: await config.provider.lookup(inc, ep, undefined) });
+  for (const action of ['open', 'update', 'acknowledge', 'resolve'] as const) {
+    const op: Operation = {
+      action, incident: inc, idempotencyKey: '6f1c2d3e-4b5a-4c6d-8e7f-901234567890',
+      ref: action === 'open' ? undefined : { id: 'OPS-1', data: { channel: 'C0123ABCD', ts: '1700000000.000100', sys_id: 'a'.repeat(32), issue_id: '10001' } },
+      ...(action === 'update' ? { update: { signals: 2, severityFrom: 'warning' as const, severityTo: 'critical' as const } } : {}),
+    };
+    out.push({ what: `${config.provider.name} ${action}`, result: await config.provider.perform(op, ep, undefined) });
+  }
+  return out;
+}
+
+/** Vendors that misbehave as a whole: what they answer must never leak a credential or park every incident. */
+describe('providers against hostile or misconfigured vendors', () => {
+  it('a vendor echoing the whole request (URL, headers, body) in its error: no credential in any reason, in any form', async (t) => {
+    let status = 400;
+    const srv = await listenHttps(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+      const password = basic === undefined ? '' : Buffer.from(basic, 'base64').toString('utf8').split(':').slice(1).join(':');
+      const echo = `url=${req.url} headers=${JSON.stringify(req.headers)} body=${Buffer.concat(chunks).toString()} password=${password}`;
+      // Every vendor's error field at once, so each provider's own reader finds the echo.
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: echo, errorMessages: [echo], errors: { field: echo }, error: { code: echo, message: echo, detail: echo }, ok: false, status: 'failure' }));
+      return status;
+    }, () => ({ status: 0 }));
+    t.after(() => srv.close());
+    const ca = (await testCa()).certPem;
+    const forms = [SECRET, encodeURIComponent(SECRET), Buffer.from(`${EMAIL}:${SECRET}`).toString('base64'), Buffer.from(`probectl.integration:${SECRET}`).toString('base64'), Buffer.from(`xoxb-${SECRET}`).toString('base64')];
+    for (const code of [400, 401, 404, 422, 500]) {
+      status = code;
+      for (const entry of entries(srv.origin)) {
+        for (const { what, result } of await everyCall(t, ca, entry)) {
+          const text = JSON.stringify(result);
+          for (const form of forms) assert.ok(!text.includes(form) && !text.includes(form.slice(2, 18)), `${what} on ${code}: the reason holds the credential (${form.slice(0, 6)}…): ${text.slice(0, 400)}`);
+        }
+      }
+    }
+  });
+});
