@@ -26,18 +26,23 @@ function entries(origin: string): string[] {
 }
 
 /** The lookup (where the provider has one) and each action once, against whatever the stand-in answers. */
-async function everyCall(t: Parameters<typeof connector>[0], ca: string, entry: string): Promise<Array<{ what: string; result: OperationResult | { kind: string } }>> {
+async function everyCall(t: Parameters<typeof connector>[0], ca: string, entry: string, requests = () => 0): Promise<Array<{ what: string; result: OperationResult | { kind: string }; sent: boolean }>> {
   const { config, ep } = connector(t, ca, entry);
   const inc = incident();
-  const out: Array<{ what: string; result: OperationResult | { kind: string } }> = [];
-  if (config.provider.lookup) out.push({ what: `${config.provider.name} lookup`, result: await config.provider.lookup(inc, ep, undefined) });
+  const out: Array<{ what: string; result: OperationResult | { kind: string }; sent: boolean }> = [];
+  let before = requests();
+  const push = (what: string, result: OperationResult | { kind: string }) => {
+    out.push({ what, result, sent: requests() > before });
+    before = requests();
+  };
+  if (config.provider.lookup) push(`${config.provider.name} lookup`, await config.provider.lookup(inc, ep, undefined));
   for (const action of ['open', 'update', 'acknowledge', 'resolve'] as const) {
     const op: Operation = {
       action, incident: inc, idempotencyKey: '6f1c2d3e-4b5a-4c6d-8e7f-901234567890',
       ref: action === 'open' ? undefined : { id: 'OPS-1', data: { channel: 'C0123ABCD', ts: '1700000000.000100', sys_id: 'a'.repeat(32), issue_id: '10001' } },
       ...(action === 'update' ? { update: { signals: 2, severityFrom: 'warning' as const, severityTo: 'critical' as const } } : {}),
     };
-    out.push({ what: `${config.provider.name} ${action}`, result: await config.provider.perform(op, ep, undefined) });
+    push(`${config.provider.name} ${action}`, await config.provider.perform(op, ep, undefined));
   }
   return out;
 }
@@ -66,6 +71,31 @@ describe('providers against hostile or misconfigured vendors', () => {
         for (const { what, result } of await everyCall(t, ca, entry)) {
           const text = JSON.stringify(result);
           for (const form of forms) assert.ok(!text.includes(form) && !text.includes(form.slice(2, 18)), `${what} on ${code}: the reason holds the credential (${form.slice(0, 6)}…): ${text.slice(0, 400)}`);
+        }
+      }
+    }
+  });
+
+  it('an endpoint answering a redirect (never followed) or 405: the connector pauses with an alarm, no incident\'s operation is marked failed', async (t) => {
+    let status = 301;
+    let requests = 0;
+    const srv = await listenHttps(async (req, res) => {
+      requests += 1;
+      for await (const _ of req) void _;
+      res.writeHead(status, { 'content-type': 'text/html', location: `https://login.proxy.example/sso?token=${SECRET}` });
+      res.end('<html><body>Moved</body></html>');
+      return status;
+    }, () => ({ status: 0 }));
+    t.after(() => srv.close());
+    const ca = (await testCa()).certPem;
+    for (const code of [301, 302, 303, 307, 308, 405]) {
+      status = code;
+      for (const entry of entries(srv.origin)) {
+        for (const { what, result, sent } of await everyCall(t, ca, entry, () => requests)) {
+          if (!sent) continue; // a pager's follow-up, an incoming webhook's lookup: nothing asked
+          assert.equal(result.kind, 'paused', `${what} on ${code}: ${JSON.stringify(result)}`);
+          assert.match((result as { reason: string }).reason, new RegExp(`${code}`), `${what}: the reason names the status`);
+          assert.ok(!JSON.stringify(result).includes(SECRET), `${what}: no credential from the Location`);
         }
       }
     }
