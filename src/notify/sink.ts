@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { appendAudit } from '../audit/log.ts';
 import type { Clock } from '../core/clock.ts';
 import { OncePerInterval } from '../core/once-per-interval.ts';
+import { oneLine } from '../core/text.ts';
 import type { SinkOutcome } from '../delivery/outcome.ts';
 import type { Sink } from '../delivery/types.ts';
 import { getIncident } from '../incidents/incidents.ts';
@@ -230,7 +231,10 @@ export class NotifySink implements Sink<NotifyItem> {
     return { kind: 'done' };
   }
 
-  private async notOk(live: LiveConnector, item: NotifyItem, links: Map<string, Link>, r: Exclude<OperationResult, { kind: 'ok' }>): Promise<ItemResult> {
+  private async notOk(live: LiveConnector, item: NotifyItem, links: Map<string, Link>, result: Exclude<OperationResult, { kind: 'ok' }>): Promise<ItemResult> {
+    // A vendor's words go into the links, the outbox, the parked table, status and the audit log: one printable line
+    // the database stores (a NUL from a vendor would otherwise fail every commit and stall the connector).
+    const r = { ...result, reason: oneLine(result.reason, 1000) };
     switch (r.kind) {
       case 'retryable':
         this.count(live, item, 'retried');

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { Jira } from './servers/jira.ts';
+import { startVendors } from './servers/vendors.ts';
 import { pemFile, startNotifyApp, until } from './helpers.ts';
 
 /**
@@ -36,5 +37,38 @@ describe('on-call mirror against a vendor answering unusable references', () => 
       await until(() => jira.withLabel(`probectl-${good}`).length === 1, `${what}: the next incident is ticketed`, 20_000);
       await until(async () => (await n.rows(acme, "SELECT 1 FROM notify_links WHERE incident_id = $1 AND state = 'open'", [good])).length === 1, `${what}: and recorded`);
     }
+  });
+
+  it('refusals whose message holds a NUL or a lone surrogate: each open is marked failed with a readable reason, and every connector goes on', async (t) => {
+    const v = await startVendors();
+    t.after(() => v.close());
+    const n = await startNotifyApp(t, ['acme'], (ids, dir) => ({
+      PROBECTL_NOTIFY_CONNECTORS: [
+        `${ids.acme}|opsgenie|${v.opsgenie.opsgenieUrl}?min_severity=info|${v.opsgenie.apiKey}`,
+        `${ids.acme}|teams|${v.teams.url}`,
+        `${ids.acme}|servicenow|${v.servicenow.tableUrl}|${v.servicenow.user.user}:${v.servicenow.user.password}`,
+        `${ids.acme}|jira|${v.jira.url}/rest/api/3/issue?project=OPS|${v.jira.user.user}:${v.jira.user.secret}`,
+      ].join(','),
+      PROBECTL_NOTIFY_CA_FILE: pemFile(dir, v.caPem),
+      PROBECTL_NOTIFY_RETRY_BASE: '50ms',
+      PROBECTL_NOTIFY_RETRY_MAX: '200ms',
+    }));
+    const acme = n.tenants.acme as string;
+    const token = await n.token(acme);
+    const said = 'bad\u0000value \ud800 here';
+    const refuse = { kind: 'status' as const, status: 400 };
+    v.opsgenie.server.inject({ ...refuse, body: { message: said, errors: { message: said }, took: 0.001, requestId: 'r-1' }, when: { method: 'POST', path: '/v2/alerts' } });
+    v.teams.server.inject({ ...refuse, body: { error: { code: said, message: said } } });
+    v.servicenow.server.inject({ ...refuse, body: { error: { message: said, detail: said }, status: 'failure' }, when: { method: 'POST' } });
+    v.jira.server.inject({ ...refuse, body: { errorMessages: [said], errors: { summary: said } }, when: { method: 'POST', path: '/rest/api/3/issue' } });
+    const bad = await n.signal(acme, { target: 'bad-text', title: 'refused with hostile text' });
+    await until(async () => (await n.app.request('GET', '/v1/notify/failed', { token })).json.failed.filter((f: { incident: string }) => f.incident === bad).length === 4, 'the open failed on all four', 20_000);
+    for (const f of (await n.app.request('GET', '/v1/notify/failed', { token })).json.failed as Array<{ incident: string; provider: string; reason: string }>) {
+      if (f.incident !== bad) continue;
+      assert.ok(!/[\u0000-\u001f]/.test(f.reason) && f.reason.isWellFormed(), `${f.provider}: ${JSON.stringify(f.reason)}`);
+      assert.match(f.reason, /bad.value/, `${f.provider}: the vendor's message is kept`);
+    }
+    const good = await n.signal(acme, { target: 'good-text', title: 'accepted' });
+    await until(async () => (await n.rows(acme, "SELECT 1 FROM notify_links WHERE incident_id = $1 AND state = 'open'", [good])).length === 4, 'the next incident opened on all four', 20_000);
   });
 });
