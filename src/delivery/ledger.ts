@@ -1,5 +1,6 @@
 import { appendAudit } from '../audit/log.ts';
 import type { Clock } from '../core/clock.ts';
+import { storableText } from '../core/text.ts';
 import type { TenantTx } from '../store/scope.ts';
 import type { ParkedItem } from './types.ts';
 
@@ -103,7 +104,8 @@ export async function parkItem(tx: TenantTx, consumer: string, stream: string, p
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
      ON CONFLICT (tenant_id, consumer, stream, seq) DO UPDATE SET parked_at = EXCLUDED.parked_at, status = EXCLUDED.status,
        reason = EXCLUDED.reason, response = EXCLUDED.response, attempts = delivery_parked.attempts + 1`,
-    [tx.tenantId, consumer, stream, p.seq, p.id, at, p.status ?? null, p.reason.slice(0, 1000), p.response.slice(0, 4000)],
+    // What a receiver said is stored as it can be: a NUL would fail the commit, and the stream with it, on every attempt.
+    [tx.tenantId, consumer, stream, p.seq, p.id, at, p.status ?? null, storableText(p.reason, 1000), storableText(p.response, 4000)],
   );
 }
 

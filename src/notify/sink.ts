@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { appendAudit } from '../audit/log.ts';
 import type { Clock } from '../core/clock.ts';
 import { OncePerInterval } from '../core/once-per-interval.ts';
+import { oneLine } from '../core/text.ts';
 import type { SinkOutcome } from '../delivery/outcome.ts';
 import type { Sink } from '../delivery/types.ts';
 import { getIncident } from '../incidents/incidents.ts';
@@ -176,7 +177,11 @@ export class NotifySink implements Sink<NotifyItem> {
     const { provider } = live.config;
     const link = links.get(item.incidentId);
     const op = (ref: ExternalRef | undefined): Operation => ({ action: item.action, incident: item.incident, ref, idempotencyKey: item.id, ...(item.update ? { update: item.update } : {}) });
-    const opened = (ref: ExternalRef): ItemResult => {
+    const opened = async (ref: ExternalRef): Promise<ItemResult> => {
+      const unusable = refProblem(ref);
+      // The vendor acted, but what it answered cannot be recorded: failed (visible, retried by an operator), never
+      // a commit failing on every attempt, which would stall the connector and ask the vendor again and again.
+      if (unusable) return this.notOk(live, item, links, { kind: 'permanent', reason: `${provider.name} answered an unusable reference for the incident (${unusable}); nothing recorded` });
       finished.push({ item, ref });
       // Later operations of this incident in the batch use the ref at once.
       if (link) Object.assign(link, { state: 'open', ref_id: ref.id, ref_keys: [ref.id, ...(ref.aliases ?? [])], ref_data: ref.data ?? null, failure: null });
@@ -189,11 +194,11 @@ export class NotifySink implements Sink<NotifyItem> {
       }
       if (provider.lookup) {
         const found = await provider.lookup(item.incident, live.endpoint, signal);
-        if (found.kind === 'found') return opened(found.ref);
+        if (found.kind === 'found') return await opened(found.ref);
         if (found.kind !== 'none') return this.notOk(live, item, links, found);
       }
       const r = await provider.perform(op(undefined), live.endpoint, signal);
-      if (r.kind === 'ok') return opened(r.ref ?? { id: item.incident.key });
+      if (r.kind === 'ok') return await opened(r.ref ?? { id: item.incident.key });
       return this.notOk(live, item, links, r);
     }
     if (!link || link.state !== 'open') {
@@ -226,7 +231,10 @@ export class NotifySink implements Sink<NotifyItem> {
     return { kind: 'done' };
   }
 
-  private async notOk(live: LiveConnector, item: NotifyItem, links: Map<string, Link>, r: Exclude<OperationResult, { kind: 'ok' }>): Promise<ItemResult> {
+  private async notOk(live: LiveConnector, item: NotifyItem, links: Map<string, Link>, result: Exclude<OperationResult, { kind: 'ok' }>): Promise<ItemResult> {
+    // A vendor's words go into the links, the outbox, the parked table, status and the audit log: one printable line
+    // the database stores (a NUL from a vendor would otherwise fail every commit and stall the connector).
+    const r = { ...result, reason: oneLine(result.reason, 1000) };
     switch (r.kind) {
       case 'retryable':
         this.count(live, item, 'retried');
@@ -261,6 +269,23 @@ export class NotifySink implements Sink<NotifyItem> {
   async close(): Promise<void> {
     await Promise.all([...this.deps.connectors.values()].map((c) => c.close()));
   }
+}
+
+const REF_TEXT = /^[^\u0000-\u001f\u007f]{1,256}$/;
+
+/**
+ * Why a vendor's reference cannot be recorded (it is stored, indexed and
+ * matched against inbound webhooks): ids and aliases 1 to 256 printable
+ * characters, at most 16 aliases, at most 16 data values of at most 1,024
+ * printable characters; undefined when it can. Never quotes the values.
+ */
+export function refProblem(ref: ExternalRef): string | undefined {
+  const text = (v: unknown, max: number) => typeof v === 'string' && v.isWellFormed() && [...v].length <= max && (max === 256 ? REF_TEXT.test(v) : !/[\u0000-\u001f\u007f]/.test(v));
+  if (!text(ref.id, 256)) return 'its id is not 1 to 256 printable characters';
+  if ((ref.aliases ?? []).length > 16 || !(ref.aliases ?? []).every((a) => a === '' || text(a, 256))) return 'an alias is not 1 to 256 printable characters, or there are more than 16';
+  const data = Object.entries(ref.data ?? {});
+  if (data.length > 16 || !data.every(([k, v]) => text(k, 256) && text(v, 1024))) return 'its data is not at most 16 printable values of at most 1,024 characters';
+  return undefined;
 }
 
 function aggregate(results: readonly ItemResult[]): SinkOutcome {

@@ -72,6 +72,9 @@ function refuseNonUtf8Charset(contentType: string | undefined): void {
   }
 }
 
+/** Fastify's default longest path parameter (find-my-way): longer ones are refused before routing. */
+const MAX_PARAM_LENGTH = 100;
+
 export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.log.child({ component: 'http' }),
@@ -80,6 +83,10 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     requestTimeout: 120_000,
+    // The router's own refusals, before any route or hook: probectl's {code, message}, never the URL echoed back.
+    frameworkErrors: (err: FastifyError, _req: FastifyRequest, reply: FastifyReply) => errorReply(reply, 'PROBECTL_ERR_VALIDATION', 400, err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? `a path segment is longer than ${MAX_PARAM_LENGTH} characters`
+      : err.code === 'FST_ERR_BAD_URL' ? 'the URL path is not valid percent-encoded UTF-8' : 'the request could not be routed'),
     ...(opts.tls ? { https: { ...opts.tls, minVersion: 'TLSv1.2' as const } } : {}),
   }) as unknown as FastifyInstance;
 

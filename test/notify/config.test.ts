@@ -99,6 +99,18 @@ describe('PROBECTL_NOTIFY_CONNECTORS and PROBECTL_NOTIFY_INBOUND', () => {
     assert.match(msg, /^invalid configuration, startup refused \(\d+ problems\):/);
   });
 
+  it('a secret holding what looks like the start of another entry: the entry it seems to start is refused without quoting any of it', () => {
+    // The split rule (a comma followed by <x>|<y>| starts an entry) cuts such a secret: the pieces after the cut are
+    // refused as an entry of their own, and its "tenant", "provider" and "id" are pieces of the secret.
+    const msg = refusal({
+      PROBECTL_NOTIFY_CONNECTORS: `${A}|servicenow|https://acme.service-now.com/api/now/table/incident|probectl:pw,cnrytenantpart|cnryproviderpart|cnryrest`,
+      PROBECTL_NOTIFY_INBOUND: `snow1:${A}:servicenow:whsec,cnryidpart:cnryinbtenant:cnryinbprovider:cnryinbrest`,
+    });
+    assert.match(msg, /PROBECTL_NOTIFY_CONNECTORS: entry 2 \(unknown provider\): the tenant is not a UUID/);
+    assert.match(msg, /PROBECTL_NOTIFY_INBOUND: entry 2 \(unknown provider\): the tenant is not a UUID/);
+    for (const part of ['cnrytenantpart', 'cnryproviderpart', 'cnryrest', 'cnryidpart', 'cnryinbtenant', 'cnryinbprovider', 'cnryinbrest']) assert.ok(!msg.includes(part), `the message quotes ${part}: ${msg}`);
+  });
+
   it('an inbound id naming a provider with no connector of that tenant is refused', () => {
     const msg = refusal({
       PROBECTL_NOTIFY_CONNECTORS: `${A}|pagerduty|https://events.pagerduty.com/v2/enqueue|${ROUTING_KEY}`,

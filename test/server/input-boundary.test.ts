@@ -158,12 +158,17 @@ describe(`one JSON boundary for every route that takes JSON (${process.env.PROBE
       [`/v1/incidents?cursor=${Buffer.from('2026-01-01T00:00:00.000Z|------------------------------------').toString('base64url')}`, /cursor is malformed/],
       [`/v1/incidents?cursor=${Buffer.from('+275760-09-13T00:00:00.000Z|00000000-0000-4000-8000-000000000000').toString('base64url')}`, /cursor is malformed/],
       ['/v1/incidents/%00', /path parameter "id" contains a NUL/],
+      // The router's own refusals (Fastify answers them before any route): probectl's shape and code too, never the URL echoed.
+      ['/v1/incidents/%E0%A4%A', /^the URL path is not valid percent-encoded UTF-8$/],
+      [`/v1/incidents/${'a'.repeat(300)}`, /^a path segment is longer than 100 characters$/],
+      [`/ingest/itsm/jira/${'a'.repeat(300)}`, /^a path segment is longer than 100 characters$/],
       ['/v1/audit?after=1e300', /querystring\/after must be <= 9007199254740991/],
       ['/v1/audit?after=99999999999999999999', /querystring\/after must be <= 9007199254740991/],
     ];
     for (const [url, why] of cases) {
-      const res = await app.request('GET', url, { token });
+      const res = await app.request(url.startsWith('/ingest/') ? 'POST' : 'GET', url, { token });
       assert.equal(res.status, 400, `${url}: ${res.text}`);
+      assert.deepEqual(Object.keys(res.json).sort(), ['code', 'message'], url);
       assert.equal(res.json.code, 'PROBECTL_ERR_VALIDATION', url);
       assert.match(res.json.message, why, url);
     }

@@ -41,8 +41,14 @@ export interface InboundConfig {
 export const INBOUND_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const PROVIDER_NAMES = () => NOTIFY_PROVIDERS.map((p) => p.name).join(', ');
 
-/** A provider name safe to repeat in an error (it is not a secret, but may be garbage). */
-function shownName(text: string): string {
+/**
+ * A provider name safe to repeat in an error (it is not a secret, but may be
+ * garbage). Only for an entry whose tenant is a UUID: one whose "tenant" is
+ * not may be the tail of the previous entry's secret, cut where it looked like
+ * a new entry (`…,<x>|<y>|…`), so none of its fields is quoted.
+ */
+function shownName(text: string, tenant: string): string {
+  if (!isUuid(tenant)) return '(not shown: the entry has no tenant UUID, it may be part of a secret)';
   return /^[a-z0-9_-]{1,32}$/.test(text) ? `"${text}"` : '(unprintable)';
 }
 
@@ -147,7 +153,7 @@ export function connectorConfigs(entries: readonly ConnectorEntry[], push: (prob
     const provider = providerNamed(entry.provider);
     const problems = [...entry.problems];
     if (!isUuid(entry.tenant)) problems.push('the tenant is not a UUID');
-    if (!provider) problems.push(entry.provider === '' ? `no provider (providers: ${PROVIDER_NAMES()})` : `unknown provider ${shownName(entry.provider)} (providers: ${PROVIDER_NAMES()})`);
+    if (!provider) problems.push(entry.provider === '' ? `no provider (providers: ${PROVIDER_NAMES()})` : `unknown provider ${shownName(entry.provider, entry.tenant)} (providers: ${PROVIDER_NAMES()})`);
     const url = entry.endpoint === '' ? (problems.push('no endpoint'), undefined) : endpointUrl(entry.endpoint, problems);
     problems.push(...secretProblems(entry.secret));
     let taken: { options: Record<string, string>; minSeverity: Severity } | undefined;
@@ -183,11 +189,13 @@ export function inboundConfigs(entries: readonly InboundEntry[], connectors: rea
   for (const entry of entries) {
     const provider = providerNamed(entry.provider);
     const problems = [...entry.problems];
+    // As for connectors: an entry without a tenant UUID may be the tail of the previous entry's secret, its id too.
+    const quotable = isUuid(entry.tenant);
     if (!INBOUND_ID.test(entry.id)) problems.push('the id must be 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit');
-    else if (seen.has(entry.id)) problems.push(`duplicate inbound id "${entry.id}"`);
+    else if (seen.has(entry.id)) problems.push(quotable ? `duplicate inbound id "${entry.id}"` : 'duplicate inbound id');
     seen.add(entry.id);
-    if (!isUuid(entry.tenant)) problems.push('the tenant is not a UUID');
-    if (!provider) problems.push(entry.provider === '' ? `no provider (providers: ${PROVIDER_NAMES()})` : `unknown provider ${shownName(entry.provider)} (providers: ${PROVIDER_NAMES()})`);
+    if (!quotable) problems.push('the tenant is not a UUID');
+    if (!provider) problems.push(entry.provider === '' ? `no provider (providers: ${PROVIDER_NAMES()})` : `unknown provider ${shownName(entry.provider, entry.tenant)} (providers: ${PROVIDER_NAMES()})`);
     if (entry.secret.kind === 'absent' && entry.problems.length === 0) problems.push('no secret');
     problems.push(...secretProblems(entry.secret));
     const tenant = entry.tenant.toLowerCase();
@@ -195,7 +203,7 @@ export function inboundConfigs(entries: readonly InboundEntry[], connectors: rea
     if (provider && isUuid(entry.tenant) && connectorsValid && !connectors.some((c) => c.tenant === tenant && c.provider.name === provider.name)) {
       problems.push(`tenant ${tenant} has no ${provider.name} connector in PROBECTL_NOTIFY_CONNECTORS`);
     }
-    const where = `entry ${entry.position}${INBOUND_ID.test(entry.id) ? ` "${entry.id}"` : ''} (${provider ? provider.name : 'unknown provider'})`;
+    const where = `entry ${entry.position}${quotable && INBOUND_ID.test(entry.id) ? ` "${entry.id}"` : ''} (${provider ? provider.name : 'unknown provider'})`;
     if (problems.length > 0 || !provider || entry.secret.kind !== 'ref') {
       for (const p of problems) push(`${where}: ${p}`);
       continue;

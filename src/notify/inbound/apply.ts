@@ -32,6 +32,24 @@ async function noop(tx: TenantTx, clock: Clock, inbound: InboundConfig, result: 
 }
 
 /**
+ * The connectors a change came from, among the matched links of its
+ * provider: those whose recorded vendor object the delivery names (the
+ * issue closed in one of two Jira projects is not the other project's
+ * issue, which is synced like any other link); when the delivery names no
+ * recorded object, every open link of the provider (it cannot be told
+ * which). A link whose open is not recorded yet (pending, failed) is never
+ * the origin: its vendor may have acted on an unanswered open, and a
+ * retried open re-creates the object there (PagerDuty and Opsgenie open a
+ * new alert for a resolved key), so the status must follow it.
+ */
+function originOf(links: ReadonlyArray<{ connector: string; state: string; ref_keys: string[] }>, change: InboundChange): string[] {
+  const open = links.filter((l) => l.state === 'open');
+  const names = [change.ref, change.incidentKey].filter((k): k is string => k !== undefined);
+  const named = open.filter((l) => l.ref_keys.some((k) => names.includes(k)));
+  return (named.length > 0 ? named : open).map((l) => l.connector);
+}
+
+/**
  * Applies an authenticated inbound change in one transaction of the
  * credential's tenant — never a tenant named by the payload: an HMAC
  * signature is recorded first (a second delivery of it is a replay, and
@@ -51,12 +69,12 @@ export async function applyInbound(
     const named = 'ignore' in change ? [] : [change.incidentKey, change.ref];
     const keyed = named.map((k) => (k === undefined ? undefined : incidentIdOfKey(k))).filter((k): k is string => k !== undefined);
     // One round trip: the signature recorded (a replay inserts nothing), the links the change names and their incident's status.
-    const found = await tx.query<{ fresh: boolean; connector: string | null; incident_id: string | null; incident_status: Status | null }>(
+    const found = await tx.query<{ fresh: boolean; connector: string | null; incident_id: string | null; state: string | null; ref_keys: string[] | null; incident_status: Status | null }>(
       `WITH seen AS (
          INSERT INTO notify_inbound_seen (tenant_id, inbound, signature, seen_at) SELECT $1, $5, $6, $7 WHERE $6::text IS NOT NULL
          ON CONFLICT DO NOTHING RETURNING 1
        )
-       SELECT $6::text IS NULL OR EXISTS (SELECT 1 FROM seen) AS fresh, l.connector, l.incident_id, i.status AS incident_status
+       SELECT $6::text IS NULL OR EXISTS (SELECT 1 FROM seen) AS fresh, l.connector, l.incident_id, l.state, l.ref_keys, i.status AS incident_status
          FROM (VALUES (1)) AS one
          LEFT JOIN notify_links l ON $8 AND l.tenant_id = $1 AND l.provider = $2 AND (l.ref_keys @> ARRAY[$3::text] OR l.incident_id = ANY($4::uuid[]))
          LEFT JOIN incidents i ON i.tenant_id = $1 AND i.id = l.incident_id
@@ -65,7 +83,8 @@ export async function applyInbound(
     );
     if (!found.rows[0]?.fresh) throw new ReplayedDelivery('replayed delivery: this signature was accepted before');
     if ('ignore' in change) return noop(tx, clock, inbound, { result: 'ignored', reason: change.ignore }, undefined, source);
-    const rows = found.rows.filter((r): r is { fresh: boolean; connector: string; incident_id: string; incident_status: Status } => r.connector !== null && r.incident_status !== null);
+    type Row = { connector: string; incident_id: string; state: string; ref_keys: string[]; incident_status: Status };
+    const rows = found.rows.filter((r): r is typeof r & Row => r.connector !== null && r.incident_status !== null);
     const labelled = change.incidentKey === undefined ? undefined : incidentIdOfKey(change.incidentKey);
     const links = labelled === undefined ? rows : rows.filter((l) => l.incident_id === labelled);
     const ids = [...new Set(links.map((l) => l.incident_id))];
@@ -77,7 +96,7 @@ export async function applyInbound(
     const current = (links[0] as { incident_status: Status }).incident_status;
     if (STATUS_RANK[current] >= STATUS_RANK[change.status]) return noop(tx, clock, inbound, { result: 'unchanged', incident: id, status: current }, change, source);
     // The links it came from take the new status without an operation: never sent back there.
-    markOrigin(tx, links.map((l) => l.connector));
+    markOrigin(tx, originOf(links, change));
     const changed = await changeIncidentStatus(tx, clock, id, change.status, {
       actor: `inbound:${inbound.id}`, origin: inbound.id,
       data: { via: 'inbound webhook', inbound: inbound.id, provider: inbound.provider.name, ref: clipRef(change.ref ?? change.incidentKey), source },

@@ -2,6 +2,7 @@ import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import { isProbectlError } from '../../core/errors.ts';
 import { HttpClient, HttpClientError, type HttpTlsOptions } from '../../core/http/client.ts';
+import { withoutSentCredentials } from '../../core/http/credentials.ts';
 import type { Sender, SenderTls, TransportResult, WireRequest } from './types.ts';
 
 const gzip = promisify(gzipCb);
@@ -13,42 +14,6 @@ export interface HttpsSenderOptions {
   /** The Authorization header value, resolved at each use (a rotated token applies at once); undefined sends none. */
   authorization: () => Promise<string | undefined>;
   connections?: number;
-}
-
-const CREDENTIAL_HEADER = /^(authorization|proxy-authorization)$|key|secret|token|password/i;
-const REDACTED = Buffer.from('[redacted]');
-
-/**
- * The receiver's answer with every credential this request carried replaced by `[redacted]`: a receiver
- * that echoes the header it refused ("Invalid token Splunk …") must not put the token into a parked
- * event's stored answer, its reason, the log or the audit record of the parking. Each credential header's
- * whole value and its part after an auth scheme are looked for; values shorter than 8 bytes are too
- * unspecific to be told apart from ordinary text.
- */
-export function withoutSentCredentials(body: Buffer, headers: Readonly<Record<string, string>>): Buffer {
-  const secrets = new Set<string>();
-  for (const [name, value] of Object.entries(headers)) {
-    if (!CREDENTIAL_HEADER.test(name)) continue;
-    secrets.add(value);
-    const space = value.indexOf(' ');
-    if (space > 0) secrets.add(value.slice(space + 1).trim());
-  }
-  let out = body;
-  for (const secret of [...secrets].filter((s) => Buffer.byteLength(s) >= 8).sort((a, b) => b.length - a.length)) {
-    const needle = Buffer.from(secret);
-    let at = out.indexOf(needle);
-    if (at < 0) continue;
-    const parts: Buffer[] = [];
-    let from = 0;
-    while (at >= 0) {
-      parts.push(out.subarray(from, at), REDACTED);
-      from = at + needle.length;
-      at = out.indexOf(needle, from);
-    }
-    parts.push(out.subarray(from));
-    out = Buffer.concat(parts);
-  }
-  return out;
 }
 
 /** HTTPS POSTs over keep-alive connections with validated TLS (optional mTLS), optionally gzip-compressed. */

@@ -332,7 +332,7 @@ describe('servicenow provider: secrets canary', () => {
     results.push(await servicenow.perform(testOp('open', testIncident()), bearerEp, undefined));
     results.push(await servicenow.lookup!(testIncident(), bearerEp, undefined));
     results.push(servicenow.display(basicEp.url));
-    assert.match((results[0] as { reason: string }).reason, /^ServiceNow answered 400: bad \[redacted\]: Basic \[redacted\] \[redacted\]$/);
+    assert.match((results[0] as { reason: string }).reason, /^ServiceNow answered 400: bad \[redacted\]: \[redacted\] \[redacted\]$/, 'the whole Authorization value, scheme included, is redacted where the answer is read');
     assertNoSecret(results, [sn.user.password, token, 'wrong-password-123', Buffer.from(`${sn.user.user}:${sn.user.password}`).toString('base64')]);
   });
 });
