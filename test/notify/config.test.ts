@@ -55,6 +55,22 @@ describe('PROBECTL_NOTIFY_CONNECTORS and PROBECTL_NOTIFY_INBOUND', () => {
     assert.deepEqual(two?.connectors.map((c) => c.id), [one?.connectors[0]?.id, `${one?.connectors[0]?.id}-2`]);
   });
 
+  it('connector_name fixes the id whatever the entry order or URL; it is removed before the vendor and must be unique per tenant and provider', () => {
+    const jira = (project: string, name: string) => `${A}|jira|https://acme.atlassian.net/rest/api/2/issue?project=${project}&connector_name=${name}|a:b`;
+    const ab = settings({ PROBECTL_NOTIFY_CONNECTORS: `${jira('OPS', 'ops')},${jira('SEC', 'sec')}` });
+    const ba = settings({ PROBECTL_NOTIFY_CONNECTORS: `${jira('SEC', 'sec')},${jira('OPS', 'ops')}` });
+    const byProject = (s: NotifySettings | undefined) => Object.fromEntries((s?.connectors ?? []).map((c) => [c.options.project, c.id]));
+    assert.deepEqual(byProject(ab), byProject(ba), 'the order of entries does not move an id');
+    assert.notEqual(byProject(ab).OPS, byProject(ab).SEC);
+    assert.ok(!ab?.connectors[0]?.url.href.includes('connector_name'), 'a probectl option never reaches the vendor');
+    const moved = settings({ PROBECTL_NOTIFY_CONNECTORS: `${A}|jira|https://jira.acme.example/rest/api/2/issue?project=OPS&connector_name=ops|a:b` });
+    assert.equal(moved?.connectors[0]?.id, byProject(ab).OPS, 'a new URL keeps a named id');
+    const other = settings({ PROBECTL_NOTIFY_CONNECTORS: `${B}|jira|https://acme.atlassian.net/rest/api/2/issue?project=OPS&connector_name=ops|a:b` });
+    assert.notEqual(other?.connectors[0]?.id, byProject(ab).OPS, 'another tenant\'s same name is another id');
+    assert.match(refusal({ PROBECTL_NOTIFY_CONNECTORS: `${jira('OPS', 'ops')},${jira('SEC', 'ops')}` }), /entry 2 \(jira\): connector_name "ops" is given to another jira entry of this tenant/);
+    assert.match(refusal({ PROBECTL_NOTIFY_CONNECTORS: jira('OPS', 'Bad%20Name') }), /entry 1 \(jira\): option connector_name must be/);
+  });
+
   it('passthrough providers keep the vendor\'s query parameters; strict ones refuse any they do not know', () => {
     const s = settings({ PROBECTL_NOTIFY_CONNECTORS: `${A}|webhook|https://hooks.example/in?route=ops&min_severity=warning&sp=%2Ftriggers%2Fmanual%2Frun&sig=a%20b+c~_-&flag|whsec` });
     assert.equal(s?.connectors[0]?.url.href, 'https://hooks.example/in?route=ops&sp=%2Ftriggers%2Fmanual%2Frun&sig=a%20b+c~_-&flag', 'the vendor\'s parameters byte for byte');

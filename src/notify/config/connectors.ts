@@ -98,21 +98,22 @@ function decoded(text: string): string {
  * for a passthrough provider, and is a problem for a strict one (a misspelt
  * option is never silently ignored). Values never appear in a problem.
  */
-function takeOptions(url: URL, provider: NotifyProvider, problems: string[]): { options: Record<string, string>; minSeverity: Severity } {
+function takeOptions(url: URL, provider: NotifyProvider, problems: string[]): { options: Record<string, string>; minSeverity: Severity; name: string | undefined } {
   const specs = new Map(provider.options.map((o) => [o.name, o]));
   const options: Record<string, string> = {};
   let minSeverity = provider.defaultMinSeverity;
+  let connectorName: string | undefined;
   const seen = new Set<string>();
   const kept: string[] = [];
   for (const part of url.search.slice(1).split('&').filter((p) => p !== '')) {
     const eq = part.indexOf('=');
     const name = decoded(eq < 0 ? part : part.slice(0, eq));
     const value = decoded(eq < 0 ? '' : part.slice(eq + 1));
-    if (name !== 'min_severity' && !specs.has(name)) {
+    if (!COMMON_OPTIONS.includes(name) && !specs.has(name)) {
       if (provider.passthroughQuery) kept.push(part);
       else {
         const shown = /^[A-Za-z0-9_.-]{1,40}$/.test(name) ? `"${name}"` : '(unprintable name)';
-        problems.push(`unknown option ${shown} in the endpoint's query; ${provider.name} takes ${['min_severity', ...specs.keys()].join(', ')}`);
+        problems.push(`unknown option ${shown} in the endpoint's query; ${provider.name} takes ${[...COMMON_OPTIONS, ...specs.keys()].join(', ')}`);
       }
       continue;
     }
@@ -126,6 +127,11 @@ function takeOptions(url: URL, provider: NotifyProvider, problems: string[]): { 
       else problems.push(`option min_severity is not one of ${SEVERITIES.join(', ')}`);
       continue;
     }
+    if (name === 'connector_name') {
+      if (CONNECTOR_NAME.test(value)) connectorName = value;
+      else problems.push('option connector_name must be 1 to 40 lower-case letters, digits, "_", "." or "-", starting with a letter or digit');
+      continue;
+    }
     const spec = specs.get(name) as NonNullable<ReturnType<typeof specs.get>>;
     try {
       options[name] = spec.parse ? spec.parse(value) : value;
@@ -134,11 +140,21 @@ function takeOptions(url: URL, provider: NotifyProvider, problems: string[]): { 
     }
   }
   url.search = kept.join('&');
-  return { options, minSeverity };
+  return { options, minSeverity, name: connectorName };
 }
 
-function connectorIdBase(tenant: string, provider: string, url: URL): string {
-  return `${provider}-${createHash('sha256').update(`${tenant}|${provider}|${url.href}`).digest('hex').slice(0, 10)}`;
+/** Options every provider takes: the severity floor, and a name that fixes the connector's id. */
+const COMMON_OPTIONS: readonly string[] = ['min_severity', 'connector_name'];
+const CONNECTOR_NAME = /^[a-z0-9][a-z0-9_.-]{0,39}$/;
+
+/**
+ * The connector id: `<provider>-<10 hex>` of SHA-256 over tenant, provider and
+ * either the connector_name option (stable whatever the order of entries or the
+ * URL) or the vendor URL (probectl's options removed).
+ */
+function connectorIdBase(tenant: string, provider: string, url: URL, name: string | undefined): string {
+  const identity = name === undefined ? url.href : `name:${name}`;
+  return `${provider}-${createHash('sha256').update(`${tenant}|${provider}|${identity}`).digest('hex').slice(0, 10)}`;
 }
 
 /**
@@ -156,7 +172,7 @@ export function connectorConfigs(entries: readonly ConnectorEntry[], push: (prob
     if (!provider) problems.push(entry.provider === '' ? `no provider (providers: ${PROVIDER_NAMES()})` : `unknown provider ${shownName(entry.provider, entry.tenant)} (providers: ${PROVIDER_NAMES()})`);
     const url = entry.endpoint === '' ? (problems.push('no endpoint'), undefined) : endpointUrl(entry.endpoint, problems);
     problems.push(...secretProblems(entry.secret));
-    let taken: { options: Record<string, string>; minSeverity: Severity } | undefined;
+    let taken: { options: Record<string, string>; minSeverity: Severity; name: string | undefined } | undefined;
     if (provider && url) {
       taken = takeOptions(url, provider, problems);
       if (problems.length === 0) problems.push(...(provider.validate?.(url, taken.options, entry.secret.kind === 'ref') ?? []));
@@ -166,9 +182,13 @@ export function connectorConfigs(entries: readonly ConnectorEntry[], push: (prob
       continue;
     }
     const tenant = entry.tenant.toLowerCase();
-    const base = connectorIdBase(tenant, provider.name, url);
+    const base = connectorIdBase(tenant, provider.name, url, taken.name);
     const n = (ids.get(base) ?? 0) + 1;
     ids.set(base, n);
+    if (taken.name !== undefined && n > 1) {
+      push(`${label(entry, provider)}: connector_name "${taken.name}" is given to another ${provider.name} entry of this tenant`);
+      continue;
+    }
     out.push(Object.freeze({
       id: n === 1 ? base : `${base}-${n}`, position: entry.position, tenant, provider, url,
       options: Object.freeze(taken.options), minSeverity: taken.minSeverity,
