@@ -122,6 +122,17 @@ describe('metrics federation API', () => {
     assertPromError(await app.request('POST', `${G}/query`, { token, body: { query: 'up' } }), 415, 'bad_data', /send application\/x-www-form-urlencoded/);
     assertPromError(await app.request('GET', `${G}/query?query=up%00`, { token }), 400, 'bad_data', /NUL/);
     assertPromError(await app.request('POST', `${G}/query`, { token, rawBody: 'query=%ZZ', headers: FORM_HEADERS }), 400, 'bad_data', /not valid percent-encoded/);
+    // Times Prometheus parses but no JavaScript date holds: a clear 400, never a 500.
+    for (const [path, params] of [
+      [`${G}/query`, { query: 'up', time: '1e15' }],
+      [`${G}/query`, { query: 'up[5m]', time: '292277025-08-18T07:12:54.999999999Z' }],
+      [`${G}/query`, { query: '1+1', time: '-9e15' }],
+      [`${G}/query_range`, { query: 'up', start: '1e15', end: '1e15', step: '1' }],
+      [`${G}/query_range`, { query: 'up', start: '-9e15', end: '-9e15', step: '15' }],
+    ] as const) {
+      const field = 'time' in params ? 'time' : 'start';
+      assertPromError(await get(path, params), 400, 'bad_data', `invalid parameter "${field}": timestamp out of the range probectl evaluates (±8640000000000 seconds, the range of a date)`);
+    }
     const unauth = await app.request('GET', `${G}/query?query=up`);
     assert.deepEqual([unauth.status, unauth.json.code], [401, 'PROBECTL_ERR_UNAUTHENTICATED'], 'authentication keeps probectl\'s shape');
   });
