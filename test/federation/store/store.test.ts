@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { isProbectlError, type ErrorCode } from '../../../src/core/errors.ts';
 import { createEmbeddedSeriesStore, type EmbeddedSeriesStore } from '../../../src/federation/store/embedded.ts';
 import { wordsOf } from '../../../src/federation/store/float-bits.ts';
+import type { Db, OwnerTx } from '../../../src/store/db.ts';
 import { inTenant } from '../../../src/store/scope.ts';
 import { openTestDb, type TestDb } from '../../helpers/db.ts';
 import { makeTenants, manualClock } from '../../helpers/tenants.ts';
@@ -177,6 +178,65 @@ describe(`embedded metrics store (${process.env.PROBECTL_TEST_DATABASE_URL ? 'po
       await assert.rejects(store.lastSamples(a, [sel], T0, { maxSeries: 4 }), tooMany);
       assert.equal((await store.instant(a, { matchers: sel }, T0, { maxSeries: 5 })).length, 5);
       assert.deepEqual(await store.labelValues(a, 'i', [sel], {}, { maxSeries: 5 }), ['0', '1', '2', '3', '4']);
+    });
+  });
+
+  describe('sample guard', () => {
+    // Bytes of bytea the store received from the database (chunk data and append-table blobs).
+    let fetched = 0;
+    let guarded: EmbeddedSeriesStore;
+    let g: string;
+    const name = [{ name: '__name__', op: '=' as const, value: 'heavy' }];
+    const DAY = 86_400_000;
+    before(async () => {
+      const counting = new Proxy(t.db, {
+        get(target, prop) {
+          if (prop === 'transaction') {
+            return (fn: (tx: OwnerTx) => Promise<unknown>, opts?: { begin?: string }) => target.transaction((tx) => fn({
+              exec: (sql) => tx.exec(sql),
+              async query<R>(sql: string, params?: readonly unknown[]) {
+                const res = await tx.query<R>(sql, params);
+                for (const row of res.rows) for (const v of Object.values(row as object)) if (v instanceof Uint8Array) fetched += v.length;
+                return res;
+              },
+            }), opts);
+          }
+          const v = Reflect.get(target, prop) as unknown;
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      }) as Db;
+      [g] = (await makeTenants(t.db, 'metrics-heavy')) as [string];
+      guarded = createEmbeddedSeriesStore(counting, { now: clock.now, maxTenantSeries: 50 });
+      // 10 series, a day at 15 s (57,600 samples) of values that do not compress, in chunks.
+      let seed = 7;
+      const rnd = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+      for (let i = 0; i < 10; i++) {
+        const pts: Array<[number, number]> = [];
+        for (let ts = T0 - DAY; ts < T0; ts += 15_000) pts.push([ts, rnd()]);
+        await guarded.append(g, [samples({ __name__: 'heavy', i: String(i) }, pts)]);
+      }
+      await guarded.compact(g, T0);
+    });
+
+    it('a query over the sample limit fails before the samples leave the database', async () => {
+      const tooMany = code('PROBECTL_ERR_METRICS_TOO_MANY_SAMPLES');
+      fetched = 0;
+      await assert.rejects(guarded.rangeVector(g, { matchers: name, rangeMs: DAY }, T0, { maxSamples: 1000 }), tooMany);
+      await assert.rejects(guarded.range(g, { matchers: name }, T0 - DAY, T0, 3_600_000, { maxSamples: 1000 }), tooMany);
+      await assert.rejects(guarded.select(g, name, T0 - DAY, T0, { maxSamples: 1000 }), tooMany);
+      assert.equal(fetched, 0, 'no chunk was read');
+      fetched = 0;
+      assert.equal((await guarded.rangeVector(g, { matchers: name, rangeMs: DAY }, T0, { maxSamples: 57_600 })).reduce((n, r) => n + r.values.length, 0), 57_590, 'at the limit it answers (the samples at exactly t − 1d are outside the range)');
+      assert.ok(fetched > 200_000, `the answer read the chunks (${fetched} bytes)`);
+    });
+
+    it('an instant selection with a huge lookback reads one chunk per series, not the whole history', async () => {
+      fetched = 0;
+      const got = await guarded.instant(g, { matchers: name }, T0 - 3_600_000 - 7_000, { lookbackMs: 30 * DAY, maxSamples: 1000 });
+      assert.equal(got.length, 10);
+      assert.ok(fetched < 10 * 2 * 1_800, `at most one chunk of ~1.8 kB per series (read ${fetched} bytes)`);
+      const fed = await guarded.lastSamples(g, [name], T0 - 3_600_000 - 7_000, { lookbackMs: 30 * DAY });
+      assert.deepEqual(fed.map((f) => f.v), got.map((r) => r.values[0]), 'federation reads the same latest samples');
     });
   });
 
