@@ -21,8 +21,8 @@ export const metricsVars = {
   writeMaxSeries: int('PROBECTL_METRICS_WRITE_MAX_SERIES', { default: 10_000, min: 1, max: 1_000_000, doc: 'Most series in one remote-write request.' }),
   writeMaxSamples: int('PROBECTL_METRICS_WRITE_MAX_SAMPLES', { default: 50_000, min: 1, max: 10_000_000, doc: 'Most samples in one remote-write request, all series together (Prometheus sends at most max_samples_per_send, 2,000 by default).' }),
   writeMaxLabels: int('PROBECTL_METRICS_WRITE_MAX_LABELS', { default: 64, min: 2, max: 1000, doc: 'Most labels on one remote-written series, `__name__` and any `tenant_id` included.' }),
-  writeMaxLabelNameBytes: int('PROBECTL_METRICS_WRITE_MAX_LABEL_NAME_BYTES', { default: 256, min: 16, max: 65_536, doc: 'Longest label name in a remote-write request, in UTF-8 bytes.' }),
-  writeMaxLabelValueBytes: int('PROBECTL_METRICS_WRITE_MAX_LABEL_VALUE_BYTES', { default: 4096, min: 16, max: 1_048_576, doc: 'Longest label value in a remote-write request, in UTF-8 bytes.' }),
+  writeMaxLabelNameBytes: int('PROBECTL_METRICS_WRITE_MAX_LABEL_NAME_BYTES', { default: 256, min: 16, max: 512, doc: 'Longest label name in a remote-write request, in UTF-8 bytes (at most 512: with the value, a label is one database index entry).' }),
+  writeMaxLabelValueBytes: int('PROBECTL_METRICS_WRITE_MAX_LABEL_VALUE_BYTES', { default: 2048, min: 16, max: 2048, doc: 'Longest label value (the metric name included) in a remote-write request, in UTF-8 bytes (at most 2048, as Grafana Mimir\'s default: with its name, a label is one database index entry, which PostgreSQL bounds at 2,704 bytes).' }),
 };
 
 export type MetricsVars = SectionValue<typeof metricsVars>;

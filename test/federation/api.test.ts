@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { openCursor } from '../../src/delivery/ledger.ts';
 import type { MetricsRuntime } from '../../src/federation/runtime.ts';
@@ -223,6 +224,10 @@ describe('metrics federation API', () => {
     const labels = Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`l${i}`, 'v']));
     const wide = await remoteWrite(app, token, [{ labels: { __name__: 'w', ...labels }, samples: [[now, 1]] }]);
     assert.match(wide.json.message, /PROBECTL_METRICS_WRITE_MAX_LABELS/);
+    // A label value the database could not index: a 400 naming the limit, not a 503 a sender retries forever.
+    const long = await remoteWrite(app, token, [{ labels: { __name__: 'long', v: randomBytes(3000).toString('base64').slice(0, 3000) }, samples: [[now, 1]] }]);
+    assert.deepEqual([long.status, long.json.code, long.json.limit], [400, 'PROBECTL_ERR_METRICS_WRITE_LIMIT', 'maxLabelValueBytes'], long.text);
+    assert.match(long.json.message, /PROBECTL_METRICS_WRITE_MAX_LABEL_VALUE_BYTES/);
     const big = await app.request('POST', '/v1/prometheus/write', { token, rawBody: Buffer.alloc(5000, 1), headers: REMOTE_WRITE_HEADERS });
     assert.deepEqual([big.status, big.json.code], [400, 'PROBECTL_ERR_METRICS_WRITE_LIMIT'], big.text);
     assert.match(big.json.message, /PROBECTL_METRICS_WRITE_MAX_BODY_BYTES/);

@@ -190,7 +190,7 @@ describe('remote-write decoding: limits', () => {
     assert.throws(() => decodeRemoteWrite(encode([ok]), { tenant: T, limits: { maxSeries: 0 } }), TypeError);
   });
   it('defaults', () => {
-    assert.deepEqual(DEFAULT_REMOTE_WRITE_LIMITS, { maxCompressedBytes: 4194304, maxDecompressedBytes: 33554432, maxSeries: 10000, maxSamples: 50000, maxLabelsPerSeries: 64, maxLabelNameBytes: 256, maxLabelValueBytes: 4096 });
+    assert.deepEqual(DEFAULT_REMOTE_WRITE_LIMITS, { maxCompressedBytes: 4194304, maxDecompressedBytes: 33554432, maxSeries: 10000, maxSamples: 50000, maxLabelsPerSeries: 64, maxLabelNameBytes: 256, maxLabelValueBytes: 2048 });
   });
 });
 

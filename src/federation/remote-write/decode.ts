@@ -46,7 +46,7 @@ export const DEFAULT_REMOTE_WRITE_LIMITS: RemoteWriteLimits = Object.freeze({
   maxSamples: 50_000,
   maxLabelsPerSeries: 64,
   maxLabelNameBytes: 256,
-  maxLabelValueBytes: 4096,
+  maxLabelValueBytes: 2048,
 });
 
 export interface Label {

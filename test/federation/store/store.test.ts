@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { isProbectlError, type ErrorCode } from '../../../src/core/errors.ts';
@@ -111,6 +112,18 @@ describe(`embedded metrics store (${process.env.PROBECTL_TEST_DATABASE_URL ? 'po
       await assert.rejects(store.append(a, [samples({ __name__: 'never_stored' }, [[T0, 1]]), bad]), code('PROBECTL_ERR_METRICS_BAD_SERIES'));
     }
     assert.deepEqual(await store.series(a, [[{ name: '__name__', op: '=', value: 'never_stored' }]]), []);
+  });
+
+  it('refuses a label too long for the database\'s index with a 400, and stores one at the bound', async () => {
+    // Base64 of random bytes: incompressible, so PostgreSQL cannot shrink the index entry below its 2,704-byte maximum.
+    const text = (n: number) => randomBytes(n).toString('base64').slice(0, n);
+    for (const labels of [{ __name__: 'long_value', v: text(2600) }, { __name__: `m_${text(2700).replace(/[^a-zA-Z0-9]/g, '_')}` }] as Array<Record<string, string>>) {
+      await assert.rejects(store.append(a, [samples(labels, [[T0 - 1000, 1]])]), (err: unknown) => code('PROBECTL_ERR_METRICS_BAD_SERIES')(err) && /at most 2560 bytes/.test((err as Error).message));
+    }
+    const v = text(2560 - 1);
+    const res = await store.append(a, [samples({ __name__: 'long_value', v }, [[T0 - 1000, 1]])]);
+    assert.deepEqual([res.stored, res.errors.length], [1, 0]);
+    assert.deepEqual(await store.labelValues(a, 'v', [[{ name: '__name__', op: '=', value: 'long_value' }]]), [v]);
   });
 
   it('drops a tenant_id label equal to the caller\'s tenant, and adds it back on output', async () => {
