@@ -11,6 +11,7 @@ import { RE2JS } from 're2js';
 import { ProbectlError } from '../../core/errors.ts';
 import type { TenantTx } from '../../store/scope.ts';
 import { NAME_LABEL, TENANT_LABEL } from './labels.ts';
+import { DEFAULT_REGEX_BUDGET_MS } from './settings.ts';
 import type { Matcher } from './types.ts';
 
 function badMatcher(message: string): ProbectlError {
@@ -35,6 +36,19 @@ export interface PreparedMatcher {
   readonly op: Matcher['op'];
   readonly value: string;
   readonly test?: (value: string) => boolean;
+  /** CPU time (ms) `test` may spend on the tenant's values of the label before the read fails. */
+  readonly budgetMs?: number;
+}
+
+/** Longest stretch a regular expression runs before the event loop gets a turn (other requests go on meanwhile). */
+const REGEX_SLICE_MS = 20;
+
+/**
+ * A regular expression matcher ran longer than its budget over the label's values
+ * (`PROBECTL_ERR_METRICS_QUERY_TIMEOUT`, Prometheus errorType `timeout`, 503).
+ */
+export function regexTimeout(name: string, values: number, budgetMs: number): ProbectlError {
+  return new ProbectlError('PROBECTL_ERR_METRICS_QUERY_TIMEOUT', `query timed out: the regular expression on label ${JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name)} ran for more than ${budgetMs / 1000}s over its ${values} values; simplify it (counted repeats such as (.?){1000} are costly) or match on fewer values`);
 }
 
 /**
@@ -42,7 +56,7 @@ export interface PreparedMatcher {
  * patterns. `tenant_id="<tenant>"` is dropped (every row of the scope has it);
  * any other tenant_id matcher is refused, whatever the enforcer upstream did.
  */
-export function prepareMatchers(tenant: string, matchers: readonly Matcher[]): PreparedMatcher[] {
+export function prepareMatchers(tenant: string, matchers: readonly Matcher[], budgetMs = DEFAULT_REGEX_BUDGET_MS): PreparedMatcher[] {
   const out: PreparedMatcher[] = [];
   for (const m of matchers) {
     if (m === null || typeof m !== 'object' || typeof m.name !== 'string' || typeof m.value !== 'string') throw badMatcher('a matcher needs a string name and value');
@@ -52,7 +66,7 @@ export function prepareMatchers(tenant: string, matchers: readonly Matcher[]): P
       if (m.op === '=' && m.value === tenant) continue;
       throw badMatcher('a tenant_id matcher must be tenant_id="<your tenant>"; the tenant comes from the credentials');
     }
-    out.push(m.op === '=~' || m.op === '!~' ? { name: m.name, op: m.op, value: m.value, test: compileRegex(m.value) } : { name: m.name, op: m.op, value: m.value });
+    out.push(m.op === '=~' || m.op === '!~' ? { name: m.name, op: m.op, value: m.value, test: compileRegex(m.value), budgetMs } : { name: m.name, op: m.op, value: m.value });
   }
   return out;
 }
@@ -66,10 +80,31 @@ export class SqlParams {
   }
 }
 
-async function matchingValues(tx: TenantTx, name: string, test: (v: string) => boolean): Promise<string[]> {
+/**
+ * The tenant's values of label `name` that `test` accepts. A regular expression's cost per
+ * value grows with the pattern and the value (`(.?){1000}` takes ~0.3 s on a 2 kB value), so
+ * it runs in slices of REGEX_SLICE_MS with the event loop served in between, and fails with
+ * regexTimeout once it has used `budgetMs` of CPU time.
+ */
+async function matchingValues(tx: TenantTx, name: string, test: (v: string) => boolean, budgetMs: number): Promise<string[]> {
   const res = await tx.query<{ value: string }>('SELECT value FROM metric_label_values WHERE tenant_id = $1 AND name = $2', [tx.tenantId, name]);
-  const vals = res.rows.map((r) => r.value).filter(test);
+  const vals: string[] = [];
+  let spent = 0;
+  let sliceStart = performance.now();
+  const check = async (): Promise<void> => {
+    const now = performance.now();
+    if (now - sliceStart < REGEX_SLICE_MS) return;
+    spent += now - sliceStart;
+    if (spent > budgetMs) throw regexTimeout(name, res.rows.length, budgetMs);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    sliceStart = performance.now();
+  };
+  for (const r of res.rows) {
+    if (test(r.value)) vals.push(r.value);
+    await check();
+  }
   if (test('')) vals.push('');
+  await check();
   return vals;
 }
 
@@ -88,7 +123,7 @@ async function matcherSql(tx: TenantTx, m: PreparedMatcher, p: SqlParams): Promi
       if (m.value === '') return isName ? 'true' : `s.labels ? ${key()}`;
       return isName ? `${expr()} <> ${p.add(m.value)}::text` : `NOT (${contains()})`;
     default: {
-      const vals = await matchingValues(tx, m.name, m.test as (v: string) => boolean);
+      const vals = await matchingValues(tx, m.name, m.test as (v: string) => boolean, m.budgetMs ?? DEFAULT_REGEX_BUDGET_MS);
       const inSet = vals.length === 0 ? 'false' : `${expr()} = ANY (ARRAY(SELECT jsonb_array_elements_text(${p.add(JSON.stringify(vals))}::jsonb)))`;
       return m.op === '=~' ? inSet : `NOT (${inSet})`;
     }

@@ -49,11 +49,11 @@ export function tooManySamples(max: number): ProbectlError {
   return new ProbectlError('PROBECTL_ERR_METRICS_TOO_MANY_SAMPLES', `query processing would load too many samples into memory in query execution (more than ${max}, PROBECTL_METRICS_QUERY_MAX_SAMPLES); narrow the selector or the time range`);
 }
 
-export function prepareSets(tenant: string, sets: readonly (readonly Matcher[])[]): PreparedMatcher[][] {
+export function prepareSets(tenant: string, sets: readonly (readonly Matcher[])[], regexBudgetMs?: number): PreparedMatcher[][] {
   if (!Array.isArray(sets)) throw new ProbectlError('PROBECTL_ERR_METRICS_BAD_MATCHER', 'matcher sets must be an array');
   return sets.map((set) => {
     if (!Array.isArray(set)) throw new ProbectlError('PROBECTL_ERR_METRICS_BAD_MATCHER', 'a matcher set must be an array');
-    return prepareMatchers(tenant, set);
+    return prepareMatchers(tenant, set, regexBudgetMs);
   });
 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { isProbectlError, type ErrorCode } from '../../../src/core/errors.ts';
+import { isProbectlError, type ErrorCode, type ProbectlError } from '../../../src/core/errors.ts';
 import { createEmbeddedSeriesStore, type EmbeddedSeriesStore } from '../../../src/federation/store/embedded.ts';
 import { wordsOf } from '../../../src/federation/store/float-bits.ts';
 import type { Db, OwnerTx } from '../../../src/store/db.ts';
@@ -250,6 +250,33 @@ describe(`embedded metrics store (${process.env.PROBECTL_TEST_DATABASE_URL ? 'po
       assert.ok(fetched < 10 * 2 * 1_800, `at most one chunk of ~1.8 kB per series (read ${fetched} bytes)`);
       const fed = await guarded.lastSamples(g, [name], T0 - 3_600_000 - 7_000, { lookbackMs: 30 * DAY });
       assert.deepEqual(fed.map((f) => f.v), got.map((r) => r.values[0]), 'federation reads the same latest samples');
+    });
+  });
+
+  describe('regular-expression budget', () => {
+    it('a costly regular expression runs in slices, the event loop served, and fails past its CPU budget', async () => {
+      const slow = createEmbeddedSeriesStore(t.db, { now: clock.now, maxTenantSeries: 1000, regexBudgetMs: 300 });
+      const [r] = (await makeTenants(t.db, 'metrics-regex')) as [string];
+      // 60 values of 2 kB on which (.?){1000}b costs ~0.3 s each: 20 s of matching unbounded.
+      const res = await slow.append(r, Array.from({ length: 60 }, (_, i) => samples({ __name__: 'rx', v: `${'a'.repeat(2000)}${i}` }, [[T0 - 1000, i]])));
+      assert.equal(res.stored, 60);
+      const gaps: number[] = [];
+      let last = performance.now();
+      const ticker = setInterval(() => {
+        const now = performance.now();
+        gaps.push(now - last);
+        last = now;
+      }, 5);
+      const started = performance.now();
+      try {
+        await assert.rejects(slow.series(r, [[{ name: 'v', op: '=~', value: '(.?){1000}b' }]]), (err: unknown) => code('PROBECTL_ERR_METRICS_QUERY_TIMEOUT')(err) && (err as ProbectlError).status === 503 && /ran for more than 0.3s over its 60 values/.test((err as Error).message));
+      } finally {
+        clearInterval(ticker);
+      }
+      const took = performance.now() - started;
+      assert.ok(took < 3000, `stopped near its budget (${Math.round(took)} ms)`);
+      assert.ok(Math.max(...gaps) < 1500, `the event loop was never held for long (longest gap ${Math.round(Math.max(...gaps))} ms)`);
+      assert.deepEqual((await slow.series(r, [[{ name: 'v', op: '=~', value: 'a+(1|2)' }]])).length, 2, 'a cheap expression answers');
     });
   });
 
