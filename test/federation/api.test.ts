@@ -246,6 +246,19 @@ describe('metrics federation API', () => {
     const lines = app.logs.filter((l) => l.includes('remote-write'));
     assert.ok(lines.some((l) => l.includes('"limitedSeries":5') && l.includes('partly refused')), 'the refusal is logged with counts');
     assert.ok(!app.logs.some((l) => l.includes('never-logged-value')), 'label values never reach the log');
+    // Refusals name what was wrong to the sender, but the log gets no label value, not even an invalid one.
+    const invalid = [
+      { labels: { __name__: 'never-logged-name' }, samples: [[now, 1]] },
+      { labels: { __name__: 'ok_name', 'never-logged-label': 'x' }, samples: [[now, 1]] },
+    ] as const;
+    for (const series of invalid) {
+      const res = await remoteWrite(app, token, [series]);
+      assert.deepEqual([res.status, res.json.code], [400, 'PROBECTL_ERR_METRICS_WRITE_MALFORMED']);
+      assert.match(res.json.message, /never-logged/, 'the sender is told');
+    }
+    const refusedLines = app.logs.filter((l) => l.includes('remote-write refused') && l.includes('malformed'));
+    assert.ok(refusedLines.length >= 2, 'the refusals are logged');
+    assert.ok(!app.logs.some((l) => l.includes('never-logged')), 'no label name or value reaches the log');
   });
 
   it('records probectl\'s own series per tenant: incidents, signals, SIEM export; secret backends for the provider only', async () => {

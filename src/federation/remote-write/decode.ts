@@ -200,7 +200,7 @@ function validate(request: WireWriteRequest, options: DecodeOptions, limits: Rem
     const { labels, overridden } = seriesLabels(wire, index, options.tenant, limits);
     if (overridden) tenantOverridden++;
     if ((wire.histograms?.length ?? 0) > 0) {
-      throw new RemoteWriteError('malformed', `series ${index} (${describe(labels)}) carries native histogram samples, which probectl does not store; set send_native_histograms: false in the remote_write config`);
+      throw new RemoteWriteError('malformed', `series ${index} (${JSON.stringify(describe(labels))}) carries native histogram samples, which probectl does not store; set send_native_histograms: false in the remote_write config`);
     }
     ignoredExemplars += wire.exemplars?.length ?? 0;
     const samples = (wire.samples ?? []).map((s) => sample(s, index, maxTimestamp));
