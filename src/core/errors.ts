@@ -64,7 +64,7 @@ export const ERROR_CODES = {
   PROBECTL_ERR_METRICS_SAMPLE_TOO_NEW: { status: 400, summary: 'A sample lies further in the future than the store accepts (10 minutes, as Prometheus); it was refused.' },
   PROBECTL_ERR_METRICS_BAD_SERIES: { status: 400, summary: 'A series given to the metrics store has an invalid label set or timestamp (the problem is named); nothing of the request was stored.' },
   PROBECTL_ERR_METRICS_BAD_MATCHER: { status: 400, summary: 'A label matcher is invalid: an unknown operator, a regular expression RE2 does not accept, or a tenant_id matcher other than the caller\'s own tenant.' },
-  PROBECTL_ERR_METRICS_QUERY_TIMEOUT: { status: 503, summary: 'A metrics read ran out of time: a regular-expression matcher used more CPU time than its budget (5 s) over the tenant\'s values of its label; simplify the expression (Prometheus errorType timeout).' },
+  PROBECTL_ERR_METRICS_QUERY_TIMEOUT: { status: 503, summary: 'A metrics read ran out of time: its regular-expression matchers together used more CPU time than the read\'s budget (5 s) over the tenant\'s values of their labels; simplify the expression (Prometheus errorType timeout).' },
   PROBECTL_ERR_METRICS_CORRUPT_CHUNK: { status: 500, summary: 'A stored metrics chunk could not be decoded; the series and chunk are named in the server log.' },
   // -- metrics store codes end
 } as const satisfies Record<string, { status: number; summary: string; retired?: boolean }>;

@@ -36,8 +36,14 @@ export interface PreparedMatcher {
   readonly op: Matcher['op'];
   readonly value: string;
   readonly test?: (value: string) => boolean;
-  /** CPU time (ms) `test` may spend on the tenant's values of the label before the read fails. */
-  readonly budgetMs?: number;
+  /** The read's regular-expression budget, shared by all its matchers. */
+  readonly budget?: RegexBudget;
+}
+
+/** CPU time the regular expressions of one read may spend together (ms), and what they spent so far. */
+export interface RegexBudget {
+  readonly limitMs: number;
+  spentMs: number;
 }
 
 /** Longest stretch a regular expression runs before the event loop gets a turn (other requests go on meanwhile). */
@@ -48,7 +54,7 @@ const REGEX_SLICE_MS = 20;
  * (`PROBECTL_ERR_METRICS_QUERY_TIMEOUT`, Prometheus errorType `timeout`, 503).
  */
 export function regexTimeout(name: string, values: number, budgetMs: number): ProbectlError {
-  return new ProbectlError('PROBECTL_ERR_METRICS_QUERY_TIMEOUT', `query timed out: the regular expression on label ${JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name)} ran for more than ${budgetMs / 1000}s over its ${values} values; simplify it (counted repeats such as (.?){1000} are costly) or match on fewer values`);
+  return new ProbectlError('PROBECTL_ERR_METRICS_QUERY_TIMEOUT', `query timed out: the regular expressions of this read ran for more than ${budgetMs / 1000}s (the one on label ${JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name)} over its ${values} values when time ran out); simplify them (counted repeats such as (.?){1000} are costly) or match on fewer values`);
 }
 
 /**
@@ -56,7 +62,7 @@ export function regexTimeout(name: string, values: number, budgetMs: number): Pr
  * patterns. `tenant_id="<tenant>"` is dropped (every row of the scope has it);
  * any other tenant_id matcher is refused, whatever the enforcer upstream did.
  */
-export function prepareMatchers(tenant: string, matchers: readonly Matcher[], budgetMs = DEFAULT_REGEX_BUDGET_MS): PreparedMatcher[] {
+export function prepareMatchers(tenant: string, matchers: readonly Matcher[], budget: RegexBudget = { limitMs: DEFAULT_REGEX_BUDGET_MS, spentMs: 0 }): PreparedMatcher[] {
   const out: PreparedMatcher[] = [];
   for (const m of matchers) {
     if (m === null || typeof m !== 'object' || typeof m.name !== 'string' || typeof m.value !== 'string') throw badMatcher('a matcher needs a string name and value');
@@ -66,7 +72,7 @@ export function prepareMatchers(tenant: string, matchers: readonly Matcher[], bu
       if (m.op === '=' && m.value === tenant) continue;
       throw badMatcher('a tenant_id matcher must be tenant_id="<your tenant>"; the tenant comes from the credentials');
     }
-    out.push(m.op === '=~' || m.op === '!~' ? { name: m.name, op: m.op, value: m.value, test: compileRegex(m.value), budgetMs } : { name: m.name, op: m.op, value: m.value });
+    out.push(m.op === '=~' || m.op === '!~' ? { name: m.name, op: m.op, value: m.value, test: compileRegex(m.value), budget } : { name: m.name, op: m.op, value: m.value });
   }
   return out;
 }
@@ -84,18 +90,17 @@ export class SqlParams {
  * The tenant's values of label `name` that `test` accepts. A regular expression's cost per
  * value grows with the pattern and the value (`(.?){1000}` takes ~0.3 s on a 2 kB value), so
  * it runs in slices of REGEX_SLICE_MS with the event loop served in between, and fails with
- * regexTimeout once it has used `budgetMs` of CPU time.
+ * regexTimeout once the read's regular expressions together have used the budget's CPU time.
  */
-async function matchingValues(tx: TenantTx, name: string, test: (v: string) => boolean, budgetMs: number): Promise<string[]> {
+async function matchingValues(tx: TenantTx, name: string, test: (v: string) => boolean, budget: RegexBudget): Promise<string[]> {
   const res = await tx.query<{ value: string }>('SELECT value FROM metric_label_values WHERE tenant_id = $1 AND name = $2', [tx.tenantId, name]);
   const vals: string[] = [];
-  let spent = 0;
   let sliceStart = performance.now();
   const check = async (): Promise<void> => {
     const now = performance.now();
     if (now - sliceStart < REGEX_SLICE_MS) return;
-    spent += now - sliceStart;
-    if (spent > budgetMs) throw regexTimeout(name, res.rows.length, budgetMs);
+    budget.spentMs += now - sliceStart;
+    if (budget.spentMs > budget.limitMs) throw regexTimeout(name, res.rows.length, budget.limitMs);
     await new Promise<void>((resolve) => setImmediate(resolve));
     sliceStart = performance.now();
   };
@@ -105,6 +110,7 @@ async function matchingValues(tx: TenantTx, name: string, test: (v: string) => b
   }
   if (test('')) vals.push('');
   await check();
+  budget.spentMs += performance.now() - sliceStart;
   return vals;
 }
 
@@ -123,7 +129,7 @@ async function matcherSql(tx: TenantTx, m: PreparedMatcher, p: SqlParams): Promi
       if (m.value === '') return isName ? 'true' : `s.labels ? ${key()}`;
       return isName ? `${expr()} <> ${p.add(m.value)}::text` : `NOT (${contains()})`;
     default: {
-      const vals = await matchingValues(tx, m.name, m.test as (v: string) => boolean, m.budgetMs ?? DEFAULT_REGEX_BUDGET_MS);
+      const vals = await matchingValues(tx, m.name, m.test as (v: string) => boolean, m.budget ?? { limitMs: DEFAULT_REGEX_BUDGET_MS, spentMs: 0 });
       const inSet = vals.length === 0 ? 'false' : `${expr()} = ANY (ARRAY(SELECT jsonb_array_elements_text(${p.add(JSON.stringify(vals))}::jsonb)))`;
       return m.op === '=~' ? inSet : `NOT (${inSet})`;
     }

@@ -9,7 +9,7 @@ import type { TenantTx } from '../../store/scope.ts';
 import { CHUNK_WINDOW_MS, decodeChunks, intArray, mergeBufs, sampleBuf, sliceBuf, type SampleBuf } from './chunks.ts';
 import { decodeXorChunk, xorChunkCount } from './xor-chunk.ts';
 import { matcherSetsSql, prepareMatchers, SqlParams, type PreparedMatcher } from './matchers.ts';
-import { BOUNDS_SLACK_MS } from './settings.ts';
+import { BOUNDS_SLACK_MS, DEFAULT_REGEX_BUDGET_MS } from './settings.ts';
 import { outputLabels } from './labels.ts';
 import type { Labels, Matcher, TimeBounds } from './types.ts';
 
@@ -49,11 +49,13 @@ export function tooManySamples(max: number): ProbectlError {
   return new ProbectlError('PROBECTL_ERR_METRICS_TOO_MANY_SAMPLES', `query processing would load too many samples into memory in query execution (more than ${max}, PROBECTL_METRICS_QUERY_MAX_SAMPLES); narrow the selector or the time range`);
 }
 
-export function prepareSets(tenant: string, sets: readonly (readonly Matcher[])[], regexBudgetMs?: number): PreparedMatcher[][] {
+/** Every set prepared for `tenant`; their regular expressions share one budget of `regexBudgetMs` of CPU time (the read's). */
+export function prepareSets(tenant: string, sets: readonly (readonly Matcher[])[], regexBudgetMs = DEFAULT_REGEX_BUDGET_MS): PreparedMatcher[][] {
+  const budget = { limitMs: regexBudgetMs, spentMs: 0 };
   if (!Array.isArray(sets)) throw new ProbectlError('PROBECTL_ERR_METRICS_BAD_MATCHER', 'matcher sets must be an array');
   return sets.map((set) => {
     if (!Array.isArray(set)) throw new ProbectlError('PROBECTL_ERR_METRICS_BAD_MATCHER', 'a matcher set must be an array');
-    return prepareMatchers(tenant, set, regexBudgetMs);
+    return prepareMatchers(tenant, set, budget);
   });
 }
 

@@ -17,9 +17,9 @@ export interface EmbeddedStoreSettings {
   /** Default instant-selection lookback (Prometheus: 5 minutes). */
   readonly lookbackMs: number;
   /**
-   * CPU time one regular-expression matcher may spend on the tenant's values of its label
-   * (run in slices, the event loop served in between); beyond it the read fails with
-   * PROBECTL_ERR_METRICS_QUERY_TIMEOUT.
+   * CPU time the regular-expression matchers of one read may spend together on the tenant's
+   * values of their labels (run in slices, the event loop served in between); beyond it the
+   * read fails with PROBECTL_ERR_METRICS_QUERY_TIMEOUT.
    */
   readonly regexBudgetMs: number;
   readonly now: () => number;
