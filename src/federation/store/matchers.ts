@@ -31,6 +31,16 @@ export function compileRegex(pattern: string): (value: string) => boolean {
   return (value) => re.matches(value);
 }
 
+/**
+ * compileRegex deferred to the first test: compiling a large pattern takes tens of ms, so it
+ * happens where the matching happens — in matchingValues' slices, counted against the read's
+ * budget (a request may carry a thousand match[]) — not all at once before the read.
+ */
+function lazyRegex(pattern: string): (value: string) => boolean {
+  let compiled: ((value: string) => boolean) | undefined;
+  return (value) => (compiled ??= compileRegex(pattern))(value);
+}
+
 export interface PreparedMatcher {
   readonly name: string;
   readonly op: Matcher['op'];
@@ -58,9 +68,10 @@ export function regexTimeout(name: string, values: number, budgetMs: number): Pr
 }
 
 /**
- * Validates a matcher set for `tenant`: known operators, text without NUL, RE2
- * patterns. `tenant_id="<tenant>"` is dropped (every row of the scope has it);
- * any other tenant_id matcher is refused, whatever the enforcer upstream did.
+ * Validates a matcher set for `tenant`: known operators, text without NUL; RE2
+ * patterns are compiled (and refused) when first used (lazyRegex).
+ * `tenant_id="<tenant>"` is dropped (every row of the scope has it); any other
+ * tenant_id matcher is refused, whatever the enforcer upstream did.
  */
 export function prepareMatchers(tenant: string, matchers: readonly Matcher[], budget: RegexBudget = { limitMs: DEFAULT_REGEX_BUDGET_MS, spentMs: 0 }): PreparedMatcher[] {
   const out: PreparedMatcher[] = [];
@@ -72,7 +83,7 @@ export function prepareMatchers(tenant: string, matchers: readonly Matcher[], bu
       if (m.op === '=' && m.value === tenant) continue;
       throw badMatcher('a tenant_id matcher must be tenant_id="<your tenant>"; the tenant comes from the credentials');
     }
-    out.push(m.op === '=~' || m.op === '!~' ? { name: m.name, op: m.op, value: m.value, test: compileRegex(m.value), budget } : { name: m.name, op: m.op, value: m.value });
+    out.push(m.op === '=~' || m.op === '!~' ? { name: m.name, op: m.op, value: m.value, test: lazyRegex(m.value), budget } : { name: m.name, op: m.op, value: m.value });
   }
   return out;
 }

@@ -285,6 +285,23 @@ describe(`embedded metrics store (${process.env.PROBECTL_TEST_DATABASE_URL ? 'po
       const many = performance.now();
       await assert.rejects(shared.series(r, Array.from({ length: 20 }, (_, i) => [{ name: `l${i}`, op: '=~' as const, value: '(.?){1000}b' }])), code('PROBECTL_ERR_METRICS_QUERY_TIMEOUT'));
       assert.ok(performance.now() - many < 4000, `20 matchers stopped at the one budget (${Math.round(performance.now() - many)} ms)`);
+      // Compiling counts too, in slices: 300 distinct expressions of ~20 ms compile time each.
+      const costly = (i: number) => Array.from({ length: 8 }, (_, k) => `(a{10}){100}${k}x${i}`).join('|');
+      const compileGaps: number[] = [];
+      let lastTick = performance.now();
+      const tick = setInterval(() => {
+        const now = performance.now();
+        compileGaps.push(now - lastTick);
+        lastTick = now;
+      }, 5);
+      const compiling = performance.now();
+      try {
+        await assert.rejects(slow.series(r, Array.from({ length: 300 }, (_, i) => [{ name: 'v', op: '=~' as const, value: costly(i) }])), code('PROBECTL_ERR_METRICS_QUERY_TIMEOUT'));
+      } finally {
+        clearInterval(tick);
+      }
+      assert.ok(performance.now() - compiling < 3000, `compiling stopped at the budget (${Math.round(performance.now() - compiling)} ms)`);
+      assert.ok(Math.max(...compileGaps) < 500, `compiling never held the event loop for long (longest gap ${Math.round(Math.max(...compileGaps))} ms)`);
     });
   });
 
