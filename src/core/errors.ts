@@ -54,6 +54,7 @@ export const ERROR_CODES = {
   PROBECTL_ERR_METRICS_BAD_PARAM: { status: 400, summary: 'A Prometheus API time, duration or step parameter is invalid or asks for too many points; the parameter is named as Prometheus names it.' },
   PROBECTL_ERR_METRICS_WRITE_MALFORMED: { status: 400, summary: 'A remote-write body is not valid snappy-compressed protobuf WriteRequest, or carries an invalid series (missing __name__, bad or duplicate label name, invalid UTF-8, native histograms); Prometheus does not retry a 400.' },
   PROBECTL_ERR_METRICS_WRITE_LIMIT: { status: 400, summary: 'A remote-write request exceeds a configured limit (body size, decompressed size, series, samples, labels per series, label name or value length); the limit is named.' },
+  PROBECTL_ERR_METRICS_BUSY: { status: 503, summary: 'A metrics read waited PROBECTL_METRICS_QUERY_TIMEOUT for its turn while PROBECTL_METRICS_MAX_CONCURRENT_QUERIES reads were in flight; nothing was read: retry (Prometheus errorType unavailable).' },
   PROBECTL_ERR_METRICS_WRITE_UNSUPPORTED: { status: 415, summary: 'A remote-write request uses a protocol version or encoding probectl does not accept (remote-write 2.0, an encoding other than snappy); a Prometheus sender falls back to 1.0 on 415.' },
   // -- federation codes end
   // Metrics store (src/federation/store)
