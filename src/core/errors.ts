@@ -54,6 +54,7 @@ export const ERROR_CODES = {
   PROBECTL_ERR_METRICS_BAD_PARAM: { status: 400, summary: 'A Prometheus API time, duration or step parameter is invalid or asks for too many points; the parameter is named as Prometheus names it.' },
   PROBECTL_ERR_METRICS_WRITE_MALFORMED: { status: 400, summary: 'A remote-write body is not valid snappy-compressed protobuf WriteRequest, or carries an invalid series (missing __name__, bad or duplicate label name, invalid UTF-8, native histograms); Prometheus does not retry a 400.' },
   PROBECTL_ERR_METRICS_WRITE_LIMIT: { status: 400, summary: 'A remote-write request exceeds a configured limit (body size, decompressed size, series, samples, labels per series, label name or value length); the limit is named.' },
+  PROBECTL_ERR_METRICS_BUSY: { status: 503, summary: 'A metrics read waited PROBECTL_METRICS_QUERY_TIMEOUT for its turn while PROBECTL_METRICS_MAX_CONCURRENT_QUERIES reads were in flight; nothing was read: retry (Prometheus errorType unavailable).' },
   PROBECTL_ERR_METRICS_WRITE_UNSUPPORTED: { status: 415, summary: 'A remote-write request uses a protocol version or encoding probectl does not accept (remote-write 2.0, an encoding other than snappy); a Prometheus sender falls back to 1.0 on 415.' },
   // -- federation codes end
   // Metrics store (src/federation/store)
@@ -64,6 +65,7 @@ export const ERROR_CODES = {
   PROBECTL_ERR_METRICS_SAMPLE_TOO_NEW: { status: 400, summary: 'A sample lies further in the future than the store accepts (10 minutes, as Prometheus); it was refused.' },
   PROBECTL_ERR_METRICS_BAD_SERIES: { status: 400, summary: 'A series given to the metrics store has an invalid label set or timestamp (the problem is named); nothing of the request was stored.' },
   PROBECTL_ERR_METRICS_BAD_MATCHER: { status: 400, summary: 'A label matcher is invalid: an unknown operator, a regular expression RE2 does not accept, or a tenant_id matcher other than the caller\'s own tenant.' },
+  PROBECTL_ERR_METRICS_QUERY_TIMEOUT: { status: 503, summary: 'A metrics read ran out of time: its regular-expression matchers together used more CPU time than the read\'s budget (5 s) over the tenant\'s values of their labels; simplify the expression (Prometheus errorType timeout).' },
   PROBECTL_ERR_METRICS_CORRUPT_CHUNK: { status: 500, summary: 'A stored metrics chunk could not be decoded; the series and chunk are named in the server log.' },
   // -- metrics store codes end
 } as const satisfies Record<string, { status: number; summary: string; retired?: boolean }>;

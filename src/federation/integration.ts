@@ -3,7 +3,7 @@ import { registerMetricsCommands } from './commands.ts';
 import { metricsSettings, metricsVars, type MetricsSettings, type MetricsVars } from './config.ts';
 import { MetricsJobs } from './jobs.ts';
 import { metricsRoutes } from './routes.ts';
-import { federationMetrics, metricsStore, type MetricsRuntime } from './runtime.ts';
+import { federationMetrics, metricsStore, queryLimiter, type MetricsRuntime } from './runtime.ts';
 
 /**
  * Metrics federation (docs/federation.md): Grafana reads the tenant's series as
@@ -24,8 +24,9 @@ export const metrics = integration<MetricsSettings, MetricsRuntime>({
   commands: registerMetricsCommands,
   async start(settings, deps) {
     const store = metricsStore(deps.db, deps.clock, settings);
+    const limiter = queryLimiter(settings);
     const log = deps.log;
-    if (!deps.background) return { runtime: { settings, store, metrics: undefined, log }, summary: () => ({}), stop: async () => {} };
+    if (!deps.background) return { runtime: { settings, store, limiter, metrics: undefined, log }, summary: () => ({}), stop: async () => {} };
     const counters = federationMetrics(deps.registry);
     const jobs = new MetricsJobs({
       db: deps.db, clock: deps.clock, log, store, settings, secrets: deps.secrets, providerTenantId: deps.providerTenantId,
@@ -33,7 +34,7 @@ export const metrics = integration<MetricsSettings, MetricsRuntime>({
     });
     jobs.start();
     return {
-      runtime: { settings, store, metrics: counters, log, jobs },
+      runtime: { settings, store, limiter, metrics: counters, log, jobs },
       summary: () => ({ retention: `${settings.retentionMs / 86_400_000}d`, self_interval_ms: settings.selfIntervalMs, max_series: settings.maxSeries }),
       stop: () => jobs.stop(),
     };

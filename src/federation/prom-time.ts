@@ -136,6 +136,24 @@ export function parsePromDurationParam(value: string | undefined, parameter: str
   throw new PromParamError(parameter, `invalid parameter ${quote(parameter)}: cannot parse ${quote(s)} to a valid duration`);
 }
 
+/**
+ * Latest evaluation time probectl accepts, in ms (±8.64e15: the range of a JavaScript Date, as
+ * for `@`). Prometheus parses times up to ±2^63 ns; beyond this bound no sample can exist and
+ * the arithmetic of a query (offset, lookback, range) would leave the safe-integer range.
+ */
+export const MAX_EVAL_TIME_MS = 8.64e15;
+
+/**
+ * An evaluation time (`time`, `start`, `end` of a query) checked against MAX_EVAL_TIME_MS:
+ * `invalid parameter "time": timestamp out of the range probectl evaluates (…)` (400 bad_data).
+ */
+export function checkEvalTime(ms: number, parameter: string): number {
+  if (!(Math.abs(ms) <= MAX_EVAL_TIME_MS)) {
+    throw new PromParamError(parameter, `invalid parameter ${quote(parameter)}: timestamp out of the range probectl evaluates (±${MAX_EVAL_TIME_MS / 1000} seconds, the range of a date)`);
+  }
+  return ms;
+}
+
 export interface RangeQueryParams {
   readonly startMs: number;
   readonly endMs: number;
@@ -144,13 +162,15 @@ export interface RangeQueryParams {
 
 /**
  * query_range's `start`, `end` and `step`, with Prometheus's checks in its order: times
- * parse, end not before start, step parses and is positive, at most 11,000 points per series
+ * parse (and lie within MAX_EVAL_TIME_MS), end not before start, step parses and is positive, at most 11,000 points per series
  * ("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query
  * resolution (?step=XX)").
  */
 export function parseRangeQueryParams(params: { start?: string | undefined; end?: string | undefined; step?: string | undefined }): RangeQueryParams {
   const startMs = parsePromTime(params.start, 'start');
   const endMs = parsePromTime(params.end, 'end');
+  checkEvalTime(startMs, 'start');
+  checkEvalTime(endMs, 'end');
   if (endMs < startMs) throw new PromParamError('end', 'invalid parameter "end": end timestamp must not be before start time');
   const stepMs = parsePromDurationParam(params.step, 'step');
   if (stepMs <= 0) {

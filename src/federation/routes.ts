@@ -63,9 +63,28 @@ const MATCH_PARAMS = {
 
 type Handler = (ctx: QueryContext, params: PromParams, urlParams: Record<string, string>) => Promise<Body> | Body;
 
-/** A body as the reply carries it: a string as is, chunks as a stream. */
-function replyBody(body: Body): string | Readable {
-  return typeof body === 'string' ? body : Readable.from(body, { objectMode: false });
+/**
+ * A body as the reply carries it, holding the read's limiter slot until it is written: a
+ * string as is (built already: the slot is released now), chunks as a stream (released when
+ * the stream closes, cut at the query timeout).
+ */
+function replyBody(rt: MetricsRuntime, body: Body, release: () => void): string | Readable {
+  if (typeof body === 'string') {
+    release();
+    return body;
+  }
+  return rt.limiter.holdUntilClosed(Readable.from(body, { objectMode: false }), release);
+}
+
+/** Runs a read in a limiter slot; the slot goes to the reply (replyBody), or back on failure. */
+async function limited<T>(rt: MetricsRuntime, fn: (release: () => void) => Promise<T>): Promise<T> {
+  const release = await rt.limiter.acquire();
+  try {
+    return await fn(release);
+  } catch (err) {
+    release();
+    throw err;
+  }
 }
 
 /**
@@ -84,8 +103,11 @@ function promEndpoint(path: string, summary: string, params: Record<string, unkn
     handler: async ({ deps, principal, query, body, params: p }) => {
       const ctx = context(deps, principal.tenantId);
       const merged = promParams(method === 'POST' ? (body as unknown as Buffer | undefined) : undefined, query);
-      const out = await storage(async () => handler(ctx, merged, (p ?? {}) as Record<string, string>));
-      return { body: replyBody(out), contentType: 'application/json' };
+      const rt = runtimeOf(deps);
+      return limited(rt, async (release) => {
+        const out = await storage(async () => handler(ctx, merged, (p ?? {}) as Record<string, string>));
+        return { body: replyBody(rt, out, release), contentType: 'application/json' };
+      });
     },
   }));
 }
@@ -110,8 +132,10 @@ export const metricsRoutes: readonly RouteDef<Deps>[] = [
     handler: async ({ deps, principal, query }) => {
       const rt = runtimeOf(deps);
       const params = promParams(undefined, query);
-      const body = await storage(() => federate({ store: rt.store, tenant: principal.tenantId, now: deps.clock.now(), maxSeries: rt.settings.maxSeries, lookbackMs: rt.settings.lookbackMs }, params));
-      return { body, contentType: EXPOSITION_CONTENT_TYPE };
+      return limited(rt, async (release) => {
+        const body = await storage(() => federate({ store: rt.store, tenant: principal.tenantId, now: deps.clock.now(), maxSeries: rt.settings.maxSeries, lookbackMs: rt.settings.lookbackMs }, params));
+        return { body: replyBody(rt, body, release), contentType: EXPOSITION_CONTENT_TYPE };
+      });
     },
   }),
   route({

@@ -2,6 +2,7 @@ import { Counter, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
 import type { Db } from '../store/db.ts';
+import { QueryLimiter } from './api/limiter.ts';
 import type { MetricsSettings } from './config.ts';
 import type { MetricsJobs } from './jobs.ts';
 import { createEmbeddedSeriesStore, type EmbeddedSeriesStore } from './store/embedded.ts';
@@ -26,6 +27,8 @@ export function federationMetrics(registry: Registry): FederationMetrics {
 export interface MetricsRuntime {
   readonly settings: MetricsSettings;
   readonly store: EmbeddedSeriesStore;
+  /** Metrics reads in flight (PROBECTL_METRICS_MAX_CONCURRENT_QUERIES). */
+  readonly limiter: QueryLimiter;
   readonly metrics: FederationMetrics | undefined;
   readonly log: Logger;
   /** The background jobs (server only): tests and operations run them now. */
@@ -37,4 +40,9 @@ export function metricsStore(db: Db, clock: Clock, settings: MetricsSettings): E
   return createEmbeddedSeriesStore(db, {
     maxSeries: settings.maxSeries, maxTenantSeries: settings.maxTenantSeries, lookbackMs: settings.lookbackMs, now: () => clock.now(),
   });
+}
+
+/** The read limiter with the configured concurrency and timeout. */
+export function queryLimiter(settings: MetricsSettings): QueryLimiter {
+  return new QueryLimiter(settings.maxConcurrentQueries, settings.queryTimeoutMs);
 }

@@ -75,6 +75,15 @@ export function bodyTooLarge(limit: number): RemoteWriteError {
   return namedLimit(new RemoteWriteError('over-limit', `request body exceeds maxCompressedBytes (${limit})`, 'maxCompressedBytes'));
 }
 
+/**
+ * A refusal's message for the log: every quoted part (the label names, values and header
+ * values the sender sent, which the sender itself is told) replaced by "…", so the log
+ * carries no payload, not even an invalid one.
+ */
+function withoutQuoted(message: string): string {
+  return message.replace(/"(?:[^"\\]|\\.)*"/g, '"…"');
+}
+
 function refusal(result: AppendResult): ProbectlError {
   const first = result.errors[0] as ProbectlError;
   const message = result.errors.map((e) => e.message).join('; ');
@@ -94,7 +103,7 @@ export async function remoteWrite(ctx: WriteContext, headers: { contentType?: st
     if (!(err instanceof RemoteWriteError)) throw err;
     const named = namedLimit(err);
     ctx.metrics?.writeRequests.inc({ outcome: err.kind === 'unsupported' ? 'unsupported' : 'refused' });
-    log.warn({ tenant: ctx.tenant, bytes: body.length, kind: err.kind, limit: err.limit, reason: named.message.slice(0, 300) }, 'remote-write refused');
+    log.warn({ tenant: ctx.tenant, bytes: body.length, kind: err.kind, limit: err.limit, reason: withoutQuoted(named.message).slice(0, 300) }, 'remote-write refused');
     throw named;
   }
   let result: AppendResult;
@@ -102,7 +111,7 @@ export async function remoteWrite(ctx: WriteContext, headers: { contentType?: st
     result = await ctx.store.append(ctx.tenant, toStoreSeries(decoded));
   } catch (err) {
     ctx.metrics?.writeRequests.inc({ outcome: 'failed' });
-    log.error({ tenant: ctx.tenant, series: decoded.series.length, samples: decoded.sampleCount, err: err instanceof ProbectlError ? err.code : (err as Error)?.message }, 'remote-write failed: samples not stored');
+    log.error({ tenant: ctx.tenant, series: decoded.series.length, samples: decoded.sampleCount, err: err instanceof ProbectlError ? err.code : withoutQuoted(String((err as Error)?.message)) }, 'remote-write failed: samples not stored');
     if (err instanceof ProbectlError && err.status < 500) throw err;
     throw new ProbectlError('PROBECTL_ERR_DB_UNAVAILABLE', 'the metrics store is unavailable; nothing of this request was stored (retry)');
   }

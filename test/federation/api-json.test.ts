@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { errorBody, goFormatF, goJsonString, joined, labelsJson, matrixBody, promTimestamp, promValue, scalarJson, successBody, vectorBody } from '../../src/federation/api/json.ts';
-import { errorTypeOf } from '../../src/federation/api/errors.ts';
+import { errorTypeOf, prometheusError } from '../../src/federation/api/errors.ts';
 
 const cols = (pts: Array<[number, number]>) => ({ timestamps: Float64Array.from(pts.map((p) => p[0])), values: Float64Array.from(pts.map((p) => p[1])) });
 
@@ -85,5 +85,7 @@ describe('Prometheus API JSON: bodies', () => {
 
   it('error types and statuses are Prometheus\'s', () => {
     assert.deepEqual([400, 413, 415, 422, 404, 503, 500].map(errorTypeOf), ['bad_data', 'bad_data', 'bad_data', 'execution', 'not_found', 'unavailable', 'internal']);
+    assert.deepEqual(JSON.parse(prometheusError({ status: 503, code: 'PROBECTL_ERR_METRICS_QUERY_TIMEOUT', message: 'query timed out' }).body), { status: 'error', errorType: 'timeout', error: 'query timed out' });
+    assert.equal(JSON.parse(prometheusError({ status: 503, code: 'PROBECTL_ERR_DB_UNAVAILABLE', message: 'x' }).body).errorType, 'unavailable');
   });
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { openCursor } from '../../src/delivery/ledger.ts';
 import type { MetricsRuntime } from '../../src/federation/runtime.ts';
@@ -122,6 +123,17 @@ describe('metrics federation API', () => {
     assertPromError(await app.request('POST', `${G}/query`, { token, body: { query: 'up' } }), 415, 'bad_data', /send application\/x-www-form-urlencoded/);
     assertPromError(await app.request('GET', `${G}/query?query=up%00`, { token }), 400, 'bad_data', /NUL/);
     assertPromError(await app.request('POST', `${G}/query`, { token, rawBody: 'query=%ZZ', headers: FORM_HEADERS }), 400, 'bad_data', /not valid percent-encoded/);
+    // Times Prometheus parses but no JavaScript date holds: a clear 400, never a 500.
+    for (const [path, params] of [
+      [`${G}/query`, { query: 'up', time: '1e15' }],
+      [`${G}/query`, { query: 'up[5m]', time: '292277025-08-18T07:12:54.999999999Z' }],
+      [`${G}/query`, { query: '1+1', time: '-9e15' }],
+      [`${G}/query_range`, { query: 'up', start: '1e15', end: '1e15', step: '1' }],
+      [`${G}/query_range`, { query: 'up', start: '-9e15', end: '-9e15', step: '15' }],
+    ] as const) {
+      const field = 'time' in params ? 'time' : 'start';
+      assertPromError(await get(path, params), 400, 'bad_data', `invalid parameter "${field}": timestamp out of the range probectl evaluates (±8640000000000 seconds, the range of a date)`);
+    }
     const unauth = await app.request('GET', `${G}/query?query=up`);
     assert.deepEqual([unauth.status, unauth.json.code], [401, 'PROBECTL_ERR_UNAUTHENTICATED'], 'authentication keeps probectl\'s shape');
   });
@@ -212,6 +224,10 @@ describe('metrics federation API', () => {
     const labels = Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`l${i}`, 'v']));
     const wide = await remoteWrite(app, token, [{ labels: { __name__: 'w', ...labels }, samples: [[now, 1]] }]);
     assert.match(wide.json.message, /PROBECTL_METRICS_WRITE_MAX_LABELS/);
+    // A label value the database could not index: a 400 naming the limit, not a 503 a sender retries forever.
+    const long = await remoteWrite(app, token, [{ labels: { __name__: 'long', v: randomBytes(3000).toString('base64').slice(0, 3000) }, samples: [[now, 1]] }]);
+    assert.deepEqual([long.status, long.json.code, long.json.limit], [400, 'PROBECTL_ERR_METRICS_WRITE_LIMIT', 'maxLabelValueBytes'], long.text);
+    assert.match(long.json.message, /PROBECTL_METRICS_WRITE_MAX_LABEL_VALUE_BYTES/);
     const big = await app.request('POST', '/v1/prometheus/write', { token, rawBody: Buffer.alloc(5000, 1), headers: REMOTE_WRITE_HEADERS });
     assert.deepEqual([big.status, big.json.code], [400, 'PROBECTL_ERR_METRICS_WRITE_LIMIT'], big.text);
     assert.match(big.json.message, /PROBECTL_METRICS_WRITE_MAX_BODY_BYTES/);
@@ -230,6 +246,19 @@ describe('metrics federation API', () => {
     const lines = app.logs.filter((l) => l.includes('remote-write'));
     assert.ok(lines.some((l) => l.includes('"limitedSeries":5') && l.includes('partly refused')), 'the refusal is logged with counts');
     assert.ok(!app.logs.some((l) => l.includes('never-logged-value')), 'label values never reach the log');
+    // Refusals name what was wrong to the sender, but the log gets no label value, not even an invalid one.
+    const invalid = [
+      { labels: { __name__: 'never-logged-name' }, samples: [[now, 1]] },
+      { labels: { __name__: 'ok_name', 'never-logged-label': 'x' }, samples: [[now, 1]] },
+    ] as const;
+    for (const series of invalid) {
+      const res = await remoteWrite(app, token, [series]);
+      assert.deepEqual([res.status, res.json.code], [400, 'PROBECTL_ERR_METRICS_WRITE_MALFORMED']);
+      assert.match(res.json.message, /never-logged/, 'the sender is told');
+    }
+    const refusedLines = app.logs.filter((l) => l.includes('remote-write refused') && l.includes('malformed'));
+    assert.ok(refusedLines.length >= 2, 'the refusals are logged');
+    assert.ok(!app.logs.some((l) => l.includes('never-logged')), 'no label name or value reaches the log');
   });
 
   it('records probectl\'s own series per tenant: incidents, signals, SIEM export; secret backends for the provider only', async () => {

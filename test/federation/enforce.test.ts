@@ -142,6 +142,8 @@ describe('tenant enforcer: refused queries', () => {
     ['{job=~"a**"}', 'invalid', 'error parsing regexp: invalid nested repetition operator: `**`'],
     ['{job=~"a{1001}"}', 'invalid', 'error parsing regexp: invalid repeat count: `{1001}`'],
     ['{job=~"(a{100}){100}"}', 'invalid', 'error parsing regexp: invalid repeat count: `{100}`'],
+    [`{job=~"${Array.from({ length: 10 }, () => '(a{10}){100}').join('|')}"}`, 'invalid', /^error parsing regexp: expression too large: probectl accepts regular expressions of up to 20000 instructions/],
+    [`{job=~"${'x{1000}'.repeat(20)}"}`, 'invalid', /expression too large/],
     ['{job=~"\\\\p{Foo}"}', 'invalid', 'error parsing regexp: invalid character class range: `\\p{Foo}`'],
     ['{job=~"[z-a]"}', 'invalid', 'error parsing regexp: invalid character class range: `z-a`'],
     ['{job=~"(?=x)"}', 'invalid', 'error parsing regexp: invalid or unsupported Perl syntax: `(?=`'],
@@ -169,6 +171,12 @@ describe('tenant enforcer: refused queries', () => {
       else assert.match(err.message, message);
     });
   }
+  it('accepts the regular expressions Grafana builds, however long the query allows', () => {
+    const hosts = Array.from({ length: 600 }, (_, i) => `host-${i}\\\\.example\\\\.com`).join('|');
+    assert.ok(hosts.length < 16_000);
+    assert.doesNotThrow(() => enforceQuery(`up{instance=~"${hosts}"}`, T));
+    assert.doesNotThrow(() => enforceQuery('{job=~"(a{10}){100}|[a-z0-9]{1000}|(foo|bar){1000}"}', T));
+  });
   it('bounds the length and the nesting of the query', () => {
     assert.equal(refusal(`up{job="${'x'.repeat(20_000)}"}`).reason, 'too-long');
     assert.equal(refusal(`${'('.repeat(500)}1${')'.repeat(500)}`).reason, 'too-long');

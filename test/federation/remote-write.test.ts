@@ -150,11 +150,47 @@ describe('remote-write decoding: limits', () => {
     assert.equal(e2.limit, 'maxDecompressedBytes');
     assert.match(e2.message, /1048576 bytes/);
   });
+  it('count limits are checked on the wire: a body of millions of empty messages is refused before one object is built', (t) => {
+    // n two-byte empty messages (tag, length 0) of field `tag`, optionally inside one TimeSeries.
+    const varint = (x: number) => { const out: number[] = []; while (x >= 0x80) { out.push((x & 0x7f) | 0x80); x = Math.floor(x / 128); } out.push(x); return out; };
+    const empties = (tagByte: number, n: number) => {
+      const out = Buffer.alloc(2 * n);
+      for (let i = 0; i < n; i++) out[2 * i] = tagByte;
+      return out;
+    };
+    const inSeries = (inner: Buffer) => Buffer.concat([Buffer.from([0x0a, ...varint(inner.length)]), inner]);
+    const n = 1_000_000;
+    const decode = t.mock.method(WriteRequestType, 'decode');
+    const bombs: Array<[string, Buffer, keyof RemoteWriteLimits, RegExp]> = [
+      ['series', empties(0x0a, n), 'maxSeries', /1000000 series/],
+      ['labels', inSeries(empties(0x0a, n)), 'maxLabelsPerSeries', /series 0 has 1000000 labels/],
+      ['samples', inSeries(empties(0x12, n)), 'maxSamples', /1000000 samples/],
+      ['exemplars', inSeries(empties(0x1a, n)), 'maxSamples', /1000000 exemplars/],
+      ['histograms', inSeries(empties(0x22, n)), 'maxSamples', /1000000 native histogram samples/],
+      ['metadata', empties(0x1a, n), 'maxSeries', /metadata entries/],
+    ];
+    for (const [what, raw, limit, message] of bombs) {
+      const body = compressSync(raw);
+      assert.ok(body.length < 100_000, `${what}: a small body`);
+      const err = rwError(() => decodeRemoteWrite(body, { tenant: T }));
+      assert.deepEqual([err.kind, err.limit, err.status], ['over-limit', limit, 400], `${what}: ${err.message}`);
+      assert.match(err.message, message);
+    }
+    assert.equal(decode.mock.callCount(), 0, 'protobufjs never ran on a body over a count limit');
+    // Wire-level garbage is malformed, as protobufjs would have it.
+    for (const raw of [Buffer.from([0x0a, 0x05, 0x01]), Buffer.from([0x08, 0x01]), Buffer.from([0x0b]), Buffer.from([0x0a, 0x02, 0x10, 0x01]), Buffer.from([0x0f]), Buffer.from([0x0a, 0x80])]) {
+      const err = rwError(() => decodeRemoteWrite(compressSync(raw), { tenant: T }));
+      assert.deepEqual([err.kind, err.status], ['malformed', 400], `${raw.toString('hex')}: ${err.message}`);
+    }
+    // Unknown fields are skipped, as protobufjs and Go skip them.
+    const withUnknown = Buffer.concat([Buffer.from([0x28, 0x07, 0x31, 1, 2, 3, 4, 5, 6, 7, 8]), inSeries(Buffer.from([0x0a, 0x0c, 0x0a, 0x08, ...Buffer.from('__name__'), 0x12, 0x00, 0x2d, 1, 2, 3, 4]))]);
+    assert.match(rwError(() => decodeRemoteWrite(compressSync(withUnknown), { tenant: T })).message, /series 0 has no __name__ label/, 'past the wire scan into validation');
+  });
   it('limits must be positive integers', () => {
     assert.throws(() => decodeRemoteWrite(encode([ok]), { tenant: T, limits: { maxSeries: 0 } }), TypeError);
   });
   it('defaults', () => {
-    assert.deepEqual(DEFAULT_REMOTE_WRITE_LIMITS, { maxCompressedBytes: 4194304, maxDecompressedBytes: 33554432, maxSeries: 10000, maxSamples: 50000, maxLabelsPerSeries: 64, maxLabelNameBytes: 256, maxLabelValueBytes: 4096 });
+    assert.deepEqual(DEFAULT_REMOTE_WRITE_LIMITS, { maxCompressedBytes: 4194304, maxDecompressedBytes: 33554432, maxSeries: 10000, maxSamples: 50000, maxLabelsPerSeries: 64, maxLabelNameBytes: 256, maxLabelValueBytes: 2048 });
   });
 });
 

@@ -11,7 +11,7 @@
 import { ProbectlError } from '../../core/errors.ts';
 import { enforceMatchSelector, enforceQuery } from '../enforce/enforce.ts';
 import { isConstant, QueryRefusedError, type EnforcedSelector } from '../enforce/types.ts';
-import { parsePromDurationParam, parsePromTimeParam, parseRangeQueryParams, PromParamError } from '../prom-time.ts';
+import { checkEvalTime, parsePromDurationParam, parsePromTimeParam, parseRangeQueryParams, PromParamError } from '../prom-time.ts';
 import { compareUtf8 } from '../store/labels.ts';
 import type { Matcher, QueryOptions, Selector, SeriesStore, TimeBounds } from '../store/types.ts';
 import { labelsJson, matrixBody, scalarJson, stringsJson, successBody, vectorBody } from './json.ts';
@@ -69,7 +69,7 @@ export type Body = string | Iterable<string>;
 
 /** GET|POST /api/v1/query: a vector (selector), a matrix (selector with a range) or a scalar (constant). */
 export async function instantQuery(ctx: QueryContext, params: PromParams): Promise<Body> {
-  const t = parsePromTimeParam(first(params, 'time'), 'time', ctx.now);
+  const t = checkEvalTime(parsePromTimeParam(first(params, 'time'), 'time', ctx.now), 'time');
   const opts = options(ctx, params);
   const q = enforced(ctx, params);
   if (isConstant(q.expr)) return successBody(scalarJson(t, q.expr.constant));

@@ -15,7 +15,8 @@
  * The parser below builds only what those answers need: nullability is computed structurally
  * (a literal or class consumes a character; `*`, `?`, `{0,…}` may match nothing; on the empty
  * string every assertion holds except `\b`). Nesting and repeat counts are bounded as in Go
- * (depth 1000, repeat ≤ 1000 and nested repeats multiplying to ≤ 1000).
+ * (depth 1000, repeat ≤ 1000 and nested repeats multiplying to ≤ 1000), and the expanded size
+ * far below Go's (MAX_REGEX_SIZE).
  */
 
 export interface RegexInfo {
@@ -27,6 +28,8 @@ export type RegexCheck = { readonly ok: true; readonly info: RegexInfo } | { rea
 
 interface Node {
   readonly nullable: boolean;
+  /** Instructions the compiled program needs, estimated as Go's regexp/syntax checkSize does (counted repeats expanded). */
+  readonly size: number;
   /** For repeat-count validation: the largest repeat max inside (Go's repeatIsValid). */
   readonly reps: readonly Node[];
   readonly max?: number;
@@ -100,7 +103,7 @@ class Parser {
       branches.push(this.parseConcat(flags));
     }
     this.depth--;
-    return { nullable: branches.some((b) => b.nullable), reps: branches };
+    return { nullable: branches.some((b) => b.nullable), reps: branches, size: sizeOf(branches) + branches.length - 1 };
   }
 
   parseConcat(flags: { m: boolean }): Node {
@@ -118,7 +121,8 @@ class Parser {
         const sub = items.pop();
         if (sub === undefined) fail('missing argument to repetition operator', text);
         if (q.min > 1000 || q.max > 1000 || (q.max >= 0 && q.min > q.max)) fail('invalid repeat count', text.replace(/\?$/, ''));
-        const node: Node = { nullable: q.min === 0 || sub.nullable, reps: [sub], max: q.isCount ? (q.max < 0 ? q.min : q.max) : undefined };
+        const copies = q.isCount ? Math.max(1, q.max < 0 ? q.min + 1 : q.max) : 1;
+        const node: Node = { nullable: q.min === 0 || sub.nullable, reps: [sub], max: q.isCount ? (q.max < 0 ? q.min : q.max) : undefined, size: sub.size * copies + copies };
         if (q.isCount && (q.min >= 2 || q.max >= 2) && !repeatIsValid(node, 1000)) fail('invalid repeat count', text.replace(/\?$/, ''));
         items.push(node);
         lastWasRepeat = text;
@@ -128,7 +132,7 @@ class Parser {
       const atom = this.parseAtom(flags);
       if (atom !== undefined) items.push(atom);
     }
-    return { nullable: items.every((i) => i.nullable), reps: items };
+    return { nullable: items.every((i) => i.nullable), reps: items, size: sizeOf(items) };
   }
 
   /** `{n}`, `{n,}`, `{n,m}` at `at` (Go parseRepeat), or undefined when `{` is a literal. */
@@ -178,8 +182,8 @@ class Parser {
   parseAtom(flags: { m: boolean }): Node | undefined {
     const start = this.pos;
     const c = this.nextRune();
-    const char: Node = { nullable: false, reps: [] };
-    const assertion: Node = { nullable: true, reps: [] };
+    const char: Node = { nullable: false, reps: [], size: 1 };
+    const assertion: Node = { nullable: true, reps: [], size: 1 };
     switch (c) {
       case '(':
         return this.parseGroup(start, flags);
@@ -247,7 +251,7 @@ class Parser {
     if (this.peek() !== ')') fail('missing closing )', this.src);
     this.pos++;
     void start;
-    return { nullable: inner.nullable, reps: [inner] };
+    return { nullable: inner.nullable, reps: [inner], size: inner.size + 2 };
   }
 
   parseBackslash(start: number): Node {
@@ -256,30 +260,30 @@ class Parser {
     switch (c) {
       case 'A': case 'z': case 'B':
         this.pos++;
-        return { nullable: true, reps: [] };
+        return { nullable: true, reps: [], size: 1 };
       case 'b':
         this.pos++;
-        return { nullable: false, reps: [] }; // \b never holds on the empty string
+        return { nullable: false, reps: [], size: 1 }; // \b never holds on the empty string
       case 'C':
         fail('invalid escape sequence', '\\C');
       case 'Q': {
         const end = this.src.indexOf('\\E', this.pos + 1);
         const literal = end < 0 ? this.src.slice(this.pos + 1) : this.src.slice(this.pos + 1, end);
         this.pos = end < 0 ? this.src.length : end + 2;
-        return { nullable: literal.length === 0, reps: [] };
+        return { nullable: literal.length === 0, reps: [], size: Math.max(1, literal.length) };
       }
       case 'p': case 'P':
         this.pos = start;
         this.parseUnicodeClass();
-        return { nullable: false, reps: [] };
+        return { nullable: false, reps: [], size: 1 };
       default:
         if (PERL_CLASSES.has(c)) {
           this.pos++;
-          return { nullable: false, reps: [] };
+          return { nullable: false, reps: [], size: 1 };
         }
         this.pos = start;
         this.parseEscape();
-        return { nullable: false, reps: [] };
+        return { nullable: false, reps: [], size: 1 };
     }
   }
 
@@ -398,6 +402,22 @@ function hexDigit(ch: string): number {
   return -1;
 }
 
+function sizeOf(nodes: readonly Node[]): number {
+  let n = 0;
+  for (const x of nodes) n += x.size;
+  return n;
+}
+
+/**
+ * Largest expanded regular expression accepted, in program instructions. Go's regexp/syntax
+ * allows about 3.3 million (`expression too large` beyond); probectl compiles and runs the
+ * pattern on its event loop against every value of the label, so it accepts far less — still
+ * more than the longest query (16,384 characters) can spell without counted repeats, so only
+ * heavy repeat expansion is refused: `(a{10}){100}` repeated a thousand times took a second
+ * and 360 MB to compile and 140 ms per 4 kB label value to run.
+ */
+export const MAX_REGEX_SIZE = 20_000;
+
 /** Go regexp/syntax repeatIsValid: nested repeat counts may multiply to at most n. */
 function repeatIsValid(node: Node, n: number): boolean {
   let budget = n;
@@ -422,6 +442,9 @@ export function checkPromRegex(source: string): RegexCheck {
     if (parser.pos < source.length) {
       // Only a ')' can stop the top-level alternation early.
       return { ok: false, error: `error parsing regexp: unexpected ): \`${source}\`` };
+    }
+    if (root.size > MAX_REGEX_SIZE) {
+      return { ok: false, error: `error parsing regexp: expression too large: probectl accepts regular expressions of up to ${MAX_REGEX_SIZE} instructions once counted repeats are expanded` };
     }
     return { ok: true, info: { matchesEmpty: root.nullable } };
   } catch (err) {

@@ -9,7 +9,9 @@
  * 2. the decompressed length announced by the snappy varint header is read *before*
  *    inflating and must be within `maxDecompressedBytes` (no decompression bombs), and the
  *    body must inflate to exactly that length (the `snappy` library checks it);
- * 3. the protobuf is well-formed; series, samples and labels per series are within limits;
+ * 3. series, samples, labels per series, exemplars, histograms and metadata entries are
+ *    counted on the wire (wire-scan.ts) and within limits before any object is built; the
+ *    protobuf is well-formed;
  * 4. every series has `__name__` with a valid metric name (`[a-zA-Z_:][a-zA-Z0-9_:]*`), label
  *    names valid in Prometheus's legacy scheme (`[a-zA-Z_][a-zA-Z0-9_]*`, the scheme of the
  *    1.0 spec and of the text format probectl federates out; UTF-8 names are refused), no
@@ -33,6 +35,7 @@
  */
 import { uncompressSync } from 'snappy';
 import { RemoteWriteError, type RemoteWriteLimits } from './errors.ts';
+import { scanWriteRequest, type WireCounts } from './wire-scan.ts';
 import { METRIC_TYPES, type WireMetadata, type WireSample, type WireSeries, type WireWriteRequest, WriteRequestType } from './schema.ts';
 
 /** Defaults sized for a Prometheus sender's batches (max_samples_per_send 2000 by default). */
@@ -43,7 +46,7 @@ export const DEFAULT_REMOTE_WRITE_LIMITS: RemoteWriteLimits = Object.freeze({
   maxSamples: 50_000,
   maxLabelsPerSeries: 64,
   maxLabelNameBytes: 256,
-  maxLabelValueBytes: 4096,
+  maxLabelValueBytes: 2048,
 });
 
 export interface Label {
@@ -143,6 +146,7 @@ export function decodeRemoteWrite(body: Uint8Array, options: DecodeOptions): Dec
     throw new RemoteWriteError('malformed', `body is not valid snappy block-format data (${err instanceof Error ? err.message : 'corrupt input'})`);
   }
   if (raw.length !== announced) throw new RemoteWriteError('malformed', 'snappy body does not inflate to its announced length');
+  checkCounts(scanWriteRequest(raw, limits.maxLabelsPerSeries), limits);
   let request: WireWriteRequest;
   try {
     request = WriteRequestType.decode(raw) as unknown as WireWriteRequest;
@@ -150,6 +154,31 @@ export function decodeRemoteWrite(body: Uint8Array, options: DecodeOptions): Dec
     throw new RemoteWriteError('malformed', `body is not a protobuf prometheus.WriteRequest (${err instanceof Error ? err.message : 'decode error'})`);
   }
   return validate(request, options, limits);
+}
+
+/**
+ * The count limits, checked on the wire before protobufjs builds one object per series, label,
+ * sample, exemplar, histogram or metadata entry (a 1 MiB body of empty messages would be
+ * millions of objects). Exemplars and histograms, which probectl does not store, are bounded
+ * by maxSamples each (a Prometheus sender batches them under the same max_samples_per_send).
+ */
+function checkCounts(counts: WireCounts, limits: RemoteWriteLimits): void {
+  if (counts.series > limits.maxSeries) {
+    throw new RemoteWriteError('over-limit', `request carries ${counts.series} series, more than maxSeries (${limits.maxSeries})`, 'maxSeries');
+  }
+  if (counts.samples > limits.maxSamples) {
+    throw new RemoteWriteError('over-limit', `request carries ${counts.samples} samples, more than maxSamples (${limits.maxSamples})`, 'maxSamples');
+  }
+  for (const [what, n] of [['exemplars', counts.exemplars], ['native histogram samples', counts.histograms]] as const) {
+    if (n > limits.maxSamples) throw new RemoteWriteError('over-limit', `request carries ${n} ${what}, more than maxSamples (${limits.maxSamples})`, 'maxSamples');
+  }
+  if (counts.metadata > limits.maxSeries) {
+    throw new RemoteWriteError('over-limit', `request carries more metadata entries than maxSeries (${limits.maxSeries})`, 'maxSeries');
+  }
+  if (counts.overLabels) {
+    const { index, labels } = counts.overLabels;
+    throw new RemoteWriteError('over-limit', `series ${index} has ${labels} labels, more than maxLabelsPerSeries (${limits.maxLabelsPerSeries})`, 'maxLabelsPerSeries');
+  }
 }
 
 function validate(request: WireWriteRequest, options: DecodeOptions, limits: RemoteWriteLimits): DecodedWriteRequest {
@@ -171,7 +200,7 @@ function validate(request: WireWriteRequest, options: DecodeOptions, limits: Rem
     const { labels, overridden } = seriesLabels(wire, index, options.tenant, limits);
     if (overridden) tenantOverridden++;
     if ((wire.histograms?.length ?? 0) > 0) {
-      throw new RemoteWriteError('malformed', `series ${index} (${describe(labels)}) carries native histogram samples, which probectl does not store; set send_native_histograms: false in the remote_write config`);
+      throw new RemoteWriteError('malformed', `series ${index} (${JSON.stringify(describe(labels))}) carries native histogram samples, which probectl does not store; set send_native_histograms: false in the remote_write config`);
     }
     ignoredExemplars += wire.exemplars?.length ?? 0;
     const samples = (wire.samples ?? []).map((s) => sample(s, index, maxTimestamp));

@@ -39,7 +39,7 @@ export function createEmbeddedSeriesStore(db: Db, settings: Partial<EmbeddedStor
 
   /** Finds the series (guarded) and loads their samples in [mint, maxt], in one tenant transaction. */
   async function load(tenant: string, matchers: readonly Matcher[], mint: number, maxt: number, max: number, bounds: TimeBounds, maxSamples?: number): Promise<{ arena: SampleArena; series: LoadedSeries[] }> {
-    const sets = prepareSets(tenant, [matchers]);
+    const sets = prepareSets(tenant, [matchers], s.regexBudgetMs);
     return inTenant(db, tenant, async (tx) => {
       const found = await findSeries(tx, sets, bounds, max, seriesLabels);
       const arena = await loadSamples(tx, found.map((f) => f.id), mint, maxt, maxSamples);
@@ -63,7 +63,7 @@ export function createEmbeddedSeriesStore(db: Db, settings: Partial<EmbeddedStor
     });
   }
 
-  const setsOrAll = (tenant: string, sets: readonly (readonly Matcher[])[]) => (sets.length === 0 ? undefined : prepareSets(tenant, sets));
+  const setsOrAll = (tenant: string, sets: readonly (readonly Matcher[])[]) => (sets.length === 0 ? undefined : prepareSets(tenant, sets, s.regexBudgetMs));
 
   return {
     append: (tenant, series) => appendSeries(db, s, labelCache, tenant, series),
@@ -82,7 +82,7 @@ export function createEmbeddedSeriesStore(db: Db, settings: Partial<EmbeddedStor
       const ref = referenceTime(selector, tMs, tMs, tMs);
       const w = instantWindow(ref, lookback);
       const picked = await inTenant(db, tenant, async (tx) => {
-        const found = await findSeries(tx, prepareSets(tenant, [selector.matchers]), { startMs: w.mint, endMs: w.maxt }, maxOf(options), seriesLabels);
+        const found = await findSeries(tx, prepareSets(tenant, [selector.matchers], s.regexBudgetMs), { startMs: w.mint, endMs: w.maxt }, maxOf(options), seriesLabels);
         const latest = await loadLatest(tx, found.map((f) => f.id), w.mint, w.maxt);
         return found.flatMap((f) => {
           const l = latest.get(f.id);
@@ -118,7 +118,7 @@ export function createEmbeddedSeriesStore(db: Db, settings: Partial<EmbeddedStor
     },
 
     async series(tenant, matcherSets, bounds = {}, options): Promise<Labels[]> {
-      const sets = prepareSets(tenant, matcherSets);
+      const sets = prepareSets(tenant, matcherSets, s.regexBudgetMs);
       const found = await inTenant(db, tenant, (tx) => findSeries(tx, sets, bounds, maxOf(options), seriesLabels));
       return sortResult(found.map((f) => ({ labels: f.labels }))).map((x) => x.labels);
     },
@@ -143,7 +143,7 @@ export function createEmbeddedSeriesStore(db: Db, settings: Partial<EmbeddedStor
     async lastSamples(tenant, matcherSets, atMs, options?: QueryOptions): Promise<LastSample[]> {
       checkTime('time', atMs);
       const lookback = options?.lookbackMs ?? s.lookbackMs;
-      const sets = prepareSets(tenant, matcherSets);
+      const sets = prepareSets(tenant, matcherSets, s.regexBudgetMs);
       const mint = atMs - lookback;
       const out = await inTenant(db, tenant, async (tx) => {
         const found = await findSeries(tx, sets, { startMs: mint, endMs: atMs }, maxOf(options), seriesLabels);

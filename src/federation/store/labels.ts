@@ -27,6 +27,15 @@ export function compareUtf8(a: string, b: string): number {
   return a.length - b.length;
 }
 
+/**
+ * Most UTF-8 bytes of a label's name and value together. Each (name, value) is a key of the
+ * `metric_label_values` primary key (and a metric name of the `metric_series_name` index);
+ * PostgreSQL's B-tree refuses an entry over 2,704 bytes, which an incompressible value past
+ * ~2,650 bytes reaches — a deterministic database error a remote-write sender would retry
+ * forever. PROBECTL_METRICS_WRITE_MAX_LABEL_NAME_BYTES + _VALUE_BYTES stay within it.
+ */
+export const MAX_INDEXED_LABEL_BYTES = 2560;
+
 function badSeries(message: string): ProbectlError {
   return new ProbectlError('PROBECTL_ERR_METRICS_BAD_SERIES', message);
 }
@@ -40,8 +49,8 @@ function checkText(kind: string, s: unknown, name: string): string {
 /**
  * The stored form of a series' labels for `tenant`: sorted [name, value] pairs.
  * Refuses (PROBECTL_ERR_METRICS_BAD_SERIES) a missing `__name__`, empty or
- * invalid names, invalid UTF-8 or NUL, and a `tenant_id` label naming another
- * tenant; a `tenant_id` equal to the caller's tenant is dropped (it is implied).
+ * invalid names, invalid UTF-8 or NUL, a name and value longer together than
+ * MAX_INDEXED_LABEL_BYTES, and a `tenant_id` label naming another tenant; a `tenant_id` equal to the caller's tenant is dropped (it is implied).
  */
 export function canonicalLabels(tenant: string, labels: Labels): Array<[string, string]> {
   if (labels === null || typeof labels !== 'object') throw badSeries('series labels must be an object');
@@ -50,6 +59,10 @@ export function canonicalLabels(tenant: string, labels: Labels): Array<[string, 
     checkText('name', name, name);
     if (name === '') throw badSeries('a label name is empty');
     const value = checkText('value', labels[name], name);
+    const bytes = Buffer.byteLength(name) + Buffer.byteLength(value);
+    if (bytes > MAX_INDEXED_LABEL_BYTES) {
+      throw badSeries(`label ${JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name)} has ${bytes} bytes of name and value; the store indexes at most ${MAX_INDEXED_LABEL_BYTES} bytes`);
+    }
     if (name === TENANT_LABEL) {
       if (value !== tenant) throw badSeries('a series carries a tenant_id other than the caller\'s tenant');
       continue;

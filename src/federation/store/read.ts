@@ -9,7 +9,7 @@ import type { TenantTx } from '../../store/scope.ts';
 import { CHUNK_WINDOW_MS, decodeChunks, intArray, mergeBufs, sampleBuf, sliceBuf, type SampleBuf } from './chunks.ts';
 import { decodeXorChunk, xorChunkCount } from './xor-chunk.ts';
 import { matcherSetsSql, prepareMatchers, SqlParams, type PreparedMatcher } from './matchers.ts';
-import { BOUNDS_SLACK_MS } from './settings.ts';
+import { BOUNDS_SLACK_MS, DEFAULT_REGEX_BUDGET_MS } from './settings.ts';
 import { outputLabels } from './labels.ts';
 import type { Labels, Matcher, TimeBounds } from './types.ts';
 
@@ -49,11 +49,13 @@ export function tooManySamples(max: number): ProbectlError {
   return new ProbectlError('PROBECTL_ERR_METRICS_TOO_MANY_SAMPLES', `query processing would load too many samples into memory in query execution (more than ${max}, PROBECTL_METRICS_QUERY_MAX_SAMPLES); narrow the selector or the time range`);
 }
 
-export function prepareSets(tenant: string, sets: readonly (readonly Matcher[])[]): PreparedMatcher[][] {
+/** Every set prepared for `tenant`; their regular expressions share one budget of `regexBudgetMs` of CPU time (the read's). */
+export function prepareSets(tenant: string, sets: readonly (readonly Matcher[])[], regexBudgetMs = DEFAULT_REGEX_BUDGET_MS): PreparedMatcher[][] {
+  const budget = { limitMs: regexBudgetMs, spentMs: 0 };
   if (!Array.isArray(sets)) throw new ProbectlError('PROBECTL_ERR_METRICS_BAD_MATCHER', 'matcher sets must be an array');
   return sets.map((set) => {
     if (!Array.isArray(set)) throw new ProbectlError('PROBECTL_ERR_METRICS_BAD_MATCHER', 'a matcher set must be an array');
-    return prepareMatchers(tenant, set);
+    return prepareMatchers(tenant, set, budget);
   });
 }
 
@@ -179,6 +181,31 @@ function sortRun(ts: Float64Array, words: Uint32Array, from: number, to: number)
   }
 }
 
+/** Chunks of series $2 that may hold samples in [$3, $4] (a chunk never crosses its 2-hour window). */
+const CHUNKS_IN_WINDOW = `metric_chunks c JOIN unnest($2::int8[]) AS u(id) ON c.series_id = u.id
+      WHERE c.tenant_id = $1 AND c.min_t > $3::int8 - ${CHUNK_WINDOW_MS} AND c.min_t <= $4::int8 AND c.max_t >= $3::int8`;
+/** Append-table rows of series $2 in [$3, $4]. */
+const RECENT_IN_WINDOW = `metric_samples s JOIN unnest($2::int8[]) AS u(id) ON s.series_id = u.id
+                     WHERE s.tenant_id = $1 AND s.t >= $3::int8 AND s.t <= $4::int8`;
+const RECENT_BLOB = `SELECT string_agg(int8send(s.series_id) || int8send(s.t) || int8send(s.v), ''::bytea) FROM ${RECENT_IN_WINDOW}`;
+const LOAD_SQL = `SELECT c.series_id, c.min_t, c.data FROM ${CHUNKS_IN_WINDOW}
+     UNION ALL
+     SELECT -1, 0, (${RECENT_BLOB})`;
+/**
+ * LOAD_SQL under a sample limit $5: the samples are first counted in the database (a chunk's
+ * count is its first two bytes), and when they are more than $5 no chunk and no blob leaves it
+ * — only the count, as the row with series_id -2 (a query over 15 days of 10,000 series would
+ * otherwise bring gigabytes into memory before the limit is checked).
+ */
+const GUARDED_LOAD_SQL = `WITH total AS MATERIALIZED (
+       SELECT (SELECT coalesce(sum(get_byte(c.data, 0) * 256 + get_byte(c.data, 1)), 0) FROM ${CHUNKS_IN_WINDOW})
+            + (SELECT count(*) FROM ${RECENT_IN_WINDOW}) AS n)
+     SELECT c.series_id, c.min_t, c.data FROM ${CHUNKS_IN_WINDOW} AND (SELECT n FROM total) <= $5::int8
+     UNION ALL
+     SELECT -1, 0, (${RECENT_BLOB}) WHERE (SELECT n FROM total) <= $5::int8
+     UNION ALL
+     SELECT -2, (SELECT n FROM total)::int8, NULL`;
+
 /**
  * Samples of the given series with mint ≤ t ≤ maxt, merged from chunks and
  * the append table (a timestamp present in both counts once, the chunk's),
@@ -186,18 +213,17 @@ function sortRun(ts: Float64Array, words: Uint32Array, from: number, to: number)
  * one snapshot: compaction moving rows into chunks meanwhile cannot hide
  * them. The append table's rows come back as one value (not a row or an
  * aggregate per series: the database's per-row and sorting work dominated).
+ * With a finite `maxSamples` the database counts first and sends nothing over
+ * the limit (PROBECTL_ERR_METRICS_TOO_MANY_SAMPLES).
  */
 export async function loadSamples(tx: TenantTx, ids: readonly number[], mint: number, maxt: number, maxSamples = Number.POSITIVE_INFINITY): Promise<SampleArena> {
   const spans = new Map<number, { start: number; end: number }>();
   if (ids.length === 0 || maxt < mint) return { ...sampleBuf(0), spans };
-  const res = await tx.query<{ series_id: number; min_t: number; data: Uint8Array | null }>(
-    `SELECT c.series_id, c.min_t, c.data FROM metric_chunks c JOIN unnest($2::int8[]) AS u(id) ON c.series_id = u.id
-      WHERE c.tenant_id = $1 AND c.min_t > $3::int8 - ${CHUNK_WINDOW_MS} AND c.min_t <= $4::int8 AND c.max_t >= $3::int8
-     UNION ALL
-     SELECT -1, 0, (SELECT string_agg(int8send(s.series_id) || int8send(s.t) || int8send(s.v), ''::bytea)
-                      FROM metric_samples s JOIN unnest($2::int8[]) AS u(id) ON s.series_id = u.id
-                     WHERE s.tenant_id = $1 AND s.t >= $3::int8 AND s.t <= $4::int8)`,
-    [tx.tenantId, intArray(ids), mint, maxt]);
+  const guarded = Number.isFinite(maxSamples);
+  const res = await tx.query<{ series_id: number; min_t: number; data: Uint8Array | null }>(guarded ? GUARDED_LOAD_SQL : LOAD_SQL,
+    guarded ? [tx.tenantId, intArray(ids), mint, maxt, Math.floor(maxSamples)] : [tx.tenantId, intArray(ids), mint, maxt]);
+  const total = res.rows.find((r) => r.series_id === -2);
+  if (total && total.min_t > maxSamples) throw tooManySamples(maxSamples);
   const position = new Map<number, number>();
   ids.forEach((id, i) => position.set(id, i));
   const chunksAt: Array<Array<{ minT: number; data: Uint8Array }> | undefined> = new Array(ids.length);
@@ -262,19 +288,21 @@ export interface Latest {
  * steady state the newest sample is in the append table and no chunk is
  * read). Chunks are fetched again by window, not by key, so a compaction
  * between the two statements cannot hide the newest sample. On equal
- * timestamps the chunk's sample wins, as in loadSamples.
+ * timestamps the chunk's sample wins, as in loadSamples. Only the latest chunk
+ * of a series (the greatest min_t ≤ maxt) can hold its latest sample ≤ maxt —
+ * chunks of a series never overlap — so each statement reads one chunk per
+ * series, whatever the lookback (a `lookback_delta` of years would otherwise
+ * read every chunk of every matching series).
  */
 export async function loadLatest(tx: TenantTx, ids: readonly number[], mint: number, maxt: number): Promise<Map<number, Latest>> {
   const out = new Map<number, Latest>();
   if (ids.length === 0 || maxt < mint) return out;
   const idList = intArray(ids);
   const res = await tx.query<{ series_id: number; max_t: number; data: Uint8Array | null }>(
-    `SELECT c.series_id, c.max_t, int8send(c.last_v) AS data FROM metric_chunks c JOIN unnest($2::int8[]) AS u(id) ON c.series_id = u.id
-      WHERE c.tenant_id = $1 AND c.min_t > $3::int8 - ${CHUNK_WINDOW_MS} AND c.min_t <= $4::int8 AND c.max_t >= $3::int8
+    `SELECT series_id, max_t, data FROM (SELECT DISTINCT ON (c.series_id) c.series_id, c.max_t, int8send(c.last_v) AS data FROM ${CHUNKS_IN_WINDOW}
+      ORDER BY c.series_id, c.min_t DESC) AS latest
      UNION ALL
-     SELECT -1, 0, (SELECT string_agg(int8send(s.series_id) || int8send(s.t) || int8send(s.v), ''::bytea)
-                      FROM metric_samples s JOIN unnest($2::int8[]) AS u(id) ON s.series_id = u.id
-                     WHERE s.tenant_id = $1 AND s.t >= $3::int8 AND s.t <= $4::int8)`,
+     SELECT -1, 0, (${RECENT_BLOB})`,
     [tx.tenantId, idList, mint, maxt]);
   const blob = res.rows.find((r) => r.series_id === -1)?.data;
   if (blob) {
@@ -301,8 +329,7 @@ export async function loadLatest(tx: TenantTx, ids: readonly number[], mint: num
   }
   if (need.size === 0) return out;
   const chunks = await tx.query<{ series_id: number; data: Uint8Array }>(
-    `SELECT c.series_id, c.data FROM metric_chunks c JOIN unnest($2::int8[]) AS u(id) ON c.series_id = u.id
-      WHERE c.tenant_id = $1 AND c.min_t > $3::int8 - ${CHUNK_WINDOW_MS} AND c.min_t <= $4::int8 AND c.max_t >= $3::int8`,
+    `SELECT DISTINCT ON (c.series_id) c.series_id, c.data FROM ${CHUNKS_IN_WINDOW} ORDER BY c.series_id, c.min_t DESC`,
     [tx.tenantId, intArray(need), mint, maxt]);
   for (const c of chunks.rows) {
     const buf = decodeChunks([c.data]);

@@ -16,6 +16,12 @@ export interface EmbeddedStoreSettings {
   readonly compactionHorizonMs: number;
   /** Default instant-selection lookback (Prometheus: 5 minutes). */
   readonly lookbackMs: number;
+  /**
+   * CPU time the regular-expression matchers of one read may spend together on the tenant's
+   * values of their labels (run in slices, the event loop served in between); beyond it the
+   * read fails with PROBECTL_ERR_METRICS_QUERY_TIMEOUT.
+   */
+  readonly regexBudgetMs: number;
   readonly now: () => number;
 }
 
@@ -25,6 +31,9 @@ export interface EmbeddedStoreSettings {
  */
 export const BOUNDS_SLACK_MS = 300_000;
 
+/** Default of `regexBudgetMs` (Prometheus bounds a whole query by --query.timeout, 2 minutes, off its event loop). */
+export const DEFAULT_REGEX_BUDGET_MS = 5000;
+
 export const DEFAULT_SETTINGS: EmbeddedStoreSettings = Object.freeze({
   maxSeries: 10_000,
   maxTenantSeries: 100_000,
@@ -32,6 +41,7 @@ export const DEFAULT_SETTINGS: EmbeddedStoreSettings = Object.freeze({
   futureToleranceMs: 600_000,
   compactionHorizonMs: 120_000,
   lookbackMs: 300_000,
+  regexBudgetMs: DEFAULT_REGEX_BUDGET_MS,
   now: () => Date.now(),
 });
 

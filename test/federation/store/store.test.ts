@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { isProbectlError, type ErrorCode } from '../../../src/core/errors.ts';
+import { isProbectlError, type ErrorCode, type ProbectlError } from '../../../src/core/errors.ts';
 import { createEmbeddedSeriesStore, type EmbeddedSeriesStore } from '../../../src/federation/store/embedded.ts';
 import { wordsOf } from '../../../src/federation/store/float-bits.ts';
+import type { Db, OwnerTx } from '../../../src/store/db.ts';
 import { inTenant } from '../../../src/store/scope.ts';
 import { openTestDb, type TestDb } from '../../helpers/db.ts';
 import { makeTenants, manualClock } from '../../helpers/tenants.ts';
@@ -112,6 +114,18 @@ describe(`embedded metrics store (${process.env.PROBECTL_TEST_DATABASE_URL ? 'po
     assert.deepEqual(await store.series(a, [[{ name: '__name__', op: '=', value: 'never_stored' }]]), []);
   });
 
+  it('refuses a label too long for the database\'s index with a 400, and stores one at the bound', async () => {
+    // Base64 of random bytes: incompressible, so PostgreSQL cannot shrink the index entry below its 2,704-byte maximum.
+    const text = (n: number) => randomBytes(n).toString('base64').slice(0, n);
+    for (const labels of [{ __name__: 'long_value', v: text(2600) }, { __name__: `m_${text(2700).replace(/[^a-zA-Z0-9]/g, '_')}` }] as Array<Record<string, string>>) {
+      await assert.rejects(store.append(a, [samples(labels, [[T0 - 1000, 1]])]), (err: unknown) => code('PROBECTL_ERR_METRICS_BAD_SERIES')(err) && /at most 2560 bytes/.test((err as Error).message));
+    }
+    const v = text(2560 - 1);
+    const res = await store.append(a, [samples({ __name__: 'long_value', v }, [[T0 - 1000, 1]])]);
+    assert.deepEqual([res.stored, res.errors.length], [1, 0]);
+    assert.deepEqual(await store.labelValues(a, 'v', [[{ name: '__name__', op: '=', value: 'long_value' }]]), [v]);
+  });
+
   it('drops a tenant_id label equal to the caller\'s tenant, and adds it back on output', async () => {
     await store.append(a, [samples({ __name__: 'with_tenant', tenant_id: a, job: 'j' }, [[T0 - 1000, 1]])]);
     const got = await store.series(a, [[{ name: '__name__', op: '=', value: 'with_tenant' }]]);
@@ -177,6 +191,111 @@ describe(`embedded metrics store (${process.env.PROBECTL_TEST_DATABASE_URL ? 'po
       await assert.rejects(store.lastSamples(a, [sel], T0, { maxSeries: 4 }), tooMany);
       assert.equal((await store.instant(a, { matchers: sel }, T0, { maxSeries: 5 })).length, 5);
       assert.deepEqual(await store.labelValues(a, 'i', [sel], {}, { maxSeries: 5 }), ['0', '1', '2', '3', '4']);
+    });
+  });
+
+  describe('sample guard', () => {
+    // Bytes of bytea the store received from the database (chunk data and append-table blobs).
+    let fetched = 0;
+    let guarded: EmbeddedSeriesStore;
+    let g: string;
+    const name = [{ name: '__name__', op: '=' as const, value: 'heavy' }];
+    const DAY = 86_400_000;
+    before(async () => {
+      const counting = new Proxy(t.db, {
+        get(target, prop) {
+          if (prop === 'transaction') {
+            return (fn: (tx: OwnerTx) => Promise<unknown>, opts?: { begin?: string }) => target.transaction((tx) => fn({
+              exec: (sql) => tx.exec(sql),
+              async query<R>(sql: string, params?: readonly unknown[]) {
+                const res = await tx.query<R>(sql, params);
+                for (const row of res.rows) for (const v of Object.values(row as object)) if (v instanceof Uint8Array) fetched += v.length;
+                return res;
+              },
+            }), opts);
+          }
+          const v = Reflect.get(target, prop) as unknown;
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      }) as Db;
+      [g] = (await makeTenants(t.db, 'metrics-heavy')) as [string];
+      guarded = createEmbeddedSeriesStore(counting, { now: clock.now, maxTenantSeries: 50 });
+      // 10 series, a day at 15 s (57,600 samples) of values that do not compress, in chunks.
+      let seed = 7;
+      const rnd = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+      for (let i = 0; i < 10; i++) {
+        const pts: Array<[number, number]> = [];
+        for (let ts = T0 - DAY; ts < T0; ts += 15_000) pts.push([ts, rnd()]);
+        await guarded.append(g, [samples({ __name__: 'heavy', i: String(i) }, pts)]);
+      }
+      await guarded.compact(g, T0);
+    });
+
+    it('a query over the sample limit fails before the samples leave the database', async () => {
+      const tooMany = code('PROBECTL_ERR_METRICS_TOO_MANY_SAMPLES');
+      fetched = 0;
+      await assert.rejects(guarded.rangeVector(g, { matchers: name, rangeMs: DAY }, T0, { maxSamples: 1000 }), tooMany);
+      await assert.rejects(guarded.range(g, { matchers: name }, T0 - DAY, T0, 3_600_000, { maxSamples: 1000 }), tooMany);
+      await assert.rejects(guarded.select(g, name, T0 - DAY, T0, { maxSamples: 1000 }), tooMany);
+      assert.equal(fetched, 0, 'no chunk was read');
+      fetched = 0;
+      assert.equal((await guarded.rangeVector(g, { matchers: name, rangeMs: DAY }, T0, { maxSamples: 57_600 })).reduce((n, r) => n + r.values.length, 0), 57_590, 'at the limit it answers (the samples at exactly t − 1d are outside the range)');
+      assert.ok(fetched > 200_000, `the answer read the chunks (${fetched} bytes)`);
+    });
+
+    it('an instant selection with a huge lookback reads one chunk per series, not the whole history', async () => {
+      fetched = 0;
+      const got = await guarded.instant(g, { matchers: name }, T0 - 3_600_000 - 7_000, { lookbackMs: 30 * DAY, maxSamples: 1000 });
+      assert.equal(got.length, 10);
+      assert.ok(fetched < 10 * 2 * 1_800, `at most one chunk of ~1.8 kB per series (read ${fetched} bytes)`);
+      const fed = await guarded.lastSamples(g, [name], T0 - 3_600_000 - 7_000, { lookbackMs: 30 * DAY });
+      assert.deepEqual(fed.map((f) => f.v), got.map((r) => r.values[0]), 'federation reads the same latest samples');
+    });
+  });
+
+  describe('regular-expression budget', () => {
+    /** Runs `work` with a 5 ms ticker; returns how long it took and the longest the event loop went unserved. */
+    async function timed(work: () => Promise<unknown>): Promise<{ took: number; longestGap: number }> {
+      let longestGap = 0;
+      let last = performance.now();
+      const ticker = setInterval(() => {
+        const now = performance.now();
+        longestGap = Math.max(longestGap, now - last);
+        last = now;
+      }, 5);
+      const started = performance.now();
+      try {
+        await work();
+      } finally {
+        clearInterval(ticker);
+      }
+      return { took: performance.now() - started, longestGap: Math.max(longestGap, performance.now() - last) };
+    }
+
+    it('a costly regular expression runs in slices, the event loop served, and fails past its CPU budget', async () => {
+      const slow = createEmbeddedSeriesStore(t.db, { now: clock.now, maxTenantSeries: 1000, regexBudgetMs: 300 });
+      const [r] = (await makeTenants(t.db, 'metrics-regex')) as [string];
+      // 60 values of 2 kB on which (.?){1000}b costs ~0.3 s each: 20 s of matching unbounded.
+      const res = await slow.append(r, Array.from({ length: 60 }, (_, i) => samples({ __name__: 'rx', v: `${'a'.repeat(2000)}${i}` }, [[T0 - 1000, i]])));
+      assert.equal(res.stored, 60);
+      const one = await timed(() => assert.rejects(slow.series(r, [[{ name: 'v', op: '=~', value: '(.?){1000}b' }]]), (err: unknown) => code('PROBECTL_ERR_METRICS_QUERY_TIMEOUT')(err) && (err as ProbectlError).status === 503 && /ran for more than 0.3s \(the one on label "v" over its 60 values/.test((err as Error).message)));
+      assert.ok(one.took < 3000, `stopped near its budget (${Math.round(one.took)} ms)`);
+      assert.ok(one.longestGap < 1500, `the event loop was never held for long (longest gap ${Math.round(one.longestGap)} ms)`);
+      assert.deepEqual((await slow.series(r, [[{ name: 'v', op: '=~', value: 'a+(1|2)' }]])).length, 2, 'a cheap expression answers');
+
+      // The budget is the read's, not each matcher's: many costly matchers (1,000 match[] fit a request) share it.
+      // Here each matcher alone (one 2 kB value, ~0.3 s once compiled code is warm) stays within the budget; twenty do not.
+      const shared = createEmbeddedSeriesStore(t.db, { now: clock.now, maxTenantSeries: 1000, regexBudgetMs: 1000 });
+      const wide = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`l${i}`, `${'a'.repeat(2000)}`]));
+      await shared.append(r, [samples({ __name__: 'rx_wide', ...wide }, [[T0 - 1000, 1]])]);
+      const many = await timed(() => assert.rejects(shared.series(r, Array.from({ length: 20 }, (_, i) => [{ name: `l${i}`, op: '=~' as const, value: '(.?){1000}b' }])), code('PROBECTL_ERR_METRICS_QUERY_TIMEOUT')));
+      assert.ok(many.took < 4000, `20 matchers stopped at the one budget (${Math.round(many.took)} ms)`);
+
+      // Compiling counts too, in slices: 300 distinct expressions of ~20 ms compile time each.
+      const costly = (i: number) => Array.from({ length: 8 }, (_, k) => `(a{10}){100}${k}x${i}`).join('|');
+      const compiling = await timed(() => assert.rejects(slow.series(r, Array.from({ length: 300 }, (_, i) => [{ name: 'v', op: '=~' as const, value: costly(i) }])), code('PROBECTL_ERR_METRICS_QUERY_TIMEOUT')));
+      assert.ok(compiling.took < 3000, `compiling stopped at the budget (${Math.round(compiling.took)} ms)`);
+      assert.ok(compiling.longestGap < 500, `compiling never held the event loop for long (longest gap ${Math.round(compiling.longestGap)} ms)`);
     });
   });
 
