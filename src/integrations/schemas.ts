@@ -8,6 +8,8 @@ export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a
 
 export const Uuid = Type.String({ pattern: UUID_PATTERN });
 export const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false });
+/** `?tenant=<uuid>`: another tenant than the token's (provider-admin only), as integrations' admin routes take it. */
+export const TenantQuery = Type.Object({ tenant: Type.Optional(Uuid) }, { additionalProperties: false });
 
 export const ErrorBody = Type.Object({
   code: Type.String({ description: 'Stable PROBECTL_ERR_* code (docs/errors.md)' }),

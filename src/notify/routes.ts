@@ -5,7 +5,7 @@ import { retryParked } from '../delivery/operations.ts';
 import type { Principal } from '../identity/permissions.ts';
 import { targetTenant } from '../identity/target-tenant.ts';
 import { needs, routeWith, type RouteDef } from '../integrations/route.ts';
-import { Uuid } from '../integrations/schemas.ts';
+import { TenantQuery, Uuid } from '../integrations/schemas.ts';
 import type { IntegrationRouteDeps } from '../integrations/types.ts';
 import { inTenant } from '../store/scope.ts';
 import { failedOperations, notifyStatus, testConnector } from './admin.ts';
@@ -27,7 +27,6 @@ function runtimeOf(deps: Deps): NotifyRuntime {
   return deps.runtime;
 }
 
-const TenantQuery = Type.Object({ tenant: Type.Optional(Uuid) }, { additionalProperties: false });
 const ConnectorId = Type.String({ pattern: '^[a-z][a-z0-9_.-]{0,63}$', description: 'A connector id from GET /v1/notify/status' });
 
 /**

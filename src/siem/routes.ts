@@ -5,7 +5,7 @@ import { parkedItems, replay, retryParked } from '../delivery/operations.ts';
 import type { Principal } from '../identity/permissions.ts';
 import { targetTenant } from '../identity/target-tenant.ts';
 import { needs, routeWith, type RouteDef } from '../integrations/route.ts';
-import { Seq, Uuid } from '../integrations/schemas.ts';
+import { Seq, TenantQuery, Uuid } from '../integrations/schemas.ts';
 import type { IntegrationRouteDeps } from '../integrations/types.ts';
 import { siemStatus } from './admin.ts';
 import { SIEM_CONSUMER, type SiemRuntime } from './runtime.ts';
@@ -23,7 +23,6 @@ function runtimeOf(deps: Deps): SiemRuntime {
   return deps.runtime;
 }
 
-const TenantQuery = Type.Object({ tenant: Type.Optional(Uuid) }, { additionalProperties: false });
 
 /** GET /v1/siem/status, /v1/siem/parked; POST /v1/siem/parked/retry, /v1/siem/replay (NDJSON progress). */
 export const siemRoutes: readonly RouteDef<Deps>[] = [
