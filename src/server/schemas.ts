@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { IncidentStatus, Severity, Timestamp, Uuid } from '../integrations/schemas.ts';
 
-export { ErrorBody, IdParams, IncidentStatus, Name, Permission, Seq, Severity, Timestamp, UUID_PATTERN, Uuid } from '../integrations/schemas.ts';
+export { ErrorBody, IdParams, IncidentStatus, Name, Permission, Seq, Severity, TenantQuery, Timestamp, UUID_PATTERN, Uuid } from '../integrations/schemas.ts';
 
 export const Attributes = Type.Record(Type.String({ maxLength: 128 }), Type.Unknown(), { maxProperties: 64 });
 

@@ -3,14 +3,14 @@ import { auditHead, MAX_AUDIT_PAGE, pageAudit, verifyAudit } from '../../audit/l
 import { inTenant } from '../../store/scope.ts';
 import { needs, route, type RouteDef } from '../route.ts';
 import { targetTenant } from '../../identity/target-tenant.ts';
-import { Uuid } from '../schemas.ts';
+import { TenantQuery } from '../schemas.ts';
 
 export const auditVerifyRoutes: RouteDef[] = [
   route({
     method: 'GET', url: '/v1/audit/verify', summary: 'Recompute a tenant\'s audit hash chain; names the first broken seq', tags: ['audit'],
     access: needs('audit-read', 'provider-admin'),
     schema: {
-      querystring: Type.Object({ tenant: Type.Optional(Uuid) }, { additionalProperties: false }),
+      querystring: TenantQuery,
       response: {
         200: Type.Object({
           ok: Type.Boolean(), count: Type.Optional(Type.Integer()), head: Type.Optional(Type.Object({ seq: Type.Integer(), hash: Type.String() })),

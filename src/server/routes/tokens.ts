@@ -7,7 +7,7 @@ import { findTokenTenant } from '../../identity/tokens.ts';
 import { inSystem } from '../../store/scope.ts';
 import type { AppDeps } from '../deps.ts';
 import { needs, route, type RouteDef } from '../route.ts';
-import { IdParams, Name, Permission, Uuid } from '../schemas.ts';
+import { IdParams, Name, Permission, TenantQuery, Uuid } from '../schemas.ts';
 
 const TokenOut = Type.Object({
   id: Uuid, tenant: Uuid, name: Type.String(), permissions: Type.Array(Type.String()), created_at: Type.String(),
@@ -48,7 +48,7 @@ export const tokenRoutes: RouteDef[] = [
   route({
     method: 'GET', url: '/v1/tokens', summary: 'List a tenant\'s tokens (never their values)', tags: ['identity'], access: needs('admin', 'provider-admin'),
     schema: {
-      querystring: Type.Object({ tenant: Type.Optional(Uuid) }, { additionalProperties: false }),
+      querystring: TenantQuery,
       response: { 200: Type.Object({ tokens: Type.Array(TokenOut) }) },
     },
     handler: async ({ deps, principal, query }) => ({ body: { tokens: await tokenList(deps, await tokensOf(deps, principal, query.tenant)) } }),
