@@ -254,7 +254,7 @@ export class StreamDrainer<I extends DeliveryItem> {
     if (!ok) throw new Error(`the ${consumer} ${stream} cursor of tenant ${tenantId} moved under this replica; stopping`);
     this.giveBack(batch.units);
     metrics.delivered.inc(this.labels, delivered);
-    metrics.lastSuccess.set(this.labels, clock.now() / 1000);
+    if (delivered > 0) metrics.lastSuccess.set(this.labels, clock.now() / 1000);
     if (parked.length > 0) {
       metrics.parked.inc(this.labels, parked.length);
       log.error({ consumer, tenant: tenantId, stream, seqs: parked.map((p) => p.seq), reason: parked[0]?.reason }, `${metrics.words.title}: ${metrics.words.items.toLowerCase()} parked, refused by ${metrics.words.receiver} or impossible to encode (see probectl ${consumer} parked list)`);

@@ -81,7 +81,8 @@ export async function commitBatch(tx: TenantTx, clock: Clock, consumer: string, 
   const now = new Date(clock.now());
   const res = await tx.query(
     `UPDATE delivery_cursors SET cursor = $4, delivered_total = delivered_total + $5, parked_total = parked_total + $6,
-            last_success_at = $7, last_delivered_time = coalesce($8, last_delivered_time), updated_at = $7
+            last_success_at = CASE WHEN $5::int > 0 THEN $7 ELSE last_success_at END,
+            last_delivered_time = coalesce($8, last_delivered_time), updated_at = $7
       WHERE tenant_id = $1 AND consumer = $2 AND stream = $3 AND cursor = $9`,
     [tx.tenantId, consumer, stream, to, delivered, parked.length, now, lastTime ?? null, from],
   );
