@@ -25,6 +25,31 @@ export async function freshDatabaseOn(serverUrl: string, prefix = 'probectl_t'):
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
-    drop: () => adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+    drop: () => dropDatabase(serverUrl, name),
   };
+}
+
+/**
+ * Drops a test database. A plain DROP first: PostgreSQL itself stops an
+ * autovacuum worker busy in it, whereas WITH (FORCE) refuses to terminate one
+ * (it runs as another role: 42501, seen after the metrics store's bulk writes).
+ * FORCE only when a client of ours is still connected (55006), a few times.
+ */
+async function dropDatabase(serverUrl: string, name: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${name}`);
+      return;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code !== '55006' || attempt >= 5) throw err;
+    }
+    try {
+      await adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== '42501') throw err;
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
+  }
 }
