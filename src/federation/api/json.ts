@@ -75,12 +75,19 @@ function goExp(v: number): string {
   return `${s.slice(0, e)}e${sign}${digits.length < 2 ? `0${digits}` : digits}`;
 }
 
-/** `MarshalValue` without the quotes. */
-export function promValue(v: number): string {
+/** How Go writes NaN, ±Inf and ±0; undefined for every other number. */
+function goSpecial(v: number): string | undefined {
   if (v !== v) return 'NaN';
   if (v === Infinity) return '+Inf';
   if (v === -Infinity) return '-Inf';
   if (v === 0) return Object.is(v, -0) ? '-0' : '0';
+  return undefined;
+}
+
+/** `MarshalValue` without the quotes. */
+export function promValue(v: number): string {
+  const special = goSpecial(v);
+  if (special !== undefined) return special;
   const abs = v < 0 ? -v : v;
   if (abs < 1e-6 || abs >= 1e21) return goExp(v);
   // Within [1e-6, 1e21) JavaScript prints the shortest round-trip digits in plain decimal
@@ -201,10 +208,8 @@ export function joined(chunks: Iterable<string>): string {
 
 /** Go `strconv.FormatFloat(v, 'f', -1, 64)`: the shortest digits in plain decimal notation, however large or small. */
 export function goFormatF(v: number): string {
-  if (v !== v) return 'NaN';
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  if (v === 0) return Object.is(v, -0) ? '-0' : '0';
+  const special = goSpecial(v);
+  if (special !== undefined) return special;
   const abs = v < 0 ? -v : v;
   if (abs >= 1e-6 && abs < 1e21) return String(v);
   const [mantissa, expText] = abs.toExponential().split('e') as [string, string];

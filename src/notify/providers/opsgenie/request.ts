@@ -1,5 +1,5 @@
 import type { Severity } from '../../../incidents/model.ts';
-import { clip, updateSentence } from '../shared/text.ts';
+import { clip, factLines, updateSentence } from '../shared/text.ts';
 import type { IncidentView, Operation } from '../types.ts';
 
 /**
@@ -47,12 +47,7 @@ function description(i: IncidentView): string {
   return clip([
     i.title,
     '',
-    `Severity: ${i.severity}`,
-    `Status: ${i.status}`,
-    `Target: ${i.target}`,
-    `Kind: ${i.kindFamily}`,
-    `Signals: ${i.signalCount}`,
-    `Opened: ${i.openedAt}`,
+    ...factLines(i, { status: true }),
     `probectl incident: ${i.id}`,
   ].join('\n'), LIMITS.description);
 }

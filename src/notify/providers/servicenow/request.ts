@@ -1,5 +1,5 @@
 import type { Severity } from '../../../incidents/model.ts';
-import { clip, updateSentence } from '../shared/text.ts';
+import { clip, factLines, updateSentence } from '../shared/text.ts';
 import type { IncidentView, Operation } from '../types.ts';
 
 /**
@@ -42,11 +42,7 @@ function description(i: IncidentView): string {
   return clip([
     i.title,
     '',
-    `Severity: ${i.severity}`,
-    `Target: ${i.target}`,
-    `Kind: ${i.kindFamily}`,
-    `Signals: ${i.signalCount}`,
-    `Opened: ${i.openedAt}`,
+    ...factLines(i),
     `probectl incident: ${i.id} (correlation id ${i.key})`,
   ].join('\n'), LIMITS.description);
 }

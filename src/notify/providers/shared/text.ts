@@ -1,4 +1,4 @@
-import type { Operation } from '../types.ts';
+import type { IncidentView, Operation } from '../types.ts';
 
 /**
  * Text every provider writes into its vendor's objects: pure functions, no
@@ -21,4 +21,20 @@ export function updateSentence(op: Operation): string {
   if (!u) return `Incident updated: ${op.incident.signalCount} signals so far.`;
   const rose = u.severityTo !== u.severityFrom ? `; severity rose from ${u.severityFrom} to ${u.severityTo}` : '';
   return `${u.signals} more signal${u.signals === 1 ? '' : 's'} correlated${rose}.`;
+}
+
+/**
+ * The incident's facts as "Name: value" lines for a plain-text description
+ * (Opsgenie, ServiceNow): severity, the status when asked, target, kind,
+ * signal count, opening time.
+ */
+export function factLines(i: IncidentView, opts: { status?: boolean } = {}): string[] {
+  return [
+    `Severity: ${i.severity}`,
+    ...(opts.status ? [`Status: ${i.status}`] : []),
+    `Target: ${i.target}`,
+    `Kind: ${i.kindFamily}`,
+    `Signals: ${i.signalCount}`,
+    `Opened: ${i.openedAt}`,
+  ];
 }
