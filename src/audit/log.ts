@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.ts';
 import type { TenantTx } from '../store/scope.ts';
-import { canonicalTemplate, ChainVerifier, GENESIS_HASH, type AuditEvent, type ChainVerdict, type Outcome } from './chain.ts';
+import { canonicalTemplate, chainHash, ChainVerifier, GENESIS_HASH, type AuditRecord, type ChainVerdict, type Outcome, type AuditEvent } from './chain.ts';
 
 export interface AuditEntry {
   actor: string;
@@ -12,15 +12,22 @@ export interface AuditEntry {
 
 const AUDIT_STREAM = 'audit';
 
+type PendingRecord = Omit<AuditRecord, 'seq'>;
+
+/** Per transaction: the records appendAudit buffered since deferAudit (flushed by flushAudit). */
+const deferred = new WeakMap<TenantTx, PendingRecord[]>();
+
 /**
  * Appends to the tenant's chain inside the caller's transaction, so the record
  * commits (or rolls back) with the action it records. One statement: the head
  * row's update takes its lock (serializing appends per tenant while other
  * tenants proceed), yields seq and prev_hash, and the database computes the
- * SHA-256 over the canonical encoding that JS prepared around them.
+ * SHA-256 over the canonical encoding that JS prepared around them. In a
+ * transaction that called deferAudit, the record is only buffered (its time is
+ * taken now) and is chained by flushAudit, which the caller runs last.
  */
-export async function appendAudit(tx: TenantTx, clock: Clock, entry: AuditEntry): Promise<AuditEvent> {
-  const record = {
+export async function appendAudit(tx: TenantTx, clock: Clock, entry: AuditEntry): Promise<void> {
+  const record: PendingRecord = {
     tenant_id: tx.tenantId,
     time: new Date(clock.now()).toISOString(),
     actor: entry.actor,
@@ -29,10 +36,75 @@ export async function appendAudit(tx: TenantTx, clock: Clock, entry: AuditEntry)
     outcome: entry.outcome,
     data: normalizeData(entry.data ?? {}),
   };
+  const buffer = deferred.get(tx);
+  if (buffer) {
+    buffer.push(record);
+    return;
+  }
+  await appendOne(tx, record);
+}
+
+/**
+ * From now on, appendAudit in this transaction buffers its records; the
+ * caller must run flushAudit before the transaction ends (records still
+ * buffered then are lost with the transaction object). Used by group commits
+ * (many changes in one transaction): the tenant's chain head is locked only
+ * by the flush, for the last two statements before the commit, instead of
+ * from the first change's record on.
+ */
+export function deferAudit(tx: TenantTx): void {
+  if (!deferred.has(tx)) deferred.set(tx, []);
+}
+
+/**
+ * Chains the records buffered since deferAudit, in the order they were
+ * appended, and ends the deferral. Two statements for any number of records
+ * (the head locked and read, then the rows inserted and the head moved in
+ * one statement; the hashes computed here, as chainHash defines them), one
+ * when a single record is buffered.
+ */
+export async function flushAudit(tx: TenantTx): Promise<void> {
+  const records = deferred.get(tx) ?? [];
+  deferred.delete(tx);
+  if (records.length === 0) return;
+  if (records.length === 1) return appendOne(tx, records[0] as PendingRecord);
+  const head = await tx.query<{ seq: string | number; hash: string }>(
+    `SELECT seq, hash FROM stream_heads WHERE tenant_id = $1 AND stream = '${AUDIT_STREAM}' FOR UPDATE`, [tx.tenantId]);
+  const at = head.rows[0];
+  if (!at) {
+    // The tenant's first records: the head is created by the one-record append.
+    for (const r of records) await appendOne(tx, r);
+    return;
+  }
+  let seq = Number(at.seq);
+  let prev = at.hash;
+  const cols = { seq: [] as number[], time: [] as string[], actor: [] as string[], action: [] as string[], target: [] as string[], outcome: [] as string[], data: [] as string[], prev: [] as string[], hash: [] as string[] };
+  for (const r of records) {
+    seq += 1;
+    const hash = chainHash({ ...r, seq }, prev);
+    cols.seq.push(seq); cols.time.push(r.time); cols.actor.push(r.actor); cols.action.push(r.action); cols.target.push(r.target);
+    cols.outcome.push(r.outcome); cols.data.push(JSON.stringify(r.data)); cols.prev.push(prev); cols.hash.push(hash);
+    prev = hash;
+  }
+  await tx.query(
+    `WITH ins AS (
+       INSERT INTO audit_events (tenant_id, seq, time, actor, action, target, outcome, data, prev_hash, hash)
+       SELECT $1, r.seq, r.time::timestamptz, r.actor, r.action, r.target, r.outcome, r.data::jsonb, r.prev_hash, r.hash
+         FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
+              AS r(seq, time, actor, action, target, outcome, data, prev_hash, hash)
+     )
+     UPDATE stream_heads SET seq = $11, prev_hash = $12, hash = $13 WHERE tenant_id = $1 AND stream = '${AUDIT_STREAM}'`,
+    [tx.tenantId, cols.seq, cols.time, cols.actor, cols.action, cols.target, cols.outcome, cols.data, cols.prev, cols.hash, seq, cols.prev.at(-1), prev],
+  );
+  tx.streamGrew('audit');
+}
+
+/** One record chained by the database (see appendAudit). */
+async function appendOne(tx: TenantTx, record: PendingRecord): Promise<void> {
   const t = canonicalTemplate(record);
   const values = [record.tenant_id, record.time, record.actor, record.action, record.target, record.outcome, JSON.stringify(record.data)];
   // The usual case: the head exists, a plain UPDATE (cheaper than INSERT … ON CONFLICT) moves it.
-  let res = await tx.query<{ seq: number; prev_hash: string; hash: string }>(
+  const res = await tx.query<{ seq: number }>(
     `WITH head AS (
        UPDATE stream_heads AS h SET
          seq = h.seq + 1,
@@ -43,11 +115,11 @@ export async function appendAudit(tx: TenantTx, clock: Clock, entry: AuditEntry)
      )
      INSERT INTO audit_events (tenant_id, seq, time, actor, action, target, outcome, data, prev_hash, hash)
      SELECT $1, seq, $2, $3, $4, $5, $6, $7, prev_hash, hash FROM head
-     RETURNING seq, prev_hash, hash`,
+     RETURNING seq`,
     [...values, t.before, t.middle, t.after],
   );
   // The tenant's first record: create the head (concurrent first appends serialize on the conflict).
-  if (res.rows.length === 0) res = await tx.query<{ seq: number; prev_hash: string; hash: string }>(
+  if (res.rows.length === 0) await tx.query(
     `WITH head AS (
        INSERT INTO stream_heads AS h (tenant_id, stream, seq, prev_hash, hash)
        VALUES ($1, '${AUDIT_STREAM}', 1, $8, encode(sha256(convert_to($9 || $8 || $10 || '1' || $11, 'UTF8')), 'hex'))
@@ -58,13 +130,10 @@ export async function appendAudit(tx: TenantTx, clock: Clock, entry: AuditEntry)
        RETURNING seq, prev_hash, hash
      )
      INSERT INTO audit_events (tenant_id, seq, time, actor, action, target, outcome, data, prev_hash, hash)
-     SELECT $1, seq, $2, $3, $4, $5, $6, $7, prev_hash, hash FROM head
-     RETURNING seq, prev_hash, hash`,
+     SELECT $1, seq, $2, $3, $4, $5, $6, $7, prev_hash, hash FROM head`,
     [...values, GENESIS_HASH, t.before, t.middle, t.after],
   );
-  const row = res.rows[0] as { seq: number; prev_hash: string; hash: string };
   tx.streamGrew('audit');
-  return { ...record, seq: row.seq, prev_hash: row.prev_hash, hash: row.hash };
 }
 
 /**

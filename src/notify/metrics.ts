@@ -1,4 +1,4 @@
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
 import { DeliveryMetrics } from '../delivery/metrics.ts';
 
 /**
@@ -13,6 +13,8 @@ export class NotifyMetrics {
   readonly operations: Counter<'tenant' | 'connector' | 'provider' | 'action' | 'outcome'>;
   /** result: applied, unchanged, unknown_ref, ignored, rejected, malformed. */
   readonly inbound: Counter<'provider' | 'result'>;
+  /** Inbound deliveries made durable by one commit (the group commit's group sizes). */
+  readonly inboundCommits: Histogram;
 
   constructor(registry: Registry) {
     this.delivery = new DeliveryMetrics(registry, 'probectl_notify', { title: 'On-call mirror', items: 'Operations', receiver: 'the connector' });
@@ -24,6 +26,10 @@ export class NotifyMetrics {
     this.inbound = new Counter({
       name: 'probectl_notify_inbound_total', help: 'Inbound webhook deliveries by result: applied, unchanged (already in that state), unknown_ref, ignored (an event that is not mirrored), rejected (authentication failed: alarm), malformed.',
       labelNames: ['provider', 'result'] as const, registers,
+    });
+    this.inboundCommits = new Histogram({
+      name: 'probectl_notify_inbound_commit_deliveries', help: 'Inbound webhook deliveries applied per database commit: one tenant\'s deliveries arriving together share a transaction (group commit, at most 32).',
+      buckets: [1, 2, 4, 8, 16, 32], registers,
     });
   }
 }

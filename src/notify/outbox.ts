@@ -46,6 +46,36 @@ export const headStream = (connector: string): string => `notify:${connector}`;
  */
 export async function enqueue(tx: TenantTx, clock: Clock, ops: readonly NewOperation[]): Promise<void> {
   if (ops.length === 0) return;
+  const buffer = deferred.get(tx);
+  if (buffer) {
+    buffer.push(...ops);
+    return;
+  }
+  await enqueueNow(tx, clock, ops);
+}
+
+/** Per transaction: the operations enqueue buffered since deferEnqueue (appended by flushEnqueue). */
+const deferred = new WeakMap<TenantTx, NewOperation[]>();
+
+/**
+ * From now on, enqueue in this transaction buffers its operations; the
+ * caller must run flushEnqueue before the transaction ends. For group
+ * commits (many incident changes in one transaction): the connectors' heads
+ * are then locked by one statement near the commit, not from the first
+ * change on.
+ */
+export function deferEnqueue(tx: TenantTx): void {
+  if (!deferred.has(tx)) deferred.set(tx, []);
+}
+
+/** Appends the operations buffered since deferEnqueue, in order, in one statement, and ends the deferral. */
+export async function flushEnqueue(tx: TenantTx, clock: Clock): Promise<void> {
+  const ops = deferred.get(tx) ?? [];
+  deferred.delete(tx);
+  if (ops.length > 0) await enqueueNow(tx, clock, ops);
+}
+
+async function enqueueNow(tx: TenantTx, clock: Clock, ops: readonly NewOperation[]): Promise<void> {
   await tx.query(
     `WITH ops AS (
        SELECT * FROM unnest($2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS o(connector, id, incident_id, action, incident, detail, ord)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { chainHash, GENESIS_HASH } from '../../src/audit/chain.ts';
-import { appendAudit, auditHead, pageAudit, verifyAudit } from '../../src/audit/log.ts';
+import { appendAudit, auditHead, deferAudit, flushAudit, pageAudit, verifyAudit } from '../../src/audit/log.ts';
 import { canonicalJson } from '../../src/core/canonical.ts';
 import { isProbectlError } from '../../src/core/errors.ts';
 import { inTenant } from '../../src/store/scope.ts';
@@ -88,9 +88,47 @@ describe(`audit chain (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' : '
       await appendAudit(tx, clock, { actor: 'a', action: 'x', target: '2', outcome: 'success' });
       throw new Error('the audited action failed');
     }));
-    const ev = await inTenant(t.db, d as string, (tx) => appendAudit(tx, clock, { actor: 'a', action: 'x', target: '3', outcome: 'success' }));
-    assert.equal(ev.seq, 2);
+    await inTenant(t.db, d as string, (tx) => appendAudit(tx, clock, { actor: 'a', action: 'x', target: '3', outcome: 'success' }));
+    assert.deepEqual((await inTenant(t.db, d as string, (tx) => pageAudit(tx, 0, 10))).map((e) => [e.seq, e.target]), [[1, '1'], [2, '3']]);
     assert.equal((await verify(t.db, d as string)).ok, true);
+  });
+
+  it('a deferred group of records is chained in append order by one flush, and verifies with what came before and after', async () => {
+    const [g] = await makeTenants(t.db, 'audit-deferred');
+    const tenant = g as string;
+    // The tenant's very first records deferred (no head yet), then a group on an existing head, then plain appends.
+    await inTenant(t.db, tenant, async (tx) => {
+      deferAudit(tx);
+      for (const i of [1, 2, 3]) await appendAudit(tx, clock, { actor: 'a', action: 'deferred', target: `first:${i}`, outcome: 'success', data: { i } });
+      await flushAudit(tx);
+    });
+    await inTenant(t.db, tenant, async (tx) => {
+      await appendAudit(tx, clock, { actor: 'a', action: 'plain', target: 'before', outcome: 'success' });
+      deferAudit(tx);
+      for (let i = 0; i < 25; i++) await appendAudit(tx, clock, { actor: 'a', action: 'deferred', target: `group:${i}`, outcome: i % 2 ? 'failure' : 'success', data: { i, s: 'quote " \\ \u00e9' } });
+      // Nothing is written before the flush.
+      assert.equal((await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_events WHERE tenant_id = $1', [tenant])).rows[0]?.n, 4);
+      await flushAudit(tx);
+    });
+    await inTenant(t.db, tenant, (tx) => appendAudit(tx, clock, { actor: 'a', action: 'plain', target: 'after', outcome: 'success' }));
+    const events = await inTenant(t.db, tenant, (tx) => pageAudit(tx, 0, 100));
+    assert.deepEqual(events.map((e) => e.target), ['first:1', 'first:2', 'first:3', 'before', ...Array.from({ length: 25 }, (_, i) => `group:${i}`), 'after']);
+    assert.deepEqual(events.map((e) => e.seq), Array.from({ length: 30 }, (_, i) => i + 1));
+    const head = await inTenant(t.db, tenant, (tx) => auditHead(tx));
+    assert.equal(head?.seq, 30);
+    assert.equal((await verify(t.db, tenant)).ok, true);
+    // A deferred group rolled back with its transaction leaves no gap and no record.
+    await assert.rejects(inTenant(t.db, tenant, async (tx) => {
+      deferAudit(tx);
+      await appendAudit(tx, clock, { actor: 'a', action: 'deferred', target: 'lost', outcome: 'success' });
+      await appendAudit(tx, clock, { actor: 'a', action: 'deferred', target: 'lost', outcome: 'success' });
+      await flushAudit(tx);
+      throw new Error('the audited action failed');
+    }));
+    await inTenant(t.db, tenant, (tx) => appendAudit(tx, clock, { actor: 'a', action: 'plain', target: 'last', outcome: 'success' }));
+    const last = await inTenant(t.db, tenant, (tx) => pageAudit(tx, 30, 10));
+    assert.deepEqual(last.map((e) => [e.seq, e.target]), [[31, 'last']]);
+    assert.equal((await verify(t.db, tenant)).ok, true);
   });
 
   it('verify names the seq of a record edited by the table owner', async () => {

@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
+import type { IncidentListener } from '../../src/incidents/listeners.ts';
+import type { InboundConfig } from '../../src/notify/config/connectors.ts';
+import { InboundGroupCommit } from '../../src/notify/inbound/group-commit.ts';
 import { probectlSignature } from '../../src/notify/providers/shared/signing.ts';
+import type { NotifyRuntime } from '../../src/notify/runtime.ts';
 import { countRows } from '../helpers/rows.ts';
 import { Jira } from './servers/jira.ts';
 import { pagerDutyWebhookHeaders, pagerDutyWebhookEnvelope, PagerDuty } from './servers/pagerduty.ts';
@@ -187,6 +191,97 @@ describe('inbound webhooks POST /ingest/itsm/{provider}/{id}', () => {
     assert.equal(results.filter((r) => r.json.result === 'applied' && r.json.status === 'resolved').length, 1, 'exactly one resolution applied');
     assert.ok(results.filter((r) => r.json.result === 'applied').length <= 2, 'at most an acknowledgement before it');
     assert.equal(await status(acme, incident), 'resolved');
+  });
+
+  it('a burst of one tenant\'s deliveries: each answered as if alone, one operation per change, a replay in the same group refused, the chain intact', async () => {
+    const incidents: string[] = [];
+    for (let i = 0; i < 12; i++) incidents.push(await opened(acme, `burst-${i}`));
+    const pdBefore = await n.rows<{ n: number }>(acme, "SELECT count(*)::int AS n FROM notify_outbox WHERE action IN ('acknowledge', 'resolve')");
+    const signed = (incident: string, status: string, ts: number) => {
+      const body = JSON.stringify({ external_ref: key(incident), status });
+      return { body, headers: hmac(S.hook1, body, ts) };
+    };
+    const now = Math.floor(Date.now() / 1000);
+    // Per incident an acknowledgement and a resolution; one signed delivery sent twice at once; refs nobody knows; all at once.
+    const deliveries = incidents.flatMap((inc, i) => [signed(inc, 'acknowledged', now - i), signed(inc, 'resolved', now - i)]);
+    const twice = signed(incidents[0] as string, 'resolved', now - 100);
+    const unknown = Array.from({ length: 4 }, (_, i) => signed(`00000000-0000-4000-8000-00000000000${i}`, 'resolved', now));
+    const all = [...deliveries, twice, twice, ...unknown];
+    const results = await Promise.all(all.map((d) => post('/ingest/itsm/webhook/hook1', d.body, d.headers)));
+    const answerTo = (d: (typeof all)[number]) => results[all.indexOf(d)] as Sent;
+    // The doubled signature: one was applied or a no-op, the other refused as a replay.
+    const pair = results.slice(deliveries.length, deliveries.length + 2);
+    assert.deepEqual(pair.map((r) => r.status).sort(), [200, 401], pair.map((r) => r.text).join('\n'));
+    assert.match(pair.find((r) => r.status === 401)?.text ?? '', /replayed delivery/);
+    for (const r of results.slice(deliveries.length + 2)) assert.deepEqual([r.status, r.json.result], [200, 'unknown_ref']);
+    for (const [i, inc] of incidents.entries()) {
+      const resolve = answerTo(deliveries[2 * i + 1] as (typeof all)[number]);
+      assert.equal(resolve.status, 200, resolve.text);
+      assert.equal(await status(acme, inc), 'resolved');
+    }
+    assert.equal(results.filter((r) => r.status === 200 && r.json.result === 'applied' && r.json.status === 'resolved').length, 12, 'each incident resolved exactly once');
+    // The other connectors got exactly one operation per change that was applied (never echoed to the webhook).
+    const applied = results.filter((r) => r.status === 200 && r.json.result === 'applied').length;
+    const ops = await n.rows<{ n: number }>(acme, "SELECT count(*)::int AS n FROM notify_outbox WHERE action IN ('acknowledge', 'resolve')");
+    assert.equal((ops[0]?.n ?? 0) - (pdBefore[0]?.n ?? 0), applied * 2, 'PagerDuty and Jira each get one operation per applied change');
+    const gaps = await n.rows<{ connector: string; n: number; max: number }>(acme, 'SELECT connector, count(*)::int AS n, max(seq)::int AS max FROM notify_outbox GROUP BY connector');
+    for (const g of gaps) assert.equal(g.n, g.max, `outbox seq of ${g.connector} is gapless`);
+    assert.match((await n.app.request('GET', '/metrics', { token: n.app.adminToken })).text, /probectl_notify_inbound_commit_deliveries_count \d+/);
+    const verdict = await n.app.request('GET', '/v1/audit/verify', { token: await n.token(acme) });
+    assert.equal(verdict.json.ok, true, verdict.text);
+    const records = (await auditOf(acme)).filter((e) => e.actor === 'inbound:hook1' && String(e.data.ref ?? '').startsWith('probectl-'));
+    assert.equal(records.filter((e) => e.action === 'incident.resolve' && incidents.some((inc) => e.data.ref === key(inc))).length, 12);
+  });
+
+  it('group commit: deliveries submitted together share transactions, each answered as alone; a failing group falls back to one transaction each', async () => {
+    const runtime = n.app.service.integrations.get('notify')?.runtime as NotifyRuntime;
+    const deps = n.app.service.deps;
+    const hook = runtime.inbound.get('hook1') as InboundConfig;
+    const sizes: number[] = [];
+    const group = new InboundGroupCommit(deps.db, deps.clock, deps.ingest.listeners ?? [], (k) => sizes.push(k));
+    const incidents: string[] = [];
+    for (let i = 0; i < 10; i++) incidents.push(await opened(acme, `group-${i}`));
+    const change = (inc: string, status: 'acknowledged' | 'resolved') => ({ ref: key(inc), status });
+    // All submitted in one tick: the first two start at once, the rest wait and commit as one group.
+    const answers = await Promise.all([
+      ...incidents.map((inc, i) => group.apply(hook, change(inc, 'resolved'), `sig-group-${i}`, 'test')),
+      group.apply(hook, change(incidents[0] as string, 'resolved'), 'sig-group-0', 'test').then(() => 'accepted', (e: Error) => e.constructor.name),
+      group.apply(hook, { ignore: 'not mirrored' }, undefined, 'test'),
+    ]);
+    assert.deepEqual(answers.slice(0, 10), incidents.map((inc) => ({ result: 'applied', incident: inc, status: 'resolved' })));
+    assert.equal(answers[10], 'ReplayedDelivery', 'a signature seen earlier in the same group is a replay');
+    assert.deepEqual(answers[11], { result: 'ignored', reason: 'not mirrored' });
+    assert.deepEqual(sizes.slice(0, 2), [1, 1]);
+    assert.equal(sizes.slice(2).reduce((a, b) => a + b, 0), 10, `the other deliveries committed in groups: ${sizes}`);
+    assert.ok(sizes.slice(2).some((k) => k > 1), `some commit held several deliveries: ${sizes}`);
+    for (const inc of incidents) assert.equal(await status(acme, inc), 'resolved');
+    const ops = await n.rows<{ incident_id: string; n: number }>(acme, "SELECT incident_id, count(*)::int AS n FROM notify_outbox WHERE action = 'resolve' AND incident_id = ANY($1::uuid[]) GROUP BY incident_id", [incidents]);
+    assert.deepEqual(ops.map((o) => o.n), incidents.map(() => 2), 'one resolve per other connector (PagerDuty, Jira), none to the webhook it came from');
+
+    // A group whose transaction fails (a fault injected: applying one of its deliveries throws inside the transaction):
+    // nothing of the group is kept, each delivery is applied alone and gets its own answer — the faulty one its error.
+    const more: string[] = [];
+    for (let i = 0; i < 4; i++) more.push(await opened(acme, `group-fail-${i}`));
+    const faulty = more[3] as string;
+    const failing: IncidentListener = { incidentChanged: async (_tx, c) => { if (c.incident.id === faulty) throw new Error('injected listener fault'); } };
+    const sizes2: number[] = [];
+    const group2 = new InboundGroupCommit(deps.db, deps.clock, [...(deps.ingest.listeners ?? []), failing], (k) => sizes2.push(k));
+    const settled = await Promise.allSettled([
+      group2.apply(hook, { ignore: 'first' }, undefined, 'test'),
+      group2.apply(hook, { ignore: 'second' }, undefined, 'test'),
+      group2.apply(hook, change(more[0] as string, 'acknowledged'), 'sig-fail-0', 'test'),
+      group2.apply(hook, change(faulty, 'acknowledged'), 'sig-fail-3', 'test'),
+      group2.apply(hook, change(more[1] as string, 'resolved'), 'sig-fail-1', 'test'),
+      group2.apply(hook, change(more[2] as string, 'acknowledged'), 'sig-fail-2', 'test'),
+    ]);
+    const value = (i: number) => { const r = settled[i]; return r?.status === 'fulfilled' ? [r.value.result, 'status' in r.value ? r.value.status : ''] : ['rejected', (r?.reason as Error).message]; };
+    assert.deepEqual([2, 3, 4, 5].map(value), [['applied', 'acknowledged'], ['rejected', 'injected listener fault'], ['applied', 'resolved'], ['applied', 'acknowledged']]);
+    assert.deepEqual(sizes2, [1, 1, 1, 1, 1], 'the failed group of four was applied again one by one (three committed)');
+    assert.equal(await status(acme, faulty), 'open', 'the faulty delivery changed nothing');
+    assert.equal((await n.rows(acme, 'SELECT 1 FROM notify_inbound_seen WHERE signature = $1', ['sig-fail-3'])).length, 0, 'its signature was not consumed: the vendor\'s retry is applied');
+    assert.deepEqual([await status(acme, more[0] as string), await status(acme, more[1] as string), await status(acme, more[2] as string)], ['acknowledged', 'resolved', 'acknowledged']);
+    const verdict = await n.app.request('GET', '/v1/audit/verify', { token: await n.token(acme) });
+    assert.equal(verdict.json.ok, true, verdict.text);
   });
 
   it('probectl webhook sign (POST /v1/notify/sign): headers that the endpoint accepts; another tenant\'s id is not found', async () => {

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { appendAudit } from '../../audit/log.ts';
-import { isProbectlError, ProbectlError } from '../../core/errors.ts';
+import { ProbectlError } from '../../core/errors.ts';
 import { JsonInputError, parseJsonBytes } from '../../core/json-input.ts';
 import { PUBLIC, routeWith, type RouteDef } from '../../integrations/route.ts';
 import type { IntegrationRouteDeps } from '../../integrations/types.ts';
@@ -8,7 +8,8 @@ import type { Db } from '../../store/db.ts';
 import { inTenant } from '../../store/scope.ts';
 import type { InboundConfig } from '../config/connectors.ts';
 import type { NotifyRuntime } from '../runtime.ts';
-import { applyInbound, ReplayedDelivery } from './apply.ts';
+import { ReplayedDelivery } from './apply.ts';
+import { InboundGroupCommit } from './group-commit.ts';
 import { authenticateInbound } from './auth.ts';
 import { FailureAuditLimiter } from './limiter.ts';
 import { parsePortable } from './portable.ts';
@@ -27,6 +28,14 @@ function limiterOf(db: Db): FailureAuditLimiter {
   let l = limiters.get(db);
   if (!l) limiters.set(db, (l = new FailureAuditLimiter(REFUSALS_AUDITED_PER_MINUTE)));
   return l;
+}
+
+// One group commit per database handle (per running app): its clock and incident listeners are the app's.
+const groupCommits = new WeakMap<Db, InboundGroupCommit>();
+function groupCommitOf(deps: Deps, runtime: NotifyRuntime): InboundGroupCommit {
+  let g = groupCommits.get(deps.db);
+  if (!g) groupCommits.set(deps.db, (g = new InboundGroupCommit(deps.db, deps.clock, deps.incidentListeners, (n) => runtime.metrics.inboundCommits.observe(n))));
+  return g;
 }
 
 const printable = (s: unknown, max: number): string => (typeof s === 'string' && /^[A-Za-z0-9_.-]*$/.test(s) ? s.slice(0, max) : '(unprintable)');
@@ -97,12 +106,9 @@ export const inboundRoute: RouteDef<Deps> = route({
       await refuse(deps, inbound, params, source, change.invalid, 'malformed');
       throw new ProbectlError('PROBECTL_ERR_WEBHOOK_BODY', `webhook body refused: ${change.invalid}`);
     }
-    const apply = () => applyInbound(deps.db, deps.clock, inbound, change, auth.signature, deps.incidentListeners, source);
     let outcome;
     try {
-      // The status read without a lock may change before the incident is locked (a concurrent change resolved
-      // it): the transition is then refused and rolled back, and applying again records the delivery as a no-op.
-      outcome = await apply().catch((err: unknown) => (isProbectlError(err, 'PROBECTL_ERR_INCIDENT_TRANSITION') ? apply() : Promise.reject(err)));
+      outcome = await groupCommitOf(deps, runtime).apply(inbound, change, auth.signature, source);
     } catch (err) {
       if (err instanceof ReplayedDelivery) {
         await refuse(deps, inbound, params, source, 'replayed signature', 'rejected');

@@ -1,0 +1,130 @@
+import { deferAudit, flushAudit } from '../../audit/log.ts';
+import type { Clock } from '../../core/clock.ts';
+import { isProbectlError } from '../../core/errors.ts';
+import type { IncidentListener } from '../../incidents/listeners.ts';
+import type { Db } from '../../store/db.ts';
+import { inTenant } from '../../store/scope.ts';
+import type { InboundConfig } from '../config/connectors.ts';
+import { deferEnqueue, flushEnqueue } from '../outbox.ts';
+import type { InboundChange } from '../providers/types.ts';
+import { applyInbound, applyInboundIn, REPLAYED, ReplayedDelivery, type InboundResult } from './apply.ts';
+
+/** At most this many deliveries of one tenant share a transaction. */
+export const MAX_GROUP = 32;
+/** Transactions of one tenant's group commits in flight at once (the second does its reads while the first commits). */
+const GROUPS_PER_TENANT = 2;
+
+interface Pending {
+  inbound: InboundConfig;
+  change: InboundChange | { ignore: string };
+  signature: string | undefined;
+  source: string;
+  resolve(result: InboundResult): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Group commit of authenticated inbound deliveries (the "Inbound webhooks"
+ * of docs/oncall.md): the deliveries of one tenant that arrive while that
+ * tenant's transactions are busy are applied together, up to MAX_GROUP in
+ * one transaction, each exactly as applyInbound applies it alone and in
+ * arrival order — the outbox operations and audit records of the whole
+ * group are appended by one statement each right before the commit (so the
+ * tenant's chain and outbox heads are locked for two statements per group,
+ * not for each delivery) and one commit makes them durable. Every delivery
+ * is answered only after that commit. When the group's transaction fails
+ * (one delivery's transition raced another change, the database went away),
+ * each of its deliveries is applied again on its own, as if it had arrived
+ * alone — its own answer, its own error — so one bad delivery never fails
+ * the others. A delivery arriving while the tenant is idle starts its own
+ * transaction at once (no added wait).
+ */
+export class InboundGroupCommit {
+  private readonly queues = new Map<string, Pending[]>();
+  private readonly running = new Map<string, number>();
+  private readonly db: Db;
+  private readonly clock: Clock;
+  private readonly listeners: readonly IncidentListener[];
+  private readonly committed: (deliveries: number) => void;
+
+  /** `committed` is told the number of deliveries each successful commit made durable (a metric). */
+  constructor(db: Db, clock: Clock, listeners: readonly IncidentListener[], committed: (deliveries: number) => void = () => {}) {
+    this.db = db;
+    this.clock = clock;
+    this.listeners = listeners;
+    this.committed = committed;
+  }
+
+  /**
+   * Applies one delivery in the credential's tenant (see applyInbound).
+   * Resolves once it has committed; rejects with ReplayedDelivery for a
+   * signature accepted before, or with the error applying it alone gave.
+   */
+  apply(inbound: InboundConfig, change: InboundChange | { ignore: string }, signature: string | undefined, source: string): Promise<InboundResult> {
+    return new Promise<InboundResult>((resolve, reject) => {
+      const tenant = inbound.tenant;
+      let queue = this.queues.get(tenant);
+      if (!queue) this.queues.set(tenant, (queue = []));
+      queue.push({ inbound, change, signature, source, resolve, reject });
+      if ((this.running.get(tenant) ?? 0) < GROUPS_PER_TENANT) void this.drain(tenant);
+    });
+  }
+
+  private async drain(tenant: string): Promise<void> {
+    this.running.set(tenant, (this.running.get(tenant) ?? 0) + 1);
+    try {
+      for (;;) {
+        const queue = this.queues.get(tenant);
+        const group = queue?.splice(0, MAX_GROUP) ?? [];
+        if (group.length === 0) break;
+        await this.applyGroup(tenant, group);
+      }
+    } finally {
+      const left = (this.running.get(tenant) ?? 1) - 1;
+      if (left > 0) this.running.set(tenant, left);
+      else {
+        this.running.delete(tenant);
+        if (this.queues.get(tenant)?.length === 0) this.queues.delete(tenant);
+      }
+    }
+  }
+
+  private async applyGroup(tenant: string, group: readonly Pending[]): Promise<void> {
+    if (group.length === 1) return this.alone(group[0] as Pending);
+    let results: Array<InboundResult | typeof REPLAYED>;
+    try {
+      results = await inTenant(this.db, tenant, async (tx) => {
+        deferEnqueue(tx);
+        deferAudit(tx);
+        const out: Array<InboundResult | typeof REPLAYED> = [];
+        for (const p of group) out.push(await applyInboundIn(tx, this.clock, p.inbound, p.change, p.signature, this.listeners, p.source));
+        // The outbox heads before the audit head: the order a single change takes them in.
+        await flushEnqueue(tx, this.clock);
+        await flushAudit(tx);
+        return out;
+      });
+    } catch {
+      // Nothing of the group was written: each delivery on its own, with its own answer.
+      await Promise.all(group.map((p) => this.alone(p)));
+      return;
+    }
+    this.committed(group.length);
+    for (const [i, p] of group.entries()) {
+      const r = results[i];
+      if (r === REPLAYED || r === undefined) p.reject(new ReplayedDelivery('replayed delivery: this signature was accepted before'));
+      else p.resolve(r);
+    }
+  }
+
+  /** One delivery in its own transaction; a transition that raced a concurrent change is applied again (then a no-op). */
+  private async alone(p: Pending): Promise<void> {
+    const once = () => applyInbound(this.db, this.clock, p.inbound, p.change, p.signature, this.listeners, p.source);
+    try {
+      const result = await once().catch((err: unknown) => (isProbectlError(err, 'PROBECTL_ERR_INCIDENT_TRANSITION') ? once() : Promise.reject(err)));
+      this.committed(1);
+      p.resolve(result);
+    } catch (err) {
+      p.reject(err);
+    }
+  }
+}
