@@ -117,6 +117,37 @@ export interface Transition {
 }
 
 /**
+ * Moves several distinct incidents, each from the status the caller read to
+ * `to`, in one statement: the rows are locked in id order (so two such
+ * statements never deadlock), and each moves only if its locked status is
+ * still `from` and the move is allowed. Returns the transitions in the
+ * order given, or undefined when any incident is missing or its status is
+ * no longer `from` (then some may have moved: the caller rolls the
+ * transaction back and applies the changes one by one).
+ */
+export async function transitionIncidents(tx: TenantTx, changes: ReadonlyArray<{ id: string; from: IncidentStatus; to: 'acknowledged' | 'resolved' }>, at: Date): Promise<Transition[] | undefined> {
+  if (changes.length === 0) return [];
+  if (changes.some((c) => !ALLOWED[c.from].includes(c.to))) return undefined;
+  const res = await tx.query<IncidentRow & { was: IncidentStatus }>(
+    `WITH ch AS (
+       SELECT * FROM unnest($2::uuid[], $3::text[], $4::text[]) AS c(id, was, status)
+     ), locked AS (
+       SELECT i.id FROM incidents i JOIN ch USING (id) WHERE i.tenant_id = $1 AND i.status = ch.was ORDER BY i.id FOR UPDATE OF i
+     )
+     UPDATE incidents i SET status = ch.status, updated_at = $5,
+        acknowledged_at = CASE WHEN ch.status = 'acknowledged' THEN $5 ELSE i.acknowledged_at END,
+        resolved_at = CASE WHEN ch.status = 'resolved' THEN $5 ELSE i.resolved_at END
+       FROM ch JOIN locked USING (id)
+      WHERE i.tenant_id = $1 AND i.id = ch.id AND i.status = ch.was
+      RETURNING ${INCIDENT_COLUMNS.split(', ').map((c) => `i.${c}`).join(', ')}, ch.was`,
+    [tx.tenantId, changes.map((c) => c.id), changes.map((c) => c.from), changes.map((c) => c.to), at],
+  );
+  if (res.rows.length !== changes.length) return undefined;
+  const byId = new Map(res.rows.map((r) => [r.id, r]));
+  return changes.map((c) => ({ incident: toIncident(byId.get(c.id) as IncidentRow), from: c.from, changed: true }));
+}
+
+/**
  * Moves an incident to `to`. Asking for the status it already has changes
  * nothing; a resolved incident stays resolved (a new signal opens a new one).
  */

@@ -21,9 +21,20 @@ export type IncidentChange =
 /** Called for every incident change, inside its transaction; a throw rolls the change back. */
 export interface IncidentListener {
   incidentChanged(tx: TenantTx, change: IncidentChange): Promise<void>;
+  /** Several changes of distinct incidents at once (a group commit); without it, incidentChanged is called for each. */
+  incidentsChanged?(tx: TenantTx, changes: readonly IncidentChange[]): Promise<void>;
 }
 
 /** Calls every listener in order. */
 export async function announceIncidentChange(listeners: readonly IncidentListener[], tx: TenantTx, change: IncidentChange): Promise<void> {
   for (const l of listeners) await l.incidentChanged(tx, change);
+}
+
+/** Calls every listener in order with changes of distinct incidents: at once where it takes several, else one by one. */
+export async function announceIncidentChanges(listeners: readonly IncidentListener[], tx: TenantTx, changes: readonly IncidentChange[]): Promise<void> {
+  if (changes.length === 0) return;
+  for (const l of listeners) {
+    if (l.incidentsChanged) await l.incidentsChanged(tx, changes);
+    else for (const change of changes) await l.incidentChanged(tx, change);
+  }
 }

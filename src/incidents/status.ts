@@ -1,9 +1,9 @@
 import { appendAudit } from '../audit/log.ts';
 import type { Clock } from '../core/clock.ts';
 import type { TenantTx } from '../store/scope.ts';
-import { transitionIncident } from './incidents.ts';
-import { announceIncidentChange, type IncidentListener } from './listeners.ts';
-import type { Incident } from './model.ts';
+import { transitionIncident, transitionIncidents } from './incidents.ts';
+import { announceIncidentChange, announceIncidentChanges, type IncidentListener } from './listeners.ts';
+import type { Incident, IncidentStatus } from './model.ts';
 
 /**
  * Acknowledges or resolves an incident of the scope's tenant, inside the
@@ -30,4 +30,34 @@ export async function changeIncidentStatus(
     });
   }
   return { incident: t.incident, changed: t.changed };
+}
+
+/** Who made a status change (see changeIncidentStatus). */
+export interface StatusChangeBy { actor: string; origin?: string | undefined; data?: Record<string, unknown> }
+
+/**
+ * changeIncidentStatus for several distinct incidents at once, each from the
+ * status the caller read (`from`): one statement moves them all, the
+ * listeners hear them together, and each gets its audit record, in the order
+ * given. Returns the changed incidents, or undefined — with nothing
+ * announced or audited — when any incident is missing or no longer `from`
+ * (some may have moved: the caller must roll the transaction back).
+ */
+export async function changeIncidentStatuses(
+  tx: TenantTx, clock: Clock, changes: ReadonlyArray<{ id: string; from: IncidentStatus; to: 'acknowledged' | 'resolved'; by: StatusChangeBy }>, listeners: readonly IncidentListener[],
+): Promise<Incident[] | undefined> {
+  const moved = await transitionIncidents(tx, changes, new Date(clock.now()));
+  if (!moved) return undefined;
+  await announceIncidentChanges(listeners, tx, moved.map((t, i) => {
+    const by = (changes[i] as { by: StatusChangeBy }).by;
+    return { kind: 'status' as const, incident: t.incident, from: t.from, actor: by.actor, origin: by.origin };
+  }));
+  for (const [i, t] of moved.entries()) {
+    const { to, by } = changes[i] as { to: 'acknowledged' | 'resolved'; by: StatusChangeBy };
+    await appendAudit(tx, clock, {
+      actor: by.actor, action: `incident.${to === 'resolved' ? 'resolve' : 'acknowledge'}`,
+      target: `incident:${t.incident.id}`, outcome: 'success', data: { from: t.from, to, ...(by.data ?? {}) },
+    });
+  }
+  return moved.map((t) => t.incident);
 }

@@ -5,6 +5,7 @@ import type { TenantTx } from '../store/scope.ts';
 import type { ConnectorConfig } from './config/connectors.ts';
 import { insertLinks, linksOf, STATUS_RANK } from './links.ts';
 import { enqueue, type NewOperation } from './outbox.ts';
+import type { IncidentView } from './providers/types.ts';
 import { incidentView } from './view.ts';
 
 /**
@@ -38,6 +39,21 @@ export class NotifyListener implements IncidentListener {
     return [...this.byTenant.entries()].filter(([, list]) => list.some((c) => c.provider.updates !== false)).map(([t]) => t);
   }
 
+  /**
+   * Several changes at once (a group commit of inbound deliveries): status
+   * changes of distinct incidents move their links in one statement (see
+   * status); other kinds are handled one by one.
+   */
+  async incidentsChanged(tx: TenantTx, changes: readonly IncidentChange[]): Promise<void> {
+    const connectors = this.byTenant.get(tx.tenantId);
+    if (!connectors) return;
+    const statuses = changes.filter((c) => c.kind === 'status');
+    for (const c of changes) if (c.kind !== 'status') await this.incidentChanged(tx, c);
+    const ops: NewOperation[] = [];
+    await this.status(tx, connectors, statuses.map((c) => c.incident), ops);
+    if (ops.length > 0) await enqueue(tx, this.clock, ops);
+  }
+
   async incidentChanged(tx: TenantTx, change: IncidentChange): Promise<void> {
     const connectors = this.byTenant.get(tx.tenantId);
     if (!connectors) return;
@@ -50,7 +66,7 @@ export class NotifyListener implements IncidentListener {
         await this.signal(tx, connectors, change.incident, change.severityFrom, ops);
         break;
       case 'status':
-        await this.status(tx, connectors, change.incident, ops);
+        await this.status(tx, connectors, [change.incident], ops);
         break;
     }
     if (ops.length > 0) await enqueue(tx, this.clock, ops);
@@ -96,36 +112,44 @@ export class NotifyListener implements IncidentListener {
   }
 
   /**
-   * One statement: every configured link of the incident behind the new
-   * status moves to it (a resolution also drops pending updates) and says
-   * what it was; each that was behind gets the operation — except the links
-   * the inbound webhook making this change came from (originOf): they move
-   * too, but nothing is sent back there.
+   * One statement for any number of distinct incidents: every configured
+   * link of each incident behind its new status moves to it (a resolution
+   * also drops pending updates) and says what it was; each that was behind
+   * gets the operation — except the links the inbound webhook making the
+   * change came from (markOrigin): they move too, but nothing is sent back.
+   * Links are locked in (incident, connector) order.
    */
-  private async status(tx: TenantTx, connectors: readonly ConnectorConfig[], incident: Incident, ops: NewOperation[]): Promise<void> {
-    if (incident.status === 'open') return;
-    const action = incident.status === 'resolved' ? 'resolve' : 'acknowledge';
-    const origins = originLinks.get(tx) ?? new Set<string>();
-    const moved = await tx.query<{ connector: string; was: IncidentStatus }>(
-      `WITH old AS (
-         SELECT connector, status, update_due_at FROM notify_links
-          WHERE tenant_id = $1 AND incident_id = $2 AND connector = ANY($3::text[]) ORDER BY connector FOR UPDATE
+  private async status(tx: TenantTx, connectors: readonly ConnectorConfig[], incidents: readonly Incident[], ops: NewOperation[]): Promise<void> {
+    const moving = incidents.filter((i) => i.status !== 'open');
+    if (moving.length === 0) return;
+    const origins = originLinks.get(tx);
+    const moved = await tx.query<{ incident_id: string; connector: string; was: IncidentStatus }>(
+      `WITH ch AS (
+         SELECT * FROM unnest($2::uuid[], $3::text[]) AS c(incident_id, status)
+       ), old AS (
+         SELECT l.incident_id, l.connector, l.status, l.update_due_at FROM notify_links l JOIN ch USING (incident_id)
+          WHERE l.tenant_id = $1 AND l.connector = ANY($4::text[]) ORDER BY l.incident_id, l.connector FOR UPDATE OF l
        )
        UPDATE notify_links l SET
-         status = CASE WHEN ${rank('old.status')} < ${rank('$4')} THEN $4 ELSE l.status END,
-         pending_signals = CASE WHEN $5 THEN 0 ELSE l.pending_signals END,
-         pending_from = CASE WHEN $5 THEN NULL ELSE l.pending_from END,
-         update_due_at = CASE WHEN $5 THEN NULL ELSE l.update_due_at END,
-         updated_at = $6
-        FROM old
-       WHERE l.tenant_id = $1 AND l.incident_id = $2 AND l.connector = old.connector
-         AND (${rank('old.status')} < ${rank('$4')} OR ($5 AND old.update_due_at IS NOT NULL))
-       RETURNING l.connector, old.status AS was`,
-      [tx.tenantId, incident.id, connectors.map((c) => c.id), incident.status, incident.status === 'resolved', new Date(this.clock.now())],
+         status = CASE WHEN ${rank('old.status')} < ${rank('ch.status')} THEN ch.status ELSE l.status END,
+         pending_signals = CASE WHEN ch.status = 'resolved' THEN 0 ELSE l.pending_signals END,
+         pending_from = CASE WHEN ch.status = 'resolved' THEN NULL ELSE l.pending_from END,
+         update_due_at = CASE WHEN ch.status = 'resolved' THEN NULL ELSE l.update_due_at END,
+         updated_at = $5
+        FROM old JOIN ch USING (incident_id)
+       WHERE l.tenant_id = $1 AND l.incident_id = old.incident_id AND l.connector = old.connector
+         AND (${rank('old.status')} < ${rank('ch.status')} OR (ch.status = 'resolved' AND old.update_due_at IS NOT NULL))
+       RETURNING l.incident_id, l.connector, old.status AS was`,
+      [tx.tenantId, moving.map((i) => i.id), moving.map((i) => i.status), connectors.map((c) => c.id), new Date(this.clock.now())],
     );
-    const view = incidentView(incident, tx.tenantId);
+    const byId = new Map(moving.map((i) => [i.id, i]));
+    const views = new Map<string, IncidentView>();
     for (const m of moved.rows) {
-      if (STATUS_RANK[m.was] < STATUS_RANK[incident.status] && !origins.has(m.connector)) ops.push({ connector: m.connector, action, incident: view });
+      const incident = byId.get(m.incident_id) as Incident;
+      if (STATUS_RANK[m.was] >= STATUS_RANK[incident.status] || origins?.get(incident.id)?.has(m.connector)) continue;
+      let view = views.get(incident.id);
+      if (!view) views.set(incident.id, (view = incidentView(incident, tx.tenantId)));
+      ops.push({ connector: m.connector, action: incident.status === 'resolved' ? 'resolve' : 'acknowledge', incident: view });
     }
   }
 }
@@ -135,16 +159,21 @@ function rank(expr: string): string {
   return `array_position(ARRAY['open', 'acknowledged', 'resolved']::text[], ${expr}::text)`;
 }
 
-/** Per transaction: the links an inbound webhook's change came from (never sent back there). */
-const originLinks = new WeakMap<TenantTx, ReadonlySet<string>>();
+/** Per transaction, per incident: the links an inbound webhook's change came from (never sent back there). */
+const originLinks = new WeakMap<TenantTx, Map<string, ReadonlySet<string>>>();
 
 /**
- * Names the connectors whose vendor made the status change about to be
- * applied in this transaction (an inbound webhook): their links take the new
- * status like the others, but no operation is sent to them.
+ * Names the connectors whose vendor made the status change of `incident`
+ * about to be applied in this transaction (an inbound webhook): their links
+ * take the new status like the others, but no operation is sent to them.
+ * An empty list forgets them (the incident's next change in the same
+ * transaction comes from elsewhere).
  */
-export function markOrigin(tx: TenantTx, connectors: readonly string[]): void {
-  originLinks.set(tx, new Set(connectors));
+export function markOrigin(tx: TenantTx, incident: string, connectors: readonly string[]): void {
+  let byIncident = originLinks.get(tx);
+  if (!byIncident) originLinks.set(tx, (byIncident = new Map()));
+  if (connectors.length === 0) byIncident.delete(incident);
+  else byIncident.set(incident, new Set(connectors));
 }
 
 function reaches(severity: Severity, c: ConnectorConfig): boolean {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ingestSignals } from '../../src/incidents/correlator.ts';
-import { getIncident, incidentSignals, listIncidents, pageSignals, transitionIncident } from '../../src/incidents/incidents.ts';
+import { getIncident, incidentSignals, listIncidents, pageSignals, transitionIncident, transitionIncidents } from '../../src/incidents/incidents.ts';
 import type { SignalInput } from '../../src/incidents/model.ts';
 import { isProbectlError } from '../../src/core/errors.ts';
 import { inTenant } from '../../src/store/scope.ts';
@@ -91,6 +91,30 @@ describe(`signals → incidents (${process.env.PROBECTL_TEST_DATABASE_URL ? 'pos
     const res = await inTenant(t.db, tenant!, (tx) => transitionIncident(tx, id, 'resolved', at));
     assert.equal(res?.incident.resolved_at, at.toISOString());
     await assert.rejects(inTenant(t.db, tenant!, (tx) => transitionIncident(tx, id, 'acknowledged', at)), (err) => isProbectlError(err, 'PROBECTL_ERR_INCIDENT_TRANSITION'));
+  });
+
+  it('several incidents move in one statement only while each still has the status the caller read', async () => {
+    const [tenant] = await makeTenants(t.db, 'corr-status-many');
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push((await ingest(tenant!, [sig({ target: `many-${i}:443` })]))[0]!.signal.incident_id);
+    const at = new Date(clock.now());
+    const [a, b, c, d] = ids as [string, string, string, string];
+    const moved = await inTenant(t.db, tenant!, (tx) => transitionIncidents(tx, [{ id: c, from: 'open', to: 'resolved' }, { id: a, from: 'open', to: 'acknowledged' }], at));
+    assert.deepEqual(moved?.map((m) => [m.incident.id, m.from, m.incident.status, m.incident.acknowledged_at, m.incident.resolved_at]), [[c, 'open', 'resolved', null, at.toISOString()], [a, 'open', 'acknowledged', at.toISOString(), null]]);
+    // One premise is stale (a is acknowledged now, not open): undefined, and the caller's rollback undoes b's move.
+    await assert.rejects(inTenant(t.db, tenant!, async (tx) => {
+      const r = await transitionIncidents(tx, [{ id: b, from: 'open', to: 'resolved' }, { id: a, from: 'open', to: 'resolved' }], at);
+      assert.equal(r, undefined);
+      throw new Error('rolled back');
+    }), /rolled back/);
+    assert.equal((await inTenant(t.db, tenant!, (tx) => getIncident(tx, b)))?.status, 'open');
+    // A move the status does not allow, an unknown incident: undefined.
+    assert.equal(await inTenant(t.db, tenant!, (tx) => transitionIncidents(tx, [{ id: c, from: 'resolved', to: 'acknowledged' }], at)), undefined);
+    assert.equal(await inTenant(t.db, tenant!, (tx) => transitionIncidents(tx, [{ id: '00000000-0000-4000-8000-000000000001', from: 'open', to: 'resolved' }], at)), undefined);
+    // Another tenant's incident is never moved (row-level security).
+    const [other] = await makeTenants(t.db, 'corr-status-many-other');
+    assert.equal(await inTenant(t.db, other!, (tx) => transitionIncidents(tx, [{ id: d, from: 'open', to: 'resolved' }], at)), undefined);
+    assert.equal((await inTenant(t.db, tenant!, (tx) => getIncident(tx, d)))?.status, 'open');
   });
 
   it('lists newest first with a cursor and a status filter', async () => {

@@ -258,6 +258,24 @@ describe('inbound webhooks POST /ingest/itsm/{provider}/{id}', () => {
     const ops = await n.rows<{ incident_id: string; n: number }>(acme, "SELECT incident_id, count(*)::int AS n FROM notify_outbox WHERE action = 'resolve' AND incident_id = ANY($1::uuid[]) GROUP BY incident_id", [incidents]);
     assert.deepEqual(ops.map((o) => o.n), incidents.map(() => 2), 'one resolve per other connector (PagerDuty, Jira), none to the webhook it came from');
 
+    // Several deliveries for one incident in a group: applied in arrival order, each seeing the one before.
+    sizes.length = 0;
+    const pairs: string[] = [];
+    for (let i = 0; i < 3; i++) pairs.push(await opened(acme, `group-pair-${i}`));
+    const ordered = await Promise.all([
+      group.apply(hook, { ignore: 'first' }, undefined, 'test'),
+      group.apply(hook, { ignore: 'second' }, undefined, 'test'),
+      ...pairs.flatMap((inc, i) => [
+        group.apply(hook, change(inc, 'acknowledged'), `sig-pair-a${i}`, 'test'),
+        group.apply(hook, change(inc, 'resolved'), `sig-pair-r${i}`, 'test'),
+        group.apply(hook, change(inc, 'acknowledged'), `sig-pair-late${i}`, 'test'),
+      ]),
+    ]);
+    assert.deepEqual(sizes, [1, 1, 9]);
+    assert.deepEqual(ordered.slice(2).map((r) => [r.result, 'status' in r ? r.status : '']), pairs.flatMap(() => [['applied', 'acknowledged'], ['applied', 'resolved'], ['unchanged', 'resolved']]));
+    const pairOps = await n.rows<{ action: string }>(acme, 'SELECT action FROM notify_outbox WHERE incident_id = $1 AND connector = (SELECT connector FROM notify_links WHERE incident_id = $1 AND provider = $2) ORDER BY seq', [pairs[0], 'pagerduty']);
+    assert.deepEqual(pairOps.map((o) => o.action), ['open', 'acknowledge', 'resolve']);
+
     // A group whose transaction fails (a fault injected: applying one of its deliveries throws inside the transaction):
     // nothing of the group is kept, each delivery is applied alone and gets its own answer — the faulty one its error.
     const more: string[] = [];

@@ -1,7 +1,7 @@
 import { appendAudit } from '../../audit/log.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { IncidentListener } from '../../incidents/listeners.ts';
-import { changeIncidentStatus } from '../../incidents/status.ts';
+import { changeIncidentStatus, changeIncidentStatuses, type StatusChangeBy } from '../../incidents/status.ts';
 import type { Db } from '../../store/db.ts';
 import { inTenant, type TenantTx } from '../../store/scope.ts';
 import type { InboundConfig } from '../config/connectors.ts';
@@ -114,12 +114,148 @@ export async function applyInboundIn(
   const current = (links[0] as { incident_status: Status }).incident_status;
   if (STATUS_RANK[current] >= STATUS_RANK[change.status]) return noop(tx, clock, inbound, { result: 'unchanged', incident: id, status: current }, change, source);
   // The links it came from take the new status without an operation: never sent back there.
-  markOrigin(tx, originOf(links, change));
+  markOrigin(tx, id, originOf(links, change));
   const changed = await changeIncidentStatus(tx, clock, id, change.status, {
     actor: `inbound:${inbound.id}`, origin: inbound.id,
     data: { via: 'inbound webhook', inbound: inbound.id, provider: inbound.provider.name, ref: clipRef(change.ref ?? change.incidentKey), source },
   }, listeners);
-  // The next change in this transaction (a group commit) comes from somewhere else.
-  markOrigin(tx, []);
+  markOrigin(tx, id, []);
   return { result: changed?.changed ? 'applied' : 'unchanged', incident: id, status: changed?.incident.status ?? current };
+}
+
+/** One delivery of a group (see applyInboundGroup). */
+export interface GroupDelivery {
+  inbound: InboundConfig;
+  change: InboundChange | { ignore: string };
+  signature: string | undefined;
+  source: string;
+}
+
+/** Thrown by applyInboundGroup when an incident changed after it was read: the caller rolls back and applies each delivery alone. */
+export class GroupConflict extends Error {}
+
+type LinkRow = { connector: string; incident_id: string; state: string; ref_keys: string[]; incident_status: Status };
+
+/**
+ * applyInboundIn for several deliveries of one tenant in the caller's
+ * transaction, with the same answers and records as applying them one
+ * after another, in a few statements: one records every signature (a
+ * signature repeated within the group is a replay of the first) and finds
+ * every delivery's links; then, in rounds that hold at most one change per
+ * incident (a second delivery for an incident waits for the next round and
+ * sees the first one's result), one statement moves the round's incidents
+ * and one their links (changeIncidentStatuses). Audit records and outbox
+ * operations go through appendAudit and enqueue (deferred by a group commit).
+ * Throws GroupConflict when an incident's status changed since it was read
+ * (a concurrent change): the caller rolls back and applies each alone.
+ */
+export async function applyInboundGroup(tx: TenantTx, clock: Clock, group: readonly GroupDelivery[], listeners: readonly IncidentListener[]): Promise<Array<InboundResult | typeof REPLAYED>> {
+  const results: Array<InboundResult | typeof REPLAYED | undefined> = group.map(() => undefined);
+  // A signature repeated within the group: the later deliveries are replays of the first (nothing written).
+  const firstOf = new Map<string, number>();
+  const asked: number[] = [];
+  for (const [i, d] of group.entries()) {
+    const signed = d.signature === undefined ? undefined : `${d.inbound.id}\u0000${d.signature}`;
+    if (signed !== undefined && firstOf.has(signed)) results[i] = REPLAYED;
+    else {
+      if (signed !== undefined) firstOf.set(signed, i);
+      asked.push(i);
+    }
+  }
+  const look = (d: GroupDelivery) => !('ignore' in d.change);
+  const keyed = (d: GroupDelivery) => ('ignore' in d.change ? [] : [d.change.incidentKey, d.change.ref].map((k) => (k === undefined ? undefined : incidentIdOfKey(k))).filter((k): k is string => k !== undefined));
+  const at = asked.map((i) => group[i] as GroupDelivery);
+  const found = await tx.query<{ idx: number; fresh: boolean; connector: string | null; incident_id: string | null; state: string | null; ref_keys: string[] | null; incident_status: Status | null }>(
+    `WITH it AS (
+       SELECT * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::uuid[], $8::uuid[], $9::bool[])
+         AS it(idx, inbound, provider, signature, ref, k1, k2, look)
+     ), seen AS (
+       INSERT INTO notify_inbound_seen (tenant_id, inbound, signature, seen_at) SELECT $1, inbound, signature, $10 FROM it WHERE signature IS NOT NULL
+       ON CONFLICT DO NOTHING RETURNING inbound, signature
+     )
+     SELECT it.idx, it.signature IS NULL OR EXISTS (SELECT 1 FROM seen WHERE seen.inbound = it.inbound AND seen.signature = it.signature) AS fresh,
+            l.connector, l.incident_id, l.state, l.ref_keys, i.status AS incident_status
+       FROM it
+       LEFT JOIN notify_links l ON it.look AND l.tenant_id = $1 AND l.provider = it.provider
+            AND (l.ref_keys @> ARRAY[it.ref] OR l.incident_id = it.k1 OR l.incident_id = it.k2)
+       LEFT JOIN incidents i ON i.tenant_id = $1 AND i.id = l.incident_id
+      ORDER BY it.idx, l.connector`,
+    [
+      tx.tenantId, asked, at.map((d) => d.inbound.id), at.map((d) => d.inbound.provider.name), at.map((d) => d.signature ?? null),
+      at.map((d) => ('ignore' in d.change ? '' : d.change.ref ?? '')), at.map((d) => keyed(d)[0] ?? null), at.map((d) => keyed(d)[1] ?? null),
+      at.map(look), new Date(clock.now()),
+    ],
+  );
+  const rowsOf = new Map<number, typeof found.rows>();
+  for (const r of found.rows) rowsOf.set(r.idx, [...(rowsOf.get(r.idx) ?? []), r]);
+  // What each delivery names, decided once (links do not change with a status).
+  type Named = { links: LinkRow[]; id: string };
+  const named = new Map<number, Named>();
+  const status = new Map<string, Status>();
+  for (const i of asked) {
+    const d = group[i] as GroupDelivery;
+    const rows = rowsOf.get(i) ?? [];
+    if (!rows[0]?.fresh) {
+      results[i] = REPLAYED;
+      continue;
+    }
+    if ('ignore' in d.change) {
+      results[i] = await noop(tx, clock, d.inbound, { result: 'ignored', reason: d.change.ignore }, undefined, d.source);
+      continue;
+    }
+    const change = d.change;
+    const linked = rows.filter((r): r is typeof r & LinkRow => r.connector !== null && r.incident_status !== null);
+    const labelled = change.incidentKey === undefined ? undefined : incidentIdOfKey(change.incidentKey);
+    const links = labelled === undefined ? linked : linked.filter((l) => l.incident_id === labelled);
+    const ids = [...new Set(links.map((l) => l.incident_id))];
+    if (ids.length !== 1) {
+      results[i] = await noop(tx, clock, d.inbound, { result: ids.length === 0 ? 'unknown_ref' : 'ambiguous_ref' }, change, d.source);
+      continue;
+    }
+    const id = ids[0] as string;
+    named.set(i, { links, id });
+    if (!status.has(id)) status.set(id, (links[0] as LinkRow).incident_status);
+  }
+  // Rounds: at most one change per incident each, in arrival order.
+  let waiting = [...named.keys()];
+  while (waiting.length > 0) {
+    const claimed = new Set<string>();
+    const next: number[] = [];
+    const round: Array<{ i: number; id: string; from: Status; to: 'acknowledged' | 'resolved'; by: StatusChangeBy }> = [];
+    for (const i of waiting) {
+      const d = group[i] as GroupDelivery & { change: InboundChange };
+      const { links, id } = named.get(i) as Named;
+      if (claimed.has(id)) {
+        next.push(i);
+        continue;
+      }
+      const current = status.get(id) as Status;
+      if (STATUS_RANK[current] >= STATUS_RANK[d.change.status]) {
+        results[i] = await noop(tx, clock, d.inbound, { result: 'unchanged', incident: id, status: current }, d.change, d.source);
+        continue;
+      }
+      claimed.add(id);
+      markOrigin(tx, id, originOf(links, d.change));
+      round.push({
+        i, id, from: current, to: d.change.status, by: {
+          actor: `inbound:${d.inbound.id}`, origin: d.inbound.id,
+          data: { via: 'inbound webhook', inbound: d.inbound.id, provider: d.inbound.provider.name, ref: clipRef(d.change.ref ?? d.change.incidentKey), source: d.source },
+        },
+      });
+    }
+    if (round.length > 0) {
+      const moved = await changeIncidentStatuses(tx, clock, round, listeners);
+      if (!moved) throw new GroupConflict('an incident changed while the group was applied');
+      for (const [k, c] of round.entries()) {
+        markOrigin(tx, c.id, []);
+        status.set(c.id, c.to);
+        results[c.i] = { result: 'applied', incident: c.id, status: (moved[k] as { status: string }).status };
+      }
+    }
+    waiting = next;
+  }
+  return results.map((r) => {
+    if (r === undefined) throw new Error('a delivery of the group was left unanswered');
+    return r;
+  });
 }

@@ -7,7 +7,7 @@ import { inTenant } from '../../store/scope.ts';
 import type { InboundConfig } from '../config/connectors.ts';
 import { deferEnqueue, flushEnqueue } from '../outbox.ts';
 import type { InboundChange } from '../providers/types.ts';
-import { applyInbound, applyInboundIn, REPLAYED, ReplayedDelivery, type InboundResult } from './apply.ts';
+import { applyInbound, applyInboundGroup, REPLAYED, ReplayedDelivery, type InboundResult } from './apply.ts';
 
 /** At most this many deliveries of one tenant share a transaction. */
 export const MAX_GROUP = 32;
@@ -96,8 +96,7 @@ export class InboundGroupCommit {
       results = await inTenant(this.db, tenant, async (tx) => {
         deferEnqueue(tx);
         deferAudit(tx);
-        const out: Array<InboundResult | typeof REPLAYED> = [];
-        for (const p of group) out.push(await applyInboundIn(tx, this.clock, p.inbound, p.change, p.signature, this.listeners, p.source));
+        const out = await applyInboundGroup(tx, this.clock, group, this.listeners);
         // The outbox heads before the audit head: the order a single change takes them in.
         await flushEnqueue(tx, this.clock);
         await flushAudit(tx);
