@@ -87,7 +87,6 @@ export const cmdbRoutes: readonly RouteDef<Deps>[] = [
       response: { 200: Type.Object({ incident_id: Type.String(), cmdb: Type.Union([Type.Literal('ok'), Type.Literal('stale'), Type.Literal('unavailable')]), targets: Type.Array(TargetOut) }) },
     },
     handler: async ({ deps, principal, params }) => {
-      const rt = runtimeOf(deps);
       const targets = await inTenant(deps.db, principal.tenantId, async (tx) => {
         const incident = await getIncident(tx, params.id);
         if (!incident) return undefined;
@@ -97,6 +96,7 @@ export const cmdbRoutes: readonly RouteDef<Deps>[] = [
         return [...new Set([incident.target, ...res.rows.map((r) => r.target)])].slice(0, MAX_INCIDENT_TARGETS);
       });
       if (!targets) throw new ProbectlError('PROBECTL_ERR_NOT_FOUND', 'no such incident');
+      const rt = runtimeOf(deps);
       takeRate(rt, principal);
       const answers = await Promise.all(targets.map((t) => rt.lookup.lookup(t)));
       await inTenant(deps.db, principal.tenantId, (tx) => deps.sensitiveReads.record(tx, principal, 'cmdb.incident.read', `incident:${params.id}`, { targets: targets.length }));
@@ -110,9 +110,9 @@ export const cmdbRoutes: readonly RouteDef<Deps>[] = [
       response: { 200: Type.Object({ agent_id: Type.String(), name: Type.String(), cmdb: Type.Union([Type.Literal('ok'), Type.Literal('stale'), Type.Literal('unavailable')]), targets: Type.Array(TargetOut) }) },
     },
     handler: async ({ deps, principal, params }) => {
-      const rt = runtimeOf(deps);
       const agent = await inTenant(deps.db, principal.tenantId, (tx) => getAgent(tx, params.id));
       if (!agent) throw new ProbectlError('PROBECTL_ERR_NOT_FOUND', 'no such agent');
+      const rt = runtimeOf(deps);
       takeRate(rt, principal);
       const targets = [agent.hostname, agent.address].filter((t): t is string => t !== null);
       const answers = await Promise.all(targets.map((t) => rt.lookup.lookup(t)));
