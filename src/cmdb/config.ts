@@ -24,6 +24,7 @@ export const cmdbVars = {
   cacheMax: int('PROBECTL_CMDB_CACHE_MAX', { default: 10_000, min: 10, max: 1_000_000, doc: 'Most keys cached; the least recently used goes first.' }),
   timeout: duration('PROBECTL_CMDB_TIMEOUT', { default: '5s', minMs: 100, maxMs: 120_000, doc: 'Deadline of one CMDB lookup (all its requests); a timeout serves the stale answer, or 503 when there is none.' }),
   enrichTimeout: duration('PROBECTL_CMDB_ENRICH_TIMEOUT', { default: '2s', minMs: 50, maxMs: 30_000, doc: 'How long a new incident\'s notification waits for its CIs: past it the page goes out without them (the lookup goes on and warms the cache).' }),
+  connections: int('PROBECTL_CMDB_CONNECTIONS', { default: 128, min: 1, max: 1024, doc: 'Most connections open to the CMDB at once (lookups of different keys in parallel; lookups of one key always share one request).' }),
   rateLimit: int('PROBECTL_CMDB_RATE_LIMIT', { default: 600, min: 1, max: 1_000_000, doc: 'CMDB lookups (API reads of /v1/cmdb/lookup, incident CIs and agent CIs) one tenant may make per minute; beyond it 429 with Retry-After.' }),
   caFile: readableFile('PROBECTL_CMDB_CA_FILE', { doc: 'PEM bundle of a private CA trusted for the CMDB, in addition to the system roots. Validation is never disabled.' }),
 };
@@ -41,6 +42,7 @@ export interface CmdbSettings {
   readonly timeoutMs: number;
   readonly enrichTimeoutMs: number;
   readonly ratePerMinute: number;
+  readonly connections: number;
   readonly caFile: string | undefined;
 }
 
@@ -94,6 +96,6 @@ export function cmdbSettings(v: CmdbVars, problems: ConfigProblem[]): CmdbSettin
   return {
     provider: v.provider, url, secret: v.secret, table: v.table ?? 'cmdb_ci',
     cacheTtlMs: v.cacheTtl, negativeTtlMs: v.negativeTtl, cacheMax: v.cacheMax, timeoutMs: v.timeout,
-    enrichTimeoutMs: v.enrichTimeout, ratePerMinute: v.rateLimit, caFile: v.caFile,
+    enrichTimeoutMs: v.enrichTimeout, ratePerMinute: v.rateLimit, connections: v.connections, caFile: v.caFile,
   };
 }

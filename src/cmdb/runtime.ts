@@ -56,7 +56,7 @@ export function enricher(lookup: CmdbLookup, deadlineMs: number): IncidentEnrich
 /** Starts CMDB correlation: one hardened client (PROBECTL_CMDB_CA_FILE added to the roots), the provider, the cache, metrics. */
 export function startCmdb(settings: CmdbSettings, deps: Pick<IntegrationStartDeps, 'clock' | 'registry' | 'secrets' | 'version'>): { runtime: CmdbRuntime; stop(): Promise<void> } {
   const ca = settings.caFile ? [readFileSync(settings.caFile, 'utf8')] : [];
-  const client = new HttpClient({ tls: { ca }, timeoutMs: settings.timeoutMs, connections: 16, maxResponseBytes: 1_048_576 });
+  const client = new HttpClient({ tls: { ca }, timeoutMs: settings.timeoutMs, connections: settings.connections, maxResponseBytes: 1_048_576 });
   const secret = settings.secret;
   const authorization = async (): Promise<string> => authorizationFor(settings.provider, secret ? await deps.secrets.use(secret, (b) => b.toString('utf8')) : '');
   const get = cmdbGet(client, `probectl/${deps.version}`, authorization);

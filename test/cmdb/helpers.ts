@@ -37,8 +37,8 @@ export interface Harness {
 }
 
 /** A provider on the hardened client trusting the stand-in's CA, and lookups over it. */
-export function harness(server: ServiceNowCmdb | NetBox, secret: string, clock: Clock = { now: () => Date.now() }, timeoutMs = 2000): Harness {
-  const client = new HttpClient({ tls: { ca: [server.standIn.caPem] }, timeoutMs, connections: 64 });
+export function harness(server: ServiceNowCmdb | NetBox, secret: string, clock: Clock = { now: () => Date.now() }, timeoutMs = 2000, connections = 64): Harness {
+  const client = new HttpClient({ tls: { ca: [server.standIn.caPem] }, timeoutMs, connections });
   const base = new URL(`${server.url}/`);
   const kind = server instanceof ServiceNowCmdb ? 'servicenow' : 'netbox';
   const get = cmdbGet(client, 'probectl/test', async () => authorizationFor(kind, secret));
