@@ -1,4 +1,5 @@
 import { integration } from '../integrations/types.ts';
+import { registerCmdbCommands } from './commands.ts';
 import { cmdbSettings, cmdbVars, type CmdbSettings, type CmdbVars } from './config.ts';
 import { cmdbRoutes } from './routes.ts';
 import { startCmdb, type CmdbRuntime } from './runtime.ts';
@@ -18,6 +19,7 @@ export const cmdb = integration<CmdbSettings, CmdbRuntime>({
     settings: (values, problems) => cmdbSettings(values as CmdbVars, problems),
   },
   routes: cmdbRoutes,
+  commands: registerCmdbCommands,
   async start(settings, deps) {
     const started = startCmdb(settings, deps);
     return {
