@@ -8,7 +8,7 @@ import { seedNetBox } from './helpers.ts';
 import { NetBox } from './servers/netbox.ts';
 
 describe('probectl cmdb lookup', () => {
-  it('prints the CIs as a table or JSON through the in-process app; a bad key is the API\'s 400 (exit 1)', async (t) => {
+  it('prints the CIs as a table or JSON through the in-process app; a bad key is a usage error (exit 2)', async (t) => {
     const nb = await NetBox.start();
     t.after(() => nb.close());
     seedNetBox(nb);
@@ -26,8 +26,8 @@ describe('probectl cmdb lookup', () => {
     assert.equal(json.status, 0, json.stderr);
     assert.deepEqual(JSON.parse(json.stdout).items.map((i: { id: string }) => i.id), ['vm:7']);
     const bad = await cliAsync(['cmdb', 'lookup', '10.0.0.0/8'], env);
-    assert.equal(bad.status, 1);
-    assert.match(bad.stderr, /PROBECTL_ERR_CMDB_KEY_INVALID/);
+    assert.equal(bad.status, 2, 'a usage error, refused before anything is opened');
+    assert.match(bad.stderr, /<key>: not an IP address[\s\S]*PROBECTL_ERR_CLI_USAGE/);
     assert.ok(![text, json, bad].some((r) => `${r.stdout}${r.stderr}`.includes('0123456789abcdefghij')), 'the token never printed');
   });
 });
