@@ -6,6 +6,7 @@
 const suites = process.argv.slice(2);
 const all: Record<string, () => Promise<{ main(): Promise<void> }>> = {
   audit: () => import('./audit.ts'),
+  cmdb: () => import('./cmdb.ts'),
   federation: () => import('./federation.ts'),
   'federation-store': () => import('./federation-store.ts'),
   notify: () => import('./notify.ts'),

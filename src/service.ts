@@ -5,7 +5,7 @@ import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { appendAudit } from './audit/log.ts';
-import { SensitiveReads } from './server/sensitive-reads.ts';
+import { SensitiveReads } from './audit/sensitive-reads.ts';
 import { configReferences, type Config } from './settings.ts';
 import { systemClock, type Clock } from './core/clock.ts';
 import { isProbectlError, ProbectlError } from './core/errors.ts';
@@ -13,6 +13,7 @@ import { createLogger } from './core/logger.ts';
 import { formatHostPort } from './core/net.ts';
 import { bootstrap, firstRequestCommand } from './identity/bootstrap.ts';
 import type { IngestDeps } from './incidents/ingest.ts';
+import type { IncidentEnricher } from './incidents/configuration-items.ts';
 import type { IncidentListener } from './incidents/listeners.ts';
 import { DeviceCredentials } from './secrets/device-credentials.ts';
 import { registerSecretsMetrics } from './secrets/metrics.ts';
@@ -186,6 +187,7 @@ async function openCore(config: Config, opts: ServiceOptions & { background: boo
   const metrics = new Metrics();
   registerSecretsMetrics(metrics.registry, secrets);
   const listeners: IncidentListener[] = [];
+  const enrichers: IncidentEnricher[] = [];
   const ingest: IngestDeps = {
     db, clock, incidentWindowMs: config.incidentWindow, listeners,
     onIngested: (tenant, family, opened) => {
@@ -214,10 +216,11 @@ async function openCore(config: Config, opts: ServiceOptions & { background: boo
     if (settings === undefined || !integration.start) continue;
     const started = await integration.start(settings, {
       db, clock, log: log.child({ component: integration.name }), registry: metrics.registry, secrets, version: VERSION,
-      tlsReloadIntervalMs: config.tlsReloadInterval, providerTenantId: boot.provider.id, background: opts.background,
+      tlsReloadIntervalMs: config.tlsReloadInterval, providerTenantId: boot.provider.id, background: opts.background, enrichers,
     });
     integrations.set(integration.name, started);
     if (started.incidentListener) listeners.push(started.incidentListener);
+    if (started.incidentEnricher) enrichers.push(started.incidentEnricher);
     cleanup.push(() => started.stop());
     if (opts.background) log.info({ integration: integration.name, ...started.summary() }, `${integration.config.title} on`);
   }

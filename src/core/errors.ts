@@ -68,6 +68,12 @@ export const ERROR_CODES = {
   PROBECTL_ERR_METRICS_QUERY_TIMEOUT: { status: 503, summary: 'A metrics read ran out of time: its regular-expression matchers together used more CPU time than the read\'s budget (5 s) over the tenant\'s values of their labels; simplify the expression (Prometheus errorType timeout).' },
   PROBECTL_ERR_METRICS_CORRUPT_CHUNK: { status: 500, summary: 'A stored metrics chunk could not be decoded; the series and chunk are named in the server log.' },
   // -- metrics store codes end
+  // CMDB correlation (src/cmdb) and the agent registry
+  PROBECTL_ERR_CMDB_DISABLED: { status: 409, summary: 'A CMDB lookup was asked for while CMDB correlation is off (PROBECTL_CMDB_PROVIDER is unset).' },
+  PROBECTL_ERR_CMDB_KEY_INVALID: { status: 400, summary: 'A CMDB lookup key is not an IP address, a host name, an FQDN or a URL naming one (a CIDR prefix, free text or a query operator character is refused before any request).' },
+  PROBECTL_ERR_CMDB_UNAVAILABLE: { status: 503, summary: 'The CMDB could not answer (unreachable, timed out, refused the credential, throttled, malformed) and nothing was cached for the key; incident and agent views still answer, with the CMDB part marked unavailable.' },
+  PROBECTL_ERR_CMDB_RATE_LIMITED: { status: 429, summary: 'The tenant made more CMDB lookups this minute than PROBECTL_CMDB_RATE_LIMIT allows; retry after retry_after_seconds.' },
+  // -- cmdb codes end
 } as const satisfies Record<string, { status: number; summary: string; retired?: boolean }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,3 +1,4 @@
+import { cmdb } from '../cmdb/integration.ts';
 import { notify } from '../notify/integration.ts';
 import { metrics } from '../federation/integration.ts';
 import { siem } from '../siem/integration.ts';
@@ -12,6 +13,7 @@ export const INTEGRATIONS: readonly Integration[] = [
   siem,
   notify,
   metrics,
+  cmdb,
 ];
 
 /** An integration by name. */

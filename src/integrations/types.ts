@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ConfigProblem, Vars } from '../config/section.ts';
+import type { SensitiveReads } from '../audit/sensitive-reads.ts';
 import type { Clock } from '../core/clock.ts';
+import type { IncidentEnricher } from '../incidents/configuration-items.ts';
 import type { IncidentListener } from '../incidents/listeners.ts';
 import type { SecretResolver } from '../secrets/resolver.ts';
 import type { Db } from '../store/db.ts';
@@ -47,6 +49,12 @@ export interface IntegrationStartDeps {
    * need to act (a target to re-send parked events), nothing in the background.
    */
   background: boolean;
+  /**
+   * The enrichers other integrations offer (the CMDB's configuration items),
+   * filled in as integrations start: read it when an incident is handled,
+   * not at start. An integration never imports another; this is the seam.
+   */
+  enrichers: readonly IncidentEnricher[];
 }
 
 /** A started integration: what its routes and commands use, and how it stops. */
@@ -58,6 +66,8 @@ export interface IntegrationRuntime<R> {
   stop(): Promise<void>;
   /** Told of every incident change inside its transaction (an on-call mirror writes its outbox there). */
   readonly incidentListener?: IncidentListener;
+  /** Offered to the other integrations (IntegrationStartDeps.enrichers): the CMDB's CIs of a new incident's targets. */
+  readonly incidentEnricher?: IncidentEnricher;
 }
 
 /** What an integration's routes get as `deps`. */
@@ -71,6 +81,8 @@ export interface IntegrationRouteDeps<R> {
   runtime: R | undefined;
   /** Every started integration's incident listener, for routes that change incidents (inbound webhooks). */
   incidentListeners: readonly IncidentListener[];
+  /** Audits sensitive reads (CMDB lookups) once per token, action and target per interval. */
+  sensitiveReads: SensitiveReads;
 }
 
 /** The API a CLI command calls: the running server through its control socket, or the same app in-process (no server). */

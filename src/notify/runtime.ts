@@ -44,7 +44,7 @@ export interface NotifyRuntime extends DeliveryRuntime<NotifyItem> {
 }
 
 /** What starting needs: the integration's start dependencies (`background` false for the CLI's in-process app: routes and listener, no drainers or ticker). */
-export type NotifyStartDeps = Pick<IntegrationStartDeps, 'db' | 'clock' | 'log' | 'registry' | 'secrets' | 'version' | 'background'> & { stopGraceMs?: number };
+export type NotifyStartDeps = Pick<IntegrationStartDeps, 'db' | 'clock' | 'log' | 'registry' | 'secrets' | 'version' | 'background'> & Partial<Pick<IntegrationStartDeps, 'enrichers'>> & { stopGraceMs?: number };
 
 export interface StartedNotify {
   runtime: NotifyRuntime;
@@ -96,7 +96,7 @@ export async function startNotify(settings: NotifySettings, deps: NotifyStartDep
   const connectors = new Map(settings.connectors.map((c) => [c.id, liveConnector(c, settings, caPem, deps)]));
   const metrics = new NotifyMetrics(deps.registry);
   const log = deps.log;
-  const sink = new NotifySink({ db: deps.db, clock: deps.clock, log, connectors, metrics, concurrency: settings.concurrency, secrets: deps.secrets });
+  const sink = new NotifySink({ db: deps.db, clock: deps.clock, log, connectors, metrics, concurrency: settings.concurrency, secrets: deps.secrets, ...(deps.enrichers ? { enrichers: deps.enrichers } : {}) });
   const sources = settings.connectors.map((c) => outboxSource(c.id, c.tenant));
   const listener = new NotifyListener(settings.connectors, deps.clock, settings.updateIntervalMs);
   let engine: DeliveryEngine<NotifyItem> | undefined;

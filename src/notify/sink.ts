@@ -5,6 +5,7 @@ import { OncePerInterval } from '../core/once-per-interval.ts';
 import { oneLine } from '../core/text.ts';
 import type { SinkOutcome } from '../delivery/outcome.ts';
 import type { Sink } from '../delivery/types.ts';
+import type { IncidentEnricher } from '../incidents/configuration-items.ts';
 import { getIncident } from '../incidents/incidents.ts';
 import type { SecretResolver } from '../secrets/resolver.ts';
 import type { Db } from '../store/db.ts';
@@ -32,6 +33,12 @@ export interface NotifySinkDeps {
   /** Incidents of one connector handled at once (PROBECTL_NOTIFY_CONCURRENCY). */
   concurrency: number;
   secrets: SecretResolver;
+  /**
+   * Enrichers of new incidents (the CMDB's configuration items), read when an
+   * open is sent; each answers within its own short deadline and never fails
+   * the open. Filled in by the composition root as integrations start.
+   */
+  enrichers?: readonly IncidentEnricher[];
 }
 
 /** An operation the vendor acknowledged in this attempt (with the ref an open recorded), not yet written down. */
@@ -176,7 +183,7 @@ export class NotifySink implements Sink<NotifyItem> {
   private async run(live: LiveConnector, item: NotifyItem, links: Map<string, Link>, finished: Finished[], signal: AbortSignal | undefined): Promise<ItemResult> {
     const { provider } = live.config;
     const link = links.get(item.incidentId);
-    const op = (ref: ExternalRef | undefined): Operation => ({ action: item.action, incident: item.incident, ref, idempotencyKey: item.id, ...(item.update ? { update: item.update } : {}) });
+    const op = (ref: ExternalRef | undefined, incident = item.incident): Operation => ({ action: item.action, incident, ref, idempotencyKey: item.id, ...(item.update ? { update: item.update } : {}) });
     const opened = async (ref: ExternalRef): Promise<ItemResult> => {
       const unusable = refProblem(ref);
       // The vendor acted, but what it answered cannot be recorded: failed (visible, retried by an operator), never
@@ -197,7 +204,7 @@ export class NotifySink implements Sink<NotifyItem> {
         if (found.kind === 'found') return await opened(found.ref);
         if (found.kind !== 'none') return this.notOk(live, item, links, found);
       }
-      const r = await provider.perform(op(undefined), live.endpoint, signal);
+      const r = await provider.perform(op(undefined, await this.enriched(item)), live.endpoint, signal);
       if (r.kind === 'ok') return await opened(r.ref ?? { id: item.incident.key });
       return this.notOk(live, item, links, r);
     }
@@ -210,6 +217,19 @@ export class NotifySink implements Sink<NotifyItem> {
       return { kind: 'done' };
     }
     return this.notOk(live, item, links, r);
+  }
+
+  /** The open's incident with its configuration items when an enricher found some in time; as it was otherwise. */
+  private async enriched(item: NotifyItem): Promise<NotifyItem['incident']> {
+    const enricher = this.deps.enrichers?.[0];
+    if (!enricher) return item.incident;
+    try {
+      const cis = await enricher.configurationItems(item.tenant, [item.incident.target]);
+      return cis.length > 0 ? { ...item.incident, cis } : item.incident;
+    } catch (err) {
+      this.deps.log.warn({ tenant: item.tenant, incident: item.incidentId, err: (err as Error).message }, 'on-call mirror: configuration items not added');
+      return item.incident;
+    }
   }
 
   private count(live: LiveConnector, item: NotifyItem, outcome: 'sent' | 'skipped' | 'failed' | 'retried' | 'paused'): void {

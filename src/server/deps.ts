@@ -3,7 +3,7 @@ import type { ServerSettings } from './config.ts';
 import type { Clock } from '../core/clock.ts';
 import type { IngestDeps } from '../incidents/ingest.ts';
 import type { Db } from '../store/db.ts';
-import type { SensitiveReads } from './sensitive-reads.ts';
+import type { SensitiveReads } from '../audit/sensitive-reads.ts';
 import type { SecretResolver } from '../secrets/resolver.ts';
 import type { IntegrationRuntime } from '../integrations/types.ts';
 import type { AuditAppender } from '../identity/admin.ts';

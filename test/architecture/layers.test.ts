@@ -19,6 +19,7 @@ const RANK: Readonly<Record<string, number>> = {
   audit: 3,
   identity: 3,
   incidents: 3,
+  agents: 3,
   threat: 3,
   delivery: 4,
   integrations: 5,

@@ -24,6 +24,7 @@ describe(`access control on every route (${process.env.PROBECTL_TEST_DATABASE_UR
   let tokenB: string;
   let incidentA: string;
   let indicatorA: string;
+  let agentA: string;
   const routes = allRoutes({ metricsPublic: false }).filter((r) => !('public' in r.access));
 
   const tenantPermissions = PERMISSIONS.filter((p) => p !== 'provider-admin');
@@ -44,6 +45,9 @@ describe(`access control on every route (${process.env.PROBECTL_TEST_DATABASE_UR
     incidentA = sig.json.signals[0].incident_id;
     const ind = await app.request('POST', '/v1/indicators', { token: tokenA, body: { indicators: [{ value: 'a-only.example', confidence: 90, source: 'a-feed' }] } });
     indicatorA = ind.json.indicators[0].id;
+    const agent = await app.request('POST', '/v1/agents', { token: tokenA, body: { name: 'a-only-probe', hostname: 'a-only-host.example', address: '198.51.100.7' } });
+    assert.equal(agent.status, 201, agent.text);
+    agentA = agent.json.id;
     const now = Date.now();
     const written = await remoteWrite(app, tokenA, [{ labels: { __name__: 'a_only_metric', secret: 'a-secret-value', tenant_id: tenantB }, samples: [[now - 60_000, 1], [now - 30_000, 2]] }]);
     assert.equal(written.status, 204, written.text);
@@ -299,6 +303,36 @@ describe(`access control on every route (${process.env.PROBECTL_TEST_DATABASE_UR
       // With connectors configured, another tenant's inbound id is as unknown as a missing one (test/notify/operations.test.ts).
       const res = await app.request('POST', '/v1/notify/sign', { token: tokenB, body: { id: 'jira1', body: '{}' } });
       assert.deepEqual([res.status, res.json.code], [409, 'PROBECTL_ERR_NOTIFY_DISABLED']);
+    },
+    'POST /v1/agents': async () => {
+      // B registers the same name: its own agent, A's untouched (names are unique per tenant only).
+      const res = await app.request('POST', '/v1/agents', { token: tokenB, body: { name: 'a-only-probe', hostname: 'b-host.example' } });
+      assert.equal(res.status, 201, res.text);
+      assert.equal(res.json.tenant, tenantB);
+      const a = await app.request('GET', '/v1/agents', { token: tokenA });
+      assert.deepEqual(a.json.agents.map((x: { hostname: string }) => x.hostname), ['a-only-host.example']);
+    },
+    'GET /v1/agents': async () => {
+      const res = await app.request('GET', '/v1/agents', { token: tokenB });
+      assert.equal(res.status, 200);
+      assert.ok(!res.text.includes('a-only-host.example') && !res.text.includes(agentA), res.text);
+    },
+    'GET /v1/agents/:id/ci': async () => {
+      const res = await app.request('GET', `/v1/agents/${agentA}/ci`, { token: tokenB });
+      assert.deepEqual([res.status, res.json.code], [404, 'PROBECTL_ERR_NOT_FOUND'], 'another tenant\'s agent is as absent as a missing one');
+      const own = await app.request('GET', `/v1/agents/${agentA}/ci`, { token: tokenA });
+      assert.deepEqual([own.status, own.json.code], [409, 'PROBECTL_ERR_CMDB_DISABLED'], 'A finds it (CMDB off in this test server)');
+    },
+    'GET /v1/incidents/:id/cis': async () => {
+      const res = await app.request('GET', `/v1/incidents/${incidentA}/cis`, { token: tokenB });
+      assert.deepEqual([res.status, res.json.code], [404, 'PROBECTL_ERR_NOT_FOUND']);
+      assert.equal((await app.request('GET', `/v1/incidents/${incidentA}/cis`, { token: tokenA })).json.code, 'PROBECTL_ERR_CMDB_DISABLED');
+    },
+    'GET /v1/cmdb/lookup': async () => {
+      // One CMDB per install, read-only: a lookup reads no tenant's rows; with it off, the answer says so.
+      const res = await app.request('GET', '/v1/cmdb/lookup?key=203.0.113.7', { token: tokenB });
+      assert.deepEqual([res.status, res.json.code], [409, 'PROBECTL_ERR_CMDB_DISABLED']);
+      assert.ok(!res.text.includes(tenantA));
     },
     ...metricsIsolation(),
     'DELETE /v1/indicators/:id': async () => {

@@ -76,6 +76,7 @@ describe(`one JSON boundary for every route that takes JSON (${process.env.PROBE
     'POST /v1/siem/replay': { token: () => token, url: () => '/v1/siem/replay', body: () => ({ from: 1, stream: HOLE }), at: '$.stream', benign: '"audit"', benignStatus: 409 },
     'POST /v1/notify/test': { token: () => token, url: () => '/v1/notify/test', body: () => ({ connector: HOLE }), at: '$.connector', benign: '"pagerduty-0123456789"', benignStatus: 409 },
     'POST /v1/notify/failed/retry': { token: () => token, url: () => '/v1/notify/failed/retry', body: () => ({ connector: HOLE }), at: '$.connector', benign: '"jira-0123456789"', benignStatus: 409 },
+    'POST /v1/agents': { token: () => token, url: () => '/v1/agents', body: () => ({ name: 'probe-boundary', hostname: HOLE }), at: '$.hostname', benign: '"probe.example"', benignStatus: 201 },
     'POST /v1/notify/sign': { token: () => token, url: () => '/v1/notify/sign', body: () => ({ id: 'jira1', body: HOLE }), at: '$.body', benign: '"{}"', benignStatus: 409 },
   };
 

@@ -5,7 +5,7 @@ import { APP_ROLE, inSystem, inTenant } from '../../src/store/scope.ts';
 import { isProbectlError } from '../../src/core/errors.ts';
 import { openTestDb, type TestDb } from '../helpers/db.ts';
 
-const TENANT_TABLES = ['tokens', 'stream_heads', 'audit_events', 'incidents', 'signals', 'indicators'];
+const TENANT_TABLES = ['tokens', 'stream_heads', 'audit_events', 'incidents', 'signals', 'indicators', 'agents'];
 
 describe(`row-level security (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' : 'pglite'})`, () => {
   let t: TestDb;

@@ -1,4 +1,5 @@
 import type { Clock } from '../../core/clock.ts';
+import type { ConfigurationItem } from '../../incidents/configuration-items.ts';
 import type { IncidentStatus, Severity } from '../../incidents/model.ts';
 
 /**
@@ -28,6 +29,13 @@ export interface IncidentView {
   readonly signalCount: number;
   /** RFC 3339. */
   readonly openedAt: string;
+  /**
+   * The CMDB's configuration items of the incident's target, on an open when
+   * CMDB correlation is on and answered within its enrichment deadline
+   * (docs/cmdb.md); absent otherwise. Text from the CMDB: untrusted, clipped
+   * by each provider.
+   */
+  readonly cis?: readonly ConfigurationItem[];
 }
 
 export type NotifyAction = 'open' | 'update' | 'acknowledge' | 'resolve';

@@ -3,6 +3,7 @@ import { INTEGRATIONS } from '../../integrations/registry.ts';
 import type { IntegrationRouteDeps } from '../../integrations/types.ts';
 import type { AppDeps } from '../deps.ts';
 import type { RouteDef } from '../route.ts';
+import { agentRoutes } from './agents.ts';
 import { auditRoutes } from './audit.ts';
 import { auditVerifyRoutes } from './audit-verify.ts';
 import { healthRoutes } from './health.ts';
@@ -26,6 +27,7 @@ export function coreRoutes(config: { metricsPublic: boolean }): RouteDef[] {
     ...auditVerifyRoutes,
     ...signalRoutes,
     ...incidentRoutes,
+    ...agentRoutes,
     ...indicatorRoutes,
     ...secretsHealthRoutes,
     ...integrationRoutes,
@@ -42,7 +44,7 @@ export interface MountedRoute {
 export function integrationDeps(app: AppDeps, name: string): IntegrationRouteDeps<unknown> {
   return {
     db: app.db, clock: app.clock, log: app.log, secrets: app.secrets, providerTenantId: app.providerTenantId,
-    runtime: app.integrations.get(name)?.runtime, incidentListeners: app.ingest.listeners ?? [],
+    runtime: app.integrations.get(name)?.runtime, incidentListeners: app.ingest.listeners ?? [], sensitiveReads: app.sensitiveReads,
   };
 }
 

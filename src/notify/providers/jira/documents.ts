@@ -1,4 +1,4 @@
-import { clip } from '../shared/text.ts';
+import { ciLines, clip } from '../shared/text.ts';
 import type { IncidentView, Operation } from '../types.ts';
 
 /**
@@ -31,6 +31,7 @@ export function descriptionLines(incident: IncidentView): string[] {
     `Title: ${incident.title}`,
     `Target: ${incident.target}`,
     `Kind: ${incident.kindFamily}; signals so far: ${incident.signalCount}; opened at ${incident.openedAt}.`,
+    ...ciLines(incident),
     `probectl is the system of record: resolving this issue resolves the incident there (when the Jira webhook is configured).`,
   ];
 }

@@ -1,5 +1,5 @@
 import type { Severity } from '../../../incidents/model.ts';
-import { clip, factLines, updateSentence } from '../shared/text.ts';
+import { ciDescriptions, clip, factLines, updateSentence } from '../shared/text.ts';
 import type { IncidentView, Operation } from '../types.ts';
 
 /**
@@ -40,7 +40,15 @@ function details(i: IncidentView): Record<string, string> {
     kind_family: clip(i.kindFamily, 200),
     signals: String(i.signalCount),
     opened_at: i.openedAt,
+    ...ciDetails(i),
   };
+}
+
+/** The CIs in `details`: `cmdb_ci` (one line each) and `cmdb_ci_links`, each within 1,000 characters. */
+function ciDetails(i: IncidentView): Record<string, string> {
+  const cis = ciDescriptions(i);
+  if (cis.length === 0) return {};
+  return { cmdb_ci: clip(cis.map((c) => c.text).join(' | '), 1_000), cmdb_ci_links: clip(cis.map((c) => c.ci.link).join(' '), 1_000) };
 }
 
 function description(i: IncidentView): string {
@@ -67,7 +75,8 @@ export function createBody(i: IncidentView, options: Readonly<Record<string, str
     priority: PRIORITY[i.severity],
     tags: ['probectl', tag(`severity:${i.severity}`), tag(`kind:${i.kindFamily}`)],
     details: details(i),
-    entity: clip(i.target, LIMITS.entity),
+    // The entity is the CI the alert is about when the CMDB named one, else the target.
+    entity: clip(ciDescriptions(i)[0]?.ci.name ?? i.target, LIMITS.entity),
     source: SOURCE,
     ...(team !== undefined ? { responders: [{ type: 'team', name: team }] } : {}),
   };

@@ -1,5 +1,5 @@
 import type { Severity } from '../../../incidents/model.ts';
-import { clip } from '../shared/text.ts';
+import { ciDescriptions, clip } from '../shared/text.ts';
 import type { IncidentView, Operation } from '../types.ts';
 
 /**
@@ -21,6 +21,7 @@ export const PAGERDUTY_SEVERITY: Readonly<Record<Severity, 'critical' | 'warning
 export const SUMMARY_MAX = 1024;
 
 export function triggerEvent(routingKey: string, incident: IncidentView): Record<string, unknown> {
+  const cis = ciDescriptions(incident);
   return {
     routing_key: routingKey,
     event_action: 'trigger',
@@ -42,8 +43,11 @@ export function triggerEvent(routingKey: string, incident: IncidentView): Record
         kind_family: incident.kindFamily,
         target: incident.target,
         opened_at: incident.openedAt,
+        ...(cis.length > 0 ? { configuration_items: cis.map(({ ci, text }) => ({ id: ci.id, summary: text, provider: ci.provider, link: ci.link, ips: ci.ips.slice(0, 8), fqdn: ci.fqdn })) } : {}),
       },
     },
+    // The CIs in the CMDB's UI, as the event's links (Events API v2 `links`: href and text).
+    ...(cis.length > 0 ? { links: cis.map(({ ci, text }) => ({ href: ci.link, text: clip(`CMDB: ${text}`, 255) })) } : {}),
   };
 }
 

@@ -77,7 +77,7 @@ async function perform(op: Operation, ep: ConnectorEndpoint, signal: AbortSignal
   const ctx = await context(ep, signal);
   if ('kind' in ctx) return ctx;
   if (op.action === 'open') {
-    const { result, record } = await send(ctx, 'POST', recordUrl(ep.url), createBody(op.incident, ep.options));
+    const { result, record } = await send(ctx, 'POST', recordUrl(ep.url), createBody(op.incident, ep.options, ep.url.origin));
     if (result.kind !== 'ok') return result;
     const ref = record && !Array.isArray(record) ? refOf(record) : undefined;
     return ref ? { kind: 'ok', ref } : { kind: 'retryable', reason: 'ServiceNow created a ticket but answered no sys_id' };

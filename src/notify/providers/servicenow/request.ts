@@ -47,8 +47,13 @@ function description(i: IncidentView): string {
   ].join('\n'), LIMITS.description);
 }
 
-/** POST body of a new ticket; `assignment_group`, `caller_id` and `category` come from the options when set. */
-export function createBody(i: IncidentView, options: Readonly<Record<string, string>>): Record<string, string> {
+/**
+ * POST body of a new ticket; `assignment_group`, `caller_id` and `category`
+ * come from the options when set. `cmdb_ci` is the sys_id of the incident's
+ * first CI when the CMDB is this same ServiceNow instance (`instanceOrigin`):
+ * a reference field only holds a record of its own instance.
+ */
+export function createBody(i: IncidentView, options: Readonly<Record<string, string>>, instanceOrigin?: string): Record<string, string> {
   const title = i.title.replace(/\s+/g, ' ').trim();
   const body: Record<string, string> = {
     short_description: clip(title === '' ? `probectl incident ${i.id}` : title, LIMITS.short_description),
@@ -57,6 +62,8 @@ export function createBody(i: IncidentView, options: Readonly<Record<string, str
     correlation_id: i.key,
     correlation_display: 'probectl',
   };
+  const ci = (i.cis ?? []).find((c) => c.provider === 'servicenow' && c.origin === instanceOrigin && /^[0-9a-f]{32}$/.test(c.id));
+  if (ci) body.cmdb_ci = ci.id;
   for (const name of ['assignment_group', 'caller_id', 'category'] as const) {
     const v = options[name];
     if (v !== undefined) body[name] = v;

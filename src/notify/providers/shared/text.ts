@@ -1,3 +1,4 @@
+import type { ConfigurationItem } from '../../../incidents/configuration-items.ts';
 import type { IncidentView, Operation } from '../types.ts';
 
 /**
@@ -36,5 +37,28 @@ export function factLines(i: IncidentView, opts: { status?: boolean } = {}): str
     `Kind: ${i.kindFamily}`,
     `Signals: ${i.signalCount}`,
     `Opened: ${i.openedAt}`,
+    ...ciLines(i),
   ];
+}
+
+/** Most CIs a payload names. */
+export const MAX_CIS = 5;
+
+/** CMDB text on one line, cut (it is untrusted: never a newline or control character into a vendor's object). */
+function oneLineText(text: string, max: number): string {
+  return clip(text.replace(/[\u0000-\u001f\u007f\s]+/g, ' ').trim(), max);
+}
+
+/** The incident's CIs (at most MAX_CIS), each on one line: `name (class; owner; location; status) <link>`. */
+export function ciDescriptions(i: IncidentView): Array<{ ci: ConfigurationItem; text: string }> {
+  return (i.cis ?? []).slice(0, MAX_CIS).map((ci) => {
+    const facts = [ci.class, ci.owner, ci.location, ci.status].filter((x): x is string => x !== null && x !== '').map((x) => oneLineText(x, 80));
+    return { ci, text: `${oneLineText(ci.name, 120)}${facts.length > 0 ? ` (${facts.join('; ')})` : ''}` };
+  });
+}
+
+/** "Configuration items:" then one "- name (facts) link" line per CI; nothing when the incident carries none. */
+export function ciLines(i: IncidentView): string[] {
+  const cis = ciDescriptions(i);
+  return cis.length === 0 ? [] : ['Configuration items:', ...cis.map((c) => `- ${c.text} ${c.ci.link}`)];
 }

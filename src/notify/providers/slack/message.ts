@@ -1,4 +1,4 @@
-import { clip, updateSentence } from '../shared/text.ts';
+import { ciDescriptions, clip, updateSentence } from '../shared/text.ts';
 import type { IncidentView, Operation } from '../types.ts';
 
 /**
@@ -43,6 +43,14 @@ function md(text: string): { type: 'mrkdwn'; text: string; verbatim: true } {
   return { type: 'mrkdwn', text, verbatim: true };
 }
 
+/** The CMDB's CIs as one section (a linked line each), none when the incident carries none. */
+function ciSection(i: IncidentView): unknown[] {
+  const cis = ciDescriptions(i);
+  if (cis.length === 0) return [];
+  const lines = cis.map(({ ci, text }) => (/^https:\/\/[^\s<>|]+$/.test(ci.link) ? `<${ci.link}|${safe(text, 300)}>` : safe(text, 300)));
+  return [{ type: 'section', text: md(clip(`*Configuration items*\n${lines.join('\n')}`, 3_000)) }];
+}
+
 /** The whole incident as one message: the thread root (Web API) or a post (incoming webhook). */
 export function incidentMessage(i: IncidentView): { text: string; blocks: unknown[] } {
   const head = headline(i);
@@ -59,6 +67,7 @@ export function incidentMessage(i: IncidentView): { text: string; blocks: unknow
           md(`*Signals*\n${i.signalCount}`),
         ],
       },
+      ...ciSection(i),
       { type: 'context', elements: [md(`probectl incident \`${i.key}\` · ${safe(i.kindFamily, 100)} · opened ${safe(i.openedAt, 40)}`)] },
     ],
   };

@@ -1,4 +1,4 @@
-import { clip, updateSentence } from '../shared/text.ts';
+import { ciDescriptions, clip, updateSentence } from '../shared/text.ts';
 import type { IncidentView, Operation } from '../types.ts';
 
 /**
@@ -60,8 +60,16 @@ export function incidentCard(i: IncidentView): Record<string, unknown> {
     ] },
     literal('Target:', clip(i.target, 500)),
     literal('Kind:', clip(i.kindFamily, 200)),
+    ...ciFacts(i),
     textBlock(`probectl incident ${i.key}`, { isSubtle: true, size: 'Small' }),
   ]);
+}
+
+/** The CMDB's CIs as a FactSet (name → facts and link), none when the incident carries none. */
+function ciFacts(i: IncidentView): unknown[] {
+  const cis = ciDescriptions(i);
+  if (cis.length === 0) return [];
+  return [{ type: 'FactSet', facts: cis.map(({ ci, text }) => ({ title: clip(`CI ${ci.name}`, 100), value: clip(`${text} ${ci.link}`, 500) })) }];
 }
 
 /** A follow-up: how many signals arrived and whether severity rose, naming the incident. */

@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.ts';
 import { OncePerInterval } from '../core/once-per-interval.ts';
 import type { Principal } from '../identity/permissions.ts';
 import type { TenantTx } from '../store/scope.ts';
-import { appendAudit } from '../audit/log.ts';
+import { appendAudit } from './log.ts';
 
 /**
  * Records sensitive reads (audit reads, secrets health, CMDB lookups) in the

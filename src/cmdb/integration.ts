@@ -1,0 +1,32 @@
+import { integration } from '../integrations/types.ts';
+import { registerCmdbCommands } from './commands.ts';
+import { cmdbSettings, cmdbVars, type CmdbSettings, type CmdbVars } from './config.ts';
+import { cmdbRoutes } from './routes.ts';
+import { startCmdb, type CmdbRuntime } from './runtime.ts';
+
+/**
+ * CMDB correlation (docs/cmdb.md): read-only lookups of configuration items
+ * in ServiceNow or NetBox for incidents, agents and connector payloads,
+ * cached and coalesced; a down CMDB serves stale answers and never breaks a
+ * core flow. Off until PROBECTL_CMDB_PROVIDER is set.
+ */
+export const cmdb = integration<CmdbSettings, CmdbRuntime>({
+  name: 'cmdb',
+  description: 'CMDB correlation: configuration items of IPs, hosts, incidents and agents',
+  config: {
+    title: 'CMDB correlation (ServiceNow, NetBox)',
+    vars: cmdbVars,
+    settings: (values, problems) => cmdbSettings(values as CmdbVars, problems),
+  },
+  routes: cmdbRoutes,
+  commands: registerCmdbCommands,
+  async start(settings, deps) {
+    const started = startCmdb(settings, deps);
+    return {
+      runtime: started.runtime,
+      incidentEnricher: started.runtime.enricher,
+      summary: () => ({ provider: settings.provider, url: settings.url.origin, cache_ttl_ms: settings.cacheTtlMs, cache_max: settings.cacheMax }),
+      stop: () => started.stop(),
+    };
+  },
+});

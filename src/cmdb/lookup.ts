@@ -1,0 +1,102 @@
+import { LRUCache } from 'lru-cache';
+import type { Clock } from '../core/clock.ts';
+import type { CiAnswer, ConfigurationItem } from '../incidents/configuration-items.ts';
+import { cmdbKey, type CmdbKey } from './keys.ts';
+import { CmdbUnavailable, type CmdbProvider } from './providers/types.ts';
+
+interface Entry {
+  readonly items: readonly ConfigurationItem[];
+  /** When the CMDB answered (clock ms). */
+  readonly fetchedAt: number;
+}
+
+export interface CmdbLookupOptions {
+  provider: CmdbProvider;
+  clock: Clock;
+  /** Use a positive answer this long (PROBECTL_CMDB_CACHE_TTL). */
+  ttlMs: number;
+  /** Use an answer with no CI this long (PROBECTL_CMDB_NEGATIVE_TTL). */
+  negativeTtlMs: number;
+  /** Most keys cached (PROBECTL_CMDB_CACHE_MAX). */
+  max: number;
+  /** Deadline of one lookup, all its requests (PROBECTL_CMDB_TIMEOUT). */
+  timeoutMs: number;
+  /** Told of each lookup's result and each request to the CMDB (metrics). */
+  onResult?: (result: 'hit' | 'miss' | 'stale' | 'unavailable' | 'not-a-key') => void;
+  onRequest?: (outcome: 'ok' | 'failed') => void;
+}
+
+/**
+ * CMDB lookups through a bounded LRU cache with TTL (lru-cache): a fresh
+ * entry answers without a request; concurrent lookups of one key while it is
+ * being fetched share that one request (lru-cache's fetch coalesces them);
+ * answers with no CI are cached for the shorter negative TTL. When the CMDB
+ * fails or times out, an expired entry is kept and served marked `stale`;
+ * with no entry the answer is `unavailable` (the lookup route's 503). Only
+ * valid keys (keys.ts) ever reach the CMDB; anything else answers
+ * `not-a-key` without a request.
+ */
+export class CmdbLookup {
+  private readonly cache: LRUCache<string, Entry, CmdbKey>;
+  private readonly opts: CmdbLookupOptions;
+
+  constructor(opts: CmdbLookupOptions) {
+    this.opts = opts;
+    this.cache = new LRUCache<string, Entry, CmdbKey>({
+      max: opts.max,
+      ttl: opts.ttlMs,
+      ttlResolution: 0,
+      perf: { now: () => opts.clock.now() },
+      // A failing CMDB: keep the expired entry and serve it (marked stale below).
+      allowStaleOnFetchRejection: true,
+      noDeleteOnFetchRejection: true,
+      allowStaleOnFetchAbort: true,
+      fetchMethod: async (_key, _stale, { signal, options, context }) => {
+        const deadline = AbortSignal.timeout(opts.timeoutMs);
+        try {
+          const items = await opts.provider.lookup(context, AbortSignal.any([signal, deadline]));
+          opts.onRequest?.('ok');
+          if (items.length === 0) options.ttl = opts.negativeTtlMs;
+          return { items, fetchedAt: opts.clock.now() };
+        } catch (err) {
+          opts.onRequest?.('failed');
+          if (deadline.aborted) throw new CmdbUnavailable(`the CMDB gave no answer within ${opts.timeoutMs} ms`);
+          throw err;
+        }
+      },
+    });
+  }
+
+  /**
+   * The CIs of one target (an IP, host name, FQDN or URL; keys.ts). Never
+   * rejects for a CMDB failure: `unavailable` or `stale` say so.
+   */
+  async lookup(target: string): Promise<CiAnswer & { key?: CmdbKey }> {
+    const key = cmdbKey(target);
+    if (!key) {
+      this.opts.onResult?.('not-a-key');
+      return { state: 'not-a-key', items: [], reason: 'not an IP address, host name or URL: not looked up' };
+    }
+    const status: LRUCache.Status<string, Entry, CmdbKey> = {};
+    try {
+      const entry = await this.cache.fetch(`${key.kind}:${key.value}`, { context: key, status });
+      if (!entry) throw new CmdbUnavailable('the CMDB gave no answer');
+      if (status.returnedStale) {
+        this.opts.onResult?.('stale');
+        const reason = status.fetchError instanceof CmdbUnavailable ? status.fetchError.message : 'the CMDB failed';
+        return { key, state: 'stale', items: entry.items, fetched_at: new Date(entry.fetchedAt).toISOString(), reason };
+      }
+      this.opts.onResult?.(status.fetch === 'hit' ? 'hit' : 'miss');
+      return { key, state: 'ok', items: entry.items };
+    } catch (err) {
+      if (!(err instanceof CmdbUnavailable)) throw err;
+      this.opts.onResult?.('unavailable');
+      return { key, state: 'unavailable', items: [], reason: err.message };
+    }
+  }
+
+  /** Keys held (fresh or stale). */
+  get size(): number {
+    return this.cache.size;
+  }
+}

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { harness, seedServiceNow } from './helpers.ts';
+import { ServiceNowCmdb } from './servers/servicenow-cmdb.ts';
+
+const SECRET = 'probectl.cmdb:cmdb-pass';
+
+async function started(t: { after(fn: () => unknown): void }) {
+  const sn = await ServiceNowCmdb.start();
+  t.after(() => sn.close());
+  seedServiceNow(sn);
+  let now = 1_000_000;
+  const clock = { now: () => now };
+  const h = harness(sn, SECRET, clock, 500);
+  t.after(() => h.close());
+  return { sn, h, advance: (ms: number) => { now += ms; } };
+}
+
+describe('CMDB cache', () => {
+  it('hit, miss, negative entries (shorter TTL), TTL expiry', async (t) => {
+    const { sn, h, advance } = await started(t);
+    const lookup = h.lookup({ ttlMs: 60_000, negativeTtlMs: 5_000 });
+    assert.equal((await lookup.lookup('web01')).state, 'ok');
+    assert.equal(sn.requestCount, 1);
+    assert.equal((await lookup.lookup('WEB01.')).items.length, 1, 'the same normalised key');
+    assert.equal(sn.requestCount, 1, 'a hit: no request');
+    assert.deepEqual((await lookup.lookup('ghost')).items, []);
+    assert.equal((await lookup.lookup('ghost')).state, 'ok');
+    assert.equal(sn.requestCount, 2, 'a miss is cached');
+    advance(5_001);
+    await lookup.lookup('ghost');
+    await lookup.lookup('web01');
+    assert.equal(sn.requestCount, 3, 'the negative entry expired, the positive one did not');
+    advance(60_000);
+    await lookup.lookup('web01');
+    assert.equal(sn.requestCount, 4, 'the positive entry expired');
+  });
+
+  it('is bounded: the least recently used key goes first', async (t) => {
+    const { sn, h } = await started(t);
+    const lookup = h.lookup({ max: 10 });
+    for (let i = 0; i < 25; i++) await lookup.lookup(`host${i}`);
+    assert.equal(lookup.size, 10);
+    const before = sn.requestCount;
+    await lookup.lookup('host24');
+    assert.equal(sn.requestCount, before, 'recent: cached');
+    await lookup.lookup('host0');
+    assert.equal(sn.requestCount, before + 1, 'evicted: asked again');
+  });
+
+  it('100 concurrent lookups of one key make one request', async (t) => {
+    const { sn, h } = await started(t);
+    sn.latencyMs = 100;
+    const lookup = h.lookup();
+    const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => lookup.lookup(i % 2 ? 'web01' : 'Web01.')));
+    assert.equal(sn.requestCount, 1);
+    assert.ok(answers.every((a) => a.state === 'ok' && a.items.length === 1));
+  });
+
+  it('CMDB down with a warm cache: stale answers marked stale; cold: unavailable; a hanging CMDB answers within the timeout', async (t) => {
+    const { sn, h, advance } = await started(t);
+    const lookup = h.lookup({ ttlMs: 10_000, timeoutMs: 500 });
+    await lookup.lookup('web01');
+    advance(10_001);
+    sn.standIn.inject({ kind: 'status', status: 503 });
+    const stale = await lookup.lookup('web01');
+    assert.equal(stale.state, 'stale');
+    assert.equal(stale.items.length, 1);
+    assert.equal(stale.state === 'stale' && stale.fetched_at, new Date(1_000_000).toISOString());
+    assert.match(stale.state === 'stale' ? stale.reason : '', /answered 503/);
+    const cold = await lookup.lookup('db01');
+    assert.equal(cold.state, 'ok', 'the CMDB is back');
+    sn.standIn.inject({ kind: 'hang' });
+    const started2 = Date.now();
+    const hung = await lookup.lookup('never-seen');
+    assert.equal(hung.state, 'unavailable');
+    assert.ok(Date.now() - started2 < 2000, 'answered within the deadline');
+    sn.standIn.inject({ kind: 'hang' });
+    const staleOnTimeout = await lookup.lookup('web01');
+    assert.equal(staleOnTimeout.state, 'stale', 'a timeout serves the stale entry too');
+    sn.standIn.inject({ kind: 'status', status: 429, retryAfter: '30' });
+    advance(10_001);
+    assert.equal((await lookup.lookup('db01')).state, 'stale', '429 → stale');
+    // After the outage the entry is refreshed and fresh again.
+    advance(10_001);
+    assert.equal((await lookup.lookup('web01')).state, 'ok');
+  });
+});

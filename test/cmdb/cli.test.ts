@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { cliAsync } from '../helpers/process.ts';
+import { seedNetBox } from './helpers.ts';
+import { NetBox } from './servers/netbox.ts';
+
+describe('probectl cmdb lookup', () => {
+  it('prints the CIs as a table or JSON through the in-process app; a bad key is a usage error (exit 2)', async (t) => {
+    const nb = await NetBox.start();
+    t.after(() => nb.close());
+    seedNetBox(nb);
+    const root = mkdtempSync(join(tmpdir(), 'probectl-cmdb-cli-'));
+    t.after(() => rmSync(root, { recursive: true, force: true }));
+    writeFileSync(join(root, 'ca.pem'), nb.standIn.caPem);
+    const env = {
+      PROBECTL_DATA_DIR: join(root, 'data'), PROBECTL_CMDB_PROVIDER: 'netbox', PROBECTL_CMDB_URL: nb.url,
+      PROBECTL_CMDB_SECRET: 'nbt_AbCdEf012345.0123456789abcdefghijklmnopqrstuvwxyzABCD', PROBECTL_CMDB_CA_FILE: join(root, 'ca.pem'),
+    };
+    const text = await cliAsync(['cmdb', 'lookup', '10.0.0.1'], env);
+    assert.equal(text.status, 0, text.stderr);
+    assert.match(text.stdout, /web01\s+\|?\s*device\s+\|?\s*10\.0\.0\.1\s+\|?\s*Payments\s+\|?\s*Paris DC1\s+\|?\s*Active/);
+    const json = await cliAsync(['cmdb', 'lookup', 'vm7', '--json'], env);
+    assert.equal(json.status, 0, json.stderr);
+    assert.deepEqual(JSON.parse(json.stdout).items.map((i: { id: string }) => i.id), ['vm:7']);
+    const bad = await cliAsync(['cmdb', 'lookup', '10.0.0.0/8'], env);
+    assert.equal(bad.status, 2, 'a usage error, refused before anything is opened');
+    assert.match(bad.stderr, /<key>: not an IP address[\s\S]*PROBECTL_ERR_CLI_USAGE/);
+    assert.ok(![text, json, bad].some((r) => `${r.stdout}${r.stderr}`.includes('0123456789abcdefghij')), 'the token never printed');
+  });
+});

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { isProbectlError } from '../../src/core/errors.ts';
+import { loadConfig } from '../../src/settings.ts';
+
+const base = { PROBECTL_DATA_DIR: '/tmp/probectl-cmdb-config' };
+
+function refused(env: Record<string, string>): string {
+  try {
+    loadConfig({ ...base, ...env });
+  } catch (err) {
+    assert.ok(isProbectlError(err, 'PROBECTL_ERR_CONFIG_INVALID'), String(err));
+    return err.message;
+  }
+  assert.fail('the configuration was accepted');
+}
+
+describe('CMDB configuration', () => {
+  it('is off until PROBECTL_CMDB_PROVIDER is set', () => {
+    assert.equal(loadConfig(base).integrations.cmdb, undefined);
+  });
+
+  it('on: defaults (10m TTL, cmdb_ci) and the URL normalised', () => {
+    const c = loadConfig({ ...base, PROBECTL_CMDB_PROVIDER: 'servicenow', PROBECTL_CMDB_URL: 'https://example.service-now.com', PROBECTL_CMDB_SECRET: 'probectl.cmdb:s3cret-pass' }).integrations.cmdb as Record<string, unknown>;
+    assert.equal(c.cacheTtlMs, 600_000);
+    assert.equal(c.table, 'cmdb_ci');
+    assert.equal(String(c.url), 'https://example.service-now.com/');
+  });
+
+  it('refuses startup naming every bad variable, never echoing the secret', () => {
+    const secret = 'user:very-secret-password';
+    const msg = refused({
+      PROBECTL_CMDB_PROVIDER: 'netbox', PROBECTL_CMDB_URL: 'http://cmdb.example.com/?token=abc', PROBECTL_CMDB_SECRET: secret,
+      PROBECTL_CMDB_CACHE_TTL: 'forever', PROBECTL_CMDB_CACHE_MAX: '0', PROBECTL_CMDB_TIMEOUT: '1ms', PROBECTL_CMDB_CA_FILE: '/nonexistent/ca.pem',
+      PROBECTL_CMDB_TABLE: 'cmdb_ci',
+    });
+    for (const v of ['PROBECTL_CMDB_URL', 'PROBECTL_CMDB_CACHE_TTL', 'PROBECTL_CMDB_CACHE_MAX', 'PROBECTL_CMDB_TIMEOUT', 'PROBECTL_CMDB_CA_FILE']) assert.match(msg, new RegExp(v), msg);
+    assert.ok(!msg.includes('very-secret-password'), msg);
+    assert.ok(!msg.includes('token=abc'), msg);
+  });
+
+  it('needs the URL and the secret once on; an unknown provider and a plaintext non-loopback URL are refused', () => {
+    assert.match(refused({ PROBECTL_CMDB_PROVIDER: 'servicenow' }), /PROBECTL_CMDB_URL: required[\s\S]*PROBECTL_CMDB_SECRET: required/);
+    assert.match(refused({ PROBECTL_CMDB_PROVIDER: 'itop', PROBECTL_CMDB_URL: 'https://x.example', PROBECTL_CMDB_SECRET: 't' }), /PROBECTL_CMDB_PROVIDER/);
+    assert.match(refused({ PROBECTL_CMDB_PROVIDER: 'netbox', PROBECTL_CMDB_URL: 'http://netbox.example.com', PROBECTL_CMDB_SECRET: 't' }), /PROBECTL_CMDB_URL: plaintext/);
+    assert.match(refused({ PROBECTL_CMDB_PROVIDER: 'netbox', PROBECTL_CMDB_URL: 'https://u:p@netbox.example.com', PROBECTL_CMDB_SECRET: 't' }), /credentials in the URL/);
+    assert.match(refused({ PROBECTL_CMDB_URL: 'https://netbox.example.com' }), /PROBECTL_CMDB_URL: set while PROBECTL_CMDB_PROVIDER is unset/);
+    const loop = loadConfig({ ...base, PROBECTL_CMDB_PROVIDER: 'netbox', PROBECTL_CMDB_URL: 'http://127.0.0.1:8000', PROBECTL_CMDB_SECRET: 't' }).integrations.cmdb;
+    assert.ok(loop, 'plaintext to loopback is allowed');
+  });
+});
