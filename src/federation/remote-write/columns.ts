@@ -34,6 +34,8 @@ export interface ColumnarWriteRequest {
 }
 
 interface CachedLabels {
+  /** The label bytes as sent (the run of Label fields): a hit compares them. */
+  readonly bytes: Buffer;
   /** Frozen: the store may memoise its canonical form by identity. */
   readonly labels: Readonly<Record<string, string>>;
   /** The label set as a string (names and values joined), to merge series with equal sets. */
@@ -41,13 +43,21 @@ interface CachedLabels {
   readonly overridden: boolean;
 }
 
+/** FNV-1a (32 bits) of buf[start, end): the cache's index (entries are verified byte for byte). */
+function hashBytes(buf: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
+  return h >>> 0;
+}
+
 /**
- * Validated label sets by tenant and exact label bytes, at most `max` in all (when full it is
- * emptied, as the store's label cache: a plain Map lookup is the whole cost of a hit). Entries
- * depend on the label limits: a call with other limits empties it.
+ * Validated label sets by tenant and exact label bytes (indexed by a hash of them, verified
+ * byte for byte; two sets with one hash take turns), at most `max` in all (when full it is
+ * emptied, as the store's label cache). Entries depend on the label limits: a call with other
+ * limits empties it.
  */
 export class RemoteWriteLabelCache {
-  private readonly tenants = new Map<string, Map<string, CachedLabels>>();
+  private readonly tenants = new Map<string, Map<number, CachedLabels>>();
   private size = 0;
   private limitsKey = '';
   private readonly max: number;
@@ -56,7 +66,7 @@ export class RemoteWriteLabelCache {
   }
 
   /** The tenant's label sets under `limits` (everything emptied when they differ from the last call's). */
-  forTenant(tenant: string, limits: RemoteWriteLimits): Map<string, CachedLabels> {
+  forTenant(tenant: string, limits: RemoteWriteLimits): Map<number, CachedLabels> {
     const key = `${limits.maxLabelsPerSeries},${limits.maxLabelNameBytes},${limits.maxLabelValueBytes}`;
     if (key !== this.limitsKey) {
       this.tenants.clear();
@@ -71,13 +81,13 @@ export class RemoteWriteLabelCache {
     return map;
   }
 
-  add(map: Map<string, CachedLabels>, bytes: string, entry: CachedLabels): void {
+  add(map: Map<number, CachedLabels>, hash: number, entry: CachedLabels): void {
     if (this.size >= this.max) {
       for (const m of this.tenants.values()) m.clear();
       this.size = 0;
     }
-    map.set(bytes, entry);
-    this.size++;
+    if (!map.has(hash)) this.size++;
+    map.set(hash, entry);
   }
 }
 
@@ -110,12 +120,10 @@ export function toColumns(decoded: DecodedWriteRequest): ColumnarWriteRequest {
   return { series, sampleCount: decoded.sampleCount, tenantOverridden: decoded.tenantOverridden };
 }
 
-/** One series as walked: its label bytes [labelStart, labelEnd) and samples [first, end) of the request's columns. */
-interface Walked {
-  labelStart: number;
-  labelEnd: number;
-  first: number;
-  end: number;
+/** Per series walked, four int32 in `Walk.series`: label bytes [start, end) (-1 without labels), samples [first, end) of the request's columns. */
+interface Walk {
+  readonly series: Int32Array;
+  readonly count: number;
 }
 
 /** Where the last varint() ended (a module variable: the walk allocates nothing per field). */
@@ -159,8 +167,9 @@ function delimited(buf: Uint8Array, pos: number, end: number): number {
  * The fast path's walk: series and samples of the common shape into `ts` and `words`, or
  * undefined for anything else.
  */
-function walk(raw: Buffer, ts: Float64Array, words: Uint32Array): Walked[] | undefined {
-  const out: Walked[] = [];
+function walk(raw: Buffer, ts: Float64Array, words: Uint32Array, seriesCount: number): Walk | undefined {
+  const out = new Int32Array(4 * seriesCount);
+  let count = 0;
   let n = 0;
   let pos = 0;
   const end = raw.length;
@@ -178,18 +187,21 @@ function walk(raw: Buffer, ts: Float64Array, words: Uint32Array): Walked[] | und
     if (t % 8 !== 2) return undefined;
     const seriesEnd = delimited(raw, next, end);
     if (seriesEnd === -1) return undefined;
-    const s: Walked = { labelStart: -1, labelEnd: -1, first: n, end: n };
+    if (count >= seriesCount) return undefined;
+    let labelStart = -1;
+    let labelEnd = -1;
+    const first = n;
     let p = next;
     let lastTs = -1;
     while (p < seriesEnd) {
       const tag = raw[p] as number;
       if (tag === 0x0a) {
         // A Label: part of the one run of labels, or not the common shape.
-        if (s.labelStart === -1) s.labelStart = p;
-        else if (s.labelEnd !== p) return undefined;
+        if (labelStart === -1) labelStart = p;
+        else if (labelEnd !== p) return undefined;
         p = delimited(raw, p + 1, seriesEnd);
         if (p === -1) return undefined;
-        s.labelEnd = p;
+        labelEnd = p;
       } else if (tag === 0x12) {
         const sampleEnd = delimited(raw, p + 1, seriesEnd);
         if (sampleEnd === -1) return undefined;
@@ -225,11 +237,14 @@ function walk(raw: Buffer, ts: Float64Array, words: Uint32Array): Walked[] | und
         if (p === -1) return undefined;
       }
     }
-    s.end = n;
-    out.push(s);
+    out[4 * count] = labelStart;
+    out[4 * count + 1] = labelEnd;
+    out[4 * count + 2] = first;
+    out[4 * count + 3] = n;
+    count++;
     pos = seriesEnd;
   }
-  return out;
+  return { series: out, count };
 }
 
 /** The Label messages of one run, decoded by protobufjs; undefined when it refuses one. */
@@ -259,21 +274,27 @@ export function decodeRemoteWriteColumns(body: Uint8Array, options: DecodeOption
   if (counts.metadata > 0 || counts.exemplars > 0 || counts.histograms > 0) return slow();
   const values = new Float64Array(counts.samples);
   const ts = new Float64Array(counts.samples);
-  const walked = walk(raw, ts, new Uint32Array(values.buffer));
+  const walked = walk(raw, ts, new Uint32Array(values.buffer), counts.series);
   if (!walked) return slow();
+  const at = walked.series;
   const tenant = options.tenant;
   const known = cache.forTenant(tenant, limits);
   // Every label set the cache lacks is decoded before any is validated (decodeRemoteWrite parses all first).
-  const keys: string[] = new Array(walked.length);
-  const found: Array<CachedLabels | WireLabel[]> = new Array(walked.length);
-  for (let i = 0; i < walked.length; i++) {
-    const w = walked[i] as Walked;
-    const key = w.labelStart === -1 ? '' : raw.toString('latin1', w.labelStart, w.labelEnd);
-    keys[i] = key;
-    const hit = known.get(key);
-    if (hit) found[i] = hit;
+  const hashes = new Float64Array(walked.count);
+  const found: Array<CachedLabels | WireLabel[]> = new Array(walked.count);
+  for (let i = 0; i < walked.count; i++) {
+    const start = at[4 * i] as number;
+    const end = at[4 * i + 1] as number;
+    if (start === -1) {
+      found[i] = [];
+      continue;
+    }
+    const hash = hashBytes(raw, start, end);
+    hashes[i] = hash;
+    const hit = known.get(hash);
+    if (hit && hit.bytes.length === end - start && raw.compare(hit.bytes, 0, hit.bytes.length, start, end) === 0) found[i] = hit;
     else {
-      const labels = w.labelStart === -1 ? [] : decodeLabels(raw, w.labelStart, w.labelEnd);
+      const labels = decodeLabels(raw, start, end);
       if (!labels) return slow();
       found[i] = labels;
     }
@@ -282,24 +303,25 @@ export function decodeRemoteWriteColumns(body: Uint8Array, options: DecodeOption
   const series: SeriesSamples[] = [];
   const seen = new Set<string>();
   let tenantOverridden = 0;
-  for (let i = 0; i < walked.length; i++) {
-    const w = walked[i] as Walked;
+  for (let i = 0; i < walked.count; i++) {
+    const first = at[4 * i + 2] as number;
+    const end = at[4 * i + 3] as number;
     let entry = found[i] as CachedLabels | WireLabel[];
     if (Array.isArray(entry)) {
       const { labels, overridden } = seriesLabels({ labels: entry }, i, tenant, limits);
       const record: Record<string, string> = {};
       for (const l of labels) record[l.name] = l.value;
-      entry = { labels: Object.freeze(record), key: labels.map((l) => `${l.name}\u0000${l.value}`).join('\u0001'), overridden };
-      cache.add(known, keys[i] as string, entry);
+      entry = { bytes: Buffer.from(raw.subarray(at[4 * i] as number, at[4 * i + 1] as number)), labels: Object.freeze(record), key: labels.map((l) => `${l.name}\u0000${l.value}`).join('\u0001'), overridden };
+      cache.add(known, hashes[i] as number, entry);
     }
     if (entry.overridden) tenantOverridden++;
     if (maxTimestamp !== undefined) {
-      for (let j = w.first; j < w.end; j++) if ((ts[j] as number) > maxTimestamp) throw tooFarAhead(i, ts[j] as number);
+      for (let j = first; j < end; j++) if ((ts[j] as number) > maxTimestamp) throw tooFarAhead(i, ts[j] as number);
     }
-    if (w.end === w.first) continue;
+    if (end === first) continue;
     if (seen.has(entry.key)) return slow();
     seen.add(entry.key);
-    series.push({ labels: entry.labels, timestamps: ts.subarray(w.first, w.end), values: values.subarray(w.first, w.end) });
+    series.push({ labels: entry.labels, timestamps: ts.subarray(first, end), values: values.subarray(first, end) });
   }
   return { series, sampleCount: counts.samples, tenantOverridden };
 }

@@ -309,23 +309,23 @@ async function checkCompacted(tx: TenantTx, series: PreparedSeries[], cut: numbe
 }
 
 async function insertSamples(tx: TenantTx, series: PreparedSeries[], c: Counts): Promise<void> {
-  // The three int8[] literals are built as strings directly (no array of a string per sample).
-  let sids = '';
-  let ts = '';
-  let vs = '';
   let n = 0;
+  for (const p of series) n += p.ts.length;
+  if (n === 0) return;
+  // The three int8[] literals joined from preallocated arrays (flat strings; no copy of the arrays).
+  const sids = new Array<number>(n);
+  const ts = new Array<number>(n);
+  const vs = new Array<string>(n);
+  let k = 0;
   for (const p of series) {
-    const id = String(p.id);
-    for (let i = 0; i < p.ts.length; i++) {
-      const sep = n === 0 ? '' : ',';
-      sids += sep + id;
-      ts += sep + String(p.ts[i]);
-      vs += sep + int8Text(p.lo[i] as number, p.hi[i] as number);
-      n++;
+    const id = p.id as number;
+    for (let i = 0; i < p.ts.length; i++, k++) {
+      sids[k] = id;
+      ts[k] = p.ts[i] as number;
+      vs[k] = int8Text(p.lo[i] as number, p.hi[i] as number);
     }
   }
-  if (n === 0) return;
-  const params = [tx.tenantId, `{${sids}}`, `{${ts}}`, `{${vs}}`];
+  const params = [tx.tenantId, `{${sids.join(',')}}`, `{${ts.join(',')}}`, `{${vs.join(',')}}`];
   const ins = await tx.query(
     `INSERT INTO metric_samples (tenant_id, series_id, t, v)
      SELECT $1, u.sid, u.t, u.v FROM unnest($2::int8[], $3::int8[], $4::int8[]) AS u(sid, t, v)
