@@ -6,6 +6,7 @@
  * label cache; and the cache never crosses tenants or label limits.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { compressSync } from 'snappy';
@@ -73,6 +74,19 @@ describe('remote-write columns decoder (the write route) equals decodeRemoteWrit
     const b = decodeRemoteWriteColumns(body, { tenant: T }, cache);
     assert.equal(a.series[0]?.labels, b.series[0]?.labels, 'the label set came from the cache');
     assert.ok(Object.isFrozen(a.series[0]?.labels));
+  });
+
+  it('bytes sent by a real Prometheus (2.42, fixtures) take the fast path: the second request\'s label sets are the cached ones', () => {
+    const samples = readFileSync(new URL('fixtures/remote-write-prometheus-1.bin', import.meta.url));
+    const cache = new RemoteWriteLabelCache();
+    const r = assertSame(samples, { tenant: T }, cache);
+    assert.ok(r.ok && r.series.length === 10 && r.tenantOverridden === 1);
+    const again = decodeRemoteWriteColumns(samples, { tenant: T }, cache);
+    const third = decodeRemoteWriteColumns(samples, { tenant: T }, cache);
+    assert.equal(third.series.length, 10);
+    third.series.forEach((s, i) => assert.equal(s.labels, again.series[i]?.labels));
+    // The metadata request is decoded the long way, with the same answer.
+    assertSame(readFileSync(new URL('fixtures/remote-write-prometheus-0.bin', import.meta.url)), { tenant: T }, cache);
   });
 
   it('the cache is per tenant and per label limits', () => {

@@ -10,11 +10,11 @@
  */
 import { ProbectlError } from '../../core/errors.ts';
 import type { Db } from '../../store/db.ts';
-import { inTenant, type TenantTx } from '../../store/scope.ts';
+import type { TenantTx } from '../../store/scope.ts';
 import { decodeChunks, intArray, lowerBound, windowStart } from './chunks.ts';
 import { int8Text } from './float-bits.ts';
 import { canonicalLabels, fingerprint } from './labels.ts';
-import { BOUNDS_SLACK_MS, SERIES_LOCK_CLASS, type EmbeddedStoreSettings } from './settings.ts';
+import { BOUNDS_SLACK_MS, inMetricsScope, SERIES_LOCK_CLASS, type EmbeddedStoreSettings } from './settings.ts';
 import type { AppendResult, SeriesSamples } from './types.ts';
 import { TIMESTAMP_LIMIT } from './xor-chunk.ts';
 
@@ -368,7 +368,7 @@ export async function appendSeries(db: Db, settings: EmbeddedStoreSettings, cach
     const c: Counts = { ...base };
     const series = prepared.map((p) => ({ ...p }));
     try {
-      await inTenant(db, tenant, async (tx) => {
+      await inMetricsScope(db, tenant, async (tx) => {
         if (series.length === 0) return;
         const now = settings.now();
         const known = new Map<string, SeriesState>();

@@ -126,6 +126,14 @@ describe(`embedded metrics store (${process.env.PROBECTL_TEST_DATABASE_URL ? 'po
     assert.deepEqual(gb.map((x) => [x.labels, [...x.values]]), [[{ __name__: 'frozen_labels', job: 'x', tenant_id: b }, [10, 20, 30]]]);
   });
 
+  it('plans its statements for their parameters (force_custom_plan, set with the tenant scope); other tenant transactions keep the default', async () => {
+    const { inMetricsScope } = await import('../../../src/federation/store/settings.ts');
+    const mode = (r: Array<{ m: string; t: string }>) => [r[0]?.m, r[0]?.t];
+    const sql = "SELECT current_setting('plan_cache_mode') AS m, current_setting('probectl.tenant_id') AS t";
+    assert.deepEqual(mode(await inMetricsScope(t.db, a, (tx) => tx.query<{ m: string; t: string }>(sql)).then((r) => r.rows)), ['force_custom_plan', a]);
+    assert.deepEqual(mode(await inTenant(t.db, a, (tx) => tx.query<{ m: string; t: string }>(sql)).then((r) => r.rows)), ['auto', a]);
+  });
+
   it('refuses samples more than 10 minutes in the future', async () => {
     const res = await store.append(a, [samples({ __name__: 'future' }, [[T0 + 11 * 60_000, 1], [T0 + 60_000, 2]])]);
     assert.deepEqual([res.stored, res.refused.tooNew], [1, 1]);
