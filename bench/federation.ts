@@ -15,7 +15,8 @@
  * this machine, one at a time. `npm run bench federation`.
  * PROBECTL_BENCH_FEDERATION_SERIES picks the sizes (default 1000,10000);
  * PROBECTL_BENCH_FEDERATION_NODE_ARGS adds node arguments to the server (e.g.
- * `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ * `--max-old-space-size=192 --max-semi-space-size=8 --cpu-prof --cpu-prof-dir=/tmp/prof`:
+ * with a heap size of its own the launcher does not re-run the process).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
