@@ -13,6 +13,10 @@
  * read whole (before /federate, one fresh sample of every series is written to
  * both, as a live stream would have). Both servers run as child processes on
  * this machine, one at a time. `npm run bench federation`.
+ * PROBECTL_BENCH_FEDERATION_SERIES picks the sizes (default 1000,10000);
+ * PROBECTL_BENCH_FEDERATION_NODE_ARGS adds node arguments to the server (e.g.
+ * `--max-old-space-size=192 --max-semi-space-size=8 --cpu-prof --cpu-prof-dir=/tmp/prof`:
+ * with a heap size of its own the launcher does not re-run the process).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -140,7 +144,7 @@ async function benchProbectl(serverUrl: string, series: number, end: number, loa
     server = await serve({
       PROBECTL_DATA_DIR: join(dir, 'data'), PROBECTL_LISTEN: '127.0.0.1:0', PROBECTL_ALLOW_PLAINTEXT_HTTP: 'true',
       PROBECTL_DATABASE_URL: database.url, PROBECTL_LOG_LEVEL: 'info', PROBECTL_METRICS_MAX_TENANT_SERIES: '1000000',
-    }, 120_000, new URL('../src/cli/probectl.ts', import.meta.url).pathname);
+    }, 120_000, new URL('../src/cli/probectl.ts', import.meta.url).pathname, (process.env.PROBECTL_BENCH_FEDERATION_NODE_ARGS ?? '').split(/\s+/).filter(Boolean));
     const token = readFileSync(join(dir, 'data', 'admin-token'), 'utf8').trim();
     const auth = { authorization: `Bearer ${token}` };
     const ingest = await timed(() => send(`${server?.url}/v1/prometheus/write`, { ...REMOTE_WRITE_HEADERS, ...auth }, load.shards));

@@ -20,11 +20,10 @@ import type { Logger } from 'pino';
 import { ProbectlError } from '../core/errors.ts';
 import { WRITE_LIMIT_VARIABLES } from './config.ts';
 import { checkRemoteWriteHeaders } from './remote-write/content-type.ts';
-import { decodeRemoteWrite, type DecodedWriteRequest } from './remote-write/decode.ts';
+import { decodeRemoteWriteColumns, RemoteWriteLabelCache, type ColumnarWriteRequest } from './remote-write/columns.ts';
 import { RemoteWriteError, type RemoteWriteLimits } from './remote-write/errors.ts';
 import type { FederationMetrics } from './runtime.ts';
-import { isStaleMarker, STALE_NAN_BITS } from './stale.ts';
-import type { AppendResult, SeriesSamples, SeriesStore } from './store/types.ts';
+import type { AppendResult, SeriesStore } from './store/types.ts';
 
 export interface WriteContext {
   readonly store: SeriesStore;
@@ -35,34 +34,8 @@ export interface WriteContext {
   readonly metrics: FederationMetrics | undefined;
 }
 
-const STALE_HI = Number(STALE_NAN_BITS >> 32n);
-const STALE_LO = Number(STALE_NAN_BITS & 0xffffffffn);
-
-/** Decoded series as store input: one value buffer for the request, stale markers written bit for bit. */
-export function toStoreSeries(decoded: DecodedWriteRequest): SeriesSamples[] {
-  let n = 0;
-  for (const s of decoded.series) n += s.samples.length;
-  const values = new Float64Array(n);
-  const words = new Uint32Array(values.buffer);
-  const out: SeriesSamples[] = [];
-  let pos = 0;
-  for (const s of decoded.series) {
-    const labels: Record<string, string> = {};
-    for (const l of s.labels) labels[l.name] = l.value;
-    const timestamps = new Array<number>(s.samples.length);
-    const start = pos;
-    for (let i = 0; i < s.samples.length; i++, pos++) {
-      const sample = s.samples[i] as { timestampMs: number; value: number };
-      timestamps[i] = sample.timestampMs;
-      if (isStaleMarker(sample.value)) {
-        words[2 * pos] = STALE_LO;
-        words[2 * pos + 1] = STALE_HI;
-      } else values[pos] = sample.value;
-    }
-    out.push({ labels, timestamps, values: values.subarray(start, pos) });
-  }
-  return out;
-}
+/** Validated label sets of this process's remote-write senders (keyed by tenant and label bytes). */
+const labelCache = new RemoteWriteLabelCache();
 
 /** The limit's variable in an over-limit message, so the operator knows what to raise. */
 export function namedLimit(err: RemoteWriteError): RemoteWriteError {
@@ -95,10 +68,10 @@ function refusal(result: AppendResult): ProbectlError {
 /** Handles one remote-write request; resolves when everything was stored, throws the answer otherwise. */
 export async function remoteWrite(ctx: WriteContext, headers: { contentType?: string | undefined; contentEncoding?: string | undefined }, body: Uint8Array): Promise<{ stored: number; duplicates: number }> {
   const log = ctx.log;
-  let decoded: DecodedWriteRequest;
+  let decoded: ColumnarWriteRequest;
   try {
     checkRemoteWriteHeaders(headers);
-    decoded = decodeRemoteWrite(body, { tenant: ctx.tenant, limits: ctx.limits, nowMs: ctx.now });
+    decoded = decodeRemoteWriteColumns(body, { tenant: ctx.tenant, limits: ctx.limits, nowMs: ctx.now }, labelCache);
   } catch (err) {
     if (!(err instanceof RemoteWriteError)) throw err;
     const named = namedLimit(err);
@@ -108,7 +81,7 @@ export async function remoteWrite(ctx: WriteContext, headers: { contentType?: st
   }
   let result: AppendResult;
   try {
-    result = await ctx.store.append(ctx.tenant, toStoreSeries(decoded));
+    result = await ctx.store.append(ctx.tenant, decoded.series);
   } catch (err) {
     ctx.metrics?.writeRequests.inc({ outcome: 'failed' });
     log.error({ tenant: ctx.tenant, series: decoded.series.length, samples: decoded.sampleCount, err: err instanceof ProbectlError ? err.code : withoutQuoted(String((err as Error)?.message)) }, 'remote-write failed: samples not stored');

@@ -127,6 +127,16 @@ function limitsOf(partial: Partial<RemoteWriteLimits> | undefined): RemoteWriteL
  * `TypeError` for a programming error in `options`).
  */
 export function decodeRemoteWrite(body: Uint8Array, options: DecodeOptions): DecodedWriteRequest {
+  const { raw, limits } = inflateRequest(body, options);
+  return decodeInflated(raw, options, limits);
+}
+
+/**
+ * Steps 1–3 of decodeRemoteWrite up to the wire counts: the tenant and limits checked, the body
+ * inflated under the size limits and its counts within the count limits. Returns the inflated
+ * protobuf and the effective limits; throws like decodeRemoteWrite.
+ */
+export function inflateRequest(body: Uint8Array, options: DecodeOptions): { raw: Buffer; limits: RemoteWriteLimits; counts: WireCounts } {
   if (typeof options.tenant !== 'string' || options.tenant === '' || !options.tenant.isWellFormed()) {
     throw new TypeError('decodeRemoteWrite: the tenant must be a non-empty, well-formed string');
   }
@@ -139,14 +149,20 @@ export function decodeRemoteWrite(body: Uint8Array, options: DecodeOptions): Dec
   if (announced > limits.maxDecompressedBytes) {
     throw new RemoteWriteError('over-limit', `decompressed size of ${announced} bytes (snappy header) exceeds maxDecompressedBytes (${limits.maxDecompressedBytes})`, 'maxDecompressedBytes');
   }
-  let raw: Uint8Array;
+  let raw: Buffer;
   try {
     raw = uncompressSync(body, { asBuffer: true }) as Buffer;
   } catch (err) {
     throw new RemoteWriteError('malformed', `body is not valid snappy block-format data (${err instanceof Error ? err.message : 'corrupt input'})`);
   }
   if (raw.length !== announced) throw new RemoteWriteError('malformed', 'snappy body does not inflate to its announced length');
-  checkCounts(scanWriteRequest(raw, limits.maxLabelsPerSeries), limits);
+  const counts = scanWriteRequest(raw, limits.maxLabelsPerSeries);
+  checkCounts(counts, limits);
+  return { raw, limits, counts };
+}
+
+/** Step 3 on (protobufjs decoding, then validation) of a body inflateRequest accepted. */
+export function decodeInflated(raw: Uint8Array, options: DecodeOptions, limits: RemoteWriteLimits): DecodedWriteRequest {
   let request: WireWriteRequest;
   try {
     request = WriteRequestType.decode(raw) as unknown as WireWriteRequest;
@@ -191,7 +207,7 @@ function validate(request: WireWriteRequest, options: DecodeOptions, limits: Rem
   if (sampleTotal > limits.maxSamples) {
     throw new RemoteWriteError('over-limit', `request carries ${sampleTotal} samples, more than maxSamples (${limits.maxSamples})`, 'maxSamples');
   }
-  const maxTimestamp = options.nowMs === undefined ? undefined : options.nowMs + (options.maxAheadMs ?? 10 * 60_000);
+  const maxTimestamp = maxTimestampOf(options);
   const merged = new Map<string, { labels: Label[]; samples: Sample[] }>();
   let tenantOverridden = 0;
   let ignoredExemplars = 0;
@@ -262,7 +278,8 @@ export function isLegacyMetricName(name: string): boolean {
   return true;
 }
 
-function seriesLabels(wire: WireSeries, index: number, tenant: string, limits: RemoteWriteLimits): { labels: Label[]; overridden: boolean } {
+/** The validated label set of one series (step 4 and 5 of decodeRemoteWrite): sorted by name, the caller's tenant forced. */
+export function seriesLabels(wire: WireSeries, index: number, tenant: string, limits: RemoteWriteLimits): { labels: Label[]; overridden: boolean } {
   const sent = wire.labels ?? [];
   if (sent.length > limits.maxLabelsPerSeries) {
     throw new RemoteWriteError('over-limit', `series ${index} has ${sent.length} labels, more than maxLabelsPerSeries (${limits.maxLabelsPerSeries})`, 'maxLabelsPerSeries');
@@ -310,10 +327,18 @@ function sample(s: WireSample, index: number, maxTimestamp: number | undefined):
   if (!Number.isSafeInteger(timestampMs)) {
     throw new RemoteWriteError('malformed', `series ${index} has a sample timestamp outside the range probectl stores (±2^53 ms)`);
   }
-  if (maxTimestamp !== undefined && timestampMs > maxTimestamp) {
-    throw new RemoteWriteError('malformed', `series ${index} has a sample at ${new Date(Math.min(timestampMs, 8.64e15)).toISOString()}, too far in the future`);
-  }
+  if (maxTimestamp !== undefined && timestampMs > maxTimestamp) throw tooFarAhead(index, timestampMs);
   return { timestampMs: timestampMs + 0, value: s.value ?? 0 };
+}
+
+/** The refusal of a sample more than maxAheadMs in the future. */
+export function tooFarAhead(index: number, timestampMs: number): RemoteWriteError {
+  return new RemoteWriteError('malformed', `series ${index} has a sample at ${new Date(Math.min(timestampMs, 8.64e15)).toISOString()}, too far in the future`);
+}
+
+/** The latest sample time accepted (nowMs + maxAheadMs), or undefined without nowMs. */
+export function maxTimestampOf(options: DecodeOptions): number | undefined {
+  return options.nowMs === undefined ? undefined : options.nowMs + (options.maxAheadMs ?? 10 * 60_000);
 }
 
 function metadata(m: WireMetadata, index: number, limits: RemoteWriteLimits): DecodedMetadata {

@@ -65,6 +65,9 @@ const root = protobuf.Root.fromJSON(DESCRIPTOR as unknown as protobuf.INamespace
 /** `prometheus.WriteRequest`, for decoding (and, in tests, encoding). */
 export const WriteRequestType: protobuf.Type = root.lookupType('prometheus.WriteRequest');
 
+/** `prometheus.Label`, for decoding the labels of one series (remote-write/columns.ts). */
+export const LabelType: protobuf.Type = root.lookupType('prometheus.Label');
+
 /** `MetricMetadata.MetricType` names, by wire value (types.proto). */
 export const METRIC_TYPES = ['unknown', 'counter', 'gauge', 'histogram', 'gaugehistogram', 'summary', 'info', 'stateset'] as const;
 

@@ -10,11 +10,11 @@
  */
 import { ProbectlError } from '../../core/errors.ts';
 import type { Db } from '../../store/db.ts';
-import { inTenant, type TenantTx } from '../../store/scope.ts';
+import type { TenantTx } from '../../store/scope.ts';
 import { decodeChunks, intArray, lowerBound, windowStart } from './chunks.ts';
 import { int8Text } from './float-bits.ts';
 import { canonicalLabels, fingerprint } from './labels.ts';
-import { BOUNDS_SLACK_MS, SERIES_LOCK_CLASS, type EmbeddedStoreSettings } from './settings.ts';
+import { BOUNDS_SLACK_MS, inMetricsScope, SERIES_LOCK_CLASS, type EmbeddedStoreSettings } from './settings.ts';
 import type { AppendResult, SeriesSamples } from './types.ts';
 import { TIMESTAMP_LIMIT } from './xor-chunk.ts';
 
@@ -54,19 +54,28 @@ interface CacheEntry {
  */
 export class LabelCache {
   private readonly map = new Map<string, CacheEntry>();
+  /** Entries of frozen label objects by identity (the remote-write decoder hands out the same frozen object per label set). */
+  private readonly frozen = new WeakMap<object, { tenant: string; entry: CacheEntry }>();
   private readonly max: number;
   constructor(max = 200_000) {
     this.max = max;
   }
 
   canonical(tenant: string, labels: SeriesSamples['labels']): CacheEntry {
+    const isFrozen = labels !== null && typeof labels === 'object' && Object.isFrozen(labels);
+    if (isFrozen) {
+      const same = this.frozen.get(labels);
+      if (same && same.tenant === tenant) return same.entry;
+    }
     const raw = cacheKey(tenant, labels);
-    const hit = this.map.get(raw);
-    if (hit) return hit;
-    const pairs = canonicalLabels(tenant, labels);
-    const entry: CacheEntry = { key: fingerprint(pairs).toString('hex'), labels: Object.fromEntries(pairs) };
-    if (this.map.size >= this.max) this.map.clear();
-    this.map.set(raw, entry);
+    let entry = this.map.get(raw);
+    if (!entry) {
+      const pairs = canonicalLabels(tenant, labels);
+      entry = { key: fingerprint(pairs).toString('hex'), labels: Object.fromEntries(pairs) };
+      if (this.map.size >= this.max) this.map.clear();
+      this.map.set(raw, entry);
+    }
+    if (isFrozen) this.frozen.set(labels, { tenant, entry });
     return entry;
   }
 }
@@ -240,25 +249,38 @@ async function moveBounds(tx: TenantTx, series: PreparedSeries[], known: Map<str
   return due;
 }
 
-/** Drops samples that compaction already holds: identical → duplicate, different → conflict. */
+/**
+ * Drops samples that compaction already holds: identical → duplicate, different → conflict.
+ * Only chunks whose [min_t, max_t] overlaps the batch's samples of that series in that
+ * 2-hour window are read (a sender catching up after compaction sends samples newer
+ * than every chunk: nothing is read or decoded).
+ */
 async function checkCompacted(tx: TenantTx, series: PreparedSeries[], cut: number, c: Counts): Promise<void> {
-  const pairs: Array<[number, number]> = [];
+  const sids: number[] = [];
+  const wins: number[] = [];
+  const mins: number[] = [];
+  const maxs: number[] = [];
   for (const p of series) {
     if ((p.ts[0] as number) >= cut) continue;
     let last = Number.NaN;
     for (const t of p.ts) {
       if (t >= cut) break;
       const w = windowStart(t);
-      if (w !== last) pairs.push([p.id as number, w]);
+      if (w !== last) {
+        sids.push(p.id as number);
+        wins.push(w);
+        mins.push(t);
+        maxs.push(t);
+      } else maxs[maxs.length - 1] = t;
       last = w;
     }
   }
-  if (pairs.length === 0) return;
+  if (sids.length === 0) return;
   const res = await tx.query<{ series_id: number; data: Uint8Array }>(
-    `SELECT c.series_id, c.data FROM unnest($2::int8[], $3::int8[]) AS w(sid, lo)
-       JOIN metric_chunks c ON c.series_id = w.sid AND c.min_t >= w.lo AND c.min_t < w.lo + 7200000
+    `SELECT c.series_id, c.data FROM unnest($2::int8[], $3::int8[], $4::int8[], $5::int8[]) AS w(sid, lo, tmin, tmax)
+       JOIN metric_chunks c ON c.series_id = w.sid AND c.min_t >= w.lo AND c.min_t < w.lo + 7200000 AND c.min_t <= w.tmax AND c.max_t >= w.tmin
       WHERE c.tenant_id = $1 ORDER BY c.series_id, c.min_t`,
-    [tx.tenantId, intArray(pairs.map((x) => x[0])), intArray(pairs.map((x) => x[1]))]);
+    [tx.tenantId, intArray(sids), intArray(wins), intArray(mins), intArray(maxs)]);
   if (res.rows.length === 0) return;
   const bySeries = new Map<number, Uint8Array[]>();
   for (const r of res.rows) {
@@ -287,31 +309,36 @@ async function checkCompacted(tx: TenantTx, series: PreparedSeries[], cut: numbe
 }
 
 async function insertSamples(tx: TenantTx, series: PreparedSeries[], c: Counts): Promise<void> {
-  const sids: number[] = [];
-  const ts: number[] = [];
-  const vs: string[] = [];
+  let n = 0;
+  for (const p of series) n += p.ts.length;
+  if (n === 0) return;
+  // The three int8[] literals joined from preallocated arrays (flat strings; no copy of the arrays).
+  const sids = new Array<number>(n);
+  const ts = new Array<number>(n);
+  const vs = new Array<string>(n);
+  let k = 0;
   for (const p of series) {
-    for (let i = 0; i < p.ts.length; i++) {
-      sids.push(p.id as number);
-      ts.push(p.ts[i] as number);
-      vs.push(int8Text(p.lo[i] as number, p.hi[i] as number));
+    const id = p.id as number;
+    for (let i = 0; i < p.ts.length; i++, k++) {
+      sids[k] = id;
+      ts[k] = p.ts[i] as number;
+      vs[k] = int8Text(p.lo[i] as number, p.hi[i] as number);
     }
   }
-  if (sids.length === 0) return;
-  const params = [tx.tenantId, intArray(sids), intArray(ts), intArray(vs)];
+  const params = [tx.tenantId, `{${sids.join(',')}}`, `{${ts.join(',')}}`, `{${vs.join(',')}}`];
   const ins = await tx.query(
     `INSERT INTO metric_samples (tenant_id, series_id, t, v)
      SELECT $1, u.sid, u.t, u.v FROM unnest($2::int8[], $3::int8[], $4::int8[]) AS u(sid, t, v)
      ON CONFLICT (series_id, t) DO NOTHING`, params);
   c.stored += ins.rowCount;
-  if (ins.rowCount === sids.length) return;
+  if (ins.rowCount === n) return;
   const res = await tx.query<{ conflicts: number }>(
     `SELECT count(*)::int AS conflicts FROM unnest($2::int8[], $3::int8[], $4::int8[]) AS u(sid, t, v)
        JOIN metric_samples s ON s.series_id = u.sid AND s.t = u.t
       WHERE s.tenant_id = $1 AND s.v <> u.v`, params);
   const conflicts = res.rows[0]?.conflicts ?? 0;
   c.conflicts += conflicts;
-  c.duplicates += sids.length - ins.rowCount - conflicts;
+  c.duplicates += n - ins.rowCount - conflicts;
 }
 
 function isRetryable(err: unknown): boolean {
@@ -341,7 +368,7 @@ export async function appendSeries(db: Db, settings: EmbeddedStoreSettings, cach
     const c: Counts = { ...base };
     const series = prepared.map((p) => ({ ...p }));
     try {
-      await inTenant(db, tenant, async (tx) => {
+      await inMetricsScope(db, tenant, async (tx) => {
         if (series.length === 0) return;
         const now = settings.now();
         const known = new Map<string, SeriesState>();

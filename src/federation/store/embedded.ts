@@ -1,12 +1,11 @@
 /**
  * The embedded series store: SeriesStore over the project's database (PGlite
- * or PostgreSQL), every call in the caller's tenant scope (inTenant + RLS).
+ * or PostgreSQL), every call in the caller's tenant scope (inTenant + RLS, via inMetricsScope).
  * Schema: src/store/migrations/0005_metrics.sql; design notes in
  * docs/federation.md ("Storage").
  */
 import { ProbectlError } from '../../core/errors.ts';
 import type { Db } from '../../store/db.ts';
-import { inTenant } from '../../store/scope.ts';
 import { appendSeries, LabelCache } from './append.ts';
 import { evalLatest, evalRange, evalRangeVector, instantWindow, referenceTime, sortResult, type LoadedSeries } from './eval.ts';
 import { STALE_HI, STALE_LO } from './float-bits.ts';
@@ -14,7 +13,7 @@ import { compareUtf8, TENANT_LABEL } from './labels.ts';
 import { compactTenant, countActive, expireTenant } from './maintenance.ts';
 import { SqlParams, type PreparedMatcher } from './matchers.ts';
 import { findSeries, guardCount, loadLatest, loadSamples, prepareSets, SeriesLabelCache, seriesWhere, type SampleArena } from './read.ts';
-import { DEFAULT_SETTINGS, type EmbeddedStoreSettings } from './settings.ts';
+import { DEFAULT_SETTINGS, inMetricsScope, type EmbeddedStoreSettings } from './settings.ts';
 import type { Labels, LastSample, Matcher, QueryOptions, RawSeries, ReadOptions, ResultSeries, Selector, SeriesStore, SeriesStoreMaintenance, TimeBounds } from './types.ts';
 
 export type EmbeddedSeriesStore = SeriesStore & SeriesStoreMaintenance;
@@ -40,7 +39,7 @@ export function createEmbeddedSeriesStore(db: Db, settings: Partial<EmbeddedStor
   /** Finds the series (guarded) and loads their samples in [mint, maxt], in one tenant transaction. */
   async function load(tenant: string, matchers: readonly Matcher[], mint: number, maxt: number, max: number, bounds: TimeBounds, maxSamples?: number): Promise<{ arena: SampleArena; series: LoadedSeries[] }> {
     const sets = prepareSets(tenant, [matchers], s.regexBudgetMs);
-    return inTenant(db, tenant, async (tx) => {
+    return inMetricsScope(db, tenant, async (tx) => {
       const found = await findSeries(tx, sets, bounds, max, seriesLabels);
       const arena = await loadSamples(tx, found.map((f) => f.id), mint, maxt, maxSamples);
       const series: LoadedSeries[] = [];
@@ -53,7 +52,7 @@ export function createEmbeddedSeriesStore(db: Db, settings: Partial<EmbeddedStor
   }
 
   async function distinctOver(tenant: string, column: string, extra: string, sets: readonly (readonly PreparedMatcher[])[] | undefined, bounds: TimeBounds, max: number, bind: (p: SqlParams) => void = () => {}): Promise<{ values: string[]; any: boolean }> {
-    return inTenant(db, tenant, async (tx) => {
+    return inMetricsScope(db, tenant, async (tx) => {
       if (sets !== undefined) await guardCount(tx, sets, bounds, max);
       const p = new SqlParams();
       bind(p);
@@ -81,7 +80,7 @@ export function createEmbeddedSeriesStore(db: Db, settings: Partial<EmbeddedStor
       const lookback = options?.lookbackMs ?? s.lookbackMs;
       const ref = referenceTime(selector, tMs, tMs, tMs);
       const w = instantWindow(ref, lookback);
-      const picked = await inTenant(db, tenant, async (tx) => {
+      const picked = await inMetricsScope(db, tenant, async (tx) => {
         const found = await findSeries(tx, prepareSets(tenant, [selector.matchers], s.regexBudgetMs), { startMs: w.mint, endMs: w.maxt }, maxOf(options), seriesLabels);
         const latest = await loadLatest(tx, found.map((f) => f.id), w.mint, w.maxt);
         return found.flatMap((f) => {
@@ -119,7 +118,7 @@ export function createEmbeddedSeriesStore(db: Db, settings: Partial<EmbeddedStor
 
     async series(tenant, matcherSets, bounds = {}, options): Promise<Labels[]> {
       const sets = prepareSets(tenant, matcherSets, s.regexBudgetMs);
-      const found = await inTenant(db, tenant, (tx) => findSeries(tx, sets, bounds, maxOf(options), seriesLabels));
+      const found = await inMetricsScope(db, tenant, (tx) => findSeries(tx, sets, bounds, maxOf(options), seriesLabels));
       return sortResult(found.map((f) => ({ labels: f.labels }))).map((x) => x.labels);
     },
 
@@ -145,7 +144,7 @@ export function createEmbeddedSeriesStore(db: Db, settings: Partial<EmbeddedStor
       const lookback = options?.lookbackMs ?? s.lookbackMs;
       const sets = prepareSets(tenant, matcherSets, s.regexBudgetMs);
       const mint = atMs - lookback;
-      const out = await inTenant(db, tenant, async (tx) => {
+      const out = await inMetricsScope(db, tenant, async (tx) => {
         const found = await findSeries(tx, sets, { startMs: mint, endMs: atMs }, maxOf(options), seriesLabels);
         const latest = await loadLatest(tx, found.map((f) => f.id), mint, atMs);
         const res: LastSample[] = [];

@@ -12,9 +12,9 @@
  *   sample and label values no series carries any more.
  */
 import type { Db } from '../../store/db.ts';
-import { inTenant, type TenantTx } from '../../store/scope.ts';
+import type { TenantTx } from '../../store/scope.ts';
 import { CHUNK_WINDOW_MS, chunkRows, decodeChunks, decodeRecords, encodeChunks, INSERT_CHUNKS_SQL, intArray, lowerBound, mergeBufs, sliceBuf, windowStart, type EncodedChunk, type SampleBuf } from './chunks.ts';
-import { BOUNDS_SLACK_MS, MAINTENANCE_LOCK_CLASS, SERIES_LOCK_CLASS, type EmbeddedStoreSettings } from './settings.ts';
+import { BOUNDS_SLACK_MS, inMetricsScope, MAINTENANCE_LOCK_CLASS, SERIES_LOCK_CLASS, type EmbeddedStoreSettings } from './settings.ts';
 import type { CompactionReport, RetentionReport } from './types.ts';
 
 const COMPACT_BATCH_SERIES = 1000;
@@ -82,7 +82,7 @@ export async function compactTenant(db: Db, s: EmbeddedStoreSettings, tenant: st
   const report = { series: 0, samples: 0, chunksWritten: 0, conflicts: 0 };
   let after = 0;
   for (;;) {
-    const more = await inTenant(db, tenant, async (tx) => {
+    const more = await inMetricsScope(db, tenant, async (tx) => {
       await lock(tx, MAINTENANCE_LOCK_CLASS);
       const batch = await tx.query<{ series_id: number }>(
         'SELECT series_id FROM metric_series WHERE tenant_id = $1 AND series_id > $2 AND first_t < $3 ORDER BY series_id LIMIT $4',
@@ -113,7 +113,7 @@ async function trimStraddling(tx: TenantTx, cutoff: number): Promise<number> {
 
 /** See SeriesStoreMaintenance.deleteBefore. */
 export async function expireTenant(db: Db, s: EmbeddedStoreSettings, tenant: string, cutoffMs: number): Promise<RetentionReport> {
-  return inTenant(db, tenant, async (tx) => {
+  return inMetricsScope(db, tenant, async (tx) => {
     await lock(tx, MAINTENANCE_LOCK_CLASS);
     const samples = await tx.query('DELETE FROM metric_samples WHERE tenant_id = $1 AND t < $2', [tx.tenantId, cutoffMs]);
     const chunks = await tx.query('DELETE FROM metric_chunks WHERE tenant_id = $1 AND max_t < $2', [tx.tenantId, cutoffMs]);
@@ -139,7 +139,7 @@ export async function expireTenant(db: Db, s: EmbeddedStoreSettings, tenant: str
 
 /** Series of the tenant that received a sample within the active window. */
 export async function countActive(db: Db, s: EmbeddedStoreSettings, tenant: string): Promise<number> {
-  return inTenant(db, tenant, async (tx) => {
+  return inMetricsScope(db, tenant, async (tx) => {
     const res = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM metric_series WHERE tenant_id = $1 AND seen_ms >= $2', [tx.tenantId, s.now() - s.activeWindowMs - BOUNDS_SLACK_MS]);
     return res.rows[0]?.n ?? 0;
   });

@@ -1,3 +1,6 @@
+import type { Db } from '../../store/db.ts';
+import { inTenant, type TenantScopeOptions, type TenantTx } from '../../store/scope.ts';
+
 /** Tunables of the embedded store; the lead's config section maps PROBECTL_METRICS_* onto them. */
 export interface EmbeddedStoreSettings {
   /** Read guard default (PROBECTL_METRICS_MAX_SERIES). */
@@ -48,3 +51,11 @@ export const DEFAULT_SETTINGS: EmbeddedStoreSettings = Object.freeze({
 /** Per-tenant advisory lock classes (two-key form; the single-key space is the migrations'). */
 export const SERIES_LOCK_CLASS = 0x6d657401;
 export const MAINTENANCE_LOCK_CLASS = 0x6d657402;
+
+/** The metrics store's transactions plan each statement for its arrays and time windows (see TenantScopeOptions). */
+export const METRICS_SCOPE: TenantScopeOptions = Object.freeze({ customPlans: true });
+
+/** inTenant for the metrics store: the tenant's scope (RLS) with METRICS_SCOPE. */
+export function inMetricsScope<T>(db: Db, tenant: string, fn: (tx: TenantTx) => Promise<T>): Promise<T> {
+  return inTenant(db, tenant, fn, METRICS_SCOPE);
+}

@@ -94,6 +94,46 @@ describe(`embedded metrics store (${process.env.PROBECTL_TEST_DATABASE_URL ? 'po
     assert.equal(chunks[0]?.n, 1, 'the late sample was merged into the window\'s chunk');
   });
 
+  it('compares re-sent samples with the compacted ones, whether the batch\'s other samples fall inside, between or after the chunks', async () => {
+    const l = { __name__: 'compacted_windows' };
+    const m = 60_000;
+    // Compacted in two rounds, within one 2-hour window (08:00–10:00): 08:20–08:30, then 08:50–09:00.
+    await store.append(a, [samples(l, [[T0 - 100 * m, 1], [T0 - 95 * m, 2], [T0 - 90 * m, 3]])]);
+    await store.compact(a, T0 - 80 * m);
+    await store.append(a, [samples(l, [[T0 - 70 * m, 4], [T0 - 65 * m, 5], [T0 - 60 * m, 6]])]);
+    await store.compact(a, T0 - 50 * m);
+    const left = await rows(a, `SELECT count(*)::int AS n FROM metric_samples x JOIN metric_series s USING (series_id) WHERE s.labels ->> '__name__' = 'compacted_windows'`);
+    assert.equal(left[0]?.n, 0, 'all six samples are compacted');
+    const first = await store.append(a, [samples(l, [[T0 - 95 * m, 2], [T0 - 65 * m, 50], [T0 - 30 * m, 7]])]);
+    assert.deepEqual([first.stored, first.duplicates, first.refused.conflicts], [1, 1, 1]);
+    const second = await store.append(a, [samples(l, [[T0 - 80 * m, 8], [T0 - 60 * m, 6], [T0 - 20 * m, 9]])]);
+    assert.deepEqual([second.stored, second.duplicates, second.refused.conflicts], [2, 1, 0]);
+    const later = await store.append(a, [samples(l, [[T0 - 10 * m, 10]])]);
+    assert.deepEqual([later.stored, later.duplicates, later.refused.conflicts], [1, 0, 0]);
+    const got = await store.select(a, [{ name: '__name__', op: '=', value: 'compacted_windows' }], T0 - 3_600_000 * 2, T0);
+    assert.deepEqual([...(got[0]?.values ?? [])], [1, 2, 3, 8, 4, 5, 6, 7, 9, 10]);
+  });
+
+  it('a frozen label object (as the remote-write decoder hands out) is resolved per tenant, every time', async () => {
+    const l = Object.freeze({ __name__: 'frozen_labels', job: 'x' });
+    for (let i = 1; i <= 3; i++) {
+      assert.equal((await store.append(a, [samples(l, [[T0 - 200_000 + i, i]])])).stored, 1);
+      assert.equal((await store.append(b, [samples(l, [[T0 - 200_000 + i, 10 * i]])])).stored, 1);
+    }
+    const sel = [{ name: '__name__', op: '=' as const, value: 'frozen_labels' }];
+    const [ga, gb] = [await store.select(a, sel, T0 - 3_600_000, T0), await store.select(b, sel, T0 - 3_600_000, T0)];
+    assert.deepEqual(ga.map((x) => [x.labels, [...x.values]]), [[{ __name__: 'frozen_labels', job: 'x', tenant_id: a }, [1, 2, 3]]]);
+    assert.deepEqual(gb.map((x) => [x.labels, [...x.values]]), [[{ __name__: 'frozen_labels', job: 'x', tenant_id: b }, [10, 20, 30]]]);
+  });
+
+  it('plans its statements for their parameters (force_custom_plan, set with the tenant scope); other tenant transactions keep the default', async () => {
+    const { inMetricsScope } = await import('../../../src/federation/store/settings.ts');
+    const mode = (r: Array<{ m: string; t: string }>) => [r[0]?.m, r[0]?.t];
+    const sql = "SELECT current_setting('plan_cache_mode') AS m, current_setting('probectl.tenant_id') AS t";
+    assert.deepEqual(mode(await inMetricsScope(t.db, a, (tx) => tx.query<{ m: string; t: string }>(sql)).then((r) => r.rows)), ['force_custom_plan', a]);
+    assert.deepEqual(mode(await inTenant(t.db, a, (tx) => tx.query<{ m: string; t: string }>(sql)).then((r) => r.rows)), ['auto', a]);
+  });
+
   it('refuses samples more than 10 minutes in the future', async () => {
     const res = await store.append(a, [samples({ __name__: 'future' }, [[T0 + 11 * 60_000, 1], [T0 + 60_000, 2]])]);
     assert.deepEqual([res.stored, res.refused.tooNew], [1, 1]);

@@ -1,0 +1,327 @@
+/**
+ * Remote-write 1.0 decoding straight into the store's input (SeriesSamples: label set, and
+ * timestamps and values as columns), for the write route. Same checks, same answers as
+ * decodeRemoteWrite (decode.ts), which it falls back to for anything but the common shape.
+ *
+ * A Prometheus sender re-sends the same label sets in every request, byte for byte: the
+ * validated, tenant-forced label set of a series is cached under its exact label bytes (and
+ * the tenant), so a steady stream decodes a series as one map lookup plus its samples, read
+ * off the wire into one Float64Array per request — no object per label or sample.
+ *
+ * The fast path takes a WriteRequest whose series carry their labels as one run of `Label`
+ * fields and samples encoded as Prometheus encodes them (`value` as a fixed64 double,
+ * `timestamp` as a non-negative varint of at most 7 bytes, ≈ year 19800), in timestamp
+ * order, no metadata, exemplars or histograms, no two series with the same label set.
+ * Anything else — or any label set not cached whose `Label` bytes protobufjs refuses — is
+ * decoded by decodeRemoteWrite from the start, so errors and results are exactly its own.
+ * The body is walked completely before the first series is validated, as decodeRemoteWrite
+ * parses it completely first: a malformed body is refused as malformed either way.
+ */
+import type { SeriesSamples } from '../store/types.ts';
+import { isStaleMarker, STALE_NAN_BITS } from '../stale.ts';
+import { decodeInflated, inflateRequest, maxTimestampOf, seriesLabels, tooFarAhead, type DecodedWriteRequest, type DecodeOptions } from './decode.ts';
+import type { RemoteWriteLimits } from './errors.ts';
+import { LabelType, type WireLabel } from './schema.ts';
+
+/** What the write route needs of a decoded request. */
+export interface ColumnarWriteRequest {
+  /** One entry per distinct label set, samples ascending; labels sorted, `tenant_id` forced. */
+  readonly series: SeriesSamples[];
+  /** Samples in the request (before merging; series without samples included). */
+  readonly sampleCount: number;
+  /** Series that carried a `tenant_id` label of their own (replaced by the caller's tenant). */
+  readonly tenantOverridden: number;
+}
+
+interface CachedLabels {
+  /** The label bytes as sent (the run of Label fields): a hit compares them. */
+  readonly bytes: Buffer;
+  /** Frozen: the store may memoise its canonical form by identity. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** The label set as a string (names and values joined), to merge series with equal sets. */
+  readonly key: string;
+  readonly overridden: boolean;
+}
+
+/** FNV-1a (32 bits) of buf[start, end): the cache's index (entries are verified byte for byte). */
+function hashBytes(buf: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * Validated label sets by tenant and exact label bytes (indexed by a hash of them, verified
+ * byte for byte; two sets with one hash take turns), at most `max` in all (when full it is
+ * emptied, as the store's label cache). Entries depend on the label limits: a call with other
+ * limits empties it.
+ */
+export class RemoteWriteLabelCache {
+  private readonly tenants = new Map<string, Map<number, CachedLabels>>();
+  private size = 0;
+  private limitsKey = '';
+  private readonly max: number;
+  constructor(max = 50_000) {
+    this.max = max;
+  }
+
+  /** The tenant's label sets under `limits` (everything emptied when they differ from the last call's). */
+  forTenant(tenant: string, limits: RemoteWriteLimits): Map<number, CachedLabels> {
+    const key = `${limits.maxLabelsPerSeries},${limits.maxLabelNameBytes},${limits.maxLabelValueBytes}`;
+    if (key !== this.limitsKey) {
+      this.tenants.clear();
+      this.size = 0;
+      this.limitsKey = key;
+    }
+    let map = this.tenants.get(tenant);
+    if (!map) {
+      map = new Map();
+      this.tenants.set(tenant, map);
+    }
+    return map;
+  }
+
+  add(map: Map<number, CachedLabels>, hash: number, entry: CachedLabels): void {
+    if (this.size >= this.max) {
+      for (const m of this.tenants.values()) m.clear();
+      this.size = 0;
+    }
+    if (!map.has(hash)) this.size++;
+    map.set(hash, entry);
+  }
+}
+
+const STALE_HI = Number(STALE_NAN_BITS >> 32n);
+const STALE_LO = Number(STALE_NAN_BITS & 0xffffffffn);
+
+/** decodeRemoteWrite's result as store input: one value buffer for the request, stale markers bit for bit. */
+export function toColumns(decoded: DecodedWriteRequest): ColumnarWriteRequest {
+  let n = 0;
+  for (const s of decoded.series) n += s.samples.length;
+  const values = new Float64Array(n);
+  const words = new Uint32Array(values.buffer);
+  const series: SeriesSamples[] = [];
+  let pos = 0;
+  for (const s of decoded.series) {
+    const labels: Record<string, string> = {};
+    for (const l of s.labels) labels[l.name] = l.value;
+    const timestamps = new Array<number>(s.samples.length);
+    const start = pos;
+    for (let i = 0; i < s.samples.length; i++, pos++) {
+      const sample = s.samples[i] as { timestampMs: number; value: number };
+      timestamps[i] = sample.timestampMs;
+      if (isStaleMarker(sample.value)) {
+        words[2 * pos] = STALE_LO;
+        words[2 * pos + 1] = STALE_HI;
+      } else values[pos] = sample.value;
+    }
+    series.push({ labels, timestamps, values: values.subarray(start, pos) });
+  }
+  return { series, sampleCount: decoded.sampleCount, tenantOverridden: decoded.tenantOverridden };
+}
+
+/** Per series walked, four int32 in `Walk.series`: label bytes [start, end) (-1 without labels), samples [first, end) of the request's columns. */
+interface Walk {
+  readonly series: Int32Array;
+  readonly count: number;
+}
+
+/** Where the last varint() ended (a module variable: the walk allocates nothing per field). */
+let next = 0;
+
+/** Reads a varint at `pos` of at most `maxBytes` bytes, setting `next`; -1 when there is none. */
+function varint(buf: Uint8Array, pos: number, end: number, maxBytes: number): number {
+  let result = 0;
+  let scale = 1;
+  for (let i = 0; i < maxBytes && pos < end; i++) {
+    const b = buf[pos++] as number;
+    result += (b & 0x7f) * scale;
+    if (b < 0x80) {
+      next = pos;
+      return result;
+    }
+    scale *= 128;
+  }
+  return -1;
+}
+
+/** Skips a field of `wireType` at `pos`: the next position, or -1 (the wire scan already refused malformed ones). */
+function skip(buf: Uint8Array, pos: number, end: number, wireType: number): number {
+  if (wireType === 0) return varint(buf, pos, end, 10) === -1 ? -1 : next;
+  if (wireType === 1) return pos + 8 <= end ? pos + 8 : -1;
+  if (wireType === 5) return pos + 4 <= end ? pos + 4 : -1;
+  if (wireType === 2) {
+    const len = varint(buf, pos, end, 10);
+    return len !== -1 && next + len <= end ? next + len : -1;
+  }
+  return -1;
+}
+
+/** The end of the length-delimited payload starting at `pos` (its length varint), within `end`, or -1; sets `next` to its start. */
+function delimited(buf: Uint8Array, pos: number, end: number): number {
+  const len = varint(buf, pos, end, 5);
+  return len !== -1 && next + len <= end ? next + len : -1;
+}
+
+/**
+ * The fast path's walk: series and samples of the common shape into `ts` and `words`, or
+ * undefined for anything else.
+ */
+function walk(raw: Buffer, ts: Float64Array, words: Uint32Array, seriesCount: number): Walk | undefined {
+  const out = new Int32Array(4 * seriesCount);
+  let count = 0;
+  let n = 0;
+  let pos = 0;
+  const end = raw.length;
+  while (pos < end) {
+    const t = varint(raw, pos, end, 5);
+    if (t === -1) return undefined;
+    const field = Math.floor(t / 8);
+    if (field !== 1) {
+      if (field === 3) return undefined;
+      const after = skip(raw, next, end, t % 8);
+      if (after === -1) return undefined;
+      pos = after;
+      continue;
+    }
+    if (t % 8 !== 2) return undefined;
+    const seriesEnd = delimited(raw, next, end);
+    if (seriesEnd === -1) return undefined;
+    if (count >= seriesCount) return undefined;
+    let labelStart = -1;
+    let labelEnd = -1;
+    const first = n;
+    let p = next;
+    let lastTs = -1;
+    while (p < seriesEnd) {
+      const tag = raw[p] as number;
+      if (tag === 0x0a) {
+        // A Label: part of the one run of labels, or not the common shape.
+        if (labelStart === -1) labelStart = p;
+        else if (labelEnd !== p) return undefined;
+        p = delimited(raw, p + 1, seriesEnd);
+        if (p === -1) return undefined;
+        labelEnd = p;
+      } else if (tag === 0x12) {
+        const sampleEnd = delimited(raw, p + 1, seriesEnd);
+        if (sampleEnd === -1) return undefined;
+        let q = next;
+        let lo = 0;
+        let hi = 0;
+        let time = 0;
+        while (q < sampleEnd) {
+          const st = raw[q] as number;
+          if (st === 0x09 && q + 9 <= sampleEnd) {
+            lo = raw.readUInt32LE(q + 1);
+            hi = raw.readUInt32LE(q + 5);
+            q += 9;
+          } else if (st === 0x10) {
+            time = varint(raw, q + 1, sampleEnd, 7);
+            if (time === -1) return undefined;
+            q = next;
+          } else return undefined;
+        }
+        if (time < lastTs) return undefined;
+        lastTs = time;
+        ts[n] = time;
+        words[2 * n] = lo;
+        words[2 * n + 1] = hi;
+        n++;
+        p = sampleEnd;
+      } else {
+        const ft = varint(raw, p, seriesEnd, 5);
+        if (ft === -1) return undefined;
+        const f = Math.floor(ft / 8);
+        if (f >= 1 && f <= 4) return undefined;
+        p = skip(raw, next, seriesEnd, ft % 8);
+        if (p === -1) return undefined;
+      }
+    }
+    out[4 * count] = labelStart;
+    out[4 * count + 1] = labelEnd;
+    out[4 * count + 2] = first;
+    out[4 * count + 3] = n;
+    count++;
+    pos = seriesEnd;
+  }
+  return { series: out, count };
+}
+
+/** The Label messages of one run, decoded by protobufjs; undefined when it refuses one. */
+function decodeLabels(raw: Buffer, start: number, end: number): WireLabel[] | undefined {
+  const labels: WireLabel[] = [];
+  let p = start;
+  try {
+    while (p < end) {
+      const after = delimited(raw, p + 1, end);
+      labels.push(LabelType.decode(raw.subarray(next, after)) as unknown as WireLabel);
+      p = after;
+    }
+  } catch {
+    return undefined;
+  }
+  return labels;
+}
+
+/**
+ * Decodes and validates a remote-write 1.0 body into store input, with decodeRemoteWrite's
+ * checks and errors (RemoteWriteError; TypeError for a programming error in `options`).
+ * `cache` keeps validated label sets between calls (one per process is enough: keyed by tenant).
+ */
+export function decodeRemoteWriteColumns(body: Uint8Array, options: DecodeOptions, cache: RemoteWriteLabelCache): ColumnarWriteRequest {
+  const { raw, limits, counts } = inflateRequest(body, options);
+  const slow = () => toColumns(decodeInflated(raw, options, limits));
+  if (counts.metadata > 0 || counts.exemplars > 0 || counts.histograms > 0) return slow();
+  const values = new Float64Array(counts.samples);
+  const ts = new Float64Array(counts.samples);
+  const walked = walk(raw, ts, new Uint32Array(values.buffer), counts.series);
+  if (!walked) return slow();
+  const at = walked.series;
+  const tenant = options.tenant;
+  const known = cache.forTenant(tenant, limits);
+  // Every label set the cache lacks is decoded before any is validated (decodeRemoteWrite parses all first).
+  const hashes = new Float64Array(walked.count);
+  const found: Array<CachedLabels | WireLabel[]> = new Array(walked.count);
+  for (let i = 0; i < walked.count; i++) {
+    const start = at[4 * i] as number;
+    const end = at[4 * i + 1] as number;
+    if (start === -1) {
+      found[i] = [];
+      continue;
+    }
+    const hash = hashBytes(raw, start, end);
+    hashes[i] = hash;
+    const hit = known.get(hash);
+    if (hit && hit.bytes.length === end - start && raw.compare(hit.bytes, 0, hit.bytes.length, start, end) === 0) found[i] = hit;
+    else {
+      const labels = decodeLabels(raw, start, end);
+      if (!labels) return slow();
+      found[i] = labels;
+    }
+  }
+  const maxTimestamp = maxTimestampOf(options);
+  const series: SeriesSamples[] = [];
+  const seen = new Set<string>();
+  let tenantOverridden = 0;
+  for (let i = 0; i < walked.count; i++) {
+    const first = at[4 * i + 2] as number;
+    const end = at[4 * i + 3] as number;
+    let entry = found[i] as CachedLabels | WireLabel[];
+    if (Array.isArray(entry)) {
+      const { labels, overridden } = seriesLabels({ labels: entry }, i, tenant, limits);
+      const record: Record<string, string> = {};
+      for (const l of labels) record[l.name] = l.value;
+      entry = { bytes: Buffer.from(raw.subarray(at[4 * i] as number, at[4 * i + 1] as number)), labels: Object.freeze(record), key: labels.map((l) => `${l.name}\u0000${l.value}`).join('\u0001'), overridden };
+      cache.add(known, hashes[i] as number, entry);
+    }
+    if (entry.overridden) tenantOverridden++;
+    if (maxTimestamp !== undefined) {
+      for (let j = first; j < end; j++) if ((ts[j] as number) > maxTimestamp) throw tooFarAhead(i, ts[j] as number);
+    }
+    if (end === first) continue;
+    if (seen.has(entry.key)) return slow();
+    seen.add(entry.key);
+    series.push({ labels: entry.labels, timestamps: ts.subarray(first, end), values: values.subarray(first, end) });
+  }
+  return { series, sampleCount: counts.samples, tenantOverridden };
+}
