@@ -149,7 +149,8 @@ function print(node: SyntaxNode, w: Walk): string {
       return `(${print(children(node)[0] as SyntaxNode, w)})`;
     case 'UnaryExpr': {
       const [op, inner] = children(node) as [SyntaxNode, SyntaxNode];
-      return `${w.text.slice(op.from, op.to) === '-' ? '-' : '+'}(${print(inner, w)})`;
+      const sign = w.text.slice(op.from, op.to) === '-' ? '-' : '+';
+      return inner.name === 'ParenExpr' ? `${sign}${print(inner, w)}` : `${sign}(${print(inner, w)})`;
     }
     case 'BinaryExpr':
       return binary(node, w);
