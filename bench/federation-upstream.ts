@@ -98,6 +98,8 @@ async function startVictoria(): Promise<Engine> {
 
 type Row = Record<string, string | number>;
 
+const progress = (text: string) => process.stderr.write(`federation-upstream: ${text}\n`);
+
 async function benchEngine(start: () => Promise<Engine>, series: number): Promise<Row> {
   const end = Math.floor(Date.now() / STEP) * STEP;
   const load = payloads(series, end, SPAN, true);
@@ -107,6 +109,7 @@ async function benchEngine(start: () => Promise<Engine>, series: number): Promis
   try {
     const t = await timed(() => send(`${engine.url}${engine.writePath}`, REMOTE_WRITE_HEADERS, load.shards));
     directRate = load.samples / t.seconds;
+    progress(`${engine.name} ${series} series: ${Math.round(directRate)} samples/s straight to the engine`);
   } finally {
     await engine.stop();
   }
@@ -123,12 +126,14 @@ async function benchEngine(start: () => Promise<Engine>, series: number): Promis
     const auth = { authorization: `Bearer ${token}` };
     const t = await timed(() => send(`${server?.url}/v1/prometheus/write`, { ...REMOTE_WRITE_HEADERS, ...auth }, load.shards));
     const viaRate = load.samples / t.seconds;
+    progress(`${engine.name} ${series} series: ${Math.round(viaRate)} samples/s through probectl`);
     await engine.flush();
     const tenants = await request(`${server.url}/v1/grafana/api/v1/label/tenant_id/values`, { headers: auth, signal: AbortSignal.timeout(30_000) });
     const tenant = ((await tenants.body.json()) as { data: string[] }).data[0] as string;
     const runs = series >= 10_000 ? 10 : 30;
     const rangeOf = (q: string) => `query=${encodeURIComponent(q)}&start=${(end - SPAN) / 1000}&end=${end / 1000}&step=15`;
     const via = await latency(runs, `${server.url}/v1/grafana/api/v1/query_range?${rangeOf(`rate({job="bench-${series}"}[5m])`)}`, auth, matrixSeries, series);
+    progress(`${engine.name} ${series} series: query_range p50 ${via.p50.toFixed(1)} ms through probectl`);
     const direct = await latency(runs, `${engine.url}/api/v1/query_range?${rangeOf(`rate({job="bench-${series}",tenant_id="${tenant}"}[5m])`)}`, {}, matrixSeries, series);
     return {
       engine: engine.name, series,

@@ -60,11 +60,11 @@ type Handler = (backend: MetricsBackend, request: ReadRequest, urlParams: Record
 
 /**
  * A body as the reply carries it, holding the read's limiter slot until it is written: a
- * string as is (built already: the slot is released now), chunks as a stream (released when
+ * string or bytes as they are (built already: the slot is released now), chunks as a stream (released when
  * the stream closes, cut at the query timeout).
  */
-function replyBody(rt: MetricsRuntime, body: Body, release: () => void): string | Readable {
-  if (typeof body === 'string') {
+function replyBody(rt: MetricsRuntime, body: Body, release: () => void): string | Buffer | Readable {
+  if (typeof body === 'string' || Buffer.isBuffer(body)) {
     release();
     return body;
   }

@@ -96,9 +96,10 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
   const { client, log } = deps;
   const timeout: Params = [['timeout', `${client.settings.timeoutMs / 1000}s`]];
 
-  async function ok(answer: Promise<UpstreamAnswer>, what: string): Promise<string> {
+  /** The engine's 2xx answer as received (bytes: a 60 MB matrix never becomes a string), or its error. */
+  async function ok(answer: Promise<UpstreamAnswer>, what: string): Promise<Buffer> {
     const a = await answer;
-    if (a.status >= 200 && a.status < 300) return a.body.toString('utf8');
+    if (a.status >= 200 && a.status < 300) return a.body;
     throw answerError(a, what, log);
   }
 
@@ -109,14 +110,14 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
     if (startMs !== undefined) params.push(['start', seconds(startMs)]);
     if (endMs !== undefined) params.push(['end', seconds(endMs)]);
     params.push(['limit', String(deps.maxSeries + 1)]);
-    let body: string;
+    let body: Buffer;
     try {
       body = await ok(client.api(r.tenant, '/api/v1/series', params, r.signal), 'series count');
     } catch (err) {
       if (err instanceof ProbectlError && err.code === 'PROBECTL_ERR_METRICS_TOO_MANY_SAMPLES') throw tooMany(deps.maxSeries);
       throw err;
     }
-    const data = (JSON.parse(body) as { data?: unknown }).data;
+    const data = (JSON.parse(body.toString('utf8')) as { data?: unknown }).data;
     if (!Array.isArray(data)) throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', 'the metrics engine answered the series count without a list; retry');
     if (data.length > deps.maxSeries) throw tooMany(deps.maxSeries);
   }
@@ -157,7 +158,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       if (all(r.params, 'match[]').length === 0) throw new PromParamError('match[]', 'no match[] parameter provided');
       const sets = matchSelectors(r.tenant, r.params);
       const body = await ok(client.api(r.tenant, '/api/v1/series', [...sets.map((s): [string, string] => ['match[]', s]), ...win], r.signal), 'series');
-      const data = (JSON.parse(body) as { data?: unknown }).data;
+      const data = (JSON.parse(body.toString('utf8')) as { data?: unknown }).data;
       if (Array.isArray(data) && data.length > deps.maxSeries) throw tooMany(deps.maxSeries);
       return body;
     },
