@@ -25,7 +25,7 @@ describe('upstream remote-write encoding', () => {
   it('writes what the reference encoder writes, the tenant forced and the stale marker bit for bit', () => {
     const values = new Float64Array([1.5, Number.NaN, 0, -Infinity, 1e-300]);
     values[2] = staleMarker();
-    const series = [
+    const series: Array<{ labels: Record<string, string>; timestamps: number[]; values: Float64Array }> = [
       { labels: { __name__: 'm', job: 'a', tenant_id: 'someone-else', empty: '' }, timestamps: [1000, 2000, 3000, 4000, -5], values },
       { labels: { zeta: 'é日本"\\', __name__: 'n', alpha: 'x' }, timestamps: [2 ** 50], values: new Float64Array([42]) },
     ];
