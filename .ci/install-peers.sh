@@ -2,7 +2,10 @@
 # Installs the real peer programs that the peer-harness tests (test/peers/) start:
 #   rsyslog + rsyslog-gnutls  (syslog-over-TLS receiver, RFC 5425 octet counting)
 #   curl                      (runs the command a first start logs)
-#   prometheus + promtool     (federation: scrapes /federate, remote-writes, checks exposition)
+#   prometheus + promtool     (federation: scrapes /federate, remote-writes, checks exposition;
+#                              the metrics upstream: --web.enable-remote-write-receiver)
+#   victoria-metrics          (the metrics upstream, single-node; Go module, pinned, built into
+#                              .peers/bin/ of the repository: test/peers/victoria-metrics.ts finds it there)
 # Idempotent: installs only what is missing, then prints the versions. Needs root,
 # or passwordless sudo (sudo -n) when not root. Fails loudly; never skips.
 set -euo pipefail
@@ -55,4 +58,22 @@ done
 echo "install-peers: $("$rsyslogd_bin" -v | head -n 1)"
 echo "install-peers: $(curl --version | head -n 1)"
 echo "install-peers: $(prometheus --version 2>&1 | head -n 1)"
+
+# VictoriaMetrics single-node, pinned, built with the Go toolchain into the repository's
+# .peers/bin (git-ignored). Rebuilt only when the binary is missing or of another version.
+VM_VERSION=v1.151.0
+repo_root=$(cd "$(dirname "$0")/.." && pwd)
+vm_bin="$repo_root/.peers/bin/victoria-metrics"
+vm_have() { [ -x "$vm_bin" ] && go version -m "$vm_bin" 2>/dev/null | grep -q "mod[[:space:]]*github.com/VictoriaMetrics/VictoriaMetrics[[:space:]]*$VM_VERSION[[:space:]]"; }
+if ! vm_have; then
+  command -v go >/dev/null || { echo "install-peers: the Go toolchain is needed to build victoria-metrics" >&2; exit 1; }
+  echo "install-peers: building victoria-metrics $VM_VERSION (go install; takes a few minutes)"
+  mkdir -p "$repo_root/.peers/bin"
+  GOBIN="$repo_root/.peers/bin" go install "github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics@$VM_VERSION"
+fi
+if ! vm_have; then
+  echo "install-peers: victoria-metrics $VM_VERSION is still missing after installation" >&2
+  exit 1
+fi
+echo "install-peers: victoria-metrics $(go version -m "$vm_bin" | awk '$1 == "mod" { print $3; exit }') ($vm_bin)"
 dpkg-query -W -f='install-peers: ${Package} ${Version}\n' rsyslog rsyslog-gnutls libgnutls30 2>/dev/null || true

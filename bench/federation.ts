@@ -45,10 +45,11 @@ const agent = new Agent({ connections: 16, headersTimeout: 120_000, bodyTimeout:
  * quarter gauges that rarely change, a quarter random walks with two decimals
  * (as bench/federation-store.ts).
  */
-function payloads(series: number, end: number): { shards: Buffer[][]; samples: number } {
+export function payloads(series: number, end: number, span = SPAN, seriesLabel = false): { shards: Buffer[][]; samples: number } {
   const rand = rng(series);
   const job = `bench-${series}`;
-  const labels = Array.from({ length: series }, (_, i) => ({ __name__: `bench_metric_${i % 20}`, job, instance: `host-${Math.floor(i / 20)}:9100`, kind: i % 2 === 0 ? 'counter' : 'gauge' }));
+  // seriesLabel: each series also gets `series="<i>"`, so a function that drops the metric name (rate) keeps them apart.
+  const labels = Array.from({ length: series }, (_, i) => ({ __name__: `bench_metric_${i % 20}`, job, instance: `host-${Math.floor(i / 20)}:9100`, kind: i % 2 === 0 ? 'counter' : 'gauge', ...(seriesLabel ? { series: String(i) } : {}) }));
   const state = labels.map(() => Math.floor(rand() * 1000));
   const shards: Buffer[][] = Array.from({ length: SHARDS }, () => []);
   const pending: Array<Map<number, Array<[number, number]>>> = Array.from({ length: SHARDS }, () => new Map());
@@ -60,7 +61,7 @@ function payloads(series: number, end: number): { shards: Buffer[][]; samples: n
     (pending[s] as Map<number, Array<[number, number]>>).clear();
     counts[s] = 0;
   };
-  for (let t = end - SPAN; t <= end; t += STEP) {
+  for (let t = end - span; t <= end; t += STEP) {
     for (let i = 0; i < series; i++) {
       const v = state[i] as number;
       state[i] = i % 2 === 0 ? v + Math.floor(rand() * 100) : i % 4 === 1 ? (rand() < 0.05 ? v + 1 : v) : Math.round((v + (rand() - 0.5) * 10) * 100) / 100;
@@ -98,7 +99,7 @@ function freshPayload(series: number, t: number): Buffer[][] {
   return shards;
 }
 
-async function send(url: string, headers: Record<string, string>, shards: Buffer[][]): Promise<void> {
+export async function send(url: string, headers: Record<string, string>, shards: Buffer[][]): Promise<void> {
   await Promise.all(shards.map(async (bodies) => {
     for (const body of bodies) {
       const res = await request(url, { method: 'POST', headers, body, dispatcher: agent, signal: AbortSignal.timeout(120_000) });
@@ -110,7 +111,7 @@ async function send(url: string, headers: Record<string, string>, shards: Buffer
 
 
 /** p50/p99 of fetching the whole body (parsing it is the client's work, not timed); the series count is checked on the warm-up run. */
-async function latency(runs: number, url: string, headers: Record<string, string>, expectSeries: (body: string) => number, series: number): Promise<{ p50: number; p99: number }> {
+export async function latency(runs: number, url: string, headers: Record<string, string>, expectSeries: (body: string) => number, series: number): Promise<{ p50: number; p99: number }> {
   const fetchBody = async () => {
     const res = await request(url, { headers, dispatcher: agent, signal: AbortSignal.timeout(120_000) });
     const body = await res.body.text();
@@ -125,7 +126,7 @@ async function latency(runs: number, url: string, headers: Record<string, string
   return { p50: percentile(ms, 50), p99: percentile(ms, 99) };
 }
 
-const matrixSeries = (body: string) => (JSON.parse(body) as { data: { result: unknown[] } }).data.result.length;
+export const matrixSeries = (body: string) => (JSON.parse(body) as { data: { result: unknown[] } }).data.result.length;
 const federateSeries = (body: string) => body.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
 
 function duBytes(path: string): number {

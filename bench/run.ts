@@ -9,6 +9,7 @@ const all: Record<string, () => Promise<{ main(): Promise<void> }>> = {
   cmdb: () => import('./cmdb.ts'),
   federation: () => import('./federation.ts'),
   'federation-store': () => import('./federation-store.ts'),
+  'federation-upstream': () => import('./federation-upstream.ts'),
   notify: () => import('./notify.ts'),
   secrets: () => import('./secrets.ts'),
   'siem-formatters': () => import('./siem-formatters.ts'),

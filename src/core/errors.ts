@@ -66,6 +66,10 @@ export const ERROR_CODES = {
   PROBECTL_ERR_METRICS_BAD_SERIES: { status: 400, summary: 'A series given to the metrics store has an invalid label set or timestamp (the problem is named); nothing of the request was stored.' },
   PROBECTL_ERR_METRICS_BAD_MATCHER: { status: 400, summary: 'A label matcher is invalid: an unknown operator, a regular expression RE2 does not accept, or a tenant_id matcher other than the caller\'s own tenant.' },
   PROBECTL_ERR_METRICS_QUERY_TIMEOUT: { status: 503, summary: 'A metrics read ran out of time: its regular-expression matchers together used more CPU time than the read\'s budget (5 s) over the tenant\'s values of their labels; simplify the expression (Prometheus errorType timeout).' },
+  PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE: { status: 503, summary: 'Upstream mode: the metrics engine (PROBECTL_METRICS_UPSTREAM_URL) is unreachable, answered a server error or 429, or refused probectl\'s own credentials; nothing was stored or answered: retry (remote-write answers 503 with Retry-After so Prometheus retries; queries answer Prometheus errorType unavailable).' },
+  PROBECTL_ERR_METRICS_UPSTREAM_TIMEOUT: { status: 503, summary: 'Upstream mode: the metrics engine did not answer within PROBECTL_METRICS_UPSTREAM_TIMEOUT; the call was cancelled (Prometheus errorType timeout; remote-write: retry).' },
+  PROBECTL_ERR_METRICS_UPSTREAM_REFUSED: { status: 400, summary: 'Upstream mode: the metrics engine refused the tenant-scoped request with a 4xx; the answer keeps the engine\'s status and error class, its message with label sets elided.' },
+  PROBECTL_ERR_METRICS_UPSTREAM_CHECK: { status: 500, summary: 'Upstream mode: at startup the metrics engine did not answer a query and an empty remote-write with the configured URL, TLS settings and credentials; startup is refused (the reason is named, never the credentials).' },
   PROBECTL_ERR_METRICS_CORRUPT_CHUNK: { status: 500, summary: 'A stored metrics chunk could not be decoded; the series and chunk are named in the server log.' },
   // -- metrics store codes end
   // CMDB correlation (src/cmdb) and the agent registry

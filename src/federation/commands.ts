@@ -3,6 +3,7 @@ import { ProbectlError } from '../core/errors.ts';
 import type { CliKit } from '../integrations/types.ts';
 import { enforceMatchSelector, enforceQuery } from './enforce/enforce.ts';
 import { isConstant } from './enforce/types.ts';
+import { scopeQuery } from './upstream/promql.ts';
 
 /** What `check-query` prints for the tenant when none is given. */
 export const TENANT_PLACEHOLDER = '<your-tenant>';
@@ -18,13 +19,20 @@ export function registerMetricsCommands(metrics: Command, cli: CliKit): void {
     .argument('<query>', 'a plain series selector (name{label="value"}, optionally [range], offset, @) or a constant number expression')
     .option('--tenant <id>', `the tenant UUID to enforce (default: the placeholder ${TENANT_PLACEHOLDER})`)
     .option('--match', 'check it as a match[] selector (series, labels, federate): no range, offset, @ or constant')
+    .option('--upstream', 'check it as upstream mode does (PROBECTL_METRICS_UPSTREAM_URL): full PromQL, every selector tenant-scoped')
     .option('--json', 'print JSON: the enforced query and its structure')
-    .action((query: string, o: { tenant?: string; match?: boolean; json?: boolean }) => {
+    .action((query: string, o: { tenant?: string; match?: boolean; upstream?: boolean; json?: boolean }) => {
       // A control character other than PromQL's whitespace cannot be part of any query: the argument itself is wrong.
       if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(query)) {
         throw new ProbectlError('PROBECTL_ERR_CLI_USAGE', '<query>: contains a control character; accepted: a PromQL series selector such as up{job="node"} or a constant number expression');
       }
       const tenant = o.tenant === undefined ? TENANT_PLACEHOLDER : cli.tenantArg(o.tenant);
+      if (o.upstream && !o.match) {
+        const u = scopeQuery(query, tenant);
+        if (o.json) cli.printJson({ query: u.query, kind: 'promql', selectors: u.selectors });
+        else process.stdout.write(`${u.query}\n`);
+        return;
+      }
       if (o.match) {
         const m = enforceMatchSelector(query, tenant);
         if (o.json) cli.printJson({ query: m.query, kind: 'selector', selector: m.selector });

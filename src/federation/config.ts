@@ -1,6 +1,7 @@
 import type { ConfigProblem, SectionValue } from '../config/section.ts';
 import { duration, int } from '../config/vars.ts';
 import type { RemoteWriteLimits } from './remote-write/errors.ts';
+import { upstreamSettings, upstreamVars, type UpstreamSettings } from './upstream/config.ts';
 
 const MIB = 1_048_576;
 
@@ -25,6 +26,7 @@ export const metricsVars = {
   writeMaxLabels: int('PROBECTL_METRICS_WRITE_MAX_LABELS', { default: 64, min: 2, max: 1000, doc: 'Most labels on one remote-written series, `__name__` and any `tenant_id` included.' }),
   writeMaxLabelNameBytes: int('PROBECTL_METRICS_WRITE_MAX_LABEL_NAME_BYTES', { default: 256, min: 16, max: 512, doc: 'Longest label name in a remote-write request, in UTF-8 bytes (at most 512: with the value, a label is one database index entry).' }),
   writeMaxLabelValueBytes: int('PROBECTL_METRICS_WRITE_MAX_LABEL_VALUE_BYTES', { default: 2048, min: 16, max: 2048, doc: 'Longest label value (the metric name included) in a remote-write request, in UTF-8 bytes (at most 2048, as Grafana Mimir\'s default: with its name, a label is one database index entry, which PostgreSQL bounds at 2,704 bytes).' }),
+  ...upstreamVars,
 };
 
 export type MetricsVars = SectionValue<typeof metricsVars>;
@@ -55,6 +57,8 @@ export interface MetricsSettings {
   readonly retentionIntervalMs: number;
   /** Instant-selection lookback (Prometheus's default, 5 minutes). */
   readonly lookbackMs: number;
+  /** Upstream mode (PROBECTL_METRICS_UPSTREAM_URL): the engine holding the series; undefined: the embedded store. */
+  readonly upstream?: UpstreamSettings;
 }
 
 /**
@@ -69,8 +73,10 @@ export function metricsSettings(v: MetricsVars, problems: ConfigProblem[]): Metr
   if (v.selfInterval * 2 > v.retention) {
     problems.push({ variable: 'PROBECTL_METRICS_SELF_INTERVAL', problem: 'longer than half of PROBECTL_METRICS_RETENTION', accepts: 'an interval well below the retention' });
   }
+  const upstream = upstreamSettings(v, problems);
   if (problems.length > before) return undefined;
   return {
+    ...(upstream ? { upstream } : {}),
     retentionMs: v.retention,
     selfIntervalMs: v.selfInterval,
     maxSeries: v.maxSeries,

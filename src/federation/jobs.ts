@@ -23,7 +23,7 @@ import type { Db, LockSession } from '../store/db.ts';
 import { inSystem } from '../store/scope.ts';
 import type { MetricsSettings } from './config.ts';
 import { recordReplica, recordTenants, type SelfRecorderDeps } from './self-metrics.ts';
-import type { EmbeddedSeriesStore } from './store/embedded.ts';
+import type { SeriesStore, SeriesStoreMaintenance } from './store/types.ts';
 
 export type JobName = 'self-metrics' | 'compaction' | 'retention';
 
@@ -31,7 +31,8 @@ export interface JobsDeps {
   db: Db;
   clock: Clock;
   log: Logger;
-  store: EmbeddedSeriesStore;
+  /** Where the self-metrics go; compaction and retention run only for a store that has them (the embedded one). */
+  store: Pick<SeriesStore, 'append'> & Partial<SeriesStoreMaintenance>;
   settings: MetricsSettings;
   secrets: Pick<SecretResolver, 'stats'>;
   providerTenantId: string;
@@ -56,11 +57,13 @@ export class MetricsJobs {
 
   start(): void {
     const s = this.deps.settings;
-    this.periodic.push(
-      new Periodic(s.selfIntervalMs, () => this.recordSelf()),
-      new Periodic(s.compactionIntervalMs, () => this.compact()),
-      new Periodic(s.retentionIntervalMs, () => this.expire()),
-    );
+    this.periodic.push(new Periodic(s.selfIntervalMs, () => this.recordSelf()));
+    if (this.maintenance()) {
+      this.periodic.push(
+        new Periodic(s.compactionIntervalMs, () => this.compact()),
+        new Periodic(s.retentionIntervalMs, () => this.expire()),
+      );
+    }
     for (const p of this.periodic) p.start();
   }
 
@@ -68,6 +71,12 @@ export class MetricsJobs {
     await Promise.all(this.periodic.map((p) => p.stop()));
     await this.session?.close().catch(() => undefined);
     this.session = undefined;
+  }
+
+  /** The store's housekeeping, when it owns its storage (upstream mode: the engine does its own). */
+  private maintenance(): SeriesStoreMaintenance | undefined {
+    const { compact, deleteBefore, activeSeries } = this.deps.store;
+    return compact && deleteBefore && activeSeries ? (this.deps.store as SeriesStoreMaintenance) : undefined;
   }
 
   private selfDeps(): SelfRecorderDeps {
@@ -91,10 +100,12 @@ export class MetricsJobs {
 
   /** One compaction run over every tenant. */
   async compact(): Promise<void> {
+    const store = this.maintenance();
+    if (!store) return;
     await this.guard('compaction', () => this.exclusive('compaction', async (tenants) => {
       for (const tenant of tenants) {
         await this.perTenant('compaction', tenant, async () => {
-          const r = await this.deps.store.compact(tenant, this.deps.clock.now());
+          const r = await store.compact(tenant, this.deps.clock.now());
           if (r.conflicts > 0) this.deps.log.warn({ tenant, conflicts: r.conflicts }, 'metrics compaction: late samples conflicting with compacted ones were dropped (the compacted value is kept)');
         });
       }
@@ -103,11 +114,13 @@ export class MetricsJobs {
 
   /** One retention run over every tenant. */
   async expire(): Promise<void> {
+    const store = this.maintenance();
+    if (!store) return;
     const cutoff = this.deps.clock.now() - this.deps.settings.retentionMs;
     await this.guard('retention', () => this.exclusive('retention', async (tenants) => {
       for (const tenant of tenants) {
         await this.perTenant('retention', tenant, async () => {
-          const r = await this.deps.store.deleteBefore(tenant, cutoff);
+          const r = await store.deleteBefore(tenant, cutoff);
           if (r.seriesDeleted > 0 || r.chunksDeleted > 0) this.deps.log.info({ tenant, ...r }, 'metrics retention: expired samples deleted');
         });
       }

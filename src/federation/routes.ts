@@ -5,12 +5,12 @@ import { needs, routeWith, type RouteDef, type RouteSchema } from '../integratio
 import type { IntegrationRouteDeps } from '../integrations/types.ts';
 import { VERSION } from '../version.ts';
 import { prometheusError } from './api/errors.ts';
-import { MAX_FORM_BYTES, promParams, type PromParams } from './api/params.ts';
-import { type Body, buildInfo, exemplarsQuery, instantQuery, isStorageUnavailable, labelNamesQuery, labelValuesQuery, metadataQuery, rangeQuery, seriesQuery, type QueryContext } from './api/queries.ts';
+import { MAX_FORM_BYTES, promParams } from './api/params.ts';
+import { type Body, buildInfo, isStorageUnavailable, metadataQuery } from './api/queries.ts';
+import type { MetricsBackend, ReadRequest } from './backend.ts';
 import { EXPOSITION_CONTENT_TYPE } from './exposition.ts';
-import { federate } from './federate.ts';
 import type { MetricsRuntime } from './runtime.ts';
-import { bodyTooLarge, remoteWrite } from './write.ts';
+import { bodyTooLarge } from './write.ts';
 
 type Deps = IntegrationRouteDeps<MetricsRuntime>;
 const route = routeWith<Deps>();
@@ -22,11 +22,6 @@ const FORM = 'application/x-www-form-urlencoded';
 function runtimeOf(deps: Deps): MetricsRuntime {
   if (!deps.runtime) throw new ProbectlError('PROBECTL_ERR_DB_UNAVAILABLE', 'the metrics store is not available in this process');
   return deps.runtime;
-}
-
-function context(deps: Deps, tenant: string): QueryContext {
-  const rt = runtimeOf(deps);
-  return { store: rt.store, tenant, now: deps.clock.now(), maxSeries: rt.settings.maxSeries, maxSamples: rt.settings.maxSamples, lookbackMs: rt.settings.lookbackMs };
 }
 
 /** Store failures that are the database being unreachable become 503 `unavailable` (clients retry). */
@@ -41,7 +36,7 @@ async function storage<T>(fn: () => Promise<T>): Promise<T> {
 
 const param = (description: string) => Type.Optional(Type.Unknown({ description }));
 const QUERY_PARAMS = {
-  query: param('PromQL: a plain series selector (with optional [range], offset and @) or a constant number expression'),
+  query: param('PromQL: a plain series selector (with optional [range], offset and @) or a constant number expression; in upstream mode (PROBECTL_METRICS_UPSTREAM_URL) full PromQL, every selector tenant-scoped'),
   time: param('Evaluation time: RFC 3339 or Unix seconds (default: now)'),
   timeout: param('Accepted and ignored'),
   lookback_delta: param('Instant-selection lookback (default 5m)'),
@@ -61,15 +56,15 @@ const MATCH_PARAMS = {
   limit: param('Most results (0: no limit)'),
 };
 
-type Handler = (ctx: QueryContext, params: PromParams, urlParams: Record<string, string>) => Promise<Body> | Body;
+type Handler = (backend: MetricsBackend, request: ReadRequest, urlParams: Record<string, string>) => Promise<Body> | Body;
 
 /**
  * A body as the reply carries it, holding the read's limiter slot until it is written: a
- * string as is (built already: the slot is released now), chunks as a stream (released when
+ * string or bytes as they are (built already: the slot is released now), chunks as a stream (released when
  * the stream closes, cut at the query timeout).
  */
-function replyBody(rt: MetricsRuntime, body: Body, release: () => void): string | Readable {
-  if (typeof body === 'string') {
+function replyBody(rt: MetricsRuntime, body: Body, release: () => void): string | Buffer | Readable {
+  if (typeof body === 'string' || Buffer.isBuffer(body)) {
     release();
     return body;
   }
@@ -100,12 +95,12 @@ function promEndpoint(path: string, summary: string, params: Record<string, unkn
     schema: { ...(querystring ? { querystring } : {}), ...(urlParams ? { params: urlParams } : {}) },
     ...(method === 'POST' ? { raw: { contentTypes: [FORM], limit: MAX_FORM_BYTES } } : {}),
     renderError: prometheusError,
-    handler: async ({ deps, principal, query, body, params: p }) => {
-      const ctx = context(deps, principal.tenantId);
+    handler: async ({ deps, principal, query, body, params: p, signal }) => {
       const merged = promParams(method === 'POST' ? (body as unknown as Buffer | undefined) : undefined, query);
       const rt = runtimeOf(deps);
+      const request: ReadRequest = { tenant: principal.tenantId, now: deps.clock.now(), params: merged, signal };
       return limited(rt, async (release) => {
-        const out = await storage(async () => handler(ctx, merged, (p ?? {}) as Record<string, string>));
+        const out = await storage(async () => handler(rt.backend, request, (p ?? {}) as Record<string, string>));
         return { body: replyBody(rt, out, release), contentType: 'application/json' };
       });
     },
@@ -116,24 +111,24 @@ const LabelParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 1
 
 /** /v1/grafana/api/v1/*, /v1/prometheus/federate, /v1/prometheus/write. */
 export const metricsRoutes: readonly RouteDef<Deps>[] = [
-  ...promEndpoint('/query', 'Instant query', QUERY_PARAMS, ['GET', 'POST'], (ctx, p) => instantQuery(ctx, p)),
-  ...promEndpoint('/query_range', 'Range query', RANGE_PARAMS, ['GET', 'POST'], (ctx, p) => rangeQuery(ctx, p)),
-  ...promEndpoint('/series', 'Series matching selectors', MATCH_PARAMS, ['GET', 'POST'], (ctx, p) => seriesQuery(ctx, p)),
-  ...promEndpoint('/labels', 'Label names', MATCH_PARAMS, ['GET', 'POST'], (ctx, p) => labelNamesQuery(ctx, p)),
-  ...promEndpoint('/label/:name/values', 'Values of a label', MATCH_PARAMS, ['GET'], (ctx, p, u) => labelValuesQuery(ctx, u.name ?? '', p), LabelParams),
-  ...promEndpoint('/metadata', 'Metric metadata (none is kept: an empty map)', { metric: param('Metric name'), limit: MATCH_PARAMS.limit }, ['GET'], (_ctx, p) => metadataQuery(p)),
-  ...promEndpoint('/query_exemplars', 'Exemplars (none are kept: an empty list)', { query: QUERY_PARAMS.query, start: RANGE_PARAMS.start, end: RANGE_PARAMS.end }, ['GET', 'POST'], (ctx, p) => exemplarsQuery(ctx, p)),
+  ...promEndpoint('/query', 'Instant query', QUERY_PARAMS, ['GET', 'POST'], (b, r) => b.instant(r)),
+  ...promEndpoint('/query_range', 'Range query', RANGE_PARAMS, ['GET', 'POST'], (b, r) => b.range(r)),
+  ...promEndpoint('/series', 'Series matching selectors', MATCH_PARAMS, ['GET', 'POST'], (b, r) => b.series(r)),
+  ...promEndpoint('/labels', 'Label names', MATCH_PARAMS, ['GET', 'POST'], (b, r) => b.labelNames(r)),
+  ...promEndpoint('/label/:name/values', 'Values of a label', MATCH_PARAMS, ['GET'], (b, r, u) => b.labelValues(r, u.name ?? ''), LabelParams),
+  ...promEndpoint('/metadata', 'Metric metadata (none is kept: an empty map)', { metric: param('Metric name'), limit: MATCH_PARAMS.limit }, ['GET'], (_b, r) => metadataQuery(r.params)),
+  ...promEndpoint('/query_exemplars', 'Exemplars (none are kept: an empty list)', { query: QUERY_PARAMS.query, start: RANGE_PARAMS.start, end: RANGE_PARAMS.end }, ['GET', 'POST'], (b, r) => b.exemplars(r)),
   ...promEndpoint('/status/buildinfo', 'Build information (the Prometheus API version implemented)', {}, ['GET'], () => buildInfo(VERSION)),
   route({
     method: 'GET', url: '/v1/prometheus/federate', tags: ['metrics'],
     summary: 'Latest sample of each of your series matching match[] (repeatable plain selectors), in the Prometheus text exposition format, for a scraping Prometheus with honor_labels: true',
     access: needs('metrics-read'),
     schema: { querystring: Type.Object({ 'match[]': MATCH_PARAMS['match[]'] }, { additionalProperties: true }) },
-    handler: async ({ deps, principal, query }) => {
+    handler: async ({ deps, principal, query, signal }) => {
       const rt = runtimeOf(deps);
       const params = promParams(undefined, query);
       return limited(rt, async (release) => {
-        const body = await storage(() => federate({ store: rt.store, tenant: principal.tenantId, now: deps.clock.now(), maxSeries: rt.settings.maxSeries, lookbackMs: rt.settings.lookbackMs }, params));
+        const body = await storage(() => rt.backend.federate({ tenant: principal.tenantId, now: deps.clock.now(), params, signal }));
         return { body: replyBody(rt, body, release), contentType: EXPOSITION_CONTENT_TYPE };
       });
     },
@@ -148,18 +143,17 @@ export const metricsRoutes: readonly RouteDef<Deps>[] = [
       limit: (deps) => deps.runtime?.settings.writeLimits.maxCompressedBytes ?? 4 * 1_048_576,
       tooLarge: bodyTooLarge,
     },
-    handler: async ({ deps, principal, body, headers }) => {
+    handler: async ({ deps, principal, body, headers, signal }) => {
       const rt = runtimeOf(deps);
       const header = (name: string) => {
         const v = headers[name];
         return Array.isArray(v) ? v.join(', ') : v;
       };
-      await remoteWrite(
-        { store: rt.store, tenant: principal.tenantId, limits: rt.settings.writeLimits, now: deps.clock.now(), log: rt.log, metrics: rt.metrics },
-        { contentType: header('content-type'), contentEncoding: header('content-encoding') },
-        (body as unknown as Buffer | undefined) ?? Buffer.alloc(0),
-      );
-      return { status: 204, body: '' };
+      const answer = await rt.backend.write({
+        tenant: principal.tenantId, now: deps.clock.now(), contentType: header('content-type'), contentEncoding: header('content-encoding'),
+        body: (body as unknown as Buffer | undefined) ?? Buffer.alloc(0), signal,
+      });
+      return { status: answer.status, body: answer.body, ...(answer.headers ? { headers: answer.headers } : {}), ...(answer.contentType ? { contentType: answer.contentType } : {}) };
     },
   }),
 ];

@@ -4,6 +4,7 @@ import type { Clock } from '../core/clock.ts';
 import type { Db } from '../store/db.ts';
 import { QueryLimiter } from './api/limiter.ts';
 import type { MetricsSettings } from './config.ts';
+import type { MetricsBackend } from './backend.ts';
 import type { MetricsJobs } from './jobs.ts';
 import { createEmbeddedSeriesStore, type EmbeddedSeriesStore } from './store/embedded.ts';
 
@@ -27,6 +28,8 @@ export function federationMetrics(registry: Registry): FederationMetrics {
 export interface MetricsRuntime {
   readonly settings: MetricsSettings;
   readonly store: EmbeddedSeriesStore;
+  /** What the routes serve from: the embedded store, or the upstream engine (PROBECTL_METRICS_UPSTREAM_URL). */
+  readonly backend: MetricsBackend;
   /** Metrics reads in flight (PROBECTL_METRICS_MAX_CONCURRENT_QUERIES). */
   readonly limiter: QueryLimiter;
   readonly metrics: FederationMetrics | undefined;

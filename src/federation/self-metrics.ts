@@ -94,7 +94,8 @@ export function asSeries(samples: readonly SelfSample[], t: number): SeriesSampl
 
 export interface SelfRecorderDeps {
   db: Db;
-  store: SeriesStore;
+  /** Where the series go: the embedded store, or the upstream engine (remote-written). */
+  store: Pick<SeriesStore, 'append'>;
   secrets: Pick<SecretResolver, 'stats'>;
   providerTenantId: string;
   intervalMs: number;

@@ -32,4 +32,15 @@ describe('probectl metrics check-query', () => {
       assert.match(res.stderr, message, query);
     }
   });
+
+  it('--upstream checks full PromQL as upstream mode rewrites it, or refuses (exit 1)', () => {
+    const res = cli(['metrics', 'check-query', '--upstream', 'sum by (job) (rate(http_requests_total{tenant_id!="x"}[5m])) / on(job) up', '--tenant', TENANT], env);
+    assert.equal(res.status, 0, res.stderr);
+    assert.equal(res.stdout, `sum by (job) (rate(http_requests_total{tenant_id="${TENANT}"}[5m])) / on (job) up{tenant_id="${TENANT}"}\n`);
+    const json = cli(['metrics', 'check-query', '--upstream', '--json', 'absent(x)'], env);
+    assert.deepEqual(JSON.parse(json.stdout), { query: 'absent(x{tenant_id="<your-tenant>"})', kind: 'promql', selectors: ['x{tenant_id="<your-tenant>"}'] });
+    const refused = cli(['metrics', 'check-query', '--upstream', 'info(up)'], env);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /cannot tenant-scope info\(\)/);
+  });
 });

@@ -19,6 +19,6 @@ export function errorTypeOf(status: number): string {
 
 /** The route's error body for an error the server classified (status, probectl code, message). */
 export function prometheusError(err: { status: number; code?: string; message: string }): { body: string; contentType: string } {
-  const type = err.code === 'PROBECTL_ERR_METRICS_QUERY_TIMEOUT' ? 'timeout' : errorTypeOf(err.status);
+  const type = err.code === 'PROBECTL_ERR_METRICS_QUERY_TIMEOUT' || err.code === 'PROBECTL_ERR_METRICS_UPSTREAM_TIMEOUT' ? 'timeout' : errorTypeOf(err.status);
   return { body: errorBody(type, err.message), contentType: 'application/json' };
 }

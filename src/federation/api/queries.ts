@@ -64,8 +64,11 @@ function options(ctx: QueryContext, params: PromParams): QueryOptions {
   return { maxSeries: ctx.maxSeries, maxSamples: ctx.maxSamples, lookbackMs };
 }
 
-/** A response body: one string, or chunks to stream (large results never become one string). */
-export type Body = string | Iterable<string>;
+/**
+ * A response body: one string, chunks to stream (large results never become one string), or
+ * the bytes of an engine's answer passed through as received (upstream mode).
+ */
+export type Body = string | Buffer | Iterable<string>;
 
 /** GET|POST /api/v1/query: a vector (selector), a matrix (selector with a range) or a scalar (constant). */
 export async function instantQuery(ctx: QueryContext, params: PromParams): Promise<Body> {

@@ -83,13 +83,13 @@ export function enforceMatchSelector(selector: string, tenant: string, options: 
   return { query: renderSelector(enforced), selector: enforced };
 }
 
-function checkTenant(tenant: string): void {
+export function checkTenant(tenant: string): void {
   if (typeof tenant !== 'string' || tenant === '' || !tenant.isWellFormed()) {
     throw new TypeError('enforceQuery: the tenant must be a non-empty, well-formed string');
   }
 }
 
-function topExpression(query: string, options: EnforceOptions): SyntaxNode {
+export function topExpression(query: string, options: EnforceOptions): SyntaxNode {
   if (typeof query !== 'string') throw new QueryRefusedError('syntax', 'the query must be a string');
   const maxLength = options.maxQueryLength ?? DEFAULT_MAX_LENGTH;
   if (query.length > maxLength) throw new QueryRefusedError('too-long', `the query is longer than ${maxLength} characters`);
@@ -126,7 +126,7 @@ function unwrapParens(node: SyntaxNode): SyntaxNode {
   return n;
 }
 
-interface RawSelector {
+export interface RawSelector {
   matchers: LabelMatcher[];
   rangeMs?: number;
   offsetMs?: number;
@@ -182,7 +182,7 @@ function readSelectorExpression(node: SyntaxNode, text: string): RawSelector {
 }
 
 /** The single literal of a duration context, or a refusal for duration arithmetic. */
-function durationLiteral(node: SyntaxNode, allowSign: boolean, text: string): number {
+export function durationLiteral(node: SyntaxNode, allowSign: boolean, text: string): number {
   const parts = children(node);
   if (parts.length === 1 && (parts[0] as SyntaxNode).name === 'NumberDurationLiteralInDurationContext') {
     const lit = parts[0] as SyntaxNode;
@@ -203,7 +203,7 @@ function secondsToMs(seconds: number): number {
   return Math.trunc(goRound(seconds * 1e9) / 1e6) + 0;
 }
 
-function readRange(node: SyntaxNode, text: string): number {
+export function readRange(node: SyntaxNode, text: string): number {
   const seconds = durationLiteral(node, true, text);
   if (!(seconds > 0)) throw new QueryRefusedError('invalid', 'duration must be greater than 0');
   if (seconds > MAX_DURATION_SECONDS) throw new QueryRefusedError('invalid', 'duration out of range');
@@ -212,13 +212,13 @@ function readRange(node: SyntaxNode, text: string): number {
   return ms;
 }
 
-function readOffset(node: SyntaxNode, text: string): number {
+export function readOffset(node: SyntaxNode, text: string): number {
   const seconds = durationLiteral(node, true, text);
   if (Number.isNaN(seconds) || Math.abs(seconds) > MAX_DURATION_SECONDS) throw new QueryRefusedError('invalid', 'duration out of range');
   return secondsToMs(seconds);
 }
 
-function readAt(parts: SyntaxNode[], text: string): number | 'start' | 'end' {
+export function readAt(parts: SyntaxNode[], text: string): number | 'start' | 'end' {
   const [arg] = parts;
   if (arg === undefined) throw new QueryRefusedError('syntax', 'unexpected @: expected a timestamp');
   if (arg.name === 'AtModifierPreprocessors') return (children(arg)[0] as SyntaxNode).name === 'AtStart' ? 'start' : 'end';
@@ -232,7 +232,7 @@ function readAt(parts: SyntaxNode[], text: string): number | 'start' | 'end' {
   return ms + 0;
 }
 
-function stringValue(node: SyntaxNode, text: string): string {
+export function stringValue(node: SyntaxNode, text: string): string {
   const raw = text.slice(node.from, node.to);
   const r = unquotePromString(raw);
   if ('error' in r) throw new QueryRefusedError('syntax', `parse error at ${position(text, node.from)}: ${r.error}`);
@@ -240,7 +240,7 @@ function stringValue(node: SyntaxNode, text: string): string {
 }
 
 /** The matchers of a VectorSelector in Prometheus's order: braces first, the outer name last. */
-function readVectorSelector(node: SyntaxNode, text: string): LabelMatcher[] {
+export function readVectorSelector(node: SyntaxNode, text: string): LabelMatcher[] {
   const matchers: LabelMatcher[] = [];
   let outerName: string | undefined;
   for (const part of children(node)) {
@@ -297,7 +297,7 @@ function regexMatchesEmpty(re: string): boolean {
   return check.info.matchesEmpty;
 }
 
-function enforceSelector(raw: RawSelector, tenant: string): EnforcedSelector {
+export function enforceSelector(raw: RawSelector, tenant: string): EnforcedSelector {
   const kept = raw.matchers.filter((m) => m.name !== TENANT_LABEL);
   if (!kept.some((m) => !matchesEmpty(m))) {
     throw new QueryRefusedError('empty-selector', 'vector selector must contain at least one non-empty matcher (a tenant_id matcher does not count: probectl replaces it with your tenant)');
@@ -347,7 +347,7 @@ const RESERVED_WORDS = new Set([
   'stdvar', 'sum', 'topk',
 ]);
 
-function renderLabelName(name: string): string {
+export function renderLabelName(name: string): string {
   return isLegacyLabelName(name) ? name : goQuote(name);
 }
 
@@ -369,7 +369,7 @@ export function renderSelector(s: EnforcedSelector): string {
 }
 
 /** `@` as Prometheus prints it: seconds with three decimals (`1609746000.000`). */
-function formatAt(ms: number): string {
+export function formatAt(ms: number): string {
   const abs = Math.abs(ms);
   return `${ms < 0 ? '-' : ''}${Math.trunc(abs / 1000)}.${String(abs % 1000).padStart(3, '0')}`;
 }

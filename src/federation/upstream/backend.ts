@@ -1,0 +1,275 @@
+/**
+ * Upstream mode (docs/federation.md, "Scaling out"): the Prometheus API and remote-write of
+ * /v1/grafana and /v1/prometheus served by a Prometheus-compatible engine, probectl the
+ * tenant-enforcing front door.
+ *
+ * - query, query_range: full PromQL, rewritten by promql.ts (every selector tenant-scoped,
+ *   printed from the tree, verified); times normalised by probectl; the caller's text is
+ *   never sent. The engine's answer passes through unchanged.
+ * - series, labels, label values, federate: every `match[]` enforced as a plain selector
+ *   (enforce/enforce.ts); labels and label values without `match[]` get
+ *   `match[]={tenant_id="<tenant>"}`, so no other tenant's names or values are listed.
+ * - the cardinality guard (PROBECTL_METRICS_MAX_SERIES) runs before a query, labels, label
+ *   values or federate is forwarded: the engine's series API with the tenant-scoped
+ *   selectors over the window the query reads; over the limit: 422, nothing forwarded.
+ * - remote-write: decoded and checked under the same limits as the embedded store, the
+ *   tenant forced, re-encoded (encode.ts) and forwarded; the engine's 2xx → 204, its 4xx →
+ *   the same status (the sender drops the batch), unreachable/5xx/429/timeout → 503 with
+ *   Retry-After (the sender retries, nothing lost).
+ * - metadata stays `{}` and exemplars `[]` (the engine's are not tenant-scoped).
+ */
+import type { Logger } from 'pino';
+import { ProbectlError } from '../../core/errors.ts';
+import { all, first, type PromParams } from '../api/params.ts';
+import { promTimestamp, successBody } from '../api/json.ts';
+import type { MetricsBackend, ReadRequest, WriteAnswer, WriteRequestIn } from '../backend.ts';
+import { enforceMatchSelector } from '../enforce/enforce.ts';
+import { QueryRefusedError, TENANT_LABEL } from '../enforce/types.ts';
+import { goQuote } from '../enforce/literals.ts';
+import { checkEvalTime, parsePromDurationParam, parsePromTimeParam, parseRangeQueryParams, PromParamError } from '../prom-time.ts';
+import { checkRemoteWriteHeaders } from '../remote-write/content-type.ts';
+import { decodeRemoteWrite, type DecodedWriteRequest } from '../remote-write/decode.ts';
+import { RemoteWriteError, type RemoteWriteLimits } from '../remote-write/errors.ts';
+import type { FederationMetrics } from '../runtime.ts';
+import type { AppendResult, SeriesSamples } from '../store/types.ts';
+import { namedLimit, toStoreSeries } from '../write.ts';
+import { answerError, type Params, type UpstreamAnswer, type UpstreamClient } from './client.ts';
+import { encodeTenantWriteRequest } from './encode.ts';
+import { scopeQuery, type ScopedQuery } from './promql.ts';
+
+export interface UpstreamBackendDeps {
+  readonly client: UpstreamClient;
+  readonly maxSeries: number;
+  readonly lookbackMs: number;
+  readonly writeLimits: RemoteWriteLimits;
+  readonly log: Logger;
+  readonly metrics: FederationMetrics | undefined;
+}
+
+/** Retry-After of a remote-write 503 when the engine sent none, in seconds. */
+const DEFAULT_RETRY_AFTER_S = 5;
+
+function withParam<T>(parameter: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof QueryRefusedError) throw new QueryRefusedError(err.reason, `invalid parameter ${JSON.stringify(parameter)}: ${err.message}`);
+    throw err;
+  }
+}
+
+function seconds(ms: number): string {
+  return promTimestamp(ms);
+}
+
+/** `match[]` values, each enforced for the tenant, as the text sent to the engine. */
+function matchSelectors(tenant: string, params: PromParams): string[] {
+  return all(params, 'match[]').map((m) => withParam('match[]', () => enforceMatchSelector(m, tenant).query));
+}
+
+function windowParams(params: PromParams): Params {
+  const out: Array<[string, string]> = [];
+  const start = first(params, 'start');
+  const end = first(params, 'end');
+  const s = start === undefined || start === '' ? undefined : parsePromTimeParam(start, 'start', 0);
+  const e = end === undefined || end === '' ? undefined : parsePromTimeParam(end, 'end', 0);
+  if (s !== undefined && e !== undefined && e < s) throw new PromParamError('end', 'invalid parameter "end": end timestamp must not be before start timestamp');
+  if (s !== undefined && Number.isFinite(s)) out.push(['start', seconds(s)]);
+  if (e !== undefined && Number.isFinite(e)) out.push(['end', seconds(e)]);
+  const limit = first(params, 'limit');
+  if (limit !== undefined && limit !== '') {
+    if (!/^\d+$/.test(limit) || !Number.isSafeInteger(Number(limit))) throw new PromParamError('limit', `invalid parameter "limit": cannot parse ${JSON.stringify(limit)} to a valid limit`);
+    out.push(['limit', limit]);
+  }
+  return out;
+}
+
+function lookbackParam(params: PromParams): Params {
+  const raw = first(params, 'lookback_delta');
+  if (raw === undefined || raw === '') return [];
+  const ms = parsePromDurationParam(raw, 'lookback_delta');
+  if (ms < 0) throw new PromParamError('lookback_delta', 'invalid parameter "lookback_delta": lookback delta must not be negative');
+  return ms > 0 ? [['lookback_delta', `${ms / 1000}s`]] : [];
+}
+
+export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
+  const { client, log } = deps;
+  const timeout: Params = [['timeout', `${client.settings.timeoutMs / 1000}s`]];
+
+  /** The engine's 2xx answer as received (bytes: a 60 MB matrix never becomes a string), or its error. */
+  async function ok(answer: Promise<UpstreamAnswer>, what: string): Promise<Buffer> {
+    const a = await answer;
+    if (a.status >= 200 && a.status < 300) return a.body;
+    throw answerError(a, what, log);
+  }
+
+  /** The cardinality guard: the series the selectors match in [startMs, endMs], at most maxSeries. */
+  async function guard(r: ReadRequest, selectors: readonly string[], startMs: number | undefined, endMs: number | undefined): Promise<void> {
+    if (selectors.length === 0) return;
+    const params: Array<[string, string]> = selectors.map((s) => ['match[]', s]);
+    if (startMs !== undefined) params.push(['start', seconds(startMs)]);
+    if (endMs !== undefined) params.push(['end', seconds(endMs)]);
+    params.push(['limit', String(deps.maxSeries + 1)]);
+    let body: Buffer;
+    try {
+      body = await ok(client.api(r.tenant, '/api/v1/series', params, r.signal), 'series count');
+    } catch (err) {
+      if (err instanceof ProbectlError && err.code === 'PROBECTL_ERR_METRICS_TOO_MANY_SAMPLES') throw tooMany(deps.maxSeries);
+      throw err;
+    }
+    const data = (JSON.parse(body.toString('utf8')) as { data?: unknown }).data;
+    if (!Array.isArray(data)) throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', 'the metrics engine answered the series count without a list; retry');
+    if (data.length > deps.maxSeries) throw tooMany(deps.maxSeries);
+  }
+
+  function scoped(r: ReadRequest): ScopedQuery {
+    return withParam('query', () => scopeQuery(first(r.params, 'query') ?? '', r.tenant));
+  }
+
+  function window(q: ScopedQuery, startMs: number, endMs: number): [number, number] {
+    const lo = Math.min(startMs, ...q.atMs) - q.reachMs - deps.lookbackMs;
+    const hi = Math.max(endMs, ...q.atMs) + q.reachMs;
+    return [lo, hi];
+  }
+
+  return {
+    kind: 'upstream',
+
+    async instant(r) {
+      const t = checkEvalTime(parsePromTimeParam(first(r.params, 'time'), 'time', r.now), 'time');
+      const lookback = lookbackParam(r.params);
+      const q = scoped(r);
+      const [lo, hi] = window(q, t, t);
+      await guard(r, q.selectors, lo, hi);
+      return ok(client.api(r.tenant, '/api/v1/query', [['query', q.query], ['time', seconds(t)], ...lookback, ...timeout], r.signal), 'query');
+    },
+
+    async range(r) {
+      const { startMs, endMs, stepMs } = parseRangeQueryParams({ start: first(r.params, 'start'), end: first(r.params, 'end'), step: first(r.params, 'step') });
+      const lookback = lookbackParam(r.params);
+      const q = scoped(r);
+      const [lo, hi] = window(q, startMs, endMs);
+      await guard(r, q.selectors, lo, hi);
+      return ok(client.api(r.tenant, '/api/v1/query_range', [['query', q.query], ['start', seconds(startMs)], ['end', seconds(endMs)], ['step', `${stepMs / 1000}`], ...lookback, ...timeout], r.signal), 'query');
+    },
+
+    async series(r) {
+      const win = windowParams(r.params);
+      if (all(r.params, 'match[]').length === 0) throw new PromParamError('match[]', 'no match[] parameter provided');
+      const sets = matchSelectors(r.tenant, r.params);
+      const body = await ok(client.api(r.tenant, '/api/v1/series', [...sets.map((s): [string, string] => ['match[]', s]), ...win], r.signal), 'series');
+      const data = (JSON.parse(body.toString('utf8')) as { data?: unknown }).data;
+      if (Array.isArray(data) && data.length > deps.maxSeries) throw tooMany(deps.maxSeries);
+      return body;
+    },
+
+    async labelNames(r) {
+      const win = windowParams(r.params);
+      const sets = matchSelectors(r.tenant, r.params);
+      if (sets.length > 0) await guard(r, sets, startOf(win), endOf(win));
+      const match = sets.length > 0 ? sets : [tenantOnly(r.tenant)];
+      return ok(client.api(r.tenant, '/api/v1/labels', [...match.map((s): [string, string] => ['match[]', s]), ...win], r.signal), 'labels');
+    },
+
+    async labelValues(r, name) {
+      if (name === '' || !name.isWellFormed() || name.includes('\u0000')) throw new PromParamError('name', `invalid label name: ${JSON.stringify(name)}`);
+      const win = windowParams(r.params);
+      const sets = matchSelectors(r.tenant, r.params);
+      if (sets.length > 0) await guard(r, sets, startOf(win), endOf(win));
+      const match = sets.length > 0 ? sets : [tenantOnly(r.tenant)];
+      return ok(client.get(r.tenant, `/api/v1/label/${encodeURIComponent(name)}/values`, [...match.map((s): [string, string] => ['match[]', s]), ...win], r.signal), 'label values');
+    },
+
+    async exemplars(r) {
+      scoped(r);
+      return successBody('[]');
+    },
+
+    async federate(r) {
+      const sets = matchSelectors(r.tenant, r.params);
+      if (sets.length === 0) return '';
+      await guard(r, sets, r.now - deps.lookbackMs, r.now);
+      return ok(client.get(r.tenant, '/federate', sets.map((s): [string, string] => ['match[]', s]), r.signal), 'federate');
+    },
+
+    write: (w) => forwardWrite(deps, w),
+  };
+}
+
+function tooMany(max: number): ProbectlError {
+  return new ProbectlError('PROBECTL_ERR_METRICS_TOO_MANY_SERIES', `the query matches more than ${max} series (PROBECTL_METRICS_MAX_SERIES); narrow the selector`);
+}
+
+function tenantOnly(tenant: string): string {
+  return `{${TENANT_LABEL}=${goQuote(tenant)}}`;
+}
+
+function startOf(win: Params): number | undefined {
+  const s = win.find(([k]) => k === 'start');
+  return s ? Math.round(Number(s[1]) * 1000) : undefined;
+}
+
+function endOf(win: Params): number | undefined {
+  const e = win.find(([k]) => k === 'end');
+  return e ? Math.round(Number(e[1]) * 1000) : undefined;
+}
+
+/** A remote-write 503 answer with Retry-After (the sender retries; nothing was stored). */
+function unavailable(err: ProbectlError): WriteAnswer {
+  const retry = typeof err.details?.retryAfterSeconds === 'number' ? err.details.retryAfterSeconds : DEFAULT_RETRY_AFTER_S;
+  return { status: 503, headers: { 'retry-after': String(retry) }, body: JSON.stringify({ code: err.code, message: err.message }), contentType: 'application/json' };
+}
+
+/** Decode (limits, tenant forced) → re-encode → forward; see the module comment for the answers. */
+async function forwardWrite(deps: UpstreamBackendDeps, w: WriteRequestIn): Promise<WriteAnswer> {
+  let decoded: DecodedWriteRequest;
+  try {
+    checkRemoteWriteHeaders({ contentType: w.contentType, contentEncoding: w.contentEncoding });
+    decoded = decodeRemoteWrite(w.body, { tenant: w.tenant, limits: deps.writeLimits, nowMs: w.now });
+  } catch (err) {
+    if (!(err instanceof RemoteWriteError)) throw err;
+    deps.metrics?.writeRequests.inc({ outcome: err.kind === 'unsupported' ? 'unsupported' : 'refused' });
+    deps.log.warn({ tenant: w.tenant, bytes: w.body.length, kind: err.kind, limit: err.limit }, 'remote-write refused');
+    throw namedLimit(err);
+  }
+  try {
+    await sendSeries(deps, w.tenant, toStoreSeries(decoded), w.signal);
+  } catch (err) {
+    if (!(err instanceof ProbectlError)) throw err;
+    if (err.status >= 500) {
+      deps.metrics?.writeRequests.inc({ outcome: 'failed' });
+      deps.log.error({ tenant: w.tenant, series: decoded.series.length, samples: decoded.sampleCount, err: err.code }, 'remote-write not forwarded: the metrics engine is unavailable; the sender retries');
+      return unavailable(err);
+    }
+    deps.metrics?.writeRequests.inc({ outcome: 'refused' });
+    deps.metrics?.writeSamples.inc({ outcome: 'refused' }, decoded.sampleCount);
+    deps.log.warn({ tenant: w.tenant, series: decoded.series.length, samples: decoded.sampleCount, status: err.status }, 'remote-write refused by the metrics engine');
+    throw err;
+  }
+  deps.metrics?.writeRequests.inc({ outcome: 'stored' });
+  deps.metrics?.writeSamples.inc({ outcome: 'stored' }, decoded.sampleCount);
+  return { status: 204, body: '' };
+}
+
+/** Remote-writes `series` for `tenant` (tenant forced); resolves when the engine answered 2xx, throws its answer otherwise. */
+export async function sendSeries(deps: Pick<UpstreamBackendDeps, 'client' | 'log'>, tenant: string, series: readonly SeriesSamples[], signal?: AbortSignal): Promise<void> {
+  const answer = await deps.client.write(tenant, encodeTenantWriteRequest(tenant, series), signal);
+  if (answer.status >= 200 && answer.status < 300) return;
+  throw answerError(answer, 'remote-write', deps.log);
+}
+
+/**
+ * probectl's own series into the engine: the `append` of the store interface the
+ * self-metrics job uses (self-metrics.ts), as one remote-write per call. Throws when the
+ * engine did not take them (the job logs it; the next tick records current values again).
+ */
+export function upstreamAppender(deps: Pick<UpstreamBackendDeps, 'client' | 'log'>): { append(tenant: string, series: readonly SeriesSamples[]): Promise<AppendResult> } {
+  return {
+    async append(tenant, series) {
+      let samples = 0;
+      for (const s of series) samples += s.values.length;
+      if (series.length > 0) await sendSeries(deps, tenant, series);
+      return { stored: samples, duplicates: 0, seriesCreated: 0, refused: { conflicts: 0, tooNew: 0, limitedSeries: 0, limitedSamples: 0 }, errors: [] };
+    },
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * The startup check of upstream mode: before the server takes requests, the engine must
+ * answer (1) an instant query `vector(1)` on its Prometheus API and (2) an empty
+ * remote-write 1.0 request on its write URL, with the configured TLS settings, credentials
+ * and (header tenancy) the provider tenant's X-Scope-OrgID. Anything else refuses startup
+ * with PROBECTL_ERR_METRICS_UPSTREAM_CHECK naming what failed and the variable to fix —
+ * never the credentials, never more of the address than scheme and host.
+ */
+import { ProbectlError } from '../../core/errors.ts';
+import { safeOrigin } from '../../core/http/transport.ts';
+import type { UpstreamAnswer, UpstreamClient } from './client.ts';
+import { encodeTenantWriteRequest } from './encode.ts';
+
+function refuse(message: string): ProbectlError {
+  return new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_CHECK', `metrics upstream check failed: ${message}`);
+}
+
+function statusProblem(a: UpstreamAnswer, what: string, variable: string, hint404: string): string | undefined {
+  if (a.status >= 200 && a.status < 300) return undefined;
+  if (a.status === 401 || a.status === 403) return `the engine refused probectl's credentials for ${what} (HTTP ${a.status}): check PROBECTL_METRICS_UPSTREAM_TOKEN and the client certificate`;
+  if (a.status === 404 || a.status === 405) return `no ${what} at ${variable} (HTTP ${a.status}): ${hint404}`;
+  return `${what} answered HTTP ${a.status}`;
+}
+
+async function attempt(fn: () => Promise<UpstreamAnswer>, what: string, origin: string): Promise<UpstreamAnswer> {
+  try {
+    return await fn();
+  } catch (err) {
+    const reason = err instanceof ProbectlError ? err.message : String(err);
+    throw refuse(`${what} at ${origin}: ${reason}`);
+  }
+}
+
+/** Runs the check for `tenant` (the provider tenant); resolves when both calls succeeded. */
+export async function checkUpstream(client: UpstreamClient, tenant: string): Promise<void> {
+  const s = client.settings;
+  const origin = safeOrigin(s.url);
+  const q = await attempt(() => client.api(tenant, '/api/v1/query', [['query', 'vector(1)']]), 'the query API', origin);
+  const qp = statusProblem(q, 'Prometheus query API', 'PROBECTL_METRICS_UPSTREAM_URL', 'set the URL under which <URL>/api/v1/query answers (Mimir: https://mimir/prometheus)');
+  if (qp !== undefined) throw refuse(qp);
+  let parsed: { status?: unknown } | undefined;
+  try {
+    parsed = JSON.parse(q.body.toString('utf8')) as { status?: unknown };
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed?.status !== 'success') throw refuse(`${origin} did not answer a Prometheus query with {"status":"success"}: is PROBECTL_METRICS_UPSTREAM_URL a Prometheus HTTP API?`);
+  const writeOrigin = safeOrigin(s.writeUrl);
+  const w = await attempt(() => client.write(tenant, encodeTenantWriteRequest(tenant, [])), 'the remote-write receiver', writeOrigin);
+  const wp = statusProblem(w, 'remote-write receiver', 'PROBECTL_METRICS_UPSTREAM_WRITE_URL', 'Prometheus needs --web.enable-remote-write-receiver; Mimir/Cortex take /api/v1/push, Thanos Receive /api/v1/receive');
+  if (wp !== undefined) throw refuse(wp);
+}

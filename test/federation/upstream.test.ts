@@ -1,0 +1,271 @@
+// Upstream mode against a local HTTPS stand-in of Grafana Mimir (header tenancy): each tenant is the
+// engine's own tenant (X-Scope-OrgID) on every request, the tenant label is still forced, queries
+// are full PromQL rewritten from the tree (the caller's text never sent), the cardinality guard and
+// the engine's faults map to Prometheus-shaped answers, remote-write gets 503 + Retry-After when the
+// engine is down, and startup refuses wrong credentials or a wrong write URL.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { MetricsRuntime } from '../../src/federation/runtime.ts';
+import type { ConfigProblem } from '../../src/config/section.ts';
+import { checkUpstream } from '../../src/federation/upstream/check.ts';
+import { UpstreamClient } from '../../src/federation/upstream/client.ts';
+import { upstreamSettings, type UpstreamSettings } from '../../src/federation/upstream/config.ts';
+import { scopeQuery } from '../../src/federation/upstream/promql.ts';
+import { parseSecretRef } from '../../src/secrets/ref.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { form, FORM_HEADERS, remoteWrite } from '../helpers/remote-write.ts';
+import { testCa } from '../helpers/tls.ts';
+import { selectorsOf, startMimir, type MimirStandIn } from './servers/mimir.ts';
+
+const G = '/v1/grafana/api/v1';
+const PASSWORD = 'upstream-s3cret-password';
+const AUTH = `Basic ${Buffer.from(`probectl:${PASSWORD}`).toString('base64')}`;
+
+async function upstreamEnv(mimir: MimirStandIn, dir: string, extra: Record<string, string> = {}): Promise<Record<string, string>> {
+  const caFile = join(dir, 'upstream-ca.pem');
+  writeFileSync(caFile, (await testCa()).certPem);
+  return {
+    PROBECTL_METRICS_UPSTREAM_URL: `${mimir.origin}/prometheus`,
+    PROBECTL_METRICS_UPSTREAM_WRITE_URL: `${mimir.origin}/api/v1/push`,
+    PROBECTL_METRICS_UPSTREAM_CA_FILE: caFile,
+    PROBECTL_METRICS_UPSTREAM_TOKEN: `probectl:${PASSWORD}`,
+    PROBECTL_METRICS_UPSTREAM_TENANCY: 'header',
+    PROBECTL_METRICS_UPSTREAM_TIMEOUT: '1s',
+    PROBECTL_METRICS_SELF_INTERVAL: '2m',
+    PROBECTL_METRICS_MAX_SERIES: '50',
+    ...extra,
+  };
+}
+
+describe('metrics upstream mode (header tenancy, Mimir stand-in over HTTPS)', () => {
+  let mimir: MimirStandIn;
+  let app: TestApp;
+  let dir: string;
+  let a: { id: string; token: string };
+  let b: { id: string; token: string };
+  const now = Date.now() - 5000;
+
+  const newTenant = async (name: string) => {
+    const id = (await app.request('POST', '/v1/tenants', { token: app.adminToken, body: { name } })).json.id as string;
+    const tok = (await app.request('POST', '/v1/tokens', { token: app.adminToken, body: { tenant: id, permissions: ['metrics-read', 'metrics-write'], name: 't' } })).json.token as string;
+    return { id, token: tok };
+  };
+  const last = (path: string) => [...mimir.records].reverse().find((r) => r.path === path);
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'probectl-upstream-'));
+    mimir = await startMimir({ authorization: AUTH });
+    app = await startTestApp(await upstreamEnv(mimir, dir));
+    a = await newTenant('upstream-a');
+    b = await newTenant('upstream-b');
+  });
+  after(async () => {
+    await app?.close();
+    await mimir?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('startup checked the query API and the push endpoint with the credentials and the provider tenant\'s org id', () => {
+    const q = mimir.records.find((r) => r.path === '/prometheus/api/v1/query');
+    const w = mimir.records.find((r) => r.path === '/api/v1/push');
+    assert.ok(q && w, JSON.stringify(mimir.records));
+    assert.equal(q.status, 200);
+    assert.equal(w.status, 200);
+    assert.equal(q.orgId, w.orgId);
+    assert.match(q.orgId ?? '', /^[0-9a-f-]{36}$/);
+  });
+
+  it('remote-write: each tenant\'s series arrive under its own org id, tenant_id forced whatever was sent', async () => {
+    const ra = await remoteWrite(app, a.token, [{ labels: { __name__: 'shared_metric', job: 'node', tenant_id: b.id }, samples: [[now - 15_000, 1], [now, 2]] }]);
+    assert.equal(ra.status, 204, ra.text);
+    const rb = await remoteWrite(app, b.token, [{ labels: { __name__: 'shared_metric', job: 'node', secret: 'b-only-value' }, samples: [[now, 99]] }]);
+    assert.equal(rb.status, 204, rb.text);
+    const sa = mimir.series.get(a.id) ?? [];
+    const sb = mimir.series.get(b.id) ?? [];
+    assert.deepEqual(sa.map((s) => s.labels), [{ __name__: 'shared_metric', job: 'node', tenant_id: a.id }]);
+    assert.deepEqual(sa[0]?.samples, [[now - 15_000, 1], [now, 2]]);
+    assert.deepEqual(sb.map((s) => s.labels), [{ __name__: 'shared_metric', job: 'node', secret: 'b-only-value', tenant_id: b.id }]);
+    for (const r of mimir.records.filter((x) => x.path === '/api/v1/push')) assert.equal(r.authorization, AUTH);
+  });
+
+  it('a full-PromQL query is sent as printed from the tree: own org id, own tenant matcher on every selector, never the caller\'s text', async () => {
+    const q = `sum by (job) (rate(shared_metric{tenant_id="${b.id}"}[5m])) # b-only-value\n or on(job) shared_metric{tenant_id=~".+"} offset 1m`;
+    const res = await app.request('POST', `${G}/query`, { token: a.token, rawBody: form({ query: q, time: String(now / 1000) }), headers: FORM_HEADERS });
+    assert.equal(res.status, 200, res.text);
+    const rec = last('/prometheus/api/v1/query');
+    assert.ok(rec);
+    assert.equal(rec.orgId, a.id);
+    const sent = rec.params.find(([k]) => k === 'query')?.[1] ?? '';
+    assert.equal(sent, scopeQuery(q, a.id).query);
+    assert.ok(!sent.includes('b-only-value') && !sent.includes(b.id) && !sent.includes('.+'), sent);
+    const sels = selectorsOf(sent);
+    assert.equal(sels?.length, 2);
+    for (const s of sels ?? []) assert.deepEqual(s.filter((m) => m.name === 'tenant_id'), [{ name: 'tenant_id', op: '=', value: a.id }]);
+    assert.ok(!res.text.includes(b.id) && !res.text.includes('b-only-value'), res.text);
+    assert.equal(rec.params.find(([k]) => k === 'time')?.[1], String(now / 1000));
+    // The guard asked the engine's series API first, with the same tenant-scoped selectors.
+    const guard = last('/prometheus/api/v1/series');
+    assert.equal(guard?.orgId, a.id);
+    assert.deepEqual(guard?.params.filter(([k]) => k === 'match[]').map(([, v]) => v), [`shared_metric{tenant_id="${a.id}"}`]);
+  });
+
+  it('labels and label values without match[] ask only for the tenant\'s own series', async () => {
+    const labels = await app.request('GET', `${G}/labels`, { token: a.token });
+    assert.equal(labels.status, 200, labels.text);
+    assert.deepEqual(last('/prometheus/api/v1/labels')?.params.filter(([k]) => k === 'match[]'), [['match[]', `{tenant_id="${a.id}"}`]]);
+    assert.deepEqual(labels.json.data, ['__name__', 'job', 'tenant_id']);
+    const values = await app.request('GET', `${G}/label/secret/values?${form({ 'match[]': `{__name__="shared_metric",tenant_id="${b.id}"}` })}`, { token: a.token });
+    assert.equal(values.status, 200, values.text);
+    assert.deepEqual(values.json.data, []);
+    assert.deepEqual(last('/prometheus/api/v1/label/secret/values')?.params, [['match[]', `shared_metric{tenant_id="${a.id}"}`]]);
+  });
+
+  it('what the enforcer cannot scope is refused and never forwarded', async () => {
+    const before = mimir.records.length;
+    for (const q of ['info(shared_metric)', '{tenant_id="x"}', 'sum(shared_metric', 'shared_metric[1m+1m]']) {
+      const res = await app.request('GET', `${G}/query?${form({ query: q })}`, { token: a.token });
+      assert.equal(res.status, 400, `${q}: ${res.text}`);
+      assert.equal(res.json.errorType, 'bad_data');
+    }
+    assert.equal(mimir.records.length, before, 'nothing reached the engine');
+  });
+
+  it('the cardinality guard refuses before the query is forwarded', async () => {
+    mimir.seriesCount = 51;
+    try {
+      const before = mimir.records.filter((r) => r.path === '/prometheus/api/v1/query').length;
+      const res = await app.request('GET', `${G}/query?${form({ query: 'sum(shared_metric)' })}`, { token: a.token });
+      assert.equal(res.status, 422, res.text);
+      assert.equal(res.json.errorType, 'execution');
+      assert.match(res.json.error, /PROBECTL_METRICS_MAX_SERIES/);
+      assert.equal(mimir.records.filter((r) => r.path === '/prometheus/api/v1/query').length, before);
+    } finally {
+      mimir.seriesCount = undefined;
+    }
+  });
+
+  it('the engine\'s 4xx keeps its class, its message without label sets', async () => {
+    mimir.failNext(1, 422, JSON.stringify({ status: 'error', errorType: 'execution', error: `found duplicate series for the match group {job="node", tenant_id="${b.id}", secret="b-only-value"} on the right hand-side` }));
+    const res = await app.request('GET', `${G}/query?${form({ query: 'shared_metric / shared_metric' })}`, { token: a.token });
+    assert.equal(res.status, 422, res.text);
+    assert.equal(res.json.errorType, 'execution');
+    assert.match(res.json.error, /duplicate series for the match group \{…\}/);
+    assert.ok(!res.text.includes(b.id) && !res.text.includes('b-only-value'), res.text);
+  });
+
+  it('the engine down: remote-write answers 503 with Retry-After, queries a Prometheus-shaped 503', async () => {
+    mimir.failNext(1, 503, 'ingesters unavailable', { 'retry-after': '7' });
+    const w = await remoteWrite(app, a.token, [{ labels: { __name__: 'down_metric' }, samples: [[now, 1]] }]);
+    assert.equal(w.status, 503, w.text);
+    assert.equal(w.headers['retry-after'], '7');
+    assert.equal(w.json.code, 'PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE');
+    mimir.failNext(1, 502, 'bad gateway');
+    const w2 = await remoteWrite(app, a.token, [{ labels: { __name__: 'down_metric' }, samples: [[now, 1]] }]);
+    assert.equal(w2.status, 503);
+    assert.equal(w2.headers['retry-after'], '5');
+    // Retried once the engine is back: stored.
+    const w3 = await remoteWrite(app, a.token, [{ labels: { __name__: 'down_metric' }, samples: [[now, 1]] }]);
+    assert.equal(w3.status, 204, w3.text);
+    assert.deepEqual(mimir.series.get(a.id)?.find((s) => s.labels.__name__ === 'down_metric')?.samples, [[now, 1]]);
+    mimir.failNext(1, 500, 'internal');
+    const q = await app.request('GET', `${G}/query?${form({ query: 'down_metric' })}`, { token: a.token });
+    assert.equal(q.status, 503, q.text);
+    assert.equal(q.json.status, 'error');
+    assert.equal(q.json.errorType, 'unavailable');
+  });
+
+  it('a call past PROBECTL_METRICS_UPSTREAM_TIMEOUT is cancelled: queries answer errorType timeout, remote-write 503', async () => {
+    mimir.hangNext(2);
+    const t0 = Date.now();
+    const q = await app.request('GET', `${G}/query?${form({ query: 'vector(1)' })}`, { token: a.token });
+    assert.equal(q.status, 503, q.text);
+    assert.equal(q.json.errorType, 'timeout');
+    const w = await remoteWrite(app, a.token, [{ labels: { __name__: 'slow_metric' }, samples: [[now, 1]] }]);
+    assert.equal(w.status, 503, w.text);
+    assert.equal(w.json.code, 'PROBECTL_ERR_METRICS_UPSTREAM_TIMEOUT');
+    assert.ok(Date.now() - t0 < 10_000);
+  });
+
+  it('federate is forwarded after enforcement (Mimir has none: its 404 keeps its class)', async () => {
+    const res = await app.request('GET', `/v1/prometheus/federate?${form({ 'match[]': `{__name__="shared_metric",tenant_id="${b.id}"}` })}`, { token: a.token });
+    assert.equal(res.status, 404, res.text);
+    assert.equal(res.json.code, 'PROBECTL_ERR_METRICS_UPSTREAM_REFUSED');
+    assert.equal(last('/prometheus/federate')?.orgId, a.id);
+    assert.deepEqual(last('/prometheus/federate')?.params, [['match[]', `shared_metric{tenant_id="${a.id}"}`]]);
+  });
+
+  it('probectl\'s own series are remote-written into each tenant\'s org', async () => {
+    const rt = app.service.integrations.get('metrics')?.runtime as MetricsRuntime;
+    await rt.jobs?.recordSelf();
+    const own = (mimir.series.get(a.id) ?? []).filter((s) => s.labels.__name__ === 'probectl_incidents_open');
+    assert.deepEqual(own.map((s) => s.labels.severity).sort(), ['critical', 'info', 'warning']);
+    for (const s of own) assert.equal(s.labels.tenant_id, a.id);
+    assert.ok((mimir.series.get(b.id) ?? []).some((s) => s.labels.__name__ === 'probectl_incidents_open' && s.labels.tenant_id === b.id));
+  });
+
+  it('the credentials never reach a log line', () => {
+    for (const line of app.logs) {
+      assert.ok(!line.includes(PASSWORD) && !line.includes(AUTH.slice(6)), line);
+    }
+  });
+});
+
+describe('metrics upstream startup check', () => {
+  it('the server refuses to start with wrong credentials, naming the variable, never the secret', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'probectl-upstream-check-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const mimir = await startMimir({ authorization: AUTH });
+    t.after(() => mimir.close());
+    await assert.rejects(startTestApp(await upstreamEnv(mimir, dir, { PROBECTL_METRICS_UPSTREAM_TOKEN: 'probectl:wrong-password-123' })), (err: Error) => {
+      assert.match(err.message, /metrics upstream check failed: .*PROBECTL_METRICS_UPSTREAM_TOKEN/);
+      assert.ok(!err.message.includes('wrong-password-123'));
+      return true;
+    });
+  });
+
+  it('names a wrong write URL, an unreachable engine, an untrusted certificate and a non-Prometheus answer', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'probectl-upstream-check-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const mimir = await startMimir({ authorization: AUTH });
+    t.after(() => mimir.close());
+    const check = async (extra: Record<string, string>) => {
+      const problems: ConfigProblem[] = [];
+      const env = await upstreamEnv(mimir, dir, extra);
+      const settings = upstreamSettings({
+        upstreamUrl: env.PROBECTL_METRICS_UPSTREAM_URL, upstreamWriteUrl: env.PROBECTL_METRICS_UPSTREAM_WRITE_URL, upstreamCaFile: env.PROBECTL_METRICS_UPSTREAM_CA_FILE || undefined,
+        upstreamClientCertFile: undefined, upstreamClientKeyFile: undefined, upstreamToken: parseSecretRef(env.PROBECTL_METRICS_UPSTREAM_TOKEN as string),
+        upstreamTenancy: 'header', upstreamTimeout: 1000,
+      }, problems);
+      assert.deepEqual(problems, []);
+      const client = new UpstreamClient(settings as UpstreamSettings, { use: async (ref, fn) => fn(Buffer.from((ref as { value?: string }).value ?? '')) });
+      try {
+        await checkUpstream(client, '00000000-0000-4000-8000-000000000001');
+      } finally {
+        await client.close();
+      }
+    };
+    await check({});
+    await assert.rejects(check({ PROBECTL_METRICS_UPSTREAM_WRITE_URL: `${mimir.origin}/api/v1/write` }), /no remote-write receiver at PROBECTL_METRICS_UPSTREAM_WRITE_URL \(HTTP 404\)/);
+    await assert.rejects(check({ PROBECTL_METRICS_UPSTREAM_URL: mimir.origin }), /no Prometheus query API at PROBECTL_METRICS_UPSTREAM_URL \(HTTP 404\)/);
+    await assert.rejects(check({ PROBECTL_METRICS_UPSTREAM_URL: 'https://127.0.0.1:1/prometheus' }), /the query API at https:\/\/127\.0\.0\.1:1: the metrics engine is unavailable \(unreachable\)/);
+    await assert.rejects(check({ PROBECTL_METRICS_UPSTREAM_CA_FILE: '' }), /TLS verification failed/);
+    await assert.rejects(check({ PROBECTL_METRICS_UPSTREAM_TOKEN: 'probectl:not-it' }), (err: Error) => /PROBECTL_METRICS_UPSTREAM_TOKEN/.test(err.message) && !err.message.includes('not-it'));
+  });
+
+  it('refuses plaintext to a non-loopback engine and stray upstream variables in embedded mode', () => {
+    const problems: ConfigProblem[] = [];
+    const base = { upstreamWriteUrl: undefined, upstreamCaFile: undefined, upstreamClientCertFile: undefined, upstreamClientKeyFile: undefined, upstreamToken: undefined, upstreamTenancy: 'label' as const, upstreamTimeout: 30_000 };
+    assert.equal(upstreamSettings({ ...base, upstreamUrl: 'http://metrics.example.com:9090' }, problems), undefined);
+    assert.equal(problems[0]?.variable, 'PROBECTL_METRICS_UPSTREAM_URL');
+    assert.match(problems[0]?.problem ?? '', /plain http:\/\/ is refused/);
+    problems.length = 0;
+    assert.equal(upstreamSettings({ ...base, upstreamUrl: undefined, upstreamToken: parseSecretRef('env:X') }, problems), undefined);
+    assert.deepEqual(problems.map((p) => p.variable), ['PROBECTL_METRICS_UPSTREAM_TOKEN']);
+    problems.length = 0;
+    const ok = upstreamSettings({ ...base, upstreamUrl: 'http://127.0.0.1:9090/' }, problems);
+    assert.equal(ok?.writeUrl.href, 'http://127.0.0.1:9090/api/v1/write');
+  });
+});
