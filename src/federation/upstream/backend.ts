@@ -28,11 +28,11 @@ import { QueryRefusedError, TENANT_LABEL } from '../enforce/types.ts';
 import { goQuote } from '../enforce/literals.ts';
 import { checkEvalTime, parsePromDurationParam, parsePromTimeParam, parseRangeQueryParams, PromParamError } from '../prom-time.ts';
 import { checkRemoteWriteHeaders } from '../remote-write/content-type.ts';
-import { decodeRemoteWrite, type DecodedWriteRequest } from '../remote-write/decode.ts';
+import { decodeRemoteWriteColumns, RemoteWriteLabelCache, type ColumnarWriteRequest } from '../remote-write/columns.ts';
 import { RemoteWriteError, type RemoteWriteLimits } from '../remote-write/errors.ts';
 import type { FederationMetrics } from '../runtime.ts';
 import type { AppendResult, SeriesSamples } from '../store/types.ts';
-import { namedLimit, toStoreSeries } from '../write.ts';
+import { namedLimit } from '../write.ts';
 import { answerError, type Params, type UpstreamAnswer, type UpstreamClient } from './client.ts';
 import { encodeTenantWriteRequest } from './encode.ts';
 import { scopeQuery, type ScopedQuery } from './promql.ts';
@@ -220,12 +220,15 @@ function unavailable(err: ProbectlError): WriteAnswer {
   return { status: 503, headers: { 'retry-after': String(retry) }, body: JSON.stringify({ code: err.code, message: err.message }), contentType: 'application/json' };
 }
 
+/** Validated label sets of this process's remote-write senders (as the embedded write path keeps them). */
+const labelCache = new RemoteWriteLabelCache();
+
 /** Decode (limits, tenant forced) → re-encode → forward; see the module comment for the answers. */
 async function forwardWrite(deps: UpstreamBackendDeps, w: WriteRequestIn): Promise<WriteAnswer> {
-  let decoded: DecodedWriteRequest;
+  let decoded: ColumnarWriteRequest;
   try {
     checkRemoteWriteHeaders({ contentType: w.contentType, contentEncoding: w.contentEncoding });
-    decoded = decodeRemoteWrite(w.body, { tenant: w.tenant, limits: deps.writeLimits, nowMs: w.now });
+    decoded = decodeRemoteWriteColumns(w.body, { tenant: w.tenant, limits: deps.writeLimits, nowMs: w.now }, labelCache);
   } catch (err) {
     if (!(err instanceof RemoteWriteError)) throw err;
     deps.metrics?.writeRequests.inc({ outcome: err.kind === 'unsupported' ? 'unsupported' : 'refused' });
@@ -233,7 +236,7 @@ async function forwardWrite(deps: UpstreamBackendDeps, w: WriteRequestIn): Promi
     throw namedLimit(err);
   }
   try {
-    await sendSeries(deps, w.tenant, toStoreSeries(decoded), w.signal);
+    await sendSeries(deps, w.tenant, decoded.series, w.signal);
   } catch (err) {
     if (!(err instanceof ProbectlError)) throw err;
     if (err.status >= 500) {
