@@ -32,6 +32,7 @@ import { encodeWriteRequest, REMOTE_WRITE_HEADERS, type WireSeriesSpec } from '.
 import { serve } from '../test/helpers/process.ts';
 import { freePort } from '../test/peers/prometheus.ts';
 import { benchServerUrl, freshDatabaseOn, printTable, timed, percentile, rng } from './harness.ts';
+import { databaseEnv } from '../test/helpers/keys.ts';
 
 const STEP = 15_000;
 const SPAN = 65 * 60_000;
@@ -144,7 +145,7 @@ async function benchProbectl(serverUrl: string, series: number, end: number, loa
   try {
     server = await serve({
       PROBECTL_DATA_DIR: join(dir, 'data'), PROBECTL_LISTEN: '127.0.0.1:0', PROBECTL_ALLOW_PLAINTEXT_HTTP: 'true',
-      PROBECTL_DATABASE_URL: database.url, PROBECTL_LOG_LEVEL: 'info', PROBECTL_METRICS_MAX_TENANT_SERIES: '1000000',
+      ...databaseEnv(database.url), PROBECTL_LOG_LEVEL: 'info', PROBECTL_METRICS_MAX_TENANT_SERIES: '1000000',
     }, 120_000, new URL('../src/cli/probectl.ts', import.meta.url).pathname, (process.env.PROBECTL_BENCH_FEDERATION_NODE_ARGS ?? '').split(/\s+/).filter(Boolean));
     const token = readFileSync(join(dir, 'data', 'admin-token'), 'utf8').trim();
     const auth = { authorization: `Bearer ${token}` };

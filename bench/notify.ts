@@ -37,6 +37,7 @@ import { loadConfig } from '../src/settings.ts';
 import { leaf, testCa } from '../test/helpers/tls.ts';
 import { build } from '../scripts/build-if-needed.ts';
 import { benchServerUrl, freshDatabaseOn, printTable } from './harness.ts';
+import { databaseEnv } from '../test/helpers/keys.ts';
 
 const INBOUND = Number(process.env.PROBECTL_BENCH_NOTIFY_INBOUND ?? 10_000);
 const TENANTS = Number(process.env.PROBECTL_BENCH_NOTIFY_TENANTS ?? 100);
@@ -114,7 +115,7 @@ async function deploy(serverUrl: string, names: readonly string[], env: (tenants
     for (const n of names) ids.push((await insertTenant(tx, n)).id);
     return ids;
   });
-  const fullEnv = { PROBECTL_DATA_DIR: dataDir, PROBECTL_LISTEN: '127.0.0.1:0', PROBECTL_LOG_LEVEL: 'info', PROBECTL_DATABASE_URL: fresh.url, PROBECTL_DATABASE_POOL_SIZE: '20', ...env(tenants, dataDir) };
+  const fullEnv = { PROBECTL_DATA_DIR: dataDir, PROBECTL_LISTEN: '127.0.0.1:0', PROBECTL_LOG_LEVEL: 'info', ...databaseEnv(fresh.url), PROBECTL_DATABASE_POOL_SIZE: '20', ...env(tenants, dataDir) };
   const connectors = (loadConfig(fullEnv).integrations.notify as NotifySettings).connectors;
   await seed?.(db, tenants, connectors);
   await db.close();

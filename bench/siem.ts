@@ -24,6 +24,7 @@ import { leaf, testCa } from '../test/helpers/tls.ts';
 import { seedAuditChain } from '../test/helpers/seed.ts';
 import { caFile } from '../test/siem/helpers/forwarder.ts';
 import { benchServerUrl, freshDatabaseOn, printTable } from './harness.ts';
+import { databaseEnv } from '../test/helpers/keys.ts';
 
 // The server runs as `npm start` and the `probectl` bin run it: the compiled launcher (which bounds the
 // heap for serve), not TypeScript stripped at load. PROBECTL_BENCH_SIEM_NODE_ARGS adds rows that run the CLI
@@ -98,7 +99,7 @@ export async function main(): Promise<void> {
     const start = process.hrtime.bigint();
     const probectl = await serve({
       PROBECTL_DATA_DIR: dataDir, PROBECTL_LISTEN: '127.0.0.1:0', PROBECTL_LOG_LEVEL: 'info',
-      ...(databaseUrl ? { PROBECTL_DATABASE_URL: databaseUrl } : {}),
+      ...(databaseUrl ? databaseEnv(databaseUrl) : {}),
       PROBECTL_SIEM_ENABLED: 'true', PROBECTL_SIEM_PRESET: 'splunk', PROBECTL_SIEM_ENDPOINT: `https://127.0.0.1:${receiver.port}/services/collector/raw`,
       PROBECTL_SIEM_TOKEN: TOKEN, PROBECTL_SIEM_CA_FILE: ca, PROBECTL_SIEM_SPLUNK_ACK: 'true', PROBECTL_SIEM_STREAMS: 'audit',
       PROBECTL_SIEM_BATCH_SIZE: process.env.PROBECTL_BENCH_SIEM_BATCH ?? '1000',

@@ -16,6 +16,7 @@ import type { IngestDeps } from './incidents/ingest.ts';
 import type { IncidentEnricher } from './incidents/configuration-items.ts';
 import type { IncidentListener } from './incidents/listeners.ts';
 import { DeviceCredentials } from './secrets/device-credentials.ts';
+import { loadKeyring } from './secrets/encryption-key.ts';
 import { registerSecretsMetrics } from './secrets/metrics.ts';
 import { redactRef, type SecretRef } from './secrets/ref.ts';
 import type { SecretResolver } from './secrets/resolver.ts';
@@ -31,7 +32,7 @@ import { listenRefused, reserveListen } from './server/listen.ts';
 import { Metrics } from './server/metrics.ts';
 import { mountedRoutes } from './server/routes/index.ts';
 import { loadServerIdentity } from './server/tls-identity.ts';
-import type { Db } from './store/db.ts';
+import { withKeyring, type Db } from './store/db.ts';
 import { dataPaths, ensureDataDir, lockDataDir, type DataDirLock } from './store/datadir.ts';
 import { isMigrated, migrate } from './store/migrate.ts';
 import { openStore } from './store/open.ts';
@@ -176,7 +177,10 @@ async function openCore(config: Config, opts: ServiceOptions & { background: boo
   });
   secrets.addHealthContributor(devices);
 
-  const db = await openConfiguredStore(config, secrets);
+  // The keys that seal the payloads kept at rest (docs/encryption.md), handed to the store with it.
+  const keys = await loadKeyring(config, secrets);
+  if (keys.generatedFile) log.info({ key_file: keys.generatedFile, key_id: keys.keyring.current.id }, 'first start: generated the encryption key into the file named here (mode 0600); back it up with the database');
+  const db = withKeyring(await openConfiguredStore(config, secrets), keys.keyring);
   cleanup.push(() => db.close());
   const report = await migrate(db);
   if (report.applied.length > 0) log.info({ applied: report.applied }, 'database migrations applied');

@@ -1,6 +1,7 @@
 import { configError, readSection, type ConfigProblem, type SectionValue, type Vars } from './config/section.ts';
 import { unknownVariables } from './config/unknown.ts';
 import type { VarSpec } from './config/vars.ts';
+import { encryptionKeyProblem } from './core/envelope.ts';
 import { isLoopbackHost } from './core/net.ts';
 import { INTEGRATIONS } from './integrations/registry.ts';
 import type { Integration } from './integrations/types.ts';
@@ -144,8 +145,25 @@ function serverCrossChecks(c: SectionValue<typeof serverVars>, problems: ConfigP
     const problem = databaseUrlProblem(c.databaseUrl.value);
     if (problem) problems.push({ variable: 'PROBECTL_DATABASE_URL', problem, accepts: 'postgres://user@host:5432/db, with sslmode=verify-full for a remote server (or a secret reference resolving to one)' });
   }
+  encryptionKeyChecks(c, problems);
   if (c.databasePassword !== undefined && c.databaseUrl === undefined) {
     problems.push({ variable: 'PROBECTL_DATABASE_PASSWORD', problem: 'set without PROBECTL_DATABASE_URL', accepts: 'a password only together with a PostgreSQL URL' });
+  }
+}
+
+const KEY_ACCEPTS = '32 random bytes, base64 (`openssl rand -base64 32`), or a secret reference resolving to one';
+
+/** PROBECTL_ENCRYPTION_KEY(_PREVIOUS): required with a PostgreSQL database; a literal is checked now, a reference when it is resolved at startup. */
+function encryptionKeyChecks(c: SectionValue<typeof serverVars>, problems: ConfigProblem[]): void {
+  if (c.encryptionKey === undefined && c.databaseUrl !== undefined) {
+    problems.push({ variable: 'PROBECTL_ENCRYPTION_KEY', problem: 'required when PROBECTL_DATABASE_URL is set (the payloads kept in the database are encrypted with it)', accepts: KEY_ACCEPTS, depends: ['PROBECTL_DATABASE_URL'] });
+  }
+  if (c.encryptionKeyPrevious !== undefined && c.encryptionKey === undefined) {
+    problems.push({ variable: 'PROBECTL_ENCRYPTION_KEY_PREVIOUS', problem: 'set without PROBECTL_ENCRYPTION_KEY (a rotation names the new key explicitly)', accepts: 'the key being replaced, together with PROBECTL_ENCRYPTION_KEY' });
+  }
+  for (const [variable, ref] of [['PROBECTL_ENCRYPTION_KEY', c.encryptionKey], ['PROBECTL_ENCRYPTION_KEY_PREVIOUS', c.encryptionKeyPrevious]] as const) {
+    const problem = ref?.scheme === 'literal' ? encryptionKeyProblem(ref.value) : undefined;
+    if (problem) problems.push({ variable, problem, accepts: KEY_ACCEPTS });
   }
 }
 

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { VERSION } from '../version.ts';
 import { registerAdminCommands } from './commands/admin.ts';
+import { registerKeysCommands } from './commands/keys.ts';
 import { registerSecretsCommands } from './commands/secrets.ts';
 import { registerServerCommands } from './commands/server.ts';
 import type { CliContext } from './context.ts';
@@ -29,6 +30,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerServerCommands(program, ctx);
   registerAdminCommands(program, kit);
   registerSecretsCommands(program, ctx);
+  registerKeysCommands(program, kit);
   for (const integration of ctx.integrations) {
     if (integration.commands) integration.commands(program.command(integration.name).description(integration.description), kit);
     integration.rootCommands?.(program, kit);

@@ -38,6 +38,11 @@ export const ERROR_CODES = {
   PROBECTL_ERR_SECRET_MALFORMED: { status: 503, summary: 'The secret backend answered with something that is not a valid secret.' },
   PROBECTL_ERR_SECRET_INSECURE_TRANSPORT: { status: 500, summary: 'A secret backend address uses plain http:// to a non-loopback host.' },
   // -- secrets codes end
+  // Encryption at rest (src/core/envelope.ts, src/store/sealed.ts)
+  PROBECTL_ERR_ENCRYPTION_KEY_UNKNOWN: { status: 500, summary: 'A stored value is sealed with a key that is neither PROBECTL_ENCRYPTION_KEY nor PROBECTL_ENCRYPTION_KEY_PREVIOUS; the key id and the row are named (never a key). Set the key it was sealed with as PROBECTL_ENCRYPTION_KEY_PREVIOUS.' },
+  PROBECTL_ERR_ENCRYPTION_DECRYPT: { status: 500, summary: 'A stored encrypted value did not authenticate (a wrong key under a known id, a tampered value, or a value moved from another row or tenant) or is malformed; nothing of it is returned.' },
+  PROBECTL_ERR_ENCRYPTION_UNCONFIGURED: { status: 500, summary: 'A value that is kept encrypted was read or written through a database opened without an encryption key.' },
+  // -- encryption codes end
   // SIEM export (src/siem)
   PROBECTL_ERR_SIEM_ENCODING: { status: 500, summary: 'An event cannot be rendered in the chosen wire format.' },
   PROBECTL_ERR_SIEM_EVENT_INVALID: { status: 400, summary: 'A SIEM event given to probectl siem preview is not a valid canonical event, audit record or signal; the field is named.' },

@@ -1,6 +1,7 @@
 import { appendAudit } from '../audit/log.ts';
 import type { Clock } from '../core/clock.ts';
 import { storableText } from '../core/text.ts';
+import { openText, SEALED, sealText } from '../store/sealed.ts';
 import type { TenantTx } from '../store/scope.ts';
 import type { ParkedItem } from './types.ts';
 
@@ -100,22 +101,29 @@ export async function commitBatch(tx: TenantTx, clock: Clock, consumer: string, 
 
 /** Parks one item, or records one more refusal of an item already parked. */
 export async function parkItem(tx: TenantTx, consumer: string, stream: string, p: ParkedItem, at: Date): Promise<void> {
+  const row = [consumer, stream, p.seq];
   await tx.query(
     `INSERT INTO delivery_parked (tenant_id, consumer, stream, seq, event_id, parked_at, status, reason, response)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, decode($8, 'base64'), decode($9, 'base64'))
      ON CONFLICT (tenant_id, consumer, stream, seq) DO UPDATE SET parked_at = EXCLUDED.parked_at, status = EXCLUDED.status,
        reason = EXCLUDED.reason, response = EXCLUDED.response, attempts = delivery_parked.attempts + 1`,
-    // What a receiver said is stored as it can be: a NUL would fail the commit, and the stream with it, on every attempt.
-    [tx.tenantId, consumer, stream, p.seq, p.id, at, p.status ?? null, storableText(p.reason, 1000), storableText(p.response, 4000)],
+    // What a receiver said is stored as it can be (a NUL would fail the commit, and the stream with it, on every
+    // attempt, were it ever kept as text), and sealed: it may echo the event (docs/encryption.md).
+    [tx.tenantId, consumer, stream, p.seq, p.id, at, p.status ?? null,
+      sealText(tx, SEALED.parkedReason, row, storableText(p.reason, 1000)), sealText(tx, SEALED.parkedResponse, row, storableText(p.response, 4000))],
   );
 }
 
+/** The tenant's parked items of a consumer, their stored reason and answer opened (errors of store/sealed.ts openText). */
 export async function listParked(tx: TenantTx, consumer: string, limit: number): Promise<ParkedRow[]> {
-  const res = await tx.query<ParkedRow>(
+  const res = await tx.query<Omit<ParkedRow, 'reason' | 'response'> & { reason: Uint8Array; response: Uint8Array }>(
     'SELECT stream, seq, event_id, parked_at, status, reason, response, attempts FROM delivery_parked WHERE tenant_id = $1 AND consumer = $2 ORDER BY stream, seq LIMIT $3',
     [tx.tenantId, consumer, limit],
   );
-  return res.rows;
+  return res.rows.map((r) => {
+    const row = [consumer, r.stream, r.seq];
+    return { ...r, reason: openText(tx, SEALED.parkedReason, row, r.reason) as string, response: openText(tx, SEALED.parkedResponse, row, r.response) as string };
+  });
 }
 
 /**

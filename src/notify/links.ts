@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.ts';
 import type { IncidentStatus, Severity } from '../incidents/model.ts';
+import { openJson, openText, SEALED, sealJson, sealText } from '../store/sealed.ts';
 import type { TenantTx } from '../store/scope.ts';
 import type { ExternalRef } from './providers/types.ts';
 
@@ -37,16 +38,24 @@ export function refOf(link: Link): ExternalRef | undefined {
   return { id: link.ref_id, ...(link.ref_data ? { data: link.ref_data } : {}), ...(aliases.length > 0 ? { aliases } : {}) };
 }
 
+type StoredLink = Omit<Link, 'ref_data' | 'failure'> & { ref_data: Uint8Array | null; failure: Uint8Array | null };
+
+/** A stored link with its sealed ref data and failure opened (errors of store/sealed.ts openText). */
+function opened(tx: TenantTx, l: StoredLink): Link {
+  const row = [l.connector, l.incident_id];
+  return { ...l, ref_data: openJson<Record<string, string>>(tx, SEALED.linkRefData, row, l.ref_data), failure: openText(tx, SEALED.linkFailure, row, l.failure) };
+}
+
 /** Every link of an incident (in the scope's tenant). */
 export async function linksOf(tx: TenantTx, incidentId: string, lock = false): Promise<Link[]> {
-  const res = await tx.query<Link>(`SELECT ${COLUMNS} FROM notify_links WHERE tenant_id = $1 AND incident_id = $2 ORDER BY connector${lock ? ' FOR UPDATE' : ''}`, [tx.tenantId, incidentId]);
-  return res.rows;
+  const res = await tx.query<StoredLink>(`SELECT ${COLUMNS} FROM notify_links WHERE tenant_id = $1 AND incident_id = $2 ORDER BY connector${lock ? ' FOR UPDATE' : ''}`, [tx.tenantId, incidentId]);
+  return res.rows.map((l) => opened(tx, l));
 }
 
 /** The links of one connector for these incidents. */
 export async function connectorLinks(tx: TenantTx, connector: string, incidentIds: readonly string[]): Promise<Map<string, Link>> {
-  const res = await tx.query<Link>(`SELECT ${COLUMNS} FROM notify_links WHERE tenant_id = $1 AND connector = $2 AND incident_id = ANY($3::uuid[])`, [tx.tenantId, connector, [...incidentIds]]);
-  return new Map(res.rows.map((l) => [l.incident_id, l]));
+  const res = await tx.query<StoredLink>(`SELECT ${COLUMNS} FROM notify_links WHERE tenant_id = $1 AND connector = $2 AND incident_id = ANY($3::uuid[])`, [tx.tenantId, connector, [...incidentIds]]);
+  return new Map(res.rows.map((l) => [l.incident_id, opened(tx, l)]));
 }
 
 /** Links for newly mirrored connectors of an incident, pending their open (one statement). */
@@ -65,28 +74,28 @@ export async function insertLinks(tx: TenantTx, clock: Clock, incidentId: string
  * for several incidents of one connector at once; returns the status
  * operations that were skipped meanwhile (sent now that the open succeeded).
  */
-export async function recordOpens(tx: TenantTx, clock: Clock, connector: string, opened: ReadonlyArray<{ incidentId: string; ref: ExternalRef }>): Promise<Array<{ incident_id: string; skipped_status: 'acknowledged' | 'resolved' }>> {
-  if (opened.length === 0) return [];
+export async function recordOpens(tx: TenantTx, clock: Clock, connector: string, opens: ReadonlyArray<{ incidentId: string; ref: ExternalRef }>): Promise<Array<{ incident_id: string; skipped_status: 'acknowledged' | 'resolved' }>> {
+  if (opens.length === 0) return [];
   const res = await tx.query<{ incident_id: string; skipped_status: 'acknowledged' | 'resolved' | null }>(
     `WITH u AS (SELECT * FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[]) AS u(incident_id, ref_id, keys, data)),
           old AS (SELECT l.incident_id, l.skipped_status FROM notify_links l JOIN u USING (incident_id) WHERE l.tenant_id = $1 AND l.connector = $2)
      UPDATE notify_links l SET state = 'open', ref_id = u.ref_id, ref_keys = ARRAY(SELECT jsonb_array_elements_text(u.keys::jsonb)),
-            ref_data = u.data::jsonb, failure = NULL, skipped_status = NULL, updated_at = $7
+            ref_data = decode(u.data, 'base64'), failure = NULL, skipped_status = NULL, updated_at = $7
        FROM u JOIN old USING (incident_id)
       WHERE l.tenant_id = $1 AND l.connector = $2 AND l.incident_id = u.incident_id
      RETURNING l.incident_id, old.skipped_status`,
     [
-      tx.tenantId, connector, opened.map((o) => o.incidentId), opened.map((o) => o.ref.id),
-      opened.map((o) => JSON.stringify([...new Set([o.ref.id, ...(o.ref.aliases ?? [])])].filter((k) => k !== '').slice(0, 16))),
-      opened.map((o) => (o.ref.data ? JSON.stringify(o.ref.data) : null)), new Date(clock.now()),
+      tx.tenantId, connector, opens.map((o) => o.incidentId), opens.map((o) => o.ref.id),
+      opens.map((o) => JSON.stringify([...new Set([o.ref.id, ...(o.ref.aliases ?? [])])].filter((k) => k !== '').slice(0, 16))),
+      opens.map((o) => sealJson(tx, SEALED.linkRefData, [connector, o.incidentId], o.ref.data ?? null)), new Date(clock.now()),
     ],
   );
   return res.rows.filter((r): r is { incident_id: string; skipped_status: 'acknowledged' | 'resolved' } => r.skipped_status !== null);
 }
 
 export async function recordFailure(tx: TenantTx, clock: Clock, connector: string, incidentId: string, reason: string): Promise<void> {
-  await tx.query(`UPDATE notify_links SET state = 'failed', failure = $4, updated_at = $5 WHERE tenant_id = $1 AND connector = $2 AND incident_id = $3 AND state <> 'open'`,
-    [tx.tenantId, connector, incidentId, reason.slice(0, 1000), new Date(clock.now())]);
+  await tx.query(`UPDATE notify_links SET state = 'failed', failure = decode($4, 'base64'), updated_at = $5 WHERE tenant_id = $1 AND connector = $2 AND incident_id = $3 AND state <> 'open'`,
+    [tx.tenantId, connector, incidentId, sealText(tx, SEALED.linkFailure, [connector, incidentId], reason.slice(0, 1000)), new Date(clock.now())]);
 }
 
 /** A status operation was skipped because the open never succeeded: remembered, so a later successful open sends it. */

@@ -2,6 +2,7 @@ import type { Clock } from '../core/clock.ts';
 import { newId } from '../core/ids.ts';
 import type { DeliveryItem, Page, Source } from '../delivery/types.ts';
 import type { Severity } from '../incidents/model.ts';
+import { openJson, SEALED, sealJson, sealText } from '../store/sealed.ts';
 import type { TenantTx } from '../store/scope.ts';
 import type { IncidentView, NotifyAction } from './providers/types.ts';
 
@@ -76,6 +77,12 @@ export async function flushEnqueue(tx: TenantTx, clock: Clock): Promise<void> {
 }
 
 async function enqueueNow(tx: TenantTx, clock: Clock, ops: readonly NewOperation[]): Promise<void> {
+  const ids = ops.map(() => newId());
+  // The incident view and the update's detail are sealed (docs/encryption.md), bound to the operation's id.
+  const sealed = ops.map((o, i) => {
+    const row = [o.connector, ids[i]];
+    return { incident: sealJson(tx, SEALED.outboxIncident, row, o.incident) as string, detail: sealJson(tx, SEALED.outboxDetail, row, o.update ?? null) };
+  });
   await tx.query(
     `WITH ops AS (
        SELECT * FROM unnest($2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS o(connector, id, incident_id, action, incident, detail, ord)
@@ -86,30 +93,37 @@ async function enqueueNow(tx: TenantTx, clock: Clock, ops: readonly NewOperation
        ON CONFLICT (tenant_id, stream) DO UPDATE SET seq = h.seq + EXCLUDED.seq RETURNING stream, seq
      )
      INSERT INTO notify_outbox (tenant_id, connector, seq, id, incident_id, action, incident, detail, created_at)
-     SELECT $1, o.connector, h.seq - c.n + row_number() OVER (PARTITION BY o.connector ORDER BY o.ord), o.id, o.incident_id, o.action, o.incident::jsonb, o.detail::jsonb, $8
+     SELECT $1, o.connector, h.seq - c.n + row_number() OVER (PARTITION BY o.connector ORDER BY o.ord), o.id, o.incident_id, o.action, decode(o.incident, 'base64'), decode(o.detail, 'base64'), $8
        FROM ops o JOIN counts c USING (connector) JOIN heads h ON h.stream = 'notify:' || o.connector`,
     [
-      tx.tenantId, ops.map((o) => o.connector), ops.map(() => newId()), ops.map((o) => o.incident.id), ops.map((o) => o.action),
-      ops.map((o) => JSON.stringify(o.incident)), ops.map((o) => (o.update ? JSON.stringify(o.update) : null)), new Date(clock.now()),
+      tx.tenantId, ops.map((o) => o.connector), ids, ops.map((o) => o.incident.id), ops.map((o) => o.action),
+      sealed.map((v) => v.incident), sealed.map((v) => v.detail), new Date(clock.now()),
     ],
   );
   for (const connector of new Set(ops.map((o) => o.connector))) tx.streamGrew(connector);
 }
 
 interface OutboxRow {
-  seq: number; id: string; incident_id: string; action: NotifyAction; incident: IncidentView; detail: UpdateDetail | null; created_at: Date;
+  seq: number; id: string; incident_id: string; action: NotifyAction; incident: Uint8Array; detail: Uint8Array | null; created_at: Date;
 }
 
 const COLUMNS = 'seq, id, incident_id, action, incident, detail, created_at';
 
-function toPage(rows: readonly OutboxRow[], tenant: string, connector: string, after: number): Page<NotifyItem> {
+/**
+ * The rows as delivery items, their sealed payloads opened. A row that does not open (an unknown key, a wrong
+ * key) throws PROBECTL_ERR_ENCRYPTION_*: the drainer stops on it and says so, never sends garbage.
+ */
+function toPage(tx: TenantTx, rows: readonly OutboxRow[], connector: string, after: number): Page<NotifyItem> {
+  const tenant = tx.tenantId;
   const page: Page<NotifyItem> = { items: [], failed: [], last: after };
   for (const r of rows) {
     page.last = r.seq;
+    const row = [connector, r.id];
+    const incident = openJson<IncidentView>(tx, SEALED.outboxIncident, row, r.incident) as IncidentView;
     // The view is re-stamped with the scope's tenant: never a value from the row's JSON.
     page.items.push({
       seq: r.seq, id: r.id, time: r.created_at.toISOString(), tenant, connector, incidentId: r.incident_id, action: r.action,
-      incident: { ...r.incident, tenant }, update: r.detail ?? undefined,
+      incident: { ...incident, tenant }, update: openJson<UpdateDetail>(tx, SEALED.outboxDetail, row, r.detail) ?? undefined,
     });
   }
   return page;
@@ -122,11 +136,11 @@ export function outboxSource(connector: string, tenant: string): Source<NotifyIt
     tenants: [tenant],
     async read(tx, after, limit) {
       const res = await tx.query<OutboxRow>(`SELECT ${COLUMNS} FROM notify_outbox WHERE tenant_id = $1 AND connector = $2 AND seq > $3 ORDER BY seq LIMIT $4`, [tx.tenantId, connector, after, limit]);
-      return toPage(res.rows, tx.tenantId, connector, after);
+      return toPage(tx, res.rows, connector, after);
     },
     async readBySeq(tx, seqs) {
       const res = await tx.query<OutboxRow>(`SELECT ${COLUMNS} FROM notify_outbox WHERE tenant_id = $1 AND connector = $2 AND seq = ANY($3::bigint[]) ORDER BY seq`, [tx.tenantId, connector, [...seqs]]);
-      return toPage(res.rows, tx.tenantId, connector, 0);
+      return toPage(tx, res.rows, connector, 0);
     },
     async head(tx) {
       const res = await tx.query<{ seq: number }>('SELECT seq FROM stream_heads WHERE tenant_id = $1 AND stream = $2', [tx.tenantId, headStream(connector)]);
@@ -142,8 +156,14 @@ export function outboxSource(connector: string, tenant: string): Source<NotifyIt
 /** Marks operations finished (sent, or skipped with the reason): a batch re-sent after a crash skips them. */
 export async function markDone(tx: TenantTx, clock: Clock, connector: string, seqs: readonly number[], result: 'sent' | 'skipped', reason: string | null): Promise<void> {
   if (seqs.length === 0) return;
-  await tx.query('UPDATE notify_outbox SET done_at = $4, result = $5, reason = $6 WHERE tenant_id = $1 AND connector = $2 AND seq = ANY($3::bigint[])',
-    [tx.tenantId, connector, [...seqs], new Date(clock.now()), result, reason === null ? null : reason.slice(0, 1000)]);
+  // The reason is sealed per operation (bound to its id), so it is written row by row from the ids.
+  const rows = reason === null ? seqs.map((seq) => ({ seq, reason: null }))
+    : (await tx.query<{ seq: number; id: string }>('SELECT seq, id FROM notify_outbox WHERE tenant_id = $1 AND connector = $2 AND seq = ANY($3::bigint[])', [tx.tenantId, connector, [...seqs]]))
+      .rows.map((r) => ({ seq: r.seq, reason: sealText(tx, SEALED.outboxReason, [connector, r.id], reason.slice(0, 1000)) }));
+  await tx.query(
+    `UPDATE notify_outbox o SET done_at = $4, result = $5, reason = decode(u.reason, 'base64')
+       FROM unnest($3::bigint[], $6::text[]) AS u(seq, reason) WHERE o.tenant_id = $1 AND o.connector = $2 AND o.seq = u.seq`,
+    [tx.tenantId, connector, rows.map((r) => r.seq), new Date(clock.now()), result, rows.map((r) => r.reason)]);
 }
 
 /** Which of these operations are already finished. */

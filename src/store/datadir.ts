@@ -12,6 +12,8 @@ export function dataPaths(dataDir: string) {
     adminToken: join(dataDir, 'admin-token'),
     tlsDir: join(dataDir, 'tls'),
     controlSocket: join(dataDir, 'control.sock'),
+    /** The embedded quickstart's generated PROBECTL_ENCRYPTION_KEY (mode 0600). */
+    encryptionKey: join(dataDir, 'encryption-key'),
   };
 }
 
@@ -159,8 +161,11 @@ export function lockHolder(dataDir: string, opts: LockOptions = {}): number | un
   return seen?.alive ? seen.owner?.pid : undefined;
 }
 
-/** Creates the lock file with its full content in one step (a hard link of a finished file), or reports that one exists. */
-function create(path: string, content: string): boolean {
+/**
+ * Creates a file readable by its owner only (mode 0600) with its full content in one step (a hard link of a
+ * finished file), or reports (false) that one exists: two processes racing get one file, never a mix.
+ */
+export function createPrivateFile(path: string, content: string): boolean {
   const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   writeFileSync(tmp, content, { mode: 0o600, flag: 'wx' });
   try {
@@ -236,7 +241,7 @@ export function lockDataDir(dataDir: string, purpose: string, opts: LockOptions 
     if (heldHere.has(path)) {
       throw new ProbectlError('PROBECTL_ERR_DATA_DIR_LOCKED', `the embedded database in ${dataDir} is in use by process ${process.pid} (this process); cannot ${purpose} while it runs`);
     }
-    if (create(path, content)) {
+    if (createPrivateFile(path, content)) {
       heldHere.set(path, content);
       let released = false;
       return {

@@ -3,6 +3,7 @@
  * driver: it receives a `Db` and reaches tenant data only through `inTenant()`
  * (store/scope.ts), which hands out a `TenantTx`.
  */
+import type { Keyring } from '../core/envelope.ts';
 import type { StreamEvents } from '../core/streams.ts';
 
 export type Row = Record<string, unknown>;
@@ -36,6 +37,12 @@ export interface Db {
   /** Announcements that a tenant's durable stream grew (TenantTx.streamGrew), for drainers to wake on. */
   readonly streams: StreamEvents;
   /**
+   * The keys that seal the values kept encrypted at rest (store/sealed.ts),
+   * attached by the composition root with withKeyring(); undefined on a
+   * database opened without one (reading or writing such a value then fails).
+   */
+  readonly keyring?: Keyring | undefined;
+  /**
    * Runs fn in one transaction as the connecting (owner) role; commits, or
    * rolls back on throw. `begin` is a parameterless statement sent with BEGIN
    * in the same round trip (the tenant scope setup).
@@ -59,3 +66,14 @@ export const parseInt8 = (text: string): number => {
   if (!Number.isSafeInteger(n)) throw new RangeError('int8 value outside the safe integer range');
   return n;
 };
+
+/** The same database with the keyring that seals its encrypted columns (the composition root attaches it). */
+export function withKeyring(db: Db, keyring: Keyring): Db {
+  return {
+    driver: db.driver, streams: db.streams, keyring,
+    transaction: (fn, options) => db.transaction(fn, options),
+    lockSession: () => db.lockSession(),
+    ping: () => db.ping(),
+    close: () => db.close(),
+  };
+}

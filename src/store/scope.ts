@@ -1,3 +1,4 @@
+import type { Keyring } from '../core/envelope.ts';
 import { ProbectlError } from '../core/errors.ts';
 import { isUuid } from '../core/ids.ts';
 import type { Db, OwnerTx, QueryResult, Row } from './db.ts';
@@ -11,6 +12,8 @@ export const APP_ROLE = 'probectl_app';
  */
 export interface TenantTx {
   readonly tenantId: string;
+  /** The database's keyring (store/sealed.ts seals and opens encrypted columns with it). */
+  readonly keyring: Keyring | undefined;
   query<R = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
   /** Runs fn once the transaction has committed (never if it rolls back). */
   afterCommit(fn: () => void): void;
@@ -59,6 +62,7 @@ function tenantTx(db: Db, tx: OwnerTx, tenant: string, hooks: Array<() => void>)
   const grew = new Set<string>();
   return {
     tenantId: tenant,
+    keyring: db.keyring,
     query: (sql, params) => tx.query(sql, params),
     afterCommit: (hook) => void hooks.push(hook),
     streamGrew(stream) {

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { DYNAMIC_VARIABLE_PATTERNS, knownVariableNames, loadConfig } from '../../src/settings.ts';
 import { renderConfigReference, renderEffectiveConfig } from '../../src/settings.ts';
 import { isProbectlError, type ProbectlError } from '../../src/core/errors.ts';
+import { TEST_ENCRYPTION_KEY } from '../helpers/keys.ts';
 
 function problems(env: NodeJS.ProcessEnv): ProbectlError {
   try {
@@ -31,8 +32,8 @@ describe('configuration', () => {
     const names = (env: NodeJS.ProcessEnv) => [...new Set((problems(env).details?.problems as Array<{ variable: string }>).map((p) => p.variable))].sort();
     // A bad log level does not hide the database URL that is no postgres:// URL, nor plaintext HTTP on every interface.
     const secret = 'SuperSecret123';
-    const err = problems({ PROBECTL_LOG_LEVEL: 'verbose', PROBECTL_DATABASE_URL: `mysql://admin:${secret}@db.example/x`, PROBECTL_ALLOW_PLAINTEXT_HTTP: 'true', PROBECTL_LISTEN: '0.0.0.0:8443' });
-    assert.deepEqual(names({ PROBECTL_LOG_LEVEL: 'verbose', PROBECTL_DATABASE_URL: `mysql://admin:${secret}@db.example/x`, PROBECTL_ALLOW_PLAINTEXT_HTTP: 'true', PROBECTL_LISTEN: '0.0.0.0:8443' }),
+    const err = problems({ PROBECTL_LOG_LEVEL: 'verbose', PROBECTL_DATABASE_URL: `mysql://admin:${secret}@db.example/x`, PROBECTL_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, PROBECTL_ALLOW_PLAINTEXT_HTTP: 'true', PROBECTL_LISTEN: '0.0.0.0:8443' });
+    assert.deepEqual(names({ PROBECTL_LOG_LEVEL: 'verbose', PROBECTL_DATABASE_URL: `mysql://admin:${secret}@db.example/x`, PROBECTL_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, PROBECTL_ALLOW_PLAINTEXT_HTTP: 'true', PROBECTL_LISTEN: '0.0.0.0:8443' }),
       ['PROBECTL_ALLOW_PLAINTEXT_HTTP', 'PROBECTL_DATABASE_URL', 'PROBECTL_LOG_LEVEL']);
     assert.ok(!err.message.includes(secret), 'the database password is never shown');
     // Two Vault auth methods next to an unrelated bad value.
@@ -100,7 +101,7 @@ describe('configuration', () => {
       assert.match(err.message, why);
       assert.ok(!err.message.includes('pw-77aa1c'));
     }
-    assert.doesNotThrow(() => loadConfig({ PROBECTL_DATABASE_URL: 'postgres://app:pw@db.example/db?sslmode=verify-full' }));
+    assert.doesNotThrow(() => loadConfig({ PROBECTL_DATABASE_URL: 'postgres://app:pw@db.example/db?sslmode=verify-full', PROBECTL_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY }));
   });
 
   it('refuses plaintext HTTP off loopback and a lone TLS file', () => {
@@ -118,7 +119,7 @@ describe('configuration', () => {
 
   it('config check output masks credentials and shows references only redacted', () => {
     const out = renderEffectiveConfig(loadConfig({
-      PROBECTL_DATABASE_URL: 'postgres://app:hunter2@127.0.0.1/db', PROBECTL_DATABASE_PASSWORD: 'vault:kv/probectl/db#password',
+      PROBECTL_DATABASE_URL: 'postgres://app:hunter2@127.0.0.1/db', PROBECTL_DATABASE_PASSWORD: 'vault:kv/probectl/db#password', PROBECTL_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
       PROBECTL_SECRETS_VAULT_ADDR: 'https://vault.example:8200', PROBECTL_SECRETS_VAULT_TOKEN: 'hvs.vault-token-1',
     }));
     assert.match(out, /PROBECTL_DATABASE_URL=\[literal\]/);
@@ -134,7 +135,7 @@ describe('every secret reference names a configured backend', () => {
   it('a vault: or cyberark: reference without its backend is refused, naming the variable and the variable to set', () => {
     const cases: Array<[NodeJS.ProcessEnv, string, string]> = [
       [{ PROBECTL_SIEM_TOKEN: 'vault:kv/siem/splunk#token' }, 'PROBECTL_SIEM_TOKEN', 'PROBECTL_SECRETS_VAULT_ADDR'],
-      [{ PROBECTL_DATABASE_URL: 'postgres://db.example/x?sslmode=verify-full', PROBECTL_DATABASE_PASSWORD: 'vault:kv/db#password' }, 'PROBECTL_DATABASE_PASSWORD', 'PROBECTL_SECRETS_VAULT_ADDR'],
+      [{ PROBECTL_DATABASE_URL: 'postgres://db.example/x?sslmode=verify-full', PROBECTL_DATABASE_PASSWORD: 'vault:kv/db#password', PROBECTL_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY }, 'PROBECTL_DATABASE_PASSWORD', 'PROBECTL_SECRETS_VAULT_ADDR'],
       [{ PROBECTL_TLS_CERT: 'cyberark:Safe=tls;Object=server#Content', PROBECTL_TLS_KEY: 'env:TLS_KEY' }, 'PROBECTL_TLS_CERT', 'PROBECTL_SECRETS_CYBERARK_URL'],
       [{ PROBECTL_DEVICE_CRED_CORE_SW_COMMUNITY: 'cyberark:conjur/acme/snmp/community' }, 'PROBECTL_DEVICE_CRED_CORE_SW_COMMUNITY', 'PROBECTL_SECRETS_CONJUR_URL'],
     ];

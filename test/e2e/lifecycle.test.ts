@@ -8,6 +8,7 @@ import { request, type Agent } from 'undici';
 import { openPglite } from '../../src/store/pglite.ts';
 import { testAgent } from '../helpers/http.ts';
 import { cli, serve, type ServerProcess } from '../helpers/process.ts';
+import { TEST_ENCRYPTION_KEY } from '../helpers/keys.ts';
 
 /**
  * The real `probectl` binary on the embedded database: first start, the CLI
@@ -146,7 +147,7 @@ describe('server and CLI lifecycle (embedded database)', () => {
   });
 
   it('config check prints the masked configuration, or every problem with a non-zero exit', () => {
-    const good = cli(['config', 'check'], { ...env, PROBECTL_DATABASE_PASSWORD: 'hunter2', PROBECTL_DATABASE_URL: 'postgres://u@127.0.0.1/db' });
+    const good = cli(['config', 'check'], { ...env, PROBECTL_DATABASE_PASSWORD: 'hunter2', PROBECTL_DATABASE_URL: 'postgres://u@127.0.0.1/db', PROBECTL_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY });
     assert.equal(good.status, 0, good.stderr);
     assert.match(good.stdout, /PROBECTL_DATABASE_PASSWORD=\[literal\]/);
     assert.ok(!good.stdout.includes('hunter2'));

@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/settings.ts';
 import { startService, type RunningService } from '../../src/service.ts';
 import { testAgent } from './http.ts';
 import { freshDatabaseOn, type FreshDatabase } from './pg.ts';
+import { databaseEnv, TEST_ENCRYPTION_KEY } from './keys.ts';
 
 export interface ApiResponse {
   status: number;
@@ -64,7 +65,8 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       PROBECTL_DATA_DIR: dataDir,
       PROBECTL_LISTEN: '127.0.0.1:0',
       PROBECTL_LOG_LEVEL: 'info',
-      ...(database ? { PROBECTL_DATABASE_URL: database.url } : {}),
+      ...(database ? databaseEnv(database.url) : {}),
+      ...(env.PROBECTL_DATABASE_URL && !env.PROBECTL_ENCRYPTION_KEY ? { PROBECTL_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY } : {}),
       ...env,
     };
     const logs: string[] = [];

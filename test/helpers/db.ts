@@ -1,4 +1,5 @@
-import type { Db } from '../../src/store/db.ts';
+import { EncryptionKey, Keyring } from '../../src/core/envelope.ts';
+import { withKeyring, type Db } from '../../src/store/db.ts';
 import { migrate } from '../../src/store/migrate.ts';
 import { openPglite } from '../../src/store/pglite.ts';
 import { openPostgres } from '../../src/store/postgres.ts';
@@ -9,6 +10,8 @@ export interface TestDb {
   driver: 'pglite' | 'postgres';
   /** A URL for a second connection to the same database (postgres only). */
   url: string | undefined;
+  /** The keyring `db` seals its encrypted columns with (a fresh random key per database). */
+  keyring: Keyring;
   close(): Promise<void>;
 }
 
@@ -16,17 +19,18 @@ export interface TestDb {
  * A fresh, migrated database: in-memory PGlite, or a new database on the server
  * named by PROBECTL_TEST_DATABASE_URL (dropped again on close).
  */
-export async function openTestDb(options: { migrate?: boolean } = {}): Promise<TestDb> {
+export async function openTestDb(options: { migrate?: boolean; keyring?: Keyring } = {}): Promise<TestDb> {
   const serverUrl = process.env.PROBECTL_TEST_DATABASE_URL;
+  const keyring = options.keyring ?? new Keyring(EncryptionKey.generate());
   if (!serverUrl) {
-    const db = await openPglite(undefined);
+    const db = withKeyring(await openPglite(undefined), keyring);
     await migrateOrClose(db, options, () => db.close());
-    return { db, driver: 'pglite', url: undefined, close: () => db.close() };
+    return { db, driver: 'pglite', url: undefined, keyring, close: () => db.close() };
   }
   const fresh = await freshDatabaseOn(serverUrl);
   let db: Db;
   try {
-    db = await openPostgres({ connectionString: fresh.url, poolSize: 8 });
+    db = withKeyring(await openPostgres({ connectionString: fresh.url, poolSize: 8 }), keyring);
   } catch (err) {
     await fresh.drop().catch(() => undefined);
     throw err;
@@ -39,7 +43,7 @@ export async function openTestDb(options: { migrate?: boolean } = {}): Promise<T
     }
   };
   await migrateOrClose(db, options, close);
-  return { db, driver: 'postgres', url: fresh.url, close };
+  return { db, driver: 'postgres', url: fresh.url, keyring, close };
 }
 
 /** Migrates unless told not to; a failed migration closes the database before the error propagates. */

@@ -11,6 +11,7 @@ import { openPostgres } from '../../src/store/postgres.ts';
 import { inSystem, inTenant } from '../../src/store/scope.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { freshDatabaseOn } from '../helpers/pg.ts';
+import { databaseEnv } from '../helpers/keys.ts';
 
 /** Where cleanups go: a test's context, or a suite's `closer()`. */
 export interface Closer {
@@ -51,7 +52,7 @@ export async function prepareDataDir(t: Closer, names: readonly string[], opts: 
   } finally {
     await db.close();
   }
-  return { dataDir, tenants, env: fresh ? { PROBECTL_DATABASE_URL: fresh.url } : {} };
+  return { dataDir, tenants, env: fresh ? databaseEnv(fresh.url) : {} };
 }
 
 /** Writes a PEM (the stand-ins' CA) into the data directory and returns its path. */

@@ -4,6 +4,8 @@ import { Jira } from './servers/jira.ts';
 import { PagerDuty } from './servers/pagerduty.ts';
 import { WebhookReceiver } from './servers/webhook.ts';
 import { closer, pemFile, sleep, startNotifyApp, until, type NotifyApp } from './helpers.ts';
+import { openText, SEALED } from '../../src/store/sealed.ts';
+import { inTenant } from '../../src/store/scope.ts';
 
 const HOOK_SECRET = 'whsec-mirror-2c4e';
 const INTERVAL_MS = 800;
@@ -29,7 +31,11 @@ describe('on-call mirror semantics (one server, three tenants)', () => {
   let initech: string;
   const keyOf = (incident: string) => `probectl-${incident}`;
   const jiraIssue = (incident: string) => jira.withLabel(keyOf(incident))[0];
-  const opsOf = async (tenant: string, connectorPrefix: string) => n.rows<{ connector: string; seq: number; action: string; result: string | null; reason: string | null; incident_id: string }>(tenant, 'SELECT connector, seq, action, result, reason, incident_id FROM notify_outbox WHERE connector LIKE $1 ORDER BY connector, seq', [`${connectorPrefix}%`]);
+  // The skip reason is kept encrypted: opened here as the outbox's readers do.
+  const opsOf = async (tenant: string, connectorPrefix: string) => inTenant(n.app.service.deps.db, tenant, async (tx) => {
+    const rows = (await tx.query<{ id: string; connector: string; seq: number; action: string; result: string | null; reason: Uint8Array | null; incident_id: string }>('SELECT id, connector, seq, action, result, reason, incident_id FROM notify_outbox WHERE connector LIKE $1 ORDER BY connector, seq', [`${connectorPrefix}%`])).rows;
+    return rows.map((r) => ({ ...r, reason: openText(tx, SEALED.outboxReason, [r.connector, r.id], r.reason) }));
+  });
   const patch = async (tenant: string, incident: string, status: string) => {
     const res = await n.app.request('PATCH', `/v1/incidents/${incident}`, { token: await n.token(tenant), body: { status } });
     assert.equal(res.status, 200, res.text);

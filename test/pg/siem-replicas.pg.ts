@@ -15,6 +15,7 @@ import { serve, type ServerProcess } from '../helpers/process.ts';
 import { seedAuditChain } from '../helpers/seed.ts';
 import { caFile } from '../siem/helpers/forwarder.ts';
 import { startTestSiem, type TestSiem } from '../siem/servers/test-siem.ts';
+import { databaseEnv } from '../helpers/keys.ts';
 
 const PER_TENANT = 5000;
 
@@ -58,7 +59,7 @@ describe('two replicas on one PostgreSQL', () => {
       const dataDir = mkdtempSync(join(tmpdir(), 'probectl-replica-'));
       dirs.push(dataDir);
       return serve({
-        PROBECTL_DATA_DIR: dataDir, PROBECTL_LISTEN: '127.0.0.1:0', PROBECTL_LOG_LEVEL: 'info', PROBECTL_DATABASE_URL: database.url,
+        PROBECTL_DATA_DIR: dataDir, PROBECTL_LISTEN: '127.0.0.1:0', PROBECTL_LOG_LEVEL: 'info', ...databaseEnv(database.url),
         PROBECTL_SIEM_ENABLED: 'true', PROBECTL_SIEM_PRESET: 'splunk', PROBECTL_SIEM_ENDPOINT: `${siem.url}/services/collector/raw`,
         PROBECTL_SIEM_TOKEN: siem.token, PROBECTL_SIEM_CA_FILE: ca, PROBECTL_SIEM_SPLUNK_ACK: 'true', PROBECTL_SIEM_BATCH_SIZE: '200',
         PROBECTL_SIEM_STREAMS: 'audit', PROBECTL_SIEM_REBALANCE_INTERVAL: '1s',

@@ -187,6 +187,10 @@ describe(`access control on every route (${process.env.PROBECTL_TEST_DATABASE_UR
     'GET /v1/tenants': async () => {
       assert.equal((await app.request('GET', '/v1/tenants', { token: tokenB })).status, 403);
     },
+    'POST /v1/keys/rotate': async () => {
+      assert.equal((await app.request('POST', '/v1/keys/rotate', { token: tokenB, body: {} })).status, 403, 'only the provider rotates (it touches every tenant)');
+      assert.equal((await app.request('POST', '/v1/keys/rotate', { token: tokenB, body: { tenant: tenantA } })).status, 403);
+    },
     'POST /v1/tokens': async () => {
       const res = await app.request('POST', '/v1/tokens', { token: tokenB, body: { tenant: tenantA, permissions: ['admin'] } });
       assert.equal(res.status, 403);

@@ -72,6 +72,7 @@ describe(`one JSON boundary for every route that takes JSON (${process.env.PROBE
     'POST /v1/observations': { token: () => token, url: () => '/v1/observations', body: () => ({ observations: [{ src_ip: '198.51.100.7', agent: HOLE }] }), at: '$.observations[0].agent', benign: '"probe-1"', benignStatus: 201 },
     'POST /v1/indicators': { token: () => token, url: () => '/v1/indicators', body: () => ({ indicators: [{ value: '198.51.100.9', confidence: 50, source: HOLE }] }), at: '$.indicators[0].source', benign: '"feed"', benignStatus: 201 },
     'PATCH /v1/incidents/:id': { token: () => token, url: () => `/v1/incidents/${incident}`, body: () => ({ status: HOLE }), at: '$.status', benign: '"acknowledged"', benignStatus: 200 },
+    'POST /v1/keys/rotate': { token: () => app.adminToken, url: () => '/v1/keys/rotate', body: () => ({ tenant: HOLE }), at: '$.tenant', benign: 'null', benignStatus: 400 },
     'POST /v1/siem/parked/retry': { token: () => token, url: () => '/v1/siem/parked/retry', body: () => ({ tenant: HOLE }), at: '$.tenant', benign: 'null', benignStatus: 400 },
     'POST /v1/siem/replay': { token: () => token, url: () => '/v1/siem/replay', body: () => ({ from: 1, stream: HOLE }), at: '$.stream', benign: '"audit"', benignStatus: 409 },
     'POST /v1/notify/test': { token: () => token, url: () => '/v1/notify/test', body: () => ({ connector: HOLE }), at: '$.connector', benign: '"pagerduty-0123456789"', benignStatus: 409 },

@@ -12,6 +12,7 @@ import { openPostgres } from '../../src/store/postgres.ts';
 import { startTestApp, freshDatabaseUrl } from '../helpers/app.ts';
 import { failsWith } from '../helpers/errors.ts';
 import { cli } from '../helpers/process.ts';
+import { databaseEnv } from '../helpers/keys.ts';
 
 async function occupy(host = '127.0.0.1'): Promise<{ server: Server; port: number }> {
   const server = createServer();
@@ -37,7 +38,7 @@ describe('startup: PROBECTL_LISTEN is bound before anything changes (issue 7 poi
     const dataDir = join(tmp, 'taken');
     const logs: string[] = [];
     try {
-      const env = { PROBECTL_DATA_DIR: dataDir, PROBECTL_LISTEN: `127.0.0.1:${port}`, ...(database ? { PROBECTL_DATABASE_URL: database.url } : {}) };
+      const env = { PROBECTL_DATA_DIR: dataDir, PROBECTL_LISTEN: `127.0.0.1:${port}`, ...(database ? databaseEnv(database.url) : {}) };
       const message = await failsWith(startService(loadConfig(env), { env, log: pino({ level: 'debug' }, { write: (l: string) => void logs.push(l) }) }), 'PROBECTL_ERR_LISTEN_UNAVAILABLE');
       assert.equal(message, `PROBECTL_LISTEN=127.0.0.1:${port}: the address is already in use (another process listens there); stop that process or choose a free host:port [EADDRINUSE]; startup refused`);
       assert.ok(!existsSync(dataDir), 'the data directory was not even created (no embedded database, token file or certificate)');
@@ -98,7 +99,7 @@ describe('first start prints the one command that reaches the API (issue 7 point
   it('logs a curl command with the real certificate, token file and URL, which works and never holds the token; only on first start', async () => {
     const dataDir = join(tmp, 'data');
     const database = await freshDatabaseUrl();
-    const env = { PROBECTL_DATA_DIR: dataDir, ...(database ? { PROBECTL_DATABASE_URL: database.url } : {}) };
+    const env = { PROBECTL_DATA_DIR: dataDir, ...(database ? databaseEnv(database.url) : {}) };
     const app = await startTestApp(env);
     let agent: Agent | undefined;
     try {

@@ -10,6 +10,7 @@ import { healthRoutes } from './health.ts';
 import { incidentRoutes } from './incidents.ts';
 import { indicatorRoutes } from './indicators.ts';
 import { integrationRoutes } from './integrations.ts';
+import { keyRoutes } from './keys.ts';
 import { metricsRoutes } from './metrics.ts';
 import { secretsHealthRoutes } from './secrets-health.ts';
 import { signalRoutes } from './signals.ts';
@@ -30,6 +31,7 @@ export function coreRoutes(config: { metricsPublic: boolean }): RouteDef[] {
     ...agentRoutes,
     ...indicatorRoutes,
     ...secretsHealthRoutes,
+    ...keyRoutes,
     ...integrationRoutes,
   ];
 }
