@@ -16,6 +16,8 @@ KUBECONFORM_VERSION=v0.8.0
 TOFU_VERSION=v1.10.10
 KUBERNETES_VALIDATE_VERSION=1.37.0
 CHECKOV_VERSION=3.3.30
+# The Kubernetes minor the chart is validated for: the newest whose schemas kubernetes-validate ships.
+KUBE_SCHEMA_VERSION=v1.37.0
 
 tools=$PWD/.ci/tools
 bin=$tools/bin
@@ -42,15 +44,15 @@ go_tool() { # name module-path version
 # release build does.
 tofu_tool() {
   local version=$1 dir
-  if [ -x "$bin/tofu" ] && [ -e "$stamps/tofu-$version" ]; then return 0; fi
+  if [ -x "$bin/tofu" ] && [ -e "$stamps/tofu-$version-release" ]; then return 0; fi
   echo "install-deploy-tools: go mod download github.com/opentofu/opentofu@$version; go build ./cmd/tofu"
   dir=$(GOFLAGS=-modcacherw go mod download -json "github.com/opentofu/opentofu@$version" \
     | python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])') \
     || die "go mod download github.com/opentofu/opentofu@$version failed"
-  (cd "$dir" && GOFLAGS="-buildvcs=false -mod=readonly" CGO_ENABLED=0 go build -trimpath -o "$bin/tofu" ./cmd/tofu) \
+  (cd "$dir" && GOFLAGS="-buildvcs=false -mod=readonly" CGO_ENABLED=0 go build -trimpath -ldflags "-X github.com/opentofu/opentofu/version.dev=no" -o "$bin/tofu" ./cmd/tofu) \
     || die "go build of opentofu $version failed"
   rm -f "$stamps/tofu-"*
-  touch "$stamps/tofu-$version"
+  touch "$stamps/tofu-$version-release"
 }
 
 py_tool() { # name version (venv .ci/tools/venv-<name>)
@@ -71,11 +73,30 @@ tofu_tool "$TOFU_VERSION"
 py_tool kubernetes-validate "$KUBERNETES_VALIDATE_VERSION"
 py_tool checkov "$CHECKOV_VERSION"
 
+# kubeconform reads the OpenAPI schemas kubernetes-validate ships (strict variant), offline. Their $refs
+# are absolute (/api/_definitions.json, which kubernetes-validate resolves itself): rewritten here to
+# file:// URLs of a project-local copy, so kubeconform resolves them without a network.
+schemas=$tools/schemas/$KUBE_SCHEMA_VERSION-local-strict
+if [ ! -e "$stamps/schemas-$KUBE_SCHEMA_VERSION-$KUBERNETES_VALIDATE_VERSION" ]; then
+  shipped=$("$tools/venv-kubernetes-validate/bin/python" -c 'import kubernetes_validate, os; print(os.path.dirname(kubernetes_validate.__file__))')/kubernetes-json-schema/$KUBE_SCHEMA_VERSION-local-strict
+  [ -e "$shipped/_definitions.json" ] || die "kubernetes-validate $KUBERNETES_VALIDATE_VERSION ships no $KUBE_SCHEMA_VERSION-local-strict schemas"
+  rm -rf "$schemas"
+  mkdir -p "$schemas"
+  for f in "$shipped"/*.json; do
+    sed "s#\"/api/_definitions.json#\"file://$schemas/_definitions.json#g" "$f" > "$schemas/${f##*/}"
+  done
+  rm -f "$stamps/schemas-"*
+  touch "$stamps/schemas-$KUBE_SCHEMA_VERSION-$KUBERNETES_VALIDATE_VERSION"
+fi
+[ -e "$schemas/deployment-apps-v1.json" ] || die "the kubeconform schemas in $schemas are incomplete"
+
 ln -sf "$tools/venv-checkov/bin/checkov" "$bin/checkov"
 ln -sf "$tools/venv-kubernetes-validate/bin/kubernetes-validate" "$bin/kubernetes-validate"
 
-echo "install-deploy-tools: helm $("$bin/helm" version --short 2>&1) (pinned $HELM_VERSION)"
-echo "install-deploy-tools: kubeconform $("$bin/kubeconform" -v 2>&1) (pinned $KUBECONFORM_VERSION)"
-echo "install-deploy-tools: $("$bin/tofu" version 2>&1 | head -n 1) (pinned $TOFU_VERSION)"
+# Module versions as built (go install leaves the tools' own -version strings at their defaults).
+echo "install-deploy-tools: $(go version -m "$bin/helm" | awk '$1 == "mod" {print $2, $3}') (pinned $HELM_VERSION)"
+echo "install-deploy-tools: $(go version -m "$bin/kubeconform" | awk '$1 == "mod" {print $2, $3}') (pinned $KUBECONFORM_VERSION)"
+echo "install-deploy-tools: $(TF_CLI_CONFIG_FILE=/dev/null "$bin/tofu" version | head -n 1) (pinned $TOFU_VERSION)"
 echo "install-deploy-tools: kubernetes-validate $("$tools/venv-kubernetes-validate/bin/python" -m pip show kubernetes-validate 2>/dev/null | sed -n 's/^Version: //p')"
+echo "install-deploy-tools: Kubernetes schemas $KUBE_SCHEMA_VERSION (strict): $(ls "$schemas" | wc -l) files in $schemas"
 echo "install-deploy-tools: checkov $("$bin/checkov" --version 2>&1)"

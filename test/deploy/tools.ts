@@ -15,7 +15,7 @@ export const TOOLS = join(ROOT, '.ci/tools');
 const BIN = join(TOOLS, 'bin');
 
 /** The Kubernetes version the chart is rendered and validated for (a current minor with offline schemas). */
-export const KUBE_VERSION = '1.34.0';
+export const KUBE_VERSION = '1.37.0';
 
 export type ToolName = 'helm' | 'kubeconform' | 'tofu' | 'checkov';
 

@@ -37,11 +37,8 @@ function selects(selector: { matchLabels?: Record<string, string> }, labels: Rec
 
 describe('every workload in every profile is hardened', () => {
   let profiles: Profile[] = [];
-  let dir = '';
+  const dir = tempDir(after);
   before(() => {
-    const cleanups: (() => void)[] = [];
-    dir = tempDir((fn) => cleanups.push(fn));
-    after(() => cleanups.forEach((fn) => fn()));
     profiles = renderProfiles(dir);
   });
 
