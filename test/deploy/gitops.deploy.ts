@@ -59,8 +59,15 @@ describe('Flux', () => {
     assert.deepEqual(spec.sourceRef, { kind: 'GitRepository', name: repo.metadata.name, namespace: repo.metadata.namespace });
     assert.ok(existsSync(join(ROOT, spec.chart, 'Chart.yaml')), `${spec.chart} is the chart`);
     for (const f of spec.valuesFiles) assert.ok(existsSync(join(ROOT, f)), `${f} exists`);
-    // The repository's ignore rules keep the chart.
-    assert.match(repo.spec.ignore, /!\/deploy\/helm\//);
+    // The repository's ignore rules keep the chart: gitignore re-includes a path only when each directory above it is re-included.
+    const rules = (repo.spec.ignore as string).split('\n').map((l) => l.trim()).filter(Boolean);
+    const parts = (spec.chart as string).replace(/^\.\//, '').split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const dirPath = `/${parts.slice(0, i).join('/')}/`;
+      const reinclude = rules.indexOf(`!${dirPath}`);
+      assert.ok(reinclude >= 0 || !rules.some((r) => !r.startsWith('!') && dirPath.startsWith(r.replace(/\*$/, ''))), `${dirPath} is ignored and never re-included`);
+    }
+    assert.ok(rules.includes('!/deploy/helm/'), 'the chart directory is re-included');
     const kustomization = parse(readFileSync(join(GITOPS, 'flux/kustomization.yaml'), 'utf8')) as { resources: string[] };
     for (const r of kustomization.resources) assert.ok(existsSync(join(GITOPS, 'flux', r)), r);
   });
