@@ -51,11 +51,15 @@ describe('Terraform / OpenTofu', () => {
     const inner = variables(join(MODULE, 'values/variables.tf'));
     const outer = variables(join(MODULE, 'variables.tf'));
     const main = readFileSync(join(MODULE, 'main.tf'), 'utf8');
-    const block = /module "values" \{([\s\S]*?)\n\}/.exec(main)?.[1] ?? '';
+    const call = /module "values" \{([\s\S]*?)\n\}/.exec(main)?.[1] ?? '';
     for (const v of inner) {
       assert.ok(outer.includes(v), `variables.tf lacks ${v}`);
-      assert.match(block, new RegExp(`\\n\\s*${v}\\s*=\\s*var\\.${v}(\\n|$)`), `module "values" is not given ${v}`);
+      assert.match(call, new RegExp(`\\n\\s*${v}\\s*=\\s*var\\.${v}(\\n|$)`), `module "values" is not given ${v}`);
     }
+    // The wrapper re-declares the values module's variables (Terraform has no pass-through): word for word.
+    const block = (file: string, v: string) => new RegExp(`^variable "${v}" \\{[\\s\\S]*?\\n\\}`, 'm').exec(readFileSync(file, 'utf8'))?.[0];
+    for (const v of inner) assert.ok(block(join(MODULE, 'values/variables.tf'), v)?.includes('description'), v);
+    for (const v of inner) assert.equal(block(join(MODULE, 'variables.tf'), v), block(join(MODULE, 'values/variables.tf'), v), `variable "${v}" differs between the module and ./values`);
     for (const v of [...inner, ...outer]) assert.doesNotMatch(v, /(password|token|_url|private|credential)$/, `${v} looks like a secret value`);
     const text = readFileSync(join(MODULE, 'variables.tf'), 'utf8') + readFileSync(join(MODULE, 'values/variables.tf'), 'utf8');
     assert.doesNotMatch(text, /sensitive\s*=\s*true/, 'no variable needs to be sensitive: none holds a secret');
