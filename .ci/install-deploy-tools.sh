@@ -60,7 +60,13 @@ py_tool() { # name version (venv .ci/tools/venv-<name>)
   if [ -e "$stamps/$name-$version" ] && [ -x "$venv/bin/python" ]; then return 0; fi
   echo "install-deploy-tools: pip install $name==$version"
   rm -rf "$venv"
-  python3 -m venv "$venv" || die "python3 -m venv failed for $name"
+  if ! python3 -m venv "$venv"; then
+    # Debian's python3 ships venv separately.
+    rm -rf "$venv"
+    if [ "$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv; else sudo -n apt-get update -q && sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv; fi \
+      || die "python3 -m venv failed and python3-venv could not be installed"
+    python3 -m venv "$venv" || die "python3 -m venv failed for $name"
+  fi
   "$venv/bin/python" -m pip install -q --disable-pip-version-check "$name==$version" \
     || die "pip install $name==$version failed"
   rm -f "$stamps/$name-"*
