@@ -1,0 +1,5 @@
+variable "kubeconfig" {
+  description = "Path of the kubeconfig the helm provider uses."
+  type        = string
+  default     = "~/.kube/config"
+}
