@@ -95,6 +95,12 @@ export class CmdbLookup {
     }
   }
 
+  /** The CIs cached for a target (fresh or stale), without asking the CMDB; [] when nothing is cached or it is not a key. */
+  cached(target: string): readonly ConfigurationItem[] {
+    const key = cmdbKey(target);
+    return key ? (this.cache.peek(`${key.kind}:${key.value}`, { allowStale: true })?.items ?? []) : [];
+  }
+
   /** Keys held (fresh or stale). */
   get size(): number {
     return this.cache.size;

@@ -43,6 +43,7 @@ export function triggerEvent(routingKey: string, incident: IncidentView): Record
         kind_family: incident.kindFamily,
         target: incident.target,
         opened_at: incident.openedAt,
+        ...(incident.cisUnavailable !== undefined ? { configuration_items_unavailable: clip(incident.cisUnavailable, 200) } : {}),
         ...(cis.length > 0 ? { configuration_items: cis.map(({ ci, text }) => ({ id: clip(ci.id, 64), summary: text, provider: ci.provider, link: clip(ci.link, 2048), ips: ci.ips.slice(0, 8).map((ip) => clip(ip, 64)), fqdn: ci.fqdn === null ? null : clip(ci.fqdn, 253) })) } : {}),
       },
     },
