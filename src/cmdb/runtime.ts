@@ -88,7 +88,7 @@ export function enricher(lookup: CmdbLookup, deadlineMs: number, rate: TenantRat
 }
 
 /** Starts CMDB correlation: one hardened client (PROBECTL_CMDB_CA_FILE added to the roots), the provider, the cache, metrics. */
-export function startCmdb(settings: CmdbSettings, deps: Pick<IntegrationStartDeps, 'clock' | 'registry' | 'secrets' | 'version'>): { runtime: CmdbRuntime; stop(): Promise<void> } {
+export function startCmdb(settings: CmdbSettings, deps: Pick<IntegrationStartDeps, 'clock' | 'log' | 'registry' | 'secrets' | 'version'>): { runtime: CmdbRuntime; stop(): Promise<void> } {
   const ca = settings.caFile ? [readFileSync(settings.caFile, 'utf8')] : [];
   const client = new HttpClient({ tls: { ca }, timeoutMs: settings.timeoutMs, connections: settings.connections, maxResponseBytes: 1_048_576 });
   const secret = settings.secret;
@@ -100,6 +100,7 @@ export function startCmdb(settings: CmdbSettings, deps: Pick<IntegrationStartDep
     provider, clock: deps.clock, ttlMs: settings.cacheTtlMs, negativeTtlMs: settings.negativeTtlMs, max: settings.cacheMax, timeoutMs: settings.timeoutMs,
     onResult: (result) => metrics.lookups.inc({ result }),
     onRequest: (outcome) => metrics.requests.inc({ outcome }),
+    onFailure: (reason) => deps.log.warn({ provider: settings.provider, reason }, 'cmdb: lookup failed'),
   });
   const rate = new TenantRate(settings.ratePerMinute, deps.clock);
   return {

@@ -48,6 +48,24 @@ describe('CMDB cache', () => {
     assert.equal(sn.requestCount, before + 1, 'evicted: asked again');
   });
 
+  it('a lookup in flight evicted by other keys filling the cache still answers (not unavailable)', async (t) => {
+    const sn = await ServiceNowCmdb.start();
+    t.after(() => sn.close());
+    seedServiceNow(sn);
+    sn.latencyMs = 300;
+    const h = harness(sn, SECRET, { now: () => Date.now() }, 3000);
+    t.after(() => h.close());
+    const lookup = h.lookup({ max: 10 });
+    const victim = lookup.lookup('web01');
+    await new Promise((r) => setTimeout(r, 20));
+    const flood = await Promise.all(Array.from({ length: 20 }, (_, i) => lookup.lookup(`junk${i}.example.com`)));
+    const answer = await victim;
+    assert.equal(answer.state, 'ok', JSON.stringify(answer));
+    assert.equal(answer.items.length, 1);
+    assert.ok(flood.every((a) => a.state === 'ok'), flood.map((a) => a.state).join(','));
+    assert.equal(sn.requestCount, 21);
+  });
+
   it('100 concurrent lookups of one key make one request', async (t) => {
     const { sn, h } = await started(t);
     sn.latencyMs = 100;

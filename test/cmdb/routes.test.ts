@@ -81,6 +81,20 @@ describe('CMDB routes', () => {
     assert.equal(view.json.cmdb, 'unavailable');
   });
 
+  it('a cold-cache failure says why (the credential refused), in the 503 and the log, never the secret', async (t) => {
+    const { app, token } = await cmdbApp(t, { PROBECTL_CMDB_SECRET: 'probectl.cmdb:WRONG-pass-xyz' });
+    const tok = await token(['cmdb-read']);
+    const res = await app.request('GET', '/v1/cmdb/lookup?key=web01', { token: tok });
+    assert.equal(res.status, 503, res.text);
+    assert.equal(res.json.code, 'PROBECTL_ERR_CMDB_UNAVAILABLE');
+    assert.match(res.json.message, /refused probectl's credential \(401\); check PROBECTL_CMDB_SECRET/);
+    const logged = app.logs.join('\n');
+    assert.match(logged, /refused probectl's credential \(401\)/);
+    for (const text of [res.text, logged]) {
+      assert.ok(!text.includes('WRONG-pass-xyz') && !text.includes(Buffer.from('probectl.cmdb:WRONG-pass-xyz').toString('base64')), 'no secret');
+    }
+  });
+
   it('incident CIs cover the incident target and its signals\' targets; agents are registered by admin and listed with incidents-read', async (t) => {
     const { app, sn, token } = await cmdbApp(t);
     const admin = await token(['admin']);
