@@ -9,7 +9,7 @@ import { cmdbGet } from './http.ts';
 import { CmdbLookup } from './lookup.ts';
 import { netboxProvider } from './providers/netbox.ts';
 import { serviceNowProvider } from './providers/servicenow.ts';
-import type { CmdbProvider } from './providers/types.ts';
+import { CmdbUnavailable, type CmdbProvider } from './providers/types.ts';
 import { TenantRate } from './rate.ts';
 
 /** What the CMDB routes and the enricher use. */
@@ -92,7 +92,12 @@ export function startCmdb(settings: CmdbSettings, deps: Pick<IntegrationStartDep
   const ca = settings.caFile ? [readFileSync(settings.caFile, 'utf8')] : [];
   const client = new HttpClient({ tls: { ca }, timeoutMs: settings.timeoutMs, connections: settings.connections, maxResponseBytes: 1_048_576 });
   const secret = settings.secret;
-  const authorization = async (): Promise<string> => authorizationFor(settings.provider, secret ? await deps.secrets.use(secret, (b) => b.toString('utf8')) : '');
+  const authorization = async (): Promise<string> => {
+    const value = secret ? await deps.secrets.use(secret, (b) => b.toString('utf8')) : '';
+    // A resolved reference is checked as startup checks a literal: never a control character into a header.
+    if (/[\u0000-\u001f\u007f]/.test(value)) throw new CmdbUnavailable('the resolved PROBECTL_CMDB_SECRET holds a line break or another control character');
+    return authorizationFor(settings.provider, value);
+  };
   const get = cmdbGet(client, `probectl/${deps.version}`, authorization);
   const provider: CmdbProvider = settings.provider === 'servicenow' ? serviceNowProvider(settings.url, settings.table, get) : netboxProvider(settings.url, get);
   const metrics = cmdbMetrics(deps.registry);

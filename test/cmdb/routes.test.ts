@@ -106,7 +106,7 @@ describe('CMDB routes', () => {
     assert.ok(sn.requestCount >= 1);
     const reader = await token(['incidents-read']);
     assert.equal((await app.request('POST', '/v1/agents', { token: reader, body: { name: 'x', hostname: 'x' } })).status, 403);
-    for (const body of [{ name: 'bad name!', hostname: 'x' }, { name: 'a1' }, { name: 'a2', address: 'not-an-ip' }, { name: 'a3', hostname: 'web01^NQ' }]) {
+    for (const body of [{ name: 'bad name!', hostname: 'x' }, { name: 'a1' }, { name: 'a2', address: 'not-an-ip' }, { name: 'a3', hostname: 'web01^NQ' }, { name: 'a4', address: 'fe80::1%eth0' }, { name: 'a5', address: '::ffff:1.2.3.4%eth0' }]) {
       assert.equal((await app.request('POST', '/v1/agents', { token: admin, body })).status, 400, JSON.stringify(body));
     }
     const made = await app.request('POST', '/v1/agents', { token: admin, body: { name: 'probe-a', address: '2001:db8::10' } });
