@@ -9,6 +9,21 @@ function retryAfter(value: string | string[] | undefined, now: number): number |
   return Number.isFinite(seconds) && seconds >= 0 ? Math.min(seconds, 600_000) : undefined;
 }
 
+/** `work`, or a CmdbUnavailable as soon as `signal` aborts (the lookup's deadline covers resolving the secret too). */
+async function beforeDeadline<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(new CmdbUnavailable('the CMDB credential (PROBECTL_CMDB_SECRET) was not resolved before the lookup deadline'));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work, aborted]);
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  }
+}
+
 /**
  * GETs JSON from the CMDB on the hardened client (core/http: certificate
  * validation on, plaintext only to loopback, no redirects, a deadline, a size
@@ -23,7 +38,7 @@ export function cmdbGet(client: HttpClient, userAgent: string, authorization: ()
     const at = `${url.protocol}//${url.host}`;
     let res;
     try {
-      res = await client.request(url, { method: 'GET', headers: { accept: 'application/json', authorization: await authorization(), 'user-agent': userAgent }, signal });
+      res = await client.request(url, { method: 'GET', headers: { accept: 'application/json', authorization: await beforeDeadline(authorization(), signal), 'user-agent': userAgent }, signal });
     } catch (err) {
       if (err instanceof HttpClientError) throw new CmdbUnavailable(err.message);
       throw err;

@@ -24,6 +24,8 @@ export interface CmdbLookupOptions {
   /** Told of each lookup's result and each request to the CMDB (metrics). */
   onResult?: (result: 'hit' | 'miss' | 'stale' | 'unavailable' | 'not-a-key') => void;
   onRequest?: (outcome: 'ok' | 'failed') => void;
+  /** Told why a request to the CMDB failed (a CmdbUnavailable message: scheme, host, status; never a credential). */
+  onFailure?: (reason: string) => void;
 }
 
 /**
@@ -50,18 +52,22 @@ export class CmdbLookup {
       // A failing CMDB: keep the expired entry and serve it (marked stale below).
       allowStaleOnFetchRejection: true,
       noDeleteOnFetchRejection: true,
-      allowStaleOnFetchAbort: true,
-      fetchMethod: async (_key, _stale, { signal, options, context }) => {
+      // An in-flight fetch evicted by LRU pressure (other keys filling the cache) goes on and still answers its
+      // waiting lookups: only PROBECTL_CMDB_TIMEOUT ends a request, never lru-cache's abort signal (and
+      // allowStaleOnFetchAbort stays off: it would answer the waiting lookups at once with nothing).
+      ignoreFetchAbort: true,
+      fetchMethod: async (_key, _stale, { options, context }) => {
         const deadline = AbortSignal.timeout(opts.timeoutMs);
         try {
-          const items = await opts.provider.lookup(context, AbortSignal.any([signal, deadline]));
+          const items = await opts.provider.lookup(context, deadline);
           opts.onRequest?.('ok');
           if (items.length === 0) options.ttl = opts.negativeTtlMs;
           return { items, fetchedAt: opts.clock.now() };
         } catch (err) {
           opts.onRequest?.('failed');
-          if (deadline.aborted) throw new CmdbUnavailable(`the CMDB gave no answer within ${opts.timeoutMs} ms`);
-          throw err;
+          const failure = deadline.aborted ? new CmdbUnavailable(`the CMDB gave no answer within ${opts.timeoutMs} ms`) : err;
+          opts.onFailure?.(failure instanceof CmdbUnavailable ? failure.message : `unexpected ${(failure as Error).name ?? 'error'}`);
+          throw failure;
         }
       },
     });
@@ -80,7 +86,8 @@ export class CmdbLookup {
     const status: LRUCache.Status<string, Entry, CmdbKey> = {};
     try {
       const entry = await this.cache.fetch(`${key.kind}:${key.value}`, { context: key, status });
-      if (!entry) throw new CmdbUnavailable('the CMDB gave no answer');
+      // Nothing cached and the fetch failed: lru-cache answers undefined and keeps the reason in status.fetchError.
+      if (!entry) throw status.fetchError instanceof CmdbUnavailable ? status.fetchError : new CmdbUnavailable(`the CMDB gave no answer${status.fetchError instanceof Error ? ` (${status.fetchError.name})` : ''}`);
       if (status.returnedStale) {
         this.opts.onResult?.('stale');
         const reason = status.fetchError instanceof CmdbUnavailable ? status.fetchError.message : 'the CMDB failed';
@@ -93,6 +100,12 @@ export class CmdbLookup {
       this.opts.onResult?.('unavailable');
       return { key, state: 'unavailable', items: [], reason: err.message };
     }
+  }
+
+  /** The CIs cached for a target (fresh or stale), without asking the CMDB; [] when nothing is cached or it is not a key. */
+  cached(target: string): readonly ConfigurationItem[] {
+    const key = cmdbKey(target);
+    return key ? (this.cache.peek(`${key.kind}:${key.value}`, { allowStale: true })?.items ?? []) : [];
   }
 
   /** Keys held (fresh or stale). */

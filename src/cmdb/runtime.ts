@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Counter, type Registry } from 'prom-client';
+import type { Clock } from '../core/clock.ts';
 import { HttpClient } from '../core/http/client.ts';
 import type { ConfigurationItem, IncidentEnricher } from '../incidents/configuration-items.ts';
 import type { IntegrationStartDeps } from '../integrations/types.ts';
@@ -8,7 +9,7 @@ import { cmdbGet } from './http.ts';
 import { CmdbLookup } from './lookup.ts';
 import { netboxProvider } from './providers/netbox.ts';
 import { serviceNowProvider } from './providers/servicenow.ts';
-import type { CmdbProvider } from './providers/types.ts';
+import { CmdbUnavailable, type CmdbProvider } from './providers/types.ts';
 import { TenantRate } from './rate.ts';
 
 /** What the CMDB routes and the enricher use. */
@@ -29,23 +30,56 @@ export function authorizationFor(provider: CmdbSettings['provider'], secret: str
   return secret.startsWith('nbt_') ? `Bearer ${secret}` : `Token ${secret}`;
 }
 
-/** The CIs of several targets within `deadlineMs`, deduplicated by id: what the CMDB answered in time (stale included), [] otherwise. */
-export function enricher(lookup: CmdbLookup, deadlineMs: number): IncidentEnricher {
+/** After an enrichment found the CMDB slow or down, enrichments only read the cache for this long (ms). */
+export const ENRICH_BACKOFF_MS = 30_000;
+/** Most targets and CIs of one enrichment. */
+const ENRICH_TARGETS = 20;
+const ENRICH_ITEMS = 10;
+
+function distinct(items: Iterable<ConfigurationItem>): ConfigurationItem[] {
+  const seen = new Map<string, ConfigurationItem>();
+  for (const item of items) if (!seen.has(`${item.provider}:${item.id}`)) seen.set(`${item.provider}:${item.id}`, item);
+  return [...seen.values()].slice(0, ENRICH_ITEMS);
+}
+
+/**
+ * The CIs of a new incident's targets for its notification (IncidentEnricher):
+ * resolves within `deadlineMs` (PROBECTL_CMDB_ENRICH_TIMEOUT), never rejects.
+ * - Each enrichment counts against the tenant's PROBECTL_CMDB_RATE_LIMIT, like
+ *   an API lookup; over it, no CI is added and the payload says "rate limited".
+ * - When a lookup misses the deadline or finds the CMDB unavailable, the next
+ *   ENRICH_BACKOFF_MS of enrichments ask nothing: they use what is cached
+ *   (fresh or stale) at once, marked unavailable, so an incident storm against
+ *   a hanging CMDB waits for one deadline, not one per pool slot in turn.
+ */
+export function enricher(lookup: CmdbLookup, deadlineMs: number, rate: TenantRate, clock: Clock): IncidentEnricher {
+  let skipUntil = 0;
+  let skipReason = '';
+  const backOff = (reason: string): void => {
+    skipUntil = clock.now() + ENRICH_BACKOFF_MS;
+    skipReason = reason;
+  };
   return {
-    async configurationItems(_tenant, targets) {
-      const all = Promise.all([...new Set(targets)].slice(0, 20).map((t) => lookup.lookup(t))).catch(() => []);
+    async configurationItems(tenant, targets) {
+      const wanted = [...new Set(targets)].slice(0, ENRICH_TARGETS);
+      const wait = rate.take(tenant);
+      if (wait !== undefined) return { items: [], unavailable: `rate limited (PROBECTL_CMDB_RATE_LIMIT); CMDB not asked` };
+      if (clock.now() < skipUntil) return { items: distinct(wanted.flatMap((t) => lookup.cached(t))), unavailable: `CMDB unavailable (${skipReason}); cached CIs only` };
+      const all = Promise.all(wanted.map((t) => lookup.lookup(t))).catch(() => undefined);
       let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<undefined>((resolve) => {
-        timer = setTimeout(() => resolve(undefined), deadlineMs);
+      const late = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), deadlineMs);
       });
       try {
         const answers = await Promise.race([all, late]);
-        if (!answers) return [];
-        const seen = new Map<string, ConfigurationItem>();
-        for (const a of answers) for (const item of a.items) if (!seen.has(`${item.provider}:${item.id}`)) seen.set(`${item.provider}:${item.id}`, item);
-        return [...seen.values()].slice(0, 10);
-      } catch {
-        return [];
+        if (answers === 'late') {
+          backOff(`no answer within ${deadlineMs} ms`);
+          return { items: distinct(wanted.flatMap((t) => lookup.cached(t))), unavailable: `CMDB unavailable (no answer within ${deadlineMs} ms)` };
+        }
+        if (!answers) return { items: [], unavailable: 'CMDB unavailable' };
+        const failed = answers.find((a) => a.state === 'unavailable' || a.state === 'stale');
+        if (failed && 'reason' in failed) backOff(failed.reason);
+        return { items: distinct(answers.flatMap((a) => a.items)), ...(failed && 'reason' in failed ? { unavailable: `CMDB unavailable (${failed.reason})` } : {}) };
       } finally {
         clearTimeout(timer);
       }
@@ -54,11 +88,16 @@ export function enricher(lookup: CmdbLookup, deadlineMs: number): IncidentEnrich
 }
 
 /** Starts CMDB correlation: one hardened client (PROBECTL_CMDB_CA_FILE added to the roots), the provider, the cache, metrics. */
-export function startCmdb(settings: CmdbSettings, deps: Pick<IntegrationStartDeps, 'clock' | 'registry' | 'secrets' | 'version'>): { runtime: CmdbRuntime; stop(): Promise<void> } {
+export function startCmdb(settings: CmdbSettings, deps: Pick<IntegrationStartDeps, 'clock' | 'log' | 'registry' | 'secrets' | 'version'>): { runtime: CmdbRuntime; stop(): Promise<void> } {
   const ca = settings.caFile ? [readFileSync(settings.caFile, 'utf8')] : [];
   const client = new HttpClient({ tls: { ca }, timeoutMs: settings.timeoutMs, connections: settings.connections, maxResponseBytes: 1_048_576 });
   const secret = settings.secret;
-  const authorization = async (): Promise<string> => authorizationFor(settings.provider, secret ? await deps.secrets.use(secret, (b) => b.toString('utf8')) : '');
+  const authorization = async (): Promise<string> => {
+    const value = secret ? await deps.secrets.use(secret, (b) => b.toString('utf8')) : '';
+    // A resolved reference is checked as startup checks a literal: never a control character into a header.
+    if (/[\u0000-\u001f\u007f]/.test(value)) throw new CmdbUnavailable('the resolved PROBECTL_CMDB_SECRET holds a line break or another control character');
+    return authorizationFor(settings.provider, value);
+  };
   const get = cmdbGet(client, `probectl/${deps.version}`, authorization);
   const provider: CmdbProvider = settings.provider === 'servicenow' ? serviceNowProvider(settings.url, settings.table, get) : netboxProvider(settings.url, get);
   const metrics = cmdbMetrics(deps.registry);
@@ -66,9 +105,11 @@ export function startCmdb(settings: CmdbSettings, deps: Pick<IntegrationStartDep
     provider, clock: deps.clock, ttlMs: settings.cacheTtlMs, negativeTtlMs: settings.negativeTtlMs, max: settings.cacheMax, timeoutMs: settings.timeoutMs,
     onResult: (result) => metrics.lookups.inc({ result }),
     onRequest: (outcome) => metrics.requests.inc({ outcome }),
+    onFailure: (reason) => deps.log.warn({ provider: settings.provider, reason }, 'cmdb: lookup failed'),
   });
+  const rate = new TenantRate(settings.ratePerMinute, deps.clock);
   return {
-    runtime: { settings, lookup, rate: new TenantRate(settings.ratePerMinute, deps.clock), enricher: enricher(lookup, settings.enrichTimeoutMs) },
+    runtime: { settings, lookup, rate, enricher: enricher(lookup, settings.enrichTimeoutMs, rate, deps.clock) },
     stop: () => client.close(),
   };
 }

@@ -47,5 +47,11 @@ export type CiAnswer =
  * held back by the CMDB).
  */
 export interface IncidentEnricher {
-  configurationItems(tenant: string, targets: readonly string[]): Promise<readonly ConfigurationItem[]>;
+  configurationItems(tenant: string, targets: readonly string[]): Promise<Enrichment>;
+}
+
+/** What an enricher found: the CIs, and when it could not ask the CMDB, why (the payload says so: "rate limited", "CMDB unavailable…"). */
+export interface Enrichment {
+  readonly items: readonly ConfigurationItem[];
+  readonly unavailable?: string;
 }

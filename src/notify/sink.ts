@@ -224,8 +224,12 @@ export class NotifySink implements Sink<NotifyItem> {
     const enricher = this.deps.enrichers?.[0];
     if (!enricher) return item.incident;
     try {
-      const cis = await enricher.configurationItems(item.tenant, [item.incident.target]);
-      return cis.length > 0 ? { ...item.incident, cis } : item.incident;
+      const found = await enricher.configurationItems(item.tenant, [item.incident.target]);
+      return {
+        ...item.incident,
+        ...(found.items.length > 0 ? { cis: found.items } : {}),
+        ...(found.unavailable !== undefined ? { cisUnavailable: found.unavailable } : {}),
+      };
     } catch (err) {
       this.deps.log.warn({ tenant: item.tenant, incident: item.incidentId, err: (err as Error).message }, 'on-call mirror: configuration items not added');
       return item.incident;

@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { cmdbGet } from '../../src/cmdb/http.ts';
+import { CmdbLookup } from '../../src/cmdb/lookup.ts';
+import { serviceNowProvider } from '../../src/cmdb/providers/servicenow.ts';
+import { authorizationFor } from '../../src/cmdb/runtime.ts';
+import { HttpClient } from '../../src/core/http/client.ts';
 import { harness, seedServiceNow } from './helpers.ts';
 import { ServiceNowCmdb } from './servers/servicenow-cmdb.ts';
 
@@ -48,6 +53,24 @@ describe('CMDB cache', () => {
     assert.equal(sn.requestCount, before + 1, 'evicted: asked again');
   });
 
+  it('a lookup in flight evicted by other keys filling the cache still answers (not unavailable)', async (t) => {
+    const sn = await ServiceNowCmdb.start();
+    t.after(() => sn.close());
+    seedServiceNow(sn);
+    sn.latencyMs = 300;
+    const h = harness(sn, SECRET, { now: () => Date.now() }, 3000);
+    t.after(() => h.close());
+    const lookup = h.lookup({ max: 10 });
+    const victim = lookup.lookup('web01');
+    await new Promise((r) => setTimeout(r, 20));
+    const flood = await Promise.all(Array.from({ length: 20 }, (_, i) => lookup.lookup(`junk${i}.example.com`)));
+    const answer = await victim;
+    assert.equal(answer.state, 'ok', JSON.stringify(answer));
+    assert.equal(answer.items.length, 1);
+    assert.ok(flood.every((a) => a.state === 'ok'), flood.map((a) => a.state).join(','));
+    assert.equal(sn.requestCount, 21);
+  });
+
   it('100 concurrent lookups of one key make one request', async (t) => {
     const { sn, h } = await started(t);
     sn.latencyMs = 100;
@@ -84,5 +107,29 @@ describe('CMDB cache', () => {
     // After the outage the entry is refreshed and fresh again.
     advance(10_001);
     assert.equal((await lookup.lookup('web01')).state, 'ok');
+  });
+});
+
+describe('the lookup deadline', () => {
+  it('covers resolving the secret: a secret backend taking 4 s does not hold a 500 ms lookup', async (t) => {
+    const sn = await ServiceNowCmdb.start();
+    t.after(() => sn.close());
+    seedServiceNow(sn);
+    const client = new HttpClient({ tls: { ca: [sn.standIn.caPem] }, timeoutMs: 500 });
+    t.after(() => client.close());
+    let timer: NodeJS.Timeout | undefined;
+    t.after(() => clearTimeout(timer));
+    const slowSecret = async () => {
+      await new Promise((r) => { timer = setTimeout(r, 4000); });
+      return authorizationFor('servicenow', SECRET);
+    };
+    const get = cmdbGet(client, 'probectl/test', slowSecret);
+    const lookup = new CmdbLookup({ provider: serviceNowProvider(new URL(`${sn.url}/`), 'cmdb_ci', get), clock: { now: () => Date.now() }, ttlMs: 60_000, negativeTtlMs: 10_000, max: 100, timeoutMs: 500 });
+    const at = Date.now();
+    const answer = await lookup.lookup('web01');
+    const took = Date.now() - at;
+    assert.equal(answer.state, 'unavailable');
+    assert.ok(took < 1500, `answered after ${took} ms`);
+    assert.equal(sn.requestCount, 0);
   });
 });

@@ -39,6 +39,25 @@ describe('CMDB configuration', () => {
     assert.ok(!msg.includes('token=abc'), msg);
   });
 
+  it('a default never refuses startup: left unset, NEGATIVE_TTL and ENRICH_TIMEOUT follow a shorter CACHE_TTL and TIMEOUT; set longer, refused', () => {
+    const on = { PROBECTL_CMDB_PROVIDER: 'servicenow', PROBECTL_CMDB_URL: 'https://example.service-now.com', PROBECTL_CMDB_SECRET: 'u:p' };
+    const a = loadConfig({ ...base, ...on, PROBECTL_CMDB_TIMEOUT: '1s' }).integrations.cmdb as Record<string, unknown>;
+    assert.equal(a.enrichTimeoutMs, 1000);
+    const b = loadConfig({ ...base, ...on, PROBECTL_CMDB_CACHE_TTL: '30s' }).integrations.cmdb as Record<string, unknown>;
+    assert.equal(b.negativeTtlMs, 30_000);
+    const msg = refused({ ...on, PROBECTL_CMDB_TIMEOUT: '1s', PROBECTL_CMDB_ENRICH_TIMEOUT: '1500ms', PROBECTL_CMDB_CACHE_TTL: '30s', PROBECTL_CMDB_NEGATIVE_TTL: '45s' });
+    assert.match(msg, /PROBECTL_CMDB_ENRICH_TIMEOUT: longer than PROBECTL_CMDB_TIMEOUT/);
+    assert.match(msg, /PROBECTL_CMDB_NEGATIVE_TTL: longer than PROBECTL_CMDB_CACHE_TTL/);
+  });
+
+  it('a literal secret with a line break or control character is refused naming PROBECTL_CMDB_SECRET, never echoed', () => {
+    for (const secret of ['TOPSECRETBEARER\nX-Injected: 1', 'u:TOPSECRET\r', 'TOPSECRET\u0000x']) {
+      const msg = refused({ PROBECTL_CMDB_PROVIDER: 'servicenow', PROBECTL_CMDB_URL: 'https://example.service-now.com', PROBECTL_CMDB_SECRET: secret });
+      assert.match(msg, /PROBECTL_CMDB_SECRET: holds a line break or another control character/);
+      assert.ok(!msg.includes('TOPSECRET'), msg);
+    }
+  });
+
   it('needs the URL and the secret once on; an unknown provider and a plaintext non-loopback URL are refused', () => {
     assert.match(refused({ PROBECTL_CMDB_PROVIDER: 'servicenow' }), /PROBECTL_CMDB_URL: required[\s\S]*PROBECTL_CMDB_SECRET: required/);
     assert.match(refused({ PROBECTL_CMDB_PROVIDER: 'itop', PROBECTL_CMDB_URL: 'https://x.example', PROBECTL_CMDB_SECRET: 't' }), /PROBECTL_CMDB_PROVIDER/);

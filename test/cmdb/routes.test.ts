@@ -81,6 +81,20 @@ describe('CMDB routes', () => {
     assert.equal(view.json.cmdb, 'unavailable');
   });
 
+  it('a cold-cache failure says why (the credential refused), in the 503 and the log, never the secret', async (t) => {
+    const { app, token } = await cmdbApp(t, { PROBECTL_CMDB_SECRET: 'probectl.cmdb:WRONG-pass-xyz' });
+    const tok = await token(['cmdb-read']);
+    const res = await app.request('GET', '/v1/cmdb/lookup?key=web01', { token: tok });
+    assert.equal(res.status, 503, res.text);
+    assert.equal(res.json.code, 'PROBECTL_ERR_CMDB_UNAVAILABLE');
+    assert.match(res.json.message, /refused probectl's credential \(401\); check PROBECTL_CMDB_SECRET/);
+    const logged = app.logs.join('\n');
+    assert.match(logged, /refused probectl's credential \(401\)/);
+    for (const text of [res.text, logged]) {
+      assert.ok(!text.includes('WRONG-pass-xyz') && !text.includes(Buffer.from('probectl.cmdb:WRONG-pass-xyz').toString('base64')), 'no secret');
+    }
+  });
+
   it('incident CIs cover the incident target and its signals\' targets; agents are registered by admin and listed with incidents-read', async (t) => {
     const { app, sn, token } = await cmdbApp(t);
     const admin = await token(['admin']);
@@ -92,7 +106,7 @@ describe('CMDB routes', () => {
     assert.ok(sn.requestCount >= 1);
     const reader = await token(['incidents-read']);
     assert.equal((await app.request('POST', '/v1/agents', { token: reader, body: { name: 'x', hostname: 'x' } })).status, 403);
-    for (const body of [{ name: 'bad name!', hostname: 'x' }, { name: 'a1' }, { name: 'a2', address: 'not-an-ip' }, { name: 'a3', hostname: 'web01^NQ' }]) {
+    for (const body of [{ name: 'bad name!', hostname: 'x' }, { name: 'a1' }, { name: 'a2', address: 'not-an-ip' }, { name: 'a3', hostname: 'web01^NQ' }, { name: 'a4', address: 'fe80::1%eth0' }, { name: 'a5', address: '::ffff:1.2.3.4%eth0' }]) {
       assert.equal((await app.request('POST', '/v1/agents', { token: admin, body })).status, 400, JSON.stringify(body));
     }
     const made = await app.request('POST', '/v1/agents', { token: admin, body: { name: 'probe-a', address: '2001:db8::10' } });

@@ -1,4 +1,5 @@
 import type { ConfigurationItem } from '../../incidents/configuration-items.ts';
+import { boundedItem } from './bounded.ts';
 import { CmdbUnavailable, type CmdbGet, type CmdbProvider } from './types.ts';
 
 /** Most objects asked for per list request (`limit`). */
@@ -20,7 +21,8 @@ const hostOf = (address: unknown): string | null => text(typeof address === 'str
 function results(body: unknown, origin: string): Obj[] {
   const page = obj(body);
   if (!page || !Array.isArray(page.results) || typeof page.count !== 'number') throw new CmdbUnavailable(`${origin} answered a list without count and results`);
-  return page.results.flatMap((r) => (obj(r) ? [obj(r) as Obj] : []));
+  // `limit` is a request, not a guarantee: never more than NETBOX_LIMIT results are read (or followed).
+  return page.results.slice(0, NETBOX_LIMIT).flatMap((r) => (obj(r) ? [obj(r) as Obj] : []));
 }
 
 type Kind = 'device' | 'vm';
@@ -81,7 +83,7 @@ export function netboxProvider(base: URL, get: CmdbGet): CmdbProvider {
       const o = obj(await get(api(`${PATHS[w.kind]}/${w.id}`, {}), signal));
       return o ? toItem(base, w.kind, o, w.fqdn) : undefined;
     }));
-    return items.filter((i): i is ConfigurationItem => i !== undefined);
+    return items.filter((i): i is ConfigurationItem => i !== undefined).map(boundedItem);
   }
 
   return {
@@ -101,7 +103,7 @@ export function netboxProvider(base: URL, get: CmdbGet): CmdbProvider {
       ].filter((i): i is ConfigurationItem => i !== undefined);
       const seen = new Set(direct.map((i) => i.id));
       const viaDns = (await assigned(named, signal)).filter((i) => !seen.has(i.id));
-      return [...direct, ...viaDns].slice(0, NETBOX_LIMIT);
+      return [...direct.map(boundedItem), ...viaDns].slice(0, NETBOX_LIMIT);
     },
   };
 }

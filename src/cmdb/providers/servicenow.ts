@@ -1,5 +1,6 @@
 import type { ConfigurationItem } from '../../incidents/configuration-items.ts';
 import type { CmdbKey } from '../keys.ts';
+import { boundedItem } from './bounded.ts';
 import { CmdbUnavailable, type CmdbGet, type CmdbProvider } from './types.ts';
 
 /** The fields read (sysparm_fields): only what a CI shows. */
@@ -80,9 +81,10 @@ export function serviceNowProvider(base: URL, table: string, get: CmdbGet): Cmdb
       const body = await get(serviceNowUrl(base, table, key), signal);
       const result = (body as { result?: unknown } | null)?.result;
       if (!Array.isArray(result)) throw new CmdbUnavailable(`${base.origin} answered without a result array`);
-      return result.flatMap((r) => {
+      // sysparm_limit is a request, not a guarantee: never more than SERVICENOW_LIMIT records are read.
+      return result.slice(0, SERVICENOW_LIMIT).flatMap((r) => {
         const item = r && typeof r === 'object' ? toItem(base, table, r as Record<string, unknown>) : undefined;
-        return item ? [item] : [];
+        return item ? [boundedItem(item)] : [];
       });
     },
   };

@@ -36,6 +36,8 @@ export interface IncidentView {
    * by each provider.
    */
   readonly cis?: readonly ConfigurationItem[];
+  /** Why the CMDB's CIs are missing or only cached ones are shown (rate limited, CMDB unavailable); absent when it answered. */
+  readonly cisUnavailable?: string;
 }
 
 export type NotifyAction = 'open' | 'update' | 'acknowledge' | 'resolve';

@@ -33,6 +33,8 @@ export const agentRoutes: RouteDef[] = [
     },
     handler: async ({ deps, principal, body }) => {
       if (body.address !== undefined && isIP(body.address) === 0) throw new ProbectlError('PROBECTL_ERR_VALIDATION', 'address is not an IPv4 or IPv6 address');
+      // node:net accepts a zone id (fe80::1%eth0): a host-local interface name, meaningless to a CMDB and to another host.
+      if (body.address?.includes('%')) throw new ProbectlError('PROBECTL_ERR_VALIDATION', 'address carries an IPv6 zone id (%…); give the address without it');
       if (body.hostname === undefined && body.address === undefined) throw new ProbectlError('PROBECTL_ERR_VALIDATION', 'an agent needs a hostname, an address or both');
       const agent = await inTenant(deps.db, principal.tenantId, async (tx) => {
         const saved = await registerAgent(tx, new Date(deps.clock.now()), body);

@@ -43,7 +43,8 @@ export function triggerEvent(routingKey: string, incident: IncidentView): Record
         kind_family: incident.kindFamily,
         target: incident.target,
         opened_at: incident.openedAt,
-        ...(cis.length > 0 ? { configuration_items: cis.map(({ ci, text }) => ({ id: ci.id, summary: text, provider: ci.provider, link: ci.link, ips: ci.ips.slice(0, 8), fqdn: ci.fqdn })) } : {}),
+        ...(incident.cisUnavailable !== undefined ? { configuration_items_unavailable: clip(incident.cisUnavailable, 200) } : {}),
+        ...(cis.length > 0 ? { configuration_items: cis.map(({ ci, text }) => ({ id: clip(ci.id, 64), summary: text, provider: ci.provider, link: clip(ci.link, 2048), ips: ci.ips.slice(0, 8).map((ip) => clip(ip, 64)), fqdn: ci.fqdn === null ? null : clip(ci.fqdn, 253) })) } : {}),
       },
     },
     // The CIs in the CMDB's UI, as the event's links (Events API v2 `links`: href and text).

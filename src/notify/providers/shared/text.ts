@@ -60,5 +60,6 @@ export function ciDescriptions(i: IncidentView): Array<{ ci: ConfigurationItem; 
 /** "Configuration items:" then one "- name (facts) link" line per CI; nothing when the incident carries none. */
 export function ciLines(i: IncidentView): string[] {
   const cis = ciDescriptions(i);
-  return cis.length === 0 ? [] : ['Configuration items:', ...cis.map((c) => `- ${c.text} ${c.ci.link}`)];
+  const note = i.cisUnavailable === undefined ? [] : [`Configuration items: ${oneLineText(i.cisUnavailable, 200)}`];
+  return cis.length === 0 ? note : [...(note.length > 0 ? note : ['Configuration items:']), ...cis.map((c) => `- ${c.text} ${c.ci.link}`)];
 }
