@@ -56,11 +56,13 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 
 {{/*
-Credential variables (🔒 in docs/configuration.md, plus the encryption keys): in `config` they are
-accepted only as secret references; their literal values go through Secrets (secretKeyRef).
+Credential variables: exactly the variables docs/configuration.md marks 🔒 (PROBECTL_DEVICE_CRED_*
+by prefix, below). test/deploy/secret-variables.deploy.ts fails when this list and the docs differ.
+In `config` they are accepted only as secret references; their literal values go through Secrets
+(secretKeyRef).
 */}}
 {{- define "probectl.secretVariables" -}}
-{{- list "PROBECTL_DATABASE_URL" "PROBECTL_DATABASE_PASSWORD" "PROBECTL_ENCRYPTION_KEY" "PROBECTL_ENCRYPTION_KEY_PREVIOUS" "PROBECTL_SECRETS_VAULT_TOKEN" "PROBECTL_SECRETS_VAULT_ROLE_ID" "PROBECTL_SECRETS_VAULT_SECRET_ID" "PROBECTL_SECRETS_CONJUR_API_KEY" "PROBECTL_TLS_CERT" "PROBECTL_TLS_KEY" "PROBECTL_SIEM_TOKEN" "PROBECTL_SIEM_WEBHOOK_SECRET" "PROBECTL_NOTIFY_CONNECTORS" "PROBECTL_NOTIFY_INBOUND" | toJson -}}
+{{- list "PROBECTL_DATABASE_URL" "PROBECTL_DATABASE_PASSWORD" "PROBECTL_ENCRYPTION_KEY" "PROBECTL_ENCRYPTION_KEY_PREVIOUS" "PROBECTL_SECRETS_VAULT_TOKEN" "PROBECTL_SECRETS_VAULT_ROLE_ID" "PROBECTL_SECRETS_VAULT_SECRET_ID" "PROBECTL_SECRETS_CONJUR_API_KEY" "PROBECTL_TLS_CERT" "PROBECTL_TLS_KEY" "PROBECTL_SIEM_TOKEN" "PROBECTL_SIEM_WEBHOOK_SECRET" "PROBECTL_NOTIFY_CONNECTORS" "PROBECTL_NOTIFY_INBOUND" "PROBECTL_METRICS_UPSTREAM_TOKEN" "PROBECTL_CMDB_SECRET" | toJson -}}
 {{- end -}}
 
 {{/* Variables the chart sets itself; `config` and `secretEnv` may not set them. */}}
