@@ -21,6 +21,23 @@ function variables(file: string): string[] {
 }
 
 describe('Terraform / OpenTofu', () => {
+  it('ingress reencrypt: backend_ca_secret and backend_hostname reach the ingress-nginx verification annotations', (t) => {
+    const dir = tempDir(t.after.bind(t));
+    const { values, error } = evaluate(dir, `
+  database_secret_name   = "pg"
+  encryption_secret_name = "enc"
+  tls_secret_name        = "probectl-tls"
+  database_cidrs         = ["10.20.0.0/24"]
+  ingress                = { host = "probectl.corp.test", mode = "reencrypt", tls_secret_name = "edge-tls", backend_ca_secret = "probectl-ca", backend_hostname = "probectl.probectl.svc" }`);
+    assert.equal(error, undefined, error);
+    const r = template([valuesFile(dir, 'tf.yaml', values)]);
+    assert.equal(r.status, 0, r.stderr);
+    const a = r.objects.find((o) => o.kind === 'Ingress')?.metadata.annotations ?? {};
+    assert.equal(a['nginx.ingress.kubernetes.io/proxy-ssl-verify'], 'on');
+    assert.equal(a['nginx.ingress.kubernetes.io/proxy-ssl-secret'], 'probectl/probectl-ca');
+    assert.equal(a['nginx.ingress.kubernetes.io/proxy-ssl-name'], 'probectl.probectl.svc');
+  });
+
   it('tofu fmt -check: the module and the example are formatted', (t) => {
     const rc = join(tempDir(t.after.bind(t)), 'tofurc');
     writeFileSync(rc, '');

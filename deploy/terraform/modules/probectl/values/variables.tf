@@ -183,12 +183,14 @@ variable "service_monitor" {
 }
 
 variable "ingress" {
-  description = "An Ingress (ingress): host, class, passthrough or reencrypt, and for reencrypt the controller's TLS Secret."
+  description = "An Ingress (ingress): host, class, passthrough or reencrypt; for reencrypt the controller's TLS Secret, the Secret with ca.crt that verifies probectl (backendCaSecret) and optionally the name probectl's certificate presents (backendHostname)."
   type = object({
-    host            = string
-    class_name      = optional(string, "")
-    mode            = optional(string, "passthrough")
-    tls_secret_name = optional(string, "")
+    host              = string
+    class_name        = optional(string, "")
+    mode              = optional(string, "passthrough")
+    tls_secret_name   = optional(string, "")
+    backend_ca_secret = optional(string, "")
+    backend_hostname  = optional(string, "")
   })
   default = null
 }
