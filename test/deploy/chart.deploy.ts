@@ -10,7 +10,7 @@ import { CHART, ROOT, KUBE_VERSION, run, tempDir, template, tool, valuesFile, ty
 /**
  * The chart with the real helm (pinned by .ci/install-deploy-tools.sh): lint and template of the
  * defaults and every size overlay; refusal to render without real credentials, with placeholders
- * (including every example the values file shows) and with a short or all-zero key, each with the
+ * (including every example the values file shows) and with a key of the wrong length or with every byte the same, each with the
  * message that says what to set; the existing-Secret and inline paths; overlays that change sizing
  * only; the Grafana data source matching deploy/grafana/probectl-datasource.yaml.
  */
@@ -60,7 +60,7 @@ describe('the chart refuses to render without real credentials', () => {
   it('a database but no encryption key', (t) => {
     const dir = tempDir(t.after.bind(t));
     const err = refused({ database: { existingSecret: 'db' }, ...TLS, ...NET }, dir, 'v.yaml');
-    assert.match(err, /probectl: no encryption key: set encryption\.existingSecret .* or encryption\.key \(at least 32 random bytes, base64: openssl rand -base64 32\)/);
+    assert.match(err, /probectl: no encryption key: set encryption\.existingSecret .* or encryption\.key \(32 random bytes, base64: openssl rand -base64 32\)/);
   });
 
   it('no server certificate: HTTPS only, no way around it', (t) => {
@@ -69,7 +69,7 @@ describe('the chart refuses to render without real credentials', () => {
     assert.match(err, /no server certificate \(HTTPS only\): set tls\.existingSecret .* or tls\.certManager\.enabled/);
     // There is no value that turns plaintext on: the schema refuses unknown values and config refuses the variable.
     const plain = refused({ database: { existingSecret: 'db' }, encryption: { existingSecret: 'enc' }, ...TLS, ...NET, config: { PROBECTL_ALLOW_PLAINTEXT_HTTP: 'true' } }, dir, 'plain.yaml');
-    assert.match(plain, /PROBECTL_ALLOW_PLAINTEXT_HTTP/);
+    assert.match(plain, /at '\/config\/PROBECTL_ALLOW_PLAINTEXT_HTTP': 'not' failed/);
     const listen = refused({ database: { existingSecret: 'db' }, encryption: { existingSecret: 'enc' }, ...TLS, ...NET, http: { enabled: true } }, dir, 'http.yaml');
     assert.match(listen, /additional properties 'http' not allowed|additionalProperties/);
   });
@@ -98,9 +98,9 @@ describe('the chart refuses to render without real credentials', () => {
   });
 
   for (const [label, key, expected] of [
-    ['16 bytes', randomBytes(16).toString('base64'), /encryption\.key is shorter than 32 bytes \(16 bytes\): set at least 32 random bytes, base64 \(openssl rand -base64 32\)/],
-    ['31 bytes', randomBytes(31).toString('base64'), /encryption\.key is shorter than 32 bytes \(31 bytes\)/],
-    ['all-zero bytes', Buffer.alloc(32).toString('base64'), /encryption\.key is all-zero bytes: set at least 32 random bytes/],
+    ['16 bytes', randomBytes(16).toString('base64'), /encryption\.key is 16 bytes once decoded, not 32: set 32 random bytes, base64 \(openssl rand -base64 32\)/],
+    ['31 bytes', randomBytes(31).toString('base64'), /encryption\.key is 31 bytes once decoded, not 32/],
+    ['all-zero bytes', Buffer.alloc(32).toString('base64'), /encryption\.key is a placeholder \(every byte the same\), not a random key: set 32 random bytes/],
     ['changeme', 'changeme', /encryption\.key is the placeholder "changeme"/],
     ['not base64 (a passphrase)', 'correct horse battery staple and more words here', /encryption\/key|encryption\.key/],
   ] as const) {
@@ -113,7 +113,7 @@ describe('the chart refuses to render without real credentials', () => {
   it('a short previous key (rotation) is refused too', (t) => {
     const dir = tempDir(t.after.bind(t));
     const err = refused({ database: { existingSecret: 'db' }, encryption: { key: KEY(), previousKey: randomBytes(8).toString('base64') }, ...TLS, ...NET }, dir, 'v.yaml');
-    assert.match(err, /encryption\.previousKey is shorter than 32 bytes \(8 bytes\)/);
+    assert.match(err, /encryption\.previousKey is 8 bytes once decoded, not 32/);
   });
 
   it("every example the values file shows (lines with 'e.g.') is refused when used as a credential", (t) => {

@@ -23,7 +23,7 @@ describe('checkov on the rendered chart (every profile)', () => {
   it('zero failed checks; the only skips are annotated on their objects with a reason', () => {
     const files = profiles.map((p) => {
       const file = join(dir, `${p.name}.k8s.yaml`);
-      writeFileSync(file, p.render.objects.map((o) => stringify(o)).join('---\n'));
+      writeFileSync(file, p.render.objects.map((o) => stringify(o, { version: '1.1' })).join('---\n'));
       return file;
     });
     const report = checkov('kubernetes', { files });

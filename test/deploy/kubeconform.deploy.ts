@@ -50,7 +50,8 @@ describe(`kubeconform -strict against the Kubernetes ${KUBE_VERSION} schemas (ku
     for (const p of profiles) {
       const core = p.render.objects.filter((o) => !isCrd(o));
       const file = join(dir, `${p.name}.yaml`);
-      writeFileSync(file, core.map((o) => stringify(o)).join('---\n'));
+      // YAML 1.1, as kubeconform and kubectl read it: strings such as "on" stay quoted (YAML 1.2 would emit them bare, read back as booleans).
+      writeFileSync(file, core.map((o) => stringify(o, { version: '1.1' })).join('---\n'));
       const r = kubeconform(file);
       const bad = r.results.filter((x) => x.status !== 'statusValid');
       assert.deepEqual(bad.map((x) => `${x.kind}/${x.name}: ${x.status} ${x.msg}`), [], `${p.name}: kubeconform`);

@@ -78,7 +78,7 @@ export function fullValues(s: InlineSecrets, gatewayMode: 'passthrough' | 'reenc
       },
     },
     serviceMonitor: { enabled: true, tokenSecret: { name: 'probectl-metrics-token', key: 'token' }, caSecret: { name: 'probectl-ca', key: 'ca.crt' } },
-    ingress: { enabled: true, className: 'nginx', mode: 'reencrypt', host: 'probectl.corp.test', tlsSecretName: 'probectl-ingress-tls' },
+    ingress: { enabled: true, className: 'nginx', mode: 'reencrypt', host: 'probectl.corp.test', tlsSecretName: 'probectl-ingress-tls', backendCaSecret: 'probectl-ca' },
     gateway: gatewayMode === 'passthrough'
       ? { enabled: true, mode: 'passthrough', parentRefs: [{ name: 'edge', namespace: 'gateway', sectionName: 'tls' }], hostnames: ['probectl.corp.test'] }
       : { enabled: true, mode: 'reencrypt', parentRefs: [{ name: 'edge', namespace: 'gateway', sectionName: 'https' }], hostnames: ['probectl.corp.test'], backendCaConfigMap: 'probectl-ca', backendHostname: 'probectl.probectl.svc' },

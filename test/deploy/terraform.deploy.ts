@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { schemaErrors } from './schema.ts';
-import { CHART, ROOT, run, tempDir, template, tool, valuesFile, type K8sObject } from './tools.ts';
+import { evaluate, tofu } from './tofu.ts';
+import { CHART, ROOT, tempDir, template, valuesFile, type K8sObject } from './tools.ts';
 
 /**
  * The Terraform module with the real OpenTofu (pinned): `tofu fmt -check`; the values it builds,
@@ -15,29 +16,28 @@ import { CHART, ROOT, run, tempDir, template, tool, valuesFile, type K8sObject }
 const TF = join(ROOT, 'deploy/terraform');
 const MODULE = join(TF, 'modules/probectl');
 
-function tofu(args: string[], cwd: string, rc: string): ReturnType<typeof run> {
-  return run(tool('tofu'), args, { cwd, timeoutMs: 180_000, env: { ...process.env, TF_CLI_CONFIG_FILE: rc, TF_IN_AUTOMATION: '1', TF_INPUT: '0', CHECKPOINT_DISABLE: '1' } });
-}
-
-/** Evaluates the values submodule with these HCL arguments; returns the values or the error text. */
-function evaluate(dir: string, hclArgs: string): { values?: Record<string, any>; error?: string } {
-  const rc = join(dir, 'tofurc');
-  writeFileSync(rc, '');
-  writeFileSync(join(dir, 'main.tf'), `module "values" {\n  source = ${JSON.stringify(join(MODULE, 'values'))}\n${hclArgs}\n}\n\noutput "values" {\n  value = module.values.values\n}\n`);
-  const init = tofu(['init', '-input=false', '-no-color'], dir, rc);
-  assert.equal(init.status, 0, `tofu init: ${init.stdout}${init.stderr}`);
-  const apply = tofu(['apply', '-auto-approve', '-input=false', '-no-color'], dir, rc);
-  if (apply.status !== 0) return { error: apply.stdout + apply.stderr };
-  const out = tofu(['output', '-json', 'values'], dir, rc);
-  assert.equal(out.status, 0, out.stderr);
-  return { values: JSON.parse(out.stdout) as Record<string, any> };
-}
-
 function variables(file: string): string[] {
   return [...readFileSync(file, 'utf8').matchAll(/^variable "([a-z0-9_]+)"/gm)].map((m) => m[1] as string);
 }
 
 describe('Terraform / OpenTofu', () => {
+  it('ingress reencrypt: backend_ca_secret and backend_hostname reach the ingress-nginx verification annotations', (t) => {
+    const dir = tempDir(t.after.bind(t));
+    const { values, error } = evaluate(dir, `
+  database_secret_name   = "pg"
+  encryption_secret_name = "enc"
+  tls_secret_name        = "probectl-tls"
+  database_cidrs         = ["10.20.0.0/24"]
+  ingress                = { host = "probectl.corp.test", mode = "reencrypt", tls_secret_name = "edge-tls", backend_ca_secret = "probectl-ca", backend_hostname = "probectl.probectl.svc" }`);
+    assert.equal(error, undefined, error);
+    const r = template([valuesFile(dir, 'tf.yaml', values)]);
+    assert.equal(r.status, 0, r.stderr);
+    const a = r.objects.find((o) => o.kind === 'Ingress')?.metadata.annotations ?? {};
+    assert.equal(a['nginx.ingress.kubernetes.io/proxy-ssl-verify'], 'on');
+    assert.equal(a['nginx.ingress.kubernetes.io/proxy-ssl-secret'], 'probectl/probectl-ca');
+    assert.equal(a['nginx.ingress.kubernetes.io/proxy-ssl-name'], 'probectl.probectl.svc');
+  });
+
   it('tofu fmt -check: the module and the example are formatted', (t) => {
     const rc = join(tempDir(t.after.bind(t)), 'tofurc');
     writeFileSync(rc, '');

@@ -17,15 +17,15 @@
 {{- end -}}
 
 {{- define "probectl.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "probectl.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/name: {{ include "probectl.name" . | quote }}
+app.kubernetes.io/instance: {{ .Release.Name | quote }}
 {{- end -}}
 
 {{- define "probectl.labels" -}}
-helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" | quote }}
 {{ include "probectl.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
-app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/managed-by: {{ .Release.Service | quote }}
 {{- end -}}
 
 {{- define "probectl.serviceAccountName" -}}
@@ -56,11 +56,13 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 
 {{/*
-Credential variables (🔒 in docs/configuration.md, plus the encryption keys): in `config` they are
-accepted only as secret references; their literal values go through Secrets (secretKeyRef).
+Credential variables: exactly the variables docs/configuration.md marks 🔒 (PROBECTL_DEVICE_CRED_*
+by prefix, below). test/deploy/secret-variables.deploy.ts fails when this list and the docs differ.
+In `config` they are accepted only as secret references; their literal values go through Secrets
+(secretKeyRef).
 */}}
 {{- define "probectl.secretVariables" -}}
-{{- list "PROBECTL_DATABASE_URL" "PROBECTL_DATABASE_PASSWORD" "PROBECTL_ENCRYPTION_KEY" "PROBECTL_ENCRYPTION_KEY_PREVIOUS" "PROBECTL_SECRETS_VAULT_TOKEN" "PROBECTL_SECRETS_VAULT_ROLE_ID" "PROBECTL_SECRETS_VAULT_SECRET_ID" "PROBECTL_SECRETS_CONJUR_API_KEY" "PROBECTL_TLS_CERT" "PROBECTL_TLS_KEY" "PROBECTL_SIEM_TOKEN" "PROBECTL_SIEM_WEBHOOK_SECRET" "PROBECTL_NOTIFY_CONNECTORS" "PROBECTL_NOTIFY_INBOUND" | toJson -}}
+{{- list "PROBECTL_DATABASE_URL" "PROBECTL_DATABASE_PASSWORD" "PROBECTL_ENCRYPTION_KEY" "PROBECTL_ENCRYPTION_KEY_PREVIOUS" "PROBECTL_SECRETS_VAULT_TOKEN" "PROBECTL_SECRETS_VAULT_ROLE_ID" "PROBECTL_SECRETS_VAULT_SECRET_ID" "PROBECTL_SECRETS_CONJUR_API_KEY" "PROBECTL_TLS_CERT" "PROBECTL_TLS_KEY" "PROBECTL_SIEM_TOKEN" "PROBECTL_SIEM_WEBHOOK_SECRET" "PROBECTL_NOTIFY_CONNECTORS" "PROBECTL_NOTIFY_INBOUND" "PROBECTL_METRICS_UPSTREAM_TOKEN" "PROBECTL_CMDB_SECRET" | toJson -}}
 {{- end -}}
 
 {{/* Variables the chart sets itself; `config` and `secretEnv` may not set them. */}}
@@ -91,14 +93,22 @@ file's own examples (hosts under example.*, REPLACE_ME, .../example#...).
 {{- $found -}}
 {{- end -}}
 
-{{/* Problems with an inline encryption key ("" when it is fine): base64 of at least 32 bytes, not all zero. */}}
+{{/*
+Problems with an inline encryption key ("" when it is fine), the product's rule
+(encryptionKeyProblem in src/core/envelope.ts): base64 of exactly 32 bytes, not every byte the same.
+*/}}
 {{- define "probectl.keyProblem" -}}
-{{- $k := toString . -}}
+{{- $k := trim (toString .) -}}
 {{- if include "probectl.isRef" $k -}}
-{{- else if not (and (regexMatch "^[A-Za-z0-9+/]+={0,2}$" $k) (eq (mod (len $k) 4) 0)) -}}not base64
-{{- else if lt (len (b64dec $k)) 32 -}}shorter than 32 bytes ({{ len (b64dec $k) }} bytes)
-{{- else if regexMatch "^A+=*$" $k -}}all-zero bytes
+{{- else if not (and (regexMatch "^[A-Za-z0-9+/]+={0,2}$" $k) (eq (mod (len $k) 4) 0)) -}}not base64 (expected the output of `openssl rand -base64 32`)
+{{- else if ne (len (b64dec $k)) 32 -}}{{ len (b64dec $k) }} bytes once decoded, not 32
+{{- else if eq (b64dec $k) (repeat 32 (substr 0 1 (b64dec $k))) -}}a placeholder (every byte the same), not a random key
 {{- end -}}
+{{- end -}}
+
+{{/* "true" when a label selector selects nothing in particular (no matchLabels, no matchExpressions): as a peer it matches everything. */}}
+{{- define "probectl.selectorEmpty" -}}
+{{- if not (or (get (default (dict) .) "matchLabels") (get (default (dict) .) "matchExpressions")) -}}true{{- end -}}
 {{- end -}}
 
 {{/*
@@ -133,17 +143,17 @@ credential, so `helm template`, `helm install` and GitOps controllers all refuse
 {{- fail "probectl: set encryption.existingSecret or encryption.key, not both" -}}
 {{- end -}}
 {{- if not (or $enc.existingSecret $enc.key) -}}
-{{- fail "probectl: no encryption key: set encryption.existingSecret (a Secret with PROBECTL_ENCRYPTION_KEY under encryption.secretKey) or encryption.key (at least 32 random bytes, base64: openssl rand -base64 32)" -}}
+{{- fail "probectl: no encryption key: set encryption.existingSecret (a Secret with PROBECTL_ENCRYPTION_KEY under encryption.secretKey) or encryption.key (32 random bytes, base64: openssl rand -base64 32)" -}}
 {{- end -}}
 {{- range $name, $value := dict "encryption.key" $enc.key "encryption.previousKey" $enc.previousKey -}}
 {{- if $value -}}
 {{- $p := include "probectl.placeholder" $value -}}
 {{- if $p -}}
-{{- fail (printf "probectl: %s is %s: set at least 32 random bytes, base64 (openssl rand -base64 32), or use encryption.existingSecret" $name $p) -}}
+{{- fail (printf "probectl: %s is %s: set 32 random bytes, base64 (openssl rand -base64 32), or use encryption.existingSecret" $name $p) -}}
 {{- end -}}
 {{- $k := include "probectl.keyProblem" $value -}}
 {{- if $k -}}
-{{- fail (printf "probectl: %s is %s: set at least 32 random bytes, base64 (openssl rand -base64 32), or use encryption.existingSecret" $name $k) -}}
+{{- fail (printf "probectl: %s is %s: set 32 random bytes, base64 (openssl rand -base64 32), or use encryption.existingSecret" $name $k) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
@@ -165,6 +175,41 @@ credential, so `helm template`, `helm install` and GitOps controllers all refuse
 {{- $dbNet := $v.networkPolicy.egress.database -}}
 {{- if not (or $dbNet.cidrs $dbNet.namespaceSelector $dbNet.podSelector) -}}
 {{- fail "probectl: the NetworkPolicy needs to know where PostgreSQL is: set networkPolicy.egress.database.cidrs or networkPolicy.egress.database.namespaceSelector (and podSelector)" -}}
+{{- end -}}
+{{- $n := $v.networkPolicy -}}
+{{- range $i, $sel := $n.ingress.namespaceSelectors -}}
+{{- if include "probectl.selectorEmpty" $sel -}}
+{{- fail (printf "probectl: networkPolicy.ingress.namespaceSelectors[%d] is empty, which allows every namespace: give matchLabels or matchExpressions" $i) -}}
+{{- end -}}
+{{- end -}}
+{{- range $i, $sel := $n.ingress.podSelectors -}}
+{{- if include "probectl.selectorEmpty" $sel -}}
+{{- fail (printf "probectl: networkPolicy.ingress.podSelectors[%d] is empty, which allows every pod of the namespace: give matchLabels or matchExpressions" $i) -}}
+{{- end -}}
+{{- end -}}
+{{- if include "probectl.selectorEmpty" $n.egress.dns.namespaceSelector -}}
+{{- fail "probectl: networkPolicy.egress.dns.namespaceSelector is empty, which allows DNS egress to every namespace: give matchLabels or matchExpressions" -}}
+{{- end -}}
+{{- if and $dbNet.namespaceSelector (include "probectl.selectorEmpty" $dbNet.namespaceSelector) -}}
+{{- fail "probectl: networkPolicy.egress.database.namespaceSelector is empty, which allows every namespace: give matchLabels (e.g. kubernetes.io/metadata.name: <namespace>) or leave it {} with cidrs" -}}
+{{- end -}}
+{{- if and $dbNet.podSelector (include "probectl.selectorEmpty" $dbNet.podSelector) -}}
+{{- fail "probectl: networkPolicy.egress.database.podSelector is empty: give matchLabels or matchExpressions, or leave it {}" -}}
+{{- end -}}
+{{- range $i, $it := $n.egress.integrations -}}
+{{- $hasNs := and $it.namespaceSelector (not (include "probectl.selectorEmpty" $it.namespaceSelector)) -}}
+{{- if and (hasKey $it "cidrs") (not $it.cidrs) -}}
+{{- fail (printf "probectl: networkPolicy.egress.integrations[%d].cidrs is empty: list the CIDRs or drop the key" $i) -}}
+{{- end -}}
+{{- if and (hasKey $it "namespaceSelector") (not $hasNs) -}}
+{{- fail (printf "probectl: networkPolicy.egress.integrations[%d].namespaceSelector is empty, which allows every namespace: give matchLabels or matchExpressions" $i) -}}
+{{- end -}}
+{{- if and $it.podSelector (include "probectl.selectorEmpty" $it.podSelector) -}}
+{{- fail (printf "probectl: networkPolicy.egress.integrations[%d].podSelector is empty: give matchLabels or matchExpressions, or drop it" $i) -}}
+{{- end -}}
+{{- if not (or $it.cidrs $hasNs) -}}
+{{- fail (printf "probectl: networkPolicy.egress.integrations[%d] has no destination (an empty `to` allows every destination): set cidrs or namespaceSelector" $i) -}}
+{{- end -}}
 {{- end -}}
 {{- $secretVars := include "probectl.secretVariables" . | fromJsonArray -}}
 {{- $reserved := include "probectl.reservedVariables" . | fromJsonArray -}}
@@ -197,6 +242,9 @@ credential, so `helm template`, `helm install` and GitOps controllers all refuse
 {{- if and $v.ingress.enabled (eq $v.ingress.mode "reencrypt") (not $v.ingress.tlsSecretName) -}}
 {{- fail "probectl: ingress.mode reencrypt needs ingress.tlsSecretName (the certificate the controller presents)" -}}
 {{- end -}}
+{{- if and $v.ingress.enabled (eq $v.ingress.mode "reencrypt") (not $v.ingress.backendCaSecret) -}}
+{{- fail "probectl: ingress.mode reencrypt needs ingress.backendCaSecret (a Secret in the release namespace with ca.crt, the CA that signed probectl's certificate: the controller verifies probectl with it)" -}}
+{{- end -}}
 {{- if and $v.gateway.enabled (not $v.gateway.parentRefs) -}}
 {{- fail "probectl: gateway.enabled needs gateway.parentRefs (the Gateway listener to attach to)" -}}
 {{- end -}}
@@ -220,7 +268,7 @@ PROBECTL_METRICS_MAX_CONCURRENT_QUERIES: {{ $t.metricsMaxConcurrentQueries | toS
 PROBECTL_DATABASE_CA_FILE: {{ printf "/etc/probectl/database-ca/%s" .Values.database.ca.key | quote }}
 {{- end }}
 {{- range $name, $value := .Values.config }}
-{{ $name }}: {{ $value | toString | quote }}
+{{ $name | quote }}: {{ $value | toString | quote }}
 {{- end }}
 {{- end -}}
 
@@ -232,22 +280,22 @@ PROBECTL_DATABASE_CA_FILE: {{ printf "/etc/probectl/database-ca/%s" .Values.data
 {{- if $v.database.existingSecret }}
   valueFrom:
     secretKeyRef:
-      name: {{ $v.database.existingSecret }}
-      key: {{ $v.database.urlKey }}
+      name: {{ $v.database.existingSecret | quote }}
+      key: {{ $v.database.urlKey | quote }}
 {{- else if include "probectl.isRef" $v.database.url }}
   value: {{ $v.database.url | quote }}
 {{- else }}
   valueFrom:
     secretKeyRef:
-      name: {{ $creds }}
+      name: {{ $creds | quote }}
       key: database-url
 {{- end }}
 {{- if and $v.database.existingSecret $v.database.passwordKey }}
 - name: PROBECTL_DATABASE_PASSWORD
   valueFrom:
     secretKeyRef:
-      name: {{ $v.database.existingSecret }}
-      key: {{ $v.database.passwordKey }}
+      name: {{ $v.database.existingSecret | quote }}
+      key: {{ $v.database.passwordKey | quote }}
 {{- else if $v.database.password }}
 - name: PROBECTL_DATABASE_PASSWORD
 {{- if include "probectl.isRef" $v.database.password }}
@@ -255,7 +303,7 @@ PROBECTL_DATABASE_CA_FILE: {{ printf "/etc/probectl/database-ca/%s" .Values.data
 {{- else }}
   valueFrom:
     secretKeyRef:
-      name: {{ $creds }}
+      name: {{ $creds | quote }}
       key: database-password
 {{- end }}
 {{- end }}
@@ -263,22 +311,22 @@ PROBECTL_DATABASE_CA_FILE: {{ printf "/etc/probectl/database-ca/%s" .Values.data
 {{- if $v.encryption.existingSecret }}
   valueFrom:
     secretKeyRef:
-      name: {{ $v.encryption.existingSecret }}
-      key: {{ $v.encryption.secretKey }}
+      name: {{ $v.encryption.existingSecret | quote }}
+      key: {{ $v.encryption.secretKey | quote }}
 {{- else if include "probectl.isRef" $v.encryption.key }}
   value: {{ $v.encryption.key | quote }}
 {{- else }}
   valueFrom:
     secretKeyRef:
-      name: {{ $creds }}
+      name: {{ $creds | quote }}
       key: encryption-key
 {{- end }}
 {{- if $v.encryption.previousSecretKey }}
 - name: PROBECTL_ENCRYPTION_KEY_PREVIOUS
   valueFrom:
     secretKeyRef:
-      name: {{ $v.encryption.existingSecret }}
-      key: {{ $v.encryption.previousSecretKey }}
+      name: {{ $v.encryption.existingSecret | quote }}
+      key: {{ $v.encryption.previousSecretKey | quote }}
 {{- else if $v.encryption.previousKey }}
 - name: PROBECTL_ENCRYPTION_KEY_PREVIOUS
 {{- if include "probectl.isRef" $v.encryption.previousKey }}
@@ -286,16 +334,16 @@ PROBECTL_DATABASE_CA_FILE: {{ printf "/etc/probectl/database-ca/%s" .Values.data
 {{- else }}
   valueFrom:
     secretKeyRef:
-      name: {{ $creds }}
+      name: {{ $creds | quote }}
       key: encryption-key-previous
 {{- end }}
 {{- end }}
 {{- range $v.secretEnv }}
-- name: {{ .name }}
+- name: {{ .name | quote }}
   valueFrom:
     secretKeyRef:
-      name: {{ .secretName }}
-      key: {{ .key }}
+      name: {{ .secretName | quote }}
+      key: {{ .key | quote }}
 {{- end }}
 {{- end -}}
 
@@ -345,21 +393,21 @@ seccompProfile:
 {{- if .secretName }}
 - name: database-ca
   secret:
-    secretName: {{ .secretName }}
+    secretName: {{ .secretName | quote }}
 {{- else if .configMapName }}
 - name: database-ca
   configMap:
-    name: {{ .configMapName }}
+    name: {{ .configMapName | quote }}
 {{- end }}
 {{- end }}
 {{- range .Values.files }}
-- name: file-{{ .name }}
+- name: {{ printf "file-%s" .name | quote }}
 {{- if .secretName }}
   secret:
-    secretName: {{ .secretName }}
+    secretName: {{ .secretName | quote }}
 {{- else }}
   configMap:
-    name: {{ .configMapName }}
+    name: {{ .configMapName | quote }}
 {{- end }}
 {{- end }}
 {{- end -}}
@@ -375,8 +423,8 @@ seccompProfile:
   readOnly: true
 {{- end }}
 {{- range .Values.files }}
-- name: file-{{ .name }}
-  mountPath: /etc/probectl/files/{{ .name }}
+- name: {{ printf "file-%s" .name | quote }}
+  mountPath: {{ printf "/etc/probectl/files/%s" .name | quote }}
   readOnly: true
 {{- end }}
 {{- end -}}

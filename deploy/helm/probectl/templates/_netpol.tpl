@@ -16,11 +16,17 @@
 - to:
     {{- range $e.database.cidrs }}
     - ipBlock:
-        cidr: {{ . }}
+        cidr: {{ . | quote }}
     {{- end }}
     {{- if or $e.database.namespaceSelector $e.database.podSelector }}
     - namespaceSelector:
-        {{- toYaml (default (dict) $e.database.namespaceSelector) | nindent 8 }}
+        {{- if $e.database.namespaceSelector }}
+        {{- toYaml $e.database.namespaceSelector | nindent 8 }}
+        {{- else }}
+        # A podSelector alone means the release namespace (never every namespace).
+        matchLabels:
+          kubernetes.io/metadata.name: {{ .Release.Namespace | quote }}
+        {{- end }}
       {{- with $e.database.podSelector }}
       podSelector:
         {{- toYaml . | nindent 8 }}

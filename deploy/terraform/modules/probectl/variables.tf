@@ -50,9 +50,20 @@ variable "size" {
 }
 
 variable "extra_values" {
-  description = "Further chart values (non-secret), merged last, e.g. nodeSelector or tolerations."
+  description = "Further chart values (non-secret), merged last, e.g. nodeSelector or tolerations. Refuses inline credentials (database.url, database.password, encryption.key, encryption.previousKey) and config/secretEnv (use the config and secret_env variables)."
   type        = any
   default     = {}
+  validation {
+    condition = alltrue([
+      try(var.extra_values.database.url, "") == "",
+      try(var.extra_values.database.password, "") == "",
+      try(var.extra_values.encryption.key, "") == "",
+      try(var.extra_values.encryption.previousKey, "") == "",
+      try(var.extra_values.config, null) == null,
+      try(var.extra_values.secretEnv, null) == null,
+    ])
+    error_message = "extra_values may not hold credentials (database.url, database.password, encryption.key, encryption.previousKey) nor config/secretEnv: they would be kept in the Terraform state. Name the Secrets (database_secret_name, encryption_secret_name, secret_env) and use the config variable."
+  }
 }
 
 variable "timeout_seconds" {
@@ -188,12 +199,34 @@ variable "integration_egress" {
 }
 
 variable "config" {
-  description = "Non-secret PROBECTL_* settings (chart value config; docs/configuration.md). A credential variable only as a secret reference."
+  description = "Non-secret PROBECTL_* settings (chart value config; docs/configuration.md). No credential variable: those go through secret_env."
   type        = map(string)
   default     = {}
   validation {
     condition     = alltrue([for k in keys(var.config) : can(regex("^PROBECTL_[A-Z0-9_]+$", k))])
     error_message = "config keys are PROBECTL_* variable names."
+  }
+  # The variables docs/configuration.md marks 🔒 (test/deploy/secret-variables.deploy.ts keeps this list equal to it).
+  validation {
+    condition = alltrue([for k in keys(var.config) : !startswith(k, "PROBECTL_DEVICE_CRED_") && !contains([
+      "PROBECTL_DATABASE_URL",
+      "PROBECTL_DATABASE_PASSWORD",
+      "PROBECTL_ENCRYPTION_KEY",
+      "PROBECTL_ENCRYPTION_KEY_PREVIOUS",
+      "PROBECTL_SECRETS_VAULT_TOKEN",
+      "PROBECTL_SECRETS_VAULT_ROLE_ID",
+      "PROBECTL_SECRETS_VAULT_SECRET_ID",
+      "PROBECTL_SECRETS_CONJUR_API_KEY",
+      "PROBECTL_TLS_CERT",
+      "PROBECTL_TLS_KEY",
+      "PROBECTL_SIEM_TOKEN",
+      "PROBECTL_SIEM_WEBHOOK_SECRET",
+      "PROBECTL_NOTIFY_CONNECTORS",
+      "PROBECTL_NOTIFY_INBOUND",
+      "PROBECTL_METRICS_UPSTREAM_TOKEN",
+      "PROBECTL_CMDB_SECRET",
+    ], k)])
+    error_message = "config holds a credential variable (🔒 in docs/configuration.md): its value would be kept in the Terraform state; give it through secret_env (a Secret) instead."
   }
 }
 
@@ -218,12 +251,14 @@ variable "service_monitor" {
 }
 
 variable "ingress" {
-  description = "An Ingress (ingress): host, class, passthrough or reencrypt, and for reencrypt the controller's TLS Secret."
+  description = "An Ingress (ingress): host, class, passthrough or reencrypt; for reencrypt the controller's TLS Secret, the Secret with ca.crt that verifies probectl (backendCaSecret) and optionally the name probectl's certificate presents (backendHostname)."
   type = object({
-    host            = string
-    class_name      = optional(string, "")
-    mode            = optional(string, "passthrough")
-    tls_secret_name = optional(string, "")
+    host              = string
+    class_name        = optional(string, "")
+    mode              = optional(string, "passthrough")
+    tls_secret_name   = optional(string, "")
+    backend_ca_secret = optional(string, "")
+    backend_hostname  = optional(string, "")
   })
   default = null
 }

@@ -44,11 +44,13 @@ locals {
   }))
 
   ingress = jsondecode(var.ingress == null ? jsonencode({ enabled = false }) : jsonencode({
-    enabled       = true
-    host          = var.ingress.host
-    className     = var.ingress.class_name
-    mode          = var.ingress.mode
-    tlsSecretName = var.ingress.tls_secret_name
+    enabled         = true
+    host            = var.ingress.host
+    className       = var.ingress.class_name
+    mode            = var.ingress.mode
+    tlsSecretName   = var.ingress.tls_secret_name
+    backendCaSecret = var.ingress.backend_ca_secret
+    backendHostname = var.ingress.backend_hostname
   }))
 
   values = {
