@@ -28,7 +28,14 @@ function sourceOf(req: FastifyRequest): string {
   return req.socket.remoteAddress ?? 'local';
 }
 
+/**
+ * Sends `{code, message, ...extra}`. An error whose body carries
+ * `retry_after_seconds` (a positive integer) also carries it as the
+ * `Retry-After` header in delta seconds (RFC 9110 §10.2.3).
+ */
 function errorReply(reply: FastifyReply, code: ErrorCode, status: number, message: string, extra?: Record<string, unknown>) {
+  const retry = extra?.['retry_after_seconds'];
+  if (typeof retry === 'number' && Number.isSafeInteger(retry) && retry > 0) reply.header('retry-after', String(retry));
   return reply.code(status).type('application/json').send({ code, message, ...(extra ?? {}) });
 }
 

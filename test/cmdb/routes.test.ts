@@ -104,7 +104,7 @@ describe('CMDB routes', () => {
     assert.equal(ci.json.targets[0].items[0].name, 'db01');
   });
 
-  it('rate-limited per tenant (429 with retry_after_seconds); 409 while CMDB correlation is off', async (t) => {
+  it('rate-limited per tenant (429 with Retry-After and retry_after_seconds); 409 while CMDB correlation is off', async (t) => {
     const { app, token } = await cmdbApp(t, { PROBECTL_CMDB_RATE_LIMIT: '3' });
     const tok = await token(['cmdb-read']);
     for (let i = 0; i < 3; i++) assert.equal((await app.request('GET', '/v1/cmdb/lookup?key=web01', { token: tok })).status, 200);
@@ -112,6 +112,7 @@ describe('CMDB routes', () => {
     assert.equal(limited.status, 429);
     assert.equal(limited.json.code, 'PROBECTL_ERR_CMDB_RATE_LIMITED');
     assert.ok(limited.json.retry_after_seconds >= 1);
+    assert.equal(limited.headers['retry-after'], String(limited.json.retry_after_seconds), 'Retry-After in seconds, as docs/configuration.md promises');
     const off = await startTestApp();
     t.after(() => off.close());
     const res = await off.request('GET', '/v1/cmdb/lookup?key=web01', { token: off.adminToken });
