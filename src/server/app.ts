@@ -231,7 +231,7 @@ function registerRoute(app: FastifyInstance, deps: AppDeps, mounted: MountedRout
       if (access.provider && principal.tenantId !== deps.providerTenantId) {
         throw new ProbectlError('PROBECTL_ERR_FORBIDDEN', 'this route is reserved to the provider tenant');
       }
-      await deps.auth.authorize(principal, access.anyOf, `${def.method} ${def.url}`, source);
+      await deps.auth.authorize(principal, access.anyOf, `${def.method} ${def.url}`, source, access.allOf);
       req.principal = principal;
     },
     handler: async (req, reply) => {

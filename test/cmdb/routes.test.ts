@@ -86,7 +86,10 @@ describe('CMDB routes', () => {
     const admin = await token(['admin']);
     const first = await app.request('POST', '/v1/signals', { token: admin, body: { kind: 'link.down', severity: 'critical', confidence: 90, target: '10.0.0.1', title: 'down' } });
     const incident = first.json.signals[0].incident_id as string;
-    const cis = await app.request('GET', `/v1/incidents/${incident}/cis`, { token: await token(['cmdb-read']) });
+    const cmdbOnly = await app.request('GET', `/v1/incidents/${incident}/cis`, { token: await token(['cmdb-read']) });
+    assert.deepEqual([cmdbOnly.status, cmdbOnly.json.code], [403, 'PROBECTL_ERR_FORBIDDEN'], 'the view shows incident targets: cmdb-read alone is not enough');
+    assert.ok(!cmdbOnly.text.includes('10.0.0.1'));
+    const cis = await app.request('GET', `/v1/incidents/${incident}/cis`, { token: await token(['cmdb-read', 'incidents-read']) });
     assert.equal(cis.status, 200, cis.text);
     assert.deepEqual(cis.json.targets.map((x: { target: string; state: string; items: unknown[] }) => [x.target, x.state, x.items.length]), [['10.0.0.1', 'ok', 1]]);
     assert.ok(sn.requestCount >= 1);
