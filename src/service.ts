@@ -232,7 +232,7 @@ async function openCore(config: Config, opts: ServiceOptions & { background: boo
   const tls = config.allowPlaintextHttp || !opts.background ? undefined : await serverTlsIdentity(config, paths.tlsDir, secrets, clock);
   if (tls?.generated) log.info({ cert: tls.generated, sha256_fingerprint: tls.identity.fingerprint256 }, 'generated a self-signed server certificate');
   const material = tls?.identity.material();
-  const app = await buildApp(deps, { routes: mountedRoutes(config), version: VERSION, ...(material ? { tls: { cert: material.cert, key: material.key } } : {}) });
+  const app = await buildApp(deps, { routes: mountedRoutes(config), version: VERSION, logAnsweredErrors: opts.background, ...(material ? { tls: { cert: material.cert, key: material.key } } : {}) });
   cleanup.push(async () => {
     // Fastify closes the connections idle when close() starts; a keep-alive connection whose last
     // request finishes during shutdown goes idle later and would hold the close open until the

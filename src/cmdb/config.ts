@@ -1,5 +1,5 @@
 import type { ConfigProblem, SectionValue } from '../config/section.ts';
-import { duration, int, optOneOf, optStr, readableFile } from '../config/vars.ts';
+import { caBundleFile, duration, int, optOneOf, optStr } from '../config/vars.ts';
 import { isLoopbackHost } from '../core/net.ts';
 import { secretRef } from '../secrets/config-var.ts';
 import type { SecretRef } from '../secrets/ref.ts';
@@ -21,7 +21,7 @@ export const cmdbVars = {
   provider: optOneOf('PROBECTL_CMDB_PROVIDER', { values: CMDB_PROVIDERS, doc: 'The CMDB to correlate incidents and agents with: `servicenow` (Table API on PROBECTL_CMDB_TABLE) or `netbox` (REST API). Unset: CMDB correlation is off and no connection is ever opened.' }),
   url: optStr('PROBECTL_CMDB_URL', { accepts: 'https://host[:port][/path] (http:// only to loopback), without credentials', doc: 'Base URL of the CMDB: the ServiceNow instance (`https://example.service-now.com`) or NetBox (`https://netbox.example.com`; the API is under `/api/`). Credentials in the URL are refused.' }),
   secret: secretRef('PROBECTL_CMDB_SECRET', { doc: 'The CMDB credential, sent only in the Authorization header: for ServiceNow `user:password` (HTTP Basic) or an OAuth bearer token; for NetBox an API token (a v1 40-hex token is sent as `Token …`, a v2 `nbt_…` token as `Bearer …`). May be a secret reference, resolved at use time.' }),
-  table: optStr('PROBECTL_CMDB_TABLE', { pattern: TABLE, accepts: 'a ServiceNow table name, e.g. cmdb_ci or cmdb_ci_server', doc: 'ServiceNow only: the CMDB table looked up (default `cmdb_ci`, the base class: every CI class).' }),
+  table: optStr('PROBECTL_CMDB_TABLE', { pattern: TABLE, effectiveDefault: 'cmdb_ci', accepts: 'a ServiceNow table name, e.g. cmdb_ci or cmdb_ci_server', doc: 'ServiceNow only: the CMDB table looked up (`cmdb_ci`, the default, is the base class: every CI class).' }),
   cacheTtl: duration('PROBECTL_CMDB_CACHE_TTL', { default: '10m', minMs: 1000, maxMs: 86_400_000, doc: 'How long a CMDB answer is used before it is asked again. After it, a failing CMDB still serves the last answer, marked stale.' }),
   negativeTtl: duration('PROBECTL_CMDB_NEGATIVE_TTL', { default: '1m', minMs: 1000, maxMs: 86_400_000, doc: 'How long an answer with no CI is used before it is asked again (at most PROBECTL_CMDB_CACHE_TTL; left unset, the default follows a shorter PROBECTL_CMDB_CACHE_TTL).' }),
   cacheMax: int('PROBECTL_CMDB_CACHE_MAX', { default: 10_000, min: 10, max: 1_000_000, doc: 'Most keys cached; the least recently used goes first.' }),
@@ -29,7 +29,7 @@ export const cmdbVars = {
   enrichTimeout: duration('PROBECTL_CMDB_ENRICH_TIMEOUT', { default: '2s', minMs: 50, maxMs: 30_000, doc: 'How long a new incident\'s notification waits for its CIs: past it the page goes out without them (the lookup goes on and warms the cache). At most PROBECTL_CMDB_TIMEOUT; left unset, the default follows a shorter PROBECTL_CMDB_TIMEOUT.' }),
   connections: int('PROBECTL_CMDB_CONNECTIONS', { default: 128, min: 1, max: 1024, doc: 'Most connections open to the CMDB at once (lookups of different keys in parallel; lookups of one key always share one request).' }),
   rateLimit: int('PROBECTL_CMDB_RATE_LIMIT', { default: 600, min: 1, max: 1_000_000, doc: 'CMDB lookups (API reads of /v1/cmdb/lookup, incident CIs and agent CIs) one tenant may make per minute; beyond it 429 with Retry-After.' }),
-  caFile: readableFile('PROBECTL_CMDB_CA_FILE', { doc: 'PEM bundle of a private CA trusted for the CMDB, in addition to the system roots. Validation is never disabled.' }),
+  caFile: caBundleFile('PROBECTL_CMDB_CA_FILE', { doc: 'PEM bundle of a private CA trusted for the CMDB, in addition to the system roots. Validation is never disabled.' }),
 };
 
 export type CmdbVars = SectionValue<typeof cmdbVars>;
@@ -74,12 +74,26 @@ function baseUrl(text: string, problems: ConfigProblem[]): URL | undefined {
 }
 
 /**
+ * NetBox's own rules: the URL is NetBox's base (probectl adds `/api/…`, so a
+ * URL ending in /api would request /api/api/…), and a literal secret is
+ * token-shaped (a v1 token is 40 hex characters, a v2 token `nbt_<id>.<secret>`:
+ * never a ':' or whitespace, so `user:password` or `Token …` is refused). A
+ * reference is judged when resolved. The secret is never echoed.
+ */
+function netboxChecks(v: CmdbVars, url: URL | undefined, problems: ConfigProblem[]): void {
+  if (url && /\/api\/$/.test(url.pathname)) problems.push(problem('PROBECTL_CMDB_URL', 'ends in /api: probectl adds /api/ itself, so requests would go to /api/api/…', 'the NetBox base URL without /api, e.g. https://netbox.example.com'));
+  if (v.secret?.scheme === 'literal' && /[:\s]/.test(v.secret.value)) {
+    problems.push(problem('PROBECTL_CMDB_SECRET', 'not a NetBox API token (it holds a \':\' or whitespace; NetBox takes no user:password and probectl adds the Token/Bearer prefix itself)', 'a NetBox API token (v1: 40 hex characters; v2: nbt_…), or a secret reference'));
+  }
+}
+
+/**
  * Validates the CMDB variables together: every variable that is set is
  * checked whether correlation is on or off. On when PROBECTL_CMDB_PROVIDER is
  * set: then the URL and the secret are required (both CMDBs refuse anonymous
- * API reads), a ServiceNow secret must be `user:password` or a bearer token
- * (a reference is judged when resolved), PROBECTL_CMDB_TABLE is ServiceNow's
- * only. Returns the settings when on and valid, otherwise undefined.
+ * API reads), a NetBox URL and literal secret pass netboxChecks, and
+ * PROBECTL_CMDB_TABLE is ServiceNow's only. Returns the settings when on and
+ * valid, otherwise undefined.
  */
 export function cmdbSettings(v: CmdbVars, problems: ConfigProblem[]): CmdbSettings | undefined {
   const before = problems.length;
@@ -92,6 +106,7 @@ export function cmdbSettings(v: CmdbVars, problems: ConfigProblem[]): CmdbSettin
   }
   if (v.url === undefined) problems.push(problem('PROBECTL_CMDB_URL', `required when PROBECTL_CMDB_PROVIDER=${v.provider}`, 'https://host[:port][/path]'));
   if (v.secret === undefined) problems.push(problem('PROBECTL_CMDB_SECRET', `required when PROBECTL_CMDB_PROVIDER=${v.provider}`, v.provider === 'servicenow' ? 'user:password or an OAuth bearer token, or a secret reference' : 'a NetBox API token, or a secret reference'));
+  if (v.provider === 'netbox') netboxChecks(v, url, problems);
   if (v.provider !== 'servicenow' && v.table !== undefined) problems.push(problem('PROBECTL_CMDB_TABLE', 'only the servicenow provider reads a table', 'unset it'));
   if (v.secret?.scheme === 'literal' && /[\u0000-\u001f\u007f]/.test(v.secret.value)) problems.push(problem('PROBECTL_CMDB_SECRET', 'holds a line break or another control character (never valid in an Authorization header)', 'the credential on one line, without control characters'));
   // A default longer than what the operator set follows it (an operator who set only PROBECTL_CMDB_CACHE_TTL=30s

@@ -4,7 +4,7 @@ import { ProbectlError } from '../core/errors.ts';
 import type { Principal } from '../identity/permissions.ts';
 import type { CiAnswer } from '../incidents/configuration-items.ts';
 import { getIncident } from '../incidents/incidents.ts';
-import { needs, routeWith, type RouteDef } from '../integrations/route.ts';
+import { needs, needsAll, routeWith, type RouteDef } from '../integrations/route.ts';
 import { IdParams } from '../integrations/schemas.ts';
 import type { IntegrationRouteDeps } from '../integrations/types.ts';
 import { inTenant } from '../store/scope.ts';
@@ -55,7 +55,10 @@ function overall(answers: readonly CiAnswer[]): 'ok' | 'stale' | 'unavailable' {
 }
 
 /**
- * CMDB correlation routes (`cmdb-read`; docs/cmdb.md). Each is an audited
+ * CMDB correlation routes (`cmdb-read`; docs/cmdb.md). The incident and
+ * agent views show the incident's targets and the agent's name, host name
+ * and address, so they need `incidents-read` as well (the permission that
+ * reads incidents and lists agents). Each is an audited
  * sensitive read (once per token, action and target per interval) counted
  * against the tenant's PROBECTL_CMDB_RATE_LIMIT. The lookup answers 503 when
  * the CMDB fails with nothing cached; the incident and agent views answer
@@ -81,7 +84,7 @@ export const cmdbRoutes: readonly RouteDef<Deps>[] = [
     },
   }),
   route({
-    method: 'GET', url: '/v1/incidents/:id/cis', summary: 'The configuration items of an incident\'s target and its signals\' targets', tags: ['cmdb'], access: needs('cmdb-read'),
+    method: 'GET', url: '/v1/incidents/:id/cis', summary: 'The configuration items of an incident\'s target and its signals\' targets (needs cmdb-read and incidents-read)', tags: ['cmdb'], access: needsAll('cmdb-read', 'incidents-read'),
     schema: {
       params: IdParams,
       response: { 200: Type.Object({ incident_id: Type.String(), cmdb: Type.Union([Type.Literal('ok'), Type.Literal('stale'), Type.Literal('unavailable')]), targets: Type.Array(TargetOut) }) },
@@ -104,7 +107,7 @@ export const cmdbRoutes: readonly RouteDef<Deps>[] = [
     },
   }),
   route({
-    method: 'GET', url: '/v1/agents/:id/ci', summary: 'The configuration items of an agent (by its host name and address)', tags: ['cmdb'], access: needs('cmdb-read'),
+    method: 'GET', url: '/v1/agents/:id/ci', summary: 'The configuration items of an agent (by its host name and address; needs cmdb-read and incidents-read)', tags: ['cmdb'], access: needsAll('cmdb-read', 'incidents-read'),
     schema: {
       params: IdParams,
       response: { 200: Type.Object({ agent_id: Type.String(), name: Type.String(), cmdb: Type.Union([Type.Literal('ok'), Type.Literal('stale'), Type.Literal('unavailable')]), targets: Type.Array(TargetOut) }) },

@@ -1,4 +1,5 @@
-import { accessSync, constants } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { formatDuration, parseDuration } from '../core/duration.ts';
 import { type HostPort, parseHostPort } from '../core/net.ts';
 
@@ -47,11 +48,16 @@ export function str(name: string, opts: Common & { default: string; pattern?: Re
   }, () => opts.default, showText);
 }
 
-export function optStr(name: string, opts: Common & { pattern?: RegExp; accepts?: string }): VarSpec<string | undefined> {
-  return spec(name, { ...opts, accepts: opts.accepts ?? 'any text' }, (raw) => {
+/**
+ * Optional text: undefined when unset. `effectiveDefault` is what the section
+ * uses when it is unset (shown in the docs and by `config check`); the parsed
+ * value stays undefined so the section can tell that it was not set.
+ */
+export function optStr(name: string, opts: Common & { pattern?: RegExp; accepts?: string; effectiveDefault?: string }): VarSpec<string | undefined> {
+  return spec(name, { ...opts, accepts: opts.accepts ?? 'any text', defaultText: opts.effectiveDefault }, (raw) => {
     if (opts.pattern && !opts.pattern.test(raw)) throw new VarProblem('malformed');
     return raw;
-  }, unset, showText);
+  }, unset, (v) => v ?? opts.effectiveDefault ?? '(unset)');
 }
 
 export function bool(name: string, opts: Common & { default: boolean }): VarSpec<boolean> {
@@ -72,8 +78,12 @@ export function int(name: string, opts: Common & { default: number; min: number;
   }, () => opts.default, String);
 }
 
+/** Examples of durations in the accepted values, those within a variable's range only. */
+const DURATION_EXAMPLES: ReadonlyArray<[string, number]> = [['500ms', 500], ['30s', 30_000], ['5m', 300_000], ['1h', 3_600_000]];
+
 export function duration(name: string, opts: Common & { default: string; minMs: number; maxMs: number }): VarSpec<number> {
-  const accepts = `a duration from ${formatDuration(opts.minMs)} to ${formatDuration(opts.maxMs)}, e.g. 500ms, 30s, 5m, 1h`;
+  const examples = DURATION_EXAMPLES.filter(([, ms]) => ms >= opts.minMs && ms <= opts.maxMs).map(([text]) => text);
+  const accepts = `a duration from ${formatDuration(opts.minMs)} to ${formatDuration(opts.maxMs)}${examples.length > 0 ? `, e.g. ${examples.join(', ')}` : ''}`;
   const parseOrThrow = (raw: string): number => {
     const ms = parseDuration(raw);
     if (ms === undefined) throw new VarProblem('not a duration');
@@ -143,4 +153,36 @@ export function list<T>(name: string, opts: Common & { accepts: string; default?
     const items = parseItems(raw);
     return items.length === 0 ? whenUnset() : items;
   }, whenUnset, (v) => (v.length === 0 ? '(none)' : v.every((x) => typeof x === 'string') ? v.join(',') : `${v.length} item(s)`));
+}
+
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
+
+/**
+ * A PEM bundle of CA certificates (RFC 7468 `CERTIFICATE` blocks; text
+ * between blocks, as in distribution bundles, is ignored): readable, at least
+ * one certificate, every one parsing as X.509, and no other PEM block (a
+ * private key in a CA file is refused rather than loaded). Checked at startup
+ * so a wrong file stops it, not the first connection.
+ */
+export function caBundleFile(name: string, opts: Common): VarSpec<string | undefined> {
+  return spec(name, { ...opts, accepts: 'a path to a readable PEM file of CA certificates' }, (raw) => {
+    let text: string;
+    try {
+      accessSync(raw, constants.R_OK);
+      text = readFileSync(raw, 'utf8');
+    } catch {
+      throw new VarProblem('file is missing or unreadable');
+    }
+    const blocks = [...text.matchAll(PEM_BLOCK)];
+    if (blocks.length === 0) throw new VarProblem('the file holds no PEM certificate');
+    if (blocks.some((b) => b[1] !== 'CERTIFICATE')) throw new VarProblem('the file holds a PEM block other than CERTIFICATE (only CA certificates belong here)');
+    for (const b of blocks) {
+      try {
+        new X509Certificate(b[0]);
+      } catch {
+        throw new VarProblem('a certificate in the file does not parse');
+      }
+    }
+    return raw;
+  }, unset, showText);
 }

@@ -11,8 +11,11 @@ import type { Principal, Permission } from '../identity/permissions.ts';
 
 export type Access =
   | { readonly public: true }
-  /** Any one of these permissions; `provider` additionally requires the provider tenant. */
-  | { readonly anyOf: readonly Permission[]; readonly provider?: boolean };
+  /**
+   * Any one of `anyOf`, and every one of `allOf` as well (when given);
+   * `provider` additionally requires the provider tenant.
+   */
+  | { readonly anyOf: readonly Permission[]; readonly allOf?: readonly Permission[]; readonly provider?: boolean };
 
 export interface RouteSchema {
   body?: TSchema;
@@ -87,6 +90,11 @@ export function routeWith<D>(): <S extends RouteSchema>(def: RouteDef<D, S>) => 
 
 export function needs(...anyOf: Permission[]): Access {
   return { anyOf };
+}
+
+/** Every one of these permissions (a route showing what two permissions guard needs both). */
+export function needsAll(first: Permission, ...rest: Permission[]): Access {
+  return { anyOf: [first], allOf: [first, ...rest] };
 }
 
 export const PUBLIC: Access = { public: true };

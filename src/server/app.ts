@@ -22,13 +22,27 @@ export interface AppOptions {
   /** Every route with how its handler gets its dependencies (server/routes/index.ts). */
   routes: readonly MountedRoute[];
   version: string;
+  /**
+   * Log 5xx answers of our own ({code, message}, e.g. a 503 of an unavailable
+   * dependency) as `request failed` errors; default true. The CLI's in-process
+   * app sets false: the CLI reports the answer itself, and its stderr gets no
+   * server log line. Unhandled errors (500 INTERNAL) are logged either way.
+   */
+  logAnsweredErrors?: boolean;
 }
 
 function sourceOf(req: FastifyRequest): string {
   return req.socket.remoteAddress ?? 'local';
 }
 
+/**
+ * Sends `{code, message, ...extra}`. An error whose body carries
+ * `retry_after_seconds` (a positive integer) also carries it as the
+ * `Retry-After` header in delta seconds (RFC 9110 §10.2.3).
+ */
 function errorReply(reply: FastifyReply, code: ErrorCode, status: number, message: string, extra?: Record<string, unknown>) {
+  const retry = extra?.['retry_after_seconds'];
+  if (typeof retry === 'number' && Number.isSafeInteger(retry) && retry > 0) reply.header('retry-after', String(retry));
   return reply.code(status).type('application/json').send({ code, message, ...(extra ?? {}) });
 }
 
@@ -59,9 +73,9 @@ function describeError(err: FastifyError & { validationContext?: string }, bodyL
   return { status: 500, code: 'PROBECTL_ERR_INTERNAL', message: 'internal error; see the server log', unhandled: true };
 }
 
-function logError(req: FastifyRequest, err: unknown, e: DescribedError): void {
+function logError(req: FastifyRequest, err: unknown, e: DescribedError, answered: boolean): void {
   if (e.unhandled) req.log.error({ err }, 'unhandled error');
-  else if (e.status >= 500) req.log.error({ err: { code: e.code, message: e.message } }, 'request failed');
+  else if (answered && e.status >= 500) req.log.error({ err: { code: e.code, message: e.message } }, 'request failed');
 }
 
 /** JSON is UTF-8 (RFC 8259 §8.1): a body declared in another charset is refused, never reinterpreted. */
@@ -76,6 +90,7 @@ function refuseNonUtf8Charset(contentType: string | undefined): void {
 const MAX_PARAM_LENGTH = 100;
 
 export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<FastifyInstance> {
+  const logAnswered = opts.logAnsweredErrors ?? true;
   const app = Fastify({
     loggerInstance: deps.log.child({ component: 'http' }),
     logController: new LogController({ disableRequestLogging: true }),
@@ -94,7 +109,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
 
   app.setErrorHandler((err: FastifyError & { validationContext?: string }, req, reply) => {
     const e = describeError(err, deps.config.bodyLimit);
-    logError(req, err, e);
+    logError(req, err, e, logAnswered);
     return errorReply(reply, e.code, e.status, e.message, e.extra);
   });
 
@@ -143,7 +158,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
   });
 
   for (const mounted of opts.routes) {
-    if (mounted.def.raw || mounted.def.renderError) await app.register(async (scope) => registerScopedRoute(scope, deps, mounted));
+    if (mounted.def.raw || mounted.def.renderError) await app.register(async (scope) => registerScopedRoute(scope, deps, mounted, logAnswered));
     else registerRoute(app, deps, mounted);
   }
 
@@ -160,7 +175,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
  * (onRequest), before the body is read; authentication and authorization
  * errors keep probectl's {code, message} shape whatever the route renders.
  */
-async function registerScopedRoute(scope: FastifyInstance, deps: AppDeps, mounted: MountedRoute): Promise<void> {
+async function registerScopedRoute(scope: FastifyInstance, deps: AppDeps, mounted: MountedRoute, logAnswered: boolean): Promise<void> {
   const def = mounted.def;
   const raw = def.raw;
   const limit = raw === undefined ? deps.config.bodyLimit : typeof raw.limit === 'function' ? raw.limit(mounted.deps(deps)) : raw.limit;
@@ -181,7 +196,7 @@ async function registerScopedRoute(scope: FastifyInstance, deps: AppDeps, mounte
     }
     const tooLarge = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && raw?.tooLarge ? raw.tooLarge(limit) : undefined;
     const e = describeError((tooLarge ?? err) as FastifyError & { validationContext?: string }, limit);
-    logError(req, err, e);
+    logError(req, err, e, logAnswered);
     if (def.renderError && e.status !== 401 && e.status !== 403) {
       const rendered = def.renderError(e);
       return reply.code(e.status).type(rendered.contentType).send(rendered.body);
@@ -216,7 +231,7 @@ function registerRoute(app: FastifyInstance, deps: AppDeps, mounted: MountedRout
       if (access.provider && principal.tenantId !== deps.providerTenantId) {
         throw new ProbectlError('PROBECTL_ERR_FORBIDDEN', 'this route is reserved to the provider tenant');
       }
-      await deps.auth.authorize(principal, access.anyOf, `${def.method} ${def.url}`, source);
+      await deps.auth.authorize(principal, access.anyOf, `${def.method} ${def.url}`, source, access.allOf);
       req.principal = principal;
     },
     handler: async (req, reply) => {

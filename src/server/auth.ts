@@ -77,16 +77,21 @@ export class Authenticator {
     return principal;
   }
 
-  /** Checks the permission after the tenant is known; a denial is audited under the same per-source limit. */
-  async authorize(principal: Principal, needed: readonly Permission[], route: string, source: string): Promise<void> {
-    if (needed.some((p) => holds(principal, p))) return;
+  /**
+   * Checks the permissions after the tenant is known: one of `needed` and
+   * every one of `allOf`. A denial is audited under the same per-source limit.
+   */
+  async authorize(principal: Principal, needed: readonly Permission[], route: string, source: string, allOf: readonly Permission[] = []): Promise<void> {
+    if (needed.some((p) => holds(principal, p)) && allOf.every((p) => holds(principal, p))) return;
     this.opts.onOutcome?.('denied');
     if (this.admitFailure(source)) {
       await inTenant(this.opts.db, principal.tenantId, (tx) => appendAudit(tx, this.opts.clock, {
         actor: principal.actor, action: 'access.denied', target: route, outcome: 'denied',
-        data: { source, required: [...needed], suppressed_since_last: this.takeSuppressed(source) },
+        data: { source, required: [...needed], ...(allOf.length > 0 ? { required_all: [...allOf] } : {}), suppressed_since_last: this.takeSuppressed(source) },
       }));
     }
+    const missing = allOf.filter((p) => !holds(principal, p));
+    if (missing.length > 0) throw new ProbectlError('PROBECTL_ERR_FORBIDDEN', `this token lacks the ${missing.join(' and ')} permission (the route needs ${allOf.join(' and ')})`);
     throw new ProbectlError('PROBECTL_ERR_FORBIDDEN', `this token lacks the ${needed.join(' or ')} permission`);
   }
 

@@ -30,4 +30,25 @@ describe('probectl cmdb lookup', () => {
     assert.match(bad.stderr, /<key>: not an IP address[\s\S]*PROBECTL_ERR_CLI_USAGE/);
     assert.ok(![text, json, bad].some((r) => `${r.stdout}${r.stderr}`.includes('0123456789abcdefghij')), 'the token never printed');
   });
+
+  it('a CMDB that is down: the CLI reports the 503 once, with no server log line on its stdout or stderr', async (t) => {
+    const nb = await NetBox.start();
+    t.after(() => nb.close());
+    const root = mkdtempSync(join(tmpdir(), 'probectl-cmdb-cli-'));
+    t.after(() => rmSync(root, { recursive: true, force: true }));
+    writeFileSync(join(root, 'ca.pem'), nb.standIn.caPem);
+    const env = {
+      PROBECTL_DATA_DIR: join(root, 'data'), PROBECTL_CMDB_PROVIDER: 'netbox', PROBECTL_CMDB_URL: nb.url,
+      PROBECTL_CMDB_SECRET: 'nbt_AbCdEf012345.0123456789abcdefghijklmnopqrstuvwxyzABCD', PROBECTL_CMDB_CA_FILE: join(root, 'ca.pem'),
+    };
+    await nb.close();
+    for (const args of [['cmdb', 'lookup', '10.0.0.1'], ['cmdb', 'lookup', '10.0.0.1', '--json']]) {
+      const down = await cliAsync(args, env);
+      assert.equal(down.status, 1, down.stderr);
+      assert.match(down.stderr, /^probectl: CMDB unavailable: .* \[PROBECTL_ERR_CMDB_UNAVAILABLE\]$/m);
+      assert.equal(down.stdout, '', 'nothing on stdout (no server log line to corrupt --json)');
+      assert.doesNotMatch(down.stderr, /"level":|request failed/, 'the in-process app logs no server error line');
+      assert.equal(`${down.stdout}${down.stderr}`.split('\n').filter((l) => l.includes('CMDB unavailable')).length, 1, 'reported once');
+    }
+  });
 });

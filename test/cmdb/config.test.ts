@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isProbectlError } from '../../src/core/errors.ts';
 import { loadConfig } from '../../src/settings.ts';
+import { testCa } from '../helpers/tls.ts';
 
 const base = { PROBECTL_DATA_DIR: '/tmp/probectl-cmdb-config' };
 
@@ -66,5 +70,49 @@ describe('CMDB configuration', () => {
     assert.match(refused({ PROBECTL_CMDB_URL: 'https://netbox.example.com' }), /PROBECTL_CMDB_URL: set while PROBECTL_CMDB_PROVIDER is unset/);
     const loop = loadConfig({ ...base, PROBECTL_CMDB_PROVIDER: 'netbox', PROBECTL_CMDB_URL: 'http://127.0.0.1:8000', PROBECTL_CMDB_SECRET: 't' }).integrations.cmdb;
     assert.ok(loop, 'plaintext to loopback is allowed');
+  });
+
+  it('NetBox: a URL ending in /api and a literal secret that is not token-shaped are refused, the secret never echoed', () => {
+    const nb = { PROBECTL_CMDB_PROVIDER: 'netbox', PROBECTL_CMDB_SECRET: '0123456789abcdef0123456789abcdef01234567' };
+    for (const url of ['https://netbox.example.com/api', 'https://netbox.example.com/api/', 'https://example.com/netbox/api']) {
+      assert.match(refused({ ...nb, PROBECTL_CMDB_URL: url }), /PROBECTL_CMDB_URL: ends in \/api[\s\S]*without \/api/, url);
+    }
+    assert.ok(loadConfig({ ...base, ...nb, PROBECTL_CMDB_URL: 'https://example.com/netbox' }).integrations.cmdb, 'a NetBox under a path prefix is fine');
+    for (const secret of ['admin:hunter2-netbox', 'Token 0123456789abcdef0123456789abcdef01234567', 'nbt_abc.def ghi']) {
+      const msg = refused({ ...nb, PROBECTL_CMDB_URL: 'https://netbox.example.com', PROBECTL_CMDB_SECRET: secret });
+      assert.match(msg, /PROBECTL_CMDB_SECRET: not a NetBox API token/, msg);
+      assert.ok(!msg.includes(secret) && !msg.includes('hunter2') && !msg.includes('0123456789abcdef'), msg);
+    }
+    for (const secret of ['0123456789abcdef0123456789abcdef01234567', 'nbt_AbCdEf012345.0123456789abcdefghijklmnopqrstuvwxyzABCD', 'env:NETBOX_TOKEN']) {
+      assert.ok(loadConfig({ ...base, ...nb, PROBECTL_CMDB_URL: 'https://netbox.example.com', PROBECTL_CMDB_SECRET: secret }).integrations.cmdb, secret);
+    }
+    assert.ok(loadConfig({ ...base, PROBECTL_CMDB_PROVIDER: 'servicenow', PROBECTL_CMDB_URL: 'https://example.service-now.com/api', PROBECTL_CMDB_SECRET: 'probectl.cmdb:pass' }).integrations.cmdb, 'ServiceNow: neither rule applies');
+  });
+
+  it('PROBECTL_CMDB_CA_FILE must be PEM certificates: refused at startup otherwise', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'probectl-cmdb-ca-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const ca = await testCa();
+    const on = { PROBECTL_CMDB_PROVIDER: 'servicenow', PROBECTL_CMDB_URL: 'https://example.service-now.com', PROBECTL_CMDB_SECRET: 'probectl.cmdb:pass' };
+    const file = (name: string, text: string) => {
+      writeFileSync(join(dir, name), text);
+      return join(dir, name);
+    };
+    const good = file('good.pem', `# a private CA\n${ca.certPem}`);
+    assert.equal((loadConfig({ ...base, ...on, PROBECTL_CMDB_CA_FILE: good }).integrations.cmdb as { caFile: string }).caFile, good);
+    const cases: Array<[string, RegExp]> = [
+      [file('der.pem', 'not a certificate at all'), /no PEM certificate/],
+      [file('broken.pem', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'), /does not parse/],
+      [file('key.pem', `${ca.certPem}${ca.keyPem}`), /other than CERTIFICATE/],
+    ];
+    for (const [path, why] of cases) assert.match(refused({ ...on, PROBECTL_CMDB_CA_FILE: path }), new RegExp(`PROBECTL_CMDB_CA_FILE: [^\\n]*${why.source}`), path);
+  });
+
+  it('docs: duration examples within range; PROBECTL_CMDB_TABLE shows its effective default', async () => {
+    const { cmdbVars } = await import('../../src/cmdb/config.ts');
+    assert.doesNotMatch(cmdbVars.cacheTtl.accepts, /500ms/);
+    assert.match(cmdbVars.cacheTtl.accepts, /e\.g\. 30s, 5m, 1h$/);
+    assert.equal(cmdbVars.table.defaultText, 'cmdb_ci');
+    assert.equal(cmdbVars.table.show(undefined), 'cmdb_ci');
   });
 });

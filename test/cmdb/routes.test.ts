@@ -100,7 +100,10 @@ describe('CMDB routes', () => {
     const admin = await token(['admin']);
     const first = await app.request('POST', '/v1/signals', { token: admin, body: { kind: 'link.down', severity: 'critical', confidence: 90, target: '10.0.0.1', title: 'down' } });
     const incident = first.json.signals[0].incident_id as string;
-    const cis = await app.request('GET', `/v1/incidents/${incident}/cis`, { token: await token(['cmdb-read']) });
+    const cmdbOnly = await app.request('GET', `/v1/incidents/${incident}/cis`, { token: await token(['cmdb-read']) });
+    assert.deepEqual([cmdbOnly.status, cmdbOnly.json.code], [403, 'PROBECTL_ERR_FORBIDDEN'], 'the view shows incident targets: cmdb-read alone is not enough');
+    assert.ok(!cmdbOnly.text.includes('10.0.0.1'));
+    const cis = await app.request('GET', `/v1/incidents/${incident}/cis`, { token: await token(['cmdb-read', 'incidents-read']) });
     assert.equal(cis.status, 200, cis.text);
     assert.deepEqual(cis.json.targets.map((x: { target: string; state: string; items: unknown[] }) => [x.target, x.state, x.items.length]), [['10.0.0.1', 'ok', 1]]);
     assert.ok(sn.requestCount >= 1);
@@ -118,7 +121,7 @@ describe('CMDB routes', () => {
     assert.equal(ci.json.targets[0].items[0].name, 'db01');
   });
 
-  it('rate-limited per tenant (429 with retry_after_seconds); 409 while CMDB correlation is off', async (t) => {
+  it('rate-limited per tenant (429 with Retry-After and retry_after_seconds); 409 while CMDB correlation is off', async (t) => {
     const { app, token } = await cmdbApp(t, { PROBECTL_CMDB_RATE_LIMIT: '3' });
     const tok = await token(['cmdb-read']);
     for (let i = 0; i < 3; i++) assert.equal((await app.request('GET', '/v1/cmdb/lookup?key=web01', { token: tok })).status, 200);
@@ -126,6 +129,7 @@ describe('CMDB routes', () => {
     assert.equal(limited.status, 429);
     assert.equal(limited.json.code, 'PROBECTL_ERR_CMDB_RATE_LIMITED');
     assert.ok(limited.json.retry_after_seconds >= 1);
+    assert.equal(limited.headers['retry-after'], String(limited.json.retry_after_seconds), 'Retry-After in seconds, as docs/configuration.md promises');
     const off = await startTestApp();
     t.after(() => off.close());
     const res = await off.request('GET', '/v1/cmdb/lookup?key=web01', { token: off.adminToken });

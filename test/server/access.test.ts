@@ -54,7 +54,7 @@ describe(`access control on every route (${process.env.PROBECTL_TEST_DATABASE_UR
   });
   after(() => app?.close());
 
-  const pathOf = (r: RouteDef, id = randomUUID()) => r.url.replace(':id', id);
+  const pathOf = (r: RouteDef, id: string = randomUUID()) => r.url.replace(':id', id);
   const sampleBody = (r: RouteDef) => (r.method === 'GET' || r.method === 'DELETE' ? undefined : {});
 
   it('every non-public route answers 401 without credentials, with a malformed header and with an unknown token', async () => {
@@ -75,6 +75,32 @@ describe(`access control on every route (${process.env.PROBECTL_TEST_DATABASE_UR
       const res = await app.request(r.method, pathOf(r), { token: weak, body: sampleBody(r) });
       assert.equal(res.status, 403, `${r.method} ${r.url} needs ${needed.join('|')}`);
       assert.equal(res.json.code, 'PROBECTL_ERR_FORBIDDEN');
+    }
+  });
+
+  /** Routes that need several permissions at once, and which. */
+  const NEEDS_ALL: Record<string, readonly Permission[]> = {
+    // The views show the incident's targets and the agent's name, host name and address: cmdb-read alone is not enough.
+    'GET /v1/incidents/:id/cis': ['cmdb-read', 'incidents-read'],
+    'GET /v1/agents/:id/ci': ['cmdb-read', 'incidents-read'],
+  };
+
+  it('routes that need several permissions answer 403 to a token missing any one of them', async () => {
+    const declared = routes.filter((r) => 'anyOf' in r.access && r.access.allOf !== undefined).map((r) => `${r.method} ${r.url}`).sort();
+    assert.deepEqual(declared, Object.keys(NEEDS_ALL).sort(), 'every route with allOf is listed here');
+    for (const r of routes) {
+      const all = NEEDS_ALL[`${r.method} ${r.url}`];
+      if (!all) continue;
+      assert.deepEqual('anyOf' in r.access ? r.access.allOf : undefined, all, `${r.method} ${r.url}`);
+      for (const left of all) {
+        const { token: partial } = await token(tenantA, all.filter((p) => p !== left));
+        const res = await app.request(r.method, pathOf(r, r.url.includes('agents') ? agentA : incidentA), { token: partial });
+        assert.deepEqual([res.status, res.json.code], [403, 'PROBECTL_ERR_FORBIDDEN'], `${r.method} ${r.url} without ${left}: ${res.text}`);
+        assert.match(res.json.message, new RegExp(`lacks the ${left} permission`));
+      }
+      const { token: both } = await token(tenantA, all);
+      const res = await app.request(r.method, pathOf(r, r.url.includes('agents') ? agentA : incidentA), { token: both });
+      assert.notEqual(res.status, 403, `${r.method} ${r.url} with ${all.join(' and ')}: ${res.text}`);
     }
   });
 

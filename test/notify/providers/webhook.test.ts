@@ -36,6 +36,20 @@ describe('webhook provider (the generic signed JSON POST)', () => {
     assert.deepEqual((stored.get('u-1') as { update: unknown }).update, { signals: 4, severity_from: 'warning', severity_to: 'critical' });
   });
 
+  it('an open carries the incident\'s configuration items (at most 5, 8 IPs each); other actions carry none', async (t) => {
+    const { server, stored } = await receiver(t);
+    const { ep } = connector(t, server.caPem, `webhook|${server.url}/in|${SECRET}`);
+    const ci = (n: number) => ({ provider: 'netbox' as const, id: `device:${n}`, name: `sw${n}`, class: 'device', role: 'Leaf', ips: Array.from({ length: 10 }, (_, k) => `10.0.${n}.${k}`), fqdn: null, owner: 'Payments', location: 'Paris DC1', status: 'Active', link: `https://netbox.example/dcim/devices/${n}/`, origin: 'https://netbox.example' });
+    const inc = testIncident({ cis: [1, 2, 3, 4, 5, 6].map(ci) });
+    assert.equal((await webhook.perform({ action: 'open', incident: inc, ref: undefined, idempotencyKey: 'open-cis' }, ep, undefined)).kind, 'ok');
+    const items = stored.get('open-cis')?.configuration_items ?? [];
+    assert.equal(items.length, 5);
+    assert.deepEqual(items[0], { provider: 'netbox', id: 'device:1', name: 'sw1', class: 'device', role: 'Leaf', ips: ['10.0.1.0', '10.0.1.1', '10.0.1.2', '10.0.1.3', '10.0.1.4', '10.0.1.5', '10.0.1.6', '10.0.1.7'], fqdn: null, owner: 'Payments', location: 'Paris DC1', status: 'Active', link: 'https://netbox.example/dcim/devices/1/' });
+    assert.equal((await webhook.perform({ action: 'resolve', incident: { ...inc, status: 'resolved' }, ref: { id: inc.key }, idempotencyKey: 'resolve-cis' }, ep, undefined)).kind, 'ok');
+    assert.equal(stored.get('resolve-cis')?.configuration_items, undefined);
+    assert.equal(stored.get('resolve-cis')?.action, 'resolve');
+  });
+
   it('a retry of the same operation carries the same Idempotency-Key: the receiver keeps one copy and answers 409, which counts as done', async (t) => {
     const { server, stored } = await receiver(t);
     const { ep } = connector(t, server.caPem, `webhook|${server.url}/in|${SECRET}`);

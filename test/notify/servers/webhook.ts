@@ -17,6 +17,8 @@ export interface WebhookDoc {
   key: string;
   idempotency_key: string;
   incident: { id: string; tenant: string; title: string; severity: string; status: string; target: string; kind_family: string; signal_count: number; opened_at: string };
+  /** open only, when the CMDB found some (docs/cmdb.md). */
+  configuration_items?: Array<{ provider: string; id: string; name: string; class: string; role: string | null; ips: string[]; fqdn: string | null; owner: string | null; location: string | null; status: string | null; link: string }>;
   update?: { signals: number; severity_from: string; severity_to: string };
 }
 
