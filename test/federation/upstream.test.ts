@@ -105,7 +105,7 @@ describe('metrics upstream mode (header tenancy, Mimir stand-in over HTTPS)', ()
     assert.equal(sels?.length, 2);
     for (const s of sels ?? []) assert.deepEqual(s.filter((m) => m.name === 'tenant_id'), [{ name: 'tenant_id', op: '=', value: a.id }]);
     assert.ok(!res.text.includes(b.id) && !res.text.includes('b-only-value'), res.text);
-    assert.equal(rec.params.find(([k]) => k === 'time')?.[1], String(now / 1000));
+    assert.equal(Number(rec.params.find(([k]) => k === 'time')?.[1]), now / 1000, 'the evaluation time is forwarded (as seconds)');
     // The guard asked the engine's series API first, with the same tenant-scoped selectors.
     const guard = last('/prometheus/api/v1/series');
     assert.equal(guard?.orgId, a.id);
