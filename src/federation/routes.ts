@@ -72,8 +72,8 @@ function replyBody(rt: MetricsRuntime, body: Body, release: () => void): string 
 }
 
 /** Runs a read in a limiter slot; the slot goes to the reply (replyBody), or back on failure. */
-async function limited<T>(rt: MetricsRuntime, fn: (release: () => void) => Promise<T>): Promise<T> {
-  const release = await rt.limiter.acquire();
+async function limited<T>(rt: MetricsRuntime, tenant: string, fn: (release: () => void) => Promise<T>): Promise<T> {
+  const release = await rt.limiter.acquire(tenant);
   try {
     return await fn(release);
   } catch (err) {
@@ -99,7 +99,7 @@ function promEndpoint(path: string, summary: string, params: Record<string, unkn
       const merged = promParams(method === 'POST' ? (body as unknown as Buffer | undefined) : undefined, query);
       const rt = runtimeOf(deps);
       const request: ReadRequest = { tenant: principal.tenantId, now: deps.clock.now(), params: merged, signal };
-      return limited(rt, async (release) => {
+      return limited(rt, principal.tenantId, async (release) => {
         const out = await storage(async () => handler(rt.backend, request, (p ?? {}) as Record<string, string>));
         return { body: replyBody(rt, out, release), contentType: 'application/json' };
       });
@@ -127,7 +127,7 @@ export const metricsRoutes: readonly RouteDef<Deps>[] = [
     handler: async ({ deps, principal, query, signal }) => {
       const rt = runtimeOf(deps);
       const params = promParams(undefined, query);
-      return limited(rt, async (release) => {
+      return limited(rt, principal.tenantId, async (release) => {
         const body = await storage(() => rt.backend.federate({ tenant: principal.tenantId, now: deps.clock.now(), params, signal }));
         return { body: replyBody(rt, body, release), contentType: EXPOSITION_CONTENT_TYPE };
       });

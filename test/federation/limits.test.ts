@@ -33,6 +33,24 @@ describe('metrics read limiter', () => {
     assert.equal(limiter.active, 0);
   });
 
+  it('one tenant holds at most half the slots (rounded up): another tenant still gets one, in order once freed', async () => {
+    const limiter = new QueryLimiter(4, 300);
+    assert.equal(limiter.perTenant, 2);
+    const a1 = await limiter.acquire('a');
+    const a2 = await limiter.acquire('a');
+    const order: string[] = [];
+    const a3 = limiter.acquire('a').then((r) => { order.push('a3'); return r; });
+    const b1 = await limiter.acquire('b'); // a slot is free for b although a waits
+    order.push('b1');
+    assert.equal(limiter.active, 3);
+    a1();
+    const r3 = await a3;
+    assert.deepEqual(order, ['b1', 'a3']);
+    await assert.rejects(limiter.acquire('a'), (err: unknown) => isProbectlError(err, 'PROBECTL_ERR_METRICS_BUSY') && /this tenant/.test((err as Error).message));
+    for (const r of [a2, r3, b1]) r();
+    assert.equal(limiter.active, 0);
+  });
+
   it('a streamed response holds its slot until it closes, and is cut at the timeout', async () => {
     const limiter = new QueryLimiter(1, 300);
     const release = await limiter.acquire();

@@ -81,17 +81,20 @@ export async function instantQuery(ctx: QueryContext, params: PromParams): Promi
   return vectorBody(await ctx.store.instant(ctx.tenant, sel, t, opts));
 }
 
+/** A constant's range-query answer: one series without labels, `value` at start + k·step (ms). */
+export function constantRangeBody(value: number, startMs: number, endMs: number, stepMs: number): Body {
+  const steps = Math.floor((endMs - startMs) / stepMs) + 1;
+  const timestamps = new Float64Array(steps);
+  for (let k = 0; k < steps; k++) timestamps[k] = startMs + k * stepMs;
+  return matrixBody([{ labels: {}, timestamps, values: new Float64Array(steps).fill(value) }]);
+}
+
 /** GET|POST /api/v1/query_range: a matrix at start + k·step. */
 export async function rangeQuery(ctx: QueryContext, params: PromParams): Promise<Body> {
   const { startMs, endMs, stepMs } = parseRangeQueryParams({ start: first(params, 'start'), end: first(params, 'end'), step: first(params, 'step') });
   const opts = options(ctx, params);
   const q = enforced(ctx, params);
-  if (isConstant(q.expr)) {
-    const steps = Math.floor((endMs - startMs) / stepMs) + 1;
-    const timestamps = new Float64Array(steps);
-    for (let k = 0; k < steps; k++) timestamps[k] = startMs + k * stepMs;
-    return matrixBody([{ labels: {}, timestamps, values: new Float64Array(steps).fill(q.expr.constant) }]);
-  }
+  if (isConstant(q.expr)) return constantRangeBody(q.expr.constant, startMs, endMs, stepMs);
   if (q.expr.rangeMs !== undefined) {
     throw new QueryRefusedError('invalid', 'invalid parameter "query": invalid expression type "range vector" for range query, must be Scalar or instant Vector');
   }

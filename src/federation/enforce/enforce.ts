@@ -89,7 +89,8 @@ export function checkTenant(tenant: string): void {
   }
 }
 
-export function topExpression(query: string, options: EnforceOptions): SyntaxNode {
+/** The one expression of `query`, parsed within the bounds; a string literal is refused with `stringRefusal` (default: the selectors-only message). */
+export function topExpression(query: string, options: EnforceOptions, stringRefusal: string = PLAIN_SELECTORS_ONLY): SyntaxNode {
   if (typeof query !== 'string') throw new QueryRefusedError('syntax', 'the query must be a string');
   const maxLength = options.maxQueryLength ?? DEFAULT_MAX_LENGTH;
   if (query.length > maxLength) throw new QueryRefusedError('too-long', `the query is longer than ${maxLength} characters`);
@@ -101,7 +102,7 @@ export function topExpression(query: string, options: EnforceOptions): SyntaxNod
   if (exprs.length > 1) throw new QueryRefusedError('syntax', `parse error at ${position(query, (exprs[1] as SyntaxNode).from)}: unexpected expression`);
   const expr = exprs[0] as SyntaxNode;
   if (expr.name === 'StringLiteral') {
-    throw new QueryRefusedError('not-a-selector', PLAIN_SELECTORS_ONLY);
+    throw new QueryRefusedError('not-a-selector', stringRefusal);
   }
   return expr;
 }

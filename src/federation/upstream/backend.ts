@@ -21,9 +21,11 @@
 import type { Logger } from 'pino';
 import { ProbectlError } from '../../core/errors.ts';
 import { all, first, type PromParams } from '../api/params.ts';
-import { promTimestamp, successBody } from '../api/json.ts';
+import { promTimestamp, scalarJson, successBody } from '../api/json.ts';
 import type { MetricsBackend, ReadRequest, WriteAnswer, WriteRequestIn } from '../backend.ts';
-import { enforceMatchSelector } from '../enforce/enforce.ts';
+import { constantRangeBody } from '../api/queries.ts';
+import { evaluateConstant, isConstantExpression } from '../enforce/constant.ts';
+import { enforceMatchSelector, topExpression } from '../enforce/enforce.ts';
 import { QueryRefusedError, TENANT_LABEL } from '../enforce/types.ts';
 import { goQuote } from '../enforce/literals.ts';
 import { checkEvalTime, parsePromDurationParam, parsePromTimeParam, parseRangeQueryParams, PromParamError } from '../prom-time.ts';
@@ -122,8 +124,8 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
     if (data.length > deps.maxSeries) throw tooMany(deps.maxSeries);
   }
 
-  function scoped(r: ReadRequest): ScopedQuery {
-    return withParam('query', () => scopeQuery(first(r.params, 'query') ?? '', r.tenant));
+  function scoped(r: ReadRequest, spanMs = 0): ScopedQuery {
+    return withParam('query', () => scopeQuery(first(r.params, 'query') ?? '', r.tenant, {}, { spanMs }));
   }
 
   function window(q: ScopedQuery, startMs: number, endMs: number): [number, number] {
@@ -138,6 +140,8 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
     async instant(r) {
       const t = checkEvalTime(parsePromTimeParam(first(r.params, 'time'), 'time', r.now), 'time');
       const lookback = lookbackParam(r.params);
+      const constant = constantOf(r);
+      if (constant !== undefined) return successBody(scalarJson(t, constant));
       const q = scoped(r);
       const [lo, hi] = window(q, t, t);
       await guard(r, q.selectors, lo, hi);
@@ -147,7 +151,9 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
     async range(r) {
       const { startMs, endMs, stepMs } = parseRangeQueryParams({ start: first(r.params, 'start'), end: first(r.params, 'end'), step: first(r.params, 'step') });
       const lookback = lookbackParam(r.params);
-      const q = scoped(r);
+      const constant = constantOf(r);
+      if (constant !== undefined) return constantRangeBody(constant, startMs, endMs, stepMs);
+      const q = scoped(r, endMs - startMs);
       const [lo, hi] = window(q, startMs, endMs);
       await guard(r, q.selectors, lo, hi);
       return ok(client.api(r.tenant, '/api/v1/query_range', [['query', q.query], ['start', seconds(startMs)], ['end', seconds(endMs)], ['step', `${stepMs / 1000}`], ...lookback, ...timeout], r.signal), 'query');
@@ -194,6 +200,22 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
 
     write: (w) => forwardWrite(deps, w),
   };
+}
+
+/**
+ * The value of a query that is a constant number expression (`1+1`, Grafana's "Save & test"),
+ * evaluated here as in embedded mode (enforce/constant.ts) and never sent; undefined for
+ * anything else, which goes through the tenant scoping.
+ */
+function constantOf(r: ReadRequest): number | undefined {
+  const query = first(r.params, 'query') ?? '';
+  try {
+    const top = topExpression(query, {});
+    return isConstantExpression(top) ? evaluateConstant(top, query) : undefined;
+  } catch (err) {
+    if (err instanceof QueryRefusedError) return undefined;
+    throw err;
+  }
 }
 
 function tooMany(max: number): ProbectlError {

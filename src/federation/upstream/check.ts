@@ -22,12 +22,13 @@ function statusProblem(a: UpstreamAnswer, what: string, variable: string, hint40
   return `${what} answered HTTP ${a.status}`;
 }
 
-async function attempt(fn: () => Promise<UpstreamAnswer>, what: string, origin: string): Promise<UpstreamAnswer> {
+async function attempt(fn: () => Promise<UpstreamAnswer>, what: string, origin: string, variable: string): Promise<UpstreamAnswer> {
   try {
     return await fn();
   } catch (err) {
-    const reason = err instanceof ProbectlError ? err.message : String(err);
-    throw refuse(`${what} at ${origin}: ${reason}`);
+    // The runtime wording ("…; retry") is for API clients; at startup the operator fixes a variable.
+    const reason = (err instanceof ProbectlError ? err.message : String(err)).replace(/;\s*retry( later)?$/, '');
+    throw refuse(`${what} at ${origin} (${variable}): ${reason}`);
   }
 }
 
@@ -35,7 +36,7 @@ async function attempt(fn: () => Promise<UpstreamAnswer>, what: string, origin: 
 export async function checkUpstream(client: UpstreamClient, tenant: string): Promise<void> {
   const s = client.settings;
   const origin = safeOrigin(s.url);
-  const q = await attempt(() => client.api(tenant, '/api/v1/query', [['query', 'vector(1)']]), 'the query API', origin);
+  const q = await attempt(() => client.api(tenant, '/api/v1/query', [['query', 'vector(1)']]), 'the query API', origin, 'PROBECTL_METRICS_UPSTREAM_URL');
   const qp = statusProblem(q, 'Prometheus query API', 'PROBECTL_METRICS_UPSTREAM_URL', 'set the URL under which <URL>/api/v1/query answers (Mimir: https://mimir/prometheus)');
   if (qp !== undefined) throw refuse(qp);
   let parsed: { status?: unknown } | undefined;
@@ -46,7 +47,7 @@ export async function checkUpstream(client: UpstreamClient, tenant: string): Pro
   }
   if (parsed?.status !== 'success') throw refuse(`${origin} did not answer a Prometheus query with {"status":"success"}: is PROBECTL_METRICS_UPSTREAM_URL a Prometheus HTTP API?`);
   const writeOrigin = safeOrigin(s.writeUrl);
-  const w = await attempt(() => client.write(tenant, encodeTenantWriteRequest(tenant, [])), 'the remote-write receiver', writeOrigin);
+  const w = await attempt(() => client.write(tenant, encodeTenantWriteRequest(tenant, [])), 'the remote-write receiver', writeOrigin, s.writeUrl.href === new URL(`${s.url.href.replace(/\/+$/, '')}/api/v1/write`).href ? 'PROBECTL_METRICS_UPSTREAM_URL, PROBECTL_METRICS_UPSTREAM_WRITE_URL' : 'PROBECTL_METRICS_UPSTREAM_WRITE_URL');
   const wp = statusProblem(w, 'remote-write receiver', 'PROBECTL_METRICS_UPSTREAM_WRITE_URL', 'Prometheus needs --web.enable-remote-write-receiver; Mimir/Cortex take /api/v1/push, Thanos Receive /api/v1/receive');
   if (wp !== undefined) throw refuse(wp);
 }

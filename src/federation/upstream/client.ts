@@ -11,7 +11,8 @@
  * past the deadline → PROBECTL_ERR_METRICS_UPSTREAM_TIMEOUT (503, the call cancelled); any other
  * 4xx → PROBECTL_ERR_METRICS_UPSTREAM_REFUSED with the engine's status. Messages never carry the
  * engine's address path, the credentials (anything the request sent is cut out) or a label set
- * (each `{…}` of the engine's message is elided, so no series is named).
+ * (each `{…}`, `metric[…=…]` and `name="value"` / `name=value` pair of the engine's message is
+ * elided, so no series is named).
  */
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
@@ -67,22 +68,22 @@ export class UpstreamClient {
     return h;
   }
 
-  private async call(url: URL, tenant: string, init: { method: 'GET' | 'POST'; body?: Buffer | string; headers: Record<string, string>; signal?: AbortSignal | undefined }): Promise<UpstreamAnswer> {
+  private async call(url: URL, tenant: string, init: { method: 'GET' | 'POST'; body?: Buffer | string; headers: Record<string, string>; signal?: AbortSignal | undefined; what?: string }): Promise<UpstreamAnswer> {
     const headers = await this.headers(tenant, init.headers);
     let res: HttpResponse;
     try {
       res = await this.http.request(url, { method: init.method, headers, ...(init.body !== undefined ? { body: init.body } : {}), ...(init.signal ? { signal: init.signal } : {}) });
     } catch (err) {
-      throw this.transportError(err);
+      throw this.transportError(err, init.what ?? 'query');
     }
     const body = res.status >= 300 ? withoutSentCredentials(res.body, headers) : res.body;
     return { status: res.status, headers: res.headers, body };
   }
 
-  private transportError(err: unknown): ProbectlError {
+  private transportError(err: unknown, what: string): ProbectlError {
     if (err instanceof HttpClientError) {
       this.log?.warn({ origin: err.origin, kind: err.kind, cause: err.causeCode }, 'metrics upstream call failed');
-      if (err.kind === 'timeout') return new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_TIMEOUT', `query timed out: the metrics engine did not answer within ${this.settings.timeoutMs / 1000}s (PROBECTL_METRICS_UPSTREAM_TIMEOUT); the call was cancelled`);
+      if (err.kind === 'timeout') return new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_TIMEOUT', `${what} timed out: the metrics engine did not answer within ${this.settings.timeoutMs / 1000}s (PROBECTL_METRICS_UPSTREAM_TIMEOUT); the call was cancelled`);
       if (err.kind === 'aborted') return new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', 'the request was cancelled: the client went away');
       if (err.kind === 'too-large') return new ProbectlError('PROBECTL_ERR_METRICS_TOO_MANY_SAMPLES', `the metrics engine's answer is larger than ${MAX_UPSTREAM_RESPONSE_BYTES} bytes; narrow the query or the time range`);
       return new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine is unavailable (${err.kind === 'tls' ? 'TLS verification failed' : err.kind === 'insecure' ? 'refused address' : 'unreachable'}); retry`);
@@ -104,7 +105,7 @@ export class UpstreamClient {
 
   /** A remote-write 1.0 request (snappy protobuf) to the write URL. */
   write(tenant: string, body: Buffer, signal?: AbortSignal): Promise<UpstreamAnswer> {
-    return this.call(new URL(this.settings.writeUrl.href), tenant, { method: 'POST', body, headers: { ...REMOTE_WRITE_REQUEST_HEADERS }, signal });
+    return this.call(new URL(this.settings.writeUrl.href), tenant, { method: 'POST', body, headers: { ...REMOTE_WRITE_REQUEST_HEADERS }, signal, what: 'remote-write' });
   }
 
   private apiUrl(path: string): URL {
@@ -130,8 +131,10 @@ export function engineMessage(body: Buffer): string {
   let prev = '';
   while (prev !== text) {
     prev = text;
-    text = text.replace(/\{[^{}]*\}/g, '{…}');
+    text = text.replace(/\{[^{}]*\}/g, '{…}').replace(/\[[^[\]]*=[^[\]]*\]/g, '[…]');
   }
+  // `name="value"`, `name=value` (and `!=`, `=~`, `!~`) outside braces: a label pair of some series.
+  text = text.replace(/([A-Za-z_][A-Za-z0-9_.]*\s*(?:=~|!~|!=|==?))\s*(?:"(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|`[^`]*`?|[^\s,;)\]}]+)/g, '$1…');
   // eslint-disable-next-line no-control-regex
   text = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
   return text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE)}…` : text;

@@ -19,13 +19,16 @@
  * - Refused, never forwarded: node types this printer does not know, experimental syntax
  *   (anchored/smoothed, fill modifiers, `</` `>/`, duration arithmetic, step()/range()),
  *   and `info()`, which reads `target_info` series the query does not name (not scopable).
+ * - Bounded in cost (the engine evaluates what a series count cannot see): a subquery of more
+ *   than MAX_SUBQUERY_STEPS steps or MAX_SUBQUERY_EVALUATIONS over the query's span, a range
+ *   longer than MAX_RANGE_MS — refused. A string literal as the whole query is refused.
  */
 import type { SyntaxNode } from '@lezer/common';
 import { readNumberLiteral } from '../enforce/constant.ts';
 import { checkTenant, enforceSelector, formatAt, readAt, readOffset, readRange, readVectorSelector, renderLabelName, renderSelector, stringValue, topExpression, type EnforceOptions } from '../enforce/enforce.ts';
 import { formatPromDuration, goQuote } from '../enforce/literals.ts';
 import { children, parsePromQL } from '../enforce/tree.ts';
-import { type EnforcedSelector, QueryRefusedError, TENANT_LABEL } from '../enforce/types.ts';
+import { type EnforcedSelector, PLAIN_SELECTORS_ONLY, QueryRefusedError, TENANT_LABEL } from '../enforce/types.ts';
 
 /** A rewritten query: the text to send, and each selector without range/offset/@ (the cardinality guard's `match[]`). */
 export interface ScopedQuery {
@@ -39,6 +42,26 @@ export interface ScopedQuery {
 
 const MAX_OUTPUT = 262_144;
 
+/** Most evaluation steps of one subquery: Prometheus's own points limit of a range query (11,000). */
+export const MAX_SUBQUERY_STEPS = 11_000;
+/** Steps one subquery is evaluated at over the whole span of a range query (ten times MAX_SUBQUERY_STEPS). */
+export const MAX_SUBQUERY_EVALUATIONS = 110_000;
+/** Longest range of a range selector or subquery: 400 days (past any usual retention). */
+export const MAX_RANGE_MS = 400 * 86_400_000;
+/** A subquery without a step is evaluated at the engine's default evaluation interval (Prometheus: 1m). */
+export const DEFAULT_SUBQUERY_STEP_MS = 60_000;
+
+/** What the query's cost is bounded by: the span (ms) its top expression is evaluated over (0: instant query). */
+export interface CostBounds {
+  readonly spanMs: number;
+}
+
+/**
+ * The message of a refusal in upstream mode (the selectors-only wording of embedded mode does
+ * not apply: full PromQL is forwarded there).
+ */
+export const UPSTREAM_REFUSED = 'probectl forwards full PromQL to the metrics engine only when it can tenant-scope every series the query reads; see docs/federation.md, "What stays refused"';
+
 const BINARY_OPS: Readonly<Record<string, string>> = {
   Pow: '^', Mul: '*', Div: '/', Mod: '%', Atan2: 'atan2', Add: '+', Sub: '-',
   Eql: '==', Gte: '>=', Gtr: '>', Lte: '<=', Lss: '<', Neq: '!=', And: 'and', Unless: 'unless', Or: 'or',
@@ -48,6 +71,8 @@ const WRAPPED = new Set(['BinaryExpr', 'UnaryExpr']);
 
 interface Walk {
   readonly text: string;
+  /** Span (ms) the node being printed is evaluated over. */
+  spanMs: number;
   readonly tenant: string;
   readonly selectors: Set<string>;
   count: number;
@@ -135,12 +160,36 @@ function aggregate(node: SyntaxNode, w: Walk): string {
   return `${op}${modifier} (${children(body).map((a) => print(a, w)).join(', ')})`;
 }
 
+function checkRange(rangeMs: number, what: string): void {
+  if (rangeMs > MAX_RANGE_MS) throw new QueryRefusedError('invalid', `${what} of ${formatPromDuration(rangeMs)} is longer than probectl's limit of ${MAX_RANGE_MS / 86_400_000}d`);
+}
+
+/**
+ * A subquery, bounded before it is forwarded: its range/step at most MAX_SUBQUERY_STEPS (as
+ * Prometheus bounds a range query's points), and the steps the engine evaluates its inner
+ * expression at over the enclosing span plus its range at most MAX_SUBQUERY_EVALUATIONS.
+ */
 function subquery(node: SyntaxNode, w: Walk): string {
   const [inner, range, step] = children(node) as [SyntaxNode, SyntaxNode, SyntaxNode | undefined];
   const rangeMs = readRange(range, w.text);
+  checkRange(rangeMs, 'a subquery range');
+  const stepMs = step === undefined ? DEFAULT_SUBQUERY_STEP_MS : readRange(step, w.text);
+  if (stepMs <= 0) throw new QueryRefusedError('invalid', 'zero or negative subquery step is not accepted');
+  const steps = Math.floor(rangeMs / stepMs);
+  if (steps > MAX_SUBQUERY_STEPS) {
+    throw new QueryRefusedError('invalid', `exceeded maximum resolution of ${MAX_SUBQUERY_STEPS} points per timeseries: the subquery [${formatPromDuration(rangeMs)}:${formatPromDuration(stepMs)}] has ${steps} steps. Try a bigger subquery step`);
+  }
+  const evaluations = Math.floor((w.spanMs + rangeMs) / stepMs);
+  if (evaluations > MAX_SUBQUERY_EVALUATIONS) {
+    throw new QueryRefusedError('invalid', `exceeded maximum resolution of ${MAX_SUBQUERY_EVALUATIONS} evaluation steps: the subquery [${formatPromDuration(rangeMs)}:${formatPromDuration(stepMs)}] over the query's ${formatPromDuration(w.spanMs)} is evaluated at ${evaluations} steps. Try a bigger subquery step or a shorter time range`);
+  }
   w.reachMs += rangeMs;
-  const stepText = step === undefined ? '' : formatPromDuration(readRange(step, w.text));
-  return `${wrap(inner, w)}[${formatPromDuration(rangeMs)}:${stepText}]`;
+  const outer = w.spanMs;
+  w.spanMs = outer + rangeMs;
+  const stepText = step === undefined ? '' : formatPromDuration(stepMs);
+  const out = `${wrap(inner, w)}[${formatPromDuration(rangeMs)}:${stepText}]`;
+  w.spanMs = outer;
+  return out;
 }
 
 function print(node: SyntaxNode, w: Walk): string {
@@ -164,6 +213,7 @@ function print(node: SyntaxNode, w: Walk): string {
       const [inner, range] = children(node) as [SyntaxNode, SyntaxNode];
       if (inner.name !== 'VectorSelector') throw new QueryRefusedError('invalid', 'ranges only allowed for vector selectors');
       const rangeMs = readRange(range, w.text);
+      checkRange(rangeMs, 'a range');
       w.reachMs += rangeMs;
       return selector(inner, w, { rangeMs });
     }
@@ -201,10 +251,21 @@ function print(node: SyntaxNode, w: Walk): string {
  * Rewrites `query` for `tenant`: the text to send upstream, verified (see the module
  * comment). Throws only QueryRefusedError (and TypeError for an invalid tenant).
  */
-export function scopeQuery(query: string, tenant: string, options: EnforceOptions = {}): ScopedQuery {
+export function scopeQuery(query: string, tenant: string, options: EnforceOptions = {}, bounds: CostBounds = { spanMs: 0 }): ScopedQuery {
   checkTenant(tenant);
-  const top = topExpression(query, options);
-  const w: Walk = { text: query, tenant, selectors: new Set(), count: 0, reachMs: 0, atMs: [] };
+  try {
+    return scopeTree(query, tenant, options, bounds);
+  } catch (err) {
+    if (err instanceof QueryRefusedError && err.message.includes(PLAIN_SELECTORS_ONLY)) {
+      throw new QueryRefusedError(err.reason, err.message.replace(PLAIN_SELECTORS_ONLY, UPSTREAM_REFUSED));
+    }
+    throw err;
+  }
+}
+
+function scopeTree(query: string, tenant: string, options: EnforceOptions, bounds: CostBounds): ScopedQuery {
+  const top = topExpression(query, options, `a string literal as the whole query reads no series and is not forwarded (Grafana needs none). ${UPSTREAM_REFUSED}`);
+  const w: Walk = { text: query, tenant, spanMs: bounds.spanMs, selectors: new Set(), count: 0, reachMs: 0, atMs: [] };
   const out = print(top, w);
   if (out.length > MAX_OUTPUT) throw new QueryRefusedError('too-long', `the tenant-scoped query would be longer than ${MAX_OUTPUT} characters`);
   const found = verifyTenantScoped(out, tenant, options);

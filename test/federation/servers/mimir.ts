@@ -17,7 +17,8 @@
  *
  * Every request is recorded (org id, path, parameters, the query) for the test to inspect;
  * `failNext(n, status, body)` answers the next n requests with a fault, `hangNext(n)` never
- * answers them (until the client gives up).
+ * answers them (until the client gives up), `hangOrg(id)` never answers any request of that
+ * org id until `hangOrg(undefined)`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parser } from '@prometheus-io/lezer-promql';
@@ -45,6 +46,9 @@ export interface MimirStandIn extends StandIn {
   readonly series: Map<string, StoredSeries[]>;
   failNext(n: number, status: number, body: string, headers?: Record<string, string>): void;
   hangNext(n: number): void;
+  /** Requests of this org id hang (undefined: none); `hung` counts the requests hanging now. */
+  hangOrg(orgId: string | undefined): void;
+  readonly hung: number;
   /** Answers the series API with this many made-up series (the cardinality guard's input). */
   seriesCount: number | undefined;
 }
@@ -105,17 +109,20 @@ export async function startMimir(opts: { authorization: string }): Promise<Mimir
   const series = new Map<string, StoredSeries[]>();
   const faults: Array<{ status: number; body: string; headers: Record<string, string> } | 'hang'> = [];
   const hanging = new Set<ServerResponse>();
-  const state = { seriesCount: undefined as number | undefined };
+  const state = { seriesCount: undefined as number | undefined, hangOrg: undefined as string | undefined };
 
   const handle = async (req: IncomingMessage, res: ServerResponse, rec: MimirRecord): Promise<number> => {
     const body = await readBody(req);
     const url = new URL(req.url ?? '/', 'https://mimir.invalid');
     rec.params = [...url.searchParams.entries()];
     if (req.method === 'POST' && String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) rec.params.push(...new URLSearchParams(body.toString('utf8')).entries());
-    const fault = faults.shift();
+    const fault = state.hangOrg !== undefined && rec.orgId === state.hangOrg ? 'hang' : faults.shift();
     if (fault === 'hang') {
       hanging.add(res);
-      return new Promise<number>((resolve) => res.once('close', () => resolve(0)));
+      return new Promise<number>((resolve) => res.once('close', () => {
+        hanging.delete(res);
+        resolve(0);
+      }));
     }
     if (fault) {
       res.writeHead(fault.status, { 'content-type': 'text/plain', ...fault.headers });
@@ -213,6 +220,10 @@ export async function startMimir(opts: { authorization: string }): Promise<Mimir
     hangNext(n) {
       for (let i = 0; i < n; i++) faults.push('hang');
     },
+    hangOrg(orgId) {
+      state.hangOrg = orgId;
+    },
+    get hung() { return hanging.size; },
     get seriesCount() { return state.seriesCount; },
     set seriesCount(v) { state.seriesCount = v; },
     async close() {
