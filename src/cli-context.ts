@@ -1,6 +1,7 @@
 /** The composition root of the CLI: what the command tree gets in this build. */
 import type { CliContext } from './cli/context.ts';
 import { INTEGRATIONS } from './integrations/registry.ts';
+import { newKeyFile } from './secrets/encryption-key.ts';
 import { buildSecretResolver } from './secrets/setup.ts';
 import { checkReferences, formatChecks } from './secrets/startup.ts';
 import { migrateDatabase, openInProcessApp, startService } from './service.ts';
@@ -16,6 +17,7 @@ export const probectlContext: CliContext<Config> = {
   },
   openInProcessApp: (config) => openInProcessApp(config),
   migrate: (config) => migrateDatabase(config),
+  newEncryptionKey: (config) => newKeyFile(config),
   async checkSecrets(config) {
     const refs = configReferences(config);
     if (refs.length === 0) return { lines: [], failed: 0, total: 0 };

@@ -33,6 +33,7 @@ import { Metrics } from './server/metrics.ts';
 import { mountedRoutes } from './server/routes/index.ts';
 import { loadServerIdentity } from './server/tls-identity.ts';
 import { withKeyring, type Db } from './store/db.ts';
+import { loadLegacyPlaintext, probeSealedKeys, type UnknownKeyFinding } from './store/sealed.ts';
 import { dataPaths, ensureDataDir, lockDataDir, type DataDirLock } from './store/datadir.ts';
 import { isMigrated, migrate } from './store/migrate.ts';
 import { openStore } from './store/open.ts';
@@ -163,6 +164,14 @@ interface Core {
  * background work and its HTTPS identity; the CLI's in-process app starts
  * neither. Pushes its undo steps onto `cleanup`.
  */
+/** The startup probe's findings as one line (key ids and tables, never a key); undefined when there are none. */
+function describeUnknownKeys(found: UnknownKeyFinding[]): string | undefined {
+  if (found.length === 0) return undefined;
+  const ids = [...new Set(found.map((f) => f.keyId))].join(', ');
+  const where = [...new Set(found.map((f) => `${f.table}.${f.column}`))].join(', ');
+  return `stored values in ${where} (${new Set(found.map((f) => f.tenant)).size} tenant(s)) are sealed with key ${ids}, which is neither PROBECTL_ENCRYPTION_KEY nor PROBECTL_ENCRYPTION_KEY_PREVIOUS; every read of them would fail (docs/encryption.md)`;
+}
+
 async function openCore(config: Config, opts: ServiceOptions & { background: boolean }, cleanup: Array<() => Promise<void> | void>): Promise<Core> {
   const log = opts.log ?? createLogger(config.logLevel);
   const clock = opts.clock ?? systemClock;
@@ -184,6 +193,9 @@ async function openCore(config: Config, opts: ServiceOptions & { background: boo
   cleanup.push(() => db.close());
   const report = await migrate(db);
   if (report.applied.length > 0) log.info({ applied: report.applied }, 'database migrations applied');
+  await loadLegacyPlaintext(db);
+  const encryptionProblem = describeUnknownKeys(await probeSealedKeys(db));
+  if (encryptionProblem) log.error({ code: 'PROBECTL_ERR_ENCRYPTION_KEY_UNKNOWN', key_id: keys.keyring.current.id }, `not ready: ${encryptionProblem}`);
 
   const boot = await bootstrap(db, clock, { tenantName: config.tenantHint ?? 'default', adminTokenPath: paths.adminToken, audit: appendAudit });
   if (boot.adminTokenFile) log.info({ tenant: boot.provider.id, admin_token_file: boot.adminTokenFile }, 'first start: created the default tenant; its admin token is in the file named here (mode 0600)');
@@ -214,6 +226,7 @@ async function openCore(config: Config, opts: ServiceOptions & { background: boo
     secrets,
     integrations,
     isReady: async () => (await db.ping()) && (await isMigrated(db)),
+    encryptionProblem,
   };
   for (const integration of INTEGRATIONS) {
     const settings = config.integrations[integration.name];

@@ -42,6 +42,8 @@ export interface CliContext<C extends CliConfig = CliConfig> {
   migrate(config: C): Promise<{ applied: string[]; current: number }>;
   /** `probectl secrets check`: one line per reference, and how many failed (of how many). */
   checkSecrets(config: C): Promise<{ lines: string[]; failed: number; total: number }>;
+  /** `probectl keys new`: the embedded key file's new key (the old one kept as the previous key file); both key ids. */
+  newEncryptionKey(config: C): { current: string; previous: string; previousFile: string };
   readonly integrations: readonly Integration[];
   readonly env: NodeJS.ProcessEnv;
 }

@@ -30,7 +30,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerServerCommands(program, ctx);
   registerAdminCommands(program, kit);
   registerSecretsCommands(program, ctx);
-  registerKeysCommands(program, kit);
+  registerKeysCommands(program, kit, ctx);
   for (const integration of ctx.integrations) {
     if (integration.commands) integration.commands(program.command(integration.name).description(integration.description), kit);
     integration.rootCommands?.(program, kit);

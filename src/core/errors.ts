@@ -41,6 +41,7 @@ export const ERROR_CODES = {
   // Encryption at rest (src/core/envelope.ts, src/store/sealed.ts)
   PROBECTL_ERR_ENCRYPTION_KEY_UNKNOWN: { status: 500, summary: 'A stored value is sealed with a key that is neither PROBECTL_ENCRYPTION_KEY nor PROBECTL_ENCRYPTION_KEY_PREVIOUS; the key id and the row are named (never a key). Set the key it was sealed with as PROBECTL_ENCRYPTION_KEY_PREVIOUS.' },
   PROBECTL_ERR_ENCRYPTION_DECRYPT: { status: 500, summary: 'A stored encrypted value did not authenticate (a wrong key under a known id, a tampered value, or a value moved from another row or tenant) or is malformed; nothing of it is returned.' },
+  PROBECTL_ERR_ENCRYPTION_NOT_READY: { status: 503, summary: 'Readiness: at startup, stored encrypted values were found sealed with a key that is neither PROBECTL_ENCRYPTION_KEY nor PROBECTL_ENCRYPTION_KEY_PREVIOUS (every read of them would fail); the key ids and tables are named (never a key). Restart with that key as PROBECTL_ENCRYPTION_KEY_PREVIOUS (or, embedded, restore the key file).' },
   PROBECTL_ERR_ENCRYPTION_UNCONFIGURED: { status: 500, summary: 'A value that is kept encrypted was read or written through a database opened without an encryption key.' },
   // -- encryption codes end
   // SIEM export (src/siem)

@@ -30,4 +30,10 @@ export interface AppDeps {
   integrations: ReadonlyMap<string, IntegrationRuntime<unknown>>;
   /** Readiness beyond the database (migrations applied). */
   isReady(): Promise<boolean>;
+  /**
+   * Set when the startup probe (store/sealed.ts probeSealedKeys) found stored
+   * values sealed with a key that is neither PROBECTL_ENCRYPTION_KEY nor
+   * PROBECTL_ENCRYPTION_KEY_PREVIOUS: /readyz then answers not ready, naming the key ids.
+   */
+  encryptionProblem?: string | undefined;
 }

@@ -14,6 +14,8 @@ export function dataPaths(dataDir: string) {
     controlSocket: join(dataDir, 'control.sock'),
     /** The embedded quickstart's generated PROBECTL_ENCRYPTION_KEY (mode 0600). */
     encryptionKey: join(dataDir, 'encryption-key'),
+    /** The key being replaced during a rotation (`probectl keys new` keeps it here, mode 0600). */
+    encryptionKeyPrevious: join(dataDir, 'encryption-key.previous'),
   };
 }
 

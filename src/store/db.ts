@@ -43,6 +43,13 @@ export interface Db {
    */
   readonly keyring?: Keyring | undefined;
   /**
+   * The tenants whose sealed columns may still hold plaintext from before
+   * encryption (table encryption_legacy, loaded by store/sealed.ts
+   * loadLegacyPlaintext after migrating; a completed rotation removes its
+   * tenant). A plaintext value read in any other tenant is refused.
+   */
+  readonly legacyPlaintext?: Set<string> | undefined;
+  /**
    * Runs fn in one transaction as the connecting (owner) role; commits, or
    * rolls back on throw. `begin` is a parameterless statement sent with BEGIN
    * in the same round trip (the tenant scope setup).
@@ -70,7 +77,7 @@ export const parseInt8 = (text: string): number => {
 /** The same database with the keyring that seals its encrypted columns (the composition root attaches it). */
 export function withKeyring(db: Db, keyring: Keyring): Db {
   return {
-    driver: db.driver, streams: db.streams, keyring,
+    driver: db.driver, streams: db.streams, keyring, legacyPlaintext: db.legacyPlaintext ?? new Set<string>(),
     transaction: (fn, options) => db.transaction(fn, options),
     lockSession: () => db.lockSession(),
     ping: () => db.ping(),

@@ -14,6 +14,8 @@ export interface TenantTx {
   readonly tenantId: string;
   /** The database's keyring (store/sealed.ts seals and opens encrypted columns with it). */
   readonly keyring: Keyring | undefined;
+  /** Whether a plaintext value (from before encryption) in a sealed column still reads (Db.legacyPlaintext). */
+  readonly plaintextAccepted: boolean;
   query<R = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
   /** Runs fn once the transaction has committed (never if it rolls back). */
   afterCommit(fn: () => void): void;
@@ -63,6 +65,7 @@ function tenantTx(db: Db, tx: OwnerTx, tenant: string, hooks: Array<() => void>)
   return {
     tenantId: tenant,
     keyring: db.keyring,
+    plaintextAccepted: db.legacyPlaintext?.has(tenant) ?? false,
     query: (sql, params) => tx.query(sql, params),
     afterCommit: (hook) => void hooks.push(hook),
     streamGrew(stream) {

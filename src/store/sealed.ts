@@ -1,7 +1,7 @@
 import { envelopeKeyId, isEnvelope, type Keyring } from '../core/envelope.ts';
 import { ProbectlError } from '../core/errors.ts';
 import type { Db } from './db.ts';
-import { inTenant, type TenantTx } from './scope.ts';
+import { inSystem, inTenant, type TenantTx } from './scope.ts';
 
 /**
  * The columns probectl keeps encrypted at rest (bytea, core/envelope.ts
@@ -11,7 +11,9 @@ import { inTenant, type TenantTx } from './scope.ts';
  *
  * Values written before migration 0008 are the old text/jsonb as UTF-8 bytes
  * (never starting with 0x00, which PostgreSQL text cannot hold): they still
- * read, and `probectl keys rotate` seals them (docs/encryption.md).
+ * read in a tenant that held such rows at migration 0009 (encryption_legacy,
+ * Db.legacyPlaintext) until `probectl keys rotate` has sealed them all
+ * (docs/encryption.md); anywhere else a plaintext value is refused.
  */
 export interface SealedColumn {
   readonly table: string;
@@ -77,7 +79,7 @@ export function sealJson(tx: TenantTx, col: SealedColumn, row: readonly unknown[
  * (naming the table, column and row), PROBECTL_ERR_ENCRYPTION_UNCONFIGURED.
  */
 export function openText(tx: TenantTx, col: SealedColumn, row: readonly unknown[], stored: Uint8Array | null): string | null {
-  return openWith(tx.keyring, col, tx.tenantId, row, stored);
+  return openWith(tx.keyring, col, tx.tenantId, row, stored, tx.plaintextAccepted);
 }
 
 /** openText for a JSON value. */
@@ -86,9 +88,14 @@ export function openJson<T>(tx: TenantTx, col: SealedColumn, row: readonly unkno
   return text === null ? null : (JSON.parse(text) as T);
 }
 
-function openWith(keyring: Keyring | undefined, col: SealedColumn, tenantId: string, row: readonly unknown[], stored: Uint8Array | null): string | null {
+function openWith(keyring: Keyring | undefined, col: SealedColumn, tenantId: string, row: readonly unknown[], stored: Uint8Array | null, plaintextAccepted: boolean): string | null {
   if (stored === null) return null;
-  if (!isEnvelope(stored)) return Buffer.from(stored.buffer, stored.byteOffset, stored.length).toString('utf8');
+  if (!isEnvelope(stored)) {
+    if (!plaintextAccepted) {
+      throw new ProbectlError('PROBECTL_ERR_ENCRYPTION_DECRYPT', `${where(col, tenantId, row)}: holds plaintext (${stored.length} bytes) where an encrypted value belongs; this tenant's values are all encrypted (new, or rotated by \`probectl keys rotate\`), so plaintext is refused, never read`);
+    }
+    return Buffer.from(stored.buffer, stored.byteOffset, stored.length).toString('utf8');
+  }
   return keyringOf(keyring, col).open(stored, context(col, tenantId, row), where(col, tenantId, row)).toString('utf8');
 }
 
@@ -132,7 +139,7 @@ export async function rotateTenant(db: Db, tenantId: string, batch = ROTATION_BA
         for (const r of rows) {
           const row = col.key.map((k) => r[k]);
           const stored = r.v as Uint8Array;
-          const plaintext = openWith(keyring, col, tx.tenantId, row, stored) as string;
+          const plaintext = openWith(keyring, col, tx.tenantId, row, stored, tx.plaintextAccepted) as string;
           if (isEnvelope(stored)) counts.resealed += 1;
           else counts.sealed += 1;
           await tx.query(
@@ -148,11 +155,61 @@ export async function rotateTenant(db: Db, tenantId: string, batch = ROTATION_BA
     result.sealed += counts.sealed;
     result.columns.push(counts);
   }
+  // Every value of the tenant is sealed now: plaintext is refused from here on (migration 0009).
+  await inTenant(db, tenantId, (tx) => tx.query('DELETE FROM encryption_legacy WHERE tenant_id = $1', [tx.tenantId]));
+  db.legacyPlaintext?.delete(tenantId.toLowerCase());
   return result;
+}
+
+/**
+ * Loads into `db.legacyPlaintext` the tenants whose plaintext from before
+ * encryption still reads (table encryption_legacy, migration 0009); run once
+ * the database is migrated. A replica that did not run the rotation keeps
+ * accepting that tenant's plaintext until it restarts.
+ */
+export async function loadLegacyPlaintext(db: Db): Promise<void> {
+  const rows = await inSystem(db, async (tx) => (await tx.query<{ tenant_id: string }>('SELECT tenant_id FROM encryption_legacy')).rows);
+  const set = db.legacyPlaintext;
+  if (!set) return;
+  set.clear();
+  for (const r of rows) set.add(r.tenant_id.toLowerCase());
 }
 
 /** The key id a stored value is sealed with (`plaintext` before encryption): for tests and diagnostics. */
 export function storedKeyId(stored: Uint8Array | null): string | null {
   if (stored === null) return null;
   return envelopeKeyId(stored) ?? 'plaintext';
+}
+
+/** A stored value found under a key that is neither current nor previous. */
+export interface UnknownKeyFinding {
+  tenant: string;
+  table: string;
+  column: string;
+  keyId: string;
+}
+
+/**
+ * The startup probe behind readiness (docs/encryption.md): per tenant, one
+ * statement reads the header (10 bytes) of one stored value of every
+ * encrypted column, and answers those sealed with a key the keyring cannot
+ * open (a restart with the wrong key: every read of them would fail). Cheap —
+ * one round trip per tenant, never a value's body — and it names key ids only.
+ */
+export async function probeSealedKeys(db: Db): Promise<UnknownKeyFinding[]> {
+  const keyring = db.keyring;
+  if (!keyring) return [];
+  const known = new Set([keyring.current.id, ...(keyring.previous ? [keyring.previous.id] : [])]);
+  const probe = `SELECT ${SEALED_COLUMNS.map((c, i) => `(SELECT substring(${c.column} FROM 1 FOR 10) FROM ${c.table} WHERE ${c.column} IS NOT NULL LIMIT 1) AS c${i}`).join(', ')}`;
+  return inSystem(db, async (tx) => {
+    const found: UnknownKeyFinding[] = [];
+    for (const { id } of (await tx.query<{ id: string }>('SELECT id FROM tenants ORDER BY id')).rows) {
+      const row = await tx.asTenant(id, async (t) => (await t.query<Record<string, Uint8Array | null>>(probe)).rows[0] ?? {});
+      SEALED_COLUMNS.forEach((c, i) => {
+        const keyId = envelopeKeyId(row[`c${i}`] ?? new Uint8Array());
+        if (keyId !== undefined && !known.has(keyId)) found.push({ tenant: id, table: c.table, column: c.column, keyId });
+      });
+    }
+    return found;
+  });
 }

@@ -1,16 +1,30 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { Keyring, parseEncryptionKey } from '../../src/core/envelope.ts';
+import { EncryptionKey, Keyring, parseEncryptionKey } from '../../src/core/envelope.ts';
 import { listParked, parkItem } from '../../src/delivery/ledger.ts';
 import { withKeyring, type Db } from '../../src/store/db.ts';
 import { openPglite } from '../../src/store/pglite.ts';
 import { storedKeyId } from '../../src/store/sealed.ts';
 import { inSystem, inTenant } from '../../src/store/scope.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { cli, serve, type ServerProcess } from '../helpers/process.ts';
+
+/** Opens the data directory's embedded database with a keyring (no server running) and runs fn with the provider tenant. */
+function embeddedDb(dataDir: string) {
+  return async <T>(keyring: Keyring, fn: (db: Db, tenant: string) => Promise<T>): Promise<T> => {
+    const db = withKeyring(await openPglite(join(dataDir, 'pglite')), keyring);
+    try {
+      const tenant = await inSystem(db, async (tx) => (await tx.query<{ id: string }>('SELECT id FROM tenants WHERE provider')).rows[0]?.id as string);
+      return await fn(db, tenant);
+    } finally {
+      await db.close();
+    }
+  };
+}
 
 /**
  * The real binary on the embedded database: the quickstart's generated key
@@ -27,16 +41,7 @@ describe('encryption key: embedded quickstart, rotation from the CLI, refusals',
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  /** Opens the embedded database with a keyring (no server running) and runs fn. */
-  const withDb = async <T>(keyring: Keyring, fn: (db: Db, tenant: string) => Promise<T>): Promise<T> => {
-    const db = withKeyring(await openPglite(join(dataDir, 'pglite')), keyring);
-    try {
-      const tenant = await inSystem(db, async (tx) => (await tx.query<{ id: string }>('SELECT id FROM tenants WHERE provider')).rows[0]?.id as string);
-      return await fn(db, tenant);
-    } finally {
-      await db.close();
-    }
-  };
+  const withDb = embeddedDb(dataDir);
   const rawKeyIds = (keyring: Keyring) => withDb(keyring, (db, tenant) => inTenant(db, tenant, async (tx) =>
     (await tx.query<{ reason: Uint8Array; response: Uint8Array }>('SELECT reason, response FROM delivery_parked ORDER BY seq')).rows.flatMap((r) => [storedKeyId(r.reason), storedKeyId(r.response)])));
 
@@ -89,6 +94,18 @@ describe('encryption key: embedded quickstart, rotation from the CLI, refusals',
       new RegExp(`sealed with key ${newKey.current.id}, which is neither PROBECTL_ENCRYPTION_KEY`));
   });
 
+  it('a plain restart after an env-var rotation (the key file still holds the old key) is not silent: not ready, the unknown key id logged', async () => {
+    const rotatedTo = (await rawKeyIds(new Keyring(EncryptionKey.generate())))[0] as string;
+    assert.notEqual(rotatedTo, fileKey.current.id);
+    server = await serve(env);
+    const line = server.output().split('\n').find((l) => l.includes('not ready: stored values in delivery_parked.reason, delivery_parked.response'));
+    assert.ok(line, server.output());
+    assert.match(line, new RegExp(`sealed with key ${rotatedTo}, which is neither PROBECTL_ENCRYPTION_KEY nor PROBECTL_ENCRYPTION_KEY_PREVIOUS`));
+    assert.ok(!server.output().includes(readFileSync(keyFile, 'utf8').trim()), 'never a key');
+    assert.equal(await server.stop('SIGTERM'), 0);
+    server = undefined;
+  });
+
   it('startup is refused without a key on PostgreSQL, and with a key that is not 32 base64 bytes, naming the variable and never the value', () => {
     const pg = cli(['serve'], { ...env, PROBECTL_DATABASE_URL: 'postgres://probectl@127.0.0.1:1/none' });
     assert.equal(pg.status, 1);
@@ -105,5 +122,109 @@ describe('encryption key: embedded quickstart, rotation from the CLI, refusals',
     const previousAlone = cli(['serve'], { ...env, PROBECTL_ENCRYPTION_KEY_PREVIOUS: randomBytes(32).toString('base64') });
     assert.equal(previousAlone.status, 1);
     assert.match(previousAlone.stderr, /PROBECTL_ENCRYPTION_KEY_PREVIOUS: set without PROBECTL_ENCRYPTION_KEY/);
+  });
+});
+
+/**
+ * The embedded rotation as docs/encryption.md gives it: `probectl keys new`
+ * (the old key kept as encryption-key.previous), a plain restart, `probectl
+ * keys rotate`, the previous file moved out, a plain restart.
+ */
+describe('encryption key: the embedded key file rotation (`probectl keys new`)', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'probectl-e2e-keynew-'));
+  const env = { PROBECTL_DATA_DIR: dataDir, PROBECTL_LISTEN: '127.0.0.1:0' };
+  const keyFile = join(dataDir, 'encryption-key');
+  const previousFile = join(dataDir, 'encryption-key.previous');
+  let server: ServerProcess | undefined;
+  after(async () => {
+    await server?.stop('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const withDb = embeddedDb(dataDir);
+
+  it('followed literally, every row ends under the new key, reads after plain restarts, and the server is never left with an unknown key', async () => {
+    server = await serve(env);
+    assert.equal(await server.stop('SIGTERM'), 0);
+    server = undefined;
+    const oldText = readFileSync(keyFile, 'utf8');
+    const oldKey = new Keyring(parseEncryptionKey(oldText));
+    await withDb(oldKey, (db, tenant) => inTenant(db, tenant, async (tx) => {
+      for (let seq = 1; seq <= 3; seq++) await parkItem(tx, 'siem', 'audit', { seq, id: crypto.randomUUID(), status: 400, reason: `reason ${seq}`, response: `answer ${seq}` }, new Date());
+    }));
+
+    const made = cli(['keys', 'new'], env);
+    assert.equal(made.status, 0, made.stderr);
+    const newText = readFileSync(keyFile, 'utf8');
+    const newKey = new Keyring(parseEncryptionKey(newText));
+    assert.notEqual(newKey.current.id, oldKey.current.id);
+    assert.equal(readFileSync(previousFile, 'utf8'), oldText, 'the old key is kept');
+    assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+    assert.equal(statSync(previousFile).mode & 0o777, 0o600);
+    assert.match(made.stdout, new RegExp(`new key ${newKey.current.id} written; the old key ${oldKey.current.id} is kept in ${previousFile}`));
+    assert.ok(!made.stdout.includes(newText.trim()) && !made.stdout.includes(oldText.trim()), 'never a key');
+    const again = cli(['keys', 'new'], env);
+    assert.notEqual(again.status, 0, 'a second `keys new` before the rotation finished would lose the old key');
+    assert.match(again.stderr, /a rotation is not finished: .*encryption-key\.previous still holds the key being replaced/);
+    assert.equal(readFileSync(keyFile, 'utf8'), newText, 'nothing changed');
+    const withVar = cli(['keys', 'new'], { ...env, PROBECTL_ENCRYPTION_KEY: randomBytes(32).toString('base64') });
+    assert.match(withVar.stderr, /PROBECTL_ENCRYPTION_KEY: set: the data directory's key file is not used/);
+
+    // A plain restart: the new key seals, the previous file still opens; no unknown key.
+    server = await serve(env);
+    assert.ok(!server.output().includes('not ready'), server.output());
+    const rotate = cli(['keys', 'rotate'], env);
+    assert.equal(rotate.status, 0, rotate.stderr);
+    assert.match(rotate.stdout, new RegExp(`rotated to key ${newKey.current.id} \\(from ${oldKey.current.id}\\): 6 value\\(s\\) re-encrypted`));
+    assert.equal(await server.stop('SIGTERM'), 0);
+    server = undefined;
+
+    // The previous file moved to the backups; a plain restart reads everything under the new key alone.
+    rmSync(previousFile);
+    server = await serve(env);
+    assert.ok(!server.output().includes('not ready'), server.output());
+    assert.equal(await server.stop('SIGTERM'), 0);
+    server = undefined;
+    const parked = await withDb(newKey, (db, tenant) => inTenant(db, tenant, (tx) => listParked(tx, 'siem', 10)));
+    assert.deepEqual(parked.map((p) => [p.reason, p.response]), [['reason 1', 'answer 1'], ['reason 2', 'answer 2'], ['reason 3', 'answer 3']]);
+    assert.ok(!existsSync(previousFile));
+  });
+});
+
+describe('encryption key: readiness and the audit of a failed rotation (embedded, in process)', () => {
+  it('a rotation stopped by a row under an unknown key is audited as a failure (key ids, no key); a restart under a key that opens nothing stored answers /readyz 503 naming the key id', async (t) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'probectl-e2e-keyready-'));
+    t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+    let app: TestApp | undefined = await startTestApp({ PROBECTL_DATA_DIR: dataDir });
+    try {
+      const fileText = readFileSync(join(dataDir, 'encryption-key'), 'utf8').trim();
+      const fileId = new Keyring(parseEncryptionKey(fileText)).current.id;
+      const stray = EncryptionKey.generate();
+      const tenant = app.service.deps.providerTenantId;
+      await inTenant(withKeyring(app.service.deps.db, new Keyring(stray)), tenant, (tx) => parkItem(tx, 'siem', 'audit', { seq: 1, id: crypto.randomUUID(), status: 400, reason: 'r', response: 'a' }, new Date()));
+      const res = await app.request('POST', '/v1/keys/rotate', { token: app.adminToken, body: {} });
+      assert.equal(res.status, 500, res.text);
+      assert.equal(res.json.code, 'PROBECTL_ERR_ENCRYPTION_KEY_UNKNOWN');
+      const audit = await app.request('GET', '/v1/audit?limit=500', { token: app.adminToken });
+      const records = JSON.stringify(audit.json);
+      assert.match(records, /"action":"keys\.rotate"/);
+      assert.match(records, /"outcome":"failure"/);
+      assert.ok(records.includes(stray.id) && records.includes(fileId), 'the failure names the key ids');
+      assert.ok(!records.includes(fileText), 'never a key');
+      assert.equal((await app.request('GET', '/readyz')).status, 200, 'the probe runs at startup');
+      await app.close();
+      app = undefined;
+
+      // Restarted under a key that is neither the file's nor its previous: stored values cannot be read.
+      const other = EncryptionKey.generate().exportBase64();
+      app = await startTestApp({ PROBECTL_DATA_DIR: dataDir, PROBECTL_ENCRYPTION_KEY: other });
+      const ready = await app.request('GET', '/readyz');
+      assert.equal(ready.status, 503, ready.text);
+      assert.equal(ready.json.code, 'PROBECTL_ERR_ENCRYPTION_NOT_READY');
+      assert.match(ready.json.message, new RegExp(`delivery_parked\\.reason, delivery_parked\\.response \\(1 tenant\\(s\\)\\) are sealed with key ${stray.id}, which is neither`));
+      assert.ok(!ready.text.includes(other) && !ready.text.includes(fileText));
+      assert.ok(app.logs.some((l) => l.includes('"level":50') && l.includes('not ready: stored values')), 'an error is logged at startup');
+    } finally {
+      await app?.close();
+    }
   });
 });

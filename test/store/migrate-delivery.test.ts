@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { migrate, shippedMigrations } from '../../src/store/migrate.ts';
+import { loadLegacyPlaintext } from '../../src/store/sealed.ts';
 import { inSystem, inTenant } from '../../src/store/scope.ts';
 import { cursorRows, listParked } from '../../src/delivery/ledger.ts';
 import { openTestDb } from '../helpers/db.ts';
@@ -27,6 +28,7 @@ describe(`migration 0003: SIEM delivery state moves to the shared delivery table
     await inSystem(db, (tx) => tx.query(`INSERT INTO siem_replicas (id, seen_at) VALUES ('11111111-2222-4333-8444-555555555555', $1)`, [success]));
 
     const report = await migrate(db);
+    await loadLegacyPlaintext(db); // as the service does after migrating: the plaintext rows from before 0008 still read
     assert.deepEqual(report.applied.filter((n) => n.startsWith('0003')), ['0003_delivery']);
 
     for (const [tenant, cursor] of [[a!, 120], [b!, 7]] as const) {

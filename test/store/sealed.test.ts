@@ -11,7 +11,7 @@ import { incidentKey } from '../../src/notify/providers/shared/keys.ts';
 import type { IncidentView } from '../../src/notify/providers/types.ts';
 import { withKeyring, type Db } from '../../src/store/db.ts';
 import { migrate, shippedMigrations } from '../../src/store/migrate.ts';
-import { rotateTenant, SEALED_COLUMNS, storedKeyId, type SealedColumn } from '../../src/store/sealed.ts';
+import { loadLegacyPlaintext, probeSealedKeys, rotateTenant, SEALED_COLUMNS, storedKeyId, type SealedColumn } from '../../src/store/sealed.ts';
 import { inSystem, inTenant } from '../../src/store/scope.ts';
 import { openTestDb, type TestDb } from '../helpers/db.ts';
 
@@ -244,6 +244,8 @@ describe(`rows from before encryption (migration 0008, ${DRIVER})`, () => {
     const report = await migrate(db);
     assert.ok(report.applied.includes('0008_encryption'));
     const keyed = withKeyring(db, new Keyring(EncryptionKey.generate()));
+    await loadLegacyPlaintext(keyed);
+    assert.deepEqual([...(keyed.legacyPlaintext ?? [])], [tenant], 'migration 0009 listed the tenant that held plaintext');
     const check = async () => {
       const back = await readBack(keyed, tenant as string);
       assert.deepEqual(back.parked.map((p) => [p.reason, p.response]), [['LEGACY-REASON', '{"error":"LEGACY-RESPONSE"}']]);
@@ -258,5 +260,49 @@ describe(`rows from before encryption (migration 0008, ${DRIVER})`, () => {
       assert.equal(storedKeyId(value), keyed.keyring?.current.id);
     }
     await check();
+    // Downgrade refused: once rotated, plaintext written over a sealed value is an error, never the forged value
+    // (also after a restart, which reloads the list from the database).
+    assert.deepEqual([...(keyed.legacyPlaintext ?? [])], [], 'the completed rotation ended plaintext for the tenant');
+    await inTenant(keyed, tenant as string, (tx) => tx.query("UPDATE delivery_parked SET response = convert_to('FORGED-RESPONSE', 'UTF8') WHERE tenant_id = $1", [tenant]));
+    const restarted = withKeyring({ ...keyed, legacyPlaintext: undefined }, keyed.keyring as Keyring);
+    await loadLegacyPlaintext(restarted);
+    for (const db2 of [keyed, restarted]) {
+      await assert.rejects(inTenant(db2, tenant as string, (tx) => listParked(tx, 'siem', 10)), (err) => {
+        assert.equal(code(err), 'PROBECTL_ERR_ENCRYPTION_DECRYPT');
+        assert.match((err as Error).message, /delivery_parked\.response of tenant .* holds plaintext \(15 bytes\) where an encrypted value belongs/);
+        assert.ok(!(err as Error).message.includes('FORGED'));
+        return true;
+      });
+    }
+    await assert.rejects(rotateTenant(keyed, tenant as string), (err) => code(err) === 'PROBECTL_ERR_ENCRYPTION_DECRYPT', 'a rotation never seals forged plaintext');
+  });
+
+  it('a new install (no plaintext at migration) and a tenant created later never accept plaintext: a forged value is an error', async (t) => {
+    const test = await openTestDb();
+    t.after(() => test.close());
+    await loadLegacyPlaintext(test.db);
+    const [tenant] = await inSystem(test.db, async (tx) => [(await insertTenant(tx, 'fresh')).id] as const);
+    await inTenant(test.db, tenant, (tx) => parkItem(tx, 'siem', 'audit', { seq: 1, id: crypto.randomUUID(), status: 400, reason: 'sealed reason', response: 'sealed answer' }, new Date()));
+    await inTenant(test.db, tenant, (tx) => tx.query("UPDATE delivery_parked SET reason = convert_to('FORGED', 'UTF8') WHERE tenant_id = $1", [tenant]));
+    await assert.rejects(inTenant(test.db, tenant, (tx) => listParked(tx, 'siem', 10)), (err) => code(err) === 'PROBECTL_ERR_ENCRYPTION_DECRYPT' && !(err as Error).message.includes('FORGED'));
+    await inTenant(test.db, tenant, async (tx) => {
+      const id = crypto.randomUUID();
+      await enqueue(tx, systemClock, [{ connector: CONNECTOR, action: 'open', incident: view(id, tenant, 'sealed title') }]);
+    });
+    await inTenant(test.db, tenant, (tx) => tx.query(`UPDATE notify_outbox SET incident = convert_to($2, 'UTF8') WHERE tenant_id = $1`, [tenant, JSON.stringify(view(crypto.randomUUID(), tenant, 'FORGED-TITLE'))]));
+    await assert.rejects(inTenant(test.db, tenant, (tx) => outboxSource(CONNECTOR, tenant).read(tx, 0, 10)), (err) => code(err) === 'PROBECTL_ERR_ENCRYPTION_DECRYPT', 'the drainer never sends a forged incident');
+  });
+
+  it('the startup probe names a column whose values are under a key neither current nor previous, never a key', async (t) => {
+    const oldKey = EncryptionKey.generate();
+    const test = await openTestDb({ keyring: new Keyring(oldKey) });
+    t.after(() => test.close());
+    const [tenant] = await inSystem(test.db, async (tx) => [(await insertTenant(tx, 'probe')).id] as const);
+    await inTenant(test.db, tenant, (tx) => parkItem(tx, 'siem', 'audit', { seq: 1, id: crypto.randomUUID(), status: 400, reason: 'r', response: 'a' }, new Date()));
+    assert.deepEqual(await probeSealedKeys(test.db), []);
+    const newKey = EncryptionKey.generate();
+    assert.deepEqual(await probeSealedKeys(withKeyring(test.db, new Keyring(newKey, oldKey))), [], 'during a rotation the old key is known');
+    const found = await probeSealedKeys(withKeyring(test.db, new Keyring(newKey)));
+    assert.deepEqual(found.map((f) => [f.tenant, f.table, f.column, f.keyId]), [[tenant, 'delivery_parked', 'reason', oldKey.id], [tenant, 'delivery_parked', 'response', oldKey.id]]);
   });
 });

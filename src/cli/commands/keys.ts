@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliKit } from '../../integrations/types.ts';
+import type { CliContext } from '../context.ts';
 
 interface RotationReport {
   current_key: string;
@@ -13,9 +14,16 @@ interface RotationReport {
  * `probectl keys rotate` (docs/encryption.md): its route POST /v1/keys/rotate,
  * through the running server or the app in-process like every command.
  * Prints one line per tenant and the totals (`--json`: the route's answer).
+ * `probectl keys new`: the embedded key file's rotation (secrets/encryption-key.ts newKeyFile).
  */
-export function registerKeysCommands(program: Command, cli: CliKit): void {
+export function registerKeysCommands(program: Command, cli: CliKit, ctx: CliContext): void {
   const keys = program.command('keys').description('the encryption key of the payloads kept at rest (PROBECTL_ENCRYPTION_KEY)');
+  keys.command('new')
+    .description('embedded database: keep the data directory\'s key file as encryption-key.previous and write a new key into encryption-key (mode 0600); restart, then run `probectl keys rotate`')
+    .action(() => {
+      const done = ctx.newEncryptionKey(ctx.loadConfig(ctx.env));
+      process.stdout.write(`new key ${done.current} written; the old key ${done.previous} is kept in ${done.previousFile}: restart the server, then run \`probectl keys rotate\`\n`);
+    });
   keys.command('rotate')
     .description('re-encrypt every stored encrypted value under PROBECTL_ENCRYPTION_KEY (from PROBECTL_ENCRYPTION_KEY_PREVIOUS, or plaintext from before encryption), tenant by tenant; idempotent and resumable; needs provider-admin')
     .option('--tenant <id>', 'only this tenant (UUID)').option('--json', 'print JSON').option(...cli.tokenFileOption)

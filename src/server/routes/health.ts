@@ -9,9 +9,10 @@ export const healthRoutes: RouteDef[] = [
     handler: async () => ({ body: { status: 'ok' } }),
   }),
   route({
-    method: 'GET', url: '/readyz', summary: 'Readiness: database reachable and every migration applied', tags: ['operations'], access: PUBLIC,
+    method: 'GET', url: '/readyz', summary: 'Readiness: database reachable, every migration applied, and the stored encrypted values under a configured key', tags: ['operations'], access: PUBLIC,
     schema: { response: { 200: Type.Object({ status: Type.Literal('ready') }) } },
     handler: async ({ deps }) => {
+      if (deps.encryptionProblem !== undefined) throw new ProbectlError('PROBECTL_ERR_ENCRYPTION_NOT_READY', deps.encryptionProblem);
       const ready = await deps.isReady();
       deps.metrics.dbUp.set(ready ? 1 : 0);
       if (!ready) throw new ProbectlError('PROBECTL_ERR_DB_UNAVAILABLE', 'database unreachable or not migrated');
