@@ -11,26 +11,12 @@ import { cmdbKey } from '../src/cmdb/keys.ts';
 import { cmdbVars } from '../src/cmdb/config.ts';
 import { harness, seedServiceNow } from '../test/cmdb/helpers.ts';
 import { ServiceNowCmdb } from '../test/cmdb/servers/servicenow-cmdb.ts';
-import { printTable } from './harness.ts';
+import { latencyStats, measureCalls, printTable } from './harness.ts';
 
 const SAMPLES = 200_000;
 
-function stats(ns: number[]): { median_us: number; p99_us: number; ops_per_s: number } {
-  ns.sort((a, b) => a - b);
-  const mean = ns.reduce((s, v) => s + v, 0) / ns.length;
-  return { median_us: Number(((ns[Math.floor(ns.length / 2)] as number) / 1000).toFixed(2)), p99_us: Number(((ns[Math.floor(ns.length * 0.99)] as number) / 1000).toFixed(2)), ops_per_s: Math.round(1e9 / mean) };
-}
-
-async function measure(fn: () => unknown | Promise<unknown>, samples = SAMPLES): Promise<number[]> {
-  for (let i = 0; i < 10_000; i++) await fn();
-  const out = new Array<number>(samples);
-  for (let i = 0; i < samples; i++) {
-    const t0 = process.hrtime.bigint();
-    await fn();
-    out[i] = Number(process.hrtime.bigint() - t0);
-  }
-  return out;
-}
+const stats = latencyStats;
+const measure = (fn: () => unknown | Promise<unknown>, samples = SAMPLES): Promise<number[]> => measureCalls(fn, samples);
 
 export async function main(): Promise<void> {
   const sn = await ServiceNowCmdb.start();

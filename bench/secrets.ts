@@ -11,26 +11,12 @@ import { Sealer } from '../src/secrets/seal.ts';
 import { VaultBackend } from '../src/secrets/backends/vault.ts';
 import { testPki } from '../test/core/http/test-server.ts';
 import { FakeVault } from '../test/secrets/servers/vault.ts';
-import { printTable } from './harness.ts';
+import { latencyStats, measureCalls, printTable } from './harness.ts';
 
 const SAMPLES = 200_000;
 
-function stats(ns: number[]): { median_us: number; p99_us: number; ops_per_s: number } {
-  ns.sort((a, b) => a - b);
-  const mean = ns.reduce((s, v) => s + v, 0) / ns.length;
-  return { median_us: (ns[Math.floor(ns.length / 2)] as number) / 1000, p99_us: (ns[Math.floor(ns.length * 0.99)] as number) / 1000, ops_per_s: Math.round(1e9 / mean) };
-}
-
-async function measure(fn: () => unknown | Promise<unknown>, samples = SAMPLES): Promise<number[]> {
-  for (let i = 0; i < 10_000; i++) await fn();
-  const out = new Array<number>(samples);
-  for (let i = 0; i < samples; i++) {
-    const t0 = process.hrtime.bigint();
-    await fn();
-    out[i] = Number(process.hrtime.bigint() - t0);
-  }
-  return out;
-}
+const stats = latencyStats;
+const measure = (fn: () => unknown | Promise<unknown>, samples = SAMPLES): Promise<number[]> => measureCalls(fn, samples);
 
 async function cached(): Promise<Record<string, string | number>[]> {
   const ref = parseSecretRef('vault:kv/netops/snmp#auth');
