@@ -5,7 +5,7 @@
  * it again on the same port and storage (the engine coming back after an outage).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { stopChild } from './child.ts';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -36,13 +36,7 @@ export async function startVictoriaMetrics(): Promise<VictoriaPeer> {
   let child: ChildProcess | undefined;
   let out = '';
   const kill = async () => {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const exited = once(child, 'exit');
-      const timer = setTimeout(() => child?.kill('SIGKILL'), 20_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopChild(child);
   };
   const start = async () => {
     child = spawn(VICTORIA_METRICS_BIN, [
