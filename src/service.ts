@@ -9,7 +9,7 @@ import { SensitiveReads } from './audit/sensitive-reads.ts';
 import { configReferences, type Config } from './settings.ts';
 import { systemClock, type Clock } from './core/clock.ts';
 import { isProbectlError, ProbectlError } from './core/errors.ts';
-import { createLogger } from './core/logger.ts';
+import { createLogger, createStderrLogger } from './core/logger.ts';
 import { formatHostPort } from './core/net.ts';
 import { bootstrap, firstRequestCommand } from './identity/bootstrap.ts';
 import type { IngestDeps } from './incidents/ingest.ts';
@@ -362,7 +362,9 @@ export async function openInProcessApp(config: Config, opts: ServiceOptions = {}
     ensureDataDir(config.dataDir);
     const lock = config.databaseUrl ? undefined : lockDataDir(config.dataDir, 'run this command');
     cleanup.push(() => lock?.release());
-    const log = opts.log ?? createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+    // A CLI command's app: its logs never mix with the command's output (stderr), and by default only errors —
+    // the command reports what went wrong itself.
+    const log = opts.log ?? createStderrLogger(config.logLevel === 'info' ? 'error' : config.logLevel);
     const core = await openCore(config, { ...opts, log, background: false }, cleanup);
     if (core.adminTokenFile) process.stderr.write(`probectl: first use of this database: created the default tenant; admin token written to ${core.adminTokenFile}\n`);
     await core.app.ready();

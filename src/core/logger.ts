@@ -15,3 +15,8 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     },
   }, destination ?? pino.destination({ dest: 1, sync: false }));
 }
+
+/** JSON logs to stderr (synchronous): for a CLI command, whose stdout is its own output (a table, --json). */
+export function createStderrLogger(level: string): Logger {
+  return createLogger(level, pino.destination({ dest: 2, sync: true }));
+}

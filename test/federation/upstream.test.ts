@@ -105,7 +105,7 @@ describe('metrics upstream mode (header tenancy, Mimir stand-in over HTTPS)', ()
     assert.equal(sels?.length, 2);
     for (const s of sels ?? []) assert.deepEqual(s.filter((m) => m.name === 'tenant_id'), [{ name: 'tenant_id', op: '=', value: a.id }]);
     assert.ok(!res.text.includes(b.id) && !res.text.includes('b-only-value'), res.text);
-    assert.equal(Number(rec.params.find(([k]) => k === 'time')?.[1]), now / 1000, 'the evaluation time is forwarded (as seconds)');
+    assert.equal(Number(rec.params.find(([k]) => k === 'time')?.[1]), now / 1000);
     // The guard asked the engine's series API first, with the same tenant-scoped selectors.
     const guard = last('/prometheus/api/v1/series');
     assert.equal(guard?.orgId, a.id);
@@ -131,6 +131,53 @@ describe('metrics upstream mode (header tenancy, Mimir stand-in over HTTPS)', ()
       assert.equal(res.json.errorType, 'bad_data');
     }
     assert.equal(mimir.records.length, before, 'nothing reached the engine');
+  });
+
+  it('a query naming no series is bounded before it is forwarded; a constant is answered here, never sent', async () => {
+    const before = mimir.records.length;
+    const refused: Array<[string, Record<string, string>, RegExp]> = [
+      [`${G}/query`, { query: 'count_over_time(vector(1)[3650d:1ms])' }, /subquery range of 10y is longer than probectl's limit of 400d/],
+      [`${G}/query`, { query: 'count_over_time(vector(1)[300d:1ms])' }, /exceeded maximum resolution of 11000 points per timeseries: the subquery \[300d:1ms\] has 25920000000 steps/],
+      [`${G}/query`, { query: 'max_over_time(shared_metric[12h:1s])' }, /11000 points per timeseries/],
+      [`${G}/query`, { query: 'rate(shared_metric[401d])' }, /range of 401d is longer than probectl's limit of 400d/],
+      [`${G}/query_range`, { query: 'max_over_time(vector(1)[1s:1ms])', start: String(now / 1000 - 30 * 86_400), end: String(now / 1000), step: '3600' }, /exceeded maximum resolution of 110000 evaluation steps/],
+      [`${G}/query_range`, { query: 'shared_metric', start: '0', end: '20000', step: '1' }, /exceeded maximum resolution of 11,?000 points/],
+    ];
+    for (const [path, params, message] of refused) {
+      const res = await app.request('GET', `${path}?${form(params)}`, { token: a.token });
+      assert.equal(res.status, 400, `${params.query}: ${res.text}`);
+      assert.equal(res.json.errorType, 'bad_data');
+      assert.match(res.json.error, message);
+    }
+    const one = await app.request('GET', `${G}/query?${form({ query: '1 + 2 * 3', time: '1000' })}`, { token: a.token });
+    assert.equal(one.status, 200, one.text);
+    assert.deepEqual(one.json.data, { resultType: 'scalar', result: [1000, '7'] });
+    const range = await app.request('GET', `${G}/query_range?${form({ query: '2^3', start: '1000', end: '1030', step: '15' })}`, { token: a.token });
+    assert.equal(range.status, 200, range.text);
+    assert.deepEqual(range.json.data, { resultType: 'matrix', result: [{ metric: {}, values: [[1000, '8'], [1015, '8'], [1030, '8']] }] });
+    assert.equal(mimir.records.length, before, 'nothing reached the engine');
+    const ok = await app.request('GET', `${G}/query?${form({ query: 'max_over_time(shared_metric[1d:1m])' })}`, { token: a.token });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(last('/prometheus/api/v1/query')?.params.find(([k]) => k === 'query')?.[1], `max_over_time(shared_metric{tenant_id="${a.id}"}[1d:1m])`);
+  });
+
+  it('refusals of upstream mode say what upstream mode refuses, not the selectors-only wording', async () => {
+    for (const q of ['"just a string"', 'shared_metric[1m+1m]']) {
+      const res = await app.request('GET', `${G}/query?${form({ query: q })}`, { token: a.token });
+      assert.equal(res.status, 400, res.text);
+      assert.doesNotMatch(res.json.error, /only plain series selectors/);
+      assert.match(res.json.error, /tenant-scope every series the query reads/);
+    }
+    const str = await app.request('GET', `${G}/query?${form({ query: '"just a string"' })}`, { token: a.token });
+    assert.match(str.json.error, /a string literal as the whole query/);
+  });
+
+  it('the engine\'s error message loses name=value pairs and metric[…] forms outside braces too', async () => {
+    mimir.failNext(1, 422, JSON.stringify({ status: 'error', errorType: 'execution', error: `series tenant_id="${b.id}", job="secret-job" has duplicate labels; metric up[tenant_id=${b.id}]; other=bare-secret, x!~'q-secret'` }));
+    const res = await app.request('GET', `${G}/query?${form({ query: 'shared_metric / shared_metric' })}`, { token: a.token });
+    assert.equal(res.status, 422, res.text);
+    assert.match(res.json.error, /series tenant_id=…, job=… has duplicate labels; metric up\[…\]/);
+    for (const secret of [b.id, 'secret-job', 'bare-secret', 'q-secret']) assert.ok(!res.text.includes(secret), `${secret}: ${res.text}`);
   });
 
   it('the cardinality guard refuses before the query is forwarded', async () => {
@@ -186,6 +233,8 @@ describe('metrics upstream mode (header tenancy, Mimir stand-in over HTTPS)', ()
     const w = await remoteWrite(app, a.token, [{ labels: { __name__: 'slow_metric' }, samples: [[now, 1]] }]);
     assert.equal(w.status, 503, w.text);
     assert.equal(w.json.code, 'PROBECTL_ERR_METRICS_UPSTREAM_TIMEOUT');
+    assert.match(w.json.message, /^remote-write timed out/);
+    assert.match(q.json.error, /^query timed out/);
     assert.ok(Date.now() - t0 < 10_000);
   });
 
@@ -209,6 +258,38 @@ describe('metrics upstream mode (header tenancy, Mimir stand-in over HTTPS)', ()
   it('the credentials never reach a log line', () => {
     for (const line of app.logs) {
       assert.ok(!line.includes(PASSWORD) && !line.includes(AUTH.slice(6)), line);
+    }
+  });
+});
+
+describe('metrics upstream mode: query slots are shared between tenants', () => {
+  it('a tenant whose queries hang at the engine holds at most half the slots; another tenant\'s query still runs', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'probectl-upstream-slots-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const mimir = await startMimir({ authorization: AUTH });
+    t.after(() => mimir.close());
+    const app = await startTestApp(await upstreamEnv(mimir, dir, { PROBECTL_METRICS_UPSTREAM_TIMEOUT: '4s', PROBECTL_METRICS_MAX_CONCURRENT_QUERIES: '2', PROBECTL_METRICS_QUERY_TIMEOUT: '20s' }));
+    t.after(() => app.close());
+    const tenant = async (name: string) => {
+      const id = (await app.request('POST', '/v1/tenants', { token: app.adminToken, body: { name } })).json.id as string;
+      return { id, token: (await app.request('POST', '/v1/tokens', { token: app.adminToken, body: { tenant: id, permissions: ['metrics-read'], name: 't' } })).json.token as string };
+    };
+    const a = await tenant('slots-a');
+    const b = await tenant('slots-b');
+    mimir.hangOrg(a.id);
+    const hanging = [1, 2].map(() => app.request('GET', `${G}/query?${form({ query: 'shared_metric' })}`, { token: a.token }));
+    try {
+      const deadline = Date.now() + 3000;
+      while (mimir.hung < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(mimir.hung, 1, 'tenant a holds one slot; its second query waits in line');
+      const t0 = Date.now();
+      const res = await app.request('GET', `${G}/query?${form({ query: 'shared_metric' })}`, { token: b.token });
+      assert.equal(res.status, 200, res.text);
+      assert.ok(Date.now() - t0 < 2500, `tenant b answered after ${Date.now() - t0} ms: it waited for tenant a's slots`);
+      assert.equal(mimir.hung, 1, 'tenant a\'s queries still hang');
+    } finally {
+      mimir.hangOrg(undefined);
+      for (const r of await Promise.all(hanging)) assert.ok([200, 503].includes(r.status), r.text);
     }
   });
 });
@@ -250,7 +331,7 @@ describe('metrics upstream startup check', () => {
     await check({});
     await assert.rejects(check({ PROBECTL_METRICS_UPSTREAM_WRITE_URL: `${mimir.origin}/api/v1/write` }), /no remote-write receiver at PROBECTL_METRICS_UPSTREAM_WRITE_URL \(HTTP 404\)/);
     await assert.rejects(check({ PROBECTL_METRICS_UPSTREAM_URL: mimir.origin }), /no Prometheus query API at PROBECTL_METRICS_UPSTREAM_URL \(HTTP 404\)/);
-    await assert.rejects(check({ PROBECTL_METRICS_UPSTREAM_URL: 'https://127.0.0.1:1/prometheus' }), /the query API at https:\/\/127\.0\.0\.1:1: the metrics engine is unavailable \(unreachable\)/);
+    await assert.rejects(check({ PROBECTL_METRICS_UPSTREAM_URL: 'https://127.0.0.1:1/prometheus' }), (err: Error) => /the query API at https:\/\/127\.0\.0\.1:1 \(PROBECTL_METRICS_UPSTREAM_URL\): the metrics engine is unavailable \(unreachable\)$/.test(err.message) && !/retry/.test(err.message));
     await assert.rejects(check({ PROBECTL_METRICS_UPSTREAM_CA_FILE: '' }), /TLS verification failed/);
     await assert.rejects(check({ PROBECTL_METRICS_UPSTREAM_TOKEN: 'probectl:not-it' }), (err: Error) => /PROBECTL_METRICS_UPSTREAM_TOKEN/.test(err.message) && !err.message.includes('not-it'));
   });
