@@ -2,23 +2,28 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { cliAsync } from '../helpers/process.ts';
 import { seedNetBox } from './helpers.ts';
 import { NetBox } from './servers/netbox.ts';
+
+/** The CLI's environment for a NetBox stand-in: a data directory and the CA file in a temporary root removed with the test. */
+function cliEnv(t: TestContext, nb: NetBox): Record<string, string> {
+  const root = mkdtempSync(join(tmpdir(), 'probectl-cmdb-cli-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  writeFileSync(join(root, 'ca.pem'), nb.standIn.caPem);
+  return {
+    PROBECTL_DATA_DIR: join(root, 'data'), PROBECTL_CMDB_PROVIDER: 'netbox', PROBECTL_CMDB_URL: nb.url,
+    PROBECTL_CMDB_SECRET: 'nbt_AbCdEf012345.0123456789abcdefghijklmnopqrstuvwxyzABCD', PROBECTL_CMDB_CA_FILE: join(root, 'ca.pem'),
+  };
+}
 
 describe('probectl cmdb lookup', () => {
   it('prints the CIs as a table or JSON through the in-process app; a bad key is a usage error (exit 2)', async (t) => {
     const nb = await NetBox.start();
     t.after(() => nb.close());
     seedNetBox(nb);
-    const root = mkdtempSync(join(tmpdir(), 'probectl-cmdb-cli-'));
-    t.after(() => rmSync(root, { recursive: true, force: true }));
-    writeFileSync(join(root, 'ca.pem'), nb.standIn.caPem);
-    const env = {
-      PROBECTL_DATA_DIR: join(root, 'data'), PROBECTL_CMDB_PROVIDER: 'netbox', PROBECTL_CMDB_URL: nb.url,
-      PROBECTL_CMDB_SECRET: 'nbt_AbCdEf012345.0123456789abcdefghijklmnopqrstuvwxyzABCD', PROBECTL_CMDB_CA_FILE: join(root, 'ca.pem'),
-    };
+    const env = cliEnv(t, nb);
     const text = await cliAsync(['cmdb', 'lookup', '10.0.0.1'], env);
     assert.equal(text.status, 0, text.stderr);
     assert.match(text.stdout, /web01\s+\|?\s*device\s+\|?\s*10\.0\.0\.1\s+\|?\s*Payments\s+\|?\s*Paris DC1\s+\|?\s*Active/);
@@ -34,13 +39,7 @@ describe('probectl cmdb lookup', () => {
   it('a CMDB that is down: the CLI reports the 503 once, with no server log line on its stdout or stderr', async (t) => {
     const nb = await NetBox.start();
     t.after(() => nb.close());
-    const root = mkdtempSync(join(tmpdir(), 'probectl-cmdb-cli-'));
-    t.after(() => rmSync(root, { recursive: true, force: true }));
-    writeFileSync(join(root, 'ca.pem'), nb.standIn.caPem);
-    const env = {
-      PROBECTL_DATA_DIR: join(root, 'data'), PROBECTL_CMDB_PROVIDER: 'netbox', PROBECTL_CMDB_URL: nb.url,
-      PROBECTL_CMDB_SECRET: 'nbt_AbCdEf012345.0123456789abcdefghijklmnopqrstuvwxyzABCD', PROBECTL_CMDB_CA_FILE: join(root, 'ca.pem'),
-    };
+    const env = cliEnv(t, nb);
     await nb.close();
     for (const args of [['cmdb', 'lookup', '10.0.0.1'], ['cmdb', 'lookup', '10.0.0.1', '--json']]) {
       const down = await cliAsync(args, env);

@@ -38,7 +38,8 @@ export function storeSelector(s: EnforcedSelector): Selector {
   };
 }
 
-function withParam<T>(parameter: string, fn: () => T): T {
+/** Runs fn; a refusal it throws is re-thrown naming the request parameter it was about (Prometheus's "invalid parameter" wording). */
+export function withParam<T>(parameter: string, fn: () => T): T {
   try {
     return fn();
   } catch (err) {

@@ -23,7 +23,7 @@ import { ProbectlError } from '../../core/errors.ts';
 import { all, first, type PromParams } from '../api/params.ts';
 import { promTimestamp, scalarJson, successBody } from '../api/json.ts';
 import type { MetricsBackend, ReadRequest, WriteAnswer, WriteRequestIn } from '../backend.ts';
-import { constantRangeBody } from '../api/queries.ts';
+import { constantRangeBody, withParam } from '../api/queries.ts';
 import { evaluateConstant, isConstantExpression } from '../enforce/constant.ts';
 import { enforceMatchSelector, topExpression } from '../enforce/enforce.ts';
 import { QueryRefusedError, TENANT_LABEL } from '../enforce/types.ts';
@@ -50,15 +50,6 @@ export interface UpstreamBackendDeps {
 
 /** Retry-After of a remote-write 503 when the engine sent none, in seconds. */
 const DEFAULT_RETRY_AFTER_S = 5;
-
-function withParam<T>(parameter: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof QueryRefusedError) throw new QueryRefusedError(err.reason, `invalid parameter ${JSON.stringify(parameter)}: ${err.message}`);
-    throw err;
-  }
-}
 
 function seconds(ms: number): string {
   return promTimestamp(ms);
