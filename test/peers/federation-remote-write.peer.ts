@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { form } from '../helpers/remote-write.ts';
-import { peerTenant, startPrivateCaApp, startPrometheus, until } from './prometheus.ts';
+import { peerTenant, startPrivateCaApp, startRemoteWritingPrometheus, until } from './prometheus.ts';
 
 type Series = { metric: Record<string, string>; values: Array<[number, string]> };
 
@@ -38,19 +38,7 @@ describe('Prometheus remote-writing into /v1/prometheus/write (real Prometheus, 
     const srv = await startPrivateCaApp({ PROBECTL_METRICS_SELF_INTERVAL: '2m' });
     t.after(() => srv.close());
     const tenant = await peerTenant(srv.app, 'written-tenant', ['metrics-read', 'metrics-write']);
-    const port = new URL(srv.app.url).port;
-    const prom = await startPrometheus([
-      'global: { scrape_interval: 1s, scrape_timeout: 1s }',
-      'scrape_configs:',
-      '  - job_name: source',
-      `    static_configs: [{ targets: ['127.0.0.1:${(exporter.address() as AddressInfo).port}'] }]`,
-      'remote_write:',
-      `  - url: https://127.0.0.1:${port}/v1/prometheus/write`,
-      `    tls_config: { ca_file: ${srv.caFile} }`,
-      '    authorization: { type: Bearer, credentials_file: token.txt }',
-      '    queue_config: { batch_send_deadline: 500ms, max_samples_per_send: 100 }',
-      '',
-    ].join('\n'), { files: { 'token.txt': tenant.token } });
+    const prom = await startRemoteWritingPrometheus((exporter.address() as AddressInfo).port, srv, tenant.token, '{ batch_send_deadline: 500ms, max_samples_per_send: 100 }');
     t.after(() => prom.stop());
     await until(60_000, async () => (scrapes >= 12 ? true : undefined), 'a dozen scrapes');
 

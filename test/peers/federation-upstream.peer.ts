@@ -12,7 +12,7 @@ import { request } from 'undici';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { form, FORM_HEADERS, remoteWrite, type WireSeriesSpec } from '../helpers/remote-write.ts';
 import { escapeCorpus } from '../federation/fixtures/upstream-escape-corpus.ts';
-import { peerTenant, startPrivateCaApp, startPrometheus, until } from './prometheus.ts';
+import { peerTenant, startPrivateCaApp, startPrometheus, startRemoteWritingPrometheus, until } from './prometheus.ts';
 import { startVictoriaMetrics } from './victoria-metrics.ts';
 
 interface Engine {
@@ -192,18 +192,7 @@ describe('metrics upstream down (VictoriaMetrics) under a real Prometheus remote
     const srv = await startPrivateCaApp({ PROBECTL_METRICS_UPSTREAM_URL: vm.url, PROBECTL_METRICS_SELF_INTERVAL: '2m', PROBECTL_METRICS_UPSTREAM_TIMEOUT: '2s' });
     t.after(() => srv.close());
     const tenant = await peerTenant(srv.app, 'outage-tenant', ['metrics-read', 'metrics-write']);
-    const prom = await startPrometheus([
-      'global: { scrape_interval: 1s, scrape_timeout: 1s }',
-      'scrape_configs:',
-      '  - job_name: source',
-      `    static_configs: [{ targets: ['127.0.0.1:${(exporter.address() as AddressInfo).port}'] }]`,
-      'remote_write:',
-      `  - url: https://127.0.0.1:${new URL(srv.app.url).port}/v1/prometheus/write`,
-      `    tls_config: { ca_file: ${srv.caFile} }`,
-      '    authorization: { type: Bearer, credentials_file: token.txt }',
-      '    queue_config: { batch_send_deadline: 500ms, max_samples_per_send: 100, min_backoff: 200ms, max_backoff: 2s }',
-      '',
-    ].join('\n'), { files: { 'token.txt': tenant.token } });
+    const prom = await startRemoteWritingPrometheus((exporter.address() as AddressInfo).port, srv, tenant.token, '{ batch_send_deadline: 500ms, max_samples_per_send: 100, min_backoff: 200ms, max_backoff: 2s }');
     t.after(() => prom.stop());
     const inVm = async () => {
       await vm.flush();

@@ -91,6 +91,26 @@ export async function startPrometheus(config: string, opts: { files?: Record<str
  * promtool with a deadline (asynchronous: the probectl it queries may run in this process);
  * throws with its output unless it exits 0.
  */
+/**
+ * Prometheus scraping `sourcePort` every second and remote-writing to probectl's
+ * /v1/prometheus/write at `srv` with the tenant's token (Bearer, from a file) over the
+ * private CA; `queue` is the remote_write queue_config (YAML flow mapping).
+ */
+export function startRemoteWritingPrometheus(sourcePort: number, srv: PrivateCaApp, token: string, queue: string): Promise<PrometheusPeer> {
+  return startPrometheus([
+    'global: { scrape_interval: 1s, scrape_timeout: 1s }',
+    'scrape_configs:',
+    '  - job_name: source',
+    `    static_configs: [{ targets: ['127.0.0.1:${sourcePort}'] }]`,
+    'remote_write:',
+    `  - url: https://127.0.0.1:${new URL(srv.app.url).port}/v1/prometheus/write`,
+    `    tls_config: { ca_file: ${srv.caFile} }`,
+    '    authorization: { type: Bearer, credentials_file: token.txt }',
+    `    queue_config: ${queue}`,
+    '',
+  ].join('\n'), { files: { 'token.txt': token } });
+}
+
 export async function promtool(args: string[], env: Record<string, string> = {}): Promise<string> {
   requireProgram('promtool');
   const r = await collect(spawn('promtool', args, { env: { PATH: process.env.PATH ?? '', ...env } }), 30_000);
