@@ -1,7 +1,7 @@
 import { appendAudit } from '../../audit/log.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { IncidentListener } from '../../incidents/listeners.ts';
-import { changeIncidentStatus, changeIncidentStatuses, type StatusChangeBy } from '../../incidents/status.ts';
+import { changeIncidentStatuses, type StatusChangeBy } from '../../incidents/status.ts';
 import type { Db } from '../../store/db.ts';
 import { inTenant, type TenantTx } from '../../store/scope.ts';
 import type { InboundConfig } from '../config/connectors.ts';
@@ -56,72 +56,25 @@ function originOf(links: ReadonlyArray<{ connector: string; state: string; ref_k
  * nothing is written); the link is found by the vendor's ref (or the incident
  * key) among that tenant's links of the credential's provider; the links it
  * came from are marked with the new status (so it is never echoed back); the
- * incident changes through changeIncidentStatus (audited, actor
+ * incident changes through changeIncidentStatuses (audited, actor
  * `inbound:<id>`, origin = the inbound id), whose listeners sync every other
  * linked connector through the outbox. A repeated or unknown delivery is a
- * no-op, recorded in the audit log (`notify.inbound.noop`).
+ * no-op, recorded in the audit log (`notify.inbound.noop`). Throws
+ * ReplayedDelivery for a replay, GroupConflict when the incident changed
+ * after it was read (nothing kept: apply it again).
  */
 export async function applyInbound(
   db: Db, clock: Clock, inbound: InboundConfig, change: InboundChange | { ignore: string }, signature: string | undefined,
   listeners: readonly IncidentListener[], source: string,
 ): Promise<InboundResult> {
-  return inTenant(db, inbound.tenant, async (tx) => {
-    const result = await applyInboundIn(tx, clock, inbound, change, signature, listeners, source);
-    if (result === REPLAYED) throw new ReplayedDelivery('replayed delivery: this signature was accepted before');
-    return result;
-  });
+  // A group of one: the same statements and records as any group commit.
+  const [result] = await inTenant(db, inbound.tenant, (tx) => applyInboundGroup(tx, clock, [{ inbound, change, signature, source }], listeners));
+  if (result === REPLAYED || result === undefined) throw new ReplayedDelivery('replayed delivery: this signature was accepted before');
+  return result;
 }
 
-/** applyInboundIn's answer for a replayed signature (nothing was written). */
+/** applyInboundGroup's answer for a replayed signature (nothing was written). */
 export const REPLAYED = Symbol('replayed');
-
-/**
- * applyInbound's work inside a transaction of the credential's tenant (the
- * caller's: one delivery, or a group commit of several); REPLAYED when the
- * signature was accepted before, with nothing written.
- */
-export async function applyInboundIn(
-  tx: TenantTx, clock: Clock, inbound: InboundConfig, change: InboundChange | { ignore: string }, signature: string | undefined,
-  listeners: readonly IncidentListener[], source: string,
-): Promise<InboundResult | typeof REPLAYED> {
-  const named = 'ignore' in change ? [] : [change.incidentKey, change.ref];
-  const keyed = named.map((k) => (k === undefined ? undefined : incidentIdOfKey(k))).filter((k): k is string => k !== undefined);
-  // One round trip: the signature recorded (a replay inserts nothing), the links the change names and their incident's status.
-  const found = await tx.query<{ fresh: boolean; connector: string | null; incident_id: string | null; state: string | null; ref_keys: string[] | null; incident_status: Status | null }>(
-    `WITH seen AS (
-       INSERT INTO notify_inbound_seen (tenant_id, inbound, signature, seen_at) SELECT $1, $5, $6, $7 WHERE $6::text IS NOT NULL
-       ON CONFLICT DO NOTHING RETURNING 1
-     )
-     SELECT $6::text IS NULL OR EXISTS (SELECT 1 FROM seen) AS fresh, l.connector, l.incident_id, l.state, l.ref_keys, i.status AS incident_status
-       FROM (VALUES (1)) AS one
-       LEFT JOIN notify_links l ON $8 AND l.tenant_id = $1 AND l.provider = $2 AND (l.ref_keys @> ARRAY[$3::text] OR l.incident_id = ANY($4::uuid[]))
-       LEFT JOIN incidents i ON i.tenant_id = $1 AND i.id = l.incident_id
-      ORDER BY l.connector`,
-    [tx.tenantId, inbound.provider.name, 'ignore' in change ? '' : change.ref ?? '', keyed, inbound.id, signature ?? null, new Date(clock.now()), !('ignore' in change)],
-  );
-  if (!found.rows[0]?.fresh) return REPLAYED;
-  if ('ignore' in change) return noop(tx, clock, inbound, { result: 'ignored', reason: change.ignore }, undefined, source);
-  type Row = { connector: string; incident_id: string; state: string; ref_keys: string[]; incident_status: Status };
-  const rows = found.rows.filter((r): r is typeof r & Row => r.connector !== null && r.incident_status !== null);
-  const labelled = change.incidentKey === undefined ? undefined : incidentIdOfKey(change.incidentKey);
-  const links = labelled === undefined ? rows : rows.filter((l) => l.incident_id === labelled);
-  const ids = [...new Set(links.map((l) => l.incident_id))];
-  if (ids.length === 0) return noop(tx, clock, inbound, { result: 'unknown_ref' }, change, source);
-  if (ids.length > 1) return noop(tx, clock, inbound, { result: 'ambiguous_ref' }, change, source);
-  const id = ids[0] as string;
-  // Nothing is locked yet: changeIncidentStatus takes the incident row first and then its links, the order every
-  // incident change takes (no deadlock with a concurrent one), and checks the transition again under the lock.
-  const current = (links[0] as { incident_status: Status }).incident_status;
-  if (STATUS_RANK[current] >= STATUS_RANK[change.status]) return noop(tx, clock, inbound, { result: 'unchanged', incident: id, status: current }, change, source);
-  // The links it came from take the new status without an operation: never sent back there.
-  markOrigin(tx, id, originOf(links, change));
-  const changed = await changeIncidentStatus(tx, clock, id, change.status, {
-    actor: `inbound:${inbound.id}`, origin: inbound.id,
-    data: { via: 'inbound webhook', inbound: inbound.id, provider: inbound.provider.name, ref: clipRef(change.ref ?? change.incidentKey), source },
-  }, listeners);
-  markOrigin(tx, id, []);
-  return { result: changed?.changed ? 'applied' : 'unchanged', incident: id, status: changed?.incident.status ?? current };
-}
 
 /** One delivery of a group (see applyInboundGroup). */
 export interface GroupDelivery {
@@ -137,9 +90,9 @@ export class GroupConflict extends Error {}
 type LinkRow = { connector: string; incident_id: string; state: string; ref_keys: string[]; incident_status: Status };
 
 /**
- * applyInboundIn for several deliveries of one tenant in the caller's
- * transaction, with the same answers and records as applying them one
- * after another, in a few statements: one records every signature (a
+ * Applies several authenticated deliveries of one tenant (see applyInbound)
+ * in the caller's transaction, with the same answers and records as applying
+ * them one after another, in a few statements: one records every signature (a
  * signature repeated within the group is a replay of the first) and finds
  * every delivery's links; then, in rounds that hold at most one change per
  * incident (a second delivery for an incident waits for the next round and

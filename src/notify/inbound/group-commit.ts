@@ -1,13 +1,12 @@
 import { deferAudit, flushAudit } from '../../audit/log.ts';
 import type { Clock } from '../../core/clock.ts';
-import { isProbectlError } from '../../core/errors.ts';
 import type { IncidentListener } from '../../incidents/listeners.ts';
 import type { Db } from '../../store/db.ts';
 import { inTenant } from '../../store/scope.ts';
 import type { InboundConfig } from '../config/connectors.ts';
 import { deferEnqueue, flushEnqueue } from '../outbox.ts';
 import type { InboundChange } from '../providers/types.ts';
-import { applyInbound, applyInboundGroup, REPLAYED, ReplayedDelivery, type InboundResult } from './apply.ts';
+import { applyInbound, applyInboundGroup, GroupConflict, REPLAYED, ReplayedDelivery, type InboundResult } from './apply.ts';
 
 /** At most this many deliveries of one tenant share a transaction. */
 export const MAX_GROUP = 32;
@@ -115,11 +114,11 @@ export class InboundGroupCommit {
     }
   }
 
-  /** One delivery in its own transaction; a transition that raced a concurrent change is applied again (then a no-op). */
+  /** One delivery in its own transaction; one whose incident changed after it was read is applied again (then a no-op). */
   private async alone(p: Pending): Promise<void> {
     const once = () => applyInbound(this.db, this.clock, p.inbound, p.change, p.signature, this.listeners, p.source);
     try {
-      const result = await once().catch((err: unknown) => (isProbectlError(err, 'PROBECTL_ERR_INCIDENT_TRANSITION') ? once() : Promise.reject(err)));
+      const result = await once().catch((err: unknown) => (err instanceof GroupConflict ? once() : Promise.reject(err)));
       this.committed(1);
       p.resolve(result);
     } catch (err) {
