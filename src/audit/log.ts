@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.ts';
 import type { TenantTx } from '../store/scope.ts';
+import { parseJson } from '../core/json.ts';
 import { canonicalTemplate, chainHash, ChainVerifier, GENESIS_HASH, type AuditRecord, type ChainVerdict, type Outcome, type AuditEvent } from './chain.ts';
 
 export interface AuditEntry {
@@ -141,9 +142,22 @@ async function appendOne(tx: TenantTx, record: PendingRecord): Promise<void> {
  * normalized to what survives that round trip: plain JSON values only.
  */
 function normalizeData(data: Record<string, unknown>): Record<string, unknown> {
-  // jsonb refuses NUL and unpaired surrogates; replace them rather than fail the audited action.
-  return JSON.parse(JSON.stringify(data), (_key, value: unknown) =>
-    typeof value === 'string' ? value.toWellFormed().replaceAll('\u0000', '\uFFFD') : value) as Record<string, unknown>;
+  return storable(parseJson(JSON.stringify(data))) as Record<string, unknown>;
+}
+
+/** jsonb refuses NUL and unpaired surrogates, in keys as in values; they are replaced rather than fail the audited action. */
+function storable(value: unknown): unknown {
+  const clean = (s: string) => s.toWellFormed().replaceAll('\u0000', '\uFFFD');
+  if (typeof value === 'string') return clean(value);
+  if (Array.isArray(value)) return value.map(storable);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    const key = clean(k);
+    if (key === '__proto__') Object.defineProperty(out, key, { value: storable(v), writable: true, enumerable: true, configurable: true });
+    else out[key] = storable(v);
+  }
+  return out;
 }
 
 interface AuditRow {

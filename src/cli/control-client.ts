@@ -3,6 +3,7 @@ import { request } from 'node:http';
 import { ProbectlError, type ErrorCode } from '../core/errors.ts';
 import type { ApiClient } from '../integrations/types.ts';
 import { ndjsonLines } from './ndjson.ts';
+import { parseJson } from '../core/json.ts';
 
 /**
  * Talks to a running server over its local control socket (a 0600 Unix socket
@@ -37,7 +38,7 @@ export class ControlClient implements ApiClient {
         });
         res.on('end', () => {
           if ((res.statusCode ?? 0) >= 400) {
-            const e = JSON.parse(errorText || '{}') as { code?: ErrorCode; message?: string };
+            const e = parseJson(errorText || '{}') as { code?: ErrorCode; message?: string };
             reject(new ProbectlError(e.code ?? 'PROBECTL_ERR_INTERNAL', e.message ?? `server answered ${res.statusCode}`));
           } else resolve();
         });
@@ -63,7 +64,7 @@ export class ControlClient implements ApiClient {
       req.on('error', (err) => reject(new ProbectlError('PROBECTL_ERR_SERVER_UNREACHABLE', `cannot reach the running server through ${this.socketPath}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)));
       req.end(payload);
     });
-    const parsed = text === '' ? undefined : JSON.parse(text) as unknown;
+    const parsed = text === '' ? undefined : parseJson(text) as unknown;
     if (status >= 400) {
       const e = parsed as { code?: ErrorCode; message?: string } | undefined;
       throw new ProbectlError(e?.code ?? 'PROBECTL_ERR_INTERNAL', e?.message ?? `server answered ${status}`, { status });

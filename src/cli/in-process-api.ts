@@ -3,6 +3,7 @@ import { ProbectlError, type ErrorCode } from '../core/errors.ts';
 import type { ApiClient } from '../integrations/types.ts';
 import type { CliInProcessApp } from './context.ts';
 import { ndjsonLines } from './ndjson.ts';
+import { parseJson } from '../core/json.ts';
 
 /**
  * The API of the app opened in this process (no server holds the data
@@ -29,7 +30,7 @@ export class InProcessApi implements ApiClient {
 
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await this.opened.app.inject({ method, url: path, headers: this.headers(body), ...(body === undefined ? {} : { payload: JSON.stringify(body) }) });
-    const parsed = res.body === '' ? undefined : JSON.parse(res.body) as unknown;
+    const parsed = res.body === '' ? undefined : parseJson(res.body) as unknown;
     if (res.statusCode >= 400) throw errorOf(parsed, res.statusCode);
     return parsed as T;
   }
@@ -42,7 +43,7 @@ export class InProcessApi implements ApiClient {
       if (res.statusCode >= 400) errorText += chunk.toString();
       else lines.push(chunk.toString());
     }
-    if (res.statusCode >= 400) throw errorOf(errorText === '' ? undefined : JSON.parse(errorText), res.statusCode);
+    if (res.statusCode >= 400) throw errorOf(errorText === '' ? undefined : parseJson(errorText), res.statusCode);
   }
 }
 

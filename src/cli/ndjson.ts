@@ -1,3 +1,5 @@
+import { parseJson } from '../core/json.ts';
+
 /**
  * Splits NDJSON as it arrives: `push` takes a chunk and hands every complete
  * non-empty line, parsed, to `onLine`; the rest waits for the next chunk.
@@ -11,7 +13,7 @@ export function ndjsonLines(onLine: (value: unknown) => void): { push(chunk: str
       while (nl >= 0) {
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
-        if (line.trim() !== '') onLine(JSON.parse(line));
+        if (line.trim() !== '') onLine(parseJson(line));
         nl = buffered.indexOf('\n');
       }
     },

@@ -48,6 +48,12 @@ export const JSON_LIMITS: Readonly<JsonLimits> = Object.freeze({
 
 export interface JsonInputOptions {
   limits?: Partial<JsonLimits>;
+  /**
+   * Text probectl wrote or a peer sent, read by parseJson (json.ts) when
+   * `JSON.parse` cannot be trusted with its keys: no limits and none of the
+   * refusals, the result exactly `JSON.parse`'s (a `__proto__` key is an own member).
+   */
+  trusted?: boolean;
   /** How messages name the input, e.g. `request body`. Default `JSON input`. */
   subject?: string;
 }
@@ -127,7 +133,10 @@ function keySegment(key: string): string {
  * @throws JsonInputError
  */
 export function parseJsonText(text: string, options: JsonInputOptions = {}): unknown {
-  const limits: JsonLimits = { ...JSON_LIMITS, ...(options.limits ?? {}) };
+  const trusted = options.trusted === true;
+  const limits: JsonLimits = trusted
+    ? { maxDepth: Infinity, maxObjectKeys: Infinity, maxArrayItems: Infinity, maxValues: Infinity }
+    : { ...JSON_LIMITS, ...(options.limits ?? {}) };
   const subject = options.subject ?? 'JSON input';
   const stack: Frame[] = [];
   const len = text.length;
@@ -201,6 +210,7 @@ export function parseJsonText(text: string, options: JsonInputOptions = {}): unk
     const token = m[0];
     i += token.length;
     const value = Number(token);
+    if (trusted) return value;
     const problem = numberProblem(token, value);
     if (problem) throw refuse(path(), `the number ${clip(token)} ${problem}; send big or exact numbers as strings`);
     return value;
@@ -238,7 +248,7 @@ export function parseJsonText(text: string, options: JsonInputOptions = {}): unk
       }
     } else if (c === 0x22) {
       value = readString(false);
-      const problem = textProblem(value as string);
+      const problem = trusted ? undefined : textProblem(value as string);
       if (problem) throw refuse(path(), `a string ${describeTextProblem(problem)}`);
     } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
       value = readNumber();
@@ -267,6 +277,8 @@ export function parseJsonText(text: string, options: JsonInputOptions = {}): unk
       if (top.isArray) {
         if (top.count >= limits.maxArrayItems) throw refuse(path(), `an array with more than ${limits.maxArrayItems} items is refused`);
         (top.value as unknown[]).push(value);
+      } else if (top.key === '__proto__') {
+        Object.defineProperty(top.value, '__proto__', { value, writable: true, enumerable: true, configurable: true });
       } else {
         (top.value as Record<string, unknown>)[top.key] = value;
       }
@@ -294,15 +306,19 @@ export function parseJsonText(text: string, options: JsonInputOptions = {}): unk
     if (text.charCodeAt(i) !== 0x22) throw syntax('expected a quoted key', containerPath());
     if (frame.count >= limits.maxObjectKeys) throw refuse(containerPath(), `an object with more than ${limits.maxObjectKeys} members is refused`);
     const key = readString(true);
+    frame.key = key;
+    if (!trusted) refuseKey(frame, key);
+    skipWs();
+    if (text.charCodeAt(i) !== 0x3a) throw syntax("expected ':' after a key");
+    i += 1;
+  }
+
+  function refuseKey(frame: Frame, key: string): void {
     const at = () => containerPath() + keySegment(key);
     const problem = textProblem(key);
     if (problem) throw refuse(at(), `the key ${describeTextProblem(problem)}`);
     if (key === '__proto__') throw refuse(at(), 'a "__proto__" key is refused (it could change object prototypes); rename the key');
     if (key === 'prototype' && frame.inConstructor) throw refuse(at(), 'a "prototype" key inside a "constructor" object is refused (it could change object prototypes); rename the key');
-    frame.key = key;
-    skipWs();
-    if (text.charCodeAt(i) !== 0x3a) throw syntax("expected ':' after a key");
-    i += 1;
   }
 }
 

@@ -8,6 +8,7 @@ import {
 } from './event.ts';
 import { auditToEvent, signalToEvent } from './mapping.ts';
 import type { Redactor } from './redact.ts';
+import { parseJson } from '../core/json.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -143,14 +144,14 @@ export function parseSiemEventsText(text: string, redactor: Redactor): SiemEvent
   if (trimmed === '') throw bad('input', 'is empty; give a JSON event on stdin');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(trimmed);
+    parsed = parseJson(trimmed);
   } catch {
     const lines = trimmed.split(/\r?\n/).filter((l) => l.trim() !== '');
     if (lines.length < 2) throw bad('input', 'is not valid JSON');
     return lines.map((line, i) => {
       let v: unknown;
       try {
-        v = JSON.parse(line);
+        v = parseJson(line);
       } catch {
         throw bad(`line ${i + 1}`, 'is not valid JSON');
       }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, constants, linkSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ProbectlError } from '../core/errors.ts';
+import { parseJson } from '../core/json.ts';
 
 /** Files probectl keeps in its data directory. */
 export function dataPaths(dataDir: string) {
@@ -78,7 +79,7 @@ function parseOwner(text: string): LockOwner | undefined {
   const trimmed = text.trim();
   if (/^\d+$/.test(trimmed)) return { pid: Number(trimmed) }; // written by an older version
   try {
-    const o = JSON.parse(trimmed) as Record<string, unknown>;
+    const o = parseJson(trimmed) as Record<string, unknown>;
     if (!Number.isSafeInteger(o.pid) || (o.pid as number) <= 0) return undefined;
     return {
       pid: o.pid as number,

@@ -68,6 +68,8 @@ export interface Db {
 /** Type parsers shared by both drivers so rows look the same whichever is used. */
 export const INT8_OID = 20;
 export const NUMERIC_OID = 1700;
+export const JSON_OID = 114;
+export const JSONB_OID = 3802;
 export const parseInt8 = (text: string): number => {
   const n = Number(text);
   if (!Number.isSafeInteger(n)) throw new RangeError('int8 value outside the safe integer range');

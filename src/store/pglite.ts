@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { LocalStreamEvents } from '../core/streams.ts';
-import { INT8_OID, parseInt8, type Db, type OwnerTx, type QueryResult, type Row } from './db.ts';
+import { parseJson } from '../core/json.ts';
+import { INT8_OID, JSON_OID, JSONB_OID, parseInt8, type Db, type OwnerTx, type QueryResult, type Row } from './db.ts';
 
 const pgliteLocks = new Set<bigint>();
 
@@ -40,7 +41,7 @@ export async function openPglite(dir: string | undefined): Promise<Db> {
     if (!existsSync(join(dir, 'PG_VERSION'))) initInChild(dir);
   }
   const pg = await PGlite.create(dir ?? 'memory://', {
-    parsers: { [INT8_OID]: parseInt8 },
+    parsers: { [INT8_OID]: parseInt8, [JSON_OID]: parseJson, [JSONB_OID]: parseJson },
     startParams: startParams(),
   });
   const wrap = (q: Pick<PGlite, 'query' | 'exec'>): OwnerTx => ({

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { PgStreamEvents, STREAMS_CHANNEL } from './pg-stream-events.ts';
-import { INT8_OID, parseInt8, type Db, type OwnerTx, type QueryResult, type Row } from './db.ts';
+import { parseJson } from '../core/json.ts';
+import { INT8_OID, JSON_OID, JSONB_OID, parseInt8, type Db, type OwnerTx, type QueryResult, type Row } from './db.ts';
 
 export interface PostgresOptions {
   connectionString: string;
@@ -27,6 +28,7 @@ const KEEPALIVE = { keepAlive: true, keepAliveInitialDelayMillis: 10_000 } as co
 const typeParsers = {
   getTypeParser(oid: number, format?: string) {
     if (oid === INT8_OID) return parseInt8;
+    if (oid === JSON_OID || oid === JSONB_OID) return parseJson;
     return pg.types.getTypeParser(oid, format as 'text');
   },
 };

@@ -2,6 +2,7 @@ import { envelopeKeyId, isEnvelope, type Keyring } from '../core/envelope.ts';
 import { ProbectlError } from '../core/errors.ts';
 import type { Db } from './db.ts';
 import { inSystem, inTenant, type TenantTx } from './scope.ts';
+import { parseJson } from '../core/json.ts';
 
 /**
  * The columns probectl keeps encrypted at rest (bytea, core/envelope.ts
@@ -85,7 +86,7 @@ export function openText(tx: TenantTx, col: SealedColumn, row: readonly unknown[
 /** openText for a JSON value. */
 export function openJson<T>(tx: TenantTx, col: SealedColumn, row: readonly unknown[], stored: Uint8Array | null): T | null {
   const text = openText(tx, col, row, stored);
-  return text === null ? null : (JSON.parse(text) as T);
+  return text === null ? null : (parseJson(text) as T);
 }
 
 function openWith(keyring: Keyring | undefined, col: SealedColumn, tenantId: string, row: readonly unknown[], stored: Uint8Array | null, plaintextAccepted: boolean): string | null {

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { errorBody, goFormatF, goJsonString, joined, labelsJson, matrixBody, promTimestamp, promValue, scalarJson, successBody, vectorBody } from '../../src/federation/api/json.ts';
 import { errorTypeOf, prometheusError } from '../../src/federation/api/errors.ts';
+import { parseJson } from '../../src/core/json.ts';
 
 const cols = (pts: Array<[number, number]>) => ({ timestamps: Float64Array.from(pts.map((p) => p[0])), values: Float64Array.from(pts.map((p) => p[1])) });
 
@@ -46,7 +47,7 @@ describe('Prometheus API JSON: strings and label sets as Go encoding/json writes
 
   it('any string survives JSON.parse unchanged (property)', () => {
     fc.assert(fc.property(fc.string({ unit: 'binary' }).filter((s) => s.isWellFormed()), (s) => {
-      assert.equal(JSON.parse(goJsonString(s)), s);
+      assert.equal(parseJson(goJsonString(s)), s);
     }), { numRuns: 2000 });
   });
 
@@ -78,14 +79,14 @@ describe('Prometheus API JSON: bodies', () => {
     const chunks = [...matrixBody(rows)];
     assert.ok(chunks.length > 10);
     assert.ok(chunks.every((c) => c.length < 70 * 1024), 'no chunk much beyond 64 kB');
-    const parsed = JSON.parse(chunks.join(''));
+    const parsed = parseJson(chunks.join('')) as { data: { result: Array<{ values: unknown[] }> } };
     assert.equal(parsed.data.result.length, 50);
-    assert.deepEqual(parsed.data.result[7].values[3], [45, String(1)]);
+    assert.deepEqual(parsed.data.result[7]?.values[3], [45, String(1)]);
   });
 
   it('error types and statuses are Prometheus\'s', () => {
     assert.deepEqual([400, 413, 415, 422, 404, 503, 500].map(errorTypeOf), ['bad_data', 'bad_data', 'bad_data', 'execution', 'not_found', 'unavailable', 'internal']);
-    assert.deepEqual(JSON.parse(prometheusError({ status: 503, code: 'PROBECTL_ERR_METRICS_QUERY_TIMEOUT', message: 'query timed out' }).body), { status: 'error', errorType: 'timeout', error: 'query timed out' });
-    assert.equal(JSON.parse(prometheusError({ status: 503, code: 'PROBECTL_ERR_DB_UNAVAILABLE', message: 'x' }).body).errorType, 'unavailable');
+    assert.deepEqual(parseJson(prometheusError({ status: 503, code: 'PROBECTL_ERR_METRICS_QUERY_TIMEOUT', message: 'query timed out' }).body), { status: 'error', errorType: 'timeout', error: 'query timed out' });
+    assert.equal((parseJson(prometheusError({ status: 503, code: 'PROBECTL_ERR_DB_UNAVAILABLE', message: 'x' }).body) as { errorType: string }).errorType, 'unavailable');
   });
 });

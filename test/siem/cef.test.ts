@@ -9,6 +9,7 @@ import { siemEvent, text } from './helpers/arb.ts';
 import { formatOptions } from '../../src/siem/formatters/options.ts';
 import { CEF_DICTIONARY, CEF_HEADER_LENGTH, CEF_KEY_TYPES, cefDictionaryProblems, CONTROL_CHARACTER, CUSTOM_FIELD, parseCef } from './helpers/cef.ts';
 import { OPTS, stressEvents, TENANT } from './fixtures.ts';
+import { parseJson } from '../../src/core/json.ts';
 
 const SEVERITY = { info: 3, warning: 6, critical: 10 } as const;
 const MARKER = '…[truncated]';
@@ -71,7 +72,7 @@ function checkRecord(e: SiemEvent, line: string, opts = OPTS): ReturnType<typeof
   const attributes = labelled(rec, 'attributes') as string;
   // The exact JSON text (control characters as JSON's own \uXXXX escapes) is the assertion: JSON.parse itself is not a
   // trustworthy oracle for keys here — V8 in Node 24 can read an escaped one-character key as `\` (nodejs/node#63785).
-  if (!fitted(attributes, extensionText(JSON.stringify(e.attributes)), 4000, 'cs3')) assert.doesNotThrow(() => JSON.parse(attributes), 'cs3 is valid JSON');
+  if (!fitted(attributes, extensionText(JSON.stringify(e.attributes)), 4000, 'cs3')) assert.doesNotThrow(() => parseJson(attributes), 'cs3 is valid JSON');
   assert.equal(labelled(rec, 'seq'), String(e.seq));
   if (e.category === 'audit') {
     fitted(labelled(rec, 'hash'), extensionText(e.hash), 4000, 'hash');
@@ -143,7 +144,7 @@ describe('CEF', () => {
     const shown = 'a\\u001b[31mred\\u0007bell\\u007fdel\\u0085nel\\u009bcsi\\u2028ls\\u2029ps\\u0009tab\\u0000nul';
     assert.equal(rec.extension.get('suser'), `${shown}\r\nz`);
     assert.equal(rec.name, `${shown}  z`);
-    assert.deepEqual(JSON.parse(rec.extension.get('cs3') as string), e.attributes, 'the attributes JSON still parses to the original text');
+    assert.deepEqual(parseJson(rec.extension.get('cs3') as string), e.attributes, 'the attributes JSON still parses to the original text');
     assert.ok(line.includes(' suser=a\\\\u001b[31mred'), 'on the wire the backslash of \\u001b is escaped like any backslash');
   });
 

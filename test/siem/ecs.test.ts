@@ -8,6 +8,7 @@ import { sampleEvents } from '../../src/siem/preview.ts';
 import { siemEvent } from './helpers/arb.ts';
 import { ecsProblems, ecsReference } from './helpers/ecs-schema.ts';
 import { OPTS, stressEvents, TENANT } from './fixtures.ts';
+import { parseJson } from '../../src/core/json.ts';
 
 describe('ECS', () => {
   const events = [...stressEvents(), ...sampleEvents()];
@@ -20,11 +21,11 @@ describe('ECS', () => {
 
   it('every document passes the ECS field reference: known fields, reference types, allowed values', () => {
     assert.ok(Object.keys(ecsReference()).length > 1000, 'the reference was loaded');
-    for (const line of docs) assert.deepEqual(ecsProblems(JSON.parse(line) as Record<string, unknown>), []);
+    for (const line of docs) assert.deepEqual(ecsProblems(parseJson(line) as Record<string, unknown>), []);
   });
 
   it('the reference check itself catches an invented field, a wrong type and a disallowed value', () => {
-    const doc = JSON.parse(docs[0] as string) as Record<string, Record<string, unknown>>;
+    const doc = parseJson(docs[0] as string) as Record<string, Record<string, unknown>>;
     const bad = { ...doc, tenant: 'x', event: { ...doc.event, kind: 'signal-ish', sequence: '7', category: ['iam'], type: ['start'] }, labels: { nested: { a: 'b' } } };
     const problems = ecsProblems(bad);
     for (const expected of ['tenant: not an ECS field', 'event.kind: signal-ish is not an allowed value', 'event.sequence: "7" is not of ECS type long',
@@ -35,7 +36,7 @@ describe('ECS', () => {
 
   it('carries the canonical fields where ECS defines them and the rest under probectl.*', () => {
     events.forEach((e, i) => {
-      const d = JSON.parse(docs[i] as string) as Record<string, Record<string, unknown>>;
+      const d = parseJson(docs[i] as string) as Record<string, Record<string, unknown>>;
       const ev = d.event as Record<string, unknown>;
       assert.equal(d['@timestamp'] as unknown, e.time);
       assert.deepEqual(d.ecs, { version: ECS_VERSION });
@@ -81,7 +82,7 @@ describe('ECS', () => {
 
   it('the tenant is organization.id of the drained scope even when the data carries another', () => {
     const stress = stressEvents();
-    const forged = docs.slice(0, stress.length).map((l) => JSON.parse(l) as { organization: { id: string }; probectl: { attributes: Record<string, unknown> } })
+    const forged = docs.slice(0, stress.length).map((l) => parseJson(l) as { organization: { id: string }; probectl: { attributes: Record<string, unknown> } })
       .filter((d) => 'tenant' in d.probectl.attributes);
     assert.ok(forged.length > 0);
     for (const d of forged) {
@@ -94,7 +95,7 @@ describe('ECS', () => {
     fc.assert(fc.property(siemEvent, (e) => {
       const line = ecsRecord(e, OPTS);
       assert.doesNotMatch(line, /[\r\n]/);
-      const doc = JSON.parse(line) as Record<string, Record<string, unknown>>;
+      const doc = parseJson(line) as Record<string, Record<string, unknown>>;
       assert.deepEqual(ecsProblems(doc), []);
       assert.equal(doc.user?.name, e.actor);
       assert.equal(doc.message as unknown, e.message);

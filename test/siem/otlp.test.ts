@@ -8,6 +8,7 @@ import { unixNanos } from '../../src/siem/formatters/otlp.ts';
 import { siemEvent } from './helpers/arb.ts';
 import { type DecodedLog, decodeOtlpJson, hrTime, type Plain, toReadable } from './helpers/otlp.ts';
 import { OPTS, stressEvents, TENANT } from './fixtures.ts';
+import { parseJson } from '../../src/core/json.ts';
 
 // The OpenTelemetry logs data model's SeverityNumber table and short names.
 const SEVERITY = { info: [9, 'INFO'], warning: [13, 'WARN'], critical: [17, 'ERROR'] } as const;
@@ -76,7 +77,7 @@ function canonicalOtlpJson(v: unknown, key = ''): unknown {
 describe('OTLP/HTTP JSON logs', () => {
   const events = stressEvents();
   const body = FORMATTERS.otlp.batch(events, OPTS);
-  const json = JSON.parse(body.toString('utf8')) as unknown;
+  const json = parseJson(body.toString('utf8')) as unknown;
 
   it('is one ExportLogsServiceRequest with every event as a LogRecord of one resource and scope', () => {
     const req = json as { resourceLogs: Array<{ scopeLogs: Array<{ logRecords: unknown[] }> }> };
@@ -131,25 +132,25 @@ describe('OTLP/HTTP JSON logs', () => {
   });
 
   it('equals, field for field, the OTLP/JSON the OpenTelemetry JSON serializer writes for the same records', () => {
-    const official = JSON.parse(bytes(JsonLogsSerializer.serializeRequest(toReadable(events.map(sdkRecord)))).toString('utf8')) as unknown;
+    const official = parseJson(bytes(JsonLogsSerializer.serializeRequest(toReadable(events.map(sdkRecord)))).toString('utf8')) as unknown;
     assert.deepEqual(canonicalOtlpJson(json), canonicalOtlpJson(official));
   });
 
   it('groups a mixed batch into one ResourceLogs per tenant, keeping order within each', () => {
     const other = { ...(events[0] as SiemEvent), tenant: 'tenant-two', seq: 99 };
     const mixed = [events[0], other, events[1]] as SiemEvent[];
-    const logs = decodeOtlpJson(JSON.parse(FORMATTERS.otlp.batch(mixed, OPTS).toString('utf8')));
+    const logs = decodeOtlpJson(parseJson(FORMATTERS.otlp.batch(mixed, OPTS).toString('utf8')));
     assert.deepEqual(logs.map((l) => [l.tenant, l.attributes['probectl.seq']]), [[TENANT, 1], [TENANT, 2], ['tenant-two', 99]]);
-    assert.equal((JSON.parse(FORMATTERS.otlp.batch(mixed, OPTS).toString('utf8')) as { resourceLogs: unknown[] }).resourceLogs.length, 2);
+    assert.equal((parseJson(FORMATTERS.otlp.batch(mixed, OPTS).toString('utf8')) as { resourceLogs: unknown[] }).resourceLogs.length, 2);
   });
 
   it('property: arbitrary events decode without loss and match the OpenTelemetry serializers', () => {
     fc.assert(fc.property(fc.array(siemEvent, { minLength: 1, maxLength: 4 }), (batch) => {
-      const ours = JSON.parse(FORMATTERS.otlp.batch(batch, OPTS).toString('utf8')) as unknown;
+      const ours = parseJson(FORMATTERS.otlp.batch(batch, OPTS).toString('utf8')) as unknown;
       const logs = decodeOtlpJson(ours);
       const byTenant = [...new Set(batch.map((e) => e.tenant))].flatMap((t) => batch.filter((e) => e.tenant === t));
       logs.forEach((l, i) => assert.deepEqual(sortKeys(toEvent(l)), sortKeys(expectedEvent(byTenant[i] as SiemEvent))));
-      const official = JSON.parse(bytes(JsonLogsSerializer.serializeRequest(toReadable(byTenant.map(sdkRecord)))).toString('utf8')) as unknown;
+      const official = parseJson(bytes(JsonLogsSerializer.serializeRequest(toReadable(byTenant.map(sdkRecord)))).toString('utf8')) as unknown;
       assert.deepEqual(canonicalOtlpJson(ours), canonicalOtlpJson(official));
     }), { numRuns: 200 });
   });

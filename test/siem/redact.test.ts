@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { BUILTIN_REDACT_KEYS, createRedactor, keyWords, REDACTED } from '../../src/siem/redact.ts';
+import { parseJson } from '../../src/core/json.ts';
 
 describe('redaction', () => {
   const r = createRedactor();
@@ -54,7 +55,7 @@ describe('redaction', () => {
   });
 
   it('a "__proto__" key is ordinary data: kept, redacted inside, and never changes the prototype', () => {
-    const data = JSON.parse('{"__proto__": {"password": "p", "x": 1}, "y": 2}') as Record<string, unknown>;
+    const data = parseJson('{"__proto__": {"password": "p", "x": 1}, "y": 2}') as Record<string, unknown>;
     const out = r.redact(data);
     assert.equal(Object.getPrototypeOf(out), Object.prototype);
     assert.deepEqual(Object.keys(out), ['__proto__', 'y']);
@@ -77,12 +78,12 @@ describe('redaction', () => {
         if (Array.isArray(v)) v.forEach((x) => walk(x, under));
         else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, under || r.matches(k));
       };
-      walk(JSON.parse(out), false);
+      walk(parseJson(out), false);
       const redactedOnly = (v: unknown): void => {
         if (Array.isArray(v)) v.forEach(redactedOnly);
         else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) (r.matches(k) ? assert.equal(x, REDACTED) : redactedOnly(x));
       };
-      redactedOnly(JSON.parse(out));
+      redactedOnly(parseJson(out));
     }), { numRuns: 300 });
   });
 

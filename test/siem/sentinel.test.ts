@@ -15,13 +15,14 @@ import { caFile, settingsFrom } from './helpers/forwarder.ts';
 import { deliverWithin, pausesWith } from './helpers/deliver.ts';
 import { MAX_CALL_BYTES, startDcr, type DcrColumnType, type DcrServer } from './servers/azure-dcr.ts';
 import { OPTS, stressEvents } from './fixtures.ts';
+import { parseJson } from '../../src/core/json.ts';
 
 /** The stream declaration operators paste from docs/siem.md: the DCR stand-in enforces exactly it. */
 function docsDeclaration(): { name: string; type: DcrColumnType }[] {
   const md = readFileSync(new URL('../../docs/siem.md', import.meta.url), 'utf8');
   const block = [...md.matchAll(/```json\n([\s\S]*?)\n```/g)].map((m) => m[1] as string).find((b) => b.includes('"streamDeclarations"'));
   assert.ok(block, 'docs/siem.md shows the DCR');
-  const dcr = JSON.parse(block) as { properties: { streamDeclarations: Record<string, { columns: { name: string; type: DcrColumnType }[] }>; dataFlows: { streams: string[]; outputStream: string; transformKql: string }[] } };
+  const dcr = parseJson(block) as { properties: { streamDeclarations: Record<string, { columns: { name: string; type: DcrColumnType }[] }>; dataFlows: { streams: string[]; outputStream: string; transformKql: string }[] } };
   assert.deepEqual(Object.keys(dcr.properties.streamDeclarations), ['Custom-ProbectlEvents']);
   assert.deepEqual(dcr.properties.dataFlows.map((f) => [f.streams, f.outputStream, f.transformKql]), [[['Custom-ProbectlEvents'], 'Custom-ProbectlEvents_CL', 'source']]);
   return dcr.properties.streamDeclarations['Custom-ProbectlEvents']!.columns;
@@ -75,7 +76,7 @@ describe('Microsoft Sentinel: the Logs Ingestion API', () => {
   it('any event makes a record of declared columns and types (the stand-in would take it)', () => {
     const types = new Map(docsDeclaration().map((c) => [c.name, c.type]));
     fc.assert(fc.property(siemEvent, (e) => {
-      const [record] = JSON.parse(dcrBatch([e], OPTS).toString('utf8')) as Record<string, unknown>[];
+      const [record] = parseJson(dcrBatch([e], OPTS).toString('utf8')) as Record<string, unknown>[];
       for (const [k, v] of Object.entries(record!)) {
         const type = types.get(k);
         assert.ok(type, k);

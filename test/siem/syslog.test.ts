@@ -8,6 +8,7 @@ import { syslogRecord } from '../../src/siem/formatters/syslog.ts';
 import { siemEvent } from './helpers/arb.ts';
 import { parse5424, rfcUnescape, sdParams } from './helpers/rfc5424.ts';
 import { OPTS, stressEvents, TENANT } from './fixtures.ts';
+import { parseJson } from '../../src/core/json.ts';
 
 const SEVERITY_CODE = { info: 6, warning: 4, critical: 2 } as const;
 
@@ -37,7 +38,7 @@ function checkRecord(e: SiemEvent, line: string, opts = OPTS): void {
   assert.equal(m.sd.length, 1);
   const params = sdParams(m, `probectl@${opts.syslogPen}`);
   assert.deepEqual([...params], [...expectedParams(e)]);
-  assert.deepEqual(JSON.parse(params.get('attributes') as string), e.attributes);
+  assert.deepEqual(parseJson(params.get('attributes') as string), e.attributes);
   const ts = Date.parse(m.timestamp);
   const fraction = /\.(\d+)/.exec(e.time)?.[1] ?? '';
   assert.equal(m.timestamp, `${e.time.slice(0, 19)}${fraction === '' ? '' : `.${fraction.slice(0, 6)}`}Z`);

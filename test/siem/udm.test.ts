@@ -10,6 +10,7 @@ import { sampleEvents } from '../../src/siem/preview.ts';
 import { siemEvent } from './helpers/arb.ts';
 import { udmEnum, udmProblems } from './helpers/udm-schema.ts';
 import { OPTS, REDACTOR, STRESS_AUDIT, STRESS_SIGNALS, stressEvents, TENANT } from './fixtures.ts';
+import { parseJson } from '../../src/core/json.ts';
 
 type Udm = {
   metadata: Record<string, unknown>;
@@ -23,7 +24,7 @@ type Udm = {
 
 const audit = (fields: Partial<AuditEvent>) => auditToEvent({ ...(STRESS_AUDIT[0] as AuditEvent), data: {}, ...fields }, TENANT, { redactor: REDACTOR });
 const signal = (fields: Partial<Signal>) => signalToEvent({ ...(STRESS_SIGNALS[0] as Signal), attributes: {}, ...fields }, TENANT, { redactor: REDACTOR });
-const udm = (e: ReturnType<typeof audit> | ReturnType<typeof signal>): Udm => JSON.parse(FORMATTERS.udm.record(e, OPTS)) as Udm;
+const udm = (e: ReturnType<typeof audit> | ReturnType<typeof signal>): Udm => parseJson(FORMATTERS.udm.record(e, OPTS)) as Udm;
 
 describe('UDM', () => {
   const events = [...stressEvents(), ...sampleEvents()];
@@ -49,7 +50,7 @@ describe('UDM', () => {
     fc.assert(fc.property(siemEvent, (e) => {
       const line = FORMATTERS.udm.record(e, OPTS);
       assert.ok(!line.includes('\n'));
-      assert.deepEqual(udmProblems(JSON.parse(line)), []);
+      assert.deepEqual(udmProblems(parseJson(line)), []);
     }), { numRuns: 300 });
   });
 

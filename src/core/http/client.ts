@@ -1,6 +1,7 @@
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { Agent, request } from 'undici';
 import { safeOrigin, transportProblem, trustStore } from './transport.ts';
+import { parseJson } from '../json.ts';
 
 /**
  * A small hardened HTTPS client on undici for everything probectl calls out
@@ -140,7 +141,7 @@ export class HttpClient {
         text: () => body.toString('utf8'),
         json: () => {
           try {
-            return JSON.parse(body.toString('utf8')) as unknown;
+            return parseJson(body.toString('utf8')) as unknown;
           } catch {
             throw new HttpClientError('malformed', origin, 'response body is not valid JSON');
           }

@@ -38,6 +38,7 @@ import { namedLimit } from '../write.ts';
 import { answerError, type Params, type UpstreamAnswer, type UpstreamClient } from './client.ts';
 import { encodeTenantWriteRequest } from './encode.ts';
 import { scopeQuery, type ScopedQuery } from './promql.ts';
+import { parseJson } from '../../core/json.ts';
 
 export interface UpstreamBackendDeps {
   readonly client: UpstreamClient;
@@ -110,7 +111,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       if (err instanceof ProbectlError && err.code === 'PROBECTL_ERR_METRICS_TOO_MANY_SAMPLES') throw tooMany(deps.maxSeries);
       throw err;
     }
-    const data = (JSON.parse(body.toString('utf8')) as { data?: unknown }).data;
+    const data = (parseJson(body.toString('utf8')) as { data?: unknown }).data;
     if (!Array.isArray(data)) throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', 'the metrics engine answered the series count without a list; retry');
     if (data.length > deps.maxSeries) throw tooMany(deps.maxSeries);
   }
@@ -155,7 +156,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       if (all(r.params, 'match[]').length === 0) throw new PromParamError('match[]', 'no match[] parameter provided');
       const sets = matchSelectors(r.tenant, r.params);
       const body = await ok(client.api(r.tenant, '/api/v1/series', [...sets.map((s): [string, string] => ['match[]', s]), ...win], r.signal), 'series');
-      const data = (JSON.parse(body.toString('utf8')) as { data?: unknown }).data;
+      const data = (parseJson(body.toString('utf8')) as { data?: unknown }).data;
       if (Array.isArray(data) && data.length > deps.maxSeries) throw tooMany(deps.maxSeries);
       return body;
     },

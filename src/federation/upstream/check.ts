@@ -10,6 +10,7 @@ import { ProbectlError } from '../../core/errors.ts';
 import { safeOrigin } from '../../core/http/transport.ts';
 import type { UpstreamAnswer, UpstreamClient } from './client.ts';
 import { encodeTenantWriteRequest } from './encode.ts';
+import { parseJson } from '../../core/json.ts';
 
 function refuse(message: string): ProbectlError {
   return new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_CHECK', `metrics upstream check failed: ${message}`);
@@ -41,7 +42,7 @@ export async function checkUpstream(client: UpstreamClient, tenant: string): Pro
   if (qp !== undefined) throw refuse(qp);
   let parsed: { status?: unknown } | undefined;
   try {
-    parsed = JSON.parse(q.body.toString('utf8')) as { status?: unknown };
+    parsed = parseJson(q.body.toString('utf8')) as { status?: unknown };
   } catch {
     parsed = undefined;
   }

@@ -22,6 +22,7 @@ import { HttpClient, HttpClientError, type HttpResponse } from '../../core/http/
 import type { SecretResolver } from '../../secrets/resolver.ts';
 import type { UpstreamSettings } from './config.ts';
 import { REMOTE_WRITE_REQUEST_HEADERS } from './encode.ts';
+import { parseJson } from '../../core/json.ts';
 
 /** Largest engine answer passed through (a query_range over 10,000 series × 240 points is about 80 MB). */
 export const MAX_UPSTREAM_RESPONSE_BYTES = 256 * 1_048_576;
@@ -123,7 +124,7 @@ export class UpstreamClient {
 export function engineMessage(body: Buffer): string {
   let text = body.subarray(0, 16_384).toString('utf8');
   try {
-    const parsed = JSON.parse(body.toString('utf8')) as { error?: unknown };
+    const parsed = parseJson(body.toString('utf8')) as { error?: unknown };
     if (typeof parsed.error === 'string') text = parsed.error;
   } catch {
     // not JSON: the text itself

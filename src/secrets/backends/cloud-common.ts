@@ -3,6 +3,7 @@ import { isLoopbackHost } from '../../core/net.ts';
 import { type ErrorCode, ProbectlError } from '../../core/errors.ts';
 import { isTransientCode, TransientSecretError } from '../backend.ts';
 import type { BackendScheme } from '../ref.ts';
+import { parseJson } from '../../core/json.ts';
 
 /**
  * Helpers shared by the cloud backends (aws, azure, gcp). Their messages say
@@ -92,7 +93,7 @@ export function abortedError(scheme: BackendScheme): ProbectlError {
 export function jsonField(scheme: BackendScheme, text: string, field: string): Buffer {
   let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    doc = parseJson(text);
   } catch {
     throw secretError('PROBECTL_ERR_SECRET_MALFORMED', scheme, 'a #field was asked for but the secret is not a JSON object');
   }

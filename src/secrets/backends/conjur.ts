@@ -4,6 +4,7 @@ import { HttpClient, type HttpResponse } from '../../core/http/client.ts';
 import type { FetchedSecret } from '../backend.ts';
 import { joinUrl, statusFailure, transportFailure } from './http-errors.ts';
 import type { CredentialSource } from './vault.ts';
+import { parseJson } from '../../core/json.ts';
 
 export interface ConjurOptions {
   /** PROBECTL_SECRETS_CONJUR_URL, e.g. https://conjur.example (a path prefix such as /api is kept). */
@@ -106,7 +107,7 @@ export class ConjurClient {
       if (res.status !== 200) throw statusFailure(NAME, res.status, 'authentication', res.headers);
       let parsed: unknown;
       try {
-        parsed = JSON.parse(res.body.toString('utf8'));
+        parsed = parseJson(res.body.toString('utf8'));
       } catch {
         parsed = undefined;
       }

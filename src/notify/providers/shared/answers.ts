@@ -3,6 +3,7 @@ import type { Clock } from '../../../core/clock.ts';
 import { parseRetryAfter } from '../../../core/retry/policy.ts';
 import type { OperationResult, VendorAnswer } from '../types.ts';
 import { clip } from './text.ts';
+import { parseJson } from '../../../core/json.ts';
 
 /**
  * Reading vendor answers, shared by providers: a short printable excerpt of a
@@ -42,7 +43,7 @@ export function excerpt(body: Buffer | string, secrets: readonly (string | undef
 /** The body parsed as JSON, or undefined. */
 export function jsonOf(answer: Answered): unknown {
   try {
-    return JSON.parse(answer.body.toString('utf8')) as unknown;
+    return parseJson(answer.body.toString('utf8')) as unknown;
   } catch {
     return undefined;
   }

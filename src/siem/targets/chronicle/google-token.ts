@@ -3,6 +3,7 @@ import { Agent } from 'node:https';
 import { withSystemRoots } from '../../../secrets/backends/cloud-common.ts';
 import { CredentialFailure, type BearerSource } from '../shared/bearer.ts';
 import { CHRONICLE_SCOPE, GOOGLE_TOKEN_URI } from './settings.ts';
+import { parseJson } from '../../../core/json.ts';
 
 export interface GoogleOptions {
   /** PROBECTL_SIEM_GCP_CREDENTIALS_FILE; undefined for application default credentials. */
@@ -43,7 +44,7 @@ export function googleBearer(opts: GoogleOptions): BearerSource {
     if (opts.credentialsFile !== undefined) {
       let key: KeyFile;
       try {
-        key = JSON.parse(readFileSync(opts.credentialsFile, 'utf8')) as KeyFile;
+        key = parseJson(readFileSync(opts.credentialsFile, 'utf8')) as KeyFile;
       } catch {
         throw new CredentialFailure('refused', 'the service-account key file (PROBECTL_SIEM_GCP_CREDENTIALS_FILE) could not be read');
       }

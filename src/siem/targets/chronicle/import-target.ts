@@ -5,6 +5,7 @@ import type { TransportResult } from '../../senders/types.ts';
 import { bearerHeader, type BearerSource } from '../shared/bearer.ts';
 import { chunkBySize, sendChunks, type Piece } from '../shared/chunks.ts';
 import { classifyHttp, snippet, type SinkOutcome, type Target, type TargetContext } from '../types.ts';
+import { parseJson } from '../../../core/json.ts';
 
 export interface ChronicleImportOptions {
   mode: 'logs' | 'events';
@@ -18,7 +19,7 @@ export interface ChronicleImportOptions {
 /** A Google API error body: `{"error":{"code","message","status"}}` (google.rpc.Status over HTTP). */
 function googleStatus(result: Extract<TransportResult, { kind: 'answered' }>): string | undefined {
   try {
-    const status = (JSON.parse(result.body.toString('utf8')) as { error?: { status?: unknown } }).error?.status;
+    const status = (parseJson(result.body.toString('utf8')) as { error?: { status?: unknown } }).error?.status;
     return typeof status === 'string' && /^[A-Z_]{1,40}$/.test(status) ? status : undefined;
   } catch {
     return undefined;

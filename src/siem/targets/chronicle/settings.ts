@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ConfigProblem } from '../../../config/section.ts';
 import type { SiemFormat } from '../../formatters/index.ts';
+import { parseJson } from '../../../core/json.ts';
 
 /**
  * The three ways into Google SecOps, told apart by the endpoint path (Chronicle
@@ -61,7 +62,7 @@ export function checkServiceAccountFile(file: string, problems: ConfigProblem[])
   const accepts = 'a Google service-account key file (JSON, "type": "service_account"); unset it to use application default credentials or workload identity';
   let key: ServiceAccountKey;
   try {
-    key = JSON.parse(readFileSync(file, 'utf8')) as ServiceAccountKey;
+    key = parseJson(readFileSync(file, 'utf8')) as ServiceAccountKey;
   } catch {
     problems.push(problem('PROBECTL_SIEM_GCP_CREDENTIALS_FILE', 'not a JSON file', accepts));
     return;

@@ -2,6 +2,7 @@ import { parseRetryAfter } from '../../../core/retry/policy.ts';
 import type { SiemEvent } from '../../event.ts';
 import type { SiemFormatter } from '../../formatters/index.ts';
 import { classifyHttp, snippet, type SinkOutcome, type Rejection, type Target, type TargetContext } from '../types.ts';
+import { parseJson } from '../../../core/json.ts';
 
 interface BulkItem { status?: number; error?: { type?: string; reason?: string } }
 interface BulkAnswer { errors?: boolean; items?: Array<Record<string, BulkItem>> }
@@ -61,7 +62,7 @@ export function elasticTarget(ctx: TargetContext, formatter: SiemFormatter, inde
       if (judged.kind !== 'ok' || result.kind !== 'answered') return judged;
       let answer: BulkAnswer;
       try {
-        answer = JSON.parse(result.body.toString('utf8')) as BulkAnswer;
+        answer = parseJson(result.body.toString('utf8')) as BulkAnswer;
       } catch {
         return { kind: 'retryable', reason: '_bulk answered 2xx without a JSON body' };
       }

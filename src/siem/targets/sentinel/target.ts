@@ -5,6 +5,7 @@ import type { TransportResult } from '../../senders/types.ts';
 import { bearerHeader, type BearerSource } from '../shared/bearer.ts';
 import { chunkBySize, sendChunks, type Piece, type Refusal } from '../shared/chunks.ts';
 import { classifyHttp, snippet, type SinkOutcome, type Target, type TargetContext } from '../types.ts';
+import { parseJson } from '../../../core/json.ts';
 
 /** The Logs Ingestion API's limit on one call, compressed or not (Azure Monitor service limits, "Logs Ingestion API"). */
 export const LOGS_INGESTION_MAX_BYTES = 1_048_576;
@@ -22,7 +23,7 @@ function errorCode(result: Extract<TransportResult, { kind: 'answered' }>): stri
   const header = result.headers['x-ms-error-code'];
   if (typeof header === 'string' && header !== '') return header;
   try {
-    const code = (JSON.parse(result.body.toString('utf8')) as { error?: { code?: unknown } }).error?.code;
+    const code = (parseJson(result.body.toString('utf8')) as { error?: { code?: unknown } }).error?.code;
     return typeof code === 'string' ? code : undefined;
   } catch {
     return undefined;

@@ -3,6 +3,7 @@ import { parseRetryAfter } from '../../../core/retry/policy.ts';
 import type { SiemEvent } from '../../event.ts';
 import type { SiemFormatter } from '../../formatters/index.ts';
 import { classifyHttp, snippet, type AckAnswer, type AckTicket, type Target, type TargetContext } from '../types.ts';
+import { parseJson } from '../../../core/json.ts';
 
 export interface SplunkOptions {
   endpoint: URL;
@@ -25,7 +26,7 @@ interface HecAnswer { text?: string; code?: number; ackId?: number; 'invalid-eve
 
 function parseAnswer(body: Buffer): HecAnswer | undefined {
   try {
-    const v = JSON.parse(body.toString('utf8')) as unknown;
+    const v = parseJson(body.toString('utf8')) as unknown;
     return v && typeof v === 'object' ? (v as HecAnswer) : undefined;
   } catch {
     return undefined;
