@@ -180,18 +180,51 @@ describe('metrics upstream mode (header tenancy, Mimir stand-in over HTTPS)', ()
     for (const secret of [b.id, 'secret-job', 'bare-secret', 'q-secret']) assert.ok(!res.text.includes(secret), `${secret}: ${res.text}`);
   });
 
-  it('the cardinality guard refuses before the query is forwarded', async () => {
+  it('the cardinality guard refuses before the query is forwarded, and keeps its verdict for a while', async () => {
     mimir.seriesCount = 51;
     try {
-      const before = mimir.records.filter((r) => r.path === '/prometheus/api/v1/query').length;
-      const res = await app.request('GET', `${G}/query?${form({ query: 'sum(shared_metric)' })}`, { token: a.token });
+      const queries = () => mimir.records.filter((r) => r.path === '/prometheus/api/v1/query').length;
+      const counts = () => mimir.records.filter((r) => r.path === '/prometheus/api/v1/series').length;
+      const [q0, c0] = [queries(), counts()];
+      const res = await app.request('GET', `${G}/query?${form({ query: 'sum(guarded_metric)' })}`, { token: a.token });
       assert.equal(res.status, 422, res.text);
       assert.equal(res.json.errorType, 'execution');
       assert.match(res.json.error, /PROBECTL_METRICS_MAX_SERIES/);
-      assert.equal(mimir.records.filter((r) => r.path === '/prometheus/api/v1/query').length, before);
+      assert.equal(queries(), q0);
+      assert.equal(counts(), c0 + 1);
+      // The same selectors over the same minutes again: refused from the kept verdict, the engine not asked.
+      const again = await app.request('GET', `${G}/query?${form({ query: 'max(guarded_metric)' })}`, { token: a.token });
+      assert.equal(again.status, 422, again.text);
+      assert.equal(counts(), c0 + 1);
+      assert.equal(queries(), q0);
+      // Another tenant's verdict is its own.
+      const other = await app.request('GET', `${G}/query?${form({ query: 'sum(guarded_metric)' })}`, { token: b.token });
+      assert.equal(other.status, 422, other.text);
+      assert.equal(counts(), c0 + 2);
     } finally {
       mimir.seriesCount = undefined;
     }
+  });
+
+  it('a verdict under the limit is kept too: a refreshed panel asks the series API once, the query every time', async () => {
+    const queries = () => mimir.records.filter((r) => r.path === '/prometheus/api/v1/query_range').length;
+    const counts = () => mimir.records.filter((r) => r.path === '/prometheus/api/v1/series').length;
+    const [q0, c0] = [queries(), counts()];
+    const params = form({ query: 'rate(panel_metric[5m])', start: String(now / 1000 - 3600), end: String(now / 1000), step: '15' });
+    for (let i = 0; i < 3; i++) {
+      const res = await app.request('GET', `${G}/query_range?${params}`, { token: a.token });
+      assert.equal(res.status, 200, res.text);
+    }
+    assert.equal(queries(), q0 + 3);
+    assert.equal(counts(), c0 + 1);
+    // The guard asked over whole minutes around the window the query reads (start − 5m range − 5m lookback, end + 5m range).
+    const guard = mimir.records.filter((r) => r.path === '/prometheus/api/v1/series').at(-1);
+    const start = Number(guard?.params.find(([k]) => k === 'start')?.[1]);
+    const end = Number(guard?.params.find(([k]) => k === 'end')?.[1]);
+    assert.equal(start % 60, 0);
+    assert.equal(end % 60, 0);
+    assert.ok(start <= now / 1000 - 3600 - 600 && start > now / 1000 - 3600 - 660, String(start));
+    assert.ok(end >= now / 1000 + 300 && end < now / 1000 + 360, String(end));
   });
 
   it('the engine\'s 4xx keeps its class, its message without label sets', async () => {

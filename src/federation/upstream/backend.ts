@@ -18,6 +18,7 @@
  *   Retry-After (the sender retries, nothing lost).
  * - metadata stays `{}` and exemplars `[]` (the engine's are not tenant-scoped).
  */
+import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { ProbectlError } from '../../core/errors.ts';
 import { all, first, type PromParams } from '../api/params.ts';
@@ -48,6 +49,16 @@ export interface UpstreamBackendDeps {
   readonly log: Logger;
   readonly metrics: FederationMetrics | undefined;
 }
+
+/**
+ * The cardinality guard's verdicts are kept this long: a dashboard refreshing a panel asks the
+ * engine's series API once per half minute, not before every query. Series come and go slowly
+ * next to that; the guard bounds cost, it is not an exact count.
+ */
+export const GUARD_TTL_MS = 30_000;
+/** Guard windows are widened to whole minutes (a superset: the count can only be larger), so a moving window reuses a verdict. */
+const GUARD_ROUND_MS = 60_000;
+const GUARD_ENTRIES = 10_000;
 
 /** Retry-After of a remote-write 503 when the engine sent none, in seconds. */
 const DEFAULT_RETRY_AFTER_S = 5;
@@ -97,9 +108,29 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
     throw answerError(a, what, log);
   }
 
-  /** The cardinality guard: the series the selectors match in [startMs, endMs], at most maxSeries. */
+  /** Series counts (at most maxSeries + 1) by tenant, selectors and widened window, for GUARD_TTL_MS. */
+  const verdicts = new LRUCache<string, number>({ max: GUARD_ENTRIES, ttl: GUARD_TTL_MS, ttlAutopurge: false });
+
+  /**
+   * The cardinality guard: the series the selectors match in [startMs, endMs] (ms, widened to
+   * whole minutes), at most maxSeries, from the engine's series API or a verdict of the last
+   * GUARD_TTL_MS. @throws ProbectlError PROBECTL_ERR_METRICS_TOO_MANY_SERIES over the limit
+   */
   async function guard(r: ReadRequest, selectors: readonly string[], startMs: number | undefined, endMs: number | undefined): Promise<void> {
     if (selectors.length === 0) return;
+    const lo = startMs === undefined ? undefined : Math.floor(startMs / GUARD_ROUND_MS) * GUARD_ROUND_MS;
+    const hi = endMs === undefined ? undefined : Math.ceil(endMs / GUARD_ROUND_MS) * GUARD_ROUND_MS;
+    const key = JSON.stringify([r.tenant, lo, hi, selectors]);
+    let count = verdicts.get(key);
+    if (count === undefined) {
+      count = await seriesCount(r, selectors, lo, hi);
+      verdicts.set(key, count);
+    }
+    if (count > deps.maxSeries) throw tooMany(deps.maxSeries);
+  }
+
+  /** The engine's count of series the selectors match in [startMs, endMs], at most maxSeries + 1. */
+  async function seriesCount(r: ReadRequest, selectors: readonly string[], startMs: number | undefined, endMs: number | undefined): Promise<number> {
     const params: Array<[string, string]> = selectors.map((s) => ['match[]', s]);
     if (startMs !== undefined) params.push(['start', seconds(startMs)]);
     if (endMs !== undefined) params.push(['end', seconds(endMs)]);
@@ -108,12 +139,12 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
     try {
       body = await ok(client.api(r.tenant, '/api/v1/series', params, r.signal), 'series count');
     } catch (err) {
-      if (err instanceof ProbectlError && err.code === 'PROBECTL_ERR_METRICS_TOO_MANY_SAMPLES') throw tooMany(deps.maxSeries);
+      if (err instanceof ProbectlError && err.code === 'PROBECTL_ERR_METRICS_TOO_MANY_SAMPLES') return deps.maxSeries + 1;
       throw err;
     }
     const data = (parseJson(body.toString('utf8')) as { data?: unknown }).data;
     if (!Array.isArray(data)) throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', 'the metrics engine answered the series count without a list; retry');
-    if (data.length > deps.maxSeries) throw tooMany(deps.maxSeries);
+    return Math.min(data.length, deps.maxSeries + 1);
   }
 
   function scoped(r: ReadRequest, spanMs = 0): ScopedQuery {
