@@ -48,4 +48,16 @@ describe('upstream remote-write encoding', () => {
       assert.deepEqual(uncompressSync(encodeTenantWriteRequest(TENANT, series)), reference(series));
     }), { numRuns: 300 });
   });
+
+  it('a frozen label set (the decoder\'s cached one) is encoded once per tenant and stays right for each', () => {
+    const labels = Object.freeze({ __name__: 'up', job: 'node' });
+    const other = '9d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6';
+    const series = (l: Readonly<Record<string, string>>) => [{ labels: l, timestamps: [1000], values: new Float64Array([1]) }];
+    const refFor = (tenant: string) => uncompressSync(encodeTenantWriteRequest(tenant, series({ ...labels })));
+    for (let i = 0; i < 3; i++) {
+      assert.deepEqual(uncompressSync(encodeTenantWriteRequest(TENANT, series(labels))), refFor(TENANT));
+      assert.deepEqual(uncompressSync(encodeTenantWriteRequest(other, series(labels))), refFor(other));
+    }
+    assert.deepEqual(refFor(TENANT), reference(series({ ...labels })));
+  });
 });

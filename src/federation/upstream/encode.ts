@@ -1,7 +1,8 @@
 /**
  * Remote-write 1.0 encoding for the upstream (https://prometheus.io/docs/specs/remote_write_spec/):
  * series → protobuf `prometheus.WriteRequest` (`prompb/remote.proto`, `prompb/types.proto`,
- * written with protobufjs's Writer) → snappy block format. Pure: no I/O.
+ * label runs written with protobufjs, the framing and samples into one sized buffer) → snappy
+ * block format. Pure: no I/O.
  *
  * Every series gets `tenant_id="<tenant>"` (any other `tenant_id` it carried is replaced),
  * labels are written sorted by name as the spec requires, and values are written as their
@@ -46,42 +47,88 @@ function int64Length(n: number): number {
   return n < 0 ? 10 : varintLength(n);
 }
 
-const utf8Length = protobuf.util.utf8.length;
+/** Writes the non-negative integer `n` (< 2^53) as a varint at `pos`; returns the position after it. */
+function putVarint(buf: Buffer, pos: number, n: number): number {
+  while (n >= 128) {
+    buf[pos++] = (n % 128) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  buf[pos++] = n;
+  return pos;
+}
+
+/** Writes an int64 varint (a negative value as its 64-bit two's complement, ten bytes). */
+function putInt64(buf: Buffer, pos: number, n: number): number {
+  if (n >= 0) return putVarint(buf, pos, n);
+  let v = BigInt.asUintN(64, BigInt(n));
+  while (v >= 128n) {
+    buf[pos++] = Number(v & 0x7fn) | 0x80;
+    v >>= 7n;
+  }
+  buf[pos++] = Number(v);
+  return pos;
+}
+
+/**
+ * The `TimeSeries.labels` run (repeated Label, field 1) of a label set with the tenant forced,
+ * written by protobufjs. Kept for frozen label sets (the remote-write decoder's cached ones,
+ * reused by every request of a steady sender), so a series costs one copy of these bytes.
+ */
+const LABEL_RUNS = new WeakMap<object, { tenant: string; run: Uint8Array }>();
+
+function labelRun(labels: Readonly<Record<string, string>>, tenant: string): Uint8Array {
+  const hit = LABEL_RUNS.get(labels);
+  if (hit !== undefined && hit.tenant === tenant) return hit.run;
+  const w = protobuf.Writer.create();
+  for (const [name, value] of labelsOf(labels, tenant)) {
+    // TimeSeries.labels = 1: Label.name = 1, Label.value = 2.
+    w.uint32((1 << 3) | 2).fork().uint32((1 << 3) | 2).string(name).uint32((2 << 3) | 2).string(value).ldelim();
+  }
+  const run = w.finish();
+  if (Object.isFrozen(labels)) LABEL_RUNS.set(labels, { tenant, run });
+  return run;
+}
 
 /**
  * A snappy-compressed WriteRequest of `series` for `tenant`. Values are read from each
- * series' Float64Array by their bits; timestamps are integer ms. Message lengths are
- * computed up front (no fork/ldelim per label and sample: a request of 2,000 one-sample
- * series is 10,000 small messages).
+ * series' Float64Array by their bits; timestamps are integer ms. The request is sized
+ * first and written into one buffer: each series' label run (protobufjs, kept per label
+ * set), then its samples (`Sample.value` = 1 as fixed64 bits, `Sample.timestamp` = 2 as int64).
  */
 export function encodeTenantWriteRequest(tenant: string, series: readonly SeriesSamples[]): Buffer {
-  const w = protobuf.Writer.create();
-  for (const s of series) {
-    const labels = labelsOf(s.labels, tenant);
-    const labelLengths = labels.map(([name, value]) => {
-      const n = utf8Length(name);
-      const v = utf8Length(value);
-      return 1 + varintLength(n) + n + 1 + varintLength(v) + v;
-    });
-    let size = 0;
-    for (const l of labelLengths) size += 1 + varintLength(l) + l;
-    for (let i = 0; i < s.values.length; i++) {
-      const sample = 9 + 1 + int64Length(s.timestamps[i] as number);
-      size += 1 + varintLength(sample) + sample;
-    }
-    w.uint32((1 << 3) | 2).uint32(size); // WriteRequest.timeseries = 1
-    labels.forEach(([name, value], i) => {
-      // TimeSeries.labels = 1: Label.name = 1, Label.value = 2.
-      w.uint32((1 << 3) | 2).uint32(labelLengths[i] as number).uint32((1 << 3) | 2).string(name).uint32((2 << 3) | 2).string(value);
-    });
+  const runs = new Array<Uint8Array>(series.length);
+  const sizes = new Array<number>(series.length);
+  let total = 0;
+  for (let k = 0; k < series.length; k++) {
+    const s = series[k] as SeriesSamples;
+    const run = labelRun(s.labels, tenant);
+    let size = run.length;
+    for (let i = 0; i < s.values.length; i++) size += 2 + 10 + int64Length(s.timestamps[i] as number);
+    runs[k] = run;
+    sizes[k] = size;
+    total += 1 + varintLength(size) + size;
+  }
+  const buf = Buffer.allocUnsafe(total);
+  let pos = 0;
+  for (let k = 0; k < series.length; k++) {
+    const s = series[k] as SeriesSamples;
+    const run = runs[k] as Uint8Array;
+    buf[pos++] = (1 << 3) | 2; // WriteRequest.timeseries = 1
+    pos = putVarint(buf, pos, sizes[k] as number);
+    buf.set(run, pos);
+    pos += run.length;
     const raw = new Uint32Array(s.values.buffer, s.values.byteOffset, s.values.length * 2);
     for (let i = 0; i < s.values.length; i++) {
       const t = s.timestamps[i] as number;
-      // TimeSeries.samples = 2: Sample.value = 1 (double, written as its raw 64 bits), Sample.timestamp = 2 (int64).
-      w.uint32((2 << 3) | 2).uint32(9 + 1 + int64Length(t));
-      w.uint32((1 << 3) | 1).fixed32(raw[2 * i] as number).fixed32(raw[2 * i + 1] as number);
-      w.uint32((2 << 3) | 0).int64(t);
+      buf[pos++] = (2 << 3) | 2; // TimeSeries.samples = 2
+      buf[pos++] = 10 + int64Length(t);
+      buf[pos++] = (1 << 3) | 1;
+      buf.writeUInt32LE(raw[2 * i] as number, pos);
+      buf.writeUInt32LE(raw[2 * i + 1] as number, pos + 4);
+      pos += 8;
+      buf[pos++] = (2 << 3) | 0;
+      pos = putInt64(buf, pos, t);
     }
   }
-  return compressSync(Buffer.from(w.finish()));
+  return compressSync(buf);
 }
