@@ -12,7 +12,9 @@
  *   forward) and straight to the same engine with the hand-written tenant matcher.
  *
  * probectl runs on its embedded database (only tokens live there in upstream mode). Every
- * process runs on this machine, one engine at a time. `npm run bench federation-upstream`.
+ * process runs on this machine, one engine at a time. `npm run bench federation-upstream`;
+ * PROBECTL_BENCH_FEDERATION_SERIES, PROBECTL_BENCH_FEDERATION_ENGINE (prometheus |
+ * victoriametrics) and PROBECTL_BENCH_FEDERATION_NODE_ARGS narrow or profile a run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -121,7 +123,7 @@ async function benchEngine(start: () => Promise<Engine>, series: number): Promis
     server = await serve({
       PROBECTL_DATA_DIR: join(dir, 'data'), PROBECTL_LISTEN: '127.0.0.1:0', PROBECTL_ALLOW_PLAINTEXT_HTTP: 'true', PROBECTL_LOG_LEVEL: 'info',
       PROBECTL_METRICS_UPSTREAM_URL: engine.url, PROBECTL_METRICS_MAX_SERIES: '20000', PROBECTL_METRICS_SELF_INTERVAL: '2m', PROBECTL_METRICS_UPSTREAM_TIMEOUT: '120s',
-    }, 120_000, new URL('../src/cli/probectl.ts', import.meta.url).pathname);
+    }, 120_000, new URL('../src/cli/probectl.ts', import.meta.url).pathname, (process.env.PROBECTL_BENCH_FEDERATION_NODE_ARGS ?? '').split(/\s+/).filter(Boolean));
     const token = readFileSync(join(dir, 'data', 'admin-token'), 'utf8').trim();
     const auth = { authorization: `Bearer ${token}` };
     const t = await timed(() => send(`${server?.url}/v1/prometheus/write`, { ...REMOTE_WRITE_HEADERS, ...auth }, load.shards));
@@ -151,7 +153,8 @@ async function benchEngine(start: () => Promise<Engine>, series: number): Promis
 export async function main(): Promise<void> {
   const sizes = (process.env.PROBECTL_BENCH_FEDERATION_SERIES ?? '1000,10000').split(',').map(Number);
   const rows: Row[] = [];
-  for (const start of [startPrometheusEngine, startVictoria]) {
+  const only = process.env.PROBECTL_BENCH_FEDERATION_ENGINE;
+  for (const start of [startPrometheusEngine, startVictoria].filter((_, i) => only === undefined || only === ['prometheus', 'victoriametrics'][i])) {
     for (const series of sizes) rows.push(await benchEngine(start, series));
   }
   printTable(`Metrics upstream mode: straight to the engine vs through probectl (${sizes.join(' / ')} series, 55 min at 15 s; query_range rate(…[5m]) over the 55 min at 15 s)`, rows);

@@ -50,7 +50,7 @@ export interface MetricsBackend {
   labelValues(r: ReadRequest, name: string): Promise<Body>;
   exemplars(r: ReadRequest): Promise<Body>;
   /** Text exposition format. */
-  federate(r: ReadRequest): Promise<string | Buffer>;
+  federate(r: ReadRequest): Promise<string | Buffer | AsyncIterable<Buffer>>;
   write(w: WriteRequestIn): Promise<WriteAnswer>;
 }
 

@@ -227,6 +227,22 @@ describe('metrics upstream mode (header tenancy, Mimir stand-in over HTTPS)', ()
     assert.ok(end >= now / 1000 + 300 && end < now / 1000 + 360, String(end));
   });
 
+  it('an answer is passed on as it arrives: an engine cut mid-body gives the client a broken answer, never a complete 200', async () => {
+    const params = form({ query: 'shared_metric', start: String(now / 1000 - 600), end: String(now / 1000), step: '15' });
+    const whole = await app.request('GET', `${G}/query_range?${params}`, { token: a.token });
+    assert.equal(whole.status, 200, whole.text);
+    assert.equal((whole.json as { status: string }).status, 'success');
+    mimir.cutNext(); // the guard's verdict is kept: the next call to the engine is the query itself
+    const cut = await app.request('GET', `${G}/query_range?${params}`, { token: a.token }).then(
+      (r) => ({ status: r.status, complete: r.json !== undefined, text: r.text }),
+      (err: Error) => ({ status: 0, complete: false, text: String(err) }),
+    );
+    assert.ok(!(cut.status === 200 && cut.complete), `a cut answer must not reach the client as a whole 200: ${cut.text.slice(0, 200)}`);
+    // The server is fine afterwards.
+    const again = await app.request('GET', `${G}/query_range?${params}`, { token: a.token });
+    assert.equal(again.status, 200, again.text);
+  });
+
   it('the engine\'s 4xx keeps its class, its message without label sets', async () => {
     mimir.failNext(1, 422, JSON.stringify({ status: 'error', errorType: 'execution', error: `found duplicate series for the match group {job="node", tenant_id="${b.id}", secret="b-only-value"} on the right hand-side` }));
     const res = await app.request('GET', `${G}/query?${form({ query: 'shared_metric / shared_metric' })}`, { token: a.token });

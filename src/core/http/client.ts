@@ -1,5 +1,5 @@
 import { createSecureContext, type SecureContext } from 'node:tls';
-import { Agent, request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { safeOrigin, transportProblem, trustStore } from './transport.ts';
 import { parseJson } from '../json.ts';
 
@@ -67,6 +67,20 @@ export interface HttpResponse {
   json(): unknown;
 }
 
+/** An answer whose body is still to be read (HttpClient.stream). */
+export interface HttpStreamResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** `scheme://host:port` of the request, for messages. */
+  origin: string;
+  /** The body as it arrives; iterate once. @throws HttpClientError (timeout, too-large, network, aborted) */
+  chunks(): AsyncGenerator<Buffer>;
+  /** The whole body; the chunks it was read in are zeroed. @throws HttpClientError */
+  read(): Promise<Buffer>;
+  /** Drops the body unread (and its connection). */
+  cancel(): void;
+}
+
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_RESPONSE = 4 * 1024 * 1024;
 const TLS_FAILURE = /CERT|SELF_SIGNED|UNABLE_TO_|ERR_TLS|ERR_SSL|EPROTO|HOSTNAME/;
@@ -103,7 +117,38 @@ export class HttpClient {
     void old.close().catch(() => undefined);
   }
 
+  /**
+   * One request, its body read whole (at most maxResponseBytes) within the deadline.
+   * @throws HttpClientError (never the path, query, headers or body in its message)
+   */
   async request(target: string | URL, opts: HttpRequestOptions = {}): Promise<HttpResponse> {
+    const res = await this.stream(target, opts);
+    const body = await res.read();
+    const origin = res.origin;
+    return {
+      status: res.status,
+      headers: res.headers,
+      body,
+      text: () => body.toString('utf8'),
+      json: () => {
+        try {
+          return parseJson(body.toString('utf8')) as unknown;
+        } catch {
+          throw new HttpClientError('malformed', origin, 'response body is not valid JSON');
+        }
+      },
+    };
+  }
+
+  /**
+   * One request, answered as soon as the status and headers are in: the body is read by the
+   * caller, either as it arrives (`chunks`, to pass a large answer on without holding it) or
+   * whole (`read`); one of them, once. The deadline and the size cap cover the body too: past
+   * either, the iteration throws an HttpClientError (`timeout`, `too-large`) and the
+   * connection is dropped. `cancel` drops an unread body.
+   * @throws HttpClientError before the headers arrive
+   */
+  async stream(target: string | URL, opts: HttpRequestOptions = {}): Promise<HttpStreamResponse> {
     const url = typeof target === 'string' ? parseUrl(target) : target;
     const origin = safeOrigin(url);
     if (this.closed) throw new HttpClientError('closed', origin, 'the HTTP client is closed');
@@ -113,9 +158,15 @@ export class HttpClient {
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     const deadline = AbortSignal.timeout(timeoutMs);
     const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
-    const chunks: Buffer[] = [];
+    const failure = (err: unknown): HttpClientError => {
+      if (err instanceof HttpClientError) return err;
+      if (deadline.aborted) return new HttpClientError('timeout', origin, `no complete answer within ${timeoutMs} ms`);
+      if (opts.signal?.aborted) return new HttpClientError('aborted', origin, 'request aborted');
+      return classify(err, origin);
+    };
+    let res: Dispatcher.ResponseData;
     try {
-      const res = await request(url, {
+      res = await request(url, {
         dispatcher: this.agent,
         method: opts.method ?? 'GET',
         headers: opts.headers ?? {},
@@ -124,37 +175,45 @@ export class HttpClient {
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });
-      let size = 0;
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (size > this.maxResponseBytes) {
-          res.body.destroy();
-          throw new HttpClientError('too-large', origin, `response body exceeds ${this.maxResponseBytes} bytes`);
-        }
-        chunks.push(chunk);
-      }
-      const body = Buffer.concat(chunks, size);
-      return {
-        status: res.statusCode,
-        headers: res.headers as Record<string, string | string[] | undefined>,
-        body,
-        text: () => body.toString('utf8'),
-        json: () => {
-          try {
-            return parseJson(body.toString('utf8')) as unknown;
-          } catch {
-            throw new HttpClientError('malformed', origin, 'response body is not valid JSON');
-          }
-        },
-      };
     } catch (err) {
-      if (err instanceof HttpClientError) throw err;
-      if (deadline.aborted) throw new HttpClientError('timeout', origin, `no complete answer within ${timeoutMs} ms`);
-      if (opts.signal?.aborted) throw new HttpClientError('aborted', origin, 'request aborted');
-      throw classify(err, origin);
-    } finally {
-      for (const c of chunks) c.fill(0);
+      throw failure(err);
     }
+    const max = this.maxResponseBytes;
+    const body = res.body;
+    async function* chunks(): AsyncGenerator<Buffer> {
+      let size = 0;
+      try {
+        for await (const chunk of body as AsyncIterable<Buffer>) {
+          size += chunk.length;
+          if (size > max) throw new HttpClientError('too-large', origin, `response body exceeds ${max} bytes`);
+          yield chunk;
+        }
+      } catch (err) {
+        throw failure(err);
+      } finally {
+        body.destroy();
+      }
+    }
+    return {
+      status: res.statusCode,
+      headers: res.headers as Record<string, string | string[] | undefined>,
+      origin,
+      chunks,
+      async read() {
+        const parts: Buffer[] = [];
+        let size = 0;
+        try {
+          for await (const c of chunks()) {
+            parts.push(c);
+            size += c.length;
+          }
+          return Buffer.concat(parts, size);
+        } finally {
+          for (const c of parts) c.fill(0);
+        }
+      },
+      cancel: () => void body.destroy(),
+    };
   }
 
   async close(): Promise<void> {

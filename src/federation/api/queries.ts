@@ -69,7 +69,8 @@ function options(ctx: QueryContext, params: PromParams): QueryOptions {
  * A response body: one string, chunks to stream (large results never become one string), or
  * the bytes of an engine's answer passed through as received (upstream mode).
  */
-export type Body = string | Buffer | Iterable<string>;
+/** A read's answer: built (string, bytes), built as it is sent (chunks), or passed on as it arrives from the metrics engine (upstream mode). */
+export type Body = string | Buffer | Iterable<string> | AsyncIterable<Buffer>;
 
 /** GET|POST /api/v1/query: a vector (selector), a matrix (selector with a range) or a scalar (constant). */
 export async function instantQuery(ctx: QueryContext, params: PromParams): Promise<Body> {

@@ -5,7 +5,7 @@
  *
  * - query, query_range: full PromQL, rewritten by promql.ts (every selector tenant-scoped,
  *   printed from the tree, verified); times normalised by probectl; the caller's text is
- *   never sent. The engine's answer passes through unchanged.
+ *   never sent. The engine's 2xx answer passes through unchanged, as it arrives (never held whole).
  * - series, labels, label values, federate: every `match[]` enforced as a plain selector
  *   (enforce/enforce.ts); labels and label values without `match[]` get
  *   `match[]={tenant_id="<tenant>"}`, so no other tenant's names or values are listed.
@@ -36,7 +36,7 @@ import { RemoteWriteError, type RemoteWriteLimits } from '../remote-write/errors
 import type { FederationMetrics } from '../runtime.ts';
 import type { AppendResult, SeriesSamples } from '../store/types.ts';
 import { namedLimit } from '../write.ts';
-import { answerError, type Params, type UpstreamAnswer, type UpstreamClient } from './client.ts';
+import { answerError, type Params, type UpstreamAnswer, type UpstreamClient, type UpstreamStream } from './client.ts';
 import { encodeTenantWriteRequest } from './encode.ts';
 import { scopeQuery, type ScopedQuery } from './promql.ts';
 import { parseJson } from '../../core/json.ts';
@@ -108,6 +108,13 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
     throw answerError(a, what, log);
   }
 
+  /** The engine's 2xx answer as it arrives (a query_range of 10,000 series is tens of megabytes: never held whole), or its error. */
+  async function passed(answer: Promise<UpstreamAnswer | UpstreamStream>, what: string): Promise<AsyncIterable<Buffer>> {
+    const a = await answer;
+    if ('chunks' in a) return a.chunks;
+    throw answerError(a, what, log);
+  }
+
   /** Series counts (at most maxSeries + 1) by tenant, selectors and widened window, for GUARD_TTL_MS. */
   const verdicts = new LRUCache<string, number>({ max: GUARD_ENTRIES, ttl: GUARD_TTL_MS, ttlAutopurge: false });
 
@@ -168,7 +175,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       const q = scoped(r);
       const [lo, hi] = window(q, t, t);
       await guard(r, q.selectors, lo, hi);
-      return ok(client.api(r.tenant, '/api/v1/query', [['query', q.query], ['time', seconds(t)], ...lookback, ...timeout], r.signal), 'query');
+      return passed(client.apiStream(r.tenant, '/api/v1/query', [['query', q.query], ['time', seconds(t)], ...lookback, ...timeout], r.signal), 'query');
     },
 
     async range(r) {
@@ -179,7 +186,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       const q = scoped(r, endMs - startMs);
       const [lo, hi] = window(q, startMs, endMs);
       await guard(r, q.selectors, lo, hi);
-      return ok(client.api(r.tenant, '/api/v1/query_range', [['query', q.query], ['start', seconds(startMs)], ['end', seconds(endMs)], ['step', `${stepMs / 1000}`], ...lookback, ...timeout], r.signal), 'query');
+      return passed(client.apiStream(r.tenant, '/api/v1/query_range', [['query', q.query], ['start', seconds(startMs)], ['end', seconds(endMs)], ['step', `${stepMs / 1000}`], ...lookback, ...timeout], r.signal), 'query');
     },
 
     async series(r) {
@@ -218,7 +225,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       const sets = matchSelectors(r.tenant, r.params);
       if (sets.length === 0) return '';
       await guard(r, sets, r.now - deps.lookbackMs, r.now);
-      return ok(client.get(r.tenant, '/federate', sets.map((s): [string, string] => ['match[]', s]), r.signal), 'federate');
+      return passed(client.getStream(r.tenant, '/federate', sets.map((s): [string, string] => ['match[]', s]), r.signal), 'federate');
     },
 
     write: (w) => forwardWrite(deps, w),

@@ -18,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { ProbectlError } from '../../core/errors.ts';
 import { withoutSentCredentials } from '../../core/http/credentials.ts';
-import { HttpClient, HttpClientError, type HttpResponse } from '../../core/http/client.ts';
+import { HttpClient, HttpClientError, type HttpStreamResponse } from '../../core/http/client.ts';
 import type { SecretResolver } from '../../secrets/resolver.ts';
 import type { UpstreamSettings } from './config.ts';
 import { REMOTE_WRITE_REQUEST_HEADERS } from './encode.ts';
@@ -29,6 +29,21 @@ export const MAX_UPSTREAM_RESPONSE_BYTES = 256 * 1_048_576;
 const MAX_MESSAGE = 400;
 
 export type Params = ReadonlyArray<readonly [string, string]>;
+
+interface CallInit {
+  readonly method: 'GET' | 'POST';
+  readonly body?: Buffer | string;
+  readonly headers: Record<string, string>;
+  readonly signal?: AbortSignal | undefined;
+  readonly what?: string;
+}
+
+/** A 2xx answer passed on as it arrives (UpstreamClient.apiStream, getStream). */
+export interface UpstreamStream {
+  readonly status: number;
+  /** The body; iterate once. An engine failing mid-body ends it with a ProbectlError (transport errors as for a buffered call). */
+  readonly chunks: AsyncIterable<Buffer>;
+}
 
 export interface UpstreamAnswer {
   readonly status: number;
@@ -69,16 +84,45 @@ export class UpstreamClient {
     return h;
   }
 
-  private async call(url: URL, tenant: string, init: { method: 'GET' | 'POST'; body?: Buffer | string; headers: Record<string, string>; signal?: AbortSignal | undefined; what?: string }): Promise<UpstreamAnswer> {
+  private async open(url: URL, tenant: string, init: CallInit): Promise<{ res: HttpStreamResponse; headers: Record<string, string> }> {
     const headers = await this.headers(tenant, init.headers);
-    let res: HttpResponse;
     try {
-      res = await this.http.request(url, { method: init.method, headers, ...(init.body !== undefined ? { body: init.body } : {}), ...(init.signal ? { signal: init.signal } : {}) });
+      return { res: await this.http.stream(url, { method: init.method, headers, ...(init.body !== undefined ? { body: init.body } : {}), ...(init.signal ? { signal: init.signal } : {}) }), headers };
     } catch (err) {
       throw this.transportError(err, init.what ?? 'query');
     }
-    const body = res.status >= 300 ? withoutSentCredentials(res.body, headers) : res.body;
-    return { status: res.status, headers: res.headers, body };
+  }
+
+  /** The rest of an answer read whole; an error answer without anything the request sent. */
+  private async finish(res: HttpStreamResponse, headers: Record<string, string>, what: string): Promise<UpstreamAnswer> {
+    let body: Buffer;
+    try {
+      body = await res.read();
+    } catch (err) {
+      throw this.transportError(err, what);
+    }
+    return { status: res.status, headers: res.headers, body: res.status >= 300 ? withoutSentCredentials(body, headers) : body };
+  }
+
+  private async call(url: URL, tenant: string, init: CallInit): Promise<UpstreamAnswer> {
+    const { res, headers } = await this.open(url, tenant, init);
+    return this.finish(res, headers, init.what ?? 'query');
+  }
+
+  /** As call, but a 2xx body is passed on as it arrives instead of held whole. */
+  private async callStreaming(url: URL, tenant: string, init: CallInit): Promise<UpstreamAnswer | UpstreamStream> {
+    const { res, headers } = await this.open(url, tenant, init);
+    const what = init.what ?? 'query';
+    if (res.status < 200 || res.status >= 300) return this.finish(res, headers, what);
+    const translate = (err: unknown) => this.transportError(err, what);
+    async function* chunks(): AsyncGenerator<Buffer> {
+      try {
+        yield* res.chunks();
+      } catch (err) {
+        throw translate(err);
+      }
+    }
+    return { status: res.status, chunks: chunks() };
   }
 
   private transportError(err: unknown, what: string): ProbectlError {
@@ -97,11 +141,25 @@ export class UpstreamClient {
     return this.call(this.apiUrl(path), tenant, { method: 'POST', body: new URLSearchParams(params as Array<[string, string]>).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, signal });
   }
 
+  /** As api, a 2xx answer passed on as it arrives (query, query_range: answers of many megabytes). */
+  apiStream(tenant: string, path: string, params: Params, signal?: AbortSignal): Promise<UpstreamAnswer | UpstreamStream> {
+    return this.callStreaming(this.apiUrl(path), tenant, { method: 'POST', body: new URLSearchParams(params as Array<[string, string]>).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, signal });
+  }
+
   /** `GET <url><path>?params` (federate, which only takes GET). */
   get(tenant: string, path: string, params: Params, signal?: AbortSignal): Promise<UpstreamAnswer> {
+    return this.call(this.getUrl(path, params), tenant, { method: 'GET', headers: {}, signal });
+  }
+
+  /** As get, a 2xx answer passed on as it arrives (federate). */
+  getStream(tenant: string, path: string, params: Params, signal?: AbortSignal): Promise<UpstreamAnswer | UpstreamStream> {
+    return this.callStreaming(this.getUrl(path, params), tenant, { method: 'GET', headers: {}, signal });
+  }
+
+  private getUrl(path: string, params: Params): URL {
     const url = this.apiUrl(path);
     url.search = new URLSearchParams(params as Array<[string, string]>).toString();
-    return this.call(url, tenant, { method: 'GET', headers: {}, signal });
+    return url;
   }
 
   /** A remote-write 1.0 request (snappy protobuf) to the write URL. */

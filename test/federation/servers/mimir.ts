@@ -46,6 +46,8 @@ export interface MimirStandIn extends StandIn {
   readonly series: Map<string, StoredSeries[]>;
   failNext(n: number, status: number, body: string, headers?: Record<string, string>): void;
   hangNext(n: number): void;
+  /** The next request answers 200 and half a JSON body, then the connection is dropped. */
+  cutNext(): void;
   /** Requests of this org id hang (undefined: none); `hung` counts the requests hanging now. */
   hangOrg(orgId: string | undefined): void;
   readonly hung: number;
@@ -107,7 +109,7 @@ const badData = (res: ServerResponse, error: string) => json(res, 400, { status:
 export async function startMimir(opts: { authorization: string }): Promise<MimirStandIn> {
   const records: MimirRecord[] = [];
   const series = new Map<string, StoredSeries[]>();
-  const faults: Array<{ status: number; body: string; headers: Record<string, string> } | 'hang'> = [];
+  const faults: Array<{ status: number; body: string; headers: Record<string, string> } | 'hang' | 'cut'> = [];
   const hanging = new Set<ServerResponse>();
   const state = { seriesCount: undefined as number | undefined, hangOrg: undefined as string | undefined };
 
@@ -123,6 +125,13 @@ export async function startMimir(opts: { authorization: string }): Promise<Mimir
         hanging.delete(res);
         resolve(0);
       }));
+    }
+    if (fault === 'cut') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"cut"},"values":[[1,"1"],');
+      await new Promise((r) => setTimeout(r, 50));
+      res.destroy();
+      return 200;
     }
     if (fault) {
       res.writeHead(fault.status, { 'content-type': 'text/plain', ...fault.headers });
@@ -219,6 +228,9 @@ export async function startMimir(opts: { authorization: string }): Promise<Mimir
     },
     hangNext(n) {
       for (let i = 0; i < n; i++) faults.push('hang');
+    },
+    cutNext() {
+      faults.push('cut');
     },
     hangOrg(orgId) {
       state.hangOrg = orgId;

@@ -1,0 +1,99 @@
+// Upstream answers passed on as they arrive (src/federation/upstream/backend.ts, client.ts):
+// a query_range's first bytes reach probectl's reader while the engine is still writing, a
+// reader that stops early releases the engine's connection, and an engine dying mid-body
+// ends the stream with probectl's error.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import pino from 'pino';
+import { ProbectlError } from '../../src/core/errors.ts';
+import type { ReadRequest } from '../../src/federation/backend.ts';
+import { upstreamBackend } from '../../src/federation/upstream/backend.ts';
+import { UpstreamClient } from '../../src/federation/upstream/client.ts';
+import type { UpstreamSettings } from '../../src/federation/upstream/config.ts';
+import { DEFAULT_REMOTE_WRITE_LIMITS } from '../../src/federation/remote-write/decode.ts';
+
+const TENANT = '00000000-0000-4000-8000-00000000abcd';
+const HEAD = '{"status":"success","data":{"resultType":"matrix","result":[';
+const TAIL = ']}}';
+
+const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
+  Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms).unref())]);
+
+describe('upstream answers streamed through', () => {
+  let mode: 'hold' | 'die' = 'hold';
+  let held: ServerResponse | undefined;
+  let heldClosed: Promise<unknown> = Promise.resolve();
+  let port = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.url?.endsWith('/api/v1/series')) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"status":"success","data":[]}');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(HEAD);
+      if (mode === 'die') {
+        setTimeout(() => res.destroy(), 20);
+        return;
+      }
+      held = res;
+      heldClosed = once(res, 'close');
+    });
+  });
+  let client: UpstreamClient;
+  const backend = () => upstreamBackend({ client, maxSeries: 100, lookbackMs: 300_000, writeLimits: DEFAULT_REMOTE_WRITE_LIMITS, log: pino({ level: 'silent' }), metrics: undefined });
+  const request = (): ReadRequest => ({ tenant: TENANT, now: Date.now(), params: new Map([['query', ['up']], ['start', ['1700000000']], ['end', ['1700000600']], ['step', ['15']]]) });
+
+  before(async () => {
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    port = (server.address() as AddressInfo).port;
+    const settings: UpstreamSettings = {
+      url: new URL(`http://127.0.0.1:${port}`), writeUrl: new URL(`http://127.0.0.1:${port}/api/v1/write`), caFile: undefined, clientCertFile: undefined,
+      clientKeyFile: undefined, token: undefined, tenancy: 'label', timeoutMs: 5000,
+    };
+    client = new UpstreamClient(settings, { use: async () => { throw new Error('no credentials here'); } });
+  });
+  after(async () => {
+    await client?.close();
+    server.closeAllConnections();
+    server.close();
+  });
+
+  it('the first bytes are passed on while the engine is still writing; the rest follows', async () => {
+    mode = 'hold';
+    const body = (await within(backend().range(request()), 5000, 'the answer\'s head')) as AsyncIterable<Buffer>;
+    const it = body[Symbol.asyncIterator]();
+    const first = await within(it.next(), 5000, 'the first chunk');
+    assert.equal(first.done, false);
+    assert.equal(first.value.toString('utf8'), HEAD, 'the head arrived before the engine finished');
+    assert.ok(held && !held.writableEnded, 'the engine is still writing');
+    held.end(TAIL);
+    let rest = '';
+    for (let r = await within(it.next(), 5000, 'the rest'); !r.done; r = await within(it.next(), 5000, 'the rest')) rest += r.value.toString('utf8');
+    assert.equal(rest, TAIL);
+  });
+
+  it('a reader that stops early releases the engine\'s connection', async () => {
+    mode = 'hold';
+    const body = (await within(backend().range(request()), 5000, 'the answer\'s head')) as AsyncIterable<Buffer>;
+    for await (const chunk of body) {
+      assert.equal(chunk.toString('utf8'), HEAD);
+      break;
+    }
+    await within(heldClosed, 5000, 'the engine\'s connection closed');
+  });
+
+  it('an engine dying mid-body ends the stream with the engine-unavailable error', async () => {
+    mode = 'die';
+    const body = (await within(backend().range(request()), 5000, 'the answer\'s head')) as AsyncIterable<Buffer>;
+    await assert.rejects(within((async () => {
+      for await (const _ of body) { /* read */ }
+    })(), 5000, 'the stream\'s end'), (err: unknown) => err instanceof ProbectlError && err.code === 'PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE');
+  });
+});
