@@ -88,10 +88,17 @@ export async function serve(env: Record<string, string>, timeoutMs = 60_000, ent
       timedOut = true;
       child.kill('SIGKILL');
     }, timeoutMs);
-    const check = () => {
-      for (const line of out.split('\n')) {
+    // Only new output is scanned, and not after the line is found: a server logging every request
+    // must not cost the test (or a benchmark's client) a scan of everything it printed so far.
+    let pending = '';
+    const check = (c: Buffer) => {
+      pending += c.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
         if (!line.includes('"probectl serving"')) continue;
         clearTimeout(timer);
+        child.stdout?.off('data', check);
         resolve((JSON.parse(line) as { url: string }).url);
         return;
       }
