@@ -1,7 +1,7 @@
 import { isLoopbackHost } from '../core/net.ts';
 import type { ConfigProblem, SectionValue, Vars } from '../config/section.ts';
 import { secretRef } from '../secrets/config-var.ts';
-import { bool, duration, int, list, oneOf, optOneOf, optStr, readableFile, VarProblem, type VarSpec } from '../config/vars.ts';
+import { bool, caBundleFile, duration, int, list, oneOf, optOneOf, optStr, readableFile, VarProblem, type VarSpec } from '../config/vars.ts';
 import type { SecretRef } from '../secrets/ref.ts';
 import { SIEM_FORMATS, type SiemFormat } from './formatters/index.ts';
 import { PRESETS, SIEM_PRESETS, type SiemPreset } from './presets.ts';
@@ -20,7 +20,7 @@ const commonVars = {
     if (t !== 'audit' && t !== 'threat') throw new VarProblem('not a stream');
     return t as 'audit' | 'threat';
   } }),
-  caFile: readableFile('PROBECTL_SIEM_CA_FILE', { doc: 'PEM bundle of a private CA trusted for the SIEM endpoint, in addition to the system roots. Validation is never disabled.' }),
+  caFile: caBundleFile('PROBECTL_SIEM_CA_FILE', { doc: 'PEM bundle of a private CA trusted for the SIEM endpoint, in addition to the system roots. Validation is never disabled.' }),
   clientCertFile: readableFile('PROBECTL_SIEM_CLIENT_CERT_FILE', { doc: 'PEM client certificate for mutual TLS to the SIEM.' }),
   clientKeyFile: readableFile('PROBECTL_SIEM_CLIENT_KEY_FILE', { doc: 'PEM private key of PROBECTL_SIEM_CLIENT_CERT_FILE.' }),
   gzip: bool('PROBECTL_SIEM_GZIP', { default: false, doc: 'Compress HTTPS request bodies (Content-Encoding: gzip).' }),

@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DYNAMIC_VARIABLE_PATTERNS, knownVariableNames, loadConfig } from '../../src/settings.ts';
 import { renderConfigReference, renderEffectiveConfig } from '../../src/settings.ts';
@@ -47,6 +51,25 @@ describe('configuration', () => {
       ['PROBECTL_SIEM_CA_FILE', 'PROBECTL_SIEM_ENDPOINT', 'PROBECTL_SIEM_TOKEN']);
     // A failed variable is not reported twice, nor a pair rule resting on it.
     assert.deepEqual(names({ PROBECTL_LOG_LEVEL: 'x', PROBECTL_SECRETS_VAULT_ADDR: 'not a url', PROBECTL_SECRETS_VAULT_TOKEN: 'x' }), ['PROBECTL_LOG_LEVEL', 'PROBECTL_SECRETS_VAULT_ADDR']);
+  });
+
+  it('a CA file that holds no certificate, or a private key, is refused at startup for every integration that takes one', (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'probectl-ca-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const notPem = join(dir, 'notes.txt');
+    writeFileSync(notPem, 'this is not a certificate\n');
+    const key = join(dir, 'key.pem');
+    writeFileSync(key, generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    for (const file of [notPem, key]) {
+      const err = problems({
+        PROBECTL_SIEM_CA_FILE: file, PROBECTL_NOTIFY_CA_FILE: file, PROBECTL_METRICS_UPSTREAM_URL: 'http://127.0.0.1:9090', PROBECTL_METRICS_UPSTREAM_CA_FILE: file,
+        PROBECTL_CMDB_PROVIDER: 'netbox', PROBECTL_CMDB_URL: 'https://netbox.example', PROBECTL_CMDB_SECRET: 'x'.repeat(40), PROBECTL_CMDB_CA_FILE: file,
+      });
+      const bad = (err.details?.problems as Array<{ variable: string; problem: string }>).filter((p) => p.variable.endsWith('_CA_FILE'));
+      assert.deepEqual(bad.map((p) => p.variable).sort(), ['PROBECTL_CMDB_CA_FILE', 'PROBECTL_METRICS_UPSTREAM_CA_FILE', 'PROBECTL_NOTIFY_CA_FILE', 'PROBECTL_SIEM_CA_FILE'], file);
+      for (const p of bad) assert.match(p.problem, file === key ? /other than CERTIFICATE/ : /no PEM certificate/);
+      assert.ok(!err.message.includes('PRIVATE KEY-----'), 'the key is never echoed');
+    }
   });
 
   it('reports every bad variable at once, with what is accepted', () => {

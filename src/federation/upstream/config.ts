@@ -4,7 +4,7 @@
  * (docs/federation.md, "Scaling out"). Unset URL: the embedded store.
  */
 import type { ConfigProblem, SectionValue } from '../../config/section.ts';
-import { duration, oneOf, optStr, readableFile } from '../../config/vars.ts';
+import { caBundleFile, duration, oneOf, optStr, readableFile } from '../../config/vars.ts';
 import { transportProblem } from '../../core/http/transport.ts';
 import { secretRef } from '../../secrets/config-var.ts';
 import type { SecretRef } from '../../secrets/ref.ts';
@@ -15,7 +15,7 @@ export type UpstreamTenancy = (typeof TENANCY_MODES)[number];
 export const upstreamVars = {
   upstreamUrl: optStr('PROBECTL_METRICS_UPSTREAM_URL', { accepts: 'https://host[:port][/prefix] (http:// only to loopback): the base of the engine\'s Prometheus HTTP API', doc: 'Switches the metrics backend from the embedded store to a Prometheus-compatible engine: the URL under which its Prometheus HTTP API answers (`<URL>/api/v1/query`): `https://prometheus:9090`, `https://victoria:8428`, `https://mimir/prometheus`. Remote-write is re-encoded with the tenant forced and forwarded, queries (full PromQL, every selector tenant-scoped) are forwarded after enforcement, probectl\'s own series are remote-written there. Startup checks the engine answers with these credentials.' }),
   upstreamWriteUrl: optStr('PROBECTL_METRICS_UPSTREAM_WRITE_URL', { accepts: 'https://host[:port]/path (http:// only to loopback)', doc: 'The engine\'s remote-write 1.0 receiver. Default: `<PROBECTL_METRICS_UPSTREAM_URL>/api/v1/write` (Prometheus with --web.enable-remote-write-receiver, VictoriaMetrics); Mimir and Cortex: `https://mimir/api/v1/push`; Thanos Receive: `https://receive:19291/api/v1/receive`.' }),
-  upstreamCaFile: readableFile('PROBECTL_METRICS_UPSTREAM_CA_FILE', { doc: 'PEM bundle of a private CA trusted for the metrics engine, in addition to the system roots. Validation is never disabled.' }),
+  upstreamCaFile: caBundleFile('PROBECTL_METRICS_UPSTREAM_CA_FILE', { doc: 'PEM bundle of a private CA trusted for the metrics engine, in addition to the system roots. Validation is never disabled.' }),
   upstreamClientCertFile: readableFile('PROBECTL_METRICS_UPSTREAM_CLIENT_CERT_FILE', { doc: 'PEM client certificate for mutual TLS to the metrics engine.' }),
   upstreamClientKeyFile: readableFile('PROBECTL_METRICS_UPSTREAM_CLIENT_KEY_FILE', { doc: 'PEM private key of PROBECTL_METRICS_UPSTREAM_CLIENT_CERT_FILE.' }),
   upstreamToken: secretRef('PROBECTL_METRICS_UPSTREAM_TOKEN', { doc: 'Credentials for the metrics engine, resolved at each request (a secret reference or a literal): `user:password` is sent as HTTP Basic, any value without a colon as `Authorization: Bearer <token>`. Never logged, never in a URL.' }),

@@ -1,5 +1,5 @@
 import type { ConfigProblem, SectionValue } from '../../config/section.ts';
-import { duration, int, readableFile, type VarSpec } from '../../config/vars.ts';
+import { caBundleFile, duration, int, type VarSpec } from '../../config/vars.ts';
 import type { RetryPolicy } from '../../core/retry/policy.ts';
 import { redactRef } from '../../secrets/ref.ts';
 import { connectorConfigs, inboundConfigs, type ConnectorConfig, type InboundConfig } from './connectors.ts';
@@ -46,7 +46,7 @@ export const notifyVars = {
     parse: parseInboundEntries,
     show: (e) => `${e.id}:${e.tenant}:${e.provider}:${shownSecret(e.secret)}`,
   }),
-  caFile: readableFile('PROBECTL_NOTIFY_CA_FILE', { doc: 'PEM bundle of a private CA trusted for connector endpoints, in addition to the system roots. Validation is never disabled.' }),
+  caFile: caBundleFile('PROBECTL_NOTIFY_CA_FILE', { doc: 'PEM bundle of a private CA trusted for connector endpoints, in addition to the system roots. Validation is never disabled.' }),
   updateInterval: duration('PROBECTL_NOTIFY_UPDATE_INTERVAL', { default: '5m', minMs: 100, maxMs: 86_400_000, doc: 'At most one coalesced update per incident and connector (chat threads, tickets, webhook) per interval, counting the follow-up signals and saying whether severity rose. Pagers never get updates.' }),
   batchSize: int('PROBECTL_NOTIFY_BATCH_SIZE', { default: 50, min: 1, max: 1000, doc: 'Operations of one connector read and delivered together (each is its own vendor request).' }),
   concurrency: int('PROBECTL_NOTIFY_CONCURRENCY', { default: 8, min: 1, max: 64, doc: 'Incidents of one connector whose operations are sent at once (one incident\'s operations always go in order).' }),
