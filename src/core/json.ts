@@ -24,15 +24,34 @@ export function parseJson(text: string): unknown {
   return parseJsonText(text, { trusted: true });
 }
 
-const STRING_TOKEN = /"(?:[^"\\]|\\.)*"/g;
-
-/** Does valid JSON text hold an object key written with an escape? (Outside strings JSON has no quotes, so string tokens are found in order.) */
+/**
+ * Does valid JSON text hold an object key written with an escape? Outside strings JSON
+ * has no quotes, so string tokens are found in order with indexOf: linear in the
+ * text's length, whatever its strings hold (a regular expression over a string token
+ * runs out of backtracking stack on a single string of some 8 million characters
+ * and throws RangeError).
+ */
 export function hasEscapedKey(text: string): boolean {
-  STRING_TOKEN.lastIndex = 0;
-  for (let m = STRING_TOKEN.exec(text); m !== null; m = STRING_TOKEN.exec(text)) {
-    if (m[0].indexOf('\\') === -1) continue;
-    let j = STRING_TOKEN.lastIndex;
-    for (let c = text.charCodeAt(j); c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09; c = text.charCodeAt(++j));
+  const len = text.length;
+  let backslash = -1;
+  for (let open = text.indexOf('"'); open !== -1; open = text.indexOf('"', open + 1)) {
+    if (backslash < open) {
+      backslash = text.indexOf('\\', open);
+      if (backslash === -1) return false;
+    }
+    // The closing quote is the first one after an even run of backslashes.
+    let close = text.indexOf('"', open + 1);
+    for (;;) {
+      if (close === -1) return false;
+      let b = close - 1;
+      while (b > open && text.charCodeAt(b) === 0x5c) b -= 1;
+      if ((close - 1 - b) % 2 === 0) break;
+      close = text.indexOf('"', close + 1);
+    }
+    open = close;
+    if (backslash > close) continue;
+    let j = close + 1;
+    for (let c = text.charCodeAt(j); j < len && (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09); c = text.charCodeAt(++j));
     if (text.charCodeAt(j) === 0x3a) return true;
   }
   return false;

@@ -47,6 +47,33 @@ describe('parseJson: JSON.parse without V8\'s escaped-key confusion (nodejs/node
     assert.equal(hasEscapedKey('{"a":"\\\\", "b":1}'), false);
   });
 
+  it('finds escaped keys exactly where a string-token scan does, on any formatting', () => {
+    // Reference: the token regular expression (fine on small texts).
+    const reference = (text: string): boolean => {
+      for (const m of text.matchAll(/"(?:[^"\\]|\\.)*"\s*(:)?/g)) if (m[1] !== undefined && m[0].includes('\\')) return true;
+      return false;
+    };
+    fc.assert(fc.property(json, fc.constantFrom(undefined, 1, '\t', ' \n '), (value, space) => {
+      const text = JSON.stringify(value, null, space);
+      assert.equal(hasEscapedKey(text), reference(text), text);
+    }), { numRuns: 3000 });
+  });
+
+  it('reads a document with a 10-million-character string (no RangeError from a regular expression\'s backtracking stack), in linear time', () => {
+    const big = 'x'.repeat(10_000_000);
+    const cases: [string, unknown][] = [
+      [`["${big}\\n"]`, [`${big}\n`]],
+      [`{"k\\n":"${big}\\n"}`, { 'k\n': `${big}\n` }],
+      [`{"${big}\\n":1}`, { [`${big}\n`]: 1 }],
+      [`["\\n",${'"a",'.repeat(1_000_000)}"${'\\"'.repeat(2_000_000)}"]`, ['\n', ...Array<string>(1_000_000).fill('a'), '"'.repeat(2_000_000)]],
+    ];
+    for (const [text, expected] of cases) {
+      const started = performance.now();
+      assert.deepEqual(parseJson(text), expected);
+      assert.ok(performance.now() - started < 5_000, `${text.length} characters took ${performance.now() - started} ms`);
+    }
+  });
+
   it('keeps JSON.parse semantics: SyntaxError, last duplicate wins, __proto__ an own member, not the prototype', () => {
     assert.throws(() => parseJson('{"a\\n":'), SyntaxError);
     assert.throws(() => parseJson('{"\\x":1}'), SyntaxError);
