@@ -18,6 +18,7 @@
  *   Retry-After (the sender retries, nothing lost).
  * - metadata stays `{}` and exemplars `[]` (the engine's are not tenant-scoped).
  */
+import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { ProbectlError } from '../../core/errors.ts';
@@ -89,11 +90,16 @@ function windowParams(params: PromParams): Params {
   return out;
 }
 
-function lookbackParam(params: PromParams): Params {
+/** The caller's `lookback_delta` in ms (0: not given, the engine's default). */
+function lookbackOf(params: PromParams): number {
   const raw = first(params, 'lookback_delta');
-  if (raw === undefined || raw === '') return [];
+  if (raw === undefined || raw === '') return 0;
   const ms = parsePromDurationParam(raw, 'lookback_delta');
   if (ms < 0) throw new PromParamError('lookback_delta', 'invalid parameter "lookback_delta": lookback delta must not be negative');
+  return ms;
+}
+
+function lookbackParam(ms: number): Params {
   return ms > 0 ? [['lookback_delta', `${ms / 1000}s`]] : [];
 }
 
@@ -127,7 +133,8 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
     if (selectors.length === 0) return;
     const lo = startMs === undefined ? undefined : Math.floor(startMs / GUARD_ROUND_MS) * GUARD_ROUND_MS;
     const hi = endMs === undefined ? undefined : Math.ceil(endMs / GUARD_ROUND_MS) * GUARD_ROUND_MS;
-    const key = JSON.stringify([r.tenant, lo, hi, selectors]);
+    // Hashed: the selectors of one read may be a megabyte (a form of many match[]), and 10,000 of them must not be kept.
+    const key = createHash('sha256').update(JSON.stringify([r.tenant, lo, hi, selectors])).digest('base64');
     let count = verdicts.get(key);
     if (count === undefined) {
       count = await seriesCount(r, selectors, lo, hi);
@@ -158,8 +165,9 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
     return withParam('query', () => scopeQuery(first(r.params, 'query') ?? '', r.tenant, {}, { spanMs }));
   }
 
-  function window(q: ScopedQuery, startMs: number, endMs: number): [number, number] {
-    const lo = Math.min(startMs, ...q.atMs) - q.reachMs - deps.lookbackMs;
+  /** The times the query reads samples from: its range, `@` times and ranges/offsets, and the instant lookback (the caller's lookback_delta when longer). */
+  function window(q: ScopedQuery, startMs: number, endMs: number, lookbackMs: number): [number, number] {
+    const lo = Math.min(startMs, ...q.atMs) - q.reachMs - Math.max(deps.lookbackMs, lookbackMs);
     const hi = Math.max(endMs, ...q.atMs) + q.reachMs;
     return [lo, hi];
   }
@@ -169,22 +177,24 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
 
     async instant(r) {
       const t = checkEvalTime(parsePromTimeParam(first(r.params, 'time'), 'time', r.now), 'time');
-      const lookback = lookbackParam(r.params);
+      const lookbackMs = lookbackOf(r.params);
+      const lookback = lookbackParam(lookbackMs);
       const constant = constantOf(r);
       if (constant !== undefined) return successBody(scalarJson(t, constant));
       const q = scoped(r);
-      const [lo, hi] = window(q, t, t);
+      const [lo, hi] = window(q, t, t, lookbackMs);
       await guard(r, q.selectors, lo, hi);
       return passed(client.apiStream(r.tenant, '/api/v1/query', [['query', q.query], ['time', seconds(t)], ...lookback, ...timeout], r.signal), 'query');
     },
 
     async range(r) {
       const { startMs, endMs, stepMs } = parseRangeQueryParams({ start: first(r.params, 'start'), end: first(r.params, 'end'), step: first(r.params, 'step') });
-      const lookback = lookbackParam(r.params);
+      const lookbackMs = lookbackOf(r.params);
+      const lookback = lookbackParam(lookbackMs);
       const constant = constantOf(r);
       if (constant !== undefined) return constantRangeBody(constant, startMs, endMs, stepMs);
       const q = scoped(r, endMs - startMs);
-      const [lo, hi] = window(q, startMs, endMs);
+      const [lo, hi] = window(q, startMs, endMs, lookbackMs);
       await guard(r, q.selectors, lo, hi);
       return passed(client.apiStream(r.tenant, '/api/v1/query_range', [['query', q.query], ['start', seconds(startMs)], ['end', seconds(endMs)], ['step', `${stepMs / 1000}`], ...lookback, ...timeout], r.signal), 'query');
     },

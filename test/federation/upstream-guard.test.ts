@@ -1,0 +1,85 @@
+// The upstream cardinality guard (src/federation/upstream/backend.ts `guard`) against a
+// loopback engine that records its series-API calls: the window it counts covers every
+// sample the query may read (the caller's lookback_delta included), and its verdict cache
+// holds a bounded amount of memory however large the selectors.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import pino from 'pino';
+import type { ReadRequest } from '../../src/federation/backend.ts';
+import { upstreamBackend } from '../../src/federation/upstream/backend.ts';
+import { UpstreamClient } from '../../src/federation/upstream/client.ts';
+import { DEFAULT_REMOTE_WRITE_LIMITS } from '../../src/federation/remote-write/decode.ts';
+
+const TENANT = '00000000-0000-4000-8000-00000000abcd';
+
+describe('upstream cardinality guard', () => {
+  const seriesCalls: URLSearchParams[] = [];
+  let record = true;
+  const server = createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (c: Buffer) => parts.push(c));
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      if (req.url?.endsWith('/api/v1/series')) {
+        if (record) seriesCalls.push(new URLSearchParams(Buffer.concat(parts).toString('utf8')));
+        res.end('{"status":"success","data":[]}');
+      } else if (req.url?.endsWith('/api/v1/labels')) {
+        res.end('{"status":"success","data":[]}');
+      } else {
+        res.end('{"status":"success","data":{"resultType":"vector","result":[]}}');
+      }
+    });
+  });
+  let client: UpstreamClient;
+  const backend = () => upstreamBackend({ client, maxSeries: 100, lookbackMs: 300_000, writeLimits: DEFAULT_REMOTE_WRITE_LIMITS, log: pino({ level: 'silent' }), metrics: undefined });
+
+  before(async () => {
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as AddressInfo).port;
+    client = new UpstreamClient({
+      url: new URL(`http://127.0.0.1:${port}`), writeUrl: new URL(`http://127.0.0.1:${port}/api/v1/write`), caFile: undefined, clientCertFile: undefined,
+      clientKeyFile: undefined, token: undefined, tenancy: 'label', timeoutMs: 5000,
+    }, { use: async () => { throw new Error('no credentials here'); } });
+  });
+  after(async () => {
+    await client?.close();
+    server.closeAllConnections();
+    server.close();
+  });
+
+  it('counts the series of the whole lookback the caller asked for (lookback_delta longer than the default)', async () => {
+    seriesCalls.length = 0;
+    const t = 1_700_000_000_000;
+    const request: ReadRequest = { tenant: TENANT, now: t, params: new Map([['query', ['up']], ['time', [String(t / 1000)]], ['lookback_delta', ['1d']]]) };
+    const body = (await backend().instant(request)) as AsyncIterable<Buffer>;
+    for await (const _ of body) { /* drain */ }
+    assert.equal(seriesCalls.length, 1);
+    const start = Number(seriesCalls[0]?.get('start'));
+    assert.ok(start <= t / 1000 - 86_400, `the guard counted from ${start}, but the engine selects samples from ${t / 1000 - 86_400}`);
+  });
+
+  it('keeps verdicts of megabyte-large selectors in bounded memory', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    record = false;
+    const b = backend();
+    const labels = async (i: number) => {
+      // One POST form of a third of a megabyte: 20 match[] of 16,000 characters each (each under the 16,384-character query limit; a form may hold 60).
+      const match = Array.from({ length: 20 }, (_, k) => `up{job="${i}-${k}-${'x'.repeat(16_000)}"}`);
+      await b.labelNames({ tenant: TENANT, now: Date.now(), params: new Map([['match[]', match]]) });
+    };
+    await labels(-1);
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 50; i++) await labels(i);
+    gc();
+    const grown = process.memoryUsage().heapUsed - before;
+    assert.ok(grown < 6_000_000, `50 verdicts kept ${(grown / 1e6).toFixed(1)} MB (their selectors were 16 MB)`);
+  });
+});
