@@ -4,10 +4,11 @@
 // the engine's faults map to Prometheus-shaped answers, remote-write gets 503 + Retry-After when the
 // engine is down, and startup refuses wrong credentials or a wrong write URL.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Agent, request as undiciRequest } from 'undici';
 import type { MetricsRuntime } from '../../src/federation/runtime.ts';
 import type { ConfigProblem } from '../../src/config/section.ts';
 import { checkUpstream } from '../../src/federation/upstream/check.ts';
@@ -308,6 +309,39 @@ describe('metrics upstream mode (header tenancy, Mimir stand-in over HTTPS)', ()
     for (const line of app.logs) {
       assert.ok(!line.includes(PASSWORD) && !line.includes(AUTH.slice(6)), line);
     }
+  });
+});
+
+describe('metrics upstream mode: a client gone mid-answer', () => {
+  it('releases the engine\'s connection and the query slot at once (not at a deadline)', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'probectl-upstream-gone-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const mimir = await startMimir({ authorization: AUTH });
+    t.after(() => mimir.close());
+    // One slot for the tenant, deadlines far away: only the client's going can free them in time.
+    const app = await startTestApp(await upstreamEnv(mimir, dir, { PROBECTL_METRICS_UPSTREAM_TIMEOUT: '60s', PROBECTL_METRICS_MAX_CONCURRENT_QUERIES: '2', PROBECTL_METRICS_QUERY_TIMEOUT: '60s' }));
+    t.after(() => app.close());
+    const id = (await app.request('POST', '/v1/tenants', { token: app.adminToken, body: { name: 'gone' } })).json.id as string;
+    const token = (await app.request('POST', '/v1/tokens', { token: app.adminToken, body: { tenant: id, permissions: ['metrics-read'], name: 't' } })).json.token as string;
+    const agent = new Agent({ connect: { ca: readFileSync(join(app.dataDir, 'tls', 'server.crt'), 'utf8') } });
+    t.after(() => agent.close());
+    for (let round = 0; round < 3; round++) {
+      mimir.stallNextQuery();
+      const res = await undiciRequest(`${app.url}${G}/query?${form({ query: 'shared_metric' })}`, { headers: { authorization: `Bearer ${token}` }, dispatcher: agent, headersTimeout: 5000, bodyTimeout: 5000 });
+      assert.equal(res.statusCode, 200);
+      const it = res.body[Symbol.asyncIterator]();
+      const head = await it.next();
+      assert.match(String(head.value), /^\{"status":"success"/);
+      assert.equal(mimir.hung, 1, 'the engine is still writing');
+      res.body.destroy();
+      const deadline = Date.now() + 5000;
+      while (mimir.hung > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(mimir.hung, 0, `round ${round}: the engine's connection is still open after the client went`);
+    }
+    const t0 = Date.now();
+    const next = await app.request('GET', `${G}/query?${form({ query: 'shared_metric' })}`, { token });
+    assert.equal(next.status, 200, next.text);
+    assert.ok(Date.now() - t0 < 5000, `the next query waited ${Date.now() - t0} ms for a slot`);
   });
 });
 

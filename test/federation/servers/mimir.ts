@@ -48,6 +48,8 @@ export interface MimirStandIn extends StandIn {
   hangNext(n: number): void;
   /** The next request answers 200 and half a JSON body, then the connection is dropped. */
   cutNext(): void;
+  /** The next query or query_range answers 200 and the head of a JSON body, then writes nothing more until its connection closes (counted in `hung`). */
+  stallNextQuery(): void;
   /** Requests of this org id hang (undefined: none); `hung` counts the requests hanging now. */
   hangOrg(orgId: string | undefined): void;
   readonly hung: number;
@@ -111,13 +113,23 @@ export async function startMimir(opts: { authorization: string }): Promise<Mimir
   const series = new Map<string, StoredSeries[]>();
   const faults: Array<{ status: number; body: string; headers: Record<string, string> } | 'hang' | 'cut'> = [];
   const hanging = new Set<ServerResponse>();
-  const state = { seriesCount: undefined as number | undefined, hangOrg: undefined as string | undefined };
+  const state = { seriesCount: undefined as number | undefined, hangOrg: undefined as string | undefined, stallQuery: 0 };
 
   const handle = async (req: IncomingMessage, res: ServerResponse, rec: MimirRecord): Promise<number> => {
     const body = await readBody(req);
     const url = new URL(req.url ?? '/', 'https://mimir.invalid');
     rec.params = [...url.searchParams.entries()];
     if (req.method === 'POST' && String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) rec.params.push(...new URLSearchParams(body.toString('utf8')).entries());
+    if (state.stallQuery > 0 && /\/api\/v1\/query(_range)?$/.test(url.pathname)) {
+      state.stallQuery -= 1;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"status":"success","data":{"resultType":"vector","result":[');
+      hanging.add(res);
+      return new Promise<number>((resolve) => res.once('close', () => {
+        hanging.delete(res);
+        resolve(200);
+      }));
+    }
     const fault = state.hangOrg !== undefined && rec.orgId === state.hangOrg ? 'hang' : faults.shift();
     if (fault === 'hang') {
       hanging.add(res);
@@ -231,6 +243,9 @@ export async function startMimir(opts: { authorization: string }): Promise<Mimir
     },
     cutNext() {
       faults.push('cut');
+    },
+    stallNextQuery() {
+      state.stallQuery += 1;
     },
     hangOrg(orgId) {
       state.hangOrg = orgId;
