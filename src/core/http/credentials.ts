@@ -1,3 +1,5 @@
+import { parseJson } from '../json.ts';
+
 const CREDENTIAL_HEADER = /^(authorization|proxy-authorization)$|key|secret|token|password/i;
 const REDACTED = Buffer.from('[redacted]');
 /** Values shorter than this are too unspecific to be told apart from ordinary text. */
@@ -37,10 +39,31 @@ export function sentCredentials(headers: Readonly<Record<string, string>>, extra
  * header it refused ("Invalid token Splunk …", "Basic dXNlcjpw…") must not
  * put the credential into a stored answer, a reason, the status, the log or
  * an audit record. Longest first, so a value containing another is removed whole.
+ * A JSON answer may carry a credential escaped (Go writes `&<>` as
+ * `\u0026\u003c\u003e`, PHP `/` as `\/`, others any character as `\uXXXX`),
+ * which its reader decodes back: when its strings, decoded, hold a credential,
+ * the answer is returned re-written (JSON.stringify of its value, minimal
+ * escapes) with the credential redacted.
  */
 export function withoutSentCredentials(body: Buffer, headers: Readonly<Record<string, string>>, extra: readonly (string | undefined)[] = []): Buffer {
+  const secrets = sentCredentials(headers, extra);
+  const out = redact(body, secrets);
+  if (secrets.length === 0 || out.indexOf(0x5c) === -1) return out;
+  let normalized: Buffer;
+  try {
+    normalized = Buffer.from(JSON.stringify(parseJson(out.toString('utf8'))), 'utf8');
+  } catch {
+    return out;
+  }
+  const escaped = [...new Set([...secrets, ...secrets.map((s) => JSON.stringify(s).slice(1, -1))])].sort((a, b) => b.length - a.length);
+  const cleaned = redact(normalized, escaped);
+  return cleaned.equals(normalized) ? out : cleaned;
+}
+
+/** `body` with every occurrence of each of `secrets` (in this order) replaced by `[redacted]`. */
+function redact(body: Buffer, secrets: readonly string[]): Buffer {
   let out = body;
-  for (const secret of sentCredentials(headers, extra)) {
+  for (const secret of secrets) {
     const needle = Buffer.from(secret);
     let at = out.indexOf(needle);
     if (at < 0) continue;
