@@ -23,7 +23,7 @@ const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
   Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms).unref())]);
 
 describe('upstream answers streamed through', () => {
-  let mode: 'hold' | 'die' = 'hold';
+  let mode: 'hold' | 'die' | 'endless-error' = 'hold';
   let held: ServerResponse | undefined;
   let heldClosed: Promise<unknown> = Promise.resolve();
   let port = 0;
@@ -33,6 +33,15 @@ describe('upstream answers streamed through', () => {
       if (req.url?.endsWith('/api/v1/series')) {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end('{"status":"success","data":[]}');
+        return;
+      }
+      if (mode === 'endless-error') {
+        // An error answer that never ends: 16 KiB every 5 ms, until the connection closes.
+        res.writeHead(422, { 'content-type': 'application/json' });
+        res.write('{"status":"error","errorType":"execution","error":"');
+        const timer = setInterval(() => res.write('x'.repeat(16_384)), 5);
+        heldClosed = once(res, 'close');
+        res.once('close', () => clearInterval(timer));
         return;
       }
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -86,6 +95,14 @@ describe('upstream answers streamed through', () => {
       assert.equal(chunk.toString('utf8'), HEAD);
       break;
     }
+    await within(heldClosed, 5000, 'the engine\'s connection closed');
+  });
+
+  it('an error answer is read only as far as its message needs: one that never ends is refused at once, its connection dropped', async () => {
+    mode = 'endless-error';
+    const started = Date.now();
+    await assert.rejects(within(backend().range(request()), 4000, 'the error'), (err: unknown) => err instanceof ProbectlError && err.code === 'PROBECTL_ERR_METRICS_UPSTREAM_REFUSED');
+    assert.ok(Date.now() - started < 4000);
     await within(heldClosed, 5000, 'the engine\'s connection closed');
   });
 

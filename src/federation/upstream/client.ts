@@ -27,6 +27,8 @@ import { parseJson } from '../../core/json.ts';
 /** Largest engine answer passed through (a query_range over 10,000 series × 240 points is about 80 MB). */
 export const MAX_UPSTREAM_RESPONSE_BYTES = 256 * 1_048_576;
 const MAX_MESSAGE = 400;
+/** Most of an error answer kept (its message is cut to MAX_MESSAGE anyway): the rest is dropped unread with its connection. */
+export const MAX_UPSTREAM_ERROR_BYTES = 1_048_576;
 
 export type Params = ReadonlyArray<readonly [string, string]>;
 
@@ -93,11 +95,14 @@ export class UpstreamClient {
     }
   }
 
-  /** The rest of an answer read whole; an error answer without anything the request sent. */
+  /**
+   * The rest of an answer read whole; an error answer (at most its first MAX_UPSTREAM_ERROR_BYTES)
+   * without anything the request sent.
+   */
   private async finish(res: HttpStreamResponse, headers: Record<string, string>, what: string): Promise<UpstreamAnswer> {
     let body: Buffer;
     try {
-      body = await res.read();
+      body = res.status >= 300 ? await head(res, MAX_UPSTREAM_ERROR_BYTES) : await res.read();
     } catch (err) {
       throw this.transportError(err, what);
     }
@@ -176,6 +181,18 @@ export class UpstreamClient {
   close(): Promise<void> {
     return this.http.close();
   }
+}
+
+/** The first `max` bytes of a body (all of a shorter one); the rest is not waited for. */
+async function head(res: HttpStreamResponse, max: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.chunks()) {
+    parts.push(chunk);
+    size += chunk.length;
+    if (size >= max) break;
+  }
+  return Buffer.concat(parts, size).subarray(0, max);
 }
 
 /** The engine's error message, bounded, without label sets (`{…}`) or control characters. */
