@@ -23,7 +23,8 @@ const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
   Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms).unref())]);
 
 describe('upstream answers streamed through', () => {
-  let mode: 'hold' | 'die' | 'endless-error' = 'hold';
+  let mode: 'hold' | 'die' | 'endless-error' | 'big' = 'hold';
+  const BIG = `${HEAD}${'0,'.repeat(4 * 1_048_576)}0${TAIL}`;
   let held: ServerResponse | undefined;
   let heldClosed: Promise<unknown> = Promise.resolve();
   let port = 0;
@@ -45,6 +46,10 @@ describe('upstream answers streamed through', () => {
         return;
       }
       res.writeHead(200, { 'content-type': 'application/json' });
+      if (mode === 'big') {
+        res.end(BIG);
+        return;
+      }
       res.write(HEAD);
       if (mode === 'die') {
         setTimeout(() => res.destroy(), 20);
@@ -55,7 +60,7 @@ describe('upstream answers streamed through', () => {
     });
   });
   let client: UpstreamClient;
-  const backend = () => upstreamBackend({ client, maxSeries: 100, lookbackMs: 300_000, writeLimits: DEFAULT_REMOTE_WRITE_LIMITS, log: pino({ level: 'silent' }), metrics: undefined });
+  const backend = (c = client) => upstreamBackend({ client: c, maxSeries: 100, lookbackMs: 300_000, writeLimits: DEFAULT_REMOTE_WRITE_LIMITS, log: pino({ level: 'silent' }), metrics: undefined });
   const request = (): ReadRequest => ({ tenant: TENANT, now: Date.now(), params: new Map([['query', ['up']], ['start', ['1700000000']], ['end', ['1700000600']], ['step', ['15']]]) });
 
   before(async () => {
@@ -104,6 +109,43 @@ describe('upstream answers streamed through', () => {
     await assert.rejects(within(backend().range(request()), 4000, 'the error'), (err: unknown) => err instanceof ProbectlError && err.code === 'PROBECTL_ERR_METRICS_UPSTREAM_REFUSED');
     assert.ok(Date.now() - started < 4000);
     await within(heldClosed, 5000, 'the engine\'s connection closed');
+  });
+
+  it('a slow reader gets the whole answer: the engine\'s deadline ends with the headers, the body only has to keep coming', async (t) => {
+    mode = 'big';
+    const quick = new UpstreamClient({ ...client.settings, timeoutMs: 300 }, { use: async () => { throw new Error('no credentials here'); } });
+    t.after(() => quick.close());
+    const body = (await within(backend(quick).range(request()), 5000, 'the answer\'s head')) as AsyncIterable<Buffer>;
+    const started = Date.now();
+    let size = 0;
+    let stalls = 0;
+    await within((async () => {
+      for await (const chunk of body) {
+        // The reader stalls past the 300 ms deadline, twice, while the engine has long finished writing.
+        if (size === 0 || (size > 4 * 1_048_576 && stalls < 2)) {
+          stalls += 1;
+          await new Promise((r) => setTimeout(r, 700));
+        }
+        size += chunk.length;
+      }
+    })(), 20_000, 'the whole answer');
+    assert.equal(size, Buffer.byteLength(BIG));
+    assert.ok(Date.now() - started > 600);
+  });
+
+  it('a reader that stops before its first read, or while a read waits on a silent engine, drops the engine\'s connection at once', async () => {
+    mode = 'hold';
+    const unread = (await within(backend().range(request()), 5000, 'the answer\'s head')) as AsyncIterable<Buffer>;
+    await unread[Symbol.asyncIterator]().return?.();
+    await within(heldClosed, 1000, 'the unread answer\'s connection closed');
+    const waiting = (await within(backend().range(request()), 5000, 'the answer\'s head')) as AsyncIterable<Buffer>;
+    const it = waiting[Symbol.asyncIterator]();
+    assert.equal(String((await within(it.next(), 5000, 'the head')).value), HEAD);
+    const pending = assert.rejects(it.next()); // the engine sends nothing more
+    const stopped = assert.rejects(Promise.resolve(it.throw?.(new Error('the reader went away'))));
+    await within(heldClosed, 1000, 'the connection of the answer waited on closed');
+    await within(pending, 1000, 'the waiting read ended');
+    await within(stopped, 1000, 'the stop');
   });
 
   it('an engine dying mid-body ends the stream with the engine-unavailable error', async () => {

@@ -55,6 +55,13 @@ export interface HttpRequestOptions {
   body?: string | Buffer | Uint8Array;
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * What the deadline (timeoutMs) covers: `whole` (default) the request, its headers and its
+   * whole body; `headers` (for `stream`, a body passed on to a reader of its own pace) the
+   * request and its headers, after which the body only has to keep arriving — no silence of
+   * timeoutMs from the sender while the reader is ready for more — however long the reader takes.
+   */
+  deadline?: 'whole' | 'headers';
 }
 
 export interface HttpResponse {
@@ -156,7 +163,10 @@ export class HttpClient {
     if (problem) throw new HttpClientError('insecure', origin, problem);
 
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
-    const deadline = AbortSignal.timeout(timeoutMs);
+    const timer = new AbortController();
+    const deadlineTimer = setTimeout(() => timer.abort(new DOMException('deadline passed', 'TimeoutError')), timeoutMs);
+    deadlineTimer.unref();
+    const deadline = timer.signal;
     const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
     const failure = (err: unknown): HttpClientError => {
       if (err instanceof HttpClientError) return err;
@@ -176,8 +186,10 @@ export class HttpClient {
         bodyTimeout: timeoutMs,
       });
     } catch (err) {
+      clearTimeout(deadlineTimer);
       throw failure(err);
     }
+    if (opts.deadline === 'headers') clearTimeout(deadlineTimer);
     const max = this.maxResponseBytes;
     const body = res.body;
     async function* chunks(): AsyncGenerator<Buffer> {
@@ -191,6 +203,7 @@ export class HttpClient {
       } catch (err) {
         throw failure(err);
       } finally {
+        clearTimeout(deadlineTimer);
         body.destroy();
       }
     }

@@ -38,6 +38,8 @@ interface CallInit {
   readonly headers: Record<string, string>;
   readonly signal?: AbortSignal | undefined;
   readonly what?: string;
+  /** The deadline ends with the headers (a 2xx body passed on at its reader's pace: HttpRequestOptions.deadline). */
+  readonly streamed?: boolean;
 }
 
 /** A 2xx answer passed on as it arrives (UpstreamClient.apiStream, getStream). */
@@ -89,7 +91,7 @@ export class UpstreamClient {
   private async open(url: URL, tenant: string, init: CallInit): Promise<{ res: HttpStreamResponse; headers: Record<string, string> }> {
     const headers = await this.headers(tenant, init.headers);
     try {
-      return { res: await this.http.stream(url, { method: init.method, headers, ...(init.body !== undefined ? { body: init.body } : {}), ...(init.signal ? { signal: init.signal } : {}) }), headers };
+      return { res: await this.http.stream(url, { method: init.method, headers, ...(init.body !== undefined ? { body: init.body } : {}), ...(init.signal ? { signal: init.signal } : {}), ...(init.streamed ? { deadline: 'headers' as const } : {}) }), headers };
     } catch (err) {
       throw this.transportError(err, init.what ?? 'query');
     }
@@ -116,7 +118,7 @@ export class UpstreamClient {
 
   /** As call, but a 2xx body is passed on as it arrives instead of held whole. */
   private async callStreaming(url: URL, tenant: string, init: CallInit): Promise<UpstreamAnswer | UpstreamStream> {
-    const { res, headers } = await this.open(url, tenant, init);
+    const { res, headers } = await this.open(url, tenant, { ...init, streamed: true });
     const what = init.what ?? 'query';
     if (res.status < 200 || res.status >= 300) return this.finish(res, headers, what);
     const translate = (err: unknown) => this.transportError(err, what);
@@ -127,7 +129,26 @@ export class UpstreamClient {
         throw translate(err);
       }
     }
-    return { status: res.status, chunks: chunks() };
+    const body = chunks();
+    // A reader that stops — even before its first read, or while a read waits on a silent
+    // engine — drops the engine's answer and its connection at once (a generator not yet
+    // started, or busy, would run no cleanup).
+    const stop = (): void => res.cancel();
+    const iterator: AsyncIterableIterator<Buffer> = {
+      next: () => body.next(),
+      return: (value?: unknown) => {
+        stop();
+        return body.return(value);
+      },
+      throw: (err?: unknown) => {
+        stop();
+        return body.throw(err);
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return { status: res.status, chunks: iterator };
   }
 
   private transportError(err: unknown, what: string): ProbectlError {
