@@ -29,7 +29,9 @@ async function attempt(fn: () => Promise<UpstreamAnswer>, what: string, origin: 
   } catch (err) {
     // The runtime wording ("…; retry") is for API clients; at startup the operator fixes a variable.
     const reason = (err instanceof ProbectlError ? err.message : String(err)).replace(/;\s*retry( later)?$/, '');
-    throw refuse(`${what} at ${origin} (${variable}): ${reason}`);
+    // A certificate the engine's chain does not reach is fixed with the CA file (or the client certificate), not the URL.
+    const tls = reason.includes('TLS verification failed') ? ', or PROBECTL_METRICS_UPSTREAM_CA_FILE for its certificate' : '';
+    throw refuse(`${what} at ${origin} (${variable}${tls}): ${reason}`);
   }
 }
 
