@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { describe, it } from 'node:test';
+import { tsFiles } from '../helpers/sources.ts';
 
 /**
  * Layers point down (docs/development.md): a module never imports one above
@@ -54,20 +55,13 @@ function rankOf(layer: string): number {
   return r;
 }
 
-function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) return sources(p);
-    return e.name.endsWith('.ts') ? [p] : [];
-  });
-}
 
 const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
 
 describe('layers point down', () => {
   it('no module in src/ imports a layer above its own, nor a forbidden neighbour', () => {
     const violations: string[] = [];
-    for (const file of sources(SRC)) {
+    for (const file of tsFiles(SRC)) {
       const from = layerOf(file);
       const text = readFileSync(file, 'utf8');
       for (const m of text.matchAll(IMPORT)) {

@@ -1,21 +1,15 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { renderConfigReference } from '../../src/settings.ts';
 import { ERROR_CODES } from '../../src/core/errors.ts';
 import { renderErrorTable } from '../../src/core/errors-doc.ts';
 import { knownVariableNames } from '../../src/settings.ts';
+import { tsFiles } from '../helpers/sources.ts';
 
 const root = new URL('../../', import.meta.url);
 const read = (p: string) => readFileSync(new URL(p, root), 'utf8');
 
-function sources(dir: string): string[] {
-  return readdirSync(dir).flatMap((f) => {
-    const p = join(dir, f);
-    return statSync(p).isDirectory() ? sources(p) : p.endsWith('.ts') ? [p] : [];
-  });
-}
 
 describe('error codes and generated docs', () => {
   const doc = read('docs/errors.md');
@@ -34,7 +28,7 @@ describe('error codes and generated docs', () => {
   });
 
   it('every code is raised somewhere in src/ (no dead codes)', () => {
-    const src = sources(new URL('src', root).pathname).filter((p) => !p.endsWith('core/errors.ts')).map((p) => readFileSync(p, 'utf8')).join('\n');
+    const src = tsFiles(new URL('src', root).pathname).filter((p) => !p.endsWith('core/errors.ts')).map((p) => readFileSync(p, 'utf8')).join('\n');
     for (const code of Object.keys(ERROR_CODES)) assert.ok(src.includes(`'${code}'`), `${code} is never used`);
   });
 

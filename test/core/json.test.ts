@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { hasEscapedKey, parseJson } from '../../src/core/json.ts';
+import { tsFiles } from '../helpers/sources.ts';
 
 const SRC = resolve(new URL('../../src', import.meta.url).pathname);
 
@@ -88,11 +89,7 @@ describe('parseJson: JSON.parse without V8\'s escaped-key confusion (nodejs/node
 
   it('src/ calls JSON.parse only through parseJson (and the untrusted reader\'s single-string decode)', () => {
     const allowed = new Set(['core/json.ts', 'core/json-input.ts']);
-    const walk = (dir: string): string[] => readdirSync(dir).flatMap((f) => {
-      const p = join(dir, f);
-      return statSync(p).isDirectory() ? walk(p) : p.endsWith('.ts') ? [p] : [];
-    });
-    const offenders = walk(SRC).filter((p) => !allowed.has(relative(SRC, p)) && /JSON\.parse\s*\(/.test(readFileSync(p, 'utf8')));
+    const offenders = tsFiles(SRC).filter((p) => !allowed.has(relative(SRC, p)) && /JSON\.parse\s*\(/.test(readFileSync(p, 'utf8')));
     assert.deepEqual(offenders.map((p) => relative(SRC, p)), []);
   });
 });

@@ -55,6 +55,11 @@ export interface UpstreamAnswer {
   readonly body: Buffer;
 }
 
+/** A Prometheus API call as a form POST (every engine accepts the form). */
+function formCall(params: Params, signal: AbortSignal | undefined): CallInit {
+  return { method: 'POST', body: new URLSearchParams(params as Array<[string, string]>).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, signal };
+}
+
 export class UpstreamClient {
   readonly settings: UpstreamSettings;
   private readonly http: HttpClient;
@@ -164,12 +169,12 @@ export class UpstreamClient {
 
   /** A Prometheus HTTP API call: `POST <url><path>` with a form body (every engine accepts the form). */
   api(tenant: string, path: string, params: Params, signal?: AbortSignal): Promise<UpstreamAnswer> {
-    return this.call(this.apiUrl(path), tenant, { method: 'POST', body: new URLSearchParams(params as Array<[string, string]>).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, signal });
+    return this.call(this.apiUrl(path), tenant, formCall(params, signal));
   }
 
   /** As api, a 2xx answer passed on as it arrives (query, query_range: answers of many megabytes). */
   apiStream(tenant: string, path: string, params: Params, signal?: AbortSignal): Promise<UpstreamAnswer | UpstreamStream> {
-    return this.callStreaming(this.apiUrl(path), tenant, { method: 'POST', body: new URLSearchParams(params as Array<[string, string]>).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, signal });
+    return this.callStreaming(this.apiUrl(path), tenant, formCall(params, signal));
   }
 
   /** `GET <url><path>?params` (federate, which only takes GET). */
