@@ -51,6 +51,7 @@ export const ERROR_CODES = {
   PROBECTL_ERR_SIEM_DISABLED: { status: 409, summary: 'A SIEM operation was asked for while SIEM export is off.' },
   // -- siem codes end
   // On-call and ITSM mirroring (src/notify)
+  PROBECTL_ERR_INBOUND_BUSY: { status: 503, summary: 'An inbound webhook delivery\'s incident kept changing (other deliveries, replicas or API calls) while it was applied, past a few tries; nothing was changed and Retry-After is set: the vendor sends it again.' },
   PROBECTL_ERR_NOTIFY_DISABLED: { status: 409, summary: 'An on-call operation was asked for while no connector is configured (PROBECTL_NOTIFY_CONNECTORS is empty).' },
   PROBECTL_ERR_WEBHOOK_UNAUTHENTICATED: { status: 401, summary: 'An inbound webhook delivery was refused before anything was parsed or changed: unknown id or provider, unsigned, a signature that does not match, a timestamp outside the 5-minute window, a replayed signature, or a wrong token.' },
   PROBECTL_ERR_WEBHOOK_BODY: { status: 400, summary: 'An authenticated inbound webhook body is neither the portable {"external_ref","status"} document nor one the provider understands; the problem is named.' },

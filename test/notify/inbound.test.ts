@@ -4,6 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { IncidentListener } from '../../src/incidents/listeners.ts';
 import type { InboundConfig } from '../../src/notify/config/connectors.ts';
+import { ProbectlError } from '../../src/core/errors.ts';
+import { GroupConflict } from '../../src/notify/inbound/apply.ts';
 import { InboundGroupCommit } from '../../src/notify/inbound/group-commit.ts';
 import { probectlSignature } from '../../src/notify/providers/shared/signing.ts';
 import type { NotifyRuntime } from '../../src/notify/runtime.ts';
@@ -302,6 +304,33 @@ describe('inbound webhooks POST /ingest/itsm/{provider}/{id}', () => {
     assert.deepEqual([await status(acme, more[0] as string), await status(acme, more[1] as string), await status(acme, more[2] as string)], ['acknowledged', 'resolved', 'acknowledged']);
     const verdict = await n.app.request('GET', '/v1/audit/verify', { token: await n.token(acme) });
     assert.equal(verdict.json.ok, true, verdict.text);
+  });
+
+  it('a delivery alone whose incident keeps changing under it is read and applied again; past a few tries it is refused 503 with Retry-After, nothing changed', async () => {
+    const runtime = n.app.service.integrations.get('notify')?.runtime as NotifyRuntime;
+    const deps = n.app.service.deps;
+    const hook = runtime.inbound.get('hook1') as InboundConfig;
+    const [twice, always] = [await opened(acme, 'race-twice'), await opened(acme, 'race-always')];
+    // A fault injected where a concurrent change shows: the transition finds the incident moved (GroupConflict), rolled back.
+    const raced = new Map<string, number>();
+    const racing: IncidentListener = {
+      incidentChanged: async (_tx, c) => {
+        const k = (raced.get(c.incident.id) ?? 0) + 1;
+        raced.set(c.incident.id, k);
+        if (c.incident.id === always || (c.incident.id === twice && k <= 2)) throw new GroupConflict('injected: the incident changed');
+      },
+    };
+    const sizes: number[] = [];
+    const group = new InboundGroupCommit(deps.db, deps.clock, [...(deps.ingest.listeners ?? []), racing], (k) => sizes.push(k));
+    assert.deepEqual(await group.apply(hook, { ref: key(twice), status: 'resolved' }, 'sig-race-twice', 'test'), { result: 'applied', incident: twice, status: 'resolved' });
+    assert.equal(raced.get(twice), 3, 'two conflicts, applied on the third try');
+    const refused = await group.apply(hook, { ref: key(always), status: 'resolved' }, 'sig-race-always', 'test').then(() => undefined, (e: unknown) => e);
+    assert.ok(refused instanceof ProbectlError, String(refused));
+    assert.deepEqual([refused.code, refused.status, refused.details], ['PROBECTL_ERR_INBOUND_BUSY', 503, { retry_after_seconds: 1 }]);
+    assert.equal(raced.get(always), 6, 'a bounded number of tries');
+    assert.deepEqual(sizes, [1], 'only the applied delivery committed');
+    assert.equal(await status(acme, always), 'open', 'the refused delivery changed nothing');
+    assert.equal((await n.rows(acme, 'SELECT 1 FROM notify_inbound_seen WHERE signature = $1', ['sig-race-always'])).length, 0, 'its signature was not consumed: the vendor\'s retry is applied');
   });
 
   it('probectl webhook sign (POST /v1/notify/sign): headers that the endpoint accepts; another tenant\'s id is not found', async () => {

@@ -1,5 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { deferAudit, flushAudit } from '../../audit/log.ts';
 import type { Clock } from '../../core/clock.ts';
+import { ProbectlError } from '../../core/errors.ts';
 import type { IncidentListener } from '../../incidents/listeners.ts';
 import type { Db } from '../../store/db.ts';
 import { inTenant } from '../../store/scope.ts';
@@ -12,6 +14,8 @@ import { applyInbound, applyInboundGroup, GroupConflict, REPLAYED, ReplayedDeliv
 export const MAX_GROUP = 32;
 /** Transactions of one tenant's group commits in flight at once (the second does its reads while the first commits). */
 const GROUPS_PER_TENANT = 2;
+/** Tries of a delivery applied alone whose incident keeps changing under it (see InboundGroupCommit.alone). */
+const ALONE_ATTEMPTS = 6;
 
 interface Pending {
   inbound: InboundConfig;
@@ -102,8 +106,9 @@ export class InboundGroupCommit {
         return out;
       });
     } catch {
-      // Nothing of the group was written: each delivery on its own, with its own answer.
-      await Promise.all(group.map((p) => this.alone(p)));
+      // Nothing of the group was written: each delivery on its own, with its own answer, in arrival order
+      // (all at once, they would race each other for the same incidents).
+      for (const p of group) await this.alone(p);
       return;
     }
     this.committed(group.length);
@@ -114,13 +119,29 @@ export class InboundGroupCommit {
     }
   }
 
-  /** One delivery in its own transaction; one whose incident changed after it was read is applied again (then a no-op). */
+  /**
+   * One delivery in its own transaction. One whose incident changed after it
+   * was read (another delivery, replica or API call moved it) is read and
+   * applied again, after a short jittered pause, up to ALONE_ATTEMPTS times;
+   * still racing after that, it is refused with 503 PROBECTL_ERR_INBOUND_BUSY
+   * and Retry-After (nothing written), so the vendor sends it again.
+   */
   private async alone(p: Pending): Promise<void> {
-    const once = () => applyInbound(this.db, this.clock, p.inbound, p.change, p.signature, this.listeners, p.source);
     try {
-      const result = await once().catch((err: unknown) => (err instanceof GroupConflict ? once() : Promise.reject(err)));
-      this.committed(1);
-      p.resolve(result);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const result = await applyInbound(this.db, this.clock, p.inbound, p.change, p.signature, this.listeners, p.source);
+          this.committed(1);
+          p.resolve(result);
+          return;
+        } catch (err) {
+          if (!(err instanceof GroupConflict)) throw err;
+          if (attempt >= ALONE_ATTEMPTS) {
+            throw new ProbectlError('PROBECTL_ERR_INBOUND_BUSY', 'the incident kept changing while this delivery was applied; nothing was changed: send it again', { details: { retry_after_seconds: 1 } });
+          }
+          await sleep(Math.round(5 * 2 ** attempt * (0.5 + Math.random())));
+        }
+      }
     } catch (err) {
       p.reject(err);
     }
