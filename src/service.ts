@@ -11,7 +11,7 @@ import { systemClock, type Clock } from './core/clock.ts';
 import { isProbectlError, ProbectlError } from './core/errors.ts';
 import { createLogger, createStderrLogger } from './core/logger.ts';
 import { formatHostPort } from './core/net.ts';
-import { bootstrap, firstRequestCommand } from './identity/bootstrap.ts';
+import { announcedAdminToken, bootstrap, firstRequestCommand } from './identity/bootstrap.ts';
 import type { IngestDeps } from './incidents/ingest.ts';
 import type { IncidentEnricher } from './incidents/configuration-items.ts';
 import type { IncidentListener } from './incidents/listeners.ts';
@@ -154,6 +154,8 @@ interface Core {
   devices: DeviceCredentials;
   integrations: Map<string, IntegrationRuntime<unknown>>;
   adminTokenFile: string | undefined;
+  /** This open created the default tenant and its admin token. */
+  createdTenant: boolean;
   tls: { identity: TlsIdentity; generated: string | undefined; certFile: string | undefined } | undefined;
 }
 
@@ -257,7 +259,7 @@ async function openCore(config: Config, opts: ServiceOptions & { background: boo
       clearInterval(sweep);
     }
   });
-  return { deps, app, devices, integrations, adminTokenFile: boot.adminTokenFile, tls };
+  return { deps, app, devices, integrations, adminTokenFile: boot.adminTokenFile, createdTenant: boot.created === true, tls };
 }
 
 export async function startService(config: Config, opts: ServiceOptions = {}): Promise<RunningService> {
@@ -315,6 +317,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       log.info({ command }, 'first start: reach the API with the command in "command" (it reads the admin token from its file)');
     }
     log.info({ url, version: VERSION, driver: db.driver, data_dir: config.dataDir, ...(identity ? { sha256_fingerprint: identity.fingerprint256 } : {}) }, 'probectl serving');
+    if (core.adminTokenFile) announcedAdminToken(core.adminTokenFile);
 
     return {
       url, fingerprint256: identity?.fingerprint256, adminTokenFile: core.adminTokenFile, deps, app, posture, iocFiles, devices: core.devices,
@@ -366,7 +369,7 @@ export async function openInProcessApp(config: Config, opts: ServiceOptions = {}
     // the command reports what went wrong itself.
     const log = opts.log ?? createStderrLogger(config.logLevel === 'info' ? 'error' : config.logLevel);
     const core = await openCore(config, { ...opts, log, background: false }, cleanup);
-    if (core.adminTokenFile) process.stderr.write(`probectl: first use of this database: created the default tenant; admin token written to ${core.adminTokenFile}\n`);
+    if (core.createdTenant && core.adminTokenFile) process.stderr.write(`probectl: first use of this database: created the default tenant; admin token written to ${core.adminTokenFile}\n`);
     await core.app.ready();
     return { app: core.app, adminTokenFile: dataPaths(config.dataDir).adminToken, close: () => stack.close() };
   } catch (err) {

@@ -1,4 +1,4 @@
-import { renameSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Clock } from '../core/clock.ts';
 import type { Db } from '../store/db.ts';
 import { inSystem } from '../store/scope.ts';
@@ -10,8 +10,22 @@ const BOOTSTRAP_LOCK_KEY = 7_233_105_120;
 
 export interface BootstrapResult {
   provider: Tenant;
-  /** Set on first start only: where the admin token was written. */
+  /**
+   * Where the admin token was written: set on the first start, and again on
+   * every start after it until one of them served (a first start that failed
+   * later, e.g. on an unreachable integration, announces it again).
+   */
   adminTokenFile?: string;
+  /** True when this call created the tenant and the token. */
+  created?: boolean;
+}
+
+/** The marker kept next to the admin token file until a server has announced it (see announcedAdminToken). */
+const unannounced = (adminTokenPath: string) => `${adminTokenPath}.unannounced`;
+
+/** Called once a server serves and has logged the first-start guidance: later starts are restarts. */
+export function announcedAdminToken(adminTokenPath: string): void {
+  rmSync(unannounced(adminTokenPath), { force: true });
 }
 
 /**
@@ -25,7 +39,10 @@ export async function bootstrap(db: Db, clock: Clock, opts: { tenantName: string
     return providerTenant(tx);
   });
   const existing = await readProvider();
-  if (existing) return { provider: existing };
+  if (existing) {
+    const pending = existsSync(unannounced(opts.adminTokenPath)) && existsSync(opts.adminTokenPath);
+    return pending ? { provider: existing, adminTokenFile: opts.adminTokenPath } : { provider: existing };
+  }
   const ctx = { db, clock, audit: opts.audit };
   let provider: Tenant;
   try {
@@ -40,7 +57,8 @@ export async function bootstrap(db: Db, clock: Clock, opts: { tenantName: string
   const tmp = `${opts.adminTokenPath}.${process.pid}.tmp`;
   writeFileSync(tmp, `${token}\n`, { mode: 0o600, flag: 'wx' });
   renameSync(tmp, opts.adminTokenPath);
-  return { provider, adminTokenFile: opts.adminTokenPath };
+  writeFileSync(unannounced(opts.adminTokenPath), '', { mode: 0o600 });
+  return { provider, adminTokenFile: opts.adminTokenPath, created: true };
 }
 
 /** Quotes a word for a POSIX shell when it needs it, in single quotes (which JSON log lines leave unescaped). */

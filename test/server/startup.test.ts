@@ -133,6 +133,31 @@ describe('first start prints the one command that reaches the API (issue 7 point
     }
   });
 
+  it('a first start that fails after creating the tenant (an unreachable metrics engine) leaves the guidance to the next start that serves', async () => {
+    const dataDir = join(tmp, 'failed-first');
+    const database = await freshDatabaseUrl();
+    const env = { PROBECTL_DATA_DIR: dataDir, ...(database ? databaseEnv(database.url) : {}) };
+    try {
+      await assert.rejects(startTestApp({ ...env, PROBECTL_METRICS_UPSTREAM_URL: 'http://127.0.0.1:1/prometheus' }), /PROBECTL_METRICS_UPSTREAM_URL/);
+      assert.ok(existsSync(join(dataDir, 'admin-token')), 'the failed start had created the tenant and its token');
+      const fixed = await startTestApp(env);
+      try {
+        assert.equal(commandLines(fixed.logs).length, 1, 'the start that serves logs the first-start command');
+        assert.ok(fixed.logs.some((l) => l.includes('first start: created the default tenant')), 'and names the token file');
+      } finally {
+        await fixed.close();
+      }
+      const again = await startTestApp(env);
+      try {
+        assert.deepEqual(commandLines(again.logs), [], 'after a start that served, a restart is not a first start');
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await database?.drop();
+    }
+  });
+
   it('quotes paths for the shell, and shows a wildcard listen address as loopback', async () => {
     const dataDir = join(tmp, "it's a dir");
     const app = await startTestApp({ PROBECTL_DATA_DIR: dataDir, PROBECTL_LISTEN: '0.0.0.0:0' });
