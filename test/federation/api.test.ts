@@ -120,6 +120,13 @@ describe('metrics federation API', () => {
     assertPromError(await get(`${G}/query_range`, { query: 'up[5m]', start: '10', end: '20', step: '1' }), 400, 'bad_data', /invalid expression type "range vector" for range query/);
     assertPromError(await get(`${G}/series`), 400, 'bad_data', 'no match[] parameter provided');
     assertPromError(await get(`${G}/series`, { 'match[]': '{tenant_id="x"}' }), 400, 'bad_data', /at least one non-empty matcher/);
+    // Many long selectors in one form body: refused before any is parsed (each is parsed and enforced).
+    const longSelector = `up{instance=~"${'a|'.repeat(8000)}b"}`;
+    const many = Array.from({ length: 5 }, () => `match%5B%5D=${encodeURIComponent(longSelector)}`).join('&');
+    for (const path of [`${G}/series`, `${G}/labels`]) {
+      assertPromError(await app.request('POST', path, { token, rawBody: many, headers: FORM_HEADERS }), 400, 'bad_data', 'the match[] selectors together are longer than 65536 characters; send fewer or shorter selectors');
+    }
+    assert.equal((await app.request('POST', `${G}/series`, { token, rawBody: many.split('&').slice(0, 4).join('&'), headers: FORM_HEADERS })).status, 200, 'four of them are accepted');
     assertPromError(await app.request('POST', `${G}/query`, { token, body: { query: 'up' } }), 415, 'bad_data', /send application\/x-www-form-urlencoded/);
     assertPromError(await app.request('GET', `${G}/query?query=up%00`, { token }), 400, 'bad_data', /NUL/);
     assertPromError(await app.request('POST', `${G}/query`, { token, rawBody: 'query=%ZZ', headers: FORM_HEADERS }), 400, 'bad_data', /not valid percent-encoded/);

@@ -11,6 +11,8 @@ import { PromParamError } from '../prom-time.ts';
 
 /** Most parameter values one request may carry (all names together). */
 export const MAX_VALUES = 1000;
+/** Most characters all `match[]` values of one request may hold together (each selector is parsed and enforced). */
+export const MAX_MATCH_CHARS = 65_536;
 /** The largest form body accepted, in bytes. */
 export const MAX_FORM_BYTES = 1_048_576;
 
@@ -81,4 +83,18 @@ export function first(params: PromParams, name: string): string | undefined {
 /** `r.Form[name]`: every value (body first), possibly none. */
 export function all(params: PromParams, name: string): readonly string[] {
   return params.get(name) ?? [];
+}
+
+/**
+ * Every `match[]` value (body first), refused with `bad_data` naming
+ * `match[]` when together they hold more than MAX_MATCH_CHARS characters:
+ * each is parsed and tenant-enforced before anything is read, and a request
+ * of many long selectors would otherwise hold the event loop for its parse.
+ */
+export function matchParams(params: PromParams): readonly string[] {
+  const values = all(params, 'match[]');
+  let chars = 0;
+  for (const v of values) chars += v.length;
+  if (chars > MAX_MATCH_CHARS) throw new PromParamError('match[]', `the match[] selectors together are longer than ${MAX_MATCH_CHARS} characters; send fewer or shorter selectors`);
+  return values;
 }

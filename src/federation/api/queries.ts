@@ -15,7 +15,7 @@ import { checkEvalTime, parsePromDurationParam, parsePromTimeParam, parseRangeQu
 import { compareUtf8 } from '../store/labels.ts';
 import type { Matcher, QueryOptions, Selector, SeriesStore, TimeBounds } from '../store/types.ts';
 import { labelsJson, matrixBody, scalarJson, stringsJson, successBody, vectorBody } from './json.ts';
-import { all, first, type PromParams } from './params.ts';
+import { all, first, matchParams, type PromParams } from './params.ts';
 
 export interface QueryContext {
   readonly store: SeriesStore;
@@ -105,7 +105,7 @@ export async function rangeQuery(ctx: QueryContext, params: PromParams): Promise
 
 /** Every `match[]` enforced for the tenant, as store matcher sets. */
 export function matcherSets(tenant: string, params: PromParams): Matcher[][] {
-  return all(params, 'match[]').map((m) => withParam('match[]', () => storeSelector(enforceMatchSelector(m, tenant).selector).matchers as Matcher[]));
+  return matchParams(params).map((m) => withParam('match[]', () => storeSelector(enforceMatchSelector(m, tenant).selector).matchers as Matcher[]));
 }
 
 /** Safe-integer bounds from optional start/end (Prometheus's min/max time mean "unbounded"). */

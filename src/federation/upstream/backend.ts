@@ -22,7 +22,7 @@ import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { ProbectlError } from '../../core/errors.ts';
-import { all, first, type PromParams } from '../api/params.ts';
+import { all, first, matchParams, type PromParams } from '../api/params.ts';
 import { promTimestamp, scalarJson, successBody } from '../api/json.ts';
 import type { MetricsBackend, ReadRequest, WriteAnswer, WriteRequestIn } from '../backend.ts';
 import { constantRangeBody, withParam } from '../api/queries.ts';
@@ -70,7 +70,7 @@ function seconds(ms: number): string {
 
 /** `match[]` values, each enforced for the tenant, as the text sent to the engine. */
 function matchSelectors(tenant: string, params: PromParams): string[] {
-  return all(params, 'match[]').map((m) => withParam('match[]', () => enforceMatchSelector(m, tenant).query));
+  return matchParams(params).map((m) => withParam('match[]', () => enforceMatchSelector(m, tenant).query));
 }
 
 function windowParams(params: PromParams): Params {
