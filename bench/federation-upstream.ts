@@ -26,7 +26,7 @@ import { REMOTE_WRITE_HEADERS } from '../test/helpers/remote-write.ts';
 import { serve } from '../test/helpers/process.ts';
 import { freePort } from '../test/peers/prometheus.ts';
 import { VICTORIA_METRICS_BIN } from '../test/peers/victoria-metrics.ts';
-import { latency, matrixSeries, payloads, send } from './federation.ts';
+import { latencies, matrixSeries, payloads, send, type Latency } from './federation.ts';
 import { printTable, timed } from './harness.ts';
 
 const STEP = 15_000;
@@ -134,14 +134,26 @@ async function benchEngine(start: () => Promise<Engine>, series: number): Promis
     const tenant = ((await tenants.body.json()) as { data: string[] }).data[0] as string;
     const runs = series >= 10_000 ? 10 : 30;
     const rangeOf = (q: string) => `query=${encodeURIComponent(q)}&start=${(end - SPAN) / 1000}&end=${end / 1000}&step=15`;
-    const via = await latency(runs, `${server.url}/v1/grafana/api/v1/query_range?${rangeOf(`rate({job="bench-${series}"}[5m])`)}`, auth, matrixSeries, series);
-    progress(`${engine.name} ${series} series: query_range p50 ${via.p50.toFixed(1)} ms through probectl`);
-    const direct = await latency(runs, `${engine.url}/api/v1/query_range?${rangeOf(`rate({job="bench-${series}",tenant_id="${tenant}"}[5m])`)}`, {}, matrixSeries, series);
+    // Interleaved (direct, then through probectl, each round): the engine's background work after the
+    // ingest (merges) weighs on both alike, not on whichever is measured first. Twice: a client
+    // that takes the body as it is, and one that accepts gzip as Grafana and Prometheus do (Go's
+    // HTTP client sends Accept-Encoding: gzip), where the engine compresses and probectl passes the
+    // compressed bytes on.
+    const targets = (extra: Record<string, string>) => [
+      { url: `${engine.url}/api/v1/query_range?${rangeOf(`rate({job="bench-${series}",tenant_id="${tenant}"}[5m])`)}`, headers: extra },
+      { url: `${server?.url}/v1/grafana/api/v1/query_range?${rangeOf(`rate({job="bench-${series}"}[5m])`)}`, headers: { ...auth, ...extra } },
+    ];
+    const [direct, via] = await latencies(runs, targets({}), matrixSeries, series) as [Latency, Latency];
+    progress(`${engine.name} ${series} series: query_range p50 ${direct.p50.toFixed(1)} ms direct, ${via.p50.toFixed(1)} ms through probectl`);
+    const [directGz, viaGz] = await latencies(runs, targets({ 'accept-encoding': 'gzip' }), matrixSeries, series) as [Latency, Latency];
+    progress(`${engine.name} ${series} series: query_range (gzip) p50 ${directGz.p50.toFixed(1)} ms direct, ${viaGz.p50.toFixed(1)} ms through probectl`);
     return {
       engine: engine.name, series,
       'write direct samples/s': Math.round(directRate), 'write via probectl samples/s': Math.round(viaRate), 'write overhead': `${Math.round((directRate / viaRate - 1) * 100)}%`,
       'rate() p50 direct ms': direct.p50, 'rate() p50 via probectl ms': via.p50, 'rate() p50 overhead': `${Math.round((via.p50 / direct.p50 - 1) * 100)}%`,
       'rate() p99 direct ms': direct.p99, 'rate() p99 via probectl ms': via.p99,
+      'gzip: rate() p50 direct ms': directGz.p50, 'gzip: rate() p50 via probectl ms': viaGz.p50, 'gzip: rate() p50 overhead': `${Math.round((viaGz.p50 / directGz.p50 - 1) * 100)}%`,
+      'gzip: rate() p99 direct ms': directGz.p99, 'gzip: rate() p99 via probectl ms': viaGz.p99,
     };
   } finally {
     await server?.stop().catch(() => undefined);

@@ -23,6 +23,7 @@ import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import pg from 'pg';
 import { Agent, request } from 'undici';
 import { createEmbeddedSeriesStore } from '../src/federation/store/embedded.ts';
@@ -111,20 +112,40 @@ export async function send(url: string, headers: Record<string, string>, shards:
 }
 
 
+export interface Latency { p50: number; p99: number }
+
 /** p50/p99 of fetching the whole body (parsing it is the client's work, not timed); the series count is checked on the warm-up run. */
-export async function latency(runs: number, url: string, headers: Record<string, string>, expectSeries: (body: string) => number, series: number): Promise<{ p50: number; p99: number }> {
-  const fetchBody = async () => {
+export async function latency(runs: number, url: string, headers: Record<string, string>, expectSeries: (body: string) => number, series: number): Promise<Latency> {
+  return (await latencies(runs, [{ url, headers }], expectSeries, series))[0] as Latency;
+}
+
+/**
+ * As latency for several URLs measured in turns (one of each per round, in the order given),
+ * so that whatever else the machine does during the runs weighs on each alike.
+ */
+export async function latencies(runs: number, targets: ReadonlyArray<{ url: string; headers: Record<string, string> }>, expectSeries: (body: string) => number, series: number): Promise<Latency[]> {
+  // The whole body as received (a gzip body stays compressed: inflating it is the client's work too).
+  const fetchBody = async (url: string, headers: Record<string, string>) => {
     const res = await request(url, { headers, dispatcher: agent, signal: AbortSignal.timeout(120_000) });
-    const body = await res.body.text();
-    if (res.statusCode !== 200) throw new Error(`${url} answered ${res.statusCode}: ${body.slice(0, 300)}`);
-    return body;
+    const body = Buffer.from(await res.body.arrayBuffer());
+    if (res.statusCode !== 200) throw new Error(`${url} answered ${res.statusCode}: ${body.subarray(0, 300).toString()}`);
+    const gzip = res.headers['content-encoding'] === 'gzip';
+    if (gzip !== (headers['accept-encoding'] === 'gzip')) throw new Error(`${url} answered with content-encoding ${String(res.headers['content-encoding'])} for accept-encoding ${String(headers['accept-encoding'])}`);
+    return { body, gzip };
   };
-  const n = expectSeries(await fetchBody());
-  if (n !== series) throw new Error(`${url} returned ${n} series, expected ${series}`);
-  const ms: number[] = [];
-  for (let i = 0; i < runs; i++) ms.push((await timed(fetchBody)).seconds * 1000);
-  ms.sort((a, b) => a - b);
-  return { p50: percentile(ms, 50), p99: percentile(ms, 99) };
+  for (const { url, headers } of targets) {
+    const { body, gzip } = await fetchBody(url, headers);
+    const n = expectSeries((gzip ? gunzipSync(body) : body).toString('utf8'));
+    if (n !== series) throw new Error(`${url} returned ${n} series, expected ${series}`);
+  }
+  const ms = targets.map((): number[] => []);
+  for (let i = 0; i < runs; i++) {
+    for (const [k, { url, headers }] of targets.entries()) ms[k]?.push((await timed(() => fetchBody(url, headers))).seconds * 1000);
+  }
+  return ms.map((m) => {
+    m.sort((a, b) => a - b);
+    return { p50: percentile(m, 50), p99: percentile(m, 99) };
+  });
 }
 
 export const matrixSeries = (body: string) => (JSON.parse(body) as { data: { result: unknown[] } }).data.result.length;

@@ -8,7 +8,7 @@
  * merged Prometheus parameters, and the request's abort signal (the client went away).
  */
 import type { Logger } from 'pino';
-import { type Body, exemplarsQuery, instantQuery, labelNamesQuery, labelValuesQuery, rangeQuery, seriesQuery, type QueryContext } from './api/queries.ts';
+import { type Body, type GzipBody, exemplarsQuery, instantQuery, labelNamesQuery, labelValuesQuery, rangeQuery, seriesQuery, type QueryContext } from './api/queries.ts';
 import type { PromParams } from './api/params.ts';
 import type { MetricsSettings } from './config.ts';
 import { federate } from './federate.ts';
@@ -22,6 +22,11 @@ export interface ReadRequest {
   readonly now: number;
   readonly params: PromParams;
   readonly signal?: AbortSignal | undefined;
+  /**
+   * The caller's Accept-Encoding takes gzip (RFC 9110 §12.5.3): an upstream engine's answer
+   * to a query, query_range or federate may pass through compressed (a GzipBody).
+   */
+  readonly acceptsGzip?: boolean;
 }
 
 export interface WriteRequestIn {
@@ -50,7 +55,7 @@ export interface MetricsBackend {
   labelValues(r: ReadRequest, name: string): Promise<Body>;
   exemplars(r: ReadRequest): Promise<Body>;
   /** Text exposition format. */
-  federate(r: ReadRequest): Promise<string | Buffer | AsyncIterable<Buffer>>;
+  federate(r: ReadRequest): Promise<string | Buffer | AsyncIterable<Buffer> | GzipBody>;
   write(w: WriteRequestIn): Promise<WriteAnswer>;
 }
 

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { negotiate } from '@fastify/accept-negotiator';
 import { Type } from 'typebox';
 import { ProbectlError } from '../core/errors.ts';
 import { needs, routeWith, type RouteDef, type RouteSchema } from '../integrations/route.ts';
@@ -63,12 +64,23 @@ type Handler = (backend: MetricsBackend, request: ReadRequest, urlParams: Record
  * string or bytes as they are (built already: the slot is released now), chunks as a stream (released when
  * the stream closes, cut at the query timeout).
  */
-function replyBody(rt: MetricsRuntime, body: Body, release: () => void): string | Buffer | Readable {
+function replyBody(rt: MetricsRuntime, body: Body, release: () => void): { body: string | Buffer | Readable; headers: Record<string, string> } {
   if (typeof body === 'string' || Buffer.isBuffer(body)) {
     release();
-    return body;
+    return { body, headers: VARY };
   }
-  return rt.limiter.holdUntilClosed(Readable.from(body, { objectMode: false }), release);
+  if ('gzip' in body) return { body: rt.limiter.holdUntilClosed(Readable.from(body.gzip, { objectMode: false }), release), headers: { ...VARY, 'content-encoding': 'gzip' } };
+  return { body: rt.limiter.holdUntilClosed(Readable.from(body, { objectMode: false }), release), headers: VARY };
+}
+
+/** Every answer of a read may come compressed or not, by the request's Accept-Encoding (upstream mode). */
+const VARY: Readonly<Record<string, string>> = { vary: 'Accept-Encoding' };
+
+/** The caller's Accept-Encoding takes gzip (over identity, by its q-values; RFC 9110 §12.5.3). */
+function acceptsGzip(headers: Readonly<Record<string, string | string[] | undefined>>): boolean {
+  const raw = headers['accept-encoding'];
+  const value = Array.isArray(raw) ? raw.join(',') : raw;
+  return value !== undefined && negotiate(value.toLowerCase(), ['gzip', 'identity']) === 'gzip';
 }
 
 /** Runs a read in a limiter slot; the slot goes to the reply (replyBody), or back on failure. */
@@ -95,13 +107,13 @@ function promEndpoint(path: string, summary: string, params: Record<string, unkn
     schema: { ...(querystring ? { querystring } : {}), ...(urlParams ? { params: urlParams } : {}) },
     ...(method === 'POST' ? { raw: { contentTypes: [FORM], limit: MAX_FORM_BYTES } } : {}),
     renderError: prometheusError,
-    handler: async ({ deps, principal, query, body, params: p, signal }) => {
+    handler: async ({ deps, principal, query, body, params: p, signal, headers }) => {
       const merged = promParams(method === 'POST' ? (body as unknown as Buffer | undefined) : undefined, query);
       const rt = runtimeOf(deps);
-      const request: ReadRequest = { tenant: principal.tenantId, now: deps.clock.now(), params: merged, signal };
+      const request: ReadRequest = { tenant: principal.tenantId, now: deps.clock.now(), params: merged, signal, acceptsGzip: acceptsGzip(headers) };
       return limited(rt, principal.tenantId, async (release) => {
         const out = await storage(async () => handler(rt.backend, request, (p ?? {}) as Record<string, string>));
-        return { body: replyBody(rt, out, release), contentType: 'application/json' };
+        return { ...replyBody(rt, out, release), contentType: 'application/json' };
       });
     },
   }));
@@ -124,12 +136,12 @@ export const metricsRoutes: readonly RouteDef<Deps>[] = [
     summary: 'Latest sample of each of your series matching match[] (repeatable plain selectors), in the Prometheus text exposition format, for a scraping Prometheus with honor_labels: true',
     access: needs('metrics-read'),
     schema: { querystring: Type.Object({ 'match[]': MATCH_PARAMS['match[]'] }, { additionalProperties: true }) },
-    handler: async ({ deps, principal, query, signal }) => {
+    handler: async ({ deps, principal, query, signal, headers }) => {
       const rt = runtimeOf(deps);
       const params = promParams(undefined, query);
       return limited(rt, principal.tenantId, async (release) => {
-        const body = await storage(() => rt.backend.federate({ tenant: principal.tenantId, now: deps.clock.now(), params, signal }));
-        return { body: replyBody(rt, body, release), contentType: EXPOSITION_CONTENT_TYPE };
+        const body = await storage(() => rt.backend.federate({ tenant: principal.tenantId, now: deps.clock.now(), params, signal, acceptsGzip: acceptsGzip(headers) }));
+        return { ...replyBody(rt, body, release), contentType: EXPOSITION_CONTENT_TYPE };
       });
     },
   }),

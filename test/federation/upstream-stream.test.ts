@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { brotliCompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import pino from 'pino';
 import { ProbectlError } from '../../src/core/errors.ts';
 import type { ReadRequest } from '../../src/federation/backend.ts';
@@ -23,7 +24,8 @@ const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
   Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms).unref())]);
 
 describe('upstream answers streamed through', () => {
-  let mode: 'hold' | 'die' | 'endless-error' | 'big' = 'hold';
+  let mode: 'hold' | 'die' | 'endless-error' | 'big' | 'gzip' | 'gzip-error' | 'brotli' = 'hold';
+  let acceptEncoding: string | undefined;
   const BIG = `${HEAD}${'0,'.repeat(4 * 1_048_576)}0${TAIL}`;
   let held: ServerResponse | undefined;
   let heldClosed: Promise<unknown> = Promise.resolve();
@@ -31,9 +33,23 @@ describe('upstream answers streamed through', () => {
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
+      if (!req.url?.endsWith('/api/v1/series')) acceptEncoding = req.headers['accept-encoding'];
       if (req.url?.endsWith('/api/v1/series')) {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end('{"status":"success","data":[]}');
+        return;
+      }
+      if (mode === 'gzip' || mode === 'gzip-error') {
+        // As Prometheus and VictoriaMetrics answer: compressed when the request accepts gzip.
+        const gzip = /\bgzip\b/.test(req.headers['accept-encoding'] ?? '');
+        const text = mode === 'gzip' ? `${HEAD}{"metric":{"__name__":"up"},"values":[[1700000000,"1"]]}${TAIL}` : '{"status":"error","errorType":"execution","error":"many-to-many matching not allowed: matching labels must be unique on one side, {job=\\"secret-job\\"}"}';
+        res.writeHead(mode === 'gzip' ? 200 : 422, { 'content-type': 'application/json', ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
+        res.end(gzip ? gzipSync(text) : text);
+        return;
+      }
+      if (mode === 'brotli') {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'br' });
+        res.end(brotliCompressSync(HEAD + TAIL));
         return;
       }
       if (mode === 'endless-error') {
@@ -91,6 +107,34 @@ describe('upstream answers streamed through', () => {
     let rest = '';
     for (let r = await within(it.next(), 5000, 'the rest'); !r.done; r = await within(it.next(), 5000, 'the rest')) rest += r.value.toString('utf8');
     assert.equal(rest, TAIL);
+  });
+
+  it('gzip: asked only for a caller that accepts it; the engine\'s compressed bytes pass on as they are; a compressed error is read; an encoding nobody asked for is refused', async () => {
+    const bytesOf = async (body: AsyncIterable<Buffer>) => {
+      const parts: Buffer[] = [];
+      for await (const c of body) parts.push(c);
+      return Buffer.concat(parts);
+    };
+    mode = 'gzip';
+    const gz = await within(backend().range({ ...request(), acceptsGzip: true }), 5000, 'the gzip answer');
+    assert.equal(acceptEncoding, 'gzip');
+    assert.ok(typeof gz === 'object' && 'gzip' in gz, 'a compressed answer, marked so');
+    const bytes = await bytesOf(gz.gzip);
+    assert.equal(bytes.subarray(0, 2).toString('hex'), '1f8b');
+    assert.match(gunzipSync(bytes).toString('utf8'), /^\{"status":"success".*"up"/);
+    const plain = await within(backend().range(request()), 5000, 'the plain answer');
+    assert.equal(acceptEncoding, 'identity', 'a caller that does not accept gzip: the engine is asked for identity');
+    assert.ok(!(typeof plain === 'object' && 'gzip' in plain));
+    assert.match((await bytesOf(plain as AsyncIterable<Buffer>)).toString('utf8'), /^\{"status":"success"/);
+    mode = 'gzip-error';
+    await assert.rejects(within(backend().range({ ...request(), acceptsGzip: true }), 5000, 'the gzip error'), (err: unknown) => {
+      assert.ok(err instanceof ProbectlError && err.code === 'PROBECTL_ERR_METRICS_UPSTREAM_REFUSED', String(err));
+      assert.match(err.message, /many-to-many matching not allowed/, 'the compressed message was read');
+      assert.ok(!err.message.includes('secret-job'), 'and its label sets elided');
+      return true;
+    });
+    mode = 'brotli';
+    await assert.rejects(within(backend().range({ ...request(), acceptsGzip: true }), 5000, 'the brotli answer'), (err: unknown) => err instanceof ProbectlError && err.code === 'PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE' && /content encoding probectl did not ask for/.test(err.message));
   });
 
   it('a reader that stops early releases the engine\'s connection', async () => {

@@ -14,6 +14,8 @@ export interface ApiResponse {
   headers: Record<string, string | string[] | undefined>;
   text: string;
   json: any;
+  /** The body as received (a Content-Encoding: gzip body stays compressed; `text` is its UTF-8 reading). */
+  bytes: Buffer;
 }
 
 export interface RequestOptions {
@@ -101,14 +103,15 @@ function app(service: RunningService, agent: ReturnType<typeof testAgent>, dataD
         headers['content-type'] ??= 'application/json';
       }
       const res = await undiciRequest(`${service.url}${path}`, { method: method as 'GET', headers, body, dispatcher: agent });
-      const text = await res.body.text();
+      const bytes = Buffer.from(await res.body.arrayBuffer());
+      const text = bytes.toString('utf8');
       let json: unknown;
       try {
         json = text ? JSON.parse(text) : undefined;
       } catch {
         json = undefined;
       }
-      return { status: res.statusCode, headers: res.headers, text, json };
+      return { status: res.statusCode, headers: res.headers, text, json, bytes };
     },
     /** Stops the service, closes the client and removes the database and data directory; every step runs even if one fails. */
     close,

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import { request } from 'undici';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { form, FORM_HEADERS, remoteWrite, type WireSeriesSpec } from '../helpers/remote-write.ts';
@@ -129,6 +130,39 @@ function upstreamSuite(name: string, startEngine: () => Promise<Engine>): void {
         assert.ok(expected.result.length > 0);
         clean(res.text, query);
       }
+    });
+
+    it('a client that accepts gzip (Grafana, Prometheus) gets the engine\'s compressed answer passed on; one that does not, plain JSON; errors read either way', async () => {
+      const [query, byHand] = table()[1] as [string, string];
+      const params = { start: String((end - 1_800_000) / 1000), end: t, step: '60' };
+      const expected = (await direct(engine, '/api/v1/query_range', { query: byHand, ...params })).data;
+      for (const [path, method] of [['/v1/grafana/api/v1/query_range', 'POST'], [`/v1/grafana/api/v1/query_range?${form({ query, ...params })}`, 'GET']] as const) {
+        const post = method === 'POST' ? { rawBody: form({ query, ...params }) } : {};
+        const gz = await app.request(method, path, { token: a.token, ...post, headers: { ...(method === 'POST' ? FORM_HEADERS : {}), 'accept-encoding': 'gzip, deflate, br' } });
+        assert.equal(gz.status, 200, gz.text);
+        assert.deepEqual([gz.headers['vary'], gz.headers['content-type']], ['Accept-Encoding', 'application/json']);
+        // Prometheus compresses every answer a gzip client asks for; VictoriaMetrics only answers past a size (this one is small).
+        const compressed = gz.headers['content-encoding'] === 'gzip';
+        if (name === 'Prometheus') assert.ok(compressed, 'Prometheus\'s compressed answer passed on');
+        else assert.ok(compressed || gz.headers['content-encoding'] === undefined);
+        if (compressed) assert.equal(gz.bytes.subarray(0, 2).toString('hex'), '1f8b', 'a gzip stream');
+        const text = compressed ? gunzipSync(gz.bytes).toString('utf8') : gz.text;
+        assert.deepEqual(sorted(JSON.parse(text).data), sorted(expected));
+        clean(text, 'gzip answer');
+        const plain = await app.request(method, path, { token: a.token, ...post, headers: { ...(method === 'POST' ? FORM_HEADERS : {}), 'accept-encoding': 'gzip;q=0, identity' } });
+        assert.equal(plain.headers['content-encoding'], undefined);
+        assert.deepEqual(sorted(plain.json.data), sorted(expected));
+      }
+      const fed = await app.request('GET', `/v1/prometheus/federate?${form({ 'match[]': 'req_total' })}`, { token: a.token, headers: { 'accept-encoding': 'gzip' } });
+      assert.equal(fed.status, 200, fed.text);
+      const exposition = fed.headers['content-encoding'] === 'gzip' ? gunzipSync(fed.bytes).toString('utf8') : fed.text;
+      assert.match(exposition, new RegExp(`^req_total\\{.*tenant_id="${a.id}"`, 'm'));
+      clean(exposition, 'federate');
+      // A refusal is Prometheus's JSON error, never compressed (an engine's gzip error: upstream-stream.test.ts).
+      const refused = await app.request('POST', '/v1/grafana/api/v1/query_range', { token: a.token, rawBody: form({ query: 'rate(req_total[5m])', start: t, end: params.start, step: '60' }), headers: { ...FORM_HEADERS, 'accept-encoding': 'gzip' } });
+      assert.equal(refused.status, 400, refused.text);
+      assert.equal(refused.headers['content-encoding'], undefined);
+      assert.equal(refused.json.status, 'error');
     });
 
     it('series, labels and label values list only the tenant\'s own', async () => {

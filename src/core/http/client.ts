@@ -225,7 +225,11 @@ export class HttpClient {
           for (const c of parts) c.fill(0);
         }
       },
-      cancel: () => void body.destroy(),
+      cancel: () => {
+        // An unread body destroyed emits its abort as an error: nobody reads it any more.
+        body.on('error', () => undefined);
+        body.destroy();
+      },
     };
   }
 

@@ -65,12 +65,17 @@ function options(ctx: QueryContext, params: PromParams): QueryOptions {
   return { maxSeries: ctx.maxSeries, maxSamples: ctx.maxSamples, lookbackMs };
 }
 
+/** An engine's answer passed on still gzip-compressed (upstream mode, a caller that accepts gzip): sent with `Content-Encoding: gzip`. */
+export interface GzipBody {
+  readonly gzip: AsyncIterable<Buffer>;
+}
+
 /**
- * A response body: one string, chunks to stream (large results never become one string), or
- * the bytes of an engine's answer passed through as received (upstream mode).
+ * A read's answer: built (string, bytes), built as it is sent (chunks, so large results never
+ * become one string), or the bytes of an engine's answer passed on as they arrive (upstream
+ * mode), compressed when the engine compressed them (GzipBody).
  */
-/** A read's answer: built (string, bytes), built as it is sent (chunks), or passed on as it arrives from the metrics engine (upstream mode). */
-export type Body = string | Buffer | Iterable<string> | AsyncIterable<Buffer>;
+export type Body = string | Buffer | Iterable<string> | AsyncIterable<Buffer> | GzipBody;
 
 /** GET|POST /api/v1/query: a vector (selector), a matrix (selector with a range) or a scalar (constant). */
 export async function instantQuery(ctx: QueryContext, params: PromParams): Promise<Body> {

@@ -25,7 +25,7 @@ import { ProbectlError } from '../../core/errors.ts';
 import { all, first, matchParams, type PromParams } from '../api/params.ts';
 import { promTimestamp, scalarJson, successBody } from '../api/json.ts';
 import type { MetricsBackend, ReadRequest, WriteAnswer, WriteRequestIn } from '../backend.ts';
-import { constantRangeBody, withParam } from '../api/queries.ts';
+import { constantRangeBody, withParam, type GzipBody } from '../api/queries.ts';
 import { evaluateConstant, isConstantExpression } from '../enforce/constant.ts';
 import { enforceMatchSelector, topExpression } from '../enforce/enforce.ts';
 import { QueryRefusedError, TENANT_LABEL } from '../enforce/types.ts';
@@ -115,9 +115,9 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
   }
 
   /** The engine's 2xx answer as it arrives (a query_range of 10,000 series is tens of megabytes: never held whole), or its error. */
-  async function passed(answer: Promise<UpstreamAnswer | UpstreamStream>, what: string): Promise<AsyncIterable<Buffer>> {
+  async function passed(answer: Promise<UpstreamAnswer | UpstreamStream>, what: string): Promise<AsyncIterable<Buffer> | GzipBody> {
     const a = await answer;
-    if ('chunks' in a) return a.chunks;
+    if ('chunks' in a) return a.contentEncoding === 'gzip' ? { gzip: a.chunks } : a.chunks;
     throw answerError(a, what, log);
   }
 
@@ -184,7 +184,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       const q = scoped(r);
       const [lo, hi] = window(q, t, t, lookbackMs);
       await guard(r, q.selectors, lo, hi);
-      return passed(client.apiStream(r.tenant, '/api/v1/query', [['query', q.query], ['time', seconds(t)], ...lookback, ...timeout], r.signal), 'query');
+      return passed(client.apiStream(r.tenant, '/api/v1/query', [['query', q.query], ['time', seconds(t)], ...lookback, ...timeout], r.signal, { gzip: r.acceptsGzip === true }), 'query');
     },
 
     async range(r) {
@@ -196,7 +196,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       const q = scoped(r, endMs - startMs);
       const [lo, hi] = window(q, startMs, endMs, lookbackMs);
       await guard(r, q.selectors, lo, hi);
-      return passed(client.apiStream(r.tenant, '/api/v1/query_range', [['query', q.query], ['start', seconds(startMs)], ['end', seconds(endMs)], ['step', `${stepMs / 1000}`], ...lookback, ...timeout], r.signal), 'query');
+      return passed(client.apiStream(r.tenant, '/api/v1/query_range', [['query', q.query], ['start', seconds(startMs)], ['end', seconds(endMs)], ['step', `${stepMs / 1000}`], ...lookback, ...timeout], r.signal, { gzip: r.acceptsGzip === true }), 'query');
     },
 
     async series(r) {
@@ -235,7 +235,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       const sets = matchSelectors(r.tenant, r.params);
       if (sets.length === 0) return '';
       await guard(r, sets, r.now - deps.lookbackMs, r.now);
-      return passed(client.getStream(r.tenant, '/federate', sets.map((s): [string, string] => ['match[]', s]), r.signal), 'federate');
+      return passed(client.getStream(r.tenant, '/federate', sets.map((s): [string, string] => ['match[]', s]), r.signal, { gzip: r.acceptsGzip === true }), 'federate');
     },
 
     write: (w) => forwardWrite(deps, w),

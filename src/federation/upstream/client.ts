@@ -15,6 +15,7 @@
  * elided, so no series is named).
  */
 import { readFileSync } from 'node:fs';
+import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import type { Logger } from 'pino';
 import { ProbectlError } from '../../core/errors.ts';
 import { withoutSentCredentials } from '../../core/http/credentials.ts';
@@ -42,11 +43,18 @@ interface CallInit {
   readonly streamed?: boolean;
 }
 
+/** How a streamed answer may come: `gzip` asks the engine for a gzip body (the caller's client accepts one). */
+export interface StreamOptions {
+  readonly gzip?: boolean;
+}
+
 /** A 2xx answer passed on as it arrives (UpstreamClient.apiStream, getStream). */
 export interface UpstreamStream {
   readonly status: number;
   /** The body; iterate once. An engine failing mid-body ends it with a ProbectlError (transport errors as for a buffered call). */
   readonly chunks: AsyncIterable<Buffer>;
+  /** `gzip` when the engine compressed the body (asked with StreamOptions.gzip): the chunks are the gzip stream, passed on as is. */
+  readonly contentEncoding?: 'gzip';
 }
 
 export interface UpstreamAnswer {
@@ -122,10 +130,18 @@ export class UpstreamClient {
   }
 
   /** As call, but a 2xx body is passed on as it arrives instead of held whole. */
-  private async callStreaming(url: URL, tenant: string, init: CallInit): Promise<UpstreamAnswer | UpstreamStream> {
-    const { res, headers } = await this.open(url, tenant, { ...init, streamed: true });
+  private async callStreaming(url: URL, tenant: string, init: CallInit, opts: StreamOptions): Promise<UpstreamAnswer | UpstreamStream> {
+    const { res, headers } = await this.open(url, tenant, { ...init, headers: { ...init.headers, 'accept-encoding': opts.gzip === true ? 'gzip' : 'identity' }, streamed: true });
     const what = init.what ?? 'query';
-    if (res.status < 200 || res.status >= 300) return this.finish(res, headers, what);
+    const encoding = contentEncoding(res.headers);
+    if (encoding !== 'identity' && encoding !== 'gzip') {
+      res.cancel();
+      throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', 'the metrics engine answered with a content encoding probectl did not ask for; retry');
+    }
+    if (res.status < 200 || res.status >= 300) {
+      const answer = await this.finish(res, headers, what);
+      return encoding === 'gzip' ? { ...answer, body: withoutSentCredentials(gunzipHead(answer.body, MAX_UPSTREAM_ERROR_BYTES), headers) } : answer;
+    }
     const translate = (err: unknown) => this.transportError(err, what);
     async function* chunks(): AsyncGenerator<Buffer> {
       try {
@@ -153,7 +169,7 @@ export class UpstreamClient {
         return iterator;
       },
     };
-    return { status: res.status, chunks: iterator };
+    return { status: res.status, chunks: iterator, ...(encoding === 'gzip' ? { contentEncoding: 'gzip' as const } : {}) };
   }
 
   private transportError(err: unknown, what: string): ProbectlError {
@@ -172,9 +188,13 @@ export class UpstreamClient {
     return this.call(this.apiUrl(path), tenant, formCall(params, signal));
   }
 
-  /** As api, a 2xx answer passed on as it arrives (query, query_range: answers of many megabytes). */
-  apiStream(tenant: string, path: string, params: Params, signal?: AbortSignal): Promise<UpstreamAnswer | UpstreamStream> {
-    return this.callStreaming(this.apiUrl(path), tenant, formCall(params, signal));
+  /**
+   * As api, a 2xx answer passed on as it arrives (query, query_range: answers of many megabytes);
+   * with `gzip`, compressed by the engine if it will (Prometheus and VictoriaMetrics do), so the
+   * bytes pass through probectl compressed.
+   */
+  apiStream(tenant: string, path: string, params: Params, signal?: AbortSignal, opts: StreamOptions = {}): Promise<UpstreamAnswer | UpstreamStream> {
+    return this.callStreaming(this.apiUrl(path), tenant, formCall(params, signal), opts);
   }
 
   /** `GET <url><path>?params` (federate, which only takes GET). */
@@ -183,8 +203,8 @@ export class UpstreamClient {
   }
 
   /** As get, a 2xx answer passed on as it arrives (federate). */
-  getStream(tenant: string, path: string, params: Params, signal?: AbortSignal): Promise<UpstreamAnswer | UpstreamStream> {
-    return this.callStreaming(this.getUrl(path, params), tenant, { method: 'GET', headers: {}, signal });
+  getStream(tenant: string, path: string, params: Params, signal?: AbortSignal, opts: StreamOptions = {}): Promise<UpstreamAnswer | UpstreamStream> {
+    return this.callStreaming(this.getUrl(path, params), tenant, { method: 'GET', headers: {}, signal }, opts);
   }
 
   private getUrl(path: string, params: Params): URL {
@@ -206,6 +226,25 @@ export class UpstreamClient {
 
   close(): Promise<void> {
     return this.http.close();
+  }
+}
+
+/** The answer's Content-Encoding, lower-cased (`identity` when absent). */
+function contentEncoding(headers: Record<string, string | string[] | undefined>): string {
+  const raw = headers['content-encoding'];
+  const v = (Array.isArray(raw) ? raw.join(',') : raw ?? '').trim().toLowerCase();
+  return v === '' ? 'identity' : v;
+}
+
+/**
+ * The text of a gzip error answer's first `max` compressed bytes, at most `max` bytes of it
+ * (a cut or corrupt stream gives what decoded before the cut; nothing that decodes: an empty body).
+ */
+function gunzipHead(body: Buffer, max: number): Buffer {
+  try {
+    return gunzipSync(body, { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength: max });
+  } catch {
+    return Buffer.alloc(0);
   }
 }
 
