@@ -24,7 +24,7 @@ const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
   Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms).unref())]);
 
 describe('upstream answers streamed through', () => {
-  let mode: 'hold' | 'die' | 'endless-error' | 'big' | 'gzip' | 'gzip-error' | 'brotli' = 'hold';
+  let mode: 'hold' | 'die' | 'endless-error' | 'big' | 'gzip' | 'gzip-error' | 'gzip-always' | 'brotli' = 'hold';
   let acceptEncoding: string | undefined;
   const BIG = `${HEAD}${'0,'.repeat(4 * 1_048_576)}0${TAIL}`;
   let held: ServerResponse | undefined;
@@ -45,6 +45,12 @@ describe('upstream answers streamed through', () => {
         const text = mode === 'gzip' ? `${HEAD}{"metric":{"__name__":"up"},"values":[[1700000000,"1"]]}${TAIL}` : '{"status":"error","errorType":"execution","error":"many-to-many matching not allowed: matching labels must be unique on one side, {job=\\"secret-job\\"}"}';
         res.writeHead(mode === 'gzip' ? 200 : 422, { 'content-type': 'application/json', ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
         res.end(gzip ? gzipSync(text) : text);
+        return;
+      }
+      if (mode === 'gzip-always') {
+        // An engine (or a proxy before it) that compresses what was asked for as identity.
+        res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+        res.end(gzipSync(HEAD + TAIL));
         return;
       }
       if (mode === 'brotli') {
@@ -133,8 +139,12 @@ describe('upstream answers streamed through', () => {
       assert.ok(!err.message.includes('secret-job'), 'and its label sets elided');
       return true;
     });
+    const unasked = (err: unknown) => err instanceof ProbectlError && err.code === 'PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE' && /content encoding probectl did not ask for/.test(err.message);
     mode = 'brotli';
-    await assert.rejects(within(backend().range({ ...request(), acceptsGzip: true }), 5000, 'the brotli answer'), (err: unknown) => err instanceof ProbectlError && err.code === 'PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE' && /content encoding probectl did not ask for/.test(err.message));
+    await assert.rejects(within(backend().range({ ...request(), acceptsGzip: true }), 5000, 'the brotli answer'), unasked);
+    mode = 'gzip-always';
+    await assert.rejects(within(backend().range(request()), 5000, 'gzip for a caller that did not accept it'), unasked);
+    assert.equal(acceptEncoding, 'identity');
   });
 
   it('a reader that stops early releases the engine\'s connection', async () => {

@@ -101,27 +101,39 @@ export class UpstreamClient {
     return h;
   }
 
-  private async open(url: URL, tenant: string, init: CallInit): Promise<{ res: HttpStreamResponse; headers: Record<string, string> }> {
-    const headers = await this.headers(tenant, init.headers);
+  /**
+   * Sends the call (Accept-Encoding: gzip when `gzip`, else identity) and waits for its headers.
+   * @throws ProbectlError PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE for an answer in an encoding not asked for (nothing read)
+   */
+  private async open(url: URL, tenant: string, init: CallInit, gzip = false): Promise<{ res: HttpStreamResponse; headers: Record<string, string>; gzip: boolean }> {
+    const headers = await this.headers(tenant, { ...init.headers, 'accept-encoding': gzip ? 'gzip' : 'identity' });
+    let res: HttpStreamResponse;
     try {
-      return { res: await this.http.stream(url, { method: init.method, headers, ...(init.body !== undefined ? { body: init.body } : {}), ...(init.signal ? { signal: init.signal } : {}), ...(init.streamed ? { deadline: 'headers' as const } : {}) }), headers };
+      res = await this.http.stream(url, { method: init.method, headers, ...(init.body !== undefined ? { body: init.body } : {}), ...(init.signal ? { signal: init.signal } : {}), ...(init.streamed ? { deadline: 'headers' as const } : {}) });
     } catch (err) {
       throw this.transportError(err, init.what ?? 'query');
     }
+    const encoding = contentEncoding(res.headers);
+    if (encoding !== 'identity' && !(gzip && encoding === 'gzip')) {
+      res.cancel();
+      throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', 'the metrics engine answered with a content encoding probectl did not ask for; retry');
+    }
+    return { res, headers, gzip: encoding === 'gzip' };
   }
 
   /**
    * The rest of an answer read whole; an error answer (at most its first MAX_UPSTREAM_ERROR_BYTES)
    * without anything the request sent.
    */
-  private async finish(res: HttpStreamResponse, headers: Record<string, string>, what: string): Promise<UpstreamAnswer> {
+  private async finish(res: HttpStreamResponse, headers: Record<string, string>, what: string, gzip = false): Promise<UpstreamAnswer> {
     let body: Buffer;
     try {
       body = res.status >= 300 ? await head(res, MAX_UPSTREAM_ERROR_BYTES) : await res.read();
     } catch (err) {
       throw this.transportError(err, what);
     }
-    return { status: res.status, headers: res.headers, body: res.status >= 300 ? withoutSentCredentials(body, headers) : body };
+    if (res.status < 300) return { status: res.status, headers: res.headers, body };
+    return { status: res.status, headers: res.headers, body: withoutSentCredentials(gzip ? gunzipHead(body, MAX_UPSTREAM_ERROR_BYTES) : body, headers) };
   }
 
   private async call(url: URL, tenant: string, init: CallInit): Promise<UpstreamAnswer> {
@@ -131,17 +143,9 @@ export class UpstreamClient {
 
   /** As call, but a 2xx body is passed on as it arrives instead of held whole. */
   private async callStreaming(url: URL, tenant: string, init: CallInit, opts: StreamOptions): Promise<UpstreamAnswer | UpstreamStream> {
-    const { res, headers } = await this.open(url, tenant, { ...init, headers: { ...init.headers, 'accept-encoding': opts.gzip === true ? 'gzip' : 'identity' }, streamed: true });
+    const { res, headers, gzip } = await this.open(url, tenant, { ...init, streamed: true }, opts.gzip === true);
     const what = init.what ?? 'query';
-    const encoding = contentEncoding(res.headers);
-    if (encoding !== 'identity' && encoding !== 'gzip') {
-      res.cancel();
-      throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', 'the metrics engine answered with a content encoding probectl did not ask for; retry');
-    }
-    if (res.status < 200 || res.status >= 300) {
-      const answer = await this.finish(res, headers, what);
-      return encoding === 'gzip' ? { ...answer, body: withoutSentCredentials(gunzipHead(answer.body, MAX_UPSTREAM_ERROR_BYTES), headers) } : answer;
-    }
+    if (res.status < 200 || res.status >= 300) return this.finish(res, headers, what, gzip);
     const translate = (err: unknown) => this.transportError(err, what);
     async function* chunks(): AsyncGenerator<Buffer> {
       try {
@@ -169,7 +173,7 @@ export class UpstreamClient {
         return iterator;
       },
     };
-    return { status: res.status, chunks: iterator, ...(encoding === 'gzip' ? { contentEncoding: 'gzip' as const } : {}) };
+    return { status: res.status, chunks: iterator, ...(gzip ? { contentEncoding: 'gzip' as const } : {}) };
   }
 
   private transportError(err: unknown, what: string): ProbectlError {
