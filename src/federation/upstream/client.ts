@@ -15,7 +15,7 @@
  * elided, so no series is named).
  */
 import { readFileSync } from 'node:fs';
-import { constants as zlibConstants, gunzipSync } from 'node:zlib';
+import { constants as zlibConstants, createGunzip } from 'node:zlib';
 import type { Logger } from 'pino';
 import { ProbectlError } from '../../core/errors.ts';
 import { withoutSentCredentials } from '../../core/http/credentials.ts';
@@ -134,13 +134,15 @@ export class UpstreamClient {
     const { res, headers } = await this.open(url, tenant, { ...init, headers: { ...init.headers, 'accept-encoding': opts.gzip === true ? 'gzip' : 'identity' }, streamed: true });
     const what = init.what ?? 'query';
     const encoding = contentEncoding(res.headers);
-    if (encoding !== 'identity' && encoding !== 'gzip') {
+    const isError = res.status < 200 || res.status >= 300;
+    // A 2xx body is passed on as is: compressed only when the caller accepts it. An error answer is read here (gzip decoded).
+    if (encoding !== 'identity' && !(encoding === 'gzip' && (opts.gzip === true || isError))) {
       res.cancel();
       throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', 'the metrics engine answered with a content encoding probectl did not ask for; retry');
     }
-    if (res.status < 200 || res.status >= 300) {
+    if (isError) {
       const answer = await this.finish(res, headers, what);
-      return encoding === 'gzip' ? { ...answer, body: withoutSentCredentials(gunzipHead(answer.body, MAX_UPSTREAM_ERROR_BYTES), headers) } : answer;
+      return encoding === 'gzip' ? { ...answer, body: withoutSentCredentials(await gunzipHead(answer.body, MAX_UPSTREAM_ERROR_BYTES), headers) } : answer;
     }
     const translate = (err: unknown) => this.transportError(err, what);
     async function* chunks(): AsyncGenerator<Buffer> {
@@ -238,14 +240,26 @@ function contentEncoding(headers: Record<string, string | string[] | undefined>)
 
 /**
  * The text of a gzip error answer's first `max` compressed bytes, at most `max` bytes of it
- * (a cut or corrupt stream gives what decoded before the cut; nothing that decodes: an empty body).
+ * (decoding stops there: a gzip bomb costs no more; a cut or corrupt stream gives what
+ * decoded before the cut; nothing that decodes: an empty body).
  */
-function gunzipHead(body: Buffer, max: number): Buffer {
+async function gunzipHead(body: Buffer, max: number): Promise<Buffer> {
+  const gunzip = createGunzip({ finishFlush: zlibConstants.Z_SYNC_FLUSH });
+  const parts: Buffer[] = [];
+  let size = 0;
   try {
-    return gunzipSync(body, { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength: max });
+    gunzip.end(body);
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+      parts.push(chunk);
+      size += chunk.length;
+      if (size >= max) break;
+    }
   } catch {
-    return Buffer.alloc(0);
+    // corrupt past this point: what decoded before it
+  } finally {
+    gunzip.destroy();
   }
+  return Buffer.concat(parts, size).subarray(0, max);
 }
 
 /** The first `max` bytes of a body (all of a shorter one); the rest is not waited for. */
