@@ -113,6 +113,16 @@ describe('metrics upstream mode (header tenancy, Mimir stand-in over HTTPS)', ()
     assert.deepEqual(guard?.params.filter(([k]) => k === 'match[]').map(([, v]) => v), [`shared_metric{tenant_id="${a.id}"}`]);
   });
 
+  it('gzip is asked of the engine only when the caller\'s Accept-Encoding takes it: an explicit gzip;q=0 is not overridden by *', async () => {
+    const cases: Array<[string, string]> = [['gzip', 'gzip'], ['GZIP, deflate', 'gzip'], ['*', 'gzip'], ['identity', 'identity'], ['gzip;q=0, *', 'identity'], ['*, gzip;q=0', 'identity'], ['gzip; Q=0.000, *;q=1', 'identity'], ['identity, gzip;q=0.5', 'identity']];
+    for (const [sent, asked] of cases) {
+      const res = await app.request('GET', `${G}/query?${form({ query: 'shared_metric', time: String(now / 1000) })}`, { token: a.token, headers: { 'accept-encoding': sent } });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(last('/prometheus/api/v1/query')?.acceptEncoding, asked, `Accept-Encoding: ${sent}`);
+      assert.equal(res.headers.vary, 'Accept-Encoding');
+    }
+  });
+
   it('labels and label values without match[] ask only for the tenant\'s own series', async () => {
     const labels = await app.request('GET', `${G}/labels`, { token: a.token });
     assert.equal(labels.status, 200, labels.text);
