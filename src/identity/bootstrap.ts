@@ -21,7 +21,7 @@ export interface BootstrapResult {
 }
 
 /** The marker kept next to the admin token file until a server has announced it (see announcedAdminToken). */
-const unannounced = (adminTokenPath: string) => `${adminTokenPath}.unannounced`;
+export const unannounced = (adminTokenPath: string): string => `${adminTokenPath}.unannounced`;
 
 /** Called once a server serves and has logged the first-start guidance: later starts are restarts. */
 export function announcedAdminToken(adminTokenPath: string): void {
