@@ -111,39 +111,52 @@ export class UpstreamClient {
   }
 
   /**
-   * The rest of an answer read whole; an error answer (at most its first MAX_UPSTREAM_ERROR_BYTES)
-   * without anything the request sent.
+   * The rest of an answer read whole; an error answer (at most its first MAX_UPSTREAM_ERROR_BYTES,
+   * decoded when gzip) without anything the request sent.
    */
-  private async finish(res: HttpStreamResponse, headers: Record<string, string>, what: string): Promise<UpstreamAnswer> {
+  private async finish(res: HttpStreamResponse, headers: Record<string, string>, what: string, encoding: 'identity' | 'gzip'): Promise<UpstreamAnswer> {
+    if (res.status < 300) {
+      try {
+        return { status: res.status, headers: res.headers, body: await res.read() };
+      } catch (err) {
+        throw this.transportError(err, what);
+      }
+    }
     let body: Buffer;
     try {
-      body = res.status >= 300 ? await head(res, MAX_UPSTREAM_ERROR_BYTES) : await res.read();
+      body = await head(res, MAX_UPSTREAM_ERROR_BYTES);
     } catch (err) {
       throw this.transportError(err, what);
     }
-    return { status: res.status, headers: res.headers, body: res.status >= 300 ? withoutSentCredentials(body, headers) : body };
+    if (encoding === 'gzip') body = await gunzipHead(body, MAX_UPSTREAM_ERROR_BYTES);
+    return { status: res.status, headers: res.headers, body: withoutSentCredentials(body, headers) };
+  }
+
+  /**
+   * The answer's content encoding when probectl can take it: identity, or gzip for an error
+   * answer (decoded by finish) or a 2xx asked compressed (`gzip2xx`, passed on as is).
+   * @throws ProbectlError PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE otherwise (the answer dropped)
+   */
+  private encodingOf(res: HttpStreamResponse, gzip2xx: boolean): 'identity' | 'gzip' {
+    const encoding = contentEncoding(res.headers);
+    if (encoding === 'identity') return 'identity';
+    if (encoding === 'gzip' && (gzip2xx || res.status < 200 || res.status >= 300)) return 'gzip';
+    res.cancel();
+    throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', 'the metrics engine answered with a content encoding probectl did not ask for; retry');
   }
 
   private async call(url: URL, tenant: string, init: CallInit): Promise<UpstreamAnswer> {
-    const { res, headers } = await this.open(url, tenant, init);
-    return this.finish(res, headers, init.what ?? 'query');
+    const { res, headers } = await this.open(url, tenant, { ...init, headers: { ...init.headers, 'accept-encoding': 'identity' } });
+    return this.finish(res, headers, init.what ?? 'query', this.encodingOf(res, false));
   }
 
   /** As call, but a 2xx body is passed on as it arrives instead of held whole. */
   private async callStreaming(url: URL, tenant: string, init: CallInit, opts: StreamOptions): Promise<UpstreamAnswer | UpstreamStream> {
     const { res, headers } = await this.open(url, tenant, { ...init, headers: { ...init.headers, 'accept-encoding': opts.gzip === true ? 'gzip' : 'identity' }, streamed: true });
     const what = init.what ?? 'query';
-    const encoding = contentEncoding(res.headers);
-    const isError = res.status < 200 || res.status >= 300;
-    // A 2xx body is passed on as is: compressed only when the caller accepts it. An error answer is read here (gzip decoded).
-    if (encoding !== 'identity' && !(encoding === 'gzip' && (opts.gzip === true || isError))) {
-      res.cancel();
-      throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', 'the metrics engine answered with a content encoding probectl did not ask for; retry');
-    }
-    if (isError) {
-      const answer = await this.finish(res, headers, what);
-      return encoding === 'gzip' ? { ...answer, body: withoutSentCredentials(await gunzipHead(answer.body, MAX_UPSTREAM_ERROR_BYTES), headers) } : answer;
-    }
+    // A 2xx body is passed on as is: compressed only when the caller accepts it.
+    const encoding = this.encodingOf(res, opts.gzip === true);
+    if (res.status < 200 || res.status >= 300) return this.finish(res, headers, what, encoding);
     const translate = (err: unknown) => this.transportError(err, what);
     async function* chunks(): AsyncGenerator<Buffer> {
       try {
