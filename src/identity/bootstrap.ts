@@ -43,6 +43,9 @@ export async function bootstrap(db: Db, clock: Clock, opts: { tenantName: string
     const pending = existsSync(unannounced(opts.adminTokenPath)) && existsSync(opts.adminTokenPath);
     return pending ? { provider: existing, adminTokenFile: opts.adminTokenPath } : { provider: existing };
   }
+  // The marker before anything is created: a start that stops (fails, crashes) anywhere after
+  // this still leaves the guidance to the next start; one that cannot write it has created nothing.
+  writeFileSync(unannounced(opts.adminTokenPath), '', { mode: 0o600 });
   const ctx = { db, clock, audit: opts.audit };
   let provider: Tenant;
   try {
@@ -57,7 +60,6 @@ export async function bootstrap(db: Db, clock: Clock, opts: { tenantName: string
   const tmp = `${opts.adminTokenPath}.${process.pid}.tmp`;
   writeFileSync(tmp, `${token}\n`, { mode: 0o600, flag: 'wx' });
   renameSync(tmp, opts.adminTokenPath);
-  writeFileSync(unannounced(opts.adminTokenPath), '', { mode: 0o600 });
   return { provider, adminTokenFile: opts.adminTokenPath, created: true };
 }
 

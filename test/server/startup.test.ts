@@ -182,6 +182,29 @@ describe('first start prints the one command that reaches the API (issue 7 point
     }
   });
 
+  it('a first start that cannot write its first-start marker fails before creating anything: the next start is a first start with its guidance', async () => {
+    const dataDir = join(tmp, 'unwritable-marker');
+    const database = await freshDatabaseUrl();
+    const env = { PROBECTL_DATA_DIR: dataDir, ...(database ? databaseEnv(database.url) : {}) };
+    const marker = join(dataDir, 'admin-token.unannounced');
+    try {
+      // A fault where the marker is written (a directory in its place): the write fails, as a crash would have stopped it.
+      mkdirSync(join(marker, 'in-the-way'), { recursive: true });
+      await assert.rejects(startTestApp(env));
+      assert.ok(!existsSync(join(dataDir, 'admin-token')), 'no admin token was written before the marker');
+      rmSync(marker, { recursive: true });
+      const app = await startTestApp(env);
+      try {
+        assert.equal(commandLines(app.logs).length, 1, 'the start that serves logs the first-start command');
+        assert.equal((await app.request('GET', '/v1/tenants', { token: app.adminToken })).status, 200);
+      } finally {
+        await app.close();
+      }
+    } finally {
+      await database?.drop();
+    }
+  });
+
   it('quotes paths for the shell, and shows a wildcard listen address as loopback', async () => {
     const dataDir = join(tmp, "it's a dir");
     const app = await startTestApp({ PROBECTL_DATA_DIR: dataDir, PROBECTL_LISTEN: '0.0.0.0:0' });
