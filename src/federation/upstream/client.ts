@@ -41,6 +41,8 @@ interface CallInit {
   readonly what?: string;
   /** The deadline ends with the headers (a 2xx body passed on at its reader's pace: HttpRequestOptions.deadline). */
   readonly streamed?: boolean;
+  /** A 2xx body nobody reads (remote-write): its encoding does not matter. */
+  readonly bodyIgnored?: boolean;
 }
 
 /** How a streamed answer may come: `gzip` asks the engine for a gzip body (the caller's client accepts one). */
@@ -147,7 +149,7 @@ export class UpstreamClient {
 
   private async call(url: URL, tenant: string, init: CallInit): Promise<UpstreamAnswer> {
     const { res, headers } = await this.open(url, tenant, { ...init, headers: { ...init.headers, 'accept-encoding': 'identity' } });
-    return this.finish(res, headers, init.what ?? 'query', this.encodingOf(res, false));
+    return this.finish(res, headers, init.what ?? 'query', this.encodingOf(res, init.bodyIgnored === true));
   }
 
   /** As call, but a 2xx body is passed on as it arrives instead of held whole. */
@@ -230,7 +232,7 @@ export class UpstreamClient {
 
   /** A remote-write 1.0 request (snappy protobuf) to the write URL. */
   write(tenant: string, body: Buffer, signal?: AbortSignal): Promise<UpstreamAnswer> {
-    return this.call(new URL(this.settings.writeUrl.href), tenant, { method: 'POST', body, headers: { ...REMOTE_WRITE_REQUEST_HEADERS }, signal, what: 'remote-write' });
+    return this.call(new URL(this.settings.writeUrl.href), tenant, { method: 'POST', body, headers: { ...REMOTE_WRITE_REQUEST_HEADERS }, signal, what: 'remote-write', bodyIgnored: true });
   }
 
   private apiUrl(path: string): URL {
