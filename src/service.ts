@@ -11,7 +11,7 @@ import { systemClock, type Clock } from './core/clock.ts';
 import { isProbectlError, ProbectlError } from './core/errors.ts';
 import { createLogger, createStderrLogger } from './core/logger.ts';
 import { formatHostPort } from './core/net.ts';
-import { announcedAdminToken, bootstrap, firstRequestCommand } from './identity/bootstrap.ts';
+import { announcedAdminToken, bootstrap, firstRequestCommand, unannounced } from './identity/bootstrap.ts';
 import type { IngestDeps } from './incidents/ingest.ts';
 import type { IncidentEnricher } from './incidents/configuration-items.ts';
 import type { IncidentListener } from './incidents/listeners.ts';
@@ -317,7 +317,14 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       log.info({ command }, 'first start: reach the API with the command in "command" (it reads the admin token from its file)');
     }
     log.info({ url, version: VERSION, driver: db.driver, data_dir: config.dataDir, ...(identity ? { sha256_fingerprint: identity.fingerprint256 } : {}) }, 'probectl serving');
-    if (core.adminTokenFile) announcedAdminToken(core.adminTokenFile);
+    if (core.adminTokenFile) {
+      // Housekeeping only: a marker that cannot be removed must not stop a server that serves (the next start announces again).
+      try {
+        announcedAdminToken(core.adminTokenFile);
+      } catch (err) {
+        log.warn({ marker: unannounced(core.adminTokenFile), reason: (err as { code?: unknown }).code ?? String(err) }, 'could not remove the first-start marker: the next start repeats the first-start guidance; remove the file named in "marker"');
+      }
+    }
 
     return {
       url, fingerprint256: identity?.fingerprint256, adminTokenFile: core.adminTokenFile, deps, app, posture, iocFiles, devices: core.devices,

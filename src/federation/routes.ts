@@ -76,11 +76,25 @@ function replyBody(rt: MetricsRuntime, body: Body, release: () => void): { body:
 /** Every answer of a read may come compressed or not, by the request's Accept-Encoding (upstream mode). */
 const VARY: Readonly<Record<string, string>> = { vary: 'Accept-Encoding' };
 
-/** The caller's Accept-Encoding takes gzip (over identity, by its q-values; RFC 9110 §12.5.3). */
+/**
+ * The caller's Accept-Encoding takes gzip (over identity, by its q-values; RFC 9110 §12.5.3).
+ * `*` stands only for codings not listed: an explicit `gzip;q=0` refuses gzip whatever `*`
+ * says (the negotiator alone would pick gzip for `gzip;q=0, *`).
+ */
 function acceptsGzip(headers: Readonly<Record<string, string | string[] | undefined>>): boolean {
   const raw = headers['accept-encoding'];
-  const value = Array.isArray(raw) ? raw.join(',') : raw;
-  return value !== undefined && negotiate(value.toLowerCase(), ['gzip', 'identity']) === 'gzip';
+  const value = (Array.isArray(raw) ? raw.join(',') : raw)?.toLowerCase();
+  return value !== undefined && negotiate(value, ['gzip', 'identity']) === 'gzip' && !refusesGzip(value);
+}
+
+/** A lower-cased Accept-Encoding lists gzip with q=0. */
+function refusesGzip(value: string): boolean {
+  return value.split(',').some((entry) => {
+    const [coding, ...params] = entry.split(';').map((p) => p.trim());
+    if (coding !== 'gzip') return false;
+    const q = params.find((p) => /^q\s*=/.test(p));
+    return q !== undefined && Number(q.replace(/^q\s*=\s*/, '')) === 0;
+  });
 }
 
 /** Runs a read in a limiter slot; the slot goes to the reply (replyBody), or back on failure. */

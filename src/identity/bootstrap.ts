@@ -21,7 +21,7 @@ export interface BootstrapResult {
 }
 
 /** The marker kept next to the admin token file until a server has announced it (see announcedAdminToken). */
-const unannounced = (adminTokenPath: string) => `${adminTokenPath}.unannounced`;
+export const unannounced = (adminTokenPath: string): string => `${adminTokenPath}.unannounced`;
 
 /** Called once a server serves and has logged the first-start guidance: later starts are restarts. */
 export function announcedAdminToken(adminTokenPath: string): void {
@@ -43,6 +43,9 @@ export async function bootstrap(db: Db, clock: Clock, opts: { tenantName: string
     const pending = existsSync(unannounced(opts.adminTokenPath)) && existsSync(opts.adminTokenPath);
     return pending ? { provider: existing, adminTokenFile: opts.adminTokenPath } : { provider: existing };
   }
+  // The marker before anything is created: a start that stops (fails, crashes) anywhere after
+  // this still leaves the guidance to the next start; one that cannot write it has created nothing.
+  writeFileSync(unannounced(opts.adminTokenPath), '', { mode: 0o600 });
   const ctx = { db, clock, audit: opts.audit };
   let provider: Tenant;
   try {
@@ -57,7 +60,6 @@ export async function bootstrap(db: Db, clock: Clock, opts: { tenantName: string
   const tmp = `${opts.adminTokenPath}.${process.pid}.tmp`;
   writeFileSync(tmp, `${token}\n`, { mode: 0o600, flag: 'wx' });
   renameSync(tmp, opts.adminTokenPath);
-  writeFileSync(unannounced(opts.adminTokenPath), '', { mode: 0o600 });
   return { provider, adminTokenFile: opts.adminTokenPath, created: true };
 }
 

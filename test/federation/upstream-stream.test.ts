@@ -24,7 +24,8 @@ const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
   Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms).unref())]);
 
 describe('upstream answers streamed through', () => {
-  let mode: 'hold' | 'die' | 'endless-error' | 'big' | 'gzip' | 'gzip-error' | 'gzip-always' | 'brotli' = 'hold';
+  let mode: 'hold' | 'die' | 'endless-error' | 'big' | 'gzip' | 'gzip-error' | 'brotli' | 'gzip-always' | 'gzip-long-error' | 'gzip-bomb-error' | 'gzip-credential-error' = 'hold';
+  let gzipped: Buffer = Buffer.alloc(0);
   let acceptEncoding: string | undefined;
   const BIG = `${HEAD}${'0,'.repeat(4 * 1_048_576)}0${TAIL}`;
   let held: ServerResponse | undefined;
@@ -48,9 +49,14 @@ describe('upstream answers streamed through', () => {
         return;
       }
       if (mode === 'gzip-always') {
-        // An engine (or a proxy before it) that compresses what was asked for as identity.
+        // An engine (or a proxy before it) that compresses whatever the request accepts.
         res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
         res.end(gzipSync(HEAD + TAIL));
+        return;
+      }
+      if (mode === 'gzip-long-error' || mode === 'gzip-bomb-error' || mode === 'gzip-credential-error') {
+        res.writeHead(422, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+        res.end(gzipped);
         return;
       }
       if (mode === 'brotli') {
@@ -139,12 +145,50 @@ describe('upstream answers streamed through', () => {
       assert.ok(!err.message.includes('secret-job'), 'and its label sets elided');
       return true;
     });
-    const unasked = (err: unknown) => err instanceof ProbectlError && err.code === 'PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE' && /content encoding probectl did not ask for/.test(err.message);
     mode = 'brotli';
-    await assert.rejects(within(backend().range({ ...request(), acceptsGzip: true }), 5000, 'the brotli answer'), unasked);
+    await assert.rejects(within(backend().range({ ...request(), acceptsGzip: true }), 5000, 'the brotli answer'), (err: unknown) => err instanceof ProbectlError && err.code === 'PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE' && /content encoding probectl did not ask for/.test(err.message));
+  });
+
+  it('a 2xx answer compressed although identity was asked is refused, never passed on as gzip to a caller that does not accept it', async () => {
     mode = 'gzip-always';
-    await assert.rejects(within(backend().range(request()), 5000, 'gzip for a caller that did not accept it'), unasked);
+    const answer = await within(backend().range(request()), 5000, 'the answer').then((a) => a, (err: unknown) => err);
     assert.equal(acceptEncoding, 'identity');
+    assert.ok(!(typeof answer === 'object' && answer !== null && 'gzip' in answer), 'no gzip body for a caller that did not accept gzip');
+    assert.ok(answer instanceof ProbectlError && answer.code === 'PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE' && /content encoding probectl did not ask for/.test(answer.message), String(answer));
+    // The buffered calls (labels, label values, series) never ask for gzip either: compressed bytes are not passed on as JSON.
+    const labels = await within(Promise.resolve(backend().labelNames({ tenant: TENANT, now: Date.now(), params: new Map() })), 5000, 'the labels answer').then((a) => a, (err: unknown) => err);
+    assert.ok(labels instanceof ProbectlError && labels.code === 'PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE' && /content encoding probectl did not ask for/.test(labels.message), `labels: ${Buffer.isBuffer(labels) ? labels.subarray(0, 2).toString('hex') : String(labels)}`);
+    // A remote-write's 2xx body is never read: its encoding does not fail the write.
+    assert.equal((await within(client.write(TENANT, Buffer.from('unread')), 5000, 'the write')).status, 200);
+  });
+
+  it('a compressed error: a long one keeps its message (the first MiB decoded), a gzip bomb is cut quickly, a credential inside is redacted', async () => {
+    const refused = (c = client) => within(backend(c).range({ ...request(), acceptsGzip: true }), 5000, 'the gzip error').then(() => assert.fail('not refused'), (err: unknown) => err as ProbectlError);
+    mode = 'gzip-long-error';
+    gzipped = gzipSync(`{"status":"error","errorType":"execution","error":"out of bounds: ${'y'.repeat(3 * 1_048_576)}"}`);
+    let err = await refused();
+    assert.equal(err.code, 'PROBECTL_ERR_METRICS_UPSTREAM_REFUSED');
+    assert.match(err.message, /refused the query: .*out of bounds: yyy/, 'the start of a message longer than the decoded bound is kept');
+    mode = 'gzip-bomb-error';
+    gzipped = gzipSync(Buffer.alloc(256 * 1_048_576, 'z'), { level: 9 });
+    const started = process.hrtime.bigint();
+    const before = process.memoryUsage().arrayBuffers;
+    err = await refused();
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    assert.equal(err.code, 'PROBECTL_ERR_METRICS_UPSTREAM_REFUSED');
+    assert.ok(ms < 2000, `decoding stopped at the bound (${ms} ms)`);
+    assert.ok(process.memoryUsage().arrayBuffers - before < 64 * 1_048_576, 'no inflated body held');
+    mode = 'gzip-credential-error';
+    const secret = 'bearer-secret-0123456789';
+    gzipped = gzipSync(`{"status":"error","errorType":"bad_data","error":"invalid token ${secret} for org"}`);
+    const withToken = new UpstreamClient({ ...client.settings, token: { kind: 'literal', value: secret } as never }, { use: async (_ref, fn) => fn(Buffer.from(secret)) as never });
+    try {
+      err = await refused(withToken);
+      assert.match(err.message, /invalid token \[redacted\] for org/);
+      assert.ok(!err.message.includes(secret));
+    } finally {
+      await withToken.close();
+    }
   });
 
   it('a reader that stops early releases the engine\'s connection', async () => {

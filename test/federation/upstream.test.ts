@@ -113,6 +113,29 @@ describe('metrics upstream mode (header tenancy, Mimir stand-in over HTTPS)', ()
     assert.deepEqual(guard?.params.filter(([k]) => k === 'match[]').map(([, v]) => v), [`shared_metric{tenant_id="${a.id}"}`]);
   });
 
+  it('gzip is asked of the engine only when the caller\'s Accept-Encoding takes it: an explicit gzip;q=0 is not overridden by *', async () => {
+    const cases: Array<[string, string]> = [['gzip', 'gzip'], ['GZIP, deflate', 'gzip'], ['*', 'gzip'], ['identity', 'identity'], ['gzip;q=0, *', 'identity'], ['*, gzip;q=0', 'identity'], ['gzip; Q=0.000, *;q=1', 'identity'], ['identity, gzip;q=0.5', 'identity']];
+    for (const [sent, asked] of cases) {
+      const res = await app.request('GET', `${G}/query?${form({ query: 'shared_metric', time: String(now / 1000) })}`, { token: a.token, headers: { 'accept-encoding': sent } });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(last('/prometheus/api/v1/query')?.acceptEncoding, asked, `Accept-Encoding: ${sent}`);
+      assert.equal(res.headers.vary, 'Accept-Encoding');
+    }
+  });
+
+  it('match[] selectors past 65,536 characters together are refused 400 before any reaches the engine (series, labels)', async () => {
+    const longSelector = `up{instance=~"${'a|'.repeat(8000)}b"}`;
+    const many = Array.from({ length: 5 }, () => `match%5B%5D=${encodeURIComponent(longSelector)}`).join('&');
+    for (const path of ['series', 'labels']) {
+      const before = mimir.records.length;
+      const res = await app.request('POST', `${G}/${path}`, { token: a.token, rawBody: many, headers: FORM_HEADERS });
+      assert.equal(res.status, 400, res.text);
+      assert.deepEqual([res.json.status, res.json.errorType], ['error', 'bad_data']);
+      assert.match(String(res.json.error), /match\[\] selectors together are longer than 65536 characters/);
+      assert.equal(mimir.records.length, before, 'nothing was sent to the engine');
+    }
+  });
+
   it('labels and label values without match[] ask only for the tenant\'s own series', async () => {
     const labels = await app.request('GET', `${G}/labels`, { token: a.token });
     assert.equal(labels.status, 200, labels.text);

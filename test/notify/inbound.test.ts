@@ -118,7 +118,10 @@ describe('inbound webhooks POST /ingest/itsm/{provider}/{id}', () => {
       return rows;
     };
     const before = await tables();
-    const auditBefore = (await auditOf(acme)).length;
+    // The delivery's records (auditOf itself creates and uses a reading token).
+    const ofDelivery = (e: { action: string; actor: string }) => e.actor.startsWith('inbound:') || e.action.startsWith('notify.inbound') || e.action.startsWith('incident.');
+    const audited = async () => (await auditOf(acme)).filter(ofDelivery).length;
+    const auditBefore = await audited();
     const cases: Array<[string, () => Promise<Sent>, number, string | undefined]> = [
       ['unsigned', () => post('/ingest/itsm/jira/jira1', good), 401, 'PROBECTL_ERR_WEBHOOK_UNAUTHENTICATED'],
       ['forged HMAC', () => post('/ingest/itsm/jira/jira1', good, hmac('not-the-secret', good)), 401, 'PROBECTL_ERR_WEBHOOK_UNAUTHENTICATED'],
@@ -331,6 +334,42 @@ describe('inbound webhooks POST /ingest/itsm/{provider}/{id}', () => {
     assert.deepEqual(sizes, [1], 'only the applied delivery committed');
     assert.equal(await status(acme, always), 'open', 'the refused delivery changed nothing');
     assert.equal((await n.rows(acme, 'SELECT 1 FROM notify_inbound_seen WHERE signature = $1', ['sig-race-always'])).length, 0, 'its signature was not consumed: the vendor\'s retry is applied');
+  });
+
+  it('over HTTP: a delivery whose incident keeps racing is answered 503 {code, message} with Retry-After, nothing written; the vendor\'s resend of the same signed delivery is applied', async () => {
+    const incident = await opened(acme, 'race-http');
+    const listeners = n.app.service.deps.ingest.listeners as IncidentListener[];
+    let raced = 0;
+    const racing: IncidentListener = {
+      incidentChanged: async (_tx, c) => {
+        if (c.incident.id !== incident) return;
+        raced += 1;
+        throw new GroupConflict('injected: the incident changed');
+      },
+    };
+    const body = JSON.stringify({ external_ref: key(incident), status: 'resolved' });
+    const signed = hmac(S.hook1, body);
+    // The delivery's records (auditOf itself creates and uses a reading token).
+    const ofDelivery = (e: { action: string; actor: string }) => e.actor.startsWith('inbound:') || e.action.startsWith('notify.inbound') || e.action.startsWith('incident.');
+    const audited = async () => (await auditOf(acme)).filter(ofDelivery).length;
+    const auditBefore = await audited();
+    listeners.push(racing);
+    let res;
+    try {
+      res = await n.app.request('POST', '/ingest/itsm/webhook/hook1', { rawBody: body, headers: { 'content-type': 'application/json', ...signed } });
+    } finally {
+      listeners.splice(listeners.indexOf(racing), 1);
+    }
+    assert.equal(res.status, 503, res.text);
+    assert.equal(res.headers['retry-after'], '1');
+    assert.equal(res.json.code, 'PROBECTL_ERR_INBOUND_BUSY');
+    assert.equal(typeof res.json.message, 'string');
+    assert.equal(raced, 6);
+    assert.equal(await status(acme, incident), 'open', 'nothing changed');
+    const after = (await auditOf(acme)).filter(ofDelivery);
+    assert.deepEqual(after.slice(0, after.length - auditBefore).map((e) => [e.action, e.actor, e.outcome, JSON.stringify(e.data)]), [], 'nothing audited');
+    const resent = await post('/ingest/itsm/webhook/hook1', body, signed);
+    assert.deepEqual([resent.status, resent.json], [200, { result: 'applied', incident, status: 'resolved' }], 'the signature was not consumed by the refusal');
   });
 
   it('probectl webhook sign (POST /v1/notify/sign): headers that the endpoint accepts; another tenant\'s id is not found', async () => {

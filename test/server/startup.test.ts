@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -152,6 +152,53 @@ describe('first start prints the one command that reaches the API (issue 7 point
         assert.deepEqual(commandLines(again.logs), [], 'after a start that served, a restart is not a first start');
       } finally {
         await again.close();
+      }
+    } finally {
+      await database?.drop();
+    }
+  });
+
+  it('a first-start marker that cannot be removed does not take down a start that serves: logged, and the server keeps serving', async () => {
+    const dataDir = join(tmp, 'stuck-marker');
+    const database = await freshDatabaseUrl();
+    const env = { PROBECTL_DATA_DIR: dataDir, ...(database ? databaseEnv(database.url) : {}) };
+    try {
+      await assert.rejects(startTestApp({ ...env, PROBECTL_METRICS_UPSTREAM_URL: 'http://127.0.0.1:1/prometheus' }), /PROBECTL_METRICS_UPSTREAM_URL/);
+      const marker = join(dataDir, 'admin-token.unannounced');
+      assert.ok(existsSync(marker), 'the failed start left its marker');
+      // A fault where the marker is removed: it cannot be (here a directory stands in for a read-only data directory).
+      rmSync(marker);
+      mkdirSync(join(marker, 'stuck'), { recursive: true });
+      const app = await startTestApp(env);
+      try {
+        assert.equal(commandLines(app.logs).length, 1, 'the guidance was logged');
+        assert.equal((await app.request('GET', '/v1/tenants', { token: app.adminToken })).status, 200, 'and the server serves');
+        assert.ok(app.logs.some((l) => l.includes('admin-token.unannounced')), 'the marker left behind is named in the log');
+      } finally {
+        await app.close();
+      }
+    } finally {
+      await database?.drop();
+    }
+  });
+
+  it('a first start that cannot write its first-start marker fails before creating anything: the next start is a first start with its guidance', async () => {
+    const dataDir = join(tmp, 'unwritable-marker');
+    const database = await freshDatabaseUrl();
+    const env = { PROBECTL_DATA_DIR: dataDir, ...(database ? databaseEnv(database.url) : {}) };
+    const marker = join(dataDir, 'admin-token.unannounced');
+    try {
+      // A fault where the marker is written (a directory in its place): the write fails, as a crash would have stopped it.
+      mkdirSync(join(marker, 'in-the-way'), { recursive: true });
+      await assert.rejects(startTestApp(env));
+      assert.ok(!existsSync(join(dataDir, 'admin-token')), 'no admin token was written before the marker');
+      rmSync(marker, { recursive: true });
+      const app = await startTestApp(env);
+      try {
+        assert.equal(commandLines(app.logs).length, 1, 'the start that serves logs the first-start command');
+        assert.equal((await app.request('GET', '/v1/tenants', { token: app.adminToken })).status, 200);
+      } finally {
+        await app.close();
       }
     } finally {
       await database?.drop();

@@ -15,7 +15,7 @@
  * elided, so no series is named).
  */
 import { readFileSync } from 'node:fs';
-import { constants as zlibConstants, gunzipSync } from 'node:zlib';
+import { constants as zlibConstants, createGunzip } from 'node:zlib';
 import type { Logger } from 'pino';
 import { ProbectlError } from '../../core/errors.ts';
 import { withoutSentCredentials } from '../../core/http/credentials.ts';
@@ -41,6 +41,8 @@ interface CallInit {
   readonly what?: string;
   /** The deadline ends with the headers (a 2xx body passed on at its reader's pace: HttpRequestOptions.deadline). */
   readonly streamed?: boolean;
+  /** A 2xx body nobody reads (remote-write): its encoding does not matter. */
+  readonly bodyIgnored?: boolean;
 }
 
 /** How a streamed answer may come: `gzip` asks the engine for a gzip body (the caller's client accepts one). */
@@ -101,51 +103,62 @@ export class UpstreamClient {
     return h;
   }
 
-  /**
-   * Sends the call (Accept-Encoding: gzip when `gzip`, else identity) and waits for its headers.
-   * @throws ProbectlError PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE for an answer in an encoding not asked for (nothing read)
-   */
-  private async open(url: URL, tenant: string, init: CallInit, gzip = false): Promise<{ res: HttpStreamResponse; headers: Record<string, string>; gzip: boolean }> {
-    const headers = await this.headers(tenant, { ...init.headers, 'accept-encoding': gzip ? 'gzip' : 'identity' });
-    let res: HttpStreamResponse;
+  private async open(url: URL, tenant: string, init: CallInit): Promise<{ res: HttpStreamResponse; headers: Record<string, string> }> {
+    const headers = await this.headers(tenant, init.headers);
     try {
-      res = await this.http.stream(url, { method: init.method, headers, ...(init.body !== undefined ? { body: init.body } : {}), ...(init.signal ? { signal: init.signal } : {}), ...(init.streamed ? { deadline: 'headers' as const } : {}) });
+      return { res: await this.http.stream(url, { method: init.method, headers, ...(init.body !== undefined ? { body: init.body } : {}), ...(init.signal ? { signal: init.signal } : {}), ...(init.streamed ? { deadline: 'headers' as const } : {}) }), headers };
     } catch (err) {
       throw this.transportError(err, init.what ?? 'query');
     }
-    const encoding = contentEncoding(res.headers);
-    if (encoding !== 'identity' && !(gzip && encoding === 'gzip')) {
-      res.cancel();
-      throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', 'the metrics engine answered with a content encoding probectl did not ask for; retry');
-    }
-    return { res, headers, gzip: encoding === 'gzip' };
   }
 
   /**
-   * The rest of an answer read whole; an error answer (at most its first MAX_UPSTREAM_ERROR_BYTES)
-   * without anything the request sent.
+   * The rest of an answer read whole; an error answer (at most its first MAX_UPSTREAM_ERROR_BYTES,
+   * decoded when gzip) without anything the request sent.
    */
-  private async finish(res: HttpStreamResponse, headers: Record<string, string>, what: string, gzip = false): Promise<UpstreamAnswer> {
+  private async finish(res: HttpStreamResponse, headers: Record<string, string>, what: string, encoding: 'identity' | 'gzip'): Promise<UpstreamAnswer> {
+    if (res.status < 300) {
+      try {
+        return { status: res.status, headers: res.headers, body: await res.read() };
+      } catch (err) {
+        throw this.transportError(err, what);
+      }
+    }
     let body: Buffer;
     try {
-      body = res.status >= 300 ? await head(res, MAX_UPSTREAM_ERROR_BYTES) : await res.read();
+      body = await head(res, MAX_UPSTREAM_ERROR_BYTES);
     } catch (err) {
       throw this.transportError(err, what);
     }
-    if (res.status < 300) return { status: res.status, headers: res.headers, body };
-    return { status: res.status, headers: res.headers, body: withoutSentCredentials(gzip ? gunzipHead(body, MAX_UPSTREAM_ERROR_BYTES) : body, headers) };
+    if (encoding === 'gzip') body = await gunzipHead(body, MAX_UPSTREAM_ERROR_BYTES);
+    return { status: res.status, headers: res.headers, body: withoutSentCredentials(body, headers) };
+  }
+
+  /**
+   * The answer's content encoding when probectl can take it: identity, or gzip for an error
+   * answer (decoded by finish) or a 2xx asked compressed (`gzip2xx`, passed on as is).
+   * @throws ProbectlError PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE otherwise (the answer dropped)
+   */
+  private encodingOf(res: HttpStreamResponse, gzip2xx: boolean): 'identity' | 'gzip' {
+    const encoding = contentEncoding(res.headers);
+    if (encoding === 'identity') return 'identity';
+    if (encoding === 'gzip' && (gzip2xx || res.status < 200 || res.status >= 300)) return 'gzip';
+    res.cancel();
+    throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', 'the metrics engine answered with a content encoding probectl did not ask for; retry');
   }
 
   private async call(url: URL, tenant: string, init: CallInit): Promise<UpstreamAnswer> {
-    const { res, headers } = await this.open(url, tenant, init);
-    return this.finish(res, headers, init.what ?? 'query');
+    const { res, headers } = await this.open(url, tenant, { ...init, headers: { ...init.headers, 'accept-encoding': 'identity' } });
+    return this.finish(res, headers, init.what ?? 'query', this.encodingOf(res, init.bodyIgnored === true));
   }
 
   /** As call, but a 2xx body is passed on as it arrives instead of held whole. */
   private async callStreaming(url: URL, tenant: string, init: CallInit, opts: StreamOptions): Promise<UpstreamAnswer | UpstreamStream> {
-    const { res, headers, gzip } = await this.open(url, tenant, { ...init, streamed: true }, opts.gzip === true);
+    const { res, headers } = await this.open(url, tenant, { ...init, headers: { ...init.headers, 'accept-encoding': opts.gzip === true ? 'gzip' : 'identity' }, streamed: true });
     const what = init.what ?? 'query';
-    if (res.status < 200 || res.status >= 300) return this.finish(res, headers, what, gzip);
+    // A 2xx body is passed on as is: compressed only when the caller accepts it.
+    const encoding = this.encodingOf(res, opts.gzip === true);
+    if (res.status < 200 || res.status >= 300) return this.finish(res, headers, what, encoding);
     const translate = (err: unknown) => this.transportError(err, what);
     async function* chunks(): AsyncGenerator<Buffer> {
       try {
@@ -173,7 +186,7 @@ export class UpstreamClient {
         return iterator;
       },
     };
-    return { status: res.status, chunks: iterator, ...(gzip ? { contentEncoding: 'gzip' as const } : {}) };
+    return { status: res.status, chunks: iterator, ...(encoding === 'gzip' ? { contentEncoding: 'gzip' as const } : {}) };
   }
 
   private transportError(err: unknown, what: string): ProbectlError {
@@ -219,7 +232,7 @@ export class UpstreamClient {
 
   /** A remote-write 1.0 request (snappy protobuf) to the write URL. */
   write(tenant: string, body: Buffer, signal?: AbortSignal): Promise<UpstreamAnswer> {
-    return this.call(new URL(this.settings.writeUrl.href), tenant, { method: 'POST', body, headers: { ...REMOTE_WRITE_REQUEST_HEADERS }, signal, what: 'remote-write' });
+    return this.call(new URL(this.settings.writeUrl.href), tenant, { method: 'POST', body, headers: { ...REMOTE_WRITE_REQUEST_HEADERS }, signal, what: 'remote-write', bodyIgnored: true });
   }
 
   private apiUrl(path: string): URL {
@@ -242,14 +255,26 @@ function contentEncoding(headers: Record<string, string | string[] | undefined>)
 
 /**
  * The text of a gzip error answer's first `max` compressed bytes, at most `max` bytes of it
- * (a cut or corrupt stream gives what decoded before the cut; nothing that decodes: an empty body).
+ * (decoding stops there: a gzip bomb costs no more; a cut or corrupt stream gives what
+ * decoded before the cut; nothing that decodes: an empty body).
  */
-function gunzipHead(body: Buffer, max: number): Buffer {
+async function gunzipHead(body: Buffer, max: number): Promise<Buffer> {
+  const gunzip = createGunzip({ finishFlush: zlibConstants.Z_SYNC_FLUSH });
+  const parts: Buffer[] = [];
+  let size = 0;
   try {
-    return gunzipSync(body, { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength: max });
+    gunzip.end(body);
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+      parts.push(chunk);
+      size += chunk.length;
+      if (size >= max) break;
+    }
   } catch {
-    return Buffer.alloc(0);
+    // corrupt past this point: what decoded before it
+  } finally {
+    gunzip.destroy();
   }
+  return Buffer.concat(parts, size).subarray(0, max);
 }
 
 /** The first `max` bytes of a body (all of a shorter one); the rest is not waited for. */

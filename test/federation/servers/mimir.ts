@@ -31,6 +31,8 @@ export interface MimirRecord {
   path: string;
   orgId: string | undefined;
   authorization: string | undefined;
+  /** The request's Accept-Encoding as sent. */
+  acceptEncoding?: string | undefined;
   params: Array<[string, string]>;
   status: number;
 }
@@ -227,7 +229,7 @@ export async function startMimir(opts: { authorization: string }): Promise<Mimir
   const server = await listenHttps<MimirRecord>(handle, (req) => {
     const rec: MimirRecord = {
       method: req.method ?? '', path: new URL(req.url ?? '/', 'https://x').pathname,
-      orgId: req.headers['x-scope-orgid'] as string | undefined, authorization: req.headers.authorization, params: [], status: 0,
+      orgId: req.headers['x-scope-orgid'] as string | undefined, authorization: req.headers.authorization, acceptEncoding: req.headers['accept-encoding'], params: [], status: 0,
     };
     records.push(rec);
     return rec;
