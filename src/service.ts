@@ -200,7 +200,11 @@ async function openCore(config: Config, opts: ServiceOptions & { background: boo
   if (encryptionProblem) log.error({ code: 'PROBECTL_ERR_ENCRYPTION_KEY_UNKNOWN', key_id: keys.keyring.current.id }, `not ready: ${encryptionProblem}`);
 
   const boot = await bootstrap(db, clock, { tenantName: config.tenantHint ?? 'default', adminTokenPath: paths.adminToken, audit: appendAudit });
-  if (boot.adminTokenFile) log.info({ tenant: boot.provider.id, admin_token_file: boot.adminTokenFile }, 'first start: created the default tenant; its admin token is in the file named here (mode 0600)');
+  if (boot.adminTokenFile) {
+    log.info({ tenant: boot.provider.id, admin_token_file: boot.adminTokenFile }, boot.created
+      ? 'first start: created the default tenant; its admin token is in the file named here (mode 0600)'
+      : 'first start (the one that created the default tenant did not get to serve): its admin token is in the file named here (mode 0600)');
+  }
 
   const metrics = new Metrics();
   registerSecretsMetrics(metrics.registry, secrets);

@@ -45,7 +45,9 @@ export async function bootstrap(db: Db, clock: Clock, opts: { tenantName: string
   }
   // The marker before anything is created: a start that stops (fails, crashes) anywhere after
   // this still leaves the guidance to the next start; one that cannot write it has created nothing.
-  writeFileSync(unannounced(opts.adminTokenPath), '', { mode: 0o600 });
+  // Created anew (never through whatever stands at that path, e.g. a planted symlink).
+  rmSync(unannounced(opts.adminTokenPath), { force: true });
+  writeFileSync(unannounced(opts.adminTokenPath), '', { mode: 0o600, flag: 'wx' });
   const ctx = { db, clock, audit: opts.audit };
   let provider: Tenant;
   try {

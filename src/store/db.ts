@@ -66,6 +66,16 @@ export interface Db {
 }
 
 /** Type parsers shared by both drivers so rows look the same whichever is used. */
+/**
+ * A transaction that failed only because another one ran at the same time and may succeed
+ * when run again: PostgreSQL's deadlock_detected (40P01) or serialization_failure (40001),
+ * SQLSTATE class 40 "Transaction Rollback" (nothing of it was kept).
+ */
+export function isTransactionConflict(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
+}
+
 export const INT8_OID = 20;
 export const NUMERIC_OID = 1700;
 export const JSON_OID = 114;

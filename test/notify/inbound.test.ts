@@ -320,13 +320,16 @@ describe('inbound webhooks POST /ingest/itsm/{provider}/{id}', () => {
       incidentChanged: async (_tx, c) => {
         const k = (raced.get(c.incident.id) ?? 0) + 1;
         raced.set(c.incident.id, k);
-        if (c.incident.id === always || (c.incident.id === twice && k <= 2)) throw new GroupConflict('injected: the incident changed');
+        if (c.incident.id === always) throw new GroupConflict('injected: the incident changed');
+        // The first try races another change; the second is rolled back by PostgreSQL as a deadlock victim.
+        if (c.incident.id === twice && k === 1) throw new GroupConflict('injected: the incident changed');
+        if (c.incident.id === twice && k === 2) throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
       },
     };
     const sizes: number[] = [];
     const group = new InboundGroupCommit(deps.db, deps.clock, [...(deps.ingest.listeners ?? []), racing], (k) => sizes.push(k));
     assert.deepEqual(await group.apply(hook, { ref: key(twice), status: 'resolved' }, 'sig-race-twice', 'test'), { result: 'applied', incident: twice, status: 'resolved' });
-    assert.equal(raced.get(twice), 3, 'two conflicts, applied on the third try');
+    assert.equal(raced.get(twice), 3, 'a conflict and a deadlock, applied on the third try');
     const refused = await group.apply(hook, { ref: key(always), status: 'resolved' }, 'sig-race-always', 'test').then(() => undefined, (e: unknown) => e);
     assert.ok(refused instanceof ProbectlError, String(refused));
     assert.deepEqual([refused.code, refused.status, refused.details], ['PROBECTL_ERR_INBOUND_BUSY', 503, { retry_after_seconds: 1 }]);

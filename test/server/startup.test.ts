@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -143,7 +143,7 @@ describe('first start prints the one command that reaches the API (issue 7 point
       const fixed = await startTestApp(env);
       try {
         assert.equal(commandLines(fixed.logs).length, 1, 'the start that serves logs the first-start command');
-        assert.ok(fixed.logs.some((l) => l.includes('first start: created the default tenant')), 'and names the token file');
+        assert.ok(fixed.logs.some((l) => l.includes('first start (the one that created the default tenant did not get to serve): its admin token is in the file named here') && l.includes('admin-token')), 'and names the token file, without claiming to have created the tenant');
       } finally {
         await fixed.close();
       }
@@ -202,6 +202,22 @@ describe('first start prints the one command that reaches the API (issue 7 point
       }
     } finally {
       await database?.drop();
+    }
+  });
+
+  it('the first-start marker is created anew, never written through a symlink planted at its path', async () => {
+    const dataDir = join(tmp, 'planted');
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const victim = join(tmp, 'victim.txt');
+    writeFileSync(victim, 'keep me');
+    symlinkSync(victim, join(dataDir, 'admin-token.unannounced'));
+    const app = await startTestApp({ PROBECTL_DATA_DIR: dataDir });
+    try {
+      assert.equal(readFileSync(victim, 'utf8'), 'keep me', 'the symlink\'s target is untouched');
+      assert.equal(commandLines(app.logs).length, 1, 'the first start still logs its command');
+      assert.ok(!existsSync(join(dataDir, 'admin-token.unannounced')), 'and the marker is gone once it served');
+    } finally {
+      await app.close();
     }
   });
 

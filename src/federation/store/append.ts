@@ -9,7 +9,7 @@
  * value kept; everything acceptable in the batch is stored either way.
  */
 import { ProbectlError } from '../../core/errors.ts';
-import type { Db } from '../../store/db.ts';
+import { isTransactionConflict, type Db } from '../../store/db.ts';
 import type { TenantTx } from '../../store/scope.ts';
 import { decodeChunks, intArray, lowerBound, windowStart } from './chunks.ts';
 import { int8Text } from './float-bits.ts';
@@ -342,8 +342,7 @@ async function insertSamples(tx: TenantTx, series: PreparedSeries[], c: Counts):
 }
 
 function isRetryable(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return err instanceof VanishedSeries || code === '40P01' || code === '40001';
+  return err instanceof VanishedSeries || isTransactionConflict(err);
 }
 
 function resultOf(c: Counts, s: EmbeddedStoreSettings): AppendResult {

@@ -3,7 +3,7 @@ import { deferAudit, flushAudit } from '../../audit/log.ts';
 import type { Clock } from '../../core/clock.ts';
 import { ProbectlError } from '../../core/errors.ts';
 import type { IncidentListener } from '../../incidents/listeners.ts';
-import type { Db } from '../../store/db.ts';
+import { isTransactionConflict, type Db } from '../../store/db.ts';
 import { inTenant } from '../../store/scope.ts';
 import type { InboundConfig } from '../config/connectors.ts';
 import { deferEnqueue, flushEnqueue } from '../outbox.ts';
@@ -121,8 +121,9 @@ export class InboundGroupCommit {
 
   /**
    * One delivery in its own transaction. One whose incident changed after it
-   * was read (another delivery, replica or API call moved it) is read and
-   * applied again, after a short jittered pause, up to ALONE_ATTEMPTS times;
+   * was read (another delivery, replica or API call moved it), or whose
+   * transaction PostgreSQL rolled back as a deadlock or serialization failure,
+   * is read and applied again, after a short jittered pause, up to ALONE_ATTEMPTS times;
    * still racing after that, it is refused with 503 PROBECTL_ERR_INBOUND_BUSY
    * and Retry-After (nothing written), so the vendor sends it again.
    */
@@ -135,7 +136,7 @@ export class InboundGroupCommit {
           p.resolve(result);
           return;
         } catch (err) {
-          if (!(err instanceof GroupConflict)) throw err;
+          if (!(err instanceof GroupConflict) && !isTransactionConflict(err)) throw err;
           if (attempt >= ALONE_ATTEMPTS) {
             throw new ProbectlError('PROBECTL_ERR_INBOUND_BUSY', 'the incident kept changing while this delivery was applied; nothing was changed: send it again', { details: { retry_after_seconds: 1 } });
           }
