@@ -139,17 +139,19 @@ export class UpstreamClient {
    * answer (decoded by finish) or a 2xx asked compressed (`gzip2xx`, passed on as is).
    * @throws ProbectlError PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE otherwise (the answer dropped)
    */
-  private encodingOf(res: HttpStreamResponse, gzip2xx: boolean): 'identity' | 'gzip' {
+  private encodingOf(res: HttpStreamResponse, gzip2xx: boolean, what: string): 'identity' | 'gzip' {
     const encoding = contentEncoding(res.headers);
     if (encoding === 'identity') return 'identity';
     if (encoding === 'gzip' && (gzip2xx || res.status < 200 || res.status >= 300)) return 'gzip';
     res.cancel();
-    throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', 'the metrics engine answered with a content encoding probectl did not ask for; retry');
+    // A lasting misconfiguration (a proxy compressing on its own): the operator learns which call and what came.
+    this.log?.warn({ origin: res.origin, call: what, status: res.status, content_encoding: encoding.slice(0, 64), asked: gzip2xx ? 'gzip' : 'identity' }, 'metrics upstream answered in a content encoding probectl did not ask for');
+    throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine answered the ${what} with a content encoding probectl did not ask for; retry`);
   }
 
   private async call(url: URL, tenant: string, init: CallInit): Promise<UpstreamAnswer> {
     const { res, headers } = await this.open(url, tenant, { ...init, headers: { ...init.headers, 'accept-encoding': 'identity' } });
-    return this.finish(res, headers, init.what ?? 'query', this.encodingOf(res, init.bodyIgnored === true));
+    return this.finish(res, headers, init.what ?? 'query', this.encodingOf(res, init.bodyIgnored === true, init.what ?? 'query'));
   }
 
   /** As call, but a 2xx body is passed on as it arrives instead of held whole. */
@@ -157,7 +159,7 @@ export class UpstreamClient {
     const { res, headers } = await this.open(url, tenant, { ...init, headers: { ...init.headers, 'accept-encoding': opts.gzip === true ? 'gzip' : 'identity' }, streamed: true });
     const what = init.what ?? 'query';
     // A 2xx body is passed on as is: compressed only when the caller accepts it.
-    const encoding = this.encodingOf(res, opts.gzip === true);
+    const encoding = this.encodingOf(res, opts.gzip === true, what);
     if (res.status < 200 || res.status >= 300) return this.finish(res, headers, what, encoding);
     const translate = (err: unknown) => this.transportError(err, what);
     async function* chunks(): AsyncGenerator<Buffer> {
