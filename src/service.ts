@@ -203,7 +203,7 @@ async function openCore(config: Config, opts: ServiceOptions & { background: boo
   if (boot.adminTokenFile) {
     log.info({ tenant: boot.provider.id, admin_token_file: boot.adminTokenFile }, boot.created
       ? 'first start: created the default tenant; its admin token is in the file named here (mode 0600)'
-      : 'first start (the one that created the default tenant did not get to serve): its admin token is in the file named here (mode 0600)');
+      : 'first start of the server (the default tenant was created before, by a start that did not serve or a CLI command): its admin token is in the file named here (mode 0600)');
   }
 
   const metrics = new Metrics();

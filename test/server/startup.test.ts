@@ -143,7 +143,7 @@ describe('first start prints the one command that reaches the API (issue 7 point
       const fixed = await startTestApp(env);
       try {
         assert.equal(commandLines(fixed.logs).length, 1, 'the start that serves logs the first-start command');
-        assert.ok(fixed.logs.some((l) => l.includes('first start (the one that created the default tenant did not get to serve): its admin token is in the file named here') && l.includes('admin-token')), 'and names the token file, without claiming to have created the tenant');
+        assert.ok(fixed.logs.some((l) => l.includes('first start of the server (the default tenant was created before, by a start that did not serve or a CLI command): its admin token is in the file named here') && l.includes('admin-token')), 'and names the token file, without claiming to have created the tenant');
       } finally {
         await fixed.close();
       }
