@@ -141,16 +141,24 @@ export async function openPostgres(opts: PostgresOptions): Promise<Db> {
         alive = false;
       });
       await client.connect();
+      // One statement at a time on the session's connection: several jobs share it, and a
+      // pg client given a query while one runs only queues it (deprecated in pg 9).
+      let turn: Promise<unknown> = Promise.resolve();
+      const inTurn = <T>(fn: () => Promise<T>): Promise<T> => {
+        const mine = turn.then(fn, fn);
+        turn = mine.catch(() => undefined);
+        return mine;
+      };
       return {
         get alive() {
           return alive;
         },
         async tryLock(key) {
-          const res = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [key.toString()]);
+          const res = await inTurn(() => client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [key.toString()]));
           return res.rows[0]?.ok === true;
         },
         async unlock(key) {
-          if (alive) await client.query('SELECT pg_advisory_unlock($1::bigint)', [key.toString()]);
+          if (alive) await inTurn(() => client.query('SELECT pg_advisory_unlock($1::bigint)', [key.toString()]));
         },
         async close() {
           if (!alive) return;

@@ -40,7 +40,11 @@ describe('two replicas on one PostgreSQL', () => {
       const dir = mkdtempSync(join(tmpdir(), 'probectl-replica-'));
       dirs.push(dir);
       await bootstrap(db, systemClock, { tenantName: 'default', adminTokenPath: join(dir, 'admin-token'), audit: appendAudit });
-      tenants = await inSystem(db, async (tx) => Promise.all(['r1', 'r2', 'r3', 'r4'].map(async (n) => (await insertTenant(tx, `replica-${n}`)).id)));
+      tenants = await inSystem(db, async (tx) => {
+        const ids: string[] = [];
+        for (const n of ['r1', 'r2', 'r3', 'r4']) ids.push((await insertTenant(tx, `replica-${n}`)).id);
+        return ids;
+      });
     } finally {
       await db.close();
     }
