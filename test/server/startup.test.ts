@@ -9,7 +9,7 @@ import { Agent, request } from 'undici';
 import { loadConfig } from '../../src/settings.ts';
 import { startService } from '../../src/service.ts';
 import { openPostgres } from '../../src/store/postgres.ts';
-import { startTestApp, freshDatabaseUrl } from '../helpers/app.ts';
+import { startTestApp, freshDatabaseUrl, type TestApp } from '../helpers/app.ts';
 import { failsWith } from '../helpers/errors.ts';
 import { cli } from '../helpers/process.ts';
 import { databaseEnv } from '../helpers/keys.ts';
@@ -27,6 +27,26 @@ const closeServer = (s: Server) => new Promise<void>((resolve) => s.close(() => 
 
 /** The command lines a first start logged. */
 const commandLines = (logs: readonly string[]) => logs.map((l) => JSON.parse(l) as { msg: string; command?: string }).filter((l) => l.command !== undefined);
+
+/** Starts the service with `env`, runs `check` on it and closes it, whatever check does. */
+async function served(env: Record<string, string>, check: (app: TestApp) => Promise<void> | void): Promise<void> {
+  const app = await startTestApp(env);
+  try {
+    await check(app);
+  } finally {
+    await app.close();
+  }
+}
+
+/** Runs `fn` with the environment of a data directory under `tmp` and a fresh database (PGlite, or one on PROBECTL_TEST_DATABASE_URL), dropped after. */
+async function onFreshStore(dataDir: string, fn: (env: Record<string, string>) => Promise<void>): Promise<void> {
+  const database = await freshDatabaseUrl();
+  try {
+    await fn({ PROBECTL_DATA_DIR: dataDir, ...(database ? databaseEnv(database.url) : {}) });
+  } finally {
+    await database?.drop();
+  }
+}
 
 describe('startup: PROBECTL_LISTEN is bound before anything changes (issue 7 point 10)', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'probectl-listen-'));
@@ -122,12 +142,7 @@ describe('first start prints the one command that reaches the API (issue 7 point
       await app.close();
     }
     try {
-      const again = await startTestApp(env);
-      try {
-        assert.deepEqual(commandLines(again.logs), [], 'a restart is not a first start');
-      } finally {
-        await again.close();
-      }
+      await served(env, (again) => assert.deepEqual(commandLines(again.logs), [], 'a restart is not a first start'));
     } finally {
       await database?.drop();
     }
@@ -135,74 +150,48 @@ describe('first start prints the one command that reaches the API (issue 7 point
 
   it('a first start that fails after creating the tenant (an unreachable metrics engine) leaves the guidance to the next start that serves', async () => {
     const dataDir = join(tmp, 'failed-first');
-    const database = await freshDatabaseUrl();
-    const env = { PROBECTL_DATA_DIR: dataDir, ...(database ? databaseEnv(database.url) : {}) };
-    try {
+    await onFreshStore(dataDir, async (env) => {
       await assert.rejects(startTestApp({ ...env, PROBECTL_METRICS_UPSTREAM_URL: 'http://127.0.0.1:1/prometheus' }), /PROBECTL_METRICS_UPSTREAM_URL/);
       assert.ok(existsSync(join(dataDir, 'admin-token')), 'the failed start had created the tenant and its token');
-      const fixed = await startTestApp(env);
-      try {
+      await served(env, (fixed) => {
         assert.equal(commandLines(fixed.logs).length, 1, 'the start that serves logs the first-start command');
         assert.ok(fixed.logs.some((l) => l.includes('first start of the server (the default tenant was created before, by a start that did not serve or a CLI command): its admin token is in the file named here') && l.includes('admin-token')), 'and names the token file, without claiming to have created the tenant');
-      } finally {
-        await fixed.close();
-      }
-      const again = await startTestApp(env);
-      try {
-        assert.deepEqual(commandLines(again.logs), [], 'after a start that served, a restart is not a first start');
-      } finally {
-        await again.close();
-      }
-    } finally {
-      await database?.drop();
-    }
+      });
+      await served(env, (again) => assert.deepEqual(commandLines(again.logs), [], 'after a start that served, a restart is not a first start'));
+    });
   });
 
   it('a first-start marker that cannot be removed does not take down a start that serves: logged, and the server keeps serving', async () => {
     const dataDir = join(tmp, 'stuck-marker');
-    const database = await freshDatabaseUrl();
-    const env = { PROBECTL_DATA_DIR: dataDir, ...(database ? databaseEnv(database.url) : {}) };
-    try {
+    await onFreshStore(dataDir, async (env) => {
       await assert.rejects(startTestApp({ ...env, PROBECTL_METRICS_UPSTREAM_URL: 'http://127.0.0.1:1/prometheus' }), /PROBECTL_METRICS_UPSTREAM_URL/);
       const marker = join(dataDir, 'admin-token.unannounced');
       assert.ok(existsSync(marker), 'the failed start left its marker');
       // A fault where the marker is removed: it cannot be (here a directory stands in for a read-only data directory).
       rmSync(marker);
       mkdirSync(join(marker, 'stuck'), { recursive: true });
-      const app = await startTestApp(env);
-      try {
+      await served(env, async (app) => {
         assert.equal(commandLines(app.logs).length, 1, 'the guidance was logged');
         assert.equal((await app.request('GET', '/v1/tenants', { token: app.adminToken })).status, 200, 'and the server serves');
         assert.ok(app.logs.some((l) => l.includes('admin-token.unannounced')), 'the marker left behind is named in the log');
-      } finally {
-        await app.close();
-      }
-    } finally {
-      await database?.drop();
-    }
+      });
+    });
   });
 
   it('a first start that cannot write its first-start marker fails before creating anything: the next start is a first start with its guidance', async () => {
     const dataDir = join(tmp, 'unwritable-marker');
-    const database = await freshDatabaseUrl();
-    const env = { PROBECTL_DATA_DIR: dataDir, ...(database ? databaseEnv(database.url) : {}) };
     const marker = join(dataDir, 'admin-token.unannounced');
-    try {
+    await onFreshStore(dataDir, async (env) => {
       // A fault where the marker is written (a directory in its place): the write fails, as a crash would have stopped it.
       mkdirSync(join(marker, 'in-the-way'), { recursive: true });
       await assert.rejects(startTestApp(env));
       assert.ok(!existsSync(join(dataDir, 'admin-token')), 'no admin token was written before the marker');
       rmSync(marker, { recursive: true });
-      const app = await startTestApp(env);
-      try {
+      await served(env, async (app) => {
         assert.equal(commandLines(app.logs).length, 1, 'the start that serves logs the first-start command');
         assert.equal((await app.request('GET', '/v1/tenants', { token: app.adminToken })).status, 200);
-      } finally {
-        await app.close();
-      }
-    } finally {
-      await database?.drop();
-    }
+      });
+    });
   });
 
   it('the first-start marker is created anew, never written through a symlink planted at its path', async () => {
