@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { Agent, request as undiciRequest } from 'undici';
 import type { MetricsRuntime } from '../../src/federation/runtime.ts';
 import type { ConfigProblem } from '../../src/config/section.ts';
@@ -41,6 +41,22 @@ async function upstreamEnv(mimir: MimirStandIn, dir: string, extra: Record<strin
   };
 }
 
+/** A Mimir stand-in and a scratch directory for one test, both gone when it ends. */
+async function standIn(t: TestContext, prefix: string): Promise<{ mimir: MimirStandIn; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const mimir = await startMimir({ authorization: AUTH });
+  t.after(() => mimir.close());
+  return { mimir, dir };
+}
+
+/** A new tenant of `app` and a token of it holding `permissions`. */
+async function tenantWithToken(app: TestApp, name: string, permissions: readonly string[]): Promise<{ id: string; token: string }> {
+  const id = (await app.request('POST', '/v1/tenants', { token: app.adminToken, body: { name } })).json.id as string;
+  const token = (await app.request('POST', '/v1/tokens', { token: app.adminToken, body: { tenant: id, permissions, name: 't' } })).json.token as string;
+  return { id, token };
+}
+
 describe('metrics upstream mode (header tenancy, Mimir stand-in over HTTPS)', () => {
   let mimir: MimirStandIn;
   let app: TestApp;
@@ -49,11 +65,7 @@ describe('metrics upstream mode (header tenancy, Mimir stand-in over HTTPS)', ()
   let b: { id: string; token: string };
   const now = Date.now() - 5000;
 
-  const newTenant = async (name: string) => {
-    const id = (await app.request('POST', '/v1/tenants', { token: app.adminToken, body: { name } })).json.id as string;
-    const tok = (await app.request('POST', '/v1/tokens', { token: app.adminToken, body: { tenant: id, permissions: ['metrics-read', 'metrics-write'], name: 't' } })).json.token as string;
-    return { id, token: tok };
-  };
+  const newTenant = (name: string) => tenantWithToken(app, name, ['metrics-read', 'metrics-write']);
   const last = (path: string) => [...mimir.records].reverse().find((r) => r.path === path);
 
   before(async () => {
@@ -337,15 +349,11 @@ describe('metrics upstream mode (header tenancy, Mimir stand-in over HTTPS)', ()
 
 describe('metrics upstream mode: a client gone mid-answer', () => {
   it('releases the engine\'s connection and the query slot at once (not at a deadline)', async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'probectl-upstream-gone-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const mimir = await startMimir({ authorization: AUTH });
-    t.after(() => mimir.close());
+    const { mimir, dir } = await standIn(t, 'probectl-upstream-gone-');
     // One slot for the tenant, deadlines far away: only the client's going can free them in time.
     const app = await startTestApp(await upstreamEnv(mimir, dir, { PROBECTL_METRICS_UPSTREAM_TIMEOUT: '60s', PROBECTL_METRICS_MAX_CONCURRENT_QUERIES: '2', PROBECTL_METRICS_QUERY_TIMEOUT: '60s' }));
     t.after(() => app.close());
-    const id = (await app.request('POST', '/v1/tenants', { token: app.adminToken, body: { name: 'gone' } })).json.id as string;
-    const token = (await app.request('POST', '/v1/tokens', { token: app.adminToken, body: { tenant: id, permissions: ['metrics-read'], name: 't' } })).json.token as string;
+    const { token } = await tenantWithToken(app, 'gone', ['metrics-read']);
     const agent = new Agent({ connect: { ca: readFileSync(join(app.dataDir, 'tls', 'server.crt'), 'utf8') } });
     t.after(() => agent.close());
     for (let round = 0; round < 3; round++) {
@@ -370,18 +378,11 @@ describe('metrics upstream mode: a client gone mid-answer', () => {
 
 describe('metrics upstream mode: query slots are shared between tenants', () => {
   it('a tenant whose queries hang at the engine holds at most half the slots; another tenant\'s query still runs', async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'probectl-upstream-slots-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const mimir = await startMimir({ authorization: AUTH });
-    t.after(() => mimir.close());
+    const { mimir, dir } = await standIn(t, 'probectl-upstream-slots-');
     const app = await startTestApp(await upstreamEnv(mimir, dir, { PROBECTL_METRICS_UPSTREAM_TIMEOUT: '4s', PROBECTL_METRICS_MAX_CONCURRENT_QUERIES: '2', PROBECTL_METRICS_QUERY_TIMEOUT: '20s' }));
     t.after(() => app.close());
-    const tenant = async (name: string) => {
-      const id = (await app.request('POST', '/v1/tenants', { token: app.adminToken, body: { name } })).json.id as string;
-      return { id, token: (await app.request('POST', '/v1/tokens', { token: app.adminToken, body: { tenant: id, permissions: ['metrics-read'], name: 't' } })).json.token as string };
-    };
-    const a = await tenant('slots-a');
-    const b = await tenant('slots-b');
+    const a = await tenantWithToken(app, 'slots-a', ['metrics-read']);
+    const b = await tenantWithToken(app, 'slots-b', ['metrics-read']);
     mimir.hangOrg(a.id);
     const hanging = [1, 2].map(() => app.request('GET', `${G}/query?${form({ query: 'shared_metric' })}`, { token: a.token }));
     try {
@@ -402,10 +403,7 @@ describe('metrics upstream mode: query slots are shared between tenants', () => 
 
 describe('metrics upstream startup check', () => {
   it('the server refuses to start with wrong credentials, naming the variable, never the secret', async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'probectl-upstream-check-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const mimir = await startMimir({ authorization: AUTH });
-    t.after(() => mimir.close());
+    const { mimir, dir } = await standIn(t, 'probectl-upstream-check-');
     await assert.rejects(startTestApp(await upstreamEnv(mimir, dir, { PROBECTL_METRICS_UPSTREAM_TOKEN: 'probectl:wrong-password-123' })), (err: Error) => {
       assert.match(err.message, /metrics upstream check failed: .*PROBECTL_METRICS_UPSTREAM_TOKEN/);
       assert.ok(!err.message.includes('wrong-password-123'));
@@ -414,10 +412,7 @@ describe('metrics upstream startup check', () => {
   });
 
   it('names a wrong write URL, an unreachable engine, an untrusted certificate and a non-Prometheus answer', async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'probectl-upstream-check-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const mimir = await startMimir({ authorization: AUTH });
-    t.after(() => mimir.close());
+    const { mimir, dir } = await standIn(t, 'probectl-upstream-check-');
     const check = async (extra: Record<string, string>) => {
       const problems: ConfigProblem[] = [];
       const env = await upstreamEnv(mimir, dir, extra);

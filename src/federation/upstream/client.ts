@@ -262,31 +262,34 @@ function contentEncoding(headers: Record<string, string | string[] | undefined>)
  */
 async function gunzipHead(body: Buffer, max: number): Promise<Buffer> {
   const gunzip = createGunzip({ finishFlush: zlibConstants.Z_SYNC_FLUSH });
+  try {
+    gunzip.end(body);
+    // Corrupt past some point: what decoded before it.
+    return await firstBytes(gunzip as AsyncIterable<Buffer>, max, true);
+  } finally {
+    gunzip.destroy();
+  }
+}
+
+function head(res: HttpStreamResponse, max: number): Promise<Buffer> {
+  return firstBytes(res.chunks(), max);
+}
+
+/**
+ * The first `max` bytes of `chunks` (all of a shorter stream); the rest is not read. A stream
+ * that fails gives its error, or with `keepOnError` what arrived before it.
+ */
+async function firstBytes(chunks: AsyncIterable<Buffer>, max: number, keepOnError = false): Promise<Buffer> {
   const parts: Buffer[] = [];
   let size = 0;
   try {
-    gunzip.end(body);
-    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+    for await (const chunk of chunks) {
       parts.push(chunk);
       size += chunk.length;
       if (size >= max) break;
     }
-  } catch {
-    // corrupt past this point: what decoded before it
-  } finally {
-    gunzip.destroy();
-  }
-  return Buffer.concat(parts, size).subarray(0, max);
-}
-
-/** The first `max` bytes of a body (all of a shorter one); the rest is not waited for. */
-async function head(res: HttpStreamResponse, max: number): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res.chunks()) {
-    parts.push(chunk);
-    size += chunk.length;
-    if (size >= max) break;
+  } catch (err) {
+    if (!keepOnError) throw err;
   }
   return Buffer.concat(parts, size).subarray(0, max);
 }
