@@ -89,6 +89,21 @@ describe('remote-write columns decoder (the write route) equals decodeRemoteWrit
     assertSame(readFileSync(new URL('fixtures/remote-write-prometheus-0.bin', import.meta.url)), { tenant: T }, cache);
   });
 
+  it('a request inflating past 64 KiB (snappy copies its output) answers the same, cold and warm; label bytes differing in one byte are two entries', () => {
+    const series: Spec[] = Array.from({ length: 2500 }, (_, i) => ({ labels: [['__name__', `m_${i % 9}`], ['instance', `host-${i}:9100`], ['job', 'évé'], ['tenant_id', 'x']], samples: [[1000 + i, i], [2000 + i, 'stale']] }));
+    const body = raw(series);
+    assert.ok(body.length > 64 * 1024);
+    const cache = new RemoteWriteLabelCache();
+    const r = assertSame(compressSync(body), { tenant: T }, cache);
+    assert.ok(r.ok && r.series.length === 2500 && r.tenantOverridden === 2500);
+    const a = compressSync(raw([{ labels: [['__name__', 'up'], ['job', 'ab']], samples: [[1, 1]] }]));
+    const b = compressSync(raw([{ labels: [['__name__', 'up'], ['job', 'ac']], samples: [[1, 1]] }]));
+    for (let i = 0; i < 2; i++) {
+      assert.equal(decodeRemoteWriteColumns(a, { tenant: T }, cache).series[0]?.labels.job, 'ab');
+      assert.equal(decodeRemoteWriteColumns(b, { tenant: T }, cache).series[0]?.labels.job, 'ac');
+    }
+  });
+
   it('the cache is per tenant and per label limits', () => {
     const cache = new RemoteWriteLabelCache();
     const body = compressSync(raw([{ labels: [['__name__', 'up'], ['job', 'a-long-value'], ['tenant_id', 'x']], samples: [[1, 1]] }]));

@@ -22,6 +22,7 @@ import { isStaleMarker, STALE_NAN_BITS } from '../stale.ts';
 import { decodeInflated, inflateRequest, maxTimestampOf, seriesLabels, tooFarAhead, type DecodedWriteRequest, type DecodeOptions } from './decode.ts';
 import type { RemoteWriteLimits } from './errors.ts';
 import { LabelType, type WireLabel } from './schema.ts';
+import { readVarint, varintAt } from './varint.ts';
 
 /** What the write route needs of a decoded request. */
 export interface ColumnarWriteRequest {
@@ -34,8 +35,6 @@ export interface ColumnarWriteRequest {
 }
 
 interface CachedLabels {
-  /** The label bytes as sent (the run of Label fields): a hit compares them. */
-  readonly bytes: Buffer;
   /** Frozen: the store may memoise its canonical form by identity. */
   readonly labels: Readonly<Record<string, string>>;
   /** The label set as a string (names and values joined), to merge series with equal sets. */
@@ -43,21 +42,14 @@ interface CachedLabels {
   readonly overridden: boolean;
 }
 
-/** FNV-1a (32 bits) of buf[start, end): the cache's index (entries are verified byte for byte). */
-function hashBytes(buf: Uint8Array, start: number, end: number): number {
-  let h = 0x811c9dc5;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
-  return h >>> 0;
-}
-
 /**
- * Validated label sets by tenant and exact label bytes (indexed by a hash of them, verified
- * byte for byte; two sets with one hash take turns), at most `max` in all (when full it is
- * emptied, as the store's label cache). Entries depend on the label limits: a call with other
- * limits empties it.
+ * Validated label sets by tenant and exact label bytes (the run of `Label` fields as sent, one
+ * byte per char: the map's key, so a hit is an exact match), at most `max` in all (when full it
+ * is emptied, as the store's label cache). Entries depend on the label limits: a call with
+ * other limits empties it.
  */
 export class RemoteWriteLabelCache {
-  private readonly tenants = new Map<string, Map<number, CachedLabels>>();
+  private readonly tenants = new Map<string, Map<string, CachedLabels>>();
   private size = 0;
   private limitsKey = '';
   private readonly max: number;
@@ -66,7 +58,7 @@ export class RemoteWriteLabelCache {
   }
 
   /** The tenant's label sets under `limits` (everything emptied when they differ from the last call's). */
-  forTenant(tenant: string, limits: RemoteWriteLimits): Map<number, CachedLabels> {
+  forTenant(tenant: string, limits: RemoteWriteLimits): Map<string, CachedLabels> {
     const key = `${limits.maxLabelsPerSeries},${limits.maxLabelNameBytes},${limits.maxLabelValueBytes}`;
     if (key !== this.limitsKey) {
       this.tenants.clear();
@@ -81,13 +73,13 @@ export class RemoteWriteLabelCache {
     return map;
   }
 
-  add(map: Map<number, CachedLabels>, hash: number, entry: CachedLabels): void {
+  add(map: Map<string, CachedLabels>, bytes: string, entry: CachedLabels): void {
     if (this.size >= this.max) {
       for (const m of this.tenants.values()) m.clear();
       this.size = 0;
     }
-    if (!map.has(hash)) this.size++;
-    map.set(hash, entry);
+    if (!map.has(bytes)) this.size++;
+    map.set(bytes, entry);
   }
 }
 
@@ -96,28 +88,7 @@ const STALE_LO = Number(STALE_NAN_BITS & 0xffffffffn);
 
 /** decodeRemoteWrite's result as store input: one value buffer for the request, stale markers bit for bit. */
 export function toColumns(decoded: DecodedWriteRequest): ColumnarWriteRequest {
-  let n = 0;
-  for (const s of decoded.series) n += s.samples.length;
-  const values = new Float64Array(n);
-  const words = new Uint32Array(values.buffer);
-  const series: SeriesSamples[] = [];
-  let pos = 0;
-  for (const s of decoded.series) {
-    const labels: Record<string, string> = {};
-    for (const l of s.labels) labels[l.name] = l.value;
-    const timestamps = new Array<number>(s.samples.length);
-    const start = pos;
-    for (let i = 0; i < s.samples.length; i++, pos++) {
-      const sample = s.samples[i] as { timestampMs: number; value: number };
-      timestamps[i] = sample.timestampMs;
-      if (isStaleMarker(sample.value)) {
-        words[2 * pos] = STALE_LO;
-        words[2 * pos + 1] = STALE_HI;
-      } else values[pos] = sample.value;
-    }
-    series.push({ labels, timestamps, values: values.subarray(start, pos) });
-  }
-  return { series, sampleCount: decoded.sampleCount, tenantOverridden: decoded.tenantOverridden };
+  return seriesOf(columnsOf(decoded));
 }
 
 /** Per series walked, four int32 in `Walk.series`: label bytes [start, end) (-1 without labels), samples [first, end) of the request's columns. */
@@ -126,41 +97,22 @@ interface Walk {
   readonly count: number;
 }
 
-/** Where the last varint() ended (a module variable: the walk allocates nothing per field). */
-let next = 0;
-
-/** Reads a varint at `pos` of at most `maxBytes` bytes, setting `next`; -1 when there is none. */
-function varint(buf: Uint8Array, pos: number, end: number, maxBytes: number): number {
-  let result = 0;
-  let scale = 1;
-  for (let i = 0; i < maxBytes && pos < end; i++) {
-    const b = buf[pos++] as number;
-    result += (b & 0x7f) * scale;
-    if (b < 0x80) {
-      next = pos;
-      return result;
-    }
-    scale *= 128;
-  }
-  return -1;
-}
-
 /** Skips a field of `wireType` at `pos`: the next position, or -1 (the wire scan already refused malformed ones). */
 function skip(buf: Uint8Array, pos: number, end: number, wireType: number): number {
-  if (wireType === 0) return varint(buf, pos, end, 10) === -1 ? -1 : next;
+  if (wireType === 0) return readVarint(buf, pos, end, 10) === -1 ? -1 : varintAt.end;
   if (wireType === 1) return pos + 8 <= end ? pos + 8 : -1;
   if (wireType === 5) return pos + 4 <= end ? pos + 4 : -1;
   if (wireType === 2) {
-    const len = varint(buf, pos, end, 10);
-    return len !== -1 && next + len <= end ? next + len : -1;
+    const len = readVarint(buf, pos, end, 10);
+    return len !== -1 && varintAt.end + len <= end ? varintAt.end + len : -1;
   }
   return -1;
 }
 
 /** The end of the length-delimited payload starting at `pos` (its length varint), within `end`, or -1; sets `next` to its start. */
 function delimited(buf: Uint8Array, pos: number, end: number): number {
-  const len = varint(buf, pos, end, 5);
-  return len !== -1 && next + len <= end ? next + len : -1;
+  const len = readVarint(buf, pos, end, 5);
+  return len !== -1 && varintAt.end + len <= end ? varintAt.end + len : -1;
 }
 
 /**
@@ -174,24 +126,24 @@ function walk(raw: Buffer, ts: Float64Array, words: Uint32Array, seriesCount: nu
   let pos = 0;
   const end = raw.length;
   while (pos < end) {
-    const t = varint(raw, pos, end, 5);
+    const t = readVarint(raw, pos, end, 5);
     if (t === -1) return undefined;
     const field = Math.floor(t / 8);
     if (field !== 1) {
       if (field === 3) return undefined;
-      const after = skip(raw, next, end, t % 8);
+      const after = skip(raw, varintAt.end, end, t % 8);
       if (after === -1) return undefined;
       pos = after;
       continue;
     }
     if (t % 8 !== 2) return undefined;
-    const seriesEnd = delimited(raw, next, end);
+    const seriesEnd = delimited(raw, varintAt.end, end);
     if (seriesEnd === -1) return undefined;
     if (count >= seriesCount) return undefined;
     let labelStart = -1;
     let labelEnd = -1;
     const first = n;
-    let p = next;
+    let p = varintAt.end;
     let lastTs = -1;
     while (p < seriesEnd) {
       const tag = raw[p] as number;
@@ -205,7 +157,7 @@ function walk(raw: Buffer, ts: Float64Array, words: Uint32Array, seriesCount: nu
       } else if (tag === 0x12) {
         const sampleEnd = delimited(raw, p + 1, seriesEnd);
         if (sampleEnd === -1) return undefined;
-        let q = next;
+        let q = varintAt.end;
         let lo = 0;
         let hi = 0;
         let time = 0;
@@ -216,9 +168,9 @@ function walk(raw: Buffer, ts: Float64Array, words: Uint32Array, seriesCount: nu
             hi = raw.readUInt32LE(q + 5);
             q += 9;
           } else if (st === 0x10) {
-            time = varint(raw, q + 1, sampleEnd, 7);
+            time = readVarint(raw, q + 1, sampleEnd, 7);
             if (time === -1) return undefined;
-            q = next;
+            q = varintAt.end;
           } else return undefined;
         }
         if (time < lastTs) return undefined;
@@ -229,11 +181,11 @@ function walk(raw: Buffer, ts: Float64Array, words: Uint32Array, seriesCount: nu
         n++;
         p = sampleEnd;
       } else {
-        const ft = varint(raw, p, seriesEnd, 5);
+        const ft = readVarint(raw, p, seriesEnd, 5);
         if (ft === -1) return undefined;
         const f = Math.floor(ft / 8);
         if (f >= 1 && f <= 4) return undefined;
-        p = skip(raw, next, seriesEnd, ft % 8);
+        p = skip(raw, varintAt.end, seriesEnd, ft % 8);
         if (p === -1) return undefined;
       }
     }
@@ -254,7 +206,7 @@ function decodeLabels(raw: Buffer, start: number, end: number): WireLabel[] | un
   try {
     while (p < end) {
       const after = delimited(raw, p + 1, end);
-      labels.push(LabelType.decode(raw.subarray(next, after)) as unknown as WireLabel);
+      labels.push(LabelType.decode(raw.subarray(varintAt.end, after)) as unknown as WireLabel);
       p = after;
     }
   } catch {
@@ -264,13 +216,69 @@ function decodeLabels(raw: Buffer, start: number, end: number): WireLabel[] | un
 }
 
 /**
- * Decodes and validates a remote-write 1.0 body into store input, with decodeRemoteWrite's
+ * A decoded request's samples as columns: series k (label set `labels[k]`, distinct, at least
+ * one sample) owns samples [bounds[k], bounds[k + 1]) of `timestamps` and `values`, ascending.
+ */
+export interface SampleColumns {
+  /** Sorted by name, `tenant_id` forced; frozen (and shared between requests) on the fast path. */
+  readonly labels: ReadonlyArray<Readonly<Record<string, string>>>;
+  readonly bounds: Int32Array;
+  /** Milliseconds since the Unix epoch (integers). */
+  readonly timestamps: Float64Array;
+  /** float64, stale markers and every NaN payload bit for bit. */
+  readonly values: Float64Array;
+  /** Samples in the request (before merging; series without samples included). */
+  readonly sampleCount: number;
+  /** Series that carried a `tenant_id` label of their own (replaced by the caller's tenant). */
+  readonly tenantOverridden: number;
+}
+
+/** decodeRemoteWrite's result as SampleColumns (the slow path): one value buffer, stale markers bit for bit. */
+function columnsOf(decoded: DecodedWriteRequest): SampleColumns {
+  let n = 0;
+  for (const s of decoded.series) n += s.samples.length;
+  const values = new Float64Array(n);
+  const words = new Uint32Array(values.buffer);
+  const timestamps = new Float64Array(n);
+  const bounds = new Int32Array(decoded.series.length + 1);
+  const labels: Array<Record<string, string>> = [];
+  let pos = 0;
+  for (const s of decoded.series) {
+    const record: Record<string, string> = {};
+    for (const l of s.labels) record[l.name] = l.value;
+    labels.push(record);
+    for (const sample of s.samples) {
+      timestamps[pos] = sample.timestampMs;
+      if (isStaleMarker(sample.value)) {
+        words[2 * pos] = STALE_LO;
+        words[2 * pos + 1] = STALE_HI;
+      } else values[pos] = sample.value;
+      pos++;
+    }
+    bounds[labels.length] = pos;
+  }
+  return { labels, bounds, timestamps, values, sampleCount: decoded.sampleCount, tenantOverridden: decoded.tenantOverridden };
+}
+
+/** Sample columns as store input: one SeriesSamples per label set, views of the columns. */
+function seriesOf(c: SampleColumns): ColumnarWriteRequest {
+  const series: SeriesSamples[] = new Array(c.labels.length);
+  for (let k = 0; k < c.labels.length; k++) {
+    const first = c.bounds[k] as number;
+    const end = c.bounds[k + 1] as number;
+    series[k] = { labels: c.labels[k] as Readonly<Record<string, string>>, timestamps: c.timestamps.subarray(first, end), values: c.values.subarray(first, end) };
+  }
+  return { series, sampleCount: c.sampleCount, tenantOverridden: c.tenantOverridden };
+}
+
+/**
+ * Decodes and validates a remote-write 1.0 body into sample columns, with decodeRemoteWrite's
  * checks and errors (RemoteWriteError; TypeError for a programming error in `options`).
  * `cache` keeps validated label sets between calls (one per process is enough: keyed by tenant).
  */
-export function decodeRemoteWriteColumns(body: Uint8Array, options: DecodeOptions, cache: RemoteWriteLabelCache): ColumnarWriteRequest {
+export function decodeRemoteWriteSamples(body: Uint8Array, options: DecodeOptions, cache: RemoteWriteLabelCache): SampleColumns {
   const { raw, limits, counts } = inflateRequest(body, options);
-  const slow = () => toColumns(decodeInflated(raw, options, limits));
+  const slow = () => columnsOf(decodeInflated(raw, options, limits));
   if (counts.metadata > 0 || counts.exemplars > 0 || counts.histograms > 0) return slow();
   const values = new Float64Array(counts.samples);
   const ts = new Float64Array(counts.samples);
@@ -280,7 +288,7 @@ export function decodeRemoteWriteColumns(body: Uint8Array, options: DecodeOption
   const tenant = options.tenant;
   const known = cache.forTenant(tenant, limits);
   // Every label set the cache lacks is decoded before any is validated (decodeRemoteWrite parses all first).
-  const hashes = new Float64Array(walked.count);
+  const keys = new Array<string>(walked.count);
   const found: Array<CachedLabels | WireLabel[]> = new Array(walked.count);
   for (let i = 0; i < walked.count; i++) {
     const start = at[4 * i] as number;
@@ -289,10 +297,10 @@ export function decodeRemoteWriteColumns(body: Uint8Array, options: DecodeOption
       found[i] = [];
       continue;
     }
-    const hash = hashBytes(raw, start, end);
-    hashes[i] = hash;
-    const hit = known.get(hash);
-    if (hit && hit.bytes.length === end - start && raw.compare(hit.bytes, 0, hit.bytes.length, start, end) === 0) found[i] = hit;
+    const bytes = raw.toString('latin1', start, end);
+    keys[i] = bytes;
+    const hit = known.get(bytes);
+    if (hit !== undefined) found[i] = hit;
     else {
       const labels = decodeLabels(raw, start, end);
       if (!labels) return slow();
@@ -300,7 +308,8 @@ export function decodeRemoteWriteColumns(body: Uint8Array, options: DecodeOption
     }
   }
   const maxTimestamp = maxTimestampOf(options);
-  const series: SeriesSamples[] = [];
+  const labels: Array<Readonly<Record<string, string>>> = [];
+  const bounds = new Int32Array(walked.count + 1);
   const seen = new Set<string>();
   let tenantOverridden = 0;
   for (let i = 0; i < walked.count; i++) {
@@ -308,20 +317,30 @@ export function decodeRemoteWriteColumns(body: Uint8Array, options: DecodeOption
     const end = at[4 * i + 3] as number;
     let entry = found[i] as CachedLabels | WireLabel[];
     if (Array.isArray(entry)) {
-      const { labels, overridden } = seriesLabels({ labels: entry }, i, tenant, limits);
+      const { labels: sorted, overridden } = seriesLabels({ labels: entry }, i, tenant, limits);
       const record: Record<string, string> = {};
-      for (const l of labels) record[l.name] = l.value;
-      entry = { bytes: Buffer.from(raw.subarray(at[4 * i] as number, at[4 * i + 1] as number)), labels: Object.freeze(record), key: labels.map((l) => `${l.name}\u0000${l.value}`).join('\u0001'), overridden };
-      cache.add(known, hashes[i] as number, entry);
+      for (const l of sorted) record[l.name] = l.value;
+      entry = { labels: Object.freeze(record), key: sorted.map((l) => `${l.name}\u0000${l.value}`).join('\u0001'), overridden };
+      if (keys[i] !== undefined) cache.add(known, keys[i] as string, entry);
     }
     if (entry.overridden) tenantOverridden++;
     if (maxTimestamp !== undefined) {
       for (let j = first; j < end; j++) if ((ts[j] as number) > maxTimestamp) throw tooFarAhead(i, ts[j] as number);
     }
+    // A series without samples holds no column entries: the next series' samples follow the last one kept.
     if (end === first) continue;
     if (seen.has(entry.key)) return slow();
     seen.add(entry.key);
-    series.push({ labels: entry.labels, timestamps: ts.subarray(first, end), values: values.subarray(first, end) });
+    labels.push(entry.labels);
+    bounds[labels.length] = end;
   }
-  return { series, sampleCount: counts.samples, tenantOverridden };
+  return { labels, bounds: bounds.subarray(0, labels.length + 1), timestamps: ts, values, sampleCount: counts.samples, tenantOverridden };
+}
+
+/**
+ * Decodes and validates a remote-write 1.0 body into store input (one SeriesSamples per
+ * distinct label set), with decodeRemoteWrite's checks and errors; see decodeRemoteWriteSamples.
+ */
+export function decodeRemoteWriteColumns(body: Uint8Array, options: DecodeOptions, cache: RemoteWriteLabelCache): ColumnarWriteRequest {
+  return seriesOf(decodeRemoteWriteSamples(body, options, cache));
 }

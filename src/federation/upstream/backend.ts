@@ -32,13 +32,13 @@ import { QueryRefusedError, TENANT_LABEL } from '../enforce/types.ts';
 import { goQuote } from '../enforce/literals.ts';
 import { checkEvalTime, parsePromDurationParam, parsePromTimeParam, parseRangeQueryParams, PromParamError } from '../prom-time.ts';
 import { checkRemoteWriteHeaders } from '../remote-write/content-type.ts';
-import { decodeRemoteWriteColumns, RemoteWriteLabelCache, type ColumnarWriteRequest } from '../remote-write/columns.ts';
+import { decodeRemoteWriteSamples, RemoteWriteLabelCache, type SampleColumns } from '../remote-write/columns.ts';
 import { RemoteWriteError, type RemoteWriteLimits } from '../remote-write/errors.ts';
 import type { FederationMetrics } from '../runtime.ts';
 import type { AppendResult, SeriesSamples } from '../store/types.ts';
 import { namedLimit } from '../write.ts';
 import { answerError, type Params, type UpstreamAnswer, type UpstreamClient, type UpstreamStream } from './client.ts';
-import { encodeTenantWriteRequest } from './encode.ts';
+import { encodeTenantColumns, encodeTenantWriteRequest } from './encode.ts';
 import { scopeQuery, type ScopedQuery } from './promql.ts';
 import { parseJson } from '../../core/json.ts';
 
@@ -287,10 +287,10 @@ const labelCache = new RemoteWriteLabelCache();
 
 /** Decode (limits, tenant forced) → re-encode → forward; see the module comment for the answers. */
 async function forwardWrite(deps: UpstreamBackendDeps, w: WriteRequestIn): Promise<WriteAnswer> {
-  let decoded: ColumnarWriteRequest;
+  let decoded: SampleColumns;
   try {
     checkRemoteWriteHeaders({ contentType: w.contentType, contentEncoding: w.contentEncoding });
-    decoded = decodeRemoteWriteColumns(w.body, { tenant: w.tenant, limits: deps.writeLimits, nowMs: w.now }, labelCache);
+    decoded = decodeRemoteWriteSamples(w.body, { tenant: w.tenant, limits: deps.writeLimits, nowMs: w.now }, labelCache);
   } catch (err) {
     if (!(err instanceof RemoteWriteError)) throw err;
     deps.metrics?.writeRequests.inc({ outcome: err.kind === 'unsupported' ? 'unsupported' : 'refused' });
@@ -298,17 +298,17 @@ async function forwardWrite(deps: UpstreamBackendDeps, w: WriteRequestIn): Promi
     throw namedLimit(err);
   }
   try {
-    await sendSeries(deps, w.tenant, decoded.series, w.signal);
+    await forward(deps, encodeTenantColumns(w.tenant, decoded), w.tenant, w.signal);
   } catch (err) {
     if (!(err instanceof ProbectlError)) throw err;
     if (err.status >= 500) {
       deps.metrics?.writeRequests.inc({ outcome: 'failed' });
-      deps.log.error({ tenant: w.tenant, series: decoded.series.length, samples: decoded.sampleCount, err: err.code }, 'remote-write not forwarded: the metrics engine is unavailable; the sender retries');
+      deps.log.error({ tenant: w.tenant, series: decoded.labels.length, samples: decoded.sampleCount, err: err.code }, 'remote-write not forwarded: the metrics engine is unavailable; the sender retries');
       return unavailable(err);
     }
     deps.metrics?.writeRequests.inc({ outcome: 'refused' });
     deps.metrics?.writeSamples.inc({ outcome: 'refused' }, decoded.sampleCount);
-    deps.log.warn({ tenant: w.tenant, series: decoded.series.length, samples: decoded.sampleCount, status: err.status }, 'remote-write refused by the metrics engine');
+    deps.log.warn({ tenant: w.tenant, series: decoded.labels.length, samples: decoded.sampleCount, status: err.status }, 'remote-write refused by the metrics engine');
     throw err;
   }
   deps.metrics?.writeRequests.inc({ outcome: 'stored' });
@@ -317,8 +317,13 @@ async function forwardWrite(deps: UpstreamBackendDeps, w: WriteRequestIn): Promi
 }
 
 /** Remote-writes `series` for `tenant` (tenant forced); resolves when the engine answered 2xx, throws its answer otherwise. */
-export async function sendSeries(deps: Pick<UpstreamBackendDeps, 'client' | 'log'>, tenant: string, series: readonly SeriesSamples[], signal?: AbortSignal): Promise<void> {
-  const answer = await deps.client.write(tenant, encodeTenantWriteRequest(tenant, series), signal);
+export function sendSeries(deps: Pick<UpstreamBackendDeps, 'client' | 'log'>, tenant: string, series: readonly SeriesSamples[], signal?: AbortSignal): Promise<void> {
+  return forward(deps, encodeTenantWriteRequest(tenant, series), tenant, signal);
+}
+
+/** Sends one encoded WriteRequest of `tenant`; resolves on the engine's 2xx, throws its answer otherwise. */
+async function forward(deps: Pick<UpstreamBackendDeps, 'client' | 'log'>, body: Buffer, tenant: string, signal?: AbortSignal): Promise<void> {
+  const answer = await deps.client.write(tenant, body, signal);
   if (answer.status >= 200 && answer.status < 300) return;
   throw answerError(answer, 'remote-write', deps.log);
 }
