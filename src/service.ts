@@ -218,15 +218,17 @@ async function openCore(config: Config, opts: ServiceOptions & { background: boo
     },
   };
   const integrations = new Map<string, IntegrationRuntime<unknown>>();
+  const auth = new Authenticator({
+    db, clock, providerTenantId: boot.provider.id,
+    failureAuditPerMinute: config.authFailureAuditPerMinute,
+    successAuditIntervalMs: config.authSuccessAuditInterval,
+    onOutcome: (outcome) => metrics.authOutcomes.inc({ outcome }),
+  });
+  cleanup.push(() => auth.close());
   const deps: AppDeps = {
     config, db, clock, log, metrics, ingest,
     providerTenantId: boot.provider.id,
-    auth: new Authenticator({
-      db, clock, providerTenantId: boot.provider.id,
-      failureAuditPerMinute: config.authFailureAuditPerMinute,
-      successAuditIntervalMs: config.authSuccessAuditInterval,
-      onOutcome: (outcome) => metrics.authOutcomes.inc({ outcome }),
-    }),
+    auth,
     sensitiveReads: new SensitiveReads(clock, config.authSuccessAuditInterval),
     audit: appendAudit,
     secrets,

@@ -78,7 +78,16 @@ export async function getToken(tx: TenantTx, id: string): Promise<TokenInfo | un
   return row ? toInfo(row) : undefined;
 }
 
-/** Revokes; returns false when the token does not exist in this tenant. Revoking twice is a no-op. */
+/**
+ * The stream announced (after commit) when a token is revoked: every replica's authenticator
+ * empties its cache of verified tokens (server/auth.ts).
+ */
+export const TOKENS_STREAM = 'tokens';
+
+/**
+ * Revokes; returns false when the token does not exist in this tenant. Revoking twice is a
+ * no-op. Announces TOKENS_STREAM after commit whenever the token exists.
+ */
 export async function revokeToken(tx: TenantTx, id: string, at: Date): Promise<{ found: boolean; changed: boolean }> {
   const res = await tx.query<{ revoked_at: Date | null }>(
     'UPDATE tokens SET revoked_at = coalesce(revoked_at, $3) WHERE tenant_id = $1 AND id = $2 RETURNING revoked_at',
@@ -86,6 +95,7 @@ export async function revokeToken(tx: TenantTx, id: string, at: Date): Promise<{
   );
   const row = res.rows[0];
   if (!row) return { found: false, changed: false };
+  tx.streamGrew(TOKENS_STREAM);
   return { found: true, changed: row.revoked_at?.getTime() === at.getTime() };
 }
 

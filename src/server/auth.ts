@@ -4,7 +4,7 @@ import type { Clock } from '../core/clock.ts';
 import { OncePerInterval } from '../core/once-per-interval.ts';
 import { ProbectlError } from '../core/errors.ts';
 import { holds, isPermission, type Permission, type Principal } from '../identity/permissions.ts';
-import { findTokenByHash, hashToken, looksLikeToken } from '../identity/tokens.ts';
+import { findTokenByHash, hashToken, looksLikeToken, TOKENS_STREAM, type TokenMatch } from '../identity/tokens.ts';
 import type { Db } from '../store/db.ts';
 import { inSystem, inTenant } from '../store/scope.ts';
 
@@ -39,6 +39,14 @@ interface FailureWindow { start: number; recorded: number; suppressed: number }
 const MAX_TRACKED = 10_000;
 
 /**
+ * How long (ms) a verified token is taken without asking the database again. A revocation
+ * empties every replica's cache at once (the `tokens` stream announcement, LISTEN/NOTIFY on
+ * PostgreSQL); this bounds the case where that announcement is missed (a replica's listening
+ * connection reconnecting, a CLI process exiting before its NOTIFY was sent).
+ */
+export const VERIFIED_TOKEN_TTL_MS = 10_000;
+
+/**
  * Authenticates requests and records logins in the audit log: a success once
  * per token and source per interval, failures rate-limited per source (what
  * was suppressed is counted into the next record, so nothing vanishes
@@ -47,20 +55,50 @@ const MAX_TRACKED = 10_000;
 export class Authenticator {
   private readonly successes: OncePerInterval;
   private readonly failures = new LRUCache<string, FailureWindow>({ max: MAX_TRACKED });
+  /**
+   * Tokens found valid, by token hash, each until `until` (clock ms): a request of a known
+   * token costs no database transaction. Only valid tokens are kept; unknown and revoked ones
+   * are looked up every time (and their failures audited under the per-source limit).
+   */
+  private readonly verified = new LRUCache<string, { match: TokenMatch; until: number }>({ max: MAX_TRACKED });
+  /** Bumped when the cache is emptied: a lookup that began before a revocation does not refill it. */
+  private generation = 0;
+  private readonly unsubscribe: () => void;
 
   private readonly opts: AuthenticatorOptions;
 
   constructor(opts: AuthenticatorOptions) {
     this.opts = opts;
     this.successes = new OncePerInterval(opts.successAuditIntervalMs, MAX_TRACKED);
+    this.unsubscribe = opts.db.streams.subscribe((_tenant, stream) => {
+      if (stream !== TOKENS_STREAM) return;
+      this.generation++;
+      this.verified.clear();
+    });
+  }
+
+  /** Stops following revocations (the server closing). */
+  close(): void {
+    this.unsubscribe();
+    this.verified.clear();
+  }
+
+  /** The token of `hash`: from the cache while it is fresh, else from the database (kept when valid). */
+  private async lookup(hash: string): Promise<TokenMatch | undefined> {
+    const now = this.opts.clock.now();
+    const hit = this.verified.get(hash);
+    if (hit !== undefined && hit.until > now) return hit.match;
+    const generation = this.generation;
+    const match = await inSystem(this.opts.db, (tx) => findTokenByHash(tx, hash));
+    if (match && !match.revoked && generation === this.generation) this.verified.set(hash, { match, until: now + VERIFIED_TOKEN_TTL_MS });
+    else this.verified.delete(hash);
+    return match;
   }
 
   async authenticate(header: string | undefined, source: string): Promise<Principal> {
     const token = presentedToken(header);
     if (token === undefined) throw new ProbectlError('PROBECTL_ERR_UNAUTHENTICATED', 'authentication required: send Authorization: Bearer <token>');
-    const match = token !== null && looksLikeToken(token)
-      ? await inSystem(this.opts.db, (tx) => findTokenByHash(tx, hashToken(token)))
-      : undefined;
+    const match = token !== null && looksLikeToken(token) ? await this.lookup(hashToken(token)) : undefined;
     if (!match || match.revoked) {
       await this.recordFailure(source, match ? match.tenantId : this.opts.providerTenantId, match ? `token:${match.id}` : 'token:unknown', match ? 'revoked token' : token === null ? 'malformed credentials' : 'unknown token');
       throw new ProbectlError('PROBECTL_ERR_UNAUTHENTICATED', 'invalid or revoked token');

@@ -1,0 +1,41 @@
+/**
+ * A token revoked by one replica is refused by another at once (PostgreSQL): the revocation's
+ * `tokens` announcement crosses processes through LISTEN/NOTIFY and empties the other
+ * replica's cache of verified tokens (src/server/auth.ts), well before VERIFIED_TOKEN_TTL_MS.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createToken, revokeToken } from '../../src/identity/tokens.ts';
+import { Authenticator, VERIFIED_TOKEN_TTL_MS } from '../../src/server/auth.ts';
+import { openPostgres } from '../../src/store/postgres.ts';
+import { inTenant } from '../../src/store/scope.ts';
+import { openTestDb } from '../helpers/db.ts';
+import { makeTenants, manualClock } from '../helpers/tenants.ts';
+
+describe('token revocation across replicas (PostgreSQL)', () => {
+  it('revoked through another connection pool (another replica): refused here within moments, the clock standing still', async (t) => {
+    const test = await openTestDb();
+    t.after(() => test.close());
+    assert.equal(test.driver, 'postgres', 'this suite needs PROBECTL_TEST_DATABASE_URL');
+    const other = await openPostgres({ connectionString: test.url as string, poolSize: 2 });
+    t.after(() => other.close());
+    const [provider, tenant] = await makeTenants(test.db, 'provider', 'acme') as [string, string];
+    // The clock never moves: only the announcement can end the cached verdict.
+    const auth = new Authenticator({ db: test.db, clock: manualClock(), providerTenantId: provider, failureAuditPerMinute: 1000, successAuditIntervalMs: 3_600_000 });
+    t.after(() => auth.close());
+    const { id, token } = await inTenant(test.db, tenant, (tx) => createToken(tx, { name: 'r', permissions: ['incidents-read'], createdBy: 'test' }));
+    assert.equal((await auth.authenticate(`Bearer ${token}`, 'src')).tokenId, id);
+    await new Promise((r) => setTimeout(r, 500)); // the LISTEN connection opens on the first subscription
+    await inTenant(other, tenant, (tx) => revokeToken(tx, id, new Date()));
+    const started = Date.now();
+    for (;;) {
+      const refused = await auth.authenticate(`Bearer ${token}`, 'src').then(() => false, (err: { code?: string }) => err.code === 'PROBECTL_ERR_UNAUTHENTICATED');
+      if (refused) {
+        t.diagnostic(`refused ${Date.now() - started} ms after the other replica revoked`);
+        break;
+      }
+      assert.ok(Date.now() - started < 5_000, `the other replica's revocation did not arrive within 5 s (the cache alone would keep it ${VERIFIED_TOKEN_TTL_MS} ms)`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  });
+});

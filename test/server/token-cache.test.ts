@@ -1,0 +1,136 @@
+/**
+ * The authenticator's cache of verified tokens (src/server/auth.ts): a known token costs no
+ * database transaction while fresh; a revocation empties it at once (the `tokens` stream
+ * announcement; across processes on PostgreSQL: test/pg/token-revocation.pg.ts); a revocation nobody announced is honoured within
+ * VERIFIED_TOKEN_TTL_MS; a lookup that raced a revocation does not refill it; unknown and
+ * revoked tokens are never cached.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createToken, revokeToken, TOKENS_STREAM } from '../../src/identity/tokens.ts';
+import { Authenticator, VERIFIED_TOKEN_TTL_MS } from '../../src/server/auth.ts';
+import type { Db } from '../../src/store/db.ts';
+import { inSystem, inTenant } from '../../src/store/scope.ts';
+import { openTestDb, type TestDb } from '../helpers/db.ts';
+import { makeTenants, manualClock } from '../helpers/tenants.ts';
+
+/** `db` with its transactions counted, and held at `gate` while one is set. */
+function counted(db: Db): { db: Db; transactions: () => number; hold(): () => void } {
+  let n = 0;
+  let gate: Promise<void> | undefined;
+  return {
+    db: {
+      ...db,
+      streams: db.streams,
+      async transaction(fn, options) {
+        n++;
+        if (gate) await gate;
+        return db.transaction(fn, options);
+      },
+    },
+    transactions: () => n,
+    hold() {
+      let release!: () => void;
+      gate = new Promise((resolve) => { release = resolve; });
+      return () => {
+        gate = undefined;
+        release();
+      };
+    },
+  };
+}
+
+function authenticator(db: Db, clock: { now(): number }, providerTenantId: string): Authenticator {
+  return new Authenticator({ db, clock, providerTenantId, failureAuditPerMinute: 1000, successAuditIntervalMs: 3_600_000 });
+}
+
+describe(`verified-token cache (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' : 'pglite'})`, () => {
+  let t: TestDb;
+  let tenant: string;
+  let provider: string;
+  before(async () => {
+    t = await openTestDb();
+    [provider, tenant] = await makeTenants(t.db, 'provider', 'acme') as [string, string];
+  });
+  after(() => t?.close());
+
+  const issue = (permissions = ['incidents-read'] as const) => inTenant(t.db, tenant, (tx) => createToken(tx, { name: 'cache', permissions, createdBy: 'test' }));
+  /** Revoked in the database only: no announcement (as a missed NOTIFY leaves it). */
+  const revokeSilently = (id: string) => inSystem(t.db, (tx) => tx.asTenant(tenant, (s) => s.query('UPDATE tokens SET revoked_at = now() WHERE id = $1', [id])));
+
+  it('a known token is looked up once while fresh, again after VERIFIED_TOKEN_TTL_MS; an unknown one every time', async () => {
+    const clock = manualClock();
+    const c = counted(t.db);
+    const auth = authenticator(c.db, clock, provider);
+    try {
+      const { token } = await issue();
+      const base = c.transactions();
+      const first = await auth.authenticate(`Bearer ${token}`, 'src');
+      const lookups = c.transactions() - base;
+      assert.ok(lookups >= 1, 'the first request reads the database');
+      for (let i = 0; i < 5; i++) assert.equal((await auth.authenticate(`Bearer ${token}`, 'src')).tokenId, first.tokenId);
+      assert.equal(c.transactions() - base, lookups, 'no transaction while the entry is fresh');
+      clock.advance(VERIFIED_TOKEN_TTL_MS + 1);
+      await auth.authenticate(`Bearer ${token}`, 'src');
+      assert.ok(c.transactions() - base > lookups, 'read again once stale');
+      const unknown = `pct_${'A'.repeat(43)}`;
+      const before = c.transactions();
+      for (let i = 0; i < 2; i++) await assert.rejects(auth.authenticate(`Bearer ${unknown}`, 'src'), { code: 'PROBECTL_ERR_UNAUTHENTICATED' });
+      assert.ok(c.transactions() - before >= 2, 'an unknown token is looked up every time');
+    } finally {
+      auth.close();
+    }
+  });
+
+  it('revoked through revokeToken: refused on the next request (the announcement empties the cache)', async () => {
+    const clock = manualClock();
+    const auth = authenticator(t.db, clock, provider);
+    try {
+      const { id, token } = await issue();
+      await auth.authenticate(`Bearer ${token}`, 'src');
+      const r = await inTenant(t.db, tenant, (tx) => revokeToken(tx, id, new Date(clock.now())));
+      assert.deepEqual(r, { found: true, changed: true });
+      await assert.rejects(auth.authenticate(`Bearer ${token}`, 'src'), { code: 'PROBECTL_ERR_UNAUTHENTICATED' });
+      await assert.rejects(auth.authenticate(`Bearer ${token}`, 'src'), { code: 'PROBECTL_ERR_UNAUTHENTICATED' }, 'a revoked token is not cached as valid');
+    } finally {
+      auth.close();
+    }
+  });
+
+  it('revoked without an announcement: still taken until VERIFIED_TOKEN_TTL_MS has passed, then refused', async () => {
+    const clock = manualClock();
+    const auth = authenticator(t.db, clock, provider);
+    try {
+      const { id, token } = await issue();
+      await auth.authenticate(`Bearer ${token}`, 'src');
+      await revokeSilently(id);
+      clock.advance(VERIFIED_TOKEN_TTL_MS - 1);
+      await auth.authenticate(`Bearer ${token}`, 'src');
+      clock.advance(2);
+      await assert.rejects(auth.authenticate(`Bearer ${token}`, 'src'), { code: 'PROBECTL_ERR_UNAUTHENTICATED' });
+    } finally {
+      auth.close();
+    }
+  });
+
+  it('a lookup that began before a revocation was announced does not refill the cache', async () => {
+    const clock = manualClock();
+    const c = counted(t.db);
+    const auth = authenticator(c.db, clock, provider);
+    try {
+      const { id, token } = await issue();
+      const release = c.hold();
+      const pending = auth.authenticate(`Bearer ${token}`, 'src');
+      await new Promise((r) => setTimeout(r, 20));
+      // The revocation commits and is announced while the lookup waits; the lookup then reads the
+      // token from before (as a read that started before the commit would).
+      t.db.streams.notify(tenant, TOKENS_STREAM);
+      release();
+      await pending;
+      await revokeSilently(id);
+      await assert.rejects(auth.authenticate(`Bearer ${token}`, 'src'), { code: 'PROBECTL_ERR_UNAUTHENTICATED' }, 'the raced answer was not kept');
+    } finally {
+      auth.close();
+    }
+  });
+});
