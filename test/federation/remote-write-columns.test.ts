@@ -147,6 +147,24 @@ describe('remote-write columns decoder (the write route) equals decodeRemoteWrit
     assertSame(compressSync(raw([{ labels: [['__name__', 'up']], samples: [[5_000_000, 1]] }])), { tenant: T, nowMs: 1_000_000 }, cache);
   });
 
+  it('a tag or length protobufjs reads as uint32 differently from the wire scan (over 2^32, longer than 5 bytes) is refused by both, never a series the scan did not count', () => {
+    const good = raw([{ labels: [['__name__', 'up']], samples: [[1, 1]] }]);
+    // A TimeSeries' payload (its tag and one-byte length stripped), with a label name the reference refuses.
+    const hidden = raw([{ labels: [['__name__', 'up'], ['bad name', 'x']], samples: [[2, 2]] }]).subarray(2);
+    const bodies = [
+      // Tag 2^32 + 10: an unknown field to a 64-bit reader, field 1 (a series) to protobufjs's uint32.
+      Buffer.concat([good, Buffer.from([0x8a, 0x80, 0x80, 0x80, 0x10, hidden.length]), hidden]),
+      // A series length in 6 bytes (non-minimal): protobufjs consumes 10.
+      Buffer.concat([good, Buffer.from([0x0a, 0x80 | hidden.length, 0x80, 0x80, 0x80, 0x80, 0x00]), hidden]),
+      // A label's tag over 2^32 inside a series: the scan's label count would miss it.
+      Buffer.concat([Buffer.from([0x0a, good.length - 2 + 6]), good.subarray(2), Buffer.from([0x8a, 0x80, 0x80, 0x80, 0x10, 0x00])]),
+    ];
+    for (const body of bodies) {
+      const out = assertSame(compressSync(body), { tenant: T });
+      assert.ok(!out.ok && out.kind === 'malformed' && out.message.includes('32-bit'), JSON.stringify(out));
+    }
+  });
+
   const name = fc.constantFrom('__name__', 'job', 'instance', 'tenant_id', 'le', 'a_b', 'bad-name', '');
   const value = fc.oneof(fc.constantFrom('up', 'node', '', 'x:1', 'évé', 'other'), fc.string({ maxLength: 6 }));
   const spec = fc.record({

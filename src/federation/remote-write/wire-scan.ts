@@ -12,6 +12,10 @@
  * an invalid wire type, a length running past its message, and a known message field (series,
  * labels, samples, exemplars, histograms, metadata) sent with a wire type other than
  * length-delimited; groups (wire types 3 and 4, deprecated, never sent by Prometheus) too.
+ * Tags and lengths are refused unless they are varints of at most 5 bytes below 2^32 (Go's
+ * proto refuses field numbers over 2^29 - 1): protobufjs reads both as uint32 — truncating a
+ * larger value, and consuming 10 bytes for any varint longer than 5 — so a field the scan skips
+ * as unknown would otherwise be a series, label or sample to protobufjs, never counted here.
  */
 import { RemoteWriteError } from './errors.ts';
 import { readVarint, varintAt } from './varint.ts';
@@ -47,6 +51,16 @@ function varint(buf: Uint8Array, pos: number, end: number): number {
   return v;
 }
 
+/**
+ * A tag or length at `pos`, as protobufjs reads it (uint32): a varint of at most 5 bytes below
+ * 2^32, else refused.
+ */
+function uint32(buf: Uint8Array, pos: number, end: number): number {
+  const v = varint(buf, pos, end);
+  if (varintAt.end - pos > 5 || v > 0xffffffff) throw malformed('a tag or length is not a 32-bit varint');
+  return v;
+}
+
 /** Where the payload of the field skip() last skipped starts. */
 let payloadStart = 0;
 
@@ -65,7 +79,7 @@ function skip(buf: Uint8Array, pos: number, end: number, wireType: number): numb
       n = 4;
       break;
     case LEN:
-      n = varint(buf, pos, end);
+      n = uint32(buf, pos, end);
       pos = varintAt.end;
       break;
     default:
@@ -91,7 +105,7 @@ export function scanWriteRequest(raw: Uint8Array, labelBound: number): WireCount
   const end = raw.length;
   let pos = 0;
   while (pos < end) {
-    const t = varint(raw, pos, end);
+    const t = uint32(raw, pos, end);
     const field = Math.floor(t / 8);
     const wireType = t % 8;
     if ((field === 1 || field === 3) && wireType !== LEN) throw malformed(`field ${field} of WriteRequest is not length-delimited`);
@@ -103,7 +117,7 @@ export function scanWriteRequest(raw: Uint8Array, labelBound: number): WireCount
     let labels = 0;
     let p = start;
     while (p < after) {
-      const ft = varint(raw, p, after);
+      const ft = uint32(raw, p, after);
       const f = Math.floor(ft / 8);
       const wt = ft % 8;
       if (f >= 1 && f <= 4 && wt !== LEN) throw malformed(`field ${f} of TimeSeries is not length-delimited`);
