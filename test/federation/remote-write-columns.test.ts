@@ -124,6 +124,25 @@ describe('remote-write columns decoder (the write route) equals decodeRemoteWrit
     }
   });
 
+  it('the cache is bounded by the label text it holds, not only by its entries (a label set may be ~150 KB)', () => {
+    const cache = new RemoteWriteLabelCache(50_000, 100_000);
+    const wide: DecodeOptions = { tenant: T, limits: { maxLabelValueBytes: 100_000 } };
+    const big = (v: string) => compressSync(raw([{ labels: [['__name__', 'm'], ['v', v.repeat(20_000)]], samples: [[1, 1]] }]));
+    const a = big('a');
+    const first = decodeRemoteWriteColumns(a, wide, cache).series[0]?.labels;
+    assert.equal(decodeRemoteWriteColumns(a, wide, cache).series[0]?.labels, first, 'held while within the budget');
+    const b = decodeRemoteWriteColumns(big('b'), wide, cache).series[0]?.labels;
+    assert.equal(b?.v, 'b'.repeat(20_000));
+    const again = decodeRemoteWriteColumns(a, wide, cache).series[0]?.labels;
+    assert.deepEqual(again, first);
+    assert.notEqual(again, first, 'the second large label set emptied the cache');
+    // One label set over the whole budget is never held.
+    const huge = compressSync(raw([{ labels: [['__name__', 'm'], ['v', 'c'.repeat(60_000)]], samples: [[1, 1]] }]));
+    const h = decodeRemoteWriteColumns(huge, wide, cache).series[0]?.labels;
+    assert.notEqual(decodeRemoteWriteColumns(huge, wide, cache).series[0]?.labels, h);
+    assertSame(huge, wide, cache);
+  });
+
   it('odd but valid requests (unsorted samples, a label set twice, unsorted labels, metadata, exemplars) and invalid ones answer the same', () => {
     const cases: Buffer[] = [
       raw([{ labels: [['__name__', 'up']], samples: [[3000, 3], [1000, 1]] }]),

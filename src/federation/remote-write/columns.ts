@@ -44,17 +44,24 @@ interface CachedLabels {
 
 /**
  * Validated label sets by tenant and exact label bytes (the run of `Label` fields as sent, one
- * byte per char: the map's key, so a hit is an exact match), at most `max` in all (when full it
- * is emptied, as the store's label cache). Entries depend on the label limits: a call with
+ * byte per char: the map's key, so a hit is an exact match), at most `max` entries and about
+ * `maxBytes` of label text in all (when full it is emptied, as the store's label cache): a
+ * label set may be ~150 KB under the default limits (64 labels of 2 KiB values), so a count
+ * alone would let a sender fill gigabytes. Entries depend on the label limits: a call with
  * other limits empties it.
  */
 export class RemoteWriteLabelCache {
   private readonly tenants = new Map<string, Map<string, CachedLabels>>();
   private size = 0;
+  /** Label text held, in chars: the byte key, the merge key and (about as long) the label record. */
+  private held = 0;
   private limitsKey = '';
   private readonly max: number;
-  constructor(max = 50_000) {
+  private readonly maxBytes: number;
+  /** `max`: entries; `maxBytes`: label text held (chars, ≈ bytes), 64 MiB by default. */
+  constructor(max = 50_000, maxBytes = 64 * 1024 * 1024) {
     this.max = max;
+    this.maxBytes = maxBytes;
   }
 
   /** The tenant's label sets under `limits` (everything emptied when they differ from the last call's). */
@@ -63,6 +70,7 @@ export class RemoteWriteLabelCache {
     if (key !== this.limitsKey) {
       this.tenants.clear();
       this.size = 0;
+      this.held = 0;
       this.limitsKey = key;
     }
     let map = this.tenants.get(tenant);
@@ -74,11 +82,17 @@ export class RemoteWriteLabelCache {
   }
 
   add(map: Map<string, CachedLabels>, bytes: string, entry: CachedLabels): void {
-    if (this.size >= this.max) {
+    const cost = bytes.length + 2 * entry.key.length;
+    if (cost > this.maxBytes) return;
+    if (this.size >= this.max || this.held + cost > this.maxBytes) {
       for (const m of this.tenants.values()) m.clear();
       this.size = 0;
+      this.held = 0;
     }
-    if (!map.has(bytes)) this.size++;
+    const old = map.get(bytes);
+    if (old === undefined) this.size++;
+    else this.held -= bytes.length + 2 * old.key.length;
+    this.held += cost;
     map.set(bytes, entry);
   }
 }
