@@ -54,11 +54,16 @@ export class PgStreamEvents implements StreamEvents {
     };
   }
 
+  /** NOTIFY statements sent and not yet answered: close() waits for them (a process exiting right after a revocation). */
+  private readonly sending = new Set<Promise<void>>();
+
   private flush(): void {
     this.flushTimer = undefined;
     const payloads = [...this.pending].map((key) => `${this.nonce}|${key}`);
     this.pending.clear();
-    if (payloads.length > 0) void this.opts.notify(payloads).catch(() => undefined);
+    if (payloads.length === 0) return;
+    const sent: Promise<void> = this.opts.notify(payloads).catch(() => undefined).finally(() => this.sending.delete(sent));
+    this.sending.add(sent);
   }
 
   private listen(): void {
@@ -110,13 +115,14 @@ export class PgStreamEvents implements StreamEvents {
     if (client) void client.end().catch(() => undefined);
   }
 
-  /** Flushes pending announcements and stops listening. */
+  /** Flushes pending announcements, waits until they are sent (the pool is ended next), and stops listening. */
   async close(): Promise<void> {
     if (this.flushTimer) {
       clearTimeout(this.flushTimer);
       this.flush();
     }
     this.closed = true;
+    await Promise.all(this.sending);
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     await this.connecting;
     const client = this.listener;

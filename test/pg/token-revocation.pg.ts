@@ -38,4 +38,30 @@ describe('token revocation across replicas (PostgreSQL)', () => {
       await new Promise((r) => setTimeout(r, 20));
     }
   });
+
+  it('revoked by a process that closes its database at once (`probectl token revoke` on PostgreSQL): its announcement still goes out before it exits', async (t) => {
+    const test = await openTestDb();
+    t.after(() => test.close());
+    assert.equal(test.driver, 'postgres', 'this suite needs PROBECTL_TEST_DATABASE_URL');
+    const [provider, tenant] = await makeTenants(test.db, 'provider', 'acme') as [string, string];
+    const auth = new Authenticator({ db: test.db, clock: manualClock(), providerTenantId: provider, failureAuditPerMinute: 1000, successAuditIntervalMs: 3_600_000 });
+    t.after(() => auth.close());
+    const { id, token } = await inTenant(test.db, tenant, (tx) => createToken(tx, { name: 'r', permissions: ['incidents-read'], createdBy: 'test' }));
+    assert.equal((await auth.authenticate(`Bearer ${token}`, 'src')).tokenId, id);
+    await new Promise((r) => setTimeout(r, 500)); // the LISTEN connection opens on the first subscription
+    // The CLI's process: a fresh pool, one revocation, closed right after (as withApi closes the in-process app).
+    const cli = await openPostgres({ connectionString: test.url as string, poolSize: 2 });
+    try {
+      await inTenant(cli, tenant, (tx) => revokeToken(tx, id, new Date()));
+    } finally {
+      await cli.close();
+    }
+    const started = Date.now();
+    for (;;) {
+      const refused = await auth.authenticate(`Bearer ${token}`, 'src').then(() => false, (err: { code?: string }) => err.code === 'PROBECTL_ERR_UNAUTHENTICATED');
+      if (refused) break;
+      assert.ok(Date.now() - started < 3_000, 'the closing process\'s revocation was never announced (only the cache TTL would end it)');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  });
 });
