@@ -56,11 +56,13 @@ export class Authenticator {
   private readonly successes: OncePerInterval;
   private readonly failures = new LRUCache<string, FailureWindow>({ max: MAX_TRACKED });
   /**
-   * Tokens found valid, by token hash, each until `until` (clock ms): a request of a known
-   * token costs no database transaction. Only valid tokens are kept; unknown and revoked ones
+   * Tokens found valid, by token hash, each looked up `at` (clock ms) and taken until `at` +
+   * VERIFIED_TOKEN_TTL_MS — and not if the clock now reads earlier than `at` (stepped back, it
+   * would otherwise stretch the entry by as much): a request of a known token costs no
+   * database transaction. Only valid tokens are kept; unknown and revoked ones
    * are looked up every time (and their failures audited under the per-source limit).
    */
-  private readonly verified = new LRUCache<string, { match: TokenMatch; until: number }>({ max: MAX_TRACKED });
+  private readonly verified = new LRUCache<string, { match: TokenMatch; at: number }>({ max: MAX_TRACKED });
   /** Bumped when the cache is emptied: a lookup that began before a revocation does not refill it. */
   private generation = 0;
   private readonly unsubscribe: () => void;
@@ -87,10 +89,10 @@ export class Authenticator {
   private async lookup(hash: string): Promise<TokenMatch | undefined> {
     const now = this.opts.clock.now();
     const hit = this.verified.get(hash);
-    if (hit !== undefined && hit.until > now) return hit.match;
+    if (hit !== undefined && hit.at <= now && now - hit.at < VERIFIED_TOKEN_TTL_MS) return hit.match;
     const generation = this.generation;
     const match = await inSystem(this.opts.db, (tx) => findTokenByHash(tx, hash));
-    if (match && !match.revoked && generation === this.generation) this.verified.set(hash, { match, until: now + VERIFIED_TOKEN_TTL_MS });
+    if (match && !match.revoked && generation === this.generation) this.verified.set(hash, { match, at: now });
     else this.verified.delete(hash);
     return match;
   }

@@ -113,6 +113,21 @@ describe(`verified-token cache (${process.env.PROBECTL_TEST_DATABASE_URL ? 'post
     }
   });
 
+  it('the clock stepping back does not stretch a cached verdict past VERIFIED_TOKEN_TTL_MS of lookups', async () => {
+    const clock = manualClock();
+    const auth = authenticator(t.db, clock, provider);
+    try {
+      const { id, token } = await issue();
+      await auth.authenticate(`Bearer ${token}`, 'src');
+      // The wall clock is stepped back an hour (NTP, a VM restored), and the token is revoked unannounced.
+      clock.advance(-3_600_000);
+      await revokeSilently(id);
+      await assert.rejects(auth.authenticate(`Bearer ${token}`, 'src'), { code: 'PROBECTL_ERR_UNAUTHENTICATED' }, 'an entry from the clock\'s future is not trusted');
+    } finally {
+      auth.close();
+    }
+  });
+
   it('a lookup that began before a revocation was announced does not refill the cache', async () => {
     const clock = manualClock();
     const c = counted(t.db);
