@@ -73,10 +73,20 @@ describe(`verified-token cache (${process.env.PROBECTL_TEST_DATABASE_URL ? 'post
       clock.advance(VERIFIED_TOKEN_TTL_MS + 1);
       await auth.authenticate(`Bearer ${token}`, 'src');
       assert.ok(c.transactions() - base > lookups, 'read again once stale');
-      const unknown = `pct_${'A'.repeat(43)}`;
+    } finally {
+      auth.close();
+    }
+  });
+
+  it('an unknown well-formed token is looked up on every try (never cached), its failures audited under the per-source limit', async () => {
+    const c = counted(t.db);
+    // One failure audited per minute: every transaction after the first is a lookup.
+    const auth = new Authenticator({ db: c.db, clock: manualClock(), providerTenantId: provider, failureAuditPerMinute: 1, successAuditIntervalMs: 3_600_000 });
+    try {
+      const unknown = `pcl_${'A'.repeat(43)}`;
       const before = c.transactions();
-      for (let i = 0; i < 2; i++) await assert.rejects(auth.authenticate(`Bearer ${unknown}`, 'src'), { code: 'PROBECTL_ERR_UNAUTHENTICATED' });
-      assert.ok(c.transactions() - before >= 2, 'an unknown token is looked up every time');
+      for (let i = 0; i < 3; i++) await assert.rejects(auth.authenticate(`Bearer ${unknown}`, 'src'), { code: 'PROBECTL_ERR_UNAUTHENTICATED' });
+      assert.equal(c.transactions() - before, 3 + 1, 'three lookups and one audited failure');
     } finally {
       auth.close();
     }
