@@ -184,6 +184,19 @@ describe('remote-write columns decoder (the write route) equals decodeRemoteWrit
     }
   });
 
+  it('a label value starting with U+FEFF keeps it (TextDecoder would strip it as a byte order mark): two series stay two, a metric name with it is refused', () => {
+    const body = compressSync(raw([
+      { labels: [['__name__', 'up'], ['job', '\uFEFFnode']], samples: [[1, 1]] },
+      { labels: [['__name__', 'up'], ['job', 'node']], samples: [[1, 2]] },
+      { labels: [['__name__', 'up'], ['job', '\uFEFF']], samples: [[1, 3]] },
+    ]));
+    const out = assertSame(body, { tenant: T });
+    assert.ok(out.ok, JSON.stringify(out));
+    assert.deepEqual(out.series.map((s) => s.labels.job), ['\uFEFFnode', 'node', '\uFEFF']);
+    const named = assertSame(compressSync(raw([{ labels: [['__name__', '\uFEFFup']], samples: [[1, 1]] }])), { tenant: T });
+    assert.ok(!named.ok && named.message.includes('invalid metric name'), JSON.stringify(named));
+  });
+
   const name = fc.constantFrom('__name__', 'job', 'instance', 'tenant_id', 'le', 'a_b', 'bad-name', '');
   const value = fc.oneof(fc.constantFrom('up', 'node', '', 'x:1', 'évé', 'other'), fc.string({ maxLength: 6 }));
   const spec = fc.record({

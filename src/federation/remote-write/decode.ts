@@ -95,7 +95,8 @@ export interface DecodeOptions {
   readonly maxAheadMs?: number;
 }
 
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
+/** Fatal on invalid UTF-8; a leading U+FEFF is part of the text (Go keeps the bytes as sent), not a byte order mark to strip. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * From this inflated size on, the snappy library copies its output into a Buffer V8 allocates
