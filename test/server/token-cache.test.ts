@@ -7,6 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { appendAudit } from '../../src/audit/log.ts';
+import { revokeTokenOf } from '../../src/identity/admin.ts';
 import { createToken, revokeToken, TOKENS_STREAM } from '../../src/identity/tokens.ts';
 import { Authenticator, VERIFIED_TOKEN_TTL_MS } from '../../src/server/auth.ts';
 import type { Db } from '../../src/store/db.ts';
@@ -102,6 +104,20 @@ describe(`verified-token cache (${process.env.PROBECTL_TEST_DATABASE_URL ? 'post
       assert.deepEqual(r, { found: true, changed: true });
       await assert.rejects(auth.authenticate(`Bearer ${token}`, 'src'), { code: 'PROBECTL_ERR_UNAUTHENTICATED' });
       await assert.rejects(auth.authenticate(`Bearer ${token}`, 'src'), { code: 'PROBECTL_ERR_UNAUTHENTICATED' }, 'a revoked token is not cached as valid');
+    } finally {
+      auth.close();
+    }
+  });
+
+  it('revoked by the provider through revokeTokenOf (the REST DELETE of another tenant\'s token): refused on the next request', async () => {
+    const clock = manualClock();
+    const auth = authenticator(t.db, clock, provider);
+    try {
+      const { id, token } = await issue();
+      await auth.authenticate(`Bearer ${token}`, 'src');
+      const r = await revokeTokenOf({ db: t.db, clock, audit: appendAudit }, { tenantId: provider, name: 'token:provider' }, tenant, id);
+      assert.deepEqual(r, { changed: true });
+      await assert.rejects(auth.authenticate(`Bearer ${token}`, 'src'), { code: 'PROBECTL_ERR_UNAUTHENTICATED' });
     } finally {
       auth.close();
     }
