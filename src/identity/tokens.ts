@@ -86,7 +86,7 @@ export const TOKENS_STREAM = 'tokens';
 
 /**
  * Revokes; returns false when the token does not exist in this tenant. Revoking twice is a
- * no-op. Announces TOKENS_STREAM after commit whenever the token exists.
+ * no-op. Announces TOKENS_STREAM after commit when this call revoked it.
  */
 export async function revokeToken(tx: TenantTx, id: string, at: Date): Promise<{ found: boolean; changed: boolean }> {
   const res = await tx.query<{ revoked_at: Date | null }>(
@@ -95,8 +95,11 @@ export async function revokeToken(tx: TenantTx, id: string, at: Date): Promise<{
   );
   const row = res.rows[0];
   if (!row) return { found: false, changed: false };
-  tx.streamGrew(TOKENS_STREAM);
-  return { found: true, changed: row.revoked_at?.getTime() === at.getTime() };
+  const changed = row.revoked_at?.getTime() === at.getTime();
+  // Announced only when this call revoked it: repeating a revocation must not let a caller empty
+  // every replica's cache (all tenants') in a loop.
+  if (changed) tx.streamGrew(TOKENS_STREAM);
+  return { found: true, changed };
 }
 
 export interface TokenMatch {

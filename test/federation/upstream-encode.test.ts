@@ -99,4 +99,10 @@ describe('upstream remote-write encoding', () => {
       assert.deepEqual(asEngine(forwarded, TENANT), expected);
     }), { numRuns: 500 });
   });
+
+  it('a timestamp that is not an integer of ms is refused, never looped on', () => {
+    for (const t of [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN, 1.5, 2 ** 60]) {
+      assert.throws(() => encodeTenantWriteRequest(TENANT, [{ labels: { __name__: 'm' }, timestamps: [t], values: new Float64Array([1]) }]), TypeError, String(t));
+    }
+  });
 });

@@ -109,6 +109,20 @@ describe(`verified-token cache (${process.env.PROBECTL_TEST_DATABASE_URL ? 'post
     }
   });
 
+  it('a revocation is announced once: revoking a revoked token again announces nothing (no caller can empty every replica\'s cache in a loop)', async () => {
+    const heard: string[] = [];
+    const off = t.db.streams.subscribe((tn, stream) => { if (stream === TOKENS_STREAM) heard.push(tn); });
+    try {
+      const { id } = await issue();
+      const first = await inTenant(t.db, tenant, (tx) => revokeToken(tx, id, new Date()));
+      const again = await inTenant(t.db, tenant, (tx) => revokeToken(tx, id, new Date(Date.now() + 1000)));
+      assert.deepEqual([first.changed, again.changed], [true, false]);
+      assert.deepEqual(heard, [tenant], 'one announcement, for the revocation that changed the token');
+    } finally {
+      off();
+    }
+  });
+
   it('revoked by the provider through revokeTokenOf (the REST DELETE of another tenant\'s token): refused on the next request', async () => {
     const clock = manualClock();
     const auth = authenticator(t.db, clock, provider);

@@ -129,7 +129,12 @@ export function encodeTenantColumns(tenant: string, c: Pick<SampleColumns, 'labe
     const run = labelRun(c.labels[k] as Readonly<Record<string, string>>, tenant);
     let size = run.length;
     const end = bounds[k + 1] as number;
-    for (let i = bounds[k] as number; i < end; i++) size += 2 + 10 + int64Length(ts[i] as number);
+    for (let i = bounds[k] as number; i < end; i++) {
+      const t = ts[i] as number;
+      // An int64 timestamp: anything else (±Infinity, NaN, a fraction) would not end putVarint.
+      if (!Number.isSafeInteger(t)) throw new TypeError(`encodeTenantColumns: timestamp ${t} is not an integer of ms`);
+      size += 2 + 10 + int64Length(t);
+    }
     runs[k] = run;
     sizes[k] = size;
     total += 1 + varintLength(size) + size;
