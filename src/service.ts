@@ -322,7 +322,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       const command = firstRequestCommand({ url: localUrl(identity ? 'https' : 'http', config.listen.host, port), adminTokenFile: core.adminTokenFile, caFile: tls?.certFile });
       log.info({ command }, 'first start: reach the API with the command in "command" (it reads the admin token from its file)');
     }
-    log.info({ url, version: VERSION, driver: db.driver, data_dir: config.dataDir, ...(identity ? { sha256_fingerprint: identity.fingerprint256 } : {}) }, 'probectl serving');
+    log.info({ url, pid: process.pid, version: VERSION, driver: db.driver, data_dir: config.dataDir, ...(identity ? { sha256_fingerprint: identity.fingerprint256 } : {}) }, 'probectl serving');
     if (core.adminTokenFile) {
       // Housekeeping only: a marker that cannot be removed must not stop a server that serves (the next start announces again).
       try {

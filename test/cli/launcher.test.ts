@@ -78,7 +78,10 @@ describe('the probectl launcher', () => {
             reject(new Error(`server exited with ${code}:\n${out}`));
           });
         });
-        // The pid we started is the server itself: its command line carries the flags.
+        // The pid we started is the server itself: its command line carries the flags, and the
+        // "probectl serving" line names it (README: stop the server by that pid).
+        const serving = JSON.parse(out.split('\n').find((l) => l.includes('"probectl serving"')) as string) as { pid?: number };
+        assert.equal(serving.pid, child.pid, 'the serving line carries the server\'s pid');
         return readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
       } finally {
         child.kill('SIGTERM');
@@ -138,6 +141,8 @@ describe('the probectl launcher', () => {
       while (alive(serverPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       assert.ok(!alive(serverPid), 'the orphaned server stopped');
       assert.match(out, /"probectl serving"/);
+      const serving = JSON.parse(out.split('\n').find((l) => l.includes('"probectl serving"')) as string) as { pid?: number };
+      assert.equal(serving.pid, serverPid, 'without execve the serving line names the child that serves, not the launcher');
     } finally {
       if (launcher.exitCode === null && launcher.signalCode === null) launcher.kill('SIGKILL');
       if (serverPid !== undefined && alive(serverPid)) process.kill(serverPid, 'SIGKILL');
