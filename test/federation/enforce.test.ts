@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { parser } from '@prometheus-io/lezer-promql';
 import { enforceMatchSelector, enforceQuery } from '../../src/federation/enforce/enforce.ts';
-import { goQuote } from '../../src/federation/enforce/literals.ts';
+import { goQuote, unquotePromString } from '../../src/federation/enforce/literals.ts';
 import { isConstant, QueryRefusedError, type EnforcedQuery, type RefusalReason } from '../../src/federation/enforce/types.ts';
 
 const T = 'acme';
@@ -335,5 +335,12 @@ describe('tenant enforcer: properties (fast-check)', () => {
       const r = enforceOrRefuse(q, t);
       if (r !== undefined) checkInvariants(r, t);
     }), { numRuns: 3000 });
+  });
+
+  it('a leading U+FEFF written as byte escapes stays in the value, as Go keeps it (not stripped as a byte order mark)', () => {
+    assert.deepEqual(unquotePromString('"\\xef\\xbb\\xbfnode"'), { value: '\uFEFFnode' });
+    assert.deepEqual(unquotePromString('"\\357\\273\\277"'), { value: '\uFEFF' });
+    const q = enforceQuery('up{job="\\xef\\xbb\\xbfnode"}', 'acme');
+    assert.ok(q.query.includes(goQuote('\uFEFFnode')), q.query);
   });
 });

@@ -16,7 +16,8 @@
  * never an exception.
  */
 
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of the value (Go keeps it), never a byte order mark to strip.
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const ENCODER = new TextEncoder();
 
 /** Go's `isSpace` in promql/parser/lex.go: the only characters PromQL skips between tokens. */
