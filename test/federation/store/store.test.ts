@@ -357,7 +357,11 @@ describe(`embedded metrics store (${process.env.PROBECTL_TEST_DATABASE_URL ? 'po
       const costly = (i: number) => Array.from({ length: 8 }, (_, k) => `(a{10}){100}${k}x${i}`).join('|');
       const compiling = await timed(() => assert.rejects(slow.series(r, Array.from({ length: 300 }, (_, i) => [{ name: 'v', op: '=~' as const, value: costly(i) }])), code('PROBECTL_ERR_METRICS_QUERY_TIMEOUT')));
       assert.ok(compiling.took < 3000, `compiling stopped at the budget (${Math.round(compiling.took)} ms)`);
-      assert.ok(compiling.longestGap < 500, `compiling never held the event loop for long (longest gap ${Math.round(compiling.longestGap)} ms)`);
+      // Unsliced, the 300 compilations (~20 ms each) would hold the loop for ~6 s. Sliced, a gap stays near the
+      // slice (the budget check runs between compilations, one costly compilation can outlast it): 277–333 ms here
+      // alone, and two clean-clone CI runs measured 582–583 ms with V8's gc pauses taken out, so the bound is 1 s —
+      // still 6× below the regression.
+      assert.ok(compiling.longestGap < 1000, `compiling never held the event loop for long (longest gap ${Math.round(compiling.longestGap)} ms)`);
     });
   });
 
