@@ -6,7 +6,7 @@
  * revoked tokens are never cached.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { appendAudit } from '../../src/audit/log.ts';
 import { revokeTokenOf } from '../../src/identity/admin.ts';
 import { createToken, revokeToken, TOKENS_STREAM } from '../../src/identity/tokens.ts';
@@ -42,8 +42,13 @@ function counted(db: Db): { db: Db; transactions: () => number; hold(): () => vo
   };
 }
 
+/** Authenticators of the running test, closed after it (afterEach). */
+const opened: Authenticator[] = [];
+
 function authenticator(db: Db, clock: { now(): number }, providerTenantId: string): Authenticator {
-  return new Authenticator({ db, clock, providerTenantId, failureAuditPerMinute: 1000, successAuditIntervalMs: 3_600_000 });
+  const auth = new Authenticator({ db, clock, providerTenantId, failureAuditPerMinute: 1000, successAuditIntervalMs: 3_600_000 });
+  opened.push(auth);
+  return auth;
 }
 
 describe(`verified-token cache (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' : 'pglite'})`, () => {
@@ -55,6 +60,9 @@ describe(`verified-token cache (${process.env.PROBECTL_TEST_DATABASE_URL ? 'post
     [provider, tenant] = await makeTenants(t.db, 'provider', 'acme') as [string, string];
   });
   after(() => t?.close());
+  afterEach(() => {
+    for (const auth of opened.splice(0)) auth.close();
+  });
 
   const issue = (permissions = ['incidents-read'] as const) => inTenant(t.db, tenant, (tx) => createToken(tx, { name: 'cache', permissions, createdBy: 'test' }));
   /** Revoked in the database only: no announcement (as a missed NOTIFY leaves it). */
@@ -64,20 +72,16 @@ describe(`verified-token cache (${process.env.PROBECTL_TEST_DATABASE_URL ? 'post
     const clock = manualClock();
     const c = counted(t.db);
     const auth = authenticator(c.db, clock, provider);
-    try {
-      const { token } = await issue();
-      const base = c.transactions();
-      const first = await auth.authenticate(`Bearer ${token}`, 'src');
-      const lookups = c.transactions() - base;
-      assert.ok(lookups >= 1, 'the first request reads the database');
-      for (let i = 0; i < 5; i++) assert.equal((await auth.authenticate(`Bearer ${token}`, 'src')).tokenId, first.tokenId);
-      assert.equal(c.transactions() - base, lookups, 'no transaction while the entry is fresh');
-      clock.advance(VERIFIED_TOKEN_TTL_MS + 1);
-      await auth.authenticate(`Bearer ${token}`, 'src');
-      assert.ok(c.transactions() - base > lookups, 'read again once stale');
-    } finally {
-      auth.close();
-    }
+    const { token } = await issue();
+    const base = c.transactions();
+    const first = await auth.authenticate(`Bearer ${token}`, 'src');
+    const lookups = c.transactions() - base;
+    assert.ok(lookups >= 1, 'the first request reads the database');
+    for (let i = 0; i < 5; i++) assert.equal((await auth.authenticate(`Bearer ${token}`, 'src')).tokenId, first.tokenId);
+    assert.equal(c.transactions() - base, lookups, 'no transaction while the entry is fresh');
+    clock.advance(VERIFIED_TOKEN_TTL_MS + 1);
+    await auth.authenticate(`Bearer ${token}`, 'src');
+    assert.ok(c.transactions() - base > lookups, 'read again once stale');
   });
 
   it('an unknown well-formed token is looked up on every try (never cached), its failures audited under the per-source limit', async () => {
@@ -97,16 +101,12 @@ describe(`verified-token cache (${process.env.PROBECTL_TEST_DATABASE_URL ? 'post
   it('revoked through revokeToken: refused on the next request (the announcement empties the cache)', async () => {
     const clock = manualClock();
     const auth = authenticator(t.db, clock, provider);
-    try {
-      const { id, token } = await issue();
-      await auth.authenticate(`Bearer ${token}`, 'src');
-      const r = await inTenant(t.db, tenant, (tx) => revokeToken(tx, id, new Date(clock.now())));
-      assert.deepEqual(r, { found: true, changed: true });
-      await assert.rejects(auth.authenticate(`Bearer ${token}`, 'src'), { code: 'PROBECTL_ERR_UNAUTHENTICATED' });
-      await assert.rejects(auth.authenticate(`Bearer ${token}`, 'src'), { code: 'PROBECTL_ERR_UNAUTHENTICATED' }, 'a revoked token is not cached as valid');
-    } finally {
-      auth.close();
-    }
+    const { id, token } = await issue();
+    await auth.authenticate(`Bearer ${token}`, 'src');
+    const r = await inTenant(t.db, tenant, (tx) => revokeToken(tx, id, new Date(clock.now())));
+    assert.deepEqual(r, { found: true, changed: true });
+    await assert.rejects(auth.authenticate(`Bearer ${token}`, 'src'), { code: 'PROBECTL_ERR_UNAUTHENTICATED' });
+    await assert.rejects(auth.authenticate(`Bearer ${token}`, 'src'), { code: 'PROBECTL_ERR_UNAUTHENTICATED' }, 'a revoked token is not cached as valid');
   });
 
   it('a revocation is announced once: revoking a revoked token again announces nothing (no caller can empty every replica\'s cache in a loop)', async () => {
@@ -126,66 +126,50 @@ describe(`verified-token cache (${process.env.PROBECTL_TEST_DATABASE_URL ? 'post
   it('revoked by the provider through revokeTokenOf (the REST DELETE of another tenant\'s token): refused on the next request', async () => {
     const clock = manualClock();
     const auth = authenticator(t.db, clock, provider);
-    try {
-      const { id, token } = await issue();
-      await auth.authenticate(`Bearer ${token}`, 'src');
-      const r = await revokeTokenOf({ db: t.db, clock, audit: appendAudit }, { tenantId: provider, name: 'token:provider' }, tenant, id);
-      assert.deepEqual(r, { changed: true });
-      await assert.rejects(auth.authenticate(`Bearer ${token}`, 'src'), { code: 'PROBECTL_ERR_UNAUTHENTICATED' });
-    } finally {
-      auth.close();
-    }
+    const { id, token } = await issue();
+    await auth.authenticate(`Bearer ${token}`, 'src');
+    const r = await revokeTokenOf({ db: t.db, clock, audit: appendAudit }, { tenantId: provider, name: 'token:provider' }, tenant, id);
+    assert.deepEqual(r, { changed: true });
+    await assert.rejects(auth.authenticate(`Bearer ${token}`, 'src'), { code: 'PROBECTL_ERR_UNAUTHENTICATED' });
   });
 
   it('revoked without an announcement: still taken until VERIFIED_TOKEN_TTL_MS has passed, then refused', async () => {
     const clock = manualClock();
     const auth = authenticator(t.db, clock, provider);
-    try {
-      const { id, token } = await issue();
-      await auth.authenticate(`Bearer ${token}`, 'src');
-      await revokeSilently(id);
-      clock.advance(VERIFIED_TOKEN_TTL_MS - 1);
-      await auth.authenticate(`Bearer ${token}`, 'src');
-      clock.advance(2);
-      await assert.rejects(auth.authenticate(`Bearer ${token}`, 'src'), { code: 'PROBECTL_ERR_UNAUTHENTICATED' });
-    } finally {
-      auth.close();
-    }
+    const { id, token } = await issue();
+    await auth.authenticate(`Bearer ${token}`, 'src');
+    await revokeSilently(id);
+    clock.advance(VERIFIED_TOKEN_TTL_MS - 1);
+    await auth.authenticate(`Bearer ${token}`, 'src');
+    clock.advance(2);
+    await assert.rejects(auth.authenticate(`Bearer ${token}`, 'src'), { code: 'PROBECTL_ERR_UNAUTHENTICATED' });
   });
 
   it('the clock stepping back does not stretch a cached verdict past VERIFIED_TOKEN_TTL_MS of lookups', async () => {
     const clock = manualClock();
     const auth = authenticator(t.db, clock, provider);
-    try {
-      const { id, token } = await issue();
-      await auth.authenticate(`Bearer ${token}`, 'src');
-      // The wall clock is stepped back an hour (NTP, a VM restored), and the token is revoked unannounced.
-      clock.advance(-3_600_000);
-      await revokeSilently(id);
-      await assert.rejects(auth.authenticate(`Bearer ${token}`, 'src'), { code: 'PROBECTL_ERR_UNAUTHENTICATED' }, 'an entry from the clock\'s future is not trusted');
-    } finally {
-      auth.close();
-    }
+    const { id, token } = await issue();
+    await auth.authenticate(`Bearer ${token}`, 'src');
+    // The wall clock is stepped back an hour (NTP, a VM restored), and the token is revoked unannounced.
+    clock.advance(-3_600_000);
+    await revokeSilently(id);
+    await assert.rejects(auth.authenticate(`Bearer ${token}`, 'src'), { code: 'PROBECTL_ERR_UNAUTHENTICATED' }, 'an entry from the clock\'s future is not trusted');
   });
 
   it('a lookup that began before a revocation was announced does not refill the cache', async () => {
     const clock = manualClock();
     const c = counted(t.db);
     const auth = authenticator(c.db, clock, provider);
-    try {
-      const { id, token } = await issue();
-      const release = c.hold();
-      const pending = auth.authenticate(`Bearer ${token}`, 'src');
-      await new Promise((r) => setTimeout(r, 20));
-      // The revocation commits and is announced while the lookup waits; the lookup then reads the
-      // token from before (as a read that started before the commit would).
-      t.db.streams.notify(tenant, TOKENS_STREAM);
-      release();
-      await pending;
-      await revokeSilently(id);
-      await assert.rejects(auth.authenticate(`Bearer ${token}`, 'src'), { code: 'PROBECTL_ERR_UNAUTHENTICATED' }, 'the raced answer was not kept');
-    } finally {
-      auth.close();
-    }
+    const { id, token } = await issue();
+    const release = c.hold();
+    const pending = auth.authenticate(`Bearer ${token}`, 'src');
+    await new Promise((r) => setTimeout(r, 20));
+    // The revocation commits and is announced while the lookup waits; the lookup then reads the
+    // token from before (as a read that started before the commit would).
+    t.db.streams.notify(tenant, TOKENS_STREAM);
+    release();
+    await pending;
+    await revokeSilently(id);
+    await assert.rejects(auth.authenticate(`Bearer ${token}`, 'src'), { code: 'PROBECTL_ERR_UNAUTHENTICATED' }, 'the raced answer was not kept');
   });
 });
