@@ -42,7 +42,7 @@ const MAX_TRACKED = 10_000;
  * How long (ms) a verified token is taken without asking the database again. A revocation
  * empties every replica's cache at once (the `tokens` stream announcement, LISTEN/NOTIFY on
  * PostgreSQL); this bounds the case where that announcement is missed (a replica's listening
- * connection reconnecting, a CLI process exiting before its NOTIFY was sent).
+ * connection reconnecting at that moment).
  */
 export const VERIFIED_TOKEN_TTL_MS = 10_000;
 

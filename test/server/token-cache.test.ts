@@ -65,6 +65,15 @@ describe(`verified-token cache (${process.env.PROBECTL_TEST_DATABASE_URL ? 'post
   });
 
   const issue = (permissions = ['incidents-read'] as const) => inTenant(t.db, tenant, (tx) => createToken(tx, { name: 'cache', permissions, createdBy: 'test' }));
+  /** A fresh token of `tenant`, authenticated once by a new authenticator on a clock of its own (so it is cached). */
+  const usedOnce = async () => {
+    const clock = manualClock();
+    const auth = authenticator(t.db, clock, provider);
+    const { id, token } = await issue();
+    const use = () => auth.authenticate(`Bearer ${token}`, 'src');
+    await use();
+    return { clock, id, use };
+  };
   /** Revoked in the database only: no announcement (as a missed NOTIFY leaves it). */
   const revokeSilently = (id: string) => inSystem(t.db, (tx) => tx.asTenant(tenant, (s) => s.query('UPDATE tokens SET revoked_at = now() WHERE id = $1', [id])));
 
@@ -99,14 +108,11 @@ describe(`verified-token cache (${process.env.PROBECTL_TEST_DATABASE_URL ? 'post
   });
 
   it('revoked through revokeToken: refused on the next request (the announcement empties the cache)', async () => {
-    const clock = manualClock();
-    const auth = authenticator(t.db, clock, provider);
-    const { id, token } = await issue();
-    await auth.authenticate(`Bearer ${token}`, 'src');
+    const { clock, id, use } = await usedOnce();
     const r = await inTenant(t.db, tenant, (tx) => revokeToken(tx, id, new Date(clock.now())));
     assert.deepEqual(r, { found: true, changed: true });
-    await assert.rejects(auth.authenticate(`Bearer ${token}`, 'src'), { code: 'PROBECTL_ERR_UNAUTHENTICATED' });
-    await assert.rejects(auth.authenticate(`Bearer ${token}`, 'src'), { code: 'PROBECTL_ERR_UNAUTHENTICATED' }, 'a revoked token is not cached as valid');
+    await assert.rejects(use(), { code: 'PROBECTL_ERR_UNAUTHENTICATED' });
+    await assert.rejects(use(), { code: 'PROBECTL_ERR_UNAUTHENTICATED' }, 'a revoked token is not cached as valid');
   });
 
   it('a revocation is announced once: revoking a revoked token again announces nothing (no caller can empty every replica\'s cache in a loop)', async () => {
@@ -124,36 +130,27 @@ describe(`verified-token cache (${process.env.PROBECTL_TEST_DATABASE_URL ? 'post
   });
 
   it('revoked by the provider through revokeTokenOf (the REST DELETE of another tenant\'s token): refused on the next request', async () => {
-    const clock = manualClock();
-    const auth = authenticator(t.db, clock, provider);
-    const { id, token } = await issue();
-    await auth.authenticate(`Bearer ${token}`, 'src');
+    const { clock, id, use } = await usedOnce();
     const r = await revokeTokenOf({ db: t.db, clock, audit: appendAudit }, { tenantId: provider, name: 'token:provider' }, tenant, id);
     assert.deepEqual(r, { changed: true });
-    await assert.rejects(auth.authenticate(`Bearer ${token}`, 'src'), { code: 'PROBECTL_ERR_UNAUTHENTICATED' });
+    await assert.rejects(use(), { code: 'PROBECTL_ERR_UNAUTHENTICATED' });
   });
 
   it('revoked without an announcement: still taken until VERIFIED_TOKEN_TTL_MS has passed, then refused', async () => {
-    const clock = manualClock();
-    const auth = authenticator(t.db, clock, provider);
-    const { id, token } = await issue();
-    await auth.authenticate(`Bearer ${token}`, 'src');
+    const { clock, id, use } = await usedOnce();
     await revokeSilently(id);
     clock.advance(VERIFIED_TOKEN_TTL_MS - 1);
-    await auth.authenticate(`Bearer ${token}`, 'src');
+    await use();
     clock.advance(2);
-    await assert.rejects(auth.authenticate(`Bearer ${token}`, 'src'), { code: 'PROBECTL_ERR_UNAUTHENTICATED' });
+    await assert.rejects(use(), { code: 'PROBECTL_ERR_UNAUTHENTICATED' });
   });
 
   it('the clock stepping back does not stretch a cached verdict past VERIFIED_TOKEN_TTL_MS of lookups', async () => {
-    const clock = manualClock();
-    const auth = authenticator(t.db, clock, provider);
-    const { id, token } = await issue();
-    await auth.authenticate(`Bearer ${token}`, 'src');
+    const { clock, id, use } = await usedOnce();
     // The wall clock is stepped back an hour (NTP, a VM restored), and the token is revoked unannounced.
     clock.advance(-3_600_000);
     await revokeSilently(id);
-    await assert.rejects(auth.authenticate(`Bearer ${token}`, 'src'), { code: 'PROBECTL_ERR_UNAUTHENTICATED' }, 'an entry from the clock\'s future is not trusted');
+    await assert.rejects(use(), { code: 'PROBECTL_ERR_UNAUTHENTICATED' }, 'an entry from the clock\'s future is not trusted');
   });
 
   it('a lookup that began before a revocation was announced does not refill the cache', async () => {

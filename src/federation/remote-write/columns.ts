@@ -123,7 +123,7 @@ function skip(buf: Uint8Array, pos: number, end: number, wireType: number): numb
   return -1;
 }
 
-/** The end of the length-delimited payload starting at `pos` (its length varint), within `end`, or -1; sets `next` to its start. */
+/** The end of the length-delimited payload starting at `pos` (its length varint), within `end`, or -1; `varintAt.end` is its start. */
 function delimited(buf: Uint8Array, pos: number, end: number): number {
   const len = readVarint(buf, pos, end, 5);
   return len !== -1 && varintAt.end + len <= end ? varintAt.end + len : -1;
