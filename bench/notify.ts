@@ -208,6 +208,7 @@ async function inbound(serverUrl: string, receiver: Receiver, caPath: string, te
           await tx.query(
             `INSERT INTO notify_links (tenant_id, connector, incident_id, provider, state, status, ref_id, ref_keys, created_at, updated_at)
              SELECT $1, $2, id, $3, 'open', 'open', 'probectl-' || id, ARRAY['probectl-' || id], $5, $5 FROM unnest($4::uuid[]) AS u(id)`, [tenant, c.id, c.provider.name, ids, now]);
+          await tx.query(`INSERT INTO notify_link_refs (tenant_id, ref, connector, incident_id) SELECT $1, 'probectl-' || id, $2, id FROM unnest($3::uuid[]) AS u(id)`, [tenant, c.id, ids]);
         }
       });
     }

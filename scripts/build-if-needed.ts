@@ -1,15 +1,17 @@
 /**
  * `npm start` runs this first: it compiles src/ to dist/ when dist is missing
- * or older than any source file, and copies the SQL migrations next to it.
+ * or older than any source file or folder (a removed file changes its folder),
+ * and copies the SQL migrations next to it. dist/ is rebuilt from scratch, so a
+ * file removed from src/ (a migration above all) never lingers there.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 
 function newest(dir: string): number {
-  let max = 0;
+  let max = statSync(dir).mtimeMs;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, entry.name);
     max = Math.max(max, entry.isDirectory() ? newest(p) : statSync(p).mtimeMs);
@@ -18,6 +20,7 @@ function newest(dir: string): number {
 }
 
 export function build(): void {
+  rmSync(join(root, 'dist'), { recursive: true, force: true });
   execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
   cpSync(join(root, 'src/store/migrations'), join(root, 'dist/store/migrations'), { recursive: true });
 }

@@ -78,7 +78,8 @@ export async function recordOpens(tx: TenantTx, clock: Clock, connector: string,
   if (opens.length === 0) return [];
   const res = await tx.query<{ incident_id: string; skipped_status: 'acknowledged' | 'resolved' | null }>(
     `WITH u AS (SELECT * FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[]) AS u(incident_id, ref_id, keys, data)),
-          old AS (SELECT l.incident_id, l.skipped_status FROM notify_links l JOIN u USING (incident_id) WHERE l.tenant_id = $1 AND l.connector = $2)
+          old AS (SELECT l.incident_id, l.skipped_status FROM notify_links l JOIN u USING (incident_id) WHERE l.tenant_id = $1 AND l.connector = $2),
+          gone AS (DELETE FROM notify_link_refs r USING u WHERE r.tenant_id = $1 AND r.connector = $2 AND r.incident_id = u.incident_id)
      UPDATE notify_links l SET state = 'open', ref_id = u.ref_id, ref_keys = ARRAY(SELECT jsonb_array_elements_text(u.keys::jsonb)),
             ref_data = decode(u.data, 'base64'), failure = NULL, skipped_status = NULL, updated_at = $7
        FROM u JOIN old USING (incident_id)
@@ -89,6 +90,14 @@ export async function recordOpens(tx: TenantTx, clock: Clock, connector: string,
       opens.map((o) => JSON.stringify([...new Set([o.ref.id, ...(o.ref.aliases ?? [])])].filter((k) => k !== '').slice(0, 16))),
       opens.map((o) => sealJson(tx, SEALED.linkRefData, [connector, o.incidentId], o.ref.data ?? null)), new Date(clock.now()),
     ],
+  );
+  // Each recorded ref as a row of notify_link_refs, where inbound webhooks look it up (migration 0010).
+  await tx.query(
+    `INSERT INTO notify_link_refs (tenant_id, ref, connector, incident_id)
+     SELECT $1, k, $2, l.incident_id FROM notify_links l CROSS JOIN LATERAL unnest(l.ref_keys) AS k
+      WHERE l.tenant_id = $1 AND l.connector = $2 AND l.incident_id = ANY ($3::uuid[])
+     ON CONFLICT DO NOTHING`,
+    [tx.tenantId, connector, res.rows.map((r) => r.incident_id)],
   );
   return res.rows.filter((r): r is { incident_id: string; skipped_status: 'acknowledged' | 'resolved' } => r.skipped_status !== null);
 }

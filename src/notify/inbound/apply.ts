@@ -129,8 +129,14 @@ export async function applyInboundGroup(tx: TenantTx, clock: Clock, group: reado
      SELECT it.idx, it.signature IS NULL OR EXISTS (SELECT 1 FROM seen WHERE seen.inbound = it.inbound AND seen.signature = it.signature) AS fresh,
             l.connector, l.incident_id, l.state, l.ref_keys, i.status AS incident_status
        FROM it
-       LEFT JOIN notify_links l ON it.look AND l.tenant_id = $1 AND l.provider = it.provider
-            AND (l.ref_keys @> ARRAY[it.ref] OR l.incident_id = it.k1 OR l.incident_id = it.k2)
+       LEFT JOIN LATERAL (
+              SELECT x.connector, x.incident_id, x.state, x.ref_keys FROM notify_link_refs r
+                JOIN notify_links x ON x.tenant_id = r.tenant_id AND x.connector = r.connector AND x.incident_id = r.incident_id
+               WHERE it.look AND r.tenant_id = $1 AND r.ref = it.ref AND x.provider = it.provider
+              UNION
+              SELECT x.connector, x.incident_id, x.state, x.ref_keys FROM notify_links x
+               WHERE it.look AND x.tenant_id = $1 AND x.provider = it.provider AND x.incident_id IN (it.k1, it.k2)
+            ) l ON true
        LEFT JOIN incidents i ON i.tenant_id = $1 AND i.id = l.incident_id
       ORDER BY it.idx, l.connector`,
     [
