@@ -24,6 +24,7 @@ import { fork, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { Pool } from 'undici';
 import { systemClock } from '../src/core/clock.ts';
 import { bootstrap } from '../src/identity/bootstrap.ts';
@@ -119,6 +120,15 @@ async function deploy(serverUrl: string, names: readonly string[], env: (tenants
   const connectors = (loadConfig(fullEnv).integrations.notify as NotifySettings).connectors;
   await seed?.(db, tenants, connectors);
   await db.close();
+  // A running install's tables have planner statistics (autovacuum analyzes them as they grow); rows
+  // seeded in bulk a moment ago have none, and the plans then chosen are not the ones deployed.
+  const client = new pg.Client({ connectionString: fresh.url });
+  await client.connect();
+  try {
+    await client.query('VACUUM ANALYZE');
+  } finally {
+    await client.end();
+  }
   const server = await serveToFile(fullEnv, join(dataDir, 'server.log'));
   const pool = new Pool(server.url, { connections: 32, connect: { ca: readFileSync(join(dataDir, 'tls', 'server.crt'), 'utf8') } });
   return {

@@ -110,6 +110,24 @@ interface OutboxRow {
 const COLUMNS = 'seq, id, incident_id, action, incident, detail, created_at';
 
 /**
+ * `seq = ANY($3) AND seq BETWEEN $4 AND $5` for a batch of seqs: the range keeps the
+ * lookup an index range on (tenant_id, connector, seq) whatever the planner believes
+ * of the table's size (on an outbox analyzed while small it otherwise read every row
+ * of the connector and filtered them by the array).
+ */
+const SEQS = 'seq = ANY($3::bigint[]) AND seq BETWEEN $4 AND $5';
+function seqParams(tenant: string, connector: string, seqs: Iterable<number>): [string, string, number[], number, number] {
+  const list = [...seqs];
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const q of list) {
+    if (q < lo) lo = q;
+    if (q > hi) hi = q;
+  }
+  return list.length === 0 ? [tenant, connector, list, 0, -1] : [tenant, connector, list, lo, hi];
+}
+
+/**
  * The rows as delivery items, their sealed payloads opened. A row that does not open (an unknown key, a wrong
  * key) throws PROBECTL_ERR_ENCRYPTION_*: the drainer stops on it and says so, never sends garbage.
  */
@@ -139,7 +157,7 @@ export function outboxSource(connector: string, tenant: string): Source<NotifyIt
       return toPage(tx, res.rows, connector, after);
     },
     async readBySeq(tx, seqs) {
-      const res = await tx.query<OutboxRow>(`SELECT ${COLUMNS} FROM notify_outbox WHERE tenant_id = $1 AND connector = $2 AND seq = ANY($3::bigint[]) ORDER BY seq`, [tx.tenantId, connector, [...seqs]]);
+      const res = await tx.query<OutboxRow>(`SELECT ${COLUMNS} FROM notify_outbox WHERE tenant_id = $1 AND connector = $2 AND ${SEQS} ORDER BY seq`, seqParams(tx.tenantId, connector, seqs));
       return toPage(tx, res.rows, connector, 0);
     },
     async head(tx) {
@@ -158,16 +176,17 @@ export async function markDone(tx: TenantTx, clock: Clock, connector: string, se
   if (seqs.length === 0) return;
   // The reason is sealed per operation (bound to its id), so it is written row by row from the ids.
   const rows = reason === null ? seqs.map((seq) => ({ seq, reason: null }))
-    : (await tx.query<{ seq: number; id: string }>('SELECT seq, id FROM notify_outbox WHERE tenant_id = $1 AND connector = $2 AND seq = ANY($3::bigint[])', [tx.tenantId, connector, [...seqs]]))
+    : (await tx.query<{ seq: number; id: string }>(`SELECT seq, id FROM notify_outbox WHERE tenant_id = $1 AND connector = $2 AND ${SEQS}`, seqParams(tx.tenantId, connector, seqs)))
       .rows.map((r) => ({ seq: r.seq, reason: sealText(tx, SEALED.outboxReason, [connector, r.id], reason.slice(0, 1000)) }));
+  const [, , , lo, hi] = seqParams(tx.tenantId, connector, seqs);
   await tx.query(
     `UPDATE notify_outbox o SET done_at = $4, result = $5, reason = decode(u.reason, 'base64')
-       FROM unnest($3::bigint[], $6::text[]) AS u(seq, reason) WHERE o.tenant_id = $1 AND o.connector = $2 AND o.seq = u.seq`,
-    [tx.tenantId, connector, rows.map((r) => r.seq), new Date(clock.now()), result, rows.map((r) => r.reason)]);
+       FROM unnest($3::bigint[], $6::text[]) AS u(seq, reason) WHERE o.tenant_id = $1 AND o.connector = $2 AND o.seq = u.seq AND o.seq BETWEEN $7 AND $8`,
+    [tx.tenantId, connector, rows.map((r) => r.seq), new Date(clock.now()), result, rows.map((r) => r.reason), lo, hi]);
 }
 
 /** Which of these operations are already finished. */
 export async function doneSeqs(tx: TenantTx, connector: string, seqs: readonly number[]): Promise<Set<number>> {
-  const res = await tx.query<{ seq: number }>('SELECT seq FROM notify_outbox WHERE tenant_id = $1 AND connector = $2 AND seq = ANY($3::bigint[]) AND done_at IS NOT NULL', [tx.tenantId, connector, [...seqs]]);
+  const res = await tx.query<{ seq: number }>(`SELECT seq FROM notify_outbox WHERE tenant_id = $1 AND connector = $2 AND ${SEQS} AND done_at IS NOT NULL`, seqParams(tx.tenantId, connector, seqs));
   return new Set(res.rows.map((r) => r.seq));
 }
