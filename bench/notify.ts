@@ -130,7 +130,7 @@ async function deploy(serverUrl: string, names: readonly string[], env: (tenants
     await client.end();
   }
   const server = await serveToFile(fullEnv, join(dataDir, 'server.log'));
-  const pool = new Pool(server.url, { connections: 32, connect: { ca: readFileSync(join(dataDir, 'tls', 'server.crt'), 'utf8') } });
+  const pool = new Pool(server.url, { connections: 64, connect: { ca: readFileSync(join(dataDir, 'tls', 'server.crt'), 'utf8') } });
   return {
     dataDir, tenants, dbUrl: fresh.url, server, pool, connectors, admin: readFileSync(join(dataDir, 'admin-token'), 'utf8').trim(),
     async close() {
