@@ -81,6 +81,8 @@ describe('on-call mirror semantics (one server, three tenants)', () => {
     assert.equal(pd.incident(keyOf(incident))?.severity, 'warning');
     await until(() => jiraIssue(incident)!.comments.length === 1, 'one coalesced comment', INTERVAL_MS * 5);
     assert.match(JSON.stringify(jiraIssue(incident)!.comments[0]!.body), /1 more signal on this incident since the last update; severity rose from info to warning/);
+    // Each connector's coalesced update is its own delivery: the webhook's may land after Jira's comment.
+    await until(() => hooks.received('/a', keyOf(incident)).some((d) => d.action === 'update'), 'the webhook\'s coalesced update', INTERVAL_MS * 5);
     const update = hooks.received('/a', keyOf(incident)).find((d) => d.action === 'update');
     assert.deepEqual(update?.update, { signals: 1, severity_from: 'info', severity_to: 'warning' });
     assert.equal(pd.triggers(keyOf(incident)), 1);
