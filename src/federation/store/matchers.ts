@@ -129,8 +129,9 @@ async function matcherSql(tx: TenantTx, m: PreparedMatcher, p: SqlParams): Promi
   const isName = m.name === NAME_LABEL;
   let keyParam: string | undefined;
   const key = (): string => (keyParam ??= `${p.add(m.name)}::text`);
-  // __name__ is always present (and indexed); other labels read as "" when absent.
-  const expr = (): string => (isName ? `(s.labels ->> '__name__')` : `coalesce(s.labels ->> ${key()}, '')`);
+  // __name__ is always present, in its own indexed column (migration 0011: the index serves
+  // under row-level security, where an expression over labels cannot); other labels read as "" when absent.
+  const expr = (): string => (isName ? 's.name' : `coalesce(s.labels ->> ${key()}, '')`);
   const contains = (): string => `s.labels @> ${p.add(JSON.stringify({ [m.name]: m.value }))}::jsonb`;
   switch (m.op) {
     case '=':

@@ -84,6 +84,34 @@ export interface GroupDelivery {
   source: string;
 }
 
+/**
+ * Records a group's signatures and finds each delivery's links with its incident's status
+ * ($1 tenant; $2..$9 the deliveries as parallel arrays: index, inbound id, provider,
+ * signature, vendor ref, the two incident ids its keys name, whether to look; $10 now).
+ * Every lookup is an index lookup under row-level security — by vendor ref through
+ * notify_link_refs, by incident id through notify_links_incident (test/store/rls-indexes.test.ts).
+ */
+export const FIND_DELIVERY_LINKS = `WITH it AS (
+       SELECT * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::uuid[], $8::uuid[], $9::bool[])
+         AS it(idx, inbound, provider, signature, ref, k1, k2, look)
+     ), seen AS (
+       INSERT INTO notify_inbound_seen (tenant_id, inbound, signature, seen_at) SELECT $1, inbound, signature, $10 FROM it WHERE signature IS NOT NULL
+       ON CONFLICT DO NOTHING RETURNING inbound, signature
+     )
+     SELECT it.idx, it.signature IS NULL OR EXISTS (SELECT 1 FROM seen WHERE seen.inbound = it.inbound AND seen.signature = it.signature) AS fresh,
+            l.connector, l.incident_id, l.state, l.ref_keys, i.status AS incident_status
+       FROM it
+       LEFT JOIN LATERAL (
+              SELECT x.connector, x.incident_id, x.state, x.ref_keys FROM notify_link_refs r
+                JOIN notify_links x ON x.tenant_id = r.tenant_id AND x.connector = r.connector AND x.incident_id = r.incident_id
+               WHERE it.look AND r.tenant_id = $1 AND r.ref = it.ref AND x.provider = it.provider
+              UNION
+              SELECT x.connector, x.incident_id, x.state, x.ref_keys FROM notify_links x
+               WHERE it.look AND x.tenant_id = $1 AND x.provider = it.provider AND x.incident_id IN (it.k1, it.k2)
+            ) l ON true
+       LEFT JOIN incidents i ON i.tenant_id = $1 AND i.id = l.incident_id
+      ORDER BY it.idx, l.connector`;
+
 /** Thrown by applyInboundGroup when an incident changed after it was read: the caller rolls back and applies each delivery alone. */
 export class GroupConflict extends Error {}
 
@@ -119,26 +147,7 @@ export async function applyInboundGroup(tx: TenantTx, clock: Clock, group: reado
   const keyed = (d: GroupDelivery) => ('ignore' in d.change ? [] : [d.change.incidentKey, d.change.ref].map((k) => (k === undefined ? undefined : incidentIdOfKey(k))).filter((k): k is string => k !== undefined));
   const at = asked.map((i) => group[i] as GroupDelivery);
   const found = await tx.query<{ idx: number; fresh: boolean; connector: string | null; incident_id: string | null; state: string | null; ref_keys: string[] | null; incident_status: Status | null }>(
-    `WITH it AS (
-       SELECT * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::uuid[], $8::uuid[], $9::bool[])
-         AS it(idx, inbound, provider, signature, ref, k1, k2, look)
-     ), seen AS (
-       INSERT INTO notify_inbound_seen (tenant_id, inbound, signature, seen_at) SELECT $1, inbound, signature, $10 FROM it WHERE signature IS NOT NULL
-       ON CONFLICT DO NOTHING RETURNING inbound, signature
-     )
-     SELECT it.idx, it.signature IS NULL OR EXISTS (SELECT 1 FROM seen WHERE seen.inbound = it.inbound AND seen.signature = it.signature) AS fresh,
-            l.connector, l.incident_id, l.state, l.ref_keys, i.status AS incident_status
-       FROM it
-       LEFT JOIN LATERAL (
-              SELECT x.connector, x.incident_id, x.state, x.ref_keys FROM notify_link_refs r
-                JOIN notify_links x ON x.tenant_id = r.tenant_id AND x.connector = r.connector AND x.incident_id = r.incident_id
-               WHERE it.look AND r.tenant_id = $1 AND r.ref = it.ref AND x.provider = it.provider
-              UNION
-              SELECT x.connector, x.incident_id, x.state, x.ref_keys FROM notify_links x
-               WHERE it.look AND x.tenant_id = $1 AND x.provider = it.provider AND x.incident_id IN (it.k1, it.k2)
-            ) l ON true
-       LEFT JOIN incidents i ON i.tenant_id = $1 AND i.id = l.incident_id
-      ORDER BY it.idx, l.connector`,
+    FIND_DELIVERY_LINKS,
     [
       tx.tenantId, asked, at.map((d) => d.inbound.id), at.map((d) => d.inbound.provider.name), at.map((d) => d.signature ?? null),
       at.map((d) => ('ignore' in d.change ? '' : d.change.ref ?? '')), at.map((d) => keyed(d)[0] ?? null), at.map((d) => keyed(d)[1] ?? null),
