@@ -5,7 +5,7 @@
  * file removed from src/ (a migration above all) never lingers there.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -19,10 +19,21 @@ function newest(dir: string): number {
   return max;
 }
 
+/**
+ * Compiles into dist.next/ and swaps it in for dist/ with two renames, so a
+ * process already running from dist/ (a server importing a module lazily) never
+ * finds it half-written or missing for the length of a compile.
+ */
 export function build(): void {
-  rmSync(join(root, 'dist'), { recursive: true, force: true });
-  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
-  cpSync(join(root, 'src/store/migrations'), join(root, 'dist/store/migrations'), { recursive: true });
+  const next = join(root, 'dist.next');
+  const old = join(root, 'dist.old');
+  rmSync(next, { recursive: true, force: true });
+  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', next], { stdio: 'inherit' });
+  cpSync(join(root, 'src/store/migrations'), join(next, 'store/migrations'), { recursive: true });
+  rmSync(old, { recursive: true, force: true });
+  if (existsSync(join(root, 'dist'))) renameSync(join(root, 'dist'), old);
+  renameSync(next, join(root, 'dist'));
+  rmSync(old, { recursive: true, force: true });
 }
 
 if (import.meta.main) {
