@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { systemClock } from '../../src/core/clock.ts';
 import { insertTenant } from '../../src/identity/tenants.ts';
-import { FIND_DELIVERY_LINKS } from '../../src/notify/inbound/apply.ts';
+import type { InboundConfig } from '../../src/notify/config/connectors.ts';
+import { applyInbound, FIND_DELIVERY_LINKS } from '../../src/notify/inbound/apply.ts';
+import { NOTIFY_PROVIDERS } from '../../src/notify/providers/registry.ts';
 import { insertLinks, recordOpens } from '../../src/notify/links.ts';
 import type { Db } from '../../src/store/db.ts';
 import { migrate, shippedMigrations } from '../../src/store/migrate.ts';
@@ -128,5 +130,37 @@ describe(`notify_link_refs under concurrent recordOpens (${DRIVER})`, () => {
     assert.deepEqual(keys.rows[0]?.ref_keys, ['OPS-2']);
     assert.deepEqual(await refRows(db, a), ['jira:OPS-2'], 'no ref of the overwritten open lingers');
     assert.deepEqual(await lookup(db, a, 'jira', 'OPS-1'), []);
+  });
+});
+
+describe(`inbound deliveries resolved through notify_link_refs (${DRIVER})`, () => {
+  it('a ref recorded for two incidents is ambiguous; for one incident at two connectors it is that incident; another tenant\'s ref is unknown', async (t) => {
+    const test = await openTestDb();
+    t.after(() => test.close());
+    const { db } = test;
+    const [a, b] = await inSystem(db, async (tx) => [(await insertTenant(tx, 'amb-a')).id, (await insertTenant(tx, 'amb-b')).id] as const);
+    const [i1, i2, i3] = [await newIncident(db, a), await newIncident(db, a), await newIncident(db, a)];
+    const ib = await newIncident(db, b);
+    await inTenant(db, a, async (tx) => {
+      await insertLinks(tx, systemClock, i1, 'open', [{ id: 'jira-x', provider: 'jira' }]);
+      await insertLinks(tx, systemClock, i2, 'open', [{ id: 'jira-y', provider: 'jira' }]);
+      await insertLinks(tx, systemClock, i3, 'open', [{ id: 'jira-x', provider: 'jira' }, { id: 'jira-y', provider: 'jira' }]);
+      await recordOpens(tx, systemClock, 'jira-x', [{ incidentId: i1, ref: { id: 'OPS-1' } }, { incidentId: i3, ref: { id: 'OPS-3' } }]);
+      await recordOpens(tx, systemClock, 'jira-y', [{ incidentId: i2, ref: { id: 'OPS-1' } }, { incidentId: i3, ref: { id: 'OPS-3' } }]);
+    });
+    await inTenant(db, b, async (tx) => {
+      await insertLinks(tx, systemClock, ib, 'open', [{ id: 'jira-x', provider: 'jira' }]);
+      await recordOpens(tx, systemClock, 'jira-x', [{ incidentId: ib, ref: { id: 'SEC-9' } }]);
+    });
+    const jira = NOTIFY_PROVIDERS.find((p) => p.name === 'jira');
+    assert.ok(jira);
+    const inbound = { id: 'jira-in', position: 0, tenant: a, provider: jira, secret: {} } as unknown as InboundConfig;
+    const apply = (ref: string, status: 'acknowledged' | 'resolved') => applyInbound(db, systemClock, inbound, { ref, status }, undefined, [], 'test');
+    assert.deepEqual(await apply('OPS-1', 'resolved'), { result: 'ambiguous_ref' });
+    assert.deepEqual(await apply('SEC-9', 'resolved'), { result: 'unknown_ref' }, 'tenant b\'s ref, delivered with tenant a\'s credential');
+    assert.deepEqual(await apply('OPS-3', 'acknowledged'), { result: 'applied', incident: i3, status: 'acknowledged' });
+    const statuses = async (tenant: string) => (await inTenant(db, tenant, (tx) => tx.query<{ status: string }>('SELECT status FROM incidents WHERE tenant_id = $1 ORDER BY opened_at, id', [tenant]))).rows.map((r) => r.status);
+    assert.deepEqual((await statuses(a)).sort(), ['acknowledged', 'open', 'open']);
+    assert.deepEqual(await statuses(b), ['open']);
   });
 });
