@@ -19,20 +19,51 @@ function newest(dir: string): number {
   return max;
 }
 
+/** Whether a process of this id is running (a leftover of one that is not is garbage). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
- * Compiles into dist.next/ and swaps it in for dist/ with two renames, so a
+ * Compiles into dist.next-<pid>/ and swaps it in for dist/ by renames, so a
  * process already running from dist/ (a server importing a module lazily) never
- * finds it half-written or missing for the length of a compile.
+ * finds it half-written, nor missing for the length of a compile. The folders
+ * are this process's own: two commands building at once (each finding dist/
+ * stale) never remove or rename each other's half-built tree, and whichever
+ * swaps last leaves its complete build. Leftovers of a build that died are removed.
  */
 export function build(): void {
-  const next = join(root, 'dist.next');
-  const old = join(root, 'dist.old');
+  for (const entry of readdirSync(root)) {
+    const m = /^dist\.(?:next|old)-(\d+)$/.exec(entry);
+    if (m && !alive(Number(m[1]))) rmSync(join(root, entry), { recursive: true, force: true });
+  }
+  const next = join(root, `dist.next-${process.pid}`);
+  const old = join(root, `dist.old-${process.pid}`);
+  const dist = join(root, 'dist');
   rmSync(next, { recursive: true, force: true });
   execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', next], { stdio: 'inherit' });
   cpSync(join(root, 'src/store/migrations'), join(next, 'store/migrations'), { recursive: true });
-  rmSync(old, { recursive: true, force: true });
-  if (existsSync(join(root, 'dist'))) renameSync(join(root, 'dist'), old);
-  renameSync(next, join(root, 'dist'));
+  for (let attempt = 1; ; attempt++) {
+    rmSync(old, { recursive: true, force: true });
+    try {
+      renameSync(dist, old);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    try {
+      renameSync(next, dist);
+      break;
+    } catch (err) {
+      // Another build swapped its dist/ in between the two renames: move that one aside too.
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code !== 'ENOTEMPTY' && code !== 'EEXIST') || attempt >= 50) throw err;
+    }
+  }
   rmSync(old, { recursive: true, force: true });
 }
 

@@ -78,8 +78,7 @@ export async function recordOpens(tx: TenantTx, clock: Clock, connector: string,
   if (opens.length === 0) return [];
   const res = await tx.query<{ incident_id: string; skipped_status: 'acknowledged' | 'resolved' | null }>(
     `WITH u AS (SELECT * FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[]) AS u(incident_id, ref_id, keys, data)),
-          old AS (SELECT l.incident_id, l.skipped_status FROM notify_links l JOIN u USING (incident_id) WHERE l.tenant_id = $1 AND l.connector = $2),
-          gone AS (DELETE FROM notify_link_refs r USING u WHERE r.tenant_id = $1 AND r.connector = $2 AND r.incident_id = u.incident_id)
+          old AS (SELECT l.incident_id, l.skipped_status FROM notify_links l JOIN u USING (incident_id) WHERE l.tenant_id = $1 AND l.connector = $2)
      UPDATE notify_links l SET state = 'open', ref_id = u.ref_id, ref_keys = ARRAY(SELECT jsonb_array_elements_text(u.keys::jsonb)),
             ref_data = decode(u.data, 'base64'), failure = NULL, skipped_status = NULL, updated_at = $7
        FROM u JOIN old USING (incident_id)
@@ -91,11 +90,15 @@ export async function recordOpens(tx: TenantTx, clock: Clock, connector: string,
       opens.map((o) => sealJson(tx, SEALED.linkRefData, [connector, o.incidentId], o.ref.data ?? null)), new Date(clock.now()),
     ],
   );
-  // Each recorded ref as a row of notify_link_refs, where inbound webhooks look it up (migration 0010).
+  // Each recorded ref as a row of notify_link_refs, where inbound webhooks look it up (migration 0010), and
+  // no other. In a statement of its own, after the UPDATE above locked the links: a concurrent recordOpens
+  // of the same link (a second batch in flight, a replica taking over) has committed by now, and its refs
+  // are visible here and replaced — deleted in the first statement, they were not yet, and lingered.
   await tx.query(
-    `INSERT INTO notify_link_refs (tenant_id, ref, connector, incident_id)
-     SELECT $1, k, $2, l.incident_id FROM notify_links l CROSS JOIN LATERAL unnest(l.ref_keys) AS k
-      WHERE l.tenant_id = $1 AND l.connector = $2 AND l.incident_id = ANY ($3::uuid[])
+    `WITH l AS (SELECT incident_id, ref_keys FROM notify_links WHERE tenant_id = $1 AND connector = $2 AND incident_id = ANY ($3::uuid[])),
+          gone AS (DELETE FROM notify_link_refs r USING l WHERE r.tenant_id = $1 AND r.connector = $2 AND r.incident_id = l.incident_id AND r.ref <> ALL (l.ref_keys))
+     INSERT INTO notify_link_refs (tenant_id, ref, connector, incident_id)
+     SELECT $1, k, $2, l.incident_id FROM l CROSS JOIN LATERAL unnest(l.ref_keys) AS k
      ON CONFLICT DO NOTHING`,
     [tx.tenantId, connector, res.rows.map((r) => r.incident_id)],
   );

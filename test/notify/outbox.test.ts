@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { systemClock } from '../../src/core/clock.ts';
 import { insertTenant } from '../../src/identity/tenants.ts';
-import { enqueue, outboxSource, type NewOperation } from '../../src/notify/outbox.ts';
+import { doneSeqs, enqueue, markDone, outboxSource, type NewOperation } from '../../src/notify/outbox.ts';
 import { incidentKey } from '../../src/notify/providers/shared/keys.ts';
 import type { IncidentView } from '../../src/notify/providers/types.ts';
 import { inSystem, inTenant } from '../../src/store/scope.ts';
@@ -53,5 +53,27 @@ describe(`the outbox (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' : 'p
     await Promise.all(Array.from({ length: 20 }, () => inTenant(t.db, a, (tx) => enqueue(tx, systemClock, [{ connector: 'webhook-0000000009', action: 'open', incident: view(id, a) }]))));
     const seqs = (await inTenant(t.db, a, (tx) => outboxSource('webhook-0000000009', a).read(tx, 0, 100))).items.map((i) => i.seq);
     assert.deepEqual(seqs, Array.from({ length: 20 }, (_, k) => k + 1));
+  });
+
+  it('lookups by seq (readBySeq, markDone, doneSeqs) take any set of seqs: none, one, unordered with gaps, a large batch', async () => {
+    const id = crypto.randomUUID();
+    const c = 'webhook-0000000010';
+    await inTenant(t.db, a, (tx) => enqueue(tx, systemClock, Array.from({ length: 1200 }, () => ({ connector: c, action: 'open' as const, incident: view(id, a) }))));
+    const src = outboxSource(c, a);
+    assert.deepEqual((await inTenant(t.db, a, (tx) => src.readBySeq(tx, []))).items, []);
+    assert.deepEqual([...await inTenant(t.db, a, (tx) => doneSeqs(tx, c, []))], []);
+    await inTenant(t.db, a, (tx) => markDone(tx, systemClock, c, [], 'sent', null));
+    assert.deepEqual((await inTenant(t.db, a, (tx) => src.readBySeq(tx, [7]))).items.map((i) => i.seq), [7]);
+    await inTenant(t.db, a, (tx) => markDone(tx, systemClock, c, [7], 'skipped', 'one'));
+    const scattered = [1100, 3, 999, 10, 2];
+    assert.deepEqual((await inTenant(t.db, a, (tx) => src.readBySeq(tx, [...scattered, 5000]))).items.map((i) => i.seq), [2, 3, 10, 999, 1100]);
+    await inTenant(t.db, a, (tx) => markDone(tx, systemClock, c, scattered, 'skipped', 'scattered'));
+    const all = Array.from({ length: 1200 }, (_, k) => 1200 - k);
+    await inTenant(t.db, a, (tx) => markDone(tx, systemClock, c, all.filter((q) => q % 2 === 0 && !scattered.includes(q)), 'sent', null));
+    const done = await inTenant(t.db, a, (tx) => doneSeqs(tx, c, all));
+    const expected = all.filter((q) => q % 2 === 0 || q === 7 || scattered.includes(q));
+    assert.deepEqual([...done].sort((x, y) => x - y), expected.sort((x, y) => x - y));
+    // Another tenant's seqs in the same range are neither read nor marked.
+    assert.deepEqual((await inTenant(t.db, b, (tx) => outboxSource(c, b).readBySeq(tx, all))).items, []);
   });
 });

@@ -391,8 +391,8 @@ describe(`embedded metrics store (${process.env.PROBECTL_TEST_DATABASE_URL ? 'po
     it('deletes every sample older than the cutoff (chunks trimmed), then empty series and their label values', async () => {
       const [r] = await makeTenants(t.db, 'metrics-retention') as [string];
       const h = 3_600_000;
-      await store.append(r, [samples({ __name__: 'old_only', gone: 'yes' }, [[T0 - 10 * h, 1], [T0 - 9 * h, 2]])]);
-      await store.append(r, [samples({ __name__: 'kept' }, [[T0 - 10 * h, 1], [T0 - 5 * h - 60_000, 2], [T0 - 5 * h + 60_000, 3], [T0 - 60_000, 4]])]);
+      await store.append(r, [samples({ __name__: 'old_only', gone: 'yes', job: 'shared' }, [[T0 - 10 * h, 1], [T0 - 9 * h, 2]])]);
+      await store.append(r, [samples({ __name__: 'kept', job: 'shared' }, [[T0 - 10 * h, 1], [T0 - 5 * h - 60_000, 2], [T0 - 5 * h + 60_000, 3], [T0 - 60_000, 4]])]);
       await store.compact(r, T0 - 4 * h);
       clock.advance(h);
       try {
@@ -404,10 +404,12 @@ describe(`embedded metrics store (${process.env.PROBECTL_TEST_DATABASE_URL ? 'po
         assert.deepEqual(await store.labelValues(r, 'gone', []), []);
         const lv = await rows(r, `SELECT count(*)::int AS n FROM metric_label_values WHERE name = 'gone'`);
         assert.equal(lv[0]?.n, 0);
+        const left = await rows(r, "SELECT name || '=' || value AS p FROM metric_label_values ORDER BY 1");
+        assert.deepEqual(left.map((x) => x.p), ['__name__=kept', 'job=shared'], 'a pair another series still carries stays');
         const old = await rows(r, 'SELECT (SELECT count(*) FROM metric_samples WHERE t < $1)::int + (SELECT count(*) FROM metric_chunks WHERE min_t < $1)::int AS n', [T0 - 5 * h]);
         assert.equal(old[0]?.n, 0);
         // The store remembered the deleted series' id: the next sample must land on a recreated series, not an orphan id.
-        const back = await store.append(r, [samples({ __name__: 'old_only', gone: 'yes' }, [[T0, 9]])]);
+        const back = await store.append(r, [samples({ __name__: 'old_only', gone: 'yes', job: 'shared' }, [[T0, 9]])]);
         assert.deepEqual([back.stored, back.seriesCreated], [1, 1]);
         const again = await store.select(r, [{ name: '__name__', op: '=', value: 'old_only' }], T0 - h, T0);
         assert.deepEqual([...(again[0]?.values ?? [])], [9]);
