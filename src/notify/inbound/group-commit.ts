@@ -114,8 +114,12 @@ export class InboundGroupCommit {
       });
     } catch {
       // Nothing of the group was written: each delivery on its own, with its own answer, in arrival order
-      // (all at once, they would race each other for the same incidents).
-      for (const p of group) await this.alone(p);
+      // (all at once, they would race each other for the same incidents) — beside the tenant's next
+      // groups, not in front of them: a group re-applied one by one, each delivery retried with pauses
+      // while its incident races, can take seconds, and the tenant's other deliveries need not wait.
+      void (async () => {
+        for (const p of group) await this.alone(p);
+      })();
       return;
     }
     this.committed(group.length);
