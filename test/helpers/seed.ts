@@ -42,3 +42,13 @@ export async function seedAuditChain(db: Db, tenantId: string, n: number, opts: 
     });
   }
 }
+
+/** An open critical incident of `tenant` (target core-sw-1) written straight into the table; returns its id. */
+export async function seedIncident(db: Db, tenant: string): Promise<string> {
+  const id = crypto.randomUUID();
+  const now = new Date();
+  await inTenant(db, tenant, (tx) => tx.query(
+    `INSERT INTO incidents (id, tenant_id, correlation_key, kind_family, target, title, status, severity, signal_count, opened_at, updated_at, last_signal_at)
+     VALUES ($1, $2, $3, 'link', 'core-sw-1', 't', 'open', 'critical', 1, $4, $4, $4)`, [id, tenant, `link|${id}`, now]));
+  return id;
+}

@@ -15,18 +15,10 @@ import type { Db } from '../../src/store/db.ts';
 import { migrate, shippedMigrations } from '../../src/store/migrate.ts';
 import { inMetricsScope } from '../../src/federation/store/settings.ts';
 import { inSystem, inTenant } from '../../src/store/scope.ts';
+import { seedIncident } from '../helpers/seed.ts';
 import { openTestDb } from '../helpers/db.ts';
 
 const DRIVER = process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' : 'pglite';
-
-async function newIncident(db: Db, tenant: string): Promise<string> {
-  const id = crypto.randomUUID();
-  const now = new Date();
-  await inTenant(db, tenant, (tx) => tx.query(
-    `INSERT INTO incidents (id, tenant_id, correlation_key, kind_family, target, title, status, severity, signal_count, opened_at, updated_at, last_signal_at)
-     VALUES ($1, $2, $3, 'link', 'core-sw-1', 't', 'open', 'critical', 1, $4, $4, $4)`, [id, tenant, `link|${id}`, now]));
-  return id;
-}
 
 /** The incidents a delivery naming `ref` finds in `tenant` (FIND_DELIVERY_LINKS, as applyInboundGroup runs it). */
 async function lookup(db: Db, tenant: string, provider: string, ref: string): Promise<Array<[string, string]>> {
@@ -47,9 +39,9 @@ describe(`notify_link_refs (${DRIVER})`, () => {
     const { db } = test;
     await migrate(db, shippedMigrations().filter((m) => m.version <= 9));
     const [a, b] = await inSystem(db, async (tx) => [(await insertTenant(tx, 'up-a')).id, (await insertTenant(tx, 'up-b')).id] as const);
-    const ia = await newIncident(db, a);
-    const ia2 = await newIncident(db, a);
-    const ib = await newIncident(db, b);
+    const ia = await seedIncident(db, a);
+    const ia2 = await seedIncident(db, a);
+    const ib = await seedIncident(db, b);
     const link = (tenant: string, connector: string, incident: string, state: string, keys: string[]) => inTenant(db, tenant, (tx) => tx.query(
       `INSERT INTO notify_links (tenant_id, connector, incident_id, provider, state, status, ref_id, ref_keys, created_at, updated_at)
        VALUES ($1, $2, $3, 'jira', $4, 'open', $5, $6::text[], now(), now())`, [tenant, connector, incident, state, keys[0] ?? null, keys]));
@@ -77,8 +69,8 @@ describe(`notify_link_refs (${DRIVER})`, () => {
     t.after(() => test.close());
     const { db } = test;
     const [a, b] = await inSystem(db, async (tx) => [(await insertTenant(tx, 'ref-a')).id, (await insertTenant(tx, 'ref-b')).id] as const);
-    const ia = await newIncident(db, a);
-    const ib = await newIncident(db, b);
+    const ia = await seedIncident(db, a);
+    const ib = await seedIncident(db, b);
     for (const [tenant, inc] of [[a, ia], [b, ib]] as const) {
       await inTenant(db, tenant, async (tx) => {
         await insertLinks(tx, systemClock, inc, 'open', [{ id: 'jira', provider: 'jira' }]);
@@ -107,7 +99,7 @@ describe(`notify_link_refs under concurrent recordOpens (${DRIVER})`, () => {
     t.after(() => test.close());
     const { db } = test;
     const a = await inSystem(db, async (tx) => (await insertTenant(tx, 'race-a')).id);
-    const ia = await newIncident(db, a);
+    const ia = await seedIncident(db, a);
     await inTenant(db, a, async (tx) => {
       await insertLinks(tx, systemClock, ia, 'open', [{ id: 'jira', provider: 'jira' }]);
       await recordOpens(tx, systemClock, 'jira', [{ incidentId: ia, ref: { id: 'OPS-0' } }]);
@@ -139,8 +131,8 @@ describe(`inbound deliveries resolved through notify_link_refs (${DRIVER})`, () 
     t.after(() => test.close());
     const { db } = test;
     const [a, b] = await inSystem(db, async (tx) => [(await insertTenant(tx, 'amb-a')).id, (await insertTenant(tx, 'amb-b')).id] as const);
-    const [i1, i2, i3] = [await newIncident(db, a), await newIncident(db, a), await newIncident(db, a)];
-    const ib = await newIncident(db, b);
+    const [i1, i2, i3] = [await seedIncident(db, a), await seedIncident(db, a), await seedIncident(db, a)];
+    const ib = await seedIncident(db, b);
     await inTenant(db, a, async (tx) => {
       await insertLinks(tx, systemClock, i1, 'open', [{ id: 'jira-x', provider: 'jira' }]);
       await insertLinks(tx, systemClock, i2, 'open', [{ id: 'jira-y', provider: 'jira' }]);

@@ -13,6 +13,7 @@ import { withKeyring, type Db } from '../../src/store/db.ts';
 import { migrate, shippedMigrations } from '../../src/store/migrate.ts';
 import { loadLegacyPlaintext, probeSealedKeys, rotateTenant, SEALED_COLUMNS, storedKeyId, type SealedColumn } from '../../src/store/sealed.ts';
 import { inSystem, inTenant } from '../../src/store/scope.ts';
+import { seedIncident } from '../helpers/seed.ts';
 import { openTestDb, type TestDb } from '../helpers/db.ts';
 
 const DRIVER = process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' : 'pglite';
@@ -25,19 +26,10 @@ const view = (id: string, tenant: string, title: string): IncidentView => ({
 /** A canary per payload kind and tenant: none may appear in the raw rows. */
 const canary = (kind: string, tenant: string) => `CANARY-${kind}-${tenant.slice(0, 8)}-5f0c2a`;
 
-async function newIncident(db: Db, tenant: string): Promise<string> {
-  const id = crypto.randomUUID();
-  const now = new Date();
-  await inTenant(db, tenant, (tx) => tx.query(
-    `INSERT INTO incidents (id, tenant_id, correlation_key, kind_family, target, title, status, severity, signal_count, opened_at, updated_at, last_signal_at)
-     VALUES ($1, $2, $3, 'link', 'core-sw-1', 't', 'open', 'critical', 1, $4, $4, $4)`, [id, tenant, `link|${id}`, now]));
-  return id;
-}
-
 /** Writes one value of every encrypted kind through the product's own functions, each carrying its canary. */
 async function writeEveryKind(db: Db, tenant: string): Promise<{ incident: string }> {
-  const incident = await newIncident(db, tenant);
-  const other = await newIncident(db, tenant);
+  const incident = await seedIncident(db, tenant);
+  const other = await seedIncident(db, tenant);
   await inTenant(db, tenant, async (tx) => {
     await parkItem(tx, 'siem', 'audit', { seq: 7, id: crypto.randomUUID(), status: 400, reason: canary('parked-reason', tenant), response: `{"error":"${canary('parked-response', tenant)}"}` }, new Date());
     await enqueue(tx, systemClock, [
@@ -171,7 +163,7 @@ describe(`key rotation (${DRIVER})`, () => {
     // Rotation started: the new key seals, the old one still opens.
     const rotating = withKeyring(test.db, new Keyring(newKey, oldKey));
     assert.deepEqual(await readBack(rotating, a), before.a, 'old rows read under the rotating keyring');
-    const incident = await newIncident(rotating, a);
+    const incident = await seedIncident(rotating, a);
     await inTenant(rotating, a, (tx) => enqueue(tx, systemClock, [{ connector: CONNECTOR, action: 'open', incident: view(incident, a, canary('outbox-incident', a)) }]));
     const mixed = (await rawValues(rotating, a)).map((r) => storedKeyId(r.value));
     assert.ok(mixed.includes(oldKey.id) && mixed.includes(newKey.id), 'new writes use the new key while old rows keep theirs');
@@ -229,7 +221,7 @@ describe(`rows from before encryption (migration 0008, ${DRIVER})`, () => {
     const { db } = test;
     await migrate(db, shippedMigrations().filter((m) => m.version <= 6));
     const [tenant] = await inSystem(db, async (tx) => [(await insertTenant(tx, 'legacy')).id] as const);
-    const incident = await newIncident(db, tenant as string);
+    const incident = await seedIncident(db, tenant as string);
     const opId = crypto.randomUUID();
     const legacyView = view(incident, tenant as string, 'LEGACY-TITLE');
     // Rows as the 0006 schema held them (text and jsonb), written in the tenant's scope.
