@@ -118,13 +118,19 @@ const COLUMNS = 'seq, id, incident_id, action, incident, detail, created_at';
 const SEQS = 'seq = ANY($3::bigint[]) AND seq BETWEEN $4 AND $5';
 function seqParams(tenant: string, connector: string, seqs: Iterable<number>): [string, string, number[], number, number] {
   const list = [...seqs];
-  let lo = Number.POSITIVE_INFINITY;
-  let hi = Number.NEGATIVE_INFINITY;
-  for (const q of list) {
+  return [tenant, connector, list, ...seqRange(list)];
+}
+
+/** The lowest and highest of a batch's seqs; [0, -1] (an empty range) for none. */
+function seqRange(seqs: readonly number[]): [number, number] {
+  if (seqs.length === 0) return [0, -1];
+  let lo = seqs[0] as number;
+  let hi = lo;
+  for (const q of seqs) {
     if (q < lo) lo = q;
-    if (q > hi) hi = q;
+    else if (q > hi) hi = q;
   }
-  return list.length === 0 ? [tenant, connector, list, 0, -1] : [tenant, connector, list, lo, hi];
+  return [lo, hi];
 }
 
 /**
@@ -178,7 +184,7 @@ export async function markDone(tx: TenantTx, clock: Clock, connector: string, se
   const rows = reason === null ? seqs.map((seq) => ({ seq, reason: null }))
     : (await tx.query<{ seq: number; id: string }>(`SELECT seq, id FROM notify_outbox WHERE tenant_id = $1 AND connector = $2 AND ${SEQS}`, seqParams(tx.tenantId, connector, seqs)))
       .rows.map((r) => ({ seq: r.seq, reason: sealText(tx, SEALED.outboxReason, [connector, r.id], reason.slice(0, 1000)) }));
-  const [, , , lo, hi] = seqParams(tx.tenantId, connector, seqs);
+  const [lo, hi] = seqRange(seqs);
   await tx.query(
     `UPDATE notify_outbox o SET done_at = $4, result = $5, reason = decode(u.reason, 'base64')
        FROM unnest($3::bigint[], $6::text[]) AS u(seq, reason) WHERE o.tenant_id = $1 AND o.connector = $2 AND o.seq = u.seq AND o.seq BETWEEN $7 AND $8`,
