@@ -124,6 +124,16 @@ describe('remote-write columns decoder (the write route) equals decodeRemoteWrit
     }
   });
 
+  it('a full cache empties the tenant holding the most, not every tenant: one tenant churning series keeps the others\' entries', () => {
+    const cache = new RemoteWriteLabelCache(10);
+    const series = (i: number) => compressSync(raw([{ labels: [['__name__', 'm'], ['i', String(i)]], samples: [[1, i]] }]));
+    const quiet = [0, 1, 2].map((i) => decodeRemoteWriteColumns(series(i), { tenant: 'quiet' }, cache).series[0]?.labels);
+    for (let i = 100; i < 160; i++) decodeRemoteWriteColumns(series(i), { tenant: 'noisy' }, cache);
+    [0, 1, 2].forEach((i) => assert.equal(decodeRemoteWriteColumns(series(i), { tenant: 'quiet' }, cache).series[0]?.labels, quiet[i], `quiet series ${i} still cached`));
+    // The noisy tenant is still served (from a cache it empties itself), never refused.
+    assert.deepEqual(decodeRemoteWriteColumns(series(100), { tenant: 'noisy' }, cache).series[0]?.labels, { __name__: 'm', i: '100', tenant_id: 'noisy' });
+  });
+
   it('the cache is bounded by the label text it holds, not only by its entries (a label set may be ~150 KB)', () => {
     const cache = new RemoteWriteLabelCache(50_000, 100_000);
     const wide: DecodeOptions = { tenant: T, limits: { maxLabelValueBytes: 100_000 } };

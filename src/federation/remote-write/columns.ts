@@ -42,16 +42,24 @@ interface CachedLabels {
   readonly overridden: boolean;
 }
 
+/** One tenant's cached label sets, and what they hold (entries, label text in chars). */
+export interface TenantLabels {
+  readonly entries: Map<string, CachedLabels>;
+  size: number;
+  held: number;
+}
+
 /**
  * Validated label sets by tenant and exact label bytes (the run of `Label` fields as sent, one
  * byte per char: the map's key, so a hit is an exact match), at most `max` entries and about
- * `maxBytes` of label text in all (when full it is emptied, as the store's label cache): a
- * label set may be ~150 KB under the default limits (64 labels of 2 KiB values), so a count
- * alone would let a sender fill gigabytes. Entries depend on the label limits: a call with
- * other limits empties it.
+ * `maxBytes` of label text in all: a label set may be ~150 KB under the default limits (64
+ * labels of 2 KiB values), so a count alone would let a sender fill gigabytes. When full, the
+ * tenant holding the most label text is emptied (the one adding, when that is itself): a tenant
+ * churning through series costs the other tenants none of their entries. Entries depend on the
+ * label limits: a call with other limits empties it.
  */
 export class RemoteWriteLabelCache {
-  private readonly tenants = new Map<string, Map<string, CachedLabels>>();
+  private readonly tenants = new Map<string, TenantLabels>();
   private size = 0;
   /** Label text held, in chars: the byte key, the merge key and (about as long) the label record. */
   private held = 0;
@@ -65,7 +73,7 @@ export class RemoteWriteLabelCache {
   }
 
   /** The tenant's label sets under `limits` (everything emptied when they differ from the last call's). */
-  forTenant(tenant: string, limits: RemoteWriteLimits): Map<string, CachedLabels> {
+  forTenant(tenant: string, limits: RemoteWriteLimits): TenantLabels {
     const key = `${limits.maxLabelsPerSeries},${limits.maxLabelNameBytes},${limits.maxLabelValueBytes}`;
     if (key !== this.limitsKey) {
       this.tenants.clear();
@@ -73,27 +81,39 @@ export class RemoteWriteLabelCache {
       this.held = 0;
       this.limitsKey = key;
     }
-    let map = this.tenants.get(tenant);
-    if (!map) {
-      map = new Map();
-      this.tenants.set(tenant, map);
+    let t = this.tenants.get(tenant);
+    if (!t) {
+      t = { entries: new Map(), size: 0, held: 0 };
+      this.tenants.set(tenant, t);
     }
-    return map;
+    return t;
   }
 
-  add(map: Map<string, CachedLabels>, bytes: string, entry: CachedLabels): void {
+  add(t: TenantLabels, bytes: string, entry: CachedLabels): void {
     const cost = bytes.length + 2 * entry.key.length;
     if (cost > this.maxBytes) return;
-    if (this.size >= this.max || this.held + cost > this.maxBytes) {
-      for (const m of this.tenants.values()) m.clear();
-      this.size = 0;
-      this.held = 0;
+    while (this.size >= this.max || this.held + cost > this.maxBytes) {
+      let biggest = t;
+      for (const x of this.tenants.values()) if (x.held > biggest.held) biggest = x;
+      if (biggest.size === 0) break;
+      this.size -= biggest.size;
+      this.held -= biggest.held;
+      biggest.entries.clear();
+      biggest.size = 0;
+      biggest.held = 0;
     }
-    const old = map.get(bytes);
-    if (old === undefined) this.size++;
-    else this.held -= bytes.length + 2 * old.key.length;
+    const old = t.entries.get(bytes);
+    if (old === undefined) {
+      this.size++;
+      t.size++;
+    } else {
+      const was = bytes.length + 2 * old.key.length;
+      this.held -= was;
+      t.held -= was;
+    }
     this.held += cost;
-    map.set(bytes, entry);
+    t.held += cost;
+    t.entries.set(bytes, entry);
   }
 }
 
@@ -313,7 +333,7 @@ export function decodeRemoteWriteSamples(body: Uint8Array, options: DecodeOption
     }
     const bytes = raw.toString('latin1', start, end);
     keys[i] = bytes;
-    const hit = known.get(bytes);
+    const hit = known.entries.get(bytes);
     if (hit !== undefined) found[i] = hit;
     else {
       const labels = decodeLabels(raw, start, end);
