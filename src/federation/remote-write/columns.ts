@@ -18,6 +18,7 @@
  * parses it completely first: a malformed body is refused as malformed either way.
  */
 import type { SeriesSamples } from '../store/types.ts';
+import { TenantBoundedCache, type TenantEntries } from '../tenant-cache.ts';
 import { isStaleMarker, STALE_NAN_BITS } from '../stale.ts';
 import { decodeInflated, inflateRequest, maxTimestampOf, seriesLabels, tooFarAhead, type DecodedWriteRequest, type DecodeOptions } from './decode.ts';
 import type { RemoteWriteLimits } from './errors.ts';
@@ -42,78 +43,38 @@ interface CachedLabels {
   readonly overridden: boolean;
 }
 
-/** One tenant's cached label sets, and what they hold (entries, label text in chars). */
-export interface TenantLabels {
-  readonly entries: Map<string, CachedLabels>;
-  size: number;
-  held: number;
-}
+/** One tenant's cached label sets (by their exact label bytes). */
+export type TenantLabels = TenantEntries<CachedLabels>;
 
 /**
  * Validated label sets by tenant and exact label bytes (the run of `Label` fields as sent, one
  * byte per char: the map's key, so a hit is an exact match), at most `max` entries and about
  * `maxBytes` of label text in all: a label set may be ~150 KB under the default limits (64
  * labels of 2 KiB values), so a count alone would let a sender fill gigabytes. When full, the
- * tenant holding the most label text is emptied (the one adding, when that is itself): a tenant
- * churning through series costs the other tenants none of their entries. Entries depend on the
- * label limits: a call with other limits empties it.
+ * tenant holding the most label text is emptied (TenantBoundedCache): a tenant churning
+ * through series costs the other tenants none of their entries. Entries depend on the label
+ * limits: a call with other limits empties it.
  */
 export class RemoteWriteLabelCache {
-  private readonly tenants = new Map<string, TenantLabels>();
-  private size = 0;
-  /** Label text held, in chars: the byte key, the merge key and (about as long) the label record. */
-  private held = 0;
+  private readonly cache: TenantBoundedCache<CachedLabels>;
   private limitsKey = '';
-  private readonly max: number;
-  private readonly maxBytes: number;
-  /** `max`: entries; `maxBytes`: label text held (chars, ≈ bytes), 64 MiB by default. */
+  /** `max`: entries; `maxBytes`: label text held (chars, ≈ bytes: the byte key, the merge key and the label record), 64 MiB by default. */
   constructor(max = 50_000, maxBytes = 64 * 1024 * 1024) {
-    this.max = max;
-    this.maxBytes = maxBytes;
+    this.cache = new TenantBoundedCache(max, maxBytes, (bytes, entry) => bytes.length + 2 * entry.key.length);
   }
 
   /** The tenant's label sets under `limits` (everything emptied when they differ from the last call's). */
   forTenant(tenant: string, limits: RemoteWriteLimits): TenantLabels {
     const key = `${limits.maxLabelsPerSeries},${limits.maxLabelNameBytes},${limits.maxLabelValueBytes}`;
     if (key !== this.limitsKey) {
-      this.tenants.clear();
-      this.size = 0;
-      this.held = 0;
+      this.cache.clear();
       this.limitsKey = key;
     }
-    let t = this.tenants.get(tenant);
-    if (!t) {
-      t = { entries: new Map(), size: 0, held: 0 };
-      this.tenants.set(tenant, t);
-    }
-    return t;
+    return this.cache.forTenant(tenant);
   }
 
   add(t: TenantLabels, bytes: string, entry: CachedLabels): void {
-    const cost = bytes.length + 2 * entry.key.length;
-    if (cost > this.maxBytes) return;
-    while (this.size >= this.max || this.held + cost > this.maxBytes) {
-      let biggest = t;
-      for (const x of this.tenants.values()) if (x.held > biggest.held) biggest = x;
-      if (biggest.size === 0) break;
-      this.size -= biggest.size;
-      this.held -= biggest.held;
-      biggest.entries.clear();
-      biggest.size = 0;
-      biggest.held = 0;
-    }
-    const old = t.entries.get(bytes);
-    if (old === undefined) {
-      this.size++;
-      t.size++;
-    } else {
-      const was = bytes.length + 2 * old.key.length;
-      this.held -= was;
-      t.held -= was;
-    }
-    this.held += cost;
-    t.held += cost;
-    t.entries.set(bytes, entry);
+    this.cache.add(t, bytes, entry);
   }
 }
 

@@ -17,6 +17,7 @@ import { canonicalLabels, fingerprint } from './labels.ts';
 import { BOUNDS_SLACK_MS, inMetricsScope, SERIES_LOCK_CLASS, type EmbeddedStoreSettings } from './settings.ts';
 import type { AppendResult, SeriesSamples } from './types.ts';
 import { TIMESTAMP_LIMIT } from './xor-chunk.ts';
+import { TenantBoundedCache } from '../tenant-cache.ts';
 
 /** A series of the batch: samples ascending and unique by time, value bits as (lo, hi) words. */
 interface PreparedSeries {
@@ -50,15 +51,18 @@ interface CacheEntry {
  * to use: a series whose cached seen_ms is older than the slack gets its row
  * updated by the append (which fails, and the append starts over uncached, if
  * retention deleted it), and retention never deletes a series seen within
- * twice the slack.
+ * twice the slack. Bounded by entries and by the label text they hold (a label
+ * set may be ~150 KB, and an entry is made before the tenant's series limit
+ * refuses a new series); when full, the tenant holding the most is emptied
+ * (TenantBoundedCache), not every tenant.
  */
 export class LabelCache {
-  private readonly map = new Map<string, CacheEntry>();
+  private readonly cache: TenantBoundedCache<CacheEntry>;
   /** Entries of frozen label objects by identity (the remote-write decoder hands out the same frozen object per label set). */
   private readonly frozen = new WeakMap<object, { tenant: string; entry: CacheEntry }>();
-  private readonly max: number;
-  constructor(max = 200_000) {
-    this.max = max;
+  /** `max`: entries; `maxChars`: their label text (the key, and about as much again for the labels kept), 64 Mi chars by default. */
+  constructor(max = 200_000, maxChars = 64 * 1024 * 1024) {
+    this.cache = new TenantBoundedCache(max, maxChars, (raw, entry) => 2 * raw.length + entry.key.length);
   }
 
   canonical(tenant: string, labels: SeriesSamples['labels']): CacheEntry {
@@ -68,12 +72,12 @@ export class LabelCache {
       if (same && same.tenant === tenant) return same.entry;
     }
     const raw = cacheKey(tenant, labels);
-    let entry = this.map.get(raw);
+    const mine = this.cache.forTenant(tenant);
+    let entry = mine.entries.get(raw);
     if (!entry) {
       const pairs = canonicalLabels(tenant, labels);
       entry = { key: fingerprint(pairs).toString('hex'), labels: Object.fromEntries(pairs) };
-      if (this.map.size >= this.max) this.map.clear();
-      this.map.set(raw, entry);
+      this.cache.add(mine, raw, entry);
     }
     if (isFrozen) this.frozen.set(labels, { tenant, entry });
     return entry;

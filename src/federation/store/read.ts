@@ -4,6 +4,7 @@
  * load their samples in one statement — compacted chunks and append-table rows
  * read under one snapshot — and merge them per series.
  */
+import { TenantBoundedCache } from '../tenant-cache.ts';
 import { ProbectlError } from '../../core/errors.ts';
 import type { TenantTx } from '../../store/scope.ts';
 import { CHUNK_WINDOW_MS, decodeChunks, intArray, mergeBufs, sampleBuf, sliceBuf, type SampleBuf } from './chunks.ts';
@@ -21,24 +22,30 @@ export interface FoundSeries {
 
 /**
  * Output label sets by series id. A series' labels never change and its id is
- * never reused, so an entry stays true for as long as the series lives; each
- * entry also names its tenant and is used only in that tenant's scope. Bounded:
- * past `max` entries it starts over.
+ * never reused, so an entry stays true for as long as the series lives; entries
+ * are kept per tenant and read only in that tenant's scope. Bounded by entries
+ * and by their label text (a label set may be ~150 KB); when full, the tenant
+ * holding the most is emptied (TenantBoundedCache), not every tenant.
  */
 export class SeriesLabelCache {
-  private readonly map = new Map<number, { tenant: string; labels: Labels }>();
-  private readonly max: number;
-  constructor(max = 200_000) {
-    this.max = max;
+  private readonly cache: TenantBoundedCache<Labels, number>;
+  /** `max`: entries; `maxChars`: the label text they hold, 64 Mi chars by default. */
+  constructor(max = 200_000, maxChars = 64 * 1024 * 1024) {
+    this.cache = new TenantBoundedCache(max, maxChars, (_id, labels) => labelChars(labels));
   }
   get(tenant: string, id: number): Labels | undefined {
-    const e = this.map.get(id);
-    return e && e.tenant === tenant ? e.labels : undefined;
+    return this.cache.forTenant(tenant).entries.get(id);
   }
   set(tenant: string, id: number, labels: Labels): void {
-    if (this.map.size >= this.max) this.map.clear();
-    this.map.set(id, { tenant, labels });
+    this.cache.add(this.cache.forTenant(tenant), id, labels);
   }
+}
+
+/** The label text of a set (names and values, in chars), plus a little per label for the object. */
+function labelChars(labels: Labels): number {
+  let n = 0;
+  for (const name in labels) n += name.length + (labels[name]?.length ?? 0) + 16;
+  return n;
 }
 
 export function tooManySeries(max: number): ProbectlError {

@@ -1,0 +1,80 @@
+/**
+ * A cache of per-tenant entries bounded by count and by an estimated size, shared
+ * fairly: when adding would pass either bound, the tenant holding the most is
+ * emptied (the one adding, when that is itself), so a tenant churning through
+ * new entries never costs the other tenants theirs. Reads are plain Map lookups
+ * (the hot path of remote-write); eviction runs only on a full cache.
+ */
+
+/** One tenant's entries and what they hold (count, and size in the caller's unit). */
+export interface TenantEntries<V, K = string> {
+  readonly entries: Map<K, V>;
+  size: number;
+  held: number;
+}
+
+export class TenantBoundedCache<V, K = string> {
+  private readonly tenants = new Map<string, TenantEntries<V, K>>();
+  private size = 0;
+  private held = 0;
+  private readonly max: number;
+  private readonly maxHeld: number;
+  private readonly costOf: (key: K, value: V) => number;
+
+  /**
+   * `max`: entries in all; `maxHeld`: the sum of `costOf(key, value)` in all (an
+   * entry costing more than that is never held).
+   */
+  constructor(max: number, maxHeld: number, costOf: (key: K, value: V) => number) {
+    this.max = max;
+    this.maxHeld = maxHeld;
+    this.costOf = costOf;
+  }
+
+  /** The tenant's entries (created empty). */
+  forTenant(tenant: string): TenantEntries<V, K> {
+    let t = this.tenants.get(tenant);
+    if (!t) {
+      t = { entries: new Map(), size: 0, held: 0 };
+      this.tenants.set(tenant, t);
+    }
+    return t;
+  }
+
+  /** Adds or replaces `key` in the tenant's entries, first emptying the largest tenants while a bound would be passed. */
+  add(t: TenantEntries<V, K>, key: K, value: V): void {
+    const cost = this.costOf(key, value);
+    if (cost > this.maxHeld) return;
+    const old = t.entries.get(key);
+    if (old !== undefined) {
+      t.entries.delete(key);
+      const was = this.costOf(key, old);
+      t.size--;
+      t.held -= was;
+      this.size--;
+      this.held -= was;
+    }
+    while (this.size >= this.max || this.held + cost > this.maxHeld) {
+      let biggest = t;
+      for (const x of this.tenants.values()) if (x.held > biggest.held) biggest = x;
+      if (biggest.size === 0) break;
+      this.size -= biggest.size;
+      this.held -= biggest.held;
+      biggest.entries.clear();
+      biggest.size = 0;
+      biggest.held = 0;
+    }
+    t.entries.set(key, value);
+    t.size++;
+    t.held += cost;
+    this.size++;
+    this.held += cost;
+  }
+
+  /** Empties every tenant. */
+  clear(): void {
+    this.tenants.clear();
+    this.size = 0;
+    this.held = 0;
+  }
+}
