@@ -6,6 +6,15 @@
  * (the hot path of remote-write); eviction runs only on a full cache.
  */
 
+/**
+ * Bytes V8 keeps for a string's chars: one per char, two when any char is past U+00FF
+ * (the whole string is then two-byte). For cost functions: a count of chars alone lets a
+ * sender double what a bound holds with one such char per label value.
+ */
+export function textBytes(s: string): number {
+  return /[^\u0000-\u00ff]/.test(s) ? 2 * s.length : s.length;
+}
+
 /** One tenant's entries and what they hold (count, and size in the caller's unit). */
 export interface TenantEntries<V, K = string> {
   readonly entries: Map<K, V>;
@@ -54,9 +63,14 @@ export class TenantBoundedCache<V, K = string> {
       this.size--;
       this.held -= was;
     }
-    while (this.size >= this.max || this.held + cost > this.maxHeld) {
+    for (;;) {
+      // Past the count bound the tenant with the most entries gives way (one tenant's few
+      // large entries must not pay for another's churn of small ones); past the size bound,
+      // the one holding the most.
+      const byCount = this.size >= this.max;
+      if (!byCount && this.held + cost <= this.maxHeld) break;
       let biggest = t;
-      for (const x of this.tenants.values()) if (x.held > biggest.held) biggest = x;
+      for (const x of this.tenants.values()) if (byCount ? x.size > biggest.size : x.held > biggest.held) biggest = x;
       if (biggest.size === 0) break;
       this.size -= biggest.size;
       this.held -= biggest.held;

@@ -61,3 +61,25 @@ describe('tenant-bounded caches (remote-write labels, the store\'s label and ser
     assert.ok(cache.get(T1, 119));
   });
 });
+
+describe('tenant-bounded caches: attack7 review', () => {
+  it('a tenant churning through many small entries does not empty a quiet tenant holding a few large ones (count bound)', () => {
+    const cache = new TenantBoundedCache<string>(10, 1_000_000, (k, v) => k.length + v.length);
+    const quiet = cache.forTenant('quiet');
+    const noisy = cache.forTenant('noisy');
+    cache.add(quiet, 'a', 'x'.repeat(1_000));
+    cache.add(quiet, 'b', 'x'.repeat(1_000));
+    for (let i = 0; i < 100; i++) cache.add(noisy, `n${i}`, 'x');
+    assert.deepEqual([...quiet.entries.keys()], ['a', 'b'], 'the count bound empties the tenant holding the most entries, not the one holding the most text');
+    assert.ok(quiet.size + noisy.size <= 10);
+  });
+
+  it('label text of two-byte strings (any char past U+00FF) is counted in bytes, not chars', () => {
+    const cache = new SeriesLabelCache(200_000, 1_000_000);
+    const value = `${'x'.repeat(999)}\u0100`;
+    cache.set(T1, 1, { __name__: 'm', v: value });
+    // V8 keeps a string with any char past U+00FF at two bytes per char: 2,000 bytes of value here.
+    const t = (cache as unknown as { cache: TenantBoundedCache<unknown, number> }).cache.forTenant(T1);
+    assert.ok(t.held >= 2 * value.length, `held ${t.held} counts the value's 2,000 bytes`);
+  });
+});

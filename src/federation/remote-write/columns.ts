@@ -18,7 +18,7 @@
  * parses it completely first: a malformed body is refused as malformed either way.
  */
 import type { SeriesSamples } from '../store/types.ts';
-import { TenantBoundedCache, type TenantEntries } from '../tenant-cache.ts';
+import { TenantBoundedCache, textBytes, type TenantEntries } from '../tenant-cache.ts';
 import { isStaleMarker, STALE_NAN_BITS } from '../stale.ts';
 import { decodeInflated, inflateRequest, maxTimestampOf, seriesLabels, tooFarAhead, type DecodedWriteRequest, type DecodeOptions } from './decode.ts';
 import type { RemoteWriteLimits } from './errors.ts';
@@ -60,7 +60,7 @@ export class RemoteWriteLabelCache {
   private limitsKey = '';
   /** `max`: entries; `maxBytes`: label text held (chars, ≈ bytes: the byte key, the merge key and the label record), 64 MiB by default. */
   constructor(max = 50_000, maxBytes = 64 * 1024 * 1024) {
-    this.cache = new TenantBoundedCache(max, maxBytes, (bytes, entry) => bytes.length + 2 * entry.key.length);
+    this.cache = new TenantBoundedCache(max, maxBytes, (bytes, entry) => bytes.length + 2 * textBytes(entry.key));
   }
 
   /** The tenant's label sets under `limits` (everything emptied when they differ from the last call's). */

@@ -17,7 +17,7 @@ import { canonicalLabels, fingerprint } from './labels.ts';
 import { BOUNDS_SLACK_MS, inMetricsScope, SERIES_LOCK_CLASS, type EmbeddedStoreSettings } from './settings.ts';
 import type { AppendResult, SeriesSamples } from './types.ts';
 import { TIMESTAMP_LIMIT } from './xor-chunk.ts';
-import { TenantBoundedCache } from '../tenant-cache.ts';
+import { TenantBoundedCache, textBytes } from '../tenant-cache.ts';
 
 /** A series of the batch: samples ascending and unique by time, value bits as (lo, hi) words. */
 interface PreparedSeries {
@@ -62,7 +62,7 @@ export class LabelCache {
   private readonly frozen = new WeakMap<object, { tenant: string; entry: CacheEntry }>();
   /** `max`: entries; `maxChars`: their label text (the key, and about as much again for the labels kept), 64 Mi chars by default. */
   constructor(max = 200_000, maxChars = 64 * 1024 * 1024) {
-    this.cache = new TenantBoundedCache(max, maxChars, (raw, entry) => 2 * raw.length + entry.key.length);
+    this.cache = new TenantBoundedCache(max, maxChars, (raw, entry) => 2 * textBytes(raw) + entry.key.length);
   }
 
   canonical(tenant: string, labels: SeriesSamples['labels']): CacheEntry {

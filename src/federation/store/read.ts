@@ -4,7 +4,7 @@
  * load their samples in one statement — compacted chunks and append-table rows
  * read under one snapshot — and merge them per series.
  */
-import { TenantBoundedCache } from '../tenant-cache.ts';
+import { TenantBoundedCache, textBytes } from '../tenant-cache.ts';
 import { ProbectlError } from '../../core/errors.ts';
 import type { TenantTx } from '../../store/scope.ts';
 import { CHUNK_WINDOW_MS, decodeChunks, intArray, mergeBufs, sampleBuf, sliceBuf, type SampleBuf } from './chunks.ts';
@@ -41,10 +41,10 @@ export class SeriesLabelCache {
   }
 }
 
-/** The label text of a set (names and values, in chars), plus a little per label for the object. */
+/** The label text of a set (names and values, in bytes as V8 keeps them), plus a little per label for the object. */
 function labelChars(labels: Labels): number {
   let n = 0;
-  for (const name in labels) n += name.length + (labels[name]?.length ?? 0) + 16;
+  for (const name in labels) n += textBytes(name) + textBytes(labels[name] ?? '') + 16;
   return n;
 }
 
