@@ -58,8 +58,8 @@ export type TenantLabels = TenantEntries<CachedLabels>;
 export class RemoteWriteLabelCache {
   private readonly cache: TenantBoundedCache<CachedLabels>;
   private limitsKey = '';
-  /** `max`: entries; `maxBytes`: label text held (chars, ≈ bytes: the byte key, the merge key and the label record), 64 MiB by default. */
-  constructor(max = 50_000, maxBytes = 64 * 1024 * 1024) {
+  /** `max`: entries; `maxBytes`: label text held (bytes: the byte key, the merge key and the label record), 32 MiB by default. */
+  constructor(max = 50_000, maxBytes = 32 * 1024 * 1024) {
     this.cache = new TenantBoundedCache(max, maxBytes, (bytes, entry) => bytes.length + 2 * textBytes(entry.key));
   }
 

@@ -29,8 +29,8 @@ export interface FoundSeries {
  */
 export class SeriesLabelCache {
   private readonly cache: TenantBoundedCache<Labels, number>;
-  /** `max`: entries; `maxChars`: the label text they hold, 64 Mi chars by default. */
-  constructor(max = 200_000, maxChars = 64 * 1024 * 1024) {
+  /** `max`: entries; `maxChars`: the label text they hold, 16 MiB by default. */
+  constructor(max = 200_000, maxChars = 16 * 1024 * 1024) {
     this.cache = new TenantBoundedCache(max, maxChars, (_id, labels) => labelChars(labels));
   }
   get(tenant: string, id: number): Labels | undefined {
