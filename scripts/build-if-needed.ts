@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { pidExists } from '../src/core/pid.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -17,16 +18,6 @@ function newest(dir: string): number {
     max = Math.max(max, entry.isDirectory() ? newest(p) : statSync(p).mtimeMs);
   }
   return max;
-}
-
-/** Whether a process of this id is running (a leftover of one that is not is garbage). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
@@ -40,7 +31,7 @@ function alive(pid: number): boolean {
 export function build(): void {
   for (const entry of readdirSync(root)) {
     const m = /^dist\.(?:next|old)-(\d+)$/.exec(entry);
-    if (m && !alive(Number(m[1]))) rmSync(join(root, entry), { recursive: true, force: true });
+    if (m && !pidExists(Number(m[1]))) rmSync(join(root, entry), { recursive: true, force: true });
   }
   const next = join(root, `dist.next-${process.pid}`);
   const old = join(root, `dist.old-${process.pid}`);

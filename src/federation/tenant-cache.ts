@@ -1,12 +1,4 @@
 /**
- * A cache of per-tenant entries bounded by count and by an estimated size, shared
- * fairly: when adding would pass either bound, the tenant holding the most is
- * emptied (the one adding, when that is itself), so a tenant churning through
- * new entries never costs the other tenants theirs. Reads are plain Map lookups
- * (the hot path of remote-write); eviction runs only on a full cache.
- */
-
-/**
  * Bytes V8 keeps for a string's chars: one per char, two when any char is past U+00FF
  * (the whole string is then two-byte). For cost functions: a count of chars alone lets a
  * sender double what a bound holds with one such char per label value.
@@ -22,6 +14,14 @@ export interface TenantEntries<V, K = string> {
   held: number;
 }
 
+/**
+ * A cache of per-tenant entries bounded by count and by an estimated size, shared
+ * fairly: when adding would pass a bound, the tenant holding the most — entries
+ * for the count bound, size for the size bound — is emptied (the one adding, when
+ * that is itself), so a tenant churning through new entries never costs the other
+ * tenants theirs. Reads are plain Map lookups (the hot path of remote-write);
+ * eviction runs only on a full cache.
+ */
 export class TenantBoundedCache<V, K = string> {
   private readonly tenants = new Map<string, TenantEntries<V, K>>();
   private size = 0;

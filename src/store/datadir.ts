@@ -3,6 +3,7 @@ import { closeSync, constants, linkSync, mkdirSync, openSync, readFileSync, real
 import { join } from 'node:path';
 import { ProbectlError } from '../core/errors.ts';
 import { parseJson } from '../core/json.ts';
+import { pidExists } from '../core/pid.ts';
 
 /** Files probectl keeps in its data directory. */
 export function dataPaths(dataDir: string) {
@@ -91,15 +92,6 @@ function parseOwner(text: string): LockOwner | undefined {
   }
 }
 
-/** kill(pid, 0): true while a process with this pid exists (EPERM: it exists, owned by someone else). */
-function pidExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Whether the process that wrote a lock still runs. Stale: this process's

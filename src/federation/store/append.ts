@@ -60,9 +60,9 @@ export class LabelCache {
   private readonly cache: TenantBoundedCache<CacheEntry>;
   /** Entries of frozen label objects by identity (the remote-write decoder hands out the same frozen object per label set). */
   private readonly frozen = new WeakMap<object, { tenant: string; entry: CacheEntry }>();
-  /** `max`: entries; `maxChars`: their label text (the key, and about as much again for the labels kept), 16 MiB by default. */
-  constructor(max = 200_000, maxChars = 16 * 1024 * 1024) {
-    this.cache = new TenantBoundedCache(max, maxChars, (raw, entry) => 2 * textBytes(raw) + entry.key.length);
+  /** `max`: entries; `maxBytes`: their label text (the key, and about as much again for the labels kept; bytes as V8 keeps it), 16 MiB by default. */
+  constructor(max = 200_000, maxBytes = 16 * 1024 * 1024) {
+    this.cache = new TenantBoundedCache(max, maxBytes, (raw, entry) => 2 * textBytes(raw) + entry.key.length);
   }
 
   canonical(tenant: string, labels: SeriesSamples['labels']): CacheEntry {

@@ -29,9 +29,9 @@ export interface FoundSeries {
  */
 export class SeriesLabelCache {
   private readonly cache: TenantBoundedCache<Labels, number>;
-  /** `max`: entries; `maxChars`: the label text they hold, 16 MiB by default. */
-  constructor(max = 200_000, maxChars = 16 * 1024 * 1024) {
-    this.cache = new TenantBoundedCache(max, maxChars, (_id, labels) => labelChars(labels));
+  /** `max`: entries; `maxBytes`: the label text they hold (bytes as V8 keeps it), 16 MiB by default. */
+  constructor(max = 200_000, maxBytes = 16 * 1024 * 1024) {
+    this.cache = new TenantBoundedCache(max, maxBytes, (_id, labels) => labelBytes(labels));
   }
   get(tenant: string, id: number): Labels | undefined {
     return this.cache.forTenant(tenant).entries.get(id);
@@ -42,7 +42,7 @@ export class SeriesLabelCache {
 }
 
 /** The label text of a set (names and values, in bytes as V8 keeps them), plus a little per label for the object. */
-function labelChars(labels: Labels): number {
+function labelBytes(labels: Labels): number {
   let n = 0;
   for (const name in labels) n += textBytes(name) + textBytes(labels[name] ?? '') + 16;
   return n;

@@ -12,15 +12,6 @@ import { applyInbound, applyInboundGroup, GroupConflict, REPLAYED, ReplayedDeliv
 
 /** At most this many deliveries of one tenant share a transaction. */
 export const MAX_GROUP = 32;
-/**
- * Transactions of one tenant's group commits in flight at once. One: a tenant's
- * changes serialize on its audit chain head anyway, and the deliveries arriving
- * meanwhile form the next, larger group. With two (the second reading while the
- * first commits), groups were half as large and the database did twice the
- * transactions: 64 concurrent deliveries over ten tenants went from ~850/s to
- * ~1,000/s with one (bench/notify.ts), and one tenant stayed at ~2,700–3,000/s.
- */
-const GROUPS_PER_TENANT = 1;
 /** Tries of a delivery applied alone whose incident keeps changing under it (see InboundGroupCommit.alone). */
 const ALONE_ATTEMPTS = 6;
 
@@ -48,10 +39,18 @@ interface Pending {
  * alone — its own answer, its own error — so one bad delivery never fails
  * the others. A delivery arriving while the tenant is idle starts its own
  * transaction at once (no added wait).
+ *
+ * One transaction per tenant at a time: a tenant's changes serialize on its
+ * audit chain head anyway, and the deliveries arriving meanwhile form the next,
+ * larger group. With two in flight (the second reading while the first
+ * commits), groups were half as large and the database did twice the
+ * transactions: 64 concurrent deliveries over ten tenants went from ~850/s to
+ * ~1,000/s with one (bench/notify.ts), and one tenant stayed at ~2,700–3,000/s.
  */
 export class InboundGroupCommit {
   private readonly queues = new Map<string, Pending[]>();
-  private readonly running = new Map<string, number>();
+  /** Tenants whose drain loop is running (one each). */
+  private readonly running = new Set<string>();
   private readonly db: Db;
   private readonly clock: Clock;
   private readonly listeners: readonly IncidentListener[];
@@ -76,12 +75,12 @@ export class InboundGroupCommit {
       let queue = this.queues.get(tenant);
       if (!queue) this.queues.set(tenant, (queue = []));
       queue.push({ inbound, change, signature, source, resolve, reject });
-      if ((this.running.get(tenant) ?? 0) < GROUPS_PER_TENANT) void this.drain(tenant);
+      if (!this.running.has(tenant)) void this.drain(tenant);
     });
   }
 
   private async drain(tenant: string): Promise<void> {
-    this.running.set(tenant, (this.running.get(tenant) ?? 0) + 1);
+    this.running.add(tenant);
     try {
       for (;;) {
         const queue = this.queues.get(tenant);
@@ -90,12 +89,8 @@ export class InboundGroupCommit {
         await this.applyGroup(tenant, group);
       }
     } finally {
-      const left = (this.running.get(tenant) ?? 1) - 1;
-      if (left > 0) this.running.set(tenant, left);
-      else {
-        this.running.delete(tenant);
-        if (this.queues.get(tenant)?.length === 0) this.queues.delete(tenant);
-      }
+      this.running.delete(tenant);
+      if (this.queues.get(tenant)?.length === 0) this.queues.delete(tenant);
     }
   }
 
