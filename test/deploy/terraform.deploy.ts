@@ -130,6 +130,34 @@ describe('Terraform / OpenTofu', () => {
     }
   });
 
+  it('deploy/terraform/examples/basic: its module arguments pass the module\'s validations, the chart schema and helm template', (t) => {
+    // No provider can be downloaded here, so the example's arguments (those the ./values submodule
+    // takes; the outer-only ones are single-line) are evaluated through ./values, as the module does.
+    const example = readFileSync(join(TF, 'examples/basic/main.tf'), 'utf8');
+    const body = /module "probectl" \{\n([\s\S]*?)\n\}/.exec(example)?.[1];
+    assert.ok(body, 'the example calls module "probectl"');
+    const inner = new Set(variables(join(MODULE, 'values/variables.tf')));
+    const outerOnly = new Set(['source', ...variables(join(MODULE, 'variables.tf')).filter((v) => !inner.has(v))]);
+    const size = /^\s*size\s*=\s*"([a-z]+)"\s*$/m.exec(body)?.[1] ?? 'medium';
+    const kept = body.split('\n').filter((line) => {
+      const name = /^\s{2}([a-z0-9_]+)\s*=/.exec(line)?.[1];
+      if (name && outerOnly.has(name)) {
+        assert.doesNotMatch(line, /[{[]\s*$/, `${name} spans lines`);
+        return false;
+      }
+      return true;
+    });
+    assert.ok(kept.some((l) => /^\s{2}database_secret_name\s*=/.test(l)), 'the example names the database Secret');
+    const dir = tempDir(t.after.bind(t));
+    const { values, error } = evaluate(dir, kept.join('\n'));
+    assert.equal(error, undefined, `the example's arguments are refused by the module: ${error}`);
+    const overlay = join(CHART, `values-${size}.yaml`);
+    assert.deepEqual(schemaErrors(parse(readFileSync(overlay, 'utf8')) as Record<string, unknown>, values as Record<string, unknown>), []);
+    const r = template([overlay, valuesFile(dir, 'tf.yaml', values)]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.objects.filter((o) => o.kind === 'Secret').length, 0, 'nothing secret passed through Terraform');
+  });
+
   it('the module refuses what the chart would refuse: no database Secret name, an integration with no destination', (t) => {
     const a = evaluate(tempDir(t.after.bind(t)), `
   database_secret_name   = ""

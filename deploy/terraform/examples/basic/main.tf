@@ -32,8 +32,11 @@ module "probectl" {
     PROBECTL_SIEM_ENABLED       = "true"
     PROBECTL_SIEM_PRESET        = "splunk"
     PROBECTL_SIEM_ENDPOINT      = "https://splunk-hec.siem.corp.test:8088/services/collector/event"
-    PROBECTL_SIEM_TOKEN         = "vault:kv/probectl/siem#token"
   }
+  # Credential variables never go in config (the module refuses them there): from a Secret.
+  secret_env = [
+    { name = "PROBECTL_SIEM_TOKEN", secret_name = "probectl-siem", key = "token" },
+  ]
 }
 
 output "probectl_url" {
