@@ -107,4 +107,22 @@ describe('NetBox provider (REST API stand-in)', () => {
     t.after(() => bad.close());
     await assert.rejects(bad.provider.lookup(key('vm7'), signal()), (err: Error) => /refused probectl's credential \(403\)/.test(err.message) && !err.message.includes('nbt_wrong'));
   });
+
+  it('finds mixed-case NetBox names from lower-case keys: device/VM name (iexact) and dns_name (dns_name__ie)', async (t) => {
+    const nb = await NetBox.start();
+    t.after(() => nb.close());
+    seedNetBox(nb);
+    nb.devices.push({ id: 13, name: 'WEB02', role: 'Web Server', site: 'Paris DC1', primary_ip4: '10.0.0.2/24' });
+    nb.vms.push({ id: 8, name: 'App-VM8', site: 'Berlin DC2' });
+    // A dns_name as an operator typed it; NetBox's plain dns_name filter is exact and case-sensitive.
+    nb.addresses.push({ id: 5, address: '10.0.0.8/24', dns_name: 'App-VM8.Example.COM', assigned: { type: 'vm', id: 8 } });
+    const h = harness(nb, '0123456789abcdef0123456789abcdef01234567');
+    t.after(() => h.close());
+    assert.deepEqual((await h.provider.lookup(key('WEB02'), signal())).map((i) => [i.id, i.name]), [['device:13', 'WEB02']]);
+    assert.deepEqual((await h.provider.lookup(key('app-vm8'), signal())).map((i) => i.id), ['vm:8']);
+    const before = nb.standIn.log.length;
+    const byFqdn = await h.provider.lookup(key('app-vm8.example.com'), signal());
+    assert.deepEqual(byFqdn.map((i) => [i.id, i.fqdn]), [['vm:8', 'app-vm8.example.com']], 'by dns_name, whatever its case in NetBox');
+    assert.ok(nb.standIn.log.slice(before).some((r) => r.path === '/api/ipam/ip-addresses/?dns_name__ie=app-vm8.example.com&limit=10'));
+  });
 });

@@ -58,8 +58,11 @@ function toItem(base: URL, kind: Kind, o: Obj, fqdn: string | null): Configurati
  *   `dcim.interface` → `GET /api/dcim/devices/<id>/`) or virtual machine
  *   (`virtualization.vminterface` → `GET /api/virtualization/virtual-machines/<id>/`);
  * - a host key: `GET /api/dcim/devices/?name=<h>` and
- *   `GET /api/virtualization/virtual-machines/?name=<h>`, and for a dotted
- *   name the addresses whose `dns_name` is it, followed as above.
+ *   `GET /api/virtualization/virtual-machines/?name=<h>` (NetBox filters both
+ *   `name`s case-insensitively, `iexact`), and for a dotted name the addresses
+ *   whose `dns_name` is it, case-insensitively (`dns_name__ie`: NetBox's plain
+ *   `dns_name` filter is an exact, case-sensitive match, and keys are
+ *   lower-case), followed as above.
  * Lists carry `limit=10` and answer `{count, next, previous, results}`.
  */
 export function netboxProvider(base: URL, get: CmdbGet): CmdbProvider {
@@ -94,7 +97,7 @@ export function netboxProvider(base: URL, get: CmdbGet): CmdbProvider {
       const [devices, vms, named] = await Promise.all([
         list(PATHS.device, { name: key.value }, signal),
         list(PATHS.vm, { name: key.value }, signal),
-        dotted ? list('ipam/ip-addresses', { dns_name: key.value }, signal) : Promise.resolve([]),
+        dotted ? list('ipam/ip-addresses', { dns_name__ie: key.value }, signal) : Promise.resolve([]),
       ]);
       const fqdn = dotted ? key.value : null;
       const direct = [
