@@ -125,4 +125,28 @@ describe('NetBox provider (REST API stand-in)', () => {
     assert.deepEqual(byFqdn.map((i) => [i.id, i.fqdn]), [['vm:8', 'app-vm8.example.com']], 'by dns_name, whatever its case in NetBox');
     assert.ok(nb.standIn.log.slice(before).some((r) => r.path === '/api/ipam/ip-addresses/?dns_name__ie=app-vm8.example.com&limit=10'));
   });
+
+  it('a NetBox that ignores a name or dns_name filter (unknown to it) answers every object: none is taken for the key', async (t) => {
+    const { StandIn } = await import('../notify/servers/harness.ts');
+    const all = (results: unknown[]) => ({ count: results.length, next: null, previous: null, results });
+    const s = await StandIn.start({
+      name: 'netbox-ignoring-filters',
+      handle: (req) => {
+        if (req.path === '/api/dcim/devices/') return { status: 200, body: all([{ id: 1, name: 'other-device', status: { value: 'active', label: 'Active' } }]) };
+        if (req.path === '/api/virtualization/virtual-machines/') return { status: 200, body: all([{ id: 2, name: 'other-vm' }]) };
+        if (req.path === '/api/ipam/ip-addresses/') return { status: 200, body: all([{ id: 3, address: '10.1.1.1/24', dns_name: 'other.example.com', assigned_object_type: 'dcim.interface', assigned_object: { device: { id: 1 } } }]) };
+        return { status: 200, body: { id: 1, name: 'other-device' } };
+      },
+    });
+    t.after(() => s.close());
+    const { HttpClient } = await import('../../src/core/http/client.ts');
+    const { cmdbGet } = await import('../../src/cmdb/http.ts');
+    const { netboxProvider } = await import('../../src/cmdb/providers/netbox.ts');
+    const { authorizationFor } = await import('../../src/cmdb/runtime.ts');
+    const client = new HttpClient({ tls: { ca: [s.caPem] }, timeoutMs: 5000 });
+    t.after(() => client.close());
+    const provider = netboxProvider(new URL(`${s.url}/`), cmdbGet(client, 'probectl/test', async () => authorizationFor('netbox', '0123456789abcdef0123456789abcdef01234567')));
+    assert.deepEqual(await provider.lookup(key('web01.example.com'), signal()), []);
+    assert.deepEqual(await provider.lookup(key('web01'), signal()), []);
+  });
 });

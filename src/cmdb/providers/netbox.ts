@@ -100,12 +100,15 @@ export function netboxProvider(base: URL, get: CmdbGet): CmdbProvider {
         dotted ? list('ipam/ip-addresses', { dns_name__ie: key.value }, signal) : Promise.resolve([]),
       ]);
       const fqdn = dotted ? key.value : null;
+      // NetBox ignores a query parameter it has no filter for (an older NetBox without the `ie` lookups answers
+      // every address): only objects whose name or dns_name is the key, case aside, are kept.
+      const is = (v: unknown): boolean => typeof v === 'string' && v.toLowerCase().replace(/\.$/, '') === key.value;
       const direct = [
-        ...devices.map((o) => toItem(base, 'device', o, fqdn)),
-        ...vms.map((o) => toItem(base, 'vm', o, fqdn)),
+        ...devices.filter((o) => is(o.name)).map((o) => toItem(base, 'device', o, fqdn)),
+        ...vms.filter((o) => is(o.name)).map((o) => toItem(base, 'vm', o, fqdn)),
       ].filter((i): i is ConfigurationItem => i !== undefined);
       const seen = new Set(direct.map((i) => i.id));
-      const viaDns = (await assigned(named, signal)).filter((i) => !seen.has(i.id));
+      const viaDns = (await assigned(named.filter((a) => is(a.dns_name)), signal)).filter((i) => !seen.has(i.id));
       return [...direct.map(boundedItem), ...viaDns].slice(0, NETBOX_LIMIT);
     },
   };
