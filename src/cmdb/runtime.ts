@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
 import type { Clock } from '../core/clock.ts';
 import { HttpClient } from '../core/http/client.ts';
@@ -32,6 +33,8 @@ export function authorizationFor(provider: CmdbSettings['provider'], secret: str
 
 /** After an enrichment found the CMDB slow or down, enrichments only read the cache for this long (ms). */
 export const ENRICH_BACKOFF_MS = 30_000;
+/** How long an incident's first enrichment covers its other connectors' (and retried opens') enrichments against the rate (ms). */
+export const ENRICH_CHARGED_MS = 10 * 60_000;
 /** Most targets and CIs of one enrichment. */
 const ENRICH_TARGETS = 20;
 const ENRICH_ITEMS = 10;
@@ -45,8 +48,11 @@ function distinct(items: Iterable<ConfigurationItem>): ConfigurationItem[] {
 /**
  * The CIs of a new incident's targets for its notification (IncidentEnricher):
  * resolves within `deadlineMs` (PROBECTL_CMDB_ENRICH_TIMEOUT), never rejects.
- * - Each enrichment counts against the tenant's PROBECTL_CMDB_RATE_LIMIT, like
- *   an API lookup; over it, no CI is added and the payload says "rate limited".
+ * - Each new incident's enrichment counts one lookup against the tenant's
+ *   PROBECTL_CMDB_RATE_LIMIT, like an API lookup, however many connectors
+ *   page it (each connector's open asks again, within ENRICH_CHARGED_MS of the
+ *   first without a second charge); over it, no CI is added and the payload
+ *   says "rate limited".
  * - When a lookup misses the deadline or finds the CMDB unavailable, the next
  *   ENRICH_BACKOFF_MS of enrichments ask nothing: they use what is cached
  *   (fresh or stale) at once, marked unavailable, so an incident storm against
@@ -55,15 +61,21 @@ function distinct(items: Iterable<ConfigurationItem>): ConfigurationItem[] {
 export function enricher(lookup: CmdbLookup, deadlineMs: number, rate: TenantRate, clock: Clock): IncidentEnricher {
   let skipUntil = 0;
   let skipReason = '';
+  // Incidents whose enrichment was already counted against their tenant's rate (one per incident, not per connector).
+  const charged = new LRUCache<string, true>({ max: 100_000, ttl: ENRICH_CHARGED_MS, ttlResolution: 0, perf: { now: () => clock.now() } });
   const backOff = (reason: string): void => {
     skipUntil = clock.now() + ENRICH_BACKOFF_MS;
     skipReason = reason;
   };
   return {
-    async configurationItems(tenant, targets) {
+    async configurationItems(tenant, targets, incident) {
       const wanted = [...new Set(targets)].slice(0, ENRICH_TARGETS);
-      const wait = rate.take(tenant);
-      if (wait !== undefined) return { items: [], unavailable: `rate limited (PROBECTL_CMDB_RATE_LIMIT); CMDB not asked` };
+      const chargeKey = incident === undefined ? undefined : `${tenant}\u0000${incident}`;
+      if (chargeKey === undefined || !charged.has(chargeKey)) {
+        const wait = rate.take(tenant);
+        if (wait !== undefined) return { items: [], unavailable: `rate limited (PROBECTL_CMDB_RATE_LIMIT); CMDB not asked` };
+        if (chargeKey !== undefined) charged.set(chargeKey, true);
+      }
       if (clock.now() < skipUntil) return { items: distinct(wanted.flatMap((t) => lookup.cached(t))), unavailable: `CMDB unavailable (${skipReason}); cached CIs only` };
       const all = Promise.all(wanted.map((t) => lookup.lookup(t))).catch(() => undefined);
       let timer: NodeJS.Timeout | undefined;

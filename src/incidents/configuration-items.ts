@@ -47,7 +47,8 @@ export type CiAnswer =
  * held back by the CMDB).
  */
 export interface IncidentEnricher {
-  configurationItems(tenant: string, targets: readonly string[]): Promise<Enrichment>;
+  /** `incident` names the incident the targets are of: its connectors' enrichments count as one (PROBECTL_CMDB_RATE_LIMIT). */
+  configurationItems(tenant: string, targets: readonly string[], incident?: string): Promise<Enrichment>;
 }
 
 /** What an enricher found: the CIs, and when it could not ask the CMDB, why (the payload says so: "rate limited", "CMDB unavailable…"). */

@@ -224,7 +224,7 @@ export class NotifySink implements Sink<NotifyItem> {
     const enricher = this.deps.enrichers?.[0];
     if (!enricher) return item.incident;
     try {
-      const found = await enricher.configurationItems(item.tenant, [item.incident.target]);
+      const found = await enricher.configurationItems(item.tenant, [item.incident.target], item.incidentId);
       return {
         ...item.incident,
         ...(found.items.length > 0 ? { cis: found.items } : {}),

@@ -5,14 +5,14 @@ import { startVendors, type Vendors } from '../notify/servers/vendors.ts';
 import { seedServiceNow } from './helpers.ts';
 import { ServiceNowCmdb } from './servers/servicenow-cmdb.ts';
 
-async function start(t: { after(fn: () => unknown): void }, env: Record<string, string>) {
+async function start(t: { after(fn: () => unknown): void }, env: Record<string, string>, withSlack = false) {
   const v = await startVendors();
   t.after(() => v.close());
   const cmdb = await ServiceNowCmdb.start();
   t.after(() => cmdb.close());
   seedServiceNow(cmdb);
   const n = await startNotifyApp(t, ['acme'], (ids, dir) => ({
-    PROBECTL_NOTIFY_CONNECTORS: `${ids.acme}|pagerduty|${v.pagerduty.enqueueUrl}|${v.pagerduty.routingKey}`,
+    PROBECTL_NOTIFY_CONNECTORS: `${ids.acme}|pagerduty|${v.pagerduty.enqueueUrl}|${v.pagerduty.routingKey}${withSlack ? `,${ids.acme}|slack|${v.slack.webhookUrl}` : ''}`,
     PROBECTL_NOTIFY_CA_FILE: pemFile(dir, v.caPem), PROBECTL_NOTIFY_RETRY_BASE: '50ms', PROBECTL_NOTIFY_RETRY_MAX: '200ms', PROBECTL_NOTIFY_POLL_INTERVAL: '50ms',
     PROBECTL_CMDB_PROVIDER: 'servicenow', PROBECTL_CMDB_URL: cmdb.url, PROBECTL_CMDB_SECRET: 'probectl.cmdb:cmdb-pass',
     PROBECTL_CMDB_CA_FILE: pemFile(dir, cmdb.standIn.caPem, 'cmdb-ca.pem'), ...env,
@@ -50,5 +50,21 @@ describe('enrichment never delays or fails a page', () => {
     assert.equal(cmdb.requestCount, 1, 'no enrichment asked the CMDB past the tenant\'s rate');
     const notes = events(v).map((e) => e.payload.custom_details.configuration_items_unavailable);
     assert.ok(notes.every((x) => typeof x === 'string' && x.startsWith('rate limited')), JSON.stringify(notes.slice(0, 3)));
+  });
+
+  it('a new incident counts one lookup against PROBECTL_CMDB_RATE_LIMIT however many connectors page it', async (t) => {
+    const { v, cmdb, n, acme } = await start(t, { PROBECTL_CMDB_RATE_LIMIT: '2', PROBECTL_CMDB_TIMEOUT: '5s', PROBECTL_CMDB_ENRICH_TIMEOUT: '2s' }, true);
+    const token = await n.token(acme);
+    assert.equal((await n.app.request('GET', '/v1/cmdb/lookup?key=web01', { token })).status, 200, 'one of two');
+    const r = await n.app.request('POST', '/v1/signals', { token, body: { kind: 'link.down', severity: 'critical', confidence: 90, target: 'web01.example.com', title: 't' } });
+    assert.ok(r.status < 300, `ingest ${r.status}`);
+    await until(() => v.pagerduty.incidents.length === 1 && v.slack.messages().length === 1, 'paged and posted', 30_000);
+    const pd = events(v)[0]!;
+    assert.equal(pd.payload.custom_details.configuration_items_unavailable, undefined, JSON.stringify(pd.payload.custom_details));
+    assert.match(pd.payload.custom_details.configuration_items?.[0]?.summary ?? '', /^web01 /, JSON.stringify(pd.payload.custom_details));
+    assert.match(JSON.stringify(v.slack.messages()[0]!.blocks), /Configuration items/, 'the second connector of the same incident is not rate limited');
+    assert.ok(cmdb.requestCount <= 2);
+    const third = await n.app.request('GET', '/v1/cmdb/lookup?key=web01', { token });
+    assert.equal(third.status, 429, 'the incident counted one: the allowance of two is used up');
   });
 });

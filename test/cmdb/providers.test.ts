@@ -107,4 +107,46 @@ describe('NetBox provider (REST API stand-in)', () => {
     t.after(() => bad.close());
     await assert.rejects(bad.provider.lookup(key('vm7'), signal()), (err: Error) => /refused probectl's credential \(403\)/.test(err.message) && !err.message.includes('nbt_wrong'));
   });
+
+  it('finds mixed-case NetBox names from lower-case keys: device/VM name (iexact) and dns_name (dns_name__ie)', async (t) => {
+    const nb = await NetBox.start();
+    t.after(() => nb.close());
+    seedNetBox(nb);
+    nb.devices.push({ id: 13, name: 'WEB02', role: 'Web Server', site: 'Paris DC1', primary_ip4: '10.0.0.2/24' });
+    nb.vms.push({ id: 8, name: 'App-VM8', site: 'Berlin DC2' });
+    // A dns_name as an operator typed it; NetBox's plain dns_name filter is exact and case-sensitive.
+    nb.addresses.push({ id: 5, address: '10.0.0.8/24', dns_name: 'App-VM8.Example.COM', assigned: { type: 'vm', id: 8 } });
+    const h = harness(nb, '0123456789abcdef0123456789abcdef01234567');
+    t.after(() => h.close());
+    assert.deepEqual((await h.provider.lookup(key('WEB02'), signal())).map((i) => [i.id, i.name]), [['device:13', 'WEB02']]);
+    assert.deepEqual((await h.provider.lookup(key('app-vm8'), signal())).map((i) => i.id), ['vm:8']);
+    const before = nb.standIn.log.length;
+    const byFqdn = await h.provider.lookup(key('app-vm8.example.com'), signal());
+    assert.deepEqual(byFqdn.map((i) => [i.id, i.fqdn]), [['vm:8', 'app-vm8.example.com']], 'by dns_name, whatever its case in NetBox');
+    assert.ok(nb.standIn.log.slice(before).some((r) => r.path === '/api/ipam/ip-addresses/?dns_name__ie=app-vm8.example.com&limit=10'));
+  });
+
+  it('a NetBox that ignores a name or dns_name filter (unknown to it) answers every object: none is taken for the key', async (t) => {
+    const { StandIn } = await import('../notify/servers/harness.ts');
+    const all = (results: unknown[]) => ({ count: results.length, next: null, previous: null, results });
+    const s = await StandIn.start({
+      name: 'netbox-ignoring-filters',
+      handle: (req) => {
+        if (req.path === '/api/dcim/devices/') return { status: 200, body: all([{ id: 1, name: 'other-device', status: { value: 'active', label: 'Active' } }]) };
+        if (req.path === '/api/virtualization/virtual-machines/') return { status: 200, body: all([{ id: 2, name: 'other-vm' }]) };
+        if (req.path === '/api/ipam/ip-addresses/') return { status: 200, body: all([{ id: 3, address: '10.1.1.1/24', dns_name: 'other.example.com', assigned_object_type: 'dcim.interface', assigned_object: { device: { id: 1 } } }]) };
+        return { status: 200, body: { id: 1, name: 'other-device' } };
+      },
+    });
+    t.after(() => s.close());
+    const { HttpClient } = await import('../../src/core/http/client.ts');
+    const { cmdbGet } = await import('../../src/cmdb/http.ts');
+    const { netboxProvider } = await import('../../src/cmdb/providers/netbox.ts');
+    const { authorizationFor } = await import('../../src/cmdb/runtime.ts');
+    const client = new HttpClient({ tls: { ca: [s.caPem] }, timeoutMs: 5000 });
+    t.after(() => client.close());
+    const provider = netboxProvider(new URL(`${s.url}/`), cmdbGet(client, 'probectl/test', async () => authorizationFor('netbox', '0123456789abcdef0123456789abcdef01234567')));
+    assert.deepEqual(await provider.lookup(key('web01.example.com'), signal()), []);
+    assert.deepEqual(await provider.lookup(key('web01'), signal()), []);
+  });
 });

@@ -58,8 +58,11 @@ function toItem(base: URL, kind: Kind, o: Obj, fqdn: string | null): Configurati
  *   `dcim.interface` → `GET /api/dcim/devices/<id>/`) or virtual machine
  *   (`virtualization.vminterface` → `GET /api/virtualization/virtual-machines/<id>/`);
  * - a host key: `GET /api/dcim/devices/?name=<h>` and
- *   `GET /api/virtualization/virtual-machines/?name=<h>`, and for a dotted
- *   name the addresses whose `dns_name` is it, followed as above.
+ *   `GET /api/virtualization/virtual-machines/?name=<h>` (NetBox filters both
+ *   `name`s case-insensitively, `iexact`), and for a dotted name the addresses
+ *   whose `dns_name` is it, case-insensitively (`dns_name__ie`: NetBox's plain
+ *   `dns_name` filter is an exact, case-sensitive match, and keys are
+ *   lower-case), followed as above.
  * Lists carry `limit=10` and answer `{count, next, previous, results}`.
  */
 export function netboxProvider(base: URL, get: CmdbGet): CmdbProvider {
@@ -94,15 +97,18 @@ export function netboxProvider(base: URL, get: CmdbGet): CmdbProvider {
       const [devices, vms, named] = await Promise.all([
         list(PATHS.device, { name: key.value }, signal),
         list(PATHS.vm, { name: key.value }, signal),
-        dotted ? list('ipam/ip-addresses', { dns_name: key.value }, signal) : Promise.resolve([]),
+        dotted ? list('ipam/ip-addresses', { dns_name__ie: key.value }, signal) : Promise.resolve([]),
       ]);
       const fqdn = dotted ? key.value : null;
+      // NetBox ignores a query parameter it has no filter for (an older NetBox without the `ie` lookups answers
+      // every address): only objects whose name or dns_name is the key, case aside, are kept.
+      const is = (v: unknown): boolean => typeof v === 'string' && v.toLowerCase().replace(/\.$/, '') === key.value;
       const direct = [
-        ...devices.map((o) => toItem(base, 'device', o, fqdn)),
-        ...vms.map((o) => toItem(base, 'vm', o, fqdn)),
+        ...devices.filter((o) => is(o.name)).map((o) => toItem(base, 'device', o, fqdn)),
+        ...vms.filter((o) => is(o.name)).map((o) => toItem(base, 'vm', o, fqdn)),
       ].filter((i): i is ConfigurationItem => i !== undefined);
       const seen = new Set(direct.map((i) => i.id));
-      const viaDns = (await assigned(named, signal)).filter((i) => !seen.has(i.id));
+      const viaDns = (await assigned(named.filter((a) => is(a.dns_name)), signal)).filter((i) => !seen.has(i.id));
       return [...direct.map(boundedItem), ...viaDns].slice(0, NETBOX_LIMIT);
     },
   };

@@ -11,10 +11,15 @@
  *   with `limit` (default 50) and `offset`; objects `GET /api/<app>/<model>/<id>/`;
  *   a path without its trailing slash is redirected (301) as Django's APPEND_SLASH does;
  * - `ipam/ip-addresses/?address=` matches the host part of `address` whatever
- *   the mask; `?dns_name=`; each address carries `assigned_object_type`
+ *   the mask; `?dns_name=` (exact, case-sensitive: `dns_name` is a plain
+ *   filterset field) and `?dns_name__ie=` (NetBox's case-insensitive exact
+ *   lookup expression); each address carries `assigned_object_type`
  *   (`dcim.interface` | `virtualization.vminterface`), `assigned_object_id`
  *   and a nested `assigned_object` (`device` or `virtual_machine` brief);
- * - devices and virtual machines: `name`, `role` (4.x), `site`, `location`,
+ * - devices and virtual machines: `?name=` matches case-insensitively (the
+ *   DeviceFilterSet and VirtualMachineFilterSet declare
+ *   `name = MultiValueCharFilter(lookup_expr='iexact')`);
+ *   objects carry `name`, `role` (4.x), `site`, `location`,
  *   `status` `{value, label}`, `tenant`, `primary_ip4`, `primary_ip6`.
  * Stand-in choices: an unknown query parameter is answered 400 (strict); a
  * non-JSON Accept gets the browsable API's HTML; `latencyMs` delays every
@@ -27,7 +32,7 @@ export interface NbObject { id: number; name: string; role?: string; site?: stri
 export interface NbAddress { id: number; address: string; dns_name?: string; assigned?: { type: 'device' | 'vm'; id: number } }
 
 const ALLOWED: Record<string, string[]> = {
-  'ipam/ip-addresses': ['address', 'dns_name', 'limit', 'offset'],
+  'ipam/ip-addresses': ['address', 'dns_name', 'dns_name__ie', 'limit', 'offset'],
   'dcim/devices': ['name', 'limit', 'offset'],
   'virtualization/virtual-machines': ['name', 'limit', 'offset'],
 };
@@ -133,13 +138,15 @@ export class NetBox {
     if (model === 'ipam/ip-addresses') {
       const address = req.query.get('address');
       const dns = req.query.get('dns_name');
+      const dnsIe = req.query.get('dns_name__ie');
       all = this.addresses
         .filter((a) => address === null || canonicalIp(a.address) === canonicalIp(address))
         .filter((a) => dns === null || (a.dns_name ?? '') === dns)
+        .filter((a) => dnsIe === null || (a.dns_name ?? '').toLowerCase() === dnsIe.toLowerCase())
         .map((a) => this.renderAddress(a));
     } else {
       const name = req.query.get('name');
-      all = (kind === 'device' ? this.devices : this.vms).filter((o) => name === null || o.name === name).map((o) => this.render(kind, o));
+      all = (kind === 'device' ? this.devices : this.vms).filter((o) => name === null || o.name.toLowerCase() === name.toLowerCase()).map((o) => this.render(kind, o));
     }
     const page = all.slice(offset, offset + (limit || 50));
     const link = (o: number) => {
