@@ -181,8 +181,10 @@ export function renderEffectiveConfig(config: Config): string {
     const values = section.values(config);
     const notes = INTEGRATIONS.find((i) => i.name === section.key)?.config.effective?.(values) ?? {};
     for (const [key, spec] of Object.entries(section.vars) as [string, VarSpec<unknown>][]) {
-      const note = values[key] === undefined ? notes[spec.name] : undefined;
-      lines.push(`${spec.name}=${spec.show(values[key])}${note === undefined ? '' : ` (effective: ${note})`}`);
+      // A note only where it says more than the value shown (an unset variable, or a default another variable shortens).
+      const shown = spec.show(values[key]);
+      const note = notes[spec.name] !== shown ? notes[spec.name] : undefined;
+      lines.push(`${spec.name}=${shown}${note === undefined ? '' : ` (effective: ${note})`}`);
     }
     if (section.key === 'cloudSecrets') {
       lines.push('# Device credentials (PROBECTL_DEVICE_CRED_<NAME>_<FIELD>)');

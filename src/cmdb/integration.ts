@@ -1,5 +1,6 @@
 import { integration } from '../integrations/types.ts';
 import { registerCmdbCommands } from './commands.ts';
+import { formatDuration } from '../core/duration.ts';
 import { cmdbSettings, cmdbVars, type CmdbSettings, type CmdbVars } from './config.ts';
 import { cmdbRoutes } from './routes.ts';
 import { startCmdb, type CmdbRuntime } from './runtime.ts';
@@ -17,6 +18,11 @@ export const cmdb = integration<CmdbSettings, CmdbRuntime>({
     title: 'CMDB correlation (ServiceNow, NetBox)',
     vars: cmdbVars,
     settings: (values, problems) => cmdbSettings(values as CmdbVars, problems),
+    // Defaults that follow a shorter PROBECTL_CMDB_CACHE_TTL / PROBECTL_CMDB_TIMEOUT (cmdbSettings).
+    effective(values): Record<string, string> {
+      const on = cmdbSettings(values as CmdbVars, []);
+      return on ? { PROBECTL_CMDB_NEGATIVE_TTL: formatDuration(on.negativeTtlMs), PROBECTL_CMDB_ENRICH_TIMEOUT: formatDuration(on.enrichTimeoutMs) } : {};
+    },
   },
   routes: cmdbRoutes,
   commands: registerCmdbCommands,

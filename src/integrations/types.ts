@@ -24,8 +24,10 @@ export interface IntegrationConfig<S> {
   readonly dynamic?: readonly RegExp[];
   settings(values: Readonly<Record<string, unknown>>, problems: ConfigProblem[]): S | undefined;
   /**
-   * `config check`: what an unset variable amounts to when another decides it
-   * (e.g. the SIEM format the preset and endpoint choose), by variable name.
+   * `config check`: what a variable amounts to when another decides it (the
+   * SIEM format the preset and endpoint choose while it is unset; a CMDB
+   * default a shorter TTL or timeout shortens), by variable name. Shown as
+   * "(effective: …)" where it differs from the value printed.
    */
   effective?(values: Readonly<Record<string, unknown>>): Readonly<Record<string, string>>;
 }

@@ -119,6 +119,12 @@ describe('CMDB routes', () => {
     assert.deepEqual(list.json.agents.map((a: { name: string }) => a.name), ['probe-a']);
     const ci = await app.request('GET', `/v1/agents/${made.json.id}/ci`, { token: admin });
     assert.equal(ci.json.targets[0].items[0].name, 'db01');
+    // Both views are audited sensitive reads, naming the incident or agent and never the CMDB's answer.
+    const audit = await app.request('GET', '/v1/audit?limit=5000', { token: app.adminToken });
+    const reads = audit.json.events.filter((e: { action: string }) => e.action === 'cmdb.incident.read' || e.action === 'cmdb.agent.read')
+      .map((e: { action: string; target: string; data: Record<string, unknown> }) => [e.action, e.target, e.data.targets]);
+    assert.deepEqual(reads, [['cmdb.incident.read', `incident:${incident}`, 1], ['cmdb.agent.read', `agent:${made.json.id}`, 1]], 'the refused cmdb-read-only view is not recorded as a read');
+    assert.ok(!JSON.stringify(audit.json.events.filter((e: { action: string }) => e.action.startsWith('cmdb.'))).includes('db01'), 'no CI in the audit record');
   });
 
   it('rate-limited per tenant (429 with Retry-After and retry_after_seconds); 409 while CMDB correlation is off', async (t) => {

@@ -208,6 +208,16 @@ describe('config check shows effective values', () => {
     assert.match(renderEffectiveConfig(loadConfig({})), /^# Device credentials[^\n]*\n\(none configured\)$/m);
     assert.match(renderEffectiveConfig(loadConfig({})), /^PROBECTL_SIEM_FORMAT=\(unset\)$/m, 'no endpoint, no format to name');
   });
+  it('a CMDB default that a shorter TTL or timeout shortens shows what it amounts to; a value set or not shortened shows no note', () => {
+    const cmdb = { PROBECTL_CMDB_PROVIDER: 'servicenow', PROBECTL_CMDB_URL: 'https://snow.example.com', PROBECTL_CMDB_SECRET: 'u:p' };
+    const shortened = renderEffectiveConfig(loadConfig({ ...cmdb, PROBECTL_CMDB_CACHE_TTL: '30s', PROBECTL_CMDB_TIMEOUT: '1s' }));
+    assert.match(shortened, /^PROBECTL_CMDB_NEGATIVE_TTL=1m \(effective: 30s\)$/m);
+    assert.match(shortened, /^PROBECTL_CMDB_ENRICH_TIMEOUT=2s \(effective: 1s\)$/m);
+    const plain = renderEffectiveConfig(loadConfig({ ...cmdb, PROBECTL_CMDB_ENRICH_TIMEOUT: '500ms' }));
+    assert.match(plain, /^PROBECTL_CMDB_NEGATIVE_TTL=1m$/m);
+    assert.match(plain, /^PROBECTL_CMDB_ENRICH_TIMEOUT=500ms$/m);
+    assert.match(renderEffectiveConfig(loadConfig({})), /^PROBECTL_CMDB_ENRICH_TIMEOUT=2s$/m, 'CMDB off: nothing to shorten');
+  });
 });
 
 describe('the generated reference (docs/configuration.md)', () => {
