@@ -63,7 +63,7 @@ describe('connector payloads carry the incident\'s configuration items', () => {
     assert.match(alert.details.cmdb_ci ?? '', /^web01 \(Linux Server; Network Ops/);
     assert.match(alert.description ?? '', /Configuration items:\n- web01 /);
     assert.match(JSON.stringify(v.slack.messages()[0]!.blocks), /Configuration items\*\\n<https:\/\/127\.0\.0\.1:\d+\/cmdb_ci_linux_server\.do\?sys_id=a1b2/);
-    assert.match(JSON.stringify(v.teams.cards[0]), /"title":"CI web01","value":"web01 \(Linux Server/);
+    assert.match(JSON.stringify(v.teams.cards[0]), /"text":"CI: ","weight":"Bolder"\},\{"type":"TextRun","text":"web01 \(Linux Server/);
     const ticket = [...v.servicenow.records.values()][0]!;
     assert.match(ticket.fields.description ?? '', /Configuration items:\n- web01 \(Linux Server/);
     assert.equal(ticket.fields.cmdb_ci ?? '', '', 'another instance\'s CI is never put in the reference field');

@@ -102,6 +102,23 @@ describe('teams provider', () => {
     assert.ok(textBlocks.every((x) => !x.includes('evil')), 'untrusted text never in a Markdown TextBlock');
   });
 
+  it('CMDB text (a CI\'s name, class, owner) is never parsed as Markdown: no FactSet, TextRuns only', async (t) => {
+    const tm = await start(t);
+    const hostile = '[Re-authenticate](https://evil.example/login) **urgent**';
+    const ci = {
+      provider: 'servicenow' as const, id: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', name: hostile, class: `_${hostile}_`, role: null, ips: ['10.0.0.1'], fqdn: null,
+      owner: hostile, location: null, status: null, link: 'https://cmdb.example.com/cmdb_ci.do?sys_id=a1b2c3d4e5f60718293a4b5c6d7e8f90', origin: 'https://cmdb.example.com',
+    };
+    ok(await teams.perform(testOp('open', testIncident({ cis: [ci] })), ep(t, tm), undefined));
+    const card = tm.cards[0] as unknown as Card;
+    // Adaptive Cards parse Markdown in TextBlock text and in FactSet titles and values
+    // (https://learn.microsoft.com/en-us/microsoftteams/platform/task-modules-and-cards/cards/cards-format).
+    const markdownText = card.body.flatMap((b) => (b.type === 'TextBlock' ? [b.text as string] : b.type === 'FactSet' ? (b.facts as Array<{ title: string; value: string }>).flatMap((f) => [f.title, f.value]) : []));
+    assert.ok(markdownText.every((x) => !x.includes('evil')), `CMDB text in a Markdown field: ${JSON.stringify(markdownText)}`);
+    const runs = card.body.flatMap((b) => (b.type === 'RichTextBlock' ? (b.inlines as Array<{ type: string; text: string }>) : []));
+    assert.ok(runs.some((r) => r.type === 'TextRun' && r.text.includes(hostile) && r.text.includes(ci.link)), 'the CI is shown, literally, with its link');
+  });
+
   const faults: Array<[string, Parameters<Teams['server']['inject']>[0], OperationResult['kind'], RegExp]> = [
     ['429 + Retry-After', { kind: 'status', status: 429, retryAfter: '20' }, 'retryable', /^Teams workflow answered 429: WorkflowRequestsThrottled/],
     ['502', { kind: 'status', status: 502 }, 'retryable', /^Teams workflow answered 502/],

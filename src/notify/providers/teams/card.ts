@@ -9,7 +9,7 @@ import type { IncidentView, Operation } from '../types.ts';
  * `{"type":"message","attachments":[{"contentType":"application/vnd.microsoft.card.adaptive","contentUrl":null,"content":<card>}]}`.
  * The retired Office 365 connector MessageCard is never used.
  *
- * Untrusted text (title, target, kind) goes into RichTextBlock TextRuns,
+ * Untrusted text (title, target, kind, the CMDB's CIs) goes into RichTextBlock TextRuns,
  * which Teams does not parse as Markdown, so a title cannot inject a link;
  * it is cut (title 500, target 500, kind 200 characters) to stay far below
  * Teams' ~28 KB message limit. Pure functions: no I/O, no clock, no secret.
@@ -60,16 +60,19 @@ export function incidentCard(i: IncidentView): Record<string, unknown> {
     ] },
     literal('Target:', clip(i.target, 500)),
     literal('Kind:', clip(i.kindFamily, 200)),
-    ...ciFacts(i),
+    ...ciLines(i),
     textBlock(`probectl incident ${i.key}`, { isSubtle: true, size: 'Small' }),
   ]);
 }
 
-/** The CMDB's CIs as a FactSet (name → facts and link), none when the incident carries none. */
-function ciFacts(i: IncidentView): unknown[] {
-  const cis = ciDescriptions(i);
-  if (cis.length === 0) return [];
-  return [{ type: 'FactSet', facts: cis.map(({ ci, text }) => ({ title: clip(`CI ${ci.name}`, 100), value: clip(`${text} ${ci.link}`, 500) })) }];
+/**
+ * The CMDB's CIs, one literal line each ("CI: name (facts) link"), none when the
+ * incident carries none. CMDB text is untrusted: it goes into TextRuns, never a
+ * FactSet, whose titles and values Teams parses as Markdown (a CI named
+ * `[Sign in](https://evil.example)` would otherwise render as a link).
+ */
+function ciLines(i: IncidentView): unknown[] {
+  return ciDescriptions(i).map(({ ci, text }) => literal('CI:', clip(`${text} ${ci.link}`, 500)));
 }
 
 /** A follow-up: how many signals arrived and whether severity rose, naming the incident. */
