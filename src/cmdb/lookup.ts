@@ -34,13 +34,18 @@ export interface CmdbLookupOptions {
  * being fetched share that one request (lru-cache's fetch coalesces them);
  * answers with no CI are cached for the shorter negative TTL. When the CMDB
  * fails or times out, an expired entry is kept and served marked `stale`;
- * with no entry the answer is `unavailable` (the lookup route's 503). Only
+ * with no entry the answer is `unavailable` (the lookup route's 503). When it
+ * answers 429 or 503 with Retry-After (capped at 10 minutes, http.ts), no
+ * key is asked about before then: lookups answer stale or unavailable. Only
  * valid keys (keys.ts) ever reach the CMDB; anything else answers
  * `not-a-key` without a request.
  */
 export class CmdbLookup {
   private readonly cache: LRUCache<string, Entry, CmdbKey>;
   private readonly opts: CmdbLookupOptions;
+  /** The CMDB asked to wait (429/503 Retry-After): until then (clock ms) no request is made, failing with `waitReason`. */
+  private waitUntil = 0;
+  private waitReason = '';
 
   constructor(opts: CmdbLookupOptions) {
     this.opts = opts;
@@ -57,6 +62,8 @@ export class CmdbLookup {
       // allowStaleOnFetchAbort stays off: it would answer the waiting lookups at once with nothing).
       ignoreFetchAbort: true,
       fetchMethod: async (_key, _stale, { options, context }) => {
+        // A throttling CMDB is not asked again before its Retry-After: every key would otherwise send one more request.
+        if (opts.clock.now() < this.waitUntil) throw new CmdbUnavailable(`${this.waitReason}; not asked again before its Retry-After (${Math.ceil((this.waitUntil - opts.clock.now()) / 1000)} s)`);
         const deadline = AbortSignal.timeout(opts.timeoutMs);
         try {
           const items = await opts.provider.lookup(context, deadline);
@@ -66,6 +73,10 @@ export class CmdbLookup {
         } catch (err) {
           opts.onRequest?.('failed');
           const failure = deadline.aborted ? new CmdbUnavailable(`the CMDB gave no answer within ${opts.timeoutMs} ms`) : err;
+          if (failure instanceof CmdbUnavailable && failure.retryAfterMs !== undefined && failure.retryAfterMs > 0) {
+            this.waitUntil = Math.max(this.waitUntil, opts.clock.now() + failure.retryAfterMs);
+            this.waitReason = failure.message;
+          }
           opts.onFailure?.(failure instanceof CmdbUnavailable ? failure.message : `unexpected ${(failure as Error).name ?? 'error'}`);
           throw failure;
         }

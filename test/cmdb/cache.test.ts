@@ -104,9 +104,28 @@ describe('CMDB cache', () => {
     sn.standIn.inject({ kind: 'status', status: 429, retryAfter: '30' });
     advance(10_001);
     assert.equal((await lookup.lookup('db01')).state, 'stale', '429 → stale');
-    // After the outage the entry is refreshed and fresh again.
-    advance(10_001);
+    // After the outage (and the 429's Retry-After: 30) the entry is refreshed and fresh again.
+    advance(30_001);
     assert.equal((await lookup.lookup('web01')).state, 'ok');
+  });
+});
+
+describe('a throttling CMDB (429/503 with Retry-After)', () => {
+  it('is not asked again before its Retry-After: lookups in between answer stale or unavailable without a request', async (t) => {
+    const { sn, h, advance } = await started(t);
+    const lookup = h.lookup({ ttlMs: 10_000, negativeTtlMs: 5_000 });
+    assert.equal((await lookup.lookup('web01')).state, 'ok');
+    advance(10_001);
+    sn.standIn.inject({ kind: 'status', status: 429, retryAfter: '60' });
+    assert.equal((await lookup.lookup('web01')).state, 'stale', '429 → stale');
+    const asked = sn.requestCount;
+    const storm = [];
+    for (let i = 0; i < 30; i++) storm.push(await lookup.lookup(i % 2 ? 'web01' : `host-${i}`));
+    assert.equal(sn.requestCount, asked, 'no request while the CMDB asked to wait');
+    assert.ok(storm.every((a) => (a.state === 'stale' || a.state === 'unavailable') && 'reason' in a && /answered 429/.test(a.reason)), JSON.stringify(storm[0]));
+    advance(60_001);
+    assert.equal((await lookup.lookup('web01')).state, 'ok', 'asked again once Retry-After has passed');
+    assert.equal(sn.requestCount, asked + 1);
   });
 });
 
