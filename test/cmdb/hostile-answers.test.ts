@@ -73,3 +73,17 @@ describe('a CMDB answering oversized or unbounded data', () => {
     assert.equal(nb.log.length, 11, 'one list request and ten followed assignments');
   });
 });
+
+describe('CMDB text carrying invisible or reordering characters', () => {
+  it('C1 controls (NEL, CSI) and bidirectional overrides/isolates in a CI\'s text become a space, like C0 controls', async () => {
+    const { boundedItem } = await import('../../src/cmdb/providers/bounded.ts');
+    const evil = 'web01\u0085\u009b31m\u202egnp.exe\u2066x\u2069\u200f\u061cend';
+    const item = boundedItem({
+      provider: 'servicenow', id: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', name: evil, class: evil, role: evil, ips: [], fqdn: null,
+      owner: evil, location: evil, status: evil, link: 'https://cmdb.example.com/x', origin: 'https://cmdb.example.com',
+    });
+    for (const text of [item.name, item.class, item.role, item.owner, item.location, item.status]) {
+      assert.equal(text, 'web01 31m gnp.exe x end');
+    }
+  });
+});

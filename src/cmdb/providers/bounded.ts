@@ -7,9 +7,17 @@ export const CI_TEXT_MAX = 256;
 /** Most IP addresses a CI keeps. */
 export const CI_IPS_MAX = 8;
 
-/** Control characters and line breaks become one space; at most CI_TEXT_MAX code points. */
+/**
+ * Control characters (C0, DEL and C1: NEL, CSI…), line and paragraph
+ * separators, and the bidirectional marks, embeddings, overrides and isolates
+ * (which reorder what a pager or chat shows: `\u202egnp.exe` displays as
+ * `exe.png`) become one space.
+ */
+const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]+/g;
+
+/** Text without INVISIBLE characters, at most CI_TEXT_MAX code points. */
 function bounded(text: string): string {
-  const chars = [...text.replace(/[\u0000-\u001f\u007f]+/g, ' ')];
+  const chars = [...text.replace(INVISIBLE, ' ')];
   return chars.length <= CI_TEXT_MAX ? chars.join('') : `${chars.slice(0, CI_TEXT_MAX - 1).join('')}…`;
 }
 const boundedOrNull = (text: string | null): string | null => (text === null ? null : bounded(text));
@@ -21,7 +29,7 @@ const boundedOrNull = (text: string | null): string | null => (text === null ? n
  * node:net isIP accepts them, normalised as keys are (keys.ts), deduplicated,
  * at most CI_IPS_MAX; the FQDN only when it is a valid DNS name of at most 253
  * characters (case-folded); every text field is cut to CI_TEXT_MAX characters
- * without control characters.
+ * without control characters or bidirectional formatting (INVISIBLE).
  */
 export function boundedItem(item: ConfigurationItem): ConfigurationItem {
   const ips = [...new Set(item.ips.flatMap((ip) => {
