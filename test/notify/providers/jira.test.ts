@@ -60,6 +60,21 @@ describe('jira provider (Cloud v3 / v2 and Data Center against the stand-in)', (
     assert.equal(j.issues[0]?.comments[0]?.body, 'probectl: 2 more signals on this incident since the last update; severity rose from warning to critical.');
   });
 
+  it('v2 / Data Center: the description is one {noformat} block, so wiki markup in a title, target or CI name is shown, never rendered', async (t) => {
+    const { j, ep } = await setup(t, { mode: 'cloud' }, '/rest/api/2/issue');
+    const hostile = '[Sign in|https://evil.example/login] !https://evil.example/x.png! {html}<b>x</b>{html} *bold* {noformat}escaped{NOFORMAT} { noformat:x}';
+    const inc = testIncident({ title: hostile, target: 'web01 [x|https://evil.example]', cis: [{ provider: 'servicenow', id: 'a'.repeat(32), name: '{noformat}[CI|https://evil.example]', class: 'Linux Server', role: null, ips: [], fqdn: null, owner: null, location: null, status: null, link: null, origin: 'cmdb' }] } as never);
+    await open(ep, inc);
+    const text = j.issues[0]?.description as string;
+    assert.ok(text.startsWith('{noformat}\n') && text.endsWith('\n{noformat}'), text);
+    assert.equal(text.match(/\{noformat/gi)?.length, 2, 'only the block\'s own start and end: nothing in the text can close it');
+    const inner = text.slice('{noformat}\n'.length, -'\n{noformat}'.length);
+    for (const piece of ['[Sign in|https://evil.example/login]', '!https://evil.example/x.png!', '{html}<b>x</b>{html}', '*bold*', 'web01 [x|https://evil.example]', '[CI|https://evil.example]']) {
+      assert.ok(inner.includes(piece), `shown as written: ${piece}`);
+    }
+    assert.match(inner, new RegExp(`probectl incident ${inc.id}`));
+  });
+
   it('Data Center: /search/jql is not there (404), so /rest/api/2/search is used and remembered; a personal access token as Bearer', async (t) => {
     const pat = 'NjQ2OTk2MjQ1NjY0OnRva2VuLWZvci1wcm9iZWN0bA';
     const { j, ep } = await setup(t, { mode: 'datacenter', pats: [pat] }, '/rest/api/2/issue', 'project=OPS', pat);

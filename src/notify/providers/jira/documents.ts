@@ -5,7 +5,7 @@ import type { IncidentView, Operation } from '../types.ts';
  * What probectl writes into Jira: the issue (summary, description, labels)
  * and the comments. Rich text is Atlassian Document Format on API v3
  * (https://developer.atlassian.com/cloud/jira/platform/apis/document/structure/)
- * and plain text on v2 / Data Center.
+ * and plain text on v2 / Data Center (the description in a `{noformat}` block).
  */
 
 /** A paragraph per line (ADF refuses empty text nodes, so blank lines are dropped). */
@@ -16,8 +16,24 @@ export function adf(lines: readonly string[]): Record<string, unknown> {
   };
 }
 
+/** A comment or description as the API takes it: ADF on v3, plain text on v2 / Data Center. */
 export function richText(api: 2 | 3, lines: readonly string[]): unknown {
   return api === 3 ? adf(lines) : lines.filter((l) => l !== '').join('\n');
+}
+
+/**
+ * The issue's description. On v2 / Data Center Jira renders it as wiki markup,
+ * so a `[text|url]` link, an `!image!` or a `{html}` macro in an incident's
+ * title, its target or a CMDB CI's name would render as one: the plain text
+ * goes in one `{noformat}` block, which Jira shows verbatim, and a `{noformat`
+ * in it is broken up so it can never end the block. (probectl's comments are
+ * its own fixed sentences and stay plain.)
+ */
+export function descriptionOf(api: 2 | 3, incident: IncidentView): unknown {
+  const lines = descriptionLines(incident);
+  if (api === 3) return adf(lines);
+  const text = lines.filter((l) => l !== '').join('\n').replace(/\{(\s*)noformat/gi, '{ $1noformat');
+  return `{noformat}\n${text}\n{noformat}`;
 }
 
 /** Summary: one line of at most 255 characters (Jira refuses newlines and longer ones). */
@@ -50,7 +66,7 @@ export function createBody(api: 2 | 3, incident: IncidentView, options: Readonly
       project: /^\d+$/.test(project) ? { id: project } : { key: project },
       issuetype: /^\d+$/.test(type) ? { id: type } : { name: type },
       summary: summaryOf(incident),
-      description: richText(api, descriptionLines(incident)),
+      description: descriptionOf(api, incident),
       labels: labelsOf(incident, options.labels),
     },
   };
