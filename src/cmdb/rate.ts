@@ -16,16 +16,21 @@ export class TenantRate {
     this.clock = clock;
   }
 
-  /** Counts one lookup of `tenant`: undefined when allowed, else the seconds until its window ends. */
-  take(tenant: string): number | undefined {
+  /**
+   * Counts `lookups` (default 1; at most the per-minute limit, so any one call
+   * can be allowed) of `tenant`: undefined when allowed (counted), else the
+   * seconds until its window ends (nothing counted).
+   */
+  take(tenant: string, lookups = 1): number | undefined {
+    const n = Math.min(Math.max(1, lookups), this.perMinute);
     const now = this.clock.now();
     const w = this.windows.get(tenant);
     if (!w || now - w.start >= 60_000) {
-      this.windows.set(tenant, { start: now, count: 1 });
+      this.windows.set(tenant, { start: now, count: n });
       return undefined;
     }
-    if (w.count >= this.perMinute) return Math.max(1, Math.ceil((w.start + 60_000 - now) / 1000));
-    w.count += 1;
+    if (w.count + n > this.perMinute) return Math.max(1, Math.ceil((w.start + 60_000 - now) / 1000));
+    w.count += n;
     return undefined;
   }
 }

@@ -37,8 +37,9 @@ function runtimeOf(deps: Deps): CmdbRuntime {
 }
 
 /** One lookup of the tenant's per-minute allowance, or 429. */
-function takeRate(rt: CmdbRuntime, principal: Principal): void {
-  const wait = rt.rate.take(principal.tenantId);
+/** Counts a call's lookups (one per target it looks up) against the tenant's PROBECTL_CMDB_RATE_LIMIT; 429 beyond it. */
+function takeRate(rt: CmdbRuntime, principal: Principal, lookups = 1): void {
+  const wait = rt.rate.take(principal.tenantId, lookups);
   if (wait !== undefined) throw new ProbectlError('PROBECTL_ERR_CMDB_RATE_LIMITED', `more than ${rt.settings.ratePerMinute} CMDB lookups this minute (PROBECTL_CMDB_RATE_LIMIT); retry in ${wait} s`, { details: { retry_after_seconds: wait } });
 }
 
@@ -100,7 +101,7 @@ export const cmdbRoutes: readonly RouteDef<Deps>[] = [
       });
       if (!targets) throw new ProbectlError('PROBECTL_ERR_NOT_FOUND', 'no such incident');
       const rt = runtimeOf(deps);
-      takeRate(rt, principal);
+      takeRate(rt, principal, targets.length);
       const answers = await Promise.all(targets.map((t) => rt.lookup.lookup(t)));
       await inTenant(deps.db, principal.tenantId, (tx) => deps.sensitiveReads.record(tx, principal, 'cmdb.incident.read', `incident:${params.id}`, { targets: targets.length }));
       return { body: { incident_id: params.id, cmdb: overall(answers), targets: answers.map((a, i) => shown(targets[i] as string, a)) } };
@@ -116,8 +117,8 @@ export const cmdbRoutes: readonly RouteDef<Deps>[] = [
       const agent = await inTenant(deps.db, principal.tenantId, (tx) => getAgent(tx, params.id));
       if (!agent) throw new ProbectlError('PROBECTL_ERR_NOT_FOUND', 'no such agent');
       const rt = runtimeOf(deps);
-      takeRate(rt, principal);
       const targets = [agent.hostname, agent.address].filter((t): t is string => t !== null);
+      takeRate(rt, principal, targets.length);
       const answers = await Promise.all(targets.map((t) => rt.lookup.lookup(t)));
       await inTenant(deps.db, principal.tenantId, (tx) => deps.sensitiveReads.record(tx, principal, 'cmdb.agent.read', `agent:${agent.id}`, { targets: targets.length }));
       return { body: { agent_id: agent.id, name: agent.name, cmdb: overall(answers), targets: answers.map((a, i) => shown(targets[i] as string, a)) } };

@@ -127,6 +127,21 @@ describe('CMDB routes', () => {
     assert.ok(!JSON.stringify(audit.json.events.filter((e: { action: string }) => e.action.startsWith('cmdb.'))).includes('db01'), 'no CI in the audit record');
   });
 
+  it('an incident or agent view counts one lookup per target against the rate, refused whole (nothing asked) when they do not fit', async (t) => {
+    const { app, sn, token } = await cmdbApp(t, { PROBECTL_CMDB_RATE_LIMIT: '4' });
+    const admin = await token(['admin']);
+    const agent = await app.request('POST', '/v1/agents', { token: admin, body: { name: 'probe-r', hostname: 'web01', address: '10.0.0.1' } });
+    assert.equal(agent.status, 201, agent.text);
+    assert.equal((await app.request('GET', `/v1/agents/${agent.json.id}/ci`, { token: admin })).status, 200);
+    assert.equal((await app.request('GET', '/v1/cmdb/lookup?key=db01', { token: admin })).status, 200, 'two targets and one lookup: 3 of 4');
+    const asked = sn.requestCount;
+    const over = await app.request('GET', `/v1/agents/${agent.json.id}/ci`, { token: admin });
+    assert.deepEqual([over.status, over.json.code], [429, 'PROBECTL_ERR_CMDB_RATE_LIMITED'], 'two more do not fit in 4');
+    assert.equal(sn.requestCount, asked, 'a refused view asks the CMDB nothing');
+    assert.equal((await app.request('GET', '/v1/cmdb/lookup?key=web01', { token: admin })).status, 200, 'the one lookup left still fits');
+    assert.equal((await app.request('GET', '/v1/cmdb/lookup?key=web01', { token: admin })).status, 429);
+  });
+
   it('rate-limited per tenant (429 with Retry-After and retry_after_seconds); 409 while CMDB correlation is off', async (t) => {
     const { app, token } = await cmdbApp(t, { PROBECTL_CMDB_RATE_LIMIT: '3' });
     const tok = await token(['cmdb-read']);
