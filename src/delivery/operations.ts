@@ -7,7 +7,7 @@ import type { Db } from '../store/db.ts';
 import { inTenant } from '../store/scope.ts';
 import { deliverBatch, DeliveryIncomplete } from './batch.ts';
 import { cursorRows, listParked, parkedPositions, parkItem, unpark, type ParkedRow } from './ledger.ts';
-import type { LiveStreamState } from './metrics.ts';
+import type { ConsumerWords, LiveStreamState } from './metrics.ts';
 import type { DeliveryItem, Sink, Source } from './types.ts';
 
 /** What the operations on a consumer's delivery need: its sources, its sink and retry policy, and this replica's live state. */
@@ -18,6 +18,8 @@ export interface DeliveryRuntime<I extends DeliveryItem> {
   policy: RetryPolicy;
   batchSize: number;
   live(): LiveStreamState[];
+  /** How this consumer's answers name what it sends and to whom (default: events, the receiver). */
+  words?: Pick<ConsumerWords, 'items' | 'receiver'>;
 }
 
 /** One stream's delivery status for a tenant, as `GET /v1/<consumer>/status` shows it. */
@@ -90,7 +92,8 @@ async function deliverForOperation<I extends DeliveryItem>(runtime: DeliveryRunt
     if (err instanceof RetryAborted && cancel?.aborted) throw new ProbectlError('PROBECTL_ERR_DELIVERY_UNAVAILABLE', 'cancelled: the client went away');
     if (err instanceof DeliveryIncomplete || err instanceof RetryAborted) {
       const why = err instanceof RetryAborted ? `a batch was not acknowledged within ${OPERATION_DEADLINE_MS / 1000} s` : err.message;
-      throw new ProbectlError('PROBECTL_ERR_DELIVERY_UNAVAILABLE', `the receiver did not accept the events (${why}); what it did not acknowledge stays as it was — try again later`);
+      const { receiver = 'the receiver', items: what = 'events' } = runtime.words ?? {};
+      throw new ProbectlError('PROBECTL_ERR_DELIVERY_UNAVAILABLE', `${receiver} did not accept the ${what.toLowerCase()} (${why}); what it did not acknowledge stays as it was — try again later`);
     }
     throw err;
   }

@@ -5,11 +5,13 @@ import { ProbectlError } from '../core/errors.ts';
 import { parkedItems, streamStatuses } from '../delivery/operations.ts';
 import type { Db } from '../store/db.ts';
 import { inTenant } from '../store/scope.ts';
+import { getIncident } from '../incidents/incidents.ts';
+import { linksOf } from './links.ts';
 import { incidentKey } from './providers/shared/keys.ts';
 import type { IncidentView, OperationResult } from './providers/types.ts';
 import { NOTIFY_CONSUMER, type NotifyRuntime } from './runtime.ts';
 
-/** One connector's state as GET /v1/notify/status shows it: the endpoint's scheme and host only. */
+/** One connector's state as GET /v1/notify/status shows it: the endpoint as logs show it (scheme and host, and the kind of URL where a provider has several; never a credential). */
 export interface ConnectorStatus {
   id: string;
   provider: string;
@@ -55,7 +57,7 @@ export async function notifyStatus(db: Db, clock: Clock, tenant: string, runtime
     const l = links.get(c.id);
     const lag = s?.lag_events ?? 0;
     return {
-      id: c.id, provider: c.provider.name, endpoint: `${c.url.protocol}//${c.url.host}`, min_severity: c.minSeverity,
+      id: c.id, provider: c.provider.name, endpoint: c.display, min_severity: c.minSeverity,
       state: s?.paused ? 'paused' : lag > 0 ? (s?.last_error ? 'retrying' : 'sending') : 'ok',
       paused_reason: s?.paused_reason ?? null, last_success_at: s?.last_success_at ?? null,
       last_error: s?.last_error ?? null, last_error_at: s?.last_error_at ?? null,
@@ -66,6 +68,34 @@ export async function notifyStatus(db: Db, clock: Clock, tenant: string, runtime
   });
   const inbound = [...runtime.inbound.values()].filter((i) => i.tenant === tenant).map((i) => ({ id: i.id, provider: i.provider.name, path: `/ingest/itsm/${i.provider.name}/${i.id}` }));
   return { enabled: true, tenant, connectors, inbound };
+}
+
+/** One connector's mirror of an incident as GET /v1/incidents/{id}/links shows it (never the vendor's stored data). */
+export interface IncidentLink {
+  connector: string;
+  provider: string;
+  /** pending (the open not sent yet, or retrying), open (the vendor object exists), failed (the open was refused for good). */
+  state: 'pending' | 'open' | 'failed';
+  /** The vendor object: dedup key, alert alias, ticket sys_id, message ts, issue key — what an inbound `external_ref` names. */
+  ref: string | null;
+  /** Other names the vendor object answers to (e.g. a ServiceNow ticket number, a Jira issue id), also accepted as `external_ref`. */
+  aliases: string[];
+  /** The incident status last sent to this connector. */
+  status: string;
+  failure: string | null;
+  created_at: string;
+  last_update_at: string | null;
+}
+
+/** The incident's links in `tenant`, by connector; undefined when the tenant has no such incident. */
+export async function incidentLinks(db: Db, tenant: string, incidentId: string): Promise<IncidentLink[] | undefined> {
+  return inTenant(db, tenant, async (tx) => {
+    if (!(await getIncident(tx, incidentId))) return undefined;
+    return (await linksOf(tx, incidentId)).map((l) => ({
+      connector: l.connector, provider: l.provider, state: l.state, ref: l.ref_id, aliases: l.ref_keys.filter((k) => k !== l.ref_id),
+      status: l.status, failure: l.failure, created_at: l.created_at.toISOString(), last_update_at: l.last_update_at?.toISOString() ?? null,
+    }));
+  });
 }
 
 export interface FailedOperation {

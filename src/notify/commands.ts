@@ -3,12 +3,14 @@ import type { Command } from 'commander';
 import { ProbectlError } from '../core/errors.ts';
 import { uuidArg } from '../integrations/cli-args.ts';
 import type { CliKit } from '../integrations/types.ts';
-import type { FailedOperation, NotifyStatus, TestStep } from './admin.ts';
+import type { FailedOperation, IncidentLink, NotifyStatus, TestStep } from './admin.ts';
 import { INBOUND_ID } from './config/connectors.ts';
 import { INBOUND_BODY_LIMIT } from './inbound/route.ts';
 
 const CONNECTOR_ID = /^[a-z][a-z0-9_.-]{0,63}$/;
-const q = (tenant: string) => `?tenant=${encodeURIComponent(tenant)}`;
+const q = (tenant: string | undefined) => (tenant === undefined ? '' : `?tenant=${encodeURIComponent(tenant)}`);
+const TENANT_OPTION = ['--tenant <id>', 'tenant UUID (default: the token\'s own tenant; another tenant needs provider-admin)'] as const;
+const tenantOf = (o: { tenant?: string }) => (o.tenant === undefined ? undefined : uuidArg('--tenant', o.tenant));
 
 function usage(flag: string, problem: string, accepts: string): ProbectlError {
   return new ProbectlError('PROBECTL_ERR_CLI_USAGE', `${flag}: ${problem}; accepted: ${accepts}`);
@@ -42,53 +44,64 @@ function bodyFileArg(path: string): string {
 const stepText = (s: TestStep) => `${s.outcome}${s.ref ? ` (ref ${s.ref})` : ''}${s.reason ? `: ${s.reason}` : ''}`;
 
 /**
- * `probectl notify status|test|failed list|failed retry`: each is its API
+ * `probectl notify status|test|links|failed list|failed retry`: each is its API
  * route, through the running server or the same app in-process.
  */
 export function registerNotifyCommands(notify: Command, cli: CliKit): void {
   const { tokenFileOption, printJson, printTable } = cli;
 
-  notify.command('status').description('a tenant\'s connectors (state, last success, failures, pauses) and inbound webhooks')
-    .requiredOption('--tenant <id>', 'tenant UUID').option('--json', 'print JSON').option(...tokenFileOption)
-    .action(async (o: { tenant: string; json?: boolean; tokenFile?: string }) => {
-      const tenantId = uuidArg('--tenant', o.tenant);
+  notify.command('status').description('a tenant\'s connectors (state, last success, failures, why it pauses or retries) and inbound webhooks')
+    .option(...TENANT_OPTION).option('--json', 'print JSON').option(...tokenFileOption)
+    .action(async (o: { tenant?: string; json?: boolean; tokenFile?: string }) => {
+      const tenantId = tenantOf(o);
       const status = await cli.withApi(o, (api) => api.call<NotifyStatus>('GET', `/v1/notify/status${q(tenantId)}`));
       if (o.json) printJson(status);
       else if (!status.enabled) process.stdout.write(`on-call mirroring is off (PROBECTL_NOTIFY_CONNECTORS is empty): nothing of tenant ${status.tenant} is mirrored\n`);
       else {
         if (status.connectors.length === 0) process.stdout.write(`tenant ${status.tenant} has no connector\n`);
-        else printTable(status.connectors.map((c) => ({ ...c, links: `${c.links.open} open, ${c.links.failed} failed` })) as unknown as Record<string, unknown>[], ['id', 'provider', 'endpoint', 'state', 'last_success_at', 'delivered_total', 'failed', 'skipped_total', 'lag_operations', 'paused_reason']);
+        // REASON: why it is paused, or the last failed attempt's reason while it retries.
+        else printTable(status.connectors.map((c) => ({ ...c, reason: c.paused_reason ?? (c.state === 'retrying' ? c.last_error : null) })) as unknown as Record<string, unknown>[], ['id', 'provider', 'endpoint', 'min_severity', 'state', 'last_success_at', 'delivered_total', 'failed', 'skipped_total', 'lag_operations', 'reason']);
         for (const i of status.inbound) process.stdout.write(`inbound ${i.id} (${i.provider}): POST ${i.path}\n`);
       }
     });
 
   notify.command('test').description('send a test open and resolve through one connector and print each vendor answer')
-    .requiredOption('--tenant <id>', 'tenant UUID').requiredOption('--connector <id>', 'connector id (probectl notify status)').option('--json', 'print JSON').option(...tokenFileOption)
-    .action(async (o: { tenant: string; connector: string; json?: boolean; tokenFile?: string }) => {
-      const tenantId = uuidArg('--tenant', o.tenant);
+    .option(...TENANT_OPTION).requiredOption('--connector <id>', 'connector id (probectl notify status)').option('--json', 'print JSON').option(...tokenFileOption)
+    .action(async (o: { tenant?: string; connector: string; json?: boolean; tokenFile?: string }) => {
+      const tenantId = tenantOf(o);
       const connector = connectorArg(o.connector);
-      const r = await cli.withApi(o, (api) => api.call<{ connector: string; provider: string; endpoint: string; open: TestStep; resolve: TestStep }>('POST', '/v1/notify/test', { tenant: tenantId, connector }));
+      const r = await cli.withApi(o, (api) => api.call<{ connector: string; provider: string; endpoint: string; open: TestStep; resolve: TestStep }>('POST', '/v1/notify/test', { ...(tenantId ? { tenant: tenantId } : {}), connector }));
       if (o.json) printJson(r);
       else process.stdout.write(`${r.connector} (${r.provider}, ${r.endpoint})\n  open:    ${stepText(r.open)}\n  resolve: ${stepText(r.resolve)}\n`);
       if (r.open.outcome !== 'ok' || r.resolve.outcome !== 'ok') process.exitCode = 1;
     });
 
+  notify.command('links').description('where an incident is mirrored: per connector, the vendor object (dedup key, alias, ticket, message ts, issue key) and its state')
+    .requiredOption('--incident <id>', 'incident UUID').option(...TENANT_OPTION).option('--json', 'print JSON').option(...tokenFileOption)
+    .action(async (o: { incident: string; tenant?: string; json?: boolean; tokenFile?: string }) => {
+      const incident = uuidArg('--incident', o.incident);
+      const r = await cli.withApi(o, (api) => api.call<{ incident_id: string; links: IncidentLink[] }>('GET', `/v1/incidents/${encodeURIComponent(incident)}/links${q(tenantOf(o))}`));
+      if (o.json) printJson(r);
+      else if (r.links.length === 0) process.stdout.write(`incident ${incident} is mirrored to no connector\n`);
+      else printTable(r.links.map((l) => ({ ...l, aliases: l.aliases.join(' ') || null })) as unknown as Record<string, unknown>[], ['connector', 'provider', 'state', 'ref', 'aliases', 'status', 'last_update_at', 'failure']);
+    });
+
   const failed = notify.command('failed').description('operations a connector refused permanently');
   failed.command('list').description('list failed operations with the vendor\'s answer')
-    .requiredOption('--tenant <id>', 'tenant UUID').option('--json', 'print JSON').option(...tokenFileOption)
-    .action(async (o: { tenant: string; json?: boolean; tokenFile?: string }) => {
-      const tenantId = uuidArg('--tenant', o.tenant);
+    .option(...TENANT_OPTION).option('--json', 'print JSON').option(...tokenFileOption)
+    .action(async (o: { tenant?: string; json?: boolean; tokenFile?: string }) => {
+      const tenantId = tenantOf(o);
       const rows = (await cli.withApi(o, (api) => api.call<{ failed: FailedOperation[] }>('GET', `/v1/notify/failed${q(tenantId)}`))).failed;
       if (o.json) printJson({ failed: rows });
       else if (rows.length === 0) process.stdout.write('no failed operations\n');
       else printTable(rows as unknown as Record<string, unknown>[], ['connector', 'seq', 'action', 'incident', 'status', 'reason', 'attempts', 'failed_at']);
     });
   failed.command('retry').description('send the failed operations again; delivered ones leave the list')
-    .requiredOption('--tenant <id>', 'tenant UUID').option('--connector <id>', 'only this connector\'s').option(...tokenFileOption)
-    .action(async (o: { tenant: string; connector?: string; tokenFile?: string }) => {
-      const tenantId = uuidArg('--tenant', o.tenant);
+    .option(...TENANT_OPTION).option('--connector <id>', 'only this connector\'s').option(...tokenFileOption)
+    .action(async (o: { tenant?: string; connector?: string; tokenFile?: string }) => {
+      const tenantId = tenantOf(o);
       const connector = o.connector === undefined ? undefined : connectorArg(o.connector);
-      const result = await cli.withApi(o, (api) => api.call<{ retried: number; delivered: number; still_failed: number }>('POST', '/v1/notify/failed/retry', { tenant: tenantId, ...(connector ? { connector } : {}) }));
+      const result = await cli.withApi(o, (api) => api.call<{ retried: number; delivered: number; still_failed: number }>('POST', '/v1/notify/failed/retry', { ...(tenantId ? { tenant: tenantId } : {}), ...(connector ? { connector } : {}) }));
       printJson(result);
       if (result.still_failed > 0) process.exitCode = 1;
     });

@@ -76,7 +76,11 @@ export function vendorHttp(client: HttpClient, userAgent: string, urlSecret?: Ur
         // A vendor echoing the credential it was sent (Basic user:token, a bearer token, the sig) never puts it in a reason.
         return { kind: 'answered', status: res.status, headers: res.headers, body: withoutSentCredentials(res.body, headers, [fromSecret]) };
       } catch (err) {
-        if (err instanceof HttpClientError) return { kind: 'failed', reason: err.message, ...(err.kind === 'tls' || err.kind === 'insecure' ? { alarm: true } : {}) };
+        if (err instanceof HttpClientError) {
+          // A vendor behind a private CA: say where to give it (validation is never turned off).
+          const hint = err.kind === 'tls' ? ' (a private CA: PROBECTL_NOTIFY_CA_FILE)' : '';
+          return { kind: 'failed', reason: `${err.message}${hint}`, ...(err.kind === 'tls' || err.kind === 'insecure' ? { alarm: true } : {}) };
+        }
         throw err;
       }
     },

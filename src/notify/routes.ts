@@ -5,10 +5,10 @@ import { retryParked } from '../delivery/operations.ts';
 import type { Principal } from '../identity/permissions.ts';
 import { targetTenant } from '../identity/target-tenant.ts';
 import { needs, routeWith, type RouteDef } from '../integrations/route.ts';
-import { TenantQuery, Uuid } from '../integrations/schemas.ts';
+import { IdParams, TenantQuery, Uuid } from '../integrations/schemas.ts';
 import type { IntegrationRouteDeps } from '../integrations/types.ts';
 import { inTenant } from '../store/scope.ts';
-import { failedOperations, notifyStatus, testConnector } from './admin.ts';
+import { failedOperations, incidentLinks, notifyStatus, testConnector } from './admin.ts';
 import { INBOUND_ID } from './config/connectors.ts';
 import { INBOUND_BODY_LIMIT, inboundRoute } from './inbound/route.ts';
 import { signedHeaders } from './providers/shared/signing.ts';
@@ -31,7 +31,7 @@ const ConnectorId = Type.String({ pattern: '^[a-z][a-z0-9_.-]{0,63}$', descripti
 
 /**
  * GET /v1/notify/status, POST /v1/notify/test, GET /v1/notify/failed,
- * POST /v1/notify/failed/retry, POST /v1/notify/sign and the inbound webhook
+ * POST /v1/notify/failed/retry, POST /v1/notify/sign, GET /v1/incidents/{id}/links and the inbound webhook
  * POST /ingest/itsm/{provider}/{id}.
  */
 export const notifyRoutes: readonly RouteDef<Deps>[] = [
@@ -83,6 +83,17 @@ export const notifyRoutes: readonly RouteDef<Deps>[] = [
       const headers = await deps.secrets.use(inbound.secret, (s) => signedHeaders(s.toString('utf8'), bytes, deps.clock.now()));
       await inTenant(deps.db, inbound.tenant, (tx) => appendAudit(tx, deps.clock, { actor: principal.actor, action: 'notify.sign', target: `notify:inbound:${inbound.id}`, outcome: 'success', data: { bytes: bytes.length } }));
       return { body: { id: inbound.id, path: `/ingest/itsm/${inbound.provider.name}/${inbound.id}`, headers: { 'content-type': 'application/json', ...headers } } };
+    },
+  }),
+  route({
+    method: 'GET', url: '/v1/incidents/:id/links', summary: 'Where an incident is mirrored: per connector, the vendor object (dedup key, alert alias, ticket number or sys_id, message ts, issue key), its state and the status last sent', tags: ['notify'],
+    access: needs('incidents-read', 'provider-admin'),
+    schema: { params: IdParams, querystring: TenantQuery },
+    handler: async ({ deps, principal, params, query }) => {
+      const tenant = await targetTenant(deps.db, principal, query.tenant, ['incidents-read'], 'An incident\'s links');
+      const links = await incidentLinks(deps.db, tenant, params.id);
+      if (!links) throw new ProbectlError('PROBECTL_ERR_NOT_FOUND', 'no such incident');
+      return { body: { incident_id: params.id, links } };
     },
   }),
   inboundRoute,

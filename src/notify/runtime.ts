@@ -102,10 +102,10 @@ export async function startNotify(settings: NotifySettings, deps: NotifyStartDep
   let engine: DeliveryEngine<NotifyItem> | undefined;
   const live = (): LiveStreamState[] => engine?.liveStates() ?? [];
   const runtime: NotifyRuntime = {
-    consumer: NOTIFY_CONSUMER, sources, sink, policy: settings.retry, batchSize: settings.batchSize, live,
+    consumer: NOTIFY_CONSUMER, sources, sink, policy: settings.retry, batchSize: settings.batchSize, live, words: metrics.delivery.words,
     settings, connectors, inbound: new Map(settings.inbound.map((i) => [i.id, i])), metrics, listener,
     forTenant: (tenant, connector, manual) => ({
-      consumer: NOTIFY_CONSUMER, sink, policy: manual ? MANUAL_RETRY : settings.retry, batchSize: settings.batchSize, live,
+      consumer: NOTIFY_CONSUMER, sink, policy: manual ? MANUAL_RETRY : settings.retry, batchSize: settings.batchSize, live, words: metrics.delivery.words,
       sources: sources.filter((s) => s.tenants?.includes(tenant) && (connector === undefined || s.stream === connector)),
     }),
   };

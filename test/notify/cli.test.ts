@@ -32,7 +32,7 @@ describe('probectl notify … and probectl webhook sign', () => {
 
     const status = await run('notify', 'status', '--tenant', acme);
     assert.equal(status.status, 0, status.stderr);
-    const id = /^(pagerduty-[0-9a-f]{10})\s+pagerduty\s+https:\/\/127\.0\.0\.1:\d+\s+ok/m.exec(status.stdout)?.[1];
+    const id = /^(pagerduty-[0-9a-f]{10})\s+pagerduty\s+https:\/\/127\.0\.0\.1:\d+\/v2\/enqueue\s+warning\s+ok/m.exec(status.stdout)?.[1];
     assert.ok(id, status.stdout);
     assert.match(status.stdout, /inbound pd1 \(pagerduty\): POST \/ingest\/itsm\/pagerduty\/pd1/);
 
@@ -51,6 +51,23 @@ describe('probectl notify … and probectl webhook sign', () => {
     assert.equal(retry.status, 0, retry.stderr);
     assert.deepEqual(JSON.parse(retry.stdout), { retried: 1, delivered: 1, still_failed: 0 });
     assert.equal(pd.incident(`probectl-${incident}`)?.status, 'triggered');
+    // Where the incident is mirrored: the dedup key an inbound external_ref names.
+    const links = await run('notify', 'links', '--tenant', acme, '--incident', incident);
+    assert.equal(links.status, 0, links.stderr);
+    assert.match(links.stdout, new RegExp(`^${id}\\s+pagerduty\\s+open\\s+probectl-${incident}\\s+-\\s+open\\s`, 'm'), links.stdout);
+    const linksJson = JSON.parse((await run('notify', 'links', '--tenant', acme, '--incident', incident, '--json')).stdout);
+    assert.deepEqual(linksJson.links.map((l: { connector: string; state: string; ref: string; aliases: string[] }) => [l.connector, l.state, l.ref, l.aliases]), [[id, 'open', `probectl-${incident}`, []]]);
+    const elsewhere = await run('notify', 'links', '--incident', incident);
+    assert.equal(elsewhere.status, 1, 'the provider tenant has no such incident');
+    assert.match(elsewhere.stderr, /no such incident \[PROBECTL_ERR_NOT_FOUND\]/);
+    // The status table says why a connector retries, and its severity floor.
+    pd.server.inject(...Array.from({ length: 1000 }, () => ({ kind: 'status' as const, status: 503 })));
+    await n.signal(acme, { target: 'edge-sw-2:ge-0/0/2' });
+    let table = '';
+    await until(async () => /\bretrying\b/.test(table = (await run('notify', 'status', '--tenant', acme)).stdout), 'the connector retries');
+    pd.server.faults.length = 0;
+    assert.match(table, /MIN_SEVERITY\s+STATE/);
+    assert.match(table, new RegExp(`^${id}\\s+pagerduty\\s+https://127\\.0\\.0\\.1:\\d+/v2/enqueue\\s+warning\\s+retrying\\s.*PagerDuty answered 503`, 'm'), table);
 
     const bodyFile = join(n.dataDir, 'resolve.json');
     const body = JSON.stringify({ external_ref: `probectl-${incident}`, status: 'resolved' });

@@ -171,6 +171,7 @@ describe('on-call mirror semantics (one server, three tenants)', () => {
     const started = Date.now();
     const retry = await n.app.request('POST', '/v1/notify/failed/retry', { token, body: {} });
     assert.deepEqual([retry.status, retry.json.code], [503, 'PROBECTL_ERR_DELIVERY_UNAVAILABLE'], retry.text);
+    assert.match(retry.json.message, /^the connector did not accept the operations \(/, 'on-call wording, not the SIEM\'s');
     assert.ok(Date.now() - started < 15_000);
     assert.equal((await failedOf()).length, 1, 'still failed');
     hooks.server.faults.splice(0);

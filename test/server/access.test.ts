@@ -353,6 +353,13 @@ describe(`access control on every route (${process.env.PROBECTL_TEST_DATABASE_UR
       const own = await app.request('GET', `/v1/agents/${agentA}/ci`, { token: tokenA });
       assert.deepEqual([own.status, own.json.code], [409, 'PROBECTL_ERR_CMDB_DISABLED'], 'A finds it (CMDB off in this test server)');
     },
+    'GET /v1/incidents/:id/links': async () => {
+      const res = await app.request('GET', `/v1/incidents/${incidentA}/links`, { token: tokenB });
+      assert.deepEqual([res.status, res.json.code], [404, 'PROBECTL_ERR_NOT_FOUND']);
+      assert.equal((await app.request('GET', `/v1/incidents/${incidentA}/links?tenant=${tenantA}`, { token: tokenB })).status, 403);
+      const own = await app.request('GET', `/v1/incidents/${incidentA}/links`, { token: tokenA });
+      assert.deepEqual([own.status, own.json.incident_id, own.json.links], [200, incidentA, []], 'mirroring is off in this test server: no links');
+    },
     'GET /v1/incidents/:id/cis': async () => {
       const res = await app.request('GET', `/v1/incidents/${incidentA}/cis`, { token: tokenB });
       assert.deepEqual([res.status, res.json.code], [404, 'PROBECTL_ERR_NOT_FOUND']);

@@ -57,6 +57,10 @@ async function refuse(deps: Deps, inbound: InboundConfig | undefined, params: { 
   })).catch((err: unknown) => deps.log.error({ err: (err as Error).message }, 'could not audit a refused inbound webhook'));
 }
 
+function notAuthenticated(): ProbectlError {
+  return new ProbectlError('PROBECTL_ERR_WEBHOOK_UNAUTHENTICATED', 'webhook refused: not authenticated for this inbound id (the reason is in probectl\'s audit log, action notify.inbound.rejected)');
+}
+
 function credential(deps: Deps, params: { provider?: unknown; id?: unknown }): InboundConfig | undefined {
   const inbound = typeof params.id === 'string' ? deps.runtime?.inbound.get(params.id) : undefined;
   return inbound && inbound.provider.name === params.provider ? inbound : undefined;
@@ -84,14 +88,16 @@ export const inboundRoute: RouteDef<Deps> = route({
     const raw = Buffer.isBuffer(body) ? body : Buffer.alloc(0);
     const inbound = credential(deps, params);
     const runtime = deps.runtime;
+    // One answer for an unknown id and a failed check, so a caller cannot tell which ids exist; the
+    // audit record (the credential's tenant, or the provider tenant for an unknown id) says which.
     if (!inbound || !runtime) {
       await refuse(deps, undefined, params, source, 'unknown inbound id or provider', 'rejected');
-      throw new ProbectlError('PROBECTL_ERR_WEBHOOK_UNAUTHENTICATED', 'webhook refused: unknown inbound id for this provider');
+      throw notAuthenticated();
     }
     const auth = await authenticateInbound(inbound, raw, headers, deps.secrets, deps.clock.now());
     if (!auth.ok) {
       await refuse(deps, inbound, params, source, auth.reason, 'rejected');
-      throw new ProbectlError('PROBECTL_ERR_WEBHOOK_UNAUTHENTICATED', `webhook refused: ${auth.reason}`);
+      throw notAuthenticated();
     }
     let parsed: unknown;
     try {
@@ -101,7 +107,7 @@ export const inboundRoute: RouteDef<Deps> = route({
       throw err;
     }
     const portable = parsePortable(parsed);
-    const change = portable ?? inbound.provider.parseInbound?.(parsed) ?? { invalid: `not the portable {"external_ref","status"} body${inbound.provider.parseInbound ? '' : ` (${inbound.provider.name} webhooks are read only in that form)`}` };
+    const change = portable ?? inbound.provider.parseInbound?.(parsed) ?? { invalid: `not the portable {"external_ref","status"} body${inbound.provider.parseInbound ? ` nor ${inbound.provider.name}'s own webhook body` : ` (the ${inbound.provider.name} provider has no webhook body of its own: send the portable one)`}` };
     if ('invalid' in change) {
       await refuse(deps, inbound, params, source, change.invalid, 'malformed');
       throw new ProbectlError('PROBECTL_ERR_WEBHOOK_BODY', `webhook body refused: ${change.invalid}`);
