@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PagerDuty, pagerDutyWebhookEnvelope, pagerDutyWebhookHeaders } from './servers/pagerduty.ts';
 import { pemFile, sleep, startNotifyApp, until } from './helpers.ts';
+import { Jira } from './servers/jira.ts';
+import { jira } from '../../src/notify/providers/jira/index.ts';
+import { connector, testIncident } from './helpers/provider-endpoint.ts';
 
 const PD_SECRET = 'pd-hostile-secret-41f0';
 
@@ -29,5 +32,21 @@ describe('hostile review: on-call mirroring', () => {
     // The incident is resolved in probectl, so service B's page must be resolved too (else B's on-call keeps being escalated).
     await sleep(1500);
     assert.equal(pd.incident(key, kb)?.status, 'resolved', 'service B\'s page still open after the incident was resolved');
+  });
+});
+
+describe('hostile review: Jira search endpoint detection', () => {
+  it('Jira Cloud (v2, not *.atlassian.net) answering one transient 404 on /search/jql: the connector is not stuck on the removed /search for the life of the process', async (t) => {
+    const j = await Jira.start({ mode: 'cloud' });
+    t.after(() => j.close());
+    const { ep } = connector(t, j.server.caPem, `jira|${j.url}/rest/api/2/issue?project=OPS|${j.user.user}:${j.user.secret}`);
+    const inc = testIncident();
+    j.server.inject({ kind: 'status', status: 404, body: { errorMessages: ['temporarily not found'] }, when: { path: '/rest/api/2/search/jql' } });
+    const first = await jira.lookup?.(inc, ep, undefined);
+    assert.notEqual(first?.kind, 'found');
+    // The fault is gone: the next attempts must reach the search again, not pause on 410 from the removed /search forever.
+    const second = await jira.lookup?.(inc, ep, undefined);
+    const third = await jira.lookup?.(inc, ep, undefined);
+    assert.deepEqual([second, third], [{ kind: 'none' }, { kind: 'none' }], JSON.stringify([second, third]));
   });
 });
