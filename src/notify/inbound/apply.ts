@@ -189,6 +189,15 @@ export async function applyInboundGroup(tx: TenantTx, clock: Clock, group: reado
       continue;
     }
     const id = ids[0] as string;
+    // A vendor object named besides the incident key (a Jira issue carrying the incident's label) that is none of
+    // the objects the incident's links recorded, while every link has recorded its own: a clone or copy of the
+    // mirror (Jira copies labels when an issue is cloned), not the mirror — closing it changes nothing.
+    const ref = change.ref;
+    if (ref !== undefined && change.incidentKey !== undefined && ref !== change.incidentKey
+      && links.every((l) => l.state === 'open') && !links.some((l) => l.ref_keys.includes(ref))) {
+      results[i] = await noop(tx, clock, d.inbound, { result: 'unknown_ref' }, change, d.source);
+      continue;
+    }
     named.set(i, { links, id });
     if (!status.has(id)) status.set(id, (links[0] as LinkRow).incident_status);
   }
