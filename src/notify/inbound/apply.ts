@@ -33,11 +33,18 @@ async function noop(tx: TenantTx, clock: Clock, inbound: InboundConfig, result: 
 
 /**
  * The connectors a change came from, among the matched links of its
- * provider: those whose recorded vendor object the delivery names (the
+ * provider: the one whose recorded vendor object the delivery names (the
  * issue closed in one of two Jira projects is not the other project's
  * issue, which is synced like any other link); when the delivery names no
  * recorded object, every open link of the provider (it cannot be told
- * which). A link whose open is not recorded yet (pending, failed) is never
+ * which). When it names an object several links share — two PagerDuty
+ * services (or Opsgenie teams, webhooks) of one tenant all record the
+ * incident key as their ref — it cannot be told which of them it came
+ * from either, but each of the others still holds an open page: none is
+ * the origin, and every one gets the status (for the one it came from, a
+ * resolve or acknowledge by the same key that it already has: a no-op
+ * there), so no page is left triggered for a resolved incident.
+ * A link whose open is not recorded yet (pending, failed) is never
  * the origin: its vendor may have acted on an unanswered open, and a
  * retried open re-creates the object there (PagerDuty and Opsgenie open a
  * new alert for a resolved key), so the status must follow it.
@@ -46,7 +53,8 @@ function originOf(links: ReadonlyArray<{ connector: string; state: string; ref_k
   const open = links.filter((l) => l.state === 'open');
   const names = [change.ref, change.incidentKey].filter((k): k is string => k !== undefined);
   const named = open.filter((l) => l.ref_keys.some((k) => names.includes(k)));
-  return (named.length > 0 ? named : open).map((l) => l.connector);
+  if (named.length > 1) return [];
+  return (named.length === 1 ? named : open).map((l) => l.connector);
 }
 
 /**
@@ -181,6 +189,15 @@ export async function applyInboundGroup(tx: TenantTx, clock: Clock, group: reado
       continue;
     }
     const id = ids[0] as string;
+    // A vendor object named besides the incident key (a Jira issue carrying the incident's label) that is none of
+    // the objects the incident's links recorded, while every link has recorded its own: a clone or copy of the
+    // mirror (Jira copies labels when an issue is cloned), not the mirror — closing it changes nothing.
+    const ref = change.ref;
+    if (ref !== undefined && change.incidentKey !== undefined && ref !== change.incidentKey
+      && links.every((l) => l.state === 'open') && !links.some((l) => l.ref_keys.includes(ref))) {
+      results[i] = await noop(tx, clock, d.inbound, { result: 'unknown_ref' }, change, d.source);
+      continue;
+    }
     named.set(i, { links, id });
     if (!status.has(id)) status.set(id, (links[0] as LinkRow).incident_status);
   }

@@ -81,19 +81,23 @@ function refOf(issue: Record<string, unknown>): ExternalRef | undefined {
  * `GET /rest/api/{2,3}/search/jql` (the old /search answers 410 there,
  * CHANGE-2046), on Data Center with `GET /rest/api/2/search`. An endpoint
  * whose deployment is not known is tried on /search/jql first; a 404 there
- * means Data Center, remembered for the connector.
+ * is tried on /search, and the deployment is remembered for the connector
+ * only from /search's answer (2xx: Data Center; 410: Cloud, whose 404 was
+ * transient), so one stray 404 never pins a Cloud connector to the removed API.
  */
 export async function findByLabel(c: JiraCall, incident: IncidentView): Promise<{ kind: 'found'; ref: ExternalRef } | { kind: 'none' } | Exclude<OperationResult, { kind: 'ok' }>> {
   const query = { jql: labelJql(incident, c.ep.options.project as string), fields: 'key,status', maxResults: '5' };
-  let deployment = knownDeployment(c);
+  const deployment = knownDeployment(c);
   let answer: VendorAnswer;
   if (deployment === 'datacenter') answer = await send(c, 'GET', '/search', undefined, query);
   else {
     answer = await send(c, 'GET', '/search/jql', undefined, query);
     if (deployment === undefined && answer.kind === 'answered' && answer.status === 404) {
-      deployment = 'datacenter';
-      deployments.set(c.ep, deployment);
       answer = await send(c, 'GET', '/search', undefined, query);
+      // Remembered only once /search answers: a transient 404 from Cloud would otherwise pin the connector
+      // to the removed /search (410, paused) for the life of the process. A 410 there says Cloud.
+      if (answer.kind === 'answered' && answer.status >= 200 && answer.status < 300) deployments.set(c.ep, 'datacenter');
+      else if (answer.kind === 'answered' && answer.status === 410) deployments.set(c.ep, 'cloud');
     } else if (deployment === undefined && answer.kind === 'answered' && answer.status === 200) deployments.set(c.ep, 'cloud');
   }
   const result = classifyJira(answer, c);

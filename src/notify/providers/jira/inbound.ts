@@ -19,7 +19,8 @@ export function verifyJiraSignature(rawBody: Buffer, headers: Readonly<Record<st
 
 /**
  * `jira:issue_updated` whose status category is `done` → resolved, by the
- * issue key (and the incident key when the issue carries its label); any
+ * issue id (the key when there is none; and the incident key when the issue
+ * carries its label); any
  * other event or status is ignored (answered 2xx so Jira does not retry).
  */
 export function parseJiraWebhook(body: unknown): InboundChange | { ignore: string } {
@@ -35,5 +36,8 @@ export function parseJiraWebhook(body: unknown): InboundChange | { ignore: strin
   if (category !== 'done') return { ignore: `the issue's status category is ${category !== undefined && /^[a-z]{1,32}$/.test(category) ? category : 'unknown'}, not done` };
   const labels = Array.isArray(fields?.labels) ? fields.labels.filter((l): l is string => typeof l === 'string') : [];
   const incidentKey = labels.find((l) => incidentIdOfKey(l) !== undefined);
-  return { ref: key, incidentKey, status: 'resolved' };
+  // The issue's id where Jira gives it: it stays when the issue is moved to another project (its key changes),
+  // and a clone has its own. Links record both (the key as ref, the id as alias).
+  const id = str(issue, 'id');
+  return { ref: id !== undefined && /^[0-9]{1,18}$/.test(id) ? id : key, incidentKey, status: 'resolved' };
 }
