@@ -75,6 +75,13 @@ interface SignalRow {
   title: string; attributes: Record<string, unknown>; received_at: Date; incident_id: string;
 }
 
+/** Which of these incidents (ids of the scope's tenant) are resolved now. */
+export async function resolvedIncidents(tx: TenantTx, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const res = await tx.query<{ id: string }>("SELECT id FROM incidents WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND status = 'resolved'", [tx.tenantId, [...ids]]);
+  return new Set(res.rows.map((r) => r.id));
+}
+
 export function toSignal(r: SignalRow): Signal {
   return {
     id: r.id, seq: r.seq, tenant: r.tenant_id, kind: r.kind, severity: r.severity, confidence: r.confidence, target: r.target,

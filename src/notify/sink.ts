@@ -6,7 +6,7 @@ import { oneLine } from '../core/text.ts';
 import type { SinkOutcome } from '../delivery/outcome.ts';
 import type { Sink } from '../delivery/types.ts';
 import type { IncidentEnricher } from '../incidents/configuration-items.ts';
-import { getIncident } from '../incidents/incidents.ts';
+import { getIncident, resolvedIncidents } from '../incidents/incidents.ts';
 import type { SecretResolver } from '../secrets/resolver.ts';
 import type { Db } from '../store/db.ts';
 import { inTenant, type TenantTx } from '../store/scope.ts';
@@ -103,16 +103,19 @@ export class NotifySink implements Sink<NotifyItem> {
     const live = this.deps.connectors.get(first.connector);
     if (!live) return { kind: 'paused', reason: `connector ${first.connector} is not configured` };
     const incidents = [...new Set(items.map((i) => i.incidentId))];
-    let state: { links: Map<string, Link>; done: Set<number> };
+    // A pager's opens: which of their incidents are resolved already (see NotifyProvider.pages).
+    const opening = live.config.provider.pages ? [...new Set(items.filter((i) => i.action === 'open').map((i) => i.incidentId))] : [];
+    let state: { links: Map<string, Link>; done: Set<number>; resolved: Set<string> };
     try {
       state = await this.store(first.tenant, async (tx) => ({
         links: await connectorLinks(tx, first.connector, incidents),
         done: await doneSeqs(tx, first.connector, items.map((i) => i.seq)),
+        resolved: opening.length === 0 ? new Set<string>() : await resolvedIncidents(tx, opening),
       }));
     } catch (err) {
       return { kind: 'retryable', reason: (err as Error).message };
     }
-    const { links, done } = state;
+    const { links, done, resolved } = state;
     const groups = new Map<string, number[]>();
     items.forEach((item, i) => groups.set(item.incidentId, [...(groups.get(item.incidentId) ?? []), i]));
     const results: ItemResult[] = [];
@@ -124,7 +127,7 @@ export class NotifySink implements Sink<NotifyItem> {
         const item = items[i] as NotifyItem;
         let result: ItemResult;
         try {
-          result = done.has(item.seq) ? { kind: 'done' } : await this.run(live, item, links, finished, signal);
+          result = done.has(item.seq) ? { kind: 'done' } : await this.run(live, item, links, finished, signal, resolved);
         } catch (err) {
           thrown ??= err;
           return;
@@ -180,7 +183,7 @@ export class NotifySink implements Sink<NotifyItem> {
     for (const f of finished) this.count(live, f.item, 'sent');
   }
 
-  private async run(live: LiveConnector, item: NotifyItem, links: Map<string, Link>, finished: Finished[], signal: AbortSignal | undefined): Promise<ItemResult> {
+  private async run(live: LiveConnector, item: NotifyItem, links: Map<string, Link>, finished: Finished[], signal: AbortSignal | undefined, resolved: ReadonlySet<string>): Promise<ItemResult> {
     const { provider } = live.config;
     const link = links.get(item.incidentId);
     const op = (ref: ExternalRef | undefined, incident = item.incident): Operation => ({ action: item.action, incident, ref, idempotencyKey: item.id, ...(item.update ? { update: item.update } : {}) });
@@ -199,6 +202,8 @@ export class NotifySink implements Sink<NotifyItem> {
         finished.push({ item });
         return { kind: 'done' };
       }
+      // A pager is never made to wake someone for an incident that is over (see the resolve below).
+      if (resolved.has(item.incidentId)) return this.skip(live, item, 'the incident was resolved before the page could be sent: nobody was paged');
       if (provider.lookup) {
         const found = await provider.lookup(item.incident, live.endpoint, signal);
         if (found.kind === 'found') return await opened(found.ref);
@@ -208,10 +213,14 @@ export class NotifySink implements Sink<NotifyItem> {
       if (r.kind === 'ok') return await opened(r.ref ?? { id: item.incident.key });
       return this.notOk(live, item, links, r);
     }
-    if (!link || link.state !== 'open') {
+    // A pager's resolve whose open was not recorded (skipped because the incident was over first, or still
+    // unanswered) goes out by the incident key, its dedup key / alias: it closes the alert a trigger whose
+    // answer was lost may have opened, and is a no-op at the vendor otherwise. Never after an open refused for good.
+    const byKey = provider.pages === true && item.action === 'resolve' && link?.state === 'pending';
+    if (!byKey && (!link || link.state !== 'open')) {
       return this.skip(live, item, link?.state === 'failed' ? `the open failed permanently: ${link.failure ?? 'refused'}` : 'the open never succeeded');
     }
-    const r = await provider.perform(op(refOf(link)), live.endpoint, signal);
+    const r = await provider.perform(op(byKey ? { id: item.incident.key } : refOf(link as Link)), live.endpoint, signal);
     if (r.kind === 'ok') {
       finished.push({ item });
       return { kind: 'done' };

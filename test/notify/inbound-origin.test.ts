@@ -41,7 +41,7 @@ describe('inbound webhooks: the origin of a change is the link it names', () => 
     assert.equal(ops.comments.length, 0, 'nothing written back to the OPS issue');
   });
 
-  it('a page resolved in PagerDuty while probectl\'s trigger is still unanswered: the retried trigger re-opens the alert, so the resolve follows it', async (t) => {
+  it('a page resolved in PagerDuty while probectl\'s trigger is still unanswered: the retried trigger is not sent (the incident is over), so nothing re-opens the alert', async (t) => {
     const vendors = await startVendors();
     t.after(() => vendors.close());
     const { pagerduty: pd } = vendors;
@@ -62,9 +62,33 @@ describe('inbound webhooks: the origin of a change is the link it names', () => 
     // A responder resolves it at once; PagerDuty's webhook reaches probectl before the retried trigger.
     const res = await pd.emitWebhook(`${n.app.url}/ingest/itsm/pagerduty/pd1`, { dedupKey: key, action: 'resolve', secrets: [PD_SECRET], ca: n.serverCa });
     assert.equal(JSON.parse(res.text).result, 'applied', res.text);
-    // The retried trigger opens a new alert (PagerDuty de-duplicates only against an open one)…
-    await until(() => pd.incidents.filter((i) => i.dedupKey === key).length === 2, 'the retried trigger', 15_000);
-    // …and the resolution reaches it: nobody is paged for a resolved incident.
-    await until(() => pd.incident(key)?.status === 'resolved', 'the re-opened alert resolved', 15_000);
+    // A retried trigger would open a new alert (PagerDuty de-duplicates only against an open one): the incident is
+    // resolved by then, so the open is skipped — nobody is paged for a resolved incident — and the resolve is sent by key.
+    await until(async () => (await n.rows(tenant, "SELECT action, result FROM notify_outbox WHERE result IS NOT NULL ORDER BY seq")).length === 2, 'the open and the resolve done', 15_000);
+    assert.deepEqual((await n.rows(tenant, 'SELECT action, result FROM notify_outbox ORDER BY seq')).map((r) => [r.action, r.result]), [['open', 'skipped'], ['resolve', 'sent']]);
+    assert.equal(pd.incidents.filter((i) => i.dedupKey === key).length, 1, 'no second alert');
+    assert.equal(pd.incident(key)?.status, 'resolved');
+  });
+
+  it('a trigger PagerDuty applied but never answered, then the incident resolved in probectl: the open is skipped, and the resolve by dedup key closes the alert', async (t) => {
+    const vendors = await startVendors();
+    t.after(() => vendors.close());
+    const { pagerduty: pd } = vendors;
+    const n = await startNotifyApp(t, ['acme'], (ids, dir) => ({
+      PROBECTL_NOTIFY_CONNECTORS: `${ids.acme}|pagerduty|${pd.enqueueUrl}|${pd.routingKey}`,
+      PROBECTL_NOTIFY_CA_FILE: pemFile(dir, vendors.caPem),
+      PROBECTL_NOTIFY_TIMEOUT: '2s',
+      PROBECTL_NOTIFY_RETRY_BASE: '50ms',
+      PROBECTL_NOTIFY_RETRY_MAX: '200ms',
+    }));
+    const tenant = n.tenants.acme as string;
+    pd.server.inject({ kind: 'applied-hang', when: { path: '/v2/enqueue' } });
+    const incident = await n.signal(tenant);
+    const key = `probectl-${incident}`;
+    await until(() => pd.incident(key) !== undefined, 'the alert opened at PagerDuty, its answer never sent');
+    const res = await n.app.request('PATCH', `/v1/incidents/${incident}`, { token: await n.token(tenant), body: { status: 'resolved' } });
+    assert.equal(res.status, 200, res.text);
+    await until(() => pd.incident(key)?.status === 'resolved', 'the alert resolved by dedup key', 15_000);
+    assert.equal(pd.incidents.filter((i) => i.dedupKey === key).length, 1, 'no second alert');
   });
 });

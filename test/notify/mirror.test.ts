@@ -135,6 +135,31 @@ describe('on-call mirror semantics (one server, three tenants)', () => {
     assert.match(text, /probectl_notify_operations_total\{[^}]*outcome="retried"[^}]*\} [1-9]/);
   });
 
+  it('a pager is never made to page for an incident resolved before its open could be sent; chat and tickets still get both', async () => {
+    // PagerDuty down while the incident opens and resolves.
+    const refusedBefore = pd.server.requests({ path: '/v2/enqueue' }).filter((r) => r.fault !== undefined).length;
+    pd.server.inject(...Array.from({ length: 400 }, () => ({ kind: 'status' as const, status: 503, when: { path: '/v2/enqueue' } })));
+    let incident: string;
+    try {
+      incident = await n.signal(acme, { target: 'flap-1', title: 'Flapping link' });
+      await until(() => pd.server.requests({ path: '/v2/enqueue' }).filter((r) => r.fault !== undefined).length >= refusedBefore + 2, 'the page was tried while PagerDuty was down');
+      await patch(acme, incident, 'resolved');
+    } finally {
+      pd.server.faults.splice(0);
+    }
+    await until(async () => (await opsOf(acme, 'pagerduty')).filter((o) => o.incident_id === incident && o.result !== null).length === 2, 'the open and the resolve finished at PagerDuty');
+    const ops = (await opsOf(acme, 'pagerduty')).filter((o) => o.incident_id === incident).map((o) => [o.action, o.result, o.reason]);
+    assert.deepEqual(ops, [
+      ['open', 'skipped', 'the incident was resolved before the page could be sent: nobody was paged'],
+      ['resolve', 'sent', null],
+    ]);
+    assert.equal(pd.incidents.filter((i) => i.dedupKey === keyOf(incident)).length, 0, 'nobody was paged');
+    assert.deepEqual(pd.events.filter((e) => e.dedup_key === keyOf(incident)).map((e) => e.event_action), ['resolve'], 'only the resolve by dedup key, a no-op at PagerDuty');
+    await until(() => hooks.received('/a', keyOf(incident)).length === 2, 'the webhook (not a pager) got the open and the resolve');
+    const audit = (await n.app.request('GET', '/v1/audit?limit=5000', { token: await n.token(acme) })).json.events;
+    assert.ok(audit.some((e: { action: string; data: { incident?: string; action?: string } }) => e.action === 'notify.skipped' && e.data.incident === incident && e.data.action === 'open'), 'the skipped page is audited');
+  });
+
   it('a resolve waits for its open; one whose open failed permanently is skipped with the reason; failed list shows the open; retry sends both', async () => {
     jira.server.inject({ kind: 'status', status: 400, body: { errorMessages: [], errors: { summary: 'Field \'summary\' cannot be set.' } }, when: { method: 'POST', path: '/rest/api/3/issue' } });
     const incident = await n.signal(acme, { target: 'sw-9', title: 'Switch down' });

@@ -138,6 +138,16 @@ export interface NotifyProvider {
    */
   readonly updates?: boolean;
   /**
+   * A pager (PagerDuty, Opsgenie): an open wakes someone. An open whose
+   * incident is already resolved when it can be sent (the vendor was down,
+   * or the incident resolved within the drain's delay) is skipped with the
+   * reason: nobody is paged for an incident that is over. The resolve after
+   * it is still sent, by the incident key (the dedup key / alias): it closes
+   * an alert a trigger whose answer was lost may have opened, and is a no-op
+   * otherwise. Chat and tickets still get both, for the record. Default false.
+   */
+  readonly pages?: boolean;
+  /**
    * A query parameter of the vendor URL that is itself a credential and may
    * come from the entry's secret instead (Teams Workflows: `sig`). When the
    * endpoint omits it, the notify core sets it from the resolved secret on

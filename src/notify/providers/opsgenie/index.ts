@@ -66,6 +66,7 @@ export const opsgenie: NotifyProvider = {
   passthroughQuery: false,
   // A pager: a follow-up signal never re-pages (the alias dedups the create).
   updates: false,
+  pages: true,
   validate(url, _options, secretGiven) {
     const problems: string[] = [];
     if (!service(url)) problems.push('the endpoint must be the alerts URL: https://api.opsgenie.com/v2/alerts (EU: api.eu.opsgenie.com) or https://api.atlassian.com/jsm/ops/integration/v2/alerts');

@@ -43,6 +43,7 @@ export const pagerduty: NotifyProvider = {
   options: [],
   passthroughQuery: false,
   updates: false,
+  pages: true,
   validate(url, _options, secretGiven) {
     const problems: string[] = [];
     if (url.pathname !== ENQUEUE_PATH) problems.push(`the endpoint must be the Events API v2 URL, e.g. https://events.pagerduty.com${ENQUEUE_PATH}`);
