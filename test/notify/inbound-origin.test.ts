@@ -8,6 +8,30 @@ const JIRA_SECRET = 'jira-origin-secret-5d1c';
 const PD_SECRET = 'pd-origin-secret-8e2a';
 
 /**
+ * One PagerDuty connector (and inbound id pd1); an incident whose trigger PagerDuty applied without ever
+ * answering, so probectl retries it after its 2 s deadline. Resolves once the alert is open at PagerDuty.
+ */
+async function lostTrigger(t: { after(fn: () => unknown): void }) {
+  const vendors = await startVendors();
+  t.after(() => vendors.close());
+  const { pagerduty: pd } = vendors;
+  const n = await startNotifyApp(t, ['acme'], (ids, dir) => ({
+    PROBECTL_NOTIFY_CONNECTORS: `${ids.acme}|pagerduty|${pd.enqueueUrl}|${pd.routingKey}`,
+    PROBECTL_NOTIFY_INBOUND: `pd1:${ids.acme}:pagerduty:${PD_SECRET}`,
+    PROBECTL_NOTIFY_CA_FILE: pemFile(dir, vendors.caPem),
+    PROBECTL_NOTIFY_TIMEOUT: '2s',
+    PROBECTL_NOTIFY_RETRY_BASE: '50ms',
+    PROBECTL_NOTIFY_RETRY_MAX: '200ms',
+  }));
+  const tenant = n.tenants.acme as string;
+  pd.server.inject({ kind: 'applied-hang', when: { path: '/v2/enqueue' } });
+  const incident = await n.signal(tenant);
+  const key = `probectl-${incident}`;
+  await until(() => pd.incident(key) !== undefined, 'the alert opened at PagerDuty, its answer never sent');
+  return { pd, n, tenant, incident, key };
+}
+
+/**
  * "Never sent back to the connector it came from" names one connector, not
  * every connector of the provider, and not one whose open has not been
  * recorded yet: the inbound change's origin is the link whose vendor object
@@ -42,23 +66,7 @@ describe('inbound webhooks: the origin of a change is the link it names', () => 
   });
 
   it('a page resolved in PagerDuty while probectl\'s trigger is still unanswered: the retried trigger is not sent (the incident is over), so nothing re-opens the alert', async (t) => {
-    const vendors = await startVendors();
-    t.after(() => vendors.close());
-    const { pagerduty: pd } = vendors;
-    const n = await startNotifyApp(t, ['acme'], (ids, dir) => ({
-      PROBECTL_NOTIFY_CONNECTORS: `${ids.acme}|pagerduty|${pd.enqueueUrl}|${pd.routingKey}`,
-      PROBECTL_NOTIFY_INBOUND: `pd1:${ids.acme}:pagerduty:${PD_SECRET}`,
-      PROBECTL_NOTIFY_CA_FILE: pemFile(dir, vendors.caPem),
-      PROBECTL_NOTIFY_TIMEOUT: '2s',
-      PROBECTL_NOTIFY_RETRY_BASE: '50ms',
-      PROBECTL_NOTIFY_RETRY_MAX: '200ms',
-    }));
-    const tenant = n.tenants.acme as string;
-    // PagerDuty opens the alert, but its answer never comes: probectl's trigger is retried after the deadline.
-    pd.server.inject({ kind: 'applied-hang', when: { path: '/v2/enqueue' } });
-    const incident = await n.signal(tenant);
-    const key = `probectl-${incident}`;
-    await until(() => pd.incident(key) !== undefined, 'the alert opened at PagerDuty');
+    const { pd, n, tenant, key } = await lostTrigger(t);
     // A responder resolves it at once; PagerDuty's webhook reaches probectl before the retried trigger.
     const res = await pd.emitWebhook(`${n.app.url}/ingest/itsm/pagerduty/pd1`, { dedupKey: key, action: 'resolve', secrets: [PD_SECRET], ca: n.serverCa });
     assert.equal(JSON.parse(res.text).result, 'applied', res.text);
@@ -71,21 +79,7 @@ describe('inbound webhooks: the origin of a change is the link it names', () => 
   });
 
   it('a trigger PagerDuty applied but never answered, then the incident resolved in probectl: the open is skipped, and the resolve by dedup key closes the alert', async (t) => {
-    const vendors = await startVendors();
-    t.after(() => vendors.close());
-    const { pagerduty: pd } = vendors;
-    const n = await startNotifyApp(t, ['acme'], (ids, dir) => ({
-      PROBECTL_NOTIFY_CONNECTORS: `${ids.acme}|pagerduty|${pd.enqueueUrl}|${pd.routingKey}`,
-      PROBECTL_NOTIFY_CA_FILE: pemFile(dir, vendors.caPem),
-      PROBECTL_NOTIFY_TIMEOUT: '2s',
-      PROBECTL_NOTIFY_RETRY_BASE: '50ms',
-      PROBECTL_NOTIFY_RETRY_MAX: '200ms',
-    }));
-    const tenant = n.tenants.acme as string;
-    pd.server.inject({ kind: 'applied-hang', when: { path: '/v2/enqueue' } });
-    const incident = await n.signal(tenant);
-    const key = `probectl-${incident}`;
-    await until(() => pd.incident(key) !== undefined, 'the alert opened at PagerDuty, its answer never sent');
+    const { pd, n, tenant, incident, key } = await lostTrigger(t);
     const res = await n.app.request('PATCH', `/v1/incidents/${incident}`, { token: await n.token(tenant), body: { status: 'resolved' } });
     assert.equal(res.status, 200, res.text);
     await until(() => pd.incident(key)?.status === 'resolved', 'the alert resolved by dedup key', 15_000);
