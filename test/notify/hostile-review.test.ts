@@ -50,6 +50,16 @@ describe('hostile review: Jira search endpoint detection', () => {
     const third = await jira.lookup?.(inc, ep, undefined);
     assert.deepEqual([second, third], [{ kind: 'none' }, { kind: 'none' }], JSON.stringify([second, third]));
   });
+
+  it('the lookup that met the transient 404 is not paused on the removed /search\'s 410: /search/jql is asked again at once', async (t) => {
+    const j = await Jira.start({ mode: 'cloud' });
+    t.after(() => j.close());
+    const { ep } = connector(t, j.server.caPem, `jira|${j.url}/rest/api/2/issue?project=OPS|${j.user.user}:${j.user.secret}`);
+    j.server.inject({ kind: 'status', status: 404, body: { errorMessages: ['temporarily not found'] }, when: { path: '/rest/api/2/search/jql' } });
+    // A pause is an alarm (notify.paused audited, the connector shown paused) naming a 410 that says nothing of the fault.
+    const first = await jira.lookup?.(testIncident(), ep, undefined);
+    assert.deepEqual(first, { kind: 'none' }, JSON.stringify(first));
+  });
 });
 
 describe('hostile review: a Jira clone carrying the incident label', () => {

@@ -83,7 +83,8 @@ function refOf(issue: Record<string, unknown>): ExternalRef | undefined {
  * whose deployment is not known is tried on /search/jql first; a 404 there
  * is tried on /search, and the deployment is remembered for the connector
  * only from /search's answer (2xx: Data Center; 410: Cloud, whose 404 was
- * transient), so one stray 404 never pins a Cloud connector to the removed API.
+ * transient: /search/jql is asked again at once), so one stray 404 never pins a
+ * Cloud connector to the removed API nor pauses it on that API's 410.
  */
 export async function findByLabel(c: JiraCall, incident: IncidentView): Promise<{ kind: 'found'; ref: ExternalRef } | { kind: 'none' } | Exclude<OperationResult, { kind: 'ok' }>> {
   const query = { jql: labelJql(incident, c.ep.options.project as string), fields: 'key,status', maxResults: '5' };
@@ -97,7 +98,12 @@ export async function findByLabel(c: JiraCall, incident: IncidentView): Promise<
       // Remembered only once /search answers: a transient 404 from Cloud would otherwise pin the connector
       // to the removed /search (410, paused) for the life of the process. A 410 there says Cloud.
       if (answer.kind === 'answered' && answer.status >= 200 && answer.status < 300) deployments.set(c.ep, 'datacenter');
-      else if (answer.kind === 'answered' && answer.status === 410) deployments.set(c.ep, 'cloud');
+      else if (answer.kind === 'answered' && answer.status === 410) {
+        // Cloud: the 404 was transient. Asked again on /search/jql at once, so this lookup is not paused on the
+        // removed API's 410 (an alarm naming nothing of the fault); a 404 again is classified as one.
+        deployments.set(c.ep, 'cloud');
+        answer = await send(c, 'GET', '/search/jql', undefined, query);
+      }
     } else if (deployment === undefined && answer.kind === 'answered' && answer.status === 200) deployments.set(c.ep, 'cloud');
   }
   const result = classifyJira(answer, c);
