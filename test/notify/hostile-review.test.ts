@@ -31,8 +31,7 @@ describe('hostile review: on-call mirroring', () => {
     const res = await n.app.request('POST', '/ingest/itsm/pagerduty/pd1', { rawBody: body, headers: pagerDutyWebhookHeaders(body, [PD_SECRET]) });
     assert.equal(res.json.result, 'applied', res.text);
     // The incident is resolved in probectl, so service B's page must be resolved too (else B's on-call keeps being escalated).
-    await sleep(1500);
-    assert.equal(pd.incident(key, kb)?.status, 'resolved', 'service B\'s page still open after the incident was resolved');
+    await until(() => pd.incident(key, kb)?.status === 'resolved', 'service B\'s page resolved after the incident was resolved');
   });
 });
 
