@@ -80,7 +80,8 @@ export function registerNotifyCommands(notify: Command, cli: CliKit): void {
     .requiredOption('--incident <id>', 'incident UUID').option(...TENANT_OPTION).option('--json', 'print JSON').option(...tokenFileOption)
     .action(async (o: { incident: string; tenant?: string; json?: boolean; tokenFile?: string }) => {
       const incident = uuidArg('--incident', o.incident);
-      const r = await cli.withApi(o, (api) => api.call<{ incident_id: string; links: IncidentLink[] }>('GET', `/v1/incidents/${encodeURIComponent(incident)}/links${q(tenantOf(o))}`));
+      const tenantId = tenantOf(o);
+      const r = await cli.withApi(o, (api) => api.call<{ incident_id: string; links: IncidentLink[] }>('GET', `/v1/incidents/${encodeURIComponent(incident)}/links${q(tenantId)}`));
       if (o.json) printJson(r);
       else if (r.links.length === 0) process.stdout.write(`incident ${incident} is mirrored to no connector\n`);
       else printTable(r.links.map((l) => ({ ...l, aliases: l.aliases.join(' ') || null })) as unknown as Record<string, unknown>[], ['connector', 'provider', 'state', 'ref', 'aliases', 'status', 'last_update_at', 'failure']);

@@ -14,7 +14,7 @@ const TENANT = '7d9c2f4e-1b3a-4c5d-8e6f-0a1b2c3d4e5f';
 const VALID: Record<string, string> = {
   '--tenant': TENANT, '--name': 'ops', '--permissions': 'incidents-read', '--from': '1', '--to': '2', '--stream': 'audit',
   '--format': 'cef', '--preset': 'generic', '--endpoint': 'https://siem.example/ingest', '<id>': TENANT,
-  '--connector': 'pagerduty-0123456789', '--id': 'jira1', '--file': 'package.json', '<query>': 'up{job="node"}', '<key>': 'web01.example.com',
+  '--connector': 'pagerduty-0123456789', '--id': 'jira1', '--file': 'package.json', '--incident': TENANT, '<query>': 'up{job="node"}', '<key>': 'web01.example.com',
 };
 /** Flags that take a value but that a command may legitimately not use (the token file only matters while a server runs). */
 const NOT_CHECKED = new Set(['--token-file']);
