@@ -36,7 +36,6 @@ function runtimeOf(deps: Deps): CmdbRuntime {
   return deps.runtime;
 }
 
-/** One lookup of the tenant's per-minute allowance, or 429. */
 /** Counts a call's lookups (one per target it looks up) against the tenant's PROBECTL_CMDB_RATE_LIMIT; 429 beyond it. */
 function takeRate(rt: CmdbRuntime, principal: Principal, lookups = 1): void {
   const wait = rt.rate.take(principal.tenantId, lookups);

@@ -11,6 +11,8 @@ const CONNECTOR_ID = /^[a-z][a-z0-9_.-]{0,63}$/;
 const q = (tenant: string | undefined) => (tenant === undefined ? '' : `?tenant=${encodeURIComponent(tenant)}`);
 const TENANT_OPTION = ['--tenant <id>', 'tenant UUID (default: the token\'s own tenant; another tenant needs provider-admin)'] as const;
 const tenantOf = (o: { tenant?: string }) => (o.tenant === undefined ? undefined : uuidArg('--tenant', o.tenant));
+/** The `tenant` field of a request body: absent for the token's own tenant. */
+const tenantField = (tenant: string | undefined) => (tenant === undefined ? {} : { tenant });
 
 function usage(flag: string, problem: string, accepts: string): ProbectlError {
   return new ProbectlError('PROBECTL_ERR_CLI_USAGE', `${flag}: ${problem}; accepted: ${accepts}`);
@@ -70,7 +72,7 @@ export function registerNotifyCommands(notify: Command, cli: CliKit): void {
     .action(async (o: { tenant?: string; connector: string; json?: boolean; tokenFile?: string }) => {
       const tenantId = tenantOf(o);
       const connector = connectorArg(o.connector);
-      const r = await cli.withApi(o, (api) => api.call<{ connector: string; provider: string; endpoint: string; open: TestStep; resolve: TestStep }>('POST', '/v1/notify/test', { ...(tenantId ? { tenant: tenantId } : {}), connector }));
+      const r = await cli.withApi(o, (api) => api.call<{ connector: string; provider: string; endpoint: string; open: TestStep; resolve: TestStep }>('POST', '/v1/notify/test', { ...tenantField(tenantId), connector }));
       if (o.json) printJson(r);
       else process.stdout.write(`${r.connector} (${r.provider}, ${r.endpoint})\n  open:    ${stepText(r.open)}\n  resolve: ${stepText(r.resolve)}\n`);
       if (r.open.outcome !== 'ok' || r.resolve.outcome !== 'ok') process.exitCode = 1;
@@ -102,7 +104,7 @@ export function registerNotifyCommands(notify: Command, cli: CliKit): void {
     .action(async (o: { tenant?: string; connector?: string; tokenFile?: string }) => {
       const tenantId = tenantOf(o);
       const connector = o.connector === undefined ? undefined : connectorArg(o.connector);
-      const result = await cli.withApi(o, (api) => api.call<{ retried: number; delivered: number; still_failed: number }>('POST', '/v1/notify/failed/retry', { ...(tenantId ? { tenant: tenantId } : {}), ...(connector ? { connector } : {}) }));
+      const result = await cli.withApi(o, (api) => api.call<{ retried: number; delivered: number; still_failed: number }>('POST', '/v1/notify/failed/retry', { ...tenantField(tenantId), ...(connector ? { connector } : {}) }));
       printJson(result);
       if (result.still_failed > 0) process.exitCode = 1;
     });

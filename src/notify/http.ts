@@ -2,9 +2,6 @@ import { HttpClient, HttpClientError } from '../core/http/client.ts';
 import { withoutSentCredentials } from '../core/http/credentials.ts';
 import type { VendorAnswer, VendorHttp } from './providers/types.ts';
 
-/** TLS failures that mean "signed by a CA not trusted here" (not an expired or misnamed certificate): a private CA may be missing. */
-const UNKNOWN_ISSUER = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT']);
-
 /** The connector's URL credential (Teams `sig`): set from the secret on requests to the endpoint itself when the URL omits it. */
 export interface UrlSecret {
   readonly param: string;
@@ -81,7 +78,7 @@ export function vendorHttp(client: HttpClient, userAgent: string, urlSecret?: Ur
       } catch (err) {
         if (err instanceof HttpClientError) {
           // A vendor behind a private CA: say where to give it (validation is never turned off).
-          const hint = err.kind === 'tls' && UNKNOWN_ISSUER.has(err.causeCode ?? '') ? ' (a private CA: PROBECTL_NOTIFY_CA_FILE)' : '';
+          const hint = err.untrustedIssuer ? ' (a private CA: PROBECTL_NOTIFY_CA_FILE)' : '';
           return { kind: 'failed', reason: `${err.message}${hint}`, ...(err.kind === 'tls' || err.kind === 'insecure' ? { alarm: true } : {}) };
         }
         throw err;

@@ -27,7 +27,15 @@ export class HttpClientError extends Error {
     this.origin = origin;
     this.causeCode = causeCode;
   }
+
+  /** A TLS failure because the peer's certificate is signed by a CA not trusted here (not an expired or misnamed one): a private CA may be missing. */
+  get untrustedIssuer(): boolean {
+    return this.kind === 'tls' && UNTRUSTED_ISSUER.has(this.causeCode ?? '');
+  }
 }
+
+/** Node's TLS verification codes for a certificate whose issuer is not trusted (OpenSSL X509_V_ERR_*). */
+const UNTRUSTED_ISSUER = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT']);
 
 export interface HttpTlsOptions {
   /** Extra PEM CA bundles trusted in addition to the default roots. */
