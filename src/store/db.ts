@@ -76,6 +76,15 @@ export function isTransactionConflict(err: unknown): boolean {
   return code === '40P01' || code === '40001';
 }
 
+/**
+ * A unique violation (SQLSTATE 23505), optionally of the named constraint (PostgreSQL
+ * and PGlite both report it as `constraint`). The transaction it happened in is aborted.
+ */
+export function isUniqueViolation(err: unknown, constraint?: string): boolean {
+  const e = err as { code?: unknown; constraint?: unknown } | null;
+  return e?.code === '23505' && (constraint === undefined || e.constraint === undefined || e.constraint === constraint);
+}
+
 export const INT8_OID = 20;
 export const NUMERIC_OID = 1700;
 export const JSON_OID = 114;

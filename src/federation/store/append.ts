@@ -9,7 +9,7 @@
  * value kept; everything acceptable in the batch is stored either way.
  */
 import { ProbectlError } from '../../core/errors.ts';
-import { isTransactionConflict, type Db } from '../../store/db.ts';
+import { isTransactionConflict, isUniqueViolation, type Db } from '../../store/db.ts';
 import type { TenantTx } from '../../store/scope.ts';
 import { decodeChunks, intArray, lowerBound, windowStart } from './chunks.ts';
 import { int8Text } from './float-bits.ts';
@@ -312,7 +312,15 @@ async function checkCompacted(tx: TenantTx, series: PreparedSeries[], cut: numbe
   }
 }
 
-async function insertSamples(tx: TenantTx, series: PreparedSeries[], c: Counts): Promise<void> {
+/**
+ * Inserts the samples into the append table. `careful` false: a plain INSERT, which
+ * fails with a unique violation (aborting the transaction) if any (series, t) is
+ * already stored — the caller then starts over careful. `careful` true: ON CONFLICT
+ * DO NOTHING, then counts duplicates and conflicts among the rows not inserted.
+ * A steady stream never repeats a sample, and the plain INSERT costs PostgreSQL
+ * about 40 % less than the speculative insertion ON CONFLICT needs (docs/federation.md).
+ */
+async function insertSamples(tx: TenantTx, series: PreparedSeries[], c: Counts, careful: boolean): Promise<void> {
   let n = 0;
   for (const p of series) n += p.ts.length;
   if (n === 0) return;
@@ -332,8 +340,7 @@ async function insertSamples(tx: TenantTx, series: PreparedSeries[], c: Counts):
   const params = [tx.tenantId, `{${sids.join(',')}}`, `{${ts.join(',')}}`, `{${vs.join(',')}}`];
   const ins = await tx.query(
     `INSERT INTO metric_samples (tenant_id, series_id, t, v)
-     SELECT $1, u.sid, u.t, u.v FROM unnest($2::int8[], $3::int8[], $4::int8[]) AS u(sid, t, v)
-     ON CONFLICT (series_id, t) DO NOTHING`, params);
+     SELECT $1, u.sid, u.t, u.v FROM unnest($2::int8[], $3::int8[], $4::int8[]) AS u(sid, t, v)${careful ? '\n     ON CONFLICT (series_id, t) DO NOTHING' : ''}`, params);
   c.stored += ins.rowCount;
   if (ins.rowCount === n) return;
   const res = await tx.query<{ conflicts: number }>(
@@ -367,6 +374,7 @@ function resultOf(c: Counts, s: EmbeddedStoreSettings): AppendResult {
 export async function appendSeries(db: Db, settings: EmbeddedStoreSettings, cache: LabelCache, tenant: string, input: readonly SeriesSamples[]): Promise<AppendResult> {
   const base: Counts = { stored: 0, duplicates: 0, conflicts: 0, tooNew: 0, limitedSeries: 0, limitedSamples: 0, seriesCreated: 0, activeAtLimit: 0 };
   const prepared = prepare(tenant, input, settings, cache, base);
+  let careful = false;
   for (let attempt = 1; ; attempt++) {
     const c: Counts = { ...base };
     const series = prepared.map((p) => ({ ...p }));
@@ -402,10 +410,16 @@ export async function appendSeries(db: Db, settings: EmbeddedStoreSettings, cach
           }
         });
         await checkCompacted(tx, admitted, now - settings.compactionHorizonMs / 2, c);
-        await insertSamples(tx, admitted, c);
+        await insertSamples(tx, admitted, c, careful);
       });
       return resultOf(c, settings);
     } catch (err) {
+      // A sample already stored (a re-send): the same append again, careful about duplicates.
+      if (!careful && isUniqueViolation(err, 'metric_samples_pkey')) {
+        careful = true;
+        attempt--;
+        continue;
+      }
       for (const p of prepared) delete p.entry.series;
       if (attempt >= 3 || !isRetryable(err)) throw err;
     }
