@@ -42,6 +42,23 @@ describe(`embedded metrics store (${process.env.PROBECTL_TEST_DATABASE_URL ? 'po
     assert.equal(stored[0]?.n, 2);
   });
 
+  it('racing appends of overlapping batches store each sample once, count the rest as duplicates, and a partly re-sent batch keeps its new samples', async () => {
+    const pts = (from: number, n: number): Array<[number, number]> => Array.from({ length: n }, (_, i) => [T0 - 100 * 15_000 + (from + i) * 15_000, from + i]);
+    const batch = (from: number, n: number) => [samples({ __name__: 'race_total', job: 'r' }, pts(from, n)), samples({ __name__: 'race_total', job: 's' }, pts(from, n))];
+    // Five senders at once, each overlapping its neighbours by half (one series created by whichever wins).
+    const results = await Promise.all([0, 10, 20, 30, 40].map((from) => store.append(a, batch(from, 20))));
+    const stored = results.reduce((n, r) => n + r.stored, 0);
+    const duplicates = results.reduce((n, r) => n + r.duplicates, 0);
+    assert.equal(stored, 2 * 60);
+    assert.equal(duplicates, 2 * 40);
+    assert.deepEqual(results.map((r) => r.errors.length), [0, 0, 0, 0, 0]);
+    // A re-send with new samples at its end: the old ones are duplicates, the new ones stored.
+    const tail = await store.append(a, batch(50, 20));
+    assert.deepEqual([tail.stored, tail.duplicates, tail.refused.conflicts], [2 * 10, 2 * 10, 0]);
+    const n = await rows(a, `SELECT count(*)::int AS n, count(DISTINCT (s.series_id, s.t))::int AS d FROM metric_samples s JOIN metric_series m USING (series_id) WHERE m.labels ->> '__name__' = 'race_total'`);
+    assert.deepEqual([n[0]?.n, n[0]?.d], [2 * 70, 2 * 70]);
+  });
+
   it('refuses a different value for a stored timestamp, keeps the stored one, and stores the rest of the batch', async () => {
     await store.append(a, [samples({ __name__: 'conflict_total' }, [[T0 - 60_000, 5]])]);
     const res = await store.append(a, [samples({ __name__: 'conflict_total' }, [[T0 - 60_000, 6], [T0 - 45_000, 7]])]);
