@@ -230,6 +230,31 @@ describe('servicenow provider: answers', () => {
     });
   });
 
+  it('a record-level ACL refusal (a closed ticket is read-only) fails that change only; the same 403 to a create, or a data policy on a change, still pauses', async (t) => {
+    const sn = await start(t, { closedReadOnly: true });
+    const e = ep(t, sn);
+    const closedInc = testIncident();
+    const openInc = testIncident();
+    const closed = await servicenow.perform(testOp('open', closedInc), e, undefined);
+    const other = await servicenow.perform(testOp('open', openInc), e, undefined);
+    ok(closed);
+    ok(other);
+    // The service desk closed the first ticket by hand.
+    const rec = sn.records.get(closed.ref!.id);
+    assert.ok(rec);
+    Object.assign(rec.fields, { state: '7', close_code: 'Solution provided', close_notes: 'closed by the desk' });
+    const refused = await servicenow.perform(testOp('update', closedInc, { ref: closed.ref }), e, undefined);
+    assert.equal(refused.kind, 'permanent');
+    assert.match((refused as { reason: string }).reason, /^ServiceNow refused to change this ticket: ACL Exception Update Failed due to security constraints \(an ACL on the record/);
+    assert.equal((await servicenow.perform(testOp('resolve', openInc, { ref: other.ref }), e, undefined)).kind, 'ok');
+    assert.equal(sn.records.get(other.ref!.id)?.fields.state, '6');
+    const acl = { kind: 'status' as const, status: 403, body: { error: { message: 'Operation Failed', detail: 'ACL Exception Update Failed due to security constraints' }, status: 'failure' } };
+    sn.server.inject(acl);
+    assert.equal((await servicenow.perform(testOp('open', testIncident()), e, undefined)).kind, 'paused', 'a create refused by an ACL: the table is closed to the integration user');
+    sn.server.inject({ kind: 'status', status: 403, body: { error: { message: 'User Not Authorized', detail: 'Failed API level ACL Validation' }, status: 'failure' } });
+    assert.equal((await servicenow.perform(testOp('update', openInc, { ref: other.ref }), e, undefined)).kind, 'paused', 'an API-level ACL refuses every request');
+  });
+
   it('reset and timeout → retryable; no usable secret → paused without a request', async (t) => {
     const sn = await start(t);
     const e = ep(t, sn, { timeoutMs: 300 });

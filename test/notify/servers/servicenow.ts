@@ -58,6 +58,12 @@ export interface ServiceNowOptions {
   strictChoices?: boolean;
   invalidQueryReturnsNoRows?: boolean;
   closeCodes?: string[];
+  /**
+   * A customer write ACL with the condition "state is not Closed or Canceled" (a common
+   * one): a change of such a ticket is refused with 403 "ACL Exception Update Failed due
+   * to security constraints", the Table API's answer when no write ACL passes.
+   */
+  closedReadOnly?: boolean;
 }
 
 export const CLOSE_CODES = ['Duplicate', 'Known error', 'No resolution provided', 'Resolved by caller', 'Resolved by change', 'Resolved by problem', 'Resolved by request', 'Solution provided', 'Workaround provided', 'User error'];
@@ -169,6 +175,7 @@ export class ServiceNow {
       }
       if (req.method !== 'PUT' && req.method !== 'PATCH') return failure(405, 'Method not Supported', `${req.method} is not supported for this resource`);
       if (!rec) return failure(404, 'No Record found', "Record doesn't exist or ACL restricts the record retrieval");
+      if (this.opts.closedReadOnly && (rec.fields.state === '7' || rec.fields.state === '8')) return failure(403, 'Operation Failed', 'ACL Exception Update Failed due to security constraints');
       const body = this.body(req);
       if ('status' in body) return body;
       const problem = this.write(rec, body.values, false);

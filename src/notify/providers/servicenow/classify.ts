@@ -14,11 +14,15 @@ import type { OperationResult, VendorAnswer } from '../types.ts';
  * | 2xx without a `result`                                     | retryable |
  * | 408, 429, 5xx                                              | retryable, Retry-After honoured |
  * | 401 "User Not Authenticated"                               | paused: the credentials are wrong |
- * | 403 (an ACL, or a data policy such as "The following fields are mandatory: …") | paused: the instance refuses every such write until the integration user or the options are fixed |
+ * | 403 "ACL Exception Update Failed due to security constraints" to a change of one ticket (`recordWrite`) | permanent: an ACL on that record (commonly: closed tickets are read-only); the other tickets' operations go on |
+ * | any other 403 (a table or API ACL, or a data policy such as "The following fields are mandatory: …") | paused: the instance refuses every such write until the integration user or the options are fixed |
  * | other 4xx (400 invalid choice, 404 record gone, 415)       | permanent, message and detail summarised |
  * | no answer: retryable; TLS failure: paused                  |
  */
-export function classify(answer: VendorAnswer, clock: Clock, secrets: readonly string[]): { result: OperationResult; record?: Record<string, unknown> | Record<string, unknown>[] } {
+export function classify(answer: VendorAnswer, clock: Clock, secrets: readonly string[], recordWrite = false): { result: OperationResult; record?: Record<string, unknown> | Record<string, unknown>[] } {
+  if (recordWrite && answer.kind === 'answered' && answer.status === 403 && isRecordAcl(answer)) {
+    return { result: { kind: 'permanent', status: 403, reason: 'ServiceNow refused to change this ticket: ACL Exception Update Failed due to security constraints (an ACL on the record, such as closed tickets being read-only; if every change is refused, check the integration user\'s write access to incident)' } };
+  }
   const result = classifyStatus(answer, clock, {
     what: 'ServiceNow',
     detail: (a) => errorDetail(a, secrets, (b) => (isRecord(b.error) ? [b.error.message, b.error.detail] : []), ': '),
@@ -28,6 +32,17 @@ export function classify(answer: VendorAnswer, clock: Clock, secrets: readonly s
   if (result.kind !== 'ok' || answer.kind !== 'answered') return { result };
   const record = readResult(jsonOf(answer));
   return record === undefined ? { result: { kind: 'retryable', reason: `ServiceNow answered ${answer.status} without a result` } } : { result, record };
+}
+
+/**
+ * A record-level ACL refusal: `{"error":{"message":"Operation Failed","detail":"ACL Exception
+ * Update Failed due to security constraints"}}`, the Table API's answer when no write ACL
+ * of the record passes (ServiceNow KB "REST API 403: Forbidden — Field-Level ACL Diagnosis").
+ */
+function isRecordAcl(answer: Extract<VendorAnswer, { kind: 'answered' }>): boolean {
+  const body = jsonOf(answer);
+  const detail = isRecord(body) && isRecord(body.error) ? body.error.detail : undefined;
+  return typeof detail === 'string' && /^\s*ACL Exception Update Failed due to security constraints/i.test(detail);
 }
 
 /** The `result` of a Table API answer: one record (create, update) or a list (query). */

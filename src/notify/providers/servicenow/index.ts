@@ -50,7 +50,7 @@ async function context(ep: ConnectorEndpoint, signal: AbortSignal | undefined): 
 async function send(ctx: Ctx, method: 'GET' | 'POST' | 'PATCH', url: URL, body?: Record<string, string>) {
   const headers: Record<string, string> = { authorization: ctx.auth, accept: 'application/json' };
   const answer = await ctx.ep.http.request(method, url, { headers, ...(body ? { json: body } : {}), signal: ctx.signal });
-  return classify(answer, ctx.ep.clock, ctx.hide);
+  return classify(answer, ctx.ep.clock, ctx.hide, method === 'PATCH');
 }
 
 function refOf(record: Record<string, unknown>): ExternalRef | undefined {
