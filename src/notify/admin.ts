@@ -32,7 +32,7 @@ export interface ConnectorStatus {
   lag_operations: number;
   lag_seconds: number;
   drained_here: boolean;
-  links: { open: number; failed: number; pending: number };
+  links: { open: number; failed: number; pending: number; skipped: number };
 }
 
 export interface NotifyStatus {
@@ -48,9 +48,9 @@ export async function notifyStatus(db: Db, clock: Clock, tenant: string, runtime
   const streams = new Map((await streamStatuses(db, clock, tenant, runtime.forTenant(tenant))).map((s) => [s.stream, s]));
   const { skipped, links } = await inTenant(db, tenant, async (tx) => ({
     skipped: new Map((await tx.query<{ connector: string; n: number }>("SELECT connector, count(*)::int AS n FROM notify_outbox WHERE tenant_id = $1 AND result = 'skipped' GROUP BY connector", [tenant])).rows.map((r) => [r.connector, r.n])),
-    links: new Map((await tx.query<{ connector: string; open: number; failed: number; pending: number }>(
+    links: new Map((await tx.query<{ connector: string; open: number; failed: number; pending: number; skipped: number }>(
       `SELECT connector, count(*) FILTER (WHERE state = 'open')::int AS open, count(*) FILTER (WHERE state = 'failed')::int AS failed,
-              count(*) FILTER (WHERE state = 'pending')::int AS pending FROM notify_links WHERE tenant_id = $1 GROUP BY connector`, [tenant])).rows.map((r) => [r.connector, r])),
+              count(*) FILTER (WHERE state = 'pending')::int AS pending, count(*) FILTER (WHERE state = 'skipped')::int AS skipped FROM notify_links WHERE tenant_id = $1 GROUP BY connector`, [tenant])).rows.map((r) => [r.connector, r])),
   }));
   const connectors = [...runtime.connectors.values()].filter((c) => c.config.tenant === tenant).map(({ config: c }): ConnectorStatus => {
     const s = streams.get(c.id);
@@ -63,7 +63,7 @@ export async function notifyStatus(db: Db, clock: Clock, tenant: string, runtime
       last_error: s?.last_error ?? null, last_error_at: s?.last_error_at ?? null,
       delivered_total: s?.delivered_total ?? 0, failed: s?.parked ?? 0, skipped_total: skipped.get(c.id) ?? 0,
       retries: s?.retries ?? 0, lag_operations: lag, lag_seconds: s?.lag_seconds ?? 0, drained_here: s?.drained_here ?? false,
-      links: { open: l?.open ?? 0, failed: l?.failed ?? 0, pending: l?.pending ?? 0 },
+      links: { open: l?.open ?? 0, failed: l?.failed ?? 0, pending: l?.pending ?? 0, skipped: l?.skipped ?? 0 },
     };
   });
   const inbound = [...runtime.inbound.values()].filter((i) => i.tenant === tenant).map((i) => ({ id: i.id, provider: i.provider.name, path: `/ingest/itsm/${i.provider.name}/${i.id}` }));
@@ -74,14 +74,18 @@ export async function notifyStatus(db: Db, clock: Clock, tenant: string, runtime
 export interface IncidentLink {
   connector: string;
   provider: string;
-  /** pending (the open not sent yet, or retrying), open (the vendor object exists), failed (the open was refused for good). */
-  state: 'pending' | 'open' | 'failed';
+  /**
+   * pending (the open not sent yet, or retrying), open (the vendor object exists), failed (the open was
+   * refused for good), skipped (a pager's open never sent: the incident was resolved first; nobody was paged).
+   */
+  state: 'pending' | 'open' | 'failed' | 'skipped';
   /** The vendor object: dedup key, alert alias, ticket sys_id, message ts, issue key — what an inbound `external_ref` names. */
   ref: string | null;
   /** Other names the vendor object answers to (e.g. a ServiceNow ticket number, a Jira issue id), also accepted as `external_ref`. */
   aliases: string[];
   /** The incident status last sent to this connector. */
   status: string;
+  /** Why the open failed (state failed) or was not sent (state skipped). */
   failure: string | null;
   created_at: string;
   last_update_at: string | null;

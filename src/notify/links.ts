@@ -13,7 +13,7 @@ export interface Link {
   connector: string;
   incident_id: string;
   provider: string;
-  state: 'pending' | 'open' | 'failed';
+  state: 'pending' | 'open' | 'failed' | 'skipped';
   status: IncidentStatus;
   ref_id: string | null;
   ref_keys: string[];
@@ -107,6 +107,15 @@ export async function recordOpens(tx: TenantTx, clock: Clock, connector: string,
 
 export async function recordFailure(tx: TenantTx, clock: Clock, connector: string, incidentId: string, reason: string): Promise<void> {
   await tx.query(`UPDATE notify_links SET state = 'failed', failure = decode($4, 'base64'), updated_at = $5 WHERE tenant_id = $1 AND connector = $2 AND incident_id = $3 AND state <> 'open'`,
+    [tx.tenantId, connector, incidentId, sealText(tx, SEALED.linkFailure, [connector, incidentId], reason.slice(0, 1000)), new Date(clock.now())]);
+}
+
+/**
+ * A pager's open skipped because the incident was over before it could be sent: the link
+ * reads `skipped` with the reason (unless an open was recorded meanwhile).
+ */
+export async function recordOpenSkipped(tx: TenantTx, clock: Clock, connector: string, incidentId: string, reason: string): Promise<void> {
+  await tx.query(`UPDATE notify_links SET state = 'skipped', failure = decode($4, 'base64'), updated_at = $5 WHERE tenant_id = $1 AND connector = $2 AND incident_id = $3 AND state = 'pending'`,
     [tx.tenantId, connector, incidentId, sealText(tx, SEALED.linkFailure, [connector, incidentId], reason.slice(0, 1000)), new Date(clock.now())]);
 }
 

@@ -11,7 +11,7 @@ import type { SecretResolver } from '../secrets/resolver.ts';
 import type { Db } from '../store/db.ts';
 import { inTenant, type TenantTx } from '../store/scope.ts';
 import type { ConnectorConfig } from './config/connectors.ts';
-import { connectorLinks, recordFailure, recordOpens, recordSkippedStatus, refOf, type Link } from './links.ts';
+import { connectorLinks, recordFailure, recordOpens, recordOpenSkipped, recordSkippedStatus, refOf, type Link } from './links.ts';
 import type { NotifyMetrics } from './metrics.ts';
 import { doneSeqs, enqueue, markDone, type NotifyItem } from './outbox.ts';
 import type { ConnectorEndpoint, ExternalRef, Operation, OperationResult } from './providers/types.ts';
@@ -203,7 +203,7 @@ export class NotifySink implements Sink<NotifyItem> {
         return { kind: 'done' };
       }
       // A pager is never made to wake someone for an incident that is over (see the resolve below).
-      if (resolved.has(item.incidentId)) return this.skip(live, item, 'the incident was resolved before the page could be sent: nobody was paged');
+      if (resolved.has(item.incidentId)) return this.skip(live, item, 'the incident was resolved before the page could be sent: nobody was paged', true);
       if (provider.lookup) {
         const found = await provider.lookup(item.incident, live.endpoint, signal);
         if (found.kind === 'found') return await opened(found.ref);
@@ -216,7 +216,7 @@ export class NotifySink implements Sink<NotifyItem> {
     // A pager's resolve whose open was not recorded (skipped because the incident was over first, or still
     // unanswered) goes out by the incident key, its dedup key / alias: it closes the alert a trigger whose
     // answer was lost may have opened, and is a no-op at the vendor otherwise. Never after an open refused for good.
-    const byKey = provider.pages === true && item.action === 'resolve' && link?.state === 'pending';
+    const byKey = provider.pages === true && item.action === 'resolve' && (link?.state === 'pending' || link?.state === 'skipped');
     if (!byKey && (!link || link.state !== 'open')) {
       return this.skip(live, item, link?.state === 'failed' ? `the open failed permanently: ${link.failure ?? 'refused'}` : 'the open never succeeded');
     }
@@ -249,10 +249,12 @@ export class NotifySink implements Sink<NotifyItem> {
     this.deps.metrics.operations.inc({ tenant: item.tenant, connector: live.config.id, provider: live.config.provider.name, action: item.action, outcome });
   }
 
-  private async skip(live: LiveConnector, item: NotifyItem, reason: string): Promise<ItemResult> {
+  /** Marks the operation skipped with the reason (audited); `openSkipped`: a pager's open, and its link reads `skipped`. */
+  private async skip(live: LiveConnector, item: NotifyItem, reason: string, openSkipped = false): Promise<ItemResult> {
     const { clock } = this.deps;
     await this.store(item.tenant, async (tx) => {
       await markDone(tx, clock, item.connector, [item.seq], 'skipped', reason);
+      if (openSkipped) await recordOpenSkipped(tx, clock, item.connector, item.incidentId, reason);
       if (item.action === 'acknowledge' || item.action === 'resolve') await recordSkippedStatus(tx, item.connector, item.incidentId, item.action === 'resolve' ? 'resolved' : 'acknowledged');
       await appendAudit(tx, clock, {
         actor: 'system:notify', action: 'notify.skipped', target: `notify:${item.connector}`, outcome: 'failure',

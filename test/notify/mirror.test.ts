@@ -155,6 +155,11 @@ describe('on-call mirror semantics (one server, three tenants)', () => {
     ]);
     assert.equal(pd.incidents.filter((i) => i.dedupKey === keyOf(incident)).length, 0, 'nobody was paged');
     assert.deepEqual(pd.events.filter((e) => e.dedup_key === keyOf(incident)).map((e) => e.event_action), ['resolve'], 'only the resolve by dedup key, a no-op at PagerDuty');
+    // The link says what happened (not `pending` for good), with the reason, in the API and the connector's counts.
+    const links = (await n.app.request('GET', `/v1/incidents/${incident}/links`, { token: await n.token(acme) })).json.links as Array<{ provider: string; state: string; ref: string | null; failure: string | null }>;
+    assert.deepEqual(links.filter((l) => l.provider === 'pagerduty').map((l) => [l.state, l.ref, l.failure]), [['skipped', null, 'the incident was resolved before the page could be sent: nobody was paged']]);
+    const status = (await n.app.request('GET', '/v1/notify/status', { token: await n.token(acme) })).json.connectors as Array<{ provider: string; links: { skipped: number } }>;
+    assert.ok((status.find((c) => c.provider === 'pagerduty')?.links.skipped ?? 0) >= 1, 'the connector counts its skipped links');
     await until(() => hooks.received('/a', keyOf(incident)).length === 2, 'the webhook (not a pager) got the open and the resolve');
     const audit = (await n.app.request('GET', '/v1/audit?limit=5000', { token: await n.token(acme) })).json.events;
     assert.ok(audit.some((e: { action: string; data: { incident?: string; action?: string } }) => e.action === 'notify.skipped' && e.data.incident === incident && e.data.action === 'open'), 'the skipped page is audited');

@@ -53,7 +53,7 @@ describe(`notify_link_refs (${DRIVER})`, () => {
       `INSERT INTO metric_series (tenant_id, fingerprint, labels, first_t, last_t, seen_ms) VALUES ($1, $2, '{"__name__":"up","job":"node"}', 0, 0, 0)`,
       [a, Buffer.alloc(32, 1)]));
     const report = await migrate(db);
-    assert.deepEqual(report.applied, ['0010_notify_link_refs', '0011_metric_series_name']);
+    assert.deepEqual(report.applied, ['0010_notify_link_refs', '0011_metric_series_name', '0012_notify_link_skipped']);
     assert.deepEqual(await refRows(db, a), ['jira-a:10001', 'jira-a:OPS-1', 'jira-b:OPS-1']);
     assert.deepEqual(await refRows(db, b), ['jira-a:OPS-1', 'jira-a:we"ird \\ ref']);
     assert.deepEqual((await lookup(db, a, 'jira', 'OPS-1')).sort(), [['jira-a', ia], ['jira-b', ia]]);
