@@ -13,6 +13,8 @@ export class NotifyMetrics {
   readonly operations: Counter<'tenant' | 'connector' | 'provider' | 'action' | 'outcome'>;
   /** result: applied, unchanged, unknown_ref, ignored, rejected, malformed. */
   readonly inbound: Counter<'provider' | 'result'>;
+  /** Deliveries authenticated by the previous secret of a rotation, per inbound id: zero for a while means the old entry can go. */
+  readonly inboundPreviousSecret: Counter<'inbound'>;
   /** Inbound deliveries made durable by one commit (the group commit's group sizes). */
   readonly inboundCommits: Histogram;
 
@@ -26,6 +28,10 @@ export class NotifyMetrics {
     this.inbound = new Counter({
       name: 'probectl_notify_inbound_total', help: 'Inbound webhook deliveries by result: applied, unchanged (already in that state), unknown_ref, ignored (an event that is not mirrored), rejected (authentication failed: alarm), malformed.',
       labelNames: ['provider', 'result'] as const, registers,
+    });
+    this.inboundPreviousSecret = new Counter({
+      name: 'probectl_notify_inbound_previous_secret_total', help: 'Inbound webhook deliveries authenticated by the previous secret of a rotation (an inbound id listed twice in PROBECTL_NOTIFY_INBOUND): once it stops growing, remove the earlier entry.',
+      labelNames: ['inbound'] as const, registers,
     });
     this.inboundCommits = new Histogram({
       name: 'probectl_notify_inbound_commit_deliveries', help: 'Inbound webhook deliveries applied per database commit: one tenant\'s deliveries arriving together share a transaction (group commit, at most 32).',

@@ -108,7 +108,7 @@ describe('PROBECTL_NOTIFY_CONNECTORS and PROBECTL_NOTIFY_INBOUND', () => {
       /entry 6 \(webhook\): the secret is empty/,
       /entry 7 \(jira\): option project is required/,
       /entry 8 \(pagerduty\): option min_severity is not one of info, warning, critical/,
-      /PROBECTL_NOTIFY_INBOUND: entry 2 "dup" \(jira\): duplicate inbound id "dup"/,
+      /PROBECTL_NOTIFY_INBOUND: entry 2 "dup" \(jira\): inbound id "dup" listed twice with the same secret/,
       /PROBECTL_NOTIFY_INBOUND: entry 3 "x" \(webhook\): the secret is empty/,
     ]) assert.match(msg, expected);
     for (const s of secrets) assert.ok(!msg.includes(s), `the message must not contain ${s}`);
@@ -125,6 +125,24 @@ describe('PROBECTL_NOTIFY_CONNECTORS and PROBECTL_NOTIFY_INBOUND', () => {
     assert.match(msg, /PROBECTL_NOTIFY_CONNECTORS: entry 2 \(unknown provider\): the tenant is not a UUID/);
     assert.match(msg, /PROBECTL_NOTIFY_INBOUND: entry 2 \(unknown provider\): the tenant is not a UUID/);
     for (const part of ['cnrytenantpart', 'cnryproviderpart', 'cnryrest', 'cnryidpart', 'cnryinbtenant', 'cnryinbprovider', 'cnryinbrest']) assert.ok(!msg.includes(part), `the message quotes ${part}: ${msg}`);
+  });
+
+  it('an inbound id listed twice (same tenant and provider) is a secret rotation: the later secret is current, the earlier accepted too; a third listing or another tenant or provider is refused', () => {
+    const connectors = `${A}|jira|https://acme.atlassian.net/rest/api/2/issue?project=OPS|bot@acme.example:tok,${A}|webhook|https://hooks.example/in|whsec-out`;
+    const s = settings({ PROBECTL_NOTIFY_CONNECTORS: connectors, PROBECTL_NOTIFY_INBOUND: `j1:${A}:jira:cnry-old-secret-1,w1:${A}:webhook:w-secret,j1:${A}:jira:cnry-new-secret-2` });
+    assert.ok(s);
+    assert.deepEqual(s.inbound.map((i) => [i.id, i.position, i.secret, i.previous]), [
+      ['j1', 3, { scheme: 'literal', value: 'cnry-new-secret-2' }, { scheme: 'literal', value: 'cnry-old-secret-1' }],
+      ['w1', 2, { scheme: 'literal', value: 'w-secret' }, undefined],
+    ]);
+    const msg = refusal({
+      PROBECTL_NOTIFY_CONNECTORS: connectors,
+      PROBECTL_NOTIFY_INBOUND: `j1:${A}:jira:cnry-s1,j1:${A}:jira:cnry-s2,j1:${A}:jira:cnry-s3,w1:${A}:webhook:cnry-s4,w1:${B}:webhook:cnry-s5,w2:${A}:webhook:cnry-s6,w2:${A}:jira:cnry-s7`,
+    });
+    assert.match(msg, /entry 3 "j1" \(jira\): inbound id "j1" listed more than twice/);
+    assert.match(msg, /entry 5 "w1" \(webhook\): duplicate inbound id "w1" with another tenant or provider/);
+    assert.match(msg, /entry 7 "w2" \(jira\): duplicate inbound id "w2" with another tenant or provider/);
+    assert.ok(!/cnry-s/.test(msg), `no secret in the message: ${msg}`);
   });
 
   it('an inbound id naming a provider with no connector of that tenant is refused', () => {

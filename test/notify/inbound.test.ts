@@ -15,7 +15,7 @@ import { pagerDutyWebhookHeaders, pagerDutyWebhookEnvelope, PagerDuty } from './
 import { WebhookReceiver } from './servers/webhook.ts';
 import { closer, pemFile, sleep, startNotifyApp, until, type NotifyApp } from './helpers.ts';
 
-const S = { jira1: 'jira-inbound-secret-71', pd1: 'pd-inbound-secret-72', hook1: 'hook-inbound-secret-73', gjira: 'globex-jira-secret-74' };
+const S = { jira1: 'jira-inbound-secret-71', pd1: 'pd-inbound-secret-72', hook1: 'hook-inbound-secret-73', gjira: 'globex-jira-secret-74', rotOld: 'rot-old-secret-76', rotNew: 'rot-new-secret-77' };
 const HOOK_SECRET = 'whsec-outbound-75';
 
 interface Sent { status: number; json: any; text: string }
@@ -63,7 +63,7 @@ describe('inbound webhooks POST /ingest/itsm/{provider}/{id}', () => {
         `${ids.acme}|webhook|${hooks.url}/acme|${HOOK_SECRET}`,
         `${ids.globex}|jira|${jira.url}/rest/api/2/issue?project=SEC|${jira.user.user}:${jira.user.secret}`,
       ].join(','),
-      PROBECTL_NOTIFY_INBOUND: `jira1:${ids.acme}:jira:${S.jira1},pd1:${ids.acme}:pagerduty:${S.pd1},hook1:${ids.acme}:webhook:${S.hook1},gjira:${ids.globex}:jira:${S.gjira}`,
+      PROBECTL_NOTIFY_INBOUND: `jira1:${ids.acme}:jira:${S.jira1},pd1:${ids.acme}:pagerduty:${S.pd1},hook1:${ids.acme}:webhook:${S.hook1},gjira:${ids.globex}:jira:${S.gjira},rot1:${ids.acme}:webhook:${S.rotOld},rot1:${ids.acme}:webhook:${S.rotNew}`,
       PROBECTL_NOTIFY_CA_FILE: pemFile(dir, pd.server.caPem),
     }));
     acme = n.tenants.acme as string;
@@ -387,6 +387,33 @@ describe('inbound webhooks POST /ingest/itsm/{provider}/{id}', () => {
     assert.deepEqual([foreign.status, foreign.json.code], [404, 'PROBECTL_ERR_NOT_FOUND']);
     const provider = await n.app.request('POST', '/v1/notify/sign', { token: n.app.adminToken, body: { id: 'gjira', body: '{}' } });
     assert.equal(provider.status, 200, 'the provider admin signs for any tenant');
+  });
+
+  it('a secret rotation (the id listed twice): the new and the previous secret are both accepted, the previous one counted; sign uses the new one; any other secret is refused', async () => {
+    const metric = async () => Number(/probectl_notify_inbound_previous_secret_total\{inbound="rot1"\} (\d+)/.exec((await n.app.request('GET', '/metrics', { token: n.app.adminToken })).text)?.[1] ?? 0);
+    const before = await metric();
+    const one = await opened(acme, 'rotate-1');
+    const two = await opened(acme, 'rotate-2');
+    const ack = (incident: string) => JSON.stringify({ external_ref: key(incident), status: 'acknowledged' });
+    const byNew = await post('/ingest/itsm/webhook/rot1', ack(one), hmac(S.rotNew, ack(one)));
+    assert.deepEqual([byNew.status, byNew.json.result], [200, 'applied']);
+    assert.equal(await metric(), before, 'the new secret is not counted as the previous one');
+    const byOld = await post('/ingest/itsm/webhook/rot1', ack(two), { 'x-probectl-token': S.rotOld });
+    assert.deepEqual([byOld.status, byOld.json.result], [200, 'applied']);
+    assert.equal(await metric(), before + 1);
+    const three = await opened(acme, 'rotate-3');
+    for (const headers of [hmac(S.hook1, ack(three)), { 'x-probectl-token': 'rot-someone-else' }, hmac(`${S.rotNew}x`, ack(three))]) {
+      const refused = await post('/ingest/itsm/webhook/rot1', ack(three), headers);
+      assert.equal(refused.status, 401, refused.text);
+      assert.ok(!refused.text.includes(S.rotOld) && !refused.text.includes(S.rotNew));
+    }
+    assert.equal(await status(acme, three), 'open', 'nothing changed by a refused delivery');
+    const signed = await n.app.request('POST', '/v1/notify/sign', { token: await n.token(acme), body: { id: 'rot1', body: ack(three) } });
+    assert.equal(signed.status, 200, signed.text);
+    const ts = Number(signed.json.headers['x-probectl-timestamp']);
+    assert.equal(signed.json.headers['x-probectl-signature'], probectlSignature(S.rotNew, ts, ack(three)), 'signed with the new secret');
+    assert.equal((await post(signed.json.path, ack(three), signed.json.headers)).json.result, 'applied');
+    assert.equal(await metric(), before + 1);
   });
 
   it('fuzz: arbitrary authenticated bodies never get a 5xx, and no delivery changes another tenant', async () => {

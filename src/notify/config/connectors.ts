@@ -29,13 +29,19 @@ export interface ConnectorConfig {
   readonly display: string;
 }
 
-/** One inbound webhook credential (an entry of PROBECTL_NOTIFY_INBOUND). */
+/**
+ * One inbound webhook credential (an entry of PROBECTL_NOTIFY_INBOUND). An id listed
+ * twice (same tenant and provider) is a secret rotation: `secret` is the later entry's
+ * (the one `POST /v1/notify/sign` signs with), `previous` the earlier one's, accepted too
+ * until its entry is removed.
+ */
 export interface InboundConfig {
   readonly id: string;
   readonly position: number;
   readonly tenant: string;
   readonly provider: NotifyProvider;
   readonly secret: SecretRef;
+  readonly previous?: SecretRef;
 }
 
 export const INBOUND_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -199,26 +205,31 @@ export function connectorConfigs(entries: readonly ConnectorEntry[], push: (prob
 }
 
 /**
- * Validates every inbound entry against the connectors: a well-formed unique
- * id, a UUID tenant, a known provider that has a connector of that tenant, a
- * non-empty secret.
+ * Validates every inbound entry against the connectors: a well-formed id, a
+ * UUID tenant, a known provider that has a connector of that tenant, a
+ * non-empty secret. An id may be listed twice with the same tenant and
+ * provider — a secret rotation (InboundConfig.previous) — and no more.
  */
 export function inboundConfigs(entries: readonly InboundEntry[], connectors: readonly ConnectorConfig[], connectorsValid: boolean, push: (problem: string) => void): InboundConfig[] {
   const out: InboundConfig[] = [];
-  const seen = new Set<string>();
+  const seen = new Map<string, { tenant: string; provider: string; count: number }>();
   for (const entry of entries) {
     const provider = providerNamed(entry.provider);
     const problems = [...entry.problems];
     // As for connectors: an entry without a tenant UUID may be the tail of the previous entry's secret, its id too.
     const quotable = isUuid(entry.tenant);
+    const tenant = entry.tenant.toLowerCase();
+    const first = seen.get(entry.id);
     if (!INBOUND_ID.test(entry.id)) problems.push('the id must be 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit');
-    else if (seen.has(entry.id)) problems.push(quotable ? `duplicate inbound id "${entry.id}"` : 'duplicate inbound id');
-    seen.add(entry.id);
+    else if (first && (first.tenant !== tenant || first.provider !== entry.provider)) {
+      problems.push(quotable ? `duplicate inbound id "${entry.id}" with another tenant or provider (an id is listed twice only to rotate its secret)` : 'duplicate inbound id with another tenant or provider');
+    } else if (first && first.count >= 2) problems.push(quotable ? `inbound id "${entry.id}" listed more than twice (a rotation keeps the new secret and the previous one)` : 'inbound id listed more than twice');
+    if (first) first.count++;
+    else seen.set(entry.id, { tenant, provider: entry.provider, count: 1 });
     if (!quotable) problems.push('the tenant is not a UUID');
     if (!provider) problems.push(entry.provider === '' ? `no provider (providers: ${PROVIDER_NAMES()})` : `unknown provider ${shownName(entry.provider, entry.tenant)} (providers: ${PROVIDER_NAMES()})`);
     if (entry.secret.kind === 'absent' && entry.problems.length === 0) problems.push('no secret');
     problems.push(...secretProblems(entry.secret));
-    const tenant = entry.tenant.toLowerCase();
     // Only meaningful once the connectors themselves are valid (a bad connector entry is reported on its own).
     if (provider && isUuid(entry.tenant) && connectorsValid && !connectors.some((c) => c.tenant === tenant && c.provider.name === provider.name)) {
       problems.push(`tenant ${tenant} has no ${provider.name} connector in PROBECTL_NOTIFY_CONNECTORS`);
@@ -226,6 +237,16 @@ export function inboundConfigs(entries: readonly InboundEntry[], connectors: rea
     const where = `entry ${entry.position}${quotable && INBOUND_ID.test(entry.id) ? ` "${entry.id}"` : ''} (${provider ? provider.name : 'unknown provider'})`;
     if (problems.length > 0 || !provider || entry.secret.kind !== 'ref') {
       for (const p of problems) push(`${where}: ${p}`);
+      continue;
+    }
+    const earlier = out.findIndex((c) => c.id === entry.id);
+    if (earlier >= 0 && JSON.stringify((out[earlier] as InboundConfig).secret) === JSON.stringify(entry.secret.ref)) {
+      push(`${where}: inbound id "${entry.id}" listed twice with the same secret (list an id twice only to rotate its secret: the new one after the old one)`);
+      continue;
+    }
+    if (earlier >= 0) {
+      // The later entry's secret is the current one; the earlier one's stays accepted during the rotation.
+      out[earlier] = Object.freeze({ id: entry.id, position: entry.position, tenant, provider, secret: entry.secret.ref, previous: (out[earlier] as InboundConfig).secret });
       continue;
     }
     out.push(Object.freeze({ id: entry.id, position: entry.position, tenant, provider, secret: entry.secret.ref }));

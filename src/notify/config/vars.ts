@@ -42,7 +42,7 @@ export const notifyVars = {
   }),
   inbound: entryList<InboundEntry>('PROBECTL_NOTIFY_INBOUND', {
     accepts: 'comma-separated <id>:<tenant-uuid>:<provider>:<secret>',
-    doc: 'Inbound webhook credentials: POST /ingest/itsm/<provider>/<id> is accepted when signed with the secret (X-Probectl-Signature), carrying it (X-Probectl-Token) or signed the vendor\'s way (Jira X-Hub-Signature, PagerDuty X-PagerDuty-Signature); the change applies to that tenant only. The secret may be a reference.',
+    doc: 'Inbound webhook credentials: POST /ingest/itsm/<provider>/<id> is accepted when signed with the secret (X-Probectl-Signature), carrying it (X-Probectl-Token) or signed the vendor\'s way (Jira X-Hub-Signature, PagerDuty X-PagerDuty-Signature); the change applies to that tenant only. The secret may be a reference. An id listed twice (same tenant and provider) rotates its secret: both are accepted, the later one signs (docs/oncall.md).',
     parse: parseInboundEntries,
     show: (e) => `${e.id}:${e.tenant}:${e.provider}:${shownSecret(e.secret)}`,
   }),

@@ -5,9 +5,12 @@ import type { InboundConfig } from '../config/connectors.ts';
 
 type Headers = Readonly<Record<string, string | string[] | undefined>>;
 
-/** How a delivery authenticated; `signature` is set for probectl HMAC deliveries (checked for replay when applied). */
+/**
+ * How a delivery authenticated; `signature` is set for probectl HMAC deliveries (checked for replay
+ * when applied); `previous`: under the previous secret of a rotation (InboundConfig.previous).
+ */
 export type InboundAuth =
-  | { ok: true; method: 'hmac' | 'token' | 'vendor'; signature?: string }
+  | { ok: true; method: 'hmac' | 'token' | 'vendor'; signature?: string; previous?: true }
   | { ok: false; reason: string };
 
 function one(h: string | string[] | undefined): string | undefined {
@@ -25,12 +28,21 @@ function one(h: string | string[] | undefined): string | undefined {
  * 3. else the provider's own signature (Jira X-Hub-Signature, PagerDuty
  *    X-PagerDuty-Signature), where it has one.
  *
+ * During a rotation (the id listed twice) the current secret is tried first,
+ * then the previous one; a refusal gives the current secret's reason.
  * Anything else is refused. Reasons name the check, never a value.
  */
 export async function authenticateInbound(inbound: InboundConfig, raw: Buffer, headers: Headers, secrets: SecretResolver, nowMs: number): Promise<InboundAuth> {
+  const current = await authenticateWith(inbound, inbound.secret, raw, headers, secrets, nowMs);
+  if (current.ok || !inbound.previous) return current;
+  const previous = await authenticateWith(inbound, inbound.previous, raw, headers, secrets, nowMs);
+  return previous.ok ? { ...previous, previous: true } : current;
+}
+
+async function authenticateWith(inbound: InboundConfig, secretRef: InboundConfig['secret'], raw: Buffer, headers: Headers, secrets: SecretResolver, nowMs: number): Promise<InboundAuth> {
   const signature = one(headers[SIGNATURE_HEADER]);
   const token = one(headers[TOKEN_HEADER]);
-  return secrets.use(inbound.secret, (plaintext): InboundAuth => {
+  return secrets.use(secretRef, (plaintext): InboundAuth => {
     const secret = plaintext.toString('utf8');
     if (signature !== undefined) {
       const check = checkProbectlSignature(secret, one(headers[TIMESTAMP_HEADER]), signature, raw, nowMs);

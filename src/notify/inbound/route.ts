@@ -99,6 +99,7 @@ export const inboundRoute: RouteDef<Deps> = route({
       await refuse(deps, inbound, params, source, auth.reason, 'rejected');
       throw notAuthenticated();
     }
+    if (auth.previous) runtime.metrics.inboundPreviousSecret.inc({ inbound: inbound.id });
     let parsed: unknown;
     try {
       parsed = parseJsonBytes(raw, { subject: 'webhook body' });
