@@ -255,6 +255,19 @@ describe('servicenow provider: answers', () => {
     assert.equal((await servicenow.perform(testOp('update', openInc, { ref: other.ref }), e, undefined)).kind, 'paused', 'an API-level ACL refuses every request');
   });
 
+  it('the same record-level ACL 403 to a change of a ticket that is not closed (the user cannot write incident at all) pauses, not fails every change one by one', async (t) => {
+    const sn = await start(t, { noWrite: true });
+    const e = ep(t, sn);
+    const inc = testIncident();
+    const opened = await servicenow.perform(testOp('open', inc), e, undefined);
+    ok(opened);
+    for (const action of ['update', 'acknowledge', 'resolve'] as const) {
+      const r = await servicenow.perform(testOp(action, inc, { ref: opened.ref, ...(action === 'update' ? { update: update(2, 'warning', 'critical') } : {}) }), e, undefined);
+      assert.equal(r.kind, 'paused', `${action}: ${JSON.stringify(r)}`);
+      assert.match((r as { reason: string }).reason, /write access to incident/);
+    }
+  });
+
   it('reset and timeout → retryable; no usable secret → paused without a request', async (t) => {
     const sn = await start(t);
     const e = ep(t, sn, { timeoutMs: 300 });

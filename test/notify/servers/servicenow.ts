@@ -64,6 +64,12 @@ export interface ServiceNowOptions {
    * to security constraints", the Table API's answer when no write ACL passes.
    */
   closedReadOnly?: boolean;
+  /**
+   * The integration user may create and read incidents but has no write ACL on incident at
+   * all (e.g. a custom role without itil): every change is refused with the same 403 "ACL
+   * Exception Update Failed due to security constraints".
+   */
+  noWrite?: boolean;
 }
 
 export const CLOSE_CODES = ['Duplicate', 'Known error', 'No resolution provided', 'Resolved by caller', 'Resolved by change', 'Resolved by problem', 'Resolved by request', 'Solution provided', 'Workaround provided', 'User error'];
@@ -175,7 +181,7 @@ export class ServiceNow {
       }
       if (req.method !== 'PUT' && req.method !== 'PATCH') return failure(405, 'Method not Supported', `${req.method} is not supported for this resource`);
       if (!rec) return failure(404, 'No Record found', "Record doesn't exist or ACL restricts the record retrieval");
-      if (this.opts.closedReadOnly && (rec.fields.state === '7' || rec.fields.state === '8')) return failure(403, 'Operation Failed', 'ACL Exception Update Failed due to security constraints');
+      if (this.opts.noWrite || (this.opts.closedReadOnly && (rec.fields.state === '7' || rec.fields.state === '8'))) return failure(403, 'Operation Failed', 'ACL Exception Update Failed due to security constraints');
       const body = this.body(req);
       if ('status' in body) return body;
       const problem = this.write(rec, body.values, false);

@@ -14,14 +14,16 @@ import type { OperationResult, VendorAnswer } from '../types.ts';
  * | 2xx without a `result`                                     | retryable |
  * | 408, 429, 5xx                                              | retryable, Retry-After honoured |
  * | 401 "User Not Authenticated"                               | paused: the credentials are wrong |
- * | 403 "ACL Exception Update Failed due to security constraints" to a change of one ticket (`recordWrite`) | permanent: an ACL on that record (commonly: closed tickets are read-only); the other tickets' operations go on |
+ * | 403 "ACL Exception Update Failed due to security constraints" to a change of one ticket (`recordWrite`) | `recordAcl`: permanent when the ticket reads Closed/Canceled (an ACL on that record; the other tickets' operations go on), paused otherwise (index.ts: the user cannot write incident) |
  * | any other 403 (a table or API ACL, or a data policy such as "The following fields are mandatory: …") | paused: the instance refuses every such write until the integration user or the options are fixed |
  * | other 4xx (400 invalid choice, 404 record gone, 415)       | permanent, message and detail summarised |
  * | no answer: retryable; TLS failure: paused                  |
  */
-export function classify(answer: VendorAnswer, clock: Clock, secrets: readonly string[], recordWrite = false): { result: OperationResult; record?: Record<string, unknown> | Record<string, unknown>[] } {
+export function classify(answer: VendorAnswer, clock: Clock, secrets: readonly string[], recordWrite = false): { result: OperationResult; record?: Record<string, unknown> | Record<string, unknown>[]; recordAcl?: true } {
+  // Permanent only once the caller has read the ticket and found it closed (index.ts): the very same
+  // answer is what a user without any write access to incident gets for every change.
   if (recordWrite && answer.kind === 'answered' && answer.status === 403 && isRecordAcl(answer)) {
-    return { result: { kind: 'permanent', status: 403, reason: 'ServiceNow refused to change this ticket: ACL Exception Update Failed due to security constraints (an ACL on the record, such as closed tickets being read-only; if every change is refused, check the integration user\'s write access to incident)' } };
+    return { result: { kind: 'permanent', status: 403, reason: 'ServiceNow refused to change this ticket: ACL Exception Update Failed due to security constraints (an ACL on the record, such as closed tickets being read-only; if every change is refused, check the integration user\'s write access to incident)' }, recordAcl: true };
   }
   const result = classifyStatus(answer, clock, {
     what: 'ServiceNow',

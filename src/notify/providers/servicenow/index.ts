@@ -89,7 +89,15 @@ async function perform(op: Operation, ep: ConnectorEndpoint, signal: AbortSignal
     if (found.kind !== 'found') return found;
     sysId = found.ref.id;
   }
-  return (await send(ctx, 'PATCH', recordUrl(ep.url, sysId), changeBody(op, ep.options))).result;
+  const changed = await send(ctx, 'PATCH', recordUrl(ep.url, sysId), changeBody(op, ep.options));
+  if (!changed.recordAcl) return changed.result;
+  // "ACL Exception Update Failed" is also every change's answer when the integration user cannot write
+  // incident at all: only a ticket the instance closed (Closed 7, Canceled 8) fails alone; any other pauses.
+  const read = await send(ctx, 'GET', recordUrl(ep.url, sysId));
+  if (read.result.kind === 'retryable') return read.result;
+  const state = read.result.kind === 'ok' && read.record && !Array.isArray(read.record) ? read.record.state : undefined;
+  if (state === '7' || state === '8') return changed.result;
+  return { kind: 'paused', reason: 'ServiceNow refused to change a ticket that is not closed (403 ACL Exception Update Failed due to security constraints): give the integration user write access to incident (the itil role)' };
 }
 
 export const servicenow: NotifyProvider = {
