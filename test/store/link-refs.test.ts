@@ -64,6 +64,28 @@ describe(`notify_link_refs (${DRIVER})`, () => {
     assert.deepEqual(names.rows.map((r) => r.name), ['up']);
   });
 
+  it('an upgrade from 0011 marks a pager link whose open was skipped before (still pending for good) skipped', async (t) => {
+    const test = await openTestDb({ migrate: false });
+    t.after(() => test.close());
+    const { db } = test;
+    await migrate(db, shippedMigrations().filter((m) => m.version <= 11));
+    const a = await inSystem(db, async (tx) => (await insertTenant(tx, 'skip-a')).id);
+    const skippedInc = await seedIncident(db, a);
+    const waitingInc = await seedIncident(db, a);
+    await inTenant(db, a, async (tx) => {
+      for (const [seq, inc, result] of [[1, skippedInc, 'skipped'], [2, waitingInc, null]] as const) {
+        await tx.query(`INSERT INTO notify_links (tenant_id, connector, incident_id, provider, state, status, created_at, updated_at)
+          VALUES ($1, 'pd', $2, 'pagerduty', 'pending', 'resolved', now(), now())`, [a, inc]);
+        await tx.query(`INSERT INTO notify_outbox (tenant_id, connector, seq, id, incident_id, action, incident, created_at, done_at, result, reason)
+          VALUES ($1, 'pd', $2, gen_random_uuid(), $3, 'open', '\\x00'::bytea, now(), ${result ? 'now()' : 'NULL'}, $4, $5)`,
+        [a, seq, inc, result, result ? Buffer.from('the incident was resolved before the page could be sent: nobody was paged') : null]);
+      }
+    });
+    await migrate(db);
+    const states = await inTenant(db, a, (tx) => tx.query<{ incident_id: string; state: string }>('SELECT incident_id, state FROM notify_links WHERE tenant_id = $1', [a]));
+    assert.deepEqual(new Map(states.rows.map((r) => [r.incident_id, r.state])), new Map([[skippedInc, 'skipped'], [waitingInc, 'pending']]));
+  });
+
   it('recordOpens replaces a link\'s refs, a tenant cannot write or read another tenant\'s refs', async (t) => {
     const test = await openTestDb();
     t.after(() => test.close());
