@@ -69,6 +69,18 @@ describe(`embedded metrics store (${process.env.PROBECTL_TEST_DATABASE_URL ? 'po
     assert.deepEqual([...(got[0]?.values ?? [])], [5, 7]);
   });
 
+  it('racing appends of different values for the same timestamps (series created by the race): one value stored per timestamp, every other refused and counted', async () => {
+    const pts = (v: number) => Array.from({ length: 30 }, (_, i): [number, number] => [T0 - 40 * 15_000 + i * 15_000, v]);
+    const results = await Promise.all([1, 2, 3, 4].map((v) => store.append(a, [samples({ __name__: 'race_conflict', j: 'x' }, pts(v)), samples({ __name__: 'race_conflict', j: 'y' }, pts(v).reverse())])));
+    assert.equal(results.reduce((n, r) => n + r.stored, 0), 60);
+    assert.equal(results.reduce((n, r) => n + r.refused.conflicts, 0), 3 * 60);
+    assert.equal(results.reduce((n, r) => n + r.duplicates, 0), 0);
+    assert.equal(results.reduce((n, r) => n + r.seriesCreated, 0), 2);
+    for (const r of results) if (r.refused.conflicts > 0) assert.ok(r.errors.some(code('PROBECTL_ERR_METRICS_SAMPLE_CONFLICT')));
+    const n = await rows(a, `SELECT count(*)::int AS n, count(DISTINCT s.v)::int AS d FROM metric_samples s JOIN metric_series m USING (series_id) WHERE m.labels ->> '__name__' = 'race_conflict'`);
+    assert.equal(n[0]?.n, 60);
+  });
+
   it('accepts out-of-order samples and returns them in time order', async () => {
     const l = { __name__: 'ooo', i: '1' };
     await store.append(a, [samples(l, [[T0 - 10_000, 3], [T0 - 50_000, 1]])]);
