@@ -35,7 +35,14 @@ function one(h: string | string[] | undefined): string | undefined {
 export async function authenticateInbound(inbound: InboundConfig, raw: Buffer, headers: Headers, secrets: SecretResolver, nowMs: number): Promise<InboundAuth> {
   const current = await authenticateWith(inbound, inbound.secret, raw, headers, secrets, nowMs);
   if (current.ok || !inbound.previous) return current;
-  const previous = await authenticateWith(inbound, inbound.previous, raw, headers, secrets, nowMs);
+  let previous: InboundAuth;
+  try {
+    previous = await authenticateWith(inbound, inbound.previous, raw, headers, secrets, nowMs);
+  } catch {
+    // The previous secret's reference no longer resolves (its store entry removed mid-rotation): the
+    // delivery is judged by the current secret alone, and the refusal's audit reason says so.
+    return { ok: false, reason: `${current.reason} (the previous secret of the rotation could not be resolved)` };
+  }
   return previous.ok ? { ...previous, previous: true } : current;
 }
 
