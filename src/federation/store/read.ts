@@ -195,6 +195,14 @@ const CHUNKS_IN_WINDOW = `metric_chunks c JOIN unnest($2::int8[]) AS u(id) ON c.
 const RECENT_IN_WINDOW = `metric_samples s JOIN unnest($2::int8[]) AS u(id) ON s.series_id = u.id
                      WHERE s.tenant_id = $1 AND s.t >= $3::int8 AND s.t <= $4::int8`;
 const RECENT_BLOB = `SELECT string_agg(int8send(s.series_id) || int8send(s.t) || int8send(s.v), ''::bytea) FROM ${RECENT_IN_WINDOW}`;
+/**
+ * The newest append-table row of each series $2 in [$3, $4], as RECENT_BLOB's records: one
+ * backward probe of the (series_id, t) key per series, instead of every row of the window
+ * (under a live stream the append table holds minutes of samples per series).
+ */
+const RECENT_LATEST_BLOB = `SELECT string_agg(int8send(u.id) || int8send(l.t) || int8send(l.v), ''::bytea) FROM unnest($2::int8[]) AS u(id)
+       CROSS JOIN LATERAL (SELECT s.t, s.v FROM metric_samples s WHERE s.series_id = u.id AND s.tenant_id = $1 AND s.t >= $3::int8 AND s.t <= $4::int8
+                            ORDER BY s.t DESC LIMIT 1) AS l`;
 const LOAD_SQL = `SELECT c.series_id, c.min_t, c.data FROM ${CHUNKS_IN_WINDOW}
      UNION ALL
      SELECT -1, 0, (${RECENT_BLOB})`;
@@ -309,7 +317,7 @@ export async function loadLatest(tx: TenantTx, ids: readonly number[], mint: num
     `SELECT series_id, max_t, data FROM (SELECT DISTINCT ON (c.series_id) c.series_id, c.max_t, int8send(c.last_v) AS data FROM ${CHUNKS_IN_WINDOW}
       ORDER BY c.series_id, c.min_t DESC) AS latest
      UNION ALL
-     SELECT -1, 0, (${RECENT_BLOB})`,
+     SELECT -1, 0, (${RECENT_LATEST_BLOB})`,
     [tx.tenantId, idList, mint, maxt]);
   const blob = res.rows.find((r) => r.series_id === -1)?.data;
   if (blob) {
