@@ -16,6 +16,13 @@ const all: Record<string, () => Promise<{ main(): Promise<void> }>> = {
   siem: () => import('./siem.ts'),
 };
 
+// A misspelt name runs nothing: refuse it rather than exit 0 with no table.
+const unknown = suites.filter((s) => s !== '--' && !Object.hasOwn(all, s));
+if (unknown.length > 0) {
+  process.stderr.write(`unknown benchmark ${unknown.map((s) => JSON.stringify(s)).join(', ')}; benchmarks: ${Object.keys(all).join(', ')}\n`);
+  process.exit(2);
+}
+
 for (const [name, load] of Object.entries(all)) {
   if (suites.length > 0 && !suites.includes(name)) continue;
   process.stdout.write(`\n=== bench: ${name} ===\n`);

@@ -83,7 +83,7 @@ export interface IncidentLink {
   ref: string | null;
   /** Other names the vendor object answers to (e.g. a ServiceNow ticket number, a Jira issue id), also accepted as `external_ref`. */
   aliases: string[];
-  /** The incident status last sent to this connector. */
+  /** The status the vendor object has as far as probectl knows: sent by probectl, or received from the vendor's webhook. */
   status: string;
   /** Why the open failed (state failed) or was not sent (state skipped). */
   failure: string | null;
