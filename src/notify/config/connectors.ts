@@ -212,7 +212,8 @@ export function connectorConfigs(entries: readonly ConnectorEntry[], push: (prob
  */
 export function inboundConfigs(entries: readonly InboundEntry[], connectors: readonly ConnectorConfig[], connectorsValid: boolean, push: (problem: string) => void): InboundConfig[] {
   const out: InboundConfig[] = [];
-  const seen = new Map<string, { tenant: string; provider: string; count: number }>();
+  // Per id: the first entry's tenant and provider, how often it is listed, and where its config is in `out`.
+  const seen = new Map<string, { tenant: string; provider: string; count: number; at?: number }>();
   for (const entry of entries) {
     const provider = providerNamed(entry.provider);
     const problems = [...entry.problems];
@@ -239,17 +240,19 @@ export function inboundConfigs(entries: readonly InboundEntry[], connectors: rea
       for (const p of problems) push(`${where}: ${p}`);
       continue;
     }
-    const earlier = out.findIndex((c) => c.id === entry.id);
-    if (earlier >= 0 && JSON.stringify((out[earlier] as InboundConfig).secret) === JSON.stringify(entry.secret.ref)) {
+    const mine = seen.get(entry.id);
+    const earlier = mine?.at === undefined ? undefined : out[mine.at];
+    if (earlier && JSON.stringify(earlier.secret) === JSON.stringify(entry.secret.ref)) {
       push(`${where}: inbound id "${entry.id}" listed twice with the same secret (list an id twice only to rotate its secret: the new one after the old one)`);
       continue;
     }
-    if (earlier >= 0) {
-      // The later entry's secret is the current one; the earlier one's stays accepted during the rotation.
-      out[earlier] = Object.freeze({ id: entry.id, position: entry.position, tenant, provider, secret: entry.secret.ref, previous: (out[earlier] as InboundConfig).secret });
-      continue;
+    // A second entry: its secret is the current one; the earlier one's stays accepted during the rotation.
+    const config = Object.freeze({ id: entry.id, position: entry.position, tenant, provider, secret: entry.secret.ref, ...(earlier ? { previous: earlier.secret } : {}) });
+    if (mine?.at !== undefined) out[mine.at] = config;
+    else {
+      if (mine) mine.at = out.length;
+      out.push(config);
     }
-    out.push(Object.freeze({ id: entry.id, position: entry.position, tenant, provider, secret: entry.secret.ref }));
   }
   return out;
 }
