@@ -111,6 +111,26 @@ describe(`embedded metrics store (${process.env.PROBECTL_TEST_DATABASE_URL ? 'po
     assert.deepEqual(hexes.map((_, i) => bitsHex(afterC, i)), hexes);
   });
 
+  it('the latest sample across chunks and the append table: a fresh row wins without its chunk, a late row loses to a newer chunk, a chunk ending after the window is decoded', async () => {
+    const s = 1000;
+    const name = [{ name: '__name__', op: '=' as const, value: 'latest_mix' }];
+    const at = (ms: number) => store.lastSamples(a, [name], ms).then((r) => r.map((x) => `${x.labels.k} ${(T0 - x.t) / s}s ago = ${x.v}`).sort());
+    await store.append(a, [
+      samples({ __name__: 'latest_mix', k: 'fresh' }, [[T0 - 600 * s, 1], [T0 - 300 * s, 2]]),
+      samples({ __name__: 'latest_mix', k: 'late' }, [[T0 - 600 * s, 3], [T0 - 200 * s, 4]]),
+      samples({ __name__: 'latest_mix', k: 'chunk' }, [[T0 - 250 * s, 5]]),
+    ]);
+    await store.compact(a, T0);
+    await store.append(a, [samples({ __name__: 'latest_mix', k: 'fresh' }, [[T0 - 30 * s, 9]]), samples({ __name__: 'latest_mix', k: 'late' }, [[T0 - 400 * s, 7]])]);
+    const left = await rows(a, `SELECT count(*)::int AS n FROM metric_samples s JOIN metric_series m USING (series_id) WHERE m.labels ->> '__name__' = 'latest_mix'`);
+    assert.equal(left[0]?.n, 2, 'the fresh and the late sample are in the append table, the rest in chunks');
+    assert.deepEqual(await at(T0), ['chunk 250s ago = 5', 'fresh 30s ago = 9', 'late 200s ago = 4']);
+    // A window ending inside the chunks: the chunk's last sample is past it, so the chunk is decoded.
+    assert.deepEqual(await at(T0 - 300 * s), ['fresh 300s ago = 2', 'late 400s ago = 7']);
+    const inst = await store.instant(a, { matchers: name }, T0 - 220 * s);
+    assert.deepEqual(inst.map((r) => `${r.labels.k} ${pointsOf(r)[0]?.[1]}`).sort(), ['chunk 5', 'fresh 2', 'late 7']);
+  });
+
   it('after compaction a re-sent sample is still stored once, a conflicting one refused, and a late one merged', async () => {
     const l = { __name__: 'compacted_dup' };
     await store.append(a, [samples(l, [[T0 - 600_000, 1], [T0 - 300_000, 3]])]);
