@@ -5,3 +5,4 @@
 if (!process.env.PROBECTL_TEST_DATABASE_URL) throw new Error('store.pg.ts needs PROBECTL_TEST_DATABASE_URL (a PostgreSQL server)');
 await import('./store.test.ts');
 await import('./semantics.test.ts');
+await import('./latest.test.ts');
