@@ -321,7 +321,8 @@ export async function loadLatest(tx: TenantTx, ids: readonly number[], mint: num
                            WHERE (l.t IS NULL OR l.t < $5::int8) AND c.series_id = u.id AND c.tenant_id = $1
                              AND c.min_t > $3::int8 - ${CHUNK_WINDOW_MS} AND c.min_t <= $4::int8 AND c.max_t >= $3::int8
                            ORDER BY c.min_t DESC LIMIT 1) AS c ON true`,
-    [tx.tenantId, intArray(ids), mint, maxt, freshFrom]);
+    // Whole milliseconds for the int8 comparison (now − horizon/2 need not be); rounding down reads a chunk more often, never less.
+    [tx.tenantId, intArray(ids), mint, maxt, Math.floor(freshFrom)]);
   const blob = res.rows[0]?.blob;
   const need = new Set<number>();
   if (blob) {
