@@ -142,6 +142,30 @@ describe(`latest sample of a series (${process.env.PROBECTL_TEST_DATABASE_URL ? 
     assert.deepEqual(Array.from(inst[0]?.values ?? []), [2]);
   });
 
+  it('thousands of series, some only in chunks, some only in the append table, some in both (late samples after compaction)', async () => {
+    const clock = manualClock(T0);
+    const store = createEmbeddedSeriesStore(t.db, { now: clock.now, maxTenantSeries: 1_000_000 });
+    const n = 3000;
+    const rnd = fc.sample(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 6 * H })), { numRuns: n, seed: 42 });
+    const batch = (k: number, dts: number[]): SeriesSamples => ({ labels: { __name__: 'latest_many', k: String(k) }, timestamps: dts.map((d) => clock.now() - d), values: new Float64Array(dts.map((d) => d * 0.5)) });
+    await store.append(tenant, rnd.map(([, d], k) => batch(k, [d])));
+    clock.advance(H);
+    await store.compact(tenant, clock.now());
+    // Kinds 1 and 3 get a fresh sample, kind 2 a late one, kind 0 nothing more.
+    await store.append(tenant, rnd.flatMap(([kind, d], k) => (kind === 1 || kind === 3 ? [batch(k, [1_000])] : kind === 2 ? [batch(k, [d + H + 5_000])] : [])));
+    await inMetricsScope(t.db, tenant, async (tx) => {
+      const ids = (await tx.query<{ series_id: number }>(`SELECT series_id FROM metric_series WHERE tenant_id = $1 AND labels ->> '__name__' = 'latest_many'`, [tx.tenantId])).rows.map((r) => r.series_id);
+      assert.equal(ids.length, n);
+      for (const [mint, maxt] of [[clock.now() - 8 * H, clock.now()], [clock.now() - 3 * H, clock.now() - H], [clock.now() - 300_000, clock.now()]] as const) {
+        const want = await loadSamples(tx, ids, mint, maxt);
+        const got = await loadLatest(tx, ids, mint, maxt, clock.now() - 60_000);
+        assert.equal(got.size, want.spans.size);
+        for (const [id, span] of want.spans) assert.deepEqual(got.get(id), { t: want.ts[span.end - 1], lo: want.words[2 * span.end - 2], hi: want.words[2 * span.end - 1] });
+      }
+      assert.equal((await loadLatest(tx, [], clock.now() - H, clock.now(), clock.now())).size, 0);
+    });
+  });
+
   it('gives the max-t sample of the window that loadSamples gives, on random histories', async () => {
     await fc.assert(fc.asyncProperty(
       fc.constantFrom(T0, 2 ** 51 - 10 * H, -(2 ** 51) + 10 * H, 3 * H, -3 * H),
