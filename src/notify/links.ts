@@ -105,18 +105,15 @@ export async function recordOpens(tx: TenantTx, clock: Clock, connector: string,
   return res.rows.filter((r): r is { incident_id: string; skipped_status: 'acknowledged' | 'resolved' } => r.skipped_status !== null);
 }
 
-export async function recordFailure(tx: TenantTx, clock: Clock, connector: string, incidentId: string, reason: string): Promise<void> {
-  await tx.query(`UPDATE notify_links SET state = 'failed', failure = decode($4, 'base64'), updated_at = $5 WHERE tenant_id = $1 AND connector = $2 AND incident_id = $3 AND state <> 'open'`,
-    [tx.tenantId, connector, incidentId, sealText(tx, SEALED.linkFailure, [connector, incidentId], reason.slice(0, 1000)), new Date(clock.now())]);
-}
-
 /**
- * A pager's open skipped because the incident was over before it could be sent: the link
- * reads `skipped` with the reason (unless an open was recorded meanwhile).
+ * A link's open that ended without a vendor object, with the reason (sealed, in `failure`):
+ * `failed` — refused for good (any link whose open is not recorded); `skipped` — a pager's open
+ * not sent because the incident was over first (a pending link). An open recorded meanwhile stays.
  */
-export async function recordOpenSkipped(tx: TenantTx, clock: Clock, connector: string, incidentId: string, reason: string): Promise<void> {
-  await tx.query(`UPDATE notify_links SET state = 'skipped', failure = decode($4, 'base64'), updated_at = $5 WHERE tenant_id = $1 AND connector = $2 AND incident_id = $3 AND state = 'pending'`,
-    [tx.tenantId, connector, incidentId, sealText(tx, SEALED.linkFailure, [connector, incidentId], reason.slice(0, 1000)), new Date(clock.now())]);
+export async function recordOpenEnded(tx: TenantTx, clock: Clock, connector: string, incidentId: string, state: 'failed' | 'skipped', reason: string): Promise<void> {
+  const from = state === 'failed' ? "state <> 'open'" : "state = 'pending'";
+  await tx.query(`UPDATE notify_links SET state = $6, failure = decode($4, 'base64'), updated_at = $5 WHERE tenant_id = $1 AND connector = $2 AND incident_id = $3 AND ${from}`,
+    [tx.tenantId, connector, incidentId, sealText(tx, SEALED.linkFailure, [connector, incidentId], reason.slice(0, 1000)), new Date(clock.now()), state]);
 }
 
 /** A status operation was skipped because the open never succeeded: remembered, so a later successful open sends it. */

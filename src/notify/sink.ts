@@ -11,7 +11,7 @@ import type { SecretResolver } from '../secrets/resolver.ts';
 import type { Db } from '../store/db.ts';
 import { inTenant, type TenantTx } from '../store/scope.ts';
 import type { ConnectorConfig } from './config/connectors.ts';
-import { connectorLinks, recordFailure, recordOpens, recordOpenSkipped, recordSkippedStatus, refOf, type Link } from './links.ts';
+import { connectorLinks, recordOpenEnded, recordOpens, recordSkippedStatus, refOf, type Link } from './links.ts';
 import type { NotifyMetrics } from './metrics.ts';
 import { doneSeqs, enqueue, markDone, type NotifyItem } from './outbox.ts';
 import type { ConnectorEndpoint, ExternalRef, Operation, OperationResult } from './providers/types.ts';
@@ -254,7 +254,7 @@ export class NotifySink implements Sink<NotifyItem> {
     const { clock } = this.deps;
     await this.store(item.tenant, async (tx) => {
       await markDone(tx, clock, item.connector, [item.seq], 'skipped', reason);
-      if (openSkipped) await recordOpenSkipped(tx, clock, item.connector, item.incidentId, reason);
+      if (openSkipped) await recordOpenEnded(tx, clock, item.connector, item.incidentId, 'skipped', reason);
       if (item.action === 'acknowledge' || item.action === 'resolve') await recordSkippedStatus(tx, item.connector, item.incidentId, item.action === 'resolve' ? 'resolved' : 'acknowledged');
       await appendAudit(tx, clock, {
         actor: 'system:notify', action: 'notify.skipped', target: `notify:${item.connector}`, outcome: 'failure',
@@ -280,7 +280,7 @@ export class NotifySink implements Sink<NotifyItem> {
         return { kind: 'paused', reason: r.reason };
       case 'permanent': {
         if (item.action === 'open') {
-          await this.store(item.tenant, (tx) => recordFailure(tx, this.deps.clock, item.connector, item.incidentId, r.reason));
+          await this.store(item.tenant, (tx) => recordOpenEnded(tx, this.deps.clock, item.connector, item.incidentId, 'failed', r.reason));
           const link = links.get(item.incidentId);
           if (link) Object.assign(link, { state: 'failed', failure: r.reason });
         }

@@ -35,3 +35,12 @@ export function form(params: Record<string, string | readonly string[]>): string
 }
 
 export const FORM_HEADERS = { 'content-type': 'application/x-www-form-urlencoded' };
+
+/**
+ * Whether `text` (a Prometheus API answer or exposition) holds the sample value `value` as a
+ * number of its own — not inside a longer one, as a timestamp such as 1796142420 holds 4242 —
+ * for tests that look for another tenant's values in an answer.
+ */
+export function holdsNumber(text: string, value: number): boolean {
+  return new RegExp(`(?<![\\d.])${String(value).replace('.', '\\.')}(?![\\d.]*\\d)`).test(text);
+}

@@ -5,7 +5,7 @@ import { EncryptionKey, Keyring } from '../../src/core/envelope.ts';
 import { isProbectlError } from '../../src/core/errors.ts';
 import { listParked, parkItem } from '../../src/delivery/ledger.ts';
 import { insertTenant } from '../../src/identity/tenants.ts';
-import { connectorLinks, insertLinks, recordFailure, recordOpens } from '../../src/notify/links.ts';
+import { connectorLinks, insertLinks, recordOpenEnded, recordOpens } from '../../src/notify/links.ts';
 import { enqueue, markDone, outboxSource } from '../../src/notify/outbox.ts';
 import { incidentKey } from '../../src/notify/providers/shared/keys.ts';
 import type { IncidentView } from '../../src/notify/providers/types.ts';
@@ -40,7 +40,7 @@ async function writeEveryKind(db: Db, tenant: string): Promise<{ incident: strin
     await insertLinks(tx, systemClock, incident, 'open', [{ id: CONNECTOR, provider: 'jira' }]);
     await insertLinks(tx, systemClock, other, 'open', [{ id: CONNECTOR, provider: 'jira' }]);
     await recordOpens(tx, systemClock, CONNECTOR, [{ incidentId: incident, ref: { id: 'OPS-1', data: { self: canary('link-ref-data', tenant) } } }]);
-    await recordFailure(tx, systemClock, CONNECTOR, other, canary('link-failure', tenant));
+    await recordOpenEnded(tx, systemClock, CONNECTOR, other, 'failed', canary('link-failure', tenant));
   });
   return { incident };
 }
