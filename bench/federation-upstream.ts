@@ -27,7 +27,7 @@ import { serve } from '../test/helpers/process.ts';
 import { freePort } from '../test/peers/prometheus.ts';
 import { VICTORIA_METRICS_BIN } from '../test/peers/victoria-metrics.ts';
 import { latencies, matrixSeries, payloads, send, type Latency } from './federation.ts';
-import { printTable, timed } from './harness.ts';
+import { printTable, processTreeCpuSeconds, timed } from './harness.ts';
 
 const STEP = 15_000;
 /**
@@ -41,6 +41,8 @@ interface Engine {
   readonly name: string;
   readonly url: string;
   readonly writePath: string;
+  /** The engine's process (its CPU time is read from /proc). */
+  readonly pid: number;
   flush(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -77,7 +79,7 @@ async function startPrometheusEngine(): Promise<Engine> {
     await stopChild(child, dir);
     throw err;
   }
-  return { name: 'Prometheus 2.42', url, writePath: '/api/v1/write', flush: async () => {}, stop: () => stopChild(child, dir) };
+  return { name: 'Prometheus 2.42', url, writePath: '/api/v1/write', pid: child.pid as number, flush: async () => {}, stop: () => stopChild(child, dir) };
 }
 
 async function startVictoria(): Promise<Engine> {
@@ -92,13 +94,18 @@ async function startVictoria(): Promise<Engine> {
     throw err;
   }
   return {
-    name: 'VictoriaMetrics 1.151', url, writePath: '/api/v1/write',
+    name: 'VictoriaMetrics 1.151', url, writePath: '/api/v1/write', pid: child.pid as number,
     flush: async () => { await (await request(`${url}/internal/force_flush`, { signal: AbortSignal.timeout(30_000) })).body.text(); },
     stop: () => stopChild(child, dir),
   };
 }
 
 type Row = Record<string, string | number>;
+
+/** CPU seconds spent on `samples` samples, in µs per sample (2 decimals; /proc counts in 10 ms ticks). */
+function perSampleUs(seconds: number, samples: number): number {
+  return Math.round((seconds * 1e6 / samples) * 100) / 100;
+}
 
 const progress = (text: string) => process.stderr.write(`federation-upstream: ${text}\n`);
 
@@ -108,10 +115,13 @@ async function benchEngine(start: () => Promise<Engine>, series: number): Promis
   // Straight to a fresh engine.
   let engine = await start();
   let directRate: number;
+  let directEngineCpu: number;
   try {
+    const cpu0 = processTreeCpuSeconds(engine.pid);
     const t = await timed(() => send(`${engine.url}${engine.writePath}`, REMOTE_WRITE_HEADERS, load.shards));
     directRate = load.samples / t.seconds;
-    progress(`${engine.name} ${series} series: ${Math.round(directRate)} samples/s straight to the engine`);
+    directEngineCpu = perSampleUs(processTreeCpuSeconds(engine.pid) - cpu0, load.samples);
+    progress(`${engine.name} ${series} series: ${Math.round(directRate)} samples/s straight to the engine (engine CPU ${directEngineCpu} µs/sample)`);
   } finally {
     await engine.stop();
   }
@@ -126,9 +136,13 @@ async function benchEngine(start: () => Promise<Engine>, series: number): Promis
     }, 120_000, new URL('../src/cli/probectl.ts', import.meta.url).pathname, (process.env.PROBECTL_BENCH_FEDERATION_NODE_ARGS ?? '').split(/\s+/).filter(Boolean));
     const token = readFileSync(join(dir, 'data', 'admin-token'), 'utf8').trim();
     const auth = { authorization: `Bearer ${token}` };
+    const engineCpu0 = processTreeCpuSeconds(engine.pid);
+    const probectlCpu0 = processTreeCpuSeconds(server.child.pid as number);
     const t = await timed(() => send(`${server?.url}/v1/prometheus/write`, { ...REMOTE_WRITE_HEADERS, ...auth }, load.shards));
     const viaRate = load.samples / t.seconds;
-    progress(`${engine.name} ${series} series: ${Math.round(viaRate)} samples/s through probectl`);
+    const viaEngineCpu = perSampleUs(processTreeCpuSeconds(engine.pid) - engineCpu0, load.samples);
+    const probectlCpu = perSampleUs(processTreeCpuSeconds(server.child.pid as number) - probectlCpu0, load.samples);
+    progress(`${engine.name} ${series} series: ${Math.round(viaRate)} samples/s through probectl (probectl CPU ${probectlCpu} µs/sample, engine CPU ${viaEngineCpu} µs/sample)`);
     await engine.flush();
     const tenants = await request(`${server.url}/v1/grafana/api/v1/label/tenant_id/values`, { headers: auth, signal: AbortSignal.timeout(30_000) });
     const tenant = ((await tenants.body.json()) as { data: string[] }).data[0] as string;
@@ -150,6 +164,7 @@ async function benchEngine(start: () => Promise<Engine>, series: number): Promis
     return {
       engine: engine.name, series,
       'write direct samples/s': Math.round(directRate), 'write via probectl samples/s': Math.round(viaRate), 'write overhead': `${Math.round((directRate / viaRate - 1) * 100)}%`,
+      'write: engine CPU µs/sample direct': directEngineCpu, 'write: probectl CPU µs/sample': probectlCpu,
       'rate() p50 direct ms': direct.p50, 'rate() p50 via probectl ms': via.p50, 'rate() p50 overhead': `${Math.round((via.p50 / direct.p50 - 1) * 100)}%`,
       'rate() p99 direct ms': direct.p99, 'rate() p99 via probectl ms': via.p99,
       'gzip: rate() p50 direct ms': directGz.p50, 'gzip: rate() p50 via probectl ms': viaGz.p50, 'gzip: rate() p50 overhead': `${Math.round((viaGz.p50 / directGz.p50 - 1) * 100)}%`,

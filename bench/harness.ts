@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Db } from '../src/store/db.ts';
@@ -101,4 +101,36 @@ export function latencyStats(ns: number[]): { median_us: number; p99_us: number;
   const mean = ns.reduce((s, v) => s + v, 0) / ns.length;
   const us = (v: number) => Number((v / 1000).toFixed(2));
   return { median_us: us(ns[Math.floor(ns.length / 2)] as number), p99_us: us(ns[Math.floor(ns.length * 0.99)] as number), ops_per_s: Math.round(1e9 / mean) };
+}
+
+/**
+ * CPU seconds (user + system, /proc/<pid>/stat fields 14 and 15 at 100 ticks/s) used so far by
+ * `pid` and every live process below it (a `probectl serve` the launcher re-ran is its child).
+ * Linux only. Children that already exited are not counted.
+ */
+export function processTreeCpuSeconds(pid: number): number {
+  const parents = new Map<number, number>();
+  const cpu = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+    parents.set(Number(entry), Number(fields[1]));
+    cpu.set(Number(entry), (Number(fields[11]) + Number(fields[12])) / 100);
+  }
+  let total = 0;
+  for (const [p, seconds] of cpu) {
+    for (let x: number | undefined = p; x !== undefined && x > 1; x = parents.get(x)) {
+      if (x === pid) {
+        total += seconds;
+        break;
+      }
+    }
+  }
+  return total;
 }
