@@ -47,6 +47,8 @@ describe('full-PromQL enforcer (upstream mode)', () => {
       ['count_values("v", x) # trailing comment', `count_values ("v", x{${T}})`],
       ['time() - 5m', 'time() - 300'],
       ['{"__name__"="x", "a.b"="c"}', `x{"a.b"="c",${T}}`],
+      // A legacy metric name that is a keyword: a __name__ matcher, which Prometheus 2 reads too (not {"sum"}).
+      ['sum by (job) ({__name__="count"}) + {"Inf"}', `sum by (job) ({__name__="count",${T}}) + {__name__="Inf",${T}}`],
     ];
     for (const [query, expected] of cases) {
       const out = scopeQuery(query, CALLER);
