@@ -57,6 +57,14 @@ describe('full-PromQL enforcer (upstream mode)', () => {
     }
   });
 
+  it('bounds the evaluation steps of all the subqueries of a query together, not only each one', () => {
+    const sub = 'count_over_time(vector(1)[1d:25s])';
+    const span = { spanMs: 30 * 86_400_000 };
+    // One: (30d + 1d) / 25s = 107,136 steps, under 110,000; four together still pass.
+    assert.ok(scopeQuery(`(${sub} + ${sub}) + (${sub} + ${sub})`, CALLER, {}, span).query.includes('[1d:25s]'));
+    assert.throws(() => scopeQuery(`((${sub} + ${sub}) + (${sub} + ${sub})) + ${sub}`, CALLER, {}, span), (err: unknown) => err instanceof QueryRefusedError && /440000 evaluation steps of all the query's subqueries together/.test(err.message));
+  });
+
   it('reports the guard\'s selectors and how far back the query reads', () => {
     const q = scopeQuery('max_over_time(rate(x{job="a"}[5m])[1h:1m] offset 1h) / y @ 1700000000', CALLER);
     assert.deepEqual(q.selectors, [`x{job="a",tenant_id="${CALLER}"}`, `y{tenant_id="${CALLER}"}`]);
