@@ -58,7 +58,7 @@ describe('tenant enforcer: accepted queries, exact outputs', () => {
     ['{"foo.bar"}', '{"foo.bar",tenant_id="acme"}', { metricName: 'foo.bar', matchers: [{ name: 'tenant_id', op: '=', value: T }] }],
     ['{"foo.bar", "x.y"="z"}', '{"foo.bar","x.y"="z",tenant_id="acme"}', { metricName: 'foo.bar', matchers: [{ name: 'x.y', op: '=', value: 'z' }, { name: 'tenant_id', op: '=', value: T }] }],
     ['{"foo", __name__="bar"}', '{__name__="foo",__name__="bar",tenant_id="acme"}', { matchers: [{ name: '__name__', op: '=', value: 'foo' }, { name: '__name__', op: '=', value: 'bar' }, { name: 'tenant_id', op: '=', value: T }] }],
-    ['sum', '{"sum",tenant_id="acme"}', { metricName: 'sum', matchers: [{ name: 'tenant_id', op: '=', value: T }] }],
+    ['sum', '{__name__="sum",tenant_id="acme"}', { metricName: 'sum', matchers: [{ name: 'tenant_id', op: '=', value: T }] }],
     ['foo:bar', 'foo:bar{tenant_id="acme"}', { metricName: 'foo:bar', matchers: [{ name: 'tenant_id', op: '=', value: T }] }],
     ["{job='single\"quote'}", '{job="single\\"quote",tenant_id="acme"}', { matchers: [{ name: 'job', op: '=', value: 'single"quote' }, { name: 'tenant_id', op: '=', value: T }] }],
     ['{job=`raw\\n`}', '{job="raw\\\\n",tenant_id="acme"}', { matchers: [{ name: 'job', op: '=', value: 'raw\\n' }, { name: 'tenant_id', op: '=', value: T }] }],

@@ -47,12 +47,22 @@ describe('full-PromQL enforcer (upstream mode)', () => {
       ['count_values("v", x) # trailing comment', `count_values ("v", x{${T}})`],
       ['time() - 5m', 'time() - 300'],
       ['{"__name__"="x", "a.b"="c"}', `x{"a.b"="c",${T}}`],
+      // A legacy metric name that is a keyword: a __name__ matcher, which Prometheus 2 reads too (not {"sum"}).
+      ['sum by (job) ({__name__="count"}) + {"Inf"}', `sum by (job) ({__name__="count",${T}}) + {__name__="Inf",${T}}`],
     ];
     for (const [query, expected] of cases) {
       const out = scopeQuery(query, CALLER);
       assert.equal(out.query, expected, query);
       assertScoped(out.query, query);
     }
+  });
+
+  it('bounds the evaluation steps of all the subqueries of a query together, not only each one', () => {
+    const sub = 'count_over_time(vector(1)[1d:25s])';
+    const span = { spanMs: 30 * 86_400_000 };
+    // One: (30d + 1d) / 25s = 107,136 steps, under 110,000; four together still pass.
+    assert.ok(scopeQuery(`(${sub} + ${sub}) + (${sub} + ${sub})`, CALLER, {}, span).query.includes('[1d:25s]'));
+    assert.throws(() => scopeQuery(`((${sub} + ${sub}) + (${sub} + ${sub})) + ${sub}`, CALLER, {}, span), (err: unknown) => err instanceof QueryRefusedError && /440000 evaluation steps of all the query's subqueries together/.test(err.message));
   });
 
   it('reports the guard\'s selectors and how far back the query reads', () => {

@@ -41,6 +41,13 @@ async function upstreamEnv(mimir: MimirStandIn, dir: string, extra: Record<strin
   };
 }
 
+/** `n` subqueries `count_over_time(vector(1)[1d:25s])` added up in a balanced tree (within the nesting bound). */
+function manySubqueries(n: number): string {
+  if (n === 1) return 'count_over_time(vector(1)[1d:25s])';
+  const half = Math.floor(n / 2);
+  return `(${manySubqueries(half)} + ${manySubqueries(n - half)})`;
+}
+
 /** A Mimir stand-in and a scratch directory for one test, both gone when it ends. */
 async function standIn(t: TestContext, prefix: string): Promise<{ mimir: MimirStandIn; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -178,6 +185,8 @@ describe('metrics upstream mode (header tenancy, Mimir stand-in over HTTPS)', ()
       [`${G}/query`, { query: 'rate(shared_metric[401d])' }, /range of 401d is longer than probectl's limit of 400d/],
       [`${G}/query_range`, { query: 'max_over_time(vector(1)[1s:1ms])', start: String(now / 1000 - 30 * 86_400), end: String(now / 1000), step: '3600' }, /exceeded maximum resolution of 110000 evaluation steps/],
       [`${G}/query_range`, { query: 'shared_metric', start: '0', end: '20000', step: '1' }, /exceeded maximum resolution of 11,?000 points/],
+      // Subqueries side by side, each under its own bound (hundreds of them: 23 s of a real Prometheus, naming no series).
+      [`${G}/query_range`, { query: manySubqueries(5), start: String(now / 1000 - 30 * 86_400), end: String(now / 1000), step: '236' }, /440000 evaluation steps of all the query's subqueries together/],
     ];
     for (const [path, params, message] of refused) {
       const res = await app.request('GET', `${path}?${form(params)}`, { token: a.token });

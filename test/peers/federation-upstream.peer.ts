@@ -52,6 +52,8 @@ function tenantSeries(m: number, start: number, end: number, extra: WireSeriesSp
     { labels: { __name__: 'mem_limit', job: 'api' }, samples: at(() => 1000 * m) },
     { labels: { __name__: 'shared_metric', job: 'x' }, samples: at(() => (m === 1 ? 1 : 7777)) },
     { labels: { __name__: 'shared_bucket', job: 'x', le: '+Inf' }, samples: at((k) => k * m) },
+    // A metric named like a PromQL keyword (remote-write takes it).
+    { labels: { __name__: 'count', job: 'api' }, samples: at(() => 10 * m) },
     ...extra,
   ];
 }
@@ -97,6 +99,7 @@ function upstreamSuite(name: string, startEngine: () => Promise<Engine>): void {
       ['mem_bytes / on(job) mem_limit', `mem_bytes{${T()}} / on(job) mem_limit{${T()}}`],
       ['absent(nonexistent_metric{job="api"})', `absent(nonexistent_metric{job="api",${T()}})`],
       ['count({__name__=~"req_total|mem_.*"})', `count({__name__=~"req_total|mem_.*",${T()}})`],
+      ['sum by (job) ({__name__="count"})', `sum by (job) ({__name__="count",${T()}})`],
     ];
 
     // Tenant b's sample values (4242, 7777) as whole numbers: a timestamp such as 1796142420 holds "4242" and is no leak.

@@ -326,20 +326,27 @@ function isLegacyLabelName(name: string): boolean {
   return true;
 }
 
-/** `[a-zA-Z_:][a-zA-Z0-9_:]*`, and not a word PromQL reads as a keyword or number. */
-function isBareMetricName(name: string): boolean {
+/** `[a-zA-Z_:][a-zA-Z0-9_:]*`: a metric name every PromQL parser takes. */
+function isLegacyMetricName(name: string): boolean {
   if (name === '') return false;
   for (let i = 0; i < name.length; i++) {
     const c = name[i] as string;
     const ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_' || c === ':' || (i > 0 && c >= '0' && c <= '9');
     if (!ok) return false;
   }
-  return !RESERVED_WORDS.has(name.toLowerCase());
+  return true;
+}
+
+/** A legacy metric name that is not a word PromQL reads as a keyword or number. */
+function isBareMetricName(name: string): boolean {
+  return isLegacyMetricName(name) && !RESERVED_WORDS.has(name.toLowerCase());
 }
 
 /**
  * Words that are keywords or numbers for the lexer or the lezer grammar; such metric names are
- * printed quoted inside the braces (`{"sum"}`), which every parser reads as `__name__="sum"`.
+ * printed as a `__name__="sum"` matcher, which every engine reads (the quoted form `{"sum"}` is
+ * Prometheus 3 syntax: Prometheus 2 and older engines refuse it, and a tenant's series named
+ * `sum` or `count` — names remote-write accepts — could not be queried).
  */
 const RESERVED_WORDS = new Set([
   'inf', 'nan', 'bool', 'on', 'ignoring', 'group_left', 'group_right', 'offset', 'by', 'without', 'and', 'or', 'unless',
@@ -361,6 +368,7 @@ export function renderSelector(s: EnforcedSelector): string {
   const inner = s.matchers.map(renderMatcher);
   let out: string;
   if (s.metricName !== undefined && isBareMetricName(s.metricName)) out = `${s.metricName}{${inner.join(',')}}`;
+  else if (s.metricName !== undefined && isLegacyMetricName(s.metricName)) out = `{${[`__name__=${goQuote(s.metricName)}`, ...inner].join(',')}}`;
   else if (s.metricName !== undefined) out = `{${[goQuote(s.metricName), ...inner].join(',')}}`;
   else out = `{${inner.join(',')}}`;
   if (s.rangeMs !== undefined) out += `[${formatPromDuration(s.rangeMs)}]`;

@@ -156,7 +156,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       if (err instanceof ProbectlError && err.code === 'PROBECTL_ERR_METRICS_TOO_MANY_SAMPLES') return deps.maxSeries + 1;
       throw err;
     }
-    const data = (parseJson(body.toString('utf8')) as { data?: unknown }).data;
+    const data = dataOf(body);
     if (!Array.isArray(data)) throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', 'the metrics engine answered the series count without a list; retry');
     return Math.min(data.length, deps.maxSeries + 1);
   }
@@ -204,7 +204,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       if (all(r.params, 'match[]').length === 0) throw new PromParamError('match[]', 'no match[] parameter provided');
       const sets = matchSelectors(r.tenant, r.params);
       const body = await ok(client.api(r.tenant, '/api/v1/series', [...sets.map((s): [string, string] => ['match[]', s]), ...win], r.signal), 'series');
-      const data = (parseJson(body.toString('utf8')) as { data?: unknown }).data;
+      const data = dataOf(body, 'series');
       if (Array.isArray(data) && data.length > deps.maxSeries) throw tooMany(deps.maxSeries);
       return body;
     },
@@ -256,6 +256,20 @@ function constantOf(r: ReadRequest): number | undefined {
     if (err instanceof QueryRefusedError) return undefined;
     throw err;
   }
+}
+
+/**
+ * The `data` member of the engine's 2xx JSON answer (undefined when it has none). An answer that
+ * is not JSON at all, or JSON `null`, is the engine failing: 503, never a 500 of probectl's.
+ */
+function dataOf(body: Buffer, what = 'series count'): unknown {
+  let parsed: unknown;
+  try {
+    parsed = parseJson(body.toString('utf8'));
+  } catch {
+    throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine answered the ${what} with something that is not JSON; retry`);
+  }
+  return typeof parsed === 'object' && parsed !== null ? (parsed as { data?: unknown }).data : undefined;
 }
 
 function tooMany(max: number): ProbectlError {
