@@ -26,8 +26,12 @@ describe('upstream cardinality guard', () => {
     req.on('end', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       if (req.url?.endsWith('/api/v1/series')) {
-        if (record) seriesCalls.push(new URLSearchParams(Buffer.concat(parts).toString('utf8')));
-        res.end('{"status":"success","data":[]}');
+        const form = new URLSearchParams(Buffer.concat(parts).toString('utf8'));
+        if (record) seriesCalls.push(form);
+        // `job="many"` matches 100,000 series: `limit` of them when the call is limited.
+        const many = form.getAll('match[]').some((m) => m.includes('job="many"'));
+        const n = many ? Math.min(Number(form.get('limit') ?? 100_000), 100_000) : 0;
+        res.end(JSON.stringify({ status: 'success', data: Array.from({ length: n }, (_, i) => ({ __name__: 'up', job: 'many', instance: String(i), tenant_id: TENANT })) }));
       } else if (req.url?.endsWith('/api/v1/labels')) {
         res.end('{"status":"success","data":[]}');
       } else {
@@ -62,6 +66,20 @@ describe('upstream cardinality guard', () => {
     assert.equal(seriesCalls.length, 1);
     const start = Number(seriesCalls[0]?.get('start'));
     assert.ok(start <= t / 1000 - 86_400, `the guard counted from ${start}, but the engine selects samples from ${t / 1000 - 86_400}`);
+  });
+
+  it('counts a series request before forwarding it: over the limit, the unbounded answer is never asked for', async () => {
+    seriesCalls.length = 0;
+    const request: ReadRequest = { tenant: TENANT, now: Date.now(), params: new Map([['match[]', ['up{job="many"}']]]) };
+    await assert.rejects(backend().series(request), (err: Error & { code?: string }) => err.code === 'PROBECTL_ERR_METRICS_TOO_MANY_SERIES');
+    assert.equal(seriesCalls.length, 1, 'one call: the limited count');
+    assert.equal(seriesCalls[0]?.get('limit'), '101');
+    assert.deepEqual(seriesCalls[0]?.getAll('match[]'), [`up{job="many",tenant_id="${TENANT}"}`]);
+    // Under the limit the count is followed by the series call itself, whose answer is passed on.
+    seriesCalls.length = 0;
+    const few = (await backend().series({ ...request, params: new Map([['match[]', ['up{job="few"}']]]) })) as Buffer;
+    assert.deepEqual(JSON.parse(few.toString('utf8')), { status: 'success', data: [] });
+    assert.deepEqual(seriesCalls.map((c) => c.get('limit')), ['101', null]);
   });
 
   it('keeps verdicts of megabyte-large selectors in bounded memory', async () => {

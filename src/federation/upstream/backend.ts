@@ -9,7 +9,7 @@
  * - series, labels, label values, federate: every `match[]` enforced as a plain selector
  *   (enforce/enforce.ts); labels and label values without `match[]` get
  *   `match[]={tenant_id="<tenant>"}`, so no other tenant's names or values are listed.
- * - the cardinality guard (PROBECTL_METRICS_MAX_SERIES) runs before a query, labels, label
+ * - the cardinality guard (PROBECTL_METRICS_MAX_SERIES) runs before a query, series, labels, label
  *   values or federate is forwarded: the engine's series API with the tenant-scoped
  *   selectors over the window the query reads; over the limit: 422, nothing forwarded.
  * - remote-write: decoded and checked under the same limits as the embedded store, the
@@ -203,6 +203,9 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       const win = windowParams(r.params);
       if (all(r.params, 'match[]').length === 0) throw new PromParamError('match[]', 'no match[] parameter provided');
       const sets = matchSelectors(r.tenant, r.params);
+      // Counted first (limit, bounded answer): an unbounded series answer of millions of series
+      // would be read whole before the check below could refuse it.
+      await guard(r, sets, startOf(win), endOf(win));
       const body = await ok(client.api(r.tenant, '/api/v1/series', [...sets.map((s): [string, string] => ['match[]', s]), ...win], r.signal), 'series');
       const data = dataOf(body, 'series');
       if (Array.isArray(data) && data.length > deps.maxSeries) throw tooMany(deps.maxSeries);
