@@ -318,6 +318,21 @@ describe('metrics upstream mode (header tenancy, Mimir stand-in over HTTPS)', ()
     assert.equal(q.json.errorType, 'unavailable');
   });
 
+  for (const body of ['not json', 'null', '[]', '"x"', '{"status":"success","data":null}']) {
+    it(`a 2xx answer ${body} to the guard's series count or the series API is a Prometheus-shaped 503, never a 500`, async () => {
+      for (const path of [`${G}/query?${form({ query: 'up{job="x"}' })}`, `${G}/series?${form({ 'match[]': 'up{job="x"}' })}`, `${G}/labels?${form({ 'match[]': 'up{job="x"}' })}`, `/v1/prometheus/federate?${form({ 'match[]': 'up{job="x"}' })}`]) {
+        mimir.failNext(1, 200, body);
+        const res = await app.request('GET', path, { token: a.token });
+        assert.ok(res.status < 500 || res.status === 503, `${path} ${body}: ${res.status} ${res.text}`);
+        // The series API passes a parsable answer on as it came; the guard needs a list.
+        if (body === 'not json' || (body === 'null' && !path.includes('/series'))) {
+          assert.equal(res.status, 503, `${path} ${body}: ${res.text}`);
+          assert.match(res.text, /PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE|"errorType":"unavailable"/, res.text);
+        }
+      }
+    });
+  }
+
   it('a call past PROBECTL_METRICS_UPSTREAM_TIMEOUT is cancelled: queries answer errorType timeout, remote-write 503', async () => {
     mimir.hangNext(2);
     const t0 = Date.now();
