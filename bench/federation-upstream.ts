@@ -16,7 +16,7 @@
  * PROBECTL_BENCH_FEDERATION_SERIES, PROBECTL_BENCH_FEDERATION_ENGINE (prometheus |
  * victoriametrics) and PROBECTL_BENCH_FEDERATION_NODE_ARGS narrow or profile a run.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -67,6 +67,12 @@ async function stopChild(child: ChildProcess, dir: string): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
 }
 
+/** The installed Prometheus's `major.minor` (`prometheus --version`: "prometheus, version 2.42.0+ds …"). */
+function prometheusVersion(): string {
+  const out = spawnSync('prometheus', ['--version'], { encoding: 'utf8', timeout: 10_000 });
+  return /version (\d+\.\d+)/.exec(`${out.stdout}${out.stderr}`)?.[1] ?? '(version unknown)';
+}
+
 async function startPrometheusEngine(): Promise<Engine> {
   const dir = mkdtempSync(join(tmpdir(), 'probectl-bench-up-prom-'));
   const port = await freePort();
@@ -79,7 +85,7 @@ async function startPrometheusEngine(): Promise<Engine> {
     await stopChild(child, dir);
     throw err;
   }
-  return { name: 'Prometheus 2.42', url, writePath: '/api/v1/write', pid: child.pid as number, flush: async () => {}, stop: () => stopChild(child, dir) };
+  return { name: `Prometheus ${prometheusVersion()}`, url, writePath: '/api/v1/write', pid: child.pid as number, flush: async () => {}, stop: () => stopChild(child, dir) };
 }
 
 async function startVictoria(): Promise<Engine> {
