@@ -82,6 +82,22 @@ describe('upstream cardinality guard', () => {
     assert.deepEqual(seriesCalls.map((c) => c.get('limit')), ['101', null]);
   });
 
+  it('shares its verdicts fairly: a tenant asking more distinct queries than it holds costs another tenant none of its verdicts', async () => {
+    const OTHER = '00000000-0000-4000-8000-00000000beef';
+    const b = upstreamBackend({ client, maxSeries: 100, lookbackMs: 300_000, writeLimits: DEFAULT_REMOTE_WRITE_LIMITS, log: pino({ level: 'silent' }), metrics: undefined, guardEntries: 50 });
+    const count = () => seriesCalls.filter((c) => c.getAll('match[]').some((m) => m.includes(OTHER))).length;
+    record = true;
+    seriesCalls.length = 0;
+    const mine = { tenant: OTHER, now: Date.now(), params: new Map([['match[]', ['up{job="kept"}']]]) };
+    await b.labelNames(mine);
+    assert.equal(count(), 1);
+    record = false;
+    for (let i = 0; i < 51; i++) await b.labelNames({ tenant: TENANT, now: Date.now(), params: new Map([['match[]', [`up{job="churn-${i}"}`]]]) });
+    record = true;
+    await b.labelNames(mine);
+    assert.equal(count(), 1, 'the other tenant\'s verdict was still kept: no second series call');
+  });
+
   it('keeps verdicts of megabyte-large selectors in bounded memory', async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;

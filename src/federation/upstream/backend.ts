@@ -19,7 +19,6 @@
  * - metadata stays `{}` and exemplars `[]` (the engine's are not tenant-scoped).
  */
 import { createHash } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { ProbectlError } from '../../core/errors.ts';
 import { all, first, matchParams, type PromParams } from '../api/params.ts';
@@ -41,6 +40,7 @@ import { answerError, type Params, type UpstreamAnswer, type UpstreamClient, typ
 import { encodeTenantColumns, encodeTenantWriteRequest } from './encode.ts';
 import { scopeQuery, type ScopedQuery } from './promql.ts';
 import { parseJson } from '../../core/json.ts';
+import { TenantBoundedCache } from '../tenant-cache.ts';
 
 export interface UpstreamBackendDeps {
   readonly client: UpstreamClient;
@@ -49,6 +49,8 @@ export interface UpstreamBackendDeps {
   readonly writeLimits: RemoteWriteLimits;
   readonly log: Logger;
   readonly metrics: FederationMetrics | undefined;
+  /** Guard verdicts kept in all (GUARD_ENTRIES when left out). */
+  readonly guardEntries?: number;
 }
 
 /**
@@ -59,6 +61,7 @@ export interface UpstreamBackendDeps {
 export const GUARD_TTL_MS = 30_000;
 /** Guard windows are widened to whole minutes (a superset: the count can only be larger), so a moving window reuses a verdict. */
 const GUARD_ROUND_MS = 60_000;
+/** Verdicts kept in all, shared fairly between tenants (tenant-cache.ts): a tenant asking many distinct queries empties its own. */
 const GUARD_ENTRIES = 10_000;
 
 /** Retry-After of a remote-write 503 when the engine sent none, in seconds. */
@@ -121,8 +124,13 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
     throw answerError(a, what, log);
   }
 
-  /** Series counts (at most maxSeries + 1) by tenant, selectors and widened window, for GUARD_TTL_MS. */
-  const verdicts = new LRUCache<string, number>({ max: GUARD_ENTRIES, ttl: GUARD_TTL_MS, ttlAutopurge: false });
+  /**
+   * Series counts (at most maxSeries + 1) by tenant, then selectors and widened window, each
+   * taken for GUARD_TTL_MS after it was counted (`at`, performance.now() ms: monotonic). A full
+   * cache empties the tenant holding the most verdicts, so one tenant's churn of distinct
+   * queries never costs another tenant its verdicts.
+   */
+  const verdicts = new TenantBoundedCache<{ count: number; at: number }>(deps.guardEntries ?? GUARD_ENTRIES, deps.guardEntries ?? GUARD_ENTRIES, () => 1);
 
   /**
    * The cardinality guard: the series the selectors match in [startMs, endMs] (ms, widened to
@@ -134,11 +142,15 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
     const lo = startMs === undefined ? undefined : Math.floor(startMs / GUARD_ROUND_MS) * GUARD_ROUND_MS;
     const hi = endMs === undefined ? undefined : Math.ceil(endMs / GUARD_ROUND_MS) * GUARD_ROUND_MS;
     // Hashed: the selectors of one read may be a megabyte (a form of many match[]), and 10,000 of them must not be kept.
-    const key = createHash('sha256').update(JSON.stringify([r.tenant, lo, hi, selectors])).digest('base64');
-    let count = verdicts.get(key);
-    if (count === undefined) {
+    const key = createHash('sha256').update(JSON.stringify([lo, hi, selectors])).digest('base64');
+    const mine = verdicts.forTenant(r.tenant);
+    const kept = mine.entries.get(key);
+    let count: number;
+    if (kept !== undefined && performance.now() - kept.at < GUARD_TTL_MS) count = kept.count;
+    else {
+      const at = performance.now();
       count = await seriesCount(r, selectors, lo, hi);
-      verdicts.set(key, count);
+      verdicts.add(mine, key, { count, at });
     }
     if (count > deps.maxSeries) throw tooMany(deps.maxSeries);
   }
