@@ -14,7 +14,7 @@ import type { TenantTx } from '../../store/scope.ts';
 import { decodeChunks, intArray, lowerBound, windowStart } from './chunks.ts';
 import { int8Text } from './float-bits.ts';
 import { canonicalLabels, fingerprint } from './labels.ts';
-import { BOUNDS_SLACK_MS, inMetricsScope, SERIES_LOCK_CLASS, type EmbeddedStoreSettings } from './settings.ts';
+import { BOUNDS_SLACK_MS, inMetricsScope, MAINTENANCE_LOCK_CLASS, SERIES_LOCK_CLASS, type EmbeddedStoreSettings } from './settings.ts';
 import type { AppendResult, SeriesSamples } from './types.ts';
 import { TIMESTAMP_LIMIT } from './xor-chunk.ts';
 import { TenantBoundedCache, textBytes } from '../tenant-cache.ts';
@@ -382,6 +382,14 @@ export async function appendSeries(db: Db, settings: EmbeddedStoreSettings, cach
       await inMetricsScope(db, tenant, async (tx) => {
         if (series.length === 0) return;
         const now = settings.now();
+        const cut = now - settings.compactionHorizonMs / 2;
+        // Samples compaction may move: the tenant's maintenance lock, shared, first (before the
+        // series lock, as retention takes them). Without it a compaction claiming the stored
+        // sample after checkCompacted read the chunks let a different value in as stored (its
+        // delete committed, the unique check passed) — answered 2xx, dropped at the next compaction.
+        if (series.some((p) => (p.ts[0] as number) < cut)) {
+          await tx.query('SELECT pg_advisory_xact_lock_shared($1::int4, hashtext($2::text))', [MAINTENANCE_LOCK_CLASS, tx.tenantId]);
+        }
         const known = new Map<string, SeriesState>();
         const misses: PreparedSeries[] = [];
         for (const p of series) {
@@ -409,7 +417,7 @@ export async function appendSeries(db: Db, settings: EmbeddedStoreSettings, cach
             else if (k) p.entry.series = k;
           }
         });
-        await checkCompacted(tx, admitted, now - settings.compactionHorizonMs / 2, c);
+        await checkCompacted(tx, admitted, cut, c);
         await insertSamples(tx, admitted, c, careful);
       });
       return resultOf(c, settings);

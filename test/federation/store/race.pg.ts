@@ -1,0 +1,79 @@
+/**
+ * The embedded store's races that need a second PostgreSQL session to interleave
+ * deterministically (npm run test:pg).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { createEmbeddedSeriesStore, type EmbeddedSeriesStore } from '../../../src/federation/store/embedded.ts';
+import { inTenant } from '../../../src/store/scope.ts';
+import { openTestDb, type TestDb } from '../../helpers/db.ts';
+import { makeTenants, manualClock } from '../../helpers/tenants.ts';
+import { samples } from './helpers.ts';
+
+if (!process.env.PROBECTL_TEST_DATABASE_URL) throw new Error('race.pg.ts needs PROBECTL_TEST_DATABASE_URL (a PostgreSQL server)');
+const T0 = Date.parse('2026-11-23T10:00:00.000Z');
+
+/** Resolves once some backend of the database waits for a lock (or fails after 10 s). */
+async function untilWaiting(admin: pg.Client, n = 1): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    // pg_stat_activity is a snapshot per transaction: cleared for each look.
+    await admin.query('SELECT pg_stat_clear_snapshot()');
+    const r = await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+    if ((r.rows[0] as { n: number }).n >= n) return;
+    if (Date.now() > deadline) throw new Error('no backend waited for a lock');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('embedded metrics store races (postgres)', () => {
+  let t: TestDb;
+  let a: string;
+  let clock: ReturnType<typeof manualClock>;
+  let store: EmbeddedSeriesStore;
+  let admin: pg.Client;
+
+  before(async () => {
+    t = await openTestDb();
+    [a] = (await makeTenants(t.db, 'race-a')) as [string];
+    clock = manualClock(T0);
+    store = createEmbeddedSeriesStore(t.db, { now: clock.now });
+    admin = new pg.Client({ connectionString: t.url, connectionTimeoutMillis: 10_000, query_timeout: 30_000 });
+    await admin.connect();
+  });
+  after(async () => {
+    await admin.end().catch(() => undefined);
+    await t.close();
+  });
+
+  const rows = (sql: string, params: unknown[] = []) => inTenant(t.db, a, (tx) => tx.query<Record<string, unknown>>(sql, params)).then((r) => r.rows);
+
+  it('a different value re-sent while compaction moves the stored one into a chunk is refused, never answered stored and dropped later', async () => {
+    const at = T0 - 600_000;
+    const labels = { __name__: 'race_compact', job: 'x' };
+    assert.equal((await store.append(a, [samples(labels, [[at, 1]])])).stored, 1);
+    // Compaction stalls after claiming the row (its chunk insert waits for this lock).
+    await admin.query('BEGIN');
+    await admin.query('LOCK TABLE metric_chunks IN SHARE MODE');
+    let compacted: Promise<unknown> | undefined;
+    let appended: ReturnType<EmbeddedSeriesStore['append']> | undefined;
+    try {
+      compacted = store.compact(a, T0);
+      await untilWaiting(admin, 1);
+      appended = store.append(a, [samples(labels, [[at, 2]])]);
+      await Promise.race([untilWaiting(admin, 2), appended]);
+    } finally {
+      await admin.query('COMMIT');
+    }
+    await compacted;
+    const res = await appended!;
+    // Either refused as a conflict now, or (if stored) kept: never a 2xx for a value compaction later drops.
+    await store.compact(a, T0);
+    const got = await store.select(a, [{ name: '__name__', op: '=', value: 'race_compact' }], at - 1, at + 1);
+    if (res.refused.conflicts === 0) assert.deepEqual([...(got[0]?.values ?? [])], [2], `answered ${JSON.stringify({ stored: res.stored, duplicates: res.duplicates, refused: res.refused })} but the value kept is not the one sent`);
+    else assert.deepEqual([res.stored, res.refused.conflicts, [...(got[0]?.values ?? [])]], [0, 1, [1]]);
+    const n = await rows(`SELECT (SELECT count(*)::int FROM metric_samples) AS samples, (SELECT count(*)::int FROM metric_chunks) AS chunks`);
+    assert.deepEqual(n[0], { samples: 0, chunks: 1 });
+  });
+});
