@@ -233,6 +233,35 @@ async function createSeries(tx: TenantTx, fresh: PreparedSeries[], s: EmbeddedSt
   return racedStates;
 }
 
+/**
+ * Series idle past the active window resume under the tenant's cap as new ones do (the cap counts
+ * active series): without this, a tenant could create the cap's worth of series, let them idle an
+ * hour, create as many again, and then revive them all. Decided under the series lock on the
+ * database's seen_ms (a cached one may be stale); a refused series' samples are counted as limited.
+ */
+async function admitIdle(tx: TenantTx, idle: PreparedSeries[], known: Map<string, SeriesState>, s: EmbeddedStoreSettings, now: number, c: Counts): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock($1::int4, hashtext($2::text))', [SERIES_LOCK_CLASS, tx.tenantId]);
+  const current = await resolve(tx, idle);
+  const idleCut = now - s.activeWindowMs - BOUNDS_SLACK_MS;
+  const still: PreparedSeries[] = [];
+  for (const p of idle) {
+    const k = current.get(p.key);
+    // Retention deleted it meanwhile: start over (it is recreated, under the cap).
+    if (!k) throw new VanishedSeries();
+    known.set(p.key, k);
+    if (k.seen < idleCut) still.push(p);
+  }
+  if (still.length === 0) return;
+  const active = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM metric_series WHERE tenant_id = $1 AND seen_ms >= $2', [tx.tenantId, idleCut]);
+  const n = active.rows[0]?.n ?? 0;
+  for (const refused of still.slice(Math.max(0, s.maxTenantSeries - n))) {
+    c.limitedSeries++;
+    c.limitedSamples += refused.ts.length;
+    c.activeAtLimit = n;
+    refused.id = undefined;
+  }
+}
+
 /** Moves the coarse bounds where due; returns the series whose row was updated. */
 async function moveBounds(tx: TenantTx, series: PreparedSeries[], known: Map<string, SeriesState>, now: number): Promise<PreparedSeries[]> {
   const due = series.filter((p) => {
@@ -405,8 +434,11 @@ export async function appendSeries(db: Db, settings: EmbeddedStoreSettings, cach
           known.set(k, v);
           created.delete(k);
         }
-        const moved = new Set(await moveBounds(tx, series, known, now));
+        const idleCut = now - settings.activeWindowMs - BOUNDS_SLACK_MS;
+        const idle = series.filter((p) => p.id !== undefined && (known.get(p.key)?.seen ?? now) < idleCut);
+        if (idle.length > 0) await admitIdle(tx, idle, known, settings, now, c);
         const admitted = series.filter((p) => p.id !== undefined);
+        const moved = new Set(await moveBounds(tx, admitted, known, now));
         tx.afterCommit(() => {
           for (const p of admitted) {
             const k = known.get(p.key);

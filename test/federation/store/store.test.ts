@@ -434,6 +434,28 @@ describe(`embedded metrics store (${process.env.PROBECTL_TEST_DATABASE_URL ? 'po
         clock.set(T0);
       }
     });
+    it('a series idle past the active window counts as new when it resumes: reviving idle series never takes the tenant past the cap', async () => {
+      const capped = createEmbeddedSeriesStore(t.db, { now: clock.now, maxTenantSeries: 3 });
+      const [c] = await makeTenants(t.db, 'metrics-cap-revive') as [string];
+      const batch = (names: string[], at: number) => names.map((i) => samples({ __name__: 'revived', i }, [[at, 1]]));
+      assert.equal((await capped.append(c, batch(['a', 'b', 'c'], T0 - 1000))).seriesCreated, 3);
+      clock.advance(3 * 3_600_000);
+      try {
+        const now = clock.now();
+        assert.equal((await capped.append(c, batch(['d', 'e'], now - 1000))).seriesCreated, 2);
+        // Three idle series resume: room for one.
+        const res = await capped.append(c, batch(['a', 'b', 'c'], now - 500));
+        assert.deepEqual([res.stored, res.refused.limitedSeries, res.refused.limitedSamples], [1, 2, 2]);
+        assert.ok(res.errors.some(code('PROBECTL_ERR_METRICS_TENANT_SERIES_LIMIT')));
+        assert.equal(await capped.activeSeries(c), 3);
+        // A series active again is accepted as any active one.
+        const more = await capped.append(c, batch(['a', 'b', 'c', 'd', 'e'], now));
+        assert.deepEqual([more.stored, more.refused.limitedSeries], [3, 2]);
+        assert.equal(await capped.activeSeries(c), 3);
+      } finally {
+        clock.set(T0);
+      }
+    });
   });
 
   describe('retention', () => {
