@@ -76,4 +76,34 @@ describe('embedded metrics store races (postgres)', () => {
     const n = await rows(`SELECT (SELECT count(*)::int FROM metric_samples) AS samples, (SELECT count(*)::int FROM metric_chunks) AS chunks`);
     assert.deepEqual(n[0], { samples: 0, chunks: 1 });
   });
+  it('a connection killed mid-append fails the append (nothing kept); the re-send stores every sample exactly once', async () => {
+    const batch = [0, 1, 2].map((j) => samples({ __name__: 'race_killed', j: String(j) }, [[T0 - 30_000, j], [T0 - 15_000, j + 10]]));
+    await admin.query('BEGIN');
+    await admin.query('LOCK TABLE metric_samples IN EXCLUSIVE MODE');
+    let failed: unknown;
+    try {
+      const appended = store.append(a, batch).then(() => undefined, (err: unknown) => { failed = err; });
+      await untilWaiting(admin, 1);
+      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+      await appended;
+    } finally {
+      await admin.query('ROLLBACK');
+    }
+    assert.equal((failed as { code?: string } | undefined)?.code, '57P01');
+    assert.deepEqual(await rows(`SELECT count(*)::int AS n FROM metric_samples s JOIN metric_series m USING (series_id) WHERE m.labels ->> '__name__' = 'race_killed'`), [{ n: 0 }]);
+    const again = await store.append(a, batch);
+    assert.deepEqual([again.stored, again.duplicates, again.seriesCreated, again.errors.length], [6, 0, 3, 0]);
+    const twice = await store.append(a, batch);
+    assert.deepEqual([twice.stored, twice.duplicates, twice.errors.length], [0, 6, 0]);
+    assert.deepEqual(await rows(`SELECT count(*)::int AS n FROM metric_samples s JOIN metric_series m USING (series_id) WHERE m.labels ->> '__name__' = 'race_killed'`), [{ n: 6 }]);
+  });
+  it('the tenant series cap holds against writers racing to create series', async () => {
+    const [c] = (await makeTenants(t.db, 'race-cap')) as [string];
+    const capped = createEmbeddedSeriesStore(t.db, { now: clock.now, maxTenantSeries: 7 });
+    const batch = (w: number) => Array.from({ length: 3 }, (_, j) => samples({ __name__: 'race_cap', w: String(w), j: String(j) }, [[T0 - 15_000, j]]));
+    const results = await Promise.all([0, 1, 2, 3, 4, 5].map((w) => capped.append(c, batch(w))));
+    assert.equal(results.reduce((n, r) => n + r.seriesCreated, 0), 7);
+    assert.equal(results.reduce((n, r) => n + r.refused.limitedSeries, 0), 18 - 7);
+    assert.equal(await capped.activeSeries(c), 7);
+  });
 });
