@@ -334,7 +334,7 @@ function sample(s: WireSample, index: number, maxTimestamp: number | undefined):
   const ts = s.timestamp;
   const timestampMs = ts === undefined ? 0 : typeof ts === 'number' ? ts : ts.toNumber();
   if (!Number.isSafeInteger(timestampMs)) {
-    throw new RemoteWriteError('malformed', `series ${index} has a sample timestamp outside the range probectl stores (±2^53 ms)`);
+    throw new RemoteWriteError('malformed', `series ${index} has a sample timestamp beyond ±2^53 ms (not an exact integer here; the embedded store keeps ±2^51 ms, about year 73,000)`);
   }
   if (maxTimestamp !== undefined && timestampMs > maxTimestamp) throw tooFarAhead(index, timestampMs);
   return { timestampMs: timestampMs + 0, value: s.value ?? 0 };
