@@ -37,7 +37,7 @@ import { inSystem, inTenant } from '../src/store/scope.ts';
 import { loadConfig } from '../src/settings.ts';
 import { leaf, testCa } from '../test/helpers/tls.ts';
 import { build } from '../scripts/build-if-needed.ts';
-import { benchServerUrl, freshDatabaseOn, printTable } from './harness.ts';
+import { benchServerUrl, freshDatabaseOn, printTable, processTreeCpuSeconds } from './harness.ts';
 import { databaseEnv } from '../test/helpers/keys.ts';
 
 const INBOUND = Number(process.env.PROBECTL_BENCH_NOTIFY_INBOUND ?? 10_000);
@@ -171,11 +171,6 @@ function rssMb(pid: number): number {
   return Math.round(Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024);
 }
 
-/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 /** The machine's 1-minute load average (the benchmark shares its cores). */
 function load(): string {
@@ -228,7 +223,7 @@ async function inbound(serverUrl: string, receiver: Receiver, caPath: string, te
   try {
     receiver.reset();
     const rss0 = rssMb(d.server.pid);
-    const cpu0 = cpuSeconds(d.server.pid);
+    const cpu0 = processTreeCpuSeconds(d.server.pid);
     let applied = 0;
     const start = process.hrtime.bigint();
     await runConcurrently(deliveries, 64, async ({ inbound: id, key }) => {
@@ -239,7 +234,7 @@ async function inbound(serverUrl: string, receiver: Receiver, caPath: string, te
       else throw new Error(`bench: inbound answered ${res.status} ${JSON.stringify(res.json)}`);
     });
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    const cpuMs = ((cpuSeconds(d.server.pid) - cpu0) * 1000) / applied;
+    const cpuMs = ((processTreeCpuSeconds(d.server.pid) - cpu0) * 1000) / applied;
     const loadAvg = load();
     const syncStart = Date.now();
     await until(() => receiver.state.distinct >= deliveries.length, 'the PagerDuty resolves synced', 300_000);
@@ -293,11 +288,11 @@ async function outbox(serverUrl: string, receiver: Receiver, caPath: string): Pr
     const ingested = Number(process.hrtime.bigint() - ingestStart) / 1e9;
     const rssBacklog = rssMb(pid);
     const start = process.hrtime.bigint();
-    const cpu0 = cpuSeconds(pid);
+    const cpu0 = processTreeCpuSeconds(pid);
     receiver.gate(true);
     await until(() => receiver.state.distinct >= ops, 'every operation delivered', 600_000);
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    const cpuMs = ((cpuSeconds(pid) - cpu0) * 1000) / ops;
+    const cpuMs = ((processTreeCpuSeconds(pid) - cpu0) * 1000) / ops;
     clearInterval(sampler);
     const rssEnd = rssMb(pid);
     return {

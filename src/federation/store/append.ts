@@ -14,7 +14,7 @@ import type { TenantTx } from '../../store/scope.ts';
 import { decodeChunks, intArray, lowerBound, windowStart } from './chunks.ts';
 import { int8Text } from './float-bits.ts';
 import { canonicalLabels, fingerprint } from './labels.ts';
-import { BOUNDS_SLACK_MS, inMetricsScope, MAINTENANCE_LOCK_CLASS, SERIES_LOCK_CLASS, type EmbeddedStoreSettings } from './settings.ts';
+import { activeSeriesAt, BOUNDS_SLACK_MS, inMetricsScope, lockTenant, MAINTENANCE_LOCK_CLASS, SERIES_LOCK_CLASS, type EmbeddedStoreSettings } from './settings.ts';
 import type { AppendResult, SeriesSamples } from './types.ts';
 import { TIMESTAMP_LIMIT } from './xor-chunk.ts';
 import { TenantBoundedCache, textBytes } from '../tenant-cache.ts';
@@ -192,19 +192,28 @@ async function resolve(tx: TenantTx, series: PreparedSeries[]): Promise<Map<stri
   return new Map(res.rows.map((r) => [r.f, { id: r.series_id, first: r.first_t, last: r.last_t, seen: r.seen_ms }]));
 }
 
-/** Creates admitted new series (exact bounds); returns the state of those another append created first. */
-async function createSeries(tx: TenantTx, fresh: PreparedSeries[], s: EmbeddedStoreSettings, c: Counts): Promise<Map<string, SeriesState>> {
-  const now = s.now();
-  await tx.query('SELECT pg_advisory_xact_lock($1::int4, hashtext($2::text))', [SERIES_LOCK_CLASS, tx.tenantId]);
-  const active = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM metric_series WHERE tenant_id = $1 AND seen_ms >= $2', [tx.tenantId, now - s.activeWindowMs - BOUNDS_SLACK_MS]);
-  const n = active.rows[0]?.n ?? 0;
+/**
+ * The first of `candidates` (series not active now: new, or idle past the active window) that
+ * fit under maxTenantSeries beside the tenant's active series; the rest are counted as limited
+ * and lose their id. The caller holds the series lock.
+ */
+async function withinCap(tx: TenantTx, candidates: PreparedSeries[], s: EmbeddedStoreSettings, now: number, c: Counts): Promise<PreparedSeries[]> {
+  const n = await activeSeriesAt(tx, s, now);
   const room = Math.max(0, s.maxTenantSeries - n);
-  const admitted = fresh.slice(0, room);
-  for (const refused of fresh.slice(room)) {
+  for (const refused of candidates.slice(room)) {
     c.limitedSeries++;
     c.limitedSamples += refused.ts.length;
     c.activeAtLimit = n;
+    refused.id = undefined;
   }
+  return candidates.slice(0, room);
+}
+
+/** Creates admitted new series (exact bounds); returns the state of those another append created first. */
+async function createSeries(tx: TenantTx, fresh: PreparedSeries[], s: EmbeddedStoreSettings, c: Counts): Promise<Map<string, SeriesState>> {
+  const now = s.now();
+  await lockTenant(tx, SERIES_LOCK_CLASS);
+  const admitted = await withinCap(tx, fresh, s, now, c);
   if (admitted.length === 0) return new Map();
   const rows = admitted.map((p) => ({ f: p.key, l: p.labels, lo: p.ts[0], hi: p.ts[p.ts.length - 1] }));
   const ins = await tx.query<{ series_id: number; f: string }>(
@@ -240,7 +249,7 @@ async function createSeries(tx: TenantTx, fresh: PreparedSeries[], s: EmbeddedSt
  * database's seen_ms (a cached one may be stale); a refused series' samples are counted as limited.
  */
 async function admitIdle(tx: TenantTx, idle: PreparedSeries[], known: Map<string, SeriesState>, s: EmbeddedStoreSettings, now: number, c: Counts): Promise<void> {
-  await tx.query('SELECT pg_advisory_xact_lock($1::int4, hashtext($2::text))', [SERIES_LOCK_CLASS, tx.tenantId]);
+  await lockTenant(tx, SERIES_LOCK_CLASS);
   const current = await resolve(tx, idle);
   const idleCut = now - s.activeWindowMs - BOUNDS_SLACK_MS;
   const still: PreparedSeries[] = [];
@@ -251,15 +260,7 @@ async function admitIdle(tx: TenantTx, idle: PreparedSeries[], known: Map<string
     known.set(p.key, k);
     if (k.seen < idleCut) still.push(p);
   }
-  if (still.length === 0) return;
-  const active = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM metric_series WHERE tenant_id = $1 AND seen_ms >= $2', [tx.tenantId, idleCut]);
-  const n = active.rows[0]?.n ?? 0;
-  for (const refused of still.slice(Math.max(0, s.maxTenantSeries - n))) {
-    c.limitedSeries++;
-    c.limitedSamples += refused.ts.length;
-    c.activeAtLimit = n;
-    refused.id = undefined;
-  }
+  if (still.length > 0) await withinCap(tx, still, s, now, c);
 }
 
 /** Moves the coarse bounds where due; returns the series whose row was updated. */
@@ -417,7 +418,7 @@ export async function appendSeries(db: Db, settings: EmbeddedStoreSettings, cach
         // sample after checkCompacted read the chunks let a different value in as stored (its
         // delete committed, the unique check passed) — answered 2xx, dropped at the next compaction.
         if (series.some((p) => (p.ts[0] as number) < cut)) {
-          await tx.query('SELECT pg_advisory_xact_lock_shared($1::int4, hashtext($2::text))', [MAINTENANCE_LOCK_CLASS, tx.tenantId]);
+          await lockTenant(tx, MAINTENANCE_LOCK_CLASS, true);
         }
         const known = new Map<string, SeriesState>();
         const misses: PreparedSeries[] = [];

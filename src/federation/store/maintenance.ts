@@ -14,14 +14,10 @@
 import type { Db } from '../../store/db.ts';
 import type { TenantTx } from '../../store/scope.ts';
 import { CHUNK_WINDOW_MS, chunkRows, decodeChunks, decodeRecords, encodeChunks, INSERT_CHUNKS_SQL, intArray, lowerBound, mergeBufs, sliceBuf, windowStart, type EncodedChunk, type SampleBuf } from './chunks.ts';
-import { BOUNDS_SLACK_MS, inMetricsScope, MAINTENANCE_LOCK_CLASS, SERIES_LOCK_CLASS, type EmbeddedStoreSettings } from './settings.ts';
+import { activeSeriesAt, BOUNDS_SLACK_MS, inMetricsScope, lockTenant, MAINTENANCE_LOCK_CLASS, SERIES_LOCK_CLASS, type EmbeddedStoreSettings } from './settings.ts';
 import type { CompactionReport, RetentionReport } from './types.ts';
 
 const COMPACT_BATCH_SERIES = 1000;
-
-async function lock(tx: TenantTx, cls: number): Promise<void> {
-  await tx.query('SELECT pg_advisory_xact_lock($1::int4, hashtext($2::text))', [cls, tx.tenantId]);
-}
 
 async function replaceChunks(tx: TenantTx, old: ReadonlyArray<{ sid: number; minT: number }>, fresh: readonly EncodedChunk[]): Promise<void> {
   if (old.length > 0) {
@@ -83,7 +79,7 @@ export async function compactTenant(db: Db, s: EmbeddedStoreSettings, tenant: st
   let after = 0;
   for (;;) {
     const more = await inMetricsScope(db, tenant, async (tx) => {
-      await lock(tx, MAINTENANCE_LOCK_CLASS);
+      await lockTenant(tx, MAINTENANCE_LOCK_CLASS);
       const batch = await tx.query<{ series_id: number }>(
         'SELECT series_id FROM metric_series WHERE tenant_id = $1 AND series_id > $2 AND first_t < $3 ORDER BY series_id LIMIT $4',
         [tx.tenantId, after, before, COMPACT_BATCH_SERIES]);
@@ -114,12 +110,12 @@ async function trimStraddling(tx: TenantTx, cutoff: number): Promise<number> {
 /** See SeriesStoreMaintenance.deleteBefore. */
 export async function expireTenant(db: Db, s: EmbeddedStoreSettings, tenant: string, cutoffMs: number): Promise<RetentionReport> {
   return inMetricsScope(db, tenant, async (tx) => {
-    await lock(tx, MAINTENANCE_LOCK_CLASS);
+    await lockTenant(tx, MAINTENANCE_LOCK_CLASS);
     const samples = await tx.query('DELETE FROM metric_samples WHERE tenant_id = $1 AND t < $2', [tx.tenantId, cutoffMs]);
     const chunks = await tx.query('DELETE FROM metric_chunks WHERE tenant_id = $1 AND max_t < $2', [tx.tenantId, cutoffMs]);
     const trimmed = await trimStraddling(tx, cutoffMs);
     // New series are created under this lock: none can appear half-indexed meanwhile.
-    await lock(tx, SERIES_LOCK_CLASS);
+    await lockTenant(tx, SERIES_LOCK_CLASS);
     // A series an append touched lately keeps its row (the append's row lock and
     // seen_ms update exclude it), so samples never land on a deleted series.
     const series = await tx.query(
@@ -142,8 +138,5 @@ export async function expireTenant(db: Db, s: EmbeddedStoreSettings, tenant: str
 
 /** Series of the tenant that received a sample within the active window. */
 export async function countActive(db: Db, s: EmbeddedStoreSettings, tenant: string): Promise<number> {
-  return inMetricsScope(db, tenant, async (tx) => {
-    const res = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM metric_series WHERE tenant_id = $1 AND seen_ms >= $2', [tx.tenantId, s.now() - s.activeWindowMs - BOUNDS_SLACK_MS]);
-    return res.rows[0]?.n ?? 0;
-  });
+  return inMetricsScope(db, tenant, (tx) => activeSeriesAt(tx, s, s.now()));
 }

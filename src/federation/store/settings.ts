@@ -52,6 +52,20 @@ export const DEFAULT_SETTINGS: EmbeddedStoreSettings = Object.freeze({
 export const SERIES_LOCK_CLASS = 0x6d657401;
 export const MAINTENANCE_LOCK_CLASS = 0x6d657402;
 
+/**
+ * Takes the tenant's advisory lock of class `cls` until the transaction ends; `shared` holders
+ * run beside each other, never beside an exclusive one.
+ */
+export async function lockTenant(tx: TenantTx, cls: number, shared = false): Promise<void> {
+  await tx.query(`SELECT ${shared ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock'}($1::int4, hashtext($2::text))`, [cls, tx.tenantId]);
+}
+
+/** The tenant's active series at `now` (a sample written within the active window, give or take BOUNDS_SLACK_MS): what the cap counts. */
+export async function activeSeriesAt(tx: TenantTx, s: EmbeddedStoreSettings, now: number): Promise<number> {
+  const res = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM metric_series WHERE tenant_id = $1 AND seen_ms >= $2', [tx.tenantId, now - s.activeWindowMs - BOUNDS_SLACK_MS]);
+  return res.rows[0]?.n ?? 0;
+}
+
 /** The metrics store's transactions plan each statement for its arrays and time windows (see TenantScopeOptions). */
 export const METRICS_SCOPE: TenantScopeOptions = Object.freeze({ customPlans: true });
 
