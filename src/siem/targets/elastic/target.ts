@@ -66,7 +66,7 @@ export function elasticTarget(ctx: TargetContext, formatter: SiemFormatter, inde
       } catch {
         return { kind: 'retryable', reason: '_bulk answered 2xx without a JSON body' };
       }
-      if (answer.errors === false && Array.isArray(answer.items) && answer.items.length === events.length) return { kind: 'ok' };
+      // Every item is judged by its own status, whatever `errors` claims: an event counts only on its own 2xx or 409.
       return judgeItems(answer, events.length);
     },
     sender: ctx.sender,

@@ -121,6 +121,12 @@ export function splunkTarget(ctx: TargetContext, formatter: SiemFormatter, opts:
         if (!EVENT_CODES.has(answer.code)) return { kind: 'paused', reason: `HEC answered code ${answer.code}: ${answer.text ?? ''}` };
       }
       if (judged.kind !== 'ok') return judged;
+      // HEC's positive answer is `{"text":"Success","code":0}`. A 2xx saying anything else — another HEC code,
+      // an HTML page from a proxy or Splunk Web, an empty body — proves nothing was stored: never count it.
+      if (answer?.code !== 0) {
+        if (answer?.code === 8 || answer?.code === 9) return { kind: 'retryable', reason: `HEC answered HTTP ${result.status} with code ${answer.code}: ${answer.text ?? ''}`, retryAfterMs: parseRetryAfter(result.headers['retry-after'], Date.now()) };
+        return { kind: 'paused', reason: `HEC answered HTTP ${result.status} without {"code":0}${typeof answer?.code === 'number' ? ` (code ${answer.code}: ${answer.text ?? ''})` : ''}: is PROBECTL_SIEM_ENDPOINT a HEC endpoint?` };
+      }
       if (!opts.ack) return { kind: 'ok' };
       if (typeof answer?.ackId !== 'number') return { kind: 'paused', reason: 'HEC returned no ackId: indexer acknowledgement is disabled on this token (set it, or PROBECTL_SIEM_SPLUNK_ACK=false)' };
       return { kind: 'pending', ack: ticket(answer.ackId) };
