@@ -24,7 +24,10 @@ export interface SyslogSenderOptions {
 export class SyslogSender implements Sender {
   private opts: SyslogSenderOptions;
   private socket: Socket | TLSSocket | undefined;
-  private broken: string | undefined;
+  /** Why each connection broke, per connection: one stream's reconnect never clears another's broken write. */
+  private readonly broken = new WeakMap<Socket | TLSSocket, string>();
+  /** The connection being opened: concurrent streams share it rather than each opening (and leaking) one. */
+  private connecting: Promise<Socket | TLSSocket> | undefined;
 
   constructor(opts: SyslogSenderOptions) {
     this.opts = opts;
@@ -34,10 +37,20 @@ export class SyslogSender implements Sender {
     return `${this.opts.tls ? 'syslog+tls' : 'syslog+tcp'}://${formatHostPort({ host: this.opts.host, port: this.opts.port })}`;
   }
 
-  private async connection(timeoutMs: number): Promise<Socket | TLSSocket> {
-    if (this.socket && !this.socket.destroyed && this.broken === undefined) return this.socket;
-    this.socket?.destroy();
-    this.broken = undefined;
+  private connection(timeoutMs: number): Promise<Socket | TLSSocket> {
+    const current = this.socket;
+    if (current && !current.destroyed && !this.broken.has(current)) return Promise.resolve(current);
+    if (this.connecting) return this.connecting;
+    current?.destroy();
+    this.socket = undefined;
+    const opening = this.open(timeoutMs).finally(() => {
+      if (this.connecting === opening) this.connecting = undefined;
+    });
+    this.connecting = opening;
+    return opening;
+  }
+
+  private async open(timeoutMs: number): Promise<Socket | TLSSocket> {
     const socket = await new Promise<Socket | TLSSocket>((resolve, reject) => {
       const timer = setTimeout(() => {
         s.destroy();
@@ -59,10 +72,10 @@ export class SyslogSender implements Sender {
     });
     socket.setKeepAlive(true, 30_000);
     socket.on('error', (err) => {
-      this.broken = (err as NodeJS.ErrnoException).code ?? 'connection error';
+      if (!this.broken.has(socket)) this.broken.set(socket, (err as NodeJS.ErrnoException).code ?? 'connection error');
     });
     socket.on('close', () => {
-      this.broken ??= 'connection closed by the receiver';
+      if (!this.broken.has(socket)) this.broken.set(socket, 'connection closed by the receiver');
     });
     // A receiver never talks back on RFC 5425; anything it sends is ignored.
     socket.on('data', () => {});
@@ -71,22 +84,26 @@ export class SyslogSender implements Sender {
   }
 
   async send(request: WireRequest, opts: { timeoutMs: number; signal?: AbortSignal | undefined }): Promise<TransportResult> {
+    let socket: Socket | TLSSocket | undefined;
     try {
-      const socket = await this.connection(opts.timeoutMs);
+      socket = await this.connection(opts.timeoutMs);
+      const s = socket;
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('write timed out')), opts.timeoutMs);
-        socket.write(request.body, (err) => {
+        s.write(request.body, (err) => {
           clearTimeout(timer);
           if (err) reject(err);
           else resolve();
         });
       });
       await new Promise((r) => setTimeout(r, this.opts.settleMs ?? 0));
-      if (this.broken !== undefined) throw new Error(this.broken);
+      // The connection these bytes went to must still be healthy — whatever other streams did meanwhile.
+      const broke = this.broken.get(s) ?? (s.destroyed ? 'connection closed' : undefined);
+      if (broke !== undefined) throw new Error(broke);
       return { kind: 'sent' };
     } catch (err) {
-      this.socket?.destroy();
-      this.socket = undefined;
+      socket?.destroy();
+      if (this.socket === socket) this.socket = undefined;
       const code = (err as NodeJS.ErrnoException).code;
       return { kind: 'failed', reason: `${this.where()}: ${code ?? (err as Error).message}` };
     }
@@ -98,7 +115,9 @@ export class SyslogSender implements Sender {
   }
 
   async close(): Promise<void> {
-    const s = this.socket;
+    const opening = this.connecting;
+    this.connecting = undefined;
+    const s = this.socket ?? (opening ? await opening.catch(() => undefined) : undefined);
     this.socket = undefined;
     if (!s) return;
     await new Promise<void>((resolve) => {
