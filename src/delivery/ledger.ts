@@ -115,6 +115,21 @@ export async function parkItem(tx: TenantTx, consumer: string, stream: string, p
 }
 
 /** The tenant's parked items of a consumer, their stored reason and answer opened (errors of store/sealed.ts openText). */
+/**
+ * A parked item refused again by a re-send: its row gets the new answer and one more attempt — only while it
+ * is still parked. Another replica may have delivered it (and unparked it) meanwhile: its row is never
+ * brought back, so a delivered item is neither shown parked nor counted delivered a second time.
+ */
+export async function reparkItem(tx: TenantTx, consumer: string, stream: string, p: ParkedItem, at: Date): Promise<void> {
+  const row = [consumer, stream, p.seq];
+  await tx.query(
+    `UPDATE delivery_parked SET parked_at = $5, status = $6, reason = decode($7, 'base64'), response = decode($8, 'base64'), attempts = attempts + 1
+      WHERE tenant_id = $1 AND consumer = $2 AND stream = $3 AND seq = $4`,
+    [tx.tenantId, consumer, stream, p.seq, at, p.status ?? null,
+      sealText(tx, SEALED.parkedReason, row, storableText(p.reason, 1000)), sealText(tx, SEALED.parkedResponse, row, storableText(p.response, 4000))],
+  );
+}
+
 export async function listParked(tx: TenantTx, consumer: string, limit: number): Promise<ParkedRow[]> {
   const res = await tx.query<Omit<ParkedRow, 'reason' | 'response'> & { reason: Uint8Array; response: Uint8Array }>(
     'SELECT stream, seq, event_id, parked_at, status, reason, response, attempts FROM delivery_parked WHERE tenant_id = $1 AND consumer = $2 ORDER BY stream, seq LIMIT $3',

@@ -6,7 +6,7 @@ import type { RetryPolicy } from '../core/retry/policy.ts';
 import type { Db } from '../store/db.ts';
 import { inTenant } from '../store/scope.ts';
 import { deliverBatch, DeliveryIncomplete } from './batch.ts';
-import { cursorRows, listParked, parkedPositions, parkItem, unpark, type ParkedRow } from './ledger.ts';
+import { cursorRows, listParked, parkedPositions, reparkItem, unpark, type ParkedRow } from './ledger.ts';
 import type { ConsumerWords, LiveStreamState } from './metrics.ts';
 import type { DeliveryItem, Sink, Source } from './types.ts';
 
@@ -168,7 +168,7 @@ async function resendParked<I extends DeliveryItem>(db: Db, clock: Clock, runtim
       tally.delivered += await inTenant(db, tenantId, async (tx) => {
         const unparked = await unpark(tx, clock, consumer, source.stream, ok);
         const at = new Date(clock.now());
-        for (const r of refused) await parkItem(tx, consumer, source.stream, r, at);
+        for (const r of refused) await reparkItem(tx, consumer, source.stream, r, at);
         return unparked;
       });
       tally.still += refused.length;
