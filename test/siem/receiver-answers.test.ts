@@ -5,6 +5,7 @@ import { buildTarget } from '../../src/siem/targets/build.ts';
 import type { Target } from '../../src/siem/targets/types.ts';
 import { OPTS, stressEvents } from './fixtures.ts';
 import { settingsFrom } from './helpers/forwarder.ts';
+import { deliverWithin } from './helpers/deliver.ts';
 
 const TOKEN = 'hec-token-7c1e5a9d3b';
 
@@ -59,5 +60,34 @@ describe('SIEM targets: a 2xx is delivered only when its body says so', () => {
     const outcome = await t.attempt(events, undefined);
     assert.equal(outcome.kind, 'partial', JSON.stringify(outcome));
     assert.deepEqual(outcome.kind === 'partial' ? outcome.retry : [], [1]);
+  });
+});
+
+/** OTLP/HTTP receivers (an OpenTelemetry Collector): a 200 may carry a partial success (opentelemetry-proto otlp.md, "Partial Success"). */
+describe('OTLP/HTTP: a partial success is never counted as delivered', () => {
+  const events = stressEvents().slice(0, 4);
+  const otlp = (sender: Sender) => target({ PROBECTL_SIEM_PRESET: 'generic', PROBECTL_SIEM_FORMAT: 'otlp', PROBECTL_SIEM_ENDPOINT: 'https://otel.example:4318/v1/logs' }, sender);
+
+  it('200 with partialSuccess.rejectedLogRecords > 0: the refused records end up parked with the collector\'s message, the rest delivered', async () => {
+    // The collector refuses the record of seq events[2] (say, one over its attribute limits) and accepts the others.
+    const refusedId = events[2]!.id;
+    const sender: Sender = {
+      async send(request) {
+        const body = JSON.parse(request.body.toString('utf8')) as { resourceLogs: { scopeLogs: { logRecords: { attributes: { key: string; value: { stringValue?: string } }[] }[] }[] }[] };
+        const ids = body.resourceLogs.flatMap((r) => r.scopeLogs.flatMap((s) => s.logRecords.map((l) => l.attributes.find((a) => a.key === 'probectl.event.id')?.value.stringValue)));
+        const rejected = ids.filter((id) => id === refusedId).length;
+        return answer(200, rejected > 0 ? JSON.stringify({ partialSuccess: { rejectedLogRecords: String(rejected), errorMessage: 'log record attribute value too long' } }) : '{}');
+      },
+      async close() {},
+    };
+    const { parked } = await deliverWithin(otlp(sender), events);
+    assert.deepEqual(parked.map((p) => p.id), [refusedId], JSON.stringify(parked));
+    assert.match(parked[0]!.reason, /too long/);
+  });
+
+  it('200 with an empty body, {} or a partialSuccess of 0 rejected (a warning) is delivered', async () => {
+    for (const body of ['', '{}', '{"partialSuccess":{}}', '{"partialSuccess":{"rejectedLogRecords":"0","errorMessage":"deprecated field"}}']) {
+      assert.deepEqual(await otlp(scripted([answer(200, body)])).attempt(events, undefined), { kind: 'ok' }, body);
+    }
   });
 });
