@@ -114,7 +114,6 @@ export async function parkItem(tx: TenantTx, consumer: string, stream: string, p
   );
 }
 
-/** The tenant's parked items of a consumer, their stored reason and answer opened (errors of store/sealed.ts openText). */
 /**
  * A parked item refused again by a re-send: its row gets the new answer and one more attempt — only while it
  * is still parked. Another replica may have delivered it (and unparked it) meanwhile: its row is never
@@ -130,6 +129,7 @@ export async function reparkItem(tx: TenantTx, consumer: string, stream: string,
   );
 }
 
+/** The tenant's parked items of a consumer, their stored reason and answer opened (errors of store/sealed.ts openText). */
 export async function listParked(tx: TenantTx, consumer: string, limit: number): Promise<ParkedRow[]> {
   const res = await tx.query<Omit<ParkedRow, 'reason' | 'response'> & { reason: Uint8Array; response: Uint8Array }>(
     'SELECT stream, seq, event_id, parked_at, status, reason, response, attempts FROM delivery_parked WHERE tenant_id = $1 AND consumer = $2 ORDER BY stream, seq LIMIT $3',
