@@ -1,9 +1,13 @@
 import { isIP } from 'node:net';
 
-/** True for names and addresses that can only reach this host. */
+/**
+ * True for names and addresses that can only reach this host: `localhost`, 127.0.0.0/8, ::1
+ * (plain, IPv4-mapped or written out). Not `*.localhost` (RFC 6761 asks resolvers to keep it on
+ * loopback, but a plain resolver may send it to DNS, and plaintext would then leave the host).
+ */
 export function isLoopbackHost(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  if (h === 'localhost') return true;
   if (isIP(h) === 4) return h.startsWith('127.');
   if (isIP(h) === 6) return h === '::1' || /^::ffff:127\./.test(h) || h === '0:0:0:0:0:0:0:1';
   return false;

@@ -27,6 +27,8 @@ describe('SIEM export configuration', () => {
     const off: Array<[NodeJS.ProcessEnv, RegExp]> = [
       [{ PROBECTL_SIEM_ENDPOINT: 'http://example.com' }, /PROBECTL_SIEM_ENDPOINT: plaintext http:\/\/ is refused to a non-loopback host/],
       [{ PROBECTL_SIEM_ENDPOINT: 'syslog+tcp://collector.example:514' }, /PROBECTL_SIEM_ENDPOINT: plaintext syslog\+tcp:\/\/ is refused/],
+      // *.localhost may be sent to DNS by a plain resolver: not loopback for plaintext.
+      [{ PROBECTL_SIEM_ENDPOINT: 'http://siem.localhost:8088/ingest' }, /PROBECTL_SIEM_ENDPOINT: plaintext http:\/\/ is refused to a non-loopback host/],
       [{ PROBECTL_SIEM_ENDPOINT: 'not a url' }, /PROBECTL_SIEM_ENDPOINT: not a URL/],
       [{ PROBECTL_SIEM_ENDPOINT: 'https://user:pw@siem.example/in' }, /PROBECTL_SIEM_ENDPOINT: credentials in the URL are refused/],
       [{ PROBECTL_SIEM_ENDPOINT: 'ftp://siem.example/in' }, /PROBECTL_SIEM_ENDPOINT: unsupported scheme ftp/],
