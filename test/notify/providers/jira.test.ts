@@ -49,6 +49,13 @@ describe('jira provider (Cloud v3 / v2 and Data Center against the stand-in)', (
     assert.equal(j.issues.length, 1);
   });
 
+  it('a title of emoji: the summary is cut to 255 as Jira (Java) counts, UTF-16 code units — the issue is created, not refused for good (hostile review)', async (t) => {
+    const { j, ep } = await setup(t, { mode: 'cloud' }, '/rest/api/3/issue');
+    await open(ep, testIncident({ title: '🔥'.repeat(200) }));
+    const summary = j.issues[0]!.summary;
+    assert.ok(summary.length <= 255 && summary.endsWith('…') && summary.isWellFormed(), summary);
+  });
+
   it('Cloud v2: plain-text description, search on /rest/api/2/search/jql (never the removed /search)', async (t) => {
     const { j, ep } = await setup(t, { mode: 'cloud' }, '/rest/api/2/issue');
     const inc = testIncident();
