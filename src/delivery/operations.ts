@@ -6,6 +6,7 @@ import type { RetryPolicy } from '../core/retry/policy.ts';
 import type { Db } from '../store/db.ts';
 import { inTenant } from '../store/scope.ts';
 import { deliverBatch, DeliveryIncomplete } from './batch.ts';
+import { lockKey } from './engine.ts';
 import { cursorRows, listParked, parkedPositions, reparkItem, unpark, type ParkedRow } from './ledger.ts';
 import type { ConsumerWords, LiveStreamState } from './metrics.ts';
 import type { DeliveryItem, Sink, Source } from './types.ts';
@@ -128,7 +129,30 @@ export async function parkedItems(db: Db, consumer: string, tenantId: string, li
  * `<consumer>.parked.retry` with the actor.
  */
 export async function retryParked<I extends DeliveryItem>(db: Db, clock: Clock, runtime: DeliveryRuntime<I>, tenantId: string, actor: string): Promise<{ retried: number; delivered: number; still_parked: number }> {
-  return once(retrying, `${runtime.consumer}|${tenantId}`, 'a retry of this tenant\'s parked events', () => retryParkedOnce(db, clock, runtime, tenantId, actor));
+  const what = 'a retry of this tenant\'s parked events';
+  return once(retrying, `${runtime.consumer}|${tenantId}`, what, () => acrossReplicas(db, lockKey(`${runtime.consumer}.parked-retry`, tenantId, ''), what, () => retryParkedOnce(db, clock, runtime, tenantId, actor)));
+}
+
+/**
+ * Runs `fn` under a session-level advisory lock, refused 409 while another
+ * replica holds it. The in-process `once` alone let two replicas (the same
+ * request sent twice through a load balancer, two operators) re-send the same
+ * parked items together: both read them before either unparked them, and a
+ * receiver without idempotency got them twice (a Jira issue searched for
+ * before either create: two issues).
+ */
+async function acrossReplicas<T>(db: Db, key: bigint, what: string, fn: () => Promise<T>): Promise<T> {
+  const session = await db.lockSession();
+  try {
+    if (!(await session.tryLock(key))) throw new ProbectlError('PROBECTL_ERR_CONFLICT', `${what} is already running on another replica; wait for it to finish`);
+    try {
+      return await fn();
+    } finally {
+      await session.unlock(key).catch(() => undefined);
+    }
+  } finally {
+    await session.close().catch(() => undefined);
+  }
 }
 
 interface RetryTally {

@@ -6,6 +6,8 @@ import { pemFile, sleep, startNotifyApp, until } from './helpers.ts';
 import { Jira } from './servers/jira.ts';
 import { jira } from '../../src/notify/providers/jira/index.ts';
 import { connector, testIncident } from './helpers/provider-endpoint.ts';
+import { retryParked } from '../../src/delivery/operations.ts';
+import type { NotifyRuntime } from '../../src/notify/runtime.ts';
 
 const PD_SECRET = 'pd-hostile-secret-41f0';
 
@@ -98,5 +100,36 @@ describe('hostile review: a Jira clone carrying the incident label', () => {
     const res2 = await n.app.request('POST', '/ingest/itsm/jira/j1', { rawBody: moved, headers: { 'content-type': 'application/json', 'x-hub-signature': `sha256=${createHmac('sha256', JIN).update(moved).digest('hex')}` } });
     assert.equal(res2.json.result, 'applied', res2.text);
     await until(() => pd.incident(key)?.status === 'resolved', 'the page resolved');
+  });
+});
+
+describe('hostile review: an operator\'s retry of a failed open run by two replicas at once', () => {
+  it('two retries of the same parked Jira open (the request sent twice through a load balancer, each replica taking one): one issue, not two', async (t) => {
+    const j = await Jira.start({ mode: 'cloud' });
+    t.after(() => j.close());
+    const n = await startNotifyApp(t, ['acme'], (ids, dir) => ({
+      PROBECTL_NOTIFY_CONNECTORS: `${ids.acme}|jira|${j.url}/rest/api/3/issue?project=OPS|${j.user.user}:${j.user.secret}`,
+      PROBECTL_NOTIFY_CA_FILE: pemFile(dir, j.server.caPem),
+    }));
+    const tenant = n.tenants.acme as string;
+    j.server.inject({ kind: 'status', status: 400, body: { errorMessages: [], errors: { summary: 'Field \'summary\' cannot be set.' } }, when: { method: 'POST', path: '/rest/api/3/issue' } });
+    const incident = await n.signal(tenant);
+    const token = await n.token(tenant);
+    await until(async () => (await n.app.request('GET', '/v1/notify/failed', { token })).json.failed.length === 1, 'the open failed');
+    // Replica 2: the same code in a module instance of its own (its in-process "one retry at a time" is its own).
+    const second: string = '../../src/delivery/operations.ts?replica2';
+    const replica2 = (await import(second)) as typeof import('../../src/delivery/operations.ts');
+    const runtime = n.app.service.integrations.get('notify')?.runtime as NotifyRuntime;
+    const deps = n.app.service.deps;
+    const answers = await Promise.allSettled([
+      retryParked(deps.db, deps.clock, runtime.forTenant(tenant, undefined, true), tenant, 'user:one'),
+      replica2.retryParked(deps.db, deps.clock, runtime.forTenant(tenant, undefined, true), tenant, 'user:two'),
+    ]);
+    // One sends the open; the other is refused (409, already running) or finds nothing left to send.
+    const delivered = answers.map((r) => (r.status === 'fulfilled' ? r.value.delivered : 0));
+    assert.equal(delivered.reduce((x, y) => x + y, 0), 1, JSON.stringify(answers));
+    for (const r of answers) if (r.status === 'rejected') assert.equal((r.reason as { code?: string }).code, 'PROBECTL_ERR_CONFLICT');
+    await sleep(300);
+    assert.equal(j.withLabel(`probectl-${incident}`).length, 1, 'one Jira issue for the incident');
   });
 });

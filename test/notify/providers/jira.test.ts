@@ -49,6 +49,27 @@ describe('jira provider (Cloud v3 / v2 and Data Center against the stand-in)', (
     assert.equal(j.issues.length, 1);
   });
 
+  it('a title of emoji: the summary is cut to 255 as Jira (Java) counts, UTF-16 code units — the issue is created, not refused for good (hostile review)', async (t) => {
+    const { j, ep } = await setup(t, { mode: 'cloud' }, '/rest/api/3/issue');
+    await open(ep, testIncident({ title: '🔥'.repeat(200) }));
+    const summary = j.issues[0]!.summary;
+    assert.ok(summary.length <= 255 && summary.endsWith('…') && summary.isWellFormed(), summary);
+  });
+
+  it('a create whose answer is lost on Cloud (search eventually consistent): the retry waits for the index, so its lookup finds the issue — one issue, not two (hostile review)', async (t) => {
+    const { j, ep } = await setup(t, { mode: 'cloud', searchLagMs: 1_500 }, '/rest/api/3/issue');
+    const inc = testIncident();
+    j.server.inject({ kind: 'lost-response', when: { method: 'POST', path: '/rest/api/3/issue' } });
+    assert.deepEqual(await jira.lookup?.(inc, ep, undefined), { kind: 'none' });
+    const lost = await jira.perform({ action: 'open', incident: inc, ref: undefined, idempotencyKey: 'o' }, ep, undefined);
+    assert.equal(lost.kind, 'retryable');
+    assert.equal(j.issues.length, 1, 'Jira created it');
+    // The engine's next attempt: after the result's Retry-After, else within the default first backoff (1 s, full jitter).
+    await new Promise((r) => setTimeout(r, Math.max((lost as { retryAfterMs?: number }).retryAfterMs ?? 0, 1_000)));
+    await open(ep, inc);
+    assert.equal(j.issues.length, 1, 'the retried open found the issue instead of creating a second one');
+  });
+
   it('Cloud v2: plain-text description, search on /rest/api/2/search/jql (never the removed /search)', async (t) => {
     const { j, ep } = await setup(t, { mode: 'cloud' }, '/rest/api/2/issue');
     const inc = testIncident();

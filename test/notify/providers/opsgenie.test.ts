@@ -110,17 +110,27 @@ describe('opsgenie provider: mapping and limits', () => {
     }
   });
 
-  it('a long title is cut to 130 characters (code points) and a long target to 512; the stand-in accepts it', async (t) => {
+  it('a long title is cut to 130 characters (UTF-16 code units, as Opsgenie counts) and a long target to 512; the stand-in accepts it', async (t) => {
     const { og, ep } = await setup(t);
     const inc = testIncident({ title: `${'Ω'.repeat(100)} ${'😀'.repeat(200)}`, target: 't'.repeat(2_000), kindFamily: 'k'.repeat(300) });
     ok(await opsgenie.perform(testOp('open', inc), ep, undefined));
     const a = og.alert(inc.key)!;
-    assert.equal([...a.message].length, 130);
-    assert.ok(a.message.endsWith('…'));
+    assert.equal(a.message.length, 130);
+    assert.ok(a.message.endsWith('…') && a.message.isWellFormed());
     assert.ok(a.message.startsWith('Ω'.repeat(100)));
-    assert.equal([...a.entity!].length, 512);
-    assert.ok(a.tags.every((x) => [...x].length <= 50));
+    assert.equal(a.entity!.length, 512);
+    assert.ok(a.tags.every((x) => x.length <= 50));
     assert.ok(Object.entries(a.details).reduce((n, [k, v]) => n + k.length + v.length, 0) <= 8_000);
+  });
+
+  it('a title and target of emoji: cut to the limits as Opsgenie (Java) counts them, UTF-16 code units — the page is created, not refused for good (hostile review)', async (t) => {
+    const { og, ep } = await setup(t);
+    const inc = testIncident({ title: '🔥'.repeat(120), target: '🖧'.repeat(400), kindFamily: '📶'.repeat(60) });
+    ok(await opsgenie.perform(testOp('open', inc), ep, undefined));
+    const a = og.alert(inc.key)!;
+    assert.ok(a.message.length <= 130 && a.message.endsWith('…') && a.message.isWellFormed(), a.message);
+    assert.ok(a.entity!.length <= 512 && a.entity!.isWellFormed());
+    assert.ok(a.tags.every((x) => x.length <= 50 && x.isWellFormed()));
   });
 
   it('an empty title still gives a message', async (t) => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { classifyStatus, errorDetail, excerpt, paused } from '../../../src/notify/providers/shared/answers.ts';
-import { clip, updateSentence } from '../../../src/notify/providers/shared/text.ts';
+import { clip, clipUnits, updateSentence } from '../../../src/notify/providers/shared/text.ts';
 import type { VendorAnswer } from '../../../src/notify/providers/types.ts';
 import { testIncident, testOp, update } from '../helpers/provider-endpoint.ts';
 
@@ -40,6 +40,12 @@ describe('shared answer reading (src/notify/providers/shared)', () => {
   it('clip counts code points; updateSentence says how many signals and whether severity rose', () => {
     assert.equal(clip('ΩΩΩ', 3), 'ΩΩΩ');
     assert.equal(clip('🙂🙂🙂🙂', 3), '🙂🙂…');
+    // clipUnits counts UTF-16 code units (Java's String.length) and never splits a pair.
+    assert.equal(clipUnits('🙂🙂', 4), '🙂🙂');
+    assert.equal(clipUnits('🙂🙂🙂', 4), '🙂…');
+    assert.equal(clipUnits('a🙂🙂', 4), 'a🙂…');
+    assert.equal(clipUnits('ab🙂🙂', 4), 'ab…');
+    for (let n = 2; n < 12; n++) assert.ok(clipUnits('x🙂'.repeat(10), n).length <= n && clipUnits('x🙂'.repeat(10), n).isWellFormed());
     const inc = testIncident({ signalCount: 3 });
     assert.equal(updateSentence(testOp('update', inc, { update: update(1, 'info', 'info') })), '1 more signal correlated.');
     assert.equal(updateSentence(testOp('update', inc, { update: update(4, 'warning', 'critical') })), '4 more signals correlated; severity rose from warning to critical.');

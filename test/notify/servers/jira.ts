@@ -264,7 +264,8 @@ export class Jira {
     else if (project && !issuetype) errors.issuetype = 'Specify a valid issue type';
     if (typeof f.summary !== 'string' || f.summary.trim() === '') errors.summary = 'You must specify a summary of the issue.';
     else if (/[\r\n]/.test(f.summary)) errors.summary = 'The summary is invalid because it contains newline characters.';
-    else if ([...f.summary].length > 255) errors.summary = 'Summary must be less than 255 characters.';
+    // Jira is Java: String.length() counts UTF-16 code units (an emoji counts two).
+    else if (f.summary.length > 255) errors.summary = 'Summary must be less than 255 characters.';
     if (f.description !== undefined && f.description !== null) {
       const problem = this.bodyProblem(f.description, api, 'description');
       if (problem) Object.assign(errors, (problem.body as { errors: Record<string, string> }).errors);
@@ -295,7 +296,7 @@ export class Jira {
     const f = isRecord(b.fields) ? b.fields : {};
     const errors: Record<string, string> = {};
     for (const k of Object.keys(f)) if (!['summary', 'description', 'labels', 'priority'].includes(k)) errors[k] = `Field '${k}' cannot be set. It is not on the appropriate screen, or unknown.`;
-    if (f.summary !== undefined && (typeof f.summary !== 'string' || f.summary.trim() === '' || [...f.summary].length > 255)) errors.summary = 'Summary must be less than 255 characters.';
+    if (f.summary !== undefined && (typeof f.summary !== 'string' || f.summary.trim() === '' || f.summary.length > 255)) errors.summary = 'Summary must be less than 255 characters.';
     if (f.description !== undefined) {
       const problem = this.bodyProblem(f.description, api, 'description');
       if (problem) Object.assign(errors, (problem.body as { errors: Record<string, string> }).errors);

@@ -305,8 +305,9 @@ export function opsgenieWebhookPayload(a: OgAlert, action: 'Acknowledge' | 'Clos
   };
 }
 
+/** A length as Opsgenie's Java service counts it (String.length(): UTF-16 code units, so an emoji counts two). */
 function len(v: unknown): number {
-  return typeof v === 'string' ? [...v].length : 0;
+  return typeof v === 'string' ? v.length : 0;
 }
 
 function stringField(errors: Record<string, string>, b: Record<string, unknown>, name: string, max: number, label: string): void {

@@ -117,9 +117,19 @@ export async function findByLabel(c: JiraCall, incident: IncidentView): Promise<
   return { kind: 'none' };
 }
 
+/**
+ * How long a create that may have been applied (no answer, a timeout, a 5xx; not a 429) waits before it is tried
+ * again. The retry first looks the issue up by label, and Jira's search is eventually consistent (Cloud's
+ * /search/jql says so; reconcileIssues needs the id the lost answer carried): asked at once — the
+ * engine's first backoff is up to 1 s — it misses the issue just created and a second one is opened.
+ */
+export const CREATE_SETTLE_MS = 5_000;
+
 export async function createIssue(c: JiraCall, incident: IncidentView): Promise<OperationResult> {
   const answer = await send(c, 'POST', '/issue', createBody(c.jira.api, incident, c.ep.options));
   const result = classifyJira(answer, c);
+  const mayHaveApplied = answer.kind === 'failed' || answer.status >= 500;
+  if (result.kind === 'retryable' && mayHaveApplied) return { ...result, retryAfterMs: Math.max(result.retryAfterMs ?? 0, CREATE_SETTLE_MS) };
   if (result.kind !== 'ok' || answer.kind !== 'answered') return result;
   const body = jsonOf(answer);
   const ref = isRecord(body) ? refOf(body) : undefined;

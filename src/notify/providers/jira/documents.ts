@@ -1,4 +1,4 @@
-import { ciLines, clip } from '../shared/text.ts';
+import { ciLines, clipUnits } from '../shared/text.ts';
 import type { IncidentView, Operation } from '../types.ts';
 
 /**
@@ -36,9 +36,9 @@ export function descriptionOf(api: 2 | 3, incident: IncidentView): unknown {
   return `{noformat}\n${text}\n{noformat}`;
 }
 
-/** Summary: one line of at most 255 characters (Jira refuses newlines and longer ones). */
+/** Summary: one line of at most 255 characters as Jira (Java) counts them, UTF-16 code units (Jira refuses newlines and longer ones). */
 export function summaryOf(incident: IncidentView): string {
-  return clip(`[probectl ${incident.severity}] ${incident.title}`.replace(/[\r\n\t]+/g, ' '), 255);
+  return clipUnits(`[probectl ${incident.severity}] ${incident.title}`.replace(/[\r\n\t]+/g, ' '), 255);
 }
 
 export function descriptionLines(incident: IncidentView): string[] {

@@ -1,5 +1,5 @@
 import type { Severity } from '../../../incidents/model.ts';
-import { ciDescriptions, clip, factLines, updateSentence } from '../shared/text.ts';
+import { ciDescriptions, clipUnits as clip, factLines, updateSentence } from '../shared/text.ts';
 import type { IncidentView, Operation } from '../types.ts';
 
 /**
@@ -20,7 +20,10 @@ import type { IncidentView, Operation } from '../types.ts';
  */
 export const PRIORITY: Readonly<Record<Severity, 'P1' | 'P3' | 'P5'>> = { critical: 'P1', warning: 'P3', info: 'P5' };
 
-/** Documented field limits (characters) of the create-alert request. */
+/**
+ * Documented field limits (characters) of the create-alert request, counted as
+ * Opsgenie's Java service does (UTF-16 code units): every text is cut with clipUnits.
+ */
 export const LIMITS = { message: 130, alias: 512, description: 15_000, entity: 512, source: 100, user: 100, note: 25_000, tag: 50, tags: 20, details: 8_000 } as const;
 
 const SOURCE = 'probectl';

@@ -13,6 +13,21 @@ export function clip(text: string, max: number): string {
 }
 
 /**
+ * Truncates to at most `max` UTF-16 code units, ending with "…" when cut,
+ * never splitting a surrogate pair: for vendors whose limits are Java's
+ * String.length() (Jira, Opsgenie / JSM), where an emoji counts two — a text
+ * clipped by code points can still be over their limit, and the create is
+ * then refused for good (400/422).
+ */
+export function clipUnits(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+  return `${text.slice(0, end)}…`;
+}
+
+/**
  * What a coalesced update says, one sentence: "4 more signals correlated;
  * severity rose from warning to critical." — or, for an update without its
  * counts, "Incident updated: 3 signals so far.".
