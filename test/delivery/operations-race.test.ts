@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { systemClock } from '../../src/core/clock.ts';
-import { cursorRows, listParked, openCursor, parkItem } from '../../src/delivery/ledger.ts';
+import { cursorRows, listParked, openCursor, parkItem, reparkItem } from '../../src/delivery/ledger.ts';
 import { retryParked, type DeliveryRuntime } from '../../src/delivery/operations.ts';
 import type { DeliveryItem, Page, Sink, Source } from '../../src/delivery/types.ts';
 import { inTenant } from '../../src/store/scope.ts';
@@ -31,7 +31,7 @@ function runtime(sink: Sink<DeliveryItem>): DeliveryRuntime<DeliveryItem> {
 }
 
 describe('retrying parked items on two replicas at once', () => {
-  it('an item one replica delivered is not parked again by the other replica\'s refusal, and is counted delivered once', async (t) => {
+  it('one retry runs, the other replica\'s is refused 409; a late refusal never parks a delivered item again, counted delivered once', async (t) => {
     const test = await openTestDb();
     t.after(() => test.close());
     const [tenant] = await makeTenants(test.db, 'parked-race');
@@ -41,24 +41,22 @@ describe('retrying parked items on two replicas at once', () => {
       await parkItem(tx, 'test', 'audit', { seq: 1, id: item(1).id, status: 400, reason: 'HTTP 400', response: '' }, new Date());
     });
 
-    let aDone!: () => void;
-    const aFinished = new Promise<void>((r) => (aDone = r));
-    let bStarted!: () => void;
-    const bSending = new Promise<void>((r) => (bStarted = r));
-    // Replica A's receiver accepts the item; replica B's (the same SIEM a moment earlier, mid-reconfiguration) refuses it.
-    const accepting: Sink<DeliveryItem> = { async attempt() { await bSending; return { kind: 'ok' }; }, close: async () => {} };
-    const refusing: Sink<DeliveryItem> = {
-      async attempt() {
-        bStarted();
-        await aFinished;
-        return { kind: 'permanent', status: 400, reason: 'HTTP 400', response: '' };
-      },
-      close: async () => {},
-    };
-    const a = retryParked(test.db, systemClock, runtime(accepting), tenant!, 'token:alice').then((r) => (aDone(), r));
-    const b = replicaB.retryParked(test.db, systemClock, runtime(refusing), tenant!, 'token:bob');
-    const [ra] = await Promise.all([a, b]);
+    // Replica A's retry holds the tenant's retry lock while its receiver answers; replica B's retry meanwhile is refused.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let aSending!: () => void;
+    const sending = new Promise<void>((r) => (aSending = r));
+    const accepting: Sink<DeliveryItem> = { async attempt() { aSending(); await held; return { kind: 'ok' }; }, close: async () => {} };
+    const refusing: Sink<DeliveryItem> = { async attempt() { return { kind: 'permanent', status: 400, reason: 'HTTP 400', response: '' }; }, close: async () => {} };
+    const a = retryParked(test.db, systemClock, runtime(accepting), tenant!, 'token:alice');
+    await sending;
+    await assert.rejects(replicaB.retryParked(test.db, systemClock, runtime(refusing), tenant!, 'token:bob'), (err: Error & { code?: string }) => err.code === 'PROBECTL_ERR_CONFLICT');
+    release();
+    const ra = await a;
     assert.equal(ra.delivered, 1);
+
+    // Had a refusal of the same item come after A unparked it (a retry not under the lock), its row stays gone.
+    await inTenant(test.db, tenant!, (tx) => reparkItem(tx, 'test', 'audit', { seq: 1, id: item(1).id, status: 400, reason: 'HTTP 400', response: '' }, new Date()));
 
     const parked = await inTenant(test.db, tenant!, (tx) => listParked(tx, 'test', 10));
     const [row] = await inTenant(test.db, tenant!, (tx) => cursorRows(tx, 'test'));
