@@ -4,6 +4,7 @@ import { describe, it, type TestContext } from 'node:test';
 import fc from 'fast-check';
 import { opsgenie } from '../../../src/notify/providers/opsgenie/index.ts';
 import { PRIORITY } from '../../../src/notify/providers/opsgenie/request.ts';
+import { STATUS_POLL } from '../../../src/notify/providers/opsgenie/status.ts';
 import type { OperationResult } from '../../../src/notify/providers/types.ts';
 import { leaf } from '../../helpers/tls.ts';
 import { checkInboundProperty } from '../helpers/inbound-property.ts';
@@ -213,6 +214,101 @@ describe('opsgenie provider: answers', () => {
     });
     assert.deepEqual(await opsgenie.perform(testOp('open', inc), ep, undefined), { kind: 'permanent', status: 400, reason: 'Opsgenie answered 400: Bad request' });
     assert.deepEqual(await opsgenie.perform(testOp('resolve', inc), ep, undefined), { kind: 'permanent', status: 404, reason: 'Opsgenie answered 404: not json' });
+  });
+});
+
+/** Shortens the request-status deadline for one test. */
+function pollDeadline(t: TestContext, deadlineMs: number): void {
+  const before = { ...STATUS_POLL };
+  Object.assign(STATUS_POLL, { deadlineMs });
+  t.after(() => Object.assign(STATUS_POLL, before));
+}
+
+describe('opsgenie provider: asynchronous processing (Get Request Status)', () => {
+  for (const api of ['opsgenie', 'jsm'] as const) {
+    it(`${api}: a create accepted with 202 that fails when processed → permanent with Opsgenie's status text, no alert`, async (t) => {
+      const { og, ep, base } = await setup(t, { jsm: api === 'jsm', processDelayMs: 120, options: { team: 'Nobody' } });
+      og.failAsync({ action: 'Create', status: "Team 'Nobody' does not exist" });
+      const inc = testIncident();
+      const r = await opsgenie.perform(testOp('open', inc), ep, undefined);
+      const [accepted] = og.accepted;
+      assert.deepEqual(r, { kind: 'permanent', reason: `Opsgenie could not create the alert (request ${accepted!.requestId}): Team 'Nobody' does not exist` });
+      assert.equal(og.alerts.length, 0);
+      const polls = og.server.requests({ method: 'GET' });
+      assert.ok(polls.length >= 1);
+      for (const p of polls) {
+        assert.equal(p.path, `${base}/requests/${accepted!.requestId}`);
+        assert.equal(p.headers.authorization, `GenieKey ${og.apiKey}`);
+      }
+      assert.ok(polls.some((p) => p.status === 404), 'polled while pending');
+      assert.equal(polls.at(-1)!.status, 200);
+      assertNoSecret([r], [og.apiKey]);
+    });
+  }
+
+  it('the request still pending at the deadline → retryable; the retried create de-duplicates: one alert in the end', async (t) => {
+    const { og, ep } = await setup(t, { processDelayMs: 700 });
+    pollDeadline(t, 250);
+    const inc = testIncident();
+    const pending = await opsgenie.perform(testOp('open', inc), ep, undefined);
+    assert.equal(pending.kind, 'retryable', JSON.stringify(pending));
+    assert.match((pending as { reason: string }).reason, /^Opsgenie accepted the create \(request [0-9a-f-]{36}\) but had not processed it within 0\.25 s \(not processed yet\); retried$/);
+    assert.equal(og.alerts.length, 0);
+    og.processDelayMs = 0;
+    const retried = await opsgenie.perform(testOp('open', inc), ep, undefined);
+    ok(retried);
+    assert.equal(retried.ref?.data?.alert_id, og.alert(inc.key)!.id);
+    await og.server.waitFor(() => og.processed.size === 2, 3_000, 'the first create processed');
+    assert.equal(og.alerts.length, 1);
+    assert.equal(og.alert(inc.key)!.count, 2);
+  });
+
+  it('normal path with processing delay: each operation returns once processed — one alert, acknowledged, closed', async (t) => {
+    const { og, ep } = await setup(t, { processDelayMs: 150 });
+    const inc = testIncident();
+    const opened = await opsgenie.perform(testOp('open', inc), ep, undefined);
+    ok(opened);
+    assert.equal(og.alerts.length, 1, 'the alert exists when the open returns');
+    assert.equal(opened.ref?.data?.alert_id, og.alert(inc.key)!.id);
+    ok(await opsgenie.perform(testOp('acknowledge', inc, { ref: opened.ref }), ep, undefined));
+    assert.equal(og.alert(inc.key)!.acknowledged, true, 'acknowledged when the acknowledge returns');
+    ok(await opsgenie.perform(testOp('resolve', inc, { ref: opened.ref }), ep, undefined));
+    assert.equal(og.alert(inc.key)!.status, 'closed', 'closed when the resolve returns');
+    assert.equal(og.alerts.length, 1);
+    assert.deepEqual([...og.processed.values()].map((s) => [s.action, s.isSuccess]), [['Create', true], ['Acknowledge', true], ['Close', true]]);
+  });
+
+  it('a close processed before its still-pending create ("Alert does not exist") → retryable; once the create is processed the close succeeds', async (t) => {
+    const { og, ep } = await setup(t, { processDelayMs: 600 });
+    pollDeadline(t, 200);
+    const inc = testIncident();
+    assert.equal((await opsgenie.perform(testOp('open', inc), ep, undefined)).kind, 'retryable');
+    const createId = og.accepted[0]!.requestId;
+    // The close overtakes the create at Opsgenie.
+    og.processDelayMs = 0;
+    const early = await opsgenie.perform(testOp('resolve', inc, { ref: { id: inc.key, data: { service: 'opsgenie', request_id: createId } } }), ep, undefined);
+    assert.equal(early.kind, 'retryable', JSON.stringify(early));
+    assert.match((early as { reason: string }).reason, /^Opsgenie: Alert does not exist \(the close of request [0-9a-f-]{36} came before its create/);
+    const byKey = await opsgenie.perform(testOp('acknowledge', inc, { ref: { id: inc.key } }), ep, undefined);
+    assert.equal(byKey.kind, 'retryable', JSON.stringify(byKey));
+    await og.server.waitFor(() => og.alerts.length === 1, 3_000, 'the create processed');
+    ok(await opsgenie.perform(testOp('resolve', inc, { ref: { id: inc.key, data: { service: 'opsgenie', request_id: createId } } }), ep, undefined));
+    assert.equal(og.alert(inc.key)!.status, 'closed');
+  });
+
+  it('a close failing when processed for another reason, or with the create long processed → permanent with the status text', async (t) => {
+    const { og, ep } = await setup(t);
+    const inc = testIncident();
+    const opened = await opsgenie.perform(testOp('open', inc), ep, undefined);
+    ok(opened);
+    og.failAsync({ action: 'Close', status: 'Alert is locked by a maintenance policy' });
+    const r = await opsgenie.perform(testOp('resolve', inc, { ref: opened.ref }), ep, undefined);
+    assert.equal(r.kind, 'permanent');
+    assert.match((r as { reason: string }).reason, /^Opsgenie could not close the alert \(request [0-9a-f-]{36}\): Alert is locked by a maintenance policy$/);
+    og.alerts.length = 0; // the alert is gone (deleted in Opsgenie)
+    const gone = await opsgenie.perform(testOp('acknowledge', inc, { ref: opened.ref }), ep, undefined);
+    assert.equal(gone.kind, 'permanent', JSON.stringify(gone));
+    assert.match((gone as { reason: string }).reason, /: Alert does not exist$/);
   });
 });
 

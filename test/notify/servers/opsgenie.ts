@@ -87,8 +87,14 @@ export interface OpsgenieOptions {
   apiKeys?: string[];
   /** Account-level keys: authenticated, but 403 40301 on alert actions. */
   accountKeys?: string[];
-  /** Delay before a request is processed (async); default 0 (processed before the 202 is sent). */
+  /** Delay before a request is processed (async); default 0 (processed before the 202 is sent). Changeable later: `og.processDelayMs`. */
   processDelayMs?: number;
+}
+
+/** An asynchronous failure to inject: the next request of this action is accepted (202) and then fails with this status text. */
+export interface OgAsyncFailure {
+  action: OgRequestStatus['action'];
+  status: string;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -112,9 +118,13 @@ export class Opsgenie {
   readonly apiKeys: string[];
   readonly accountKeys: string[];
   readonly alerts: OgAlert[] = [];
+  /** Every accepted (202) request, in order, processed or not. */
+  readonly accepted: Array<{ requestId: string; action: OgRequestStatus['action']; api: OgApi }> = [];
   /** Processed requests by id. */
   readonly processed = new Map<string, OgRequestStatus>();
-  private readonly delayMs: number;
+  /** Delay before an accepted request is processed; while pending, its status answers 404. */
+  processDelayMs: number;
+  private readonly failures: OgAsyncFailure[] = [];
   private nextTiny = 1;
   private readonly timers = new Set<NodeJS.Timeout>();
 
@@ -122,7 +132,7 @@ export class Opsgenie {
     this.server = server;
     this.apiKeys = opts.apiKeys ?? [randomUUID()];
     this.accountKeys = opts.accountKeys ?? [];
-    this.delayMs = opts.processDelayMs ?? 0;
+    this.processDelayMs = opts.processDelayMs ?? 0;
   }
 
   static async start(opts: OpsgenieOptions = {}): Promise<Opsgenie> {
@@ -155,6 +165,15 @@ export class Opsgenie {
   async close(): Promise<void> {
     for (const t of this.timers) clearTimeout(t);
     await this.server.close();
+  }
+
+  /**
+   * The next requests of these actions are accepted with 202 and then fail
+   * when processed (`isSuccess: false` with the status text; nothing changes),
+   * as Opsgenie reports e.g. an unknown responder team.
+   */
+  failAsync(...failures: OgAsyncFailure[]): void {
+    this.failures.push(...failures);
   }
 
   /** The latest alert with this alias. */
@@ -216,13 +235,18 @@ export class Opsgenie {
   /** Answers 202 at once; the work runs now (delay 0) or after the configured delay. */
   private accept(api: OgApi, action: OgRequestStatus['action'], work: () => Omit<OgRequestStatus, 'requestId' | 'action' | 'api' | 'processedAt'>): VendorReply {
     const requestId = randomUUID();
-    const run = () => this.processed.set(requestId, { requestId, action, api, processedAt: new Date().toISOString(), ...work() });
-    if (this.delayMs === 0) run();
+    this.accepted.push({ requestId, action, api });
+    const run = () => {
+      const i = this.failures.findIndex((f) => f.action === action);
+      const outcome = i >= 0 ? { isSuccess: false, status: this.failures.splice(i, 1)[0]!.status, alertId: '', alias: '' } : work();
+      this.processed.set(requestId, { requestId, action, api, processedAt: new Date().toISOString(), ...outcome });
+    };
+    if (this.processDelayMs === 0) run();
     else {
       const t = setTimeout(() => {
         this.timers.delete(t);
         run();
-      }, this.delayMs);
+      }, this.processDelayMs);
       this.timers.add(t);
     }
     return { status: 202, body: { result: 'Request will be processed', took: took(), requestId } };

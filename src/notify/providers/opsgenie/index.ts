@@ -4,6 +4,7 @@ import { jsonOf, str } from '../shared/answers.ts';
 import { classify } from './classify.ts';
 import { parseOpsgenieWebhook } from './inbound.ts';
 import { actionRequest, createBody } from './request.ts';
+import { awaitRequest, pendingResult, saysNoAlert, validRequestId } from './status.ts';
 
 /**
  * Opsgenie Alert API v2 — and, unchanged, Jira Service Management's
@@ -52,11 +53,36 @@ async function perform(op: Operation, ep: ConnectorEndpoint, signal: AbortSignal
     const result = classify(answer, ep.clock, hide);
     if (result.kind !== 'ok' || answer.kind !== 'answered') return result;
     const requestId = str(jsonOf(answer), 'requestId');
-    return { kind: 'ok', ref: { id: op.incident.key, data: { service: service(ep.url) ?? 'opsgenie', ...(requestId !== undefined && /^[A-Za-z0-9-]{1,64}$/.test(requestId) ? { request_id: requestId } : {}) } } };
+    if (!validRequestId(requestId)) return { kind: 'retryable', reason: 'Opsgenie accepted the create but named no request id to follow; retried (the alias de-duplicates the create)' };
+    const outcome = await awaitRequest(ep, ep.url, requestId, headers, hide, signal);
+    if (outcome.kind === 'pending') return pendingResult('create', requestId, outcome);
+    if (!outcome.isSuccess) return { kind: 'permanent', reason: `Opsgenie could not create the alert (request ${requestId}): ${outcome.status || 'no reason given'}` };
+    return { kind: 'ok', ref: { id: op.incident.key, data: { service: service(ep.url) ?? 'opsgenie', request_id: requestId, ...(outcome.alertId !== undefined ? { alert_id: outcome.alertId } : {}) } } };
   }
   const { url, body } = actionRequest(ep.url, op);
   const answer = await ep.http.request('POST', url, { headers, json: body, signal });
-  return classify(answer, ep.clock, hide);
+  const result = classify(answer, ep.clock, hide);
+  // A note (update) is not followed: nothing depends on it, and pagers get no updates (updates: false).
+  if (result.kind !== 'ok' || answer.kind !== 'answered' || op.action === 'update') return result;
+  const what = op.action === 'resolve' ? 'close' : 'acknowledge';
+  const requestId = str(jsonOf(answer), 'requestId');
+  if (!validRequestId(requestId)) return { kind: 'retryable', reason: `Opsgenie accepted the ${what} but named no request id to follow; retried` };
+  const outcome = await awaitRequest(ep, ep.url, requestId, headers, hide, signal);
+  if (outcome.kind === 'pending') return pendingResult(what, requestId, outcome);
+  if (outcome.isSuccess) return { kind: 'ok' };
+  if (saysNoAlert(outcome.status)) {
+    // The alert may not exist *yet*: the create this alert came from may still be pending at Opsgenie
+    // (a close processed before its create would leave the alert open). Retryable while it is pending.
+    const createId = op.ref?.data?.request_id;
+    if (validRequestId(createId)) {
+      const create = await awaitRequest(ep, ep.url, createId, headers, hide, signal, true);
+      if (create.kind === 'pending') return { kind: 'retryable', reason: `Opsgenie: ${outcome.status} (the ${what} of request ${requestId} came before its create, request ${createId}, was processed); retried` };
+    } else if (op.ref?.data === undefined) {
+      // Sent by the incident key (the open was not recorded: skipped, or still unanswered — its create may be pending).
+      return { kind: 'retryable', reason: `Opsgenie: ${outcome.status} (the ${what} of request ${requestId} went by the incident key; the create may still be pending); retried` };
+    }
+  }
+  return { kind: 'permanent', reason: `Opsgenie could not ${what} the alert (request ${requestId}): ${outcome.status || 'no reason given'}` };
 }
 
 export const opsgenie: NotifyProvider = {
