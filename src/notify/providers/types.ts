@@ -8,7 +8,9 @@ import type { IncidentStatus, Severity } from '../../incidents/model.ts';
  * src/notify/providers/<name>/, one line in the provider registry. A
  * provider only builds requests for its vendor and classifies the answers;
  * it never loops, sleeps or retries (the delivery engine's one retry loop
- * does), never logs, and never puts a secret in a message it returns.
+ * does), never logs, and never puts a secret in a message it returns. One
+ * bounded exception: Opsgenie/JSM poll Get Request Status for a few seconds
+ * after a 202 (opsgenie/status.ts), within the caller's signal.
  */
 
 /** The incident as a connector shows it (built by the notify core from the incident row). */

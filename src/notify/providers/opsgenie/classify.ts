@@ -20,15 +20,16 @@ function detail(answer: Answered, secrets: readonly string[]): string {
  *
  * | answer                                              | result     |
  * |-----------------------------------------------------|------------|
- * | 2xx (202 "Request will be processed" + requestId)    | ok         |
+ * | 2xx (202 "Request will be processed" + requestId)    | ok: accepted; the outcome is then read from Get Request Status (status.ts) |
  * | 408, 429 (X-RateLimit-State: THROTTLED), 5xx         | retryable, Retry-After honoured |
  * | 401, 403 (e.g. 40301: not an API-integration key)    | paused     |
  * | 422 "Key format is not valid!"                       | paused (the key is wrong, not the request) |
  * | other 4xx (400, 404, 422 with `errors`)              | permanent, the vendor's message and field errors summarised |
  * | no answer (reset, timeout): retryable; TLS failure: paused |
  *
- * Requests are processed asynchronously: 202 means accepted, which is all
- * the API promises; the alias makes a repeated create harmless.
+ * Requests are processed asynchronously: 202 means accepted only; index.ts
+ * follows create / acknowledge / close with Get Request Status (status.ts).
+ * The alias makes a repeated create harmless.
  */
 export function classify(answer: VendorAnswer, clock: Clock, secrets: readonly string[]): OperationResult {
   const result = classifyStatus(answer, clock, { what: 'Opsgenie', detail: (a) => detail(a, secrets), secrets, check: { 401: CHECK_KEY, 403: CHECK_KEY } });

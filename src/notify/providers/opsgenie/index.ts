@@ -77,9 +77,11 @@ async function perform(op: Operation, ep: ConnectorEndpoint, signal: AbortSignal
     if (validRequestId(createId)) {
       const create = await awaitRequest(ep, ep.url, createId, headers, hide, signal, true);
       if (create.kind === 'pending') return { kind: 'retryable', reason: `Opsgenie: ${outcome.status} (the ${what} of request ${requestId} came before its create, request ${createId}, was processed); retried` };
-    } else if (op.ref?.data === undefined) {
-      // Sent by the incident key (the open was not recorded: skipped, or still unanswered — its create may be pending).
-      return { kind: 'retryable', reason: `Opsgenie: ${outcome.status} (the ${what} of request ${requestId} went by the incident key; the create may still be pending); retried` };
+    } else if (op.action === 'resolve' && op.ref?.data === undefined) {
+      // Sent by the incident key: the open was never recorded (skipped because the incident was over first,
+      // or unanswered). No alert with the alias is what such a close expects (the sink's documented no-op);
+      // its create's request id is unknown here, so a create still pending at Opsgenie cannot be told apart.
+      return { kind: 'ok' };
     }
   }
   return { kind: 'permanent', reason: `Opsgenie could not ${what} the alert (request ${requestId}): ${outcome.status || 'no reason given'}` };
