@@ -101,17 +101,23 @@ export async function commitBatch(tx: TenantTx, clock: Clock, consumer: string, 
 
 /** Parks one item, or records one more refusal of an item already parked. */
 export async function parkItem(tx: TenantTx, consumer: string, stream: string, p: ParkedItem, at: Date): Promise<void> {
-  const row = [consumer, stream, p.seq];
   await tx.query(
     `INSERT INTO delivery_parked (tenant_id, consumer, stream, seq, event_id, parked_at, status, reason, response)
      VALUES ($1, $2, $3, $4, $5, $6, $7, decode($8, 'base64'), decode($9, 'base64'))
      ON CONFLICT (tenant_id, consumer, stream, seq) DO UPDATE SET parked_at = EXCLUDED.parked_at, status = EXCLUDED.status,
        reason = EXCLUDED.reason, response = EXCLUDED.response, attempts = delivery_parked.attempts + 1`,
-    // What a receiver said is stored as it can be (a NUL would fail the commit, and the stream with it, on every
-    // attempt, were it ever kept as text), and sealed: it may echo the event (docs/encryption.md).
-    [tx.tenantId, consumer, stream, p.seq, p.id, at, p.status ?? null,
-      sealText(tx, SEALED.parkedReason, row, storableText(p.reason, 1000)), sealText(tx, SEALED.parkedResponse, row, storableText(p.response, 4000))],
+    [tx.tenantId, consumer, stream, p.seq, p.id, at, p.status ?? null, ...sealedRefusal(tx, consumer, stream, p)],
   );
+}
+
+/**
+ * A refusal's reason and answer as parked rows keep them: stored as they can be (a NUL would fail the
+ * commit, and the stream with it, on every attempt, were it ever kept as text), and sealed: they may echo
+ * the event (docs/encryption.md).
+ */
+function sealedRefusal(tx: TenantTx, consumer: string, stream: string, p: ParkedItem): [string, string] {
+  const row = [consumer, stream, p.seq];
+  return [sealText(tx, SEALED.parkedReason, row, storableText(p.reason, 1000)), sealText(tx, SEALED.parkedResponse, row, storableText(p.response, 4000))];
 }
 
 /**
@@ -120,12 +126,10 @@ export async function parkItem(tx: TenantTx, consumer: string, stream: string, p
  * brought back, so a delivered item is neither shown parked nor counted delivered a second time.
  */
 export async function reparkItem(tx: TenantTx, consumer: string, stream: string, p: ParkedItem, at: Date): Promise<void> {
-  const row = [consumer, stream, p.seq];
   await tx.query(
     `UPDATE delivery_parked SET parked_at = $5, status = $6, reason = decode($7, 'base64'), response = decode($8, 'base64'), attempts = attempts + 1
       WHERE tenant_id = $1 AND consumer = $2 AND stream = $3 AND seq = $4`,
-    [tx.tenantId, consumer, stream, p.seq, at, p.status ?? null,
-      sealText(tx, SEALED.parkedReason, row, storableText(p.reason, 1000)), sealText(tx, SEALED.parkedResponse, row, storableText(p.response, 4000))],
+    [tx.tenantId, consumer, stream, p.seq, at, p.status ?? null, ...sealedRefusal(tx, consumer, stream, p)],
   );
 }
 

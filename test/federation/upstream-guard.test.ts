@@ -40,7 +40,7 @@ describe('upstream cardinality guard', () => {
     });
   });
   let client: UpstreamClient;
-  const backend = () => upstreamBackend({ client, maxSeries: 100, lookbackMs: 300_000, writeLimits: DEFAULT_REMOTE_WRITE_LIMITS, log: pino({ level: 'silent' }), metrics: undefined });
+  const backend = (guardEntries?: number) => upstreamBackend({ client, maxSeries: 100, lookbackMs: 300_000, writeLimits: DEFAULT_REMOTE_WRITE_LIMITS, log: pino({ level: 'silent' }), metrics: undefined, guardEntries });
 
   before(async () => {
     server.listen(0, '127.0.0.1');
@@ -84,7 +84,7 @@ describe('upstream cardinality guard', () => {
 
   it('shares its verdicts fairly: a tenant asking more distinct queries than it holds costs another tenant none of its verdicts', async () => {
     const OTHER = '00000000-0000-4000-8000-00000000beef';
-    const b = upstreamBackend({ client, maxSeries: 100, lookbackMs: 300_000, writeLimits: DEFAULT_REMOTE_WRITE_LIMITS, log: pino({ level: 'silent' }), metrics: undefined, guardEntries: 50 });
+    const b = backend(50);
     const count = () => seriesCalls.filter((c) => c.getAll('match[]').some((m) => m.includes(OTHER))).length;
     record = true;
     seriesCalls.length = 0;

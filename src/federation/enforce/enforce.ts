@@ -24,6 +24,7 @@ import { evaluateConstant, formatConstant, isConstantExpression, numberToken, re
 import { formatPromDuration, goQuote, goRound, unquotePromString } from './literals.ts';
 import { checkPromRegex } from './regex.ts';
 import { children, parsePromQL, position } from './tree.ts';
+import { isLegacyLabelName, isLegacyMetricName } from '../names.ts';
 import {
   type EnforcedMatch,
   type EnforcedQuery,
@@ -314,27 +315,6 @@ export function enforceSelector(raw: RawSelector, tenant: string): EnforcedSelec
   if (raw.offsetMs !== undefined && raw.offsetMs !== 0) out.offsetMs = raw.offsetMs;
   if (raw.at !== undefined) out.at = raw.at;
   return out;
-}
-
-function isLegacyLabelName(name: string): boolean {
-  if (name === '') return false;
-  for (let i = 0; i < name.length; i++) {
-    const c = name[i] as string;
-    const ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_' || (i > 0 && c >= '0' && c <= '9');
-    if (!ok) return false;
-  }
-  return true;
-}
-
-/** `[a-zA-Z_:][a-zA-Z0-9_:]*`: a metric name every PromQL parser takes. */
-function isLegacyMetricName(name: string): boolean {
-  if (name === '') return false;
-  for (let i = 0; i < name.length; i++) {
-    const c = name[i] as string;
-    const ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_' || c === ':' || (i > 0 && c >= '0' && c <= '9');
-    if (!ok) return false;
-  }
-  return true;
 }
 
 /** A legacy metric name that is not a word PromQL reads as a keyword or number. */

@@ -37,6 +37,7 @@ import { uncompressSync } from 'snappy';
 import { RemoteWriteError, type RemoteWriteLimits } from './errors.ts';
 import { scanWriteRequest, type WireCounts } from './wire-scan.ts';
 import { METRIC_TYPES, type WireMetadata, type WireSample, type WireSeries, type WireWriteRequest, WriteRequestType } from './schema.ts';
+import { isLegacyLabelName, isLegacyMetricName } from '../names.ts';
 
 /** Defaults sized for a Prometheus sender's batches (max_samples_per_send 2000 by default). */
 export const DEFAULT_REMOTE_WRITE_LIMITS: RemoteWriteLimits = Object.freeze({
@@ -265,26 +266,6 @@ function text(bytes: Uint8Array | undefined, what: string): string {
   } catch {
     throw new RemoteWriteError('malformed', `${what} is not valid UTF-8`);
   }
-}
-
-export function isLegacyLabelName(name: string): boolean {
-  if (name === '') return false;
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i);
-    const ok = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || (i > 0 && c >= 48 && c <= 57);
-    if (!ok) return false;
-  }
-  return true;
-}
-
-export function isLegacyMetricName(name: string): boolean {
-  if (name === '') return false;
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i);
-    const ok = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 58 || (i > 0 && c >= 48 && c <= 57);
-    if (!ok) return false;
-  }
-  return true;
 }
 
 /** The validated label set of one series (step 4 and 5 of decodeRemoteWrite): sorted by name, the caller's tenant forced. */

@@ -1,10 +1,10 @@
 import { safeOrigin } from '../../../core/http/transport.ts';
 import type { ConnectorEndpoint, NotifyProvider, Operation, OperationResult, OptionSpec } from '../types.ts';
-import { jsonOf, str } from '../shared/answers.ts';
+import { jsonOf, str, type Answered } from '../shared/answers.ts';
 import { classify } from './classify.ts';
 import { parseOpsgenieWebhook } from './inbound.ts';
 import { actionRequest, createBody } from './request.ts';
-import { awaitRequest, pendingResult, saysNoAlert, validRequestId } from './status.ts';
+import { awaitRequest, pendingResult, saysNoAlert, validRequestId, type Processed } from './status.ts';
 
 /**
  * Opsgenie Alert API v2 — and, unchanged, Jira Service Management's
@@ -43,6 +43,19 @@ const options: readonly OptionSpec[] = [
   },
 ];
 
+/**
+ * Follows an accepted (2xx) alert request to its outcome: the `requestId` of its answer read back with
+ * Get Request Status (status.ts). The processed outcome, or the result to return when there is none to
+ * follow (no request id) or it was still pending at the deadline (both retried).
+ */
+async function follow(answer: Answered, what: 'create' | 'acknowledge' | 'close', ep: ConnectorEndpoint, headers: Record<string, string>, hide: readonly string[], signal: AbortSignal | undefined): Promise<OperationResult | { requestId: string; outcome: Processed }> {
+  const requestId = str(jsonOf(answer), 'requestId');
+  if (!validRequestId(requestId)) return { kind: 'retryable', reason: `Opsgenie accepted the ${what} but named no request id to follow; retried${what === 'create' ? ' (the alias de-duplicates the create)' : ''}` };
+  const outcome = await awaitRequest(ep, ep.url, requestId, headers, hide, signal);
+  if (outcome.kind === 'pending') return pendingResult(what, requestId, outcome);
+  return { requestId, outcome };
+}
+
 async function perform(op: Operation, ep: ConnectorEndpoint, signal: AbortSignal | undefined): Promise<OperationResult> {
   const key = await ep.secret();
   if (key === undefined || key.trim() === '') return { kind: 'paused', reason: 'Opsgenie needs an API integration key as the connector secret' };
@@ -52,10 +65,9 @@ async function perform(op: Operation, ep: ConnectorEndpoint, signal: AbortSignal
     const answer = await ep.http.request('POST', ep.url, { headers, json: createBody(op.incident, ep.options), signal });
     const result = classify(answer, ep.clock, hide);
     if (result.kind !== 'ok' || answer.kind !== 'answered') return result;
-    const requestId = str(jsonOf(answer), 'requestId');
-    if (!validRequestId(requestId)) return { kind: 'retryable', reason: 'Opsgenie accepted the create but named no request id to follow; retried (the alias de-duplicates the create)' };
-    const outcome = await awaitRequest(ep, ep.url, requestId, headers, hide, signal);
-    if (outcome.kind === 'pending') return pendingResult('create', requestId, outcome);
+    const followed = await follow(answer, 'create', ep, headers, hide, signal);
+    if (!('requestId' in followed)) return followed;
+    const { requestId, outcome } = followed;
     if (!outcome.isSuccess) return { kind: 'permanent', reason: `Opsgenie could not create the alert (request ${requestId}): ${outcome.status || 'no reason given'}` };
     return { kind: 'ok', ref: { id: op.incident.key, data: { service: service(ep.url) ?? 'opsgenie', request_id: requestId, ...(outcome.alertId !== undefined ? { alert_id: outcome.alertId } : {}) } } };
   }
@@ -65,10 +77,9 @@ async function perform(op: Operation, ep: ConnectorEndpoint, signal: AbortSignal
   // A note (update) is not followed: nothing depends on it, and pagers get no updates (updates: false).
   if (result.kind !== 'ok' || answer.kind !== 'answered' || op.action === 'update') return result;
   const what = op.action === 'resolve' ? 'close' : 'acknowledge';
-  const requestId = str(jsonOf(answer), 'requestId');
-  if (!validRequestId(requestId)) return { kind: 'retryable', reason: `Opsgenie accepted the ${what} but named no request id to follow; retried` };
-  const outcome = await awaitRequest(ep, ep.url, requestId, headers, hide, signal);
-  if (outcome.kind === 'pending') return pendingResult(what, requestId, outcome);
+  const followed = await follow(answer, what, ep, headers, hide, signal);
+  if (!('requestId' in followed)) return followed;
+  const { requestId, outcome } = followed;
   if (outcome.isSuccess) return { kind: 'ok' };
   if (saysNoAlert(outcome.status)) {
     // The alert may not exist *yet*: the create this alert came from may still be pending at Opsgenie

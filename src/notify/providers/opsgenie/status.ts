@@ -18,9 +18,8 @@ import type { ConnectorEndpoint, OperationResult } from '../types.ts';
 export const STATUS_POLL = { firstDelayMs: 100, maxDelayMs: 1_600, deadlineMs: 5_000 };
 
 /** What the status endpoint said about one request. */
-export type RequestOutcome =
-  | { kind: 'processed'; isSuccess: boolean; status: string; alertId: string | undefined }
-  | { kind: 'pending'; reason: string };
+export interface Processed { kind: 'processed'; isSuccess: boolean; status: string; alertId: string | undefined }
+export type RequestOutcome = Processed | { kind: 'pending'; reason: string };
 
 const REQUEST_ID = /^[A-Za-z0-9-]{1,64}$/;
 
@@ -52,7 +51,7 @@ async function readOnce(ep: ConnectorEndpoint, url: URL, headers: Record<string,
     kind: 'processed',
     isSuccess: ok,
     status: excerpt(typeof data.status === 'string' ? data.status : '', secrets),
-    alertId: typeof data.alertId === 'string' && /^[A-Za-z0-9-]{1,64}$/.test(data.alertId) ? data.alertId : undefined,
+    alertId: typeof data.alertId === 'string' && validRequestId(data.alertId) ? data.alertId : undefined,
   };
 }
 
