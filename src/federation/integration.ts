@@ -9,6 +9,9 @@ import { safeOrigin } from '../core/http/transport.ts';
 import { upstreamAppender, upstreamBackend } from './upstream/backend.ts';
 import { checkUpstream } from './upstream/check.ts';
 import { UpstreamClient } from './upstream/client.ts';
+import { systemClock, type Clock } from '../core/clock.ts';
+import { DatabaseClock } from '../store/db-clock.ts';
+import type { Logger } from 'pino';
 
 /**
  * Metrics federation (docs/federation.md): Grafana reads the tenant's series as
@@ -30,37 +33,63 @@ export const metrics = integration<MetricsSettings, MetricsRuntime>({
   routes: metricsRoutes,
   commands: registerMetricsCommands,
   async start(settings, deps) {
-    const store = metricsStore(deps.db, deps.clock, settings);
-    const limiter = queryLimiter(settings);
     const log = deps.log;
-    const counters = deps.background ? federationMetrics(deps.registry) : undefined;
     const up = settings.upstream;
+    // The embedded store's time windows on PostgreSQL are judged on the database's clock, which
+    // every replica shares (store/db-clock.ts); an injected test clock is used as it is.
+    const dbClock = deps.background && !up && deps.db.driver === 'postgres' && deps.clock === systemClock ? databaseClock(deps.db, deps.clock, log) : undefined;
+    await dbClock?.start();
+    const clock: Clock = dbClock ?? deps.clock;
+    const store = metricsStore(deps.db, clock, settings);
+    const limiter = queryLimiter(settings);
+    const counters = deps.background ? federationMetrics(deps.registry) : undefined;
     const client = up ? new UpstreamClient(up, deps.secrets, log) : undefined;
     try {
       if (client && deps.background) await checkUpstream(client, deps.providerTenantId);
     } catch (err) {
       await client?.close();
+      dbClock?.stop();
       throw err;
     }
     const backend: MetricsBackend = client
       ? upstreamBackend({ client, maxSeries: settings.maxSeries, lookbackMs: settings.lookbackMs, writeLimits: settings.writeLimits, log, metrics: counters })
       : embeddedBackend({ store, settings, log, metrics: counters });
     const closeClient = async () => { await client?.close(); };
-    if (!deps.background) return { runtime: { settings, store, backend, limiter, metrics: undefined, log }, summary: () => ({}), stop: closeClient };
+    if (!deps.background) return { runtime: { settings, store, backend, limiter, metrics: undefined, log, clock }, summary: () => ({}), stop: closeClient };
     const jobs = new MetricsJobs({
-      db: deps.db, clock: deps.clock, log, store: client ? upstreamAppender({ client, log }) : store, settings, secrets: deps.secrets, providerTenantId: deps.providerTenantId,
+      db: deps.db, clock, log, store: client ? upstreamAppender({ client, log }) : store, settings, secrets: deps.secrets, providerTenantId: deps.providerTenantId,
       onRun: (job, outcome) => counters?.jobRuns.inc({ job, outcome }),
     });
     jobs.start();
     return {
-      runtime: { settings, store, backend, limiter, metrics: counters, log, jobs },
+      runtime: { settings, store, backend, limiter, metrics: counters, log, clock, jobs },
       summary: () => (up
         ? { backend: 'upstream', upstream: safeOrigin(up.url), tenancy: up.tenancy, self_interval_ms: settings.selfIntervalMs, max_series: settings.maxSeries }
         : { retention: `${settings.retentionMs / 86_400_000}d`, self_interval_ms: settings.selfIntervalMs, max_series: settings.maxSeries }),
       stop: async () => {
         await jobs.stop();
+        dbClock?.stop();
         await closeClient();
       },
     };
   },
 });
+
+/** Beyond this offset (ms) between this replica's clock and the database's, each measurement is logged as a warning. */
+const CLOCK_WARN_MS = 10_000;
+
+/** The database's clock for the embedded store, its measurements logged: a large offset and a failed measurement warn. */
+function databaseClock(db: ConstructorParameters<typeof DatabaseClock>[0], local: Clock, log: Logger): DatabaseClock {
+  let failing = false;
+  return new DatabaseClock(db, local, (r) => {
+    if ('error' in r) {
+      if (!failing) log.warn({ err: r.error instanceof Error ? r.error.message : String(r.error) }, 'metrics: could not read the database\'s clock; the last measured offset stays in use');
+      failing = true;
+      return;
+    }
+    failing = false;
+    if (Math.abs(r.offsetMs) > CLOCK_WARN_MS) {
+      log.warn({ offset_ms: r.offsetMs }, `metrics: this replica's clock is ${Math.round(Math.abs(r.offsetMs) / 1000)} s ${r.offsetMs > 0 ? 'behind' : 'ahead of'} the database's; the metrics store uses the database's clock (fix this host's time synchronisation)`);
+    }
+  });
+}

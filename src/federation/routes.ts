@@ -124,7 +124,7 @@ function promEndpoint(path: string, summary: string, params: Record<string, unkn
     handler: async ({ deps, principal, query, body, params: p, signal, headers }) => {
       const merged = promParams(method === 'POST' ? (body as unknown as Buffer | undefined) : undefined, query);
       const rt = runtimeOf(deps);
-      const request: ReadRequest = { tenant: principal.tenantId, now: deps.clock.now(), params: merged, signal, acceptsGzip: acceptsGzip(headers) };
+      const request: ReadRequest = { tenant: principal.tenantId, now: rt.clock.now(), params: merged, signal, acceptsGzip: acceptsGzip(headers) };
       return limited(rt, principal.tenantId, async (release) => {
         const out = await storage(async () => handler(rt.backend, request, (p ?? {}) as Record<string, string>));
         return { ...replyBody(rt, out, release), contentType: 'application/json' };
@@ -154,7 +154,7 @@ export const metricsRoutes: readonly RouteDef<Deps>[] = [
       const rt = runtimeOf(deps);
       const params = promParams(undefined, query);
       return limited(rt, principal.tenantId, async (release) => {
-        const body = await storage(() => rt.backend.federate({ tenant: principal.tenantId, now: deps.clock.now(), params, signal, acceptsGzip: acceptsGzip(headers) }));
+        const body = await storage(() => rt.backend.federate({ tenant: principal.tenantId, now: rt.clock.now(), params, signal, acceptsGzip: acceptsGzip(headers) }));
         return { ...replyBody(rt, body, release), contentType: EXPOSITION_CONTENT_TYPE };
       });
     },
@@ -176,7 +176,7 @@ export const metricsRoutes: readonly RouteDef<Deps>[] = [
         return Array.isArray(v) ? v.join(', ') : v;
       };
       const answer = await rt.backend.write({
-        tenant: principal.tenantId, now: deps.clock.now(), contentType: header('content-type'), contentEncoding: header('content-encoding'),
+        tenant: principal.tenantId, now: rt.clock.now(), contentType: header('content-type'), contentEncoding: header('content-encoding'),
         body: (body as unknown as Buffer | undefined) ?? Buffer.alloc(0), signal,
       });
       return { status: answer.status, body: answer.body, ...(answer.headers ? { headers: answer.headers } : {}), ...(answer.contentType ? { contentType: answer.contentType } : {}) };

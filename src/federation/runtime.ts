@@ -34,6 +34,12 @@ export interface MetricsRuntime {
   readonly limiter: QueryLimiter;
   readonly metrics: FederationMetrics | undefined;
   readonly log: Logger;
+  /**
+   * What the routes take as now (a query's default time, federation's lookback, a write's
+   * future limit): on PostgreSQL in the server the database's clock (store/db-clock.ts), so
+   * replicas agree; else the injected clock.
+   */
+  readonly clock: Clock;
   /** The background jobs (server only): tests and operations run them now. */
   readonly jobs?: MetricsJobs;
 }

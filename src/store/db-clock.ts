@@ -1,0 +1,79 @@
+import type { Clock } from '../core/clock.ts';
+import type { Db } from './db.ts';
+
+/** How often DatabaseClock.start() measures the offset again (ms). */
+export const DB_CLOCK_SYNC_MS = 60_000;
+
+/**
+ * The database server's clock, read through this replica's: `now()` is the local clock plus an
+ * offset measured against PostgreSQL's `clock_timestamp()` (Cristian's algorithm: the server's
+ * time minus the midpoint of the round trip, so the error is at most half the round trip plus
+ * the drift since the last measurement — milliseconds, against the minute of skew the metrics
+ * store tolerates). Replicas whose own clocks disagree then agree on time, as far as the
+ * store's time windows go: what compaction may move (older than now − the compaction horizon)
+ * and what an append or a read must therefore compare against compacted chunks (older than
+ * now − horizon/2) are judged on one clock.
+ *
+ * Until the first measurement, and when a measurement fails, the last offset (0 at first) is
+ * used. Units: milliseconds since the Unix epoch, as Date.now().
+ */
+export class DatabaseClock implements Clock {
+  private offsetMs = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  /**
+   * `db`: a PostgreSQL database (PGlite runs in this process, on this clock: nothing to
+   * measure). `local`: this replica's clock. `onSync`: told each measured offset (ms; positive:
+   * the database is ahead) or the error of a failed measurement.
+   */
+  private readonly db: Db;
+  private readonly local: Clock;
+  private readonly onSync: (result: { offsetMs: number } | { error: unknown }) => void;
+
+  constructor(db: Db, local: Clock, onSync: (result: { offsetMs: number } | { error: unknown }) => void = () => undefined) {
+    this.db = db;
+    this.local = local;
+    this.onSync = onSync;
+  }
+
+  now(): number {
+    return this.local.now() + this.offsetMs;
+  }
+
+  /** The offset in use (ms; positive: the database is ahead of this replica). */
+  get offset(): number {
+    return this.offsetMs;
+  }
+
+  /** Measures the offset once; returns it (ms). Throws what the database throws (the offset is then unchanged). */
+  async sync(): Promise<number> {
+    const offset = await this.db.transaction(async (tx) => {
+      const t0 = this.local.now();
+      const res = await tx.query<{ t: number | string }>('SELECT (extract(epoch from clock_timestamp()) * 1000)::float8 AS t');
+      const t1 = this.local.now();
+      return Math.round(Number(res.rows[0]?.t) - (t0 + t1) / 2);
+    });
+    if (!Number.isFinite(offset)) throw new Error('the database answered no time');
+    this.offsetMs = offset;
+    return offset;
+  }
+
+  /** Measures now, then every `intervalMs`, reporting each through onSync; never rejects. */
+  async start(intervalMs = DB_CLOCK_SYNC_MS): Promise<void> {
+    await this.measure();
+    this.timer ??= setInterval(() => void this.measure(), intervalMs).unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private async measure(): Promise<void> {
+    try {
+      this.onSync({ offsetMs: await this.sync() });
+    } catch (error) {
+      this.onSync({ error });
+    }
+  }
+}
