@@ -81,7 +81,7 @@ export function embeddedBackend(deps: EmbeddedBackendDeps): MetricsBackend {
     federate: async (r) => federate({ store, tenant: r.tenant, now: r.now, maxSeries: settings.maxSeries, lookbackMs: settings.lookbackMs }, r.params),
     async write(w) {
       await remoteWrite(
-        { store, tenant: w.tenant, limits: settings.writeLimits, now: w.now, log: deps.log, metrics: deps.metrics },
+        { store, tenant: w.tenant, limits: settings.writeLimits, now: w.now, retentionMs: settings.retentionMs, log: deps.log, metrics: deps.metrics },
         { contentType: w.contentType, contentEncoding: w.contentEncoding },
         w.body,
       );

@@ -9,6 +9,10 @@
  *   over a limit 400 naming the variable, malformed 400 — nothing stored;
  * - every series' `tenant_id` is the caller's tenant (forced on decode, checked
  *   again by the store);
+ * - a sample older than now − PROBECTL_METRICS_RETENTION refuses the whole request
+ *   on decode (400 naming the series index, the sample time and the variable; nothing
+ *   stored): the retention job deletes samples before that cut (`now` is read from the
+ *   server's clock, as the store's and the retention job's), so a 2xx would be a lie;
  * - the store keeps what is valid; a refusal (new series over the tenant's cap,
  *   a different value for a stored timestamp, a sample too far ahead) answers
  *   400 naming it, so the sender does not retry what would be refused again;
@@ -29,7 +33,10 @@ export interface WriteContext {
   readonly store: SeriesStore;
   readonly tenant: string;
   readonly limits: RemoteWriteLimits;
+  /** The request's time (the server's clock, as the store's and the retention job's). */
   readonly now: number;
+  /** PROBECTL_METRICS_RETENTION: samples before now − retentionMs are refused. */
+  readonly retentionMs: number;
   readonly log: Logger;
   readonly metrics: FederationMetrics | undefined;
 }
@@ -71,7 +78,7 @@ export async function remoteWrite(ctx: WriteContext, headers: { contentType?: st
   let decoded: ColumnarWriteRequest;
   try {
     checkRemoteWriteHeaders(headers);
-    decoded = decodeRemoteWriteColumns(body, { tenant: ctx.tenant, limits: ctx.limits, nowMs: ctx.now }, labelCache);
+    decoded = decodeRemoteWriteColumns(body, { tenant: ctx.tenant, limits: ctx.limits, nowMs: ctx.now, retentionMs: ctx.retentionMs }, labelCache);
   } catch (err) {
     if (!(err instanceof RemoteWriteError)) throw err;
     const named = namedLimit(err);

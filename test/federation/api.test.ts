@@ -207,9 +207,15 @@ describe('metrics federation API', () => {
     assert.equal((await post(`${G}/query_range`, { query: '{__name__=~"sem_.*"}', start: sec(t0), end: sec(t0 + 4 * STEP), step: '15' })).text, range.text.replace('"1","2","3","3","3"', '"1","2","3","3","3"'));
   });
 
-  it('retention: the background job deletes samples older than PROBECTL_METRICS_RETENTION', async () => {
+  it('retention: remote-write refuses samples older than PROBECTL_METRICS_RETENTION (400, nothing stored); the background job deletes what ages past it', async () => {
     const old = now - 3 * 3_600_000;
-    await write([{ labels: { __name__: 'ret_metric' }, samples: [[old, 1], [old + STEP, 2], [now - STEP, 3]] }]);
+    const refused = await remoteWrite(app, token, [{ labels: { __name__: 'ret_metric' }, samples: [[old, 1], [old + STEP, 2], [now - STEP, 3]] }]);
+    assert.deepEqual([refused.status, refused.json.code], [400, 'PROBECTL_ERR_METRICS_WRITE_MALFORMED'], refused.text);
+    assert.match(refused.json.message, /^series 0 has a sample at \S+Z, older than PROBECTL_METRICS_RETENTION \(1h\) allows: samples before \S+Z are not kept \(nothing of this request was stored\)$/);
+    assert.deepEqual((await get(`${G}/series`, { 'match[]': 'ret_metric' })).json.data, [], 'nothing of the request was stored');
+    // Samples already older than the retention (stored before it was shortened, say): the job deletes them.
+    const stored = await runtime().store.append(tenant, [{ labels: { __name__: 'ret_metric' }, timestamps: [old, old + STEP, now - STEP], values: new Float64Array([1, 2, 3]) }]);
+    assert.equal(stored.stored, 3);
     const raw = () => get(`${G}/query`, { query: 'ret_metric[4h]', time: sec(now) });
     assert.equal((await raw()).json.data.result[0].values.length, 3);
     await runtime().jobs?.compact();

@@ -174,6 +174,19 @@ describe('remote-write columns decoder (the write route) equals decodeRemoteWrit
     const cache = new RemoteWriteLabelCache();
     assertSame(compressSync(raw([{ labels: [['__name__', 'up']], samples: [[1, 1]] }])), { tenant: T, nowMs: 1_000_000 }, cache);
     assertSame(compressSync(raw([{ labels: [['__name__', 'up']], samples: [[5_000_000, 1]] }])), { tenant: T, nowMs: 1_000_000 }, cache);
+    // Samples older than the retention (the embedded store's cut), in the first series or a later one, first or last of it.
+    const retention = { tenant: T, nowMs: 1_000_000, retentionMs: 600_000 };
+    for (const series of [
+      [{ labels: [['__name__', 'up']], samples: [[399_999, 1], [500_000, 2]] }],
+      [{ labels: [['__name__', 'up']], samples: [[400_000, 1]] }, { labels: [['__name__', 'down']], samples: [[500_000, 1], [300_000, 2]] }],
+      [{ labels: [['__name__', 'up']], samples: [[400_000, 1]] }, { labels: [['__name__', 'up']], samples: [[1, 1]] }],
+      [{ labels: [['__name__', 'up']], samples: [[1, 1], [5_000_000, 1]] }],
+      [{ labels: [['__name__', 'up']], samples: [[400_000, 1], [5_000_000, 1]] }, { labels: [['__name__', 'x']], samples: [[1, 1]] }],
+    ] as Spec[][]) {
+      const r = assertSame(compressSync(raw(series)), retention, cache);
+      assert.equal(r.ok, false);
+    }
+    assert.equal(assertSame(compressSync(raw([{ labels: [['__name__', 'up']], samples: [[400_000, 1]] }])), retention, cache).ok, true, 'the cut itself is kept');
   });
 
   it('a tag or length protobufjs reads as uint32 differently from the wire scan (over 2^32, longer than 5 bytes) is refused by both, never a series the scan did not count', () => {
@@ -216,8 +229,8 @@ describe('remote-write columns decoder (the write route) equals decodeRemoteWrit
 
   it('generated requests answer the same (fast-check)', () => {
     const cache = new RemoteWriteLabelCache(20);
-    fc.assert(fc.property(fc.array(spec, { maxLength: 5 }), fc.constantFrom('acme', 'zeta'), (series, tenant) => {
-      assertSame(compressSync(raw(series)), { tenant, nowMs: 4000, limits: { maxLabelValueBytes: 5 } }, cache);
+    fc.assert(fc.property(fc.array(spec, { maxLength: 5 }), fc.constantFrom('acme', 'zeta'), fc.boolean(), (series, tenant, retention) => {
+      assertSame(compressSync(raw(series)), { tenant, nowMs: 4000, limits: { maxLabelValueBytes: 5 }, ...(retention ? { retentionMs: 3000 } : {}) }, cache);
     }), { numRuns: 1500 });
   });
 

@@ -223,6 +223,19 @@ describe('remote-write decoding: validation', () => {
     assert.match(rwError(() => decodeRemoteWrite(body, { tenant: T, nowMs: 1_000_000 })).message, /too far in the future/);
     assert.doesNotThrow(() => decodeRemoteWrite(body, { tenant: T, nowMs: 1_500_000 }));
   });
+  it('a sample older than now − retentionMs, when both are given (the embedded store); the cut itself is kept, as the retention job keeps it', () => {
+    const body = encode([
+      { labels: [['__name__', 'up'], ['job', 'label-value-not-echoed']], samples: [[900_000, 1]] },
+      { labels: [['__name__', 'up'], ['job', 'label-value-not-echoed']], samples: [[400_000, 1], [499_999, 2], [900_000, 3]] },
+    ]);
+    const err = rwError(() => decodeRemoteWrite(body, { tenant: T, nowMs: 1_000_000, retentionMs: 500_000 }));
+    assert.deepEqual([err.kind, err.status, err.code], ['malformed', 400, 'PROBECTL_ERR_METRICS_WRITE_MALFORMED']);
+    assert.equal(err.message, 'series 1 has a sample at 1970-01-01T00:06:40.000Z, older than PROBECTL_METRICS_RETENTION (500s) allows: samples before 1970-01-01T00:08:20.000Z are not kept (nothing of this request was stored)');
+    const atCut = encode([{ labels: [['__name__', 'up']], samples: [[500_000, 1], [900_000, 3]] }]);
+    assert.doesNotThrow(() => decodeRemoteWrite(atCut, { tenant: T, nowMs: 1_000_000, retentionMs: 500_000 }), 'a sample at now − retention is kept');
+    assert.match(rwError(() => decodeRemoteWrite(atCut, { tenant: T, nowMs: 1_000_001, retentionMs: 500_000 })).message, /^series 0 has a sample at 1970-01-01T00:08:20.000Z, older than PROBECTL_METRICS_RETENTION/, 'one millisecond later it is not');
+    assert.doesNotThrow(() => decodeRemoteWrite(body, { tenant: T, nowMs: 1_000_000 }), 'without retentionMs (upstream mode) no sample is too old');
+  });
   it('framed snappy, garbage, truncated bodies and bad protobuf are malformed (400)', () => {
     const framed = Buffer.concat([Buffer.from([0xff, 0x06, 0x00, 0x00]), Buffer.from('sNaPpY')]);
     const good = encode([{ labels: [['__name__', 'up']], samples: [[1, 1]] }]);

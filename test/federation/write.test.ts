@@ -13,6 +13,7 @@ import { encodeWriteRequest } from '../helpers/remote-write.ts';
 
 const TENANT = '7d9c2f4e-1b3a-4c5d-8e6f-0a1b2c3d4e5f';
 const NOW = Date.parse('2026-11-23T10:00:00.000Z');
+const RETENTION = 15 * 86_400_000;
 const HEADERS = { contentType: 'application/x-protobuf', contentEncoding: 'snappy' };
 
 /** A store seam: records what append got, answers what the test says. */
@@ -40,7 +41,7 @@ describe('remote-write handling (src/federation/write.ts)', () => {
       { labels: { __name__: 'temp', room: 'lab' }, samples: [[NOW - 2000, NaN], [NOW - 1000, -Infinity]] },
     ]);
     const { log } = capture();
-    const res = await remoteWrite({ store, tenant: TENANT, limits: DEFAULT_REMOTE_WRITE_LIMITS, now: NOW, log, metrics: undefined }, HEADERS, body);
+    const res = await remoteWrite({ store, tenant: TENANT, limits: DEFAULT_REMOTE_WRITE_LIMITS, now: NOW, retentionMs: RETENTION, log, metrics: undefined }, HEADERS, body);
     assert.deepEqual(res, { stored: 4, duplicates: 0 });
     assert.deepEqual(got.map((s) => s.labels), [{ __name__: 'up', tenant_id: TENANT }, { __name__: 'temp', room: 'lab', tenant_id: TENANT }]);
     assert.deepEqual(got.map((s) => Array.from(s.timestamps)), [[NOW - 2000, NOW - 1000], [NOW - 2000, NOW - 1000]]);
@@ -57,7 +58,7 @@ describe('remote-write handling (src/federation/write.ts)', () => {
     const registry = new Registry();
     const metrics = federationMetrics(registry);
     const body = encodeWriteRequest([{ labels: { __name__: 'up', secret: 'label-value-never-logged' }, samples: [[NOW, 1]] }]);
-    await assert.rejects(remoteWrite({ store, tenant: TENANT, limits: DEFAULT_REMOTE_WRITE_LIMITS, now: NOW, log, metrics }, HEADERS, body), (err: unknown) => {
+    await assert.rejects(remoteWrite({ store, tenant: TENANT, limits: DEFAULT_REMOTE_WRITE_LIMITS, now: NOW, retentionMs: RETENTION, log, metrics }, HEADERS, body), (err: unknown) => {
       assert.ok(err instanceof ProbectlError);
       assert.deepEqual([err.code, err.status], ['PROBECTL_ERR_DB_UNAVAILABLE', 503]);
       return true;
@@ -71,9 +72,29 @@ describe('remote-write handling (src/federation/write.ts)', () => {
     const store = storeThat(async () => assert.fail('nothing may be stored'));
     const { log, lines } = capture();
     const body = encodeWriteRequest(Array.from({ length: 3 }, (_, i) => ({ labels: { __name__: 'm', i: String(i), secret: 'label-value-never-logged' }, samples: [[NOW, i] as [number, number]] })));
-    await assert.rejects(remoteWrite({ store, tenant: TENANT, limits: { ...DEFAULT_REMOTE_WRITE_LIMITS, maxSeries: 2 }, now: NOW, log, metrics: undefined }, HEADERS, body), /PROBECTL_METRICS_WRITE_MAX_SERIES/);
-    await assert.rejects(remoteWrite({ store, tenant: TENANT, limits: DEFAULT_REMOTE_WRITE_LIMITS, now: NOW, log, metrics: undefined }, { ...HEADERS, contentType: 'application/x-protobuf;proto=io.prometheus.write.v2.Request' }, body), (err: unknown) => (err as ProbectlError).status === 415);
+    await assert.rejects(remoteWrite({ store, tenant: TENANT, limits: { ...DEFAULT_REMOTE_WRITE_LIMITS, maxSeries: 2 }, now: NOW, retentionMs: RETENTION, log, metrics: undefined }, HEADERS, body), /PROBECTL_METRICS_WRITE_MAX_SERIES/);
+    await assert.rejects(remoteWrite({ store, tenant: TENANT, limits: DEFAULT_REMOTE_WRITE_LIMITS, now: NOW, retentionMs: RETENTION, log, metrics: undefined }, { ...HEADERS, contentType: 'application/x-protobuf;proto=io.prometheus.write.v2.Request' }, body), (err: unknown) => (err as ProbectlError).status === 415);
     assert.ok(lines.every((l) => !l.includes('label-value-never-logged')));
+  });
+
+  it('a sample older than now − PROBECTL_METRICS_RETENTION among fresh ones refuses the request (400 naming the series, the time and the variable, no label value); the store is not reached', async () => {
+    const store = storeThat(async () => assert.fail('nothing may be stored'));
+    const { log, lines } = capture();
+    const registry = new Registry();
+    const metrics = federationMetrics(registry);
+    const body = encodeWriteRequest([
+      { labels: { __name__: 'up', secret: 'label-value-never-logged' }, samples: [[NOW - 1000, 1]] },
+      { labels: { __name__: 'up', secret: 'label-value-never-logged', i: '1' }, samples: [[NOW - RETENTION - 1, 1], [NOW, 2]] },
+    ]);
+    await assert.rejects(remoteWrite({ store, tenant: TENANT, limits: DEFAULT_REMOTE_WRITE_LIMITS, now: NOW, retentionMs: RETENTION, log, metrics }, HEADERS, body), (err: unknown) => {
+      assert.ok(err instanceof ProbectlError);
+      assert.deepEqual([err.code, err.status], ['PROBECTL_ERR_METRICS_WRITE_MALFORMED', 400]);
+      assert.equal(err.message, 'series 1 has a sample at 2026-11-08T09:59:59.999Z, older than PROBECTL_METRICS_RETENTION (15d) allows: samples before 2026-11-08T10:00:00.000Z are not kept (nothing of this request was stored)');
+      return true;
+    });
+    assert.ok(lines.some((l) => l.includes('remote-write refused') && l.includes('PROBECTL_METRICS_RETENTION')), lines.join());
+    assert.ok(lines.every((l) => !l.includes('label-value-never-logged')));
+    assert.match(await registry.metrics(), /probectl_metrics_write_requests_total\{outcome="refused"\} 1/);
   });
 
   it('reads classify connection failures as storage unavailable, everything else not', () => {

@@ -20,7 +20,7 @@
 import type { SeriesSamples } from '../store/types.ts';
 import { TenantBoundedCache, textBytes, type TenantEntries } from '../tenant-cache.ts';
 import { isStaleMarker, STALE_NAN_BITS } from '../stale.ts';
-import { decodeInflated, inflateRequest, maxTimestampOf, seriesLabels, tooFarAhead, type DecodedWriteRequest, type DecodeOptions } from './decode.ts';
+import { decodeInflated, inflateRequest, maxTimestampOf, minTimestampOf, seriesLabels, tooFarAhead, tooOld, type DecodedWriteRequest, type DecodeOptions } from './decode.ts';
 import type { RemoteWriteLimits } from './errors.ts';
 import { LabelType, type WireLabel } from './schema.ts';
 import { readVarint, varintAt } from './varint.ts';
@@ -303,6 +303,7 @@ export function decodeRemoteWriteSamples(body: Uint8Array, options: DecodeOption
     }
   }
   const maxTimestamp = maxTimestampOf(options);
+  const minTimestamp = minTimestampOf(options);
   const labels: Array<Readonly<Record<string, string>>> = [];
   const bounds = new Int32Array(walked.count + 1);
   const seen = new Set<string>();
@@ -319,6 +320,9 @@ export function decodeRemoteWriteSamples(body: Uint8Array, options: DecodeOption
       if (keys[i] !== undefined) cache.add(known, keys[i] as string, entry);
     }
     if (entry.overridden) tenantOverridden++;
+    // The walk keeps a series' samples ascending: its first sample is its oldest (and the first
+    // refused in wire order, as decodeRemoteWrite refuses it).
+    if (minTimestamp !== undefined && end > first && (ts[first] as number) < minTimestamp) throw tooOld(i, ts[first] as number, minTimestamp, options.retentionMs as number);
     if (maxTimestamp !== undefined) {
       for (let j = first; j < end; j++) if ((ts[j] as number) > maxTimestamp) throw tooFarAhead(i, ts[j] as number);
     }

@@ -31,13 +31,18 @@
  * - two series that become identical once the tenant is forced are merged, samples in
  *   timestamp order;
  * - with `nowMs`, a sample more than `maxAheadMs` (default 10 minutes, Prometheus's
- *   `maxAheadTime`) in the future is refused like Prometheus refuses it (400).
+ *   `maxAheadTime`) in the future is refused like Prometheus refuses it (400);
+ * - with `nowMs` and `retentionMs` (the embedded store's PROBECTL_METRICS_RETENTION), a sample
+ *   before `nowMs − retentionMs` is refused (400): the store's retention job deletes every
+ *   sample before that cut, so a 2xx would tell the sender it is stored when it is not
+ *   (Prometheus's receiver refuses samples it cannot store, storage.ErrOutOfBounds, with 400).
  */
 import { uncompressSync } from 'snappy';
 import { RemoteWriteError, type RemoteWriteLimits } from './errors.ts';
 import { scanWriteRequest, type WireCounts } from './wire-scan.ts';
 import { METRIC_TYPES, type WireMetadata, type WireSample, type WireSeries, type WireWriteRequest, WriteRequestType } from './schema.ts';
 import { isLegacyLabelName, isLegacyMetricName } from '../names.ts';
+import { formatDuration } from '../../core/duration.ts';
 
 /** Defaults sized for a Prometheus sender's batches (max_samples_per_send 2000 by default). */
 export const DEFAULT_REMOTE_WRITE_LIMITS: RemoteWriteLimits = Object.freeze({
@@ -94,6 +99,12 @@ export interface DecodeOptions {
   /** Current time in ms; when given, samples beyond `nowMs + maxAheadMs` are refused. */
   readonly nowMs?: number;
   readonly maxAheadMs?: number;
+  /**
+   * With `nowMs`: samples before `nowMs − retentionMs` are refused (the embedded store's
+   * PROBECTL_METRICS_RETENTION; its retention job deletes samples before the same cut).
+   * Unset (upstream mode: the engine keeps its own retention), no sample is too old.
+   */
+  readonly retentionMs?: number;
 }
 
 /** Fatal on invalid UTF-8; a leading U+FEFF is part of the text (Go keeps the bytes as sent), not a byte order mark to strip. */
@@ -218,6 +229,7 @@ function validate(request: WireWriteRequest, options: DecodeOptions, limits: Rem
     throw new RemoteWriteError('over-limit', `request carries ${sampleTotal} samples, more than maxSamples (${limits.maxSamples})`, 'maxSamples');
   }
   const maxTimestamp = maxTimestampOf(options);
+  const minTimestamp = minTimestampOf(options);
   const merged = new Map<string, { labels: Label[]; samples: Sample[] }>();
   let tenantOverridden = 0;
   let ignoredExemplars = 0;
@@ -229,7 +241,7 @@ function validate(request: WireWriteRequest, options: DecodeOptions, limits: Rem
       throw new RemoteWriteError('malformed', `series ${index} (${JSON.stringify(describe(labels))}) carries native histogram samples, which probectl does not store; set send_native_histograms: false in the remote_write config`);
     }
     ignoredExemplars += wire.exemplars?.length ?? 0;
-    const samples = (wire.samples ?? []).map((s) => sample(s, index, maxTimestamp));
+    const samples = (wire.samples ?? []).map((s) => sample(s, index, maxTimestamp, minTimestamp, options.retentionMs));
     if (samples.length === 0) {
       emptySeries++;
       return;
@@ -311,13 +323,14 @@ export function seriesLabels(wire: WireSeries, index: number, tenant: string, li
   return { labels, overridden };
 }
 
-function sample(s: WireSample, index: number, maxTimestamp: number | undefined): Sample {
+function sample(s: WireSample, index: number, maxTimestamp: number | undefined, minTimestamp: number | undefined, retentionMs: number | undefined): Sample {
   const ts = s.timestamp;
   const timestampMs = ts === undefined ? 0 : typeof ts === 'number' ? ts : ts.toNumber();
   if (!Number.isSafeInteger(timestampMs)) {
     throw new RemoteWriteError('malformed', `series ${index} has a sample timestamp beyond ±2^53 ms (not an exact integer here; the embedded store keeps ±2^51 ms, about year 73,000)`);
   }
   if (maxTimestamp !== undefined && timestampMs > maxTimestamp) throw tooFarAhead(index, timestampMs);
+  if (minTimestamp !== undefined && timestampMs < minTimestamp) throw tooOld(index, timestampMs, minTimestamp, retentionMs as number);
   return { timestampMs: timestampMs + 0, value: s.value ?? 0 };
 }
 
@@ -329,6 +342,25 @@ export function tooFarAhead(index: number, timestampMs: number): RemoteWriteErro
 /** The latest sample time accepted (nowMs + maxAheadMs), or undefined without nowMs. */
 export function maxTimestampOf(options: DecodeOptions): number | undefined {
   return options.nowMs === undefined ? undefined : options.nowMs + (options.maxAheadMs ?? 10 * 60_000);
+}
+
+/** A sample time as ISO 8601 (clamped to the range a Date holds). */
+function isoTime(ms: number): string {
+  return new Date(Math.max(-8.64e15, Math.min(ms, 8.64e15))).toISOString();
+}
+
+/**
+ * The refusal of a sample older than the retention: the sample time and the cut, never a label.
+ * The cut is the retention job's (it deletes samples with t < now − retention): a sample at the
+ * cut itself is kept.
+ */
+export function tooOld(index: number, timestampMs: number, minTimestampMs: number, retentionMs: number): RemoteWriteError {
+  return new RemoteWriteError('malformed', `series ${index} has a sample at ${isoTime(timestampMs)}, older than PROBECTL_METRICS_RETENTION (${formatDuration(retentionMs)}) allows: samples before ${isoTime(minTimestampMs)} are not kept (nothing of this request was stored)`);
+}
+
+/** The earliest sample time accepted (nowMs − retentionMs), or undefined without both. */
+export function minTimestampOf(options: DecodeOptions): number | undefined {
+  return options.nowMs === undefined || options.retentionMs === undefined ? undefined : options.nowMs - options.retentionMs;
 }
 
 function metadata(m: WireMetadata, index: number, limits: RemoteWriteLimits): DecodedMetadata {
