@@ -140,6 +140,43 @@ describe('Google SecOps: the Chronicle API import methods and the webhook feed',
     assert.match(paused[0] ?? '', /^HTTP 404 NOT_FOUND: the Chronicle instance, log type or feed in PROBECTL_SIEM_ENDPOINT does not exist$/);
   });
 
+  /** How many times each event id arrived through logs:import (otlp data). */
+  const logCounts = (server: ChronicleServer) => {
+    const counts = new Map<string, number>();
+    for (const l of server.logs) {
+      const id = String(decodeOtlpJson(JSON.parse(l.data))[0]!.attributes['probectl.event.id']);
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    return counts;
+  };
+
+  it('403 on a later request of a batch pauses the stream like 403 on the first; accepted requests are not sent again, the rest arrives once', async () => {
+    // A stand-in of its own: no request of another test (an aborted one still arriving) takes its faults.
+    const own = await startChronicle({ oauth, apiKey: API_KEY, webhookSecret: WEBHOOK_SECRET });
+    try {
+      const events = clones(10, 400, () => ({ blob: 'd'.repeat(4000) }));
+      // The first request is imported; the second is refused (the account lost chronicle.logs.import), then imported.
+      own.faults.push('pass', { status: 403 });
+      const r = await deliverWithin(logs({ PROBECTL_SIEM_ENDPOINT: own.logsUrl, PROBECTL_SIEM_BATCH_BYTES: '16384' }), events);
+      assert.deepEqual([r.parked, own.faults], [[], []]);
+      const statuses = own.requests.map((x) => x.status);
+      assert.ok(statuses.length >= 4, `a batch of several requests: ${statuses.join(',')}`);
+      assert.deepEqual(statuses.slice(0, 3), [200, 403, 200], 'the refused request is retried, the imported first one is not sent again');
+      assert.ok(statuses.slice(2).every((s) => s === 200), statuses.join(','));
+      const counts = logCounts(own);
+      assert.deepEqual([...counts.keys()].sort(), events.map((e) => e.id).sort());
+      assert.ok([...counts.values()].every((n) => n === 1), 'every event exactly once');
+      // The same alarm as a refused first request: one pause with the refusal, lifted once Google accepts.
+      const refusal = 'HTTP 403 PERMISSION_DENIED: Google SecOps refused the credentials or their permissions';
+      assert.deepEqual([r.paused, r.resumed], [[refusal], 1]);
+      own.faults.push({ status: 403 });
+      const first = await deliverWithin(logs({ PROBECTL_SIEM_ENDPOINT: own.logsUrl, PROBECTL_SIEM_BATCH_BYTES: '16384' }), clones(2, 450, () => ({ blob: 'e' })));
+      assert.deepEqual([first.paused, first.resumed], [[refusal], 1], 'a refused first request raises the same alarm');
+    } finally {
+      await own.close();
+    }
+  });
+
   it('the Google token endpoint: a bad key pauses, 429/5xx retry, a fixed key file resumes', async () => {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const wrongKey = oauth.keyFile({ privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() });
