@@ -116,7 +116,8 @@ describe('Google SecOps: the Chronicle API import methods and the webhook feed',
   });
 
   it('429 (Retry-After) and 5xx retry, 401/403 pause and resume, an unknown log type pauses; a failing later request does not repeat the first', async () => {
-    chronicle.faults.push({ status: 429, retryAfter: '1' }, { status: 503 }, { status: 401 }, { status: 403 });
+    // The 401 is tried once more with a fresh token (refused too: the pause), then 403 while paused.
+    chronicle.faults.push({ status: 429, retryAfter: '1' }, { status: 503 }, { status: 401 }, { status: 401 }, { status: 403 });
     const r = await deliverWithin(logs(), stressEvents().slice(0, 2));
     assert.deepEqual([r.parked, chronicle.faults], [[], []]);
     assert.ok(r.retries.some((x) => x.reason === 'HTTP 429' && x.delayMs >= 1000), JSON.stringify(r.retries));
@@ -172,6 +173,40 @@ describe('Google SecOps: the Chronicle API import methods and the webhook feed',
       own.faults.push({ status: 403 });
       const first = await deliverWithin(logs({ PROBECTL_SIEM_ENDPOINT: own.logsUrl, PROBECTL_SIEM_BATCH_BYTES: '16384' }), clones(2, 450, () => ({ blob: 'e' })));
       assert.deepEqual([first.paused, first.resumed], [[refusal], 1], 'a refused first request raises the same alarm');
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('a token revoked between two requests of a batch: the 401 drops the cached token and the request is sent once more with a fresh one; a fresh token refused too pauses', async () => {
+    const own = await startChronicle({ oauth, apiKey: API_KEY, webhookSecret: WEBHOOK_SECRET });
+    try {
+      const env = { PROBECTL_SIEM_ENDPOINT: own.logsUrl, PROBECTL_SIEM_BATCH_BYTES: '16384' };
+      const events = clones(10, 500, () => ({ blob: 'f'.repeat(4000) }));
+      const tokensBefore = oauth.requests.length;
+      own.faults.push('pass', 'revoke');
+      const r = await deliverWithin(logs(env), events, 10_000);
+      assert.deepEqual([r.parked, r.paused, r.retries, own.faults], [[], [], [], []]);
+      const sent = own.requests.map((x) => [x.status, x.headers.authorization]);
+      assert.deepEqual(sent.slice(0, 3).map(([s]) => s), [200, 401, 200]);
+      assert.ok(sent.slice(2).every(([s]) => s === 200));
+      assert.equal(sent[1]![1], sent[0]![1], 'the cached token was refused');
+      assert.notEqual(sent[2]![1], sent[1]![1], 'sent again with a fresh one');
+      assert.deepEqual(oauth.requests.slice(tokensBefore).map((x) => x.status), [200, 200], 'one sign-in, and one afresh after the 401');
+      const counts = logCounts(own);
+      assert.deepEqual([...counts.keys()].sort(), events.map((e) => e.id).sort());
+      assert.ok([...counts.values()].every((n) => n === 1), 'every event exactly once');
+
+      // Refused with the fresh token as well: the stream pauses (the alarm), the accepted request is not repeated.
+      const more = clones(10, 600, () => ({ blob: 'g'.repeat(4000) }));
+      const before = own.requests.length;
+      own.faults.push('pass', { status: 401 }, { status: 401 });
+      const p = await deliverWithin(logs(env), more);
+      assert.deepEqual([p.parked, own.faults], [[], []]);
+      assert.deepEqual(own.requests.slice(before, before + 4).map((x) => x.status), [200, 401, 401, 200]);
+      assert.deepEqual([p.paused, p.resumed], [['HTTP 401 UNAUTHENTICATED: Google SecOps refused the credentials or their permissions'], 1]);
+      const all = logCounts(own);
+      assert.ok(more.every((e) => all.get(e.id) === 1), 'every event exactly once');
     } finally {
       await own.close();
     }

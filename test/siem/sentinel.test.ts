@@ -227,13 +227,57 @@ describe('Microsoft Sentinel: the Logs Ingestion API', () => {
     }
   });
 
-  it('401 and 403 pause the stream (nothing parked) and it resumes once Azure accepts', async () => {
-    dcr.faults.push({ status: 401 }, { status: 403 });
+  it('401 and 403 pause the stream (nothing parked) and it resumes once Azure accepts; a 401 is first tried once with a fresh token', async () => {
+    const before = dcr.requests.length;
+    const tokensBefore = entra.tokenRequests.length;
+    dcr.faults.push({ status: 401 }, { status: 401 }, { status: 403 });
     const { parked, paused, resumed } = await deliverWithin(target(), stressEvents().slice(0, 2));
     assert.deepEqual(parked, []);
     assert.equal(paused.length, 1);
     assert.match(paused[0]!, /HTTP 401/);
     assert.equal(resumed, 1);
+    const calls = dcr.requests.slice(before);
+    assert.deepEqual(calls.map((c) => c.status), [401, 401, 403, 204]);
+    assert.notEqual(calls[1]!.authorization, calls[0]!.authorization, 'the 401 dropped the token: the call was sent again with a fresh one');
+    assert.deepEqual(calls.slice(2).map((c) => c.authorization), [calls[1]!.authorization, calls[1]!.authorization], 'the fresh token refused too is not refreshed at each retry');
+    assert.deepEqual(entra.tokenRequests.slice(tokensBefore).map((r) => r.status), [200, 200]);
+  });
+
+  it('a token revoked between two calls of a batch: the 401 drops the cached token and the call is sent once more with a fresh one — no pause, nothing sent twice', async () => {
+    const events = twoCalls(83_000);
+    const before = dcr.requests.length;
+    const tokensBefore = entra.tokenRequests.length;
+    // The first call is accepted with the cached token; Entra revokes it before the second.
+    dcr.faults.push('pass', 'revoke');
+    const r = await deliverWithin(target(), events, 10_000);
+    assert.deepEqual([r.parked, r.paused, r.retries, dcr.faults], [[], [], [], []]);
+    const calls = dcr.requests.slice(before);
+    assert.deepEqual(calls.map((c) => c.status), [204, 401, 204]);
+    assert.equal(calls[1]!.authorization, calls[0]!.authorization);
+    assert.notEqual(calls[2]!.authorization, calls[1]!.authorization);
+    assert.deepEqual(entra.tokenRequests.slice(tokensBefore).map((r) => r.status), [200, 200], 'one sign-in, and one afresh after the 401');
+    const counts = acceptedCounts();
+    assert.ok(events.every((e) => counts.get(e.id) === 1), 'every event exactly once');
+  });
+
+  it('a later call refused with 401 even with a fresh token pauses the stream like the first would; the accepted call is not sent again', async () => {
+    const events = twoCalls(84_000);
+    const before = dcr.requests.length;
+    const tokensBefore = entra.tokenRequests.length;
+    dcr.faults.push('pass', { status: 401 }, { status: 401 }, { status: 401 });
+    const r = await deliverWithin(target(), events);
+    assert.deepEqual([r.parked, dcr.faults], [[], []]);
+    const calls = dcr.requests.slice(before);
+    assert.deepEqual(calls.map((c) => c.status), [204, 401, 401, 401, 204]);
+    assert.equal(calls[1]!.authorization, calls[0]!.authorization, 'the cached token');
+    assert.notEqual(calls[2]!.authorization, calls[1]!.authorization, 'tried once with a fresh token');
+    assert.ok(calls.slice(3).every((c) => c.authorization === calls[2]!.authorization), 'not refreshed again at each retry');
+    assert.deepEqual(entra.tokenRequests.slice(tokensBefore).map((x) => x.status), [200, 200]);
+    assert.equal(r.paused.length, 1);
+    assert.match(r.paused[0]!, /^HTTP 401: the SIEM refused the credentials$/);
+    assert.equal(r.resumed, 1);
+    const counts = acceptedCounts();
+    assert.ok(events.every((e) => counts.get(e.id) === 1), 'every event exactly once');
   });
 
   it('an unknown DCR or stream pauses instead of parking every event; a refused record is bisected down and parked', async () => {
