@@ -270,4 +270,23 @@ describe('Google SecOps: the Chronicle API import methods and the webhook feed',
     const said = JSON.stringify(r);
     for (const leak of [API_KEY, WEBHOOK_SECRET, 'an-old-secret-PLANTED-7']) assert.ok(!said.includes(leak));
   });
+
+  it('webhook feed: 403 on a later request of a batch pauses like on the first; accepted lines are not sent again', async () => {
+    const own = await startChronicle({ oauth, apiKey: API_KEY, webhookSecret: WEBHOOK_SECRET });
+    try {
+      const events = clones(10, 700, () => ({ blob: 'h'.repeat(4000) }));
+      own.faults.push('pass', { status: 403 });
+      const env = { PROBECTL_SIEM_ENDPOINT: own.webhookUrl, PROBECTL_SIEM_TOKEN: 'env:API_KEY', PROBECTL_SIEM_WEBHOOK_SECRET: 'env:WEBHOOK_SECRET', PROBECTL_SIEM_BATCH_BYTES: '16384' };
+      const r = await deliverWithin(target(env), events);
+      assert.deepEqual([r.parked, own.faults], [[], []]);
+      const statuses = own.requests.map((x) => x.status);
+      assert.ok(statuses.length >= 4, statuses.join(','));
+      assert.deepEqual(statuses.slice(0, 3), [200, 403, 200]);
+      const ids = own.lines.map((l) => String(decodeOtlpJson(l as never)[0]!.attributes['probectl.event.id']));
+      assert.deepEqual([...ids].sort(), events.map((e) => e.id).sort(), 'every line exactly once');
+      assert.deepEqual([r.paused, r.resumed], [['HTTP 403 PERMISSION_DENIED: Google SecOps refused the credentials or their permissions'], 1]);
+    } finally {
+      await own.close();
+    }
+  });
 });
