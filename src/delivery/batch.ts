@@ -50,7 +50,8 @@ export function describeFailure(err: unknown): string {
  *   with an alarm (onPaused) until an attempt gets through (onResumed).
  * - permanent for the whole piece: split in halves until the refused item is
  *   alone, which is parked with the receiver's answer.
- * - partial: refused items parked, pending ones awaited, retryable ones sent again after a backoff.
+ * - partial: refused items parked, pending ones awaited, retryable ones sent again after a backoff
+ *   (with the stream paused, as for paused, when `retryPaused` says the receiver refuses the stream).
  * - the sink threw (an item probectl cannot encode): split the same way; the
  *   item alone is parked with the reason — at once for an encoding error,
  *   after MAX_INTERNAL_ATTEMPTS for anything else — so one bad item never stalls its stream.
@@ -129,11 +130,15 @@ export async function deliverBatch<I extends DeliveryItem>(sink: Sink<I>, items:
         work.shift();
         return next();
       case 'partial': {
-        resume();
+        const again = outcome.retry.map((i) => piece.items[i] as I);
+        // The rest refused because the receiver refuses the stream (a 401 on a later request): the
+        // same alarm as when the first request is refused, kept up (not flapped) if already raised.
+        const refusedStream = outcome.retryPaused === true && again.length > 0;
+        if (!refusedStream) resume();
         for (const r of outcome.rejected) parked.push(parkedFrom(piece.items[r.index] as I, r.status, r.reason, r.response));
         const awaiting = outcome.pending;
-        const again = outcome.retry.map((i) => piece.items[i] as I);
         replaceHead(...(awaiting ? [awaitAck(awaiting.indexes.map((i) => piece.items[i] as I), awaiting.ack)] : []), send(again));
+        if (refusedStream) return pause(outcome.retryReason);
         if (again.length > 0) return { kind: 'retryable', reason: outcome.retryReason, retryAfterMs: outcome.retryAfterMs };
         return next();
       }

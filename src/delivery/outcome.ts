@@ -49,7 +49,11 @@ export type SinkOutcome =
    */
   | { kind: 'permanent'; reason: string; status?: number | undefined; response?: string; tooLarge?: boolean }
   /**
-   * Per-item results (Elastic _bulk items, HEC invalid-event-number): indexes
-   * not named in `rejected`, `retry` or `pending` were acknowledged.
+   * Per-item results (Elastic _bulk items, HEC invalid-event-number, the
+   * requests of a batch sent in several): indexes not named in `rejected`,
+   * `retry` or `pending` were acknowledged. `retryPaused`: the items to retry
+   * were refused because the receiver refuses this stream (401/403 on a later
+   * request of the batch, its misconfiguration) — the stream pauses with the
+   * same alarm as a `paused` outcome while they are retried.
    */
-  | { kind: 'partial'; rejected: Rejection[]; retry: number[]; retryReason: string; retryAfterMs?: number | undefined; pending?: { indexes: number[]; ack: AckTicket } | undefined };
+  | { kind: 'partial'; rejected: Rejection[]; retry: number[]; retryReason: string; retryAfterMs?: number | undefined; retryPaused?: boolean | undefined; pending?: { indexes: number[]; ack: AckTicket } | undefined };

@@ -120,4 +120,26 @@ describe('deliverBatch: the one loop over a batch', () => {
     assert.deepEqual(confirmed, ['7']);
     assert.deepEqual(t.attempts, [[1, 2, 3, 4, 5], [4, 5]]);
   });
+
+  it('a partial answer whose rest the receiver refuses (retryPaused) pauses the stream like a paused answer, once, and resumes when the rest is accepted', async () => {
+    const answers: SinkOutcome[] = [
+      // Two of five accepted, the rest refused with 401 (a later request of the batch).
+      { kind: 'partial', rejected: [], retry: [2, 3, 4], retryReason: 'HTTP 401: the SIEM refused the credentials', retryPaused: true },
+      // Still refused on the retry: of the rest, one accepted, two refused again.
+      { kind: 'partial', rejected: [], retry: [1, 2], retryReason: 'HTTP 401: the SIEM refused the credentials', retryPaused: true },
+      { kind: 'ok' },
+    ];
+    const t = target((batch, rec) => {
+      const answer = answers.shift() as SinkOutcome;
+      const retried = answer.kind === 'partial' ? new Set(answer.retry) : new Set<number>();
+      rec.delivered.push(...batch.filter((_, i) => !retried.has(i)).map((e) => e.seq));
+      return answer;
+    });
+    const seen: string[] = [];
+    const parked = await deliverBatch(t, events(5), policy, { onPaused: (r) => void seen.push(`paused: ${r}`), onResumed: () => void seen.push('resumed') });
+    assert.deepEqual(parked, []);
+    assert.deepEqual(t.attempts, [[1, 2, 3, 4, 5], [3, 4, 5], [4, 5]], 'accepted events are never sent again');
+    assert.deepEqual(t.delivered, [1, 2, 3, 4, 5]);
+    assert.deepEqual(seen, ['paused: HTTP 401: the SIEM refused the credentials', 'resumed'], 'one alarm, not lifted while the rest is still refused');
+  });
 });

@@ -116,7 +116,8 @@ describe('Google SecOps: the Chronicle API import methods and the webhook feed',
   });
 
   it('429 (Retry-After) and 5xx retry, 401/403 pause and resume, an unknown log type pauses; a failing later request does not repeat the first', async () => {
-    chronicle.faults.push({ status: 429, retryAfter: '1' }, { status: 503 }, { status: 401 }, { status: 403 });
+    // The 401 is tried once more with a fresh token (refused too: the pause), then 403 while paused.
+    chronicle.faults.push({ status: 429, retryAfter: '1' }, { status: 503 }, { status: 401 }, { status: 401 }, { status: 403 });
     const r = await deliverWithin(logs(), stressEvents().slice(0, 2));
     assert.deepEqual([r.parked, chronicle.faults], [[], []]);
     assert.ok(r.retries.some((x) => x.reason === 'HTTP 429' && x.delayMs >= 1000), JSON.stringify(r.retries));
@@ -138,6 +139,77 @@ describe('Google SecOps: the Chronicle API import methods and the webhook feed',
     const wrong = target({ PROBECTL_SIEM_ENDPOINT: chronicle.logsUrl.replace('/PROBECTL/', '/NO_SUCH_TYPE/'), PROBECTL_SIEM_GCP_CREDENTIALS_FILE: keyFile });
     const paused = await pausesWith(wrong, stressEvents().slice(0, 3));
     assert.match(paused[0] ?? '', /^HTTP 404 NOT_FOUND: the Chronicle instance, log type or feed in PROBECTL_SIEM_ENDPOINT does not exist$/);
+  });
+
+  /** How many times each event id arrived through logs:import (otlp data). */
+  const logCounts = (server: ChronicleServer) => {
+    const counts = new Map<string, number>();
+    for (const l of server.logs) {
+      const id = String(decodeOtlpJson(JSON.parse(l.data))[0]!.attributes['probectl.event.id']);
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    return counts;
+  };
+
+  it('403 on a later request of a batch pauses the stream like 403 on the first; accepted requests are not sent again, the rest arrives once', async () => {
+    // A stand-in of its own: no request of another test (an aborted one still arriving) takes its faults.
+    const own = await startChronicle({ oauth, apiKey: API_KEY, webhookSecret: WEBHOOK_SECRET });
+    try {
+      const events = clones(10, 400, () => ({ blob: 'd'.repeat(4000) }));
+      // The first request is imported; the second is refused (the account lost chronicle.logs.import), then imported.
+      own.faults.push('pass', { status: 403 });
+      const r = await deliverWithin(logs({ PROBECTL_SIEM_ENDPOINT: own.logsUrl, PROBECTL_SIEM_BATCH_BYTES: '16384' }), events);
+      assert.deepEqual([r.parked, own.faults], [[], []]);
+      const statuses = own.requests.map((x) => x.status);
+      assert.ok(statuses.length >= 4, `a batch of several requests: ${statuses.join(',')}`);
+      assert.deepEqual(statuses.slice(0, 3), [200, 403, 200], 'the refused request is retried, the imported first one is not sent again');
+      assert.ok(statuses.slice(2).every((s) => s === 200), statuses.join(','));
+      const counts = logCounts(own);
+      assert.deepEqual([...counts.keys()].sort(), events.map((e) => e.id).sort());
+      assert.ok([...counts.values()].every((n) => n === 1), 'every event exactly once');
+      // The same alarm as a refused first request: one pause with the refusal, lifted once Google accepts.
+      const refusal = 'HTTP 403 PERMISSION_DENIED: Google SecOps refused the credentials or their permissions';
+      assert.deepEqual([r.paused, r.resumed], [[refusal], 1]);
+      own.faults.push({ status: 403 });
+      const first = await deliverWithin(logs({ PROBECTL_SIEM_ENDPOINT: own.logsUrl, PROBECTL_SIEM_BATCH_BYTES: '16384' }), clones(2, 450, () => ({ blob: 'e' })));
+      assert.deepEqual([first.paused, first.resumed], [[refusal], 1], 'a refused first request raises the same alarm');
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('a token revoked between two requests of a batch: the 401 drops the cached token and the request is sent once more with a fresh one; a fresh token refused too pauses', async () => {
+    const own = await startChronicle({ oauth, apiKey: API_KEY, webhookSecret: WEBHOOK_SECRET });
+    try {
+      const env = { PROBECTL_SIEM_ENDPOINT: own.logsUrl, PROBECTL_SIEM_BATCH_BYTES: '16384' };
+      const events = clones(10, 500, () => ({ blob: 'f'.repeat(4000) }));
+      const tokensBefore = oauth.requests.length;
+      own.faults.push('pass', 'revoke');
+      const r = await deliverWithin(logs(env), events, 10_000);
+      assert.deepEqual([r.parked, r.paused, r.retries, own.faults], [[], [], [], []]);
+      const sent = own.requests.map((x) => [x.status, x.headers.authorization]);
+      assert.deepEqual(sent.slice(0, 3).map(([s]) => s), [200, 401, 200]);
+      assert.ok(sent.slice(2).every(([s]) => s === 200));
+      assert.equal(sent[1]![1], sent[0]![1], 'the cached token was refused');
+      assert.notEqual(sent[2]![1], sent[1]![1], 'sent again with a fresh one');
+      assert.deepEqual(oauth.requests.slice(tokensBefore).map((x) => x.status), [200, 200], 'one sign-in, and one afresh after the 401');
+      const counts = logCounts(own);
+      assert.deepEqual([...counts.keys()].sort(), events.map((e) => e.id).sort());
+      assert.ok([...counts.values()].every((n) => n === 1), 'every event exactly once');
+
+      // Refused with the fresh token as well: the stream pauses (the alarm), the accepted request is not repeated.
+      const more = clones(10, 600, () => ({ blob: 'g'.repeat(4000) }));
+      const before = own.requests.length;
+      own.faults.push('pass', { status: 401 }, { status: 401 });
+      const p = await deliverWithin(logs(env), more);
+      assert.deepEqual([p.parked, own.faults], [[], []]);
+      assert.deepEqual(own.requests.slice(before, before + 4).map((x) => x.status), [200, 401, 401, 200]);
+      assert.deepEqual([p.paused, p.resumed], [['HTTP 401 UNAUTHENTICATED: Google SecOps refused the credentials or their permissions'], 1]);
+      const all = logCounts(own);
+      assert.ok(more.every((e) => all.get(e.id) === 1), 'every event exactly once');
+    } finally {
+      await own.close();
+    }
   });
 
   it('the Google token endpoint: a bad key pauses, 429/5xx retry, a fixed key file resumes', async () => {
@@ -197,5 +269,24 @@ describe('Google SecOps: the Chronicle API import methods and the webhook feed',
     assert.equal(r.resumed, 1);
     const said = JSON.stringify(r);
     for (const leak of [API_KEY, WEBHOOK_SECRET, 'an-old-secret-PLANTED-7']) assert.ok(!said.includes(leak));
+  });
+
+  it('webhook feed: 403 on a later request of a batch pauses like on the first; accepted lines are not sent again', async () => {
+    const own = await startChronicle({ oauth, apiKey: API_KEY, webhookSecret: WEBHOOK_SECRET });
+    try {
+      const events = clones(10, 700, () => ({ blob: 'h'.repeat(4000) }));
+      own.faults.push('pass', { status: 403 });
+      const env = { PROBECTL_SIEM_ENDPOINT: own.webhookUrl, PROBECTL_SIEM_TOKEN: 'env:API_KEY', PROBECTL_SIEM_WEBHOOK_SECRET: 'env:WEBHOOK_SECRET', PROBECTL_SIEM_BATCH_BYTES: '16384' };
+      const r = await deliverWithin(target(env), events);
+      assert.deepEqual([r.parked, own.faults], [[], []]);
+      const statuses = own.requests.map((x) => x.status);
+      assert.ok(statuses.length >= 4, statuses.join(','));
+      assert.deepEqual(statuses.slice(0, 3), [200, 403, 200]);
+      const ids = own.lines.map((l) => String(decodeOtlpJson(l as never)[0]!.attributes['probectl.event.id']));
+      assert.deepEqual([...ids].sort(), events.map((e) => e.id).sort(), 'every line exactly once');
+      assert.deepEqual([r.paused, r.resumed], [['HTTP 403 PERMISSION_DENIED: Google SecOps refused the credentials or their permissions'], 1]);
+    } finally {
+      await own.close();
+    }
   });
 });

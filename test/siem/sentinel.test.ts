@@ -11,7 +11,13 @@ import type { Target } from '../../src/siem/targets/types.ts';
 import { testCa } from '../helpers/tls.ts';
 import { startEntra, type EntraServer } from '../secrets/servers/entra.ts';
 import { siemEvent } from './helpers/arb.ts';
-import { caFile, settingsFrom } from './helpers/forwarder.ts';
+import { caFile, settingsFrom, startForwarder, until } from './helpers/forwarder.ts';
+import { appendAudit } from '../../src/audit/log.ts';
+import { systemClock } from '../../src/core/clock.ts';
+import { listParked } from '../../src/delivery/ledger.ts';
+import { inTenant } from '../../src/store/scope.ts';
+import { openTestDb } from '../helpers/db.ts';
+import { makeTenants } from '../helpers/tenants.ts';
 import { deliverWithin, pausesWith } from './helpers/deliver.ts';
 import { MAX_CALL_BYTES, startDcr, type DcrColumnType, type DcrServer } from './servers/azure-dcr.ts';
 import { OPTS, stressEvents } from './fixtures.ts';
@@ -148,13 +154,130 @@ describe('Microsoft Sentinel: the Logs Ingestion API', () => {
     assert.ok(events.every((e) => counts.get(e.id) === 1), 'every event exactly once');
   });
 
-  it('401 and 403 pause the stream (nothing parked) and it resumes once Azure accepts', async () => {
-    dcr.faults.push({ status: 401 }, { status: 403 });
+  /** 24 records of ~50 kB (two calls of at most 1 MB), each with its own seq and id. */
+  function twoCalls(from: number): SiemEvent[] {
+    const base = stressEvents().slice(0, 4);
+    return withAttrs(Array.from({ length: 24 }, (_, i) => base[i % 4]!), (i) => ({ blob: `q${from}-${i}-${'y'.repeat(50_000)}` }))
+      .map((e, i) => ({ ...e, seq: from + i, id: `${String(from).padStart(8, '0')}-7b7b-5b7b-8b7b-${String(i).padStart(12, '0')}` }));
+  }
+  const acceptedCounts = () => {
+    const counts = new Map<unknown, number>();
+    for (const r of dcr.accepted) counts.set(r.EventId, (counts.get(r.EventId) ?? 0) + 1);
+    return counts;
+  };
+
+  it('403 on a later call of a batch pauses the stream like 403 on the first; the accepted call is not sent again, the rest arrives once', async () => {
+    const events = twoCalls(81_000);
+    const before = dcr.requests.length;
+    // The first call is accepted; the second is refused (the app lost its role on the DCR), then accepted.
+    dcr.faults.push('pass', { status: 403 });
+    const { parked, paused, resumed } = await deliverWithin(target(), events);
+    assert.deepEqual([parked, dcr.faults], [[], []]);
+    const calls = dcr.requests.slice(before);
+    assert.deepEqual(calls.map((c) => c.status), [204, 403, 204], 'the refused call is retried alone: the first is not sent again');
+    assert.equal(calls[0]!.records + calls[2]!.records, events.length);
+    assert.equal(calls[1]!.records, 0);
+    const counts = acceptedCounts();
+    assert.ok(events.every((e) => counts.get(e.id) === 1), 'every event exactly once');
+    // The same alarm as a refused first call: one pause with the refusal, lifted once Azure accepts.
+    assert.equal(paused.length, 1);
+    assert.match(paused[0]!, /^HTTP 403: the SIEM refused the credentials$/);
+    assert.equal(resumed, 1);
+    dcr.faults.push({ status: 403 });
+    const first = await deliverWithin(target(), twoCalls(82_000).slice(0, 2));
+    assert.deepEqual([first.paused, first.resumed], [paused, 1], 'a refused first call raises the same alarm');
+  });
+
+  it('the engine: 403 on a later call raises the stream\'s pause alarm (status, probectl_siem_paused) and every audit event is delivered and counted once', async () => {
+    const t = await openTestDb();
+    const [tenant] = await makeTenants(t.db, 'later-call');
+    await inTenant(t.db, tenant!, async (tx) => {
+      for (let i = 0; i < 20; i++) await appendAudit(tx, systemClock, { actor: 'token:t', action: 'config.change', target: `obj:${i}`, outcome: 'success', data: { i, pad: 'p'.repeat(1000) } });
+    });
+    const before = dcr.requests.length;
+    // Calls of at most 4 kB: the batch of twenty takes about ten. Each attempt's first call is accepted and its
+    // second refused (403: a role lost between the calls), eight times over: only later calls are ever refused.
+    dcr.faults.push(...Array.from({ length: 8 }, () => ['pass', { status: 403 }] as const).flat());
+    const fwd = startForwarder(t.db, {
+      PROBECTL_SIEM_PRESET: 'sentinel', PROBECTL_SIEM_ENDPOINT: dcr.streamUrl, PROBECTL_SIEM_CA_FILE: ca, PROBECTL_SIEM_STREAMS: 'audit', PROBECTL_SIEM_BATCH_BYTES: '4096',
+      PROBECTL_SIEM_AZURE_TENANT_ID: entra.tenantId, PROBECTL_SIEM_AZURE_CLIENT_ID: entra.clientId, PROBECTL_SIEM_AZURE_AUTHORITY_HOST: entra.authorityHost, PROBECTL_SIEM_TOKEN: 'env:SENTINEL_CLIENT_SECRET',
+    }, { token: secret });
+    const metric = (name: string) => new RegExp(`probectl_siem_${name}\\{tenant="${tenant}",stream="audit"\\} (\\d+)`);
+    try {
+      // Status and metric seen together while paused.
+      await until('paused', async () => fwd.engine.liveStates().some((s) => s.tenant === tenant && s.paused && s.pausedReason === 'HTTP 403: the SIEM refused the credentials')
+        && metric('paused').exec(await fwd.registry.metrics())?.[1] === '1', 15_000);
+      assert.ok(fwd.logs.some((l) => /"level":50/.test(l) && l.includes('"reason":"HTTP 403: the SIEM refused the credentials"')), 'the pause logged as an error');
+      await until('caught up', async () => metric('delivered_total').exec(await fwd.registry.metrics())?.[1] === '20');
+      await until('resumed', () => fwd.engine.liveStates().every((s) => !s.paused));
+      const metrics = await fwd.registry.metrics();
+      assert.equal(metric('paused').exec(metrics)?.[1], '0');
+      assert.equal(metric('delivered_total').exec(metrics)?.[1], '20', 'counted once');
+      assert.deepEqual(dcr.faults, []);
+      const calls = dcr.requests.slice(before).map((c) => c.status);
+      assert.deepEqual(calls.slice(0, 4), [204, 403, 204, 403]);
+      assert.equal(calls.filter((c) => c === 403).length, 8);
+      const mine = dcr.accepted.filter((r) => r.Tenant === tenant);
+      assert.equal(mine.length, 20, 'every audit event arrived once: accepted calls were not sent again');
+      assert.equal(new Set(mine.map((r) => r.EventId)).size, 20);
+      assert.equal((await inTenant(t.db, tenant!, (tx) => listParked(tx, 'siem', 20))).length, 0, 'nothing parked or dropped');
+    } finally {
+      await fwd.engine.stop();
+      await t.close();
+    }
+  });
+
+  it('401 and 403 pause the stream (nothing parked) and it resumes once Azure accepts; a 401 is first tried once with a fresh token', async () => {
+    const before = dcr.requests.length;
+    const tokensBefore = entra.tokenRequests.length;
+    dcr.faults.push({ status: 401 }, { status: 401 }, { status: 403 });
     const { parked, paused, resumed } = await deliverWithin(target(), stressEvents().slice(0, 2));
     assert.deepEqual(parked, []);
     assert.equal(paused.length, 1);
     assert.match(paused[0]!, /HTTP 401/);
     assert.equal(resumed, 1);
+    const calls = dcr.requests.slice(before);
+    assert.deepEqual(calls.map((c) => c.status), [401, 401, 403, 204]);
+    assert.notEqual(calls[1]!.authorization, calls[0]!.authorization, 'the 401 dropped the token: the call was sent again with a fresh one');
+    assert.deepEqual(calls.slice(2).map((c) => c.authorization), [calls[1]!.authorization, calls[1]!.authorization], 'the fresh token refused too is not refreshed at each retry');
+    assert.deepEqual(entra.tokenRequests.slice(tokensBefore).map((r) => r.status), [200, 200]);
+  });
+
+  it('a token revoked between two calls of a batch: the 401 drops the cached token and the call is sent once more with a fresh one — no pause, nothing sent twice', async () => {
+    const events = twoCalls(83_000);
+    const before = dcr.requests.length;
+    const tokensBefore = entra.tokenRequests.length;
+    // The first call is accepted with the cached token; Entra revokes it before the second.
+    dcr.faults.push('pass', 'revoke');
+    const r = await deliverWithin(target(), events, 10_000);
+    assert.deepEqual([r.parked, r.paused, r.retries, dcr.faults], [[], [], [], []]);
+    const calls = dcr.requests.slice(before);
+    assert.deepEqual(calls.map((c) => c.status), [204, 401, 204]);
+    assert.equal(calls[1]!.authorization, calls[0]!.authorization);
+    assert.notEqual(calls[2]!.authorization, calls[1]!.authorization);
+    assert.deepEqual(entra.tokenRequests.slice(tokensBefore).map((r) => r.status), [200, 200], 'one sign-in, and one afresh after the 401');
+    const counts = acceptedCounts();
+    assert.ok(events.every((e) => counts.get(e.id) === 1), 'every event exactly once');
+  });
+
+  it('a later call refused with 401 even with a fresh token pauses the stream like the first would; the accepted call is not sent again', async () => {
+    const events = twoCalls(84_000);
+    const before = dcr.requests.length;
+    const tokensBefore = entra.tokenRequests.length;
+    dcr.faults.push('pass', { status: 401 }, { status: 401 }, { status: 401 });
+    const r = await deliverWithin(target(), events);
+    assert.deepEqual([r.parked, dcr.faults], [[], []]);
+    const calls = dcr.requests.slice(before);
+    assert.deepEqual(calls.map((c) => c.status), [204, 401, 401, 401, 204]);
+    assert.equal(calls[1]!.authorization, calls[0]!.authorization, 'the cached token');
+    assert.notEqual(calls[2]!.authorization, calls[1]!.authorization, 'tried once with a fresh token');
+    assert.ok(calls.slice(3).every((c) => c.authorization === calls[2]!.authorization), 'not refreshed again at each retry');
+    assert.deepEqual(entra.tokenRequests.slice(tokensBefore).map((x) => x.status), [200, 200]);
+    assert.equal(r.paused.length, 1);
+    assert.match(r.paused[0]!, /^HTTP 401: the SIEM refused the credentials$/);
+    assert.equal(r.resumed, 1);
+    const counts = acceptedCounts();
+    assert.ok(events.every((e) => counts.get(e.id) === 1), 'every event exactly once');
   });
 
   it('an unknown DCR or stream pauses instead of parking every event; a refused record is bisected down and parked', async () => {

@@ -20,8 +20,11 @@ import type { EntraServer } from '../../secrets/servers/entra.ts';
  */
 
 export type DcrColumnType = 'string' | 'int' | 'long' | 'real' | 'boolean' | 'datetime' | 'dynamic';
-/** A fault for the next request; `pass` lets one request through untouched (to fault a later one). */
-export type DcrFault = { status: 429; retryAfter?: string } | { status: 500 | 503 } | { status: 401 | 403 } | 'pass';
+/**
+ * A fault for the next request; `pass` lets one request through untouched (to fault a later one);
+ * `revoke` revokes the request's token (Entra revoked it, or it expired early): 401 to it from then on.
+ */
+export type DcrFault = { status: 429; retryAfter?: string } | { status: 500 | 503 } | { status: 401 | 403 } | 'pass' | 'revoke';
 
 export interface DcrRequest { status: number; bytes: number; records: number; gzip: boolean; authorization: string | undefined; path: string }
 
@@ -38,6 +41,8 @@ export interface DcrServer {
   rejectPoison: boolean;
   /** Application (client) ids granted "Monitoring Metrics Publisher" on the DCR. */
   readonly granted: Set<string>;
+  /** Tokens refused with 401 although valid (revoked). */
+  readonly revoked: Set<string>;
   close(): Promise<void>;
 }
 
@@ -90,7 +95,12 @@ export async function startDcr(opts: { entra: EntraServer; columns: readonly { n
     } catch (err) {
       return fail(res, 401, 'InvalidToken', `The authentication token is not valid: ${(err as Error).message}`);
     }
+    if (server.revoked.has(auth.slice(7))) return fail(res, 401, 'InvalidToken', 'The token has been revoked');
     const next = server.faults.shift();
+    if (next === 'revoke') {
+      server.revoked.add(auth.slice(7));
+      return fail(res, 401, 'InvalidToken', 'The token has been revoked');
+    }
     const fault = next === 'pass' ? undefined : next;
     if (fault?.status === 429) return fail(res, 429, 'TooManyRequests', 'Request rate limit exceeded', fault.retryAfter ? { 'retry-after': fault.retryAfter } : {});
     if (fault?.status === 500 || fault?.status === 503) return fail(res, fault.status, 'ServiceUnavailable', 'The service is temporarily unavailable');
@@ -147,6 +157,7 @@ export async function startDcr(opts: { entra: EntraServer; columns: readonly { n
     faults: [],
     rejectPoison: true,
     granted: new Set([opts.entra.clientId]),
+    revoked: new Set(),
     close: () => http.close(),
   };
   return server;

@@ -21,8 +21,11 @@ import { udmProblems } from '../helpers/udm-schema.ts';
  * with 400 INVALID_ARGUMENT.
  */
 
-/** A fault for the next request; `pass` lets one request through untouched (to fault a later one). */
-export type ChronicleFault = { status: 429; retryAfter?: string } | { status: 500 | 503 } | { status: 401 | 403 } | 'pass';
+/**
+ * A fault for the next request; `pass` lets one request through untouched (to fault a later one);
+ * `revoke` (import methods) revokes the request's OAuth token: 401 UNAUTHENTICATED to it from then on.
+ */
+export type ChronicleFault = { status: 429; retryAfter?: string } | { status: 500 | 503 } | { status: 401 | 403 } | 'pass' | 'revoke';
 
 export interface ChronicleRequest { mode: 'logs' | 'events' | 'webhook' | 'unknown'; status: number; path: string; headers: Record<string, string | string[] | undefined>; bytes: number }
 
@@ -40,6 +43,8 @@ export interface ChronicleServer {
   /** Webhook lines accepted, parsed. */
   readonly lines: unknown[];
   readonly faults: ChronicleFault[];
+  /** OAuth tokens refused with 401 although issued (revoked). */
+  readonly revoked: Set<string>;
   rejectPoison: boolean;
   /** Largest body accepted (413 above). */
   maxBodyBytes: number;
@@ -72,7 +77,7 @@ export async function startChronicle(opts: { oauth: GoogleOAuthServer; apiKey: s
     const auth = req.headers.authorization;
     if (!auth?.startsWith('Bearer ')) return 'Request is missing required authentication credential. Expected OAuth 2 access token.';
     const token = auth.slice(7);
-    if (!opts.oauth.issued.has(token)) return 'Request had invalid authentication credentials. Expected OAuth 2 access token.';
+    if (!opts.oauth.issued.has(token) || server.revoked.has(token)) return 'Request had invalid authentication credentials. Expected OAuth 2 access token.';
     if (!tokenScopes(opts.oauth, token)?.some((s) => SCOPES.has(s))) return 'Request had insufficient authentication scopes.';
     return undefined;
   }
@@ -138,7 +143,11 @@ export async function startChronicle(opts: { oauth: GoogleOAuthServer; apiKey: s
       if (problem) return fail(res, problem.includes('scopes') ? 403 : 401, problem);
     }
     const next = server.faults.shift();
-    const fault = next === 'pass' ? undefined : next;
+    if (next === 'revoke' && record.mode !== 'webhook') {
+      server.revoked.add(String(req.headers.authorization).slice(7));
+      return fail(res, 401, 'Request had invalid authentication credentials. Expected OAuth 2 access token.');
+    }
+    const fault = next === 'pass' || next === 'revoke' ? undefined : next;
     if (fault?.status === 429) return fail(res, 429, 'Quota exceeded for quota metric \'Ingestion requests\'.', fault.retryAfter ? { 'retry-after': fault.retryAfter } : {});
     if (fault?.status === 500 || fault?.status === 503) return fail(res, fault.status, 'The service is currently unavailable.');
     if (fault?.status === 401 || fault?.status === 403) return fail(res, fault.status, fault.status === 401 ? 'Request had invalid authentication credentials.' : 'Permission \'chronicle.logs.import\' denied on resource.');
@@ -199,6 +208,7 @@ export async function startChronicle(opts: { oauth: GoogleOAuthServer; apiKey: s
     events: [],
     lines: [],
     faults: [],
+    revoked: new Set(),
     rejectPoison: true,
     maxBodyBytes: 4 * 1_048_576,
     close: () => http.close(),

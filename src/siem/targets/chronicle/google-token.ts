@@ -83,6 +83,10 @@ export function googleBearer(opts: GoogleOptions): BearerSource {
         throw failure;
       }
     },
+    // The Chronicle API refused the token (401): a new client has no cached token and signs in afresh.
+    invalidate() {
+      client = undefined;
+    },
   };
 }
 

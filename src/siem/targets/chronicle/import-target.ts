@@ -2,7 +2,7 @@ import { parseRetryAfter } from '../../../core/retry/policy.ts';
 import type { SiemEvent } from '../../event.ts';
 import { standaloneRecord, type SiemFormatter } from '../../formatters/index.ts';
 import type { TransportResult } from '../../senders/types.ts';
-import { bearerHeader, type BearerSource } from '../shared/bearer.ts';
+import { sendWithBearer, type BearerSource } from '../shared/bearer.ts';
 import { chunkBySize, sendChunks, type Piece } from '../shared/chunks.ts';
 import { classifyHttp, snippet, type SinkOutcome, type Target, type TargetContext } from '../types.ts';
 import { parseJson } from '../../../core/json.ts';
@@ -29,7 +29,8 @@ function googleStatus(result: Extract<TransportResult, { kind: 'answered' }>): s
 /**
  * Chronicle API answers (google.rpc codes over HTTP): 2xx imported; 401
  * UNAUTHENTICATED and 403 PERMISSION_DENIED (the account lacks
- * chronicle.logs.import / chronicle.events.import) — pause; 404 NOT_FOUND (no
+ * chronicle.logs.import / chronicle.events.import) — pause (the import methods
+ * first try a 401 to a cached token once more with a fresh one: sendWithBearer); 404 NOT_FOUND (no
  * such instance, log type or feed) and 400 FAILED_PRECONDITION — pause: the
  * configuration, not an event, is wrong; 400 INVALID_ARGUMENT — refused (the
  * whole request is rejected when one entry is invalid, so it is bisected down
@@ -81,13 +82,11 @@ export function chronicleImportTarget(ctx: TargetContext, formatter: SiemFormatt
       const pieces: Piece[] = events.map((e, index) => ({ index, bytes: entry(e, collectedMs) }));
       const { chunks, refused } = chunkBySize(pieces, opts.maxBytes, head.length + tail.length, 1, opts.mode === 'logs' ? 'a log entry' : 'a UDM event');
       return sendChunks(chunks, refused, async (chunk) => {
-        const auth = await bearerHeader(opts.bearer, signal);
-        if (!('authorization' in auth)) return auth;
         const parts: Buffer[] = [Buffer.from(head)];
         chunk.forEach((p, i) => parts.push(i === 0 ? p.bytes : Buffer.concat([Buffer.from(','), p.bytes])));
         parts.push(Buffer.from(tail));
-        const result = await ctx.sender.send({ body: Buffer.concat(parts), contentType: 'application/json', headers: { authorization: auth.authorization } }, { timeoutMs: ctx.timeoutMs, signal });
-        return classifyGoogle(result);
+        const body = Buffer.concat(parts);
+        return sendWithBearer(opts.bearer, signal, (authorization) => ctx.sender.send({ body, contentType: 'application/json', headers: { authorization } }, { timeoutMs: ctx.timeoutMs, signal }), classifyGoogle);
       });
     },
     sender: ctx.sender,

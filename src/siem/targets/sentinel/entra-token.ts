@@ -77,6 +77,10 @@ export function entraBearer(opts: EntraOptions): BearerSource {
         throw failure;
       }
     },
+    // The Logs Ingestion API refused the token (401): a new credential has an empty token cache and signs in afresh.
+    invalidate() {
+      current = undefined;
+    },
   };
 }
 

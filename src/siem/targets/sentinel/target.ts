@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { parseRetryAfter } from '../../../core/retry/policy.ts';
 import { DCR_MAX_FIELD_BYTES, dcrOversizedColumn, dcrRecord } from '../../formatters/dcr.ts';
 import type { TransportResult } from '../../senders/types.ts';
-import { bearerHeader, type BearerSource } from '../shared/bearer.ts';
+import { sendWithBearer, type BearerSource } from '../shared/bearer.ts';
 import { chunkBySize, sendChunks, type Piece, type Refusal } from '../shared/chunks.ts';
 import { classifyHttp, snippet, type SinkOutcome, type Target, type TargetContext } from '../types.ts';
 import { parseJson } from '../../../core/json.ts';
@@ -33,7 +33,8 @@ function errorCode(result: Extract<TransportResult, { kind: 'answered' }>): stri
 /**
  * The Logs Ingestion API's answers (REST reference 2023-01-01 and the
  * Logs Ingestion tutorial's troubleshooting): 204 accepted; 401/403 the
- * token or its role assignment on the DCR is wrong — pause; 404 the DCR or
+ * token or its role assignment on the DCR is wrong — pause (a 401 to a cached
+ * token is first tried once more with a fresh one: sendWithBearer); 404 the DCR or
  * stream does not exist at this endpoint — pause; 400 with a code about the
  * stream, DCR or API version — pause; another 400 — refused (bisected down
  * to the event, which is parked); 413 over 1 MB — split; 429 (with
@@ -72,17 +73,15 @@ export function sentinelTarget(ctx: TargetContext, opts: SentinelOptions): Targe
       });
       const { chunks, refused } = chunkBySize(pieces, maxBytes, 2, 1, 'a record');
       return sendChunks(chunks, [...tooWide, ...refused].sort((a, b) => a.index - b.index), async (chunk) => {
-        const auth = await bearerHeader(opts.bearer, signal);
-        if (!('authorization' in auth)) return auth;
         const parts: Buffer[] = [Buffer.from('[')];
         chunk.forEach((p, i) => parts.push(i === 0 ? p.bytes : Buffer.concat([Buffer.from(','), p.bytes])));
         parts.push(Buffer.from(']'));
-        const result = await ctx.sender.send({
-          body: Buffer.concat(parts),
+        const body = Buffer.concat(parts);
+        return sendWithBearer(opts.bearer, signal, (authorization) => ctx.sender.send({
+          body,
           contentType: 'application/json',
-          headers: { authorization: auth.authorization, 'x-ms-client-request-id': randomUUID() },
-        }, { timeoutMs: ctx.timeoutMs, signal });
-        return classifySentinel(result);
+          headers: { authorization, 'x-ms-client-request-id': randomUUID() },
+        }, { timeoutMs: ctx.timeoutMs, signal }), classifySentinel);
       });
     },
     sender: ctx.sender,

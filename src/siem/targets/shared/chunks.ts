@@ -47,7 +47,9 @@ export function chunkBySize(pieces: readonly Piece[], maxBytes: number, overhead
  * yet the first failing chunk's own outcome stands for the batch (a 400 is
  * bisected, a 401 pauses, a 429 waits); once some chunk was acknowledged, the
  * rest is handed back for retry so acknowledged events are never sent twice
- * and never counted before their acknowledgement.
+ * and never counted before their acknowledgement. A later chunk's `paused`
+ * (401/403, a misconfiguration) stays a pause (`retryPaused`): the stream
+ * raises the same alarm whichever request of the batch was refused.
  */
 export async function sendChunks(chunks: readonly Piece[][], refused: readonly Refusal[], send: (chunk: readonly Piece[]) => Promise<SinkOutcome>): Promise<SinkOutcome> {
   const rejected: Rejection[] = refused.map((r) => ({ index: r.index, status: undefined, reason: r.reason, response: '' }));
@@ -57,7 +59,7 @@ export async function sendChunks(chunks: readonly Piece[][], refused: readonly R
     if (k === 0 && rejected.length === 0) return outcome;
     const retry = chunks.slice(k).flatMap((c) => c.map((p) => p.index));
     const reason = outcome.kind === 'retryable' || outcome.kind === 'paused' || outcome.kind === 'permanent' ? outcome.reason : 'a later request failed';
-    return { kind: 'partial', rejected, retry, retryReason: reason, retryAfterMs: outcome.kind === 'retryable' ? outcome.retryAfterMs : undefined };
+    return { kind: 'partial', rejected, retry, retryReason: reason, retryAfterMs: outcome.kind === 'retryable' ? outcome.retryAfterMs : undefined, retryPaused: outcome.kind === 'paused' };
   }
   return rejected.length === 0 ? { kind: 'ok' } : { kind: 'partial', rejected, retry: [], retryReason: '' };
 }
