@@ -27,6 +27,8 @@ export type Fault =
   | { kind: 'lose-ack' }
   /** _bulk: answer the first item 429 (es_rejected_execution_exception) and process the rest. */
   | { kind: 'bulk-item-429' }
+  /** _bulk: answer the last item 403 security_exception (a privilege lost mid-request) and process the others. */
+  | { kind: 'bulk-item-403' }
   /**
    * _bulk: an API key without create_doc on the index — Elasticsearch answers 200 with every item refused
    * 403 security_exception (elastic/integrations#11768), storing nothing.
@@ -213,6 +215,7 @@ export async function startTestSiem(opts: { token?: string; ack?: boolean; clien
       const items: unknown[] = [];
       let errors = false;
       let rejectFirst = faults[0]?.kind === 'bulk-item-429' ? (faults.shift(), true) : false;
+      const forbidLast = faults[0]?.kind === 'bulk-item-403' ? (faults.shift(), true) : false;
       const unauthorized = faults[0]?.kind === 'bulk-unauthorized' ? (faults.shift(), true) : false;
       const pathIndex = url.pathname.split('/')[1] !== '_bulk' ? url.pathname.split('/')[1] : undefined;
       for (let i = 0; i < lines.length; i += 2) {
@@ -223,7 +226,7 @@ export async function startTestSiem(opts: { token?: string; ack?: boolean; clien
         if (!index) return reply(res, 400, { error: { type: 'action_request_validation_exception', reason: 'index is missing' }, status: 400 }), 400;
         const id = action.create._id;
         JSON.parse(doc);
-        if (unauthorized) {
+        if (unauthorized || (forbidLast && i === lines.length - 2)) {
           errors = true;
           items.push({ create: { _index: index, _id: id, status: 403, error: { type: 'security_exception', reason: `action [indices:data/write/bulk[s]] is unauthorized for API key id [test] of user [probectl] on indices [${index}], this action is granted by the index privileges [create_doc,create,index,write,all]` } } });
         } else if (rejectFirst) {
@@ -259,7 +262,7 @@ export async function startTestSiem(opts: { token?: string; ack?: boolean; clien
   // With clientCa the SIEM demands a client certificate signed by it (mutual TLS).
   const mtls = opts.clientCa ? { requestCert: true, rejectUnauthorized: true, ca: [opts.clientCa] } : {};
   const server = createServer({ cert: cert.certPem, key: cert.keyPem, ...mtls }, (req, res) => {
-    const fault = faults[0] && faults[0].kind !== 'lose-ack' && faults[0].kind !== 'bulk-item-429' && faults[0].kind !== 'bulk-unauthorized' ? faults.shift() : undefined;
+    const fault = faults[0] && faults[0].kind !== 'lose-ack' && faults[0].kind !== 'bulk-item-429' && faults[0].kind !== 'bulk-item-403' && faults[0].kind !== 'bulk-unauthorized' ? faults.shift() : undefined;
     const peer = (req.socket as import('node:tls').TLSSocket).getPeerCertificate?.();
     const record = (status: number) => requests.push({ method: req.method ?? '', path: req.url ?? '', status, authorization: req.headers.authorization, channel: req.headers['x-splunk-request-channel'] as string | undefined, gzip: req.headers['content-encoding'] === 'gzip', clientCert: peer && peer.subject ? String(peer.subject.CN) : undefined });
     if (fault?.kind === 'reset') {

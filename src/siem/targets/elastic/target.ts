@@ -11,9 +11,9 @@ interface BulkAnswer { errors?: boolean; items?: Array<Record<string, BulkItem>>
  * Elasticsearch `_bulk`: one `create` action per event with `_id` = the event
  * id, so a re-send is a 409 (already indexed), never a duplicate. A 200 with
  * `errors: true` is judged item by item: 2xx and 409 delivered, 429/5xx
- * retried, 401/403/404 retried with the stream paused when nothing was
- * stored (the key's privileges or the index, not the event), other 4xx
- * refused (parked).
+ * retried, 401/403/404 retried with the stream paused (the key's privileges
+ * or the index, not the event; whether or not other items were stored), other
+ * 4xx refused (parked).
  */
 export function elasticTarget(ctx: TargetContext, formatter: SiemFormatter, index: string | undefined, indexInPath: boolean): Target {
   function encode(events: readonly SiemEvent[]): Buffer {
@@ -52,7 +52,8 @@ export function elasticTarget(ctx: TargetContext, formatter: SiemFormatter, inde
     if (refusedTarget !== undefined && stored === 0 && rejected.length === 0) {
       return { kind: 'paused', reason: `_bulk items answered ${refusedTarget}: the API key's privileges or the index / data stream in PROBECTL_SIEM_ENDPOINT are wrong` };
     }
-    return { kind: 'partial', rejected, retry, retryReason: refusedTarget ? `_bulk items answered ${refusedTarget}` : '_bulk items answered 429/5xx' };
+    // Some stored, some refused 401/403/404: the refused ones are retried with the stream paused, the same alarm.
+    return { kind: 'partial', rejected, retry, retryReason: refusedTarget ? `_bulk items answered ${refusedTarget}: the API key's privileges or the index / data stream in PROBECTL_SIEM_ENDPOINT are wrong` : '_bulk items answered 429/5xx', retryPaused: refusedTarget !== undefined };
   }
 
   return {
