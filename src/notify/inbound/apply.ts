@@ -32,13 +32,14 @@ async function noop(tx: TenantTx, clock: Clock, inbound: InboundConfig, result: 
 }
 
 /**
- * The connectors a change came from, among the matched links of its
- * provider: the one whose recorded vendor object the delivery names (the
- * issue closed in one of two Jira projects is not the other project's
- * issue, which is synced like any other link); when the delivery names no
- * recorded object, every open link of the provider (it cannot be told
+ * The connectors a change came from, among the matched links of the
+ * credential's connectors: the one whose recorded vendor object the delivery
+ * names (the issue closed in one of two Jira projects is not the other
+ * project's issue, which is synced like any other link); when the delivery
+ * names no recorded object, every open link found (it cannot be told
  * which). When it names an object several links share — two PagerDuty
- * services (or Opsgenie teams, webhooks) of one tenant all record the
+ * services (or Opsgenie teams, webhooks) of one tenant, bound to one
+ * credential, all record the
  * incident key as their ref — it cannot be told which of them it came
  * from either, but each of the others still holds an open page: none is
  * the origin, and every one gets the status (for the one it came from, a
