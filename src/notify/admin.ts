@@ -39,7 +39,8 @@ export interface NotifyStatus {
   enabled: boolean;
   tenant: string;
   connectors: ConnectorStatus[];
-  inbound: Array<{ id: string; provider: string; path: string }>;
+  /** `connectors`: the connector ids whose links its deliveries are matched against. */
+  inbound: Array<{ id: string; provider: string; path: string; connectors: string[] }>;
 }
 
 /** The tenant's connectors and inbound webhooks with their delivery state (never a secret, a token or a URL credential). */
@@ -66,7 +67,7 @@ export async function notifyStatus(db: Db, clock: Clock, tenant: string, runtime
       links: { open: l?.open ?? 0, failed: l?.failed ?? 0, pending: l?.pending ?? 0, skipped: l?.skipped ?? 0 },
     };
   });
-  const inbound = [...runtime.inbound.values()].filter((i) => i.tenant === tenant).map((i) => ({ id: i.id, provider: i.provider.name, path: `/ingest/itsm/${i.provider.name}/${i.id}` }));
+  const inbound = [...runtime.inbound.values()].filter((i) => i.tenant === tenant).map((i) => ({ id: i.id, provider: i.provider.name, path: `/ingest/itsm/${i.provider.name}/${i.id}`, connectors: [...i.connectors] }));
   return { enabled: true, tenant, connectors, inbound };
 }
 

@@ -154,6 +154,43 @@ describe('PROBECTL_NOTIFY_CONNECTORS and PROBECTL_NOTIFY_INBOUND', () => {
     assert.match(msg, new RegExp(`entry 2 "pd1" \\(pagerduty\\): tenant ${B} has no pagerduty connector`));
   });
 
+  it('an inbound entry speaks for connectors of its provider: the only one by default; with two or more it must name them after "@" (connector_name or id), else startup is refused naming the entry, never its secret', () => {
+    const siteA = `${A}|jira|https://a.atlassian.net/rest/api/2/issue?project=SEC&connector_name=site-a|bot@acme.example:tok`;
+    const siteB = `${A}|jira|https://b.atlassian.net/rest/api/2/issue?project=SEC&connector_name=site-b|bot@acme.example:tok`;
+    const hook = `${A}|webhook|https://hooks.example/in|whsec-out`;
+    // One connector of the provider: the entry names none and is bound to it (unchanged configuration).
+    const one = settings({ PROBECTL_NOTIFY_CONNECTORS: `${siteA},${hook}`, PROBECTL_NOTIFY_INBOUND: `j1:${A}:jira:cnry-s1` });
+    assert.ok(one);
+    const idOf = (cs: NotifySettings, name: string) => cs.connectors.find((c) => c.name === name)?.id as string;
+    assert.deepEqual(one.inbound.map((i) => [i.id, i.connectors]), [['j1', [idOf(one, 'site-a')]]]);
+    // Two: each entry names its site, by connector_name or by connector id; one entry may speak for both.
+    const both = settings({ PROBECTL_NOTIFY_CONNECTORS: `${siteA},${siteB},${hook}`, PROBECTL_NOTIFY_INBOUND: `ja:${A}:jira@site-a:cnry-s1,jb:${A}:jira@site-b:env:JIRA_B_HOOK,jab:${A}:jira@site-b+site-a:cnry-s3,w1:${A}:webhook:cnry-s4` });
+    assert.ok(both);
+    const [a, b] = [idOf(both, 'site-a'), idOf(both, 'site-b')];
+    assert.ok(a && b && a !== b);
+    assert.deepEqual(both.inbound.map((i) => [i.id, i.provider.name, i.connectors, i.secret.scheme]), [
+      ['ja', 'jira', [a], 'literal'], ['jb', 'jira', [b], 'env'], ['jab', 'jira', [a, b].sort(), 'literal'], ['w1', 'webhook', [both.connectors[2]?.id], 'literal'],
+    ]);
+    const byId = settings({ PROBECTL_NOTIFY_CONNECTORS: `${siteA},${siteB}`, PROBECTL_NOTIFY_INBOUND: `jb:${A}:jira@${b}:cnry-s1` });
+    assert.deepEqual(byId?.inbound[0]?.connectors, [b]);
+    // Two and an entry naming none: refused, naming the entry and listing the connectors to choose from.
+    const msg = refusal({
+      PROBECTL_NOTIFY_CONNECTORS: `${siteA},${siteB},${hook}`,
+      PROBECTL_NOTIFY_INBOUND: `jira1:${A}:jira:cnry-secret-1,jx:${A}:jira@site-c:cnry-secret-2,jy:${A}:jira@Site-A:cnry-secret-3,jz:${A}:jira@:cnry-secret-4,w1:${A}:webhook@site-a:cnry-secret-5`,
+    });
+    assert.match(msg, new RegExp(`PROBECTL_NOTIFY_INBOUND: entry 1 "jira1" \\(jira\\): tenant ${A} has 2 jira connectors \\(${a} "site-a", ${b} "site-b"\\): name the one\\(s\\) this credential speaks for after the provider, jira@<connector_name or id>`));
+    assert.match(msg, new RegExp(`entry 2 "jx" \\(jira\\): no jira connector of tenant ${A} has the connector_name or id "site-c"`));
+    assert.match(msg, /entry 3 "jy" \(jira\): after "@" in the provider field come connector names or ids/);
+    assert.match(msg, /entry 4 "jz" \(jira\): after "@" in the provider field come connector names or ids/);
+    assert.match(msg, /entry 5 "w1" \(webhook\): no webhook connector of tenant .* has the connector_name or id "site-a"/);
+    assert.ok(!/cnry-secret/.test(msg), `no secret in the message: ${msg}`);
+    // A rotation keeps the connectors: the second listing for another site is refused.
+    const rot = refusal({ PROBECTL_NOTIFY_CONNECTORS: `${siteA},${siteB}`, PROBECTL_NOTIFY_INBOUND: `j1:${A}:jira@site-a:cnry-s1,j1:${A}:jira@site-b:cnry-s2` });
+    assert.match(rot, /entry 2 "j1" \(jira\): inbound id "j1" listed twice for other connectors/);
+    const rotated = settings({ PROBECTL_NOTIFY_CONNECTORS: `${siteA},${siteB}`, PROBECTL_NOTIFY_INBOUND: `j1:${A}:jira@site-a:cnry-s1,j1:${A}:jira@site-a:cnry-s2` });
+    assert.deepEqual(rotated?.inbound.map((i) => [i.id, i.connectors, i.previous]), [['j1', [a], { scheme: 'literal', value: 'cnry-s1' }]]);
+  });
+
   it('providers\' own rules: the PagerDuty Events API path and routing key, a Jira create-issue path, a webhook signing secret', () => {
     const msg = refusal({
       PROBECTL_NOTIFY_CONNECTORS: [

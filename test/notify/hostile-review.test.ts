@@ -17,8 +17,9 @@ describe('hostile review: on-call mirroring', () => {
     t.after(() => pd.close());
     const [ka, kb] = pd.routingKeys as [string, string];
     const n = await startNotifyApp(t, ['acme'], (ids, dir) => ({
-      PROBECTL_NOTIFY_CONNECTORS: [`${ids.acme}|pagerduty|${pd.enqueueUrl}|${ka}`, `${ids.acme}|pagerduty|${pd.enqueueUrl}|${kb}`].join(','),
-      PROBECTL_NOTIFY_INBOUND: `pd1:${ids.acme}:pagerduty:${PD_SECRET}`,
+      PROBECTL_NOTIFY_CONNECTORS: [`${ids.acme}|pagerduty|${pd.enqueueUrl}?connector_name=svc-a|${ka}`, `${ids.acme}|pagerduty|${pd.enqueueUrl}?connector_name=svc-b|${kb}`].join(','),
+      // One PagerDuty account webhook speaks for both services.
+      PROBECTL_NOTIFY_INBOUND: `pd1:${ids.acme}:pagerduty@svc-a+svc-b:${PD_SECRET}`,
       PROBECTL_NOTIFY_CA_FILE: pemFile(dir, pd.server.caPem),
     }));
     const tenant = n.tenants.acme as string;

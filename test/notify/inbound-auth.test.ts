@@ -13,7 +13,7 @@ describe('inbound authentication with a rotation', () => {
   const secrets = new SecretResolver({ backends: [new EnvBackend(env)], leaseMs: 1 });
   after(() => secrets.close());
   const inbound: InboundConfig = {
-    id: 'rot', position: 2, tenant: '7d9c2f4e-1b3a-4c5d-8e6f-0a1b2c3d4e5f', provider: webhook,
+    id: 'rot', position: 2, tenant: '7d9c2f4e-1b3a-4c5d-8e6f-0a1b2c3d4e5f', provider: webhook, connectors: ['webhook-0123456789'],
     secret: { scheme: 'literal', value: 'cnry-new-inbound-82' }, previous: { scheme: 'env', name: 'OLD_INBOUND' },
   };
   const body = Buffer.from('{"external_ref":"x","status":"resolved"}');

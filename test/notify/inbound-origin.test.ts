@@ -43,10 +43,11 @@ describe('inbound webhooks: the origin of a change is the link it names', () => 
     t.after(() => jira.close());
     const n = await startNotifyApp(t, ['acme'], (ids, dir) => ({
       PROBECTL_NOTIFY_CONNECTORS: [
-        `${ids.acme}|jira|${jira.url}/rest/api/3/issue?project=OPS&resolve_transition=31|${jira.user.user}:${jira.user.secret}`,
-        `${ids.acme}|jira|${jira.url}/rest/api/3/issue?project=SEC&resolve_transition=31|${jira.user.user}:${jira.user.secret}`,
+        `${ids.acme}|jira|${jira.url}/rest/api/3/issue?project=OPS&resolve_transition=31&connector_name=ops|${jira.user.user}:${jira.user.secret}`,
+        `${ids.acme}|jira|${jira.url}/rest/api/3/issue?project=SEC&resolve_transition=31&connector_name=sec|${jira.user.user}:${jira.user.secret}`,
       ].join(','),
-      PROBECTL_NOTIFY_INBOUND: `jira1:${ids.acme}:jira:${JIRA_SECRET}`,
+      // One Jira site's webhook speaks for both projects' connectors.
+      PROBECTL_NOTIFY_INBOUND: `jira1:${ids.acme}:jira@ops+sec:${JIRA_SECRET}`,
       PROBECTL_NOTIFY_CA_FILE: pemFile(dir, jira.server.caPem),
     }));
     const tenant = n.tenants.acme as string;

@@ -21,9 +21,9 @@ import { openTestDb } from '../helpers/db.ts';
 const DRIVER = process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' : 'pglite';
 
 /** The incidents a delivery naming `ref` finds in `tenant` (FIND_DELIVERY_LINKS, as applyInboundGroup runs it). */
-async function lookup(db: Db, tenant: string, provider: string, ref: string): Promise<Array<[string, string]>> {
+async function lookup(db: Db, tenant: string, provider: string, ref: string, connectors = ['jira', 'jira-a', 'jira-b']): Promise<Array<[string, string]>> {
   const res = await inTenant(db, tenant, (tx) => tx.query<{ connector: string | null; incident_id: string | null }>(FIND_DELIVERY_LINKS, [
-    tenant, [0], ['hook'], [provider], [null], [ref], [null], [null], [true], new Date(),
+    tenant, [0], ['hook'], [provider], [null], [ref], [null], [null], [true], new Date(), [connectors.join(',')],
   ]));
   return res.rows.filter((r) => r.incident_id !== null).map((r) => [r.connector as string, r.incident_id as string]);
 }
@@ -57,6 +57,8 @@ describe(`notify_link_refs (${DRIVER})`, () => {
     assert.deepEqual(await refRows(db, a), ['jira-a:10001', 'jira-a:OPS-1', 'jira-b:OPS-1']);
     assert.deepEqual(await refRows(db, b), ['jira-a:OPS-1', 'jira-a:we"ird \\ ref']);
     assert.deepEqual((await lookup(db, a, 'jira', 'OPS-1')).sort(), [['jira-a', ia], ['jira-b', ia]]);
+    assert.deepEqual(await lookup(db, a, 'jira', 'OPS-1', ['jira-b']), [['jira-b', ia]], 'only the links of the credential\'s connectors');
+    assert.deepEqual(await lookup(db, a, 'jira', 'OPS-1', ['jira-c']), [], 'a connector with no link names nothing');
     assert.deepEqual(await lookup(db, b, 'jira', 'OPS-1'), [['jira-a', ib]], 'tenant b never sees tenant a\'s link');
     assert.deepEqual(await lookup(db, b, 'jira', 'we"ird \\ ref'), [['jira-a', ib]]);
     assert.deepEqual(await lookup(db, a, 'jira', ''), [], 'no link is found by an empty ref');
@@ -168,7 +170,7 @@ describe(`inbound deliveries resolved through notify_link_refs (${DRIVER})`, () 
     });
     const jira = NOTIFY_PROVIDERS.find((p) => p.name === 'jira');
     assert.ok(jira);
-    const inbound = { id: 'jira-in', position: 0, tenant: a, provider: jira, secret: {} } as unknown as InboundConfig;
+    const inbound = { id: 'jira-in', position: 0, tenant: a, provider: jira, connectors: ['jira-x', 'jira-y'], secret: {} } as unknown as InboundConfig;
     const apply = (ref: string, status: 'acknowledged' | 'resolved') => applyInbound(db, systemClock, inbound, { ref, status }, undefined, [], 'test');
     assert.deepEqual(await apply('OPS-1', 'resolved'), { result: 'ambiguous_ref' });
     assert.deepEqual(await apply('SEC-9', 'resolved'), { result: 'unknown_ref' }, 'tenant b\'s ref, delivered with tenant a\'s credential');

@@ -16,6 +16,8 @@ export interface ConnectorConfig {
    * stream's name, shown in status, metrics and `notify failed`.
    */
   readonly id: string;
+  /** The connector_name option, when given (an inbound entry may name the connector by it). */
+  readonly name?: string;
   readonly position: number;
   readonly tenant: string;
   readonly provider: NotifyProvider;
@@ -40,6 +42,12 @@ export interface InboundConfig {
   readonly position: number;
   readonly tenant: string;
   readonly provider: NotifyProvider;
+  /**
+   * The ids of the connectors (of its tenant and provider) the credential speaks for: the
+   * ones named after `@` in the entry, else the tenant's only connector of the provider.
+   * A delivery is matched against these connectors' links and no other's.
+   */
+  readonly connectors: readonly string[];
   readonly secret: SecretRef;
   readonly previous?: SecretRef;
 }
@@ -196,7 +204,7 @@ export function connectorConfigs(entries: readonly ConnectorEntry[], push: (prob
       continue;
     }
     out.push(Object.freeze({
-      id: n === 1 ? base : `${base}-${n}`, position: entry.position, tenant, provider, url,
+      id: n === 1 ? base : `${base}-${n}`, ...(taken.name === undefined ? {} : { name: taken.name }), position: entry.position, tenant, provider, url,
       options: Object.freeze(taken.options), minSeverity: taken.minSeverity,
       secret: entry.secret.kind === 'ref' ? entry.secret.ref : undefined, display: provider.display(url),
     }));
@@ -204,11 +212,45 @@ export function connectorConfigs(entries: readonly ConnectorEntry[], push: (prob
   return out;
 }
 
+/** A connector as an inbound entry names it: a connector_name, or a connector id. */
+const CONNECTOR_REF = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
+
+/** The tenant's connectors of one provider, as an error lists them: ids, and names where given. */
+function listed(connectors: readonly ConnectorConfig[]): string {
+  return connectors.map((c) => (c.name === undefined ? c.id : `${c.id} "${c.name}"`)).join(', ');
+}
+
+/**
+ * The connectors an inbound entry speaks for (sorted ids), or problems: the
+ * ones it names after `@` (by connector_name or id, each naming exactly one
+ * connector of its tenant and provider); with none named, the tenant's only
+ * connector of the provider — with two or more, it cannot be told which
+ * (one Jira site's webhook would act on the other site's issue keys), and the
+ * entry must name them. `quotable`: the entry's own text may be repeated.
+ */
+function boundConnectors(entry: InboundEntry, mine: readonly ConnectorConfig[], provider: string, quotable: boolean, problems: string[]): string[] {
+  if (entry.connectors === undefined) {
+    if (mine.length === 1) return [(mine[0] as ConnectorConfig).id];
+    problems.push(`tenant ${entry.tenant.toLowerCase()} has ${mine.length} ${provider} connectors (${listed(mine)}): name the one(s) this credential speaks for after the provider, ${provider}@<connector_name or id>[+<another>] (docs/oncall.md "Inbound webhooks")`);
+    return [];
+  }
+  const ids = new Set<string>();
+  for (const ref of entry.connectors) {
+    const matches = mine.filter((c) => c.name === ref || c.id === ref);
+    const shown = quotable ? `"${ref}"` : '(not shown)';
+    if (matches.length === 1) ids.add((matches[0] as ConnectorConfig).id);
+    else if (matches.length === 0) problems.push(`no ${provider} connector of tenant ${entry.tenant.toLowerCase()} has the connector_name or id ${shown} (its ${provider} connectors: ${listed(mine)})`);
+    else problems.push(`${shown} names more than one ${provider} connector (${listed(matches)}): name it by id`);
+  }
+  return [...ids].sort();
+}
+
 /**
  * Validates every inbound entry against the connectors: a well-formed id, a
  * UUID tenant, a known provider that has a connector of that tenant, a
- * non-empty secret. An id may be listed twice with the same tenant and
- * provider — a secret rotation (InboundConfig.previous) — and no more.
+ * non-empty secret, the connectors it speaks for (boundConnectors). An id may
+ * be listed twice with the same tenant, provider and connectors — a secret
+ * rotation (InboundConfig.previous) — and no more.
  */
 export function inboundConfigs(entries: readonly InboundEntry[], connectors: readonly ConnectorConfig[], connectorsValid: boolean, push: (problem: string) => void): InboundConfig[] {
   const out: InboundConfig[] = [];
@@ -232,8 +274,13 @@ export function inboundConfigs(entries: readonly InboundEntry[], connectors: rea
     if (entry.secret.kind === 'absent' && entry.problems.length === 0) problems.push('no secret');
     problems.push(...secretProblems(entry.secret));
     // Only meaningful once the connectors themselves are valid (a bad connector entry is reported on its own).
-    if (provider && isUuid(entry.tenant) && connectorsValid && !connectors.some((c) => c.tenant === tenant && c.provider.name === provider.name)) {
-      problems.push(`tenant ${tenant} has no ${provider.name} connector in PROBECTL_NOTIFY_CONNECTORS`);
+    const listOk = entry.connectors === undefined || (entry.connectors.length > 0 && entry.connectors.every((c) => CONNECTOR_REF.test(c)));
+    if (!listOk) problems.push('after "@" in the provider field come connector names or ids (1 to 64 lower-case letters, digits, "_", "." or "-"), several joined by "+"');
+    let bound: string[] = [];
+    if (provider && isUuid(entry.tenant) && connectorsValid && listOk) {
+      const mine = connectors.filter((c) => c.tenant === tenant && c.provider.name === provider.name);
+      if (mine.length === 0) problems.push(`tenant ${tenant} has no ${provider.name} connector in PROBECTL_NOTIFY_CONNECTORS`);
+      else bound = boundConnectors(entry, mine, provider.name, quotable, problems);
     }
     const where = `entry ${entry.position}${quotable && INBOUND_ID.test(entry.id) ? ` "${entry.id}"` : ''} (${provider ? provider.name : 'unknown provider'})`;
     if (problems.length > 0 || !provider || entry.secret.kind !== 'ref') {
@@ -246,8 +293,12 @@ export function inboundConfigs(entries: readonly InboundEntry[], connectors: rea
       push(`${where}: inbound id "${entry.id}" listed twice with the same secret (list an id twice only to rotate its secret: the new one after the old one)`);
       continue;
     }
+    if (earlier && earlier.connectors.join('+') !== bound.join('+')) {
+      push(`${where}: inbound id "${entry.id}" listed twice for other connectors (${earlier.connectors.join(', ')}, then ${bound.join(', ')}); a rotation keeps them`);
+      continue;
+    }
     // A second entry: its secret is the current one; the earlier one's stays accepted during the rotation.
-    const config = Object.freeze({ id: entry.id, position: entry.position, tenant, provider, secret: entry.secret.ref, ...(earlier ? { previous: earlier.secret } : {}) });
+    const config = Object.freeze({ id: entry.id, position: entry.position, tenant, provider, connectors: Object.freeze(bound), secret: entry.secret.ref, ...(earlier ? { previous: earlier.secret } : {}) });
     if (mine?.at !== undefined) out[mine.at] = config;
     else {
       if (mine) mine.at = out.length;

@@ -33,15 +33,22 @@ export interface InboundEntry {
   readonly position: number;
   readonly id: string;
   readonly tenant: string;
+  /** Lower-cased as written, without the connector list. */
   readonly provider: string;
+  /**
+   * The connectors the credential speaks for, as written after `@` in the
+   * provider field (`jira@site-b+site-c`): connector names or connector ids;
+   * undefined when the field has no `@`.
+   */
+  readonly connectors?: readonly string[];
   readonly secret: SecretField;
   readonly problems: readonly string[];
 }
 
 // A comma starts a new connector entry only where `<tenant>|<provider>|` follows.
 const CONNECTOR_START = /,(?=\s*[^,|\s]*\s*\|\s*[A-Za-z0-9_-]+\s*\|)/;
-// A comma starts a new inbound entry only where `<id>:<tenant>:<provider>:` follows.
-const INBOUND_START = /,(?=\s*[A-Za-z0-9_.-]+\s*:\s*[^,:\s]*\s*:\s*[A-Za-z0-9_-]+\s*:)/;
+// A comma starts a new inbound entry only where `<id>:<tenant>:<provider>[@<connectors>]:` follows.
+const INBOUND_START = /,(?=\s*[A-Za-z0-9_.-]+\s*:\s*[^,:\s]*\s*:\s*[A-Za-z0-9_-]+\s*(?:@[A-Za-z0-9_.+\s-]*)?:)/;
 
 function splitOn(raw: string, start: RegExp): string[] {
   return raw.split(start).map((e) => e.trim()).filter((e) => e !== '');
@@ -83,17 +90,24 @@ export function parseConnectorEntries(raw: string): ConnectorEntry[] {
   });
 }
 
-/** `<id>:<tenant-uuid>:<provider>:<secret>`, comma-separated. */
+/**
+ * `<id>:<tenant-uuid>:<provider>[@<connector>[+<connector>…]]:<secret>`, comma-separated.
+ * The connector list rides in the provider field, before the secret (which may hold `:`).
+ */
 export function parseInboundEntries(raw: string): InboundEntry[] {
   return splitOn(raw, INBOUND_START).map((text, i) => {
     const parts = text.split(':');
     const problems: string[] = [];
-    if (parts.length < 4) problems.push('needs <id>:<tenant-uuid>:<provider>:<secret>');
+    if (parts.length < 4) problems.push('needs <id>:<tenant-uuid>:<provider>[@<connector>]:<secret>');
+    const field = parts[2] ?? '';
+    const at = field.indexOf('@');
+    const connectors = at < 0 ? undefined : field.slice(at + 1).split('+').map((c) => c.trim());
     return {
       position: i + 1,
       id: (parts[0] ?? '').trim(),
       tenant: (parts[1] ?? '').trim(),
-      provider: (parts[2] ?? '').trim().toLowerCase(),
+      provider: (at < 0 ? field : field.slice(0, at)).trim().toLowerCase(),
+      ...(connectors ? { connectors } : {}),
       secret: parts.length >= 4 ? secretField(parts.slice(3).join(':')) : { kind: 'absent' },
       problems,
     };

@@ -32,13 +32,14 @@ async function noop(tx: TenantTx, clock: Clock, inbound: InboundConfig, result: 
 }
 
 /**
- * The connectors a change came from, among the matched links of its
- * provider: the one whose recorded vendor object the delivery names (the
- * issue closed in one of two Jira projects is not the other project's
- * issue, which is synced like any other link); when the delivery names no
- * recorded object, every open link of the provider (it cannot be told
+ * The connectors a change came from, among the matched links of the
+ * credential's connectors: the one whose recorded vendor object the delivery
+ * names (the issue closed in one of two Jira projects is not the other
+ * project's issue, which is synced like any other link); when the delivery
+ * names no recorded object, every open link found (it cannot be told
  * which). When it names an object several links share — two PagerDuty
- * services (or Opsgenie teams, webhooks) of one tenant all record the
+ * services (or Opsgenie teams, webhooks) of one tenant, bound to one
+ * credential, all record the
  * incident key as their ref — it cannot be told which of them it came
  * from either, but each of the others still holds an open page: none is
  * the origin, and every one gets the status (for the one it came from, a
@@ -62,7 +63,9 @@ function originOf(links: ReadonlyArray<{ connector: string; state: string; ref_k
  * credential's tenant — never a tenant named by the payload: an HMAC
  * signature is recorded first (a second delivery of it is a replay, and
  * nothing is written); the link is found by the vendor's ref (or the incident
- * key) among that tenant's links of the credential's provider; the links it
+ * key) among that tenant's links of the credential's connectors (never another
+ * connector of the same provider: another Jira site's SEC-12 is not this
+ * one's); the links it
  * came from are marked with the new status (so it is never echoed back); the
  * incident changes through changeIncidentStatuses (audited, actor
  * `inbound:<id>`, origin = the inbound id), whose listeners sync every other
@@ -94,14 +97,17 @@ export interface GroupDelivery {
 
 /**
  * Records a group's signatures and finds each delivery's links with its incident's status
- * ($1 tenant; $2..$9 the deliveries as parallel arrays: index, inbound id, provider,
- * signature, vendor ref, the two incident ids its keys name, whether to look; $10 now).
+ * ($1 tenant; $2..$9 and $11 the deliveries as parallel arrays: index, inbound id, provider,
+ * signature, vendor ref, the two incident ids its keys name, whether to look, and the ids of
+ * the connectors its credential speaks for joined by "," (InboundConfig.connectors: only
+ * their links are candidates — one Jira site's webhook never matches another site's issue
+ * key); $10 now).
  * Every lookup is an index lookup under row-level security — by vendor ref through
- * notify_link_refs, by incident id through notify_links_incident (test/store/rls-indexes.test.ts).
+ * notify_link_refs, by incident id through an index of notify_links (test/store/rls-indexes.test.ts).
  */
 export const FIND_DELIVERY_LINKS = `WITH it AS (
-       SELECT * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::uuid[], $8::uuid[], $9::bool[])
-         AS it(idx, inbound, provider, signature, ref, k1, k2, look)
+       SELECT * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::uuid[], $8::uuid[], $9::bool[], $11::text[])
+         AS it(idx, inbound, provider, signature, ref, k1, k2, look, connectors)
      ), seen AS (
        INSERT INTO notify_inbound_seen (tenant_id, inbound, signature, seen_at) SELECT $1, inbound, signature, $10 FROM it WHERE signature IS NOT NULL
        ON CONFLICT DO NOTHING RETURNING inbound, signature
@@ -113,9 +119,11 @@ export const FIND_DELIVERY_LINKS = `WITH it AS (
               SELECT x.connector, x.incident_id, x.state, x.ref_keys FROM notify_link_refs r
                 JOIN notify_links x ON x.tenant_id = r.tenant_id AND x.connector = r.connector AND x.incident_id = r.incident_id
                WHERE it.look AND r.tenant_id = $1 AND r.ref = it.ref AND x.provider = it.provider
+                 AND x.connector = ANY (string_to_array(it.connectors, ','))
               UNION
               SELECT x.connector, x.incident_id, x.state, x.ref_keys FROM notify_links x
                WHERE it.look AND x.tenant_id = $1 AND x.provider = it.provider AND x.incident_id IN (it.k1, it.k2)
+                 AND x.connector = ANY (string_to_array(it.connectors, ','))
             ) l ON true
        LEFT JOIN incidents i ON i.tenant_id = $1 AND i.id = l.incident_id
       ORDER BY it.idx, l.connector`;
@@ -159,7 +167,7 @@ export async function applyInboundGroup(tx: TenantTx, clock: Clock, group: reado
     [
       tx.tenantId, asked, at.map((d) => d.inbound.id), at.map((d) => d.inbound.provider.name), at.map((d) => d.signature ?? null),
       at.map((d) => ('ignore' in d.change ? '' : d.change.ref ?? '')), at.map((d) => keyed(d)[0] ?? null), at.map((d) => keyed(d)[1] ?? null),
-      at.map(look), new Date(clock.now()),
+      at.map(look), new Date(clock.now()), at.map((d) => d.inbound.connectors.join(',')),
     ],
   );
   const rowsOf = new Map<number, typeof found.rows>();
