@@ -30,6 +30,19 @@ describe(`tenant lookups use their indexes under row-level security (${process.e
   before(async () => {
     t = await openTestDb();
     tenant = await inSystem(t.db, async (tx) => (await insertTenant(tx, 'rls-indexes')).id);
+    // A tenant with 2,000 incidents mirrored to two connectors, analysed: the planner weighs the
+    // indexes as it would in production (on empty tables every path costs about the same).
+    await inTenant(t.db, tenant, async (tx) => {
+      await tx.query(`INSERT INTO incidents (id, tenant_id, correlation_key, kind_family, target, title, status, severity, opened_at, updated_at, last_signal_at)
+                      SELECT gen_random_uuid(), $1, 'k' || g, 'probe', 'target', 'title', 'open', 'info', now(), now(), now() FROM generate_series(1, 2000) g`, [tenant]);
+      await tx.query(`INSERT INTO notify_links (tenant_id, connector, incident_id, provider, state, status, created_at, updated_at)
+                      SELECT $1, c, i.id, 'webhook', 'open', 'open', now(), now() FROM incidents i, unnest(ARRAY['webhook-0123456789', 'webhook-abcdef0123']) c
+                       WHERE i.tenant_id = $1`, [tenant]);
+    });
+    await t.db.transaction(async (tx) => {
+      await tx.query('ANALYZE incidents');
+      await tx.query('ANALYZE notify_links');
+    });
   });
   after(() => t?.close());
 
