@@ -37,7 +37,7 @@ export const metrics = integration<MetricsSettings, MetricsRuntime>({
     const up = settings.upstream;
     // The embedded store's time windows on PostgreSQL are judged on the database's clock, which
     // every replica shares (store/db-clock.ts); an injected test clock is used as it is.
-    const dbClock = deps.background && !up && deps.db.driver === 'postgres' && deps.clock === systemClock ? databaseClock(deps.db, deps.clock, log) : undefined;
+    const dbClock = !up && deps.db.driver === 'postgres' && deps.clock === systemClock ? databaseClock(deps.db, deps.clock, log) : undefined;
     await dbClock?.start();
     const clock: Clock = dbClock ?? deps.clock;
     const store = metricsStore(deps.db, clock, settings);
@@ -48,13 +48,15 @@ export const metrics = integration<MetricsSettings, MetricsRuntime>({
       if (client && deps.background) await checkUpstream(client, deps.providerTenantId);
     } catch (err) {
       await client?.close();
-      dbClock?.stop();
       throw err;
     }
     const backend: MetricsBackend = client
       ? upstreamBackend({ client, maxSeries: settings.maxSeries, lookbackMs: settings.lookbackMs, writeLimits: settings.writeLimits, log, metrics: counters })
       : embeddedBackend({ store, settings, log, metrics: counters });
-    const closeClient = async () => { await client?.close(); };
+    const closeClient = async () => {
+      dbClock?.stop();
+      await client?.close();
+    };
     if (!deps.background) return { runtime: { settings, store, backend, limiter, metrics: undefined, log, clock }, summary: () => ({}), stop: closeClient };
     const jobs = new MetricsJobs({
       db: deps.db, clock, log, store: client ? upstreamAppender({ client, log }) : store, settings, secrets: deps.secrets, providerTenantId: deps.providerTenantId,
@@ -68,7 +70,6 @@ export const metrics = integration<MetricsSettings, MetricsRuntime>({
         : { retention: `${settings.retentionMs / 86_400_000}d`, self_interval_ms: settings.selfIntervalMs, max_series: settings.maxSeries }),
       stop: async () => {
         await jobs.stop();
-        dbClock?.stop();
         await closeClient();
       },
     };

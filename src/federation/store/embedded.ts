@@ -82,7 +82,7 @@ export function createEmbeddedSeriesStore(db: Db, settings: Partial<EmbeddedStor
       const w = instantWindow(ref, lookback);
       const picked = await inMetricsScope(db, tenant, async (tx) => {
         const found = await findSeries(tx, prepareSets(tenant, [selector.matchers], s.regexBudgetMs), { startMs: w.mint, endMs: w.maxt }, maxOf(options), seriesLabels);
-        const latest = await loadLatest(tx, found.map((f) => f.id), w.mint, w.maxt);
+        const latest = await loadLatest(tx, found.map((f) => f.id), w.mint, w.maxt, s.now() - s.compactionHorizonMs / 2);
         return found.flatMap((f) => {
           const l = latest.get(f.id);
           return l ? [{ labels: f.labels, latest: l }] : [];
@@ -146,7 +146,7 @@ export function createEmbeddedSeriesStore(db: Db, settings: Partial<EmbeddedStor
       const mint = atMs - lookback;
       const out = await inMetricsScope(db, tenant, async (tx) => {
         const found = await findSeries(tx, sets, { startMs: mint, endMs: atMs }, maxOf(options), seriesLabels);
-        const latest = await loadLatest(tx, found.map((f) => f.id), mint, atMs);
+        const latest = await loadLatest(tx, found.map((f) => f.id), mint, atMs, s.now() - s.compactionHorizonMs / 2);
         const res: LastSample[] = [];
         const cell = new Float64Array(1);
         const w = new Uint32Array(cell.buffer);

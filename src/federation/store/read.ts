@@ -195,14 +195,6 @@ const CHUNKS_IN_WINDOW = `metric_chunks c JOIN unnest($2::int8[]) AS u(id) ON c.
 const RECENT_IN_WINDOW = `metric_samples s JOIN unnest($2::int8[]) AS u(id) ON s.series_id = u.id
                      WHERE s.tenant_id = $1 AND s.t >= $3::int8 AND s.t <= $4::int8`;
 const RECENT_BLOB = `SELECT string_agg(int8send(s.series_id) || int8send(s.t) || int8send(s.v), ''::bytea) FROM ${RECENT_IN_WINDOW}`;
-/**
- * The newest append-table row of each series $2 in [$3, $4], as RECENT_BLOB's records: one
- * backward probe of the (series_id, t) key per series, instead of every row of the window
- * (under a live stream the append table holds minutes of samples per series).
- */
-const RECENT_LATEST_BLOB = `SELECT string_agg(int8send(u.id) || int8send(l.t) || int8send(l.v), ''::bytea) FROM unnest($2::int8[]) AS u(id)
-       CROSS JOIN LATERAL (SELECT s.t, s.v FROM metric_samples s WHERE s.series_id = u.id AND s.tenant_id = $1 AND s.t >= $3::int8 AND s.t <= $4::int8
-                            ORDER BY s.t DESC LIMIT 1) AS l`;
 const LOAD_SQL = `SELECT c.series_id, c.min_t, c.data FROM ${CHUNKS_IN_WINDOW}
      UNION ALL
      SELECT -1, 0, (${RECENT_BLOB})`;
@@ -297,50 +289,59 @@ export interface Latest {
 
 /**
  * The latest sample with mint ≤ t ≤ maxt of each given series (federation,
- * instant selection). First statement: the append table's rows in the window
- * (one value) and the window's chunks without their data; only chunks that may
- * hold a later sample than the newest row of their series are then read (in
- * steady state the newest sample is in the append table and no chunk is
- * read). Chunks are fetched again by window, not by key, so a compaction
- * between the two statements cannot hide the newest sample. On equal
- * timestamps the chunk's sample wins, as in loadSamples. Only the latest chunk
- * of a series (the greatest min_t ≤ maxt) can hold its latest sample ≤ maxt —
- * chunks of a series never overlap — so each statement reads one chunk per
- * series, whatever the lookback (a `lookback_delta` of years would otherwise
- * read every chunk of every matching series).
+ * instant selection), in one statement with at most two index probes per
+ * series: its newest append-table row in the window (`(series_id, t)`
+ * backward), then — only when that row is missing or older than `freshFrom` —
+ * its newest chunk in the window (`(series_id, min_t)` backward) with the
+ * chunk's last sample (max_t, last_v). `freshFrom` is now − horizon/2: a chunk
+ * never holds a sample that new (compaction takes only samples older than
+ * now − horizon; the other half absorbs what remains between replicas' clocks,
+ * as the append's duplicate check assumes — every replica reads the database's
+ * clock, store/db-clock.ts, so that is milliseconds), so under a live stream no
+ * chunk is read.
+ * Only the latest chunk of a series (the greatest min_t ≤ maxt) can hold its
+ * latest sample ≤ maxt — chunks of a series never overlap — so one chunk per
+ * series is read whatever the lookback. A chunk whose window ends after maxt,
+ * or written before last_v existed, is decoded by a second statement, by
+ * window, not by key (a compaction between the two cannot hide the newest
+ * sample). On equal timestamps the chunk's sample wins, as in loadSamples.
  */
-export async function loadLatest(tx: TenantTx, ids: readonly number[], mint: number, maxt: number): Promise<Map<number, Latest>> {
+export async function loadLatest(tx: TenantTx, ids: readonly number[], mint: number, maxt: number, freshFrom: number): Promise<Map<number, Latest>> {
   const out = new Map<number, Latest>();
   if (ids.length === 0 || maxt < mint) return out;
-  const idList = intArray(ids);
-  const res = await tx.query<{ series_id: number; max_t: number; data: Uint8Array | null }>(
-    `SELECT series_id, max_t, data FROM (SELECT DISTINCT ON (c.series_id) c.series_id, c.max_t, int8send(c.last_v) AS data FROM ${CHUNKS_IN_WINDOW}
-      ORDER BY c.series_id, c.min_t DESC) AS latest
-     UNION ALL
-     SELECT -1, 0, (${RECENT_LATEST_BLOB})`,
-    [tx.tenantId, idList, mint, maxt]);
-  const blob = res.rows.find((r) => r.series_id === -1)?.data;
+  // Per series one 41-byte record: id, the append row's t and v, the chunk's max_t and last_v, and
+  // flags (1: an append row, 2: a chunk, 4: the chunk has last_v).
+  const res = await tx.query<{ blob: Uint8Array | null }>(
+    `SELECT string_agg(int8send(u.id) || int8send(coalesce(l.t, 0)) || int8send(coalesce(l.v, 0)) || int8send(coalesce(c.max_t, 0))
+                       || int8send(coalesce(c.last_v, 0))
+                       || set_byte('\\x00'::bytea, 0, (l.t IS NOT NULL)::int + 2 * (c.max_t IS NOT NULL)::int + 4 * (c.last_v IS NOT NULL)::int), ''::bytea) AS blob
+       FROM unnest($2::int8[]) AS u(id)
+       LEFT JOIN LATERAL (SELECT s.t, s.v FROM metric_samples s
+                           WHERE s.series_id = u.id AND s.tenant_id = $1 AND s.t >= $3::int8 AND s.t <= $4::int8
+                           ORDER BY s.t DESC LIMIT 1) AS l ON true
+       LEFT JOIN LATERAL (SELECT c.max_t, c.last_v FROM metric_chunks c
+                           WHERE (l.t IS NULL OR l.t < $5::int8) AND c.series_id = u.id AND c.tenant_id = $1
+                             AND c.min_t > $3::int8 - ${CHUNK_WINDOW_MS} AND c.min_t <= $4::int8 AND c.max_t >= $3::int8
+                           ORDER BY c.min_t DESC LIMIT 1) AS c ON true`,
+    // Whole milliseconds for the int8 comparison (now − horizon/2 need not be); rounding down reads a chunk more often, never less.
+    [tx.tenantId, intArray(ids), mint, maxt, Math.floor(freshFrom)]);
+  const blob = res.rows[0]?.blob;
+  const need = new Set<number>();
   if (blob) {
     const dv = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
-    for (let o = 0; o + 24 <= blob.length; o += 24) {
-      const id = dv.getInt32(o) * 4294967296 + dv.getUint32(o + 4);
-      const t = dv.getInt32(o + 8) * 4294967296 + dv.getUint32(o + 12);
-      const have = out.get(id);
-      if (!have || have.t < t) out.set(id, { t, hi: dv.getUint32(o + 16), lo: dv.getUint32(o + 20) });
+    const int8 = (o: number) => dv.getInt32(o) * 4294967296 + dv.getUint32(o + 4);
+    for (let o = 0; o + 41 <= blob.length; o += 41) {
+      const flags = dv.getUint8(o + 40);
+      const id = int8(o);
+      const row = (flags & 1) !== 0 ? { t: int8(o + 8), hi: dv.getUint32(o + 16), lo: dv.getUint32(o + 20) } : undefined;
+      if (row) out.set(id, row);
+      if ((flags & 2) === 0) continue;
+      const maxT = int8(o + 24);
+      if (row && maxT < row.t) continue;
+      // A chunk ending within the window gives its newest sample without decoding; it wins a tie.
+      if ((flags & 4) !== 0 && maxT <= maxt) out.set(id, { t: maxT, hi: dv.getUint32(o + 32), lo: dv.getUint32(o + 36) });
+      else need.add(id);
     }
-  }
-  // A chunk ending within the window gives its newest sample without decoding (max_t, last_v); the
-  // chunk wins over an append-table row with the same timestamp. Others (the window ends inside
-  // the chunk, or a chunk written before last_v existed) are decoded.
-  const need = new Set<number>();
-  for (const r of res.rows) {
-    if (r.series_id === -1) continue;
-    const have = out.get(r.series_id);
-    if (have && r.max_t < have.t) continue;
-    if (r.data && r.max_t <= maxt) {
-      const dv = new DataView(r.data.buffer, r.data.byteOffset, r.data.byteLength);
-      if (!have || r.max_t >= have.t) out.set(r.series_id, { t: r.max_t, hi: dv.getUint32(0), lo: dv.getUint32(4) });
-    } else need.add(r.series_id);
   }
   if (need.size === 0) return out;
   const chunks = await tx.query<{ series_id: number; data: Uint8Array }>(

@@ -13,8 +13,11 @@ export interface EmbeddedStoreSettings {
   readonly futureToleranceMs: number;
   /**
    * compact() never takes samples newer than now − horizon; appends compare
-   * samples older than now − horizon/2 against compacted chunks too (the other
-   * half absorbs clock skew between replicas).
+   * samples older than now − horizon/2 against compacted chunks too, and the
+   * latest-sample read skips chunks for a series with an append-table row newer
+   * than that (the other half absorbs what remains between replicas' clocks:
+   * on PostgreSQL the server passes the database's clock, store/db-clock.ts, as
+   * `now`, so replicas agree within milliseconds).
    */
   readonly compactionHorizonMs: number;
   /** Default instant-selection lookback (Prometheus: 5 minutes). */

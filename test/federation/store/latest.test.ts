@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { createEmbeddedSeriesStore } from '../../../src/federation/store/embedded.ts';
+import { DatabaseClock } from '../../../src/store/db-clock.ts';
 import { STALE_HI, STALE_LO, wordsOf } from '../../../src/federation/store/float-bits.ts';
 import { loadLatest, loadSamples } from '../../../src/federation/store/read.ts';
 import { inMetricsScope } from '../../../src/federation/store/settings.ts';
@@ -94,7 +95,7 @@ describe(`latest sample of a series (${process.env.PROBECTL_TEST_DATABASE_URL ? 
         const maxt = now + (ends[k] as number);
         const mint = maxt - win.lookback;
         const want = await loadSamples(tx, ids, mint, maxt);
-        const got = await loadLatest(tx, [...ids, 987_654_321], mint, maxt);
+        const got = await loadLatest(tx, [...ids, 987_654_321], mint, maxt, now - horizon / 2);
         for (const id of ids) {
           const span = want.spans.get(id);
           const expect = span ? { t: want.ts[span.end - 1], hi: want.words[2 * span.end - 1], lo: want.words[2 * span.end - 2] } : undefined;
@@ -142,20 +143,25 @@ describe(`latest sample of a series (${process.env.PROBECTL_TEST_DATABASE_URL ? 
     assert.deepEqual(Array.from(inst[0]?.values ?? []), [2]);
   });
 
-  it('replicas whose clocks are 90 s apart: a sample compacted by the one ahead still wins over an older late sample in the append table', async () => {
-    // A read that skipped chunks for series with a recent append-table row (trusting its own clock) answered
-    // T0 − 50 s here; the chunk holds T0 − 40 s.
-    const behind = manualClock(T0);
-    const ahead = manualClock(T0 + 90_000);
-    const reader = createEmbeddedSeriesStore(t.db, { now: behind.now, maxTenantSeries: 1_000_000 });
-    const compactor = createEmbeddedSeriesStore(t.db, { now: ahead.now, maxTenantSeries: 1_000_000 });
+  it('replicas whose clocks are 90 s apart, on the database\'s clock: a sample compacted by the one ahead still wins over an older late sample in the append table', async () => {
+    // The latest-sample read skips the chunks of a series whose newest append-table row is newer
+    // than now − horizon/2, trusting that compaction (older than now − horizon) cannot have moved
+    // a newer one. On the replicas' own clocks 90 s apart it answered T − 50 s here while the chunk
+    // holds T − 40 s; on the database's clock (store/db-clock.ts, as the server runs) they agree.
+    const behind = new DatabaseClock(t.db, { now: () => Date.now() });
+    const ahead = new DatabaseClock(t.db, { now: () => Date.now() + 90_000 });
+    await behind.sync();
+    await ahead.sync();
+    const T = Math.floor(Date.now() / 1000) * 1000;
+    const reader = createEmbeddedSeriesStore(t.db, { now: () => behind.now(), maxTenantSeries: 1_000_000 });
+    const compactor = createEmbeddedSeriesStore(t.db, { now: () => ahead.now(), maxTenantSeries: 1_000_000 });
     const labels = { __name__: 'latest_skew' };
-    await reader.append(tenant, [{ labels, timestamps: [T0 - 40_000], values: new Float64Array([2]) }]);
+    await reader.append(tenant, [{ labels, timestamps: [T - 40_000], values: new Float64Array([2]) }]);
     await compactor.compact(tenant, ahead.now());
-    await reader.append(tenant, [{ labels, timestamps: [T0 - 50_000], values: new Float64Array([1]) }]);
+    await reader.append(tenant, [{ labels, timestamps: [T - 50_000], values: new Float64Array([1]) }]);
     const matchers = [{ name: '__name__', op: '=' as const, value: 'latest_skew' }];
-    assert.deepEqual((await reader.lastSamples(tenant, [matchers], T0)).map((x) => [x.t, x.v]), [[T0 - 40_000, 2]]);
-    assert.deepEqual(Array.from((await reader.instant(tenant, { matchers }, T0))[0]?.values ?? []), [2]);
+    assert.deepEqual((await reader.lastSamples(tenant, [matchers], T)).map((x) => [x.t, x.v]), [[T - 40_000, 2]]);
+    assert.deepEqual(Array.from((await reader.instant(tenant, { matchers }, T))[0]?.values ?? []), [2]);
   });
 
   it('thousands of series, some only in chunks, some only in the append table, some in both (late samples after compaction)', async () => {
@@ -174,11 +180,11 @@ describe(`latest sample of a series (${process.env.PROBECTL_TEST_DATABASE_URL ? 
       assert.equal(ids.length, n);
       for (const [mint, maxt] of [[clock.now() - 8 * H, clock.now()], [clock.now() - 3 * H, clock.now() - H], [clock.now() - 300_000, clock.now()]] as const) {
         const want = await loadSamples(tx, ids, mint, maxt);
-        const got = await loadLatest(tx, ids, mint, maxt);
+        const got = await loadLatest(tx, ids, mint, maxt, clock.now() - 60_000);
         assert.equal(got.size, want.spans.size);
         for (const [id, span] of want.spans) assert.deepEqual(got.get(id), { t: want.ts[span.end - 1], lo: want.words[2 * span.end - 2], hi: want.words[2 * span.end - 1] });
       }
-      assert.equal((await loadLatest(tx, [], clock.now() - H, clock.now())).size, 0);
+      assert.equal((await loadLatest(tx, [], clock.now() - H, clock.now(), clock.now())).size, 0);
     });
   });
 
