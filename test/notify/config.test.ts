@@ -191,6 +191,18 @@ describe('PROBECTL_NOTIFY_CONNECTORS and PROBECTL_NOTIFY_INBOUND', () => {
     assert.deepEqual(rotated?.inbound.map((i) => [i.id, i.connectors, i.previous]), [['j1', [a], { scheme: 'literal', value: 'cnry-s1' }]]);
   });
 
+  it('an inbound entry missing a field, whose last field is then the secret (a "@" in it reads as provider@connectors), never has that field quoted', () => {
+    const hook = `${A}|jira|https://a.atlassian.net/rest/api/2/issue?project=SEC&connector_name=site-a|bot@acme.example:tok`;
+    // The provider forgotten: the secret stands where the provider goes, "@" cutting it into a provider and connectors.
+    // (An entry with no third ":" is never split from the next, so each is refused on its own.)
+    const connectorNamed = refusal({ PROBECTL_NOTIFY_CONNECTORS: hook, PROBECTL_NOTIFY_INBOUND: `j1:${A}:jira@cnry-hunter2` });
+    assert.match(connectorNamed, /entry 1 "j1" \(jira\): needs <id>:<tenant-uuid>:<provider>/);
+    const providerNamed = refusal({ PROBECTL_NOTIFY_CONNECTORS: hook, PROBECTL_NOTIFY_INBOUND: `j2:${A}:cnry-pass@word` });
+    assert.match(providerNamed, /entry 1 "j2" \(unknown provider\): needs <id>:<tenant-uuid>:<provider>/);
+    const plain = refusal({ PROBECTL_NOTIFY_CONNECTORS: hook, PROBECTL_NOTIFY_INBOUND: `j3:${A}:cnry-plain` });
+    for (const msg of [connectorNamed, providerNamed, plain]) assert.ok(!/cnry-/.test(msg), `no secret in the message: ${msg}`);
+  });
+
   it('providers\' own rules: the PagerDuty Events API path and routing key, a Jira create-issue path, a webhook signing secret', () => {
     const msg = refusal({
       PROBECTL_NOTIFY_CONNECTORS: [

@@ -270,7 +270,10 @@ export function inboundConfigs(entries: readonly InboundEntry[], connectors: rea
     if (first) first.count++;
     else seen.set(entry.id, { tenant, provider: entry.provider, count: 1 });
     if (!quotable) problems.push('the tenant is not a UUID');
-    if (!provider) problems.push(entry.provider === '' ? `no provider (providers: ${PROVIDER_NAMES()})` : `unknown provider ${shownName(entry.provider, entry.tenant)} (providers: ${PROVIDER_NAMES()})`);
+    // An entry with no secret field (fewer than three ":") may hold its secret where the provider
+    // and its connectors go (`<id>:<tenant>:<secret>`, the provider forgotten): neither is quoted.
+    const namesQuotable = quotable && entry.secret.kind !== 'absent';
+    if (!provider) problems.push(entry.provider === '' ? `no provider (providers: ${PROVIDER_NAMES()})` : `unknown provider ${namesQuotable ? shownName(entry.provider, entry.tenant) : '(not shown: the entry has no secret field, this may be the secret)'} (providers: ${PROVIDER_NAMES()})`);
     if (entry.secret.kind === 'absent' && entry.problems.length === 0) problems.push('no secret');
     problems.push(...secretProblems(entry.secret));
     // Only meaningful once the connectors themselves are valid (a bad connector entry is reported on its own).
@@ -280,7 +283,7 @@ export function inboundConfigs(entries: readonly InboundEntry[], connectors: rea
     if (provider && isUuid(entry.tenant) && connectorsValid && listOk) {
       const mine = connectors.filter((c) => c.tenant === tenant && c.provider.name === provider.name);
       if (mine.length === 0) problems.push(`tenant ${tenant} has no ${provider.name} connector in PROBECTL_NOTIFY_CONNECTORS`);
-      else bound = boundConnectors(entry, mine, provider.name, quotable, problems);
+      else bound = boundConnectors(entry, mine, provider.name, namesQuotable, problems);
     }
     const where = `entry ${entry.position}${quotable && INBOUND_ID.test(entry.id) ? ` "${entry.id}"` : ''} (${provider ? provider.name : 'unknown provider'})`;
     if (problems.length > 0 || !provider || entry.secret.kind !== 'ref') {
