@@ -51,7 +51,10 @@ export class DatabaseClock implements Clock {
       const t0 = this.local.now();
       const res = await tx.query<{ t: number | string }>('SELECT (extract(epoch from clock_timestamp()) * 1000)::float8 AS t');
       const t1 = this.local.now();
-      return Math.round(Number(res.rows[0]?.t) - (t0 + t1) / 2);
+      const t = res.rows[0]?.t;
+      // NULL or an empty text would be Number() 0, the epoch: an offset of minus the local time.
+      const at = typeof t === 'number' || (typeof t === 'string' && t.trim() !== '') ? Number(t) : Number.NaN;
+      return Math.round((at > 0 ? at : Number.NaN) - (t0 + t1) / 2);
     });
     if (!Number.isFinite(offset)) throw new Error('the database answered no time');
     this.offsetMs = offset;

@@ -55,6 +55,20 @@ describe(`DatabaseClock (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' :
     }
   });
 
+  it('a database answering no time (NULL, an empty text) is a failed measurement, not an offset of minus the epoch', async () => {
+    for (const answer of [null, '', undefined]) {
+      const db = new Proxy(t.db, {
+        get: (target, p, r) => (p === 'transaction'
+          ? (fn: (tx: unknown) => Promise<unknown>) => fn({ query: async () => ({ rows: answer === undefined ? [] : [{ t: answer }] }) })
+          : Reflect.get(target, p, r)),
+      }) as Db;
+      const clock = new DatabaseClock(db, skewed(0));
+      await assert.rejects(clock.sync(), /no time/, `answer ${JSON.stringify(answer)}`);
+      assert.equal(clock.offset, 0, `answer ${JSON.stringify(answer)}: the offset stays`);
+      assert.ok(Math.abs(clock.now() - Date.now()) < 1_000);
+    }
+  });
+
   it('replicas 90 s apart: a conflicting re-send through the one behind is refused after the one ahead compacts', async () => {
     // Replica A's clock is 90 s behind, B's 90 s ahead. B compacts (horizon 2 min); A receives a
     // different value for a sample 70 s old. On their own clocks B moves the sample into a chunk
