@@ -91,4 +91,34 @@ describe(`DatabaseClock (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' :
     const got = await replicaA.select(tenant, [{ name: '__name__', op: '=', value: 'skewed_replicas' }], ts - 1, ts + 1);
     assert.deepEqual([...(got[0]?.values ?? [])], [1]);
   });
+
+  // Finding (not fixed: a design decision — fail closed at start, or a conservative store until measured):
+  // start() never rejects and a failed first measurement leaves the offset at 0, so for up to
+  // DB_CLOCK_SYNC_MS (a minute) after such a start the replica runs on its own clock — the skew
+  // the DatabaseClock change was made for (and the latest-read chunk skip now trusts) is back.
+  it('a replica whose first measurement failed does not accept a conflicting re-send (fails: offset 0 until the next minute)', { todo: 'a failed first measurement leaves the replica on its own clock' }, async () => {
+    let fail = true;
+    const db = new Proxy(t.db, {
+      get: (target, p, r) => (p === 'transaction' && fail ? () => Promise.reject(new Error('canceling statement due to statement timeout')) : Reflect.get(target, p, r)),
+    }) as Db;
+    const A = new DatabaseClock(db, skewed(-90_000));
+    await A.start(3_600_000);
+    fail = false;
+    const B = new DatabaseClock(t.db, skewed(90_000));
+    await B.sync();
+    try {
+      const replicaA = createEmbeddedSeriesStore(t.db, { now: () => A.now(), maxTenantSeries: 1000 });
+      const replicaB = createEmbeddedSeriesStore(t.db, { now: () => B.now(), maxTenantSeries: 1000 });
+      // B (measured: the database's time) compacts samples older than T − 2 min; A, 90 s behind on
+      // its own clock, compares only samples older than T − 90 s − 1 min with chunks.
+      const l = { __name__: 'skewed_unmeasured' };
+      const ts = Math.floor(Date.now() / 1000) * 1000 - 130_000;
+      assert.equal((await replicaB.append(tenant, [samples(l, [[ts, 1]])])).stored, 1);
+      await replicaB.compact(tenant, B.now());
+      const resent = await replicaA.append(tenant, [samples(l, [[ts, 2]])]);
+      assert.deepEqual([resent.stored, resent.refused.conflicts], [0, 1]);
+    } finally {
+      A.stop();
+    }
+  });
 });
