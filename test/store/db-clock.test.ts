@@ -25,6 +25,19 @@ describe(`DatabaseClock (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' :
     await t.close();
   });
 
+  /** B stores a sample `ageMs` old and compacts; a different value re-sent through A must be refused as a conflict. */
+  async function resendAfterCompaction(A: DatabaseClock, B: DatabaseClock, name: string, ageMs: number) {
+    const replicaA = createEmbeddedSeriesStore(t.db, { now: () => A.now(), maxTenantSeries: 1000 });
+    const replicaB = createEmbeddedSeriesStore(t.db, { now: () => B.now(), maxTenantSeries: 1000 });
+    const l = { __name__: name };
+    const ts = Math.floor(Date.now() / 1000) * 1000 - ageMs;
+    assert.equal((await replicaB.append(tenant, [samples(l, [[ts, 1]])])).stored, 1);
+    await replicaB.compact(tenant, B.now());
+    const resent = await replicaA.append(tenant, [samples(l, [[ts, 2]])]);
+    assert.deepEqual([resent.stored, resent.refused.conflicts], [0, 1]);
+    return { replicaA, replicaB, ts };
+  }
+
   it('measures the offset of a replica 90 s behind and answers the database\'s time', async () => {
     const clock = new DatabaseClock(t.db, skewed(-90_000));
     assert.equal(clock.offset, 0);
@@ -79,14 +92,7 @@ describe(`DatabaseClock (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' :
     const B = new DatabaseClock(t.db, skewed(90_000));
     await A.sync();
     await B.sync();
-    const replicaA = createEmbeddedSeriesStore(t.db, { now: () => A.now(), maxTenantSeries: 1000 });
-    const replicaB = createEmbeddedSeriesStore(t.db, { now: () => B.now(), maxTenantSeries: 1000 });
-    const l = { __name__: 'skewed_replicas' };
-    const ts = Math.floor(Date.now() / 1000) * 1000 - 70_000;
-    assert.equal((await replicaB.append(tenant, [samples(l, [[ts, 1]])])).stored, 1);
-    await replicaB.compact(tenant, B.now());
-    const resent = await replicaA.append(tenant, [samples(l, [[ts, 2]])]);
-    assert.deepEqual([resent.stored, resent.refused.conflicts], [0, 1]);
+    const { replicaA, replicaB, ts } = await resendAfterCompaction(A, B, 'skewed_replicas', 70_000);
     await replicaB.compact(tenant, B.now() + 3_600_000);
     const got = await replicaA.select(tenant, [{ name: '__name__', op: '=', value: 'skewed_replicas' }], ts - 1, ts + 1);
     assert.deepEqual([...(got[0]?.values ?? [])], [1]);
@@ -107,16 +113,9 @@ describe(`DatabaseClock (${process.env.PROBECTL_TEST_DATABASE_URL ? 'postgres' :
     const B = new DatabaseClock(t.db, skewed(90_000));
     await B.sync();
     try {
-      const replicaA = createEmbeddedSeriesStore(t.db, { now: () => A.now(), maxTenantSeries: 1000 });
-      const replicaB = createEmbeddedSeriesStore(t.db, { now: () => B.now(), maxTenantSeries: 1000 });
       // B (measured: the database's time) compacts samples older than T − 2 min; A, 90 s behind on
       // its own clock, compares only samples older than T − 90 s − 1 min with chunks.
-      const l = { __name__: 'skewed_unmeasured' };
-      const ts = Math.floor(Date.now() / 1000) * 1000 - 130_000;
-      assert.equal((await replicaB.append(tenant, [samples(l, [[ts, 1]])])).stored, 1);
-      await replicaB.compact(tenant, B.now());
-      const resent = await replicaA.append(tenant, [samples(l, [[ts, 2]])]);
-      assert.deepEqual([resent.stored, resent.refused.conflicts], [0, 1]);
+      await resendAfterCompaction(A, B, 'skewed_unmeasured', 130_000);
     } finally {
       A.stop();
     }
