@@ -38,7 +38,11 @@ export const metrics = integration<MetricsSettings, MetricsRuntime>({
     // The embedded store's time windows on PostgreSQL are judged on the database's clock, which
     // every replica shares (store/db-clock.ts); an injected test clock is used as it is.
     const dbClock = !up && deps.db.driver === 'postgres' && deps.clock === systemClock ? databaseClock(deps.db, deps.clock, log) : undefined;
-    await dbClock?.start();
+    try {
+      await dbClock?.start();
+    } catch (err) {
+      throw new Error(`metrics: could not read the database's clock (${err instanceof Error ? err.message : String(err)}); on PostgreSQL the embedded metrics store keeps time by it, so replicas agree`);
+    }
     const clock: Clock = dbClock ?? deps.clock;
     const store = metricsStore(deps.db, clock, settings);
     const limiter = queryLimiter(settings);

@@ -5,6 +5,16 @@ import type { Db } from './db.ts';
 export const DB_CLOCK_SYNC_MS = 60_000;
 
 /**
+ * A measurement whose round trip took longer is refused (its error, half the round trip,
+ * would eat into the minute of skew the metrics store absorbs).
+ */
+export const DB_CLOCK_MAX_ROUND_TRIP_MS = 2_000;
+
+/** Attempts of the first measurement before start() gives up, and the pause between them (ms). */
+const FIRST_ATTEMPTS = 3;
+const FIRST_PAUSE_MS = 500;
+
+/**
  * The database server's clock, read through this replica's: `now()` is the local clock plus an
  * offset measured against PostgreSQL's `clock_timestamp()` (Cristian's algorithm: the server's
  * time minus the midpoint of the round trip, so the error is at most half the round trip plus
@@ -14,8 +24,9 @@ export const DB_CLOCK_SYNC_MS = 60_000;
  * and what an append or a read must therefore compare against compacted chunks (older than
  * now − horizon/2) are judged on one clock.
  *
- * Until the first measurement, and when a measurement fails, the last offset (0 at first) is
- * used. Units: milliseconds since the Unix epoch, as Date.now().
+ * start() does not return before a measurement succeeded (it rejects when none did): a
+ * replica never runs the store on its own clock. A later failed measurement keeps the last
+ * offset. Units: milliseconds since the Unix epoch, as Date.now().
  */
 export class DatabaseClock implements Clock {
   private offsetMs = 0;
@@ -45,7 +56,11 @@ export class DatabaseClock implements Clock {
     return this.offsetMs;
   }
 
-  /** Measures the offset once; returns it (ms). Throws what the database throws (the offset is then unchanged). */
+  /**
+   * Measures the offset once; returns it (ms). Throws what the database throws, and an Error
+   * when it answers no time or takes longer than DB_CLOCK_MAX_ROUND_TRIP_MS (the offset is then
+   * unchanged).
+   */
   async sync(): Promise<number> {
     const offset = await this.db.transaction(async (tx) => {
       const t0 = this.local.now();
@@ -54,6 +69,7 @@ export class DatabaseClock implements Clock {
       const t = res.rows[0]?.t;
       // NULL or an empty text would be Number() 0, the epoch: an offset of minus the local time.
       const at = typeof t === 'number' || (typeof t === 'string' && t.trim() !== '') ? Number(t) : Number.NaN;
+      if (t1 - t0 > DB_CLOCK_MAX_ROUND_TRIP_MS) throw new Error(`the database took ${t1 - t0} ms to answer its time (more than ${DB_CLOCK_MAX_ROUND_TRIP_MS} ms)`);
       return Math.round((at > 0 ? at : Number.NaN) - (t0 + t1) / 2);
     });
     if (!Number.isFinite(offset)) throw new Error('the database answered no time');
@@ -61,9 +77,17 @@ export class DatabaseClock implements Clock {
     return offset;
   }
 
-  /** Measures now, then every `intervalMs`, reporting each through onSync; never rejects. */
+  /**
+   * Measures now — up to three attempts, half a second apart — then every `intervalMs`,
+   * reporting each measurement through onSync. Rejects with the last attempt's error when
+   * none of the first succeeded (nothing is scheduled then); later failures keep the offset.
+   */
   async start(intervalMs = DB_CLOCK_SYNC_MS): Promise<void> {
-    await this.measure();
+    for (let attempt = 1; ; attempt++) {
+      if (await this.measure()) break;
+      if (attempt === FIRST_ATTEMPTS) throw this.lastError;
+      await new Promise((r) => setTimeout(r, FIRST_PAUSE_MS));
+    }
     this.timer ??= setInterval(() => void this.measure(), intervalMs).unref();
   }
 
@@ -72,11 +96,17 @@ export class DatabaseClock implements Clock {
     this.timer = undefined;
   }
 
-  private async measure(): Promise<void> {
+  private lastError: unknown;
+
+  /** One measurement, reported through onSync: whether it succeeded. */
+  private async measure(): Promise<boolean> {
     try {
       this.onSync({ offsetMs: await this.sync() });
+      return true;
     } catch (error) {
+      this.lastError = error;
       this.onSync({ error });
+      return false;
     }
   }
 }
