@@ -6,6 +6,8 @@
 #                              the metrics upstream: --web.enable-remote-write-receiver)
 #   victoria-metrics          (the metrics upstream, single-node; Go module, pinned, built into
 #                              .peers/bin/ of the repository: test/peers/victoria-metrics.ts finds it there)
+#   mimir                     (the metrics upstream with header tenancy, monolithic; Go module, pinned,
+#                              built into .peers/bin/: test/peers/mimir.ts finds it there)
 # Idempotent: installs only what is missing, then prints the versions. Needs root,
 # or passwordless sudo (sudo -n) when not root. Fails loudly; never skips.
 set -euo pipefail
@@ -76,4 +78,32 @@ if ! vm_have; then
   exit 1
 fi
 echo "install-peers: victoria-metrics $(go version -m "$vm_bin" | awk '$1 == "mod" { print $3; exit }') ($vm_bin)"
+
+# Grafana Mimir, monolithic, pinned. Its module path has no /v2 suffix, so the Go module proxy
+# serves only pseudo-versions (this one is main of 2026-04-23, VERSION 3.0.5), and its go.mod has
+# replace directives, so `go install …@version` refuses it: the module source is downloaded,
+# copied out of the read-only module cache and built there (no vendor/ in the zip: -mod=mod),
+# with the pinned version stamped in, so `mimir -version` tells it. About 10 minutes on 2 cores.
+MIMIR_VERSION=v1.3.1-0.20260423142704-aced80d74930
+mimir_bin="$repo_root/.peers/bin/mimir"
+mimir_have() { [ -x "$mimir_bin" ] && "$mimir_bin" -version 2>/dev/null | grep -q "version $MIMIR_VERSION "; }
+if ! mimir_have; then
+  command -v go >/dev/null || { echo "install-peers: the Go toolchain is needed to build mimir" >&2; exit 1; }
+  echo "install-peers: building mimir $MIMIR_VERSION (module source, go build; takes about 10 minutes)"
+  mimir_src=$(go mod download -json "github.com/grafana/mimir@$MIMIR_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [ -n "$mimir_src" ] && [ -f "$mimir_src/go.mod" ] || { echo "install-peers: go mod download gave no source for mimir $MIMIR_VERSION" >&2; exit 1; }
+  mimir_build=$(mktemp -d)
+  trap 'rm -rf "$mimir_build"' EXIT
+  cp -R "$mimir_src/." "$mimir_build/"
+  chmod -R u+w "$mimir_build"
+  mkdir -p "$repo_root/.peers/bin"
+  (cd "$mimir_build" && GOFLAGS="-mod=mod -buildvcs=false" go build -ldflags "-X github.com/grafana/mimir/pkg/util/version.Version=$MIMIR_VERSION" -o "$mimir_bin" ./cmd/mimir)
+  rm -rf "$mimir_build"
+  trap - EXIT
+fi
+if ! mimir_have; then
+  echo "install-peers: mimir $MIMIR_VERSION is still missing after installation" >&2
+  exit 1
+fi
+echo "install-peers: $("$mimir_bin" -version | head -n 1) ($mimir_bin)"
 dpkg-query -W -f='install-peers: ${Package} ${Version}\n' rsyslog rsyslog-gnutls libgnutls30 2>/dev/null || true

@@ -1,5 +1,6 @@
-// Upstream mode against real engines: Prometheus (--web.enable-remote-write-receiver) and
-// VictoriaMetrics single-node. Two tenants remote-write through probectl; then every query of the
+// Upstream mode against real engines: Prometheus (--web.enable-remote-write-receiver),
+// VictoriaMetrics single-node and Grafana Mimir (monolithic, header tenancy: each probectl tenant
+// is Mimir's tenant by X-Scope-OrgID, asked directly as that tenant too). Two tenants remote-write through probectl; then every query of the
 // table through /v1/grafana must answer exactly what the engine answers, asked directly, for the same
 // query written by hand with the tenant matcher — and never a series of the other tenant. The
 // tenant-escape corpus runs against each engine. Then the engine goes down under a real Prometheus
@@ -15,17 +16,27 @@ import { form, FORM_HEADERS, holdsNumber, remoteWrite, type WireSeriesSpec } fro
 import { escapeCorpus } from '../federation/fixtures/upstream-escape-corpus.ts';
 import { peerTenant, startPrivateCaApp, startPrometheus, startRemoteWritingPrometheus, until } from './prometheus.ts';
 import { startVictoriaMetrics } from './victoria-metrics.ts';
+import { startMimir } from './mimir.ts';
 
 interface Engine {
+  /** Base of its Prometheus HTTP API (`<url>/api/v1/query`). */
   url: string;
+  /** probectl's settings for it besides PROBECTL_METRICS_UPSTREAM_URL (write URL, tenancy). */
+  env?: Record<string, string>;
+  /** Header tenancy: a direct call as a tenant carries `X-Scope-OrgID: <tenant>`. */
+  headerTenancy?: boolean;
+  /** Whether it serves /federate (Mimir does not). */
+  federates: boolean;
   flush(): Promise<void>;
   stop(): Promise<void>;
 }
 
 type Result = { metric: Record<string, string>; value?: [number, string]; values?: Array<[number, string]> };
 
-async function direct(engine: Engine, path: string, params: Record<string, string>): Promise<any> {
-  const res = await request(`${engine.url}${path}`, { method: 'POST', body: form(params), headers: FORM_HEADERS, signal: AbortSignal.timeout(20_000) });
+/** The engine asked directly, as `tenant` (its X-Scope-OrgID with header tenancy). */
+async function direct(engine: Engine, tenant: string, path: string, params: Record<string, string | readonly string[]>): Promise<any> {
+  const headers = { ...FORM_HEADERS, ...(engine.headerTenancy ? { 'x-scope-orgid': tenant } : {}) };
+  const res = await request(`${engine.url}${path}`, { method: 'POST', body: form(params), headers, signal: AbortSignal.timeout(20_000) });
   const text = await res.body.text();
   assert.equal(res.statusCode, 200, `${path} ${JSON.stringify(params)}: ${text}`);
   return JSON.parse(text);
@@ -71,7 +82,7 @@ function upstreamSuite(name: string, startEngine: () => Promise<Engine>): void {
 
     before(async () => {
       engine = await startEngine();
-      app = await startTestApp({ PROBECTL_METRICS_UPSTREAM_URL: engine.url, PROBECTL_METRICS_SELF_INTERVAL: '2m', PROBECTL_METRICS_MAX_SERIES: '1000' });
+      app = await startTestApp({ PROBECTL_METRICS_UPSTREAM_URL: engine.url, ...engine.env, PROBECTL_METRICS_SELF_INTERVAL: '2m', PROBECTL_METRICS_MAX_SERIES: '1000' });
       a = await peerTenant(app, `${name}-a`, ['metrics-read', 'metrics-write']);
       b = await peerTenant(app, `${name}-b`, ['metrics-read', 'metrics-write']);
       for (const [tenant, series] of [[a, tenantSeries(1, start, end)], [b, tenantSeries(7, start, end, [{ labels: { __name__: 'b_only_metric', secret: 'b-only-value' }, samples: [[end, 4242]] }])]] as const) {
@@ -110,7 +121,7 @@ function upstreamSuite(name: string, startEngine: () => Promise<Engine>): void {
 
     it('instant queries through /v1/grafana equal the engine\'s answer to the hand-written tenant-scoped query', async () => {
       for (const [query, byHand] of table()) {
-        const expected = (await direct(engine, '/api/v1/query', { query: byHand, time: t })).data;
+        const expected = (await direct(engine, a.id, '/api/v1/query', { query: byHand, time: t })).data;
         const res = await app.request('POST', '/v1/grafana/api/v1/query', { token: a.token, rawBody: form({ query, time: t }), headers: FORM_HEADERS });
         assert.equal(res.status, 200, `${query}: ${res.text}`);
         assert.equal(res.json.status, 'success');
@@ -121,14 +132,14 @@ function upstreamSuite(name: string, startEngine: () => Promise<Engine>): void {
       }
       // absent() of a series the tenant has is empty, as the engine says.
       const res = await app.request('GET', `/v1/grafana/api/v1/query?${form({ query: 'absent(req_total)', time: t })}`, { token: a.token });
-      assert.deepEqual(res.json.data, (await direct(engine, '/api/v1/query', { query: `absent(req_total{${T()}})`, time: t })).data);
+      assert.deepEqual(res.json.data, (await direct(engine, a.id, '/api/v1/query', { query: `absent(req_total{${T()}})`, time: t })).data);
       assert.deepEqual(res.json.data.result, []);
     });
 
     it('range queries equal the engine\'s answer', async () => {
       for (const [query, byHand] of table().slice(0, 4)) {
         const params = { start: String((end - 1_800_000) / 1000), end: t, step: '60' };
-        const expected = (await direct(engine, '/api/v1/query_range', { query: byHand, ...params })).data;
+        const expected = (await direct(engine, a.id, '/api/v1/query_range', { query: byHand, ...params })).data;
         const res = await app.request('POST', '/v1/grafana/api/v1/query_range', { token: a.token, rawBody: form({ query, ...params }), headers: FORM_HEADERS });
         assert.equal(res.status, 200, `${query}: ${res.text}`);
         assert.deepEqual(sorted(res.json.data), sorted(expected), query);
@@ -140,13 +151,13 @@ function upstreamSuite(name: string, startEngine: () => Promise<Engine>): void {
     it('a client that accepts gzip (Grafana, Prometheus) gets the engine\'s compressed answer passed on; one that does not, plain JSON; errors read either way', async () => {
       const [query, byHand] = table()[1] as [string, string];
       const params = { start: String((end - 1_800_000) / 1000), end: t, step: '60' };
-      const expected = (await direct(engine, '/api/v1/query_range', { query: byHand, ...params })).data;
+      const expected = (await direct(engine, a.id, '/api/v1/query_range', { query: byHand, ...params })).data;
       for (const [path, method] of [['/v1/grafana/api/v1/query_range', 'POST'], [`/v1/grafana/api/v1/query_range?${form({ query, ...params })}`, 'GET']] as const) {
         const post = method === 'POST' ? { rawBody: form({ query, ...params }) } : {};
         const gz = await app.request(method, path, { token: a.token, ...post, headers: { ...(method === 'POST' ? FORM_HEADERS : {}), 'accept-encoding': 'gzip, deflate, br' } });
         assert.equal(gz.status, 200, gz.text);
         assert.deepEqual([gz.headers['vary'], gz.headers['content-type']], ['Accept-Encoding', 'application/json']);
-        // Prometheus compresses every answer a gzip client asks for; VictoriaMetrics only answers past a size (this one is small).
+        // Prometheus compresses every answer a gzip client asks for; VictoriaMetrics and Mimir only answers past a size (this one is small).
         const compressed = gz.headers['content-encoding'] === 'gzip';
         if (name === 'Prometheus') assert.ok(compressed, 'Prometheus\'s compressed answer passed on');
         else assert.ok(compressed || gz.headers['content-encoding'] === undefined);
@@ -159,10 +170,17 @@ function upstreamSuite(name: string, startEngine: () => Promise<Engine>): void {
         assert.deepEqual(sorted(plain.json.data), sorted(expected));
       }
       const fed = await app.request('GET', `/v1/prometheus/federate?${form({ 'match[]': 'req_total' })}`, { token: a.token, headers: { 'accept-encoding': 'gzip' } });
-      assert.equal(fed.status, 200, fed.text);
-      const exposition = fed.headers['content-encoding'] === 'gzip' ? gunzipSync(fed.bytes).toString('utf8') : fed.text;
-      assert.match(exposition, new RegExp(`^req_total\\{.*tenant_id="${a.id}"`, 'm'));
-      clean(exposition, 'federate');
+      if (engine.federates) {
+        assert.equal(fed.status, 200, fed.text);
+        const exposition = fed.headers['content-encoding'] === 'gzip' ? gunzipSync(fed.bytes).toString('utf8') : fed.text;
+        assert.match(exposition, new RegExp(`^req_total\\{.*tenant_id="${a.id}"`, 'm'));
+        clean(exposition, 'federate');
+      } else {
+        // No /federate at the engine (Mimir): its 404 passed on as a refusal, nothing of anyone's series.
+        assert.equal(fed.status, 404, fed.text);
+        assert.equal(fed.headers['content-encoding'], undefined);
+        clean(fed.text, 'federate');
+      }
       // A refusal is Prometheus's JSON error, never compressed (an engine's gzip error: upstream-stream.test.ts).
       const refused = await app.request('POST', '/v1/grafana/api/v1/query_range', { token: a.token, rawBody: form({ query: 'rate(req_total[5m])', start: t, end: params.start, step: '60' }), headers: { ...FORM_HEADERS, 'accept-encoding': 'gzip' } });
       assert.equal(refused.status, 400, refused.text);
@@ -170,17 +188,63 @@ function upstreamSuite(name: string, startEngine: () => Promise<Engine>): void {
       assert.equal(refused.json.status, 'error');
     });
 
-    it('series, labels and label values list only the tenant\'s own', async () => {
-      const series = await app.request('GET', `/v1/grafana/api/v1/series?${form({ 'match[]': '{__name__=~"req_total|b_only_metric"}', start: String(start / 1000), end: t })}`, { token: a.token });
+    it('series, labels and label values list only the tenant\'s own, as the engine does for the tenant matcher', async () => {
+      const win = { start: String(start / 1000), end: t };
+      const bySeries = (x: Array<Record<string, string>>) => [...x].sort((p, q) => JSON.stringify(p).localeCompare(JSON.stringify(q)));
+      const series = await app.request('GET', `/v1/grafana/api/v1/series?${form({ 'match[]': '{__name__=~"req_total|b_only_metric"}', ...win })}`, { token: a.token });
       assert.equal(series.status, 200, series.text);
       assert.deepEqual(series.json.data.map((s: Record<string, string>) => s.instance).sort(), ['i1', 'i2']);
-      const labels = await app.request('GET', `/v1/grafana/api/v1/labels?${form({ start: String(start / 1000), end: t })}`, { token: a.token });
+      assert.deepEqual(bySeries(series.json.data), bySeries((await direct(engine, a.id, '/api/v1/series', { 'match[]': `{__name__=~"req_total|b_only_metric",${T()}}`, ...win })).data));
+      const labels = await app.request('GET', `/v1/grafana/api/v1/labels?${form(win)}`, { token: a.token });
       assert.equal(labels.status, 200, labels.text);
       assert.ok(labels.json.data.includes('instance') && !labels.json.data.includes('secret'), labels.text);
-      const values = await app.request('GET', `/v1/grafana/api/v1/label/__name__/values?${form({ start: String(start / 1000), end: t })}`, { token: a.token });
+      assert.deepEqual(labels.json.data, (await direct(engine, a.id, '/api/v1/labels', { 'match[]': `{${T()}}`, ...win })).data);
+      const values = await app.request('GET', `/v1/grafana/api/v1/label/__name__/values?${form(win)}`, { token: a.token });
       assert.ok(values.json.data.includes('req_total') && !values.json.data.includes('b_only_metric'), values.text);
+      const directValues = async (name: string, params: Record<string, string>) => {
+        const headers = engine.headerTenancy ? { 'x-scope-orgid': a.id } : {};
+        const res = await request(`${engine.url}/api/v1/label/${name}/values?${form({ 'match[]': `{${T()}}`, ...params })}`, { headers, signal: AbortSignal.timeout(20_000) });
+        return ((await res.body.json()) as { data: string[] }).data;
+      };
+      assert.deepEqual(values.json.data, await directValues('__name__', win));
       const tenants = await app.request('GET', '/v1/grafana/api/v1/label/tenant_id/values', { token: a.token });
       assert.deepEqual(tenants.json.data, [a.id]);
+      assert.deepEqual(tenants.json.data, await directValues('tenant_id', {}));
+    });
+
+    it('the other tenant sees its own series, as the engine answers for it, and nothing of the first', async () => {
+      const B = `tenant_id="${b.id}"`;
+      for (const [query, byHand] of [['b_only_metric', `b_only_metric{${B}}`], ['sum by (job) (shared_metric)', `sum by (job) (shared_metric{${B}})`]] as const) {
+        const expected = (await direct(engine, b.id, '/api/v1/query', { query: byHand, time: t })).data;
+        const res = await app.request('POST', '/v1/grafana/api/v1/query', { token: b.token, rawBody: form({ query, time: t }), headers: FORM_HEADERS });
+        assert.equal(res.status, 200, `${query}: ${res.text}`);
+        assert.deepEqual(sorted(res.json.data), sorted(expected), query);
+        assert.ok(expected.result.length === 1, `${query}: ${JSON.stringify(expected)}`);
+        assert.ok(!res.text.includes(a.id), `${query} names the first tenant`);
+      }
+      const labels = await app.request('GET', `/v1/grafana/api/v1/labels?${form({ start: String(start / 1000), end: t })}`, { token: b.token });
+      assert.ok(labels.json.data.includes('secret'), labels.text);
+      assert.deepEqual(labels.json.data, (await direct(engine, b.id, '/api/v1/labels', { 'match[]': `{${B}}`, start: String(start / 1000), end: t })).data);
+      const tenants = await app.request('GET', '/v1/grafana/api/v1/label/tenant_id/values', { token: b.token });
+      assert.deepEqual(tenants.json.data, [b.id]);
+    });
+
+    it('a forged tenant_id in a remote-write is replaced by the writer\'s own', async () => {
+      const res = await remoteWrite(app, a.token, [{ labels: { __name__: 'forged_metric', job: 'f', tenant_id: b.id }, samples: [[end, 5]] }]);
+      assert.equal(res.status, 204, res.text);
+      await engine.flush();
+      const asA = (await direct(engine, a.id, '/api/v1/query', { query: 'forged_metric', time: t })).data.result as Result[];
+      assert.deepEqual(asA.map((s) => s.metric), [{ __name__: 'forged_metric', job: 'f', tenant_id: a.id }]);
+      // Nothing under b's id: at the engine (with header tenancy, in b's own engine tenant) and through probectl.
+      assert.deepEqual((await direct(engine, b.id, '/api/v1/query', { query: `forged_metric{tenant_id="${b.id}"}`, time: t })).data.result, []);
+      const viaB = await app.request('GET', `/v1/grafana/api/v1/query?${form({ query: 'forged_metric', time: t })}`, { token: b.token });
+      assert.equal(viaB.status, 200, viaB.text);
+      assert.deepEqual(viaB.json.data.result, []);
+      if (engine.headerTenancy) {
+        // Each engine tenant holds only its own series: asked as a without any tenant matcher, only a's id is there.
+        const ids = (await direct(engine, a.id, '/api/v1/query', { query: 'count by (tenant_id) ({__name__=~".+"})', time: t })).data.result as Result[];
+        assert.deepEqual(ids.map((s) => s.metric.tenant_id), [a.id]);
+      }
     });
 
     it('the tenant-escape corpus returns nothing of the other tenant', async () => {
@@ -208,12 +272,23 @@ function upstreamSuite(name: string, startEngine: () => Promise<Engine>): void {
 
 upstreamSuite('Prometheus', async () => {
   const prom = await startPrometheus('global: {}\n', { flags: ['--web.enable-remote-write-receiver'] });
-  return { url: prom.url, flush: async () => {}, stop: () => prom.stop() };
+  return { url: prom.url, federates: true, flush: async () => {}, stop: () => prom.stop() };
 });
 
 upstreamSuite('VictoriaMetrics', async () => {
   const vm = await startVictoriaMetrics();
-  return { url: vm.url, flush: () => vm.flush(), stop: () => vm.stop() };
+  return { url: vm.url, federates: true, flush: () => vm.flush(), stop: () => vm.stop() };
+});
+
+upstreamSuite('Mimir', async () => {
+  const mimir = await startMimir();
+  return {
+    url: `${mimir.url}/prometheus`, headerTenancy: true, federates: false,
+    env: { PROBECTL_METRICS_UPSTREAM_WRITE_URL: `${mimir.url}/api/v1/push`, PROBECTL_METRICS_UPSTREAM_TENANCY: 'header' },
+    // A push is in the ingester's head when it is answered: searchable at once.
+    flush: async () => {},
+    stop: () => mimir.stop(),
+  };
 });
 
 describe('metrics upstream down (VictoriaMetrics) under a real Prometheus remote-writing through probectl', () => {

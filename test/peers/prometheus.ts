@@ -6,9 +6,9 @@
  * private test CA (so Prometheus and promtool verify it with that CA only),
  * and promtool runs with a deadline.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { stopChild } from './child.ts';
+import { spawnPeer } from './child.ts';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -45,46 +45,24 @@ export interface PrometheusPeer {
 /** Starts Prometheus with `config` (YAML text; `files` written next to it first) and extra flags. */
 export async function startPrometheus(config: string, opts: { files?: Record<string, string>; flags?: string[] } = {}): Promise<PrometheusPeer> {
   requireProgram('prometheus');
-  const dir = mkdtempSync(join(tmpdir(), 'probectl-prom-peer-'));
-  let child: ChildProcess | undefined;
-  let out = '';
-  const stop = async () => {
-    await stopChild(child);
-    rmSync(dir, { recursive: true, force: true });
-  };
-  try {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const peer = await spawnPeer('prometheus', 'probectl-prom-peer-', 60_000, async (dir) => {
     for (const [name, content] of Object.entries(opts.files ?? {})) writeFileSync(join(dir, name), content, { mode: 0o600 });
     writeFileSync(join(dir, 'prometheus.yml'), config);
-    const port = await freePort();
-    child = spawn('prometheus', [
+    const child = spawn('prometheus', [
       `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`,
       ...(opts.flags ?? []),
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout?.on('data', (c: Buffer) => { out += c.toString(); });
-    child.stderr?.on('data', (c: Buffer) => { out += c.toString(); });
-    const url = `http://127.0.0.1:${port}`;
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}:\n${out}`);
-      const ready = await request(`${url}/-/ready`, { signal: AbortSignal.timeout(2000) }).then(async (r) => {
-        await r.body.text();
-        return r.statusCode === 200;
-      }, () => false);
-      if (ready) break;
-      if (Date.now() > deadline) throw new Error(`prometheus not ready within 60 s:\n${out}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    return {
-      url, dir, output: () => out, stop,
-      async api(path) {
-        const res = await request(`${url}${path}`, { signal: AbortSignal.timeout(5000) });
-        return res.body.json() as Promise<any>;
-      },
-    };
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+    return { child, ready: `${url}/-/ready` };
+  });
+  return {
+    url, ...peer,
+    async api(path) {
+      const res = await request(`${url}${path}`, { signal: AbortSignal.timeout(5000) });
+      return res.body.json() as Promise<any>;
+    },
+  };
 }
 
 /**

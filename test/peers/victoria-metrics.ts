@@ -5,7 +5,7 @@
  * it again on the same port and storage (the engine coming back after an outage).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { stopChild } from './child.ts';
+import { stopChild, waitReady } from './child.ts';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -46,17 +46,7 @@ export async function startVictoriaMetrics(): Promise<VictoriaPeer> {
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (c: Buffer) => { out += c.toString(); });
     child.stderr?.on('data', (c: Buffer) => { out += c.toString(); });
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`victoria-metrics exited with ${child.exitCode}:\n${out}`);
-      const ready = await request(`${url}/health`, { signal: AbortSignal.timeout(2000) }).then(async (r) => {
-        await r.body.text();
-        return r.statusCode === 200;
-      }, () => false);
-      if (ready) return;
-      if (Date.now() > deadline) throw new Error(`victoria-metrics not ready within 60 s:\n${out}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await waitReady(child, `${url}/health`, 'victoria-metrics', 60_000, () => out);
   };
   const stop = async () => {
     await kill();
