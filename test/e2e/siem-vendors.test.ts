@@ -48,7 +48,9 @@ describe('SIEM export to Sentinel through a running server', () => {
 
   it('signals and audit records arrive as DCR records; a 401 pauses the stream visibly, and it resumes; no secret anywhere', async () => {
     const { tenant, token } = await tenantAndToken(app, 'sentinel-e2e');
-    dcr.faults.push({ status: 401 });
+    // A 401 to a cached token sends the request again with a fresh one (sendWithBearer); a 401 to that fresh
+    // token pauses. Two streams (audit, threat) may each meet a first 401 at once: four make sure a fresh token meets one.
+    dcr.faults.push({ status: 401 }, { status: 401 }, { status: 401 }, { status: 401 });
     await app.request('POST', '/v1/signals', { token, body: { kind: 'ioc.match', severity: 'warning', confidence: 80, target: '198.51.100.7', title: 'matches a feed' } });
     await until('the signal arrived', () => dcr.accepted.some((r) => r.Tenant === tenant && r.Category === 'threat'), 30_000);
     const threat = dcr.accepted.find((r) => r.Tenant === tenant && r.Category === 'threat')!;
