@@ -14,6 +14,8 @@ import { NOTIFY_CONSUMER, type NotifyRuntime } from './runtime.ts';
 /** One connector's state as GET /v1/notify/status shows it: the endpoint as logs show it (scheme and host, and the kind of URL where a provider has several; never a credential). */
 export interface ConnectorStatus {
   id: string;
+  /** Its connector_name option (what an inbound entry may name it by), or null. */
+  name: string | null;
   provider: string;
   endpoint: string;
   min_severity: string;
@@ -58,7 +60,7 @@ export async function notifyStatus(db: Db, clock: Clock, tenant: string, runtime
     const l = links.get(c.id);
     const lag = s?.lag_events ?? 0;
     return {
-      id: c.id, provider: c.provider.name, endpoint: c.display, min_severity: c.minSeverity,
+      id: c.id, name: c.name ?? null, provider: c.provider.name, endpoint: c.display, min_severity: c.minSeverity,
       state: s?.paused ? 'paused' : lag > 0 ? (s?.last_error ? 'retrying' : 'sending') : 'ok',
       paused_reason: s?.paused_reason ?? null, last_success_at: s?.last_success_at ?? null,
       last_error: s?.last_error ?? null, last_error_at: s?.last_error_at ?? null,

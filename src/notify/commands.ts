@@ -63,7 +63,9 @@ export function registerNotifyCommands(notify: Command, cli: CliKit): void {
         if (status.connectors.length === 0) process.stdout.write(`tenant ${status.tenant} has no connector\n`);
         // REASON: why it is paused, or the last failed attempt's reason while it retries.
         else printTable(status.connectors.map((c) => ({ ...c, reason: c.paused_reason ?? (c.state === 'retrying' ? c.last_error : null) })) as unknown as Record<string, unknown>[], ['id', 'provider', 'endpoint', 'min_severity', 'state', 'last_success_at', 'delivered_total', 'failed', 'skipped_total', 'lag_operations', 'reason']);
-        for (const i of status.inbound) process.stdout.write(`inbound ${i.id} (${i.provider}): POST ${i.path} for ${i.connectors.join(', ')}\n`);
+        // Each connector it speaks for by id, and by its connector_name where it has one (what the entry names).
+        const named = new Map(status.connectors.map((c) => [c.id, c.name]));
+        for (const i of status.inbound) process.stdout.write(`inbound ${i.id} (${i.provider}): POST ${i.path} for ${i.connectors.map((id) => (named.get(id) ? `${id} (${named.get(id)})` : id)).join(', ')}\n`);
       }
     });
 

@@ -18,7 +18,7 @@ describe('probectl notify … and probectl webhook sign', () => {
     let env: Record<string, string> = {};
     const n = await startNotifyApp(t, ['acme'], (ids, dir) => {
       env = {
-        PROBECTL_NOTIFY_CONNECTORS: `${ids.acme}|pagerduty|${pd.enqueueUrl}|${pd.routingKey}`,
+        PROBECTL_NOTIFY_CONNECTORS: `${ids.acme}|pagerduty|${pd.enqueueUrl}?connector_name=pd-main|${pd.routingKey}`,
         PROBECTL_NOTIFY_INBOUND: `pd1:${ids.acme}:pagerduty:inbound-secret-cli`,
         PROBECTL_NOTIFY_CA_FILE: pemFile(dir, pd.server.caPem),
         PROBECTL_NOTIFY_RETRY_BASE: '20ms',
@@ -34,7 +34,7 @@ describe('probectl notify … and probectl webhook sign', () => {
     assert.equal(status.status, 0, status.stderr);
     const id = /^(pagerduty-[0-9a-f]{10})\s+pagerduty\s+https:\/\/127\.0\.0\.1:\d+\/v2\/enqueue\s+warning\s+ok/m.exec(status.stdout)?.[1];
     assert.ok(id, status.stdout);
-    assert.match(status.stdout, /inbound pd1 \(pagerduty\): POST \/ingest\/itsm\/pagerduty\/pd1/);
+    assert.match(status.stdout, new RegExp(`^inbound pd1 \\(pagerduty\\): POST /ingest/itsm/pagerduty/pd1 for ${id} \\(pd-main\\)$`, 'm'), 'the connector it speaks for, by id and connector_name');
 
     const test = await run('notify', 'test', '--tenant', acme, '--connector', id);
     assert.equal(test.status, 0, test.stderr + test.stdout);

@@ -41,7 +41,7 @@ export const notifyVars = {
     show: (e) => `${e.tenant}|${e.provider}|${shownEndpoint(e.endpoint)}|${shownSecret(e.secret)}`,
   }),
   inbound: entryList<InboundEntry>('PROBECTL_NOTIFY_INBOUND', {
-    accepts: 'comma-separated <id>:<tenant-uuid>:<provider>[@<connector>[+<connector>]]:<secret>',
+    accepts: 'comma-separated <id>:<tenant-uuid>:<provider>[@<connector>[+<connector>…]]:<secret>',
     doc: 'Inbound webhook credentials: POST /ingest/itsm/<provider>/<id> is accepted when signed with the secret (X-Probectl-Signature), carrying it (X-Probectl-Token) or signed the vendor\'s way (Jira X-Hub-Signature, PagerDuty X-PagerDuty-Signature); the change applies to that tenant only, and only to links of the connectors it names after the provider (`jira@site-b`, by connector_name or id; required when the tenant has two or more connectors of the provider, else its only one). The secret may be a reference. An id listed twice (same tenant and provider) rotates its secret: both are accepted, the later one signs (docs/oncall.md).',
     parse: parseInboundEntries,
     show: (e) => `${e.id}:${e.tenant}:${e.provider}${e.connectors ? `@${e.connectors.join('+')}` : ''}:${shownSecret(e.secret)}`,
@@ -86,7 +86,7 @@ export function notifySettings(v: NotifyVars, problems: ConfigProblem[]): Notify
   const push = (variable: string, accepts: string) => (problem: string) => problems.push({ variable, problem, accepts });
   const connectors = connectorConfigs(v.connectors, push('PROBECTL_NOTIFY_CONNECTORS', '<tenant-uuid>|<provider>|https://…[?options]|<secret> (docs/oncall.md)'));
   const connectorsValid = problems.length === before;
-  const inbound = inboundConfigs(v.inbound, connectors, connectorsValid, push('PROBECTL_NOTIFY_INBOUND', '<id>:<tenant-uuid>:<provider>[@<connector>[+<connector>]]:<secret>, the provider having a connector of that tenant (named after "@" when it has two or more)'));
+  const inbound = inboundConfigs(v.inbound, connectors, connectorsValid, push('PROBECTL_NOTIFY_INBOUND', '<id>:<tenant-uuid>:<provider>[@<connector>[+<connector>…]]:<secret>, the provider having a connector of that tenant (named after "@" when it has two or more)'));
   if (v.retryBase > v.retryMax) problems.push({ variable: 'PROBECTL_NOTIFY_RETRY_BASE', problem: 'larger than PROBECTL_NOTIFY_RETRY_MAX', accepts: 'a base no larger than the maximum' });
   if (problems.length > before || connectors.length === 0) return undefined;
   return {
