@@ -336,7 +336,7 @@ function sample(s: WireSample, index: number, maxTimestamp: number | undefined, 
 
 /** The refusal of a sample more than maxAheadMs in the future. */
 export function tooFarAhead(index: number, timestampMs: number): RemoteWriteError {
-  return new RemoteWriteError('malformed', `series ${index} has a sample at ${new Date(Math.min(timestampMs, 8.64e15)).toISOString()}, too far in the future`);
+  return new RemoteWriteError('malformed', `series ${index} has a sample at ${isoTime(timestampMs)}, too far in the future`);
 }
 
 /** The latest sample time accepted (nowMs + maxAheadMs), or undefined without nowMs. */
