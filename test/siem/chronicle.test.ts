@@ -193,6 +193,8 @@ describe('Google SecOps: the Chronicle API import methods and the webhook feed',
       assert.equal(sent[1]![1], sent[0]![1], 'the cached token was refused');
       assert.notEqual(sent[2]![1], sent[1]![1], 'sent again with a fresh one');
       assert.deepEqual(oauth.requests.slice(tokensBefore).map((x) => x.status), [200, 200], 'one sign-in, and one afresh after the 401');
+      const [first, afresh] = oauth.requests.slice(tokensBefore);
+      assert.equal(afresh?.port, first?.port, 'the sign-in afresh reuses the keep-alive connection (one pool per token source, not one per client built)');
       const counts = logCounts(own);
       assert.deepEqual([...counts.keys()].sort(), events.map((e) => e.id).sort());
       assert.ok([...counts.values()].every((n) => n === 1), 'every event exactly once');

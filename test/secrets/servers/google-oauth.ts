@@ -24,8 +24,8 @@ export type GoogleTokenFault = { status: 429 | 500 | 503 } | { status: 401 };
 export interface GoogleOAuthServer {
   readonly tokenUri: string;
   readonly clientEmail: string;
-  /** Requests that reached /token, with the scope the assertion asked for and the answer's status. */
-  readonly requests: { scope: string | undefined; status: number }[];
+  /** Requests that reached /token, with the scope the assertion asked for, the answer's status and the client's port (its connection). */
+  readonly requests: { scope: string | undefined; status: number; port: number | undefined }[];
   /** Access tokens issued (a resource server accepts only these; tests look for leaks). */
   readonly issued: Set<string>;
   readonly faults: GoogleTokenFault[];
@@ -82,9 +82,9 @@ export async function startGoogleOAuth(opts: { clientEmail?: string } = {}): Pro
     return 200;
   }
 
-  const http = await listenHttps<{ scope: string | undefined; status: number }>(handle, (req) => {
+  const http = await listenHttps<{ scope: string | undefined; status: number; port: number | undefined }>(handle, (req) => {
     if (!req.url?.startsWith('/token')) return undefined;
-    const record = { scope: undefined as string | undefined, status: 0 };
+    const record = { scope: undefined as string | undefined, status: 0, port: req.socket.remotePort };
     server.requests.push(record);
     return record;
   });

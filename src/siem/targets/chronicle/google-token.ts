@@ -37,6 +37,8 @@ interface KeyFile { client_email: string; private_key: string; private_key_id?: 
  */
 export function googleBearer(opts: GoogleOptions): BearerSource {
   let client: Promise<AccessTokenClient> | undefined;
+  // One keep-alive pool for every client this source builds (a refused or invalidated token builds another).
+  let agent: Agent | undefined;
 
   async function build(): Promise<AccessTokenClient> {
     const lib = await import('google-auth-library');
@@ -55,7 +57,7 @@ export function googleBearer(opts: GoogleOptions): BearerSource {
         ...(key.private_key_id ? { keyId: key.private_key_id } : {}),
         scopes: [CHRONICLE_SCOPE],
         ...(tokenUri === GOOGLE_TOKEN_URI ? {} : { additionalClaims: { aud: tokenUri } }),
-        transporterOptions: { timeout: opts.timeoutMs, ...(opts.caPem === undefined ? {} : { agent: new Agent({ keepAlive: true, ca: withSystemRoots(opts.caPem) }) }) },
+        transporterOptions: { timeout: opts.timeoutMs, ...(opts.caPem === undefined ? {} : { agent: (agent ??= new Agent({ keepAlive: true, ca: withSystemRoots(opts.caPem) })) }) },
       }) as unknown as AccessTokenClient;
       made.transporter.interceptors.request.add({
         resolved: async (config) => {
