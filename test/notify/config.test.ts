@@ -68,6 +68,10 @@ describe('PROBECTL_NOTIFY_CONNECTORS and PROBECTL_NOTIFY_INBOUND', () => {
     const other = settings({ PROBECTL_NOTIFY_CONNECTORS: `${B}|jira|https://acme.atlassian.net/rest/api/2/issue?project=OPS&connector_name=ops|a:b` });
     assert.notEqual(other?.connectors[0]?.id, byProject(ab).OPS, 'another tenant\'s same name is another id');
     assert.match(refusal({ PROBECTL_NOTIFY_CONNECTORS: `${jira('OPS', 'ops')},${jira('SEC', 'ops')}` }), /entry 2 \(jira\): connector_name "ops" is given to another jira entry of this tenant/);
+    // A name that is another connector's id would make an inbound entry's `jira@<that>` name two connectors.
+    const unnamedId = settings({ PROBECTL_NOTIFY_CONNECTORS: `${A}|jira|https://acme.atlassian.net/rest/api/2/issue?project=OPS|a:b` })?.connectors[0]?.id as string;
+    assert.match(refusal({ PROBECTL_NOTIFY_CONNECTORS: `${A}|jira|https://acme.atlassian.net/rest/api/2/issue?project=OPS|a:b,${jira('SEC', unnamedId)}` }),
+      new RegExp(`entry 2 \\(jira\\): connector_name "${unnamedId}" is the id of another jira connector of this tenant`));
     assert.match(refusal({ PROBECTL_NOTIFY_CONNECTORS: jira('OPS', 'Bad%20Name') }), /entry 1 \(jira\): option connector_name must be/);
   });
 

@@ -209,7 +209,13 @@ export function connectorConfigs(entries: readonly ConnectorEntry[], push: (prob
       secret: entry.secret.kind === 'ref' ? entry.secret.ref : undefined, display: provider.display(url),
     }));
   }
-  return out;
+  // An inbound entry names a connector by connector_name or id: a name that is another connector's id names two.
+  const taken = new Set(out.map((c) => `${c.tenant}|${c.provider.name}|${c.id}`));
+  return out.filter((c) => {
+    if (c.name === undefined || c.name === c.id || !taken.has(`${c.tenant}|${c.provider.name}|${c.name}`)) return true;
+    push(`entry ${c.position} (${c.provider.name}): connector_name "${c.name}" is the id of another ${c.provider.name} connector of this tenant; choose another name`);
+    return false;
+  });
 }
 
 /** A connector as an inbound entry names it: a connector_name, or a connector id. */
