@@ -26,16 +26,25 @@ const signals = (count: number, prefix: string) => Array.from({ length: count },
 describe('enrichment never delays or fails a page', () => {
   it('64 incidents at once against a hanging CMDB: every page within about twice the enrichment deadline', async (t) => {
     const { v, cmdb, n, acme } = await start(t, { PROBECTL_CMDB_TIMEOUT: '5s', PROBECTL_CMDB_ENRICH_TIMEOUT: '1s' });
+    const token = await n.token(acme);
+    // The same storm against an answering CMDB first: what 64 pages cost on this machine at this
+    // moment (under a second when it is quiet), so the bound below holds on a loaded machine too.
+    const calmAt = Date.now();
+    assert.ok((await n.app.request('POST', '/v1/signals', { token, body: signals(64, 'calm') })).status < 300);
+    await until(() => v.pagerduty.incidents.length === 64, 'all paged (CMDB answering)', 60_000);
+    const baseline = Date.now() - calmAt;
+    const before = events(v).length;
     // Every CMDB request hangs (no timer of the stand-in's: its sockets are destroyed when it closes).
     for (let i = 0; i < 64; i++) cmdb.standIn.inject({ kind: 'hang' });
-    const token = await n.token(acme);
     const at = Date.now();
     const r = await n.app.request('POST', '/v1/signals', { token, body: signals(64, 'storm') });
     assert.ok(r.status < 300, `ingest ${r.status}`);
-    await until(() => v.pagerduty.incidents.length === 64, 'all paged', 60_000);
+    await until(() => v.pagerduty.incidents.length === 128, 'all paged', 60_000);
     const waited = Date.now() - at;
-    assert.ok(waited < 2_500, `64 pages after ${waited} ms (enrichment deadline 1 s)`);
-    const notes = events(v).map((e) => e.payload.custom_details.configuration_items_unavailable);
+    // Waiting for the CMDB costs each page at most the deadline, all in parallel: about one deadline more than
+    // the answering storm (two allowed), never one per incident or per batch.
+    assert.ok(waited < baseline + 2_000, `64 pages after ${waited} ms against a hanging CMDB, ${baseline} ms against an answering one (enrichment deadline 1 s)`);
+    const notes = events(v).slice(before).map((e) => e.payload.custom_details.configuration_items_unavailable);
     assert.ok(notes.every((x) => typeof x === 'string' && /^CMDB unavailable/.test(x)), 'each page says its CIs are unavailable');
   });
 
