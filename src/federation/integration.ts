@@ -12,6 +12,7 @@ import { UpstreamClient } from './upstream/client.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { DatabaseClock } from '../store/db-clock.ts';
 import type { Logger } from 'pino';
+import type { Db } from '../store/db.ts';
 
 /**
  * Metrics federation (docs/federation.md): Grafana reads the tenant's series as
@@ -57,11 +58,12 @@ export const metrics = integration<MetricsSettings, MetricsRuntime>({
     const backend: MetricsBackend = client
       ? upstreamBackend({ client, maxSeries: settings.maxSeries, lookbackMs: settings.lookbackMs, writeLimits: settings.writeLimits, log, metrics: counters })
       : embeddedBackend({ store, settings, log, metrics: counters });
-    const closeClient = async () => {
+    // What both the CLI's runtime and the server's release: the clock's timer and the engine's client.
+    const release = async () => {
       dbClock?.stop();
       await client?.close();
     };
-    if (!deps.background) return { runtime: { settings, store, backend, limiter, metrics: undefined, log, clock }, summary: () => ({}), stop: closeClient };
+    if (!deps.background) return { runtime: { settings, store, backend, limiter, metrics: undefined, log, clock }, summary: () => ({}), stop: release };
     const jobs = new MetricsJobs({
       db: deps.db, clock, log, store: client ? upstreamAppender({ client, log }) : store, settings, secrets: deps.secrets, providerTenantId: deps.providerTenantId,
       onRun: (job, outcome) => counters?.jobRuns.inc({ job, outcome }),
@@ -74,7 +76,7 @@ export const metrics = integration<MetricsSettings, MetricsRuntime>({
         : { retention: `${settings.retentionMs / 86_400_000}d`, self_interval_ms: settings.selfIntervalMs, max_series: settings.maxSeries }),
       stop: async () => {
         await jobs.stop();
-        await closeClient();
+        await release();
       },
     };
   },
@@ -84,7 +86,7 @@ export const metrics = integration<MetricsSettings, MetricsRuntime>({
 const CLOCK_WARN_MS = 10_000;
 
 /** The database's clock for the embedded store, its measurements logged: a large offset and a failed measurement warn. */
-function databaseClock(db: ConstructorParameters<typeof DatabaseClock>[0], local: Clock, log: Logger): DatabaseClock {
+function databaseClock(db: Db, local: Clock, log: Logger): DatabaseClock {
   let failing = false;
   return new DatabaseClock(db, local, (r) => {
     if ('error' in r) {

@@ -65,7 +65,11 @@ export function registerNotifyCommands(notify: Command, cli: CliKit): void {
         else printTable(status.connectors.map((c) => ({ ...c, reason: c.paused_reason ?? (c.state === 'retrying' ? c.last_error : null) })) as unknown as Record<string, unknown>[], ['id', 'provider', 'endpoint', 'min_severity', 'state', 'last_success_at', 'delivered_total', 'failed', 'skipped_total', 'lag_operations', 'reason']);
         // Each connector it speaks for by id, and by its connector_name where it has one (what the entry names).
         const named = new Map(status.connectors.map((c) => [c.id, c.name]));
-        for (const i of status.inbound) process.stdout.write(`inbound ${i.id} (${i.provider}): POST ${i.path} for ${i.connectors.map((id) => (named.get(id) ? `${id} (${named.get(id)})` : id)).join(', ')}\n`);
+        const shown = (id: string) => {
+          const name = named.get(id);
+          return name ? `${id} (${name})` : id;
+        };
+        for (const i of status.inbound) process.stdout.write(`inbound ${i.id} (${i.provider}): POST ${i.path} for ${i.connectors.map(shown).join(', ')}\n`);
       }
     });
 
