@@ -13,8 +13,8 @@ import { ProbectlError } from '../../src/core/errors.ts';
 import type { ReadRequest } from '../../src/federation/backend.ts';
 import { upstreamBackend } from '../../src/federation/upstream/backend.ts';
 import { UpstreamClient } from '../../src/federation/upstream/client.ts';
-import type { UpstreamSettings } from '../../src/federation/upstream/config.ts';
 import { DEFAULT_REMOTE_WRITE_LIMITS } from '../../src/federation/remote-write/decode.ts';
+import { plainUpstreamClient } from './servers/plain-client.ts';
 
 const TENANT = '00000000-0000-4000-8000-00000000abcd';
 const HEAD = '{"status":"success","data":{"resultType":"matrix","result":[';
@@ -95,11 +95,7 @@ describe('upstream answers streamed through', () => {
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     port = (server.address() as AddressInfo).port;
-    const settings: UpstreamSettings = {
-      url: new URL(`http://127.0.0.1:${port}`), writeUrl: new URL(`http://127.0.0.1:${port}/api/v1/write`), caFile: undefined, clientCertFile: undefined,
-      clientKeyFile: undefined, token: undefined, tenancy: 'label', timeoutMs: 5000,
-    };
-    client = new UpstreamClient(settings, { use: async () => { throw new Error('no credentials here'); } });
+    client = plainUpstreamClient(port);
   });
   after(async () => {
     await client?.close();

@@ -169,11 +169,18 @@ function upstreamSuite(name: string, startEngine: () => Promise<Engine>): void {
         assert.equal(plain.headers['content-encoding'], undefined);
         assert.deepEqual(sorted(plain.json.data), sorted(expected));
       }
-      const fed = await app.request('GET', `/v1/prometheus/federate?${form({ 'match[]': 'req_total' })}`, { token: a.token, headers: { 'accept-encoding': 'gzip' } });
+      const fed = await app.request('GET', `/v1/prometheus/federate?${new URLSearchParams([['match[]', 'req_total'], ['match[]', 'mem_bytes']])}`, { token: a.token, headers: { 'accept-encoding': 'gzip' } });
       if (engine.federates) {
         assert.equal(fed.status, 200, fed.text);
         const exposition = fed.headers['content-encoding'] === 'gzip' ? gunzipSync(fed.bytes).toString('utf8') : fed.text;
         assert.match(exposition, new RegExp(`^req_total\\{.*tenant_id="${a.id}"`, 'm'));
+        // instance="" on every series that has no instance, as Prometheus's /federate and the embedded store write it
+        // (VictoriaMetrics writes none: probectl adds it), so a scraper with honor_labels keeps the same labels in both modes.
+        const samples = exposition.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+        assert.ok(samples.length > 0);
+        for (const line of samples) assert.match(line, /[{,]instance="[^"]*"[,}]/, `instance on ${line}`);
+        assert.match(exposition, /^mem_bytes\{(?:[^\n]*,)?instance=""[,}]/m, 'the series without an instance: an empty one');
+        assert.match(exposition, /^req_total\{(?:[^\n]*,)?instance="i1"[,}]/m, 'a series\' own instance kept');
         clean(exposition, 'federate');
       } else {
         // No /federate at the engine (Mimir): its 404 passed on as a refusal, nothing of anyone's series.

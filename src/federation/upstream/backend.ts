@@ -38,6 +38,7 @@ import type { AppendResult, SeriesSamples } from '../store/types.ts';
 import { namedLimit } from '../write.ts';
 import { answerError, type Params, type UpstreamAnswer, type UpstreamClient, type UpstreamStream } from './client.ts';
 import { encodeTenantColumns, encodeTenantWriteRequest } from './encode.ts';
+import { gzipped, withEmptyInstance } from './federate-instance.ts';
 import { scopeQuery, type ScopedQuery } from './promql.ts';
 import { parseJson } from '../../core/json.ts';
 import { TenantBoundedCache } from '../tenant-cache.ts';
@@ -250,7 +251,12 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       const sets = matchSelectors(r.tenant, r.params);
       if (sets.length === 0) return '';
       await guard(r, sets, r.now - deps.lookbackMs, r.now);
-      return passed(client.getStream(r.tenant, '/federate', sets.map((s): [string, string] => ['match[]', s]), r.signal, { gzip: r.acceptsGzip === true }), 'federate');
+      // Asked uncompressed (the engine is near), given instance="" where the engine wrote none (as
+      // Prometheus and the embedded store do), then compressed here for a caller that takes gzip.
+      const body = await passed(client.getStream(r.tenant, '/federate', sets.map((s): [string, string] => ['match[]', s]), r.signal), 'federate');
+      if ('gzip' in body) return body; // only when asked for, which it was not
+      const lines = withEmptyInstance(body);
+      return r.acceptsGzip === true ? { gzip: gzipped(lines) } : lines;
     },
 
     write: (w) => forwardWrite(deps, w),

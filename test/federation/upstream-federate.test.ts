@@ -1,0 +1,149 @@
+// Upstream federate gives `instance=""` to series the engine wrote without one
+// (src/federation/upstream/federate-instance.ts), as Prometheus's /federate and the embedded
+// store do: VictoriaMetrics writes none, and a Prometheus scraping with honor_labels would
+// otherwise attach probectl's host:port as the instance after a switch to upstream mode.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import pino from 'pino';
+import type { ReadRequest } from '../../src/federation/backend.ts';
+import { upstreamBackend } from '../../src/federation/upstream/backend.ts';
+import type { UpstreamClient } from '../../src/federation/upstream/client.ts';
+import { lineWithEmptyInstance, withEmptyInstance } from '../../src/federation/upstream/federate-instance.ts';
+import { DEFAULT_REMOTE_WRITE_LIMITS } from '../../src/federation/remote-write/decode.ts';
+import { plainUpstreamClient } from './servers/plain-client.ts';
+
+const TENANT = '00000000-0000-4000-8000-00000000abcd';
+
+const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
+  Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms).unref())]);
+
+async function bytesOf(body: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of body) parts.push(c);
+  return Buffer.concat(parts);
+}
+
+async function* cut(bytes: Buffer, sizes: readonly number[]): AsyncGenerator<Buffer> {
+  let at = 0;
+  for (let k = 0; at < bytes.length; k++) {
+    const n = sizes[k % sizes.length] as number;
+    yield bytes.subarray(at, at + n);
+    at += n;
+  }
+}
+
+describe('upstream federate: instance="" where the engine wrote none', () => {
+  it('sample lines without an instance label get an empty one at the end of their label set; others are left byte for byte', () => {
+    const cases: Array<[string, string | undefined]> = [
+      ['up{job="a",tenant_id="t"} 1 1700000000000', 'up{job="a",tenant_id="t",instance=""} 1 1700000000000'],
+      ['up 1 1700000000000', 'up{instance=""} 1 1700000000000'],
+      ['up{} 1', 'up{instance=""} 1'],
+      ['up{job="a",} 1', 'up{job="a",instance=""} 1'],
+      ['up{ job = "a" } 1', 'up{ job = "a" ,instance=""} 1'],
+      // An instance label of any value is kept as it is.
+      ['up{instance="10.0.0.1:9100",job="a"} 1', undefined],
+      ['up{job="a",instance=""} 1', undefined],
+      // "instance=" inside a value is not a label; escaped quotes and backslashes end no value.
+      ['up{job="instance=\\"x\\"",path="C:\\\\",msg="a\\nb"} 1', 'up{job="instance=\\"x\\"",path="C:\\\\",msg="a\\nb",instance=""} 1'],
+      ['up{job="é ✓ 🙂"} 2', 'up{job="é ✓ 🙂",instance=""} 2'],
+      // Comments, blank lines and lines this reader cannot follow: unchanged (the scraper judges them).
+      ['# TYPE up untyped', undefined],
+      ['', undefined],
+      ['up', undefined],
+      ['up{job="a" 1', undefined],
+      ['up{job=a} 1', undefined],
+      ['up{job="a"x} 1', undefined],
+      ['up{job="unterminated} 1', undefined],
+    ];
+    for (const [line, expected] of cases) assert.equal(lineWithEmptyInstance(line), expected, line);
+  });
+
+  it('a body cut anywhere — inside a line, a label value, a multi-byte character — comes out as the whole body rewritten at once', async () => {
+    const text = [
+      '# TYPE up untyped',
+      'up{job="a",tenant_id="t"} 1 1700000000000',
+      'node_label{name="é ✓ 🙂",instance="h:9100"} 3 1700000000000',
+      'bare 4 1700000000000',
+      'last{job="z"} 5 1700000000000',
+    ].join('\n');
+    const expected = [
+      '# TYPE up untyped',
+      'up{job="a",tenant_id="t",instance=""} 1 1700000000000',
+      'node_label{name="é ✓ 🙂",instance="h:9100"} 3 1700000000000',
+      'bare{instance=""} 4 1700000000000',
+      'last{job="z",instance=""} 5 1700000000000',
+    ].join('\n');
+    const bytes = Buffer.from(text, 'utf8');
+    for (const sizes of [[bytes.length], [1], [2, 3], [7], [13, 1, 5], [64]]) {
+      assert.equal((await bytesOf(withEmptyInstance(cut(bytes, sizes)))).toString('utf8'), expected, `cut in ${sizes.join(',')}-byte pieces`);
+      assert.equal((await bytesOf(withEmptyInstance(cut(Buffer.from(`${text}\n`), sizes)))).toString('utf8'), `${expected}\n`, 'with a final newline');
+    }
+  });
+
+  describe('through the upstream backend', () => {
+    const EXPOSITION = 'req_total{job="api",tenant_id="t"} 7 1700000000000\nreq_total{instance="x:1",job="api",tenant_id="t"} 8 1700000000000\n';
+    let mode: 'whole' | 'die' = 'whole';
+    let acceptEncoding: string | undefined;
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        if (req.url?.startsWith('/api/v1/series')) {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end('{"status":"success","data":[{"__name__":"req_total"}]}');
+          return;
+        }
+        acceptEncoding = req.headers['accept-encoding'];
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+        if (mode === 'die') {
+          res.write(EXPOSITION.slice(0, 30));
+          setTimeout(() => res.destroy(), 20);
+          return;
+        }
+        res.end(EXPOSITION);
+      });
+    });
+    let client: UpstreamClient;
+    const backend = () => upstreamBackend({ client, maxSeries: 100, lookbackMs: 300_000, writeLimits: DEFAULT_REMOTE_WRITE_LIMITS, log: pino({ level: 'silent' }), metrics: undefined });
+    const request = (acceptsGzip: boolean): ReadRequest => ({ tenant: TENANT, now: Date.now(), params: new Map([['match[]', ['req_total']]]), acceptsGzip });
+    const expected = 'req_total{job="api",tenant_id="t",instance=""} 7 1700000000000\nreq_total{instance="x:1",job="api",tenant_id="t"} 8 1700000000000\n';
+
+    before(async () => {
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const port = (server.address() as AddressInfo).port;
+      client = plainUpstreamClient(port);
+    });
+    after(async () => {
+      await client?.close();
+      server.closeAllConnections();
+      server.close();
+    });
+
+    it('plain and gzip callers get the exposition with instance=""; the engine is asked for identity either way', async () => {
+      mode = 'whole';
+      const plain = await within(backend().federate(request(false)), 5000, 'the plain answer');
+      assert.equal(acceptEncoding, 'identity');
+      assert.ok(typeof plain === 'object' && !Buffer.isBuffer(plain) && !('gzip' in plain));
+      assert.equal((await within(bytesOf(plain as AsyncIterable<Buffer>), 5000, 'the plain body')).toString('utf8'), expected);
+      const gz = await within(backend().federate(request(true)), 5000, 'the gzip answer');
+      assert.equal(acceptEncoding, 'identity', 'compressed by probectl, not asked of the engine');
+      assert.ok(typeof gz === 'object' && 'gzip' in gz, 'a compressed answer, marked so');
+      const bytes = await within(bytesOf(gz.gzip), 5000, 'the gzip body');
+      assert.equal(bytes.subarray(0, 2).toString('hex'), '1f8b');
+      assert.equal(gunzipSync(bytes).toString('utf8'), expected);
+    });
+
+    it('an engine dying mid-body ends the answer with an error, plain or compressed — never a short answer that looks complete', async () => {
+      mode = 'die';
+      const plain = await within(backend().federate(request(false)), 5000, 'the plain answer');
+      await assert.rejects(within(bytesOf(plain as AsyncIterable<Buffer>), 5000, 'the plain body'));
+      const gz = await within(backend().federate(request(true)), 5000, 'the gzip answer');
+      assert.ok(typeof gz === 'object' && 'gzip' in gz);
+      await assert.rejects(within(bytesOf(gz.gzip), 5000, 'the gzip body'));
+    });
+  });
+});
