@@ -98,8 +98,8 @@ function refusesGzip(value: string): boolean {
 }
 
 /** Runs a read in a limiter slot; the slot goes to the reply (replyBody), or back on failure. */
-async function limited<T>(rt: MetricsRuntime, tenant: string, fn: (release: () => void) => Promise<T>): Promise<T> {
-  const release = await rt.limiter.acquire(tenant);
+async function limited<T>(rt: MetricsRuntime, tenant: string, signal: AbortSignal, fn: (release: () => void) => Promise<T>): Promise<T> {
+  const release = await rt.limiter.acquire(tenant, signal);
   try {
     return await fn(release);
   } catch (err) {
@@ -125,7 +125,7 @@ function promEndpoint(path: string, summary: string, params: Record<string, unkn
       const merged = promParams(method === 'POST' ? (body as unknown as Buffer | undefined) : undefined, query);
       const rt = runtimeOf(deps);
       const request: ReadRequest = { tenant: principal.tenantId, now: rt.clock.now(), params: merged, signal, acceptsGzip: acceptsGzip(headers) };
-      return limited(rt, principal.tenantId, async (release) => {
+      return limited(rt, principal.tenantId, signal, async (release) => {
         const out = await storage(async () => handler(rt.backend, request, (p ?? {}) as Record<string, string>));
         return { ...replyBody(rt, out, release), contentType: 'application/json' };
       });
@@ -153,7 +153,7 @@ export const metricsRoutes: readonly RouteDef<Deps>[] = [
     handler: async ({ deps, principal, query, signal, headers }) => {
       const rt = runtimeOf(deps);
       const params = promParams(undefined, query);
-      return limited(rt, principal.tenantId, async (release) => {
+      return limited(rt, principal.tenantId, signal, async (release) => {
         const body = await storage(() => rt.backend.federate({ tenant: principal.tenantId, now: rt.clock.now(), params, signal, acceptsGzip: acceptsGzip(headers) }));
         return { ...replyBody(rt, body, release), contentType: EXPOSITION_CONTENT_TYPE };
       });

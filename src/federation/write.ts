@@ -90,9 +90,14 @@ export async function remoteWrite(ctx: WriteContext, headers: { contentType?: st
   try {
     result = await ctx.store.append(ctx.tenant, decoded.series);
   } catch (err) {
+    if (err instanceof ProbectlError && err.status < 500) {
+      // The store refused the request (a series it cannot hold, e.g. a label value with NUL): the sender's, not the database's.
+      ctx.metrics?.writeRequests.inc({ outcome: 'refused' });
+      log.warn({ tenant: ctx.tenant, series: decoded.series.length, samples: decoded.sampleCount, err: err.code }, 'remote-write refused by the store: samples not stored');
+      throw err;
+    }
     ctx.metrics?.writeRequests.inc({ outcome: 'failed' });
     log.error({ tenant: ctx.tenant, series: decoded.series.length, samples: decoded.sampleCount, err: err instanceof ProbectlError ? err.code : withoutQuoted(String((err as Error)?.message)) }, 'remote-write failed: samples not stored');
-    if (err instanceof ProbectlError && err.status < 500) throw err;
     throw new ProbectlError('PROBECTL_ERR_DB_UNAVAILABLE', 'the metrics store is unavailable; nothing of this request was stored (retry)');
   }
   ctx.metrics?.writeSamples.inc({ outcome: 'stored' }, result.stored);

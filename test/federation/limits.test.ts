@@ -51,6 +51,26 @@ describe('metrics read limiter', () => {
     assert.equal(limiter.active, 0);
   });
 
+  it('a read whose client went away while it waited in line leaves the line: it never takes a slot nor runs', async () => {
+    const limiter = new QueryLimiter(1, 5000);
+    const held = await limiter.acquire('a');
+    const gone = new AbortController();
+    const waiting = limiter.acquire('a', gone.signal);
+    const outcome = waiting.then(() => 'granted', (err: unknown) => (isProbectlError(err, 'PROBECTL_ERR_METRICS_BUSY') && /went away/.test((err as Error).message) ? 'left the line' : String(err)));
+    gone.abort();
+    const deadline = new Promise<string>((r) => setTimeout(() => r('still waiting after 1 s'), 1000).unref());
+    assert.equal(await Promise.race([outcome, deadline]), 'left the line');
+    held();
+    // The slot goes to the next live read at once, not to the gone one.
+    const next = await Promise.race([limiter.acquire('a'), new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000).unref())]);
+    assert.ok(next, 'the next read did not get the freed slot');
+    assert.equal(limiter.active, 1);
+    next();
+    // Already gone before it asked: refused at once, nothing taken.
+    await assert.rejects(limiter.acquire('a', AbortSignal.abort()), (err: unknown) => isProbectlError(err, 'PROBECTL_ERR_METRICS_BUSY') && /went away/.test((err as Error).message));
+    assert.equal(limiter.active, 0);
+  });
+
   it('a streamed response holds its slot until it closes, and is cut at the timeout', async () => {
     const limiter = new QueryLimiter(1, 300);
     const release = await limiter.acquire();

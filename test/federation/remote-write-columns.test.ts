@@ -247,3 +247,28 @@ describe('remote-write columns decoder (the write route) equals decodeRemoteWrit
     }), { numRuns: 3000 });
   });
 });
+
+describe('remote-write: distinct label sets stay distinct series', () => {
+  // A value holding the key's separators (\u0001, NUL — valid UTF-8, forwarded to the engine in
+  // upstream mode) made {a="x\u0001b\u0000y"} and {a="x", b="y"} one merge key: the second
+  // series' samples were sent, and acknowledged, under the first series' labels.
+  const body = () => compressSync(raw([
+    { labels: [['__name__', 'up'], ['a', 'x\u0001b\u0000y']], samples: [[1000, 1]] },
+    { labels: [['__name__', 'up'], ['a', 'x'], ['b', 'y']], samples: [[2000, 2]] },
+  ]));
+  const expected = [
+    { labels: { __name__: 'up', a: 'x\u0001b\u0000y', tenant_id: T }, ts: [1000] },
+    { labels: { __name__: 'up', a: 'x', b: 'y', tenant_id: T }, ts: [2000] },
+  ];
+  const shape = (r: ColumnarWriteRequest) => r.series.map((s) => ({ labels: { ...s.labels }, ts: Array.from(s.timestamps) }));
+
+  it('decodeRemoteWrite keeps them apart', () => {
+    assert.deepEqual(shape(toColumns(decodeRemoteWrite(body(), { tenant: T }))), expected);
+  });
+
+  it('the columns decoder (cold and warm cache) keeps them apart', () => {
+    const cache = new RemoteWriteLabelCache();
+    assert.deepEqual(shape(decodeRemoteWriteColumns(body(), { tenant: T }, cache)), expected, 'cold');
+    assert.deepEqual(shape(decodeRemoteWriteColumns(body(), { tenant: T }, cache)), expected, 'warm');
+  });
+});

@@ -13,6 +13,7 @@ import pino from 'pino';
 import type { ReadRequest } from '../../src/federation/backend.ts';
 import { upstreamBackend } from '../../src/federation/upstream/backend.ts';
 import { UpstreamClient } from '../../src/federation/upstream/client.ts';
+import { SeriesAnswerCounter } from '../../src/federation/upstream/series-count.ts';
 import { DEFAULT_REMOTE_WRITE_LIMITS } from '../../src/federation/remote-write/decode.ts';
 
 const TENANT = '00000000-0000-4000-8000-00000000abcd';
@@ -115,5 +116,91 @@ describe('upstream cardinality guard', () => {
     gc();
     const grown = process.memoryUsage().heapUsed - before;
     assert.ok(grown < 6_000_000, `250 verdicts kept ${(grown / 1e6).toFixed(1)} MB (their selectors were 16 MB)`);
+  });
+});
+
+// Prometheus before 2.x's `limit` parameter of the series API (Debian's 2.42 among them) answers
+// every matching series whatever `limit` says. The guard read that answer whole (up to
+// MAX_UPSTREAM_RESPONSE_BYTES, 256 MB) and parsed it into objects before counting: a tenant that
+// wrote enough series (or long label values) could make one query cost probectl's heap hundreds
+// of megabytes. It must stop reading once it has counted past PROBECTL_METRICS_MAX_SERIES.
+describe('upstream cardinality guard against an engine that ignores `limit`', () => {
+  const ENTRY = Buffer.from(`{"__name__":"up","job":"many","pad":"${'p'.repeat(900)}","tenant_id":"${TENANT}"},`);
+  const CAP = 64 * 1_048_576;
+  let written = 0;
+  let ended = false;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      if (!req.url?.endsWith('/api/v1/series')) {
+        res.end('{"status":"success","data":{"resultType":"vector","result":[]}}');
+        return;
+      }
+      written = 0;
+      ended = false;
+      res.write('{"status":"success","data":[');
+      // As fast as the reader takes it, until CAP (64 MB of series), then the rest of the JSON.
+      const pump = (): void => {
+        while (written < CAP) {
+          written += ENTRY.length;
+          if (!res.write(ENTRY)) {
+            res.once('drain', pump);
+            return;
+          }
+        }
+        ended = true;
+        res.end(`{"__name__":"up","job":"last","tenant_id":"${TENANT}"}]}`);
+      };
+      res.on('close', () => res.removeAllListeners('drain'));
+      pump();
+    });
+  });
+  let client: UpstreamClient;
+
+  before(async () => {
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as AddressInfo).port;
+    client = new UpstreamClient({
+      url: new URL(`http://127.0.0.1:${port}`), writeUrl: new URL(`http://127.0.0.1:${port}/api/v1/write`), caFile: undefined, clientCertFile: undefined,
+      clientKeyFile: undefined, token: undefined, tenancy: 'label', timeoutMs: 10_000,
+    }, { use: async () => { throw new Error('no credentials here'); } });
+  });
+  after(async () => {
+    await client?.close();
+    server.closeAllConnections();
+    server.close();
+  });
+
+  it('stops reading the series answer once it counted more than PROBECTL_METRICS_MAX_SERIES: 422, a bounded read', async () => {
+    const backend = upstreamBackend({ client, maxSeries: 100, lookbackMs: 300_000, writeLimits: DEFAULT_REMOTE_WRITE_LIMITS, log: pino({ level: 'silent' }), metrics: undefined });
+    const request: ReadRequest = { tenant: TENANT, now: Date.now(), params: new Map([['query', ['up{job="many"}']]]) };
+    await assert.rejects(backend.instant(request), (err: Error & { code?: string }) => err.code === 'PROBECTL_ERR_METRICS_TOO_MANY_SERIES');
+    assert.equal(ended, false, `the guard read the engine's whole answer (${(written / 1e6).toFixed(0)} MB) to count 101 series`);
+    assert.ok(written < 16 * 1_048_576, `the engine wrote ${(written / 1e6).toFixed(0)} MB before the guard stopped reading`);
+  });
+});
+
+describe('SeriesAnswerCounter (the guard\'s streaming count)', () => {
+  const count = (text: string, split = 1): { count: number; complete: boolean; sawData: boolean } => {
+    const c = new SeriesAnswerCounter();
+    const bytes = Buffer.from(text);
+    for (let i = 0; i < bytes.length; i += split) c.feed(bytes.subarray(i, i + split));
+    return { count: c.count, complete: c.complete, sawData: c.sawData };
+  };
+
+  it('counts the objects of the top-level data array, whatever their labels hold, cut anywhere', () => {
+    const text = JSON.stringify({ status: 'success', warnings: ['{', '[{'], data: [{ a: '{"x":[{}]}', 'b\\"': '"}' }, {}, { data: '[{}]' }] });
+    for (const split of [1, 2, 3, 7, 1000]) assert.deepEqual(count(text, split), { count: 3, complete: true, sawData: true }, `split ${split}`);
+    assert.deepEqual(count('{"status":"success","data":[]}'), { count: 0, complete: true, sawData: true });
+  });
+
+  it('an answer without a data list, cut short, or not JSON is not a count', () => {
+    assert.deepEqual(count('{"status":"success","data":null}'), { count: 0, complete: true, sawData: false });
+    assert.deepEqual(count('{"status":"data","x":[{}]}'), { count: 0, complete: true, sawData: false });
+    assert.equal(count('{"status":"success","data":[{},{}').complete, false);
+    assert.equal(count('<html>busy</html>').complete, false);
+    assert.equal(count('').complete, false);
   });
 });

@@ -68,6 +68,26 @@ describe('remote-write handling (src/federation/write.ts)', () => {
     assert.match(await registry.metrics(), /probectl_metrics_write_requests_total\{outcome="failed"\} 1/);
   });
 
+  it('a series the store refuses (a label value holding NUL: valid UTF-8, refused by the store) is a 400 counted and logged as refused, not as the database failing', async () => {
+    // The store's own refusal (store/labels.ts) for a value the decoder lets through.
+    const store = storeThat(async () => {
+      throw new ProbectlError('PROBECTL_ERR_METRICS_BAD_SERIES', 'value of label "x" is not valid UTF-8 or contains NUL');
+    });
+    const { log, lines } = capture();
+    const registry = new Registry();
+    const metrics = federationMetrics(registry);
+    const body = encodeWriteRequest([{ labels: { __name__: 'up', x: 'a\u0000b' }, samples: [[NOW, 1]] }]);
+    await assert.rejects(remoteWrite({ store, tenant: TENANT, limits: DEFAULT_REMOTE_WRITE_LIMITS, now: NOW, retentionMs: RETENTION, log, metrics }, HEADERS, body), (err: unknown) => {
+      assert.ok(err instanceof ProbectlError);
+      assert.deepEqual([err.code, err.status], ['PROBECTL_ERR_METRICS_BAD_SERIES', 400]);
+      return true;
+    });
+    const text = await registry.metrics();
+    assert.match(text, /probectl_metrics_write_requests_total\{outcome="refused"\} 1/);
+    assert.doesNotMatch(text, /outcome="failed"\} [1-9]/);
+    assert.ok(!lines.some((l) => l.includes('"level":50')), `a sender's refused series is logged as an error (the database failing): ${lines.join('')}`);
+  });
+
   it('a refusal of the decoder names its variable and reaches the store not at all', async () => {
     const store = storeThat(async () => assert.fail('nothing may be stored'));
     const { log, lines } = capture();

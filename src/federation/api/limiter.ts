@@ -17,6 +17,10 @@ interface Waiter {
   readonly grant: () => void;
 }
 
+function gone(): ProbectlError {
+  return new ProbectlError('PROBECTL_ERR_METRICS_BUSY', 'the metrics read left the line: its client went away while it waited for a slot');
+}
+
 export class QueryLimiter {
   private readonly max: number;
   private readonly timeoutMs: number;
@@ -43,22 +47,36 @@ export class QueryLimiter {
    * Waits for a slot for `tenant`; resolves to its release (idempotent), or throws
    * PROBECTL_ERR_METRICS_BUSY after timeoutMs. A tenant holding its share (`perTenant`)
    * waits even while slots are free; waiters are served in order among those under their share.
-   * Without a tenant, only `max` applies.
+   * Without a tenant, only `max` applies. A read whose `signal` aborts (its client went away)
+   * leaves the line at once, PROBECTL_ERR_METRICS_BUSY: a slot is never handed to a read nobody
+   * waits for.
    */
-  async acquire(tenant?: string): Promise<() => void> {
+  async acquire(tenant?: string, signal?: AbortSignal): Promise<() => void> {
+    if (signal?.aborted) throw gone();
     if (this.waiting.length === 0 && this.free(tenant)) {
       this.take(tenant);
       return this.releaser(tenant);
     }
     await new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        const i = this.waiting.indexOf(waiter);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(gone());
+        // A slot it left free may go to the next waiter (one held back behind it).
+        this.pump();
+      };
       const waiter: Waiter = {
         tenant,
         grant: () => {
           clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
           resolve();
         },
       };
+      signal?.addEventListener('abort', onAbort, { once: true });
       const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
         const i = this.waiting.indexOf(waiter);
         if (i >= 0) this.waiting.splice(i, 1);
         const own = tenant !== undefined && (this.byTenant.get(tenant) ?? 0) >= this.perTenant;

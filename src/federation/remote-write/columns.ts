@@ -20,7 +20,7 @@
 import type { SeriesSamples } from '../store/types.ts';
 import { TenantBoundedCache, textBytes, type TenantEntries } from '../tenant-cache.ts';
 import { isStaleMarker, STALE_NAN_BITS } from '../stale.ts';
-import { decodeInflated, inflateRequest, maxTimestampOf, minTimestampOf, seriesLabels, tooFarAhead, tooOld, type DecodedWriteRequest, type DecodeOptions } from './decode.ts';
+import { decodeInflated, labelSetKey, inflateRequest, maxTimestampOf, minTimestampOf, seriesLabels, tooFarAhead, tooOld, type DecodedWriteRequest, type DecodeOptions } from './decode.ts';
 import type { RemoteWriteLimits } from './errors.ts';
 import { LabelType, type WireLabel } from './schema.ts';
 import { readVarint, varintAt } from './varint.ts';
@@ -316,7 +316,7 @@ export function decodeRemoteWriteSamples(body: Uint8Array, options: DecodeOption
       const { labels: sorted, overridden } = seriesLabels({ labels: entry }, i, tenant, limits);
       const record: Record<string, string> = {};
       for (const l of sorted) record[l.name] = l.value;
-      entry = { labels: Object.freeze(record), key: sorted.map((l) => `${l.name}\u0000${l.value}`).join('\u0001'), overridden };
+      entry = { labels: Object.freeze(record), key: labelSetKey(sorted), overridden };
       if (keys[i] !== undefined) cache.add(known, keys[i] as string, entry);
     }
     if (entry.overridden) tenantOverridden++;

@@ -246,7 +246,7 @@ function validate(request: WireWriteRequest, options: DecodeOptions, limits: Rem
       emptySeries++;
       return;
     }
-    const key = labels.map((l) => `${l.name}\u0000${l.value}`).join('\u0001');
+    const key = labelSetKey(labels);
     const existing = merged.get(key);
     if (existing === undefined) merged.set(key, { labels, samples });
     else existing.samples.push(...samples);
@@ -264,6 +264,20 @@ function validate(request: WireWriteRequest, options: DecodeOptions, limits: Rem
     ignoredExemplars,
     emptySeries,
   };
+}
+
+/**
+ * A key telling label sets apart (sorted, validated: names are legacy names, without control
+ * characters). A value may hold the separators (NUL, U+0001 are valid UTF-8): such a set is keyed
+ * by its JSON instead, so {a="x\u0001b\u0000y"} and {a="x", b="y"} never share a key.
+ */
+export function labelSetKey(labels: readonly Label[]): string {
+  let key = '';
+  for (const l of labels) {
+    if (/[\u0000-\u0002]/.test(l.value)) return `\u0002${JSON.stringify(labels.map((x) => [x.name, x.value]))}`;
+    key += `\u0001${l.name}\u0000${l.value}`;
+  }
+  return key;
 }
 
 function isSorted(samples: readonly Sample[]): boolean {

@@ -40,6 +40,7 @@ import { answerError, type Params, type UpstreamAnswer, type UpstreamClient, typ
 import { encodeTenantColumns, encodeTenantWriteRequest } from './encode.ts';
 import { gzipped, withEmptyInstance } from './federate-instance.ts';
 import { scopeQuery, type ScopedQuery } from './promql.ts';
+import { SeriesAnswerCounter } from './series-count.ts';
 import { parseJson } from '../../core/json.ts';
 import { TenantBoundedCache } from '../tenant-cache.ts';
 
@@ -162,16 +163,22 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
     if (startMs !== undefined) params.push(['start', seconds(startMs)]);
     if (endMs !== undefined) params.push(['end', seconds(endMs)]);
     params.push(['limit', String(deps.maxSeries + 1)]);
-    let body: Buffer;
+    // Counted as the answer arrives, and no further than maxSeries + 1: an engine ignoring
+    // `limit` (Prometheus 2.42) answers every matching series (series-count.ts).
+    const answer = await client.apiScan(r.tenant, '/api/v1/series', params, r.signal);
+    if (!('chunks' in answer)) throw answerError(answer, 'series count', log);
+    const counter = new SeriesAnswerCounter();
     try {
-      body = await ok(client.api(r.tenant, '/api/v1/series', params, r.signal), 'series count');
+      for await (const chunk of answer.chunks) {
+        if (counter.feed(chunk) > deps.maxSeries) return deps.maxSeries + 1;
+      }
     } catch (err) {
       if (err instanceof ProbectlError && err.code === 'PROBECTL_ERR_METRICS_TOO_MANY_SAMPLES') return deps.maxSeries + 1;
       throw err;
     }
-    const data = dataOf(body);
-    if (!Array.isArray(data)) throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', 'the metrics engine answered the series count without a list; retry');
-    return Math.min(data.length, deps.maxSeries + 1);
+    if (!counter.complete) throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', 'the metrics engine answered the series count with something that is not JSON; retry');
+    if (!counter.sawData) throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', 'the metrics engine answered the series count without a list; retry');
+    return counter.count;
   }
 
   function scoped(r: ReadRequest, spanMs = 0): ScopedQuery {

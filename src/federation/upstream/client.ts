@@ -155,8 +155,8 @@ export class UpstreamClient {
   }
 
   /** As call, but a 2xx body is passed on as it arrives instead of held whole. */
-  private async callStreaming(url: URL, tenant: string, init: CallInit, opts: StreamOptions): Promise<UpstreamAnswer | UpstreamStream> {
-    const { res, headers } = await this.open(url, tenant, { ...init, headers: { ...init.headers, 'accept-encoding': opts.gzip === true ? 'gzip' : 'identity' }, streamed: true });
+  private async callStreaming(url: URL, tenant: string, init: CallInit, opts: StreamOptions, deadline: 'headers' | 'whole' = 'headers'): Promise<UpstreamAnswer | UpstreamStream> {
+    const { res, headers } = await this.open(url, tenant, { ...init, headers: { ...init.headers, 'accept-encoding': opts.gzip === true ? 'gzip' : 'identity' }, streamed: deadline === 'headers' });
     const what = init.what ?? 'query';
     // A 2xx body is passed on as is: compressed only when the caller accepts it.
     const encoding = this.encodingOf(res, opts.gzip === true, what);
@@ -214,6 +214,14 @@ export class UpstreamClient {
    */
   apiStream(tenant: string, path: string, params: Params, signal?: AbortSignal, opts: StreamOptions = {}): Promise<UpstreamAnswer | UpstreamStream> {
     return this.callStreaming(this.apiUrl(path), tenant, formCall(params, signal), opts);
+  }
+
+  /**
+   * As api, a 2xx answer read as it arrives within PROBECTL_METRICS_UPSTREAM_TIMEOUT (the body
+   * included), so the reader may stop early (the guard's series count: series-count.ts).
+   */
+  apiScan(tenant: string, path: string, params: Params, signal?: AbortSignal): Promise<UpstreamAnswer | UpstreamStream> {
+    return this.callStreaming(this.apiUrl(path), tenant, { ...formCall(params, signal), what: 'series count' }, {}, 'whole');
   }
 
   /** `GET <url><path>?params` (federate, which only takes GET). */
