@@ -12,9 +12,10 @@ import { runInNewContext } from 'node:vm';
 import pino from 'pino';
 import type { ReadRequest } from '../../src/federation/backend.ts';
 import { upstreamBackend } from '../../src/federation/upstream/backend.ts';
-import { UpstreamClient } from '../../src/federation/upstream/client.ts';
+import type { UpstreamClient } from '../../src/federation/upstream/client.ts';
 import { SeriesAnswerCounter } from '../../src/federation/upstream/series-count.ts';
 import { DEFAULT_REMOTE_WRITE_LIMITS } from '../../src/federation/remote-write/decode.ts';
+import { plainUpstreamClient } from './servers/plain-client.ts';
 
 const TENANT = '00000000-0000-4000-8000-00000000abcd';
 
@@ -47,10 +48,7 @@ describe('upstream cardinality guard', () => {
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const port = (server.address() as AddressInfo).port;
-    client = new UpstreamClient({
-      url: new URL(`http://127.0.0.1:${port}`), writeUrl: new URL(`http://127.0.0.1:${port}/api/v1/write`), caFile: undefined, clientCertFile: undefined,
-      clientKeyFile: undefined, token: undefined, tenancy: 'label', timeoutMs: 5000,
-    }, { use: async () => { throw new Error('no credentials here'); } });
+    client = plainUpstreamClient(port);
   });
   after(async () => {
     await client?.close();
@@ -162,10 +160,7 @@ describe('upstream cardinality guard against an engine that ignores `limit`', ()
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const port = (server.address() as AddressInfo).port;
-    client = new UpstreamClient({
-      url: new URL(`http://127.0.0.1:${port}`), writeUrl: new URL(`http://127.0.0.1:${port}/api/v1/write`), caFile: undefined, clientCertFile: undefined,
-      clientKeyFile: undefined, token: undefined, tenancy: 'label', timeoutMs: 10_000,
-    }, { use: async () => { throw new Error('no credentials here'); } });
+    client = plainUpstreamClient(port, 10_000);
   });
   after(async () => {
     await client?.close();
