@@ -307,6 +307,14 @@ describe('metrics upstream mode (header tenancy, Mimir stand-in over HTTPS)', ()
     const w2 = await remoteWrite(app, a.token, [{ labels: { __name__: 'down_metric' }, samples: [[now, 1]] }]);
     assert.equal(w2.status, 503);
     assert.equal(w2.headers['retry-after'], '5');
+    // A proxy before the engine timing the request out (408) or rate-limiting it (429): transient, retried — never
+    // passed on as a 4xx, which a Prometheus sender takes as final and drops the batch.
+    for (const status of [408, 429]) {
+      mimir.failNext(1, status, 'slow down');
+      const t = await remoteWrite(app, a.token, [{ labels: { __name__: 'down_metric' }, samples: [[now, 1]] }]);
+      assert.equal(t.status, 503, `${status}: ${t.text}`);
+      assert.equal(t.headers['retry-after'], '5');
+    }
     // Retried once the engine is back: stored.
     const w3 = await remoteWrite(app, a.token, [{ labels: { __name__: 'down_metric' }, samples: [[now, 1]] }]);
     assert.equal(w3.status, 204, w3.text);

@@ -14,7 +14,7 @@
  *   selectors over the window the query reads; over the limit: 422, nothing forwarded.
  * - remote-write: decoded and checked under the same limits as the embedded store, the
  *   tenant forced, re-encoded (encode.ts) and forwarded; the engine's 2xx → 204, its 4xx →
- *   the same status (the sender drops the batch), unreachable/5xx/429/timeout → 503 with
+ *   the same status (the sender drops the batch), unreachable/5xx/408/429/timeout → 503 with
  *   Retry-After (the sender retries, nothing lost).
  * - metadata stays `{}` and exemplars `[]` (the engine's are not tenant-scoped).
  */

@@ -7,7 +7,7 @@
  * <tenant>` on every call (Mimir/Cortex `X-Scope-OrgID`, Thanos Receive's default tenant header).
  *
  * `classify` turns the engine's answer into probectl's: 2xx passes; 401/403 (probectl's own
- * credentials), 429, 5xx, unreachable → PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE (503);
+ * credentials), 408, 429, 5xx, unreachable → PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE (503);
  * past the deadline → PROBECTL_ERR_METRICS_UPSTREAM_TIMEOUT (503, the call cancelled); any other
  * 4xx → PROBECTL_ERR_METRICS_UPSTREAM_REFUSED with the engine's status. Messages never carry the
  * engine's address path, the credentials (anything the request sent is cut out) or a label set
@@ -342,7 +342,8 @@ export function answerError(answer: UpstreamAnswer, what: string, log?: Logger):
     log?.error({ status }, 'metrics upstream refused probectl\'s credentials (PROBECTL_METRICS_UPSTREAM_TOKEN / client certificate)');
     return new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine refused probectl's credentials (HTTP ${status}); the operator must check PROBECTL_METRICS_UPSTREAM_TOKEN; retry later`);
   }
-  if (status === 429 || status >= 500 || status < 400) {
+  // 408 (a proxy or the engine timed the request out) and 429 are transient: retried, like 5xx.
+  if (status === 408 || status === 429 || status >= 500 || status < 400) {
     log?.warn({ status }, `metrics upstream ${what} failed`);
     return new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine answered HTTP ${status} to the ${what}; retry`, { details: { retryAfterSeconds: retryAfterSeconds(answer.headers) } });
   }
