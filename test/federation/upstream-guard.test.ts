@@ -74,11 +74,12 @@ describe('upstream cardinality guard', () => {
     assert.equal(seriesCalls.length, 1, 'one call: the limited count');
     assert.equal(seriesCalls[0]?.get('limit'), '101');
     assert.deepEqual(seriesCalls[0]?.getAll('match[]'), [`up{job="many",tenant_id="${TENANT}"}`]);
-    // Under the limit the count is followed by the series call itself, whose answer is passed on.
+    // Under the limit the count is followed by the series call itself, whose answer is passed on; it is
+    // limited too, so an engine that honours `limit` never sends more than probectl would pass on.
     seriesCalls.length = 0;
     const few = (await backend().series({ ...request, params: new Map([['match[]', ['up{job="few"}']]]) })) as Buffer;
     assert.deepEqual(JSON.parse(few.toString('utf8')), { status: 'success', data: [] });
-    assert.deepEqual(seriesCalls.map((c) => c.get('limit')), ['101', null]);
+    assert.deepEqual(seriesCalls.map((c) => c.get('limit')), ['101', '101']);
   });
 
   it('shares its verdicts fairly: a tenant asking more distinct queries than it holds costs another tenant none of its verdicts', async () => {
@@ -127,12 +128,20 @@ describe('upstream cardinality guard against an engine that ignores `limit`', ()
   const CAP = 64 * 1_048_576;
   let written = 0;
   let ended = false;
+  let firstFew = false;
+  let seriesCalls = 0;
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       if (!req.url?.endsWith('/api/v1/series')) {
         res.end('{"status":"success","data":{"resultType":"vector","result":[]}}');
+        return;
+      }
+      seriesCalls++;
+      if (firstFew && seriesCalls === 1) {
+        // The guard's count: a few series (the tenant writes many more before the series call).
+        res.end(`{"status":"success","data":[{"__name__":"up","job":"many","tenant_id":"${TENANT}"}]}`);
         return;
       }
       written = 0;
@@ -174,6 +183,21 @@ describe('upstream cardinality guard against an engine that ignores `limit`', ()
     await assert.rejects(backend.instant(request), (err: Error & { code?: string }) => err.code === 'PROBECTL_ERR_METRICS_TOO_MANY_SERIES');
     assert.equal(ended, false, `the guard read the engine's whole answer (${(written / 1e6).toFixed(0)} MB) to count 101 series`);
     assert.ok(written < 16 * 1_048_576, `the engine wrote ${(written / 1e6).toFixed(0)} MB before the guard stopped reading`);
+  });
+
+  it('the series API itself is read no further than PROBECTL_METRICS_MAX_SERIES + 1 series either: series written after the guard\'s count are refused, 422, with a bounded read', async () => {
+    firstFew = true;
+    seriesCalls = 0;
+    try {
+      const backend = upstreamBackend({ client, maxSeries: 100, lookbackMs: 300_000, writeLimits: DEFAULT_REMOTE_WRITE_LIMITS, log: pino({ level: 'silent' }), metrics: undefined });
+      const request: ReadRequest = { tenant: TENANT, now: Date.now(), params: new Map([['match[]', ['up{job="many"}']]]) };
+      await assert.rejects(backend.series(request), (err: Error & { code?: string }) => err.code === 'PROBECTL_ERR_METRICS_TOO_MANY_SERIES');
+      assert.equal(seriesCalls, 2, 'the guard\'s count, then the series call');
+      assert.equal(ended, false, `the series call read the engine's whole answer (${(written / 1e6).toFixed(0)} MB)`);
+      assert.ok(written < 16 * 1_048_576, `the engine wrote ${(written / 1e6).toFixed(0)} MB before probectl stopped reading`);
+    } finally {
+      firstFew = false;
+    }
   });
 });
 

@@ -41,7 +41,6 @@ import { encodeTenantColumns, encodeTenantWriteRequest } from './encode.ts';
 import { gzipped, withEmptyInstance } from './federate-instance.ts';
 import { scopeQuery, type ScopedQuery } from './promql.ts';
 import { SeriesAnswerCounter } from './series-count.ts';
-import { parseJson } from '../../core/json.ts';
 import { TenantBoundedCache } from '../tenant-cache.ts';
 
 export interface UpstreamBackendDeps {
@@ -162,23 +161,36 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
     const params: Array<[string, string]> = selectors.map((s) => ['match[]', s]);
     if (startMs !== undefined) params.push(['start', seconds(startMs)]);
     if (endMs !== undefined) params.push(['end', seconds(endMs)]);
-    params.push(['limit', String(deps.maxSeries + 1)]);
-    // Counted as the answer arrives, and no further than maxSeries + 1: an engine ignoring
-    // `limit` (Prometheus 2.42) answers every matching series (series-count.ts).
-    const answer = await client.apiScan(r.tenant, '/api/v1/series', params, r.signal);
-    if (!('chunks' in answer)) throw answerError(answer, 'series count', log);
+    return (await readSeries(r, params, 'series count', false)).count;
+  }
+
+  /**
+   * The engine's series answer for `params` (match[], start, end; `limit` is added), read as it
+   * arrives and no further than maxSeries + 1 series: an engine ignoring `limit` (Prometheus
+   * before 2.51, Debian's 2.42) answers every matching series, and holding that whole would cost
+   * probectl up to MAX_UPSTREAM_RESPONSE_BYTES for one request (series-count.ts). Returns the
+   * count (at most maxSeries + 1) and, with `keep` and under the limit, the answer's bytes.
+   * @throws ProbectlError PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE for an answer that is not
+   *   JSON, is cut short or holds no list; the engine's own errors as answerError maps them
+   */
+  async function readSeries(r: ReadRequest, params: Params, what: string, keep: boolean): Promise<{ count: number; body: Buffer }> {
+    const over = { count: deps.maxSeries + 1, body: Buffer.alloc(0) };
+    const answer = await client.apiScan(r.tenant, '/api/v1/series', [...params, ['limit', String(deps.maxSeries + 1)]], r.signal, what);
+    if (!('chunks' in answer)) throw answerError(answer, what, log);
     const counter = new SeriesAnswerCounter();
+    const parts: Buffer[] = [];
     try {
       for await (const chunk of answer.chunks) {
-        if (counter.feed(chunk) > deps.maxSeries) return deps.maxSeries + 1;
+        if (keep) parts.push(chunk);
+        if (counter.feed(chunk) > deps.maxSeries) return over;
       }
     } catch (err) {
-      if (err instanceof ProbectlError && err.code === 'PROBECTL_ERR_METRICS_TOO_MANY_SAMPLES') return deps.maxSeries + 1;
+      if (err instanceof ProbectlError && err.code === 'PROBECTL_ERR_METRICS_TOO_MANY_SAMPLES') return over;
       throw err;
     }
-    if (!counter.complete) throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', 'the metrics engine answered the series count with something that is not JSON; retry');
-    if (!counter.sawData) throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', 'the metrics engine answered the series count without a list; retry');
-    return counter.count;
+    if (!counter.complete) throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine answered the ${what} with something that is not JSON; retry`);
+    if (!counter.sawData) throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine answered the ${what} without a list; retry`);
+    return { count: counter.count, body: Buffer.concat(parts) };
   }
 
   function scoped(r: ReadRequest, spanMs = 0): ScopedQuery {
@@ -226,9 +238,9 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       // Counted first (limit, bounded answer): an unbounded series answer of millions of series
       // would be read whole before the check below could refuse it.
       await guard(r, sets, startOf(win), endOf(win));
-      const body = await ok(client.api(r.tenant, '/api/v1/series', [...sets.map((s): [string, string] => ['match[]', s]), ...win], r.signal), 'series');
-      const data = dataOf(body, 'series');
-      if (Array.isArray(data) && data.length > deps.maxSeries) throw tooMany(deps.maxSeries);
+      // Read as it arrives and refused past the limit (series that appeared since the guard's count, kept 30 s).
+      const { count, body } = await readSeries(r, [...sets.map((s): [string, string] => ['match[]', s]), ...win], 'series', true);
+      if (count > deps.maxSeries) throw tooMany(deps.maxSeries);
       return body;
     },
 
@@ -284,20 +296,6 @@ function constantOf(r: ReadRequest): number | undefined {
     if (err instanceof QueryRefusedError) return undefined;
     throw err;
   }
-}
-
-/**
- * The `data` member of the engine's 2xx JSON answer (undefined when it has none). An answer that
- * is not JSON at all, or JSON `null`, is the engine failing: 503, never a 500 of probectl's.
- */
-function dataOf(body: Buffer, what = 'series count'): unknown {
-  let parsed: unknown;
-  try {
-    parsed = parseJson(body.toString('utf8'));
-  } catch {
-    throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine answered the ${what} with something that is not JSON; retry`);
-  }
-  return typeof parsed === 'object' && parsed !== null ? (parsed as { data?: unknown }).data : undefined;
 }
 
 function tooMany(max: number): ProbectlError {

@@ -218,10 +218,11 @@ export class UpstreamClient {
 
   /**
    * As api, a 2xx answer read as it arrives within PROBECTL_METRICS_UPSTREAM_TIMEOUT (the body
-   * included), so the reader may stop early (the guard's series count: series-count.ts).
+   * included), so the reader may stop early (series answers: series-count.ts). `what` names the
+   * call in messages.
    */
-  apiScan(tenant: string, path: string, params: Params, signal?: AbortSignal): Promise<UpstreamAnswer | UpstreamStream> {
-    return this.callStreaming(this.apiUrl(path), tenant, { ...formCall(params, signal), what: 'series count' }, {}, 'whole');
+  apiScan(tenant: string, path: string, params: Params, signal?: AbortSignal, what = 'series count'): Promise<UpstreamAnswer | UpstreamStream> {
+    return this.callStreaming(this.apiUrl(path), tenant, { ...formCall(params, signal), what }, {}, 'whole');
   }
 
   /** `GET <url><path>?params` (federate, which only takes GET). */
