@@ -4,15 +4,17 @@
 // otherwise attach probectl's host:port as the instance after a switch to upstream mode.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import pino from 'pino';
 import type { ReadRequest } from '../../src/federation/backend.ts';
+import { QueryLimiter } from '../../src/federation/api/limiter.ts';
 import { upstreamBackend } from '../../src/federation/upstream/backend.ts';
 import type { UpstreamClient } from '../../src/federation/upstream/client.ts';
-import { lineWithEmptyInstance, withEmptyInstance } from '../../src/federation/upstream/federate-instance.ts';
+import { lineWithEmptyInstance, MAX_EXPOSITION_LINE_BYTES, withEmptyInstance } from '../../src/federation/upstream/federate-instance.ts';
 import { DEFAULT_REMOTE_WRITE_LIMITS } from '../../src/federation/remote-write/decode.ts';
 import { plainUpstreamClient } from './servers/plain-client.ts';
 
@@ -50,6 +52,13 @@ describe('upstream federate: instance="" where the engine wrote none', () => {
       // "instance=" inside a value is not a label; escaped quotes and backslashes end no value.
       ['up{job="instance=\\"x\\"",path="C:\\\\",msg="a\\nb"} 1', 'up{job="instance=\\"x\\"",path="C:\\\\",msg="a\\nb",instance=""} 1'],
       ['up{job="é ✓ 🙂"} 2', 'up{job="é ✓ 🙂",instance=""} 2'],
+      // Blanks between the name and its label set, which the text format allows.
+      ['m { a="b" } 1', 'm { a="b" ,instance=""} 1'],
+      ['m\t{a="b"} 1', 'm\t{a="b",instance=""} 1'],
+      ['m {} 1', 'm {instance=""} 1'],
+      // Quoted (UTF-8) names are not 0.0.4: left as they are rather than risk a second instance.
+      ['m{"instance"="a"} 1', undefined],
+      ['{"my.metric",job="a"} 1', undefined],
       // Comments, blank lines and lines this reader cannot follow: unchanged (the scraper judges them).
       ['# TYPE up untyped', undefined],
       ['', undefined],
@@ -84,10 +93,25 @@ describe('upstream federate: instance="" where the engine wrote none', () => {
     }
   });
 
+  it('a line that never ends is cut past MAX_EXPOSITION_LINE_BYTES with an error; a long line that does end passes whole', async () => {
+    const piece = Buffer.alloc(65_536, 'a');
+    async function* endless(): AsyncGenerator<Buffer> {
+      for (let n = 0; n < 1024; n++) yield piece; // 64 MiB if read whole
+    }
+    const started = performance.now();
+    await assert.rejects(bytesOf(withEmptyInstance(endless())), (err: Error & { code?: string }) => err.code === 'PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE' && err.message.includes(`longer than ${MAX_EXPOSITION_LINE_BYTES} bytes`));
+    assert.ok(performance.now() - started < 2000, 'cut without reading the rest');
+    const long = `m{v="${'x'.repeat(3 * 1_048_576)}"} 1 2\n`;
+    const out = await bytesOf(withEmptyInstance(cut(Buffer.from(long), [65_536])));
+    assert.equal(out.toString('utf8'), long.replace('"} 1 2', '",instance=""} 1 2'));
+  });
+
   describe('through the upstream backend', () => {
     const EXPOSITION = 'req_total{job="api",tenant_id="t"} 7 1700000000000\nreq_total{instance="x:1",job="api",tenant_id="t"} 8 1700000000000\n';
-    let mode: 'whole' | 'die' = 'whole';
+    let mode: 'whole' | 'die' | 'stall' = 'whole';
     let acceptEncoding: string | undefined;
+    const held: ServerResponse[] = [];
+    let closed: Array<Promise<unknown>> = [];
     const server = createServer((req, res) => {
       req.resume();
       req.on('end', () => {
@@ -98,6 +122,13 @@ describe('upstream federate: instance="" where the engine wrote none', () => {
         }
         acceptEncoding = req.headers['accept-encoding'];
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+        if (mode === 'stall') {
+          // One line, then silence (the connection held open).
+          res.write('req_total{job="a"} 1 1700000000000\n');
+          held.push(res);
+          closed.push(once(res, 'close'));
+          return;
+        }
         if (mode === 'die') {
           res.write(EXPOSITION.slice(0, 30));
           setTimeout(() => res.destroy(), 20);
@@ -118,6 +149,7 @@ describe('upstream federate: instance="" where the engine wrote none', () => {
       client = plainUpstreamClient(port);
     });
     after(async () => {
+      for (const r of held) r.destroy();
       await client?.close();
       server.closeAllConnections();
       server.close();
@@ -145,5 +177,26 @@ describe('upstream federate: instance="" where the engine wrote none', () => {
       assert.ok(typeof gz === 'object' && 'gzip' in gz);
       await assert.rejects(within(bytesOf(gz.gzip), 5000, 'the gzip body'));
     });
+
+    for (const gzip of [false, true]) {
+      it(`an engine silent mid-body, ${gzip ? 'gzip' : 'plain'}: the read limiter's deadline cuts the reply, releases the slot and drops the engine's connection at once`, async () => {
+        closed = [];
+        const limiter = new QueryLimiter(2, 300);
+        const release = await limiter.acquire(TENANT);
+        let released = false;
+        mode = 'stall';
+        const out = await within(backend().federate({ tenant: TENANT, now: Date.now(), params: new Map([['match[]', ['req_total']]]), acceptsGzip: gzip }), 5000, 'the answer\'s head');
+        const body = typeof out === 'object' && 'gzip' in out ? out.gzip : (out as AsyncIterable<Buffer>);
+        const stream = limiter.holdUntilClosed(Readable.from(body, { objectMode: false }), () => {
+          released = true;
+          release();
+        });
+        stream.on('data', () => {});
+        stream.on('error', () => {});
+        await within(closed[0] as Promise<unknown>, 3000, 'the engine\'s connection dropped after the 300 ms deadline');
+        await within((async () => { while (!released) await new Promise((r) => setTimeout(r, 10)); })(), 3000, 'the slot released');
+        assert.equal(limiter.active, 0);
+      });
+    }
   });
 });

@@ -220,6 +220,12 @@ describe('SeriesAnswerCounter (the guard\'s streaming count)', () => {
     assert.deepEqual(count('{"status":"data","x":[{}]}'), { count: 0, complete: true, sawData: false });
     assert.equal(count('{"status":"success","data":[{},{}').complete, false);
     assert.equal(count('<html>busy</html>').complete, false);
+    const html = new SeriesAnswerCounter();
+    html.feed(Buffer.from('<html>'));
+    assert.equal(html.broken, true, 'not JSON from its first byte: the guard stops reading');
+    const cutShort = new SeriesAnswerCounter();
+    cutShort.feed(Buffer.from('{"status":"success","data":[{}'));
+    assert.equal(cutShort.broken, false, 'JSON so far: read on');
     assert.equal(count('').complete, false);
   });
 });

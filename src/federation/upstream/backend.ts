@@ -183,6 +183,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       for await (const chunk of answer.chunks) {
         if (keep) parts.push(chunk);
         if (counter.feed(chunk) > deps.maxSeries) return over;
+        if (counter.broken) break; // not JSON: the rest is not read
       }
     } catch (err) {
       if (err instanceof ProbectlError && err.code === 'PROBECTL_ERR_METRICS_TOO_MANY_SAMPLES') return over;

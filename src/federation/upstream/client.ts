@@ -24,6 +24,7 @@ import type { SecretResolver } from '../../secrets/resolver.ts';
 import type { UpstreamSettings } from './config.ts';
 import { REMOTE_WRITE_REQUEST_HEADERS } from './encode.ts';
 import { parseJson } from '../../core/json.ts';
+import { stoppedWith } from './stoppable.ts';
 
 /** Largest engine answer passed through (a query_range over 10,000 series × 240 points is about 80 MB). */
 export const MAX_UPSTREAM_RESPONSE_BYTES = 256 * 1_048_576;
@@ -173,21 +174,7 @@ export class UpstreamClient {
     // A reader that stops — even before its first read, or while a read waits on a silent
     // engine — drops the engine's answer and its connection at once (a generator not yet
     // started, or busy, would run no cleanup).
-    const stop = (): void => res.cancel();
-    const iterator: AsyncIterableIterator<Buffer> = {
-      next: () => body.next(),
-      return: (value?: unknown) => {
-        stop();
-        return body.return(value);
-      },
-      throw: (err?: unknown) => {
-        stop();
-        return body.throw(err);
-      },
-      [Symbol.asyncIterator]() {
-        return iterator;
-      },
-    };
+    const iterator = stoppedWith(body, () => res.cancel());
     return { status: res.status, chunks: iterator, ...(encoding === 'gzip' ? { contentEncoding: 'gzip' as const } : {}) };
   }
 

@@ -13,6 +13,8 @@
  */
 import { pipeline, Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
+import { ProbectlError } from '../../core/errors.ts';
+import { stoppedWith } from './stoppable.ts';
 
 const NEWLINE = 0x0a;
 
@@ -28,7 +30,10 @@ export function lineWithEmptyInstance(line: string): string | undefined {
   // The metric name runs to the label set or the first blank.
   while (i < line.length && line[i] !== '{' && line[i] !== ' ' && line[i] !== '\t') i++;
   if (i === line.length) return undefined;
-  if (line[i] !== '{') return `${line.slice(0, i)}{instance=""}${line.slice(i)}`;
+  const nameEnd = i;
+  // Blanks may stand between the name and its label set (`m {a="b"} 1`).
+  while (i < line.length && (line[i] === ' ' || line[i] === '\t')) i++;
+  if (line[i] !== '{') return `${line.slice(0, nameEnd)}{instance=""}${line.slice(nameEnd)}`;
   const open = i;
   i++;
   let lastSeparator = open; // the `{` or the last `,` seen: nothing but blanks after it means no comma is needed
@@ -40,6 +45,8 @@ export function lineWithEmptyInstance(line: string): string | undefined {
       const needsComma = line.slice(lastSeparator + 1, close).trim() !== '';
       return `${line.slice(0, close)}${needsComma ? ',' : ''}instance=""${line.slice(close)}`;
     }
+    // A quoted (UTF-8) label name is not 0.0.4: such a line is left as it is.
+    if (line[i] === '"') return undefined;
     const nameStart = i;
     while (i < line.length && line[i] !== '=' && line[i] !== ' ' && line[i] !== '\t' && line[i] !== '}' && line[i] !== ',') i++;
     const name = line.slice(nameStart, i);
@@ -62,25 +69,45 @@ export function lineWithEmptyInstance(line: string): string | undefined {
   }
 }
 
+/** The longest line kept while waiting for its newline: a longer one ends the answer with an error (a misbehaving engine). */
+export const MAX_EXPOSITION_LINE_BYTES = 4 * 1_048_576;
+
 /**
  * The exposition body `chunks` (UTF-8 bytes, cut anywhere) with every sample line given
  * `instance=""` where it has none (lineWithEmptyInstance). Lines are cut at the newline byte,
  * which never occurs inside a UTF-8 sequence; the last line is passed on even without a
- * newline. An error of `chunks` (an engine failing mid-body) ends the output with that error.
+ * newline. An error of `chunks` (an engine failing mid-body) ends the output with that error; a
+ * line longer than MAX_EXPOSITION_LINE_BYTES ends it with PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE.
+ * A reader that stops (return/throw) stops `chunks` at once, even while a read waits on a silent
+ * engine: the engine's connection and the reader's slot are never held by this step.
  */
-export async function* withEmptyInstance(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  let carry: Buffer = Buffer.alloc(0);
-  for await (const chunk of chunks) {
-    const bytes = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
-    const end = bytes.lastIndexOf(NEWLINE);
-    if (end < 0) {
-      carry = bytes;
-      continue;
+export function withEmptyInstance(chunks: AsyncIterable<Buffer>): AsyncIterableIterator<Buffer> {
+  const source = chunks[Symbol.asyncIterator]();
+  async function* lines(): AsyncGenerator<Buffer> {
+    // The bytes after the last newline, as received (joined once their newline comes: linear in the line's length).
+    let carry: Buffer[] = [];
+    let carried = 0;
+    for (let r = await source.next(); r.done !== true; r = await source.next()) {
+      const chunk = r.value;
+      const end = chunk.lastIndexOf(NEWLINE);
+      if (end < 0) {
+        carry.push(chunk);
+        carried += chunk.length;
+        if (carried > MAX_EXPOSITION_LINE_BYTES) throw lineTooLong();
+        continue;
+      }
+      const whole = carried > 0 ? Buffer.concat([...carry, chunk.subarray(0, end + 1)]) : chunk.subarray(0, end + 1);
+      carry = end + 1 < chunk.length ? [chunk.subarray(end + 1)] : [];
+      carried = chunk.length - end - 1;
+      yield rewriteLines(whole);
     }
-    carry = bytes.subarray(end + 1);
-    yield rewriteLines(bytes.subarray(0, end + 1));
+    if (carried > 0) yield rewriteLines(Buffer.concat(carry));
   }
-  if (carry.length > 0) yield rewriteLines(carry);
+  return stoppedWith(lines(), () => source.return?.());
+}
+
+function lineTooLong(): ProbectlError {
+  return new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine's federate answer holds a line longer than ${MAX_EXPOSITION_LINE_BYTES} bytes; the answer was cut`);
 }
 
 /** Whole lines (each ending in a newline but perhaps the last) rewritten; the bytes as they were when no line changes. */
@@ -88,8 +115,7 @@ function rewriteLines(bytes: Buffer): Buffer {
   const lines = bytes.toString('utf8').split('\n');
   let changed = false;
   for (let k = 0; k < lines.length; k++) {
-    const line = lines[k] as string;
-    const withInstance = lineWithEmptyInstance(line);
+    const withInstance = lineWithEmptyInstance(lines[k] as string);
     if (withInstance !== undefined) {
       lines[k] = withInstance;
       changed = true;
@@ -98,11 +124,18 @@ function rewriteLines(bytes: Buffer): Buffer {
   return changed ? Buffer.from(lines.join('\n'), 'utf8') : bytes;
 }
 
-/** The chunks gzip-compressed as they arrive; an error of `chunks` ends the compressed stream with it. */
-export function gzipped(chunks: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+/**
+ * The chunks gzip-compressed as they arrive; an error of `chunks` ends the compressed stream
+ * with it. A reader that stops destroys the compressor and stops `chunks` at once.
+ */
+export function gzipped(chunks: AsyncIterableIterator<Buffer>): AsyncIterableIterator<Buffer> {
   const gz = createGzip();
   pipeline(Readable.from(chunks, { objectMode: false }), gz, () => {
     // The error, if any, reaches the reader of gz (pipeline destroys it with the error).
   });
-  return gz;
+  const out = gz[Symbol.asyncIterator]() as AsyncGenerator<Buffer>;
+  return stoppedWith(out, () => {
+    gz.destroy();
+    return chunks.return?.();
+  });
 }

@@ -42,6 +42,11 @@ export class SeriesAnswerCounter {
     return this.count;
   }
 
+  /** What was fed is not (the start of) one JSON value: reading further cannot make it a count. */
+  get broken(): boolean {
+    return this.failed;
+  }
+
   /** The top object held a `data` array. */
   get sawData(): boolean {
     return typeof this.root === 'object' && this.root !== null && Array.isArray((this.root as { data?: unknown }).data);

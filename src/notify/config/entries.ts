@@ -47,11 +47,12 @@ export interface InboundEntry {
 
 // A comma starts a new connector entry only where `<tenant>|<provider>|` follows.
 const CONNECTOR_START = /,(?=\s*[^,|\s]*\s*\|\s*[A-Za-z0-9_-]+\s*\|)/;
-// A comma starts a new inbound entry only where `<id>:<tenant>:<provider>[@<connectors>]:` follows. The id and the
-// connector list match loosely (anything but "," and ":"), so an entry whose id or connector names are malformed
-// (`jira@site/b`) still starts its own entry and is refused by its own rules, rather than being joined silently to the
-// previous entry's secret.
-const INBOUND_START = /,(?=\s*[^,:\s]+\s*:\s*[^,:\s]*\s*:\s*[A-Za-z0-9_-]+\s*(?:@[^,:]*)?:)/;
+// A comma starts a new inbound entry only where `<id>:<tenant>:<provider>[@<connectors>]:` follows. The connector list
+// matches loosely (anything but "," and ":"), so an entry whose connector names are malformed (`jira@site/b`) still
+// starts its own entry and is refused by its own rules, rather than being joined silently to the previous entry's
+// secret. The id stays strict: a secret holding `,"expires":"2025-01-01T00:00:` (JSON) or `,w0rd!:x:y:` must not
+// read as the start of an entry.
+const INBOUND_START = /,(?=\s*[A-Za-z0-9_.-]+\s*:\s*[^,:\s]*\s*:\s*[A-Za-z0-9_-]+\s*(?:@[^,:]*)?:)/;
 
 function splitOn(raw: string, start: RegExp): string[] {
   return raw.split(start).map((e) => e.trim()).filter((e) => e !== '');
