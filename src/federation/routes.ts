@@ -113,7 +113,7 @@ async function limited<T>(rt: MetricsRuntime, tenant: string, signal: AbortSigna
  * accepts it, POST with a form body (Grafana's default); answers and errors in
  * Prometheus's shapes; reads need metrics-read and are not audited (too many).
  */
-function promEndpoint(path: string, summary: string, params: Record<string, unknown>, methods: readonly ('GET' | 'POST')[], handler: Handler, urlParams?: RouteSchema['params']): RouteDef<Deps>[] {
+function promEndpoint(path: string, summary: string, params: Record<string, unknown>, methods: readonly ('GET' | 'POST')[], handler: Handler, urlParams?: RouteSchema['params'], docs?: RouteDef['docs']): RouteDef<Deps>[] {
   const querystring = Object.keys(params).length === 0 ? undefined : Type.Object(params as Record<string, ReturnType<typeof param>>, { additionalProperties: true });
   return methods.map((method) => route({
     method, url: `${GRAFANA_PREFIX}${path}`, summary: `${summary} (Prometheus HTTP API${method === 'POST' ? ', form-encoded body' : ''})`, tags: ['metrics'],
@@ -121,6 +121,7 @@ function promEndpoint(path: string, summary: string, params: Record<string, unkn
     schema: { ...(querystring ? { querystring } : {}), ...(urlParams ? { params: urlParams } : {}) },
     ...(method === 'POST' ? { raw: { contentTypes: [FORM], limit: MAX_FORM_BYTES } } : {}),
     renderError: prometheusError,
+    ...(docs ? { docs: { ...docs, url: `${GRAFANA_PREFIX}${docs.url}` } } : {}),
     handler: async ({ deps, principal, query, body, params: p, signal, headers }) => {
       const merged = promParams(method === 'POST' ? (body as unknown as Buffer | undefined) : undefined, query);
       const rt = runtimeOf(deps);
@@ -133,7 +134,19 @@ function promEndpoint(path: string, summary: string, params: Record<string, unkn
   }));
 }
 
-const LabelParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 1024 }) });
+/**
+ * `/label/<name>/values` is routed as `/label/*`: a `:name` parameter is refused by the router past
+ * 100 characters (its limit is server-wide), before this route could answer in Prometheus's shape,
+ * while remote-write takes label names up to PROBECTL_METRICS_WRITE_MAX_LABEL_NAME_BYTES (at most 512).
+ */
+const LabelPathParams = Type.Object({ '*': Type.String({ maxLength: 1024 + '/values'.length }) });
+
+/** The label name of the rest of a `/label/*` path (`<name>/values`, percent-decoded by the router); anything else is no route (404 not_found). */
+function labelNameOfPath(rest: string): string {
+  const m = /^([^/]+)\/values$/.exec(rest);
+  if (m === null) throw new ProbectlError('PROBECTL_ERR_NOT_FOUND', 'no such route: the label values path is /api/v1/label/<name>/values');
+  return m[1] as string;
+}
 
 /** /v1/grafana/api/v1/*, /v1/prometheus/federate, /v1/prometheus/write. */
 export const metricsRoutes: readonly RouteDef<Deps>[] = [
@@ -141,7 +154,7 @@ export const metricsRoutes: readonly RouteDef<Deps>[] = [
   ...promEndpoint('/query_range', 'Range query', RANGE_PARAMS, ['GET', 'POST'], (b, r) => b.range(r)),
   ...promEndpoint('/series', 'Series matching selectors', MATCH_PARAMS, ['GET', 'POST'], (b, r) => b.series(r)),
   ...promEndpoint('/labels', 'Label names', MATCH_PARAMS, ['GET', 'POST'], (b, r) => b.labelNames(r)),
-  ...promEndpoint('/label/:name/values', 'Values of a label', MATCH_PARAMS, ['GET'], (b, r, u) => b.labelValues(r, u.name ?? ''), LabelParams),
+  ...promEndpoint('/label/*', 'Values of a label: GET …/label/<name>/values', MATCH_PARAMS, ['GET'], (b, r, u) => b.labelValues(r, labelNameOfPath(u['*'] ?? '')), LabelPathParams, { url: '/label/{name}/values', params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 1024, description: 'Label name' }) }) }),
   ...promEndpoint('/metadata', 'Metric metadata (none is kept: an empty map)', { metric: param('Metric name'), limit: MATCH_PARAMS.limit }, ['GET'], (_b, r) => metadataQuery(r.params)),
   ...promEndpoint('/query_exemplars', 'Exemplars (none are kept: an empty list)', { query: QUERY_PARAMS.query, start: RANGE_PARAMS.start, end: RANGE_PARAMS.end }, ['GET', 'POST'], (b, r) => b.exemplars(r)),
   ...promEndpoint('/status/buildinfo', 'Build information (the Prometheus API version implemented)', {}, ['GET'], () => buildInfo(VERSION)),

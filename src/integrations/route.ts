@@ -80,6 +80,12 @@ export interface RouteDef<D = unknown, S extends RouteSchema = RouteSchema> {
    * server classified it.
    */
   renderError?(err: { readonly status: number; readonly code: string; readonly message: string }): { body: string; contentType: string };
+  /**
+   * How the OpenAPI document shows a route whose `url` is a router pattern it cannot show: a
+   * wildcard standing for `<name>/values` is documented as `…/label/{name}/values`, with these
+   * path parameters.
+   */
+  docs?: { readonly url: string; readonly params: RouteSchema['params'] };
   handler(ctx: HandlerContext<D, S>): Promise<Reply>;
 }
 

@@ -5,6 +5,7 @@ import { ProbectlError, type ErrorCode } from '../core/errors.ts';
 import { parseJsonBytes } from '../core/json-input.ts';
 import type { Principal } from '../identity/permissions.ts';
 import type { AppDeps } from './deps.ts';
+import type { RouteDef } from '../integrations/route.ts';
 import type { MountedRoute } from './routes/index.ts';
 import { ErrorBody } from './schemas.ts';
 import { checkUrlInput } from './url-input.ts';
@@ -155,6 +156,11 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
         },
       },
     },
+    // A route documented under another path than its router pattern (RouteDef.docs).
+    transform: ({ schema, url, route }) => {
+      const docs = (route.config as { docs?: RouteDef['docs'] } | undefined)?.docs;
+      return docs ? { schema: { ...schema, params: docs.params }, url: docs.url } : { schema, url };
+    },
   });
 
   for (const mounted of opts.routes) {
@@ -215,6 +221,7 @@ function registerRoute(app: FastifyInstance, deps: AppDeps, mounted: MountedRout
   app.route({
     method: def.method,
     url: def.url,
+    ...(def.docs ? { config: { docs: def.docs } } : {}),
     schema: {
       ...def.schema,
       response: { ...errorResponses, ...(def.schema.response ?? {}) },

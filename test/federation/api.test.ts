@@ -90,6 +90,8 @@ describe('metrics federation API', () => {
     assert.equal(names.text, '{"status":"success","data":["up"]}');
     const instances = await get(`${G}/label/instance/values`, { 'match[]': 'up{job="node"}' });
     assert.deepEqual(instances.json.data, ['a', 'b']);
+    // Only <name>/values under label/: anything else is Prometheus's not_found.
+    for (const path of [`${G}/label/instance`, `${G}/label/instance/values/x`, `${G}/label//values`, `${G}/label/a/b/values`]) assertPromError(await get(path), 404, 'not_found', /no such route/);
     const series = await post(`${G}/series`, { 'match[]': ['up{instance="a"}'], start: sec(now - 3_600_000), end: sec(now) });
     assert.equal(series.text, `{"status":"success","data":[{"__name__":"up","instance":"a","job":"node","tenant_id":"${tenant}"}]}`);
     const range = await post(`${G}/query_range`, { query: 'up', start: sec(now - 4 * STEP), end: sec(now), step: '15' });
@@ -299,5 +301,15 @@ describe('metrics federation API', () => {
     const provider = await value('probectl_secrets_backend_configured{scheme="env"}', app.adminToken);
     assert.deepEqual(provider.map((p: string[]) => p[1]), ['1']);
     assert.deepEqual(await value('probectl_incidents_open{severity="critical"}', token), [[tenant, '0']], 'each tenant its own counts');
+  });
+  it('a label name longer than the router\'s 100-character path segments lists its values, as remote-write accepted it; past 1,024 characters a Prometheus-shaped refusal', async () => {
+    const name = `l_${'x'.repeat(148)}`;
+    await write([{ labels: { __name__: 'long_name_metric', [name]: 'v1' }, samples: [[now, 1]] }]);
+    const res = await get(`${G}/label/${name}/values`);
+    assert.equal(res.text, '{"status":"success","data":["v1"]}');
+    const tooLong = await get(`${G}/label/${'y'.repeat(1100)}/values`);
+    assert.equal(tooLong.status, 400, tooLong.text);
+    assert.equal(tooLong.json.status, 'error');
+    assert.equal(tooLong.json.errorType, 'bad_data');
   });
 });

@@ -27,7 +27,7 @@ describe('HTTPS API behaviour', () => {
     const doc = (await app.request('GET', '/v1/openapi.json')).json;
     assert.match(doc.openapi, /^3\./);
     for (const r of allRoutes({ metricsPublic: false })) {
-      const path = r.url.replace(/:(\w+)/g, '{$1}');
+      const path = (r.docs?.url ?? r.url).replace(/:(\w+)/g, '{$1}');
       assert.ok(doc.paths[path]?.[r.method.toLowerCase()], `${r.method} ${path} is documented`);
     }
     const post = doc.paths['/v1/signals'].post;
