@@ -5,9 +5,8 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import pino from 'pino';
 import type { ReadRequest } from '../../src/federation/backend.ts';
@@ -16,7 +15,7 @@ import { upstreamBackend } from '../../src/federation/upstream/backend.ts';
 import type { UpstreamClient } from '../../src/federation/upstream/client.ts';
 import { lineWithEmptyInstance, MAX_EXPOSITION_LINE_BYTES, withEmptyInstance } from '../../src/federation/upstream/federate-instance.ts';
 import { DEFAULT_REMOTE_WRITE_LIMITS } from '../../src/federation/remote-write/decode.ts';
-import { plainUpstreamClient } from './servers/plain-client.ts';
+import { useStandInEngine } from './servers/plain-client.ts';
 
 const TENANT = '00000000-0000-4000-8000-00000000abcd';
 
@@ -142,18 +141,9 @@ describe('upstream federate: instance="" where the engine wrote none', () => {
     const request = (acceptsGzip: boolean): ReadRequest => ({ tenant: TENANT, now: Date.now(), params: new Map([['match[]', ['req_total']]]), acceptsGzip });
     const expected = 'req_total{job="api",tenant_id="t",instance=""} 7 1700000000000\nreq_total{instance="x:1",job="api",tenant_id="t"} 8 1700000000000\n';
 
-    before(async () => {
-      server.listen(0, '127.0.0.1');
-      await once(server, 'listening');
-      const port = (server.address() as AddressInfo).port;
-      client = plainUpstreamClient(port);
-    });
-    after(async () => {
-      for (const r of held) r.destroy();
-      await client?.close();
-      server.closeAllConnections();
-      server.close();
-    });
+    useStandInEngine(server, (c) => {
+      client = c;
+    }, { beforeClose: () => held.forEach((r) => r.destroy()) });
 
     it('plain and gzip callers get the exposition with instance=""; the engine is asked for identity either way', async () => {
       mode = 'whole';

@@ -3,10 +3,8 @@
 // sample the query may read (the caller's lookback_delta included), and its verdict cache
 // holds a bounded amount of memory however large the selectors.
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import pino from 'pino';
@@ -15,7 +13,7 @@ import { upstreamBackend } from '../../src/federation/upstream/backend.ts';
 import type { UpstreamClient } from '../../src/federation/upstream/client.ts';
 import { SeriesAnswerCounter } from '../../src/federation/upstream/series-count.ts';
 import { DEFAULT_REMOTE_WRITE_LIMITS } from '../../src/federation/remote-write/decode.ts';
-import { plainUpstreamClient } from './servers/plain-client.ts';
+import { useStandInEngine } from './servers/plain-client.ts';
 
 const TENANT = '00000000-0000-4000-8000-00000000abcd';
 
@@ -44,16 +42,8 @@ describe('upstream cardinality guard', () => {
   let client: UpstreamClient;
   const backend = (guardEntries?: number) => upstreamBackend({ client, maxSeries: 100, lookbackMs: 300_000, writeLimits: DEFAULT_REMOTE_WRITE_LIMITS, log: pino({ level: 'silent' }), metrics: undefined, guardEntries });
 
-  before(async () => {
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const port = (server.address() as AddressInfo).port;
-    client = plainUpstreamClient(port);
-  });
-  after(async () => {
-    await client?.close();
-    server.closeAllConnections();
-    server.close();
+  useStandInEngine(server, (c) => {
+    client = c;
   });
 
   it('counts the series of the whole lookback the caller asked for (lookback_delta longer than the default)', async () => {
@@ -165,17 +155,9 @@ describe('upstream cardinality guard against an engine that ignores `limit`', ()
   });
   let client: UpstreamClient;
 
-  before(async () => {
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const port = (server.address() as AddressInfo).port;
-    client = plainUpstreamClient(port, 10_000);
-  });
-  after(async () => {
-    await client?.close();
-    server.closeAllConnections();
-    server.close();
-  });
+  useStandInEngine(server, (c) => {
+    client = c;
+  }, { timeoutMs: 10_000 });
 
   it('stops reading the series answer once it counted more than PROBECTL_METRICS_MAX_SERIES: 422, a bounded read', async () => {
     const backend = upstreamBackend({ client, maxSeries: 100, lookbackMs: 300_000, writeLimits: DEFAULT_REMOTE_WRITE_LIMITS, log: pino({ level: 'silent' }), metrics: undefined });

@@ -5,8 +5,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { brotliCompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import pino from 'pino';
 import { ProbectlError } from '../../src/core/errors.ts';
@@ -14,7 +13,7 @@ import type { ReadRequest } from '../../src/federation/backend.ts';
 import { upstreamBackend } from '../../src/federation/upstream/backend.ts';
 import { UpstreamClient } from '../../src/federation/upstream/client.ts';
 import { DEFAULT_REMOTE_WRITE_LIMITS } from '../../src/federation/remote-write/decode.ts';
-import { plainUpstreamClient } from './servers/plain-client.ts';
+import { useStandInEngine } from './servers/plain-client.ts';
 
 const TENANT = '00000000-0000-4000-8000-00000000abcd';
 const HEAD = '{"status":"success","data":{"resultType":"matrix","result":[';
@@ -30,7 +29,6 @@ describe('upstream answers streamed through', () => {
   const BIG = `${HEAD}${'0,'.repeat(4 * 1_048_576)}0${TAIL}`;
   let held: ServerResponse | undefined;
   let heldClosed: Promise<unknown> = Promise.resolve();
-  let port = 0;
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
@@ -91,16 +89,8 @@ describe('upstream answers streamed through', () => {
   const backend = (c = client) => upstreamBackend({ client: c, maxSeries: 100, lookbackMs: 300_000, writeLimits: DEFAULT_REMOTE_WRITE_LIMITS, log: pino({ level: 'silent' }), metrics: undefined });
   const request = (): ReadRequest => ({ tenant: TENANT, now: Date.now(), params: new Map([['query', ['up']], ['start', ['1700000000']], ['end', ['1700000600']], ['step', ['15']]]) });
 
-  before(async () => {
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    port = (server.address() as AddressInfo).port;
-    client = plainUpstreamClient(port);
-  });
-  after(async () => {
-    await client?.close();
-    server.closeAllConnections();
-    server.close();
+  useStandInEngine(server, (c) => {
+    client = c;
   });
 
   it('the first bytes are passed on while the engine is still writing; the rest follows', async () => {

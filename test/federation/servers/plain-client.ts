@@ -1,3 +1,7 @@
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before } from 'node:test';
 import { UpstreamClient } from '../../../src/federation/upstream/client.ts';
 
 /**
@@ -9,4 +13,27 @@ export function plainUpstreamClient(port: number, timeoutMs = 5000): UpstreamCli
     url: new URL(`http://127.0.0.1:${port}`), writeUrl: new URL(`http://127.0.0.1:${port}/api/v1/write`), caFile: undefined, clientCertFile: undefined,
     clientKeyFile: undefined, token: undefined, tenancy: 'label', timeoutMs,
   }, { use: async () => { throw new Error('no credentials here'); } });
+}
+
+/**
+ * Serves the stand-in engine `server` on a free loopback port for the enclosing describe
+ * (node:test before/after hooks) and hands `ready` a plainUpstreamClient for it and the port.
+ * At the end `beforeClose` runs first (answers the stand-in holds open), then the client and the
+ * server are closed.
+ */
+export function useStandInEngine(server: Server, ready: (client: UpstreamClient, port: number) => void, opts: { timeoutMs?: number; beforeClose?: () => void } = {}): void {
+  let client: UpstreamClient | undefined;
+  before(async () => {
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as AddressInfo).port;
+    client = plainUpstreamClient(port, opts.timeoutMs);
+    ready(client, port);
+  });
+  after(async () => {
+    opts.beforeClose?.();
+    await client?.close();
+    server.closeAllConnections();
+    server.close();
+  });
 }
