@@ -10,6 +10,7 @@ import { MAX_FORM_BYTES, promParams } from './api/params.ts';
 import { type Body, buildInfo, isStorageUnavailable, metadataQuery } from './api/queries.ts';
 import type { MetricsBackend, ReadRequest } from './backend.ts';
 import { EXPOSITION_CONTENT_TYPE } from './exposition.ts';
+import { PromParamError } from './prom-time.ts';
 import type { MetricsRuntime } from './runtime.ts';
 import { bodyTooLarge } from './write.ts';
 
@@ -139,13 +140,18 @@ function promEndpoint(path: string, summary: string, params: Record<string, unkn
  * 100 characters (its limit is server-wide), before this route could answer in Prometheus's shape,
  * while remote-write takes label names up to PROBECTL_METRICS_WRITE_MAX_LABEL_NAME_BYTES (at most 512).
  */
-const LabelPathParams = Type.Object({ '*': Type.String({ maxLength: 1024 + '/values'.length }) });
+const LabelPathParams = Type.Object({ '*': Type.String() });
+
+/** The longest label name `/label/<name>/values` takes (remote-write takes at most 512 bytes). */
+const MAX_LABEL_NAME_PATH = 1024;
 
 /** The label name of the rest of a `/label/*` path (`<name>/values`, percent-decoded by the router); anything else is no route (404 not_found). */
 function labelNameOfPath(rest: string): string {
   const m = /^([^/]+)\/values$/.exec(rest);
   if (m === null) throw new ProbectlError('PROBECTL_ERR_NOT_FOUND', 'no such route: the label values path is /api/v1/label/<name>/values');
-  return m[1] as string;
+  const name = m[1] as string;
+  if (name.length > MAX_LABEL_NAME_PATH) throw new PromParamError('name', `invalid label name: longer than ${MAX_LABEL_NAME_PATH} characters`);
+  return name;
 }
 
 /** /v1/grafana/api/v1/*, /v1/prometheus/federate, /v1/prometheus/write. */

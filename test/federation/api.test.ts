@@ -311,5 +311,7 @@ describe('metrics federation API', () => {
     assert.equal(tooLong.status, 400, tooLong.text);
     assert.equal(tooLong.json.status, 'error');
     assert.equal(tooLong.json.errorType, 'bad_data');
+    assert.equal(tooLong.json.error, 'invalid label name: longer than 1024 characters');
+    assert.equal((await get(`${G}/label/${'y'.repeat(1024)}/values`)).text, '{"status":"success","data":[]}');
   });
 });

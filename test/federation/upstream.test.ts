@@ -166,6 +166,20 @@ describe('metrics upstream mode (header tenancy, Mimir stand-in over HTTPS)', ()
     assert.deepEqual(last('/prometheus/api/v1/label/secret/values')?.params, [['match[]', `shared_metric{tenant_id="${a.id}"}`]]);
   });
 
+  it('a label name no series can carry (not a legacy name: ".", "..", "a.b", "é") is answered [] here, never put in the engine\'s URL', async () => {
+    const before = mimir.records.length;
+    for (const name of ['a.b', '%C3%A9', '1abc']) {
+      const res = await app.request('GET', `${G}/label/${name}/values`, { token: a.token });
+      assert.equal(res.text, '{"status":"success","data":[]}', `${name}: ${res.status}`);
+    }
+    // "." and ".." as a client that does not resolve dot segments sends them (this test's client would).
+    const backend = (app.service.integrations.get('metrics')?.runtime as MetricsRuntime).backend;
+    for (const name of ['.', '..']) {
+      assert.equal(await backend.labelValues({ tenant: a.id, now: Date.now(), params: new Map() }, name), '{"status":"success","data":[]}', name);
+    }
+    assert.deepEqual(mimir.records.slice(before).map((r) => r.path), [], 'nothing asked of the engine');
+  });
+
   it('what the enforcer cannot scope is refused and never forwarded', async () => {
     const before = mimir.records.length;
     for (const q of ['info(shared_metric)', '{tenant_id="x"}', 'sum(shared_metric', 'shared_metric[1m+1m]']) {

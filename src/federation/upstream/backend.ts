@@ -35,6 +35,7 @@ import { decodeRemoteWriteSamples, RemoteWriteLabelCache, type SampleColumns } f
 import { RemoteWriteError, type RemoteWriteLimits } from '../remote-write/errors.ts';
 import type { FederationMetrics } from '../runtime.ts';
 import type { AppendResult, SeriesSamples } from '../store/types.ts';
+import { isLegacyLabelName } from '../names.ts';
 import { namedLimit } from '../write.ts';
 import { answerError, type Params, type UpstreamAnswer, type UpstreamClient, type UpstreamStream } from './client.ts';
 import { encodeTenantColumns, encodeTenantWriteRequest } from './encode.ts';
@@ -257,6 +258,9 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       if (name === '' || !name.isWellFormed() || name.includes('\u0000')) throw new PromParamError('name', `invalid label name: ${JSON.stringify(name)}`);
       const win = windowParams(r.params);
       const sets = matchSelectors(r.tenant, r.params);
+      // A name remote-write refuses labels no series of the tenant: answered here, never put in the
+      // engine's URL (`.`, `..` would be resolved as path segments into another engine endpoint).
+      if (!isLegacyLabelName(name)) return successBody('[]');
       if (sets.length > 0) await guard(r, sets, startOf(win), endOf(win));
       const match = sets.length > 0 ? sets : [tenantOnly(r.tenant)];
       return ok(client.get(r.tenant, `/api/v1/label/${encodeURIComponent(name)}/values`, [...match.map((s): [string, string] => ['match[]', s]), ...win], r.signal), 'label values');
