@@ -28,6 +28,23 @@ function capture() {
 
 const ok = (stored: number): AppendResult => ({ stored, duplicates: 0, seriesCreated: 0, refused: { conflicts: 0, tooNew: 0, limitedSeries: 0, limitedSamples: 0 }, errors: [] });
 
+/**
+ * remoteWrite of one sample of `labels` through a store whose append throws `thrown`: the error
+ * remoteWrite threw (it must throw), the log lines and the metrics exposition.
+ */
+async function writeThroughFailingStore(thrown: Error, labels: Record<string, string>): Promise<{ err: unknown; lines: string[]; metricsText: string }> {
+  const store = storeThat(async () => {
+    throw thrown;
+  });
+  const { log, lines } = capture();
+  const registry = new Registry();
+  const metrics = federationMetrics(registry);
+  const body = encodeWriteRequest([{ labels, samples: [[NOW, 1]] }]);
+  const err = await remoteWrite({ store, tenant: TENANT, limits: DEFAULT_REMOTE_WRITE_LIMITS, now: NOW, retentionMs: RETENTION, log, metrics }, HEADERS, body).then(() => undefined, (e: unknown) => e);
+  assert.ok(err !== undefined, 'remoteWrite did not refuse');
+  return { err, lines, metricsText: await registry.metrics() };
+}
+
 describe('remote-write handling (src/federation/write.ts)', () => {
   it('hands the store every series with the caller\'s tenant and bit-exact values (stale markers too)', async () => {
     let got: readonly SeriesSamples[] = [];
@@ -51,38 +68,19 @@ describe('remote-write handling (src/federation/write.ts)', () => {
   });
 
   it('the database unavailable is a 503 (the sender retries), logged with counts and never a label value', async () => {
-    const store = storeThat(async () => {
-      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
-    });
-    const { log, lines } = capture();
-    const registry = new Registry();
-    const metrics = federationMetrics(registry);
-    const body = encodeWriteRequest([{ labels: { __name__: 'up', secret: 'label-value-never-logged' }, samples: [[NOW, 1]] }]);
-    await assert.rejects(remoteWrite({ store, tenant: TENANT, limits: DEFAULT_REMOTE_WRITE_LIMITS, now: NOW, retentionMs: RETENTION, log, metrics }, HEADERS, body), (err: unknown) => {
-      assert.ok(err instanceof ProbectlError);
-      assert.deepEqual([err.code, err.status], ['PROBECTL_ERR_DB_UNAVAILABLE', 503]);
-      return true;
-    });
+    const { err, lines, metricsText } = await writeThroughFailingStore(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }), { __name__: 'up', secret: 'label-value-never-logged' });
+    assert.ok(err instanceof ProbectlError);
+    assert.deepEqual([err.code, err.status], ['PROBECTL_ERR_DB_UNAVAILABLE', 503]);
     assert.ok(lines.some((l) => l.includes('"series":1') && l.includes('"samples":1') && l.includes('not stored')), lines.join());
     assert.ok(!lines.some((l) => l.includes('label-value-never-logged')));
-    assert.match(await registry.metrics(), /probectl_metrics_write_requests_total\{outcome="failed"\} 1/);
+    assert.match(metricsText, /probectl_metrics_write_requests_total\{outcome="failed"\} 1/);
   });
 
   it('a series the store refuses (a label value holding NUL: valid UTF-8, refused by the store) is a 400 counted and logged as refused, not as the database failing', async () => {
     // The store's own refusal (store/labels.ts) for a value the decoder lets through.
-    const store = storeThat(async () => {
-      throw new ProbectlError('PROBECTL_ERR_METRICS_BAD_SERIES', 'value of label "x" is not valid UTF-8 or contains NUL');
-    });
-    const { log, lines } = capture();
-    const registry = new Registry();
-    const metrics = federationMetrics(registry);
-    const body = encodeWriteRequest([{ labels: { __name__: 'up', x: 'a\u0000b' }, samples: [[NOW, 1]] }]);
-    await assert.rejects(remoteWrite({ store, tenant: TENANT, limits: DEFAULT_REMOTE_WRITE_LIMITS, now: NOW, retentionMs: RETENTION, log, metrics }, HEADERS, body), (err: unknown) => {
-      assert.ok(err instanceof ProbectlError);
-      assert.deepEqual([err.code, err.status], ['PROBECTL_ERR_METRICS_BAD_SERIES', 400]);
-      return true;
-    });
-    const text = await registry.metrics();
+    const { err, lines, metricsText: text } = await writeThroughFailingStore(new ProbectlError('PROBECTL_ERR_METRICS_BAD_SERIES', 'value of label "x" is not valid UTF-8 or contains NUL'), { __name__: 'up', x: 'a\u0000b' });
+    assert.ok(err instanceof ProbectlError);
+    assert.deepEqual([err.code, err.status], ['PROBECTL_ERR_METRICS_BAD_SERIES', 400]);
     assert.match(text, /probectl_metrics_write_requests_total\{outcome="refused"\} 1/);
     assert.doesNotMatch(text, /outcome="failed"\} [1-9]/);
     assert.ok(!lines.some((l) => l.includes('"level":50')), `a sender's refused series is logged as an error (the database failing): ${lines.join('')}`);
