@@ -144,6 +144,9 @@ describe('on-call mirror semantics (one server, three tenants)', () => {
       incident = await n.signal(acme, { target: 'flap-1', title: 'Flapping link' });
       await until(() => pd.server.requests({ path: '/v2/enqueue' }).filter((r) => r.fault !== undefined).length >= refusedBefore + 2, 'the page was tried while PagerDuty was down');
       await patch(acme, incident, 'resolved');
+      // PagerDuty stays down until the open is decided: an attempt of the open that read the incident just before the
+      // resolve committed is refused too, and the next attempt sees the resolve (never a race with the fault window).
+      await until(async () => (await opsOf(acme, 'pagerduty')).some((o) => o.incident_id === incident && o.action === 'open' && o.result !== null), 'the open decided while PagerDuty is down');
     } finally {
       pd.server.faults.splice(0);
     }
