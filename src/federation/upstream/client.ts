@@ -208,7 +208,7 @@ export class UpstreamClient {
    * included), so the reader may stop early (series answers: series-count.ts). `what` names the
    * call in messages.
    */
-  apiScan(tenant: string, path: string, params: Params, signal?: AbortSignal, what = 'series count'): Promise<UpstreamAnswer | UpstreamStream> {
+  apiScan(tenant: string, path: string, params: Params, signal: AbortSignal | undefined, what: string): Promise<UpstreamAnswer | UpstreamStream> {
     return this.callStreaming(this.apiUrl(path), tenant, { ...formCall(params, signal), what }, {}, 'whole');
   }
 
