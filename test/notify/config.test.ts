@@ -205,6 +205,11 @@ describe('PROBECTL_NOTIFY_CONNECTORS and PROBECTL_NOTIFY_INBOUND', () => {
     assert.match(msg, /entry 2 "jb" \(jira\): after "@" in the provider field come connector names or ids/);
     assert.ok(!/entry 1 .*after "@"/.test(msg), 'entry 1 is whole and valid');
     assert.ok(!/cnry-/.test(msg), `no secret in the message: ${msg}`);
+    // A malformed id before a tenant UUID starts its own entry too, refused by its id — the first entry's secret stays whole.
+    const badId = refusal({ PROBECTL_NOTIFY_CONNECTORS: siteA, PROBECTL_NOTIFY_INBOUND: `ja:${A}:jira@site-a:cnry-s1,pd#2:${A}:jira@site-a:cnry-s2` });
+    assert.match(badId, /entry 2 \(jira\): the id must be 1 to 64 letters/);
+    assert.ok(!/entry 1 /.test(badId), `entry 1 is whole and valid: ${badId}`);
+    assert.ok(!/cnry-/.test(badId), `no secret in the message: ${badId}`);
     // Commas inside secrets that are not followed by <id>:<tenant>:<provider>[@…]: stay in the secret — a JSON secret
     // with an ISO time, a password with a comma and colons.
     for (const secret of ['cnry,s1:x@y', '{"token":"abc","expires":"2025-01-01T00:00:00Z"}', 'bot@acme.example:Pa$$,w0rd!:x:y:z']) {

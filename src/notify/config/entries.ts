@@ -50,9 +50,11 @@ const CONNECTOR_START = /,(?=\s*[^,|\s]*\s*\|\s*[A-Za-z0-9_-]+\s*\|)/;
 // A comma starts a new inbound entry only where `<id>:<tenant>:<provider>[@<connectors>]:` follows. The connector list
 // matches loosely (anything but "," and ":"), so an entry whose connector names are malformed (`jira@site/b`) still
 // starts its own entry and is refused by its own rules, rather than being joined silently to the previous entry's
-// secret. The id stays strict: a secret holding `,"expires":"2025-01-01T00:00:` (JSON) or `,w0rd!:x:y:` must not
-// read as the start of an entry.
-const INBOUND_START = /,(?=\s*[A-Za-z0-9_.-]+\s*:\s*[^,:\s]*\s*:\s*[A-Za-z0-9_-]+\s*(?:@[^,:]*)?:)/;
+// secret. The id is strict unless a tenant UUID follows it: a secret holding `,"expires":"2025-01-01T00:00:` (JSON) or
+// `,w0rd!:x:y:` must not read as the start of an entry, but `,pd#2:<tenant-uuid>:pagerduty:` is an entry whose id is
+// malformed, refused by its own rules rather than joined to the previous entry's secret.
+const UUID_SHAPE = '[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}';
+const INBOUND_START = new RegExp(`,(?=\\s*(?:[A-Za-z0-9_.-]+\\s*:\\s*[^,:\\s]*|[^,:]+:\\s*${UUID_SHAPE})\\s*:\\s*[A-Za-z0-9_-]+\\s*(?:@[^,:]*)?:)`);
 
 function splitOn(raw: string, start: RegExp): string[] {
   return raw.split(start).map((e) => e.trim()).filter((e) => e !== '');
