@@ -90,8 +90,34 @@ function refuseNonUtf8Charset(contentType: string | undefined): void {
 /** Fastify's default longest path parameter (find-my-way): longer ones are refused before routing. */
 const MAX_PARAM_LENGTH = 100;
 
+/** How a route renders its errors (RouteDef.renderError). */
+type ErrorRenderer = NonNullable<RouteDef['renderError']>;
+
+/**
+ * The folders of routes that render their errors in their own shape, longest first: a route
+ * `/v1/grafana/api/v1/query` makes `/v1/grafana/api/v1/` answer its router-level refusals (no
+ * such route or method, a malformed path) in that shape too, so a Prometheus client that asks
+ * an endpoint probectl lacks reads a Prometheus error, not probectl's {code, message}.
+ */
+function routerErrorShapes(routes: readonly MountedRoute[]): Array<{ folder: string; render: ErrorRenderer }> {
+  const shapes = new Map<string, ErrorRenderer>();
+  for (const { def } of routes) {
+    if (def.renderError) shapes.set(def.url.slice(0, def.url.lastIndexOf('/') + 1), def.renderError);
+  }
+  return [...shapes].map(([folder, render]) => ({ folder, render })).sort((a, b) => b.folder.length - a.folder.length);
+}
+
 export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<FastifyInstance> {
   const logAnswered = opts.logAnsweredErrors ?? true;
+  const shapes = routerErrorShapes(opts.routes);
+  /** A refusal of the router itself (before any route), in the shape of the route family the path is under. */
+  const routerError = (req: FastifyRequest, reply: FastifyReply, code: ErrorCode, status: number, message: string) => {
+    const path = req.url.split('?')[0] ?? '';
+    const shape = shapes.find((s) => path.startsWith(s.folder));
+    if (!shape) return errorReply(reply, code, status, message);
+    const rendered = shape.render({ status, code, message });
+    return reply.code(status).type(rendered.contentType).send(rendered.body);
+  };
   const app = Fastify({
     loggerInstance: deps.log.child({ component: 'http' }),
     logController: new LogController({ disableRequestLogging: true }),
@@ -99,8 +125,9 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     requestTimeout: 120_000,
-    // The router's own refusals, before any route or hook: probectl's {code, message}, never the URL echoed back.
-    frameworkErrors: (err: FastifyError, _req: FastifyRequest, reply: FastifyReply) => errorReply(reply, 'PROBECTL_ERR_VALIDATION', 400, err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+    // The router's own refusals, before any route or hook: probectl's {code, message} (or the shape of the route family
+    // the path is under, routerErrorShapes), never the URL echoed back.
+    frameworkErrors: (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => routerError(req, reply, 'PROBECTL_ERR_VALIDATION', 400, err.code === 'FST_ERR_MAX_PARAM_LENGTH'
       ? `a path segment is longer than ${MAX_PARAM_LENGTH} characters`
       : err.code === 'FST_ERR_BAD_URL' ? 'the URL path is not valid percent-encoded UTF-8' : 'the request could not be routed'),
     ...(opts.tls ? { https: { ...opts.tls, minVersion: 'TLSv1.2' as const } } : {}),
@@ -130,7 +157,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
   // Query strings and path parameters: the URL half of the same boundary.
   app.addHook('preValidation', async (req) => checkUrlInput(req.url, req.params));
 
-  app.setNotFoundHandler((req, reply) => errorReply(reply, 'PROBECTL_ERR_NOT_FOUND', 404, `no route ${req.method} ${req.url.split('?')[0]}`));
+  app.setNotFoundHandler((req, reply) => routerError(req, reply, 'PROBECTL_ERR_NOT_FOUND', 404, `no route ${req.method} ${req.url.split('?')[0]}`));
 
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-content-type-options', 'nosniff');

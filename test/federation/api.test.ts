@@ -143,6 +143,14 @@ describe('metrics federation API', () => {
       const field = 'time' in params ? 'time' : 'start';
       assertPromError(await get(path, params), 400, 'bad_data', `invalid parameter "${field}": timestamp out of the range probectl evaluates (±8640000000000 seconds, the range of a date)`);
     }
+    // The router's own refusals under the API's folders are Prometheus-shaped too (an endpoint probectl lacks, a
+    // method no route has, a path that is not percent-encoded UTF-8); elsewhere they keep probectl's shape.
+    assertPromError(await get(`${G}/format_query`, { query: 'up' }), 404, 'not_found', 'no route GET /v1/grafana/api/v1/format_query');
+    assertPromError(await app.request('DELETE', `${G}/query`, { token }), 404, 'not_found', 'no route DELETE /v1/grafana/api/v1/query');
+    assertPromError(await app.request('GET', `${G}/label/%E0%A4%A/values`, { token }), 400, 'bad_data', 'the URL path is not valid percent-encoded UTF-8');
+    assertPromError(await app.request('GET', `${G}/status/flags`, { token }), 404, 'not_found', 'no route GET /v1/grafana/api/v1/status/flags');
+    const elsewhere = await app.request('GET', '/v1/grafana/api/v2/query', { token });
+    assert.deepEqual([elsewhere.status, elsewhere.json.code], [404, 'PROBECTL_ERR_NOT_FOUND'], 'outside the API\'s folders the router answers in probectl\'s shape');
     const unauth = await app.request('GET', `${G}/query?query=up`);
     assert.deepEqual([unauth.status, unauth.json.code], [401, 'PROBECTL_ERR_UNAUTHENTICATED'], 'authentication keeps probectl\'s shape');
   });
