@@ -166,6 +166,27 @@ describe('metrics upstream mode (header tenancy, Mimir stand-in over HTTPS)', ()
     assert.deepEqual(last('/prometheus/api/v1/label/secret/values')?.params, [['match[]', `shared_metric{tenant_id="${a.id}"}`]]);
   });
 
+  it('limit cuts series, labels and label values as Prometheus 2.51+ does, also when the engine ignores it (the engine is asked for one more)', async () => {
+    const c = await newTenant('upstream-limit');
+    const w = await remoteWrite(app, c.token, ['x', 'y', 'z'].map((k) => ({ labels: { __name__: 'limited_metric', k, [`only_${k}`]: '1' }, samples: [[now, 1]] })));
+    assert.equal(w.status, 204, w.text);
+    const truncated = ['results truncated due to limit'];
+    const values = await app.request('GET', `${G}/label/k/values?limit=2`, { token: c.token });
+    assert.deepEqual([values.status, values.json.data, values.json.warnings], [200, ['x', 'y'], truncated], values.text);
+    assert.deepEqual(last('/prometheus/api/v1/label/k/values')?.params, [['match[]', `{tenant_id="${c.id}"}`], ['limit', '3']]);
+    const labels = await app.request('POST', `${G}/labels`, { token: c.token, rawBody: form({ limit: '3' }), headers: FORM_HEADERS });
+    assert.deepEqual([labels.status, labels.json.data, labels.json.warnings], [200, ['__name__', 'k', 'only_x'], truncated], labels.text);
+    const series = await app.request('GET', `${G}/series?${form({ 'match[]': 'limited_metric', limit: '1' })}`, { token: c.token });
+    assert.deepEqual([series.status, series.json.data, series.json.warnings], [200, [{ __name__: 'limited_metric', k: 'x', only_x: '1', tenant_id: c.id }], truncated], series.text);
+    // Within the limit (or 0, none): the engine's answer as it came, no warning.
+    for (const limit of ['3', '0']) {
+      const whole = await app.request('GET', `${G}/label/k/values?limit=${limit}`, { token: c.token });
+      assert.equal(whole.text, '{"status":"success","data":["x","y","z"]}');
+    }
+    const bad = await app.request('GET', `${G}/label/k/values?limit=-1`, { token: c.token });
+    assert.deepEqual([bad.status, bad.json.errorType, bad.json.error], [400, 'bad_data', 'invalid parameter "limit": cannot parse "-1" to a valid limit']);
+  });
+
   it('a label name no series can carry (not a legacy name: ".", "..", "a.b", "é") is answered [] here, never put in the engine\'s URL', async () => {
     const before = mimir.records.length;
     for (const name of ['a.b', '%C3%A9', '1abc']) {

@@ -126,7 +126,8 @@ function bounds(params: PromParams): TimeBounds {
 }
 
 /** The `limit` parameter (Prometheus 3): 0 or absent means none. */
-function limitOf(params: PromParams): number {
+/** Prometheus's `limit` of series, labels and label values (2.51+): a non-negative integer, 0 or absent for none. @throws PromParamError otherwise */
+export function limitOf(params: PromParams): number {
   const raw = first(params, 'limit');
   if (raw === undefined || raw === '') return 0;
   const n = Number(raw);
@@ -134,7 +135,8 @@ function limitOf(params: PromParams): number {
   return n;
 }
 
-const TRUNCATED = 'results truncated due to limit';
+/** Prometheus's warning on an answer cut at `limit`. */
+export const TRUNCATED = 'results truncated due to limit';
 
 function limited<T>(values: T[], limit: number): { values: T[]; warnings: string[] } {
   if (limit > 0 && values.length > limit) return { values: values.slice(0, limit), warnings: [TRUNCATED] };

@@ -22,9 +22,9 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ProbectlError } from '../../core/errors.ts';
 import { all, first, matchParams, type PromParams } from '../api/params.ts';
-import { promTimestamp, scalarJson, successBody } from '../api/json.ts';
+import { labelsJson, promTimestamp, scalarJson, stringsJson, successBody } from '../api/json.ts';
 import type { MetricsBackend, ReadRequest, WriteAnswer, WriteRequestIn } from '../backend.ts';
-import { constantRangeBody, withParam, type GzipBody } from '../api/queries.ts';
+import { constantRangeBody, limitOf, TRUNCATED, withParam, type GzipBody } from '../api/queries.ts';
 import { evaluateConstant, isConstantExpression } from '../enforce/constant.ts';
 import { enforceMatchSelector, topExpression } from '../enforce/enforce.ts';
 import { QueryRefusedError, TENANT_LABEL } from '../enforce/types.ts';
@@ -87,13 +87,37 @@ function windowParams(params: PromParams): Params {
   if (s !== undefined && e !== undefined && e < s) throw new PromParamError('end', 'invalid parameter "end": end timestamp must not be before start timestamp');
   if (s !== undefined && Number.isFinite(s)) out.push(['start', seconds(s)]);
   if (e !== undefined && Number.isFinite(e)) out.push(['end', seconds(e)]);
-  const limit = first(params, 'limit');
-  if (limit !== undefined && limit !== '') {
-    if (!/^\d+$/.test(limit) || !Number.isSafeInteger(Number(limit))) throw new PromParamError('limit', `invalid parameter "limit": cannot parse ${JSON.stringify(limit)} to a valid limit`);
-    out.push(['limit', limit]);
-  }
   return out;
 }
+
+/**
+ * The engine's 2xx answer of a list (series, labels, label values) cut to the caller's `limit`
+ * (0: none) as Prometheus 2.51+ cuts it: the first `limit` entries and the warning "results
+ * truncated due to limit" beside the engine's own warnings. The engine is asked for limit + 1
+ * entries (an engine that takes `limit` bounds its answer, and one more tells that there were
+ * more); an engine that ignores it (Prometheus before 2.51) answers everything, cut here. An
+ * answer within the limit, or not a JSON list, passes unchanged.
+ */
+function cutToLimit(body: Buffer, limit: number, render: (entries: unknown[]) => string): Buffer {
+  if (limit === 0) return body;
+  let answer: { data?: unknown; warnings?: unknown };
+  try {
+    answer = JSON.parse(body.toString('utf8')) as typeof answer;
+  } catch {
+    return body;
+  }
+  if (!Array.isArray(answer.data) || answer.data.length <= limit) return body;
+  const warnings = Array.isArray(answer.warnings) ? answer.warnings.filter((w): w is string => typeof w === 'string' && w !== TRUNCATED) : [];
+  return Buffer.from(successBody(render(answer.data.slice(0, limit)), [...warnings, TRUNCATED]));
+}
+
+/** `limit` as sent to the engine: one more than the caller's, so a cut answer is told from a whole one. */
+function limitParam(limit: number): Params {
+  return limit > 0 ? [['limit', String(limit + 1)]] : [];
+}
+
+const stringList = (entries: unknown[]) => stringsJson(entries.map(String));
+const labelSetList = (entries: unknown[]) => `[${entries.map((e) => labelsJson(e as Record<string, string>)).join(',')}]`;
 
 /** The caller's `lookback_delta` in ms (0: not given, the engine's default). */
 function lookbackOf(params: PromParams): number {
@@ -235,6 +259,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
 
     async series(r) {
       const win = windowParams(r.params);
+      const limit = limitOf(r.params);
       if (all(r.params, 'match[]').length === 0) throw new PromParamError('match[]', 'no match[] parameter provided');
       const sets = matchSelectors(r.tenant, r.params);
       // Counted first (limit, bounded answer): an unbounded series answer of millions of series
@@ -243,27 +268,29 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       // Read as it arrives and refused past the limit (series that appeared since the guard's count, kept 30 s).
       const { count, body } = await readSeries(r, [...sets.map((s): [string, string] => ['match[]', s]), ...win], 'series', true);
       if (count > deps.maxSeries) throw tooMany(deps.maxSeries);
-      return body;
+      return cutToLimit(body, limit, labelSetList);
     },
 
     async labelNames(r) {
       const win = windowParams(r.params);
+      const limit = limitOf(r.params);
       const sets = matchSelectors(r.tenant, r.params);
       if (sets.length > 0) await guard(r, sets, startOf(win), endOf(win));
       const match = sets.length > 0 ? sets : [tenantOnly(r.tenant)];
-      return ok(client.api(r.tenant, '/api/v1/labels', [...match.map((s): [string, string] => ['match[]', s]), ...win], r.signal), 'labels');
+      return cutToLimit(await ok(client.api(r.tenant, '/api/v1/labels', [...match.map((s): [string, string] => ['match[]', s]), ...win, ...limitParam(limit)], r.signal), 'labels'), limit, stringList);
     },
 
     async labelValues(r, name) {
       if (name === '' || !name.isWellFormed() || name.includes('\u0000')) throw new PromParamError('name', `invalid label name: ${JSON.stringify(name)}`);
       const win = windowParams(r.params);
+      const limit = limitOf(r.params);
       const sets = matchSelectors(r.tenant, r.params);
       // A name remote-write refuses labels no series of the tenant: answered here, never put in the
       // engine's URL (`.`, `..` would be resolved as path segments into another engine endpoint).
       if (!isLegacyLabelName(name)) return successBody('[]');
       if (sets.length > 0) await guard(r, sets, startOf(win), endOf(win));
       const match = sets.length > 0 ? sets : [tenantOnly(r.tenant)];
-      return ok(client.get(r.tenant, `/api/v1/label/${encodeURIComponent(name)}/values`, [...match.map((s): [string, string] => ['match[]', s]), ...win], r.signal), 'label values');
+      return cutToLimit(await ok(client.get(r.tenant, `/api/v1/label/${encodeURIComponent(name)}/values`, [...match.map((s): [string, string] => ['match[]', s]), ...win, ...limitParam(limit)], r.signal), 'label values'), limit, stringList);
     },
 
     async exemplars(r) {
