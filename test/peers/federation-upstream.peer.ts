@@ -214,6 +214,13 @@ function upstreamSuite(name: string, startEngine: () => Promise<Engine>): void {
         return ((await res.body.json()) as { data: string[] }).data;
       };
       assert.deepEqual(values.json.data, await directValues('__name__', win));
+      // limit cuts as Prometheus 2.51+ does, whether the engine takes it (VictoriaMetrics, Mimir) or ignores it (Prometheus 2.42).
+      const cut = await app.request('GET', `/v1/grafana/api/v1/label/__name__/values?${form({ ...win, limit: '2' })}`, { token: a.token });
+      assert.equal(cut.json.data.length, 2, cut.text);
+      assert.ok(cut.json.data.every((v: string) => values.json.data.includes(v)), cut.text);
+      assert.deepEqual(cut.json.warnings, ['results truncated due to limit'], cut.text);
+      const cutSeries = await app.request('GET', `/v1/grafana/api/v1/series?${form({ 'match[]': 'req_total', ...win, limit: '1' })}`, { token: a.token });
+      assert.deepEqual([cutSeries.json.data.length, cutSeries.json.warnings], [1, ['results truncated due to limit']], cutSeries.text);
       const tenants = await app.request('GET', '/v1/grafana/api/v1/label/tenant_id/values', { token: a.token });
       assert.deepEqual(tenants.json.data, [a.id]);
       assert.deepEqual(tenants.json.data, await directValues('tenant_id', {}));
