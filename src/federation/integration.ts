@@ -82,21 +82,41 @@ export const metrics = integration<MetricsSettings, MetricsRuntime>({
   },
 });
 
-/** Beyond this offset (ms) between this replica's clock and the database's, each measurement is logged as a warning. */
-const CLOCK_WARN_MS = 10_000;
+/** Beyond this offset (ms) between this replica's clock and the database's, the skew is logged as a warning (clockReporter). */
+export const CLOCK_WARN_MS = 10_000;
 
 /** The database's clock for the embedded store, its measurements logged: a large offset and a failed measurement warn. */
 function databaseClock(db: Db, local: Clock, log: Logger): DatabaseClock {
+  return new DatabaseClock(db, local, clockReporter(log, local));
+}
+
+/** A skew keeps being reported at most this often while it lasts (ms). */
+export const CLOCK_REPEAT_MS = 3_600_000;
+
+/**
+ * The DatabaseClock's onSync for the server log: a failed measurement is a warning once until one
+ * succeeds again; a skew over CLOCK_WARN_MS is a warning when it begins, when it moves by more than
+ * CLOCK_WARN_MS since it was last reported, and every CLOCK_REPEAT_MS while it lasts (not at every
+ * measurement, once a minute); its end is an info line.
+ */
+export function clockReporter(log: Pick<Logger, 'warn' | 'info'>, local: Clock): (r: { offsetMs: number } | { error: unknown }) => void {
   let failing = false;
-  return new DatabaseClock(db, local, (r) => {
+  let reported: { offsetMs: number; at: number } | undefined;
+  return (r) => {
     if ('error' in r) {
       if (!failing) log.warn({ err: r.error instanceof Error ? r.error.message : String(r.error) }, 'metrics: could not read the database\'s clock; the last measured offset stays in use');
       failing = true;
       return;
     }
     failing = false;
-    if (Math.abs(r.offsetMs) > CLOCK_WARN_MS) {
-      log.warn({ offset_ms: r.offsetMs }, `metrics: this replica's clock is ${Math.round(Math.abs(r.offsetMs) / 1000)} s ${r.offsetMs > 0 ? 'behind' : 'ahead of'} the database's; the metrics store uses the database's clock (fix this host's time synchronisation)`);
+    if (Math.abs(r.offsetMs) <= CLOCK_WARN_MS) {
+      if (reported) log.info({ offset_ms: r.offsetMs }, 'metrics: this replica\'s clock agrees with the database\'s again');
+      reported = undefined;
+      return;
     }
-  });
+    const now = local.now();
+    if (reported && Math.abs(r.offsetMs - reported.offsetMs) <= CLOCK_WARN_MS && now - reported.at < CLOCK_REPEAT_MS) return;
+    reported = { offsetMs: r.offsetMs, at: now };
+    log.warn({ offset_ms: r.offsetMs }, `metrics: this replica's clock is ${Math.round(Math.abs(r.offsetMs) / 1000)} s ${r.offsetMs > 0 ? 'behind' : 'ahead of'} the database's; the metrics store uses the database's clock (fix this host's time synchronisation)`);
+  };
 }
