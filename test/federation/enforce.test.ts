@@ -157,6 +157,11 @@ describe('tenant enforcer: refused queries', () => {
     ['up\u00a0', 'syntax', /unexpected character/],
     ['up # comment\r{job="x"}', 'syntax', /carriage return/],
     ['{,}', 'syntax', /parse error/],
+    // A name the grammar does not know as a function: said as Prometheus says it, not `unexpected "("`.
+    ['foo_bar(up)', 'syntax', 'parse error at 1:1: unknown function with name "foo_bar"'],
+    ['up + holt_winters (up[5m], 0.5, 0.5)', 'syntax', 'parse error at 1:6: unknown function with name "holt_winters" (Prometheus 3 renamed it double_exponential_smoothing)'],
+    ['up{job(', 'syntax', /^parse error at 1:7: unexpected/],
+    ['foo:bar(up)', 'syntax', /^parse error at 1:8: unexpected/],
     ['', 'syntax', 'no expression found in input'],
     ['# only a comment', 'syntax', 'no expression found in input'],
   ];

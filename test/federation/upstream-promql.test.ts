@@ -88,6 +88,12 @@ describe('full-PromQL enforcer (upstream mode)', () => {
     }
   });
 
+  it('a function name the grammar does not know is refused by name, with the Prometheus 3 name of a renamed one', () => {
+    assert.throws(() => scopeQuery('sum(nope(up))', CALLER), (err: unknown) => err instanceof QueryRefusedError && err.message === 'parse error at 1:5: unknown function with name "nope"');
+    assert.throws(() => scopeQuery('holt_winters(up[5m], 0.5, 0.5)', CALLER), /unknown function with name "holt_winters" \(Prometheus 3 renamed it double_exponential_smoothing\)/);
+    assert.match(scopeQuery('double_exponential_smoothing(up[5m], 0.5, 0.5)', CALLER).query, /^double_exponential_smoothing\(up\{tenant_id="[^"]+"\}\[5m\], 0\.5, 0\.5\)$/);
+  });
+
   it('verification refuses a text with a selector not scoped to the tenant', () => {
     assert.throws(() => verifyTenantScoped(`a{tenant_id="${CALLER}"} or b`, CALLER), /failed verification/);
     assert.throws(() => verifyTenantScoped(`a{tenant_id="${CALLER}",tenant_id="${VICTIM}"}`, CALLER), /failed verification/);

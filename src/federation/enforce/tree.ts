@@ -29,6 +29,8 @@ export function parsePromQL(text: string, maxDepth: number): SyntaxNode {
   for (;;) {
     const node = cursor.node;
     if (node.type.isError) {
+      const fn = unknownFunction(node, text);
+      if (fn !== undefined) throw new QueryRefusedError('syntax', `parse error at ${position(text, fn.from)}: ${fn.message}`);
       const what = node.from < text.length ? `unexpected ${JSON.stringify(text.slice(node.from, Math.min(node.to > node.from ? node.to : node.from + 1, node.from + 20)))}` : 'unexpected end of input';
       throw new QueryRefusedError('syntax', `parse error at ${position(text, node.from)}: ${what}`);
     }
@@ -51,6 +53,24 @@ export function parsePromQL(text: string, maxDepth: number): SyntaxNode {
       depth--;
     }
   }
+}
+
+/** Functions of Prometheus 2 that Prometheus 3 (this grammar) knows by another name. */
+const RENAMED_FUNCTIONS: Readonly<Record<string, string>> = { holt_winters: 'double_exponential_smoothing' };
+
+/**
+ * A name followed by `(` that the grammar does not know as a function parses as a metric name
+ * and an error at the parenthesis: say so as Prometheus does (`unknown function with name "x"`),
+ * not `unexpected "("`.
+ */
+function unknownFunction(error: SyntaxNode, text: string): { from: number; message: string } | undefined {
+  const prev = error.prevSibling;
+  if (text[error.from] !== '(' || prev?.name !== 'Identifier') return undefined;
+  const name = text.slice(prev.from, prev.to);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || ![...text.slice(prev.to, error.from)].every(isGoSpace)) return undefined;
+  const renamed = RENAMED_FUNCTIONS[name];
+  const hint = renamed === undefined ? '' : ` (Prometheus 3 renamed it ${renamed})`;
+  return { from: prev.from, message: `unknown function with name ${JSON.stringify(name)}${hint}` };
 }
 
 /** `line:column` (1-based, columns in UTF-16 units) as Prometheus prints positions. */
