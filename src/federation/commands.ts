@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { ProbectlError } from '../core/errors.ts';
 import type { CliKit } from '../integrations/types.ts';
 import { enforceMatchSelector, enforceQuery } from './enforce/enforce.ts';
-import { isConstant } from './enforce/types.ts';
+import { isConstant, QueryRefusedError } from './enforce/types.ts';
 import { scopeQuery } from './upstream/promql.ts';
 
 /** What `check-query` prints for the tenant when none is given. */
@@ -39,8 +39,21 @@ export function registerMetricsCommands(metrics: Command, cli: CliKit): void {
         else process.stdout.write(`${m.query}\n`);
         return;
       }
-      const q = enforceQuery(query, tenant);
+      const q = withUpstreamHint(() => enforceQuery(query, tenant), (cli.env.PROBECTL_METRICS_UPSTREAM_URL ?? '') !== '');
       if (o.json) cli.printJson({ query: q.query, kind: isConstant(q.expr) ? 'constant' : 'selector', ...(isConstant(q.expr) ? { value: q.query } : { selector: q.expr }) });
       else process.stdout.write(`${q.query}\n`);
     });
+}
+
+/**
+ * An operator in upstream mode who leaves out `--upstream` would read the embedded store's
+ * "plain selectors only" refusal for a query the server accepts: say what to check instead.
+ */
+function withUpstreamHint<T>(check: () => T, upstreamConfigured: boolean): T {
+  try {
+    return check();
+  } catch (err) {
+    if (!upstreamConfigured || !(err instanceof QueryRefusedError)) throw err;
+    throw new QueryRefusedError(err.reason, `${err.message} (this checks the embedded store's rules; PROBECTL_METRICS_UPSTREAM_URL is set, and upstream mode accepts full PromQL: add --upstream)`);
+  }
 }

@@ -33,6 +33,14 @@ describe('probectl metrics check-query', () => {
     }
   });
 
+  it('without --upstream but with PROBECTL_METRICS_UPSTREAM_URL set, a refusal says to add --upstream', () => {
+    const res = cli(['metrics', 'check-query', 'sum(rate(up[5m]))'], { ...env, PROBECTL_METRICS_UPSTREAM_URL: 'http://127.0.0.1:9009/prometheus' });
+    assert.equal(res.status, 1);
+    assert.match(res.stderr, /accepts only plain series selectors .*PROBECTL_METRICS_UPSTREAM_URL is set, and upstream mode accepts full PromQL: add --upstream\) \[PROBECTL_ERR_METRICS_QUERY_REFUSED\]/);
+    const plain = cli(['metrics', 'check-query', 'sum(rate(up[5m]))'], env);
+    assert.doesNotMatch(plain.stderr, /--upstream/);
+  });
+
   it('--upstream checks full PromQL as upstream mode rewrites it, or refuses (exit 1)', () => {
     const res = cli(['metrics', 'check-query', '--upstream', 'sum by (job) (rate(http_requests_total{tenant_id!="x"}[5m])) / on(job) up', '--tenant', TENANT], env);
     assert.equal(res.status, 0, res.stderr);
