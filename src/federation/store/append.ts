@@ -209,12 +209,20 @@ async function withinCap(tx: TenantTx, candidates: PreparedSeries[], s: Embedded
   return candidates.slice(0, room);
 }
 
-/** Creates admitted new series (exact bounds); returns the state of those another append created first. */
+/**
+ * Creates admitted new series (exact bounds); returns the state of those another append created
+ * first. Those are looked up again under the series lock, before the cap is applied: they were
+ * missing when this append resolved its series, but are not new — the cap counts them already,
+ * and refusing them would refuse samples of an existing series as over the limit.
+ */
 async function createSeries(tx: TenantTx, fresh: PreparedSeries[], s: EmbeddedStoreSettings, c: Counts): Promise<Map<string, SeriesState>> {
   const now = s.now();
   await lockTenant(tx, SERIES_LOCK_CLASS);
-  const admitted = await withinCap(tx, fresh, s, now, c);
-  if (admitted.length === 0) return new Map();
+  // Created meanwhile by another append (which held the lock first): theirs now.
+  const racedStates = await resolve(tx, fresh);
+  for (const p of fresh) p.id = racedStates.get(p.key)?.id;
+  const admitted = await withinCap(tx, fresh.filter((p) => p.id === undefined), s, now, c);
+  if (admitted.length === 0) return racedStates;
   const rows = admitted.map((p) => ({ f: p.key, l: p.labels, lo: p.ts[0], hi: p.ts[p.ts.length - 1] }));
   const ins = await tx.query<{ series_id: number; f: string }>(
     `WITH ins AS (
@@ -230,12 +238,9 @@ async function createSeries(tx: TenantTx, fresh: PreparedSeries[], s: EmbeddedSt
     [tx.tenantId, JSON.stringify(rows), now]);
   const ids = new Map(ins.rows.map((r) => [r.f, r.series_id]));
   c.seriesCreated += ids.size;
-  // Created meanwhile by another append (which held the lock first): theirs now.
-  const raced = admitted.filter((p) => !ids.has(p.key));
-  const racedStates = raced.length > 0 ? await resolve(tx, raced) : new Map<string, SeriesState>();
-  for (const [f, r] of racedStates) ids.set(f, r.id);
   for (const p of admitted) {
     const id = ids.get(p.key);
+    // Series are created only under the lock held here: none can appear meanwhile; start over if one did.
     if (id === undefined) throw new VanishedSeries();
     p.id = id;
   }

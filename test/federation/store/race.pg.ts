@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { createEmbeddedSeriesStore, type EmbeddedSeriesStore } from '../../../src/federation/store/embedded.ts';
+import { SERIES_LOCK_CLASS } from '../../../src/federation/store/settings.ts';
 import { inTenant } from '../../../src/store/scope.ts';
 import { openTestDb, type TestDb } from '../../helpers/db.ts';
 import { makeTenants, manualClock } from '../../helpers/tenants.ts';
@@ -105,5 +106,25 @@ describe('embedded metrics store races (postgres)', () => {
     assert.equal(results.reduce((n, r) => n + r.seriesCreated, 0), 7);
     assert.equal(results.reduce((n, r) => n + r.refused.limitedSeries, 0), 18 - 7);
     assert.equal(await capped.activeSeries(c), 7);
+  });
+  it('a new series another writer created meanwhile is not refused by the cap: the tenant at its limit still takes its samples', async () => {
+    const [c] = (await makeTenants(t.db, 'race-cap-known')) as [string];
+    const capped = createEmbeddedSeriesStore(t.db, { now: clock.now, maxTenantSeries: 2 });
+    assert.equal((await capped.append(c, [samples({ __name__: 'race_known', j: 'old' }, [[T0 - 60_000, 0]])])).seriesCreated, 1);
+    // Both writers look the new series up (missing) before either takes the series lock.
+    await admin.query('BEGIN');
+    await admin.query('SELECT pg_advisory_xact_lock($1::int4, hashtext($2::text))', [SERIES_LOCK_CLASS, c]);
+    let appended: Array<Awaited<ReturnType<EmbeddedSeriesStore['append']>>> = [];
+    try {
+      const both = Promise.all([[T0 - 30_000, 1], [T0 - 15_000, 2]].map(([at, v]) => capped.append(c, [samples({ __name__: 'race_known', j: 'new' }, [[at as number, v as number]])])));
+      await Promise.race([untilWaiting(admin, 2), both]);
+      await admin.query('COMMIT');
+      appended = await both;
+    } finally {
+      await admin.query('ROLLBACK').catch(() => undefined);
+    }
+    assert.deepEqual(appended.map((r) => [r.stored, r.refused.limitedSeries]), [[1, 0], [1, 0]], JSON.stringify(appended.map((r) => r.errors.map((e) => e.message))));
+    const got = await capped.select(c, [{ name: 'j', op: '=', value: 'new' }], T0 - 60_000, T0);
+    assert.deepEqual([...(got[0]?.timestamps ?? [])], [T0 - 30_000, T0 - 15_000]);
   });
 });
