@@ -184,6 +184,15 @@ function prepare(tenant: string, input: readonly SeriesSamples[], s: EmbeddedSto
 
 class VanishedSeries extends Error {}
 
+/**
+ * The append's transaction outlived half the compaction horizon before its insert finished: a
+ * compaction started meanwhile may have moved samples newer than the `cut` it read the clock
+ * for (which it did not compare with the chunks, nor hold the maintenance lock for), so a
+ * different value for one of them would be inserted as new — and dropped by the next
+ * compaction. Started over, on a fresh clock.
+ */
+class OutlivedHorizon extends Error {}
+
 async function resolve(tx: TenantTx, series: PreparedSeries[]): Promise<Map<string, SeriesState>> {
   const res = await tx.query<{ series_id: number; f: string; first_t: number; last_t: number; seen_ms: number }>(
     `SELECT series_id, encode(fingerprint, 'hex') AS f, first_t, last_t, seen_ms FROM metric_series
@@ -388,7 +397,7 @@ async function insertSamples(tx: TenantTx, series: PreparedSeries[], c: Counts, 
 }
 
 function isRetryable(err: unknown): boolean {
-  return err instanceof VanishedSeries || isTransactionConflict(err);
+  return err instanceof VanishedSeries || err instanceof OutlivedHorizon || isTransactionConflict(err);
 }
 
 function resultOf(c: Counts, s: EmbeddedStoreSettings): AppendResult {
@@ -457,6 +466,7 @@ export async function appendSeries(db: Db, settings: EmbeddedStoreSettings, cach
         });
         await checkCompacted(tx, admitted, cut, c);
         await insertSamples(tx, admitted, c, careful);
+        if (settings.now() - now >= settings.compactionHorizonMs / 2) throw new OutlivedHorizon();
       });
       return resultOf(c, settings);
     } catch (err) {

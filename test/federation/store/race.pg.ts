@@ -77,6 +77,33 @@ describe('embedded metrics store races (postgres)', () => {
     const n = await rows(`SELECT (SELECT count(*)::int FROM metric_samples) AS samples, (SELECT count(*)::int FROM metric_chunks) AS chunks`);
     assert.deepEqual(n[0], { samples: 0, chunks: 1 });
   });
+  it('an append stalled past half the compaction horizon before its insert does not answer a different value as stored while compaction moved the stored one', async () => {
+    const [a] = (await makeTenants(t.db, 'race-stalled')) as [string];
+    const clock = manualClock(T0);
+    const store = createEmbeddedSeriesStore(t.db, { now: clock.now });
+    const at = T0 - 30_000;
+    const labels = { __name__: 'race_stalled', job: 'x' };
+    assert.equal((await store.append(a, [samples(labels, [[at, 1]])])).stored, 1);
+    // The re-send (a different value) waits for the series lock (it creates a series too), holding no
+    // maintenance lock: its samples were too recent for compaction when it read the clock.
+    await admin.query('BEGIN');
+    await admin.query('SELECT pg_advisory_xact_lock($1::int4, hashtext($2::text))', [SERIES_LOCK_CLASS, a]);
+    let appended: ReturnType<EmbeddedSeriesStore['append']> | undefined;
+    try {
+      appended = store.append(a, [samples(labels, [[at, 2]]), samples({ __name__: 'race_stalled', job: 'new' }, [[at, 3]])]);
+      await Promise.race([untilWaiting(admin, 1), appended]);
+      // Meanwhile time passes and compaction moves the stored sample into a chunk.
+      clock.advance(200_000);
+      assert.equal((await store.compact(a, clock.now())).samples >= 1, true);
+    } finally {
+      await admin.query('COMMIT');
+    }
+    const res = await appended;
+    await store.compact(a, clock.now());
+    const got = await store.select(a, [{ name: '__name__', op: '=', value: 'race_stalled' }, { name: 'job', op: '=', value: 'x' }], at - 1, at + 1);
+    if (res.refused.conflicts === 0) assert.deepEqual([...(got[0]?.values ?? [])], [2], `answered ${JSON.stringify({ stored: res.stored, duplicates: res.duplicates, refused: res.refused })} but the value kept is not the one sent`);
+    else assert.deepEqual([res.refused.conflicts, [...(got[0]?.values ?? [])]], [1, [1]]);
+  });
   it('a connection killed mid-append fails the append (nothing kept); the re-send stores every sample exactly once', async () => {
     const batch = [0, 1, 2].map((j) => samples({ __name__: 'race_killed', j: String(j) }, [[T0 - 30_000, j], [T0 - 15_000, j + 10]]));
     await admin.query('BEGIN');
