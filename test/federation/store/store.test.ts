@@ -222,6 +222,20 @@ describe(`embedded metrics store (${process.env.PROBECTL_TEST_DATABASE_URL ? 'po
     assert.deepEqual(got, [{ __name__: 'with_tenant', job: 'j', tenant_id: a }]);
   });
 
+  it('a label named __proto__ is a label: stored, matched and returned as its own, two values two series', async () => {
+    // JSON.parse makes __proto__ an own property, as the remote-write decoder does.
+    const labels = (v: string) => JSON.parse(`{"__name__":"proto_label","__proto__":"${v}"}`) as Record<string, string>;
+    const res = await store.append(a, [samples(labels('a'), [[T0 - 1000, 1]]), samples(labels('b'), [[T0 - 1000, 2]])]);
+    assert.deepEqual([res.stored, res.seriesCreated, res.errors.length], [2, 2, 0]);
+    const got = await store.select(a, [{ name: '__name__', op: '=', value: 'proto_label' }], T0 - 2000, T0);
+    assert.deepEqual(got.map((s) => [Object.entries(s.labels), [...s.values]]), [
+      [[['__name__', 'proto_label'], ['__proto__', 'a'], ['tenant_id', a]], [1]],
+      [[['__name__', 'proto_label'], ['__proto__', 'b'], ['tenant_id', a]], [2]],
+    ]);
+    const one = await store.series(a, [[{ name: '__proto__', op: '=', value: 'b' }]]);
+    assert.deepEqual(one.map((l) => Object.entries(l)), [[['__name__', 'proto_label'], ['__proto__', 'b'], ['tenant_id', a]]]);
+  });
+
   describe('tenant isolation', () => {
     before(async () => {
       await store.append(b, [samples({ __name__: 'b_only', secret: 'b-value' }, [[T0 - 1000, 42]])]);
