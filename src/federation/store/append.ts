@@ -454,15 +454,17 @@ export async function appendSeries(db: Db, settings: EmbeddedStoreSettings, cach
         if (idle.length > 0) await admitIdle(tx, idle, known, settings, now, c);
         const admitted = series.filter((p) => p.id !== undefined);
         const moved = new Set(await moveBounds(tx, admitted, known, now));
+        // The bounds as written (created, moved): of the batch's samples before checkCompacted drops
+        // the compacted duplicates — a series may have none left, and NaN bounds in the cache never move again.
+        const spans = admitted.map((p) => [p.ts[0] as number, p.ts[p.ts.length - 1] as number] as const);
         tx.afterCommit(() => {
-          for (const p of admitted) {
+          admitted.forEach((p, i) => {
             const k = known.get(p.key);
-            const lo = p.ts[0] as number;
-            const hi = p.ts[p.ts.length - 1] as number;
+            const [lo, hi] = spans[i] as readonly [number, number];
             if (created.has(p.key)) p.entry.series = { id: p.id as number, first: lo, last: hi, seen: now };
             else if (k && moved.has(p)) p.entry.series = { id: k.id, first: Math.min(k.first, lo), last: Math.max(k.last, hi), seen: Math.max(k.seen, now) };
             else if (k) p.entry.series = k;
-          }
+          });
         });
         await checkCompacted(tx, admitted, cut, c);
         await insertSamples(tx, admitted, c, careful);

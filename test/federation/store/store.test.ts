@@ -144,6 +144,27 @@ describe(`embedded metrics store (${process.env.PROBECTL_TEST_DATABASE_URL ? 'po
     assert.equal(chunks[0]?.n, 1, 'the late sample was merged into the window\'s chunk');
   });
 
+  it('a re-send made only of compacted samples keeps the series\' bounds right: a later backfilled sample is still found by the reads', async () => {
+    const [c] = (await makeTenants(t.db, 'metrics-bounds')) as [string];
+    const own = manualClock(T0);
+    const bounded = createEmbeddedSeriesStore(t.db, { now: own.now });
+    const l = { __name__: 'bounds_after_resend' };
+    const name = [{ name: '__name__', op: '=' as const, value: 'bounds_after_resend' }];
+    await bounded.append(c, [samples(l, [[T0 - 600_000, 1]])]);
+    await bounded.compact(c, T0);
+    // Past the bounds' slack the re-send updates the series' row; every sample of it is a compacted duplicate.
+    own.advance(360_000);
+    const again = await bounded.append(c, [samples(l, [[T0 - 600_000, 1]])]);
+    assert.deepEqual([again.stored, again.duplicates], [0, 1]);
+    // A sample older than the series' first one, within the slack: the bounds must move for it.
+    const backfill = await bounded.append(c, [samples(l, [[T0 - 3_600_000, 0]])]);
+    assert.deepEqual([backfill.stored, backfill.errors.length], [1, 0]);
+    const got = await bounded.select(c, name, T0 - 3_660_000, T0 - 3_540_000);
+    assert.deepEqual(got.map((r) => pointsOf(r)), [[[T0 - 3_600_000, 0]]]);
+    const series = await bounded.series(c, [name], { startMs: T0 - 3_660_000, endMs: T0 - 3_540_000 });
+    assert.equal(series.length, 1);
+  });
+
   it('compares re-sent samples with the compacted ones, whether the batch\'s other samples fall inside, between or after the chunks', async () => {
     const l = { __name__: 'compacted_windows' };
     const m = 60_000;
