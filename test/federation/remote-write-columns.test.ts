@@ -272,3 +272,24 @@ describe('remote-write: distinct label sets stay distinct series', () => {
     assert.deepEqual(shape(decodeRemoteWriteColumns(body(), { tenant: T }, cache)), expected, 'warm');
   });
 });
+
+describe('remote-write: a label named __proto__ is a label', () => {
+  // A valid Prometheus label name. Label records built by assignment took it for the record's
+  // prototype (a no-op for a string): the label vanished, {__proto__="a"} and {__proto__="b"}
+  // became one series, and their samples were stored under it, or refused as conflicts.
+  const body = (sorted: boolean) => compressSync(raw([
+    { labels: [['__name__', 'up'], ['__proto__', 'a']], samples: sorted ? [[1000, 1]] : [[2000, 1], [1000, 1]] },
+    { labels: [['__name__', 'up'], ['__proto__', 'b']], samples: [[1000, 2]] },
+  ]));
+  const own = (r: ColumnarWriteRequest) => r.series.map((s) => Object.entries(s.labels));
+  const expected = (ts: number) => [[['__name__', 'up'], ['__proto__', 'a'], ['tenant_id', T]], [['__name__', 'up'], ['__proto__', 'b'], ['tenant_id', T]]].slice(0, ts);
+
+  it('decodeRemoteWrite\'s columns and the columns decoder (fast path, and the slow one for unsorted samples) keep it as an own label', () => {
+    for (const sorted of [true, false]) {
+      assert.deepEqual(own(toColumns(decodeRemoteWrite(body(sorted), { tenant: T }))), expected(2), `reference, sorted ${sorted}`);
+      const cache = new RemoteWriteLabelCache();
+      assert.deepEqual(own(decodeRemoteWriteColumns(body(sorted), { tenant: T }, cache)), expected(2), `cold, sorted ${sorted}`);
+      assert.deepEqual(own(decodeRemoteWriteColumns(body(sorted), { tenant: T }, cache)), expected(2), `warm, sorted ${sorted}`);
+    }
+  });
+});

@@ -228,6 +228,15 @@ export interface SampleColumns {
   readonly tenantOverridden: number;
 }
 
+/**
+ * A label set as a record, every name an own property (in the order given): built by
+ * Object.fromEntries, not by assignment, which takes a label named `__proto__` — a valid
+ * Prometheus name — for the record's prototype and drops it, merging series that differ in it.
+ */
+function labelRecord(labels: ReadonlyArray<{ readonly name: string; readonly value: string }>): Record<string, string> {
+  return Object.fromEntries(labels.map((l) => [l.name, l.value]));
+}
+
 /** decodeRemoteWrite's result as SampleColumns (the slow path): one value buffer, stale markers bit for bit. */
 function columnsOf(decoded: DecodedWriteRequest): SampleColumns {
   let n = 0;
@@ -239,9 +248,7 @@ function columnsOf(decoded: DecodedWriteRequest): SampleColumns {
   const labels: Array<Record<string, string>> = [];
   let pos = 0;
   for (const s of decoded.series) {
-    const record: Record<string, string> = {};
-    for (const l of s.labels) record[l.name] = l.value;
-    labels.push(record);
+    labels.push(labelRecord(s.labels));
     for (const sample of s.samples) {
       timestamps[pos] = sample.timestampMs;
       if (isStaleMarker(sample.value)) {
@@ -314,9 +321,7 @@ export function decodeRemoteWriteSamples(body: Uint8Array, options: DecodeOption
     let entry = found[i] as CachedLabels | WireLabel[];
     if (Array.isArray(entry)) {
       const { labels: sorted, overridden } = seriesLabels({ labels: entry }, i, tenant, limits);
-      const record: Record<string, string> = {};
-      for (const l of sorted) record[l.name] = l.value;
-      entry = { labels: Object.freeze(record), key: labelSetKey(sorted), overridden };
+      entry = { labels: Object.freeze(labelRecord(sorted)), key: labelSetKey(sorted), overridden };
       if (keys[i] !== undefined) cache.add(known, keys[i] as string, entry);
     }
     if (entry.overridden) tenantOverridden++;

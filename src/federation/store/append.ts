@@ -184,6 +184,15 @@ function prepare(tenant: string, input: readonly SeriesSamples[], s: EmbeddedSto
 
 class VanishedSeries extends Error {}
 
+/**
+ * The append's transaction outlived half the compaction horizon before its insert finished: a
+ * compaction started meanwhile may have moved samples newer than the `cut` it read the clock
+ * for (which it did not compare with the chunks, nor hold the maintenance lock for), so a
+ * different value for one of them would be inserted as new — and dropped by the next
+ * compaction. Started over, on a fresh clock.
+ */
+class OutlivedHorizon extends Error {}
+
 async function resolve(tx: TenantTx, series: PreparedSeries[]): Promise<Map<string, SeriesState>> {
   const res = await tx.query<{ series_id: number; f: string; first_t: number; last_t: number; seen_ms: number }>(
     `SELECT series_id, encode(fingerprint, 'hex') AS f, first_t, last_t, seen_ms FROM metric_series
@@ -209,12 +218,20 @@ async function withinCap(tx: TenantTx, candidates: PreparedSeries[], s: Embedded
   return candidates.slice(0, room);
 }
 
-/** Creates admitted new series (exact bounds); returns the state of those another append created first. */
+/**
+ * Creates admitted new series (exact bounds); returns the state of those another append created
+ * first. Those are looked up again under the series lock, before the cap is applied: they were
+ * missing when this append resolved its series, but are not new — the cap counts them already,
+ * and refusing them would refuse samples of an existing series as over the limit.
+ */
 async function createSeries(tx: TenantTx, fresh: PreparedSeries[], s: EmbeddedStoreSettings, c: Counts): Promise<Map<string, SeriesState>> {
   const now = s.now();
   await lockTenant(tx, SERIES_LOCK_CLASS);
-  const admitted = await withinCap(tx, fresh, s, now, c);
-  if (admitted.length === 0) return new Map();
+  // Created meanwhile by another append (which held the lock first): theirs now.
+  const racedStates = await resolve(tx, fresh);
+  for (const p of fresh) p.id = racedStates.get(p.key)?.id;
+  const admitted = await withinCap(tx, fresh.filter((p) => p.id === undefined), s, now, c);
+  if (admitted.length === 0) return racedStates;
   const rows = admitted.map((p) => ({ f: p.key, l: p.labels, lo: p.ts[0], hi: p.ts[p.ts.length - 1] }));
   const ins = await tx.query<{ series_id: number; f: string }>(
     `WITH ins AS (
@@ -230,12 +247,9 @@ async function createSeries(tx: TenantTx, fresh: PreparedSeries[], s: EmbeddedSt
     [tx.tenantId, JSON.stringify(rows), now]);
   const ids = new Map(ins.rows.map((r) => [r.f, r.series_id]));
   c.seriesCreated += ids.size;
-  // Created meanwhile by another append (which held the lock first): theirs now.
-  const raced = admitted.filter((p) => !ids.has(p.key));
-  const racedStates = raced.length > 0 ? await resolve(tx, raced) : new Map<string, SeriesState>();
-  for (const [f, r] of racedStates) ids.set(f, r.id);
   for (const p of admitted) {
     const id = ids.get(p.key);
+    // Series are created only under the lock held here: none can appear meanwhile; start over if one did.
     if (id === undefined) throw new VanishedSeries();
     p.id = id;
   }
@@ -383,7 +397,7 @@ async function insertSamples(tx: TenantTx, series: PreparedSeries[], c: Counts, 
 }
 
 function isRetryable(err: unknown): boolean {
-  return err instanceof VanishedSeries || isTransactionConflict(err);
+  return err instanceof VanishedSeries || err instanceof OutlivedHorizon || isTransactionConflict(err);
 }
 
 function resultOf(c: Counts, s: EmbeddedStoreSettings): AppendResult {
@@ -440,18 +454,21 @@ export async function appendSeries(db: Db, settings: EmbeddedStoreSettings, cach
         if (idle.length > 0) await admitIdle(tx, idle, known, settings, now, c);
         const admitted = series.filter((p) => p.id !== undefined);
         const moved = new Set(await moveBounds(tx, admitted, known, now));
+        // The bounds as written (created, moved): of the batch's samples before checkCompacted drops
+        // the compacted duplicates — a series may have none left, and NaN bounds in the cache never move again.
+        const spans = admitted.map((p) => [p.ts[0] as number, p.ts[p.ts.length - 1] as number] as const);
         tx.afterCommit(() => {
-          for (const p of admitted) {
+          admitted.forEach((p, i) => {
             const k = known.get(p.key);
-            const lo = p.ts[0] as number;
-            const hi = p.ts[p.ts.length - 1] as number;
+            const [lo, hi] = spans[i] as readonly [number, number];
             if (created.has(p.key)) p.entry.series = { id: p.id as number, first: lo, last: hi, seen: now };
             else if (k && moved.has(p)) p.entry.series = { id: k.id, first: Math.min(k.first, lo), last: Math.max(k.last, hi), seen: Math.max(k.seen, now) };
             else if (k) p.entry.series = k;
-          }
+          });
         });
         await checkCompacted(tx, admitted, cut, c);
         await insertSamples(tx, admitted, c, careful);
+        if (settings.now() - now >= settings.compactionHorizonMs / 2) throw new OutlivedHorizon();
       });
       return resultOf(c, settings);
     } catch (err) {

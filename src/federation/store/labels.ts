@@ -87,12 +87,13 @@ export function fingerprint(pairs: ReadonlyArray<readonly [string, string]>): Bu
   return h.digest();
 }
 
-/** The stored label object (a jsonb column) → output labels with tenant_id, keys in Prometheus order. */
+/**
+ * The stored label object (a jsonb column) → output labels with tenant_id, keys in Prometheus order.
+ * Built by Object.fromEntries, not by assignment, so a label named `__proto__` stays a label.
+ */
 export function outputLabels(tenant: string, stored: Record<string, string>): Labels {
   const names = [...Object.keys(stored), TENANT_LABEL].sort(compareUtf8);
-  const out: Record<string, string> = {};
-  for (const n of names) out[n] = n === TENANT_LABEL ? tenant : (stored[n] as string);
-  return out;
+  return Object.fromEntries(names.map((n) => [n, n === TENANT_LABEL ? tenant : (stored[n] as string)]));
 }
 
 /** Prometheus's labels.Compare: label by label, name then value, then length. */

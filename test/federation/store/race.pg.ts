@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { createEmbeddedSeriesStore, type EmbeddedSeriesStore } from '../../../src/federation/store/embedded.ts';
+import { SERIES_LOCK_CLASS } from '../../../src/federation/store/settings.ts';
 import { inTenant } from '../../../src/store/scope.ts';
 import { openTestDb, type TestDb } from '../../helpers/db.ts';
 import { makeTenants, manualClock } from '../../helpers/tenants.ts';
@@ -76,6 +77,33 @@ describe('embedded metrics store races (postgres)', () => {
     const n = await rows(`SELECT (SELECT count(*)::int FROM metric_samples) AS samples, (SELECT count(*)::int FROM metric_chunks) AS chunks`);
     assert.deepEqual(n[0], { samples: 0, chunks: 1 });
   });
+  it('an append stalled past half the compaction horizon before its insert does not answer a different value as stored while compaction moved the stored one', async () => {
+    const [a] = (await makeTenants(t.db, 'race-stalled')) as [string];
+    const clock = manualClock(T0);
+    const store = createEmbeddedSeriesStore(t.db, { now: clock.now });
+    const at = T0 - 30_000;
+    const labels = { __name__: 'race_stalled', job: 'x' };
+    assert.equal((await store.append(a, [samples(labels, [[at, 1]])])).stored, 1);
+    // The re-send (a different value) waits for the series lock (it creates a series too), holding no
+    // maintenance lock: its samples were too recent for compaction when it read the clock.
+    await admin.query('BEGIN');
+    await admin.query('SELECT pg_advisory_xact_lock($1::int4, hashtext($2::text))', [SERIES_LOCK_CLASS, a]);
+    let appended: ReturnType<EmbeddedSeriesStore['append']> | undefined;
+    try {
+      appended = store.append(a, [samples(labels, [[at, 2]]), samples({ __name__: 'race_stalled', job: 'new' }, [[at, 3]])]);
+      await Promise.race([untilWaiting(admin, 1), appended]);
+      // Meanwhile time passes and compaction moves the stored sample into a chunk.
+      clock.advance(200_000);
+      assert.equal((await store.compact(a, clock.now())).samples >= 1, true);
+    } finally {
+      await admin.query('COMMIT');
+    }
+    const res = await appended;
+    await store.compact(a, clock.now());
+    const got = await store.select(a, [{ name: '__name__', op: '=', value: 'race_stalled' }, { name: 'job', op: '=', value: 'x' }], at - 1, at + 1);
+    if (res.refused.conflicts === 0) assert.deepEqual([...(got[0]?.values ?? [])], [2], `answered ${JSON.stringify({ stored: res.stored, duplicates: res.duplicates, refused: res.refused })} but the value kept is not the one sent`);
+    else assert.deepEqual([res.refused.conflicts, [...(got[0]?.values ?? [])]], [1, [1]]);
+  });
   it('a connection killed mid-append fails the append (nothing kept); the re-send stores every sample exactly once', async () => {
     const batch = [0, 1, 2].map((j) => samples({ __name__: 'race_killed', j: String(j) }, [[T0 - 30_000, j], [T0 - 15_000, j + 10]]));
     await admin.query('BEGIN');
@@ -105,5 +133,25 @@ describe('embedded metrics store races (postgres)', () => {
     assert.equal(results.reduce((n, r) => n + r.seriesCreated, 0), 7);
     assert.equal(results.reduce((n, r) => n + r.refused.limitedSeries, 0), 18 - 7);
     assert.equal(await capped.activeSeries(c), 7);
+  });
+  it('a new series another writer created meanwhile is not refused by the cap: the tenant at its limit still takes its samples', async () => {
+    const [c] = (await makeTenants(t.db, 'race-cap-known')) as [string];
+    const capped = createEmbeddedSeriesStore(t.db, { now: clock.now, maxTenantSeries: 2 });
+    assert.equal((await capped.append(c, [samples({ __name__: 'race_known', j: 'old' }, [[T0 - 60_000, 0]])])).seriesCreated, 1);
+    // Both writers look the new series up (missing) before either takes the series lock.
+    await admin.query('BEGIN');
+    await admin.query('SELECT pg_advisory_xact_lock($1::int4, hashtext($2::text))', [SERIES_LOCK_CLASS, c]);
+    let appended: Array<Awaited<ReturnType<EmbeddedSeriesStore['append']>>> = [];
+    try {
+      const both = Promise.all([[T0 - 30_000, 1], [T0 - 15_000, 2]].map(([at, v]) => capped.append(c, [samples({ __name__: 'race_known', j: 'new' }, [[at as number, v as number]])])));
+      await Promise.race([untilWaiting(admin, 2), both]);
+      await admin.query('COMMIT');
+      appended = await both;
+    } finally {
+      await admin.query('ROLLBACK').catch(() => undefined);
+    }
+    assert.deepEqual(appended.map((r) => [r.stored, r.refused.limitedSeries]), [[1, 0], [1, 0]], JSON.stringify(appended.map((r) => r.errors.map((e) => e.message))));
+    const got = await capped.select(c, [{ name: 'j', op: '=', value: 'new' }], T0 - 60_000, T0);
+    assert.deepEqual([...(got[0]?.timestamps ?? [])], [T0 - 30_000, T0 - 15_000]);
   });
 });

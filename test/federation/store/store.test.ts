@@ -144,6 +144,27 @@ describe(`embedded metrics store (${process.env.PROBECTL_TEST_DATABASE_URL ? 'po
     assert.equal(chunks[0]?.n, 1, 'the late sample was merged into the window\'s chunk');
   });
 
+  it('a re-send made only of compacted samples keeps the series\' bounds right: a later backfilled sample is still found by the reads', async () => {
+    const [c] = (await makeTenants(t.db, 'metrics-bounds')) as [string];
+    const own = manualClock(T0);
+    const bounded = createEmbeddedSeriesStore(t.db, { now: own.now });
+    const l = { __name__: 'bounds_after_resend' };
+    const name = [{ name: '__name__', op: '=' as const, value: 'bounds_after_resend' }];
+    await bounded.append(c, [samples(l, [[T0 - 600_000, 1]])]);
+    await bounded.compact(c, T0);
+    // Past the bounds' slack the re-send updates the series' row; every sample of it is a compacted duplicate.
+    own.advance(360_000);
+    const again = await bounded.append(c, [samples(l, [[T0 - 600_000, 1]])]);
+    assert.deepEqual([again.stored, again.duplicates], [0, 1]);
+    // A sample older than the series' first one, within the slack: the bounds must move for it.
+    const backfill = await bounded.append(c, [samples(l, [[T0 - 3_600_000, 0]])]);
+    assert.deepEqual([backfill.stored, backfill.errors.length], [1, 0]);
+    const got = await bounded.select(c, name, T0 - 3_660_000, T0 - 3_540_000);
+    assert.deepEqual(got.map((r) => pointsOf(r)), [[[T0 - 3_600_000, 0]]]);
+    const series = await bounded.series(c, [name], { startMs: T0 - 3_660_000, endMs: T0 - 3_540_000 });
+    assert.equal(series.length, 1);
+  });
+
   it('compares re-sent samples with the compacted ones, whether the batch\'s other samples fall inside, between or after the chunks', async () => {
     const l = { __name__: 'compacted_windows' };
     const m = 60_000;
@@ -220,6 +241,20 @@ describe(`embedded metrics store (${process.env.PROBECTL_TEST_DATABASE_URL ? 'po
     await store.append(a, [samples({ __name__: 'with_tenant', tenant_id: a, job: 'j' }, [[T0 - 1000, 1]])]);
     const got = await store.series(a, [[{ name: '__name__', op: '=', value: 'with_tenant' }]]);
     assert.deepEqual(got, [{ __name__: 'with_tenant', job: 'j', tenant_id: a }]);
+  });
+
+  it('a label named __proto__ is a label: stored, matched and returned as its own, two values two series', async () => {
+    // JSON.parse makes __proto__ an own property, as the remote-write decoder does.
+    const labels = (v: string) => JSON.parse(`{"__name__":"proto_label","__proto__":"${v}"}`) as Record<string, string>;
+    const res = await store.append(a, [samples(labels('a'), [[T0 - 1000, 1]]), samples(labels('b'), [[T0 - 1000, 2]])]);
+    assert.deepEqual([res.stored, res.seriesCreated, res.errors.length], [2, 2, 0]);
+    const got = await store.select(a, [{ name: '__name__', op: '=', value: 'proto_label' }], T0 - 2000, T0);
+    assert.deepEqual(got.map((s) => [Object.entries(s.labels), [...s.values]]), [
+      [[['__name__', 'proto_label'], ['__proto__', 'a'], ['tenant_id', a]], [1]],
+      [[['__name__', 'proto_label'], ['__proto__', 'b'], ['tenant_id', a]], [2]],
+    ]);
+    const one = await store.series(a, [[{ name: '__proto__', op: '=', value: 'b' }]]);
+    assert.deepEqual(one.map((l) => Object.entries(l)), [[['__name__', 'proto_label'], ['__proto__', 'b'], ['tenant_id', a]]]);
   });
 
   describe('tenant isolation', () => {
