@@ -72,7 +72,7 @@ export const metrics = integration<MetricsSettings, MetricsRuntime>({
     return {
       runtime: { settings, store, backend, limiter, metrics: counters, log, clock, jobs },
       summary: () => (up
-        ? { backend: 'upstream', upstream: safeOrigin(up.url), tenancy: up.tenancy, self_interval_ms: settings.selfIntervalMs, max_series: settings.maxSeries }
+        ? { backend: 'upstream', upstream: `${safeOrigin(up.url)}${up.url.pathname}`, tenancy: up.tenancy, self_interval_ms: settings.selfIntervalMs, max_series: settings.maxSeries }
         : { retention: `${settings.retentionMs / 86_400_000}d`, self_interval_ms: settings.selfIntervalMs, max_series: settings.maxSeries }),
       stop: async () => {
         await jobs.stop();

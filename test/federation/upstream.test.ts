@@ -98,6 +98,13 @@ describe('metrics upstream mode (header tenancy, Mimir stand-in over HTTPS)', ()
     assert.match(q.orgId ?? '', /^[0-9a-f-]{36}$/);
   });
 
+  it('the integrations summary names the engine by origin and API path, never its credentials', async () => {
+    const res = await app.request('GET', '/v1/integrations', { token: app.adminToken });
+    const metrics = (res.json.integrations as Array<{ name: string; summary: Record<string, unknown> }>).find((i) => i.name === 'metrics');
+    assert.deepEqual([metrics?.summary.backend, metrics?.summary.upstream, metrics?.summary.tenancy], ['upstream', `${mimir.origin}/prometheus`, 'header'], res.text);
+    assert.ok(!res.text.includes(PASSWORD), 'no secret in the summary');
+  });
+
   it('remote-write: each tenant\'s series arrive under its own org id, tenant_id forced whatever was sent', async () => {
     const ra = await remoteWrite(app, a.token, [{ labels: { __name__: 'shared_metric', job: 'node', tenant_id: b.id }, samples: [[now - 15_000, 1], [now, 2]] }]);
     assert.equal(ra.status, 204, ra.text);
