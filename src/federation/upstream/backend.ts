@@ -37,12 +37,13 @@ import type { FederationMetrics } from '../runtime.ts';
 import type { AppendResult, SeriesSamples } from '../store/types.ts';
 import { isLegacyLabelName } from '../names.ts';
 import { namedLimit } from '../write.ts';
-import { answerError, type Params, type UpstreamAnswer, type UpstreamClient, type UpstreamStream } from './client.ts';
+import { answerError, UPSTREAM_WRITE_CONNECTIONS, type Params, type UpstreamAnswer, type UpstreamClient, type UpstreamStream } from './client.ts';
 import { encodeTenantColumns, encodeTenantWriteRequest } from './encode.ts';
 import { gzipped, withEmptyInstance } from './federate-instance.ts';
 import { scopeQuery, type ScopedQuery } from './promql.ts';
 import { SeriesAnswerCounter } from './series-count.ts';
 import { TenantBoundedCache } from '../tenant-cache.ts';
+import { QueryLimiter } from '../api/limiter.ts';
 
 export interface UpstreamBackendDeps {
   readonly client: UpstreamClient;
@@ -134,6 +135,13 @@ function lookbackParam(ms: number): Params {
 
 export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
   const { client, log } = deps;
+  /**
+   * Forwarded remote-writes in flight, one per write connection (UPSTREAM_WRITE_CONNECTIONS), at
+   * most half of them one tenant's: a tenant whose writes hang at the engine (its own org slow
+   * in Mimir, a sender with 50 shards) waits for its own slots, another tenant's write still goes
+   * through. A wait counts against PROBECTL_METRICS_UPSTREAM_TIMEOUT; past it, 503 + Retry-After.
+   */
+  const writeSlots = new QueryLimiter(UPSTREAM_WRITE_CONNECTIONS, client.settings.timeoutMs);
   const timeout: Params = [['timeout', `${client.settings.timeoutMs / 1000}s`]];
 
   /** The engine's 2xx answer as received (bytes: a 60 MB matrix never becomes a string), or its error. */
@@ -310,7 +318,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       return r.acceptsGzip === true ? { gzip: gzipped(lines) } : lines;
     },
 
-    write: (w) => forwardWrite(deps, w),
+    write: (w) => forwardWrite(deps, writeSlots, w),
   };
 }
 
@@ -354,11 +362,17 @@ function unavailable(err: ProbectlError): WriteAnswer {
   return { status: 503, headers: { 'retry-after': String(retry) }, body: JSON.stringify({ code: err.code, message: err.message }), contentType: 'application/json' };
 }
 
+/** The write limiter's refusal (it speaks of reads) in remote-write's words: 503, the sender retries. */
+function writeSlotError(err: unknown, timeoutMs: number): unknown {
+  if (!(err instanceof ProbectlError) || err.code !== 'PROBECTL_ERR_METRICS_BUSY') return err;
+  return new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_TIMEOUT', `remote-write timed out: this tenant's earlier remote-writes held their share of the connections to the metrics engine for the whole ${timeoutMs / 1000}s (PROBECTL_METRICS_UPSTREAM_TIMEOUT); retry`);
+}
+
 /** Validated label sets of this process's remote-write senders (as the embedded write path keeps them). */
 const labelCache = new RemoteWriteLabelCache();
 
-/** Decode (limits, tenant forced) → re-encode → forward; see the module comment for the answers. */
-async function forwardWrite(deps: UpstreamBackendDeps, w: WriteRequestIn): Promise<WriteAnswer> {
+/** Decode (limits, tenant forced) → re-encode → forward in one of the tenant's `slots`; see the module comment for the answers. */
+async function forwardWrite(deps: UpstreamBackendDeps, slots: QueryLimiter, w: WriteRequestIn): Promise<WriteAnswer> {
   let decoded: SampleColumns;
   try {
     checkRemoteWriteHeaders({ contentType: w.contentType, contentEncoding: w.contentEncoding });
@@ -369,8 +383,14 @@ async function forwardWrite(deps: UpstreamBackendDeps, w: WriteRequestIn): Promi
     deps.log.warn({ tenant: w.tenant, bytes: w.body.length, kind: err.kind, limit: err.limit }, 'remote-write refused');
     throw namedLimit(err);
   }
+  const started = performance.now();
+  let release: (() => void) | undefined;
   try {
-    await forward(deps, encodeTenantColumns(w.tenant, decoded), w.tenant, w.signal);
+    release = await slots.acquire(w.tenant, w.signal).catch((err: unknown) => {
+      throw writeSlotError(err, deps.client.settings.timeoutMs);
+    });
+    const left = deps.client.settings.timeoutMs - (performance.now() - started);
+    await forward(deps, encodeTenantColumns(w.tenant, decoded), w.tenant, w.signal, Math.max(1, Math.floor(left)));
   } catch (err) {
     if (!(err instanceof ProbectlError)) throw err;
     if (err.status >= 500) {
@@ -382,6 +402,8 @@ async function forwardWrite(deps: UpstreamBackendDeps, w: WriteRequestIn): Promi
     deps.metrics?.writeSamples.inc({ outcome: 'refused' }, decoded.sampleCount);
     deps.log.warn({ tenant: w.tenant, series: decoded.labels.length, samples: decoded.sampleCount, status: err.status }, 'remote-write refused by the metrics engine');
     throw err;
+  } finally {
+    release?.();
   }
   deps.metrics?.writeRequests.inc({ outcome: 'stored' });
   deps.metrics?.writeSamples.inc({ outcome: 'stored' }, decoded.sampleCount);
@@ -393,9 +415,9 @@ export function sendSeries(deps: Pick<UpstreamBackendDeps, 'client' | 'log'>, te
   return forward(deps, encodeTenantWriteRequest(tenant, series), tenant, signal);
 }
 
-/** Sends one encoded WriteRequest of `tenant`; resolves on the engine's 2xx, throws its answer otherwise. */
-async function forward(deps: Pick<UpstreamBackendDeps, 'client' | 'log'>, body: Buffer, tenant: string, signal?: AbortSignal): Promise<void> {
-  const answer = await deps.client.write(tenant, body, signal);
+/** Sends one encoded WriteRequest of `tenant` (within `timeoutMs`, default the client's); resolves on the engine's 2xx, throws its answer otherwise. */
+async function forward(deps: Pick<UpstreamBackendDeps, 'client' | 'log'>, body: Buffer, tenant: string, signal?: AbortSignal, timeoutMs?: number): Promise<void> {
+  const answer = await deps.client.write(tenant, body, signal, timeoutMs);
   if (answer.status >= 200 && answer.status < 300) return;
   throw answerError(answer, 'remote-write', deps.log);
 }

@@ -29,6 +29,11 @@ import { stoppedWith } from './stoppable.ts';
 /** Largest engine answer passed through (a query_range over 10,000 series × 240 points is about 80 MB). */
 export const MAX_UPSTREAM_RESPONSE_BYTES = 256 * 1_048_576;
 const MAX_MESSAGE = 400;
+/**
+ * Connections to the remote-write receiver, apart from the queries' 32: a sender's writes
+ * (Prometheus runs up to 50 shards at once) never make a query wait for a connection.
+ */
+export const UPSTREAM_WRITE_CONNECTIONS = 32;
 /** Most of an error answer kept (its message is cut to MAX_MESSAGE anyway): the rest is dropped unread with its connection. */
 export const MAX_UPSTREAM_ERROR_BYTES = 1_048_576;
 
@@ -44,6 +49,10 @@ interface CallInit {
   readonly streamed?: boolean;
   /** A 2xx body nobody reads (remote-write): its encoding does not matter. */
   readonly bodyIgnored?: boolean;
+  /** Remote-write: on its own connections (UPSTREAM_WRITE_CONNECTIONS). */
+  readonly write?: boolean;
+  /** The call's deadline when shorter than PROBECTL_METRICS_UPSTREAM_TIMEOUT (what is left of it after a wait). */
+  readonly timeoutMs?: number;
 }
 
 /** How a streamed answer may come: `gzip` asks the engine for a gzip body (the caller's client accepts one). */
@@ -74,6 +83,8 @@ function formCall(params: Params, signal: AbortSignal | undefined): CallInit {
 export class UpstreamClient {
   readonly settings: UpstreamSettings;
   private readonly http: HttpClient;
+  /** Remote-write's own connections: writes waiting on a slow engine never hold the ones queries need, nor queries theirs. */
+  private readonly writeHttp: HttpClient;
   private readonly secrets: Pick<SecretResolver, 'use'>;
   private readonly log: Logger | undefined;
 
@@ -84,10 +95,9 @@ export class UpstreamClient {
     const ca = settings.caFile ? [readFileSync(settings.caFile, 'utf8')] : undefined;
     const cert = settings.clientCertFile ? readFileSync(settings.clientCertFile, 'utf8') : undefined;
     const key = settings.clientKeyFile ? readFileSync(settings.clientKeyFile, 'utf8') : undefined;
-    this.http = new HttpClient({
-      tls: { ...(ca ? { ca } : {}), ...(cert !== undefined && key !== undefined ? { cert, key } : {}) },
-      timeoutMs: settings.timeoutMs, maxResponseBytes: MAX_UPSTREAM_RESPONSE_BYTES, connections: 32,
-    });
+    const tls = { ...(ca ? { ca } : {}), ...(cert !== undefined && key !== undefined ? { cert, key } : {}) };
+    this.http = new HttpClient({ tls, timeoutMs: settings.timeoutMs, maxResponseBytes: MAX_UPSTREAM_RESPONSE_BYTES, connections: 32 });
+    this.writeHttp = new HttpClient({ tls, timeoutMs: settings.timeoutMs, maxResponseBytes: MAX_UPSTREAM_RESPONSE_BYTES, connections: UPSTREAM_WRITE_CONNECTIONS });
   }
 
   /** The headers of a call for `tenant`: credentials (resolved now) and, with header tenancy, X-Scope-OrgID. */
@@ -107,7 +117,8 @@ export class UpstreamClient {
   private async open(url: URL, tenant: string, init: CallInit): Promise<{ res: HttpStreamResponse; headers: Record<string, string> }> {
     const headers = await this.headers(tenant, init.headers);
     try {
-      return { res: await this.http.stream(url, { method: init.method, headers, ...(init.body !== undefined ? { body: init.body } : {}), ...(init.signal ? { signal: init.signal } : {}), ...(init.streamed ? { deadline: 'headers' as const } : {}) }), headers };
+      const http = init.write === true ? this.writeHttp : this.http;
+      return { res: await http.stream(url, { method: init.method, headers, ...(init.body !== undefined ? { body: init.body } : {}), ...(init.signal ? { signal: init.signal } : {}), ...(init.streamed ? { deadline: 'headers' as const } : {}), ...(init.timeoutMs !== undefined ? { timeoutMs: init.timeoutMs } : {}) }), headers };
     } catch (err) {
       throw this.transportError(err, init.what ?? 'query');
     }
@@ -228,9 +239,12 @@ export class UpstreamClient {
     return url;
   }
 
-  /** A remote-write 1.0 request (snappy protobuf) to the write URL. */
-  write(tenant: string, body: Buffer, signal?: AbortSignal): Promise<UpstreamAnswer> {
-    return this.call(new URL(this.settings.writeUrl.href), tenant, { method: 'POST', body, headers: { ...REMOTE_WRITE_REQUEST_HEADERS }, signal, what: 'remote-write', bodyIgnored: true });
+  /**
+   * A remote-write 1.0 request (snappy protobuf) to the write URL, on remote-write's own
+   * connections; `timeoutMs` (at most PROBECTL_METRICS_UPSTREAM_TIMEOUT) its deadline.
+   */
+  write(tenant: string, body: Buffer, signal?: AbortSignal, timeoutMs?: number): Promise<UpstreamAnswer> {
+    return this.call(new URL(this.settings.writeUrl.href), tenant, { method: 'POST', body, headers: { ...REMOTE_WRITE_REQUEST_HEADERS }, signal, what: 'remote-write', bodyIgnored: true, write: true, ...(timeoutMs !== undefined ? { timeoutMs: Math.min(timeoutMs, this.settings.timeoutMs) } : {}) });
   }
 
   private apiUrl(path: string): URL {
@@ -239,8 +253,8 @@ export class UpstreamClient {
     return url;
   }
 
-  close(): Promise<void> {
-    return this.http.close();
+  async close(): Promise<void> {
+    await Promise.all([this.http.close(), this.writeHttp.close()]);
   }
 }
 

@@ -1,0 +1,76 @@
+// Engine faults in upstream mode that other upstream tests do not cover: one tenant's forwarded
+// remote-writes hanging at the engine must not take the connections every other tenant's calls need.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { form, remoteWrite } from '../helpers/remote-write.ts';
+import { testCa } from '../helpers/tls.ts';
+import { startMimir, type MimirStandIn } from './servers/mimir.ts';
+
+const G = '/v1/grafana/api/v1';
+const PASSWORD = 'upstream-s3cret-password';
+const AUTH = `Basic ${Buffer.from(`probectl:${PASSWORD}`).toString('base64')}`;
+
+async function standIn(t: TestContext, extra: Record<string, string>): Promise<{ mimir: MimirStandIn; app: TestApp }> {
+  const dir = mkdtempSync(join(tmpdir(), 'probectl-upstream-faults-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const mimir = await startMimir({ authorization: AUTH });
+  t.after(() => mimir.close());
+  const caFile = join(dir, 'upstream-ca.pem');
+  writeFileSync(caFile, (await testCa()).certPem);
+  const app = await startTestApp({
+    PROBECTL_METRICS_UPSTREAM_URL: `${mimir.origin}/prometheus`,
+    PROBECTL_METRICS_UPSTREAM_WRITE_URL: `${mimir.origin}/api/v1/push`,
+    PROBECTL_METRICS_UPSTREAM_CA_FILE: caFile,
+    PROBECTL_METRICS_UPSTREAM_TOKEN: `probectl:${PASSWORD}`,
+    PROBECTL_METRICS_UPSTREAM_TENANCY: 'header',
+    PROBECTL_METRICS_SELF_INTERVAL: '2m',
+    ...extra,
+  });
+  t.after(() => app.close());
+  return { mimir, app };
+}
+
+async function tenantWithToken(app: TestApp, name: string, permissions: readonly string[]): Promise<{ id: string; token: string }> {
+  const id = (await app.request('POST', '/v1/tenants', { token: app.adminToken, body: { name } })).json.id as string;
+  const token = (await app.request('POST', '/v1/tokens', { token: app.adminToken, body: { tenant: id, permissions, name: 't' } })).json.token as string;
+  return { id, token };
+}
+
+describe('metrics upstream mode: remote-writes hanging at the engine', () => {
+  it('one tenant\'s hanging remote-writes leave another tenant\'s query and remote-write their connections', async (t) => {
+    const { mimir, app } = await standIn(t, { PROBECTL_METRICS_UPSTREAM_TIMEOUT: '6s' });
+    const a = await tenantWithToken(app, 'w-a', ['metrics-write']);
+    const b = await tenantWithToken(app, 'w-b', ['metrics-read', 'metrics-write']);
+    const now = Date.now() - 5000;
+    mimir.hangOrg(a.id);
+    // A Prometheus sender runs up to 50 shards at once (queue_config.max_shards).
+    const hanging = Array.from({ length: 50 }, (_, i) => remoteWrite(app, a.token, [{ labels: { __name__: 'hang_metric', shard: String(i) }, samples: [[now, 1]] }]));
+    try {
+      const deadline = Date.now() + 4000;
+      while (mimir.hung < 32 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const t0 = Date.now();
+      const [q, w] = await Promise.all([
+        app.request('GET', `${G}/query?${form({ query: 'up{job="x"}' })}`, { token: b.token }),
+        remoteWrite(app, b.token, [{ labels: { __name__: 'fine_metric' }, samples: [[now, 1]] }]),
+      ]);
+      assert.equal(q.status, 200, q.text);
+      assert.equal(w.status, 204, w.text);
+      assert.ok(Date.now() - t0 < 3000, `tenant b waited ${Date.now() - t0} ms behind tenant a's writes`);
+      assert.ok(mimir.hung <= 16, `tenant a holds ${mimir.hung} connections to the engine`);
+    } finally {
+      mimir.hangOrg(undefined);
+    }
+    // Each of tenant a's writes is answered 503 + Retry-After (the sender retries) within the deadline, waiting or not.
+    for (const r of await Promise.all(hanging)) {
+      assert.ok([204, 503].includes(r.status), r.text);
+      if (r.status === 503) {
+        assert.equal(r.headers['retry-after'], '5');
+        assert.match(r.json.message, /^remote-write timed out/);
+      }
+    }
+  });
+});
