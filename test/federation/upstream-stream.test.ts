@@ -23,7 +23,7 @@ const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
   Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms).unref())]);
 
 describe('upstream answers streamed through', () => {
-  let mode: 'hold' | 'die' | 'endless-error' | 'big' | 'gzip' | 'gzip-error' | 'brotli' | 'gzip-always' | 'gzip-long-error' | 'gzip-bomb-error' | 'gzip-credential-error' = 'hold';
+  let mode: 'hold' | 'die' | 'endless-error' | 'trickle-error' | 'big' | 'gzip' | 'gzip-error' | 'brotli' | 'gzip-always' | 'gzip-long-error' | 'gzip-bomb-error' | 'gzip-credential-error' = 'hold';
   let gzipped: Buffer = Buffer.alloc(0);
   let acceptEncoding: string | undefined;
   const BIG = `${HEAD}${'0,'.repeat(4 * 1_048_576)}0${TAIL}`;
@@ -55,6 +55,15 @@ describe('upstream answers streamed through', () => {
       if (mode === 'gzip-long-error' || mode === 'gzip-bomb-error' || mode === 'gzip-credential-error') {
         res.writeHead(422, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
         res.end(gzipped);
+        return;
+      }
+      if (mode === 'trickle-error') {
+        // An error answer that never ends, one byte every 100 ms: never silent long enough for an idle timeout.
+        res.writeHead(503, { 'content-type': 'application/json' });
+        res.write('{"status":"error","errorType":"unavailable","error":"');
+        const timer = setInterval(() => res.write('x'), 100);
+        heldClosed = once(res, 'close');
+        res.once('close', () => clearInterval(timer));
         return;
       }
       if (mode === 'brotli') {
@@ -193,6 +202,17 @@ describe('upstream answers streamed through', () => {
     await assert.rejects(within(backend().range(request()), 4000, 'the error'), (err: unknown) => err instanceof ProbectlError && err.code === 'PROBECTL_ERR_METRICS_UPSTREAM_REFUSED');
     assert.ok(Date.now() - started < 4000);
     await within(heldClosed, 5000, 'the engine\'s connection closed');
+  });
+
+  it('an error answer trickling without end is cut at PROBECTL_METRICS_UPSTREAM_TIMEOUT (the deadline of a streamed call ends with its headers, not for its error): timeout, its connection dropped', async (t) => {
+    mode = 'trickle-error';
+    const quick = new UpstreamClient({ ...client.settings, timeoutMs: 500 }, { use: async () => { throw new Error('no credentials here'); } });
+    // Bounded: a client closes only once its calls ended (the suite's end drops the engine's connections).
+    t.after(() => within(quick.close(), 3000, 'the client closed').catch(() => undefined));
+    const started = Date.now();
+    await assert.rejects(within(backend(quick).range(request()), 4000, 'the error'), (err: unknown) => err instanceof ProbectlError && err.code === 'PROBECTL_ERR_METRICS_UPSTREAM_TIMEOUT');
+    assert.ok(Date.now() - started < 2000, `answered after ${Date.now() - started} ms`);
+    await within(heldClosed, 2000, 'the engine\'s connection closed');
   });
 
   it('a slow reader gets the whole answer: the engine\'s deadline ends with the headers, the body only has to keep coming', async (t) => {

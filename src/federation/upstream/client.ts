@@ -126,9 +126,11 @@ export class UpstreamClient {
 
   /**
    * The rest of an answer read whole; an error answer (at most its first MAX_UPSTREAM_ERROR_BYTES,
-   * decoded when gzip) without anything the request sent.
+   * decoded when gzip) without anything the request sent. `leftMs`: what is left of the call's
+   * deadline, for an error answer of a call whose deadline ended with the headers (streamed) —
+   * an engine trickling its error message must not hold the read for ever.
    */
-  private async finish(res: HttpStreamResponse, headers: Record<string, string>, what: string, encoding: 'identity' | 'gzip'): Promise<UpstreamAnswer> {
+  private async finish(res: HttpStreamResponse, headers: Record<string, string>, what: string, encoding: 'identity' | 'gzip', leftMs?: number): Promise<UpstreamAnswer> {
     if (res.status < 300) {
       try {
         return { status: res.status, headers: res.headers, body: await res.read() };
@@ -137,11 +139,19 @@ export class UpstreamClient {
       }
     }
     let body: Buffer;
+    let late = false;
+    const timer = leftMs === undefined ? undefined : setTimeout(() => {
+      late = true;
+      res.cancel();
+    }, Math.max(1, leftMs));
     try {
       body = await head(res, MAX_UPSTREAM_ERROR_BYTES);
     } catch (err) {
-      throw this.transportError(err, what);
+      throw this.transportError(late ? new HttpClientError('timeout', res.origin, 'the error answer did not end in time') : err, what);
+    } finally {
+      clearTimeout(timer);
     }
+    if (late) throw this.transportError(new HttpClientError('timeout', res.origin, 'the error answer did not end in time'), what);
     if (encoding === 'gzip') body = await gunzipHead(body, MAX_UPSTREAM_ERROR_BYTES);
     return { status: res.status, headers: res.headers, body: withoutSentCredentials(body, headers) };
   }
@@ -168,11 +178,12 @@ export class UpstreamClient {
 
   /** As call, but a 2xx body is passed on as it arrives instead of held whole. */
   private async callStreaming(url: URL, tenant: string, init: CallInit, opts: StreamOptions, deadline: 'headers' | 'whole' = 'headers'): Promise<UpstreamAnswer | UpstreamStream> {
+    const started = performance.now();
     const { res, headers } = await this.open(url, tenant, { ...init, headers: { ...init.headers, 'accept-encoding': opts.gzip === true ? 'gzip' : 'identity' }, streamed: deadline === 'headers' });
     const what = init.what ?? 'query';
     // A 2xx body is passed on as is: compressed only when the caller accepts it.
     const encoding = this.encodingOf(res, opts.gzip === true, what);
-    if (res.status < 200 || res.status >= 300) return this.finish(res, headers, what, encoding);
+    if (res.status < 200 || res.status >= 300) return this.finish(res, headers, what, encoding, deadline === 'headers' ? this.settings.timeoutMs - (performance.now() - started) : undefined);
     const translate = (err: unknown) => this.transportError(err, what);
     async function* chunks(): AsyncGenerator<Buffer> {
       try {
