@@ -48,7 +48,7 @@ export const metrics = integration<MetricsSettings, MetricsRuntime>({
     const store = metricsStore(deps.db, clock, settings);
     const limiter = queryLimiter(settings);
     const counters = deps.background ? federationMetrics(deps.registry) : undefined;
-    const client = up ? new UpstreamClient(up, deps.secrets, log) : undefined;
+    const client = up ? new UpstreamClient(up, deps.secrets, log, settings.maxConcurrentQueries) : undefined;
     try {
       if (client && deps.background) await checkUpstream(client, deps.providerTenantId);
     } catch (err) {

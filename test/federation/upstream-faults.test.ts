@@ -74,3 +74,26 @@ describe('metrics upstream mode: remote-writes hanging at the engine', () => {
     }
   });
 });
+
+describe('metrics upstream mode: more query slots than connections', () => {
+  it('a tenant holding its share of PROBECTL_METRICS_MAX_CONCURRENT_QUERIES at a hanging engine leaves another tenant\'s query a connection', async (t) => {
+    // 80 slots, 40 of them one tenant's: more than the 32 connections a client kept before.
+    const { mimir, app } = await standIn(t, { PROBECTL_METRICS_UPSTREAM_TIMEOUT: '6s', PROBECTL_METRICS_MAX_CONCURRENT_QUERIES: '80', PROBECTL_METRICS_QUERY_TIMEOUT: '20s' });
+    const a = await tenantWithToken(app, 'r-a', ['metrics-read']);
+    const b = await tenantWithToken(app, 'r-b', ['metrics-read']);
+    mimir.hangOrg(a.id);
+    const hanging = Array.from({ length: 40 }, (_, i) => app.request('GET', `${G}/query?${form({ query: `up{job="${i}"}` })}`, { token: a.token }));
+    try {
+      const deadline = Date.now() + 4000;
+      while (mimir.hung < 34 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(mimir.hung > 32, `only ${mimir.hung} of tenant a's queries reached the engine`);
+      const t0 = Date.now();
+      const q = await app.request('GET', `${G}/query?${form({ query: 'up{job="x"}' })}`, { token: b.token });
+      assert.equal(q.status, 200, q.text);
+      assert.ok(Date.now() - t0 < 3000, `tenant b waited ${Date.now() - t0} ms for a connection`);
+    } finally {
+      mimir.hangOrg(undefined);
+    }
+    for (const r of await Promise.all(hanging)) assert.ok([200, 503].includes(r.status), r.text);
+  });
+});

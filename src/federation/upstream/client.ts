@@ -29,8 +29,10 @@ import { stoppedWith } from './stoppable.ts';
 /** Largest engine answer passed through (a query_range over 10,000 series × 240 points is about 80 MB). */
 export const MAX_UPSTREAM_RESPONSE_BYTES = 256 * 1_048_576;
 const MAX_MESSAGE = 400;
+/** Fewest connections kept for the engine's Prometheus API (queries, series, labels, federate). */
+export const UPSTREAM_READ_CONNECTIONS = 32;
 /**
- * Connections to the remote-write receiver, apart from the queries' 32: a sender's writes
+ * Connections to the remote-write receiver, apart from the queries' ones: a sender's writes
  * (Prometheus runs up to 50 shards at once) never make a query wait for a connection.
  */
 export const UPSTREAM_WRITE_CONNECTIONS = 32;
@@ -88,7 +90,12 @@ export class UpstreamClient {
   private readonly secrets: Pick<SecretResolver, 'use'>;
   private readonly log: Logger | undefined;
 
-  constructor(settings: UpstreamSettings, secrets: Pick<SecretResolver, 'use'>, log?: Logger) {
+  /**
+   * `readConnections`: the most reads that call the engine at once (PROBECTL_METRICS_MAX_CONCURRENT_QUERIES;
+   * each holds one connection at a time), so a tenant holding its share of them at a hanging engine
+   * leaves another tenant's read a connection; at least UPSTREAM_READ_CONNECTIONS.
+   */
+  constructor(settings: UpstreamSettings, secrets: Pick<SecretResolver, 'use'>, log?: Logger, readConnections = UPSTREAM_READ_CONNECTIONS) {
     this.settings = settings;
     this.secrets = secrets;
     this.log = log;
@@ -96,7 +103,7 @@ export class UpstreamClient {
     const cert = settings.clientCertFile ? readFileSync(settings.clientCertFile, 'utf8') : undefined;
     const key = settings.clientKeyFile ? readFileSync(settings.clientKeyFile, 'utf8') : undefined;
     const tls = { ...(ca ? { ca } : {}), ...(cert !== undefined && key !== undefined ? { cert, key } : {}) };
-    this.http = new HttpClient({ tls, timeoutMs: settings.timeoutMs, maxResponseBytes: MAX_UPSTREAM_RESPONSE_BYTES, connections: 32 });
+    this.http = new HttpClient({ tls, timeoutMs: settings.timeoutMs, maxResponseBytes: MAX_UPSTREAM_RESPONSE_BYTES, connections: Math.max(UPSTREAM_READ_CONNECTIONS, readConnections) });
     this.writeHttp = new HttpClient({ tls, timeoutMs: settings.timeoutMs, maxResponseBytes: MAX_UPSTREAM_RESPONSE_BYTES, connections: UPSTREAM_WRITE_CONNECTIONS });
   }
 
