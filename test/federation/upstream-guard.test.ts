@@ -11,7 +11,7 @@ import pino from 'pino';
 import type { ReadRequest } from '../../src/federation/backend.ts';
 import { upstreamBackend } from '../../src/federation/upstream/backend.ts';
 import type { UpstreamClient } from '../../src/federation/upstream/client.ts';
-import { SeriesAnswerCounter } from '../../src/federation/upstream/series-count.ts';
+import { MAX_SERIES_GAP_BYTES, SeriesAnswerCounter } from '../../src/federation/upstream/series-count.ts';
 import { DEFAULT_REMOTE_WRITE_LIMITS } from '../../src/federation/remote-write/decode.ts';
 import { useStandInEngine } from './servers/plain-client.ts';
 
@@ -183,6 +183,54 @@ describe('upstream cardinality guard against an engine that ignores `limit`', ()
   });
 });
 
+describe('upstream cardinality guard against an answer holding no series', () => {
+  // The parser builds every value it reads: an endless string or list beside `data`, or inside one
+  // series, would be held whole — up to the 256 MiB an answer may have, past serve's 192 MiB heap.
+  const bodies: Record<string, { head: string; piece: string }> = {
+    'a string beside data': { head: '{"status":"success","junk":"', piece: 'x'.repeat(65_536) },
+    'a list beside data': { head: '{"status":"success","warnings":[', piece: `${'"warning",'.repeat(6_553)}` },
+    'a label value that never ends': { head: '{"status":"success","data":[{"__name__":"up","pad":"', piece: 'p'.repeat(65_536) },
+  };
+  let body = bodies['a string beside data'] as { head: string; piece: string };
+  let written = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      written = 0;
+      res.write(body.head);
+      const piece = Buffer.from(body.piece);
+      // As fast as the reader takes it, up to 256 MiB.
+      const pump = (): void => {
+        while (written < 256 * 1_048_576) {
+          written += piece.length;
+          if (!res.write(piece)) {
+            res.once('drain', pump);
+            return;
+          }
+        }
+        res.end();
+      };
+      res.on('close', () => res.removeAllListeners('drain'));
+      pump();
+    });
+  });
+  let client: UpstreamClient;
+  useStandInEngine(server, (c) => {
+    client = c;
+  }, { timeoutMs: 20_000 });
+
+  for (const [name, b] of Object.entries(bodies)) {
+    it(`${name}: 503 unavailable after a bounded read`, async () => {
+      body = b;
+      const backend = upstreamBackend({ client, maxSeries: 100, lookbackMs: 300_000, writeLimits: DEFAULT_REMOTE_WRITE_LIMITS, log: pino({ level: 'silent' }), metrics: undefined });
+      const request: ReadRequest = { tenant: TENANT, now: Date.now(), params: new Map([['query', ['up{job="many"}']]]) };
+      await assert.rejects(backend.instant(request), (err: Error & { code?: string }) => err.code === 'PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE' && /bytes holding no series/.test(err.message));
+      assert.ok(written < 16 * 1_048_576, `the engine wrote ${(written / 1e6).toFixed(0)} MB before the guard stopped reading`);
+    });
+  }
+});
+
 describe('SeriesAnswerCounter (the guard\'s streaming count)', () => {
   const count = (text: string, split = 1): { count: number; complete: boolean; sawData: boolean } => {
     const c = new SeriesAnswerCounter();
@@ -209,5 +257,18 @@ describe('SeriesAnswerCounter (the guard\'s streaming count)', () => {
     cutShort.feed(Buffer.from('{"status":"success","data":[{}'));
     assert.equal(cutShort.broken, false, 'JSON so far: read on');
     assert.equal(count('').complete, false);
+  });
+
+  it('more than MAX_SERIES_GAP_BYTES without a series closing is oversized; the largest label set remote-write takes is not', () => {
+    const junk = new SeriesAnswerCounter();
+    junk.feed(Buffer.from('{"status":"success","data":[{"a":"b"},{"pad":"'));
+    for (let fed = 0; fed <= MAX_SERIES_GAP_BYTES; fed += 65_536) junk.feed(Buffer.alloc(65_536, 0x70));
+    assert.equal(junk.count, 1);
+    assert.ok(junk.oversized && junk.broken && !junk.complete);
+    // 64 labels of 256-byte names and 2 KiB values, every character written as \uXXXX.
+    const esc = (n: number) => '\\u00e9'.repeat(n);
+    const big = `{${Array.from({ length: 64 }, (_, i) => `"${esc(250)}${String(i).padStart(6, '0')}":"${esc(1024)}"`).join(',')}}`;
+    const text = `{"status":"success","data":[${big},${big}]}`;
+    assert.deepEqual(count(text, 65_536), { count: 2, complete: true, sawData: true });
   });
 });

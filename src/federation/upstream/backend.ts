@@ -41,7 +41,7 @@ import { answerError, UPSTREAM_WRITE_CONNECTIONS, type Params, type UpstreamAnsw
 import { encodeTenantColumns, encodeTenantWriteRequest } from './encode.ts';
 import { gzipped, withEmptyInstance } from './federate-instance.ts';
 import { scopeQuery, type ScopedQuery } from './promql.ts';
-import { SeriesAnswerCounter } from './series-count.ts';
+import { MAX_SERIES_GAP_BYTES, SeriesAnswerCounter } from './series-count.ts';
 import { TenantBoundedCache } from '../tenant-cache.ts';
 import { QueryLimiter } from '../api/limiter.ts';
 
@@ -204,7 +204,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
    * probectl up to MAX_UPSTREAM_RESPONSE_BYTES for one request (series-count.ts). Returns the
    * count (at most maxSeries + 1) and, with `keep` and under the limit, the answer's bytes.
    * @throws ProbectlError PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE for an answer that is not
-   *   JSON, is cut short or holds no list; the engine's own errors as answerError maps them
+   *   JSON, is cut short, holds no list or more than MAX_SERIES_GAP_BYTES without a series; the engine's own errors as answerError maps them
    */
   async function readSeries(r: ReadRequest, params: Params, what: string, keep: boolean): Promise<{ count: number; body: Buffer }> {
     const over = { count: deps.maxSeries + 1, body: Buffer.alloc(0) };
@@ -222,6 +222,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       if (err instanceof ProbectlError && err.code === 'PROBECTL_ERR_METRICS_TOO_MANY_SAMPLES') return over;
       throw err;
     }
+    if (counter.oversized) throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine answered the ${what} with more than ${MAX_SERIES_GAP_BYTES} bytes holding no series; retry`);
     if (!counter.complete) throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine answered the ${what} with something that is not JSON; retry`);
     if (!counter.sawData) throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine answered the ${what} without a list; retry`);
     return { count: counter.count, body: Buffer.concat(parts) };

@@ -8,8 +8,19 @@
  * A streaming JSON parser (@streamparser/json) reports each element of the top object's `data`
  * array as it closes; the caller stops feeding past its limit, so at most that many series are
  * ever held. `complete` says the top-level value closed (an answer cut short is not a count).
+ * The parser builds every value it reads, not only the series it reports: an answer of more
+ * than MAX_SERIES_GAP_BYTES in which no series closes (a giant string or list beside `data`,
+ * an endless label value) is not a series answer (`oversized`), and is read no further — built
+ * whole, such a value of the 256 MiB an answer may have would exhaust the server's heap.
  */
 import { JSONParser } from '@streamparser/json';
+
+/**
+ * Most bytes fed without a series closing: a label set under the remote-write limits is at
+ * most about 1 MiB of JSON (64 labels of 2 KiB, every character escaped), the text around
+ * `data` a few bytes.
+ */
+export const MAX_SERIES_GAP_BYTES = 4 * 1_048_576;
 
 export class SeriesAnswerCounter {
   /** Series counted so far. */
@@ -17,6 +28,9 @@ export class SeriesAnswerCounter {
   private readonly parser = new JSONParser({ paths: ['$.data.*', '$'], keepStack: false });
   private root: unknown;
   private failed = false;
+  /** Bytes fed since a series last closed. */
+  private gap = 0;
+  private tooLarge = false;
 
   constructor() {
     this.parser.onValue = ({ value, key, stack }) => {
@@ -34,12 +48,23 @@ export class SeriesAnswerCounter {
       if (!this.failed && chunk.some((c) => c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09)) this.failed = true;
       return this.count;
     }
+    const before = this.count;
     try {
       this.parser.write(chunk);
     } catch {
       this.failed = true;
     }
+    this.gap = this.count > before ? 0 : this.gap + chunk.length;
+    if (this.gap > MAX_SERIES_GAP_BYTES && !this.parser.isEnded) {
+      this.failed = true;
+      this.tooLarge = true;
+    }
     return this.count;
+  }
+
+  /** More than MAX_SERIES_GAP_BYTES came without a series closing: not a series answer, and not read further. */
+  get oversized(): boolean {
+    return this.tooLarge;
   }
 
   /** What was fed is not (the start of) one JSON value: reading further cannot make it a count. */
