@@ -4,11 +4,17 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
 import { describe, it, type TestContext } from 'node:test';
+import pino from 'pino';
+import { DEFAULT_REMOTE_WRITE_LIMITS } from '../../src/federation/remote-write/decode.ts';
+import { upstreamBackend } from '../../src/federation/upstream/backend.ts';
+import type { UpstreamClient } from '../../src/federation/upstream/client.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { form, remoteWrite } from '../helpers/remote-write.ts';
+import { encodeWriteRequest, form, REMOTE_WRITE_HEADERS, remoteWrite } from '../helpers/remote-write.ts';
 import { testCa } from '../helpers/tls.ts';
 import { startMimir, type MimirStandIn } from './servers/mimir.ts';
+import { useStandInEngine } from './servers/plain-client.ts';
 
 const G = '/v1/grafana/api/v1';
 const PASSWORD = 'upstream-s3cret-password';
@@ -95,5 +101,37 @@ describe('metrics upstream mode: more query slots than connections', () => {
       mimir.hangOrg(undefined);
     }
     for (const r of await Promise.all(hanging)) assert.ok([200, 503].includes(r.status), r.text);
+  });
+});
+
+describe('metrics upstream mode: a remote-write answered 2xx with a body that does not end', () => {
+  let written = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      // Stored, then a body as fast as the reader takes it, without end.
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      written = 0;
+      const piece = Buffer.alloc(65_536, 0x20);
+      const pump = (): void => {
+        while (res.write(piece)) written += piece.length;
+        res.once('drain', pump);
+      };
+      res.on('close', () => res.removeAllListeners('drain'));
+      pump();
+    });
+  });
+  let client: UpstreamClient;
+  useStandInEngine(server, (c) => {
+    client = c;
+  }, { timeoutMs: 10_000 });
+
+  it('is stored (204) once its head is read: never read to the answer cap or the deadline', async () => {
+    const backend = upstreamBackend({ client, maxSeries: 100, lookbackMs: 300_000, writeLimits: DEFAULT_REMOTE_WRITE_LIMITS, log: pino({ level: 'silent' }), metrics: undefined });
+    const started = Date.now();
+    const answer = await backend.write({ tenant: '00000000-0000-4000-8000-00000000abcd', now: Date.now(), contentType: REMOTE_WRITE_HEADERS['content-type'], contentEncoding: 'snappy', body: encodeWriteRequest([{ labels: { __name__: 'x' }, samples: [[Date.now(), 1]] }]) });
+    assert.equal(answer.status, 204, String(answer.body));
+    assert.ok(Date.now() - started < 5000, `answered after ${Date.now() - started} ms`);
+    assert.ok(written < 16 * 1_048_576, `probectl read ${(written / 1e6).toFixed(0)} MB of an answer nobody reads`);
   });
 });

@@ -137,10 +137,11 @@ export class UpstreamClient {
    * deadline, for an error answer of a call whose deadline ended with the headers (streamed) —
    * an engine trickling its error message must not hold the read for ever.
    */
-  private async finish(res: HttpStreamResponse, headers: Record<string, string>, what: string, encoding: 'identity' | 'gzip', leftMs?: number): Promise<UpstreamAnswer> {
+  private async finish(res: HttpStreamResponse, headers: Record<string, string>, what: string, encoding: 'identity' | 'gzip', leftMs?: number, bodyIgnored = false): Promise<UpstreamAnswer> {
     if (res.status < 300) {
       try {
-        return { status: res.status, headers: res.headers, body: await res.read() };
+        // A body nobody reads (remote-write's 2xx) is read no further than an error's: an endless one costs nothing.
+        return { status: res.status, headers: res.headers, body: bodyIgnored ? await head(res, MAX_UPSTREAM_ERROR_BYTES) : await res.read() };
       } catch (err) {
         throw this.transportError(err, what);
       }
@@ -180,7 +181,7 @@ export class UpstreamClient {
 
   private async call(url: URL, tenant: string, init: CallInit): Promise<UpstreamAnswer> {
     const { res, headers } = await this.open(url, tenant, { ...init, headers: { ...init.headers, 'accept-encoding': 'identity' } });
-    return this.finish(res, headers, init.what ?? 'query', this.encodingOf(res, init.bodyIgnored === true, init.what ?? 'query'));
+    return this.finish(res, headers, init.what ?? 'query', this.encodingOf(res, init.bodyIgnored === true, init.what ?? 'query'), undefined, init.bodyIgnored === true);
   }
 
   /** As call, but a 2xx body is passed on as it arrives instead of held whole. */
