@@ -9,7 +9,7 @@ import { describe, it, type TestContext } from 'node:test';
 import pino from 'pino';
 import { DEFAULT_REMOTE_WRITE_LIMITS } from '../../src/federation/remote-write/decode.ts';
 import { upstreamBackend } from '../../src/federation/upstream/backend.ts';
-import type { UpstreamClient } from '../../src/federation/upstream/client.ts';
+import { engineMessage, MAX_UPSTREAM_ERROR_BYTES, type UpstreamClient } from '../../src/federation/upstream/client.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { encodeWriteRequest, form, REMOTE_WRITE_HEADERS, remoteWrite } from '../helpers/remote-write.ts';
 import { testCa } from '../helpers/tls.ts';
@@ -133,5 +133,18 @@ describe('metrics upstream mode: a remote-write answered 2xx with a body that do
     assert.equal(answer.status, 204, String(answer.body));
     assert.ok(Date.now() - started < 5000, `answered after ${Date.now() - started} ms`);
     assert.ok(written < 16 * 1_048_576, `probectl read ${(written / 1e6).toFixed(0)} MB of an answer nobody reads`);
+  });
+});
+
+describe('metrics upstream mode: the engine\'s error message is cleaned in linear time', () => {
+  it('a MiB of name characters, name-and-digit runs or a bracket of `=` is cleaned in well under a second, pairs still elided', () => {
+    const n = MAX_UPSTREAM_ERROR_BYTES - 64;
+    for (const text of ['a'.repeat(n), 'a1'.repeat(n / 2), `[${'=a'.repeat(n / 2)}`, `${'x'.repeat(n / 2)} 9job="secret" metric[job=secret]`]) {
+      const started = performance.now();
+      const message = engineMessage(Buffer.from(JSON.stringify({ status: 'error', errorType: 'execution', error: text })));
+      const ms = performance.now() - started;
+      assert.ok(ms < 1000, `${text.slice(0, 12)}…: ${Math.round(ms)} ms holding the event loop`);
+      assert.ok(!message.includes('secret'), message);
+    }
   });
 });

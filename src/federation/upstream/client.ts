@@ -323,7 +323,11 @@ async function firstBytes(chunks: AsyncIterable<Buffer>, max: number, keepOnErro
   return Buffer.concat(parts, size).subarray(0, max);
 }
 
-/** The engine's error message, bounded, without label sets (`{…}`) or control characters. */
+/**
+ * The engine's error message, bounded, without label sets (`{…}`) or control characters. Every
+ * pattern runs in time linear in the message (up to MAX_UPSTREAM_ERROR_BYTES): a pattern that
+ * backtracks over a long run of name characters would hold the event loop for minutes.
+ */
 export function engineMessage(body: Buffer): string {
   let text = body.subarray(0, 16_384).toString('utf8');
   try {
@@ -335,10 +339,11 @@ export function engineMessage(body: Buffer): string {
   let prev = '';
   while (prev !== text) {
     prev = text;
-    text = text.replace(/\{[^{}]*\}/g, '{…}').replace(/\[[^[\]]*=[^[\]]*\]/g, '[…]');
+    text = text.replace(/\{[^{}]*\}/g, '{…}').replace(/\[[^[\]]*\]/g, (group) => (group.includes('=') ? '[…]' : group));
   }
   // `name="value"`, `name=value` (and `!=`, `=~`, `!~`) outside braces: a label pair of some series.
-  text = text.replace(/([A-Za-z_][A-Za-z0-9_.]*\s*(?:=~|!~|!=|==?))\s*(?:"(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|`[^`]*`?|[^\s,;)\]}]+)/g, '$1…');
+  // The name is a whole run of name characters (never begun inside one, so a run is scanned once).
+  text = text.replace(/(?<![A-Za-z0-9_.])([A-Za-z0-9_.]+\s*(?:=~|!~|!=|==?))\s*(?:"(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|`[^`]*`?|[^\s,;)\]}]+)/g, '$1…');
   // eslint-disable-next-line no-control-regex
   text = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
   return text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE)}…` : text;
