@@ -148,3 +148,49 @@ describe('metrics upstream mode: the engine\'s error message is cleaned in linea
     }
   });
 });
+
+describe('metrics upstream mode: limit on labels and label values against an engine that ignores it', () => {
+  // Prometheus before 2.51 answers every value whatever `limit` says: a label of unique ids is
+  // hundreds of megabytes, which parsed whole to cut it would exhaust serve's 192 MiB heap.
+  const CAP = 64 * 1_048_576;
+  const piece = Buffer.from(`"value-${'x'.repeat(30)}",`.repeat(1000));
+  let written = 0;
+  let ended = false;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      written = 0;
+      ended = false;
+      res.write('{"status":"success","data":["first","second",');
+      const pump = (): void => {
+        while (written < CAP) {
+          written += piece.length;
+          if (!res.write(piece)) {
+            res.once('drain', pump);
+            return;
+          }
+        }
+        ended = true;
+        res.end('"last"],"warnings":["an engine warning"]}');
+      };
+      res.on('close', () => res.removeAllListeners('drain'));
+      pump();
+    });
+  });
+  let client: UpstreamClient;
+  useStandInEngine(server, (c) => {
+    client = c;
+  }, { timeoutMs: 20_000 });
+
+  it('cuts the answer as it arrives: the first `limit` entries, a bounded read', async () => {
+    const backend = upstreamBackend({ client, maxSeries: 100, lookbackMs: 300_000, writeLimits: DEFAULT_REMOTE_WRITE_LIMITS, log: pino({ level: 'silent' }), metrics: undefined });
+    const request = { tenant: '00000000-0000-4000-8000-00000000abcd', now: Date.now(), params: new Map([['limit', ['2']]]) };
+    for (const read of [() => backend.labelValues(request, 'id'), () => backend.labelNames(request)]) {
+      const body = JSON.parse(String(await read()));
+      assert.deepEqual(body, { status: 'success', data: ['first', 'second'], warnings: ['results truncated due to limit'] });
+      assert.equal(ended, false, `the engine's whole answer (${(written / 1e6).toFixed(0)} MB) was read to cut it to 2 entries`);
+      assert.ok(written < 16 * 1_048_576, `the engine wrote ${(written / 1e6).toFixed(0)} MB before probectl stopped reading`);
+    }
+  });
+});

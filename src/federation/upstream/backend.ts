@@ -22,7 +22,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ProbectlError } from '../../core/errors.ts';
 import { all, first, matchParams, type PromParams } from '../api/params.ts';
-import { labelsJson, promTimestamp, scalarJson, stringsJson, successBody } from '../api/json.ts';
+import { goJsonString, labelsJson, promTimestamp, scalarJson, successBody } from '../api/json.ts';
 import type { MetricsBackend, ReadRequest, WriteAnswer, WriteRequestIn } from '../backend.ts';
 import { constantRangeBody, limitOf, TRUNCATED, withParam, type GzipBody } from '../api/queries.ts';
 import { evaluateConstant, isConstantExpression } from '../enforce/constant.ts';
@@ -41,7 +41,7 @@ import { answerError, UPSTREAM_WRITE_CONNECTIONS, type Params, type UpstreamAnsw
 import { encodeTenantColumns, encodeTenantWriteRequest } from './encode.ts';
 import { gzipped, withEmptyInstance } from './federate-instance.ts';
 import { scopeQuery, type ScopedQuery } from './promql.ts';
-import { MAX_SERIES_GAP_BYTES, SeriesAnswerCounter } from './series-count.ts';
+import { ListAnswerCut, MAX_SERIES_GAP_BYTES, SeriesAnswerCounter } from './series-count.ts';
 import { TenantBoundedCache } from '../tenant-cache.ts';
 import { QueryLimiter } from '../api/limiter.ts';
 
@@ -92,7 +92,8 @@ function windowParams(params: PromParams): Params {
 }
 
 /**
- * The engine's 2xx answer of a list (series, labels, label values) cut to the caller's `limit`
+ * The engine's 2xx answer of a list (series: at most PROBECTL_METRICS_MAX_SERIES + 1 of them, read
+ * as they arrived; labels and label values are cut as they arrive instead, cutList) cut to the caller's `limit`
  * (0: none) as Prometheus 2.51+ cuts it: the first `limit` entries and the warning "results
  * truncated due to limit" beside the engine's own warnings. The engine is asked for limit + 1
  * entries (an engine that takes `limit` bounds its answer, and one more tells that there were
@@ -117,7 +118,6 @@ function limitParam(limit: number): Params {
   return limit > 0 ? [['limit', String(limit + 1)]] : [];
 }
 
-const stringList = (entries: unknown[]) => stringsJson(entries.map(String));
 const labelSetList = (entries: unknown[]) => `[${entries.map((e) => labelsJson(e as Record<string, string>)).join(',')}]`;
 
 /** The caller's `lookback_delta` in ms (0: not given, the engine's default). */
@@ -149,6 +149,29 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
     const a = await answer;
     if (a.status >= 200 && a.status < 300) return a.body;
     throw answerError(a, what, log);
+  }
+
+  /**
+   * The engine's list answer (labels, label values) cut to the caller's `limit` as cutToLimit
+   * cuts it, read as it arrives and no further than `limit` + 1 entries (ListAnswerCut): an engine
+   * that ignores `limit` answers every value — hundreds of megabytes for a label of unique ids,
+   * which parsed whole would exhaust the server's heap. An answer within the limit, or not a list
+   * of entries, passes unchanged (read whole, as bytes).
+   */
+  async function cutList(answer: Promise<UpstreamAnswer | UpstreamStream>, what: string, limit: number): Promise<Buffer> {
+    const a = await answer;
+    if (!('chunks' in a)) throw answerError(a, what, log);
+    const cut = new ListAnswerCut(limit, (entry) => goJsonString(String(entry)));
+    const parts: Buffer[] = [];
+    for await (const chunk of a.chunks) {
+      if (!cut.broken && cut.feed(chunk) > limit) {
+        // The entries stay bytes (a limit just under the count keeps almost all of them): successBody's frame around them.
+        const [before, after] = successBody('\u0000', [...cut.warnings.filter((w) => w !== TRUNCATED), TRUNCATED]).split('\u0000') as [string, string];
+        return Buffer.concat([Buffer.from(before), cut.entries(), Buffer.from(after)]);
+      }
+      parts.push(chunk);
+    }
+    return Buffer.concat(parts);
   }
 
   /** The engine's 2xx answer as it arrives (a query_range of 10,000 series is tens of megabytes: never held whole), or its error. */
@@ -286,7 +309,9 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       const sets = matchSelectors(r.tenant, r.params);
       if (sets.length > 0) await guard(r, sets, startOf(win), endOf(win));
       const match = sets.length > 0 ? sets : [tenantOnly(r.tenant)];
-      return cutToLimit(await ok(client.api(r.tenant, '/api/v1/labels', [...match.map((s): [string, string] => ['match[]', s]), ...win, ...limitParam(limit)], r.signal), 'labels'), limit, stringList);
+      const params: Params = [...match.map((s): [string, string] => ['match[]', s]), ...win, ...limitParam(limit)];
+      if (limit === 0) return ok(client.api(r.tenant, '/api/v1/labels', params, r.signal), 'labels');
+      return cutList(client.apiScan(r.tenant, '/api/v1/labels', params, r.signal, 'labels'), 'labels', limit);
     },
 
     async labelValues(r, name) {
@@ -299,7 +324,10 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       if (!isLegacyLabelName(name)) return successBody('[]');
       if (sets.length > 0) await guard(r, sets, startOf(win), endOf(win));
       const match = sets.length > 0 ? sets : [tenantOnly(r.tenant)];
-      return cutToLimit(await ok(client.get(r.tenant, `/api/v1/label/${encodeURIComponent(name)}/values`, [...match.map((s): [string, string] => ['match[]', s]), ...win, ...limitParam(limit)], r.signal), 'label values'), limit, stringList);
+      const path = `/api/v1/label/${encodeURIComponent(name)}/values`;
+      const params: Params = [...match.map((s): [string, string] => ['match[]', s]), ...win, ...limitParam(limit)];
+      if (limit === 0) return ok(client.get(r.tenant, path, params, r.signal), 'label values');
+      return cutList(client.getScan(r.tenant, path, params, r.signal, 'label values'), 'label values', limit);
     },
 
     async exemplars(r) {

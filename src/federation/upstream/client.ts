@@ -242,6 +242,11 @@ export class UpstreamClient {
     return this.callStreaming(this.apiUrl(path), tenant, { ...formCall(params, signal), what }, {}, 'whole');
   }
 
+  /** As apiScan, as a GET (label values, which only takes GET). */
+  getScan(tenant: string, path: string, params: Params, signal: AbortSignal | undefined, what: string): Promise<UpstreamAnswer | UpstreamStream> {
+    return this.callStreaming(this.getUrl(path, params), tenant, { method: 'GET', headers: {}, signal, what }, {}, 'whole');
+  }
+
   /** `GET <url><path>?params` (federate, which only takes GET). */
   get(tenant: string, path: string, params: Params, signal?: AbortSignal): Promise<UpstreamAnswer> {
     return this.call(this.getUrl(path, params), tenant, { method: 'GET', headers: {}, signal });

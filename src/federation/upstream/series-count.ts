@@ -82,3 +82,80 @@ export class SeriesAnswerCounter {
     return !this.failed && this.parser.isEnded;
   }
 }
+
+/** Bytes of re-rendered entries gathered before they are moved out of the heap into a Buffer. */
+const KEPT_PIECE_CHARS = 65_536;
+
+/**
+ * The first `limit` entries of a list answer (`{"status":"success","data":[…],"warnings":[…]}`:
+ * labels, label values) as its bytes arrive, for a caller's `limit` an engine may ignore
+ * (Prometheus before 2.51 answers every value): each entry is rendered (`render`, the JSON of one
+ * entry) as it closes and its parsed value dropped, the rendered text kept in Buffers, so cutting
+ * an answer of hundreds of megabytes to its first entries never parses it whole into the heap.
+ * The caller stops feeding once `count` passes `limit`. Warnings before that point are kept;
+ * more than MAX_SERIES_GAP_BYTES without an entry closing is `broken`, as for SeriesAnswerCounter.
+ */
+export class ListAnswerCut {
+  /** Entries counted so far. */
+  count = 0;
+  /** The engine's warnings seen so far (strings only). */
+  readonly warnings: string[] = [];
+  private readonly kept: Buffer[] = [];
+  private pending = '';
+  private readonly parser = new JSONParser({ paths: ['$.data.*', '$.warnings.*'], keepStack: false });
+  private failed = false;
+  private gap = 0;
+  private readonly limit: number;
+  private readonly render: (entry: unknown) => string;
+
+  /** `render`: the JSON text of one entry. */
+  constructor(limit: number, render: (entry: unknown) => string) {
+    this.limit = limit;
+    this.render = render;
+    this.parser.onValue = ({ value, stack }) => {
+      const field = stack[1]?.key;
+      if (field === 'warnings') {
+        if (typeof value === 'string' && this.warnings.length < 100) this.warnings.push(value);
+        return;
+      }
+      this.count++;
+      if (this.count > this.limit) return;
+      this.pending += `${this.count > 1 ? ',' : ''}${this.render(value)}`;
+      if (this.pending.length >= KEPT_PIECE_CHARS) this.flush();
+    };
+    this.parser.onError = () => {
+      this.failed = true;
+    };
+  }
+
+  /** Feeds the next bytes; returns the count so far. */
+  feed(chunk: Uint8Array): number {
+    if (this.failed || this.parser.isEnded) return this.count;
+    const before = this.count;
+    try {
+      this.parser.write(chunk);
+    } catch {
+      this.failed = true;
+    }
+    this.gap = this.count > before ? 0 : this.gap + chunk.length;
+    if (this.gap > MAX_SERIES_GAP_BYTES && !this.parser.isEnded) this.failed = true;
+    return this.count;
+  }
+
+  /** What was fed is not (the start of) a list answer of bounded entries: reading further cannot make it one. */
+  get broken(): boolean {
+    return this.failed;
+  }
+
+  /** The JSON array of the first `limit` entries. */
+  entries(): Buffer {
+    this.flush();
+    return Buffer.concat([Buffer.from('['), ...this.kept, Buffer.from(']')]);
+  }
+
+  private flush(): void {
+    if (this.pending === '') return;
+    this.kept.push(Buffer.from(this.pending, 'utf8'));
+    this.pending = '';
+  }
+}
