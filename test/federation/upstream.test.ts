@@ -357,6 +357,16 @@ describe('metrics upstream mode (header tenancy, Mimir stand-in over HTTPS)', ()
       assert.equal(t.status, 503, `${status}: ${t.text}`);
       assert.equal(t.headers['retry-after'], '5');
     }
+    // An answer about the write URL or the way to it (no receiver there, a proxy), not about the batch: retried too.
+    for (const status of [404, 405, 407, 415, 421, 426]) {
+      mimir.failNext(1, status, '404 page not found');
+      const t = await remoteWrite(app, a.token, [{ labels: { __name__: 'down_metric' }, samples: [[now, 1]] }]);
+      assert.deepEqual([t.status, t.headers['retry-after'], t.json.code], [503, '5', 'PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE'], `${status}: ${t.text}`);
+      assert.match(t.json.message, new RegExp(`HTTP ${status} to the remote-write: the operator must check PROBECTL_METRICS_UPSTREAM_WRITE_URL`));
+    }
+    // A 400 is about the batch: passed on, the sender drops it.
+    mimir.failNext(1, 400, 'out of bounds');
+    assert.equal((await remoteWrite(app, a.token, [{ labels: { __name__: 'down_metric' }, samples: [[now, 1]] }])).status, 400);
     // Retried once the engine is back: stored.
     const w3 = await remoteWrite(app, a.token, [{ labels: { __name__: 'down_metric' }, samples: [[now, 1]] }]);
     assert.equal(w3.status, 204, w3.text);

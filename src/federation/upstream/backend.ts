@@ -448,8 +448,21 @@ export function sendSeries(deps: Pick<UpstreamBackendDeps, 'client' | 'log'>, te
 async function forward(deps: Pick<UpstreamBackendDeps, 'client' | 'log'>, body: Buffer, tenant: string, signal?: AbortSignal, timeoutMs?: number): Promise<void> {
   const answer = await deps.client.write(tenant, body, signal, timeoutMs);
   if (answer.status >= 200 && answer.status < 300) return;
+  if (WRITE_CONFIG_STATUSES.has(answer.status)) {
+    deps.log.error({ status: answer.status }, 'metrics upstream answered the remote-write as if the write URL or the way to it were wrong (PROBECTL_METRICS_UPSTREAM_WRITE_URL, a proxy): senders are told 503 and keep their batches');
+    throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine answered HTTP ${answer.status} to the remote-write: the operator must check PROBECTL_METRICS_UPSTREAM_WRITE_URL; retry later`);
+  }
   throw answerError(answer, 'remote-write', deps.log);
 }
+
+/**
+ * Engine answers to a remote-write that speak of probectl's configuration, not of the batch — no
+ * receiver at the write URL (404; Prometheus without --web.enable-remote-write-receiver), a method
+ * or protocol it does not take there (405, 415, 426), a proxy wanting credentials (407), a
+ * misdirected request (421): a 503, as for a refused credential, so the sender keeps its batch
+ * and retries while the operator fixes it, where passing the 4xx on would make it drop the batch.
+ */
+const WRITE_CONFIG_STATUSES: ReadonlySet<number> = new Set([404, 405, 407, 415, 421, 426]);
 
 /**
  * probectl's own series into the engine: the `append` of the store interface the
