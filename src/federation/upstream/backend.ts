@@ -92,15 +92,14 @@ function windowParams(params: PromParams): Params {
 }
 
 /**
- * The engine's 2xx answer of a list (series: at most PROBECTL_METRICS_MAX_SERIES + 1 of them, read
- * as they arrived; labels and label values are cut as they arrive instead, cutList) cut to the caller's `limit`
- * (0: none) as Prometheus 2.51+ cuts it: the first `limit` entries and the warning "results
- * truncated due to limit" beside the engine's own warnings. The engine is asked for limit + 1
- * entries (an engine that takes `limit` bounds its answer, and one more tells that there were
- * more); an engine that ignores it (Prometheus before 2.51) answers everything, cut here. An
- * answer within the limit, or not a JSON list, passes unchanged.
+ * The engine's series answer (at most PROBECTL_METRICS_MAX_SERIES + 1 series, read as they
+ * arrived: readSeries) cut to the caller's `limit` (0: none) as Prometheus 2.51+ cuts it: the
+ * first `limit` series and the warning "results truncated due to limit" beside the engine's own
+ * warnings — also when the engine ignored `limit` (Prometheus before 2.51). An answer within the
+ * limit, or not a JSON list, passes unchanged. (Labels and label values are cut as they arrive
+ * instead: cutList.)
  */
-function cutToLimit(body: Buffer, limit: number, render: (entries: unknown[]) => string): Buffer {
+function cutSeries(body: Buffer, limit: number): Buffer {
   if (limit === 0) return body;
   let answer: { data?: unknown; warnings?: unknown };
   try {
@@ -110,15 +109,14 @@ function cutToLimit(body: Buffer, limit: number, render: (entries: unknown[]) =>
   }
   if (!Array.isArray(answer.data) || answer.data.length <= limit) return body;
   const warnings = Array.isArray(answer.warnings) ? answer.warnings.filter((w): w is string => typeof w === 'string' && w !== TRUNCATED) : [];
-  return Buffer.from(successBody(render(answer.data.slice(0, limit)), [...warnings, TRUNCATED]));
+  const series = answer.data.slice(0, limit).map((e) => labelsJson(e as Record<string, string>));
+  return Buffer.from(successBody(`[${series.join(',')}]`, [...warnings, TRUNCATED]));
 }
 
 /** `limit` as sent to the engine: one more than the caller's, so a cut answer is told from a whole one. */
 function limitParam(limit: number): Params {
   return limit > 0 ? [['limit', String(limit + 1)]] : [];
 }
-
-const labelSetList = (entries: unknown[]) => `[${entries.map((e) => labelsJson(e as Record<string, string>)).join(',')}]`;
 
 /** The caller's `lookback_delta` in ms (0: not given, the engine's default). */
 function lookbackOf(params: PromParams): number {
@@ -152,7 +150,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
   }
 
   /**
-   * The engine's list answer (labels, label values) cut to the caller's `limit` as cutToLimit
+   * The engine's list answer (labels, label values) cut to the caller's `limit` as cutSeries
    * cuts it, read as it arrives and no further than `limit` + 1 entries (ListAnswerCut): an engine
    * that ignores `limit` answers every value — hundreds of megabytes for a label of unique ids,
    * which parsed whole would exhaust the server's heap. An answer within the limit, or not a list
@@ -300,7 +298,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       // Read as it arrives and refused past the limit (series that appeared since the guard's count, kept 30 s).
       const { count, body } = await readSeries(r, [...sets.map((s): [string, string] => ['match[]', s]), ...win], 'series', true);
       if (count > deps.maxSeries) throw tooMany(deps.maxSeries);
-      return cutToLimit(body, limit, labelSetList);
+      return cutSeries(body, limit);
     },
 
     async labelNames(r) {
