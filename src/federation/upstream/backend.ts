@@ -21,6 +21,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ProbectlError } from '../../core/errors.ts';
+import { parseJson } from '../../core/json.ts';
 import { all, first, matchParams, type PromParams } from '../api/params.ts';
 import { goJsonString, labelsJson, promTimestamp, scalarJson, successBody } from '../api/json.ts';
 import type { MetricsBackend, ReadRequest, WriteAnswer, WriteRequestIn } from '../backend.ts';
@@ -103,7 +104,7 @@ function cutSeries(body: Buffer, limit: number): Buffer {
   if (limit === 0) return body;
   let answer: { data?: unknown; warnings?: unknown };
   try {
-    answer = JSON.parse(body.toString('utf8')) as typeof answer;
+    answer = parseJson(body.toString('utf8')) as typeof answer;
   } catch {
     return body;
   }
