@@ -21,7 +21,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ProbectlError } from '../../core/errors.ts';
-import { parseJson } from '../../core/json.ts';
 import { all, first, matchParams, type PromParams } from '../api/params.ts';
 import { goJsonString, labelsJson, promTimestamp, scalarJson, successBody } from '../api/json.ts';
 import type { MetricsBackend, ReadRequest, WriteAnswer, WriteRequestIn } from '../backend.ts';
@@ -93,25 +92,32 @@ function windowParams(params: PromParams): Params {
 }
 
 /**
- * The engine's series answer (at most PROBECTL_METRICS_MAX_SERIES + 1 series, read as they
- * arrived: readSeries) cut to the caller's `limit` (0: none) as Prometheus 2.51+ cuts it: the
- * first `limit` series and the warning "results truncated due to limit" beside the engine's own
- * warnings — also when the engine ignored `limit` (Prometheus before 2.51). An answer within the
- * limit, or not a JSON list, passes unchanged. (Labels and label values are cut as they arrive
- * instead: cutList.)
+ * A list answer's bytes (`{"status":"success","data":[…],"warnings":[…]}`: series, labels,
+ * label values) cut to the caller's `limit` (> 0) as Prometheus 2.51+ cuts it — the first
+ * `limit` entries and the warning "results truncated due to limit" beside the engine's warnings
+ * seen before the cut — also when the engine ignored `limit` (Prometheus before 2.51). Read no
+ * further than `limit` + 1 entries, each parsed and rendered again (`render`: the JSON of one
+ * entry) as it closes (ListAnswerCut): an answer of hundreds of megabytes, a label of unique ids,
+ * is never parsed whole into the heap. An answer within the limit, or not a list of entries,
+ * comes back unchanged (read whole, as bytes).
  */
-function cutSeries(body: Buffer, limit: number): Buffer {
-  if (limit === 0) return body;
-  let answer: { data?: unknown; warnings?: unknown };
-  try {
-    answer = parseJson(body.toString('utf8')) as typeof answer;
-  } catch {
-    return body;
+async function cutEntries(chunks: AsyncIterable<Buffer> | Iterable<Buffer>, limit: number, render: (entry: unknown) => string): Promise<Buffer> {
+  const cut = new ListAnswerCut(limit, render);
+  const parts: Buffer[] = [];
+  for await (const chunk of chunks) {
+    if (!cut.broken && cut.feed(chunk) > limit) {
+      // The entries stay bytes (a limit just under the count keeps almost all of them): successBody's frame around them.
+      const [before, after] = successBody('\u0000', [...cut.warnings.filter((w) => w !== TRUNCATED), TRUNCATED]).split('\u0000') as [string, string];
+      return Buffer.concat([Buffer.from(before), cut.entries(), Buffer.from(after)]);
+    }
+    parts.push(chunk);
   }
-  if (!Array.isArray(answer.data) || answer.data.length <= limit) return body;
-  const warnings = Array.isArray(answer.warnings) ? answer.warnings.filter((w): w is string => typeof w === 'string' && w !== TRUNCATED) : [];
-  const series = answer.data.slice(0, limit).map((e) => labelsJson(e as Record<string, string>));
-  return Buffer.from(successBody(`[${series.join(',')}]`, [...warnings, TRUNCATED]));
+  return Buffer.concat(parts);
+}
+
+/** `body` in slices of 64 KiB (an answer already held, fed to cutEntries as if it arrived). */
+function* slices(body: Buffer): Generator<Buffer> {
+  for (let at = 0; at < body.length; at += 65_536) yield body.subarray(at, at + 65_536);
 }
 
 /** `limit` as sent to the engine: one more than the caller's, so a cut answer is told from a whole one. */
@@ -150,27 +156,11 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
     throw answerError(a, what, log);
   }
 
-  /**
-   * The engine's list answer (labels, label values) cut to the caller's `limit` as cutSeries
-   * cuts it, read as it arrives and no further than `limit` + 1 entries (ListAnswerCut): an engine
-   * that ignores `limit` answers every value — hundreds of megabytes for a label of unique ids,
-   * which parsed whole would exhaust the server's heap. An answer within the limit, or not a list
-   * of entries, passes unchanged (read whole, as bytes).
-   */
+  /** The engine's list answer (labels, label values) as it arrives, cut to the caller's `limit` (> 0): cutEntries. */
   async function cutList(answer: Promise<UpstreamAnswer | UpstreamStream>, what: string, limit: number): Promise<Buffer> {
     const a = await answer;
     if (!('chunks' in a)) throw answerError(a, what, log);
-    const cut = new ListAnswerCut(limit, (entry) => goJsonString(String(entry)));
-    const parts: Buffer[] = [];
-    for await (const chunk of a.chunks) {
-      if (!cut.broken && cut.feed(chunk) > limit) {
-        // The entries stay bytes (a limit just under the count keeps almost all of them): successBody's frame around them.
-        const [before, after] = successBody('\u0000', [...cut.warnings.filter((w) => w !== TRUNCATED), TRUNCATED]).split('\u0000') as [string, string];
-        return Buffer.concat([Buffer.from(before), cut.entries(), Buffer.from(after)]);
-      }
-      parts.push(chunk);
-    }
-    return Buffer.concat(parts);
+    return cutEntries(a.chunks, limit, (entry) => goJsonString(String(entry)));
   }
 
   /** The engine's 2xx answer as it arrives (a query_range of 10,000 series is tens of megabytes: never held whole), or its error. */
@@ -299,7 +289,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       // Read as it arrives and refused past the limit (series that appeared since the guard's count, kept 30 s).
       const { count, body } = await readSeries(r, [...sets.map((s): [string, string] => ['match[]', s]), ...win], 'series', true);
       if (count > deps.maxSeries) throw tooMany(deps.maxSeries);
-      return cutSeries(body, limit);
+      return limit === 0 ? body : cutEntries(slices(body), limit, (entry) => labelsJson(entry as Record<string, string>));
     },
 
     async labelNames(r) {

@@ -88,7 +88,7 @@ const KEPT_PIECE_CHARS = 65_536;
 
 /**
  * The first `limit` entries of a list answer (`{"status":"success","data":[…],"warnings":[…]}`:
- * labels, label values) as its bytes arrive, for a caller's `limit` an engine may ignore
+ * series, labels, label values) as its bytes arrive, for a caller's `limit` an engine may ignore
  * (Prometheus before 2.51 answers every value): each entry is rendered (`render`, the JSON of one
  * entry) as it closes and its parsed value dropped, the rendered text kept in Buffers, so cutting
  * an answer of hundreds of megabytes to its first entries never parses it whole into the heap.
