@@ -22,30 +22,32 @@ import { JSONParser } from '@streamparser/json';
  */
 export const MAX_SERIES_GAP_BYTES = 4 * 1_048_576;
 
-export class SeriesAnswerCounter {
-  /** Series counted so far. */
+/**
+ * A list answer read as its bytes arrive: a streaming parser over `paths`, `count` the entries
+ * the subclass counted (in its parser's onValue), `broken` once what was fed is not (the start
+ * of) such an answer — not JSON, or more than MAX_SERIES_GAP_BYTES without an entry closing
+ * (`oversized`): the parser builds every value it reads, so such a value is read no further.
+ */
+abstract class StreamedList {
+  /** Entries counted so far. */
   count = 0;
-  private readonly parser = new JSONParser({ paths: ['$.data.*', '$'], keepStack: false });
-  private root: unknown;
-  private failed = false;
-  /** Bytes fed since a series last closed. */
+  protected readonly parser: JSONParser;
+  protected failed = false;
+  /** Bytes fed since an entry last closed. */
   private gap = 0;
   private tooLarge = false;
 
-  constructor() {
-    this.parser.onValue = ({ value, key, stack }) => {
-      if (stack.length === 0) this.root = value;
-      else if (stack.length === 2 && typeof key === 'number') this.count++;
-    };
+  constructor(paths: string[]) {
+    this.parser = new JSONParser({ paths, keepStack: false });
     this.parser.onError = () => {
       this.failed = true;
     };
   }
 
-  /** Feeds the next bytes; returns the count so far. Bytes that are not JSON end the count (complete stays false). */
+  /** Feeds the next bytes; returns the count so far. */
   feed(chunk: Uint8Array): number {
     if (this.failed || this.parser.isEnded) {
-      if (!this.failed && chunk.some((c) => c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09)) this.failed = true;
+      this.fedAfterEnd(chunk);
       return this.count;
     }
     const before = this.count;
@@ -62,14 +64,34 @@ export class SeriesAnswerCounter {
     return this.count;
   }
 
-  /** More than MAX_SERIES_GAP_BYTES came without a series closing: not a series answer, and not read further. */
+  /** Bytes fed once the answer ended or broke (nothing by default). */
+  protected fedAfterEnd(_chunk: Uint8Array): void {}
+
+  /** More than MAX_SERIES_GAP_BYTES came without an entry closing: not a list answer, and not read further. */
   get oversized(): boolean {
     return this.tooLarge;
   }
 
-  /** What was fed is not (the start of) one JSON value: reading further cannot make it a count. */
+  /** What was fed is not (the start of) a list answer of bounded entries: reading further cannot make it one. */
   get broken(): boolean {
     return this.failed;
+  }
+}
+
+export class SeriesAnswerCounter extends StreamedList {
+  private root: unknown;
+
+  constructor() {
+    super(['$.data.*', '$']);
+    this.parser.onValue = ({ value, key, stack }) => {
+      if (stack.length === 0) this.root = value;
+      else if (stack.length === 2 && typeof key === 'number') this.count++;
+    };
+  }
+
+  /** Bytes that are not blanks after the answer ended make it not one JSON value (complete stays false). */
+  protected override fedAfterEnd(chunk: Uint8Array): void {
+    if (!this.failed && chunk.some((c) => c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09)) this.failed = true;
   }
 
   /** The top object held a `data` array. */
@@ -95,21 +117,17 @@ const KEPT_PIECE_CHARS = 65_536;
  * The caller stops feeding once `count` passes `limit`. Warnings before that point are kept;
  * more than MAX_SERIES_GAP_BYTES without an entry closing is `broken`, as for SeriesAnswerCounter.
  */
-export class ListAnswerCut {
-  /** Entries counted so far. */
-  count = 0;
+export class ListAnswerCut extends StreamedList {
   /** The engine's warnings seen so far (strings only). */
   readonly warnings: string[] = [];
   private readonly kept: Buffer[] = [];
   private pending = '';
-  private readonly parser = new JSONParser({ paths: ['$.data.*', '$.warnings.*'], keepStack: false });
-  private failed = false;
-  private gap = 0;
   private readonly limit: number;
   private readonly render: (entry: unknown) => string;
 
   /** `render`: the JSON text of one entry. */
   constructor(limit: number, render: (entry: unknown) => string) {
+    super(['$.data.*', '$.warnings.*']);
     this.limit = limit;
     this.render = render;
     this.parser.onValue = ({ value, stack }) => {
@@ -123,28 +141,6 @@ export class ListAnswerCut {
       this.pending += `${this.count > 1 ? ',' : ''}${this.render(value)}`;
       if (this.pending.length >= KEPT_PIECE_CHARS) this.flush();
     };
-    this.parser.onError = () => {
-      this.failed = true;
-    };
-  }
-
-  /** Feeds the next bytes; returns the count so far. */
-  feed(chunk: Uint8Array): number {
-    if (this.failed || this.parser.isEnded) return this.count;
-    const before = this.count;
-    try {
-      this.parser.write(chunk);
-    } catch {
-      this.failed = true;
-    }
-    this.gap = this.count > before ? 0 : this.gap + chunk.length;
-    if (this.gap > MAX_SERIES_GAP_BYTES && !this.parser.isEnded) this.failed = true;
-    return this.count;
-  }
-
-  /** What was fed is not (the start of) a list answer of bounded entries: reading further cannot make it one. */
-  get broken(): boolean {
-    return this.failed;
   }
 
   /** The JSON array of the first `limit` entries. */
