@@ -14,7 +14,7 @@ import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { encodeWriteRequest, form, REMOTE_WRITE_HEADERS, remoteWrite } from '../helpers/remote-write.ts';
 import { testCa } from '../helpers/tls.ts';
 import { startMimir, type MimirStandIn } from './servers/mimir.ts';
-import { useStandInEngine } from './servers/plain-client.ts';
+import { pumpAnswer, useStandInEngine, type PumpProgress } from './servers/plain-client.ts';
 
 const G = '/v1/grafana/api/v1';
 const PASSWORD = 'upstream-s3cret-password';
@@ -105,20 +105,13 @@ describe('metrics upstream mode: more query slots than connections', () => {
 });
 
 describe('metrics upstream mode: a remote-write answered 2xx with a body that does not end', () => {
-  let written = 0;
+  let sent: PumpProgress = { written: 0, ended: false };
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       // Stored, then a body as fast as the reader takes it, without end.
       res.writeHead(200, { 'content-type': 'text/plain' });
-      written = 0;
-      const piece = Buffer.alloc(65_536, 0x20);
-      const pump = (): void => {
-        while (res.write(piece)) written += piece.length;
-        res.once('drain', pump);
-      };
-      res.on('close', () => res.removeAllListeners('drain'));
-      pump();
+      sent = pumpAnswer(res, '', Buffer.alloc(65_536, 0x20), Infinity, '');
     });
   });
   let client: UpstreamClient;
@@ -132,7 +125,7 @@ describe('metrics upstream mode: a remote-write answered 2xx with a body that do
     const answer = await backend.write({ tenant: '00000000-0000-4000-8000-00000000abcd', now: Date.now(), contentType: REMOTE_WRITE_HEADERS['content-type'], contentEncoding: 'snappy', body: encodeWriteRequest([{ labels: { __name__: 'x' }, samples: [[Date.now(), 1]] }]) });
     assert.equal(answer.status, 204, String(answer.body));
     assert.ok(Date.now() - started < 5000, `answered after ${Date.now() - started} ms`);
-    assert.ok(written < 16 * 1_048_576, `probectl read ${(written / 1e6).toFixed(0)} MB of an answer nobody reads`);
+    assert.ok(sent.written < 16 * 1_048_576, `probectl read ${(sent.written / 1e6).toFixed(0)} MB of an answer nobody reads`);
   });
 });
 
@@ -154,28 +147,12 @@ describe('metrics upstream mode: limit on labels and label values against an eng
   // hundreds of megabytes, which parsed whole to cut it would exhaust serve's 192 MiB heap.
   const CAP = 64 * 1_048_576;
   const piece = Buffer.from(`"value-${'x'.repeat(30)}",`.repeat(1000));
-  let written = 0;
-  let ended = false;
+  let answer: PumpProgress = { written: 0, ended: false };
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      written = 0;
-      ended = false;
-      res.write('{"status":"success","data":["first","second",');
-      const pump = (): void => {
-        while (written < CAP) {
-          written += piece.length;
-          if (!res.write(piece)) {
-            res.once('drain', pump);
-            return;
-          }
-        }
-        ended = true;
-        res.end('"last"],"warnings":["an engine warning"]}');
-      };
-      res.on('close', () => res.removeAllListeners('drain'));
-      pump();
+      answer = pumpAnswer(res, '{"status":"success","data":["first","second",', piece, CAP, '"last"],"warnings":["an engine warning"]}');
     });
   });
   let client: UpstreamClient;
@@ -189,8 +166,8 @@ describe('metrics upstream mode: limit on labels and label values against an eng
     for (const read of [() => backend.labelValues(request, 'id'), () => backend.labelNames(request)]) {
       const body = JSON.parse(String(await read()));
       assert.deepEqual(body, { status: 'success', data: ['first', 'second'], warnings: ['results truncated due to limit'] });
-      assert.equal(ended, false, `the engine's whole answer (${(written / 1e6).toFixed(0)} MB) was read to cut it to 2 entries`);
-      assert.ok(written < 16 * 1_048_576, `the engine wrote ${(written / 1e6).toFixed(0)} MB before probectl stopped reading`);
+      assert.equal(answer.ended, false, `the engine's whole answer (${(answer.written / 1e6).toFixed(0)} MB) was read to cut it to 2 entries`);
+      assert.ok(answer.written < 16 * 1_048_576, `the engine wrote ${(answer.written / 1e6).toFixed(0)} MB before probectl stopped reading`);
     }
   });
 });

@@ -13,7 +13,7 @@ import { upstreamBackend } from '../../src/federation/upstream/backend.ts';
 import type { UpstreamClient } from '../../src/federation/upstream/client.ts';
 import { MAX_SERIES_GAP_BYTES, SeriesAnswerCounter } from '../../src/federation/upstream/series-count.ts';
 import { DEFAULT_REMOTE_WRITE_LIMITS } from '../../src/federation/remote-write/decode.ts';
-import { useStandInEngine } from './servers/plain-client.ts';
+import { pumpAnswer, useStandInEngine, type PumpProgress } from './servers/plain-client.ts';
 
 const TENANT = '00000000-0000-4000-8000-00000000abcd';
 
@@ -116,8 +116,7 @@ describe('upstream cardinality guard', () => {
 describe('upstream cardinality guard against an engine that ignores `limit`', () => {
   const ENTRY = Buffer.from(`{"__name__":"up","job":"many","pad":"${'p'.repeat(900)}","tenant_id":"${TENANT}"},`);
   const CAP = 64 * 1_048_576;
-  let written = 0;
-  let ended = false;
+  let answer: PumpProgress = { written: 0, ended: false };
   let firstFew = false;
   let seriesCalls = 0;
   const server = createServer((req, res) => {
@@ -134,23 +133,8 @@ describe('upstream cardinality guard against an engine that ignores `limit`', ()
         res.end(`{"status":"success","data":[{"__name__":"up","job":"many","tenant_id":"${TENANT}"}]}`);
         return;
       }
-      written = 0;
-      ended = false;
-      res.write('{"status":"success","data":[');
       // As fast as the reader takes it, until CAP (64 MB of series), then the rest of the JSON.
-      const pump = (): void => {
-        while (written < CAP) {
-          written += ENTRY.length;
-          if (!res.write(ENTRY)) {
-            res.once('drain', pump);
-            return;
-          }
-        }
-        ended = true;
-        res.end(`{"__name__":"up","job":"last","tenant_id":"${TENANT}"}]}`);
-      };
-      res.on('close', () => res.removeAllListeners('drain'));
-      pump();
+      answer = pumpAnswer(res, '{"status":"success","data":[', ENTRY, CAP, `{"__name__":"up","job":"last","tenant_id":"${TENANT}"}]}`);
     });
   });
   let client: UpstreamClient;
@@ -163,8 +147,8 @@ describe('upstream cardinality guard against an engine that ignores `limit`', ()
     const backend = upstreamBackend({ client, maxSeries: 100, lookbackMs: 300_000, writeLimits: DEFAULT_REMOTE_WRITE_LIMITS, log: pino({ level: 'silent' }), metrics: undefined });
     const request: ReadRequest = { tenant: TENANT, now: Date.now(), params: new Map([['query', ['up{job="many"}']]]) };
     await assert.rejects(backend.instant(request), (err: Error & { code?: string }) => err.code === 'PROBECTL_ERR_METRICS_TOO_MANY_SERIES');
-    assert.equal(ended, false, `the guard read the engine's whole answer (${(written / 1e6).toFixed(0)} MB) to count 101 series`);
-    assert.ok(written < 16 * 1_048_576, `the engine wrote ${(written / 1e6).toFixed(0)} MB before the guard stopped reading`);
+    assert.equal(answer.ended, false, `the guard read the engine's whole answer (${(answer.written / 1e6).toFixed(0)} MB) to count 101 series`);
+    assert.ok(answer.written < 16 * 1_048_576, `the engine wrote ${(answer.written / 1e6).toFixed(0)} MB before the guard stopped reading`);
   });
 
   it('the series API itself is read no further than PROBECTL_METRICS_MAX_SERIES + 1 series either: series written after the guard\'s count are refused, 422, with a bounded read', async () => {
@@ -175,8 +159,8 @@ describe('upstream cardinality guard against an engine that ignores `limit`', ()
       const request: ReadRequest = { tenant: TENANT, now: Date.now(), params: new Map([['match[]', ['up{job="many"}']]]) };
       await assert.rejects(backend.series(request), (err: Error & { code?: string }) => err.code === 'PROBECTL_ERR_METRICS_TOO_MANY_SERIES');
       assert.equal(seriesCalls, 2, 'the guard\'s count, then the series call');
-      assert.equal(ended, false, `the series call read the engine's whole answer (${(written / 1e6).toFixed(0)} MB)`);
-      assert.ok(written < 16 * 1_048_576, `the engine wrote ${(written / 1e6).toFixed(0)} MB before probectl stopped reading`);
+      assert.equal(answer.ended, false, `the series call read the engine's whole answer (${(answer.written / 1e6).toFixed(0)} MB)`);
+      assert.ok(answer.written < 16 * 1_048_576, `the engine wrote ${(answer.written / 1e6).toFixed(0)} MB before probectl stopped reading`);
     } finally {
       firstFew = false;
     }
@@ -192,27 +176,13 @@ describe('upstream cardinality guard against an answer holding no series', () =>
     'a label value that never ends': { head: '{"status":"success","data":[{"__name__":"up","pad":"', piece: 'p'.repeat(65_536) },
   };
   let body = bodies['a string beside data'] as { head: string; piece: string };
-  let written = 0;
+  let answer: PumpProgress = { written: 0, ended: false };
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      written = 0;
-      res.write(body.head);
-      const piece = Buffer.from(body.piece);
       // As fast as the reader takes it, up to 256 MiB.
-      const pump = (): void => {
-        while (written < 256 * 1_048_576) {
-          written += piece.length;
-          if (!res.write(piece)) {
-            res.once('drain', pump);
-            return;
-          }
-        }
-        res.end();
-      };
-      res.on('close', () => res.removeAllListeners('drain'));
-      pump();
+      answer = pumpAnswer(res, body.head, Buffer.from(body.piece), 256 * 1_048_576, '');
     });
   });
   let client: UpstreamClient;
@@ -226,7 +196,7 @@ describe('upstream cardinality guard against an answer holding no series', () =>
       const backend = upstreamBackend({ client, maxSeries: 100, lookbackMs: 300_000, writeLimits: DEFAULT_REMOTE_WRITE_LIMITS, log: pino({ level: 'silent' }), metrics: undefined });
       const request: ReadRequest = { tenant: TENANT, now: Date.now(), params: new Map([['query', ['up{job="many"}']]]) };
       await assert.rejects(backend.instant(request), (err: Error & { code?: string }) => err.code === 'PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE' && /bytes holding no series/.test(err.message));
-      assert.ok(written < 16 * 1_048_576, `the engine wrote ${(written / 1e6).toFixed(0)} MB before the guard stopped reading`);
+      assert.ok(answer.written < 16 * 1_048_576, `the engine wrote ${(answer.written / 1e6).toFixed(0)} MB before the guard stopped reading`);
     });
   }
 });

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before } from 'node:test';
 import { UpstreamClient } from '../../../src/federation/upstream/client.ts';
@@ -36,4 +36,34 @@ export function useStandInEngine(server: Server, ready: (client: UpstreamClient,
     server.closeAllConnections();
     server.close();
   });
+}
+
+/** How far pumpAnswer got: bytes of pieces written, and whether the tail (the answer's end) was. */
+export interface PumpProgress {
+  written: number;
+  ended: boolean;
+}
+
+/**
+ * A stand-in engine's large answer on `res` (its head already sent): `start`, then `piece` as
+ * fast as the reader takes it until `cap` bytes of pieces (Infinity: never ends), then `tail`
+ * and the end. Returns its progress, updated as it goes; stops when the connection closes.
+ */
+export function pumpAnswer(res: ServerResponse, start: string, piece: Buffer, cap: number, tail: string): PumpProgress {
+  const progress: PumpProgress = { written: 0, ended: false };
+  if (start !== '') res.write(start);
+  const pump = (): void => {
+    while (progress.written < cap) {
+      progress.written += piece.length;
+      if (!res.write(piece)) {
+        res.once('drain', pump);
+        return;
+      }
+    }
+    progress.ended = true;
+    res.end(tail);
+  };
+  res.on('close', () => res.removeAllListeners('drain'));
+  pump();
+  return progress;
 }
