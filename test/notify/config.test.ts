@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isProbectlError } from '../../src/core/errors.ts';
 import type { NotifySettings } from '../../src/notify/config/vars.ts';
+import { parseInboundEntries } from '../../src/notify/config/entries.ts';
 import { loadConfig, renderEffectiveConfig } from '../../src/settings.ts';
 
 const A = '7d9c2f4e-1b3a-4c5d-8e6f-0a1b2c3d4e5f';
@@ -193,6 +194,16 @@ describe('PROBECTL_NOTIFY_CONNECTORS and PROBECTL_NOTIFY_INBOUND', () => {
     assert.match(rot, /entry 2 "j1" \(jira\): inbound id "j1" listed twice for other connectors/);
     const rotated = settings({ PROBECTL_NOTIFY_CONNECTORS: `${siteA},${siteB}`, PROBECTL_NOTIFY_INBOUND: `j1:${A}:jira@site-a:cnry-s1,j1:${A}:jira@site-a:cnry-s2` });
     assert.deepEqual(rotated?.inbound.map((i) => [i.id, i.connectors, i.previous]), [['j1', [a], { scheme: 'literal', value: 'cnry-s1' }]]);
+  });
+
+  it('splitting PROBECTL_NOTIFY_INBOUND takes linear time: a comma followed by a long run of blanks (an env value of 128 KiB) is not retried at every length', () => {
+    for (const tail of [' '.repeat(131_072), `a:${' '.repeat(131_072)}`, ` ${' '.repeat(131_072)}:`]) {
+      const started = performance.now();
+      const entries = parseInboundEntries(`ja:${A}:jira:cnry-s1,${tail}`);
+      const ms = performance.now() - started;
+      assert.equal(entries.length, 1, 'the blanks stay in the secret');
+      assert.ok(ms < 1000, `${JSON.stringify(tail.slice(0, 3))}…: ${Math.round(ms)} ms to split`);
+    }
   });
 
   it('an inbound entry whose connector names are malformed is its own entry, refused by name — never joined to the previous entry\'s secret', () => {

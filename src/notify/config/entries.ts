@@ -54,7 +54,9 @@ const CONNECTOR_START = /,(?=\s*[^,|\s]*\s*\|\s*[A-Za-z0-9_-]+\s*\|)/;
 // `,w0rd!:x:y:` must not read as the start of an entry, but `,pd#2:<tenant-uuid>:pagerduty:` is an entry whose id is
 // malformed, refused by its own rules rather than joined to the previous entry's secret.
 const UUID_SHAPE = '[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}';
-const INBOUND_START = new RegExp(`,(?=\\s*(?:[A-Za-z0-9_.-]+\\s*:\\s*[^,:\\s]*|[^,:]+:\\s*${UUID_SHAPE})\\s*:\\s*[A-Za-z0-9_-]+\\s*(?:@[^,:]*)?:)`);
+// No two repeats next to each other match the same blanks (each run of blanks is read one way), so a comma followed by
+// a long run of blanks is not retried at every split of it: the split stays linear in the variable's length.
+const INBOUND_START = new RegExp(`,(?=\\s*(?:[A-Za-z0-9_.-]+\\s*:(?:\\s*[^,:\\s]+)?|(?:[^,:\\s][^,:]*)?:\\s*${UUID_SHAPE})\\s*:\\s*[A-Za-z0-9_-]+\\s*(?:@[^,:]*)?:)`);
 
 function splitOn(raw: string, start: RegExp): string[] {
   return raw.split(start).map((e) => e.trim()).filter((e) => e !== '');
