@@ -90,6 +90,13 @@ function databaseClock(db: Db, local: Clock, log: Logger): DatabaseClock {
   return new DatabaseClock(db, local, clockReporter(log, local));
 }
 
+/**
+ * A reported skew ends once the offset is back within this (ms): half the warning threshold, so an
+ * offset hovering at the threshold (a clock drifting through it, measured with a few ms of jitter)
+ * is one warning, not a warning and an info line at every measurement.
+ */
+export const CLOCK_AGREE_MS = CLOCK_WARN_MS / 2;
+
 /** A skew keeps being reported at most this often while it lasts (ms). */
 export const CLOCK_REPEAT_MS = 3_600_000;
 
@@ -97,7 +104,7 @@ export const CLOCK_REPEAT_MS = 3_600_000;
  * The DatabaseClock's onSync for the server log: a failed measurement is a warning once until one
  * succeeds again; a skew over CLOCK_WARN_MS is a warning when it begins, when it moves by more than
  * CLOCK_WARN_MS since it was last reported, and every CLOCK_REPEAT_MS while it lasts (not at every
- * measurement, once a minute); its end is an info line.
+ * measurement, once a minute); its end (back within CLOCK_AGREE_MS) is an info line.
  */
 export function clockReporter(log: Pick<Logger, 'warn' | 'info'>, local: Clock): (r: { offsetMs: number } | { error: unknown }) => void {
   let failing = false;
@@ -110,8 +117,11 @@ export function clockReporter(log: Pick<Logger, 'warn' | 'info'>, local: Clock):
     }
     failing = false;
     if (Math.abs(r.offsetMs) <= CLOCK_WARN_MS) {
-      if (reported) log.info({ offset_ms: r.offsetMs }, 'metrics: this replica\'s clock agrees with the database\'s again');
-      reported = undefined;
+      // Between CLOCK_AGREE_MS and the threshold a reported skew is neither repeated nor over.
+      if (reported && Math.abs(r.offsetMs) <= CLOCK_AGREE_MS) {
+        log.info({ offset_ms: r.offsetMs }, 'metrics: this replica\'s clock agrees with the database\'s again');
+        reported = undefined;
+      }
       return;
     }
     const now = local.now();

@@ -47,6 +47,20 @@ describe('clockReporter', () => {
     assert.match(lines[4]?.[1] ?? '', /clock is 11 s ahead of the database's/);
   });
 
+  it('a skew hovering at the threshold (measurement jitter of a few ms) is one warning, not a warning and an info line every minute', () => {
+    const { lines, report, tick } = reporter();
+    for (let i = 0; i < 30; i++) {
+      tick(60_000);
+      report({ offsetMs: CLOCK_WARN_MS + (i % 2 === 0 ? 3 : -3) });
+    }
+    assert.deepEqual(lines.map(([l]) => l), ['warn'], 'reported once while it hovers');
+    tick(CLOCK_REPEAT_MS);
+    report({ offsetMs: CLOCK_WARN_MS - 1000 });
+    assert.deepEqual(lines.map(([l]) => l), ['warn'], 'within the threshold a reported skew is not repeated hourly');
+    report({ offsetMs: 100 });
+    assert.deepEqual(lines.map(([l]) => l), ['warn', 'info'], 'its end is said once the clocks really agree');
+  });
+
   it('a failed measurement warns once until one succeeds again', () => {
     const { lines, report } = reporter();
     report({ error: new Error('connection refused') });
