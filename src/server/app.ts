@@ -111,10 +111,10 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
   const logAnswered = opts.logAnsweredErrors ?? true;
   const shapes = routerErrorShapes(opts.routes);
   /** A refusal of the router itself (before any route), in the shape of the route family the path is under. */
-  const routerError = (req: FastifyRequest, reply: FastifyReply, code: ErrorCode, status: number, message: string) => {
+  const routerError = (req: FastifyRequest, reply: FastifyReply, code: ErrorCode, status: number, message: string, extra?: Record<string, unknown>) => {
     const path = req.url.split('?')[0] ?? '';
     const shape = shapes.find((s) => path.startsWith(s.folder));
-    if (!shape) return errorReply(reply, code, status, message);
+    if (!shape) return errorReply(reply, code, status, message, extra);
     const rendered = shape.render({ status, code, message });
     return reply.code(status).type(rendered.contentType).send(rendered.body);
   };
@@ -138,6 +138,9 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
   app.setErrorHandler((err: FastifyError & { validationContext?: string }, req, reply) => {
     const e = describeError(err, deps.config.bodyLimit);
     logError(req, err, e, logAnswered);
+    // A refusal on the way to the not-found answer (checkUrlInput: a NUL in the path or query) is the router's too;
+    // authentication keeps probectl's shape, as in a route's own error handler.
+    if (req.is404 && e.status !== 401 && e.status !== 403) return routerError(req, reply, e.code, e.status, e.message, e.extra);
     return errorReply(reply, e.code, e.status, e.message, e.extra);
   });
 

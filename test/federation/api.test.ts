@@ -149,6 +149,9 @@ describe('metrics federation API', () => {
     assertPromError(await app.request('DELETE', `${G}/query`, { token }), 404, 'not_found', 'no route DELETE /v1/grafana/api/v1/query');
     assertPromError(await app.request('GET', `${G}/label/%E0%A4%A/values`, { token }), 400, 'bad_data', 'the URL path is not valid percent-encoded UTF-8');
     assertPromError(await app.request('GET', `${G}/status/flags`, { token }), 404, 'not_found', 'no route GET /v1/grafana/api/v1/status/flags');
+    // A URL refused on its way to the not-found answer (a NUL, checkUrlInput) is the router's refusal too.
+    const nul = await app.request('GET', `${G}/format_query?query=%00`, { token });
+    assert.deepEqual([nul.status, (nul.json as { status?: string }).status, (nul.json as { errorType?: string }).errorType], [400, 'error', 'bad_data'], nul.text);
     const elsewhere = await app.request('GET', '/v1/grafana/api/v2/query', { token });
     assert.deepEqual([elsewhere.status, elsewhere.json.code], [404, 'PROBECTL_ERR_NOT_FOUND'], 'outside the API\'s folders the router answers in probectl\'s shape');
     const unauth = await app.request('GET', `${G}/query?query=up`);
