@@ -171,3 +171,31 @@ describe('metrics upstream mode: limit on labels and label values against an eng
     }
   });
 });
+
+describe('metrics upstream mode: limit on labels and label values against an engine answering what is not a list of strings', () => {
+  // An answer that is not a list of label names or values is passed on unchanged, as one within the limit
+  // is — never cut into a list the engine did not send (an object's values, "null", "1", "a,b").
+  let answer = '';
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(answer);
+    });
+  });
+  let client: UpstreamClient;
+  useStandInEngine(server, (c) => {
+    client = c;
+  }, { timeoutMs: 10_000 });
+
+  it('passes such an answer on as the engine sent it', async () => {
+    const backend = upstreamBackend({ client, maxSeries: 100, lookbackMs: 300_000, writeLimits: DEFAULT_REMOTE_WRITE_LIMITS, log: pino({ level: 'silent' }), metrics: undefined });
+    const request = { tenant: '00000000-0000-4000-8000-00000000abcd', now: Date.now(), params: new Map([['limit', ['1']]]) };
+    for (const body of ['{"status":"success","data":{"a":"x","b":"y"}}', '{"status":"success","data":[null,"b"]}', '{"status":"success","data":[1,"b"]}', '{"status":"success","data":[["a","b"],"c"]}']) {
+      answer = body;
+      for (const read of [() => backend.labelValues(request, 'id'), () => backend.labelNames(request)]) {
+        assert.equal(String(await read()), body);
+      }
+    }
+  });
+});

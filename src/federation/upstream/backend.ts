@@ -115,6 +115,18 @@ async function cutEntries(chunks: AsyncIterable<Buffer> | Iterable<Buffer>, limi
   return Buffer.concat(parts);
 }
 
+/** A label name or value of a list answer, as Prometheus writes it; anything but a string is not such an answer (cutEntries passes it on unchanged). */
+function nameJson(entry: unknown): string {
+  if (typeof entry !== 'string') throw new TypeError('not a label name or value');
+  return goJsonString(entry);
+}
+
+/** A series of a series answer (an object of string values), as Prometheus writes it; anything else is not such an answer. */
+function seriesJson(entry: unknown): string {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry) || !Object.values(entry).every((v) => typeof v === 'string')) throw new TypeError('not a series');
+  return labelsJson(entry as Record<string, string>);
+}
+
 /** `body` in slices of 64 KiB (an answer already held, fed to cutEntries as if it arrived). */
 function* slices(body: Buffer): Generator<Buffer> {
   for (let at = 0; at < body.length; at += 65_536) yield body.subarray(at, at + 65_536);
@@ -160,7 +172,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
   async function cutList(answer: Promise<UpstreamAnswer | UpstreamStream>, what: string, limit: number): Promise<Buffer> {
     const a = await answer;
     if (!('chunks' in a)) throw answerError(a, what, log);
-    return cutEntries(a.chunks, limit, (entry) => goJsonString(String(entry)));
+    return cutEntries(a.chunks, limit, nameJson);
   }
 
   /** The engine's 2xx answer as it arrives (a query_range of 10,000 series is tens of megabytes: never held whole), or its error. */
@@ -289,7 +301,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       // Read as it arrives and refused past the limit (series that appeared since the guard's count, kept 30 s).
       const { count, body } = await readSeries(r, [...sets.map((s): [string, string] => ['match[]', s]), ...win], 'series', true);
       if (count > deps.maxSeries) throw tooMany(deps.maxSeries);
-      return limit === 0 ? body : cutEntries(slices(body), limit, (entry) => labelsJson(entry as Record<string, string>));
+      return limit === 0 ? body : cutEntries(slices(body), limit, seriesJson);
     },
 
     async labelNames(r) {

@@ -115,7 +115,8 @@ const KEPT_PIECE_CHARS = 65_536;
  * entry) as it closes and its parsed value dropped, the rendered text kept in Buffers, so cutting
  * an answer of hundreds of megabytes to its first entries never parses it whole into the heap.
  * The caller stops feeding once `count` passes `limit`. Warnings before that point are kept;
- * more than MAX_SERIES_GAP_BYTES without an entry closing is `broken`, as for SeriesAnswerCounter.
+ * more than MAX_SERIES_GAP_BYTES without an entry closing is `broken`, as for SeriesAnswerCounter,
+ * and so are a `data` that is not a list and an entry `render` throws on (not of the list's kind).
  */
 export class ListAnswerCut extends StreamedList {
   /** The engine's warnings seen so far (strings only). */
@@ -130,12 +131,14 @@ export class ListAnswerCut extends StreamedList {
     super(['$.data.*', '$.warnings.*']);
     this.limit = limit;
     this.render = render;
-    this.parser.onValue = ({ value, stack }) => {
+    this.parser.onValue = ({ value, key, stack }) => {
       const field = stack[1]?.key;
       if (field === 'warnings') {
         if (typeof value === 'string' && this.warnings.length < 100) this.warnings.push(value);
         return;
       }
+      // `data` is an object, not a list: thrown out of the parser's write, the answer is `broken`.
+      if (typeof key !== 'number') throw new TypeError('data is not a list');
       this.count++;
       if (this.count > this.limit) return;
       this.pending += `${this.count > 1 ? ',' : ''}${this.render(value)}`;
