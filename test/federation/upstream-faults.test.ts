@@ -1,49 +1,26 @@
 // Engine faults in upstream mode that other upstream tests do not cover: one tenant's forwarded
 // remote-writes hanging at the engine must not take the connections every other tenant's calls need.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:http';
 import { describe, it, type TestContext } from 'node:test';
-import pino from 'pino';
-import { DEFAULT_REMOTE_WRITE_LIMITS } from '../../src/federation/remote-write/decode.ts';
-import { upstreamBackend } from '../../src/federation/upstream/backend.ts';
 import { engineMessage, MAX_UPSTREAM_ERROR_BYTES, type UpstreamClient } from '../../src/federation/upstream/client.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { startTestApp, tenantWithToken, type TestApp } from '../helpers/app.ts';
 import { encodeWriteRequest, form, REMOTE_WRITE_HEADERS, remoteWrite } from '../helpers/remote-write.ts';
-import { testCa } from '../helpers/tls.ts';
-import { startMimir, type MimirStandIn } from './servers/mimir.ts';
-import { pumpAnswer, useStandInEngine, type PumpProgress } from './servers/plain-client.ts';
+import { MIMIR_AUTH, mimirUpstreamEnv, startMimir, type MimirStandIn } from './servers/mimir.ts';
+import { pumpAnswer, type PumpProgress, standInBackend, useStandInEngine } from './servers/plain-client.ts';
 
 const G = '/v1/grafana/api/v1';
-const PASSWORD = 'upstream-s3cret-password';
-const AUTH = `Basic ${Buffer.from(`probectl:${PASSWORD}`).toString('base64')}`;
-
 async function standIn(t: TestContext, extra: Record<string, string>): Promise<{ mimir: MimirStandIn; app: TestApp }> {
   const dir = mkdtempSync(join(tmpdir(), 'probectl-upstream-faults-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const mimir = await startMimir({ authorization: AUTH });
+  const mimir = await startMimir({ authorization: MIMIR_AUTH });
   t.after(() => mimir.close());
-  const caFile = join(dir, 'upstream-ca.pem');
-  writeFileSync(caFile, (await testCa()).certPem);
-  const app = await startTestApp({
-    PROBECTL_METRICS_UPSTREAM_URL: `${mimir.origin}/prometheus`,
-    PROBECTL_METRICS_UPSTREAM_WRITE_URL: `${mimir.origin}/api/v1/push`,
-    PROBECTL_METRICS_UPSTREAM_CA_FILE: caFile,
-    PROBECTL_METRICS_UPSTREAM_TOKEN: `probectl:${PASSWORD}`,
-    PROBECTL_METRICS_UPSTREAM_TENANCY: 'header',
-    PROBECTL_METRICS_SELF_INTERVAL: '2m',
-    ...extra,
-  });
+  const app = await startTestApp(await mimirUpstreamEnv(mimir, dir, extra));
   t.after(() => app.close());
   return { mimir, app };
-}
-
-async function tenantWithToken(app: TestApp, name: string, permissions: readonly string[]): Promise<{ id: string; token: string }> {
-  const id = (await app.request('POST', '/v1/tenants', { token: app.adminToken, body: { name } })).json.id as string;
-  const token = (await app.request('POST', '/v1/tokens', { token: app.adminToken, body: { tenant: id, permissions, name: 't' } })).json.token as string;
-  return { id, token };
 }
 
 describe('metrics upstream mode: remote-writes hanging at the engine', () => {
@@ -120,7 +97,7 @@ describe('metrics upstream mode: a remote-write answered 2xx with a body that do
   }, { timeoutMs: 10_000 });
 
   it('is stored (204) once its head is read: never read to the answer cap or the deadline', async () => {
-    const backend = upstreamBackend({ client, maxSeries: 100, lookbackMs: 300_000, writeLimits: DEFAULT_REMOTE_WRITE_LIMITS, log: pino({ level: 'silent' }), metrics: undefined });
+    const backend = standInBackend(client);
     const started = Date.now();
     const answer = await backend.write({ tenant: '00000000-0000-4000-8000-00000000abcd', now: Date.now(), contentType: REMOTE_WRITE_HEADERS['content-type'], contentEncoding: 'snappy', body: encodeWriteRequest([{ labels: { __name__: 'x' }, samples: [[Date.now(), 1]] }]) });
     assert.equal(answer.status, 204, String(answer.body));
@@ -161,7 +138,7 @@ describe('metrics upstream mode: limit on labels and label values against an eng
   }, { timeoutMs: 20_000 });
 
   it('cuts the answer as it arrives: the first `limit` entries, a bounded read', async () => {
-    const backend = upstreamBackend({ client, maxSeries: 100, lookbackMs: 300_000, writeLimits: DEFAULT_REMOTE_WRITE_LIMITS, log: pino({ level: 'silent' }), metrics: undefined });
+    const backend = standInBackend(client);
     const request = { tenant: '00000000-0000-4000-8000-00000000abcd', now: Date.now(), params: new Map([['limit', ['2']]]) };
     for (const read of [() => backend.labelValues(request, 'id'), () => backend.labelNames(request)]) {
       const body = JSON.parse(String(await read()));
@@ -189,7 +166,7 @@ describe('metrics upstream mode: limit on labels and label values against an eng
   }, { timeoutMs: 10_000 });
 
   it('passes such an answer on as the engine sent it', async () => {
-    const backend = upstreamBackend({ client, maxSeries: 100, lookbackMs: 300_000, writeLimits: DEFAULT_REMOTE_WRITE_LIMITS, log: pino({ level: 'silent' }), metrics: undefined });
+    const backend = standInBackend(client);
     const request = { tenant: '00000000-0000-4000-8000-00000000abcd', now: Date.now(), params: new Map([['limit', ['1']]]) };
     for (const body of ['{"status":"success","data":{"a":"x","b":"y"}}', '{"status":"success","data":[null,"b"]}', '{"status":"success","data":[1,"b"]}', '{"status":"success","data":[["a","b"],"c"]}']) {
       answer = body;

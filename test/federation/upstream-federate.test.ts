@@ -8,14 +8,11 @@ import { createServer, type ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import pino from 'pino';
 import type { ReadRequest } from '../../src/federation/backend.ts';
 import { QueryLimiter } from '../../src/federation/api/limiter.ts';
-import { upstreamBackend } from '../../src/federation/upstream/backend.ts';
 import type { UpstreamClient } from '../../src/federation/upstream/client.ts';
 import { lineWithEmptyInstance, MAX_EXPOSITION_LINE_BYTES, withEmptyInstance } from '../../src/federation/upstream/federate-instance.ts';
-import { DEFAULT_REMOTE_WRITE_LIMITS } from '../../src/federation/remote-write/decode.ts';
-import { useStandInEngine } from './servers/plain-client.ts';
+import { standInBackend, useStandInEngine } from './servers/plain-client.ts';
 
 const TENANT = '00000000-0000-4000-8000-00000000abcd';
 
@@ -137,7 +134,7 @@ describe('upstream federate: instance="" where the engine wrote none', () => {
       });
     });
     let client: UpstreamClient;
-    const backend = () => upstreamBackend({ client, maxSeries: 100, lookbackMs: 300_000, writeLimits: DEFAULT_REMOTE_WRITE_LIMITS, log: pino({ level: 'silent' }), metrics: undefined });
+    const backend = () => standInBackend(client);
     const request = (acceptsGzip: boolean): ReadRequest => ({ tenant: TENANT, now: Date.now(), params: new Map([['match[]', ['req_total']]]), acceptsGzip });
     const expected = 'req_total{job="api",tenant_id="t",instance=""} 7 1700000000000\nreq_total{instance="x:1",job="api",tenant_id="t"} 8 1700000000000\n';
 

@@ -7,13 +7,10 @@ import { createServer } from 'node:http';
 import { describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import pino from 'pino';
 import type { ReadRequest } from '../../src/federation/backend.ts';
-import { upstreamBackend } from '../../src/federation/upstream/backend.ts';
 import type { UpstreamClient } from '../../src/federation/upstream/client.ts';
 import { MAX_SERIES_GAP_BYTES, SeriesAnswerCounter } from '../../src/federation/upstream/series-count.ts';
-import { DEFAULT_REMOTE_WRITE_LIMITS } from '../../src/federation/remote-write/decode.ts';
-import { pumpAnswer, useStandInEngine, type PumpProgress } from './servers/plain-client.ts';
+import { pumpAnswer, type PumpProgress, standInBackend, useStandInEngine } from './servers/plain-client.ts';
 
 const TENANT = '00000000-0000-4000-8000-00000000abcd';
 
@@ -40,7 +37,7 @@ describe('upstream cardinality guard', () => {
     });
   });
   let client: UpstreamClient;
-  const backend = (guardEntries?: number) => upstreamBackend({ client, maxSeries: 100, lookbackMs: 300_000, writeLimits: DEFAULT_REMOTE_WRITE_LIMITS, log: pino({ level: 'silent' }), metrics: undefined, guardEntries });
+  const backend = (guardEntries?: number) => standInBackend(client, guardEntries === undefined ? {} : { guardEntries });
 
   useStandInEngine(server, (c) => {
     client = c;
@@ -144,7 +141,7 @@ describe('upstream cardinality guard against an engine that ignores `limit`', ()
   }, { timeoutMs: 10_000 });
 
   it('stops reading the series answer once it counted more than PROBECTL_METRICS_MAX_SERIES: 422, a bounded read', async () => {
-    const backend = upstreamBackend({ client, maxSeries: 100, lookbackMs: 300_000, writeLimits: DEFAULT_REMOTE_WRITE_LIMITS, log: pino({ level: 'silent' }), metrics: undefined });
+    const backend = standInBackend(client);
     const request: ReadRequest = { tenant: TENANT, now: Date.now(), params: new Map([['query', ['up{job="many"}']]]) };
     await assert.rejects(backend.instant(request), (err: Error & { code?: string }) => err.code === 'PROBECTL_ERR_METRICS_TOO_MANY_SERIES');
     assert.equal(answer.ended, false, `the guard read the engine's whole answer (${(answer.written / 1e6).toFixed(0)} MB) to count 101 series`);
@@ -155,7 +152,7 @@ describe('upstream cardinality guard against an engine that ignores `limit`', ()
     firstFew = true;
     seriesCalls = 0;
     try {
-      const backend = upstreamBackend({ client, maxSeries: 100, lookbackMs: 300_000, writeLimits: DEFAULT_REMOTE_WRITE_LIMITS, log: pino({ level: 'silent' }), metrics: undefined });
+      const backend = standInBackend(client);
       const request: ReadRequest = { tenant: TENANT, now: Date.now(), params: new Map([['match[]', ['up{job="many"}']]]) };
       await assert.rejects(backend.series(request), (err: Error & { code?: string }) => err.code === 'PROBECTL_ERR_METRICS_TOO_MANY_SERIES');
       assert.equal(seriesCalls, 2, 'the guard\'s count, then the series call');
@@ -193,7 +190,7 @@ describe('upstream cardinality guard against an answer holding no series', () =>
   for (const [name, b] of Object.entries(bodies)) {
     it(`${name}: 503 unavailable after a bounded read`, async () => {
       body = b;
-      const backend = upstreamBackend({ client, maxSeries: 100, lookbackMs: 300_000, writeLimits: DEFAULT_REMOTE_WRITE_LIMITS, log: pino({ level: 'silent' }), metrics: undefined });
+      const backend = standInBackend(client);
       const request: ReadRequest = { tenant: TENANT, now: Date.now(), params: new Map([['query', ['up{job="many"}']]]) };
       await assert.rejects(backend.instant(request), (err: Error & { code?: string }) => err.code === 'PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE' && /bytes holding no series/.test(err.message));
       assert.ok(answer.written < 16 * 1_048_576, `the engine wrote ${(answer.written / 1e6).toFixed(0)} MB before the guard stopped reading`);

@@ -7,13 +7,10 @@ import { once } from 'node:events';
 import { createServer, type ServerResponse } from 'node:http';
 import { describe, it } from 'node:test';
 import { brotliCompressSync, gunzipSync, gzipSync } from 'node:zlib';
-import pino from 'pino';
 import { ProbectlError } from '../../src/core/errors.ts';
 import type { ReadRequest } from '../../src/federation/backend.ts';
-import { upstreamBackend } from '../../src/federation/upstream/backend.ts';
 import { UpstreamClient } from '../../src/federation/upstream/client.ts';
-import { DEFAULT_REMOTE_WRITE_LIMITS } from '../../src/federation/remote-write/decode.ts';
-import { useStandInEngine } from './servers/plain-client.ts';
+import { standInBackend, useStandInEngine } from './servers/plain-client.ts';
 
 const TENANT = '00000000-0000-4000-8000-00000000abcd';
 const HEAD = '{"status":"success","data":{"resultType":"matrix","result":[';
@@ -95,7 +92,7 @@ describe('upstream answers streamed through', () => {
     });
   });
   let client: UpstreamClient;
-  const backend = (c = client) => upstreamBackend({ client: c, maxSeries: 100, lookbackMs: 300_000, writeLimits: DEFAULT_REMOTE_WRITE_LIMITS, log: pino({ level: 'silent' }), metrics: undefined });
+  const backend = (c = client) => standInBackend(c);
   const request = (): ReadRequest => ({ tenant: TENANT, now: Date.now(), params: new Map([['query', ['up']], ['start', ['1700000000']], ['end', ['1700000600']], ['step', ['15']]]) });
 
   useStandInEngine(server, (c) => {

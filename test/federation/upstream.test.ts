@@ -4,7 +4,7 @@
 // the engine's faults map to Prometheus-shaped answers, remote-write gets 503 + Retry-After when the
 // engine is down, and startup refuses wrong credentials or a wrong write URL.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
@@ -16,29 +16,14 @@ import { UpstreamClient } from '../../src/federation/upstream/client.ts';
 import { upstreamSettings, type UpstreamSettings } from '../../src/federation/upstream/config.ts';
 import { scopeQuery } from '../../src/federation/upstream/promql.ts';
 import { parseSecretRef } from '../../src/secrets/ref.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { startTestApp, tenantWithToken, type TestApp } from '../helpers/app.ts';
 import { form, FORM_HEADERS, remoteWrite } from '../helpers/remote-write.ts';
-import { testCa } from '../helpers/tls.ts';
-import { selectorsOf, startMimir, type MimirStandIn } from './servers/mimir.ts';
+import { MIMIR_AUTH, MIMIR_PASSWORD, mimirUpstreamEnv, selectorsOf, startMimir, type MimirStandIn } from './servers/mimir.ts';
 
 const G = '/v1/grafana/api/v1';
-const PASSWORD = 'upstream-s3cret-password';
-const AUTH = `Basic ${Buffer.from(`probectl:${PASSWORD}`).toString('base64')}`;
-
-async function upstreamEnv(mimir: MimirStandIn, dir: string, extra: Record<string, string> = {}): Promise<Record<string, string>> {
-  const caFile = join(dir, 'upstream-ca.pem');
-  writeFileSync(caFile, (await testCa()).certPem);
-  return {
-    PROBECTL_METRICS_UPSTREAM_URL: `${mimir.origin}/prometheus`,
-    PROBECTL_METRICS_UPSTREAM_WRITE_URL: `${mimir.origin}/api/v1/push`,
-    PROBECTL_METRICS_UPSTREAM_CA_FILE: caFile,
-    PROBECTL_METRICS_UPSTREAM_TOKEN: `probectl:${PASSWORD}`,
-    PROBECTL_METRICS_UPSTREAM_TENANCY: 'header',
-    PROBECTL_METRICS_UPSTREAM_TIMEOUT: '1s',
-    PROBECTL_METRICS_SELF_INTERVAL: '2m',
-    PROBECTL_METRICS_MAX_SERIES: '50',
-    ...extra,
-  };
+/** The stand-in's variables (mimirUpstreamEnv) with this file's defaults: 1 s per engine call, at most 50 series per read. */
+function upstreamEnv(mimir: MimirStandIn, dir: string, extra: Record<string, string> = {}): Promise<Record<string, string>> {
+  return mimirUpstreamEnv(mimir, dir, { PROBECTL_METRICS_UPSTREAM_TIMEOUT: '1s', PROBECTL_METRICS_MAX_SERIES: '50', ...extra });
 }
 
 /** `n` subqueries `count_over_time(vector(1)[1d:25s])` added up in a balanced tree (within the nesting bound). */
@@ -52,17 +37,11 @@ function manySubqueries(n: number): string {
 async function standIn(t: TestContext, prefix: string): Promise<{ mimir: MimirStandIn; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const mimir = await startMimir({ authorization: AUTH });
+  const mimir = await startMimir({ authorization: MIMIR_AUTH });
   t.after(() => mimir.close());
   return { mimir, dir };
 }
 
-/** A new tenant of `app` and a token of it holding `permissions`. */
-async function tenantWithToken(app: TestApp, name: string, permissions: readonly string[]): Promise<{ id: string; token: string }> {
-  const id = (await app.request('POST', '/v1/tenants', { token: app.adminToken, body: { name } })).json.id as string;
-  const token = (await app.request('POST', '/v1/tokens', { token: app.adminToken, body: { tenant: id, permissions, name: 't' } })).json.token as string;
-  return { id, token };
-}
 
 describe('metrics upstream mode (header tenancy, Mimir stand-in over HTTPS)', () => {
   let mimir: MimirStandIn;
@@ -77,7 +56,7 @@ describe('metrics upstream mode (header tenancy, Mimir stand-in over HTTPS)', ()
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'probectl-upstream-'));
-    mimir = await startMimir({ authorization: AUTH });
+    mimir = await startMimir({ authorization: MIMIR_AUTH });
     app = await startTestApp(await upstreamEnv(mimir, dir));
     a = await newTenant('upstream-a');
     b = await newTenant('upstream-b');
@@ -102,7 +81,7 @@ describe('metrics upstream mode (header tenancy, Mimir stand-in over HTTPS)', ()
     const res = await app.request('GET', '/v1/integrations', { token: app.adminToken });
     const metrics = (res.json.integrations as Array<{ name: string; summary: Record<string, unknown> }>).find((i) => i.name === 'metrics');
     assert.deepEqual([metrics?.summary.backend, metrics?.summary.upstream, metrics?.summary.tenancy], ['upstream', `${mimir.origin}/prometheus`, 'header'], res.text);
-    assert.ok(!res.text.includes(PASSWORD), 'no secret in the summary');
+    assert.ok(!res.text.includes(MIMIR_PASSWORD), 'no secret in the summary');
   });
 
   it('remote-write: each tenant\'s series arrive under its own org id, tenant_id forced whatever was sent', async () => {
@@ -115,7 +94,7 @@ describe('metrics upstream mode (header tenancy, Mimir stand-in over HTTPS)', ()
     assert.deepEqual(sa.map((s) => s.labels), [{ __name__: 'shared_metric', job: 'node', tenant_id: a.id }]);
     assert.deepEqual(sa[0]?.samples, [[now - 15_000, 1], [now, 2]]);
     assert.deepEqual(sb.map((s) => s.labels), [{ __name__: 'shared_metric', job: 'node', secret: 'b-only-value', tenant_id: b.id }]);
-    for (const r of mimir.records.filter((x) => x.path === '/api/v1/push')) assert.equal(r.authorization, AUTH);
+    for (const r of mimir.records.filter((x) => x.path === '/api/v1/push')) assert.equal(r.authorization, MIMIR_AUTH);
   });
 
   it('a full-PromQL query is sent as printed from the tree: own org id, own tenant matcher on every selector, never the caller\'s text', async () => {
@@ -426,7 +405,7 @@ describe('metrics upstream mode (header tenancy, Mimir stand-in over HTTPS)', ()
 
   it('the credentials never reach a log line', () => {
     for (const line of app.logs) {
-      assert.ok(!line.includes(PASSWORD) && !line.includes(AUTH.slice(6)), line);
+      assert.ok(!line.includes(MIMIR_PASSWORD) && !line.includes(MIMIR_AUTH.slice(6)), line);
     }
   });
 });

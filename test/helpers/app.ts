@@ -117,3 +117,12 @@ function app(service: RunningService, agent: ReturnType<typeof testAgent>, dataD
     close,
   };
 }
+
+/** A new tenant of `app` (created by its admin) and a token of it holding `permissions`; throws when either is refused. */
+export async function tenantWithToken(app: TestApp, name: string, permissions: readonly string[], tokenName = 't'): Promise<{ id: string; token: string }> {
+  const t = await app.request('POST', '/v1/tenants', { token: app.adminToken, body: { name } });
+  if (t.status !== 201) throw new Error(t.text);
+  const k = await app.request('POST', '/v1/tokens', { token: app.adminToken, body: { tenant: t.json.id, permissions, name: tokenName } });
+  if (k.status !== 201) throw new Error(k.text);
+  return { id: t.json.id as string, token: k.json.token as string };
+}

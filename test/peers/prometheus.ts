@@ -14,7 +14,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { startTestApp, tenantWithToken, type TestApp } from '../helpers/app.ts';
 import { collect } from '../helpers/process.ts';
 import { leaf, testCa } from '../helpers/tls.ts';
 
@@ -133,13 +133,9 @@ export async function startPrivateCaApp(env: Record<string, string> = {}): Promi
   }
 }
 
-/** A tenant with a token holding `permissions`. */
-export async function peerTenant(app: TestApp, name: string, permissions: string[]): Promise<{ id: string; token: string }> {
-  const t = await app.request('POST', '/v1/tenants', { token: app.adminToken, body: { name } });
-  if (t.status !== 201) throw new Error(t.text);
-  const k = await app.request('POST', '/v1/tokens', { token: app.adminToken, body: { tenant: t.json.id, permissions, name: 'peer' } });
-  if (k.status !== 201) throw new Error(k.text);
-  return { id: t.json.id, token: k.json.token };
+/** A tenant with a token holding `permissions` (tenantWithToken, its token named "peer"). */
+export function peerTenant(app: TestApp, name: string, permissions: string[]): Promise<{ id: string; token: string }> {
+  return tenantWithToken(app, name, permissions, 'peer');
 }
 
 /** Polls `check` every 500 ms until it returns a value or `ms` pass. */

@@ -20,11 +20,38 @@
  * answers them (until the client gives up), `hangOrg(id)` never answers any request of that
  * org id until `hangOrg(undefined)`.
  */
+import { writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import { parser } from '@prometheus-io/lezer-promql';
 import { uncompressSync } from 'snappy';
 import { WriteRequestType } from '../../../src/federation/remote-write/schema.ts';
 import { listenHttps, type StandIn } from '../../helpers/https-stand-in.ts';
+import { testCa } from '../../helpers/tls.ts';
+
+/** The password of the stand-in's basic auth (a canary: never in a log line or an answer). */
+export const MIMIR_PASSWORD = 'upstream-s3cret-password';
+/** The Authorization header the stand-in accepts (startMimir's `authorization`). */
+export const MIMIR_AUTH = `Basic ${Buffer.from(`probectl:${MIMIR_PASSWORD}`).toString('base64')}`;
+
+/**
+ * probectl's variables for upstream mode against `mimir` with header tenancy: its query API and
+ * push URL, the test CA (written into `dir`), the basic-auth credentials, self-metrics every 2
+ * minutes; `extra` added last.
+ */
+export async function mimirUpstreamEnv(mimir: MimirStandIn, dir: string, extra: Record<string, string> = {}): Promise<Record<string, string>> {
+  const caFile = join(dir, 'upstream-ca.pem');
+  writeFileSync(caFile, (await testCa()).certPem);
+  return {
+    PROBECTL_METRICS_UPSTREAM_URL: `${mimir.origin}/prometheus`,
+    PROBECTL_METRICS_UPSTREAM_WRITE_URL: `${mimir.origin}/api/v1/push`,
+    PROBECTL_METRICS_UPSTREAM_CA_FILE: caFile,
+    PROBECTL_METRICS_UPSTREAM_TOKEN: `probectl:${MIMIR_PASSWORD}`,
+    PROBECTL_METRICS_UPSTREAM_TENANCY: 'header',
+    PROBECTL_METRICS_SELF_INTERVAL: '2m',
+    ...extra,
+  };
+}
 
 export interface MimirRecord {
   method: string;

@@ -2,6 +2,10 @@ import { once } from 'node:events';
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before } from 'node:test';
+import pino from 'pino';
+import type { MetricsBackend } from '../../../src/federation/backend.ts';
+import { DEFAULT_REMOTE_WRITE_LIMITS } from '../../../src/federation/remote-write/decode.ts';
+import { upstreamBackend, type UpstreamBackendDeps } from '../../../src/federation/upstream/backend.ts';
 import { UpstreamClient } from '../../../src/federation/upstream/client.ts';
 
 /**
@@ -36,6 +40,15 @@ export function useStandInEngine(server: Server, ready: (client: UpstreamClient,
     server.closeAllConnections();
     server.close();
   });
+}
+
+/**
+ * The upstream backend over `client` as the stand-in tests use it: at most 100 series per read,
+ * Prometheus's 5-minute lookback, the default remote-write limits, a silent log, no metrics;
+ * `deps` overrides any of them.
+ */
+export function standInBackend(client: UpstreamClient, deps: Partial<UpstreamBackendDeps> = {}): MetricsBackend {
+  return upstreamBackend({ client, maxSeries: 100, lookbackMs: 300_000, writeLimits: DEFAULT_REMOTE_WRITE_LIMITS, log: pino({ level: 'silent' }), metrics: undefined, ...deps });
 }
 
 /** How far pumpAnswer got: bytes of pieces written, and whether the tail (the answer's end) was. */
