@@ -1,5 +1,7 @@
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { SecureContextOptions } from 'node:tls';
 import { ProbectlError, type ErrorCode } from '../core/errors.ts';
 import { parseJsonBytes } from '../core/json-input.ts';
@@ -107,6 +109,30 @@ function routerErrorShapes(routes: readonly MountedRoute[]): Array<{ folder: str
   return [...shapes].map(([folder, render]) => ({ folder, render })).sort((a, b) => b.folder.length - a.folder.length);
 }
 
+/**
+ * The answer to a request Node's HTTP parser refused before Fastify saw it (the server's `clientError` event,
+ * https://nodejs.org/api/http.html#event-clienterror): probectl's `{code, message}` with 431 (headers over Node's
+ * 16 KiB), 408 (the request not received within `requestTimeout`) or 400 (not valid HTTP/1.1), written to the socket
+ * as Node itself would (`Connection: close`), which is then destroyed. A reset or already-closed socket gets nothing.
+ * Fastify's default handler answers these in its own `{error, message, statusCode}` shape.
+ */
+function clientErrorAnswer(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message]: [number, ErrorCode, string] = err.code === 'HPE_HEADER_OVERFLOW'
+    ? [431, 'PROBECTL_ERR_HEADERS_TOO_LARGE', 'the request line and headers exceed 16 KiB']
+    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'PROBECTL_ERR_REQUEST_TIMEOUT', `the request did not arrive within ${REQUEST_TIMEOUT_MS / 1000} s`]
+      : [400, 'PROBECTL_ERR_BAD_HTTP', 'the request is not valid HTTP/1.1'];
+  const body = JSON.stringify({ code, message });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
+}
+
+/** Node's deadline for a whole request, headers and body (ms); past it, clientErrorAnswer's 408. */
+const REQUEST_TIMEOUT_MS = 120_000;
+
 export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<FastifyInstance> {
   const logAnswered = opts.logAnsweredErrors ?? true;
   const shapes = routerErrorShapes(opts.routes);
@@ -124,7 +150,8 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
     bodyLimit: deps.config.bodyLimit,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    requestTimeout: 120_000,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    clientErrorHandler: clientErrorAnswer,
     // The router's own refusals, before any route or hook: probectl's {code, message} (or the shape of the route family
     // the path is under, routerErrorShapes), never the URL echoed back.
     frameworkErrors: (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => routerError(req, reply, 'PROBECTL_ERR_VALIDATION', 400, err.code === 'FST_ERR_MAX_PARAM_LENGTH'

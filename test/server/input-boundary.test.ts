@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { allRoutes } from '../../src/server/routes/index.ts';
 import type { RouteDef } from '../../src/server/route.ts';
 import { startTestApp, type ApiResponse, type TestApp } from '../helpers/app.ts';
@@ -176,6 +179,36 @@ describe(`one JSON boundary for every route that takes JSON (${process.env.PROBE
     }
     const deleted = await app.request('DELETE', '/v1/indicators/%ED%A0%80', { token });
     assert.equal(deleted.status, 400, deleted.text);
+  });
+
+  it('requests Node\'s HTTP parser refuses before routing (headers over 16 KiB, not HTTP/1.1) get probectl\'s {code, message}, then the connection closes', async () => {
+    const ca = readFileSync(join(app.dataDir, 'tls', 'server.crt'), 'utf8');
+    const { hostname, port } = new URL(app.url);
+    /** The raw bytes answered to `request`, read until the server closes the connection (5 s deadline). */
+    const raw = (request: string) => new Promise<string>((resolve, reject) => {
+      const socket = tlsConnect({ host: hostname, port: Number(port), ca, servername: 'localhost' }, () => socket.write(request));
+      const chunks: Buffer[] = [];
+      const timer = setTimeout(() => { socket.destroy(); reject(new Error('no answer within 5 s')); }, 5_000);
+      socket.on('data', (c: Buffer) => chunks.push(c));
+      socket.on('error', () => undefined);
+      socket.on('close', () => { clearTimeout(timer); resolve(Buffer.concat(chunks).toString('utf8')); });
+    });
+    const cases: Array<[string, number, string, RegExp]> = [
+      [`GET /v1/incidents HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'PROBECTL_ERR_HEADERS_TOO_LARGE', /exceed 16 KiB/],
+      ['GET /v1/incidents HTTP/1.1\r\nHost: localhost\r\nBad Header: x\r\n\r\n', 400, 'PROBECTL_ERR_BAD_HTTP', /not valid HTTP\/1\.1/],
+      ['POST /v1/signals HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 400, 'PROBECTL_ERR_BAD_HTTP', /not valid HTTP\/1\.1/],
+    ];
+    for (const [request, status, code, why] of cases) {
+      const answer = await raw(request);
+      const [head = '', body = ''] = answer.split('\r\n\r\n');
+      assert.match(head, new RegExp(`^HTTP/1\\.1 ${status} `), answer.slice(0, 200));
+      assert.match(head, /\r\ncontent-type: application\/json\r\n/i);
+      assert.match(head, /\r\nconnection: close(\r\n|$)/i);
+      const json = JSON.parse(body) as { code: string; message: string };
+      assert.deepEqual(Object.keys(json).sort(), ['code', 'message']);
+      assert.equal(json.code, code);
+      assert.match(json.message, why);
+    }
   });
 
   it('values PostgreSQL would refuse deeper down are 400 (or matched as what they are), never 500', async () => {
