@@ -337,12 +337,25 @@ describe('metrics upstream mode (header tenancy, Mimir stand-in over HTTPS)', ()
       assert.equal(t.headers['retry-after'], '5');
     }
     // An answer about the write URL or the way to it (no receiver there, a proxy), not about the batch: retried too.
+    // Each is logged once, as one error naming the variable (not a second line from the client); the same failure again
+    // within 10 s is counted, not logged again (a sender's shards retrying would flood the log).
+    const errorLines = () => app.logs.map((l) => JSON.parse(l) as { level: number; msg: string; reason?: string; tenant?: string }).filter((l) => l.level >= 50);
     for (const status of [404, 405, 407, 415, 421, 426]) {
+      const before = errorLines().length;
       mimir.failNext(1, status, '404 page not found');
       const t = await remoteWrite(app, a.token, [{ labels: { __name__: 'down_metric' }, samples: [[now, 1]] }]);
       assert.deepEqual([t.status, t.headers['retry-after'], t.json.code], [503, '5', 'PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE'], `${status}: ${t.text}`);
       assert.match(t.json.message, new RegExp(`HTTP ${status} to the remote-write: the operator must check PROBECTL_METRICS_UPSTREAM_WRITE_URL`));
+      const logged = errorLines().slice(before);
+      assert.equal(logged.length, 1, JSON.stringify(logged));
+      assert.equal(logged[0]?.msg, 'remote-write not forwarded: the metrics engine is unavailable; the sender retries');
+      assert.equal(logged[0]?.tenant, a.id);
+      assert.match(logged[0]?.reason ?? '', new RegExp(`HTTP ${status} to the remote-write: the operator must check PROBECTL_METRICS_UPSTREAM_WRITE_URL`));
     }
+    const beforeAgain = errorLines().length;
+    mimir.failNext(1, 404, '404 page not found');
+    assert.equal((await remoteWrite(app, a.token, [{ labels: { __name__: 'down_metric' }, samples: [[now, 1]] }])).status, 503);
+    assert.equal(errorLines().length, beforeAgain, 'the same failure within 10 s is not logged again');
     // A 400 is about the batch: passed on, the sender drops it.
     mimir.failNext(1, 400, 'out of bounds');
     assert.equal((await remoteWrite(app, a.token, [{ labels: { __name__: 'down_metric' }, samples: [[now, 1]] }])).status, 400);

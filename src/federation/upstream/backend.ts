@@ -21,6 +21,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ProbectlError } from '../../core/errors.ts';
+import { OncePerInterval } from '../../core/once-per-interval.ts';
 import { all, first, matchParams, type PromParams } from '../api/params.ts';
 import { goJsonString, labelsJson, promTimestamp, scalarJson, successBody } from '../api/json.ts';
 import type { MetricsBackend, ReadRequest, WriteAnswer, WriteRequestIn } from '../backend.ts';
@@ -159,6 +160,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
    * through. A wait counts against PROBECTL_METRICS_UPSTREAM_TIMEOUT; past it, 503 + Retry-After.
    */
   const writeSlots = new QueryLimiter(UPSTREAM_WRITE_CONNECTIONS, client.settings.timeoutMs);
+  const writeFailures = new OncePerInterval(WRITE_FAILURE_LOG_MS, 1_000);
   const timeout: Params = [['timeout', `${client.settings.timeoutMs / 1000}s`]];
 
   /** The engine's 2xx answer as received (bytes: a 60 MB matrix never becomes a string), or its error. */
@@ -348,7 +350,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       return r.acceptsGzip === true ? { gzip: gzipped(lines) } : lines;
     },
 
-    write: (w) => forwardWrite(deps, writeSlots, w),
+    write: (w) => forwardWrite(deps, writeSlots, writeFailures, w),
   };
 }
 
@@ -401,8 +403,19 @@ function writeSlotError(err: unknown, timeoutMs: number): unknown {
 /** Validated label sets of this process's remote-write senders (as the embedded write path keeps them). */
 const labelCache = new RemoteWriteLabelCache();
 
-/** Decode (limits, tenant forced) → re-encode → forward in one of the tenant's `slots`; see the module comment for the answers. */
-async function forwardWrite(deps: UpstreamBackendDeps, slots: QueryLimiter, w: WriteRequestIn): Promise<WriteAnswer> {
+/**
+ * A remote-write the engine did not take is logged once per tenant and reason in this long (ms), with the count
+ * of those held back since: a sender's shards retrying against an engine that is down would otherwise log an error
+ * for every retry. The same failure: the same tenant and reason (the engine's status is in it). Every one is counted in the metrics (`outcome`).
+ */
+const WRITE_FAILURE_LOG_MS = 10_000;
+
+/**
+ * Decode (limits, tenant forced) → re-encode → forward in one of the tenant's `slots`; see the module comment for the
+ * answers. A write the engine did not take is logged once (its reason, never the payload), at most once per
+ * WRITE_FAILURE_LOG_MS for the same tenant and reason (`failures`).
+ */
+async function forwardWrite(deps: UpstreamBackendDeps, slots: QueryLimiter, failures: OncePerInterval, w: WriteRequestIn): Promise<WriteAnswer> {
   let decoded: SampleColumns;
   try {
     checkRemoteWriteHeaders({ contentType: w.contentType, contentEncoding: w.contentEncoding });
@@ -423,14 +436,16 @@ async function forwardWrite(deps: UpstreamBackendDeps, slots: QueryLimiter, w: W
     await forward(deps, encodeTenantColumns(w.tenant, decoded), w.tenant, w.signal, Math.max(1, Math.floor(left)));
   } catch (err) {
     if (!(err instanceof ProbectlError)) throw err;
+    const due = failures.check(`${w.tenant} ${err.message.slice(0, 300)}`, Date.now());
+    const fields = () => ({ tenant: w.tenant, series: decoded.labels.length, samples: decoded.sampleCount, err: err.code, reason: err.message, ...(due.due && due.skipped > 0 ? { alike_since_last: due.skipped } : {}) });
     if (err.status >= 500) {
       deps.metrics?.writeRequests.inc({ outcome: 'failed' });
-      deps.log.error({ tenant: w.tenant, series: decoded.labels.length, samples: decoded.sampleCount, err: err.code }, 'remote-write not forwarded: the metrics engine is unavailable; the sender retries');
+      if (due.due) deps.log.error(fields(), 'remote-write not forwarded: the metrics engine is unavailable; the sender retries');
       return unavailable(err);
     }
     deps.metrics?.writeRequests.inc({ outcome: 'refused' });
     deps.metrics?.writeSamples.inc({ outcome: 'refused' }, decoded.sampleCount);
-    deps.log.warn({ tenant: w.tenant, series: decoded.labels.length, samples: decoded.sampleCount, status: err.status }, 'remote-write refused by the metrics engine');
+    if (due.due) deps.log.warn({ ...fields(), status: err.status }, 'remote-write refused by the metrics engine');
     throw err;
   } finally {
     release?.();
@@ -449,11 +464,11 @@ export function sendSeries(deps: Pick<UpstreamBackendDeps, 'client' | 'log'>, te
 async function forward(deps: Pick<UpstreamBackendDeps, 'client' | 'log'>, body: Buffer, tenant: string, signal?: AbortSignal, timeoutMs?: number): Promise<void> {
   const answer = await deps.client.write(tenant, body, signal, timeoutMs);
   if (answer.status >= 200 && answer.status < 300) return;
+  // Not logged here: the caller logs the error it throws (forwardWrite, throttled; the self-metrics job).
   if (WRITE_CONFIG_STATUSES.has(answer.status)) {
-    deps.log.error({ status: answer.status }, 'metrics upstream answered the remote-write as if the write URL or the way to it were wrong (PROBECTL_METRICS_UPSTREAM_WRITE_URL, a proxy): senders are told 503 and keep their batches');
-    throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine answered HTTP ${answer.status} to the remote-write: the operator must check PROBECTL_METRICS_UPSTREAM_WRITE_URL; retry later`);
+    throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine answered HTTP ${answer.status} to the remote-write: the operator must check PROBECTL_METRICS_UPSTREAM_WRITE_URL and any proxy on the way (the answer speaks of the URL, not the batch); retry later`);
   }
-  throw answerError(answer, 'remote-write', deps.log);
+  throw answerError(answer, 'remote-write');
 }
 
 /**
