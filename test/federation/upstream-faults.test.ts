@@ -147,6 +147,20 @@ describe('metrics upstream mode: limit on labels and label values against an eng
       assert.ok(answer.written < 16 * 1_048_576, `the engine wrote ${(answer.written / 1e6).toFixed(0)} MB before probectl stopped reading`);
     }
   });
+
+  it('without a limit, passes the answer on as it arrives: never held whole', async () => {
+    const backend = standInBackend(client);
+    const request = { tenant: '00000000-0000-4000-8000-00000000abcd', now: Date.now(), params: new Map<string, string[]>() };
+    for (const read of [() => backend.labelValues(request, 'id'), () => backend.labelNames(request)]) {
+      const body = await read();
+      assert.ok(typeof body === 'object' && Symbol.asyncIterator in body, 'an answer read as it arrives');
+      const chunks = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+      const first = await chunks.next();
+      assert.match(String(first.value), /^\{"status":"success","data":\["first","second",/);
+      assert.equal(answer.ended, false, `the engine's whole answer (${(answer.written / 1e6).toFixed(0)} MB) was read before the first bytes were passed on`);
+      await chunks.return?.();
+    }
+  });
 });
 
 describe('metrics upstream mode: limit on labels and label values against an engine answering what is not a list of strings', () => {

@@ -8,7 +8,8 @@
  *   never sent. The engine's 2xx answer passes through unchanged, as it arrives (never held whole).
  * - series, labels, label values, federate: every `match[]` enforced as a plain selector
  *   (enforce/enforce.ts); labels and label values without `match[]` get
- *   `match[]={tenant_id="<tenant>"}`, so no other tenant's names or values are listed.
+ *   `match[]={tenant_id="<tenant>"}`, so no other tenant's names or values are listed; their
+ *   answers pass through as they arrive, or cut to `limit` as they arrive (cutEntries).
  * - the cardinality guard (PROBECTL_METRICS_MAX_SERIES) runs before a query, series, labels, label
  *   values or federate is forwarded: the engine's series API with the tenant-scoped
  *   selectors over the window the query reads; over the limit: 422, nothing forwarded.
@@ -164,12 +165,6 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
   const timeout: Params = [['timeout', `${client.settings.timeoutMs / 1000}s`]];
 
   /** The engine's 2xx answer as received (bytes: a 60 MB matrix never becomes a string), or its error. */
-  async function ok(answer: Promise<UpstreamAnswer>, what: string): Promise<Buffer> {
-    const a = await answer;
-    if (a.status >= 200 && a.status < 300) return a.body;
-    throw answerError(a, what, log);
-  }
-
   /** The engine's list answer (labels, label values) as it arrives, cut to the caller's `limit` (> 0): cutEntries. */
   async function cutList(answer: Promise<UpstreamAnswer | UpstreamStream>, what: string, limit: number): Promise<Buffer> {
     const a = await answer;
@@ -313,7 +308,8 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       if (sets.length > 0) await guard(r, sets, startOf(win), endOf(win));
       const match = sets.length > 0 ? sets : [tenantOnly(r.tenant)];
       const params: Params = [...match.map((s): [string, string] => ['match[]', s]), ...win, ...limitParam(limit)];
-      if (limit === 0) return ok(client.api(r.tenant, '/api/v1/labels', params, r.signal), 'labels');
+      // Without a limit, passed on as it arrives: a tenant's label answer is not bounded by probectl, never held whole.
+      if (limit === 0) return passed(client.apiStream(r.tenant, '/api/v1/labels', params, r.signal), 'labels');
       return cutList(client.apiScan(r.tenant, '/api/v1/labels', params, r.signal, 'labels'), 'labels', limit);
     },
 
@@ -329,7 +325,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       const match = sets.length > 0 ? sets : [tenantOnly(r.tenant)];
       const path = `/api/v1/label/${encodeURIComponent(name)}/values`;
       const params: Params = [...match.map((s): [string, string] => ['match[]', s]), ...win, ...limitParam(limit)];
-      if (limit === 0) return ok(client.get(r.tenant, path, params, r.signal), 'label values');
+      if (limit === 0) return passed(client.getStream(r.tenant, path, params, r.signal), 'label values');
       return cutList(client.getScan(r.tenant, path, params, r.signal, 'label values'), 'label values', limit);
     },
 
