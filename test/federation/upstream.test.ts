@@ -208,6 +208,9 @@ describe('metrics upstream mode (header tenancy, Mimir stand-in over HTTPS)', ()
       [`${G}/query_range`, { query: 'shared_metric', start: '0', end: '20000', step: '1' }, /exceeded maximum resolution of 11,?000 points/],
       // Subqueries side by side, each under its own bound (hundreds of them: 23 s of a real Prometheus, naming no series).
       [`${G}/query_range`, { query: manySubqueries(5), start: String(now / 1000 - 30 * 86_400), end: String(now / 1000), step: '236' }, /440000 evaluation steps of all the query's subqueries together/],
+      // A range vector as a range query's expression: Prometheus's own refusal, word for word, before any series is counted.
+      ...['shared_metric[5m]', '(shared_metric[5m])', 'shared_metric[5m] offset 1m', 'shared_metric[5m] @ 100', 'rate(shared_metric[5m])[10m:1m]', '((rate(shared_metric[5m])[10m:]) offset 1m)'].map((query): [string, Record<string, string>, RegExp] =>
+        [`${G}/query_range`, { query, start: '1000', end: '1600', step: '60' }, /^invalid parameter "query": invalid expression type "range vector" for range query, must be Scalar or instant Vector$/]),
     ];
     for (const [path, params, message] of refused) {
       const res = await app.request('GET', `${path}?${form(params)}`, { token: a.token });

@@ -96,6 +96,9 @@ export function constantRangeBody(value: number, startMs: number, endMs: number,
   return matrixBody([{ labels: {}, timestamps, values: new Float64Array(steps).fill(value) }]);
 }
 
+/** Prometheus's refusal of a range vector as a range query's expression (web/api/v1/api.go), word for word. */
+export const RANGE_VECTOR_IN_RANGE_QUERY = 'invalid parameter "query": invalid expression type "range vector" for range query, must be Scalar or instant Vector';
+
 /** GET|POST /api/v1/query_range: a matrix at start + k·step. */
 export async function rangeQuery(ctx: QueryContext, params: PromParams): Promise<Body> {
   const { startMs, endMs, stepMs } = parseRangeQueryParams({ start: first(params, 'start'), end: first(params, 'end'), step: first(params, 'step') });
@@ -103,7 +106,7 @@ export async function rangeQuery(ctx: QueryContext, params: PromParams): Promise
   const q = enforced(ctx, params);
   if (isConstant(q.expr)) return constantRangeBody(q.expr.constant, startMs, endMs, stepMs);
   if (q.expr.rangeMs !== undefined) {
-    throw new QueryRefusedError('invalid', 'invalid parameter "query": invalid expression type "range vector" for range query, must be Scalar or instant Vector');
+    throw new QueryRefusedError('invalid', RANGE_VECTOR_IN_RANGE_QUERY);
   }
   return matrixBody(await ctx.store.range(ctx.tenant, storeSelector(q.expr), startMs, endMs, stepMs, opts));
 }

@@ -26,7 +26,7 @@ import { OncePerInterval } from '../../core/once-per-interval.ts';
 import { all, first, matchParams, type PromParams } from '../api/params.ts';
 import { goJsonString, labelsJson, promTimestamp, scalarJson, successBody } from '../api/json.ts';
 import type { MetricsBackend, ReadRequest, WriteAnswer, WriteRequestIn } from '../backend.ts';
-import { constantRangeBody, limitOf, TRUNCATED, withParam, type GzipBody } from '../api/queries.ts';
+import { constantRangeBody, limitOf, RANGE_VECTOR_IN_RANGE_QUERY, TRUNCATED, withParam, type GzipBody } from '../api/queries.ts';
 import { evaluateConstant, isConstantExpression } from '../enforce/constant.ts';
 import { enforceMatchSelector, topExpression } from '../enforce/enforce.ts';
 import { QueryRefusedError, TENANT_LABEL } from '../enforce/types.ts';
@@ -282,6 +282,8 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       const constant = constantOf(r);
       if (constant !== undefined) return constantRangeBody(constant, startMs, endMs, stepMs);
       const q = scoped(r, endMs - startMs);
+      // Refused here as Prometheus refuses it (400 bad_data, its wording), before the guard counts any series.
+      if (q.rangeVector) throw new QueryRefusedError('invalid', RANGE_VECTOR_IN_RANGE_QUERY);
       const [lo, hi] = window(q, startMs, endMs, lookbackMs);
       await guard(r, q.selectors, lo, hi);
       return passed(client.apiStream(r.tenant, '/api/v1/query_range', [['query', q.query], ['start', seconds(startMs)], ['end', seconds(endMs)], ['step', `${stepMs / 1000}`], ...lookback, ...timeout], r.signal, { gzip: r.acceptsGzip === true }), 'query');

@@ -39,6 +39,8 @@ export interface ScopedQuery {
   readonly reachMs: number;
   /** The fixed times (ms) of its `@ <timestamp>` modifiers (the guard's window covers them too). */
   readonly atMs: readonly number[];
+  /** The query's value is a range vector (`m[5m]`, a subquery, either in parentheses or with `offset` / `@`): query_range refuses it, as Prometheus does. */
+  readonly rangeVector: boolean;
 }
 
 const MAX_OUTPUT = 262_144;
@@ -284,7 +286,22 @@ function scopeTree(query: string, tenant: string, options: EnforceOptions, bound
   if (out.length > MAX_OUTPUT) throw new QueryRefusedError('too-long', `the tenant-scoped query would be longer than ${MAX_OUTPUT} characters`);
   const found = verifyTenantScoped(out, tenant, options);
   if (found !== w.count) throw new QueryRefusedError('invalid', 'the tenant-scoped query does not read back to the same selectors; it is not forwarded');
-  return { query: out, selectors: [...w.selectors], reachMs: w.reachMs, atMs: w.atMs };
+  return { query: out, selectors: [...w.selectors], reachMs: w.reachMs, atMs: w.atMs, rangeVector: isRangeVector(top) };
+}
+
+/** Whether the expression's value is a range vector (PromQL's type rules: parentheses, `offset` and `@` keep their operand's type). */
+function isRangeVector(node: SyntaxNode): boolean {
+  switch (node.name) {
+    case 'MatrixSelector':
+    case 'SubqueryExpr':
+      return true;
+    case 'ParenExpr':
+    case 'OffsetExpr':
+    case 'StepInvariantExpr':
+      return isRangeVector(children(node)[0] as SyntaxNode);
+    default:
+      return false;
+  }
 }
 
 /**
