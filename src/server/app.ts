@@ -115,20 +115,60 @@ function routerErrorShapes(routes: readonly MountedRoute[]): Array<{ folder: str
  * 16 KiB), 408 (the request not received within `requestTimeout`) or 400 (not valid HTTP/1.1), written to the socket
  * as Node itself would (`Connection: close`), which is then destroyed. A reset or already-closed socket gets nothing.
  * Fastify's default handler answers these in its own `{error, message, statusCode}` shape.
+ *
+ * On a keep-alive connection the refused request may follow others whose answers are still being written
+ * (`socket._httpMessage`, pipelined requests parsed in one read, or a 408 for a next request stalling while a long
+ * answer streams): written now, the refusal would be read as the answer to the earlier request, or land inside its
+ * body. It is written once those answers have ended (Node's own handler writes it at once, or drops it once an answer
+ * began). A refused request that is itself being answered (its body cut by a bad chunk, or not arrived in time) is
+ * refused at once, or only closed once its answer began. The parser refuses every later read of a refused connection
+ * again: it is no longer read.
  */
-function clientErrorAnswer(err: NodeJS.ErrnoException, socket: Duplex): void {
+export function clientErrorAnswer(err: NodeJS.ErrnoException, socket: Duplex): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  if (refused.has(socket)) return;
+  refused.add(socket);
+  socket.pause();
   const [status, code, message]: [number, ErrorCode, string] = err.code === 'HPE_HEADER_OVERFLOW'
     ? [431, 'PROBECTL_ERR_HEADERS_TOO_LARGE', 'the request line and headers exceed 16 KiB']
     : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
       ? [408, 'PROBECTL_ERR_REQUEST_TIMEOUT', `the request did not arrive within ${REQUEST_TIMEOUT_MS / 1000} s`]
       : [400, 'PROBECTL_ERR_BAD_HTTP', 'the request is not valid HTTP/1.1'];
   const body = JSON.stringify({ code, message });
-  if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-  }
-  socket.destroy();
+  const refusal = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+  const answer = () => {
+    if (socket.destroyed) return;
+    const inFlight = (socket as Duplex & { _httpMessage?: InFlight | null })._httpMessage;
+    if (inFlight && inFlight.req?.complete === false) {
+      // The refused request is this answer's own (its body cut by a bad chunk, or not arrived in time): now, unless
+      // its answer began (then only closed, as Node does: the client sees an answer cut short, never a spliced one).
+      if (!inFlight.headersSent && socket.writable) socket.write(refusal);
+      socket.destroy();
+      return;
+    }
+    if (inFlight && inFlight.writableFinished !== true) {
+      // Node's own 'finish' listener (registered first) hands the socket to the next queued answer, if any.
+      let waited = false;
+      const next = () => {
+        if (waited) return;
+        waited = true;
+        setImmediate(answer);
+      };
+      inFlight.once('finish', next);
+      inFlight.once('close', next);
+      return;
+    }
+    if (socket.writable) socket.write(refusal);
+    socket.destroy();
+  };
+  answer();
 }
+
+/** An answer being written on a connection (Node's `socket._httpMessage`, a ServerResponse) and its request. */
+type InFlight = NodeJS.EventEmitter & { writableFinished?: boolean; headersSent?: boolean; req?: { complete?: boolean } };
+
+/** Connections whose request clientErrorAnswer has refused (answered once, however many reads the parser refuses after). */
+const refused = new WeakSet<Duplex>();
 
 /** Node's deadline for a whole request, headers and body (ms); past it, clientErrorAnswer's 408. */
 const REQUEST_TIMEOUT_MS = 120_000;

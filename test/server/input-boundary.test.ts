@@ -198,6 +198,15 @@ describe(`one JSON boundary for every route that takes JSON (${process.env.PROBE
       ['GET /v1/incidents HTTP/1.1\r\nHost: localhost\r\nBad Header: x\r\n\r\n', 400, 'PROBECTL_ERR_BAD_HTTP', /not valid HTTP\/1\.1/],
       ['POST /v1/signals HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 400, 'PROBECTL_ERR_BAD_HTTP', /not valid HTTP\/1\.1/],
     ];
+    // Keep-alive: a valid request, then in the same read one the parser refuses. The valid one keeps its own answer
+    // (it was written as the refusal — the client read 400 for a valid GET and its answer was lost); the refusal follows.
+    const valid = 'GET /v1/incidents HTTP/1.1\r\nHost: localhost\r\n\r\n';
+    for (const [bad, status] of [['GET /v1/incidents HTTP/1.1\r\nHost: localhost\r\nBad Header: x\r\n\r\n', 400], [`GET /v1/incidents HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431]] as const) {
+      const answer = await raw(`${valid}${valid}${bad}`);
+      const heads = [...answer.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
+      assert.deepEqual(heads, [401, 401, status], answer.slice(0, 2000));
+      assert.match(answer.slice(answer.lastIndexOf('HTTP/1.1 ')), /\r\nconnection: close\r\n[^]*"code":"PROBECTL_ERR_(BAD_HTTP|HEADERS_TOO_LARGE)"/i);
+    }
     for (const [request, status, code, why] of cases) {
       const answer = await raw(request);
       const [head = '', body = ''] = answer.split('\r\n\r\n');
