@@ -5,12 +5,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:http';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { describe, it, type TestContext } from 'node:test';
 import { engineMessage, MAX_UPSTREAM_ERROR_BYTES, type UpstreamClient } from '../../src/federation/upstream/client.ts';
 import { startTestApp, tenantWithToken, type TestApp } from '../helpers/app.ts';
 import { encodeWriteRequest, form, REMOTE_WRITE_HEADERS, remoteWrite } from '../helpers/remote-write.ts';
 import { MIMIR_AUTH, mimirUpstreamEnv, startMimir, type MimirStandIn } from './servers/mimir.ts';
-import { pumpAnswer, type PumpProgress, standInBackend, useStandInEngine } from './servers/plain-client.ts';
+import { plainUpstreamClient, pumpAnswer, type PumpProgress, standInBackend, useStandInEngine } from './servers/plain-client.ts';
 
 const G = '/v1/grafana/api/v1';
 async function standIn(t: TestContext, extra: Record<string, string>): Promise<{ mimir: MimirStandIn; app: TestApp }> {
@@ -187,6 +189,65 @@ describe('metrics upstream mode: limit on labels and label values against an eng
       for (const read of [() => backend.labelValues(request, 'id'), () => backend.labelNames(request)]) {
         assert.equal(String(await read()), body);
       }
+    }
+  });
+});
+
+describe('metrics upstream mode: remote-writes the engine does not take, logged at most once per 10 s', () => {
+  /** A pino logger keeping its lines (parsed) in `lines`. */
+  const capture = () => {
+    const lines: Array<{ level: number; msg: string; tenant?: string; reason?: string; alike_since_last?: number }> = [];
+    const log = pino({ level: 'info' }, new Writable({ write(chunk: Buffer, _enc, done) { for (const l of chunk.toString('utf8').split('\n')) if (l !== '') lines.push(JSON.parse(l)); done(); } }));
+    return { lines, log };
+  };
+  const write = (backend: ReturnType<typeof standInBackend>, tenant: string, k: number) => backend.write({ tenant, now: Date.now(), contentType: REMOTE_WRITE_HEADERS['content-type'], contentEncoding: 'snappy', body: encodeWriteRequest([{ labels: { __name__: `m${k}` }, samples: [[Date.now() - k, 1]] }]) });
+  let refusals = 0;
+  // Mimir's refusals name the sample's timestamp and series: every batch of a sender writing out of order reads differently.
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      refusals += 1;
+      res.writeHead(400, { 'content-type': 'text/plain' }).end(`the sample has been rejected because another sample with a more recent timestamp has already been ingested (err-mimir-sample-out-of-order). The affected sample has timestamp 2026-12-02T04:${String(refusals % 60).padStart(2, '0')}:00.${refusals}Z and is from series m${refusals}{tenant_id="x"}`);
+    });
+  });
+  let port = 0;
+  useStandInEngine(server, (_c, p) => {
+    port = p;
+  });
+
+  it('refusals whose engine text differs every time are one line per tenant, not one per batch', async () => {
+    const { lines, log } = capture();
+    const client = plainUpstreamClient(port, 5000, log);
+    try {
+      const backend = standInBackend(client, { log });
+      for (let k = 0; k < 20; k++) {
+        await assert.rejects(write(backend, '00000000-0000-4000-8000-00000000abcd', k), (err: Error & { status?: number }) => err.status === 400);
+      }
+      await assert.rejects(write(backend, '00000000-0000-4000-8000-00000000abce', 0), (err: Error & { status?: number }) => err.status === 400);
+      const warned = lines.filter((l) => l.msg === 'remote-write refused by the metrics engine');
+      assert.deepEqual(warned.map((l) => l.tenant), ['00000000-0000-4000-8000-00000000abcd', '00000000-0000-4000-8000-00000000abce'], JSON.stringify(warned));
+      assert.match(warned[0]?.reason ?? '', /err-mimir-sample-out-of-order/);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('an engine that cannot be reached: one line per 10 s, not a line from the client for every retry', async () => {
+    const { lines, log } = capture();
+    // A port nothing listens on (the stand-in's, closed for this client: a fresh server bound and released).
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const closed = (probe.address() as { port: number }).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const client = plainUpstreamClient(closed, 5000, log);
+    try {
+      const backend = standInBackend(client, { log });
+      for (let k = 0; k < 10; k++) assert.equal((await write(backend, '00000000-0000-4000-8000-00000000abcd', k)).status, 503);
+      const logged = lines.filter((l) => l.level >= 40);
+      assert.ok(logged.length <= 2, `${logged.length} lines for 10 retries: ${JSON.stringify(logged.map((l) => l.msg))}`);
+      assert.ok(logged.some((l) => l.msg === 'remote-write not forwarded: the metrics engine is unavailable; the sender retries' && /unreachable/.test(l.reason ?? '')), JSON.stringify(logged));
+    } finally {
+      await client.close();
     }
   });
 });

@@ -404,14 +404,16 @@ const labelCache = new RemoteWriteLabelCache();
 /**
  * A remote-write the engine did not take is logged once per tenant and reason in this long (ms), with the count
  * of those held back since: a sender's shards retrying against an engine that is down would otherwise log an error
- * for every retry. The same failure: the same tenant and reason (the engine's status is in it). Every one is counted in the metrics (`outcome`).
+ * for every retry. The same failure: the same tenant and reason (the engine's status is in it), or for a refusal
+ * (4xx, the engine's own text) the same tenant and status, the line giving the first one's reason. Every one is
+ * counted in the metrics (`outcome`).
  */
 const WRITE_FAILURE_LOG_MS = 10_000;
 
 /**
  * Decode (limits, tenant forced) → re-encode → forward in one of the tenant's `slots`; see the module comment for the
  * answers. A write the engine did not take is logged once (its reason, never the payload), at most once per
- * WRITE_FAILURE_LOG_MS for the same tenant and reason (`failures`).
+ * WRITE_FAILURE_LOG_MS for the same tenant and reason, or tenant and status for a refusal (`failures`).
  */
 async function forwardWrite(deps: UpstreamBackendDeps, slots: QueryLimiter, failures: OncePerInterval, w: WriteRequestIn): Promise<WriteAnswer> {
   let decoded: SampleColumns;
@@ -434,7 +436,11 @@ async function forwardWrite(deps: UpstreamBackendDeps, slots: QueryLimiter, fail
     await forward(deps, encodeTenantColumns(w.tenant, decoded), w.tenant, w.signal, Math.max(1, Math.floor(left)));
   } catch (err) {
     if (!(err instanceof ProbectlError)) throw err;
-    const due = failures.check(`${w.tenant} ${err.message.slice(0, 300)}`, Date.now());
+    // A refusal's reason is the engine's text about the batch (Mimir names the sample's timestamp and series: every
+    // batch of a sender writing out of order reads differently), so a refusal is the same failure by its status alone:
+    // keyed by its text, every batch was a line and a tenant's keys pushed out everyone else's. Unavailable reasons
+    // are probectl's own few sentences.
+    const due = failures.check(`${w.tenant} ${err.status >= 500 ? err.message.slice(0, 300) : `refused ${err.status}`}`, Date.now());
     const fields = () => ({ tenant: w.tenant, series: decoded.labels.length, samples: decoded.sampleCount, err: err.code, reason: err.message, ...(due.due && due.skipped > 0 ? { alike_since_last: due.skipped } : {}) });
     if (err.status >= 500) {
       deps.metrics?.writeRequests.inc({ outcome: 'failed' });

@@ -24,11 +24,14 @@ import type { SecretResolver } from '../../secrets/resolver.ts';
 import type { UpstreamSettings } from './config.ts';
 import { REMOTE_WRITE_REQUEST_HEADERS } from './encode.ts';
 import { parseJson } from '../../core/json.ts';
+import { OncePerInterval } from '../../core/once-per-interval.ts';
 import { stoppedWith } from './stoppable.ts';
 
 /** Largest engine answer passed through (a query_range over 10,000 series × 240 points is about 80 MB). */
 export const MAX_UPSTREAM_RESPONSE_BYTES = 256 * 1_048_576;
 const MAX_MESSAGE = 400;
+/** A remote-write's transport failure (unreachable, timed out, TLS) is logged once per origin, kind and cause in this long (ms). */
+const WRITE_TRANSPORT_LOG_MS = 10_000;
 /** Fewest connections kept for the engine's Prometheus API (queries, series, labels, federate). */
 export const UPSTREAM_READ_CONNECTIONS = 32;
 /**
@@ -89,6 +92,8 @@ export class UpstreamClient {
   private readonly writeHttp: HttpClient;
   private readonly secrets: Pick<SecretResolver, 'use'>;
   private readonly log: Logger | undefined;
+  /** Remote-write's transport failures logged (transportError): at most one line per origin, kind and cause per WRITE_TRANSPORT_LOG_MS. */
+  private readonly writeTransportFailures = new OncePerInterval(WRITE_TRANSPORT_LOG_MS, 100);
 
   /**
    * `readConnections`: the most reads that call the engine at once (PROBECTL_METRICS_MAX_CONCURRENT_QUERIES;
@@ -127,7 +132,7 @@ export class UpstreamClient {
       const http = init.write === true ? this.writeHttp : this.http;
       return { res: await http.stream(url, { method: init.method, headers, ...(init.body !== undefined ? { body: init.body } : {}), ...(init.signal ? { signal: init.signal } : {}), ...(init.streamed ? { deadline: 'headers' as const } : {}), ...(init.timeoutMs !== undefined ? { timeoutMs: init.timeoutMs } : {}) }), headers };
     } catch (err) {
-      throw this.transportError(err, init.what ?? 'query');
+      throw this.transportError(err, init.what ?? 'query', init.write === true);
     }
   }
 
@@ -143,7 +148,7 @@ export class UpstreamClient {
         // A body nobody reads (remote-write's 2xx) is read no further than an error's: an endless one costs nothing.
         return { status: res.status, headers: res.headers, body: bodyIgnored ? await head(res, MAX_UPSTREAM_ERROR_BYTES) : await res.read() };
       } catch (err) {
-        throw this.transportError(err, what);
+        throw this.transportError(err, what, bodyIgnored);
       }
     }
     let body: Buffer;
@@ -155,11 +160,11 @@ export class UpstreamClient {
     try {
       body = await head(res, MAX_UPSTREAM_ERROR_BYTES);
     } catch (err) {
-      throw this.transportError(late ? new HttpClientError('timeout', res.origin, 'the error answer did not end in time') : err, what);
+      throw this.transportError(late ? new HttpClientError('timeout', res.origin, 'the error answer did not end in time') : err, what, bodyIgnored);
     } finally {
       clearTimeout(timer);
     }
-    if (late) throw this.transportError(new HttpClientError('timeout', res.origin, 'the error answer did not end in time'), what);
+    if (late) throw this.transportError(new HttpClientError('timeout', res.origin, 'the error answer did not end in time'), what, bodyIgnored);
     if (encoding === 'gzip') body = await gunzipHead(body, MAX_UPSTREAM_ERROR_BYTES);
     return { status: res.status, headers: res.headers, body: withoutSentCredentials(body, headers) };
   }
@@ -208,9 +213,16 @@ export class UpstreamClient {
     return { status: res.status, chunks: iterator, ...(encoding === 'gzip' ? { contentEncoding: 'gzip' as const } : {}) };
   }
 
-  private transportError(err: unknown, what: string): ProbectlError {
+  /**
+   * probectl's error for a call that failed on the way (`write`: a remote-write, whose failures a sender's shards
+   * retry many times a second against an engine that is down: its line is let through once per
+   * WRITE_TRANSPORT_LOG_MS for the same origin, kind and cause, counting those held back — forwardWrite logs each
+   * failure with its tenant, throttled likewise).
+   */
+  private transportError(err: unknown, what: string, write = false): ProbectlError {
     if (err instanceof HttpClientError) {
-      this.log?.warn({ origin: err.origin, kind: err.kind, cause: err.causeCode }, 'metrics upstream call failed');
+      const due = write ? this.writeTransportFailures.check(`${err.origin} ${err.kind} ${err.causeCode ?? ''}`, Date.now()) : { due: true as const, skipped: 0 };
+      if (due.due) this.log?.warn({ origin: err.origin, kind: err.kind, cause: err.causeCode, ...(write ? { call: 'remote-write' } : {}), ...(due.skipped > 0 ? { alike_since_last: due.skipped } : {}) }, 'metrics upstream call failed');
       if (err.kind === 'timeout') return new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_TIMEOUT', `${what} timed out: the metrics engine did not answer within ${this.settings.timeoutMs / 1000}s (PROBECTL_METRICS_UPSTREAM_TIMEOUT); the call was cancelled`);
       if (err.kind === 'aborted') return new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', 'the request was cancelled: the client went away');
       if (err.kind === 'too-large') return new ProbectlError('PROBECTL_ERR_METRICS_TOO_MANY_SAMPLES', `the metrics engine's answer is larger than ${MAX_UPSTREAM_RESPONSE_BYTES} bytes; narrow the query or the time range`);

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before } from 'node:test';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import type { MetricsBackend } from '../../../src/federation/backend.ts';
 import { DEFAULT_REMOTE_WRITE_LIMITS } from '../../../src/federation/remote-write/decode.ts';
 import { upstreamBackend, type UpstreamBackendDeps } from '../../../src/federation/upstream/backend.ts';
@@ -10,13 +10,13 @@ import { UpstreamClient } from '../../../src/federation/upstream/client.ts';
 
 /**
  * An UpstreamClient for a stand-in engine on http://127.0.0.1:<port> (plain HTTP on loopback,
- * label tenancy, no credentials: resolving one throws), `timeoutMs` per call. Close it after use.
+ * label tenancy, no credentials: resolving one throws), `timeoutMs` per call, logging to `log` (none when left out). Close it after use.
  */
-export function plainUpstreamClient(port: number, timeoutMs = 5000): UpstreamClient {
+export function plainUpstreamClient(port: number, timeoutMs = 5000, log?: Logger): UpstreamClient {
   return new UpstreamClient({
     url: new URL(`http://127.0.0.1:${port}`), writeUrl: new URL(`http://127.0.0.1:${port}/api/v1/write`), caFile: undefined, clientCertFile: undefined,
     clientKeyFile: undefined, token: undefined, tenancy: 'label', timeoutMs,
-  }, { use: async () => { throw new Error('no credentials here'); } });
+  }, { use: async () => { throw new Error('no credentials here'); } }, log);
 }
 
 /**
