@@ -8,6 +8,7 @@ import { createServer } from 'node:http';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, it, type TestContext } from 'node:test';
+import { withoutQuoted } from '../../src/federation/upstream/backend.ts';
 import { engineMessage, MAX_UPSTREAM_ERROR_BYTES, type UpstreamClient } from '../../src/federation/upstream/client.ts';
 import { startTestApp, tenantWithToken, type TestApp } from '../helpers/app.ts';
 import { encodeWriteRequest, form, REMOTE_WRITE_HEADERS, remoteWrite } from '../helpers/remote-write.ts';
@@ -207,7 +208,7 @@ describe('metrics upstream mode: remote-writes the engine does not take, logged 
     req.resume();
     req.on('end', () => {
       refusals += 1;
-      res.writeHead(400, { 'content-type': 'text/plain' }).end(`the sample has been rejected because another sample with a more recent timestamp has already been ingested (err-mimir-sample-out-of-order). The affected sample has timestamp 2026-12-02T04:${String(refusals % 60).padStart(2, '0')}:00.${refusals}Z and is from series m${refusals}{tenant_id="x"}`);
+      res.writeHead(400, { 'content-type': 'text/plain' }).end(`the sample has been rejected because another sample with a more recent timestamp has already been ingested (err-mimir-sample-out-of-order). The affected sample has timestamp 2026-12-02T04:${String(refusals % 60).padStart(2, '0')}:00.${refusals}Z and is from series m${refusals}{tenant_id="x"}, value: 'sekret-${refusals}'`);
     });
   });
   let port = 0;
@@ -227,9 +228,16 @@ describe('metrics upstream mode: remote-writes the engine does not take, logged 
       const warned = lines.filter((l) => l.msg === 'remote-write refused by the metrics engine');
       assert.deepEqual(warned.map((l) => l.tenant), ['00000000-0000-4000-8000-00000000abcd', '00000000-0000-4000-8000-00000000abce'], JSON.stringify(warned));
       assert.match(warned[0]?.reason ?? '', /err-mimir-sample-out-of-order/);
+      assert.doesNotMatch(JSON.stringify(warned), /sekret/, 'the batch\'s label value quoted by the engine is not logged');
     } finally {
       await client.close();
     }
+  });
+
+  it('a refusal\'s reason is logged without what the engine quotes of the batch (label names, values, series); the sender still hears it whole', () => {
+    const reason = 'the metrics engine refused the remote-write: received a series whose label value length exceeds the limit, label: \'session\', value: \'Bearer eyJhbGciOiJIUzI1NiJ9.sekret\' (truncated) series: \'http_requests_total{…}\' (err-mimir-label-value-too-long)';
+    assert.equal(withoutQuoted(reason), 'the metrics engine refused the remote-write: received a series whose label value length exceeds the limit, label: \'…\', value: \'…\' (truncated) series: \'…\' (err-mimir-label-value-too-long)');
+    assert.equal(withoutQuoted('invalid label name "password_hunter2" isn\'t allowed, sample\'s `x`; cut \'abc'), 'invalid label name "…" isn\'t allowed, sample\'s `…`; cut \'…\'');
   });
 
   it('an engine that cannot be reached: one line per 10 s, not a line from the client for every retry', async () => {

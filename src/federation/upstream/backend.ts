@@ -411,6 +411,17 @@ const labelCache = new RemoteWriteLabelCache();
 const WRITE_FAILURE_LOG_MS = 10_000;
 
 /**
+ * A refusal's reason as logged: the engine's text (engineMessage, label pairs and sets already elided) with what it
+ * quotes elided too — engines quote the batch's own label names, values and series there (Mimir: "label: 'session',
+ * value: 'Bearer …' (truncated) series: 'http_requests_total{…}'"), which is the sender's payload, not the operator's;
+ * the sender's own answer keeps them. A quote left open (the text cut) is elided to the end.
+ */
+export function withoutQuoted(reason: string): string {
+  // A ' after a letter or digit is an apostrophe ("isn't", "sample's"), not a quote.
+  return reason.replace(/(?<![\p{L}\p{N}])'[^']*'?|"(?:[^"\\]|\\.)*"?|`[^`]*`?/gu, (q) => `${q[0]}…${q[0]}`);
+}
+
+/**
  * Decode (limits, tenant forced) → re-encode → forward in one of the tenant's `slots`; see the module comment for the
  * answers. A write the engine did not take is logged once (its reason, never the payload), at most once per
  * WRITE_FAILURE_LOG_MS for the same tenant and reason, or tenant and status for a refusal (`failures`).
@@ -441,7 +452,7 @@ async function forwardWrite(deps: UpstreamBackendDeps, slots: QueryLimiter, fail
     // keyed by its text, every batch was a line and a tenant's keys pushed out everyone else's. Unavailable reasons
     // are probectl's own few sentences.
     const due = failures.check(`${w.tenant} ${err.status >= 500 ? err.message.slice(0, 300) : `refused ${err.status}`}`, Date.now());
-    const fields = () => ({ tenant: w.tenant, series: decoded.labels.length, samples: decoded.sampleCount, err: err.code, reason: err.message, ...(due.due && due.skipped > 0 ? { alike_since_last: due.skipped } : {}) });
+    const fields = () => ({ tenant: w.tenant, series: decoded.labels.length, samples: decoded.sampleCount, err: err.code, reason: err.status >= 500 ? err.message : withoutQuoted(err.message), ...(due.due && due.skipped > 0 ? { alike_since_last: due.skipped } : {}) });
     if (err.status >= 500) {
       deps.metrics?.writeRequests.inc({ outcome: 'failed' });
       if (due.due) deps.log.error(fields(), 'remote-write not forwarded: the metrics engine is unavailable; the sender retries');
