@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, it, type TestContext } from 'node:test';
@@ -257,5 +258,58 @@ describe('metrics upstream mode: remote-writes the engine does not take, logged 
     } finally {
       await client.close();
     }
+  });
+});
+
+describe('metrics upstream mode: labels and label values without limit, passed on as they arrive, against a failing engine', () => {
+  let mode: 'cut' | 'stall' | 'gzip' = 'cut';
+  const asked: string[] = [];
+  let answering = 0;
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => { body += c.toString('utf8'); });
+    req.on('end', () => {
+      asked.push(decodeURIComponent(`${req.url ?? ''} ${body}`));
+      answering += 1;
+      res.on('close', () => { answering -= 1; });
+      if (mode === 'gzip') {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(gzipSync('{"status":"success","data":["a"]}'));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"status":"success","data":["a",');
+      if (mode === 'cut') setTimeout(() => res.destroy(), 50);
+    });
+  });
+  let client: UpstreamClient;
+  useStandInEngine(server, (c) => {
+    client = c;
+  }, { timeoutMs: 1000 });
+  const tenant = '00000000-0000-4000-8000-00000000abcd';
+  const drain = async (body: unknown): Promise<string> => {
+    const parts: Buffer[] = [];
+    for await (const c of body as AsyncIterable<Buffer>) parts.push(c);
+    return Buffer.concat(parts).toString('utf8');
+  };
+
+  it('an answer cut or stalled mid-way fails the read (never a short answer that looks whole), within the deadline; the tenant matcher is still forced; nothing stays open', async () => {
+    const backend = standInBackend(client);
+    for (const [m, code] of [['cut', 'PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE'], ['stall', 'PROBECTL_ERR_METRICS_UPSTREAM_TIMEOUT']] as const) {
+      mode = m;
+      for (const read of [() => backend.labelValues({ tenant, now: Date.now(), params: new Map() }, 'id'), () => backend.labelNames({ tenant, now: Date.now(), params: new Map() })]) {
+        const started = Date.now();
+        await assert.rejects(async () => drain(await read()), (err: Error & { code?: string }) => err.code === code, m);
+        assert.ok(Date.now() - started < 4_000, `${m}: failed after ${Date.now() - started} ms`);
+      }
+    }
+    assert.ok(asked.length >= 4 && asked.every((a) => a.includes(`match[]={tenant_id="${tenant}"}`)), JSON.stringify(asked));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(answering, 0, 'an engine answer still open');
+  });
+
+  it('a gzip answer probectl did not ask for is refused, not passed on as JSON', async () => {
+    mode = 'gzip';
+    const backend = standInBackend(client);
+    await assert.rejects(backend.labelNames({ tenant, now: Date.now(), params: new Map() }), /content encoding probectl did not ask for/);
   });
 });

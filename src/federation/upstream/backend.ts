@@ -164,7 +164,6 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
   const writeFailures = new OncePerInterval(WRITE_FAILURE_LOG_MS, 1_000);
   const timeout: Params = [['timeout', `${client.settings.timeoutMs / 1000}s`]];
 
-  /** The engine's 2xx answer as received (bytes: a 60 MB matrix never becomes a string), or its error. */
   /** The engine's list answer (labels, label values) as it arrives, cut to the caller's `limit` (> 0): cutEntries. */
   async function cutList(answer: Promise<UpstreamAnswer | UpstreamStream>, what: string, limit: number): Promise<Buffer> {
     const a = await answer;
