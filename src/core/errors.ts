@@ -14,7 +14,7 @@ export const ERROR_CODES = {
   PROBECTL_ERR_JSON_REFUSED: { status: 400, summary: 'The request body is valid JSON but refused at the boundary: NUL or a lone surrogate in a string or key, nesting, members, items or values beyond the limits in docs/api.md, a number that would not be kept exactly, or a __proto__ / constructor.prototype key; the JSON path is named.' },
   PROBECTL_ERR_BODY_TOO_LARGE: { status: 413, summary: 'The request body exceeds PROBECTL_BODY_LIMIT.' },
   PROBECTL_ERR_HEADERS_TOO_LARGE: { status: 431, summary: 'The request line and headers together exceed Node\'s limit of 16 KiB; nothing was routed and the connection is closed.' },
-  PROBECTL_ERR_REQUEST_TIMEOUT: { status: 408, summary: 'The whole request (headers and body) did not arrive within 120 s; nothing was routed and the connection is closed.' },
+  PROBECTL_ERR_REQUEST_TIMEOUT: { status: 408, summary: 'The request\'s headers did not arrive within 60 s, or the whole request (headers and body) within 120 s; nothing was routed and the connection is closed.' },
   PROBECTL_ERR_BAD_HTTP: { status: 400, summary: 'The request is not valid HTTP/1.1 (a malformed request line or header, a character not allowed in a header, an invalid chunk size, both Content-Length and Transfer-Encoding); nothing was routed and the connection is closed.' },
   PROBECTL_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'The request body has a content type the route does not accept.' },
   PROBECTL_ERR_CONFLICT: { status: 409, summary: 'The change conflicts with existing state (for example a duplicate name).' },

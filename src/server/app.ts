@@ -112,7 +112,7 @@ function routerErrorShapes(routes: readonly MountedRoute[]): Array<{ folder: str
 /**
  * The answer to a request Node's HTTP parser refused before Fastify saw it (the server's `clientError` event,
  * https://nodejs.org/api/http.html#event-clienterror): probectl's `{code, message}` with 431 (headers over Node's
- * 16 KiB), 408 (the request not received within `requestTimeout`) or 400 (not valid HTTP/1.1), written to the socket
+ * 16 KiB), 408 (its headers not received within `headersTimeout` or all of it within `requestTimeout`) or 400 (not valid HTTP/1.1), written to the socket
  * as Node itself would (`Connection: close`), which is then destroyed. A reset or already-closed socket gets nothing.
  * Fastify's default handler answers these in its own `{error, message, statusCode}` shape.
  *
@@ -132,7 +132,7 @@ export function clientErrorAnswer(err: NodeJS.ErrnoException, socket: Duplex): v
   const [status, code, message]: [number, ErrorCode, string] = err.code === 'HPE_HEADER_OVERFLOW'
     ? [431, 'PROBECTL_ERR_HEADERS_TOO_LARGE', 'the request line and headers exceed 16 KiB']
     : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? [408, 'PROBECTL_ERR_REQUEST_TIMEOUT', `the request did not arrive within ${REQUEST_TIMEOUT_MS / 1000} s`]
+      ? [408, 'PROBECTL_ERR_REQUEST_TIMEOUT', `the request did not arrive in time: its headers within ${HEADERS_TIMEOUT_MS / 1000} s, all of it within ${REQUEST_TIMEOUT_MS / 1000} s`]
       : [400, 'PROBECTL_ERR_BAD_HTTP', 'the request is not valid HTTP/1.1'];
   const body = JSON.stringify({ code, message });
   const refusal = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
@@ -172,6 +172,11 @@ const refused = new WeakSet<Duplex>();
 
 /** Node's deadline for a whole request, headers and body (ms); past it, clientErrorAnswer's 408. */
 const REQUEST_TIMEOUT_MS = 120_000;
+/**
+ * Node's deadline for a request's headers (ms; `server.headersTimeout`, Node's default of 60 s pinned here): past it
+ * the same 408 (ERR_HTTP_REQUEST_TIMEOUT, which does not say which deadline passed), so its message names both.
+ */
+const HEADERS_TIMEOUT_MS = 60_000;
 
 export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<FastifyInstance> {
   const logAnswered = opts.logAnsweredErrors ?? true;
@@ -199,6 +204,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
       : err.code === 'FST_ERR_BAD_URL' ? 'the URL path is not valid percent-encoded UTF-8' : 'the request could not be routed'),
     ...(opts.tls ? { https: { ...opts.tls, minVersion: 'TLSv1.2' as const } } : {}),
   }) as unknown as FastifyInstance;
+  app.server.headersTimeout = HEADERS_TIMEOUT_MS;
 
   app.setValidatorCompiler(validatorCompiler);
 

@@ -31,7 +31,7 @@ function exchange(port: number, first: string, then?: string): Promise<string> {
   });
 }
 
-describe('clientErrorAnswer: a refused request on a keep-alive connection whose earlier answer is still being written', () => {
+describe('clientErrorAnswer: requests Node\'s HTTP parser refuses', () => {
   it('an answer already streaming is written whole, the refusal after it (never spliced into its body)', async () => {
     const { server, port } = await serve((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '10' });
@@ -59,6 +59,20 @@ describe('clientErrorAnswer: a refused request on a keep-alive connection whose 
       const answer = await exchange(port, 'POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n123');
       assert.match(answer, /^HTTP\/1\.1 408 Request Timeout\r\n[^]*\{"code":"PROBECTL_ERR_REQUEST_TIMEOUT",/, answer);
       assert.ok(performance.now() - started < 3_000);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('headers not arriving within Node\'s headersTimeout (60 s, half requestTimeout) are the same 408, whose message names both deadlines', async () => {
+    const { server, port } = await serve((_req, res) => res.end('x'), { requestTimeout: 5_000 });
+    server.headersTimeout = 300;
+    try {
+      const answer = await exchange(port, 'GET /a HTTP/1.1\r\nHost: x\r\n');
+      const json = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { code: string; message: string };
+      assert.equal(json.code, 'PROBECTL_ERR_REQUEST_TIMEOUT');
+      assert.match(json.message, /headers within 60 s, all of it within 120 s/);
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

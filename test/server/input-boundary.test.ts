@@ -207,6 +207,8 @@ describe(`one JSON boundary for every route that takes JSON (${process.env.PROBE
       assert.deepEqual(heads, [401, 401, status], answer.slice(0, 2000));
       assert.match(answer.slice(answer.lastIndexOf('HTTP/1.1 ')), /\r\nconnection: close\r\n[^]*"code":"PROBECTL_ERR_(BAD_HTTP|HEADERS_TOO_LARGE)"/i);
     }
+    // The deadlines the 408's message names are the server's.
+    assert.deepEqual([app.service.app.server.headersTimeout, app.service.app.server.requestTimeout], [60_000, 120_000]);
     for (const [request, status, code, why] of cases) {
       const answer = await raw(request);
       const [head = '', body = ''] = answer.split('\r\n\r\n');
