@@ -25,7 +25,7 @@ import { resolveAtStartup } from './secrets/startup.ts';
 import { TlsIdentity } from './secrets/tls-identity.ts';
 import { INTEGRATIONS } from './integrations/registry.ts';
 import type { IntegrationRuntime } from './integrations/types.ts';
-import { buildApp } from './server/app.ts';
+import { buildApp, clientErrorAnswer, HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from './server/app.ts';
 import { Authenticator } from './server/auth.ts';
 import type { AppDeps } from './server/deps.ts';
 import { listenRefused, reserveListen } from './server/listen.ts';
@@ -401,7 +401,10 @@ async function listenControlSocket(app: FastifyInstance, path: string, log: Logg
     return undefined;
   }
   rmSync(path, { force: true });
-  const server = createServer((req, res) => app.routing(req, res));
+  // The deadlines and the answer to a request the HTTP parser refuses are the HTTPS listener's (buildApp), not Node's
+  // (requestTimeout 300 s, a bare 400 without body).
+  const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS }, (req, res) => app.routing(req, res));
+  server.on('clientError', clientErrorAnswer);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(path, () => resolve());

@@ -171,12 +171,12 @@ type InFlight = NodeJS.EventEmitter & { writableFinished?: boolean; headersSent?
 const refused = new WeakSet<Duplex>();
 
 /** Node's deadline for a whole request, headers and body (ms); past it, clientErrorAnswer's 408. */
-const REQUEST_TIMEOUT_MS = 120_000;
+export const REQUEST_TIMEOUT_MS = 120_000;
 /**
  * Node's deadline for a request's headers (ms; `server.headersTimeout`, Node's default of 60 s pinned here): past it
  * the same 408 (ERR_HTTP_REQUEST_TIMEOUT, which does not say which deadline passed), so its message names both.
  */
-const HEADERS_TIMEOUT_MS = 60_000;
+export const HEADERS_TIMEOUT_MS = 60_000;
 
 export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<FastifyInstance> {
   const logAnswered = opts.logAnsweredErrors ?? true;

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { allRoutes } from '../../src/server/routes/index.ts';
 import type { RouteDef } from '../../src/server/route.ts';
@@ -207,6 +208,16 @@ describe(`one JSON boundary for every route that takes JSON (${process.env.PROBE
       assert.deepEqual(heads, [401, 401, status], answer.slice(0, 2000));
       assert.match(answer.slice(answer.lastIndexOf('HTTP/1.1 ')), /\r\nconnection: close\r\n[^]*"code":"PROBECTL_ERR_(BAD_HTTP|HEADERS_TOO_LARGE)"/i);
     }
+    // The CLI's local control socket answers the same (it had Node's bare 400, without a body).
+    const local = await new Promise<string>((resolve, reject) => {
+      const socket = netConnect(join(app.dataDir, 'control.sock'), () => socket.write('GET /v1/incidents HTTP/1.1\r\nHost: localhost\r\nBad Header: x\r\n\r\n'));
+      const chunks: Buffer[] = [];
+      const timer = setTimeout(() => { socket.destroy(); reject(new Error('no answer within 5 s')); }, 5_000);
+      socket.on('data', (c: Buffer) => chunks.push(c));
+      socket.on('error', () => undefined);
+      socket.on('close', () => { clearTimeout(timer); resolve(Buffer.concat(chunks).toString('utf8')); });
+    });
+    assert.match(local, /^HTTP\/1\.1 400 [^]*\r\n\r\n\{"code":"PROBECTL_ERR_BAD_HTTP",/, local);
     // The deadlines the 408's message names are the server's.
     assert.deepEqual([app.service.app.server.headersTimeout, app.service.app.server.requestTimeout], [60_000, 120_000]);
     for (const [request, status, code, why] of cases) {
