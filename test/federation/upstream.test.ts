@@ -312,6 +312,21 @@ describe('metrics upstream mode (header tenancy, Mimir stand-in over HTTPS)', ()
     assert.equal(again.status, 200, again.text);
   });
 
+  it('labels and label values without limit, passed on as they arrive (8c3ce7b): an engine cut mid-body gives a broken answer, never a complete 200', async () => {
+    for (const path of [`${G}/labels`, `${G}/label/__name__/values`]) {
+      const whole = await app.request('GET', path, { token: a.token });
+      assert.equal(whole.status, 200, whole.text);
+      assert.ok(Array.isArray((whole.json as { data: unknown }).data), whole.text);
+      mimir.cutNext(); // without match[] no guard: the next call to the engine is this one
+      const cut = await app.request('GET', path, { token: a.token }).then(
+        (r) => ({ status: r.status, complete: r.json !== undefined, text: r.text }),
+        (err: Error) => ({ status: 0, complete: false, text: String(err) }),
+      );
+      assert.ok(!(cut.status === 200 && cut.complete), `${path}: a cut answer must not reach the client as a whole 200: ${cut.text.slice(0, 200)}`);
+      assert.equal((await app.request('GET', path, { token: a.token })).status, 200);
+    }
+  });
+
   it('the engine\'s 4xx keeps its class, its message without label sets', async () => {
     mimir.failNext(1, 422, JSON.stringify({ status: 'error', errorType: 'execution', error: `found duplicate series for the match group {job="node", tenant_id="${b.id}", secret="b-only-value"} on the right hand-side` }));
     const res = await app.request('GET', `${G}/query?${form({ query: 'shared_metric / shared_metric' })}`, { token: a.token });
