@@ -17,6 +17,13 @@ import { MIMIR_AUTH, mimirUpstreamEnv, startMimir, type MimirStandIn } from './s
 import { plainUpstreamClient, pumpAnswer, type PumpProgress, standInBackend, useStandInEngine } from './servers/plain-client.ts';
 
 const G = '/v1/grafana/api/v1';
+
+/** A pino logger keeping its lines (parsed) in `lines`. */
+function capture() {
+  const lines: Array<{ level: number; msg: string; tenant?: string; reason?: string; alike_since_last?: number }> = [];
+  const log = pino({ level: 'info' }, new Writable({ write(chunk: Buffer, _enc, done) { for (const l of chunk.toString('utf8').split('\n')) if (l !== '') lines.push(JSON.parse(l)); done(); } }));
+  return { lines, log };
+}
 async function standIn(t: TestContext, extra: Record<string, string>): Promise<{ mimir: MimirStandIn; app: TestApp }> {
   const dir = mkdtempSync(join(tmpdir(), 'probectl-upstream-faults-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -82,6 +89,27 @@ describe('metrics upstream mode: more query slots than connections', () => {
       mimir.hangOrg(undefined);
     }
     for (const r of await Promise.all(hanging)) assert.ok([200, 503].includes(r.status), r.text);
+  });
+});
+
+describe('metrics upstream mode: a sender that goes away before the engine answers', () => {
+  const server = createServer((req) => {
+    req.resume(); // never answered
+  });
+  let client: UpstreamClient;
+  useStandInEngine(server, (c) => {
+    client = c;
+  }, { timeoutMs: 10_000 });
+
+  it('is logged as the sender\'s cancellation (info), not as the engine unavailable (error)', async () => {
+    const { lines, log } = capture();
+    const backend = standInBackend(client, { log });
+    const sender = new AbortController();
+    setTimeout(() => sender.abort(), 200);
+    const answer = await backend.write({ tenant: '00000000-0000-4000-8000-00000000abcd', now: Date.now(), contentType: REMOTE_WRITE_HEADERS['content-type'], contentEncoding: 'snappy', body: encodeWriteRequest([{ labels: { __name__: 'x' }, samples: [[Date.now(), 1]] }]), signal: sender.signal });
+    assert.equal(answer.status, 503);
+    assert.deepEqual(lines.filter((l) => l.level >= 50), [], 'no error line');
+    assert.ok(lines.some((l) => l.level === 30 && /remote-write cancelled: the sender went away/.test(l.msg)), JSON.stringify(lines));
   });
 });
 
@@ -196,12 +224,6 @@ describe('metrics upstream mode: limit on labels and label values against an eng
 });
 
 describe('metrics upstream mode: remote-writes the engine does not take, logged at most once per 10 s', () => {
-  /** A pino logger keeping its lines (parsed) in `lines`. */
-  const capture = () => {
-    const lines: Array<{ level: number; msg: string; tenant?: string; reason?: string; alike_since_last?: number }> = [];
-    const log = pino({ level: 'info' }, new Writable({ write(chunk: Buffer, _enc, done) { for (const l of chunk.toString('utf8').split('\n')) if (l !== '') lines.push(JSON.parse(l)); done(); } }));
-    return { lines, log };
-  };
   const write = (backend: ReturnType<typeof standInBackend>, tenant: string, k: number) => backend.write({ tenant, now: Date.now(), contentType: REMOTE_WRITE_HEADERS['content-type'], contentEncoding: 'snappy', body: encodeWriteRequest([{ labels: { __name__: `m${k}` }, samples: [[Date.now() - k, 1]] }]) });
   let refusals = 0;
   // Mimir's refusals name the sample's timestamp and series: every batch of a sender writing out of order reads differently.

@@ -161,7 +161,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
    * through. A wait counts against PROBECTL_METRICS_UPSTREAM_TIMEOUT; past it, 503 + Retry-After.
    */
   const writeSlots = new QueryLimiter(UPSTREAM_WRITE_CONNECTIONS, client.settings.timeoutMs);
-  const writeFailures = new OncePerInterval(WRITE_FAILURE_LOG_MS, 1_000);
+  const writeFailures = new OncePerInterval(WRITE_FAILURE_LOG_MS, WRITE_FAILURE_KEYS);
   const timeout: Params = [['timeout', `${client.settings.timeoutMs / 1000}s`]];
 
   /** The engine's list answer (labels, label values) as it arrives, cut to the caller's `limit` (> 0): cutEntries. */
@@ -408,6 +408,8 @@ const labelCache = new RemoteWriteLabelCache();
  * counted in the metrics (`outcome`).
  */
 const WRITE_FAILURE_LOG_MS = 10_000;
+/** Tenant-and-reason keys WRITE_FAILURE_LOG_MS remembers (least recently seen first out): a key is a few hundred bytes. */
+const WRITE_FAILURE_KEYS = 10_000;
 
 /**
  * A refusal's reason as logged: the engine's text (engineMessage, label pairs and sets already elided) with what it
@@ -446,6 +448,13 @@ async function forwardWrite(deps: UpstreamBackendDeps, slots: QueryLimiter, fail
     await forward(deps, encodeTenantColumns(w.tenant, decoded), w.tenant, w.signal, Math.max(1, Math.floor(left)));
   } catch (err) {
     if (!(err instanceof ProbectlError)) throw err;
+    if (w.signal?.aborted === true) {
+      // The sender hung up before the engine answered (its remote_timeout, a restart): nothing is wrong with the
+      // engine, and the sender sends the batch again.
+      deps.metrics?.writeRequests.inc({ outcome: 'failed' });
+      deps.log.info({ tenant: w.tenant, series: decoded.labels.length, samples: decoded.sampleCount }, 'remote-write cancelled: the sender went away before the metrics engine answered; it sends the batch again');
+      return unavailable(err);
+    }
     // A refusal's reason is the engine's text about the batch (Mimir names the sample's timestamp and series: every
     // batch of a sender writing out of order reads differently), so a refusal is the same failure by its status alone:
     // keyed by its text, every batch was a line and a tenant's keys pushed out everyone else's. Unavailable reasons
