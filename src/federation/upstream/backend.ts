@@ -33,14 +33,15 @@ import { QueryRefusedError, TENANT_LABEL } from '../enforce/types.ts';
 import { goQuote } from '../enforce/literals.ts';
 import { checkEvalTime, parsePromDurationParam, parsePromTimeParam, parseRangeQueryParams, PromParamError } from '../prom-time.ts';
 import { checkRemoteWriteHeaders } from '../remote-write/content-type.ts';
-import { decodeRemoteWriteSamples, RemoteWriteLabelCache, type SampleColumns } from '../remote-write/columns.ts';
+import { RemoteWriteLabelCache } from '../remote-write/columns.ts';
 import { RemoteWriteError, type RemoteWriteLimits } from '../remote-write/errors.ts';
 import type { FederationMetrics } from '../runtime.ts';
 import type { AppendResult, SeriesSamples } from '../store/types.ts';
 import { isLegacyLabelName } from '../names.ts';
 import { namedLimit } from '../write.ts';
 import { answerError, UPSTREAM_WRITE_CONNECTIONS, type Params, type UpstreamAnswer, type UpstreamClient, type UpstreamStream } from './client.ts';
-import { encodeTenantColumns, encodeTenantWriteRequest } from './encode.ts';
+import { encodeTenantWriteRequest } from './encode.ts';
+import { spliceRemoteWrite, type ForwardWrite } from './splice.ts';
 import { gzipped, withEmptyInstance } from './federate-instance.ts';
 import { scopeQuery, type ScopedQuery } from './promql.ts';
 import { ListAnswerCut, MAX_SERIES_GAP_BYTES, SeriesAnswerCounter } from './series-count.ts';
@@ -412,10 +413,10 @@ const WRITE_FAILURE_LOG_MS = 10_000;
  * WRITE_FAILURE_LOG_MS for the same tenant and reason (`failures`).
  */
 async function forwardWrite(deps: UpstreamBackendDeps, slots: QueryLimiter, failures: OncePerInterval, w: WriteRequestIn): Promise<WriteAnswer> {
-  let decoded: SampleColumns;
+  let decoded: ForwardWrite;
   try {
     checkRemoteWriteHeaders({ contentType: w.contentType, contentEncoding: w.contentEncoding });
-    decoded = decodeRemoteWriteSamples(w.body, { tenant: w.tenant, limits: deps.writeLimits, nowMs: w.now }, labelCache);
+    decoded = spliceRemoteWrite(w.body, { tenant: w.tenant, limits: deps.writeLimits, nowMs: w.now }, labelCache);
   } catch (err) {
     if (!(err instanceof RemoteWriteError)) throw err;
     deps.metrics?.writeRequests.inc({ outcome: err.kind === 'unsupported' ? 'unsupported' : 'refused' });
@@ -429,11 +430,11 @@ async function forwardWrite(deps: UpstreamBackendDeps, slots: QueryLimiter, fail
       throw writeSlotError(err, deps.client.settings.timeoutMs);
     });
     const left = deps.client.settings.timeoutMs - (performance.now() - started);
-    await forward(deps, encodeTenantColumns(w.tenant, decoded), w.tenant, w.signal, Math.max(1, Math.floor(left)));
+    await forward(deps, decoded.body, w.tenant, w.signal, Math.max(1, Math.floor(left)));
   } catch (err) {
     if (!(err instanceof ProbectlError)) throw err;
     const due = failures.check(`${w.tenant} ${err.message.slice(0, 300)}`, Date.now());
-    const fields = () => ({ tenant: w.tenant, series: decoded.labels.length, samples: decoded.sampleCount, err: err.code, reason: err.message, ...(due.due && due.skipped > 0 ? { alike_since_last: due.skipped } : {}) });
+    const fields = () => ({ tenant: w.tenant, series: decoded.series, samples: decoded.sampleCount, err: err.code, reason: err.message, ...(due.due && due.skipped > 0 ? { alike_since_last: due.skipped } : {}) });
     if (err.status >= 500) {
       deps.metrics?.writeRequests.inc({ outcome: 'failed' });
       if (due.due) deps.log.error(fields(), 'remote-write not forwarded: the metrics engine is unavailable; the sender retries');
