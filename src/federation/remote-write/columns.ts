@@ -43,17 +43,40 @@ export interface CachedLabels {
   readonly key: string;
   readonly overridden: boolean;
   /**
-   * Upstream mode's encoded `TimeSeries.labels` run of this label set for the entry's tenant
-   * (upstream/encode.ts labelRun: sorted, `tenant_id` forced), set by upstream/splice.ts on first
-   * use; undefined until then and in embedded mode.
+   * Upstream mode's forward (upstream/splice.ts; undefined in embedded mode and in an entry the
+   * decoder made): `bytes`, the label bytes as sent (the map's key, as bytes to compare with a
+   * request's), and `run`, this label set's encoded `TimeSeries.labels` run for the entry's
+   * tenant (upstream/encode.ts labelRun: sorted, `tenant_id` forced). Both count in the cache's
+   * size, so they are set before the entry is added and never after.
    */
-  run: Uint8Array | undefined;
+  readonly bytes: Buffer | undefined;
+  readonly run: Uint8Array | undefined;
+  /** The entry of the label set that followed this one in the last request that had it first (splice.ts's guess for the next series). */
+  next: CachedLabels | undefined;
+  /**
+   * The tenant entries' epoch (TenantEntries.epoch) under which splice.ts added this entry (0:
+   * not held): an entry of the current epoch is the one the map holds for its bytes (a `next`
+   * of another epoch may have been evicted).
+   */
+  epoch: number;
+  /** splice.ts: shared by the entries of one label set (`key`) added in one epoch, to tell a request's repeated label sets by (LabelSetMark). */
+  mark: LabelSetMark | undefined;
+}
+
+/** What the entries of one label set share (CachedLabels.mark): the last request that had it. */
+export interface LabelSetMark {
+  stamp: number;
 }
 
 /** The cache entry of a label set as sent (`labels`, decoded by protobufjs): validated (seriesLabels, which throws its RemoteWriteError), sorted, frozen. */
 export function cachedLabels(labels: WireLabel[], index: number, tenant: string, limits: RemoteWriteLimits): CachedLabels {
   const { labels: sorted, overridden } = seriesLabels({ labels }, index, tenant, limits);
-  return { labels: Object.freeze(labelRecord(sorted)), key: labelSetKey(sorted), overridden, run: undefined };
+  return { labels: Object.freeze(labelRecord(sorted)), key: labelSetKey(sorted), overridden, bytes: undefined, run: undefined, next: undefined, epoch: 0, mark: undefined };
+}
+
+/** `entry` with upstream mode's forward fields (CachedLabels.bytes, .run), as a new entry to add in its place. */
+export function forwardEntry(entry: CachedLabels, bytes: Buffer, run: Uint8Array): CachedLabels {
+  return { labels: entry.labels, key: entry.key, overridden: entry.overridden, bytes, run, next: undefined, epoch: 0, mark: undefined };
 }
 
 /** One tenant's cached label sets (by their exact label bytes). */
@@ -71,9 +94,9 @@ export type TenantLabels = TenantEntries<CachedLabels>;
 export class RemoteWriteLabelCache {
   private readonly cache: TenantBoundedCache<CachedLabels>;
   private limitsKey = '';
-  /** `max`: entries; `maxBytes`: label text held (bytes: the byte key, the merge key and the label record), 32 MiB by default. */
+  /** `max`: entries; `maxBytes`: label text held (bytes: the byte key, the merge key and the label record, and upstream mode's bytes and run), 32 MiB by default. */
   constructor(max = 50_000, maxBytes = 32 * 1024 * 1024) {
-    this.cache = new TenantBoundedCache(max, maxBytes, (bytes, entry) => bytes.length + 2 * textBytes(entry.key));
+    this.cache = new TenantBoundedCache(max, maxBytes, (bytes, entry) => bytes.length + 2 * textBytes(entry.key) + (entry.bytes?.length ?? 0) + (entry.run?.length ?? 0));
   }
 
   /** The tenant's label sets under `limits` (everything emptied when they differ from the last call's). */

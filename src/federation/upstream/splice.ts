@@ -12,6 +12,14 @@
  * columns.ts); a series whose samples are written otherwise gets them written as
  * encodeTenantColumns writes them. No value or timestamp column is built for the output.
  *
+ * The label cache is decodeRemoteWriteSamples's (keyed by the exact label bytes); its entries
+ * here also hold those bytes, the encoded run, and the entry of the label set that followed
+ * them last time (CachedLabels.next). A sender's batches keep their order, so a series is first
+ * compared with that guess (one Buffer compare, ~60 ns for 100 bytes) before its bytes are made
+ * a key string and hashed (~250 ns; both measured on the label sets of bench/federation.ts at 10,000 series).
+ * Two series of one label set are told by a per-label-set mark stamped with the request
+ * (markOf), instead of a set of label-set keys per request, while no entry is added.
+ *
  * Anything else goes through decodeRemoteWriteSamples and encodeTenantColumns unchanged, from
  * the inflated body on, so answers and refusals are theirs: the shapes columns.ts's fast path
  * does not take (metadata, exemplars, histograms, a series without labels, samples not in
@@ -19,7 +27,7 @@
  * sample out of the time bounds, and two series of one label set (the decoder merges them).
  */
 import { compressSync } from 'snappy';
-import { cachedLabels, decodeInflatedSamples, decodeLabels, walk, type CachedLabels, type RemoteWriteLabelCache } from '../remote-write/columns.ts';
+import { cachedLabels, decodeInflatedSamples, decodeLabels, forwardEntry, walk, type CachedLabels, type LabelSetMark, type RemoteWriteLabelCache, type TenantLabels } from '../remote-write/columns.ts';
 import { inflateRequest, maxTimestampOf, minTimestampOf, type DecodeOptions } from '../remote-write/decode.ts';
 import { RemoteWriteError } from '../remote-write/errors.ts';
 import { encodeTenantColumns, labelRun, putSample, putVarint, sampleLength, varintLength } from './encode.ts';
@@ -34,7 +42,33 @@ export interface ForwardWrite {
   readonly sampleCount: number;
 }
 
-/** Below this many bytes a run is copied by a loop: Buffer#set and #copy cost more per call than they save. */
+/** The last request number handed out (LabelSetMark.stamp). */
+let stamps = 0;
+
+/** Per tenant entries, the marks of their label sets (by CachedLabels.key) in their current epoch. */
+const MARKS = new WeakMap<TenantLabels, { epoch: number; byKey: Map<string, LabelSetMark> }>();
+
+/**
+ * The mark of label set `key` in the tenant's current epoch: one object for every entry of this
+ * label set added in this epoch, whatever bytes they were sent as (label order, a `tenant_id`
+ * label, an empty value), so that two series of one label set in a request meet on it. Emptied
+ * with the entries (a new epoch); at most one per label set the entries hold or held in it.
+ */
+function markOf(known: TenantLabels, key: string): LabelSetMark {
+  let marks = MARKS.get(known);
+  if (marks === undefined || marks.epoch !== known.epoch) {
+    marks = { epoch: known.epoch, byKey: new Map() };
+    MARKS.set(known, marks);
+  }
+  let mark = marks.byKey.get(key);
+  if (mark === undefined) {
+    mark = { stamp: 0 };
+    marks.byKey.set(key, mark);
+  }
+  return mark;
+}
+
+/** Below this many bytes a run is copied by a loop (a sample run is ~20 bytes): Buffer#set takes a subarray and a native call. */
 const SHORT_COPY = 64;
 
 function copy(from: Uint8Array, start: number, end: number, to: Buffer, pos: number): number {
@@ -66,13 +100,16 @@ export function spliceRemoteWrite(body: Uint8Array, options: DecodeOptions, cach
   if (!walked) return slow();
   const at = walked.series;
   const known = cache.forTenant(tenant, limits);
+  const epoch = known.epoch;
+  const stamp = ++stamps;
   const maxTimestamp = maxTimestampOf(options);
   const minTimestamp = minTimestampOf(options);
   // Per series kept (with samples): its walk index and label cache entry.
   const kept = new Int32Array(walked.count);
   const entries = new Array<CachedLabels>(walked.count);
   let keptCount = 0;
-  let seen: Set<string> | undefined;
+  let added = false;
+  let prev: CachedLabels | undefined;
   let total = 0;
   for (let i = 0; i < walked.count; i++) {
     const start = at[4 * i] as number;
@@ -80,36 +117,52 @@ export function spliceRemoteWrite(body: Uint8Array, options: DecodeOptions, cach
     const first = at[4 * i + 2] as number;
     const last = at[4 * i + 3] as number;
     if (start === -1) return slow();
-    const bytes = raw.toString('latin1', start, end);
-    let entry = known.entries.get(bytes);
-    if (entry === undefined) {
-      const labels = decodeLabels(raw, start, end);
-      if (!labels) return slow();
-      try {
-        entry = cachedLabels(labels, i, tenant, limits);
-      } catch (err) {
-        // Refused: decodeRemoteWriteSamples refuses the request, with the error it finds first.
-        if (err instanceof RemoteWriteError) return slow();
-        throw err;
+    // The label set that followed the previous one last time, if its bytes are these (a
+    // sender's batches keep their order): no key string to build and hash.
+    const guess = prev?.next;
+    let entry: CachedLabels;
+    if (guess !== undefined && guess.epoch === known.epoch && (guess.bytes as Buffer).length === end - start && (guess.bytes as Buffer).compare(raw, start, end) === 0) entry = guess;
+    else {
+      const key = raw.toString('latin1', start, end);
+      let hit = known.entries.get(key);
+      if (hit === undefined || hit.bytes === undefined) {
+        if (hit === undefined) {
+          const labels = decodeLabels(raw, start, end);
+          if (!labels) return slow();
+          try {
+            hit = cachedLabels(labels, i, tenant, limits);
+          } catch (err) {
+            // Refused: decodeRemoteWriteSamples refuses the request, with the error it finds first.
+            if (err instanceof RemoteWriteError) return slow();
+            throw err;
+          }
+        }
+        // New, or made by the decoder (the slow path): added (again) with the forward's fields.
+        hit = forwardEntry(hit, Buffer.from(raw.subarray(start, end)), labelRun(hit.labels, tenant));
+        cache.add(known, key, hit);
+        added = true;
+        // Not held (larger than the whole cache), it stays of no epoch: never guessed, never marked.
+        if (known.entries.get(key) === hit) {
+          hit.epoch = known.epoch;
+          hit.mark = markOf(known, hit.key);
+        }
       }
-      cache.add(known, bytes, entry);
+      entry = hit;
+      if (prev !== undefined) prev.next = entry;
     }
+    prev = entry;
     if (last === first) continue;
     // Samples are ascending (the walk): the first is the oldest, the last the newest.
     if (minTimestamp !== undefined && (ts[first] as number) < minTimestamp) return slow();
     if (maxTimestamp !== undefined && (ts[last - 1] as number) > maxTimestamp) return slow();
-    // Two series of one label set: the decoder merges them. A request of distinct byte runs
-    // needs no set until a second series comes (most have thousands of series, all distinct).
-    if (keptCount === 1) seen = new Set([(entries[0] as CachedLabels).key]);
-    if (seen !== undefined) {
-      if (seen.has(entry.key)) return slow();
-      seen.add(entry.key);
+    // A label set twice: the decoder merges them. Entries of one label set share their mark
+    // while no entry was added (below otherwise).
+    const mark = entry.mark;
+    if (mark !== undefined) {
+      if (mark.stamp === stamp) return slow();
+      mark.stamp = stamp;
     }
-    let run = entry.run;
-    if (run === undefined) {
-      run = labelRun(entry.labels, tenant);
-      entry.run = run;
-    }
+    const run = entry.run as Uint8Array;
     let size = run.length;
     if (spans[3 * i + 2] === 1) size += (spans[3 * i + 1] as number) - (spans[3 * i] as number);
     else for (let j = first; j < last; j++) size += sampleLength(ts[j] as number);
@@ -117,6 +170,16 @@ export function spliceRemoteWrite(body: Uint8Array, options: DecodeOptions, cach
     kept[keptCount] = i;
     entries[keptCount] = entry;
     keptCount++;
+  }
+  // With an entry added, an entry of no epoch, or of the one before an eviction, may share its
+  // label set with another that has not its mark: the label sets are compared as the decoder does.
+  if (added || known.epoch !== epoch) {
+    const seen = new Set<string>();
+    for (let k = 0; k < keptCount; k++) {
+      const key = (entries[k] as CachedLabels).key;
+      if (seen.has(key)) return slow();
+      seen.add(key);
+    }
   }
   const buf = Buffer.allocUnsafe(total);
   let pos = 0;
@@ -133,7 +196,11 @@ export function spliceRemoteWrite(body: Uint8Array, options: DecodeOptions, cach
     else for (let j = first; j < last; j++) size += sampleLength(ts[j] as number);
     buf[pos++] = (1 << 3) | 2; // WriteRequest.timeseries = 1
     pos = putVarint(buf, pos, size);
-    pos = copy(run, 0, run.length, buf, pos);
+    if (run.length < SHORT_COPY) pos = copy(run, 0, run.length, buf, pos);
+    else {
+      buf.set(run, pos);
+      pos += run.length;
+    }
     if (canonical) pos = copy(raw, spanStart, spanEnd, buf, pos);
     else for (let j = first; j < last; j++) pos = putSample(buf, pos, words[2 * j] as number, words[2 * j + 1] as number, ts[j] as number);
   }
