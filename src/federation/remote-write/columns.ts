@@ -51,7 +51,7 @@ export interface CachedLabels {
    */
   readonly bytes: Buffer | undefined;
   readonly run: Uint8Array | undefined;
-  /** The entry of the label set that followed this one in the last request that had it first (splice.ts's guess for the next series). */
+  /** The entry of the series that followed this one when it was last not guessed (splice.ts's guess for the series after this one). */
   next: CachedLabels | undefined;
   /**
    * The tenant entries' epoch (TenantEntries.epoch) under which splice.ts added this entry (0:
@@ -162,10 +162,11 @@ function canonicalSample(raw: Buffer, p: number, end: number, time: number): boo
  * undefined for anything else. With `spans` (three int32 per series), it also records per
  * series the bytes [start, end) from its first `Sample` field to the end of its last, and 1 when
  * those are its samples only, each canonical (canonicalSample), else 0 (upstream/splice.ts
- * copies such a run as it came). What is accepted does not depend on `spans`.
+ * copies such a run as it came). What is accepted does not depend on `spans`. `scratch`, when
+ * long enough (four int32 per series), is used for `Walk.series` instead of a new array.
  */
-export function walk(raw: Buffer, ts: Float64Array, words: Uint32Array, seriesCount: number, spans?: Int32Array): Walk | undefined {
-  const out = new Int32Array(4 * seriesCount);
+export function walk(raw: Buffer, ts: Float64Array, words: Uint32Array, seriesCount: number, spans?: Int32Array, scratch?: Int32Array): Walk | undefined {
+  const out = scratch !== undefined && scratch.length >= 4 * seriesCount ? scratch : new Int32Array(4 * seriesCount);
   let count = 0;
   let n = 0;
   let pos = 0;
