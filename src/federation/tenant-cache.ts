@@ -12,7 +12,16 @@ export interface TenantEntries<V, K = string> {
   readonly entries: Map<K, V>;
   size: number;
   held: number;
+  /**
+   * A number no other tenant's entries share, changed whenever these are emptied: a caller
+   * holding on to an entry (remote-write's predicted next label set) knows it is still held
+   * while the epoch it saw it under is the current one.
+   */
+  epoch: number;
 }
+
+/** The last epoch handed out (TenantEntries.epoch). */
+let epochs = 0;
 
 /**
  * A cache of per-tenant entries bounded by count and by an estimated size, shared
@@ -44,7 +53,7 @@ export class TenantBoundedCache<V, K = string> {
   forTenant(tenant: string): TenantEntries<V, K> {
     let t = this.tenants.get(tenant);
     if (!t) {
-      t = { entries: new Map(), size: 0, held: 0 };
+      t = { entries: new Map(), size: 0, held: 0, epoch: ++epochs };
       this.tenants.set(tenant, t);
     }
     return t;
@@ -77,6 +86,7 @@ export class TenantBoundedCache<V, K = string> {
       biggest.entries.clear();
       biggest.size = 0;
       biggest.held = 0;
+      biggest.epoch = ++epochs;
     }
     t.entries.set(key, value);
     t.size++;

@@ -24,6 +24,7 @@ import { decodeInflated, labelSetKey, inflateRequest, maxTimestampOf, minTimesta
 import type { RemoteWriteLimits } from './errors.ts';
 import { LabelType, type WireLabel } from './schema.ts';
 import { readVarint, varintAt } from './varint.ts';
+import type { WireCounts } from './wire-scan.ts';
 
 /** What the write route needs of a decoded request. */
 export interface ColumnarWriteRequest {
@@ -35,12 +36,47 @@ export interface ColumnarWriteRequest {
   readonly tenantOverridden: number;
 }
 
-interface CachedLabels {
+export interface CachedLabels {
   /** Frozen: the store may memoise its canonical form by identity. */
   readonly labels: Readonly<Record<string, string>>;
   /** The label set as a string (names and values joined), to merge series with equal sets. */
   readonly key: string;
   readonly overridden: boolean;
+  /**
+   * Upstream mode's forward (upstream/splice.ts; undefined in embedded mode and in an entry the
+   * decoder made): `bytes`, the label bytes as sent (the map's key, as bytes to compare with a
+   * request's), and `run`, this label set's encoded `TimeSeries.labels` run for the entry's
+   * tenant (upstream/encode.ts labelRun: sorted, `tenant_id` forced). Both count in the cache's
+   * size, so they are set before the entry is added and never after.
+   */
+  readonly bytes: Buffer | undefined;
+  readonly run: Uint8Array | undefined;
+  /** The entry of the series that followed this one when it was last not guessed (splice.ts's guess for the series after this one). */
+  next: CachedLabels | undefined;
+  /**
+   * The tenant entries' epoch (TenantEntries.epoch) under which splice.ts added this entry (0:
+   * not held): an entry of the current epoch is the one the map holds for its bytes (a `next`
+   * of another epoch may have been evicted).
+   */
+  epoch: number;
+  /** splice.ts: shared by the entries of one label set (`key`) added in one epoch, to tell a request's repeated label sets by (LabelSetMark). */
+  mark: LabelSetMark | undefined;
+}
+
+/** What the entries of one label set share (CachedLabels.mark): the last request that had it. */
+export interface LabelSetMark {
+  stamp: number;
+}
+
+/** The cache entry of a label set as sent (`labels`, decoded by protobufjs): validated (seriesLabels, which throws its RemoteWriteError), sorted, frozen. */
+export function cachedLabels(labels: WireLabel[], index: number, tenant: string, limits: RemoteWriteLimits): CachedLabels {
+  const { labels: sorted, overridden } = seriesLabels({ labels }, index, tenant, limits);
+  return { labels: Object.freeze(labelRecord(sorted)), key: labelSetKey(sorted), overridden, bytes: undefined, run: undefined, next: undefined, epoch: 0, mark: undefined };
+}
+
+/** `entry` with upstream mode's forward fields (CachedLabels.bytes, .run), as a new entry to add in its place. */
+export function forwardEntry(entry: CachedLabels, bytes: Buffer, run: Uint8Array): CachedLabels {
+  return { labels: entry.labels, key: entry.key, overridden: entry.overridden, bytes, run, next: undefined, epoch: 0, mark: undefined };
 }
 
 /** One tenant's cached label sets (by their exact label bytes). */
@@ -58,9 +94,9 @@ export type TenantLabels = TenantEntries<CachedLabels>;
 export class RemoteWriteLabelCache {
   private readonly cache: TenantBoundedCache<CachedLabels>;
   private limitsKey = '';
-  /** `max`: entries; `maxBytes`: label text held (bytes: the byte key, the merge key and the label record), 32 MiB by default. */
+  /** `max`: entries; `maxBytes`: label text held (bytes: the byte key, the merge key and the label record, and upstream mode's bytes and run), 32 MiB by default. */
   constructor(max = 50_000, maxBytes = 32 * 1024 * 1024) {
-    this.cache = new TenantBoundedCache(max, maxBytes, (bytes, entry) => bytes.length + 2 * textBytes(entry.key));
+    this.cache = new TenantBoundedCache(max, maxBytes, (bytes, entry) => bytes.length + 2 * textBytes(entry.key) + (entry.bytes?.length ?? 0) + (entry.run?.length ?? 0));
   }
 
   /** The tenant's label sets under `limits` (everything emptied when they differ from the last call's). */
@@ -87,7 +123,7 @@ export function toColumns(decoded: DecodedWriteRequest): ColumnarWriteRequest {
 }
 
 /** Per series walked, four int32 in `Walk.series`: label bytes [start, end) (-1 without labels), samples [first, end) of the request's columns. */
-interface Walk {
+export interface Walk {
   readonly series: Int32Array;
   readonly count: number;
 }
@@ -111,11 +147,26 @@ function delimited(buf: Uint8Array, pos: number, end: number): number {
 }
 
 /**
- * The fast path's walk: series and samples of the common shape into `ts` and `words`, or
- * undefined for anything else.
+ * Whether the `Sample` at [p, end) of `raw` (its tag at p), read as `time`, is written exactly as
+ * upstream/encode.ts writes it: tag, one-byte length, `value` (fixed64) then `timestamp` as the
+ * shortest varint, nothing else. Then its bytes are the ones encodeTenantColumns would write.
  */
-function walk(raw: Buffer, ts: Float64Array, words: Uint32Array, seriesCount: number): Walk | undefined {
-  const out = new Int32Array(4 * seriesCount);
+function canonicalSample(raw: Buffer, p: number, end: number, time: number): boolean {
+  let len = 1;
+  for (let n = time; n >= 128; n = Math.floor(n / 128)) len++;
+  return end - p === 12 + len && raw[p + 1] === 10 + len && raw[p + 2] === 0x09 && raw[p + 11] === 0x10;
+}
+
+/**
+ * The fast path's walk: series and samples of the common shape into `ts` and `words`, or
+ * undefined for anything else. With `spans` (three int32 per series), it also records per
+ * series the bytes [start, end) from its first `Sample` field to the end of its last, and 1 when
+ * those are its samples only, each canonical (canonicalSample), else 0 (upstream/splice.ts
+ * copies such a run as it came). What is accepted does not depend on `spans`. `scratch`, when
+ * long enough (four int32 per series), is used for `Walk.series` instead of a new array.
+ */
+export function walk(raw: Buffer, ts: Float64Array, words: Uint32Array, seriesCount: number, spans?: Int32Array, scratch?: Int32Array): Walk | undefined {
+  const out = scratch !== undefined && scratch.length >= 4 * seriesCount ? scratch : new Int32Array(4 * seriesCount);
   let count = 0;
   let n = 0;
   let pos = 0;
@@ -140,6 +191,9 @@ function walk(raw: Buffer, ts: Float64Array, words: Uint32Array, seriesCount: nu
     const first = n;
     let p = varintAt.end;
     let lastTs = -1;
+    let spanStart = -1;
+    let spanEnd = -1;
+    let canonical = 1;
     while (p < seriesEnd) {
       const tag = raw[p] as number;
       if (tag === 0x0a) {
@@ -174,6 +228,12 @@ function walk(raw: Buffer, ts: Float64Array, words: Uint32Array, seriesCount: nu
         words[2 * n] = lo;
         words[2 * n + 1] = hi;
         n++;
+        if (spans !== undefined) {
+          if (spanStart === -1) spanStart = p;
+          else if (p !== spanEnd) canonical = 0;
+          if (canonical === 1 && !canonicalSample(raw, p, sampleEnd, time)) canonical = 0;
+          spanEnd = sampleEnd;
+        }
         p = sampleEnd;
       } else {
         const ft = readVarint(raw, p, seriesEnd, 5);
@@ -188,6 +248,11 @@ function walk(raw: Buffer, ts: Float64Array, words: Uint32Array, seriesCount: nu
     out[4 * count + 1] = labelEnd;
     out[4 * count + 2] = first;
     out[4 * count + 3] = n;
+    if (spans !== undefined) {
+      spans[3 * count] = spanStart;
+      spans[3 * count + 1] = spanEnd;
+      spans[3 * count + 2] = canonical;
+    }
     count++;
     pos = seriesEnd;
   }
@@ -195,7 +260,7 @@ function walk(raw: Buffer, ts: Float64Array, words: Uint32Array, seriesCount: nu
 }
 
 /** The Label messages of one run, decoded by protobufjs; undefined when it refuses one. */
-function decodeLabels(raw: Buffer, start: number, end: number): WireLabel[] | undefined {
+export function decodeLabels(raw: Buffer, start: number, end: number): WireLabel[] | undefined {
   const labels: WireLabel[] = [];
   let p = start;
   try {
@@ -280,6 +345,11 @@ function seriesOf(c: SampleColumns): ColumnarWriteRequest {
  */
 export function decodeRemoteWriteSamples(body: Uint8Array, options: DecodeOptions, cache: RemoteWriteLabelCache): SampleColumns {
   const { raw, limits, counts } = inflateRequest(body, options);
+  return decodeInflatedSamples(raw, limits, counts, options, cache);
+}
+
+/** decodeRemoteWriteSamples of a body inflateRequest accepted (its result: the inflated body, limits and counts). */
+export function decodeInflatedSamples(raw: Buffer, limits: RemoteWriteLimits, counts: WireCounts, options: DecodeOptions, cache: RemoteWriteLabelCache): SampleColumns {
   const slow = () => columnsOf(decodeInflated(raw, options, limits));
   if (counts.metadata > 0 || counts.exemplars > 0 || counts.histograms > 0) return slow();
   const values = new Float64Array(counts.samples);
@@ -320,8 +390,7 @@ export function decodeRemoteWriteSamples(body: Uint8Array, options: DecodeOption
     const end = at[4 * i + 3] as number;
     let entry = found[i] as CachedLabels | WireLabel[];
     if (Array.isArray(entry)) {
-      const { labels: sorted, overridden } = seriesLabels({ labels: entry }, i, tenant, limits);
-      entry = { labels: Object.freeze(labelRecord(sorted)), key: labelSetKey(sorted), overridden };
+      entry = cachedLabels(entry, i, tenant, limits);
       if (keys[i] !== undefined) cache.add(known, keys[i] as string, entry);
     }
     if (entry.overridden) tenantOverridden++;

@@ -33,14 +33,15 @@ import { QueryRefusedError, TENANT_LABEL } from '../enforce/types.ts';
 import { goQuote } from '../enforce/literals.ts';
 import { checkEvalTime, parsePromDurationParam, parsePromTimeParam, parseRangeQueryParams, PromParamError } from '../prom-time.ts';
 import { checkRemoteWriteHeaders } from '../remote-write/content-type.ts';
-import { decodeRemoteWriteSamples, RemoteWriteLabelCache, type SampleColumns } from '../remote-write/columns.ts';
+import { RemoteWriteLabelCache } from '../remote-write/columns.ts';
 import { RemoteWriteError, type RemoteWriteLimits } from '../remote-write/errors.ts';
 import type { FederationMetrics } from '../runtime.ts';
 import type { AppendResult, SeriesSamples } from '../store/types.ts';
 import { isLegacyLabelName } from '../names.ts';
 import { namedLimit } from '../write.ts';
 import { answerError, UPSTREAM_WRITE_CONNECTIONS, type Params, type UpstreamAnswer, type UpstreamClient, type UpstreamStream } from './client.ts';
-import { encodeTenantColumns, encodeTenantWriteRequest } from './encode.ts';
+import { encodeTenantWriteRequest } from './encode.ts';
+import { spliceRemoteWrite, type ForwardWrite } from './splice.ts';
 import { gzipped, withEmptyInstance } from './federate-instance.ts';
 import { scopeQuery, type ScopedQuery } from './promql.ts';
 import { ListAnswerCut, MAX_SERIES_GAP_BYTES, SeriesAnswerCounter } from './series-count.ts';
@@ -423,15 +424,15 @@ export function withoutQuoted(reason: string): string {
 }
 
 /**
- * Decode (limits, tenant forced) → re-encode → forward in one of the tenant's `slots`; see the module comment for the
- * answers. A write the engine did not take is logged once (its reason, never the payload), at most once per
+ * Decode (limits, tenant forced) → re-encode (spliceRemoteWrite: the cached label runs and the samples as sent, where
+ * they are what the encoder writes) → forward in one of the tenant's `slots`; see the module comment for the answers. A write the engine did not take is logged once (its reason, never the payload), at most once per
  * WRITE_FAILURE_LOG_MS for the same tenant and reason, or tenant and status for a refusal (`failures`).
  */
 async function forwardWrite(deps: UpstreamBackendDeps, slots: QueryLimiter, failures: OncePerInterval, w: WriteRequestIn): Promise<WriteAnswer> {
-  let decoded: SampleColumns;
+  let decoded: ForwardWrite;
   try {
     checkRemoteWriteHeaders({ contentType: w.contentType, contentEncoding: w.contentEncoding });
-    decoded = decodeRemoteWriteSamples(w.body, { tenant: w.tenant, limits: deps.writeLimits, nowMs: w.now }, labelCache);
+    decoded = spliceRemoteWrite(w.body, { tenant: w.tenant, limits: deps.writeLimits, nowMs: w.now }, labelCache);
   } catch (err) {
     if (!(err instanceof RemoteWriteError)) throw err;
     deps.metrics?.writeRequests.inc({ outcome: err.kind === 'unsupported' ? 'unsupported' : 'refused' });
@@ -445,14 +446,14 @@ async function forwardWrite(deps: UpstreamBackendDeps, slots: QueryLimiter, fail
       throw writeSlotError(err, deps.client.settings.timeoutMs);
     });
     const left = deps.client.settings.timeoutMs - (performance.now() - started);
-    await forward(deps, encodeTenantColumns(w.tenant, decoded), w.tenant, w.signal, Math.max(1, Math.floor(left)));
+    await forward(deps, decoded.body, w.tenant, w.signal, Math.max(1, Math.floor(left)));
   } catch (err) {
     if (!(err instanceof ProbectlError)) throw err;
     if (w.signal?.aborted === true) {
       // The sender hung up before the engine answered (its remote_timeout, a restart): nothing is wrong with the
       // engine, and the sender sends the batch again.
       deps.metrics?.writeRequests.inc({ outcome: 'failed' });
-      deps.log.info({ tenant: w.tenant, series: decoded.labels.length, samples: decoded.sampleCount }, 'remote-write cancelled: the sender went away before the metrics engine answered; it sends the batch again');
+      deps.log.info({ tenant: w.tenant, series: decoded.series, samples: decoded.sampleCount }, 'remote-write cancelled: the sender went away before the metrics engine answered; it sends the batch again');
       return unavailable(err);
     }
     // A refusal's reason is the engine's text about the batch (Mimir names the sample's timestamp and series: every
@@ -460,7 +461,7 @@ async function forwardWrite(deps: UpstreamBackendDeps, slots: QueryLimiter, fail
     // keyed by its text, every batch was a line and a tenant's keys pushed out everyone else's. Unavailable reasons
     // are probectl's own few sentences.
     const due = failures.check(`${w.tenant} ${err.status >= 500 ? err.message.slice(0, 300) : `refused ${err.status}`}`, Date.now());
-    const fields = () => ({ tenant: w.tenant, series: decoded.labels.length, samples: decoded.sampleCount, err: err.code, reason: err.status >= 500 ? err.message : withoutQuoted(err.message), ...(due.due && due.skipped > 0 ? { alike_since_last: due.skipped } : {}) });
+    const fields = () => ({ tenant: w.tenant, series: decoded.series, samples: decoded.sampleCount, err: err.code, reason: err.status >= 500 ? err.message : withoutQuoted(err.message), ...(due.due && due.skipped > 0 ? { alike_since_last: due.skipped } : {}) });
     if (err.status >= 500) {
       deps.metrics?.writeRequests.inc({ outcome: 'failed' });
       if (due.due) deps.log.error(fields(), 'remote-write not forwarded: the metrics engine is unavailable; the sender retries');

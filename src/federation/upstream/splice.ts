@@ -1,0 +1,244 @@
+/**
+ * Upstream mode's remote-write forward in one pass: a sender's snappy-compressed
+ * `prometheus.WriteRequest` in, the snappy-compressed WriteRequest for the engine out — byte for
+ * byte what decodeRemoteWriteSamples (remote-write/columns.ts) then encodeTenantColumns
+ * (encode.ts) write, with their checks, their errors and their label cache.
+ *
+ * A steady sender re-sends the same label sets, byte for byte, with samples written as
+ * Prometheus writes them. For such a request the outgoing body is spliced rather than
+ * re-encoded: per series the `TimeSeries` framing, the label set's encoded run (tenant forced,
+ * sorted: labelRun, kept on the label cache's entry) and the series' `Sample` fields copied as
+ * they came — they are the bytes encodeTenantColumns would write (canonicalSample in
+ * columns.ts); a series whose samples are written otherwise gets them written as
+ * encodeTenantColumns writes them. No value or timestamp column is built for the output.
+ *
+ * The label cache is decodeRemoteWriteSamples's (keyed by the exact label bytes); its entries
+ * here also hold those bytes, the encoded run, and the entry of the label set that followed
+ * them last time (CachedLabels.next). A sender's batches keep their order, so a series is first
+ * compared with that guess (one Buffer compare, ~60 ns for 100 bytes) before its bytes are made
+ * a key string and hashed (~250 ns; both measured on the label sets of bench/federation.ts at 10,000 series).
+ * Two series of one label set are told by a per-label-set mark stamped with the request
+ * (markOf), instead of a set of label-set keys per request, while no entry is added.
+ *
+ * Anything else goes through decodeRemoteWriteSamples and encodeTenantColumns unchanged, from
+ * the inflated body on, so answers and refusals are theirs: the shapes columns.ts's fast path
+ * does not take (metadata, exemplars, histograms, a series without labels, samples not in
+ * timestamp order, a label set protobufjs refuses…), a label set the validation refuses, a
+ * sample out of the time bounds, and two series of one label set (the decoder merges them).
+ */
+import { compressSync } from 'snappy';
+import { cachedLabels, decodeInflatedSamples, decodeLabels, forwardEntry, walk, type CachedLabels, type LabelSetMark, type RemoteWriteLabelCache, type TenantLabels } from '../remote-write/columns.ts';
+import { inflateRequest, maxTimestampOf, minTimestampOf, type DecodeOptions } from '../remote-write/decode.ts';
+import { RemoteWriteError } from '../remote-write/errors.ts';
+import { encodeTenantColumns, labelRun, putSample, putVarint, sampleLength, varintLength } from './encode.ts';
+
+/** A remote-write ready to forward. */
+export interface ForwardWrite {
+  /** The snappy-compressed WriteRequest for the engine (encodeTenantColumns's bytes). */
+  readonly body: Buffer;
+  /** Distinct label sets forwarded (series with samples, merged). */
+  readonly series: number;
+  /** Samples in the request as sent (before merging; series without samples included). */
+  readonly sampleCount: number;
+}
+
+/** The last request number handed out (LabelSetMark.stamp). */
+let stamps = 0;
+
+/** Per tenant entries, the marks of their label sets (by CachedLabels.key) in their current epoch. */
+const MARKS = new WeakMap<TenantLabels, { epoch: number; byKey: Map<string, LabelSetMark> }>();
+
+/**
+ * The mark of label set `key` in the tenant's current epoch: one object for every entry of this
+ * label set added in this epoch, whatever bytes they were sent as (label order, a `tenant_id`
+ * label, an empty value), so that two series of one label set in a request meet on it. Emptied
+ * with the entries (a new epoch); at most one per label set the entries hold or held in it.
+ */
+function markOf(known: TenantLabels, key: string): LabelSetMark {
+  let marks = MARKS.get(known);
+  if (marks === undefined || marks.epoch !== known.epoch) {
+    marks = { epoch: known.epoch, byKey: new Map() };
+    MARKS.set(known, marks);
+  }
+  let mark = marks.byKey.get(key);
+  if (mark === undefined) {
+    mark = { stamp: 0 };
+    marks.byKey.set(key, mark);
+  }
+  return mark;
+}
+
+/**
+ * Working arrays of spliceRemoteWrite, kept between calls (it is synchronous: nothing of them
+ * outlives a call) and grown to the largest request: a request's own ~100 KB of typed arrays
+ * (2,000 series) are off-heap memory V8 counts as external, which, with little else to collect
+ * young, brought a mark-compact every ~200 ms on bench/federation-upstream.ts's 10,000 series
+ * and more CPU on V8's worker threads than the splice saved.
+ */
+interface Scratch {
+  /** Per sample: timestamp (ms), value words (two uint32). */
+  ts: Float64Array;
+  words: Uint32Array;
+  /** Per series: walk's four int32, the sample span's three, the kept series' index. */
+  walk: Int32Array;
+  spans: Int32Array;
+  kept: Int32Array;
+}
+
+let scratch: Scratch = { ts: new Float64Array(0), words: new Uint32Array(0), walk: new Int32Array(0), spans: new Int32Array(0), kept: new Int32Array(0) };
+
+function scratchFor(series: number, samples: number): Scratch {
+  if (scratch.ts.length < samples) scratch = { ...scratch, ts: new Float64Array(samples), words: new Uint32Array(2 * samples) };
+  if (scratch.kept.length < series) scratch = { ...scratch, walk: new Int32Array(4 * series), spans: new Int32Array(3 * series), kept: new Int32Array(series) };
+  return scratch;
+}
+
+/** The largest WriteRequest written into the kept output buffer (larger ones get their own). */
+const SCRATCH_OUT_BYTES = 1024 * 1024;
+let out = Buffer.alloc(0);
+
+function outScratch(bytes: number): Buffer {
+  if (out.length < bytes) out = Buffer.allocUnsafeSlow(Math.min(SCRATCH_OUT_BYTES, Math.max(bytes, 2 * out.length)));
+  return out;
+}
+
+/** Below this many bytes a run is copied by a loop (a sample run is ~20 bytes): Buffer#set takes a subarray and a native call. */
+const SHORT_COPY = 64;
+
+function copy(from: Uint8Array, start: number, end: number, to: Buffer, pos: number): number {
+  if (end - start < SHORT_COPY) {
+    for (let i = start; i < end; i++) to[pos++] = from[i] as number;
+    return pos;
+  }
+  to.set(from.subarray(start, end), pos);
+  return pos + end - start;
+}
+
+/**
+ * Decodes, validates and re-encodes a remote-write 1.0 body for `options.tenant`: the body
+ * encodeTenantColumns(tenant, decodeRemoteWriteSamples(body, options, cache)) would give, or its
+ * error (RemoteWriteError; TypeError for a programming error in `options`).
+ */
+export function spliceRemoteWrite(body: Uint8Array, options: DecodeOptions, cache: RemoteWriteLabelCache): ForwardWrite {
+  const { raw, limits, counts } = inflateRequest(body, options);
+  const tenant = options.tenant;
+  const slow = (): ForwardWrite => {
+    const c = decodeInflatedSamples(raw, limits, counts, options, cache);
+    return { body: encodeTenantColumns(tenant, c), series: c.labels.length, sampleCount: c.sampleCount };
+  };
+  if (counts.metadata > 0 || counts.exemplars > 0 || counts.histograms > 0) return slow();
+  const s = scratchFor(counts.series, counts.samples);
+  const ts = s.ts;
+  const words = s.words;
+  const spans = s.spans;
+  const walked = walk(raw, ts, words, counts.series, spans, s.walk);
+  if (!walked) return slow();
+  const at = walked.series;
+  const known = cache.forTenant(tenant, limits);
+  const epoch = known.epoch;
+  const stamp = ++stamps;
+  const maxTimestamp = maxTimestampOf(options);
+  const minTimestamp = minTimestampOf(options);
+  // Per series kept (with samples): its walk index and label cache entry.
+  const kept = s.kept;
+  const entries = new Array<CachedLabels>(walked.count);
+  let keptCount = 0;
+  let added = false;
+  let prev: CachedLabels | undefined;
+  let total = 0;
+  for (let i = 0; i < walked.count; i++) {
+    const start = at[4 * i] as number;
+    const end = at[4 * i + 1] as number;
+    const first = at[4 * i + 2] as number;
+    const last = at[4 * i + 3] as number;
+    if (start === -1) return slow();
+    // The label set that followed the previous one last time, if its bytes are these (a
+    // sender's batches keep their order): no key string to build and hash.
+    const guess = prev?.next;
+    let entry: CachedLabels;
+    if (guess !== undefined && guess.epoch === known.epoch && (guess.bytes as Buffer).length === end - start && (guess.bytes as Buffer).compare(raw, start, end) === 0) entry = guess;
+    else {
+      const key = raw.toString('latin1', start, end);
+      let hit = known.entries.get(key);
+      if (hit === undefined || hit.bytes === undefined) {
+        if (hit === undefined) {
+          const labels = decodeLabels(raw, start, end);
+          if (!labels) return slow();
+          try {
+            hit = cachedLabels(labels, i, tenant, limits);
+          } catch (err) {
+            // Refused: decodeRemoteWriteSamples refuses the request, with the error it finds first.
+            if (err instanceof RemoteWriteError) return slow();
+            throw err;
+          }
+        }
+        // New, or made by the decoder (the slow path): added (again) with the forward's fields.
+        hit = forwardEntry(hit, Buffer.from(raw.subarray(start, end)), labelRun(hit.labels, tenant));
+        cache.add(known, key, hit);
+        added = true;
+        // Not held (larger than the whole cache), it stays of no epoch: never guessed, never marked.
+        if (known.entries.get(key) === hit) {
+          hit.epoch = known.epoch;
+          hit.mark = markOf(known, hit.key);
+        }
+      }
+      entry = hit;
+      if (prev !== undefined) prev.next = entry;
+    }
+    prev = entry;
+    if (last === first) continue;
+    // Samples are ascending (the walk): the first is the oldest, the last the newest.
+    if (minTimestamp !== undefined && (ts[first] as number) < minTimestamp) return slow();
+    if (maxTimestamp !== undefined && (ts[last - 1] as number) > maxTimestamp) return slow();
+    // A label set twice: the decoder merges them. Entries of one label set share their mark
+    // while no entry was added (below otherwise).
+    const mark = entry.mark;
+    if (mark !== undefined) {
+      if (mark.stamp === stamp) return slow();
+      mark.stamp = stamp;
+    }
+    const run = entry.run as Uint8Array;
+    let size = run.length;
+    if (spans[3 * i + 2] === 1) size += (spans[3 * i + 1] as number) - (spans[3 * i] as number);
+    else for (let j = first; j < last; j++) size += sampleLength(ts[j] as number);
+    total += 1 + varintLength(size) + size;
+    kept[keptCount] = i;
+    entries[keptCount] = entry;
+    keptCount++;
+  }
+  // With an entry added, an entry of no epoch, or of the one before an eviction, may share its
+  // label set with another that has not its mark: the label sets are compared as the decoder does.
+  if (added || known.epoch !== epoch) {
+    const seen = new Set<string>();
+    for (let k = 0; k < keptCount; k++) {
+      const key = (entries[k] as CachedLabels).key;
+      if (seen.has(key)) return slow();
+      seen.add(key);
+    }
+  }
+  const buf = total <= SCRATCH_OUT_BYTES ? outScratch(total) : Buffer.allocUnsafe(total);
+  let pos = 0;
+  for (let k = 0; k < keptCount; k++) {
+    const i = kept[k] as number;
+    const run = (entries[k] as CachedLabels).run as Uint8Array;
+    const first = at[4 * i + 2] as number;
+    const last = at[4 * i + 3] as number;
+    const spanStart = spans[3 * i] as number;
+    const spanEnd = spans[3 * i + 1] as number;
+    const canonical = spans[3 * i + 2] === 1;
+    let size = run.length;
+    if (canonical) size += spanEnd - spanStart;
+    else for (let j = first; j < last; j++) size += sampleLength(ts[j] as number);
+    buf[pos++] = (1 << 3) | 2; // WriteRequest.timeseries = 1
+    pos = putVarint(buf, pos, size);
+    if (run.length < SHORT_COPY) pos = copy(run, 0, run.length, buf, pos);
+    else {
+      buf.set(run, pos);
+      pos += run.length;
+    }
+    if (canonical) pos = copy(raw, spanStart, spanEnd, buf, pos);
+    else for (let j = first; j < last; j++) pos = putSample(buf, pos, words[2 * j] as number, words[2 * j + 1] as number, ts[j] as number);
+  }
+  // As encodeTenantColumns: copied into a V8-allocated Buffer (never the scratch).
+  return { body: compressSync(buf.subarray(0, total), { copyOutputData: true }), series: keptCount, sampleCount: counts.samples };
+}
