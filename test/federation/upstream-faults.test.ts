@@ -17,6 +17,8 @@ import { MIMIR_AUTH, mimirUpstreamEnv, startMimir, type MimirStandIn } from './s
 import { plainUpstreamClient, pumpAnswer, type PumpProgress, standInBackend, useStandInEngine } from './servers/plain-client.ts';
 
 const G = '/v1/grafana/api/v1';
+/** The tenant of the backend-level tests (no database behind them). */
+const TENANT = '00000000-0000-4000-8000-00000000abcd';
 
 /** A pino logger keeping its lines (parsed) in `lines`. */
 function capture() {
@@ -106,7 +108,7 @@ describe('metrics upstream mode: a sender that goes away before the engine answe
     const backend = standInBackend(client, { log });
     const sender = new AbortController();
     setTimeout(() => sender.abort(), 200);
-    const answer = await backend.write({ tenant: '00000000-0000-4000-8000-00000000abcd', now: Date.now(), contentType: REMOTE_WRITE_HEADERS['content-type'], contentEncoding: 'snappy', body: encodeWriteRequest([{ labels: { __name__: 'x' }, samples: [[Date.now(), 1]] }]), signal: sender.signal });
+    const answer = await backend.write({ tenant: TENANT, now: Date.now(), contentType: REMOTE_WRITE_HEADERS['content-type'], contentEncoding: 'snappy', body: encodeWriteRequest([{ labels: { __name__: 'x' }, samples: [[Date.now(), 1]] }]), signal: sender.signal });
     assert.equal(answer.status, 503);
     assert.deepEqual(lines.filter((l) => l.level >= 50), [], 'no error line');
     assert.ok(lines.some((l) => l.level === 30 && /remote-write cancelled: the sender went away/.test(l.msg)), JSON.stringify(lines));
@@ -131,7 +133,7 @@ describe('metrics upstream mode: a remote-write answered 2xx with a body that do
   it('is stored (204) once its head is read: never read to the answer cap or the deadline', async () => {
     const backend = standInBackend(client);
     const started = Date.now();
-    const answer = await backend.write({ tenant: '00000000-0000-4000-8000-00000000abcd', now: Date.now(), contentType: REMOTE_WRITE_HEADERS['content-type'], contentEncoding: 'snappy', body: encodeWriteRequest([{ labels: { __name__: 'x' }, samples: [[Date.now(), 1]] }]) });
+    const answer = await backend.write({ tenant: TENANT, now: Date.now(), contentType: REMOTE_WRITE_HEADERS['content-type'], contentEncoding: 'snappy', body: encodeWriteRequest([{ labels: { __name__: 'x' }, samples: [[Date.now(), 1]] }]) });
     assert.equal(answer.status, 204, String(answer.body));
     assert.ok(Date.now() - started < 5000, `answered after ${Date.now() - started} ms`);
     assert.ok(sent.written < 16 * 1_048_576, `probectl read ${(sent.written / 1e6).toFixed(0)} MB of an answer nobody reads`);
@@ -171,7 +173,7 @@ describe('metrics upstream mode: limit on labels and label values against an eng
 
   it('cuts the answer as it arrives: the first `limit` entries, a bounded read', async () => {
     const backend = standInBackend(client);
-    const request = { tenant: '00000000-0000-4000-8000-00000000abcd', now: Date.now(), params: new Map([['limit', ['2']]]) };
+    const request = { tenant: TENANT, now: Date.now(), params: new Map([['limit', ['2']]]) };
     for (const read of [() => backend.labelValues(request, 'id'), () => backend.labelNames(request)]) {
       const body = JSON.parse(String(await read()));
       assert.deepEqual(body, { status: 'success', data: ['first', 'second'], warnings: ['results truncated due to limit'] });
@@ -182,7 +184,7 @@ describe('metrics upstream mode: limit on labels and label values against an eng
 
   it('without a limit, passes the answer on as it arrives: never held whole', async () => {
     const backend = standInBackend(client);
-    const request = { tenant: '00000000-0000-4000-8000-00000000abcd', now: Date.now(), params: new Map<string, string[]>() };
+    const request = { tenant: TENANT, now: Date.now(), params: new Map<string, string[]>() };
     for (const read of [() => backend.labelValues(request, 'id'), () => backend.labelNames(request)]) {
       const body = await read();
       assert.ok(typeof body === 'object' && Symbol.asyncIterator in body, 'an answer read as it arrives');
@@ -213,7 +215,7 @@ describe('metrics upstream mode: limit on labels and label values against an eng
 
   it('passes such an answer on as the engine sent it', async () => {
     const backend = standInBackend(client);
-    const request = { tenant: '00000000-0000-4000-8000-00000000abcd', now: Date.now(), params: new Map([['limit', ['1']]]) };
+    const request = { tenant: TENANT, now: Date.now(), params: new Map([['limit', ['1']]]) };
     for (const body of ['{"status":"success","data":{"a":"x","b":"y"}}', '{"status":"success","data":[null,"b"]}', '{"status":"success","data":[1,"b"]}', '{"status":"success","data":[["a","b"],"c"]}']) {
       answer = body;
       for (const read of [() => backend.labelValues(request, 'id'), () => backend.labelNames(request)]) {
@@ -245,11 +247,11 @@ describe('metrics upstream mode: remote-writes the engine does not take, logged 
     try {
       const backend = standInBackend(client, { log });
       for (let k = 0; k < 20; k++) {
-        await assert.rejects(write(backend, '00000000-0000-4000-8000-00000000abcd', k), (err: Error & { status?: number }) => err.status === 400);
+        await assert.rejects(write(backend, TENANT, k), (err: Error & { status?: number }) => err.status === 400);
       }
       await assert.rejects(write(backend, '00000000-0000-4000-8000-00000000abce', 0), (err: Error & { status?: number }) => err.status === 400);
       const warned = lines.filter((l) => l.msg === 'remote-write refused by the metrics engine');
-      assert.deepEqual(warned.map((l) => l.tenant), ['00000000-0000-4000-8000-00000000abcd', '00000000-0000-4000-8000-00000000abce'], JSON.stringify(warned));
+      assert.deepEqual(warned.map((l) => l.tenant), [TENANT, '00000000-0000-4000-8000-00000000abce'], JSON.stringify(warned));
       assert.match(warned[0]?.reason ?? '', /err-mimir-sample-out-of-order/);
       assert.doesNotMatch(JSON.stringify(warned), /sekret/, 'the batch\'s label value quoted by the engine is not logged');
     } finally {
@@ -273,7 +275,7 @@ describe('metrics upstream mode: remote-writes the engine does not take, logged 
     const client = plainUpstreamClient(closed, 5000, log);
     try {
       const backend = standInBackend(client, { log });
-      for (let k = 0; k < 10; k++) assert.equal((await write(backend, '00000000-0000-4000-8000-00000000abcd', k)).status, 503);
+      for (let k = 0; k < 10; k++) assert.equal((await write(backend, TENANT, k)).status, 503);
       const logged = lines.filter((l) => l.level >= 40);
       assert.ok(logged.length <= 2, `${logged.length} lines for 10 retries: ${JSON.stringify(logged.map((l) => l.msg))}`);
       assert.ok(logged.some((l) => l.msg === 'remote-write not forwarded: the metrics engine is unavailable; the sender retries' && /unreachable/.test(l.reason ?? '')), JSON.stringify(logged));
@@ -307,7 +309,7 @@ describe('metrics upstream mode: labels and label values without limit, passed o
   useStandInEngine(server, (c) => {
     client = c;
   }, { timeoutMs: 1000 });
-  const tenant = '00000000-0000-4000-8000-00000000abcd';
+  const tenant = TENANT;
   const drain = async (body: unknown): Promise<string> => {
     const parts: Buffer[] = [];
     for await (const c of body as AsyncIterable<Buffer>) parts.push(c);

@@ -79,17 +79,18 @@ interface Scratch {
   /** Per sample: timestamp (ms), value words (two uint32). */
   ts: Float64Array;
   words: Uint32Array;
-  /** Per series: walk's four int32, the sample span's three, the kept series' index. */
+  /** Per series: walk's four int32, the sample span's three, the kept series' index and its TimeSeries's size (bytes). */
   walk: Int32Array;
   spans: Int32Array;
   kept: Int32Array;
+  sizes: Int32Array;
 }
 
-let scratch: Scratch = { ts: new Float64Array(0), words: new Uint32Array(0), walk: new Int32Array(0), spans: new Int32Array(0), kept: new Int32Array(0) };
+let scratch: Scratch = { ts: new Float64Array(0), words: new Uint32Array(0), walk: new Int32Array(0), spans: new Int32Array(0), kept: new Int32Array(0), sizes: new Int32Array(0) };
 
 function scratchFor(series: number, samples: number): Scratch {
   if (scratch.ts.length < samples) scratch = { ...scratch, ts: new Float64Array(samples), words: new Uint32Array(2 * samples) };
-  if (scratch.kept.length < series) scratch = { ...scratch, walk: new Int32Array(4 * series), spans: new Int32Array(3 * series), kept: new Int32Array(series) };
+  if (scratch.kept.length < series) scratch = { ...scratch, walk: new Int32Array(4 * series), spans: new Int32Array(3 * series), kept: new Int32Array(series), sizes: new Int32Array(series) };
   return scratch;
 }
 
@@ -139,8 +140,9 @@ export function spliceRemoteWrite(body: Uint8Array, options: DecodeOptions, cach
   const stamp = ++stamps;
   const maxTimestamp = maxTimestampOf(options);
   const minTimestamp = minTimestampOf(options);
-  // Per series kept (with samples): its walk index and label cache entry.
+  // Per series kept (with samples): its walk index, TimeSeries size and label cache entry.
   const kept = s.kept;
+  const sizes = s.sizes;
   const entries = new Array<CachedLabels>(walked.count);
   let keptCount = 0;
   let added = false;
@@ -203,6 +205,7 @@ export function spliceRemoteWrite(body: Uint8Array, options: DecodeOptions, cach
     else for (let j = first; j < last; j++) size += sampleLength(ts[j] as number);
     total += 1 + varintLength(size) + size;
     kept[keptCount] = i;
+    sizes[keptCount] = size;
     entries[keptCount] = entry;
     keptCount++;
   }
@@ -226,11 +229,8 @@ export function spliceRemoteWrite(body: Uint8Array, options: DecodeOptions, cach
     const spanStart = spans[3 * i] as number;
     const spanEnd = spans[3 * i + 1] as number;
     const canonical = spans[3 * i + 2] === 1;
-    let size = run.length;
-    if (canonical) size += spanEnd - spanStart;
-    else for (let j = first; j < last; j++) size += sampleLength(ts[j] as number);
     buf[pos++] = (1 << 3) | 2; // WriteRequest.timeseries = 1
-    pos = putVarint(buf, pos, size);
+    pos = putVarint(buf, pos, sizes[k] as number);
     if (run.length < SHORT_COPY) pos = copy(run, 0, run.length, buf, pos);
     else {
       buf.set(run, pos);
