@@ -18,6 +18,12 @@ export interface TenantEntries<V, K = string> {
    * while the epoch it saw it under is the current one.
    */
   epoch: number;
+  /**
+   * The caller's data about these entries in the current epoch (upstream/splice.ts: its
+   * label-set marks), dropped whenever the entries are emptied, so that it is held no longer
+   * than they are (a tenant emptied by another's adds may never come back).
+   */
+  attached: unknown;
 }
 
 /** The last epoch handed out (TenantEntries.epoch). */
@@ -53,7 +59,7 @@ export class TenantBoundedCache<V, K = string> {
   forTenant(tenant: string): TenantEntries<V, K> {
     let t = this.tenants.get(tenant);
     if (!t) {
-      t = { entries: new Map(), size: 0, held: 0, epoch: ++epochs };
+      t = { entries: new Map(), size: 0, held: 0, epoch: ++epochs, attached: undefined };
       this.tenants.set(tenant, t);
     }
     return t;
@@ -87,6 +93,7 @@ export class TenantBoundedCache<V, K = string> {
       biggest.size = 0;
       biggest.held = 0;
       biggest.epoch = ++epochs;
+      biggest.attached = undefined;
     }
     t.entries.set(key, value);
     t.size++;

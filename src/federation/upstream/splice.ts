@@ -45,25 +45,23 @@ export interface ForwardWrite {
 /** The last request number handed out (LabelSetMark.stamp). */
 let stamps = 0;
 
-/** Per tenant entries, the marks of their label sets (by CachedLabels.key) in their current epoch. */
-const MARKS = new WeakMap<TenantLabels, { epoch: number; byKey: Map<string, LabelSetMark> }>();
-
 /**
  * The mark of label set `key` in the tenant's current epoch: one object for every entry of this
  * label set added in this epoch, whatever bytes they were sent as (label order, a `tenant_id`
- * label, an empty value), so that two series of one label set in a request meet on it. Emptied
- * with the entries (a new epoch); at most one per label set the entries hold or held in it.
+ * label, an empty value), so that two series of one label set in a request meet on it. Kept on
+ * the tenant's entries (TenantEntries.attached), which drop them when emptied (a new epoch),
+ * whether or not the tenant writes again: at most one per label set the entries hold or held in it.
  */
 function markOf(known: TenantLabels, key: string): LabelSetMark {
-  let marks = MARKS.get(known);
-  if (marks === undefined || marks.epoch !== known.epoch) {
-    marks = { epoch: known.epoch, byKey: new Map() };
-    MARKS.set(known, marks);
+  let marks = known.attached as Map<string, LabelSetMark> | undefined;
+  if (marks === undefined) {
+    marks = new Map();
+    known.attached = marks;
   }
-  let mark = marks.byKey.get(key);
+  let mark = marks.get(key);
   if (mark === undefined) {
     mark = { stamp: 0 };
-    marks.byKey.set(key, mark);
+    marks.set(key, mark);
   }
   return mark;
 }
