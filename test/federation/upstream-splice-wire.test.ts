@@ -122,4 +122,31 @@ describe('upstream remote-write splice: odd wire encodings equal the decoder\'s 
       },
     ), { numRuns: 3000 });
   });
+
+  it('limits at their edges, a refused label set after a cached prefix: the same answers, warm and cold', () => {
+    const labelsOf = (n: number, name: string): Part => ['labels', [['__name__', name], ...Array.from({ length: n - 1 }, (_, i): [string, string] => [`l${i}`, 'v'.repeat(i + 1)])]];
+    const sample: Part = ['sample', [['value', [1, 2]], ['ts', [1000, 0]]]];
+    const build = (specs: Part[][]): Buffer => compressSync(Buffer.from(specs.flatMap((p) => series(p))));
+    const cases: Array<[Part[][], Partial<DecodeOptions['limits']>]> = [];
+    for (const d of [-1, 0, 1]) {
+      cases.push([Array.from({ length: 3 + d }, (_, i) => [labelsOf(1, `m${i}`), sample]), { maxSeries: 3 }]);
+      cases.push([[[labelsOf(1, 'm'), sample, sample], [labelsOf(1, 'n'), ...Array.from({ length: 2 + d }, () => sample)]], { maxSamples: 4 }]);
+      cases.push([[[labelsOf(1, 'm'), sample], [labelsOf(4 + d, 'n'), sample]], { maxLabelsPerSeries: 4 }]);
+      cases.push([[[labelsOf(1, 'm'), sample], [labelsOf(4, 'n'), sample]], { maxLabelValueBytes: 3 + d }]);
+      cases.push([[[labelsOf(1, 'm'), sample], [['labels', [['__name__', 'n'], [`l${'x'.repeat(6 + d)}`, 'v']]], sample]], { maxLabelNameBytes: 8 }]);
+      // A cached prefix, then a label set refused (an invalid name), then one protobufjs refuses or not.
+      cases.push([[[labelsOf(2, 'm'), sample], [['labels', [['__name__', 'n'], ['bad-name', 'x']]], sample], ...(d === 1 ? [] : [[labelsOf(1, 'o'), sample]])], {}]);
+    }
+    const cache = new RemoteWriteLabelCache();
+    for (const [specs, limits] of cases) {
+      const body = build(specs);
+      const options: DecodeOptions = { tenant: 'acme', limits };
+      const want = reference(body, options, new RemoteWriteLabelCache());
+      for (let round = 0; round < 2; round++) assert.deepEqual(outcome(() => spliceRemoteWrite(body, options, cache)), want);
+      // The prefix's label sets cached by another request first.
+      const warm = new RemoteWriteLabelCache();
+      outcome(() => spliceRemoteWrite(build([specs[0] as Part[]]), options, warm));
+      assert.deepEqual(outcome(() => spliceRemoteWrite(body, options, warm)), want);
+    }
+  });
 });
