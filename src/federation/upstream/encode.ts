@@ -86,8 +86,13 @@ export function labelRun(labels: Readonly<Record<string, string>>, tenant: strin
     w.uint32((1 << 3) | 2).fork().uint32((1 << 3) | 2).string(name).uint32((2 << 3) | 2).string(value).ldelim();
   }
   const run = w.finish();
-  if (Object.isFrozen(labels)) LABEL_RUNS.set(labels, { tenant, run });
-  return run;
+  if (!Object.isFrozen(labels)) return run;
+  // Kept as long as the label set (a label cache entry): copied into storage of its own, not
+  // left a slice of Buffer's shared pool (protobufjs writes with Buffer.allocUnsafe), which
+  // would keep a whole 64 KiB slab alive per run the cache still holds.
+  const own = new Uint8Array(run);
+  LABEL_RUNS.set(labels, { tenant, run: own });
+  return own;
 }
 
 /** Bytes of a `TimeSeries.samples` field (tag and length included) of the sample at `timestampMs` (an integer). */

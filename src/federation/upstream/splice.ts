@@ -173,7 +173,11 @@ export function spliceRemoteWrite(body: Uint8Array, options: DecodeOptions, cach
           }
         }
         // New, or made by the decoder (the slow path): added (again) with the forward's fields.
-        hit = forwardEntry(hit, Buffer.from(raw.subarray(start, end)), labelRun(hit.labels, tenant));
+        // Held by the cache: copied into storage of its own (a slice of Buffer's shared pool, as
+        // Buffer.from gives, would keep the whole 64 KiB slab alive for as long as the entry).
+        const bytes = Buffer.allocUnsafeSlow(end - start);
+        raw.copy(bytes, 0, start, end);
+        hit = forwardEntry(hit, bytes, labelRun(hit.labels, tenant));
         cache.add(known, key, hit);
         added = true;
         // Not held (larger than the whole cache), it stays of no epoch: never guessed, never marked.

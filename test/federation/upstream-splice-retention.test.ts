@@ -1,7 +1,8 @@
 /**
  * Upstream remote-write splice (src/federation/upstream/splice.ts): what it keeps of a tenant's
- * label sets beyond the label cache. A tenant emptied by another's adds, that sends nothing
- * more, must not keep its label sets (their marks and merge keys) alive.
+ * label sets beyond what the label cache counts. A tenant emptied by another's adds, that sends
+ * nothing more, must not keep its label sets (their marks and merge keys) alive; an entry's label
+ * bytes and label run must not be slices of Buffer's shared pool (each would keep a 64 KiB slab).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -49,5 +50,17 @@ describe('upstream remote-write splice: label-set marks', () => {
     }
     assert.equal(entries.filter((r) => r.deref() !== undefined).length, 0, 'entries collected');
     assert.equal(marks.filter((r) => r.deref() !== undefined).length, 0, 'marks collected');
+  });
+
+  it('an entry\'s label bytes and label run have storage of their own, not a slice of a larger buffer', () => {
+    const cache = new RemoteWriteLabelCache();
+    spliceRemoteWrite(request(Array.from({ length: 20 }, (_, i) => `m_${i}`)), { tenant: 'a' }, cache);
+    const entries = [...cache.forTenant('a', DEFAULT_REMOTE_WRITE_LIMITS).entries.values()];
+    assert.equal(entries.length, 20);
+    for (const e of entries) {
+      assert.ok(e.bytes !== undefined && e.run !== undefined);
+      assert.equal(e.bytes.buffer.byteLength, e.bytes.length, 'label bytes: own storage');
+      assert.equal(e.run.buffer.byteLength, e.run.length, 'label run: own storage');
+    }
   });
 });
