@@ -9,24 +9,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { compressSync, uncompressSync } from 'snappy';
+import { compressSync } from 'snappy';
 import { decodeRemoteWriteSamples, RemoteWriteLabelCache } from '../../src/federation/remote-write/columns.ts';
 import type { DecodeOptions } from '../../src/federation/remote-write/decode.ts';
-import { RemoteWriteError } from '../../src/federation/remote-write/errors.ts';
 import { WriteRequestType } from '../../src/federation/remote-write/schema.ts';
-import { encodeTenantColumns } from '../../src/federation/upstream/encode.ts';
-import { spliceRemoteWrite } from '../../src/federation/upstream/splice.ts';
+import { field, reference, spliced, varint } from './splice-compare.ts';
 
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n >= 128) {
-    out.push((n % 128) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return out;
-}
-const field = (tag: number, payload: number[]): number[] => [tag, ...varint(payload.length), ...payload];
 
 interface Spec { labels: Array<[string, string]>; samples: number[] }
 
@@ -45,16 +33,6 @@ function request(series: Spec[]): Buffer {
   return Buffer.from(out);
 }
 
-type Outcome = { ok: true; wire: string; series: number; sampleCount: number } | { ok: false; kind: string; message: string };
-function outcome(fn: () => { body: Buffer; series: number; sampleCount: number }): Outcome {
-  try {
-    const r = fn();
-    return { ok: true, wire: (uncompressSync(r.body) as Buffer).toString('hex'), series: r.series, sampleCount: r.sampleCount };
-  } catch (err) {
-    if (!(err instanceof RemoteWriteError)) throw err;
-    return { ok: false, kind: err.kind, message: err.message };
-  }
-}
 
 /** The labels each series of a forwarded body carries, as name=value strings in wire order. */
 function sentLabels(wireHex: string): string[][] {
@@ -112,16 +90,13 @@ describe('upstream remote-write splice: tenants sharing a tiny label cache', () 
         const body = compressSync(request(specs));
         const options: DecodeOptions = { tenant: st.tenant, ...st.limits };
         // The decoder's path (entries without the forward's fields) on the same cache, now and then.
-        const ref = outcome(() => {
-          const c = decodeRemoteWriteSamples(body, options, new RemoteWriteLabelCache());
-          return { body: encodeTenantColumns(st.tenant, c), series: c.labels.length, sampleCount: c.sampleCount };
-        });
+        const ref = reference(body, options, new RemoteWriteLabelCache());
         if (st.decoder) {
           try {
             decodeRemoteWriteSamples(body, options, cache);
           } catch { /* refused: the same refusal below */ }
         }
-        const got = outcome(() => spliceRemoteWrite(body, options, cache));
+        const got = spliced(body, options, cache);
         assert.deepEqual(got, ref);
         if (got.ok) {
           const keys = new Set<string>();

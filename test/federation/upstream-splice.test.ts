@@ -10,12 +10,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { compressSync, uncompressSync } from 'snappy';
-import { decodeRemoteWriteSamples, RemoteWriteLabelCache } from '../../src/federation/remote-write/columns.ts';
+import { compressSync } from 'snappy';
+import { RemoteWriteLabelCache } from '../../src/federation/remote-write/columns.ts';
 import type { DecodeOptions } from '../../src/federation/remote-write/decode.ts';
-import { RemoteWriteError } from '../../src/federation/remote-write/errors.ts';
-import { encodeTenantColumns } from '../../src/federation/upstream/encode.ts';
-import { spliceRemoteWrite } from '../../src/federation/upstream/splice.ts';
+import { field, reference, spliced, varint } from './splice-compare.ts';
 
 /** How a Sample is written: as Prometheus (gogoproto: a zero field left out), as encode.ts (both always), reversed, or its timestamp twice. */
 type SampleStyle = 'gogo' | 'full' | 'reversed' | 'twice';
@@ -29,19 +27,6 @@ interface SeriesSpec {
   unknown?: 'afterLabels' | 'betweenSamples' | undefined;
 }
 
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n >= 128) {
-    out.push((n % 128) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return out;
-}
-
-function field(tag: number, payload: number[]): number[] {
-  return [tag, ...varint(payload.length), ...payload];
-}
 
 function sampleBytes([t, lo, hi]: [number, number, number], style: SampleStyle): number[] {
   const v = Buffer.alloc(8);
@@ -79,29 +64,6 @@ function request(series: SeriesSpec[]): Buffer {
   return Buffer.from(out);
 }
 
-type Outcome = { ok: true; wire: string; series: number; sampleCount: number } | { ok: false; kind: string; message: string; limit: string | undefined };
-
-function outcome(fn: () => { body: Buffer; series: number; sampleCount: number }): Outcome {
-  try {
-    const r = fn();
-    return { ok: true, wire: (uncompressSync(r.body) as Buffer).toString('hex'), series: r.series, sampleCount: r.sampleCount };
-  } catch (err) {
-    if (!(err instanceof RemoteWriteError)) throw err;
-    return { ok: false, kind: err.kind, message: err.message, limit: err.limit };
-  }
-}
-
-/** The path the splice replaces (backend.ts before it): decode to columns, encode them. */
-function reference(body: Buffer, options: DecodeOptions, cache: RemoteWriteLabelCache): Outcome {
-  return outcome(() => {
-    const c = decodeRemoteWriteSamples(body, options, cache);
-    return { body: encodeTenantColumns(options.tenant, c), series: c.labels.length, sampleCount: c.sampleCount };
-  });
-}
-
-function spliced(body: Buffer, options: DecodeOptions, cache: RemoteWriteLabelCache): Outcome {
-  return outcome(() => spliceRemoteWrite(body, options, cache));
-}
 
 const bits = (v: number): [number, number] => {
   const b = Buffer.alloc(8);
