@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, it, type TestContext } from 'node:test';
 import { withoutQuoted } from '../../src/federation/upstream/backend.ts';
-import { engineMessage, MAX_UPSTREAM_ERROR_BYTES, type UpstreamClient } from '../../src/federation/upstream/client.ts';
+import { engineMessage, MAX_UPSTREAM_ERROR_BYTES } from '../../src/federation/upstream/client.ts';
 import { startTestApp, tenantWithToken, type TestApp } from '../helpers/app.ts';
 import { encodeWriteRequest, form, REMOTE_WRITE_HEADERS, remoteWrite } from '../helpers/remote-write.ts';
 import { MIMIR_AUTH, mimirUpstreamEnv, startMimir, type MimirStandIn } from './servers/mimir.ts';
@@ -98,14 +98,11 @@ describe('metrics upstream mode: a sender that goes away before the engine answe
   const server = createServer((req) => {
     req.resume(); // never answered
   });
-  let client: UpstreamClient;
-  useStandInEngine(server, (c) => {
-    client = c;
-  }, { timeoutMs: 10_000 });
+  const engine = useStandInEngine(server, { timeoutMs: 10_000 });
 
   it('is logged as the sender\'s cancellation (info), not as the engine unavailable (error)', async () => {
     const { lines, log } = capture();
-    const backend = standInBackend(client, { log });
+    const backend = engine.backend({ log });
     const sender = new AbortController();
     setTimeout(() => sender.abort(), 200);
     const answer = await backend.write({ tenant: TENANT, now: Date.now(), contentType: REMOTE_WRITE_HEADERS['content-type'], contentEncoding: 'snappy', body: encodeWriteRequest([{ labels: { __name__: 'x' }, samples: [[Date.now(), 1]] }]), signal: sender.signal });
@@ -125,13 +122,10 @@ describe('metrics upstream mode: a remote-write answered 2xx with a body that do
       sent = pumpAnswer(res, '', Buffer.alloc(65_536, 0x20), Infinity, '');
     });
   });
-  let client: UpstreamClient;
-  useStandInEngine(server, (c) => {
-    client = c;
-  }, { timeoutMs: 10_000 });
+  const engine = useStandInEngine(server, { timeoutMs: 10_000 });
 
   it('is stored (204) once its head is read: never read to the answer cap or the deadline', async () => {
-    const backend = standInBackend(client);
+    const backend = engine.backend();
     const started = Date.now();
     const answer = await backend.write({ tenant: TENANT, now: Date.now(), contentType: REMOTE_WRITE_HEADERS['content-type'], contentEncoding: 'snappy', body: encodeWriteRequest([{ labels: { __name__: 'x' }, samples: [[Date.now(), 1]] }]) });
     assert.equal(answer.status, 204, String(answer.body));
@@ -166,13 +160,10 @@ describe('metrics upstream mode: limit on labels and label values against an eng
       answer = pumpAnswer(res, '{"status":"success","data":["first","second",', piece, CAP, '"last"],"warnings":["an engine warning"]}');
     });
   });
-  let client: UpstreamClient;
-  useStandInEngine(server, (c) => {
-    client = c;
-  }, { timeoutMs: 20_000 });
+  const engine = useStandInEngine(server, { timeoutMs: 20_000 });
 
   it('cuts the answer as it arrives: the first `limit` entries, a bounded read', async () => {
-    const backend = standInBackend(client);
+    const backend = engine.backend();
     const request = { tenant: TENANT, now: Date.now(), params: new Map([['limit', ['2']]]) };
     for (const read of [() => backend.labelValues(request, 'id'), () => backend.labelNames(request)]) {
       const body = JSON.parse(String(await read()));
@@ -183,7 +174,7 @@ describe('metrics upstream mode: limit on labels and label values against an eng
   });
 
   it('without a limit, passes the answer on as it arrives: never held whole', async () => {
-    const backend = standInBackend(client);
+    const backend = engine.backend();
     const request = { tenant: TENANT, now: Date.now(), params: new Map<string, string[]>() };
     for (const read of [() => backend.labelValues(request, 'id'), () => backend.labelNames(request)]) {
       const body = await read();
@@ -208,13 +199,10 @@ describe('metrics upstream mode: limit on labels and label values against an eng
       res.end(answer);
     });
   });
-  let client: UpstreamClient;
-  useStandInEngine(server, (c) => {
-    client = c;
-  }, { timeoutMs: 10_000 });
+  const engine = useStandInEngine(server, { timeoutMs: 10_000 });
 
   it('passes such an answer on as the engine sent it', async () => {
-    const backend = standInBackend(client);
+    const backend = engine.backend();
     const request = { tenant: TENANT, now: Date.now(), params: new Map([['limit', ['1']]]) };
     for (const body of ['{"status":"success","data":{"a":"x","b":"y"}}', '{"status":"success","data":[null,"b"]}', '{"status":"success","data":[1,"b"]}', '{"status":"success","data":[["a","b"],"c"]}']) {
       answer = body;
@@ -236,14 +224,11 @@ describe('metrics upstream mode: remote-writes the engine does not take, logged 
       res.writeHead(400, { 'content-type': 'text/plain' }).end(`the sample has been rejected because another sample with a more recent timestamp has already been ingested (err-mimir-sample-out-of-order). The affected sample has timestamp 2026-12-02T04:${String(refusals % 60).padStart(2, '0')}:00.${refusals}Z and is from series m${refusals}{tenant_id="x"}, value: 'sekret-${refusals}'`);
     });
   });
-  let port = 0;
-  useStandInEngine(server, (_c, p) => {
-    port = p;
-  });
+  const engine = useStandInEngine(server);
 
   it('refusals whose engine text differs every time are one line per tenant, not one per batch', async () => {
     const { lines, log } = capture();
-    const client = plainUpstreamClient(port, 5000, log);
+    const client = plainUpstreamClient(engine.port(), 5000, log);
     try {
       const backend = standInBackend(client, { log });
       for (let k = 0; k < 20; k++) {
@@ -305,10 +290,7 @@ describe('metrics upstream mode: labels and label values without limit, passed o
       if (mode === 'cut') setTimeout(() => res.destroy(), 50);
     });
   });
-  let client: UpstreamClient;
-  useStandInEngine(server, (c) => {
-    client = c;
-  }, { timeoutMs: 1000 });
+  const engine = useStandInEngine(server, { timeoutMs: 1000 });
   const tenant = TENANT;
   const drain = async (body: unknown): Promise<string> => {
     const parts: Buffer[] = [];
@@ -317,7 +299,7 @@ describe('metrics upstream mode: labels and label values without limit, passed o
   };
 
   it('an answer cut or stalled mid-way fails the read (never a short answer that looks whole), within the deadline; the tenant matcher is still forced; nothing stays open', async () => {
-    const backend = standInBackend(client);
+    const backend = engine.backend();
     for (const [m, code] of [['cut', 'PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE'], ['stall', 'PROBECTL_ERR_METRICS_UPSTREAM_TIMEOUT']] as const) {
       mode = m;
       for (const read of [() => backend.labelValues({ tenant, now: Date.now(), params: new Map() }, 'id'), () => backend.labelNames({ tenant, now: Date.now(), params: new Map() })]) {
@@ -333,7 +315,7 @@ describe('metrics upstream mode: labels and label values without limit, passed o
 
   it('a gzip answer probectl did not ask for is refused, not passed on as JSON', async () => {
     mode = 'gzip';
-    const backend = standInBackend(client);
+    const backend = engine.backend();
     await assert.rejects(backend.labelNames({ tenant, now: Date.now(), params: new Map() }), /content encoding probectl did not ask for/);
   });
 });

@@ -10,9 +10,8 @@ import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import type { ReadRequest } from '../../src/federation/backend.ts';
 import { QueryLimiter } from '../../src/federation/api/limiter.ts';
-import type { UpstreamClient } from '../../src/federation/upstream/client.ts';
 import { lineWithEmptyInstance, MAX_EXPOSITION_LINE_BYTES, withEmptyInstance } from '../../src/federation/upstream/federate-instance.ts';
-import { standInBackend, useStandInEngine } from './servers/plain-client.ts';
+import { useStandInEngine } from './servers/plain-client.ts';
 
 const TENANT = '00000000-0000-4000-8000-00000000abcd';
 
@@ -133,14 +132,10 @@ describe('upstream federate: instance="" where the engine wrote none', () => {
         res.end(EXPOSITION);
       });
     });
-    let client: UpstreamClient;
-    const backend = () => standInBackend(client);
+    const engine = useStandInEngine(server, { beforeClose: () => held.forEach((r) => r.destroy()) });
+    const backend = () => engine.backend();
     const request = (acceptsGzip: boolean): ReadRequest => ({ tenant: TENANT, now: Date.now(), params: new Map([['match[]', ['req_total']]]), acceptsGzip });
     const expected = 'req_total{job="api",tenant_id="t",instance=""} 7 1700000000000\nreq_total{instance="x:1",job="api",tenant_id="t"} 8 1700000000000\n';
-
-    useStandInEngine(server, (c) => {
-      client = c;
-    }, { beforeClose: () => held.forEach((r) => r.destroy()) });
 
     it('plain and gzip callers get the exposition with instance=""; the engine is asked for identity either way', async () => {
       mode = 'whole';

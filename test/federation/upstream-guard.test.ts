@@ -8,9 +8,8 @@ import { describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { ReadRequest } from '../../src/federation/backend.ts';
-import type { UpstreamClient } from '../../src/federation/upstream/client.ts';
 import { MAX_SERIES_GAP_BYTES, SeriesAnswerCounter } from '../../src/federation/upstream/series-count.ts';
-import { pumpAnswer, type PumpProgress, standInBackend, useStandInEngine } from './servers/plain-client.ts';
+import { pumpAnswer, type PumpProgress, useStandInEngine } from './servers/plain-client.ts';
 
 const TENANT = '00000000-0000-4000-8000-00000000abcd';
 
@@ -36,12 +35,8 @@ describe('upstream cardinality guard', () => {
       }
     });
   });
-  let client: UpstreamClient;
-  const backend = (guardEntries?: number) => standInBackend(client, guardEntries === undefined ? {} : { guardEntries });
-
-  useStandInEngine(server, (c) => {
-    client = c;
-  });
+  const engine = useStandInEngine(server);
+  const backend = (guardEntries?: number) => engine.backend(guardEntries === undefined ? {} : { guardEntries });
 
   it('counts the series of the whole lookback the caller asked for (lookback_delta longer than the default)', async () => {
     seriesCalls.length = 0;
@@ -134,14 +129,10 @@ describe('upstream cardinality guard against an engine that ignores `limit`', ()
       answer = pumpAnswer(res, '{"status":"success","data":[', ENTRY, CAP, `{"__name__":"up","job":"last","tenant_id":"${TENANT}"}]}`);
     });
   });
-  let client: UpstreamClient;
-
-  useStandInEngine(server, (c) => {
-    client = c;
-  }, { timeoutMs: 10_000 });
+  const engine = useStandInEngine(server, { timeoutMs: 10_000 });
 
   it('stops reading the series answer once it counted more than PROBECTL_METRICS_MAX_SERIES: 422, a bounded read', async () => {
-    const backend = standInBackend(client);
+    const backend = engine.backend();
     const request: ReadRequest = { tenant: TENANT, now: Date.now(), params: new Map([['query', ['up{job="many"}']]]) };
     await assert.rejects(backend.instant(request), (err: Error & { code?: string }) => err.code === 'PROBECTL_ERR_METRICS_TOO_MANY_SERIES');
     assert.equal(answer.ended, false, `the guard read the engine's whole answer (${(answer.written / 1e6).toFixed(0)} MB) to count 101 series`);
@@ -152,7 +143,7 @@ describe('upstream cardinality guard against an engine that ignores `limit`', ()
     firstFew = true;
     seriesCalls = 0;
     try {
-      const backend = standInBackend(client);
+      const backend = engine.backend();
       const request: ReadRequest = { tenant: TENANT, now: Date.now(), params: new Map([['match[]', ['up{job="many"}']]]) };
       await assert.rejects(backend.series(request), (err: Error & { code?: string }) => err.code === 'PROBECTL_ERR_METRICS_TOO_MANY_SERIES');
       assert.equal(seriesCalls, 2, 'the guard\'s count, then the series call');
@@ -182,15 +173,12 @@ describe('upstream cardinality guard against an answer holding no series', () =>
       answer = pumpAnswer(res, body.head, Buffer.from(body.piece), 256 * 1_048_576, '');
     });
   });
-  let client: UpstreamClient;
-  useStandInEngine(server, (c) => {
-    client = c;
-  }, { timeoutMs: 20_000 });
+  const engine = useStandInEngine(server, { timeoutMs: 20_000 });
 
   for (const [name, b] of Object.entries(bodies)) {
     it(`${name}: 503 unavailable after a bounded read`, async () => {
       body = b;
-      const backend = standInBackend(client);
+      const backend = engine.backend();
       const request: ReadRequest = { tenant: TENANT, now: Date.now(), params: new Map([['query', ['up{job="many"}']]]) };
       await assert.rejects(backend.instant(request), (err: Error & { code?: string }) => err.code === 'PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE' && /bytes holding no series/.test(err.message));
       assert.ok(answer.written < 16 * 1_048_576, `the engine wrote ${(answer.written / 1e6).toFixed(0)} MB before the guard stopped reading`);

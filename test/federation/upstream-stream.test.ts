@@ -91,13 +91,9 @@ describe('upstream answers streamed through', () => {
       heldClosed = once(res, 'close');
     });
   });
-  let client: UpstreamClient;
-  const backend = (c = client) => standInBackend(c);
+  const engine = useStandInEngine(server);
+  const backend = (c = engine.client()) => standInBackend(c);
   const request = (): ReadRequest => ({ tenant: TENANT, now: Date.now(), params: new Map([['query', ['up']], ['start', ['1700000000']], ['end', ['1700000600']], ['step', ['15']]]) });
-
-  useStandInEngine(server, (c) => {
-    client = c;
-  });
 
   it('the first bytes are passed on while the engine is still writing; the rest follows', async () => {
     mode = 'hold';
@@ -151,11 +147,11 @@ describe('upstream answers streamed through', () => {
     const labels = await within(Promise.resolve(backend().labelNames({ tenant: TENANT, now: Date.now(), params: new Map() })), 5000, 'the labels answer').then((a) => a, (err: unknown) => err);
     assert.ok(labels instanceof ProbectlError && labels.code === 'PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE' && /content encoding probectl did not ask for/.test(labels.message), `labels: ${Buffer.isBuffer(labels) ? labels.subarray(0, 2).toString('hex') : String(labels)}`);
     // A remote-write's 2xx body is never read: its encoding does not fail the write.
-    assert.equal((await within(client.write(TENANT, Buffer.from('unread')), 5000, 'the write')).status, 200);
+    assert.equal((await within(engine.client().write(TENANT, Buffer.from('unread')), 5000, 'the write')).status, 200);
   });
 
   it('a compressed error: a long one keeps its message (the first MiB decoded), a gzip bomb is cut quickly, a credential inside is redacted', async () => {
-    const refused = (c = client) => within(backend(c).range({ ...request(), acceptsGzip: true }), 5000, 'the gzip error').then(() => assert.fail('not refused'), (err: unknown) => err as ProbectlError);
+    const refused = (c = engine.client()) => within(backend(c).range({ ...request(), acceptsGzip: true }), 5000, 'the gzip error').then(() => assert.fail('not refused'), (err: unknown) => err as ProbectlError);
     mode = 'gzip-long-error';
     gzipped = gzipSync(`{"status":"error","errorType":"execution","error":"out of bounds: ${'y'.repeat(3 * 1_048_576)}"}`);
     let err = await refused();
@@ -173,7 +169,7 @@ describe('upstream answers streamed through', () => {
     mode = 'gzip-credential-error';
     const secret = 'bearer-secret-0123456789';
     gzipped = gzipSync(`{"status":"error","errorType":"bad_data","error":"invalid token ${secret} for org"}`);
-    const withToken = new UpstreamClient({ ...client.settings, token: { kind: 'literal', value: secret } as never }, { use: async (_ref, fn) => fn(Buffer.from(secret)) as never });
+    const withToken = new UpstreamClient({ ...engine.client().settings, token: { kind: 'literal', value: secret } as never }, { use: async (_ref, fn) => fn(Buffer.from(secret)) as never });
     try {
       err = await refused(withToken);
       assert.match(err.message, /invalid token \[redacted\] for org/);
@@ -203,7 +199,7 @@ describe('upstream answers streamed through', () => {
 
   it('an error answer trickling without end is cut at PROBECTL_METRICS_UPSTREAM_TIMEOUT (the deadline of a streamed call ends with its headers, not for its error): timeout, its connection dropped', async (t) => {
     mode = 'trickle-error';
-    const quick = new UpstreamClient({ ...client.settings, timeoutMs: 500 }, { use: async () => { throw new Error('no credentials here'); } });
+    const quick = new UpstreamClient({ ...engine.client().settings, timeoutMs: 500 }, { use: async () => { throw new Error('no credentials here'); } });
     // Bounded: a client closes only once its calls ended (the suite's end drops the engine's connections).
     t.after(() => within(quick.close(), 3000, 'the client closed').catch(() => undefined));
     const started = Date.now();
@@ -214,7 +210,7 @@ describe('upstream answers streamed through', () => {
 
   it('a slow reader gets the whole answer: the engine\'s deadline ends with the headers, the body only has to keep coming', async (t) => {
     mode = 'big';
-    const quick = new UpstreamClient({ ...client.settings, timeoutMs: 300 }, { use: async () => { throw new Error('no credentials here'); } });
+    const quick = new UpstreamClient({ ...engine.client().settings, timeoutMs: 300 }, { use: async () => { throw new Error('no credentials here'); } });
     t.after(() => quick.close());
     const body = (await within(backend(quick).range(request()), 5000, 'the answer\'s head')) as AsyncIterable<Buffer>;
     const started = Date.now();

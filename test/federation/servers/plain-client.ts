@@ -19,20 +19,30 @@ export function plainUpstreamClient(port: number, timeoutMs = 5000, log?: Logger
   }, { use: async () => { throw new Error('no credentials here'); } }, log);
 }
 
+/** A stand-in engine served for the enclosing describe (useStandInEngine); each getter is valid inside its tests. */
+export interface StandInEngine {
+  /** A plainUpstreamClient for it. */
+  client(): UpstreamClient;
+  /** The loopback port it listens on. */
+  port(): number;
+  /** standInBackend over client(), `deps` overriding any of its defaults. */
+  backend(deps?: Partial<UpstreamBackendDeps>): MetricsBackend;
+}
+
 /**
  * Serves the stand-in engine `server` on a free loopback port for the enclosing describe
- * (node:test before/after hooks) and hands `ready` a plainUpstreamClient for it and the port.
+ * (node:test before/after hooks), with a plainUpstreamClient for it of `timeoutMs` per call.
  * At the end `beforeClose` runs first (answers the stand-in holds open), then the client and the
  * server are closed.
  */
-export function useStandInEngine(server: Server, ready: (client: UpstreamClient, port: number) => void, opts: { timeoutMs?: number; beforeClose?: () => void } = {}): void {
+export function useStandInEngine(server: Server, opts: { timeoutMs?: number; beforeClose?: () => void } = {}): StandInEngine {
   let client: UpstreamClient | undefined;
+  let port = 0;
   before(async () => {
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
-    const port = (server.address() as AddressInfo).port;
+    port = (server.address() as AddressInfo).port;
     client = plainUpstreamClient(port, opts.timeoutMs);
-    ready(client, port);
   });
   after(async () => {
     opts.beforeClose?.();
@@ -40,6 +50,11 @@ export function useStandInEngine(server: Server, ready: (client: UpstreamClient,
     server.closeAllConnections();
     server.close();
   });
+  const started = (): UpstreamClient => {
+    if (client === undefined) throw new Error('the stand-in engine is used outside its describe\'s tests');
+    return client;
+  };
+  return { client: started, port: () => port, backend: (deps = {}) => standInBackend(started(), deps) };
 }
 
 /**
