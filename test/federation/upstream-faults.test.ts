@@ -11,6 +11,8 @@ import pino from 'pino';
 import { describe, it, type TestContext } from 'node:test';
 import { withoutQuoted } from '../../src/federation/upstream/backend.ts';
 import { engineMessage, MAX_UPSTREAM_ERROR_BYTES } from '../../src/federation/upstream/client.ts';
+import { checkUpstream } from '../../src/federation/upstream/check.ts';
+import { ProbectlError } from '../../src/core/errors.ts';
 import { startTestApp, tenantWithToken, type TestApp } from '../helpers/app.ts';
 import { encodeWriteRequest, form, REMOTE_WRITE_HEADERS, remoteWrite } from '../helpers/remote-write.ts';
 import { MIMIR_AUTH, mimirUpstreamEnv, startMimir, type MimirStandIn } from './servers/mimir.ts';
@@ -317,5 +319,86 @@ describe('metrics upstream mode: labels and label values without limit, passed o
     mode = 'gzip';
     const backend = engine.backend();
     await assert.rejects(backend.labelNames({ tenant, now: Date.now(), params: new Map() }), /content encoding probectl did not ask for/);
+  });
+});
+
+describe('metrics upstream mode: a 2xx answer that is not the engine API\'s (a proxy\'s HTML page)', () => {
+  // html: every answer a proxy's sign-in page; right: JSON for the API, text/plain for federate;
+  // untyped: the same without a Content-Type; federate-json: federate answered in JSON.
+  let mode: 'html' | 'right' | 'untyped' | 'federate-json' = 'html';
+  const accepts: string[] = [];
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const path = (req.url ?? '').split('?')[0] ?? '';
+      accepts.push(`${path} ${req.headers.accept ?? ''}`);
+      const federate = path === '/federate' && mode !== 'federate-json';
+      if (mode === 'html') res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<html><body>Please sign in</body></html>');
+      else if (federate) res.writeHead(200, mode === 'untyped' ? {} : { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(`up{tenant_id="${TENANT}",job="a"} 1 1700000000000\n`);
+      else res.writeHead(200, mode === 'untyped' ? {} : { 'content-type': 'application/json' }).end(path === '/api/v1/series' ? `{"status":"success","data":[{"__name__":"up","tenant_id":"${TENANT}"}]}` : '{"status":"success","data":["a"]}');
+    });
+  });
+  const log = capture();
+  let logged: ReturnType<typeof plainUpstreamClient> | undefined;
+  const e = useStandInEngine(server, { beforeClose: () => { void logged?.close(); } });
+  const req = (params: Record<string, string[]>) => ({ tenant: TENANT, now: Date.now(), params: new Map(Object.entries(params)) });
+  const read = async (p: unknown): Promise<string> => {
+    const v = await p;
+    if (typeof v === 'string') return v;
+    if (Buffer.isBuffer(v)) return v.toString('utf8');
+    const parts: Buffer[] = [];
+    for await (const c of v as AsyncIterable<Buffer>) parts.push(c);
+    return Buffer.concat(parts).toString('utf8');
+  };
+
+  it('every read is refused 503 unavailable, the page never passed on as JSON or exposition, one warning per call and type', async () => {
+    logged = plainUpstreamClient(e.port(), 5000, log.log);
+    const backend = e.backend({ client: logged, maxSeries: 100_000 });
+    mode = 'html';
+    const calls: Array<[string, () => unknown]> = [
+      ['query', () => backend.instant(req({ query: ['up'] }))],
+      ['query_range', () => backend.range(req({ query: ['up'], start: ['1700000000'], end: ['1700000600'], step: ['15'] }))],
+      ['labels', () => backend.labelNames(req({}))],
+      ['labels with limit', () => backend.labelNames(req({ limit: ['5'] }))],
+      ['label values', () => backend.labelValues(req({}), 'job')],
+      ['label values with limit', () => backend.labelValues(req({ limit: ['5'] }), 'job')],
+      ['series', () => backend.series(req({ 'match[]': ['up'] }))],
+      ['federate', () => backend.federate(req({ 'match[]': ['up'] }))],
+    ];
+    for (const [name, call] of calls) {
+      for (let i = 0; i < 2; i++) {
+        await assert.rejects(read(call()), (err: unknown) => {
+          assert.ok(err instanceof ProbectlError, `${name}: ${String(err)}`);
+          assert.equal(err.code, 'PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', name);
+          assert.match(err.message, /answered the .* with text\/html, not (the Prometheus API's JSON|the text exposition format)/, name);
+          assert.ok(!err.message.includes('sign in'), name);
+          return true;
+        }, name);
+      }
+    }
+    const warned = log.lines.filter((l) => /content type that is not the engine API's/.test(l.msg));
+    assert.ok(warned.length >= 3 && warned.length < calls.length, `one warning per call and type, not per request: ${warned.length}`);
+  });
+
+  it('the right types pass: JSON (also without a Content-Type) for the API, text/plain for federate; label values ask for JSON', async () => {
+    const backend = e.backend({ maxSeries: 100_000 });
+    for (const m of ['right', 'untyped'] as const) {
+      mode = m;
+      assert.equal(await read(backend.labelValues(req({}), 'job')), '{"status":"success","data":["a"]}', m);
+      assert.ok(accepts.at(-1)?.endsWith(' application/json'), accepts.at(-1));
+      assert.equal(await read(backend.labelNames(req({}))), '{"status":"success","data":["a"]}', m);
+      assert.match(await read(backend.federate(req({ 'match[]': ['up'] }))), /^up\{.*job="a"/m, m);
+    }
+    // federate's answer in JSON is not the exposition format either.
+    mode = 'federate-json';
+    await assert.rejects(read(backend.federate(req({ 'match[]': ['up'] }))), /with application\/json, not the text exposition format/);
+  });
+
+  it('startup refuses an engine URL answering HTML, saying so', async () => {
+    mode = 'html';
+    await assert.rejects(checkUpstream(e.client(), TENANT), (err: Error) => {
+      assert.match(err.message, /metrics upstream check failed: the query API at http:\/\/127\.0\.0\.1:\d+ \(PROBECTL_METRICS_UPSTREAM_URL\): the metrics engine answered the query with text\/html/);
+      return true;
+    });
   });
 });

@@ -342,7 +342,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       await guard(r, sets, r.now - deps.lookbackMs, r.now);
       // Asked uncompressed (the engine is near), given instance="" where the engine wrote none (as
       // Prometheus and the embedded store do), then compressed here for a caller that takes gzip.
-      const body = await passed(client.getStream(r.tenant, '/federate', sets.map((s): [string, string] => ['match[]', s]), r.signal), 'federate');
+      const body = await passed(client.getStream(r.tenant, '/federate', sets.map((s): [string, string] => ['match[]', s]), r.signal, {}, 'exposition'), 'federate');
       if ('gzip' in body) return body; // only when asked for, which it was not
       const lines = withEmptyInstance(body);
       return r.acceptsGzip === true ? { gzip: gzipped(lines) } : lines;

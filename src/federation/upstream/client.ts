@@ -58,7 +58,12 @@ interface CallInit {
   readonly write?: boolean;
   /** The call's deadline when shorter than PROBECTL_METRICS_UPSTREAM_TIMEOUT (what is left of it after a wait). */
   readonly timeoutMs?: number;
+  /** What a 2xx answer must be (its Content-Type; mediaTypeOf): the API's JSON unless told. */
+  readonly expects?: Expected;
 }
+
+/** A 2xx answer's kind: the Prometheus HTTP API's JSON, or federate's text exposition format. */
+export type Expected = 'json' | 'exposition';
 
 /** How a streamed answer may come: `gzip` asks the engine for a gzip body (the caller's client accepts one). */
 export interface StreamOptions {
@@ -94,6 +99,8 @@ export class UpstreamClient {
   private readonly log: Logger | undefined;
   /** Remote-write's transport failures logged (transportError): at most one line per origin, kind and cause per WRITE_TRANSPORT_LOG_MS. */
   private readonly writeTransportFailures = new OncePerInterval(WRITE_TRANSPORT_LOG_MS, 100);
+  /** 2xx answers of a type the call did not expect (checkMediaType), logged at most once per origin, call and type per WRITE_TRANSPORT_LOG_MS. */
+  private readonly wrongTypes = new OncePerInterval(WRITE_TRANSPORT_LOG_MS, 100);
 
   /**
    * `readConnections`: the most reads that call the engine at once (PROBECTL_METRICS_MAX_CONCURRENT_QUERIES;
@@ -184,9 +191,31 @@ export class UpstreamClient {
     throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine answered the ${what} with a content encoding probectl did not ask for; retry`);
   }
 
+  /**
+   * Refuses a 2xx answer whose Content-Type is not what the call expects (`init.expects`): a
+   * proxy's HTML page (a login or maintenance page answered 200), or a URL that is not the
+   * engine's API, would otherwise be passed to the caller as the engine's JSON or exposition.
+   * An answer without a Content-Type passes (the body decides). A remote-write's 2xx body is
+   * never read: anything passes.
+   * @throws ProbectlError PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE (the answer dropped, the operator told once per call and type)
+   */
+  private checkMediaType(res: HttpStreamResponse, init: CallInit): void {
+    if (res.status < 200 || res.status >= 300 || init.bodyIgnored === true) return;
+    const expects = init.expects ?? 'json';
+    const type = mediaTypeOf(res.headers);
+    if (type === '' || (expects === 'json' ? isJsonType(type) : EXPOSITION_TYPES.has(type))) return;
+    res.cancel();
+    const what = init.what ?? 'query';
+    const shown = type.slice(0, 64);
+    if (this.wrongTypes.check(`${res.origin} ${what} ${shown}`, Date.now()).due) this.log?.warn({ origin: res.origin, call: what, status: res.status, content_type: shown, expected: expects === 'json' ? 'application/json' : 'text/plain' }, 'metrics upstream answered 2xx with a content type that is not the engine API\'s (a proxy page? check PROBECTL_METRICS_UPSTREAM_URL)');
+    throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine answered the ${what} with ${shown}, not ${expects === 'json' ? 'the Prometheus API\'s JSON' : 'the text exposition format'} (a proxy's page in front of it?); retry`);
+  }
+
   private async call(url: URL, tenant: string, init: CallInit): Promise<UpstreamAnswer> {
     const { res, headers } = await this.open(url, tenant, { ...init, headers: { ...init.headers, 'accept-encoding': 'identity' } });
-    return this.finish(res, headers, init.what ?? 'query', this.encodingOf(res, init.bodyIgnored === true, init.what ?? 'query'), undefined, init.bodyIgnored === true);
+    const encoding = this.encodingOf(res, init.bodyIgnored === true, init.what ?? 'query');
+    this.checkMediaType(res, init);
+    return this.finish(res, headers, init.what ?? 'query', encoding, undefined, init.bodyIgnored === true);
   }
 
   /** As call, but a 2xx body is passed on as it arrives instead of held whole. */
@@ -196,6 +225,7 @@ export class UpstreamClient {
     const what = init.what ?? 'query';
     // A 2xx body is passed on as is: compressed only when the caller accepts it.
     const encoding = this.encodingOf(res, opts.gzip === true, what);
+    this.checkMediaType(res, init);
     if (res.status < 200 || res.status >= 300) return this.finish(res, headers, what, encoding, deadline === 'headers' ? this.settings.timeoutMs - (performance.now() - started) : undefined);
     const translate = (err: unknown) => this.transportError(err, what);
     async function* chunks(): AsyncGenerator<Buffer> {
@@ -256,17 +286,17 @@ export class UpstreamClient {
 
   /** As apiScan, as a GET (label values, which only takes GET). */
   getScan(tenant: string, path: string, params: Params, signal: AbortSignal | undefined, what: string): Promise<UpstreamAnswer | UpstreamStream> {
-    return this.callStreaming(this.getUrl(path, params), tenant, { method: 'GET', headers: {}, signal, what }, {}, 'whole');
+    return this.callStreaming(this.getUrl(path, params), tenant, { method: 'GET', headers: { accept: 'application/json' }, signal, what }, {}, 'whole');
   }
 
-  /** `GET <url><path>?params` (federate, which only takes GET). */
-  get(tenant: string, path: string, params: Params, signal?: AbortSignal): Promise<UpstreamAnswer> {
-    return this.call(this.getUrl(path, params), tenant, { method: 'GET', headers: {}, signal });
+  /** `GET <url><path>?params` (federate, which only takes GET; `expects` its answer's kind, JSON when left out). */
+  get(tenant: string, path: string, params: Params, signal?: AbortSignal, expects: Expected = 'json'): Promise<UpstreamAnswer> {
+    return this.call(this.getUrl(path, params), tenant, getCall(signal, expects));
   }
 
-  /** As get, a 2xx answer passed on as it arrives (federate). */
-  getStream(tenant: string, path: string, params: Params, signal?: AbortSignal, opts: StreamOptions = {}): Promise<UpstreamAnswer | UpstreamStream> {
-    return this.callStreaming(this.getUrl(path, params), tenant, { method: 'GET', headers: {}, signal }, opts);
+  /** As get, a 2xx answer passed on as it arrives (federate: `expects` 'exposition'; label values). */
+  getStream(tenant: string, path: string, params: Params, signal?: AbortSignal, opts: StreamOptions = {}, expects: Expected = 'json'): Promise<UpstreamAnswer | UpstreamStream> {
+    return this.callStreaming(this.getUrl(path, params), tenant, getCall(signal, expects), opts);
   }
 
   private getUrl(path: string, params: Params): URL {
@@ -292,6 +322,26 @@ export class UpstreamClient {
   async close(): Promise<void> {
     await Promise.all([this.http.close(), this.writeHttp.close()]);
   }
+}
+
+/** A GET call; federate sends no Accept, so the engine answers its default, the text format. */
+function getCall(signal: AbortSignal | undefined, expects: Expected): CallInit {
+  return { method: 'GET', headers: expects === 'json' ? { accept: 'application/json' } : {}, signal, expects };
+}
+
+/** Media types of the text exposition format a federate answer may come in (Prometheus writes `text/plain; version=0.0.4`). */
+const EXPOSITION_TYPES = new Set(['text/plain']);
+
+/** application/json, or a JSON-based type (`…+json`). */
+function isJsonType(type: string): boolean {
+  return type === 'application/json' || type.endsWith('+json');
+}
+
+/** An answer's media type (RFC 9110 §8.3.1): lower-cased, parameters dropped; '' when absent. */
+function mediaTypeOf(headers: Record<string, string | string[] | undefined>): string {
+  const raw = headers['content-type'];
+  const v = Array.isArray(raw) ? raw[0] ?? '' : raw ?? '';
+  return (v.split(';')[0] ?? '').trim().toLowerCase();
 }
 
 /** The answer's Content-Encoding, lower-cased (`identity` when absent). */
