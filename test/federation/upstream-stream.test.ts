@@ -126,6 +126,20 @@ describe('upstream answers streamed through', () => {
     assert.equal(acceptEncoding, 'identity', 'a caller that does not accept gzip: the engine is asked for identity');
     assert.ok(!(typeof plain === 'object' && 'gzip' in plain));
     assert.match((await bytesOf(plain as AsyncIterable<Buffer>)).toString('utf8'), /^\{"status":"success"/);
+    // Labels and label values without a limit pass through compressed too; with a limit (read, cut) they are asked for identity.
+    for (const [name, read] of [
+      ['labels', (gz: boolean, limit?: string) => backend().labelNames({ tenant: TENANT, now: Date.now(), params: new Map(limit ? [['limit', [limit]]] : []), acceptsGzip: gz })],
+      ['label values', (gz: boolean, limit?: string) => backend().labelValues({ tenant: TENANT, now: Date.now(), params: new Map(limit ? [['limit', [limit]]] : []), acceptsGzip: gz }, 'job')],
+    ] as const) {
+      const zipped = await within(read(true), 5000, name);
+      assert.equal(acceptEncoding, 'gzip', name);
+      assert.ok(typeof zipped === 'object' && 'gzip' in zipped, `${name}: a compressed answer, marked so`);
+      assert.match(gunzipSync(await bytesOf(zipped.gzip)).toString('utf8'), /^\{"status":"success"/, name);
+      await within(Promise.resolve(read(true, '5')).then(async (b) => bytesOf(b as AsyncIterable<Buffer>)).catch(() => undefined), 5000, name);
+      assert.equal(acceptEncoding, 'identity', `${name} with a limit: asked for identity`);
+      await within(Promise.resolve(read(false)).then(async (b) => bytesOf(b as AsyncIterable<Buffer>)), 5000, name);
+      assert.equal(acceptEncoding, 'identity', `${name}: a caller that does not accept gzip`);
+    }
     mode = 'gzip-error';
     await assert.rejects(within(backend().range({ ...request(), acceptsGzip: true }), 5000, 'the gzip error'), (err: unknown) => {
       assert.ok(err instanceof ProbectlError && err.code === 'PROBECTL_ERR_METRICS_UPSTREAM_REFUSED', String(err));

@@ -310,8 +310,8 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       if (sets.length > 0) await guard(r, sets, startOf(win), endOf(win));
       const match = sets.length > 0 ? sets : [tenantOnly(r.tenant)];
       const params: Params = [...match.map((s): [string, string] => ['match[]', s]), ...win, ...limitParam(limit)];
-      // Without a limit, passed on as it arrives: a tenant's label answer is not bounded by probectl, never held whole.
-      if (limit === 0) return passed(client.apiStream(r.tenant, '/api/v1/labels', params, r.signal), 'labels');
+      // Without a limit, passed on as it arrives (compressed by the engine for a caller that takes gzip): a tenant's label answer is not bounded by probectl, never held whole.
+      if (limit === 0) return passed(client.apiStream(r.tenant, '/api/v1/labels', params, r.signal, { gzip: r.acceptsGzip === true }), 'labels');
       return cutList(client.apiScan(r.tenant, '/api/v1/labels', params, r.signal, 'labels'), 'labels', limit);
     },
 
@@ -327,7 +327,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       const match = sets.length > 0 ? sets : [tenantOnly(r.tenant)];
       const path = `/api/v1/label/${encodeURIComponent(name)}/values`;
       const params: Params = [...match.map((s): [string, string] => ['match[]', s]), ...win, ...limitParam(limit)];
-      if (limit === 0) return passed(client.getStream(r.tenant, path, params, r.signal), 'label values');
+      if (limit === 0) return passed(client.getStream(r.tenant, path, params, r.signal, { gzip: r.acceptsGzip === true }), 'label values');
       return cutList(client.getScan(r.tenant, path, params, r.signal, 'label values'), 'label values', limit);
     },
 
