@@ -5,7 +5,8 @@
  *
  * - remote-write samples/s straight to a fresh engine, and through `probectl serve`
  *   (PROBECTL_METRICS_UPSTREAM_URL, label tenancy) to another fresh engine: the same generated
- *   payloads as bench/federation.ts (55 min at 15 s, 4 shards in order, 2,000 samples per
+ *   payloads as bench/federation.ts (55 min at 15 s, one TimeSeries per sample as Prometheus
+ *   writes them, 4 shards in order, 2,000 samples per
  *   request), over plain HTTP on loopback;
  * - `query_range` of `rate(<every series>[5m])` over the 55 min at 15 s, p50/p99 of the whole body,
  *   through probectl (the tenant-scoped rewrite, the cardinality guard's series call, the

@@ -1,8 +1,8 @@
 /**
  * Metrics federation side by side with a real Prometheus (not a timed test):
  * the same generated remote-write payloads — 1,000 and 10,000 series, 15 s
- * resolution, 1 h 5 min ending now, cut like a Prometheus sender cuts them (4
- * shards by series, 2,000 samples per request, each shard in order) — sent to
+ * resolution, 1 h 5 min ending now, written and cut as a Prometheus sender writes them (one
+ * TimeSeries per sample; 4 shards by series, 2,000 samples per request, each shard in order) — sent to
  * `probectl serve` on PostgreSQL (PROBECTL_BENCH_DATABASE_URL, else
  * PROBECTL_TEST_DATABASE_URL; plain HTTP on loopback, as Prometheus) and to
  * `prometheus --web.enable-remote-write-receiver`. Reported per target and
@@ -43,9 +43,11 @@ const agent = new Agent({ connections: 16, headersTimeout: 120_000, bodyTimeout:
 
 
 /**
- * Request bodies per shard, in send order. Half the series are counters, a
- * quarter gauges that rarely change, a quarter random walks with two decimals
- * (as bench/federation-store.ts).
+ * Request bodies per shard, in send order, written as a Prometheus sender writes them: one
+ * TimeSeries per sample (storage/remote/queue_manager.go populateTimeSeries), so a request of a
+ * sender catching up carries a series' label set once per sample it holds (at 1,000 series, 8
+ * times per 2,000-sample request). Half the series are counters, a quarter gauges that rarely
+ * change, a quarter random walks with two decimals (as bench/federation-store.ts).
  */
 export function payloads(series: number, end: number, span = SPAN, seriesLabel = false): { shards: Buffer[][]; samples: number } {
   const rand = rng(series);
@@ -54,27 +56,22 @@ export function payloads(series: number, end: number, span = SPAN, seriesLabel =
   const labels = Array.from({ length: series }, (_, i) => ({ __name__: `bench_metric_${i % 20}`, job, instance: `host-${Math.floor(i / 20)}:9100`, kind: i % 2 === 0 ? 'counter' : 'gauge', ...(seriesLabel ? { series: String(i) } : {}) }));
   const state = labels.map(() => Math.floor(rand() * 1000));
   const shards: Buffer[][] = Array.from({ length: SHARDS }, () => []);
-  const pending: Array<Map<number, Array<[number, number]>>> = Array.from({ length: SHARDS }, () => new Map());
-  const counts = new Array<number>(SHARDS).fill(0);
+  const pending: WireSeriesSpec[][] = Array.from({ length: SHARDS }, () => []);
   let samples = 0;
   const flush = (s: number) => {
-    const batch: WireSeriesSpec[] = [...(pending[s] as Map<number, Array<[number, number]>>).entries()].map(([i, pts]) => ({ labels: labels[i] as Record<string, string>, samples: pts }));
+    const batch = pending[s] as WireSeriesSpec[];
     if (batch.length > 0) (shards[s] as Buffer[]).push(encodeWriteRequest(batch));
-    (pending[s] as Map<number, Array<[number, number]>>).clear();
-    counts[s] = 0;
+    pending[s] = [];
   };
   for (let t = end - span; t <= end; t += STEP) {
     for (let i = 0; i < series; i++) {
       const v = state[i] as number;
       state[i] = i % 2 === 0 ? v + Math.floor(rand() * 100) : i % 4 === 1 ? (rand() < 0.05 ? v + 1 : v) : Math.round((v + (rand() - 0.5) * 10) * 100) / 100;
       const s = i % SHARDS;
-      const map = pending[s] as Map<number, Array<[number, number]>>;
-      const pts = map.get(i) ?? [];
-      pts.push([t, state[i] as number]);
-      map.set(i, pts);
+      const batch = pending[s] as WireSeriesSpec[];
+      batch.push({ labels: labels[i] as Record<string, string>, samples: [[t, state[i] as number]] });
       samples++;
-      counts[s] = (counts[s] as number) + 1;
-      if ((counts[s] as number) >= PER_REQUEST) flush(s);
+      if (batch.length >= PER_REQUEST) flush(s);
     }
   }
   for (let s = 0; s < SHARDS; s++) flush(s);

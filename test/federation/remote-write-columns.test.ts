@@ -15,6 +15,7 @@ import { decodeRemoteWrite, type DecodeOptions } from '../../src/federation/remo
 import { RemoteWriteError } from '../../src/federation/remote-write/errors.ts';
 import { WriteRequestType } from '../../src/federation/remote-write/schema.ts';
 import { staleMarker } from '../../src/federation/stale.ts';
+import { CATCH_UP_LABEL_SETS } from '../helpers/remote-write.ts';
 
 type Outcome = { ok: true; series: Array<{ labels: Record<string, string>; ts: number[]; words: number[] }>; sampleCount: number; tenantOverridden: number } | { ok: false; kind: string; message: string; limit: string | undefined };
 
@@ -232,6 +233,20 @@ describe('remote-write columns decoder (the write route) equals decodeRemoteWrit
     fc.assert(fc.property(fc.array(spec, { maxLength: 5 }), fc.constantFrom('acme', 'zeta'), fc.boolean(), (series, tenant, retention) => {
       assertSame(compressSync(raw(series)), { tenant, nowMs: 4000, limits: { maxLabelValueBytes: 5 }, ...(retention ? { retentionMs: 3000 } : {}) }, cache);
     }), { numRuns: 1500 });
+  });
+
+  it('a sender catching up (one series per sample, label sets repeated, in any order, equal timestamps) is merged as decodeRemoteWrite merges it, on the fast path (fast-check)', () => {
+    const sets = CATCH_UP_LABEL_SETS;
+    const cache = new RemoteWriteLabelCache();
+    const item = fc.record({ set: fc.nat(sets.length - 1), t: fc.integer({ min: 0, max: 40 }), v: fc.oneof(fc.double(), fc.constant<'stale'>('stale')) });
+    fc.assert(fc.property(fc.array(item, { minLength: 1, maxLength: 40 }), fc.boolean(), (items, sorted) => {
+      const order = sorted ? [...items].sort((a, b) => a.t - b.t) : items;
+      const body = compressSync(raw(order.map((x) => ({ labels: [...(sets[x.set] as ReadonlyArray<readonly [string, string]>)] as Array<[string, string]>, samples: [[x.t * 1000, x.v]] }))));
+      const out = assertSame(body, { tenant: T, nowMs: 100_000 }, cache);
+      assert.ok(out.ok);
+      const fast = decodeRemoteWriteColumns(body, { tenant: T, nowMs: 100_000 }, cache);
+      assert.ok(fast.series.every((s) => Object.isFrozen(s.labels)), 'the fast path (label sets from the cache)');
+    }), { numRuns: 1000 });
   });
 
   it('mutated Prometheus-shaped requests answer the same (fast-check)', () => {

@@ -12,8 +12,9 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { compressSync } from 'snappy';
 import { RemoteWriteLabelCache } from '../../src/federation/remote-write/columns.ts';
-import type { DecodeOptions } from '../../src/federation/remote-write/decode.ts';
+import { DEFAULT_REMOTE_WRITE_LIMITS, type DecodeOptions } from '../../src/federation/remote-write/decode.ts';
 import { field, reference, spliced, varint } from './splice-compare.ts';
+import { CATCH_UP_LABEL_SETS } from '../helpers/remote-write.ts';
 
 /** How a Sample is written: as Prometheus (gogoproto: a zero field left out), as encode.ts (both always), reversed, or its timestamp twice. */
 type SampleStyle = 'gogo' | 'full' | 'reversed' | 'twice';
@@ -173,6 +174,25 @@ describe('upstream remote-write splice equals decodeRemoteWriteSamples → encod
         }
       },
     ), { numRuns: 2000 });
+  });
+
+  it('a sender catching up (one series per sample, label sets repeated, interleaved, out of order across series, equal timestamps) is merged on the splice, as the decoder merges it (fast-check)', () => {
+    const sets = CATCH_UP_LABEL_SETS;
+    const item = fc.record({ set: fc.nat(sets.length - 1), t: fc.integer({ min: 0, max: 40 }), v: fc.oneof(fc.constant(STALE), fc.double().map(bits)), style: fc.constantFrom<SampleStyle>('gogo', 'gogo', 'full', 'reversed') });
+    const refCache = new RemoteWriteLabelCache();
+    fc.assert(fc.property(fc.array(item, { minLength: 1, maxLength: 40 }), fc.boolean(), fc.nat(1), (items, sorted, which) => {
+      const cache = which === 0 ? new RemoteWriteLabelCache() : new RemoteWriteLabelCache(2);
+      const order = sorted ? [...items].sort((a, b) => a.t - b.t) : items;
+      const body = compressSync(request(order.map((x): SeriesSpec => ({ labels: [...(sets[x.set] as ReadonlyArray<readonly [string, string]>)] as Array<[string, string]>, samples: [[x.t * 1000, ...x.v]], style: x.style }))));
+      const options = { tenant: 'acme', nowMs: 100_000 };
+      for (let round = 0; round < 2; round++) {
+        const out = spliced(body, options, cache);
+        assert.ok(out.ok, JSON.stringify(out));
+        assert.deepEqual(out, reference(body, options, refCache), `round ${round}`);
+      }
+      // The splice took the request (its entries carry the encoded run), not the decoder's way.
+      if (which === 0) assert.ok([...cache.forTenant('acme', DEFAULT_REMOTE_WRITE_LIMITS).entries.values()].every((e) => e.run !== undefined), 'spliced');
+    }), { numRuns: 1000 });
   });
 
   it('mutated Prometheus-shaped requests answer the same (fast-check)', () => {

@@ -44,3 +44,16 @@ export const FORM_HEADERS = { 'content-type': 'application/x-www-form-urlencoded
 export function holdsNumber(text: string, value: number): boolean {
   return new RegExp(`(?<![\\d.])${String(value).replace('.', '\\.')}(?![\\d.]*\\d)`).test(text);
 }
+
+/**
+ * Label sets for requests of a sender catching up (one series per sample, label sets repeated):
+ * one label set in three byte forms (two label orders, and with a `tenant_id` of its own, which
+ * the tenant replaces), and two others, one with an empty value (dropped).
+ */
+export const CATCH_UP_LABEL_SETS: ReadonlyArray<ReadonlyArray<readonly [string, string]>> = [
+  [['__name__', 'up'], ['job', 'a']],
+  [['job', 'a'], ['__name__', 'up']],
+  [['__name__', 'up'], ['job', 'a'], ['tenant_id', 'x']],
+  [['__name__', 'up'], ['job', 'b']],
+  [['__name__', 'down'], ['job', 'a'], ['zone', '']],
+];

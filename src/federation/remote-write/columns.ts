@@ -11,7 +11,8 @@
  * The fast path takes a WriteRequest whose series carry their labels as one run of `Label`
  * fields and samples encoded as Prometheus encodes them (`value` as a fixed64 double,
  * `timestamp` as a non-negative varint of at most 7 bytes, ≈ year 19800), in timestamp
- * order, no metadata, exemplars or histograms, no two series with the same label set.
+ * order, no metadata, exemplars or histograms; two series of one label set (a sender catching
+ * up sends one series per sample) are merged as decodeRemoteWrite merges them (mergeSeries).
  * Anything else — or any label set not cached whose `Label` bytes protobufjs refuses — is
  * decoded by decodeRemoteWrite from the start, so errors and results are exactly its own.
  * The body is walked completely before the first series is validated, as decodeRemoteWrite
@@ -383,7 +384,11 @@ export function decodeInflatedSamples(raw: Buffer, limits: RemoteWriteLimits, co
   const minTimestamp = minTimestampOf(options);
   const labels: Array<Readonly<Record<string, string>>> = [];
   const bounds = new Int32Array(walked.count + 1);
-  const seen = new Set<string>();
+  // Label set key → its index in `labels`; per series kept (with samples), that index and its samples.
+  const groupOf = new Map<string, number>();
+  const kept = new Int32Array(3 * walked.count);
+  let keptCount = 0;
+  let repeated = false;
   let tenantOverridden = 0;
   for (let i = 0; i < walked.count; i++) {
     const first = at[4 * i + 2] as number;
@@ -402,12 +407,68 @@ export function decodeInflatedSamples(raw: Buffer, limits: RemoteWriteLimits, co
     }
     // A series without samples holds no column entries: the next series' samples follow the last one kept.
     if (end === first) continue;
-    if (seen.has(entry.key)) return slow();
-    seen.add(entry.key);
-    labels.push(entry.labels);
+    let g = groupOf.get(entry.key);
+    if (g === undefined) {
+      g = labels.length;
+      groupOf.set(entry.key, g);
+      labels.push(entry.labels);
+    } else repeated = true;
     bounds[labels.length] = end;
+    kept[3 * keptCount] = g;
+    kept[3 * keptCount + 1] = first;
+    kept[3 * keptCount + 2] = end;
+    keptCount++;
+  }
+  if (repeated) {
+    // A label set sent more than once (a sender catching up sends one series per sample): merged.
+    const merged = mergeSeries(ts, new Uint32Array(values.buffer), kept.subarray(0, 3 * keptCount), labels.length);
+    return { labels, bounds: merged.bounds, timestamps: merged.timestamps, values: merged.values, sampleCount: counts.samples, tenantOverridden };
   }
   return { labels, bounds: bounds.subarray(0, labels.length + 1), timestamps: ts, values, sampleCount: counts.samples, tenantOverridden };
+}
+
+/**
+ * Series of one label set merged as decodeRemoteWrite merges them: label sets in the order they
+ * first appear, each one's samples in wire order, then stably sorted by timestamp when they are
+ * not ascending. `kept`: per series with samples, three int32 — its label set's index (below
+ * `groups`), and its samples [first, end) in `ts` and `words` (two uint32 per value). Returns new
+ * columns: label set g owns samples [bounds[g], bounds[g + 1]).
+ */
+export function mergeSeries(ts: Float64Array, words: Uint32Array, kept: Int32Array, groups: number): { timestamps: Float64Array; values: Float64Array; bounds: Int32Array } {
+  const bounds = new Int32Array(groups + 1);
+  for (let k = 0; k < kept.length; k += 3) {
+    const g = (kept[k] as number) + 1;
+    bounds[g] = (bounds[g] as number) + (kept[k + 2] as number) - (kept[k + 1] as number);
+  }
+  for (let g = 0; g < groups; g++) bounds[g + 1] = (bounds[g + 1] as number) + (bounds[g] as number);
+  const total = bounds[groups] as number;
+  const timestamps = new Float64Array(total);
+  const values = new Float64Array(total);
+  const out = new Uint32Array(values.buffer);
+  const fill = bounds.slice(0, groups);
+  for (let k = 0; k < kept.length; k += 3) {
+    const g = kept[k] as number;
+    const first = kept[k + 1] as number;
+    const end = kept[k + 2] as number;
+    const at = fill[g] as number;
+    timestamps.set(ts.subarray(first, end), at);
+    out.set(words.subarray(2 * first, 2 * end), 2 * at);
+    fill[g] = at + end - first;
+  }
+  for (let g = 0; g < groups; g++) sortStably(timestamps, out, bounds[g] as number, bounds[g + 1] as number);
+  return { timestamps, values, bounds };
+}
+
+/** Samples [from, to) of `ts` and `words` stably sorted by timestamp (Array.prototype.sort is stable), if not ascending already. */
+function sortStably(ts: Float64Array, words: Uint32Array, from: number, to: number): void {
+  let ascending = true;
+  for (let j = from + 1; j < to && ascending; j++) ascending = (ts[j] as number) >= (ts[j - 1] as number);
+  if (ascending) return;
+  const order = Array.from({ length: to - from }, (_, i) => from + i).sort((a, b) => (ts[a] as number) - (ts[b] as number));
+  const t = order.map((i) => ts[i] as number);
+  const w = order.flatMap((i) => [words[2 * i] as number, words[2 * i + 1] as number]);
+  ts.set(t, from);
+  words.set(w, 2 * from);
 }
 
 /**

@@ -24,7 +24,8 @@
  * the inflated body on, so answers and refusals are theirs: the shapes columns.ts's fast path
  * does not take (metadata, exemplars, histograms, a series without labels, samples not in
  * timestamp order, a label set protobufjs refuses…), a label set the validation refuses, a
- * sample out of the time bounds, and two series of one label set (the decoder merges them).
+ * sample out of the time bounds. Two series of one label set (a sender catching up sends one
+ * series per sample) are merged as the decoder merges them (spliceMerged).
  */
 import { compressSync } from 'snappy';
 import { cachedLabels, decodeInflatedSamples, decodeLabels, forwardEntry, walk, type CachedLabels, type LabelSetMark, type RemoteWriteLabelCache, type TenantLabels } from '../remote-write/columns.ts';
@@ -144,6 +145,7 @@ export function spliceRemoteWrite(body: Uint8Array, options: DecodeOptions, cach
   const entries = new Array<CachedLabels>(walked.count);
   let keptCount = 0;
   let added = false;
+  let repeated = false;
   let prev: CachedLabels | undefined;
   let total = 0;
   for (let i = 0; i < walked.count; i++) {
@@ -194,11 +196,11 @@ export function spliceRemoteWrite(body: Uint8Array, options: DecodeOptions, cach
     // Samples are ascending (the walk): the first is the oldest, the last the newest.
     if (minTimestamp !== undefined && (ts[first] as number) < minTimestamp) return slow();
     if (maxTimestamp !== undefined && (ts[last - 1] as number) > maxTimestamp) return slow();
-    // A label set twice: the decoder merges them. Entries of one label set share their mark
-    // while no entry was added (below otherwise).
+    // A label set twice (a sender catching up sends one series per sample): merged below.
+    // Entries of one label set share their mark while no entry was added (compared by key otherwise).
     const mark = entry.mark;
     if (mark !== undefined) {
-      if (mark.stamp === stamp) return slow();
+      if (mark.stamp === stamp) repeated = true;
       mark.stamp = stamp;
     }
     const run = entry.run as Uint8Array;
@@ -213,13 +215,15 @@ export function spliceRemoteWrite(body: Uint8Array, options: DecodeOptions, cach
   }
   // With an entry added, an entry of no epoch, or of the one before an eviction, may share its
   // label set with another that has not its mark: the label sets are compared as the decoder does.
-  if (added || known.epoch !== epoch) {
-    const seen = new Set<string>();
+  if (repeated || added || known.epoch !== epoch) {
+    const groups = new Map<string, number[]>();
     for (let k = 0; k < keptCount; k++) {
       const key = (entries[k] as CachedLabels).key;
-      if (seen.has(key)) return slow();
-      seen.add(key);
+      const parts = groups.get(key);
+      if (parts === undefined) groups.set(key, [k]);
+      else parts.push(k);
     }
+    if (groups.size < keptCount) return { body: spliceMerged(raw, walked.series, spans, ts, words, kept, entries, [...groups.values()]), series: groups.size, sampleCount: counts.samples };
   }
   const buf = total <= SCRATCH_OUT_BYTES ? outScratch(total) : Buffer.allocUnsafe(total);
   let pos = 0;
@@ -243,4 +247,67 @@ export function spliceRemoteWrite(body: Uint8Array, options: DecodeOptions, cach
   }
   // As encodeTenantColumns: copied into a V8-allocated Buffer (never the scratch).
   return { body: compressSync(buf.subarray(0, total), { copyOutputData: true }), series: keptCount, sampleCount: counts.samples };
+}
+
+/**
+ * The WriteRequest of a request with label sets sent more than once, as encodeTenantColumns writes
+ * what decodeRemoteWriteSamples merges (mergeSeries in columns.ts): one TimeSeries per label set,
+ * in the order they first appear, its samples in wire order — stably sorted by timestamp when not
+ * ascending. `groups`: per label set, its kept series (indices into `kept` and `entries`) in wire
+ * order. Sample runs the walk found canonical are copied when the merged samples stay in wire order.
+ */
+function spliceMerged(raw: Buffer, at: Int32Array, spans: Int32Array, ts: Float64Array, words: Uint32Array, kept: Int32Array, entries: CachedLabels[], groups: number[][]): Buffer {
+  // Per group: its samples' order when it must be sorted (indices into ts/words), and its TimeSeries size.
+  const orders: Array<number[] | undefined> = new Array(groups.length);
+  const sizes = new Array<number>(groups.length);
+  let total = 0;
+  groups.forEach((parts, g) => {
+    let ascending = true;
+    let previous = -Infinity;
+    for (const k of parts) {
+      const i = kept[k] as number;
+      const first = at[4 * i + 2] as number;
+      if ((ts[first] as number) < previous) ascending = false;
+      previous = ts[(at[4 * i + 3] as number) - 1] as number;
+    }
+    let size = ((entries[parts[0] as number] as CachedLabels).run as Uint8Array).length;
+    if (ascending) {
+      for (const k of parts) {
+        const i = kept[k] as number;
+        if (spans[3 * i + 2] === 1) size += (spans[3 * i + 1] as number) - (spans[3 * i] as number);
+        else for (let j = at[4 * i + 2] as number; j < (at[4 * i + 3] as number); j++) size += sampleLength(ts[j] as number);
+      }
+    } else {
+      const order: number[] = [];
+      for (const k of parts) {
+        const i = kept[k] as number;
+        for (let j = at[4 * i + 2] as number; j < (at[4 * i + 3] as number); j++) order.push(j);
+      }
+      // Array.prototype.sort is stable: equal timestamps keep wire order, as the decoder's sort.
+      order.sort((a, b) => (ts[a] as number) - (ts[b] as number));
+      for (const j of order) size += sampleLength(ts[j] as number);
+      orders[g] = order;
+    }
+    sizes[g] = size;
+    total += 1 + varintLength(size) + size;
+  });
+  const buf = total <= SCRATCH_OUT_BYTES ? outScratch(total) : Buffer.allocUnsafe(total);
+  let pos = 0;
+  groups.forEach((parts, g) => {
+    const run = (entries[parts[0] as number] as CachedLabels).run as Uint8Array;
+    buf[pos++] = (1 << 3) | 2; // WriteRequest.timeseries = 1
+    pos = putVarint(buf, pos, sizes[g] as number);
+    pos = copy(run, 0, run.length, buf, pos);
+    const order = orders[g];
+    if (order !== undefined) {
+      for (const j of order) pos = putSample(buf, pos, words[2 * j] as number, words[2 * j + 1] as number, ts[j] as number);
+      return;
+    }
+    for (const k of parts) {
+      const i = kept[k] as number;
+      if (spans[3 * i + 2] === 1) pos = copy(raw, spans[3 * i] as number, spans[3 * i + 1] as number, buf, pos);
+      else for (let j = at[4 * i + 2] as number; j < (at[4 * i + 3] as number); j++) pos = putSample(buf, pos, words[2 * j] as number, words[2 * j + 1] as number, ts[j] as number);
+    }
+  });
+  return compressSync(buf.subarray(0, total), { copyOutputData: true });
 }
