@@ -54,6 +54,17 @@ describe('CMDB configuration', () => {
     assert.match(msg, /PROBECTL_CMDB_NEGATIVE_TTL: longer than PROBECTL_CMDB_CACHE_TTL/);
   });
 
+  it('a value set explicitly is judged as set, even one written equal to the default: longer than CACHE_TTL or TIMEOUT, refused', () => {
+    const on = { PROBECTL_CMDB_PROVIDER: 'servicenow', PROBECTL_CMDB_URL: 'https://example.service-now.com', PROBECTL_CMDB_SECRET: 'u:p' };
+    assert.match(refused({ ...on, PROBECTL_CMDB_TIMEOUT: '1s', PROBECTL_CMDB_ENRICH_TIMEOUT: '2s' }), /PROBECTL_CMDB_ENRICH_TIMEOUT: longer than PROBECTL_CMDB_TIMEOUT/);
+    assert.match(refused({ ...on, PROBECTL_CMDB_CACHE_TTL: '30s', PROBECTL_CMDB_NEGATIVE_TTL: '1m' }), /PROBECTL_CMDB_NEGATIVE_TTL: longer than PROBECTL_CMDB_CACHE_TTL/);
+    assert.match(refused({ ...on, PROBECTL_CMDB_CACHE_TTL: '30s', PROBECTL_CMDB_NEGATIVE_TTL: '60s' }), /PROBECTL_CMDB_NEGATIVE_TTL: longer/, 'however the default is written');
+    const c = loadConfig({ ...base, ...on, PROBECTL_CMDB_ENRICH_TIMEOUT: '2s', PROBECTL_CMDB_NEGATIVE_TTL: '1m' }).integrations.cmdb as Record<string, unknown>;
+    assert.deepEqual([c.enrichTimeoutMs, c.negativeTtlMs], [2000, 60_000], 'equal to the default and within the limits: accepted as set');
+    const empty = loadConfig({ ...base, ...on, PROBECTL_CMDB_TIMEOUT: '1s', PROBECTL_CMDB_ENRICH_TIMEOUT: '' }).integrations.cmdb as Record<string, unknown>;
+    assert.equal(empty.enrichTimeoutMs, 1000, 'set empty is unset, as for every variable: the default follows');
+  });
+
   it('a literal secret with a line break or control character is refused naming PROBECTL_CMDB_SECRET, never echoed', () => {
     for (const secret of ['TOPSECRETBEARER\nX-Injected: 1', 'u:TOPSECRET\r', 'TOPSECRET\u0000x']) {
       const msg = refused({ PROBECTL_CMDB_PROVIDER: 'servicenow', PROBECTL_CMDB_URL: 'https://example.service-now.com', PROBECTL_CMDB_SECRET: secret });
