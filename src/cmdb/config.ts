@@ -89,7 +89,10 @@ function netboxChecks(v: CmdbVars, url: URL | undefined, problems: ConfigProblem
 
 /**
  * Validates the CMDB variables together: every variable that is set is
- * checked whether correlation is on or off. On when PROBECTL_CMDB_PROVIDER is
+ * checked whether correlation is on or off, and whether or not the provider
+ * itself is valid (what needs no provider — the URL's own rules, a literal
+ * secret's characters, the TTL and timeout limits — is judged first, so a
+ * refused PROBECTL_CMDB_PROVIDER hides none of it). On when PROBECTL_CMDB_PROVIDER is
  * set: then the URL and the secret are required (both CMDBs refuse anonymous
  * API reads), a NetBox URL and literal secret pass netboxChecks, and
  * PROBECTL_CMDB_TABLE is ServiceNow's only. Returns the settings when on and
@@ -98,6 +101,16 @@ function netboxChecks(v: CmdbVars, url: URL | undefined, problems: ConfigProblem
 export function cmdbSettings(v: CmdbVars, problems: ConfigProblem[]): CmdbSettings | undefined {
   const before = problems.length;
   const url = v.url === undefined ? undefined : baseUrl(v.url, problems);
+  // Checks that need no provider run first, so a provider that is unset or refused (PROBECTL_CMDB_PROVIDER=snow)
+  // never hides them: one start names every bad variable.
+  if (v.secret?.scheme === 'literal' && /[\u0000-\u001f\u007f]/.test(v.secret.value)) problems.push(problem('PROBECTL_CMDB_SECRET', 'holds a line break or another control character (never valid in an Authorization header)', 'the credential on one line, without control characters'));
+  // Left unset (undefined), the default follows a shorter PROBECTL_CMDB_CACHE_TTL / PROBECTL_CMDB_TIMEOUT (an operator who
+  // set only PROBECTL_CMDB_CACHE_TTL=30s is never refused for a PROBECTL_CMDB_NEGATIVE_TTL they did not set); a longer
+  // value set explicitly is refused, even one written equal to the default (PROBECTL_CMDB_NEGATIVE_TTL=1m).
+  const negativeTtl = v.negativeTtl ?? Math.min(NEGATIVE_TTL_DEFAULT_MS, v.cacheTtl);
+  const enrichTimeout = v.enrichTimeout ?? Math.min(ENRICH_TIMEOUT_DEFAULT_MS, v.timeout);
+  if (negativeTtl > v.cacheTtl) problems.push(problem('PROBECTL_CMDB_NEGATIVE_TTL', 'longer than PROBECTL_CMDB_CACHE_TTL', 'a duration no longer than the cache TTL'));
+  if (enrichTimeout > v.timeout) problems.push(problem('PROBECTL_CMDB_ENRICH_TIMEOUT', 'longer than PROBECTL_CMDB_TIMEOUT', 'a duration no longer than the lookup timeout'));
   if (v.provider === undefined) {
     for (const [name, value] of [['PROBECTL_CMDB_URL', v.url], ['PROBECTL_CMDB_SECRET', v.secret], ['PROBECTL_CMDB_TABLE', v.table]] as const) {
       if (value !== undefined) problems.push(problem(name, 'set while PROBECTL_CMDB_PROVIDER is unset (CMDB correlation is off)', 'set PROBECTL_CMDB_PROVIDER too, or unset it'));
@@ -108,14 +121,6 @@ export function cmdbSettings(v: CmdbVars, problems: ConfigProblem[]): CmdbSettin
   if (v.secret === undefined) problems.push(problem('PROBECTL_CMDB_SECRET', `required when PROBECTL_CMDB_PROVIDER=${v.provider}`, v.provider === 'servicenow' ? 'user:password or an OAuth bearer token, or a secret reference' : 'a NetBox API token, or a secret reference'));
   if (v.provider === 'netbox') netboxChecks(v, url, problems);
   if (v.provider !== 'servicenow' && v.table !== undefined) problems.push(problem('PROBECTL_CMDB_TABLE', 'only the servicenow provider reads a table', 'unset it'));
-  if (v.secret?.scheme === 'literal' && /[\u0000-\u001f\u007f]/.test(v.secret.value)) problems.push(problem('PROBECTL_CMDB_SECRET', 'holds a line break or another control character (never valid in an Authorization header)', 'the credential on one line, without control characters'));
-  // Left unset (undefined), the default follows a shorter PROBECTL_CMDB_CACHE_TTL / PROBECTL_CMDB_TIMEOUT (an operator who
-  // set only PROBECTL_CMDB_CACHE_TTL=30s is never refused for a PROBECTL_CMDB_NEGATIVE_TTL they did not set); a longer
-  // value set explicitly is refused, even one written equal to the default (PROBECTL_CMDB_NEGATIVE_TTL=1m).
-  const negativeTtl = v.negativeTtl ?? Math.min(NEGATIVE_TTL_DEFAULT_MS, v.cacheTtl);
-  const enrichTimeout = v.enrichTimeout ?? Math.min(ENRICH_TIMEOUT_DEFAULT_MS, v.timeout);
-  if (negativeTtl > v.cacheTtl) problems.push(problem('PROBECTL_CMDB_NEGATIVE_TTL', 'longer than PROBECTL_CMDB_CACHE_TTL', 'a duration no longer than the cache TTL'));
-  if (enrichTimeout > v.timeout) problems.push(problem('PROBECTL_CMDB_ENRICH_TIMEOUT', 'longer than PROBECTL_CMDB_TIMEOUT', 'a duration no longer than the lookup timeout'));
   if (problems.length > before || !url) return undefined;
   return {
     provider: v.provider, url, secret: v.secret, table: v.table ?? 'cmdb_ci',

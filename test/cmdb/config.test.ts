@@ -73,6 +73,24 @@ describe('CMDB configuration', () => {
     }
   });
 
+  it('a refused or unset provider hides no other problem: the secret, the URL and the limits are judged all the same, the secret never echoed', () => {
+    const names = (env: Record<string, string>) => {
+      try {
+        loadConfig({ ...base, ...env });
+      } catch (err) {
+        assert.ok(isProbectlError(err, 'PROBECTL_ERR_CONFIG_INVALID'), String(err));
+        assert.ok(!err.message.includes('TOPSECRET'), err.message);
+        return [...new Set((err.details?.problems as Array<{ variable: string }>).map((p) => p.variable))].sort();
+      }
+      assert.fail('the configuration was accepted');
+    };
+    const bad = { PROBECTL_CMDB_URL: 'http://cmdb.example.com', PROBECTL_CMDB_SECRET: 'u:TOPSECRET\nX-Injected: 1', PROBECTL_CMDB_TIMEOUT: '1s', PROBECTL_CMDB_ENRICH_TIMEOUT: '1500ms' };
+    assert.deepEqual(names({ PROBECTL_CMDB_PROVIDER: 'snow', ...bad }), ['PROBECTL_CMDB_ENRICH_TIMEOUT', 'PROBECTL_CMDB_PROVIDER', 'PROBECTL_CMDB_SECRET', 'PROBECTL_CMDB_URL']);
+    assert.match(refused({ PROBECTL_CMDB_PROVIDER: 'snow', PROBECTL_CMDB_URL: 'https://acme.service-now.com', PROBECTL_CMDB_SECRET: 'TOPSECRET\n' }), /PROBECTL_CMDB_SECRET: holds a line break/);
+    // Off: a limit that would be refused once it is on is refused now.
+    assert.deepEqual(names({ PROBECTL_CMDB_CACHE_TTL: '30s', PROBECTL_CMDB_NEGATIVE_TTL: '45s' }), ['PROBECTL_CMDB_NEGATIVE_TTL']);
+  });
+
   it('needs the URL and the secret once on; an unknown provider and a plaintext non-loopback URL are refused', () => {
     assert.match(refused({ PROBECTL_CMDB_PROVIDER: 'servicenow' }), /PROBECTL_CMDB_URL: required[\s\S]*PROBECTL_CMDB_SECRET: required/);
     assert.match(refused({ PROBECTL_CMDB_PROVIDER: 'itop', PROBECTL_CMDB_URL: 'https://x.example', PROBECTL_CMDB_SECRET: 't' }), /PROBECTL_CMDB_PROVIDER/);
