@@ -53,9 +53,19 @@ function problem(variable: string, text: string, accepts: string): ConfigProblem
   return { variable, problem: text, accepts };
 }
 
-/** The URL's own rules: parseable, https (http only to loopback), no credentials, no query or fragment. */
+/**
+ * The URL's own rules: parseable, https (http only to loopback), no credentials, no query or fragment.
+ * Every problem of the value is pushed; the URL is returned (normalised to end in '/') whenever it parses,
+ * so the provider's own rules (netboxChecks) are judged too, as the SIEM and notify endpoints are. A value
+ * without a scheme (`acme.service-now.com`, or `host:443`, which parses as the scheme `host:`) is told to
+ * add https:// rather than refused as an unknown scheme.
+ */
 function baseUrl(text: string, problems: ConfigProblem[]): URL | undefined {
   const name = 'PROBECTL_CMDB_URL';
+  if (!text.includes('://')) {
+    problems.push(problem(name, URL.canParse(`https://${text}`) ? 'not a URL: no scheme; add https:// in front (e.g. https://acme.service-now.com)' : 'not a URL', 'https://host[:port][/path]'));
+    return undefined;
+  }
   let url: URL;
   try {
     url = new URL(text);
@@ -63,12 +73,10 @@ function baseUrl(text: string, problems: ConfigProblem[]): URL | undefined {
     problems.push(problem(name, 'not a URL', 'https://host[:port][/path]'));
     return undefined;
   }
-  const before = problems.length;
   if (url.protocol !== 'https:' && url.protocol !== 'http:') problems.push(problem(name, `unsupported scheme ${url.protocol.replace(/:$/, '')}`, 'https://'));
   if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) problems.push(problem(name, 'plaintext http:// is refused to a non-loopback host', 'https://'));
   if (url.username || url.password) problems.push(problem(name, 'credentials in the URL are refused; use PROBECTL_CMDB_SECRET', 'a URL without user:password'));
   if (url.search || url.hash) problems.push(problem(name, 'a query or fragment is refused', 'https://host[:port][/path]'));
-  if (problems.length > before) return undefined;
   if (!url.pathname.endsWith('/')) url.pathname = `${url.pathname}/`;
   return url;
 }

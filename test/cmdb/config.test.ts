@@ -101,6 +101,27 @@ describe('CMDB configuration', () => {
     assert.ok(loop, 'plaintext to loopback is allowed');
   });
 
+  it('every problem of the URL is named, the provider\'s own rules included: http:// to a remote NetBox ending in /api is both', () => {
+    const nb = { PROBECTL_CMDB_PROVIDER: 'netbox', PROBECTL_CMDB_SECRET: '0123456789abcdef0123456789abcdef01234567' };
+    const msg = refused({ ...nb, PROBECTL_CMDB_URL: 'http://netbox.example.com/api' });
+    assert.match(msg, /\(2 problems\)/, msg);
+    assert.match(msg, /PROBECTL_CMDB_URL: plaintext http:\/\/ is refused[\s\S]*PROBECTL_CMDB_URL: ends in \/api/, msg);
+    const all = refused({ ...nb, PROBECTL_CMDB_URL: 'ftp://u:hunter2@netbox.example.com/api?x=1' });
+    for (const why of [/unsupported scheme ftp/, /credentials in the URL/, /a query or fragment/, /ends in \/api/]) assert.match(all, new RegExp(`PROBECTL_CMDB_URL: ${why.source}`), all);
+    assert.ok(!all.includes('hunter2'), all);
+  });
+
+  it('a URL without a scheme is told to add https://, never called an unknown scheme, never echoed', () => {
+    const on = { PROBECTL_CMDB_PROVIDER: 'servicenow', PROBECTL_CMDB_SECRET: 'u:p' };
+    for (const url of ['acme.service-now.com', 'acme.service-now.com:443', 'localhost:8080/cmdb', 'admin:hunter2@acme.service-now.com']) {
+      const msg = refused({ ...on, PROBECTL_CMDB_URL: url });
+      assert.match(msg, /PROBECTL_CMDB_URL: not a URL: no scheme; add https:\/\/ in front/, `${url}: ${msg}`);
+      assert.doesNotMatch(msg, /unsupported scheme/, url);
+      assert.ok(!msg.includes('hunter2'), msg);
+    }
+    assert.match(refused({ ...on, PROBECTL_CMDB_URL: 'https://' }), /PROBECTL_CMDB_URL: not a URL;/, 'a scheme and nothing after it: no hint to add one');
+  });
+
   it('NetBox: a URL ending in /api and a literal secret that is not token-shaped are refused, the secret never echoed', () => {
     const nb = { PROBECTL_CMDB_PROVIDER: 'netbox', PROBECTL_CMDB_SECRET: '0123456789abcdef0123456789abcdef01234567' };
     for (const url of ['https://netbox.example.com/api', 'https://netbox.example.com/api/', 'https://example.com/netbox/api']) {
