@@ -13,7 +13,7 @@ import { startCmdb, type CmdbRuntime } from './runtime.ts';
  */
 export const cmdb = integration<CmdbSettings, CmdbRuntime>({
   name: 'cmdb',
-  description: 'CMDB correlation: configuration items of IPs, hosts, incidents and agents',
+  description: 'CMDB correlation: lookup <key> shows the configuration items of an IP address, host name, FQDN or URL (an incident\'s and an agent\'s are in the API: GET /v1/incidents/{id}/cis, GET /v1/agents/{id}/ci)',
   config: {
     title: 'CMDB correlation (ServiceNow, NetBox)',
     vars: cmdbVars,

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { cliAsync } from '../helpers/process.ts';
+import { cli, cliAsync } from '../helpers/process.ts';
 import { seedNetBox } from './helpers.ts';
 import { NetBox } from './servers/netbox.ts';
 
@@ -17,6 +17,19 @@ function cliEnv(t: TestContext, nb: NetBox): Record<string, string> {
     PROBECTL_CMDB_SECRET: 'nbt_AbCdEf012345.0123456789abcdefghijklmnopqrstuvwxyzABCD', PROBECTL_CMDB_CA_FILE: join(root, 'ca.pem'),
   };
 }
+
+describe('probectl cmdb --help', () => {
+  it('says what the one subcommand takes, and where the incident and agent views are (the API, not a subcommand)', (t) => {
+    const root = mkdtempSync(join(tmpdir(), 'probectl-cmdb-help-'));
+    t.after(() => rmSync(root, { recursive: true, force: true }));
+    const help = cli(['cmdb', '--help'], { PROBECTL_DATA_DIR: join(root, 'data') });
+    assert.equal(help.status, 0, help.stderr);
+    const description = (help.stdout.split('\n\n')[1] as string).replace(/\s+/g, ' '); // as wrapped to the terminal's width
+    assert.match(description, /lookup <key>[\s\S]*IP address, host name, FQDN or URL/, description);
+    assert.match(description, /GET \/v1\/incidents\/\{id\}\/cis[\s\S]*GET \/v1\/agents\/\{id\}\/ci/, description);
+    assert.deepEqual([...help.stdout.matchAll(/^ {2}(\w+) /gm)].map((m) => m[1]), ['lookup', 'help'], 'lookup is the only subcommand');
+  });
+});
 
 describe('probectl cmdb lookup', () => {
   it('prints the CIs as a table or JSON through the in-process app; a bad key is a usage error (exit 2)', async (t) => {

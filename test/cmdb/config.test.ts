@@ -54,12 +54,41 @@ describe('CMDB configuration', () => {
     assert.match(msg, /PROBECTL_CMDB_NEGATIVE_TTL: longer than PROBECTL_CMDB_CACHE_TTL/);
   });
 
+  it('a value set explicitly is judged as set, even one written equal to the default: longer than CACHE_TTL or TIMEOUT, refused', () => {
+    const on = { PROBECTL_CMDB_PROVIDER: 'servicenow', PROBECTL_CMDB_URL: 'https://example.service-now.com', PROBECTL_CMDB_SECRET: 'u:p' };
+    assert.match(refused({ ...on, PROBECTL_CMDB_TIMEOUT: '1s', PROBECTL_CMDB_ENRICH_TIMEOUT: '2s' }), /PROBECTL_CMDB_ENRICH_TIMEOUT: longer than PROBECTL_CMDB_TIMEOUT/);
+    assert.match(refused({ ...on, PROBECTL_CMDB_CACHE_TTL: '30s', PROBECTL_CMDB_NEGATIVE_TTL: '1m' }), /PROBECTL_CMDB_NEGATIVE_TTL: longer than PROBECTL_CMDB_CACHE_TTL/);
+    assert.match(refused({ ...on, PROBECTL_CMDB_CACHE_TTL: '30s', PROBECTL_CMDB_NEGATIVE_TTL: '60s' }), /PROBECTL_CMDB_NEGATIVE_TTL: longer/, 'however the default is written');
+    const c = loadConfig({ ...base, ...on, PROBECTL_CMDB_ENRICH_TIMEOUT: '2s', PROBECTL_CMDB_NEGATIVE_TTL: '1m' }).integrations.cmdb as Record<string, unknown>;
+    assert.deepEqual([c.enrichTimeoutMs, c.negativeTtlMs], [2000, 60_000], 'equal to the default and within the limits: accepted as set');
+    const empty = loadConfig({ ...base, ...on, PROBECTL_CMDB_TIMEOUT: '1s', PROBECTL_CMDB_ENRICH_TIMEOUT: '' }).integrations.cmdb as Record<string, unknown>;
+    assert.equal(empty.enrichTimeoutMs, 1000, 'set empty is unset, as for every variable: the default follows');
+  });
+
   it('a literal secret with a line break or control character is refused naming PROBECTL_CMDB_SECRET, never echoed', () => {
     for (const secret of ['TOPSECRETBEARER\nX-Injected: 1', 'u:TOPSECRET\r', 'TOPSECRET\u0000x']) {
       const msg = refused({ PROBECTL_CMDB_PROVIDER: 'servicenow', PROBECTL_CMDB_URL: 'https://example.service-now.com', PROBECTL_CMDB_SECRET: secret });
       assert.match(msg, /PROBECTL_CMDB_SECRET: holds a line break or another control character/);
       assert.ok(!msg.includes('TOPSECRET'), msg);
     }
+  });
+
+  it('a refused or unset provider hides no other problem: the secret, the URL and the limits are judged all the same, the secret never echoed', () => {
+    const names = (env: Record<string, string>) => {
+      try {
+        loadConfig({ ...base, ...env });
+      } catch (err) {
+        assert.ok(isProbectlError(err, 'PROBECTL_ERR_CONFIG_INVALID'), String(err));
+        assert.ok(!err.message.includes('TOPSECRET'), err.message);
+        return [...new Set((err.details?.problems as Array<{ variable: string }>).map((p) => p.variable))].sort();
+      }
+      assert.fail('the configuration was accepted');
+    };
+    const bad = { PROBECTL_CMDB_URL: 'http://cmdb.example.com', PROBECTL_CMDB_SECRET: 'u:TOPSECRET\nX-Injected: 1', PROBECTL_CMDB_TIMEOUT: '1s', PROBECTL_CMDB_ENRICH_TIMEOUT: '1500ms' };
+    assert.deepEqual(names({ PROBECTL_CMDB_PROVIDER: 'snow', ...bad }), ['PROBECTL_CMDB_ENRICH_TIMEOUT', 'PROBECTL_CMDB_PROVIDER', 'PROBECTL_CMDB_SECRET', 'PROBECTL_CMDB_URL']);
+    assert.match(refused({ PROBECTL_CMDB_PROVIDER: 'snow', PROBECTL_CMDB_URL: 'https://acme.service-now.com', PROBECTL_CMDB_SECRET: 'TOPSECRET\n' }), /PROBECTL_CMDB_SECRET: holds a line break/);
+    // Off: a limit that would be refused once it is on is refused now.
+    assert.deepEqual(names({ PROBECTL_CMDB_CACHE_TTL: '30s', PROBECTL_CMDB_NEGATIVE_TTL: '45s' }), ['PROBECTL_CMDB_NEGATIVE_TTL']);
   });
 
   it('needs the URL and the secret once on; an unknown provider and a plaintext non-loopback URL are refused', () => {
@@ -70,6 +99,27 @@ describe('CMDB configuration', () => {
     assert.match(refused({ PROBECTL_CMDB_URL: 'https://netbox.example.com' }), /PROBECTL_CMDB_URL: set while PROBECTL_CMDB_PROVIDER is unset/);
     const loop = loadConfig({ ...base, PROBECTL_CMDB_PROVIDER: 'netbox', PROBECTL_CMDB_URL: 'http://127.0.0.1:8000', PROBECTL_CMDB_SECRET: 't' }).integrations.cmdb;
     assert.ok(loop, 'plaintext to loopback is allowed');
+  });
+
+  it('every problem of the URL is named, the provider\'s own rules included: http:// to a remote NetBox ending in /api is both', () => {
+    const nb = { PROBECTL_CMDB_PROVIDER: 'netbox', PROBECTL_CMDB_SECRET: '0123456789abcdef0123456789abcdef01234567' };
+    const msg = refused({ ...nb, PROBECTL_CMDB_URL: 'http://netbox.example.com/api' });
+    assert.match(msg, /\(2 problems\)/, msg);
+    assert.match(msg, /PROBECTL_CMDB_URL: plaintext http:\/\/ is refused[\s\S]*PROBECTL_CMDB_URL: ends in \/api/, msg);
+    const all = refused({ ...nb, PROBECTL_CMDB_URL: 'ftp://u:hunter2@netbox.example.com/api?x=1' });
+    for (const why of [/unsupported scheme ftp/, /credentials in the URL/, /a query or fragment/, /ends in \/api/]) assert.match(all, new RegExp(`PROBECTL_CMDB_URL: ${why.source}`), all);
+    assert.ok(!all.includes('hunter2'), all);
+  });
+
+  it('a URL without a scheme is told to add https://, never called an unknown scheme, never echoed', () => {
+    const on = { PROBECTL_CMDB_PROVIDER: 'servicenow', PROBECTL_CMDB_SECRET: 'u:p' };
+    for (const url of ['acme.service-now.com', 'acme.service-now.com:443', 'localhost:8080/cmdb', 'admin:hunter2@acme.service-now.com']) {
+      const msg = refused({ ...on, PROBECTL_CMDB_URL: url });
+      assert.match(msg, /PROBECTL_CMDB_URL: not a URL: no scheme; add https:\/\/ in front/, `${url}: ${msg}`);
+      assert.doesNotMatch(msg, /unsupported scheme/, url);
+      assert.ok(!msg.includes('hunter2'), msg);
+    }
+    assert.match(refused({ ...on, PROBECTL_CMDB_URL: 'https://' }), /PROBECTL_CMDB_URL: not a URL;/, 'a scheme and nothing after it: no hint to add one');
   });
 
   it('NetBox: a URL ending in /api and a literal secret that is not token-shaped are refused, the secret never echoed', () => {

@@ -155,5 +155,15 @@ describe('CMDB routes', () => {
     t.after(() => off.close());
     const res = await off.request('GET', '/v1/cmdb/lookup?key=web01', { token: off.adminToken });
     assert.deepEqual([res.status, res.json.code], [409, 'PROBECTL_ERR_CMDB_DISABLED']);
+    // The incident and agent views: an unknown one is 404 as while on (docs/cmdb.md), one that exists 409.
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    for (const url of [`/v1/incidents/${unknown}/cis`, `/v1/agents/${unknown}/ci`]) {
+      const r = await off.request('GET', url, { token: off.adminToken });
+      assert.deepEqual([r.status, r.json.code], [404, 'PROBECTL_ERR_NOT_FOUND'], url);
+    }
+    const agent = await off.request('POST', '/v1/agents', { token: off.adminToken, body: { name: 'probe-off', hostname: 'web01' } });
+    assert.equal(agent.status, 201, agent.text);
+    const known = await off.request('GET', `/v1/agents/${agent.json.id}/ci`, { token: off.adminToken });
+    assert.deepEqual([known.status, known.json.code], [409, 'PROBECTL_ERR_CMDB_DISABLED']);
   });
 });
