@@ -188,8 +188,10 @@ export async function deliverBatch<I extends DeliveryItem>(sink: Sink<I>, items:
 
   // The retry loop calls onRetry right before each backoff after a failure (never before a `wait`):
   // that sleep, and only that one, also ends when `stopping` is aborted.
+  // (Made at the first such backoff only: most batches never fail.)
   const stopping = hooks.stopping;
-  const backoffSignal = stopping ? (signal ? AbortSignal.any([signal, stopping]) : stopping) : signal;
+  let backoffSignal: AbortSignal | undefined;
+  const backoffSignalOf = () => (backoffSignal ??= stopping ? (signal ? AbortSignal.any([signal, stopping]) : stopping) : signal);
   let backingOff = false;
   const final = await retry<void>(policy, async () => {
     const piece = work[0];
@@ -203,7 +205,7 @@ export async function deliverBatch<I extends DeliveryItem>(sink: Sink<I>, items:
     sleep: (ms, s) => {
       const afterFailure = backingOff;
       backingOff = false;
-      return sleep(ms, afterFailure ? backoffSignal : s);
+      return sleep(ms, afterFailure ? backoffSignalOf() : s);
     },
     ...(signal ? { signal } : {}),
   });
