@@ -1,5 +1,5 @@
 import { isProbectlError } from '../core/errors.ts';
-import { retry, RetryAborted, type Outcome } from '../core/retry/loop.ts';
+import { retry, RetryAborted, sleep, type Outcome } from '../core/retry/loop.ts';
 import type { RetryPolicy } from '../core/retry/policy.ts';
 import type { AckTicket, SinkOutcome } from './outcome.ts';
 import type { DeliveryItem, ParkedItem, Sink } from './types.ts';
@@ -10,6 +10,15 @@ export interface DeliveryHooks {
   onPaused?(reason: string): void;
   onResumed?(): void;
   signal?: AbortSignal;
+  /**
+   * Once aborted (a graceful stop), the delivery gives up at its next backoff
+   * after a failure (retryable or paused) with RetryAborted instead of waiting
+   * to try again: a receiver that refuses or fails is making no progress, and
+   * the caller re-sends the batch later (same ids). An attempt in progress, the
+   * next part of a split batch and an acknowledgement still awaited go on
+   * (until `signal`).
+   */
+  stopping?: AbortSignal;
 }
 
 /** Thrown when a retry policy with a limit gave up before every item was acknowledged or parked. */
@@ -56,7 +65,8 @@ export function describeFailure(err: unknown): string {
  *   item alone is parked with the reason — at once for an encoding error,
  *   after MAX_INTERNAL_ATTEMPTS for anything else — so one bad item never stalls its stream.
  *
- * Returns the parked items in seq order. Throws RetryAborted when aborted and
+ * Returns the parked items in seq order. Throws RetryAborted when aborted (`signal`,
+ * or `stopping` at a backoff after a failure) and
  * DeliveryIncomplete when a limited policy gave up.
  */
 export async function deliverBatch<I extends DeliveryItem>(sink: Sink<I>, items: readonly I[], policy: RetryPolicy, hooks: DeliveryHooks = {}): Promise<ParkedItem[]> {
@@ -176,11 +186,29 @@ export async function deliverBatch<I extends DeliveryItem>(sink: Sink<I>, items:
     }
   };
 
+  // The retry loop calls onRetry right before each backoff after a failure (never before a `wait`):
+  // that sleep, and only that one, also ends when `stopping` is aborted.
+  // (Made at the first such backoff only: most batches never fail.)
+  const stopping = hooks.stopping;
+  let backoffSignal: AbortSignal | undefined;
+  const backoffSignalOf = () => (backoffSignal ??= stopping ? (signal ? AbortSignal.any([signal, stopping]) : stopping) : signal);
+  let backingOff = false;
   const final = await retry<void>(policy, async () => {
     const piece = work[0];
     if (!piece) return { kind: 'ok', value: undefined };
     return piece.kind === 'ack' ? ackStep(piece) : sendStep(piece);
-  }, { onRetry: (_n, reason, delay) => hooks.onRetry?.(reason, delay), ...(signal ? { signal } : {}) });
+  }, {
+    onRetry: (_n, reason, delay) => {
+      backingOff = true;
+      hooks.onRetry?.(reason, delay);
+    },
+    sleep: (ms, s) => {
+      const afterFailure = backingOff;
+      backingOff = false;
+      return sleep(ms, afterFailure ? backoffSignalOf() : s);
+    },
+    ...(signal ? { signal } : {}),
+  });
   if (final.kind !== 'ok') throw new DeliveryIncomplete(`delivery gave up: ${final.reason}`);
   parked.sort((a, b) => a.seq - b.seq);
   return parked;

@@ -85,7 +85,13 @@ export class StreamDrainer<I extends DeliveryItem> {
     this.wakeUp?.();
   }
 
-  /** Stops reading, lets the batches in flight finish (or aborts them after `graceMs`), commits, returns. */
+  /**
+   * Stops reading, lets the batches in flight finish (or aborts them after `graceMs`), commits, returns.
+   * A batch that is backing off after a failure (the receiver refuses the stream — paused — or keeps
+   * failing) is not waited for: it ends at once, uncommitted, and is re-sent by the next drainer with
+   * the same ids. Only a batch making progress (an attempt under way, an acknowledgement awaited,
+   * the next part of a split batch) gets the grace.
+   */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
     this.stopSignal.abort();
@@ -182,6 +188,7 @@ export class StreamDrainer<I extends DeliveryItem> {
     const stream = this.opts.source.stream;
     return deliverBatch(this.opts.sink, page.items, this.opts.policy, {
       signal: this.abort.signal,
+      stopping: this.stopSignal.signal,
       onRetry: (reason) => {
         this.state.retries += 1;
         this.state.lastError = reason;
@@ -234,8 +241,11 @@ export class StreamDrainer<I extends DeliveryItem> {
         committed = await this.commit(committed, head, parked);
       }
     } finally {
-      // Batches still in flight when the drainer ends are abandoned (and re-sent by the next drainer).
+      // Batches still in flight when the drainer ends are abandoned (and re-sent by the next drainer):
+      // aborted, so none of them goes on sending beside that drainer (the head was given up at a
+      // backoff during a stop, or failed, while later batches were still out).
       for (const f of inflight) f.delivery.catch(() => undefined);
+      if (inflight.length > 0) this.abort.abort();
     }
   }
 

@@ -15,8 +15,15 @@ import { incidentView } from './view.ts';
  *
  * - opened: an `open` on each of the tenant's connectors whose min_severity
  *   the incident reaches, and a link recording it;
- * - follow-up signal: an `open` on connectors the incident now reaches for the
- *   first time (severity rose to their min_severity); for linked connectors
+ * - follow-up signal: an `open` on every connector the incident reaches that has
+ *   no link for it yet — one its severity rose to (min_severity), or one added,
+ *   renamed or pointed at a new endpoint (a new connector id) since the incident
+ *   opened: an incident still open reaches the tenant's current connectors. The
+ *   open carries the incident key, so a connector renamed within the same vendor
+ *   service finds the vendor object already there (dedup key, alias, label,
+ *   correlation_id) instead of paging again; chat and webhooks get a new message.
+ *   Links of a connector no longer configured stay as they are (nothing is sent
+ *   to it, or closed through its successor). For linked connectors
  *   that take updates (not pagers), the signal is counted into the next
  *   coalesced update, due at most once per PROBECTL_NOTIFY_UPDATE_INTERVAL;
  * - status: an `acknowledge` / `resolve` on every linked connector that does

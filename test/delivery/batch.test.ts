@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { ProbectlError } from '../../src/core/errors.ts';
 import type { RetryPolicy } from '../../src/core/retry/policy.ts';
 import { deliverBatch, MAX_INTERNAL_ATTEMPTS } from '../../src/delivery/batch.ts';
+import { RetryAborted } from '../../src/core/retry/loop.ts';
 import type { AckAnswer, SinkOutcome } from '../../src/delivery/outcome.ts';
 import type { Sink } from '../../src/delivery/types.ts';
 import { createRedactor } from '../../src/siem/redact.ts';
@@ -81,6 +82,21 @@ describe('deliverBatch: the one loop over a batch', () => {
     });
     assert.deepEqual(await deliverBatch(once, events(2), policy), []);
     assert.deepEqual(once.delivered.sort(), [1, 2]);
+  });
+
+  it('stopping: a backoff after a failure ends the delivery at once (RetryAborted); an acknowledgement still awaited is waited for', async () => {
+    const slow: RetryPolicy = { baseMs: 5000, capMs: 5000, maxAttempts: Number.POSITIVE_INFINITY, maxRetryAfterMs: 5000 };
+    for (const failure of [{ kind: 'paused', reason: 'answered 404' }, { kind: 'retryable', reason: 'HTTP 503', retryAfterMs: 4000 }] as const) {
+      const refusing = target(() => failure);
+      const started = Date.now();
+      await assert.rejects(deliverBatch(refusing, events(3), slow, { stopping: AbortSignal.abort(), signal: AbortSignal.timeout(10_000) }), RetryAborted);
+      assert.ok(Date.now() - started < 1000, `${failure.kind}: the stop waited for the backoff`);
+      assert.equal(refusing.attempts.length, 1, `${failure.kind}: the attempt under way was made, no other`);
+    }
+    let polls = 0;
+    const acking = target(() => ({ kind: 'pending', ack: { id: 'a', timeoutMs: 5000 } }), () => ((polls += 1) >= 3 ? { kind: 'confirmed' } : { kind: 'waiting' }));
+    assert.deepEqual(await deliverBatch(acking, events(3), slow, { stopping: AbortSignal.abort(), signal: AbortSignal.timeout(10_000) }), []);
+    assert.equal(polls, 3, 'the acknowledgement was awaited through its polls');
   });
 
   it('pending events count only once their acknowledgement is confirmed; an unconfirmed ticket is re-sent after its timeout', async () => {
