@@ -319,3 +319,50 @@ describe('metrics upstream mode: labels and label values without limit, passed o
     await assert.rejects(backend.labelNames({ tenant, now: Date.now(), params: new Map() }), /content encoding probectl did not ask for/);
   });
 });
+
+describe('metrics upstream mode: reads answered with a 2xx other than 200', () => {
+  // Prometheus answers its API (and /federate) 200; a 204 or 205 has no body, a 206 a part of one: passed on, the
+  // caller got a 200 with an empty or partial body where it reads JSON.
+  let status = 204;
+  /** The series API answers 200 (the guard's count) but for the series read itself. */
+  let seriesToo = false;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.url?.endsWith('/api/v1/series') && !seriesToo) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":[]}');
+        return;
+      }
+      if (status === 206) res.writeHead(206, { 'content-type': 'application/json', 'content-range': 'bytes 0-9/100' }).end('{"status":"');
+      else res.writeHead(status).end();
+    });
+  });
+  const engine = useStandInEngine(server, { timeoutMs: 5000 });
+  const request = (params: Record<string, string>) => ({ tenant: TENANT, now: Date.now(), params: new Map(Object.entries(params).map(([k, v]) => [k, [v]])) });
+
+  it('each is a Prometheus-shaped 503 unavailable naming the status, never an empty or partial 200', async () => {
+    const backend = engine.backend();
+    const reads: Array<[string, () => Promise<unknown>]> = [
+      ['query', () => backend.instant(request({ query: 'up' }))],
+      ['query_range', () => backend.range(request({ query: 'up', start: '1700000000', end: '1700003600', step: '60' }))],
+      ['series', () => backend.series(request({ 'match[]': 'up' }))],
+      ['labels', () => backend.labelNames(request({}))],
+      ['labels with limit', () => backend.labelNames(request({ limit: '2' }))],
+      ['label values', () => backend.labelValues(request({}), 'job')],
+      ['label values with limit', () => backend.labelValues(request({ limit: '2' }), 'job')],
+      ['federate', () => backend.federate(request({ 'match[]': 'up' }))],
+    ];
+    for (const s of [204, 205, 206]) {
+      status = s;
+      for (const [name, read] of reads) {
+        seriesToo = name === 'series';
+        await assert.rejects(read(), (err: Error & { code?: string; status?: number }) => {
+          assert.equal(err.code, 'PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `${s} ${name}: ${err.message}`);
+          assert.equal(err.status, 503);
+          assert.match(err.message, new RegExp(`HTTP ${s}`));
+          return true;
+        }, `${s} ${name}`);
+      }
+    }
+  });
+});

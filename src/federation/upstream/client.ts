@@ -197,6 +197,12 @@ export class UpstreamClient {
     // A 2xx body is passed on as is: compressed only when the caller accepts it.
     const encoding = this.encodingOf(res, opts.gzip === true, what);
     if (res.status < 200 || res.status >= 300) return this.finish(res, headers, what, encoding, deadline === 'headers' ? this.settings.timeoutMs - (performance.now() - started) : undefined);
+    if (res.status !== 200) {
+      // The engine's API and /federate answer 200: a 204/205 has no body, a 206 a part of one. Passed on, the caller
+      // would read a 200 with an empty or partial body; the body is dropped unread and the status is the answer.
+      res.cancel();
+      return { status: res.status, headers: res.headers, body: Buffer.alloc(0) };
+    }
     const translate = (err: unknown) => this.transportError(err, what);
     async function* chunks(): AsyncGenerator<Buffer> {
       try {
