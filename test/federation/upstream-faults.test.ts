@@ -366,3 +366,35 @@ describe('metrics upstream mode: reads answered with a 2xx other than 200', () =
     }
   });
 });
+
+describe('metrics upstream mode: a remote-write answered 2xx whose body trickles or breaks off', () => {
+  // The status is the engine's answer: it took the batch. A body trickling (a byte every 100 ms, never silent long
+  // enough for an idle timeout) or cut by a reset must not turn the write into a 503 at the deadline (the sender
+  // then sends a stored batch again, and each of its writes holds a write slot for the whole deadline).
+  let mode: 'trickle' | 'reset' = 'trickle';
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('stored');
+      if (mode === 'reset') {
+        setTimeout(() => res.socket?.resetAndDestroy(), 20);
+        return;
+      }
+      const timer = setInterval(() => res.write('.'), 100);
+      res.once('close', () => clearInterval(timer));
+    });
+  });
+  const engine = useStandInEngine(server, { timeoutMs: 3000 });
+
+  it('is stored (204) well within the deadline', async () => {
+    const backend = engine.backend();
+    for (const m of ['trickle', 'reset'] as const) {
+      mode = m;
+      const started = Date.now();
+      const answer = await backend.write({ tenant: TENANT, now: Date.now(), contentType: REMOTE_WRITE_HEADERS['content-type'], contentEncoding: 'snappy', body: encodeWriteRequest([{ labels: { __name__: 'x' }, samples: [[Date.now(), 1]] }]), signal: AbortSignal.timeout(10_000) });
+      assert.equal(answer.status, 204, `${m}: ${String(answer.body)}`);
+      assert.ok(Date.now() - started < 2000, `${m}: answered after ${Date.now() - started} ms`);
+    }
+  });
+});

@@ -39,6 +39,8 @@ export const UPSTREAM_READ_CONNECTIONS = 32;
  * (Prometheus runs up to 50 shards at once) never make a query wait for a connection.
  */
 export const UPSTREAM_WRITE_CONNECTIONS = 32;
+/** Longest a remote-write's 2xx body (read only to keep its connection) is waited for before it is dropped with the connection. */
+const IGNORED_BODY_MS = 1000;
 /** Most of an error answer kept (its message is cut to MAX_MESSAGE anyway): the rest is dropped unread with its connection. */
 export const MAX_UPSTREAM_ERROR_BYTES = 1_048_576;
 
@@ -143,10 +145,23 @@ export class UpstreamClient {
    * an engine trickling its error message must not hold the read for ever.
    */
   private async finish(res: HttpStreamResponse, headers: Record<string, string>, what: string, encoding: 'identity' | 'gzip', leftMs?: number, bodyIgnored = false): Promise<UpstreamAnswer> {
+    if (res.status < 300 && bodyIgnored) {
+      // A body nobody reads (remote-write's 2xx): the status is the answer (the engine took the batch). Read no further
+      // than an error's and for at most IGNORED_BODY_MS (so the connection may be kept); one that trickles, or breaks
+      // off, is dropped with its connection — never a 503 at the deadline for a batch the engine stored.
+      const timer = setTimeout(() => res.cancel(), IGNORED_BODY_MS);
+      try {
+        await head(res, MAX_UPSTREAM_ERROR_BYTES);
+      } catch {
+        res.cancel();
+      } finally {
+        clearTimeout(timer);
+      }
+      return { status: res.status, headers: res.headers, body: Buffer.alloc(0) };
+    }
     if (res.status < 300) {
       try {
-        // A body nobody reads (remote-write's 2xx) is read no further than an error's: an endless one costs nothing.
-        return { status: res.status, headers: res.headers, body: bodyIgnored ? await head(res, MAX_UPSTREAM_ERROR_BYTES) : await res.read() };
+        return { status: res.status, headers: res.headers, body: await res.read() };
       } catch (err) {
         throw this.transportError(err, what, bodyIgnored);
       }
