@@ -398,3 +398,33 @@ describe('metrics upstream mode: a remote-write answered 2xx whose body trickles
     }
   });
 });
+
+describe('metrics upstream mode: limit on labels and label values against a large answer that is not a list', () => {
+  // An answer that is not a list is passed on unchanged; read whole to do so, one of the 256 MiB an answer may
+  // have was held in probectl for each such read at once.
+  const CAP = 64 * 1_048_576;
+  let answer: PumpProgress = { written: 0, ended: false };
+  let shape: 'object' | 'string' = 'object';
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      if (shape === 'object') answer = pumpAnswer(res, '{"status":"success","data":{', Buffer.from('"key":"value-of-the-key",'.repeat(2000)), CAP, '"last":"x"}}');
+      else answer = pumpAnswer(res, '{"status":"success","data":"', Buffer.alloc(65_536, 0x78), CAP, '"}');
+    });
+  });
+  const engine = useStandInEngine(server, { timeoutMs: 20_000 });
+
+  it('is refused 503 unavailable after a bounded read, never held whole', async () => {
+    const backend = engine.backend();
+    const request = { tenant: TENANT, now: Date.now(), params: new Map([['limit', ['2']]]) };
+    for (const s of ['object', 'string'] as const) {
+      shape = s;
+      for (const [name, read] of [['label values', () => backend.labelValues(request, 'id')], ['labels', () => backend.labelNames(request)]] as const) {
+        await assert.rejects(read(), (err: Error & { code?: string }) => err.code === 'PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE' && err.message.includes(name), `${s} ${name}`);
+        assert.equal(answer.ended, false, `${s} ${name}: the engine's whole answer (${(answer.written / 1e6).toFixed(0)} MB) was read`);
+        assert.ok(answer.written < 16 * 1_048_576, `${s} ${name}: the engine wrote ${(answer.written / 1e6).toFixed(0)} MB before probectl stopped reading`);
+      }
+    }
+  });
+});

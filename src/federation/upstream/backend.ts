@@ -102,11 +102,13 @@ function windowParams(params: PromParams): Params {
  * further than `limit` + 1 entries, each parsed and rendered again (`render`: the JSON of one
  * entry) as it closes (ListAnswerCut): an answer of hundreds of megabytes, a label of unique ids,
  * is never parsed whole into the heap. An answer within the limit, or not a list of entries,
- * comes back unchanged (read whole, as bytes).
+ * comes back unchanged (read whole, as bytes); with `what` (the call, for the message), one not a
+ * list past MAX_SERIES_GAP_BYTES is refused, 503, read no further.
  */
-async function cutEntries(chunks: AsyncIterable<Buffer> | Iterable<Buffer>, limit: number, render: (entry: unknown) => string): Promise<Buffer> {
+async function cutEntries(chunks: AsyncIterable<Buffer> | Iterable<Buffer>, limit: number, render: (entry: unknown) => string, what?: string): Promise<Buffer> {
   const cut = new ListAnswerCut(limit, render);
   const parts: Buffer[] = [];
+  let held = 0;
   for await (const chunk of chunks) {
     if (!cut.broken && cut.feed(chunk) > limit) {
       // The entries stay bytes (a limit just under the count keeps almost all of them): successBody's frame around them.
@@ -114,6 +116,12 @@ async function cutEntries(chunks: AsyncIterable<Buffer> | Iterable<Buffer>, limi
       return Buffer.concat([Buffer.from(before), cut.entries(), Buffer.from(after)]);
     }
     parts.push(chunk);
+    held += chunk.length;
+    // Not a list of entries (`what`: an answer still arriving): passed on unchanged only while small — held whole,
+    // one of the 256 MiB an answer may have would cost that much for each such read at once.
+    if (what !== undefined && cut.broken && held > MAX_SERIES_GAP_BYTES) {
+      throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine answered the ${what} with more than ${MAX_SERIES_GAP_BYTES} bytes that are not a list of entries; retry`);
+    }
   }
   return Buffer.concat(parts);
 }
@@ -169,7 +177,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
   async function cutList(answer: Promise<UpstreamAnswer | UpstreamStream>, what: string, limit: number): Promise<Buffer> {
     const a = await answer;
     if (!('chunks' in a)) throw answerError(a, what, log);
-    return cutEntries(a.chunks, limit, nameJson);
+    return cutEntries(a.chunks, limit, nameJson, what);
   }
 
   /** The engine's 2xx answer as it arrives (a query_range of 10,000 series is tens of megabytes: never held whole), or its error. */
