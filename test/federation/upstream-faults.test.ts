@@ -428,3 +428,30 @@ describe('metrics upstream mode: limit on labels and label values against a larg
     }
   });
 });
+
+describe('metrics upstream mode: a failing call is named in its error message', () => {
+  // Labels, label values and federate passed on as they arrive were all "query" in their errors ("query timed out").
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.url?.endsWith('/api/v1/series')) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":[]}');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'br' }).end('x');
+    });
+  });
+  const engine = useStandInEngine(server, { timeoutMs: 5000 });
+  const request = (params: Record<string, string>) => ({ tenant: TENANT, now: Date.now(), params: new Map(Object.entries(params).map(([k, v]) => [k, [v]])) });
+
+  it('labels, label values and federate without limit say which call failed', async () => {
+    const backend = engine.backend();
+    for (const [name, read] of [['labels', () => backend.labelNames(request({}))], ['label values', () => backend.labelValues(request({}), 'job')], ['federate', () => backend.federate(request({ 'match[]': 'up' }))]] as const) {
+      await assert.rejects(read(), (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE');
+        assert.match(err.message, new RegExp(`answered the ${name} with a content encoding`));
+        return true;
+      }, name);
+    }
+  });
+});

@@ -319,7 +319,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       const match = sets.length > 0 ? sets : [tenantOnly(r.tenant)];
       const params: Params = [...match.map((s): [string, string] => ['match[]', s]), ...win, ...limitParam(limit)];
       // Without a limit, passed on as it arrives: a tenant's label answer is not bounded by probectl, never held whole.
-      if (limit === 0) return passed(client.apiStream(r.tenant, '/api/v1/labels', params, r.signal), 'labels');
+      if (limit === 0) return passed(client.apiStream(r.tenant, '/api/v1/labels', params, r.signal, {}, 'labels'), 'labels');
       return cutList(client.apiScan(r.tenant, '/api/v1/labels', params, r.signal, 'labels'), 'labels', limit);
     },
 
@@ -335,7 +335,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       const match = sets.length > 0 ? sets : [tenantOnly(r.tenant)];
       const path = `/api/v1/label/${encodeURIComponent(name)}/values`;
       const params: Params = [...match.map((s): [string, string] => ['match[]', s]), ...win, ...limitParam(limit)];
-      if (limit === 0) return passed(client.getStream(r.tenant, path, params, r.signal), 'label values');
+      if (limit === 0) return passed(client.getStream(r.tenant, path, params, r.signal, {}, 'label values'), 'label values');
       return cutList(client.getScan(r.tenant, path, params, r.signal, 'label values'), 'label values', limit);
     },
 

@@ -262,8 +262,8 @@ export class UpstreamClient {
    * with `gzip`, compressed by the engine if it will (Prometheus and VictoriaMetrics do), so the
    * bytes pass through probectl compressed.
    */
-  apiStream(tenant: string, path: string, params: Params, signal?: AbortSignal, opts: StreamOptions = {}): Promise<UpstreamAnswer | UpstreamStream> {
-    return this.callStreaming(this.apiUrl(path), tenant, formCall(params, signal), opts);
+  apiStream(tenant: string, path: string, params: Params, signal?: AbortSignal, opts: StreamOptions = {}, what = 'query'): Promise<UpstreamAnswer | UpstreamStream> {
+    return this.callStreaming(this.apiUrl(path), tenant, { ...formCall(params, signal), what }, opts);
   }
 
   /**
@@ -286,8 +286,8 @@ export class UpstreamClient {
   }
 
   /** As get, a 2xx answer passed on as it arrives (federate). */
-  getStream(tenant: string, path: string, params: Params, signal?: AbortSignal, opts: StreamOptions = {}): Promise<UpstreamAnswer | UpstreamStream> {
-    return this.callStreaming(this.getUrl(path, params), tenant, { method: 'GET', headers: {}, signal }, opts);
+  getStream(tenant: string, path: string, params: Params, signal?: AbortSignal, opts: StreamOptions = {}, what = 'federate'): Promise<UpstreamAnswer | UpstreamStream> {
+    return this.callStreaming(this.getUrl(path, params), tenant, { method: 'GET', headers: {}, signal, what }, opts);
   }
 
   private getUrl(path: string, params: Params): URL {
