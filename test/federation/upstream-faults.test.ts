@@ -455,3 +455,42 @@ describe('metrics upstream mode: a failing call is named in its error message', 
     }
   });
 });
+
+describe('metrics upstream mode: an engine closing each keep-alive connection as its next request comes', () => {
+  // A proxy or an engine closing an idle connection (its idle timeout) just as the next request comes on it, without
+  // having said `Connection: close`: that request is reset before any answer, and the read was a 503 for the caller.
+  // Here every connection is closed so at its second request.
+  let received = 0;
+  const served = new WeakSet<object>();
+  const server = createServer((req, res) => {
+    const socket = req.socket;
+    if (served.has(socket)) {
+      socket.resetAndDestroy();
+      return;
+    }
+    served.add(socket);
+    req.resume();
+    req.on('end', () => {
+      received += 1;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(req.url?.endsWith('/api/v1/series') ? '{"status":"success","data":[]}' : '{"status":"success","data":["a"]}');
+    });
+  });
+  const engine = useStandInEngine(server, { timeoutMs: 5000 });
+  const request = (params: Record<string, string>) => ({ tenant: TENANT, now: Date.now(), params: new Map(Object.entries(params).map(([k, v]) => [k, [v]])) });
+
+  it('reads on a connection the engine closed are sent again on a new one: every read answered', async () => {
+    const backend = engine.backend();
+    const failures: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      for (const read of [() => backend.labelNames(request({ limit: '5' })), () => backend.labelValues(request({ limit: '5' }), 'job'), () => backend.series(request({ 'match[]': 'up' })), () => backend.instant(request({ query: `up{job="${i}"}` }))]) {
+        try {
+          await read();
+        } catch (err) {
+          failures.push((err as Error).message);
+        }
+      }
+    }
+    assert.deepEqual(failures, [], `${failures.length} of 400 reads failed (${received} requests reached the engine)`);
+  });
+});

@@ -9,7 +9,9 @@
  * `classify` turns the engine's answer into probectl's: 2xx passes; 401/403 (probectl's own
  * credentials), 408, 429, 5xx, unreachable → PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE (503);
  * past the deadline → PROBECTL_ERR_METRICS_UPSTREAM_TIMEOUT (503, the call cancelled); any other
- * 4xx → PROBECTL_ERR_METRICS_UPSTREAM_REFUSED with the engine's status. Messages never carry the
+ * 4xx → PROBECTL_ERR_METRICS_UPSTREAM_REFUSED with the engine's status. A read reset before any
+ * answer (a kept-alive connection the engine or a proxy closed as the request came) is sent again,
+ * at most RESET_RETRIES times, within its deadline. Messages never carry the
  * engine's address path, the credentials (anything the request sent is cut out) or a label set
  * (each `{…}`, `metric[…=…]` and `name="value"` / `name=value` pair of the engine's message is
  * elided, so no series is named).
@@ -39,6 +41,8 @@ export const UPSTREAM_READ_CONNECTIONS = 32;
  * (Prometheus runs up to 50 shards at once) never make a query wait for a connection.
  */
 export const UPSTREAM_WRITE_CONNECTIONS = 32;
+/** Times a read reset before any answer (a kept-alive connection closed under it) is sent again. */
+const RESET_RETRIES = 3;
 /** Longest a remote-write's 2xx body (read only to keep its connection) is waited for before it is dropped with the connection. */
 const IGNORED_BODY_MS = 1000;
 /** Most of an error answer kept (its message is cut to MAX_MESSAGE anyway): the rest is dropped unread with its connection. */
@@ -130,9 +134,23 @@ export class UpstreamClient {
 
   private async open(url: URL, tenant: string, init: CallInit): Promise<{ res: HttpStreamResponse; headers: Record<string, string> }> {
     const headers = await this.headers(tenant, init.headers);
+    const http = init.write === true ? this.writeHttp : this.http;
+    const timeoutMs = init.timeoutMs ?? this.settings.timeoutMs;
+    const started = performance.now();
+    const send = (ms: number) => http.stream(url, { method: init.method, headers, ...(init.body !== undefined ? { body: init.body } : {}), ...(init.signal ? { signal: init.signal } : {}), ...(init.streamed ? { deadline: 'headers' as const } : {}), timeoutMs: ms });
     try {
-      const http = init.write === true ? this.writeHttp : this.http;
-      return { res: await http.stream(url, { method: init.method, headers, ...(init.body !== undefined ? { body: init.body } : {}), ...(init.signal ? { signal: init.signal } : {}), ...(init.streamed ? { deadline: 'headers' as const } : {}), ...(init.timeoutMs !== undefined ? { timeoutMs: init.timeoutMs } : {}) }), headers };
+      for (let attempt = 0; ; attempt++) {
+        const left = Math.floor(timeoutMs - (performance.now() - started));
+        try {
+          return { res: await send(Math.max(1, left)), headers };
+        } catch (err) {
+          // A read (safe to send again) reset before any answer: a kept-alive connection the engine or a proxy closed
+          // as the request came (an idle timeout meeting it). Sent again, on what is left of the deadline: the next
+          // kept connection may have been closed alike, so a few times.
+          const still = Math.floor(timeoutMs - (performance.now() - started));
+          if (init.write === true || !resetBeforeAnswer(err) || init.signal?.aborted === true || still < 1 || attempt >= RESET_RETRIES) throw err;
+        }
+      }
     } catch (err) {
       throw this.transportError(err, init.what ?? 'query', init.write === true);
     }
@@ -313,6 +331,11 @@ export class UpstreamClient {
   async close(): Promise<void> {
     await Promise.all([this.http.close(), this.writeHttp.close()]);
   }
+}
+
+/** A connection closed under a request before its answer began (HttpClient.stream throws only before the headers). */
+function resetBeforeAnswer(err: unknown): boolean {
+  return err instanceof HttpClientError && err.kind === 'network' && ['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET'].includes(err.causeCode ?? '');
 }
 
 /** The answer's Content-Encoding, lower-cased (`identity` when absent). */
