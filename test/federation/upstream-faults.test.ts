@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, it, type TestContext } from 'node:test';
 import { withoutQuoted } from '../../src/federation/upstream/backend.ts';
-import { engineMessage, MAX_UPSTREAM_ERROR_BYTES } from '../../src/federation/upstream/client.ts';
+import { engineMessage, MAX_UPSTREAM_ERROR_BYTES, UpstreamClient } from '../../src/federation/upstream/client.ts';
 import { startTestApp, tenantWithToken, type TestApp } from '../helpers/app.ts';
 import { encodeWriteRequest, form, REMOTE_WRITE_HEADERS, remoteWrite } from '../helpers/remote-write.ts';
 import { MIMIR_AUTH, mimirUpstreamEnv, startMimir, type MimirStandIn } from './servers/mimir.ts';
@@ -492,5 +492,86 @@ describe('metrics upstream mode: an engine closing each keep-alive connection as
       }
     }
     assert.deepEqual(failures, [], `${failures.length} of 400 reads failed (${received} requests reached the engine)`);
+  });
+});
+
+describe('metrics upstream mode: a 2xx read answer that is an error, empty, or breaks off before its first byte', () => {
+  // Passed on as they arrived, each was a 200 for the caller: a Prometheus error body under 200 (clients read an
+  // "inconsistent body for response code"), an empty body where JSON is read, or a 200 whose body broke off at once.
+  let mode: 'bad_data' | 'unavailable' | 'empty' | 'reset' | 'echo' = 'bad_data';
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.url?.endsWith('/api/v1/series')) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":[]}');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      if (mode === 'echo') res.end(JSON.stringify({ status: 'error', errorType: 'bad_data', error: `bad request: authorization ${req.headers.authorization ?? ''}` }));
+      else if (mode === 'reset') {
+        res.flushHeaders();
+        setTimeout(() => res.socket?.resetAndDestroy(), 20);
+      } else if (mode === 'empty') res.end();
+      else res.end(JSON.stringify({ status: 'error', errorType: mode, error: `1:5: parse error near {job="secret-job"} (${mode})` }));
+    });
+  });
+  const engine = useStandInEngine(server, { timeoutMs: 5000 });
+  const request = (params: Record<string, string>) => ({ tenant: TENANT, now: Date.now(), params: new Map(Object.entries(params).map(([k, v]) => [k, [v]])) });
+  const drain = async (body: unknown): Promise<string> => {
+    if (typeof body === 'string' || Buffer.isBuffer(body)) return String(body);
+    const parts: Buffer[] = [];
+    for await (const c of ('gzip' in (body as object) ? (body as { gzip: AsyncIterable<Buffer> }).gzip : body as AsyncIterable<Buffer>)) parts.push(c);
+    return Buffer.concat(parts).toString('utf8');
+  };
+
+  it('is probectl\'s error before any byte is passed on: the engine\'s class and cleaned message for an error body, 503 unavailable otherwise', async () => {
+    const backend = engine.backend();
+    const json: Array<[string, () => Promise<unknown>]> = [
+      ['query', () => backend.instant(request({ query: 'up' }))],
+      ['query', () => backend.range(request({ query: 'up', start: '1700000000', end: '1700003600', step: '60' }))],
+      ['labels', () => backend.labelNames(request({}))],
+      ['labels', () => backend.labelNames(request({ limit: '2' }))],
+      ['label values', () => backend.labelValues(request({}), 'job')],
+      ['label values', () => backend.labelValues(request({ limit: '2' }), 'job')],
+    ];
+    for (const m of ['bad_data', 'unavailable', 'empty', 'reset'] as const) {
+      mode = m;
+      const reads = m === 'reset' ? [...json, ['federate', () => backend.federate(request({ 'match[]': 'up' }))] as [string, () => Promise<unknown>]] : json;
+      for (const [name, read] of reads) {
+        // Refused by the handler (never a body that fails while it is written).
+        const outcome = await read().then((body) => drain(body).then((text) => `passed on: ${text}`, (err: Error) => `failed while passed on: ${err.message}`), (err: Error & { code?: string; status?: number }) => err);
+        assert.ok(outcome instanceof Error, `${m} ${name}: ${String(outcome)}`);
+        const err = outcome as Error & { code?: string; status?: number };
+        if (m === 'bad_data') {
+          assert.equal(err.code, 'PROBECTL_ERR_METRICS_UPSTREAM_REFUSED', `${m} ${name}: ${err.message}`);
+          assert.equal(err.status, 400);
+          assert.match(err.message, /parse error near \{…\}/);
+          assert.doesNotMatch(err.message, /secret-job/);
+        } else {
+          assert.equal(err.code, 'PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `${m} ${name}: ${err.message}`);
+          assert.equal(err.status, 503);
+          if (m !== 'reset') assert.ok(err.message.includes(name), `${m} ${name}: ${err.message}`);
+        }
+      }
+    }
+  });
+
+  it('an error body echoing probectl\'s credentials reaches the caller without them', async () => {
+    mode = 'echo';
+    const secret = 'sekret-engine-token-0123456789';
+    const withToken = new UpstreamClient({ ...engine.client().settings, token: { scheme: 'literal', value: secret } }, { use: async (_ref, fn) => fn(Buffer.from(secret)) as never });
+    try {
+      const backend = standInBackend(withToken);
+      for (const read of [() => backend.instant(request({ query: 'up' })), () => backend.labelNames(request({})), () => backend.labelValues(request({ limit: '2' }), 'job')]) {
+        await assert.rejects(read(), (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'PROBECTL_ERR_METRICS_UPSTREAM_REFUSED', err.message);
+          assert.match(err.message, /bad request: authorization/);
+          assert.doesNotMatch(err.message, /sekret-engine-token/);
+          return true;
+        });
+      }
+    } finally {
+      await withToken.close();
+    }
   });
 });

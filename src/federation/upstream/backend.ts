@@ -280,7 +280,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       const q = scoped(r);
       const [lo, hi] = window(q, t, t, lookbackMs);
       await guard(r, q.selectors, lo, hi);
-      return passed(client.apiStream(r.tenant, '/api/v1/query', [['query', q.query], ['time', seconds(t)], ...lookback, ...timeout], r.signal, { gzip: r.acceptsGzip === true }), 'query');
+      return passed(client.apiStream(r.tenant, '/api/v1/query', [['query', q.query], ['time', seconds(t)], ...lookback, ...timeout], r.signal, { gzip: r.acceptsGzip === true, peek: 'json' }), 'query');
     },
 
     async range(r) {
@@ -294,7 +294,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       if (q.rangeVector) throw new QueryRefusedError('invalid', RANGE_VECTOR_IN_RANGE_QUERY);
       const [lo, hi] = window(q, startMs, endMs, lookbackMs);
       await guard(r, q.selectors, lo, hi);
-      return passed(client.apiStream(r.tenant, '/api/v1/query_range', [['query', q.query], ['start', seconds(startMs)], ['end', seconds(endMs)], ['step', `${stepMs / 1000}`], ...lookback, ...timeout], r.signal, { gzip: r.acceptsGzip === true }), 'query');
+      return passed(client.apiStream(r.tenant, '/api/v1/query_range', [['query', q.query], ['start', seconds(startMs)], ['end', seconds(endMs)], ['step', `${stepMs / 1000}`], ...lookback, ...timeout], r.signal, { gzip: r.acceptsGzip === true, peek: 'json' }), 'query');
     },
 
     async series(r) {
@@ -319,8 +319,8 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       const match = sets.length > 0 ? sets : [tenantOnly(r.tenant)];
       const params: Params = [...match.map((s): [string, string] => ['match[]', s]), ...win, ...limitParam(limit)];
       // Without a limit, passed on as it arrives: a tenant's label answer is not bounded by probectl, never held whole.
-      if (limit === 0) return passed(client.apiStream(r.tenant, '/api/v1/labels', params, r.signal, {}, 'labels'), 'labels');
-      return cutList(client.apiScan(r.tenant, '/api/v1/labels', params, r.signal, 'labels'), 'labels', limit);
+      if (limit === 0) return passed(client.apiStream(r.tenant, '/api/v1/labels', params, r.signal, { peek: 'json' }, 'labels'), 'labels');
+      return cutList(client.apiScan(r.tenant, '/api/v1/labels', params, r.signal, 'labels', { peek: 'json' }), 'labels', limit);
     },
 
     async labelValues(r, name) {
@@ -335,8 +335,8 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       const match = sets.length > 0 ? sets : [tenantOnly(r.tenant)];
       const path = `/api/v1/label/${encodeURIComponent(name)}/values`;
       const params: Params = [...match.map((s): [string, string] => ['match[]', s]), ...win, ...limitParam(limit)];
-      if (limit === 0) return passed(client.getStream(r.tenant, path, params, r.signal, {}, 'label values'), 'label values');
-      return cutList(client.getScan(r.tenant, path, params, r.signal, 'label values'), 'label values', limit);
+      if (limit === 0) return passed(client.getStream(r.tenant, path, params, r.signal, { peek: 'json' }, 'label values'), 'label values');
+      return cutList(client.getScan(r.tenant, path, params, r.signal, 'label values', { peek: 'json' }), 'label values', limit);
     },
 
     async exemplars(r) {
@@ -350,7 +350,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       await guard(r, sets, r.now - deps.lookbackMs, r.now);
       // Asked uncompressed (the engine is near), given instance="" where the engine wrote none (as
       // Prometheus and the embedded store do), then compressed here for a caller that takes gzip.
-      const body = await passed(client.getStream(r.tenant, '/federate', sets.map((s): [string, string] => ['match[]', s]), r.signal), 'federate');
+      const body = await passed(client.getStream(r.tenant, '/federate', sets.map((s): [string, string] => ['match[]', s]), r.signal, { peek: 'bytes' }), 'federate');
       if ('gzip' in body) return body; // only when asked for, which it was not
       const lines = withEmptyInstance(body);
       return r.acceptsGzip === true ? { gzip: gzipped(lines) } : lines;

@@ -69,7 +69,19 @@ interface CallInit {
 /** How a streamed answer may come: `gzip` asks the engine for a gzip body (the caller's client accepts one). */
 export interface StreamOptions {
   readonly gzip?: boolean;
+  /**
+   * The first bytes of a 2xx body (its first chunk) read before the answer is given, so that what is no answer is an error the
+   * caller can still hear as one: `bytes`, a body breaking off before them; `json` (a Prometheus API answer) also an
+   * empty body, and a Prometheus error body under 2xx (identity only) — the class of its errorType (bad_data 400,
+   * execution 422, not_found 404, not_acceptable 406) as the answer's status, anything else 503 unavailable.
+   */
+  readonly peek?: 'bytes' | 'json';
 }
+
+/** Bytes of the first bytes of a 2xx body that StreamOptions.peek looks at. */
+const PEEK_BYTES = 64;
+/** The HTTP status of each Prometheus errorType that is the caller's to fix (web/api/v1/api.go). */
+const ERROR_TYPE_STATUS: Readonly<Record<string, number>> = { bad_data: 400, execution: 422, not_found: 404, not_acceptable: 406 };
 
 /** A 2xx answer passed on as it arrives (UpstreamClient.apiStream, getStream). */
 export interface UpstreamStream {
@@ -237,9 +249,49 @@ export class UpstreamClient {
       return { status: res.status, headers: res.headers, body: Buffer.alloc(0) };
     }
     const translate = (err: unknown) => this.transportError(err, what);
+    const source = res.chunks();
+    const head: Buffer[] = [];
+    let ended = false;
+    if (opts.peek !== undefined) {
+      let size = 0;
+      let late = false;
+      const timer = deadline === 'headers' ? setTimeout(() => {
+        late = true;
+        res.cancel();
+      }, Math.max(1, this.settings.timeoutMs - (performance.now() - started))) : undefined;
+      try {
+        // The first bytes that come, not more: what the engine wrote so far is passed on while it still writes.
+        while (size === 0) {
+          const r = await source.next();
+          if (r.done === true) {
+            ended = true;
+            break;
+          }
+          head.push(r.value);
+          size += r.value.length;
+        }
+      } catch (err) {
+        throw translate(late ? new HttpClientError('timeout', res.origin, 'the answer did not begin in time') : err);
+      } finally {
+        clearTimeout(timer);
+      }
+      if (opts.peek === 'json' && encoding === 'identity') {
+        const start = Buffer.concat(head, size);
+        if (size === 0) throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine answered the ${what} with an empty body; retry`);
+        if (/^\s*\{\s*"status"\s*:\s*"error"/.test(start.toString('latin1', 0, PEEK_BYTES))) {
+          res.cancel();
+          // The rest of an error body is not waited for: what came with its first bytes is its message.
+          const type = /"errorType"\s*:\s*"([a-z_]{1,32})"/.exec(start.toString('utf8', 0, 65_536))?.[1];
+          const status = type === undefined ? undefined : ERROR_TYPE_STATUS[type];
+          if (status === undefined) throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine answered the ${what} with an error (${type ?? 'of no type'}) under HTTP ${res.status}; retry`);
+          return { status, headers: res.headers, body: withoutSentCredentials(start.subarray(0, MAX_UPSTREAM_ERROR_BYTES), headers) };
+        }
+      }
+    }
     async function* chunks(): AsyncGenerator<Buffer> {
       try {
-        yield* res.chunks();
+        yield* head;
+        if (!ended) yield* source;
       } catch (err) {
         throw translate(err);
       }
@@ -289,13 +341,13 @@ export class UpstreamClient {
    * included), so the reader may stop early (series answers: series-count.ts). `what` names the
    * call in messages.
    */
-  apiScan(tenant: string, path: string, params: Params, signal: AbortSignal | undefined, what: string): Promise<UpstreamAnswer | UpstreamStream> {
-    return this.callStreaming(this.apiUrl(path), tenant, { ...formCall(params, signal), what }, {}, 'whole');
+  apiScan(tenant: string, path: string, params: Params, signal: AbortSignal | undefined, what: string, opts: StreamOptions = {}): Promise<UpstreamAnswer | UpstreamStream> {
+    return this.callStreaming(this.apiUrl(path), tenant, { ...formCall(params, signal), what }, opts, 'whole');
   }
 
   /** As apiScan, as a GET (label values, which only takes GET). */
-  getScan(tenant: string, path: string, params: Params, signal: AbortSignal | undefined, what: string): Promise<UpstreamAnswer | UpstreamStream> {
-    return this.callStreaming(this.getUrl(path, params), tenant, { method: 'GET', headers: {}, signal, what }, {}, 'whole');
+  getScan(tenant: string, path: string, params: Params, signal: AbortSignal | undefined, what: string, opts: StreamOptions = {}): Promise<UpstreamAnswer | UpstreamStream> {
+    return this.callStreaming(this.getUrl(path, params), tenant, { method: 'GET', headers: {}, signal, what }, opts, 'whole');
   }
 
   /** `GET <url><path>?params` (federate, which only takes GET). */
