@@ -575,3 +575,27 @@ describe('metrics upstream mode: a 2xx read answer that is an error, empty, or b
     }
   });
 });
+
+describe('metrics upstream mode: a 2xx read answer announced gzip that is not', () => {
+  // Asked for gzip (the caller takes it), an engine or a proxy announcing gzip over a plain body: passed on as it
+  // came, the caller's client failed to decode a 200.
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.url?.endsWith('/api/v1/series')) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":[]}');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end('{"status":"success","data":{"resultType":"vector","result":[]}}');
+    });
+  });
+  const engine = useStandInEngine(server, { timeoutMs: 5000 });
+
+  it('is a 503 unavailable, never passed on as gzip', async () => {
+    const backend = engine.backend();
+    const r = { tenant: TENANT, now: Date.now(), acceptsGzip: true };
+    for (const read of [() => backend.instant({ ...r, params: new Map([['query', ['up']]]) }), () => backend.range({ ...r, params: new Map([['query', ['up']], ['start', ['1700000000']], ['end', ['1700003600']], ['step', ['60']]]) })]) {
+      await assert.rejects(read(), (err: Error & { code?: string }) => err.code === 'PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE' && /not gzip/.test(err.message));
+    }
+  });
+});

@@ -275,6 +275,12 @@ export class UpstreamClient {
       } finally {
         clearTimeout(timer);
       }
+      // A gzip body begins 1f 8b: anything else announced gzip would reach the caller as a body it cannot decode.
+      const magic = head[0];
+      if (encoding === 'gzip' && magic !== undefined && (magic[0] !== 0x1f || (magic.length > 1 && magic[1] !== 0x8b))) {
+        res.cancel();
+        throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine answered the ${what} with a body announced gzip that is not gzip; retry`);
+      }
       if (opts.peek === 'json' && encoding === 'identity') {
         const start = Buffer.concat(head, size);
         if (size === 0) throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine answered the ${what} with an empty body; retry`);
