@@ -599,3 +599,31 @@ describe('metrics upstream mode: a 2xx read answer announced gzip that is not', 
     }
   });
 });
+
+describe('metrics upstream mode: an error answer announced gzip that is not', () => {
+  // Decoded as gzip, the plain text gave nothing: the caller heard "the metrics engine refused the query: " and no reason.
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.url?.endsWith('/api/v1/series')) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":[]}');
+        return;
+      }
+      res.writeHead(422, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end('{"status":"error","errorType":"execution","error":"query processing would load too many samples into memory"}');
+    });
+  });
+  const engine = useStandInEngine(server, { timeoutMs: 5000 });
+
+  it('keeps the engine\'s message', async () => {
+    const backend = engine.backend();
+    const r = { tenant: TENANT, now: Date.now(), params: new Map([['query', ['up']]]) };
+    for (const acceptsGzip of [true, false]) {
+      await assert.rejects(backend.instant({ ...r, acceptsGzip }), (err: Error & { code?: string; status?: number }) => {
+        assert.equal(err.code, 'PROBECTL_ERR_METRICS_UPSTREAM_REFUSED');
+        assert.equal(err.status, 422);
+        assert.match(err.message, /would load too many samples into memory$/);
+        return true;
+      });
+    }
+  });
+});

@@ -210,7 +210,8 @@ export class UpstreamClient {
       clearTimeout(timer);
     }
     if (late) throw this.transportError(new HttpClientError('timeout', res.origin, 'the error answer did not end in time'), what, bodyIgnored);
-    if (encoding === 'gzip') body = await gunzipHead(body, MAX_UPSTREAM_ERROR_BYTES);
+    // Announced gzip but not gzip (no 1f 8b): the text as it came, which is the message.
+    if (encoding === 'gzip' && body[0] === 0x1f && body[1] === 0x8b) body = await gunzipHead(body, MAX_UPSTREAM_ERROR_BYTES);
     return { status: res.status, headers: res.headers, body: withoutSentCredentials(body, headers) };
   }
 
