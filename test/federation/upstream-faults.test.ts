@@ -459,13 +459,15 @@ describe('metrics upstream mode: a failing call is named in its error message', 
 describe('metrics upstream mode: an engine closing each keep-alive connection as its next request comes', () => {
   // A proxy or an engine closing an idle connection (its idle timeout) just as the next request comes on it, without
   // having said `Connection: close`: that request is reset before any answer, and the read was a 503 for the caller.
-  // Here every connection is closed so at its second request.
+  // Here every connection is closed so at its second request, by a reset or (every other one) a FIN.
   let received = 0;
+  let closed = 0;
   const served = new WeakSet<object>();
   const server = createServer((req, res) => {
     const socket = req.socket;
     if (served.has(socket)) {
-      socket.resetAndDestroy();
+      if (closed++ % 2 === 0) socket.resetAndDestroy();
+      else socket.destroySoon();
       return;
     }
     served.add(socket);
