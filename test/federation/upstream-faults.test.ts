@@ -500,7 +500,7 @@ describe('metrics upstream mode: an engine closing each keep-alive connection as
 describe('metrics upstream mode: a 2xx read answer that is an error, empty, or breaks off before its first byte', () => {
   // Passed on as they arrived, each was a 200 for the caller: a Prometheus error body under 200 (clients read an
   // "inconsistent body for response code"), an empty body where JSON is read, or a 200 whose body broke off at once.
-  let mode: 'bad_data' | 'unavailable' | 'empty' | 'reset' | 'echo' = 'bad_data';
+  let mode: 'bad_data' | 'unavailable' | 'empty' | 'reset' | 'echo' | 'trickle' = 'bad_data';
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
@@ -509,7 +509,18 @@ describe('metrics upstream mode: a 2xx read answer that is an error, empty, or b
         return;
       }
       res.writeHead(200, { 'content-type': 'application/json' });
-      if (mode === 'echo') res.end(JSON.stringify({ status: 'error', errorType: 'bad_data', error: `bad request: authorization ${req.headers.authorization ?? ''}` }));
+      if (mode === 'trickle') {
+        // An error under 200 that never ends, a byte every 100 ms.
+        res.write('{"status":"error","errorType":"bad_data","error":"');
+        const timer = setInterval(() => res.write('x'), 100);
+        res.once('close', () => clearInterval(timer));
+      } else if (mode === 'echo') {
+        // In two writes, the second a while after the first, cut inside the credential: two chunks for probectl.
+        const text = JSON.stringify({ status: 'error', errorType: 'bad_data', error: `bad request: authorization ${req.headers.authorization ?? ''}` });
+        const cut = text.indexOf('sekret') + 9;
+        res.write(text.slice(0, cut));
+        setTimeout(() => res.end(text.slice(cut)), 50);
+      }
       else if (mode === 'reset') {
         res.flushHeaders();
         setTimeout(() => res.socket?.resetAndDestroy(), 20);
@@ -558,6 +569,14 @@ describe('metrics upstream mode: a 2xx read answer that is an error, empty, or b
     }
   });
 
+  it('an error body under 200 that trickles without end is cut at PROBECTL_METRICS_UPSTREAM_TIMEOUT: timeout', async () => {
+    mode = 'trickle';
+    const backend = engine.backend();
+    const started = Date.now();
+    await assert.rejects(backend.instant(request({ query: 'up' })), (err: Error & { code?: string }) => err.code === 'PROBECTL_ERR_METRICS_UPSTREAM_TIMEOUT');
+    assert.ok(Date.now() - started < 8000, `answered after ${Date.now() - started} ms`);
+  });
+
   it('an error body echoing probectl\'s credentials reaches the caller without them', async () => {
     mode = 'echo';
     const secret = 'sekret-engine-token-0123456789';
@@ -568,7 +587,8 @@ describe('metrics upstream mode: a 2xx read answer that is an error, empty, or b
         await assert.rejects(read(), (err: Error & { code?: string }) => {
           assert.equal(err.code, 'PROBECTL_ERR_METRICS_UPSTREAM_REFUSED', err.message);
           assert.match(err.message, /bad request: authorization/);
-          assert.doesNotMatch(err.message, /sekret-engine-token/);
+          assert.doesNotMatch(err.message, /sekret/);
+          assert.match(err.message, /\[redacted\]/);
           return true;
         });
       }

@@ -216,6 +216,35 @@ export class UpstreamClient {
   }
 
   /**
+   * An error body whose first chunks (`head`) were read already: the rest of `source` to its end or
+   * MAX_UPSTREAM_ERROR_BYTES in all, within `leftMs` when given (the deadline of a streamed call
+   * ended with its headers); the connection is dropped after.
+   */
+  private async errorRest(res: HttpStreamResponse, source: AsyncGenerator<Buffer>, head: readonly Buffer[], leftMs: number | undefined, what: string): Promise<Buffer> {
+    const parts = [...head];
+    let size = parts.reduce((n, b) => n + b.length, 0);
+    let late = false;
+    const timer = leftMs === undefined ? undefined : setTimeout(() => {
+      late = true;
+      res.cancel();
+    }, Math.max(1, leftMs));
+    try {
+      while (size < MAX_UPSTREAM_ERROR_BYTES) {
+        const r = await source.next();
+        if (r.done === true) break;
+        parts.push(r.value);
+        size += r.value.length;
+      }
+    } catch (err) {
+      throw this.transportError(late ? new HttpClientError('timeout', res.origin, 'the error answer did not end in time') : err, what);
+    } finally {
+      clearTimeout(timer);
+      res.cancel();
+    }
+    return Buffer.concat(parts, size).subarray(0, MAX_UPSTREAM_ERROR_BYTES);
+  }
+
+  /**
    * The answer's content encoding when probectl can take it: identity, or gzip for an error
    * answer (decoded by finish) or a 2xx asked compressed (`gzip2xx`, passed on as is).
    * @throws ProbectlError PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE otherwise (the answer dropped)
@@ -286,12 +315,13 @@ export class UpstreamClient {
         const start = Buffer.concat(head, size);
         if (size === 0) throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine answered the ${what} with an empty body; retry`);
         if (/^\s*\{\s*"status"\s*:\s*"error"/.test(start.toString('latin1', 0, PEEK_BYTES))) {
-          res.cancel();
-          // The rest of an error body is not waited for: what came with its first bytes is its message.
-          const type = /"errorType"\s*:\s*"([a-z_]{1,32})"/.exec(start.toString('utf8', 0, 65_536))?.[1];
+          // Read on as an error answer is (finish): to its end or its first MAX_UPSTREAM_ERROR_BYTES, within what is left
+          // of the deadline — cut after its first chunk, a credential it echoes would be cut too, and escape redaction.
+          const error = await this.errorRest(res, source, head, deadline === 'headers' ? this.settings.timeoutMs - (performance.now() - started) : undefined, what);
+          const type = /"errorType"\s*:\s*"([a-z_]{1,32})"/.exec(error.toString('utf8', 0, 65_536))?.[1];
           const status = type === undefined ? undefined : ERROR_TYPE_STATUS[type];
           if (status === undefined) throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine answered the ${what} with an error (${type ?? 'of no type'}) under HTTP ${res.status}; retry`);
-          return { status, headers: res.headers, body: withoutSentCredentials(start.subarray(0, MAX_UPSTREAM_ERROR_BYTES), headers) };
+          return { status, headers: res.headers, body: withoutSentCredentials(error, headers) };
         }
       }
     }
