@@ -649,3 +649,25 @@ describe('metrics upstream mode: an error answer announced gzip that is not', ()
     }
   });
 });
+
+describe('metrics upstream mode: a remote-write answered 2xx in a content encoding probectl did not ask for', () => {
+  // Its body is never read, so its encoding does not matter: refused (503), the sender sent a batch the engine had
+  // taken again and again, each time refused alike — its queue stuck behind a proxy compressing answers.
+  let encoding = 'br';
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-encoding': encoding, 'content-length': '0' }).end();
+    });
+  });
+  const engine = useStandInEngine(server, { timeoutMs: 5000 });
+
+  it('is stored (204)', async () => {
+    const backend = engine.backend();
+    for (const e of ['br', 'deflate', 'x-gzip', 'snappy']) {
+      encoding = e;
+      const answer = await backend.write({ tenant: TENANT, now: Date.now(), contentType: REMOTE_WRITE_HEADERS['content-type'], contentEncoding: 'snappy', body: encodeWriteRequest([{ labels: { __name__: 'x' }, samples: [[Date.now(), 1]] }]), signal: AbortSignal.timeout(10_000) });
+      assert.equal(answer.status, 204, `${e}: ${String(answer.body)}`);
+    }
+  });
+});

@@ -261,7 +261,10 @@ export class UpstreamClient {
 
   private async call(url: URL, tenant: string, init: CallInit): Promise<UpstreamAnswer> {
     const { res, headers } = await this.open(url, tenant, { ...init, headers: { ...init.headers, 'accept-encoding': 'identity' } });
-    return this.finish(res, headers, init.what ?? 'query', this.encodingOf(res, init.bodyIgnored === true, init.what ?? 'query'), undefined, init.bodyIgnored === true);
+    const what = init.what ?? 'query';
+    // A 2xx body nobody reads (remote-write): its encoding, whatever it is, does not matter — the status is the answer.
+    const ignored = init.bodyIgnored === true && res.status >= 200 && res.status < 300;
+    return this.finish(res, headers, what, ignored ? 'identity' : this.encodingOf(res, init.bodyIgnored === true, what), undefined, init.bodyIgnored === true);
   }
 
   /** As call, but a 2xx body is passed on as it arrives instead of held whole. */
