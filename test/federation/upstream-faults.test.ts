@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:http';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, it, type TestContext } from 'node:test';
@@ -669,5 +669,36 @@ describe('metrics upstream mode: a remote-write answered 2xx in a content encodi
       const answer = await backend.write({ tenant: TENANT, now: Date.now(), contentType: REMOTE_WRITE_HEADERS['content-type'], contentEncoding: 'snappy', body: encodeWriteRequest([{ labels: { __name__: 'x' }, samples: [[Date.now(), 1]] }]), signal: AbortSignal.timeout(10_000) });
       assert.equal(answer.status, 204, `${e}: ${String(answer.body)}`);
     }
+  });
+});
+
+describe('metrics upstream mode: an error answer in a content encoding probectl cannot read', () => {
+  // The status is the engine's answer even when its text cannot be read: a refused remote-write made a 503, the
+  // sender retried for ever a batch the engine refuses (its shard stuck behind it) instead of dropping it.
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.url?.endsWith('/api/v1/series')) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":[]}');
+        return;
+      }
+      res.writeHead(req.url?.endsWith('/api/v1/write') ? 400 : 422, { 'content-type': 'text/plain', 'content-encoding': 'br' }).end(brotliCompressSync('out of order sample'));
+    });
+  });
+  const engine = useStandInEngine(server, { timeoutMs: 5000 });
+
+  it('keeps the engine\'s status: a refused remote-write 400 (the sender drops it), a refused query 422', async () => {
+    const backend = engine.backend();
+    await assert.rejects(backend.write({ tenant: TENANT, now: Date.now(), contentType: REMOTE_WRITE_HEADERS['content-type'], contentEncoding: 'snappy', body: encodeWriteRequest([{ labels: { __name__: 'x' }, samples: [[Date.now(), 1]] }]) }), (err: Error & { code?: string; status?: number }) => {
+      assert.equal(err.code, 'PROBECTL_ERR_METRICS_UPSTREAM_REFUSED', err.message);
+      assert.equal(err.status, 400);
+      return true;
+    });
+    await assert.rejects(backend.instant({ tenant: TENANT, now: Date.now(), params: new Map([['query', ['up']]]) }), (err: Error & { code?: string; status?: number }) => {
+      assert.equal(err.code, 'PROBECTL_ERR_METRICS_UPSTREAM_REFUSED', err.message);
+      assert.equal(err.status, 422);
+      assert.match(err.message, /content encoding br/);
+      return true;
+    });
   });
 });

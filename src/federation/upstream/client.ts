@@ -174,7 +174,7 @@ export class UpstreamClient {
    * deadline, for an error answer of a call whose deadline ended with the headers (streamed) —
    * an engine trickling its error message must not hold the read for ever.
    */
-  private async finish(res: HttpStreamResponse, headers: Record<string, string>, what: string, encoding: 'identity' | 'gzip', leftMs?: number, bodyIgnored = false): Promise<UpstreamAnswer> {
+  private async finish(res: HttpStreamResponse, headers: Record<string, string>, what: string, encoding: 'identity' | 'gzip' | 'unreadable', leftMs?: number, bodyIgnored = false): Promise<UpstreamAnswer> {
     if (res.status < 300 && bodyIgnored) {
       // A body nobody reads (remote-write's 2xx): the status is the answer (the engine took the batch). Read no further
       // than an error's and for at most IGNORED_BODY_MS (so the connection may be kept); one that trickles, or breaks
@@ -195,6 +195,11 @@ export class UpstreamClient {
       } catch (err) {
         throw this.transportError(err, what, bodyIgnored);
       }
+    }
+    if (encoding === 'unreadable') {
+      // Its status is the answer (a refused remote-write must stay refused, or its sender retries it for ever); its text is not read.
+      res.cancel();
+      return { status: res.status, headers: res.headers, body: Buffer.from(`(an answer in content encoding ${contentEncoding(res.headers).replace(/[^a-z0-9._-]/g, '').slice(0, 32)}, not read)`) };
     }
     let body: Buffer;
     let late = false;
@@ -246,16 +251,19 @@ export class UpstreamClient {
 
   /**
    * The answer's content encoding when probectl can take it: identity, or gzip for an error
-   * answer (decoded by finish) or a 2xx asked compressed (`gzip2xx`, passed on as is).
-   * @throws ProbectlError PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE otherwise (the answer dropped)
+   * answer (decoded by finish) or a 2xx asked compressed (`gzip2xx`, passed on as is); an error
+   * answer in any other is `unreadable` (its status still the answer: finish reads none of it).
+   * @throws ProbectlError PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE for a 2xx in another (the answer dropped)
    */
-  private encodingOf(res: HttpStreamResponse, gzip2xx: boolean, what: string): 'identity' | 'gzip' {
+  private encodingOf(res: HttpStreamResponse, gzip2xx: boolean, what: string): 'identity' | 'gzip' | 'unreadable' {
     const encoding = contentEncoding(res.headers);
     if (encoding === 'identity') return 'identity';
-    if (encoding === 'gzip' && (gzip2xx || res.status < 200 || res.status >= 300)) return 'gzip';
-    res.cancel();
+    const error = res.status < 200 || res.status >= 300;
+    if (encoding === 'gzip' && (gzip2xx || error)) return 'gzip';
     // A lasting misconfiguration (a proxy compressing on its own): the operator learns which call and what came.
     this.log?.warn({ origin: res.origin, call: what, status: res.status, content_encoding: encoding.slice(0, 64), asked: gzip2xx ? 'gzip' : 'identity' }, 'metrics upstream answered in a content encoding probectl did not ask for');
+    if (error) return 'unreadable';
+    res.cancel();
     throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine answered the ${what} with a content encoding probectl did not ask for; retry`);
   }
 
