@@ -702,3 +702,23 @@ describe('metrics upstream mode: an error answer in a content encoding probectl 
     });
   });
 });
+
+describe('metrics upstream mode: a read reset after the engine worked on it a while', () => {
+  // Not a kept-alive connection closed as the request came but the engine (or its process) dying under this read —
+  // a query that exhausts its memory: sent again, it would be evaluated, and kill the engine, once per retry.
+  let received = 0;
+  const server = createServer((req) => {
+    req.resume();
+    req.on('end', () => {
+      received += 1;
+      setTimeout(() => req.socket.resetAndDestroy(), 1200);
+    });
+  });
+  const engine = useStandInEngine(server, { timeoutMs: 10_000 });
+
+  it('is not sent again: 503 unavailable after one request', async () => {
+    const backend = engine.backend();
+    await assert.rejects(backend.labelValues({ tenant: TENANT, now: Date.now(), params: new Map([['limit', ['5']]]) }, 'job'), (err: Error & { code?: string }) => err.code === 'PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE');
+    assert.equal(received, 1);
+  });
+});

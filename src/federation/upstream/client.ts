@@ -9,9 +9,9 @@
  * `classify` turns the engine's answer into probectl's: 2xx passes; 401/403 (probectl's own
  * credentials), 408, 429, 5xx, unreachable → PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE (503);
  * past the deadline → PROBECTL_ERR_METRICS_UPSTREAM_TIMEOUT (503, the call cancelled); any other
- * 4xx → PROBECTL_ERR_METRICS_UPSTREAM_REFUSED with the engine's status. A read reset before any
- * answer (a kept-alive connection the engine or a proxy closed as the request came) is sent again,
- * at most RESET_RETRIES times, within its deadline. Messages never carry the
+ * 4xx → PROBECTL_ERR_METRICS_UPSTREAM_REFUSED with the engine's status. A read reset at once, before
+ * any answer (a kept-alive connection the engine or a proxy closed as the request came), is sent
+ * again, at most RESET_RETRIES times, within its deadline. Messages never carry the
  * engine's address path, the credentials (anything the request sent is cut out) or a label set
  * (each `{…}`, `metric[…=…]` and `name="value"` / `name=value` pair of the engine's message is
  * elided, so no series is named).
@@ -43,6 +43,8 @@ export const UPSTREAM_READ_CONNECTIONS = 32;
 export const UPSTREAM_WRITE_CONNECTIONS = 32;
 /** Times a read reset before any answer (a kept-alive connection closed under it) is sent again. */
 const RESET_RETRIES = 3;
+/** A reset this soon after a read was sent (ms) is a kept-alive connection closed as it came, not the engine failing on it. */
+const RESET_AT_ONCE_MS = 1000;
 /** Longest a remote-write's 2xx body (read only to keep its connection) is waited for before it is dropped with the connection. */
 const IGNORED_BODY_MS = 1000;
 /** Most of an error answer kept (its message is cut to MAX_MESSAGE anyway): the rest is dropped unread with its connection. */
@@ -152,15 +154,16 @@ export class UpstreamClient {
     const send = (ms: number) => http.stream(url, { method: init.method, headers, ...(init.body !== undefined ? { body: init.body } : {}), ...(init.signal ? { signal: init.signal } : {}), ...(init.streamed ? { deadline: 'headers' as const } : {}), timeoutMs: ms });
     try {
       for (let attempt = 0; ; attempt++) {
-        const left = Math.floor(timeoutMs - (performance.now() - started));
+        const sent = performance.now();
         try {
-          return { res: await send(Math.max(1, left)), headers };
+          return { res: await send(Math.max(1, Math.floor(timeoutMs - (sent - started)))), headers };
         } catch (err) {
-          // A read (safe to send again) reset before any answer: a kept-alive connection the engine or a proxy closed
-          // as the request came (an idle timeout meeting it). Sent again, on what is left of the deadline: the next
-          // kept connection may have been closed alike, so a few times.
-          const still = Math.floor(timeoutMs - (performance.now() - started));
-          if (init.write === true || !resetBeforeAnswer(err) || init.signal?.aborted === true || still < 1 || attempt >= RESET_RETRIES) throw err;
+          // A read (safe to send again) reset at once, before any answer: a kept-alive connection the engine or a proxy
+          // closed as the request came (an idle timeout meeting it). Sent again, on what is left of the deadline: the
+          // next kept connection may have been closed alike, so a few times. A reset after the engine worked on it a
+          // while is the engine dying under it (a query exhausting its memory): never sent again.
+          const now = performance.now();
+          if (init.write === true || !resetBeforeAnswer(err) || init.signal?.aborted === true || now - sent > RESET_AT_ONCE_MS || timeoutMs - (now - started) < 1 || attempt >= RESET_RETRIES) throw err;
         }
       }
     } catch (err) {
