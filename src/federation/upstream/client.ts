@@ -224,12 +224,12 @@ export class UpstreamClient {
   }
 
   /**
-   * An error body whose first chunks (`head`) were read already: the rest of `source` to its end or
+   * An error body whose first chunks (`firstChunks`) were read already: the rest of `source` to its end or
    * MAX_UPSTREAM_ERROR_BYTES in all, within `leftMs` when given (the deadline of a streamed call
    * ended with its headers); the connection is dropped after.
    */
-  private async errorRest(res: HttpStreamResponse, source: AsyncGenerator<Buffer>, head: readonly Buffer[], leftMs: number | undefined, what: string): Promise<Buffer> {
-    const parts = [...head];
+  private async errorRest(res: HttpStreamResponse, source: AsyncGenerator<Buffer>, firstChunks: readonly Buffer[], leftMs: number | undefined, what: string): Promise<Buffer> {
+    const parts = [...firstChunks];
     let size = parts.reduce((n, b) => n + b.length, 0);
     let late = false;
     const timer = leftMs === undefined ? undefined : setTimeout(() => {
@@ -294,7 +294,7 @@ export class UpstreamClient {
     }
     const translate = (err: unknown) => this.transportError(err, what);
     const source = res.chunks();
-    const head: Buffer[] = [];
+    const firstChunks: Buffer[] = [];
     let ended = false;
     if (opts.peek !== undefined) {
       let size = 0;
@@ -311,7 +311,7 @@ export class UpstreamClient {
             ended = true;
             break;
           }
-          head.push(r.value);
+          firstChunks.push(r.value);
           size += r.value.length;
         }
       } catch (err) {
@@ -320,18 +320,18 @@ export class UpstreamClient {
         clearTimeout(timer);
       }
       // A gzip body begins 1f 8b: anything else announced gzip would reach the caller as a body it cannot decode.
-      const magic = head[0];
+      const magic = firstChunks[0];
       if (encoding === 'gzip' && magic !== undefined && (magic[0] !== 0x1f || (magic.length > 1 && magic[1] !== 0x8b))) {
         res.cancel();
         throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine answered the ${what} with a body announced gzip that is not gzip; retry`);
       }
       if (opts.peek === 'json' && encoding === 'identity') {
-        const start = Buffer.concat(head, size);
+        const start = Buffer.concat(firstChunks, size);
         if (size === 0) throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine answered the ${what} with an empty body; retry`);
         if (/^\s*\{\s*"status"\s*:\s*"error"/.test(start.toString('latin1', 0, PEEK_BYTES))) {
           // Read on as an error answer is (finish): to its end or its first MAX_UPSTREAM_ERROR_BYTES, within what is left
           // of the deadline — cut after its first chunk, a credential it echoes would be cut too, and escape redaction.
-          const error = await this.errorRest(res, source, head, deadline === 'headers' ? this.settings.timeoutMs - (performance.now() - started) : undefined, what);
+          const error = await this.errorRest(res, source, firstChunks, deadline === 'headers' ? this.settings.timeoutMs - (performance.now() - started) : undefined, what);
           const type = /"errorType"\s*:\s*"([a-z_]{1,32})"/.exec(error.toString('utf8', 0, 65_536))?.[1];
           const status = type === undefined ? undefined : ERROR_TYPE_STATUS[type];
           if (status === undefined) throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine answered the ${what} with an error (${type ?? 'of no type'}) under HTTP ${res.status}; retry`);
@@ -341,7 +341,7 @@ export class UpstreamClient {
     }
     async function* chunks(): AsyncGenerator<Buffer> {
       try {
-        yield* head;
+        yield* firstChunks;
         if (!ended) yield* source;
       } catch (err) {
         throw translate(err);
