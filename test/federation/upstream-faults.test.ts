@@ -5,12 +5,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:http';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, it, type TestContext } from 'node:test';
 import { withoutQuoted } from '../../src/federation/upstream/backend.ts';
-import { engineMessage, MAX_UPSTREAM_ERROR_BYTES } from '../../src/federation/upstream/client.ts';
+import { engineMessage, MAX_UPSTREAM_ERROR_BYTES, UpstreamClient } from '../../src/federation/upstream/client.ts';
 import { checkUpstream } from '../../src/federation/upstream/check.ts';
 import { ProbectlError } from '../../src/core/errors.ts';
 import { startTestApp, tenantWithToken, type TestApp } from '../helpers/app.ts';
@@ -400,5 +400,408 @@ describe('metrics upstream mode: a 2xx answer that is not the engine API\'s (a p
       assert.match(err.message, /metrics upstream check failed: the query API at http:\/\/127\.0\.0\.1:\d+ \(PROBECTL_METRICS_UPSTREAM_URL\): the metrics engine answered the query with text\/html/);
       return true;
     });
+  });
+});
+
+describe('metrics upstream mode: reads answered with a 2xx other than 200', () => {
+  // Prometheus answers its API (and /federate) 200; a 204 or 205 has no body, a 206 a part of one: passed on, the
+  // caller got a 200 with an empty or partial body where it reads JSON.
+  let status = 204;
+  /** The series API answers 200 (the guard's count) but for the series read itself. */
+  let seriesToo = false;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.url?.endsWith('/api/v1/series') && !seriesToo) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":[]}');
+        return;
+      }
+      if (status === 206) res.writeHead(206, { 'content-type': 'application/json', 'content-range': 'bytes 0-9/100' }).end('{"status":"');
+      else res.writeHead(status).end();
+    });
+  });
+  const engine = useStandInEngine(server, { timeoutMs: 5000 });
+  const request = (params: Record<string, string>) => ({ tenant: TENANT, now: Date.now(), params: new Map(Object.entries(params).map(([k, v]) => [k, [v]])) });
+
+  it('each is a Prometheus-shaped 503 unavailable naming the status, never an empty or partial 200', async () => {
+    const backend = engine.backend();
+    const reads: Array<[string, () => Promise<unknown>]> = [
+      ['query', () => backend.instant(request({ query: 'up' }))],
+      ['query_range', () => backend.range(request({ query: 'up', start: '1700000000', end: '1700003600', step: '60' }))],
+      ['series', () => backend.series(request({ 'match[]': 'up' }))],
+      ['labels', () => backend.labelNames(request({}))],
+      ['labels with limit', () => backend.labelNames(request({ limit: '2' }))],
+      ['label values', () => backend.labelValues(request({}), 'job')],
+      ['label values with limit', () => backend.labelValues(request({ limit: '2' }), 'job')],
+      ['federate', () => backend.federate(request({ 'match[]': 'up' }))],
+    ];
+    for (const s of [204, 205, 206]) {
+      status = s;
+      for (const [name, read] of reads) {
+        seriesToo = name === 'series';
+        await assert.rejects(read(), (err: Error & { code?: string; status?: number }) => {
+          assert.equal(err.code, 'PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `${s} ${name}: ${err.message}`);
+          assert.equal(err.status, 503);
+          assert.match(err.message, new RegExp(`HTTP ${s}`));
+          return true;
+        }, `${s} ${name}`);
+      }
+    }
+  });
+});
+
+describe('metrics upstream mode: a remote-write answered 2xx whose body trickles or breaks off', () => {
+  // The status is the engine's answer: it took the batch. A body trickling (a byte every 100 ms, never silent long
+  // enough for an idle timeout) or cut by a reset must not turn the write into a 503 at the deadline (the sender
+  // then sends a stored batch again, and each of its writes holds a write slot for the whole deadline).
+  let mode: 'trickle' | 'reset' = 'trickle';
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('stored');
+      if (mode === 'reset') {
+        setTimeout(() => res.socket?.resetAndDestroy(), 20);
+        return;
+      }
+      const timer = setInterval(() => res.write('.'), 100);
+      res.once('close', () => clearInterval(timer));
+    });
+  });
+  const engine = useStandInEngine(server, { timeoutMs: 3000 });
+
+  it('is stored (204) well within the deadline', async () => {
+    const backend = engine.backend();
+    for (const m of ['trickle', 'reset'] as const) {
+      mode = m;
+      const started = Date.now();
+      const answer = await backend.write({ tenant: TENANT, now: Date.now(), contentType: REMOTE_WRITE_HEADERS['content-type'], contentEncoding: 'snappy', body: encodeWriteRequest([{ labels: { __name__: 'x' }, samples: [[Date.now(), 1]] }]), signal: AbortSignal.timeout(10_000) });
+      assert.equal(answer.status, 204, `${m}: ${String(answer.body)}`);
+      assert.ok(Date.now() - started < 2000, `${m}: answered after ${Date.now() - started} ms`);
+    }
+  });
+});
+
+describe('metrics upstream mode: limit on labels and label values against a large answer that is not a list', () => {
+  // An answer that is not a list is passed on unchanged; read whole to do so, one of the 256 MiB an answer may
+  // have was held in probectl for each such read at once.
+  const CAP = 64 * 1_048_576;
+  let answer: PumpProgress = { written: 0, ended: false };
+  let shape: 'object' | 'string' = 'object';
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      if (shape === 'object') answer = pumpAnswer(res, '{"status":"success","data":{', Buffer.from('"key":"value-of-the-key",'.repeat(2000)), CAP, '"last":"x"}}');
+      else answer = pumpAnswer(res, '{"status":"success","data":"', Buffer.alloc(65_536, 0x78), CAP, '"}');
+    });
+  });
+  const engine = useStandInEngine(server, { timeoutMs: 20_000 });
+
+  it('is refused 503 unavailable after a bounded read, never held whole', async () => {
+    const backend = engine.backend();
+    const request = { tenant: TENANT, now: Date.now(), params: new Map([['limit', ['2']]]) };
+    for (const s of ['object', 'string'] as const) {
+      shape = s;
+      for (const [name, read] of [['label values', () => backend.labelValues(request, 'id')], ['labels', () => backend.labelNames(request)]] as const) {
+        await assert.rejects(read(), (err: Error & { code?: string }) => err.code === 'PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE' && err.message.includes(name), `${s} ${name}`);
+        assert.equal(answer.ended, false, `${s} ${name}: the engine's whole answer (${(answer.written / 1e6).toFixed(0)} MB) was read`);
+        assert.ok(answer.written < 16 * 1_048_576, `${s} ${name}: the engine wrote ${(answer.written / 1e6).toFixed(0)} MB before probectl stopped reading`);
+      }
+    }
+  });
+});
+
+describe('metrics upstream mode: a failing call is named in its error message', () => {
+  // Labels, label values and federate passed on as they arrive were all "query" in their errors ("query timed out").
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.url?.endsWith('/api/v1/series')) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":[]}');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'br' }).end('x');
+    });
+  });
+  const engine = useStandInEngine(server, { timeoutMs: 5000 });
+  const request = (params: Record<string, string>) => ({ tenant: TENANT, now: Date.now(), params: new Map(Object.entries(params).map(([k, v]) => [k, [v]])) });
+
+  it('labels, label values and federate without limit say which call failed', async () => {
+    const backend = engine.backend();
+    for (const [name, read] of [['labels', () => backend.labelNames(request({}))], ['label values', () => backend.labelValues(request({}), 'job')], ['federate', () => backend.federate(request({ 'match[]': 'up' }))]] as const) {
+      await assert.rejects(read(), (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE');
+        assert.match(err.message, new RegExp(`answered the ${name} with a content encoding`));
+        return true;
+      }, name);
+    }
+  });
+});
+
+describe('metrics upstream mode: an engine closing each keep-alive connection as its next request comes', () => {
+  // A proxy or an engine closing an idle connection (its idle timeout) just as the next request comes on it, without
+  // having said `Connection: close`: that request is reset before any answer, and the read was a 503 for the caller.
+  // Here every connection is closed so at its second request, by a reset or (every other one) a FIN.
+  let received = 0;
+  let closed = 0;
+  const served = new WeakSet<object>();
+  const server = createServer((req, res) => {
+    const socket = req.socket;
+    if (served.has(socket)) {
+      if (closed++ % 2 === 0) socket.resetAndDestroy();
+      else socket.destroySoon();
+      return;
+    }
+    served.add(socket);
+    req.resume();
+    req.on('end', () => {
+      received += 1;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(req.url?.endsWith('/api/v1/series') ? '{"status":"success","data":[]}' : '{"status":"success","data":["a"]}');
+    });
+  });
+  const engine = useStandInEngine(server, { timeoutMs: 5000 });
+  const request = (params: Record<string, string>) => ({ tenant: TENANT, now: Date.now(), params: new Map(Object.entries(params).map(([k, v]) => [k, [v]])) });
+
+  it('reads on a connection the engine closed are sent again on a new one: every read answered', async () => {
+    const backend = engine.backend();
+    const failures: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      for (const read of [() => backend.labelNames(request({ limit: '5' })), () => backend.labelValues(request({ limit: '5' }), 'job'), () => backend.series(request({ 'match[]': 'up' })), () => backend.instant(request({ query: `up{job="${i}"}` }))]) {
+        try {
+          await read();
+        } catch (err) {
+          failures.push((err as Error).message);
+        }
+      }
+    }
+    assert.deepEqual(failures, [], `${failures.length} of 400 reads failed (${received} requests reached the engine)`);
+  });
+});
+
+describe('metrics upstream mode: a 2xx read answer that is an error, empty, or breaks off before its first byte', () => {
+  // Passed on as they arrived, each was a 200 for the caller: a Prometheus error body under 200 (clients read an
+  // "inconsistent body for response code"), an empty body where JSON is read, or a 200 whose body broke off at once.
+  let mode: 'bad_data' | 'unavailable' | 'empty' | 'reset' | 'echo' | 'trickle' = 'bad_data';
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.url?.endsWith('/api/v1/series')) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":[]}');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      if (mode === 'trickle') {
+        // An error under 200 that never ends, a byte every 100 ms.
+        res.write('{"status":"error","errorType":"bad_data","error":"');
+        const timer = setInterval(() => res.write('x'), 100);
+        res.once('close', () => clearInterval(timer));
+      } else if (mode === 'echo') {
+        // In two writes, the second a while after the first, cut inside the credential: two chunks for probectl.
+        const text = JSON.stringify({ status: 'error', errorType: 'bad_data', error: `bad request: authorization ${req.headers.authorization ?? ''}` });
+        const cut = text.indexOf('sekret') + 9;
+        res.write(text.slice(0, cut));
+        setTimeout(() => res.end(text.slice(cut)), 50);
+      }
+      else if (mode === 'reset') {
+        res.flushHeaders();
+        setTimeout(() => res.socket?.resetAndDestroy(), 20);
+      } else if (mode === 'empty') res.end();
+      else res.end(JSON.stringify({ status: 'error', errorType: mode, error: `1:5: parse error near {job="secret-job"} (${mode})` }));
+    });
+  });
+  const engine = useStandInEngine(server, { timeoutMs: 5000 });
+  const request = (params: Record<string, string>) => ({ tenant: TENANT, now: Date.now(), params: new Map(Object.entries(params).map(([k, v]) => [k, [v]])) });
+  const drain = async (body: unknown): Promise<string> => {
+    if (typeof body === 'string' || Buffer.isBuffer(body)) return String(body);
+    const parts: Buffer[] = [];
+    for await (const c of ('gzip' in (body as object) ? (body as { gzip: AsyncIterable<Buffer> }).gzip : body as AsyncIterable<Buffer>)) parts.push(c);
+    return Buffer.concat(parts).toString('utf8');
+  };
+
+  it('is probectl\'s error before any byte is passed on: the engine\'s class and cleaned message for an error body, 503 unavailable otherwise', async () => {
+    const backend = engine.backend();
+    const json: Array<[string, () => Promise<unknown>]> = [
+      ['query', () => backend.instant(request({ query: 'up' }))],
+      ['query', () => backend.range(request({ query: 'up', start: '1700000000', end: '1700003600', step: '60' }))],
+      ['labels', () => backend.labelNames(request({}))],
+      ['labels', () => backend.labelNames(request({ limit: '2' }))],
+      ['label values', () => backend.labelValues(request({}), 'job')],
+      ['label values', () => backend.labelValues(request({ limit: '2' }), 'job')],
+    ];
+    for (const m of ['bad_data', 'unavailable', 'empty', 'reset'] as const) {
+      mode = m;
+      const reads = m === 'reset' ? [...json, ['federate', () => backend.federate(request({ 'match[]': 'up' }))] as [string, () => Promise<unknown>]] : json;
+      for (const [name, read] of reads) {
+        // Refused by the handler (never a body that fails while it is written).
+        const outcome = await read().then((body) => drain(body).then((text) => `passed on: ${text}`, (err: Error) => `failed while passed on: ${err.message}`), (err: Error & { code?: string; status?: number }) => err);
+        assert.ok(outcome instanceof Error, `${m} ${name}: ${String(outcome)}`);
+        const err = outcome as Error & { code?: string; status?: number };
+        if (m === 'bad_data') {
+          assert.equal(err.code, 'PROBECTL_ERR_METRICS_UPSTREAM_REFUSED', `${m} ${name}: ${err.message}`);
+          assert.equal(err.status, 400);
+          assert.match(err.message, /parse error near \{…\}/);
+          assert.doesNotMatch(err.message, /secret-job/);
+        } else {
+          assert.equal(err.code, 'PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `${m} ${name}: ${err.message}`);
+          assert.equal(err.status, 503);
+          if (m !== 'reset') assert.ok(err.message.includes(name), `${m} ${name}: ${err.message}`);
+        }
+      }
+    }
+  });
+
+  it('an error body under 200 that trickles without end is cut at PROBECTL_METRICS_UPSTREAM_TIMEOUT: timeout', async () => {
+    mode = 'trickle';
+    const backend = engine.backend();
+    const started = Date.now();
+    await assert.rejects(backend.instant(request({ query: 'up' })), (err: Error & { code?: string }) => err.code === 'PROBECTL_ERR_METRICS_UPSTREAM_TIMEOUT');
+    assert.ok(Date.now() - started < 8000, `answered after ${Date.now() - started} ms`);
+  });
+
+  it('an error body echoing probectl\'s credentials reaches the caller without them', async () => {
+    mode = 'echo';
+    const secret = 'sekret-engine-token-0123456789';
+    const withToken = new UpstreamClient({ ...engine.client().settings, token: { scheme: 'literal', value: secret } }, { use: async (_ref, fn) => fn(Buffer.from(secret)) as never });
+    try {
+      const backend = standInBackend(withToken);
+      for (const read of [() => backend.instant(request({ query: 'up' })), () => backend.labelNames(request({})), () => backend.labelValues(request({ limit: '2' }), 'job')]) {
+        await assert.rejects(read(), (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'PROBECTL_ERR_METRICS_UPSTREAM_REFUSED', err.message);
+          assert.match(err.message, /bad request: authorization/);
+          assert.doesNotMatch(err.message, /sekret/);
+          assert.match(err.message, /\[redacted\]/);
+          return true;
+        });
+      }
+    } finally {
+      await withToken.close();
+    }
+  });
+});
+
+describe('metrics upstream mode: a 2xx read answer announced gzip that is not', () => {
+  // Asked for gzip (the caller takes it), an engine or a proxy announcing gzip over a plain body: passed on as it
+  // came, the caller's client failed to decode a 200.
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.url?.endsWith('/api/v1/series')) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":[]}');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end('{"status":"success","data":{"resultType":"vector","result":[]}}');
+    });
+  });
+  const engine = useStandInEngine(server, { timeoutMs: 5000 });
+
+  it('is a 503 unavailable, never passed on as gzip', async () => {
+    const backend = engine.backend();
+    const r = { tenant: TENANT, now: Date.now(), acceptsGzip: true };
+    for (const read of [() => backend.instant({ ...r, params: new Map([['query', ['up']]]) }), () => backend.range({ ...r, params: new Map([['query', ['up']], ['start', ['1700000000']], ['end', ['1700003600']], ['step', ['60']]]) })]) {
+      await assert.rejects(read(), (err: Error & { code?: string }) => err.code === 'PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE' && /not gzip/.test(err.message));
+    }
+  });
+});
+
+describe('metrics upstream mode: an error answer announced gzip that is not', () => {
+  // Decoded as gzip, the plain text gave nothing: the caller heard "the metrics engine refused the query: " and no reason.
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.url?.endsWith('/api/v1/series')) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":[]}');
+        return;
+      }
+      res.writeHead(422, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end('{"status":"error","errorType":"execution","error":"query processing would load too many samples into memory"}');
+    });
+  });
+  const engine = useStandInEngine(server, { timeoutMs: 5000 });
+
+  it('keeps the engine\'s message', async () => {
+    const backend = engine.backend();
+    const r = { tenant: TENANT, now: Date.now(), params: new Map([['query', ['up']]]) };
+    for (const acceptsGzip of [true, false]) {
+      await assert.rejects(backend.instant({ ...r, acceptsGzip }), (err: Error & { code?: string; status?: number }) => {
+        assert.equal(err.code, 'PROBECTL_ERR_METRICS_UPSTREAM_REFUSED');
+        assert.equal(err.status, 422);
+        assert.match(err.message, /would load too many samples into memory$/);
+        return true;
+      });
+    }
+  });
+});
+
+describe('metrics upstream mode: a remote-write answered 2xx in a content encoding probectl did not ask for', () => {
+  // Its body is never read, so its encoding does not matter: refused (503), the sender sent a batch the engine had
+  // taken again and again, each time refused alike — its queue stuck behind a proxy compressing answers.
+  let encoding = 'br';
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-encoding': encoding, 'content-length': '0' }).end();
+    });
+  });
+  const engine = useStandInEngine(server, { timeoutMs: 5000 });
+
+  it('is stored (204)', async () => {
+    const backend = engine.backend();
+    for (const e of ['br', 'deflate', 'x-gzip', 'snappy']) {
+      encoding = e;
+      const answer = await backend.write({ tenant: TENANT, now: Date.now(), contentType: REMOTE_WRITE_HEADERS['content-type'], contentEncoding: 'snappy', body: encodeWriteRequest([{ labels: { __name__: 'x' }, samples: [[Date.now(), 1]] }]), signal: AbortSignal.timeout(10_000) });
+      assert.equal(answer.status, 204, `${e}: ${String(answer.body)}`);
+    }
+  });
+});
+
+describe('metrics upstream mode: an error answer in a content encoding probectl cannot read', () => {
+  // The status is the engine's answer even when its text cannot be read: a refused remote-write made a 503, the
+  // sender retried for ever a batch the engine refuses (its shard stuck behind it) instead of dropping it.
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.url?.endsWith('/api/v1/series')) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":[]}');
+        return;
+      }
+      res.writeHead(req.url?.endsWith('/api/v1/write') ? 400 : 422, { 'content-type': 'text/plain', 'content-encoding': 'br' }).end(brotliCompressSync('out of order sample'));
+    });
+  });
+  const engine = useStandInEngine(server, { timeoutMs: 5000 });
+
+  it('keeps the engine\'s status: a refused remote-write 400 (the sender drops it), a refused query 422', async () => {
+    const backend = engine.backend();
+    await assert.rejects(backend.write({ tenant: TENANT, now: Date.now(), contentType: REMOTE_WRITE_HEADERS['content-type'], contentEncoding: 'snappy', body: encodeWriteRequest([{ labels: { __name__: 'x' }, samples: [[Date.now(), 1]] }]) }), (err: Error & { code?: string; status?: number }) => {
+      assert.equal(err.code, 'PROBECTL_ERR_METRICS_UPSTREAM_REFUSED', err.message);
+      assert.equal(err.status, 400);
+      return true;
+    });
+    await assert.rejects(backend.instant({ tenant: TENANT, now: Date.now(), params: new Map([['query', ['up']]]) }), (err: Error & { code?: string; status?: number }) => {
+      assert.equal(err.code, 'PROBECTL_ERR_METRICS_UPSTREAM_REFUSED', err.message);
+      assert.equal(err.status, 422);
+      assert.match(err.message, /content encoding br/);
+      return true;
+    });
+  });
+});
+
+describe('metrics upstream mode: a read reset after the engine worked on it a while', () => {
+  // Not a kept-alive connection closed as the request came but the engine (or its process) dying under this read —
+  // a query that exhausts its memory: sent again, it would be evaluated, and kill the engine, once per retry.
+  let received = 0;
+  const server = createServer((req) => {
+    req.resume();
+    req.on('end', () => {
+      received += 1;
+      setTimeout(() => req.socket.resetAndDestroy(), 1200);
+    });
+  });
+  const engine = useStandInEngine(server, { timeoutMs: 10_000 });
+
+  it('is not sent again: 503 unavailable after one request', async () => {
+    const backend = engine.backend();
+    await assert.rejects(backend.labelValues({ tenant: TENANT, now: Date.now(), params: new Map([['limit', ['5']]]) }, 'job'), (err: Error & { code?: string }) => err.code === 'PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE');
+    assert.equal(received, 1);
   });
 });

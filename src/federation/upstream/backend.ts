@@ -102,11 +102,13 @@ function windowParams(params: PromParams): Params {
  * further than `limit` + 1 entries, each parsed and rendered again (`render`: the JSON of one
  * entry) as it closes (ListAnswerCut): an answer of hundreds of megabytes, a label of unique ids,
  * is never parsed whole into the heap. An answer within the limit, or not a list of entries,
- * comes back unchanged (read whole, as bytes).
+ * comes back unchanged (read whole, as bytes); with `what` (the call, for the message), one not a
+ * list past MAX_SERIES_GAP_BYTES is refused, 503, read no further.
  */
-async function cutEntries(chunks: AsyncIterable<Buffer> | Iterable<Buffer>, limit: number, render: (entry: unknown) => string): Promise<Buffer> {
+async function cutEntries(chunks: AsyncIterable<Buffer> | Iterable<Buffer>, limit: number, render: (entry: unknown) => string, what?: string): Promise<Buffer> {
   const cut = new ListAnswerCut(limit, render);
   const parts: Buffer[] = [];
+  let held = 0;
   for await (const chunk of chunks) {
     if (!cut.broken && cut.feed(chunk) > limit) {
       // The entries stay bytes (a limit just under the count keeps almost all of them): successBody's frame around them.
@@ -114,6 +116,12 @@ async function cutEntries(chunks: AsyncIterable<Buffer> | Iterable<Buffer>, limi
       return Buffer.concat([Buffer.from(before), cut.entries(), Buffer.from(after)]);
     }
     parts.push(chunk);
+    held += chunk.length;
+    // Not a list of entries (`what`: an answer still arriving): passed on unchanged only while small — held whole,
+    // one of the 256 MiB an answer may have would cost that much for each such read at once.
+    if (what !== undefined && cut.broken && held > MAX_SERIES_GAP_BYTES) {
+      throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine answered the ${what} with more than ${MAX_SERIES_GAP_BYTES} bytes that are not a list of entries; retry`);
+    }
   }
   return Buffer.concat(parts);
 }
@@ -169,7 +177,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
   async function cutList(answer: Promise<UpstreamAnswer | UpstreamStream>, what: string, limit: number): Promise<Buffer> {
     const a = await answer;
     if (!('chunks' in a)) throw answerError(a, what, log);
-    return cutEntries(a.chunks, limit, nameJson);
+    return cutEntries(a.chunks, limit, nameJson, what);
   }
 
   /** The engine's 2xx answer as it arrives (a query_range of 10,000 series is tens of megabytes: never held whole), or its error. */
@@ -272,7 +280,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       const q = scoped(r);
       const [lo, hi] = window(q, t, t, lookbackMs);
       await guard(r, q.selectors, lo, hi);
-      return passed(client.apiStream(r.tenant, '/api/v1/query', [['query', q.query], ['time', seconds(t)], ...lookback, ...timeout], r.signal, { gzip: r.acceptsGzip === true }), 'query');
+      return passed(client.apiStream(r.tenant, '/api/v1/query', [['query', q.query], ['time', seconds(t)], ...lookback, ...timeout], r.signal, { gzip: r.acceptsGzip === true, peek: 'json' }), 'query');
     },
 
     async range(r) {
@@ -286,7 +294,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       if (q.rangeVector) throw new QueryRefusedError('invalid', RANGE_VECTOR_IN_RANGE_QUERY);
       const [lo, hi] = window(q, startMs, endMs, lookbackMs);
       await guard(r, q.selectors, lo, hi);
-      return passed(client.apiStream(r.tenant, '/api/v1/query_range', [['query', q.query], ['start', seconds(startMs)], ['end', seconds(endMs)], ['step', `${stepMs / 1000}`], ...lookback, ...timeout], r.signal, { gzip: r.acceptsGzip === true }), 'query');
+      return passed(client.apiStream(r.tenant, '/api/v1/query_range', [['query', q.query], ['start', seconds(startMs)], ['end', seconds(endMs)], ['step', `${stepMs / 1000}`], ...lookback, ...timeout], r.signal, { gzip: r.acceptsGzip === true, peek: 'json' }), 'query');
     },
 
     async series(r) {
@@ -311,8 +319,8 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       const match = sets.length > 0 ? sets : [tenantOnly(r.tenant)];
       const params: Params = [...match.map((s): [string, string] => ['match[]', s]), ...win, ...limitParam(limit)];
       // Without a limit, passed on as it arrives (compressed by the engine for a caller that takes gzip): a tenant's label answer is not bounded by probectl, never held whole.
-      if (limit === 0) return passed(client.apiStream(r.tenant, '/api/v1/labels', params, r.signal, { gzip: r.acceptsGzip === true }), 'labels');
-      return cutList(client.apiScan(r.tenant, '/api/v1/labels', params, r.signal, 'labels'), 'labels', limit);
+      if (limit === 0) return passed(client.apiStream(r.tenant, '/api/v1/labels', params, r.signal, { gzip: r.acceptsGzip === true, peek: 'json' }, 'labels'), 'labels');
+      return cutList(client.apiScan(r.tenant, '/api/v1/labels', params, r.signal, 'labels', { peek: 'json' }), 'labels', limit);
     },
 
     async labelValues(r, name) {
@@ -327,8 +335,8 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       const match = sets.length > 0 ? sets : [tenantOnly(r.tenant)];
       const path = `/api/v1/label/${encodeURIComponent(name)}/values`;
       const params: Params = [...match.map((s): [string, string] => ['match[]', s]), ...win, ...limitParam(limit)];
-      if (limit === 0) return passed(client.getStream(r.tenant, path, params, r.signal, { gzip: r.acceptsGzip === true }), 'label values');
-      return cutList(client.getScan(r.tenant, path, params, r.signal, 'label values'), 'label values', limit);
+      if (limit === 0) return passed(client.getStream(r.tenant, path, params, r.signal, { gzip: r.acceptsGzip === true, peek: 'json' }, 'label values', 'json'), 'label values');
+      return cutList(client.getScan(r.tenant, path, params, r.signal, 'label values', { peek: 'json' }), 'label values', limit);
     },
 
     async exemplars(r) {
@@ -342,7 +350,7 @@ export function upstreamBackend(deps: UpstreamBackendDeps): MetricsBackend {
       await guard(r, sets, r.now - deps.lookbackMs, r.now);
       // Asked uncompressed (the engine is near), given instance="" where the engine wrote none (as
       // Prometheus and the embedded store do), then compressed here for a caller that takes gzip.
-      const body = await passed(client.getStream(r.tenant, '/federate', sets.map((s): [string, string] => ['match[]', s]), r.signal, {}, 'exposition'), 'federate');
+      const body = await passed(client.getStream(r.tenant, '/federate', sets.map((s): [string, string] => ['match[]', s]), r.signal, { peek: 'bytes' }, 'federate', 'exposition'), 'federate');
       if ('gzip' in body) return body; // only when asked for, which it was not
       const lines = withEmptyInstance(body);
       return r.acceptsGzip === true ? { gzip: gzipped(lines) } : lines;

@@ -9,7 +9,9 @@
  * `classify` turns the engine's answer into probectl's: 2xx passes; 401/403 (probectl's own
  * credentials), 408, 429, 5xx, unreachable → PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE (503);
  * past the deadline → PROBECTL_ERR_METRICS_UPSTREAM_TIMEOUT (503, the call cancelled); any other
- * 4xx → PROBECTL_ERR_METRICS_UPSTREAM_REFUSED with the engine's status. Messages never carry the
+ * 4xx → PROBECTL_ERR_METRICS_UPSTREAM_REFUSED with the engine's status. A read reset at once, before
+ * any answer (a kept-alive connection the engine or a proxy closed as the request came), is sent
+ * again, at most RESET_RETRIES times, within its deadline. Messages never carry the
  * engine's address path, the credentials (anything the request sent is cut out) or a label set
  * (each `{…}`, `metric[…=…]` and `name="value"` / `name=value` pair of the engine's message is
  * elided, so no series is named).
@@ -39,6 +41,12 @@ export const UPSTREAM_READ_CONNECTIONS = 32;
  * (Prometheus runs up to 50 shards at once) never make a query wait for a connection.
  */
 export const UPSTREAM_WRITE_CONNECTIONS = 32;
+/** Times a read reset before any answer (a kept-alive connection closed under it) is sent again. */
+const RESET_RETRIES = 3;
+/** A reset this soon after a read was sent (ms) is a kept-alive connection closed as it came, not the engine failing on it. */
+const RESET_AT_ONCE_MS = 1000;
+/** Longest a remote-write's 2xx body (read only to keep its connection) is waited for before it is dropped with the connection. */
+const IGNORED_BODY_MS = 1000;
 /** Most of an error answer kept (its message is cut to MAX_MESSAGE anyway): the rest is dropped unread with its connection. */
 export const MAX_UPSTREAM_ERROR_BYTES = 1_048_576;
 
@@ -68,7 +76,19 @@ export type Expected = 'json' | 'exposition';
 /** How a streamed answer may come: `gzip` asks the engine for a gzip body (the caller's client accepts one). */
 export interface StreamOptions {
   readonly gzip?: boolean;
+  /**
+   * The first bytes of a 2xx body (its first chunk) read before the answer is given, so that what is no answer is an error the
+   * caller can still hear as one: `bytes`, a body breaking off before them; `json` (a Prometheus API answer) also an
+   * empty body, and a Prometheus error body under 2xx (identity only) — the class of its errorType (bad_data 400,
+   * execution 422, not_found 404, not_acceptable 406) as the answer's status, anything else 503 unavailable.
+   */
+  readonly peek?: 'bytes' | 'json';
 }
+
+/** Bytes of the first bytes of a 2xx body that StreamOptions.peek looks at. */
+const PEEK_BYTES = 64;
+/** The HTTP status of each Prometheus errorType that is the caller's to fix (web/api/v1/api.go). */
+const ERROR_TYPE_STATUS: Readonly<Record<string, number>> = { bad_data: 400, execution: 422, not_found: 404, not_acceptable: 406 };
 
 /** A 2xx answer passed on as it arrives (UpstreamClient.apiStream, getStream). */
 export interface UpstreamStream {
@@ -135,9 +155,24 @@ export class UpstreamClient {
 
   private async open(url: URL, tenant: string, init: CallInit): Promise<{ res: HttpStreamResponse; headers: Record<string, string> }> {
     const headers = await this.headers(tenant, init.headers);
+    const http = init.write === true ? this.writeHttp : this.http;
+    const timeoutMs = init.timeoutMs ?? this.settings.timeoutMs;
+    const started = performance.now();
+    const send = (ms: number) => http.stream(url, { method: init.method, headers, ...(init.body !== undefined ? { body: init.body } : {}), ...(init.signal ? { signal: init.signal } : {}), ...(init.streamed ? { deadline: 'headers' as const } : {}), timeoutMs: ms });
     try {
-      const http = init.write === true ? this.writeHttp : this.http;
-      return { res: await http.stream(url, { method: init.method, headers, ...(init.body !== undefined ? { body: init.body } : {}), ...(init.signal ? { signal: init.signal } : {}), ...(init.streamed ? { deadline: 'headers' as const } : {}), ...(init.timeoutMs !== undefined ? { timeoutMs: init.timeoutMs } : {}) }), headers };
+      for (let attempt = 0; ; attempt++) {
+        const sent = performance.now();
+        try {
+          return { res: await send(Math.max(1, Math.floor(timeoutMs - (sent - started)))), headers };
+        } catch (err) {
+          // A read (safe to send again) reset at once, before any answer: a kept-alive connection the engine or a proxy
+          // closed as the request came (an idle timeout meeting it). Sent again, on what is left of the deadline: the
+          // next kept connection may have been closed alike, so a few times. A reset after the engine worked on it a
+          // while is the engine dying under it (a query exhausting its memory): never sent again.
+          const now = performance.now();
+          if (init.write === true || !resetBeforeAnswer(err) || init.signal?.aborted === true || now - sent > RESET_AT_ONCE_MS || timeoutMs - (now - started) < 1 || attempt >= RESET_RETRIES) throw err;
+        }
+      }
     } catch (err) {
       throw this.transportError(err, init.what ?? 'query', init.write === true);
     }
@@ -149,14 +184,32 @@ export class UpstreamClient {
    * deadline, for an error answer of a call whose deadline ended with the headers (streamed) —
    * an engine trickling its error message must not hold the read for ever.
    */
-  private async finish(res: HttpStreamResponse, headers: Record<string, string>, what: string, encoding: 'identity' | 'gzip', leftMs?: number, bodyIgnored = false): Promise<UpstreamAnswer> {
+  private async finish(res: HttpStreamResponse, headers: Record<string, string>, what: string, encoding: 'identity' | 'gzip' | 'unreadable', leftMs?: number, bodyIgnored = false): Promise<UpstreamAnswer> {
+    if (res.status < 300 && bodyIgnored) {
+      // A body nobody reads (remote-write's 2xx): the status is the answer (the engine took the batch). Read no further
+      // than an error's and for at most IGNORED_BODY_MS (so the connection may be kept); one that trickles, or breaks
+      // off, is dropped with its connection — never a 503 at the deadline for a batch the engine stored.
+      const timer = setTimeout(() => res.cancel(), IGNORED_BODY_MS);
+      try {
+        await head(res, MAX_UPSTREAM_ERROR_BYTES);
+      } catch {
+        res.cancel();
+      } finally {
+        clearTimeout(timer);
+      }
+      return { status: res.status, headers: res.headers, body: Buffer.alloc(0) };
+    }
     if (res.status < 300) {
       try {
-        // A body nobody reads (remote-write's 2xx) is read no further than an error's: an endless one costs nothing.
-        return { status: res.status, headers: res.headers, body: bodyIgnored ? await head(res, MAX_UPSTREAM_ERROR_BYTES) : await res.read() };
+        return { status: res.status, headers: res.headers, body: await res.read() };
       } catch (err) {
         throw this.transportError(err, what, bodyIgnored);
       }
+    }
+    if (encoding === 'unreadable') {
+      // Its status is the answer (a refused remote-write must stay refused, or its sender retries it for ever); its text is not read.
+      res.cancel();
+      return { status: res.status, headers: res.headers, body: Buffer.from(`(an answer in content encoding ${contentEncoding(res.headers).replace(/[^a-z0-9._-]/g, '').slice(0, 32)}, not read)`) };
     }
     let body: Buffer;
     let late = false;
@@ -172,22 +225,55 @@ export class UpstreamClient {
       clearTimeout(timer);
     }
     if (late) throw this.transportError(new HttpClientError('timeout', res.origin, 'the error answer did not end in time'), what, bodyIgnored);
-    if (encoding === 'gzip') body = await gunzipHead(body, MAX_UPSTREAM_ERROR_BYTES);
+    // Announced gzip but not gzip (no 1f 8b): the text as it came, which is the message.
+    if (encoding === 'gzip' && body[0] === 0x1f && body[1] === 0x8b) body = await gunzipHead(body, MAX_UPSTREAM_ERROR_BYTES);
     return { status: res.status, headers: res.headers, body: withoutSentCredentials(body, headers) };
   }
 
   /**
-   * The answer's content encoding when probectl can take it: identity, or gzip for an error
-   * answer (decoded by finish) or a 2xx asked compressed (`gzip2xx`, passed on as is).
-   * @throws ProbectlError PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE otherwise (the answer dropped)
+   * An error body whose first chunks (`firstChunks`) were read already: the rest of `source` to its end or
+   * MAX_UPSTREAM_ERROR_BYTES in all, within `leftMs` when given (the deadline of a streamed call
+   * ended with its headers); the connection is dropped after.
    */
-  private encodingOf(res: HttpStreamResponse, gzip2xx: boolean, what: string): 'identity' | 'gzip' {
+  private async errorRest(res: HttpStreamResponse, source: AsyncGenerator<Buffer>, firstChunks: readonly Buffer[], leftMs: number | undefined, what: string): Promise<Buffer> {
+    const parts = [...firstChunks];
+    let size = parts.reduce((n, b) => n + b.length, 0);
+    let late = false;
+    const timer = leftMs === undefined ? undefined : setTimeout(() => {
+      late = true;
+      res.cancel();
+    }, Math.max(1, leftMs));
+    try {
+      while (size < MAX_UPSTREAM_ERROR_BYTES) {
+        const r = await source.next();
+        if (r.done === true) break;
+        parts.push(r.value);
+        size += r.value.length;
+      }
+    } catch (err) {
+      throw this.transportError(late ? new HttpClientError('timeout', res.origin, 'the error answer did not end in time') : err, what);
+    } finally {
+      clearTimeout(timer);
+      res.cancel();
+    }
+    return Buffer.concat(parts, size).subarray(0, MAX_UPSTREAM_ERROR_BYTES);
+  }
+
+  /**
+   * The answer's content encoding when probectl can take it: identity, or gzip for an error
+   * answer (decoded by finish) or a 2xx asked compressed (`gzip2xx`, passed on as is); an error
+   * answer in any other is `unreadable` (its status still the answer: finish reads none of it).
+   * @throws ProbectlError PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE for a 2xx in another (the answer dropped)
+   */
+  private encodingOf(res: HttpStreamResponse, gzip2xx: boolean, what: string): 'identity' | 'gzip' | 'unreadable' {
     const encoding = contentEncoding(res.headers);
     if (encoding === 'identity') return 'identity';
-    if (encoding === 'gzip' && (gzip2xx || res.status < 200 || res.status >= 300)) return 'gzip';
-    res.cancel();
+    const error = res.status < 200 || res.status >= 300;
+    if (encoding === 'gzip' && (gzip2xx || error)) return 'gzip';
     // A lasting misconfiguration (a proxy compressing on its own): the operator learns which call and what came.
     this.log?.warn({ origin: res.origin, call: what, status: res.status, content_encoding: encoding.slice(0, 64), asked: gzip2xx ? 'gzip' : 'identity' }, 'metrics upstream answered in a content encoding probectl did not ask for');
+    if (error) return 'unreadable';
+    res.cancel();
     throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine answered the ${what} with a content encoding probectl did not ask for; retry`);
   }
 
@@ -213,9 +299,12 @@ export class UpstreamClient {
 
   private async call(url: URL, tenant: string, init: CallInit): Promise<UpstreamAnswer> {
     const { res, headers } = await this.open(url, tenant, { ...init, headers: { ...init.headers, 'accept-encoding': 'identity' } });
-    const encoding = this.encodingOf(res, init.bodyIgnored === true, init.what ?? 'query');
+    const what = init.what ?? 'query';
+    // A 2xx body nobody reads (remote-write): its encoding, whatever it is, does not matter — the status is the answer.
+    const ignored = init.bodyIgnored === true && res.status >= 200 && res.status < 300;
+    const encoding = ignored ? 'identity' : this.encodingOf(res, init.bodyIgnored === true, what);
     this.checkMediaType(res, init);
-    return this.finish(res, headers, init.what ?? 'query', encoding, undefined, init.bodyIgnored === true);
+    return this.finish(res, headers, what, encoding, undefined, init.bodyIgnored === true);
   }
 
   /** As call, but a 2xx body is passed on as it arrives instead of held whole. */
@@ -225,12 +314,65 @@ export class UpstreamClient {
     const what = init.what ?? 'query';
     // A 2xx body is passed on as is: compressed only when the caller accepts it.
     const encoding = this.encodingOf(res, opts.gzip === true, what);
-    this.checkMediaType(res, init);
     if (res.status < 200 || res.status >= 300) return this.finish(res, headers, what, encoding, deadline === 'headers' ? this.settings.timeoutMs - (performance.now() - started) : undefined);
+    if (res.status !== 200) {
+      // The engine's API and /federate answer 200: a 204/205 has no body, a 206 a part of one. Passed on, the caller
+      // would read a 200 with an empty or partial body; the body is dropped unread and the status is the answer.
+      res.cancel();
+      return { status: res.status, headers: res.headers, body: Buffer.alloc(0) };
+    }
+    this.checkMediaType(res, init);
     const translate = (err: unknown) => this.transportError(err, what);
+    const source = res.chunks();
+    const firstChunks: Buffer[] = [];
+    let ended = false;
+    if (opts.peek !== undefined) {
+      let size = 0;
+      let late = false;
+      const timer = deadline === 'headers' ? setTimeout(() => {
+        late = true;
+        res.cancel();
+      }, Math.max(1, this.settings.timeoutMs - (performance.now() - started))) : undefined;
+      try {
+        // The first bytes that come, not more: what the engine wrote so far is passed on while it still writes.
+        while (size === 0) {
+          const r = await source.next();
+          if (r.done === true) {
+            ended = true;
+            break;
+          }
+          firstChunks.push(r.value);
+          size += r.value.length;
+        }
+      } catch (err) {
+        throw translate(late ? new HttpClientError('timeout', res.origin, 'the answer did not begin in time') : err);
+      } finally {
+        clearTimeout(timer);
+      }
+      // A gzip body begins 1f 8b: anything else announced gzip would reach the caller as a body it cannot decode.
+      const magic = firstChunks[0];
+      if (encoding === 'gzip' && magic !== undefined && (magic[0] !== 0x1f || (magic.length > 1 && magic[1] !== 0x8b))) {
+        res.cancel();
+        throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine answered the ${what} with a body announced gzip that is not gzip; retry`);
+      }
+      if (opts.peek === 'json' && encoding === 'identity') {
+        const start = Buffer.concat(firstChunks, size);
+        if (size === 0) throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine answered the ${what} with an empty body; retry`);
+        if (/^\s*\{\s*"status"\s*:\s*"error"/.test(start.toString('latin1', 0, PEEK_BYTES))) {
+          // Read on as an error answer is (finish): to its end or its first MAX_UPSTREAM_ERROR_BYTES, within what is left
+          // of the deadline — cut after its first chunk, a credential it echoes would be cut too, and escape redaction.
+          const error = await this.errorRest(res, source, firstChunks, deadline === 'headers' ? this.settings.timeoutMs - (performance.now() - started) : undefined, what);
+          const type = /"errorType"\s*:\s*"([a-z_]{1,32})"/.exec(error.toString('utf8', 0, 65_536))?.[1];
+          const status = type === undefined ? undefined : ERROR_TYPE_STATUS[type];
+          if (status === undefined) throw new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine answered the ${what} with an error (${type ?? 'of no type'}) under HTTP ${res.status}; retry`);
+          return { status, headers: res.headers, body: withoutSentCredentials(error, headers) };
+        }
+      }
+    }
     async function* chunks(): AsyncGenerator<Buffer> {
       try {
-        yield* res.chunks();
+        yield* firstChunks;
+        if (!ended) yield* source;
       } catch (err) {
         throw translate(err);
       }
@@ -271,8 +413,8 @@ export class UpstreamClient {
    * with `gzip`, compressed by the engine if it will (Prometheus and VictoriaMetrics do), so the
    * bytes pass through probectl compressed.
    */
-  apiStream(tenant: string, path: string, params: Params, signal?: AbortSignal, opts: StreamOptions = {}): Promise<UpstreamAnswer | UpstreamStream> {
-    return this.callStreaming(this.apiUrl(path), tenant, formCall(params, signal), opts);
+  apiStream(tenant: string, path: string, params: Params, signal?: AbortSignal, opts: StreamOptions = {}, what = 'query'): Promise<UpstreamAnswer | UpstreamStream> {
+    return this.callStreaming(this.apiUrl(path), tenant, { ...formCall(params, signal), what }, opts);
   }
 
   /**
@@ -280,13 +422,13 @@ export class UpstreamClient {
    * included), so the reader may stop early (series answers: series-count.ts). `what` names the
    * call in messages.
    */
-  apiScan(tenant: string, path: string, params: Params, signal: AbortSignal | undefined, what: string): Promise<UpstreamAnswer | UpstreamStream> {
-    return this.callStreaming(this.apiUrl(path), tenant, { ...formCall(params, signal), what }, {}, 'whole');
+  apiScan(tenant: string, path: string, params: Params, signal: AbortSignal | undefined, what: string, opts: StreamOptions = {}): Promise<UpstreamAnswer | UpstreamStream> {
+    return this.callStreaming(this.apiUrl(path), tenant, { ...formCall(params, signal), what }, opts, 'whole');
   }
 
   /** As apiScan, as a GET (label values, which only takes GET). */
-  getScan(tenant: string, path: string, params: Params, signal: AbortSignal | undefined, what: string): Promise<UpstreamAnswer | UpstreamStream> {
-    return this.callStreaming(this.getUrl(path, params), tenant, { method: 'GET', headers: { accept: 'application/json' }, signal, what }, {}, 'whole');
+  getScan(tenant: string, path: string, params: Params, signal: AbortSignal | undefined, what: string, opts: StreamOptions = {}): Promise<UpstreamAnswer | UpstreamStream> {
+    return this.callStreaming(this.getUrl(path, params), tenant, getCall(signal, 'json', what), opts, 'whole');
   }
 
   /** `GET <url><path>?params` (federate, which only takes GET; `expects` its answer's kind, JSON when left out). */
@@ -294,9 +436,9 @@ export class UpstreamClient {
     return this.call(this.getUrl(path, params), tenant, getCall(signal, expects));
   }
 
-  /** As get, a 2xx answer passed on as it arrives (federate: `expects` 'exposition'; label values). */
-  getStream(tenant: string, path: string, params: Params, signal?: AbortSignal, opts: StreamOptions = {}, expects: Expected = 'json'): Promise<UpstreamAnswer | UpstreamStream> {
-    return this.callStreaming(this.getUrl(path, params), tenant, getCall(signal, expects), opts);
+  /** As get, a 2xx answer passed on as it arrives (federate: `expects` 'exposition'; label values: 'json'); `what` names the call in messages. */
+  getStream(tenant: string, path: string, params: Params, signal: AbortSignal | undefined, opts: StreamOptions, what: string, expects: Expected): Promise<UpstreamAnswer | UpstreamStream> {
+    return this.callStreaming(this.getUrl(path, params), tenant, getCall(signal, expects, what), opts);
   }
 
   private getUrl(path: string, params: Params): URL {
@@ -324,9 +466,9 @@ export class UpstreamClient {
   }
 }
 
-/** A GET call; federate sends no Accept, so the engine answers its default, the text format. */
-function getCall(signal: AbortSignal | undefined, expects: Expected): CallInit {
-  return { method: 'GET', headers: expects === 'json' ? { accept: 'application/json' } : {}, signal, expects };
+/** A GET call (`what` names it in messages); federate sends no Accept, so the engine answers its default, the text format. */
+function getCall(signal: AbortSignal | undefined, expects: Expected, what?: string): CallInit {
+  return { method: 'GET', headers: expects === 'json' ? { accept: 'application/json' } : {}, signal, expects, ...(what !== undefined ? { what } : {}) };
 }
 
 /** Media types of the text exposition format a federate answer may come in (Prometheus writes `text/plain; version=0.0.4`). */
@@ -342,6 +484,11 @@ function mediaTypeOf(headers: Record<string, string | string[] | undefined>): st
   const raw = headers['content-type'];
   const v = Array.isArray(raw) ? raw[0] ?? '' : raw ?? '';
   return (v.split(';')[0] ?? '').trim().toLowerCase();
+}
+
+/** A connection closed under a request before its answer began (HttpClient.stream throws only before the headers). */
+function resetBeforeAnswer(err: unknown): boolean {
+  return err instanceof HttpClientError && err.kind === 'network' && ['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET'].includes(err.causeCode ?? '');
 }
 
 /** The answer's Content-Encoding, lower-cased (`identity` when absent). */
