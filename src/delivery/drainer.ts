@@ -64,6 +64,8 @@ export class StreamDrainer<I extends DeliveryItem> {
   private running: Promise<void> | undefined;
   private stopping = false;
   private readonly stopSignal = new AbortController();
+  /** Batches of this drainer that paused the stream and have not resumed it (deliver). */
+  private pausedBatches = 0;
   /** Budget units this drainer holds: events read and not yet committed. */
   private held = 0;
   private readonly labels: { tenant: string; stream: string };
@@ -183,6 +185,21 @@ export class StreamDrainer<I extends DeliveryItem> {
     });
   }
 
+  /** The stream's state and gauge back to not paused, logged. */
+  private resumed(): void {
+    const { metrics, log, tenantId, consumer } = this.opts;
+    this.state.paused = false;
+    this.state.pausedReason = null;
+    metrics.paused.set(this.labels, 0);
+    log.info({ consumer, tenant: tenantId, stream: this.opts.source.stream }, `${metrics.words.title} resumed`);
+  }
+
+  /**
+   * One batch delivered (deliverBatch). A batch reports its stream resumed only if it paused it
+   * itself; a pause left by an earlier drainer of the stream (stopped while the receiver refused
+   * it: the state and the gauge outlive a drainer) is cleared by the first batch this drainer
+   * delivers while none of its own batches is paused.
+   */
   private deliver(page: Page<I>): Promise<ParkedItem[]> {
     const { metrics, log, tenantId, consumer } = this.opts;
     const stream = this.opts.source.stream;
@@ -196,17 +213,19 @@ export class StreamDrainer<I extends DeliveryItem> {
         metrics.retried.inc(this.labels);
       },
       onPaused: (reason) => {
+        this.pausedBatches += 1;
         this.state.paused = true;
         this.state.pausedReason = reason;
         metrics.paused.set(this.labels, 1);
         log.error({ consumer, tenant: tenantId, stream, reason }, `${metrics.words.title} paused: ${metrics.words.receiver} refuses this stream; retrying, nothing is skipped`);
       },
       onResumed: () => {
-        this.state.paused = false;
-        this.state.pausedReason = null;
-        metrics.paused.set(this.labels, 0);
-        log.info({ consumer, tenant: tenantId, stream }, `${metrics.words.title} resumed`);
+        this.pausedBatches -= 1;
+        this.resumed();
       },
+    }).then((parked) => {
+      if (this.state.paused && this.pausedBatches === 0) this.resumed();
+      return parked;
     });
   }
 

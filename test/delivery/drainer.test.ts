@@ -34,12 +34,12 @@ function runDrainer(db: Db, tenant: string, source: Source<DeliveryItem>, sink: 
 }
 
 /** A started drainer of the `test` consumer (one batch of 10 in flight) with the given retry policy, for stop tests. */
-function startDrainer(db: Db, tenant: string, source: Source<DeliveryItem>, sink: Sink<DeliveryItem>, policy: RetryPolicy): { drainer: StreamDrainer<DeliveryItem>; exit: Promise<unknown> } {
-  const state: LiveStreamState = { tenant, stream: source.stream, paused: false, pausedReason: null, lastError: null, lastErrorAt: null, retries: 0, failures: 0, lastFailureAt: null };
+function startDrainer(db: Db, tenant: string, source: Source<DeliveryItem>, sink: Sink<DeliveryItem>, policy: RetryPolicy, shared?: { state: LiveStreamState; metrics: DeliveryMetrics }): { drainer: StreamDrainer<DeliveryItem>; exit: Promise<unknown> } {
+  const state: LiveStreamState = shared?.state ?? { tenant, stream: source.stream, paused: false, pausedReason: null, lastError: null, lastErrorAt: null, retries: 0, failures: 0, lastFailureAt: null };
   const drainer = new StreamDrainer<DeliveryItem>({
     db, clock: systemClock, log: pino({ level: 'silent' }), consumer: 'test', tenantId: tenant, source, sink, policy,
     batchSize: 10, inflight: 1, pollIntervalMs: 50, budget: new Budget(100),
-    metrics: new DeliveryMetrics(new Registry(), `probectl_test${(metricsSeq += 1)}`, { title: 'Test', items: 'Items', receiver: 'the receiver' }),
+    metrics: shared?.metrics ?? new DeliveryMetrics(new Registry(), `probectl_test${(metricsSeq += 1)}`, { title: 'Test', items: 'Items', receiver: 'the receiver' }),
     state, parkAudit: new OncePerInterval(60_000),
   });
   const exit = new Promise<unknown>((resolve) => drainer.start(resolve));
@@ -115,6 +115,33 @@ describe('StreamDrainer', () => {
       assert.deepEqual(await cursorOf(test.db, tenant!), { cursor: 10, delivered_total: 10 }, 'counted once');
     });
   }
+
+  it('a pause left by a drainer stopped while the receiver refused is cleared (state and gauge) once the next drainer of the stream delivers', async (t) => {
+    const test = await openTestDb();
+    t.after(() => test.close());
+    const [tenant] = await makeTenants(test.db, 'stale-pause');
+    const registry = new Registry();
+    const shared = {
+      state: { tenant: tenant!, stream: tenItems.stream, paused: false, pausedReason: null, lastError: null, lastErrorAt: null, retries: 0, failures: 0, lastFailureAt: null } as LiveStreamState,
+      metrics: new DeliveryMetrics(registry, `probectl_test${(metricsSeq += 1)}`, { title: 'Test', items: 'Items', receiver: 'the receiver' }),
+    };
+    const gauge = async () => (await registry.getSingleMetric(`probectl_test${metricsSeq}_paused`)?.get())?.values.find((v) => v.labels.tenant === tenant)?.value;
+    let refused = 0;
+    const refusing: Sink<DeliveryItem> = { async attempt() { refused += 1; return { kind: 'paused', reason: 'the receiver answered 404' } as SinkOutcome; }, close: async () => {} };
+    const policy: RetryPolicy = { baseMs: 2000, capMs: 2000, maxAttempts: Number.POSITIVE_INFINITY, maxRetryAfterMs: 2000 };
+    const first = startDrainer(test.db, tenant!, tenItems, refusing, policy, shared);
+    await timed((async () => { while (refused < 1) await new Promise((r) => setTimeout(r, 10)); })(), 5000);
+    await timed(first.drainer.stop(5000), 8000);
+    assert.equal(shared.state.paused, true);
+    assert.equal(await gauge(), 1);
+    const accepting: Sink<DeliveryItem> = { async attempt() { return { kind: 'ok' }; }, close: async () => {} };
+    const second = startDrainer(test.db, tenant!, tenItems, accepting, policy, shared);
+    await timed((async () => { while ((await cursorOf(test.db, tenant!))?.cursor !== 10) await new Promise((r) => setTimeout(r, 20)); })(), 5000);
+    await timed(second.drainer.stop(5000), 8000);
+    assert.equal(shared.state.paused, false, 'delivering again clears the pause');
+    assert.equal(shared.state.pausedReason, null);
+    assert.equal(await gauge(), 0, 'and its gauge');
+  });
 
   it('a stop still lets a batch that is making progress (an attempt under way) finish within the grace, and commits it', async (t) => {
     const test = await openTestDb();
