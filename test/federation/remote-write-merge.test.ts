@@ -186,3 +186,30 @@ describe('large catch-up requests', () => {
     });
   }
 });
+
+describe('mutated catch-up requests', () => {
+  it('a request of repeated label sets, mutated byte by byte, answers as decodeRemoteWrite (fast-check)', () => {
+    const base = request([
+      { labels: [['__name__', 'up'], ['job', 'a']], samples: [[3000, ...bits(1)]], style: 'full' },
+      { labels: [['job', 'a'], ['__name__', 'up']], samples: [[1000, ...STALE]], style: 'full' },
+      { labels: [['__name__', 'up'], ['job', 'b']], samples: [[2000, ...bits(2)]], style: 'gogo' },
+      { labels: [['__name__', 'up'], ['job', 'a'], ['tenant_id', 'x']], samples: [[3000, 5, 0x7ff00000]], style: 'full' },
+      { labels: [['__name__', 'up'], ['job', 'b']], samples: [[1000, ...bits(3)], [2000, ...bits(4)]], style: 'full' },
+    ]);
+    const caches = [new RemoteWriteLabelCache(), new RemoteWriteLabelCache(2)];
+    fc.assert(fc.property(fc.array(fc.tuple(fc.nat(base.length - 1), fc.nat(255)), { maxLength: 3 }), fc.nat(1), fc.constantFrom('acme', 'zeta'), (edits, which, tenant) => {
+      const body = Buffer.from(base);
+      for (const [i, b] of edits) body[i] = b;
+      const compressed = compressSync(body);
+      const options = { tenant, nowMs: 2500, retentionMs: 2000 };
+      const expected = truth(compressed, options);
+      const relaxed = truth(compressed, { tenant });
+      for (let round = 0; round < 2; round++) {
+        assert.deepEqual(columns(compressed, options, caches[which] as RemoteWriteLabelCache), expected);
+        assert.deepEqual(splice(compressed, options, caches[which] as RemoteWriteLabelCache), expected);
+        assert.deepEqual(columns(compressed, { tenant }, caches[which] as RemoteWriteLabelCache), relaxed);
+        assert.deepEqual(splice(compressed, { tenant }, caches[which] as RemoteWriteLabelCache), relaxed);
+      }
+    }), { numRuns: 1000 });
+  });
+});
