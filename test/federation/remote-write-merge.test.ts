@@ -129,7 +129,7 @@ const spec = fc.record({
   if (x.sorted > 0) samples.sort((a, b) => a[0] - b[0]);
   return { labels: SETS[x.set] as Array<[string, string]>, samples, style: x.style, unknown: x.unknown };
 });
-const optionsArb = fc.constantFrom<Partial<DecodeOptions>>({}, { nowMs: 100_000 }, { nowMs: 6000, maxAheadMs: 0 }, { nowMs: 8000, retentionMs: 6000 }, { nowMs: 8000, retentionMs: 7500 }, { limits: { maxLabelValueBytes: 1 } }, { limits: { maxSamples: 6 } }, { limits: { maxSeries: 5 } });
+const optionsArb = fc.constantFrom<Partial<DecodeOptions>>({}, { nowMs: 100_000 }, { nowMs: 6000, maxAheadMs: 0 }, { nowMs: 8000, retentionMs: 6000 }, { nowMs: 8000, retentionMs: 7500 }, { limits: { maxLabelValueBytes: 1 } }, { limits: { maxLabelValueBytes: 100 } }, { limits: { maxLabelsPerSeries: 3 } }, { limits: { maxSamples: 6 } }, { limits: { maxSeries: 5 } });
 const makeCache = [() => new RemoteWriteLabelCache(), () => new RemoteWriteLabelCache(1), () => new RemoteWriteLabelCache(2), () => new RemoteWriteLabelCache(3), () => new RemoteWriteLabelCache(50_000, 10), () => new RemoteWriteLabelCache(50_000, 300)];
 
 describe('repeated label sets merged on the fast paths equal decodeRemoteWrite', () => {
@@ -212,4 +212,33 @@ describe('mutated catch-up requests', () => {
       }
     }), { numRuns: 1000 });
   });
+});
+
+describe('time bounds on a later repeat', () => {
+  const a: Array<[string, string]> = [['__name__', 'up'], ['job', 'a']];
+  const aOther: Array<[string, string]> = [['job', 'a'], ['__name__', 'up'], ['tenant_id', 'zeta']];
+  const b: Array<[string, string]> = [['__name__', 'up'], ['job', 'b']];
+  const cases: Array<[string, Spec[], DecodeOptions, RegExp]> = [
+    ['older than the retention', [{ labels: a, samples: [[5000, ...bits(1)]], style: 'gogo' }, { labels: b, samples: [[5000, ...bits(2)]], style: 'gogo' }, { labels: aOther, samples: [[1000, ...STALE]], style: 'full' }], { tenant: 'acme', nowMs: 6000, retentionMs: 4000 }, /^series 2 has a sample at .*older than PROBECTL_METRICS_RETENTION/],
+    ['too far ahead', [{ labels: a, samples: [[5000, ...bits(1)]], style: 'gogo' }, { labels: a, samples: [[4000, ...bits(2)]], style: 'gogo' }, { labels: b, samples: [[5000, ...bits(3)]], style: 'gogo' }, { labels: aOther, samples: [[3000, ...bits(4)], [9000, ...bits(5)]], style: 'full' }], { tenant: 'acme', nowMs: 6000, maxAheadMs: 1000 }, /^series 3 has a sample at .*too far in the future$/],
+  ];
+  for (const [name, specs, options, message] of cases) {
+    it(`a repeat ${name} is refused as decodeRemoteWrite refuses it (its own index), cold and warm, with any cache`, () => {
+      const body = compressSync(request(specs));
+      const expected = truth(body, options);
+      assert.ok(!expected.ok && message.test(expected.message), JSON.stringify(expected));
+      // The earlier series alone are fine (warms the caches), then the whole request, twice.
+      const head = compressSync(request(specs.slice(0, -1)));
+      for (const make of makeCache) {
+        const a = make();
+        const b = make();
+        assert.ok(columns(head, options, a).ok && splice(head, options, b).ok);
+        for (let round = 0; round < 2; round++) {
+          assert.deepEqual(columns(body, options, a), expected);
+          assert.deepEqual(splice(body, options, b), expected);
+        }
+        assert.deepEqual(splice(head, options, b), truth(head, options), 'the cache still answers after the refusal');
+      }
+    });
+  }
 });
