@@ -35,7 +35,7 @@ function sampleBytes([t, lo, hi]: [number, number, number], style: Style): numbe
   }
 }
 
-export function request(series: Spec[]): Buffer {
+function request(series: Spec[]): Buffer {
   const out: number[] = [];
   for (const s of series) {
     const body: number[] = [];
@@ -65,7 +65,7 @@ function outcome(fn: () => { body: Buffer; series: number; sampleCount: number }
   }
 }
 /** The reference: decodeRemoteWrite (protobufjs, no cache), as columns, encoded for the tenant. */
-export function truth(body: Buffer, options: DecodeOptions): Out {
+function truth(body: Buffer, options: DecodeOptions): Out {
   return outcome(() => {
     const c = toColumns(decodeRemoteWrite(body, options));
     let n = 0;
@@ -83,13 +83,13 @@ export function truth(body: Buffer, options: DecodeOptions): Out {
     return { body: encodeTenantColumns(options.tenant, { labels: c.series.map((s) => s.labels), bounds, timestamps, values }), series: c.series.length, sampleCount: c.sampleCount };
   });
 }
-export function columns(body: Buffer, options: DecodeOptions, cache: RemoteWriteLabelCache): Out {
+function columns(body: Buffer, options: DecodeOptions, cache: RemoteWriteLabelCache): Out {
   return outcome(() => {
     const c = decodeRemoteWriteSamples(body, options, cache);
     return { body: encodeTenantColumns(options.tenant, c), series: c.labels.length, sampleCount: c.sampleCount };
   });
 }
-export function splice(body: Buffer, options: DecodeOptions, cache: RemoteWriteLabelCache): Out {
+function splice(body: Buffer, options: DecodeOptions, cache: RemoteWriteLabelCache): Out {
   return outcome(() => spliceRemoteWrite(body, options, cache));
 }
 
