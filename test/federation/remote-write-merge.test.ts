@@ -242,3 +242,25 @@ describe('time bounds on a later repeat', () => {
     });
   }
 });
+
+describe('a merged request past the splice\'s kept output buffer (1 MiB)', () => {
+  it('70,000 samples of 3 label sets in 10,000 series, newest first and oldest first: the same bytes as decodeRemoteWrite', () => {
+    const T0 = 1_700_000_000_000;
+    const lbl = (i: number): Array<[string, string]> => [['__name__', 'node_cpu_seconds_total'], ['instance', `host-${i}:9100`], ['job', 'node']];
+    const options = { tenant: 'acme', limits: { maxSamples: 100_000 } };
+    for (const sign of [-1, 1]) {
+      const specs = Array.from({ length: 10_000 }, (_, i): Spec => ({ labels: lbl(i % 3), samples: [0, 1, 2, 3, 4, 5, 6].map((k): [number, number, number] => [T0 + sign * 10 * i + k + 200_000, ...(k === 6 ? STALE : bits(i))]), style: 'gogo' }));
+      const body = compressSync(request(specs));
+      const expected = truth(body, options);
+      assert.ok(expected.ok && expected.wire.length / 2 > 1024 * 1024 && expected.series === 3);
+      for (const make of [() => new RemoteWriteLabelCache(), () => new RemoteWriteLabelCache(1)]) {
+        const a = make();
+        const b = make();
+        for (let round = 0; round < 2; round++) {
+          assert.deepEqual(columns(body, options, a), expected);
+          assert.deepEqual(splice(body, options, b), expected);
+        }
+      }
+    }
+  });
+});
