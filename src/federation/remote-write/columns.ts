@@ -363,6 +363,8 @@ export function decodeInflatedSamples(raw: Buffer, limits: RemoteWriteLimits, co
   // Every label set the cache lacks is decoded before any is validated (decodeRemoteWrite parses all first).
   const keys = new Array<string>(walked.count);
   const found: Array<CachedLabels | WireLabel[]> = new Array(walked.count);
+  // Label bytes the cache lacks, decoded once per request (a sender catching up after a restart sends them many times).
+  const decoded = new Map<string, WireLabel[]>();
   for (let i = 0; i < walked.count; i++) {
     const start = at[4 * i] as number;
     const end = at[4 * i + 1] as number;
@@ -372,14 +374,17 @@ export function decodeInflatedSamples(raw: Buffer, limits: RemoteWriteLimits, co
     }
     const bytes = raw.toString('latin1', start, end);
     keys[i] = bytes;
-    const hit = known.entries.get(bytes);
+    const hit = known.entries.get(bytes) ?? decoded.get(bytes);
     if (hit !== undefined) found[i] = hit;
     else {
       const labels = decodeLabels(raw, start, end);
       if (!labels) return slow();
       found[i] = labels;
+      decoded.set(bytes, labels);
     }
   }
+  // Their validated entries, made once per request: validated in wire order, so the first of equal bytes is the one refused.
+  const made = new Map<WireLabel[], CachedLabels>();
   const maxTimestamp = maxTimestampOf(options);
   const minTimestamp = minTimestampOf(options);
   const labels: Array<Readonly<Record<string, string>>> = [];
@@ -395,8 +400,12 @@ export function decodeInflatedSamples(raw: Buffer, limits: RemoteWriteLimits, co
     const end = at[4 * i + 3] as number;
     let entry = found[i] as CachedLabels | WireLabel[];
     if (Array.isArray(entry)) {
-      entry = cachedLabels(entry, i, tenant, limits);
-      if (keys[i] !== undefined) cache.add(known, keys[i] as string, entry);
+      const wire = entry;
+      entry = made.get(wire) ?? cachedLabels(wire, i, tenant, limits);
+      if (!made.has(wire)) {
+        made.set(wire, entry);
+        if (keys[i] !== undefined) cache.add(known, keys[i] as string, entry);
+      }
     }
     if (entry.overridden) tenantOverridden++;
     // The walk keeps a series' samples ascending: its first sample is its oldest (and the first
@@ -459,14 +468,23 @@ export function mergeSeries(ts: Float64Array, words: Uint32Array, kept: Int32Arr
   return { timestamps, values, bounds };
 }
 
-/** Samples [from, to) of `ts` and `words` stably sorted by timestamp (Array.prototype.sort is stable), if not ascending already. */
+/** Samples [from, to) of `ts` and `words` stably sorted by timestamp (ties keep their order), if not ascending already. */
 function sortStably(ts: Float64Array, words: Uint32Array, from: number, to: number): void {
   let ascending = true;
   for (let j = from + 1; j < to && ascending; j++) ascending = (ts[j] as number) >= (ts[j - 1] as number);
   if (ascending) return;
-  const order = Array.from({ length: to - from }, (_, i) => from + i).sort((a, b) => (ts[a] as number) - (ts[b] as number));
-  const t = order.map((i) => ts[i] as number);
-  const w = order.flatMap((i) => [words[2 * i] as number, words[2 * i + 1] as number]);
+  const n = to - from;
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = from + i;
+  order.sort((a, b) => (ts[a] as number) - (ts[b] as number) || a - b);
+  const t = new Float64Array(n);
+  const w = new Uint32Array(2 * n);
+  for (let k = 0; k < n; k++) {
+    const i = order[k] as number;
+    t[k] = ts[i] as number;
+    w[2 * k] = words[2 * i] as number;
+    w[2 * k + 1] = words[2 * i + 1] as number;
+  }
   ts.set(t, from);
   words.set(w, 2 * from);
 }
