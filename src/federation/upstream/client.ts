@@ -211,31 +211,20 @@ export class UpstreamClient {
       res.cancel();
       return { status: res.status, headers: res.headers, body: Buffer.from(`(an answer in content encoding ${contentEncoding(res.headers).replace(/[^a-z0-9._-]/g, '').slice(0, 32)}, not read)`) };
     }
-    let body: Buffer;
-    let late = false;
-    const timer = leftMs === undefined ? undefined : setTimeout(() => {
-      late = true;
-      res.cancel();
-    }, Math.max(1, leftMs));
-    try {
-      body = await head(res, MAX_UPSTREAM_ERROR_BYTES);
-    } catch (err) {
-      throw this.transportError(late ? new HttpClientError('timeout', res.origin, 'the error answer did not end in time') : err, what, bodyIgnored);
-    } finally {
-      clearTimeout(timer);
-    }
-    if (late) throw this.transportError(new HttpClientError('timeout', res.origin, 'the error answer did not end in time'), what, bodyIgnored);
+    let body = await this.errorRest(res, res.chunks(), [], leftMs, what, bodyIgnored);
     // Announced gzip but not gzip (no 1f 8b): the text as it came, which is the message.
     if (encoding === 'gzip' && body[0] === 0x1f && body[1] === 0x8b) body = await gunzipHead(body, MAX_UPSTREAM_ERROR_BYTES);
     return { status: res.status, headers: res.headers, body: withoutSentCredentials(body, headers) };
   }
 
   /**
-   * An error body whose first chunks (`firstChunks`) were read already: the rest of `source` to its end or
+   * An error body, of which `firstChunks` were read already: the rest of `source` to its end or
    * MAX_UPSTREAM_ERROR_BYTES in all, within `leftMs` when given (the deadline of a streamed call
-   * ended with its headers); the connection is dropped after.
+   * ended with its headers: an engine trickling its error must not hold the read for ever; past
+   * it, PROBECTL_ERR_METRICS_UPSTREAM_TIMEOUT). The connection is dropped after. `write`: a
+   * remote-write's (transportError's log throttling).
    */
-  private async errorRest(res: HttpStreamResponse, source: AsyncGenerator<Buffer>, firstChunks: readonly Buffer[], leftMs: number | undefined, what: string): Promise<Buffer> {
+  private async errorRest(res: HttpStreamResponse, source: AsyncIterator<Buffer>, firstChunks: readonly Buffer[], leftMs: number | undefined, what: string, write = false): Promise<Buffer> {
     const parts = [...firstChunks];
     let size = parts.reduce((n, b) => n + b.length, 0);
     let late = false;
@@ -243,6 +232,7 @@ export class UpstreamClient {
       late = true;
       res.cancel();
     }, Math.max(1, leftMs));
+    const tooLate = () => this.transportError(new HttpClientError('timeout', res.origin, 'the error answer did not end in time'), what, write);
     try {
       while (size < MAX_UPSTREAM_ERROR_BYTES) {
         const r = await source.next();
@@ -251,11 +241,13 @@ export class UpstreamClient {
         size += r.value.length;
       }
     } catch (err) {
-      throw this.transportError(late ? new HttpClientError('timeout', res.origin, 'the error answer did not end in time') : err, what);
+      throw late ? tooLate() : this.transportError(err, what, write);
     } finally {
       clearTimeout(timer);
       res.cancel();
     }
+    // Cancelled at the deadline, the body may have ended quietly: cut, not whole.
+    if (late) throw tooLate();
     return Buffer.concat(parts, size).subarray(0, MAX_UPSTREAM_ERROR_BYTES);
   }
 
