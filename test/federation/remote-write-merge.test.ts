@@ -10,60 +10,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { compressSync, uncompressSync } from 'snappy';
-import { decodeRemoteWriteSamples, RemoteWriteLabelCache, toColumns } from '../../src/federation/remote-write/columns.ts';
+import { compressSync } from 'snappy';
+import { RemoteWriteLabelCache, toColumns } from '../../src/federation/remote-write/columns.ts';
 import { decodeRemoteWrite, type DecodeOptions } from '../../src/federation/remote-write/decode.ts';
-import { RemoteWriteError } from '../../src/federation/remote-write/errors.ts';
 import { encodeTenantColumns } from '../../src/federation/upstream/encode.ts';
-import { spliceRemoteWrite } from '../../src/federation/upstream/splice.ts';
-import { field, varint } from './splice-compare.ts';
+import { bits, outcome, STALE, reference as columns, request, spliced as splice, type Outcome as Out, type SampleStyle as Style, type SeriesSpec as Spec } from './splice-compare.ts';
 
-type Style = 'gogo' | 'full' | 'reversed' | 'twice';
-interface Spec { labels: Array<[string, string]>; samples: Array<[number, number, number]>; style: Style; unknown?: 'afterLabels' | 'betweenSamples' | undefined }
-
-function sampleBytes([t, lo, hi]: [number, number, number], style: Style): number[] {
-  const v = Buffer.alloc(8);
-  v.writeUInt32LE(lo >>> 0, 0);
-  v.writeUInt32LE(hi >>> 0, 4);
-  const value = [0x09, ...v];
-  const time = [0x10, ...varint(t)];
-  switch (style) {
-    case 'gogo': return [...(lo === 0 && hi === 0 ? [] : value), ...(t === 0 ? [] : time)];
-    case 'full': return [...value, ...time];
-    case 'reversed': return [...time, ...value];
-    case 'twice': return [...value, 0x10, ...varint(t + 1), ...time];
-  }
-}
-
-function request(series: Spec[]): Buffer {
-  const out: number[] = [];
-  for (const s of series) {
-    const body: number[] = [];
-    for (const [name, value] of s.labels) {
-      const n = [...Buffer.from(name)];
-      const v = [...Buffer.from(value)];
-      body.push(...field(0x0a, [...(n.length > 0 ? field(0x0a, n) : []), ...(v.length > 0 ? field(0x12, v) : [])]));
-    }
-    if (s.unknown === 'afterLabels') body.push(0x48, 0x01);
-    s.samples.forEach((p, i) => {
-      body.push(...field(0x12, sampleBytes(p, s.style)));
-      if (i === 0 && s.unknown === 'betweenSamples') body.push(0x48, 0x01);
-    });
-    out.push(...field(0x0a, body));
-  }
-  return Buffer.from(out);
-}
-
-type Out = { ok: true; wire: string; series: number; sampleCount: number } | { ok: false; kind: string; message: string; limit: string | undefined };
-function outcome(fn: () => { body: Buffer; series: number; sampleCount: number }): Out {
-  try {
-    const r = fn();
-    return { ok: true, wire: (uncompressSync(r.body) as Buffer).toString('hex'), series: r.series, sampleCount: r.sampleCount };
-  } catch (err) {
-    if (!(err instanceof RemoteWriteError)) throw err;
-    return { ok: false, kind: err.kind, message: err.message, limit: err.limit };
-  }
-}
 /** The reference: decodeRemoteWrite (protobufjs, no cache), as columns, encoded for the tenant. */
 function truth(body: Buffer, options: DecodeOptions): Out {
   return outcome(() => {
@@ -83,22 +35,6 @@ function truth(body: Buffer, options: DecodeOptions): Out {
     return { body: encodeTenantColumns(options.tenant, { labels: c.series.map((s) => s.labels), bounds, timestamps, values }), series: c.series.length, sampleCount: c.sampleCount };
   });
 }
-function columns(body: Buffer, options: DecodeOptions, cache: RemoteWriteLabelCache): Out {
-  return outcome(() => {
-    const c = decodeRemoteWriteSamples(body, options, cache);
-    return { body: encodeTenantColumns(options.tenant, c), series: c.labels.length, sampleCount: c.sampleCount };
-  });
-}
-function splice(body: Buffer, options: DecodeOptions, cache: RemoteWriteLabelCache): Out {
-  return outcome(() => spliceRemoteWrite(body, options, cache));
-}
-
-const bits = (v: number): [number, number] => {
-  const b = Buffer.alloc(8);
-  b.writeDoubleLE(v);
-  return [b.readUInt32LE(0), b.readUInt32LE(4)];
-};
-const STALE: [number, number] = [0x00000002, 0x7ff00000];
 
 // Label sets in several byte forms: two orders, a tenant_id of its own, an empty value; and others.
 const SETS: Array<Array<[string, string]>> = [

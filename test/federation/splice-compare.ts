@@ -26,6 +26,63 @@ export function field(tag: number, payload: number[]): number[] {
   return [tag, ...varint(payload.length), ...payload];
 }
 
+/** How a Sample is written: as Prometheus (gogoproto: a zero field left out), as encode.ts (both always), reversed, or its timestamp twice. */
+export type SampleStyle = 'gogo' | 'full' | 'reversed' | 'twice';
+
+export interface SeriesSpec {
+  labels: Array<[string, string]>;
+  /** [timestamp ms, low word, high word of the value's bits]. */
+  samples: Array<[number, number, number]>;
+  style: SampleStyle;
+  /** An unknown field (number 9, varint) after the labels, or after the first sample (the samples are not one run then). */
+  unknown?: 'afterLabels' | 'betweenSamples' | undefined;
+}
+
+function sampleBytes([t, lo, hi]: [number, number, number], style: SampleStyle): number[] {
+  const v = Buffer.alloc(8);
+  v.writeUInt32LE(lo >>> 0, 0);
+  v.writeUInt32LE(hi >>> 0, 4);
+  const value = [0x09, ...v];
+  const time = [0x10, ...varint(t)];
+  const zeroValue = lo === 0 && hi === 0;
+  switch (style) {
+    case 'gogo': return [...(zeroValue ? [] : value), ...(t === 0 ? [] : time)];
+    case 'full': return [...value, ...time];
+    case 'reversed': return [...time, ...value];
+    case 'twice': return [...value, 0x10, ...varint(t + 1), ...time];
+  }
+}
+
+/** A WriteRequest written by hand, byte by byte (protobufjs writes one way only). */
+export function request(series: SeriesSpec[]): Buffer {
+  const out: number[] = [];
+  for (const s of series) {
+    const body: number[] = [];
+    for (const [name, value] of s.labels) {
+      const n = [...Buffer.from(name)];
+      const v = [...Buffer.from(value)];
+      // As gogoproto: an empty string left out.
+      body.push(...field(0x0a, [...(n.length > 0 ? field(0x0a, n) : []), ...(v.length > 0 ? field(0x12, v) : [])]));
+    }
+    if (s.unknown === 'afterLabels') body.push(0x48, 0x01);
+    s.samples.forEach((p, i) => {
+      body.push(...field(0x12, sampleBytes(p, s.style)));
+      if (i === 0 && s.unknown === 'betweenSamples') body.push(0x48, 0x01);
+    });
+    out.push(...field(0x0a, body));
+  }
+  return Buffer.from(out);
+}
+
+/** A float64's bits as (low, high) uint32 words. */
+export const bits = (v: number): [number, number] => {
+  const b = Buffer.alloc(8);
+  b.writeDoubleLE(v);
+  return [b.readUInt32LE(0), b.readUInt32LE(4)];
+};
+/** Prometheus's stale marker's bits. */
+export const STALE: [number, number] = [0x00000002, 0x7ff00000];
+
 /** What a forward gives: the WriteRequest sent (hex, uncompressed) and its counts, or the refusal. */
 export type Outcome = { ok: true; wire: string; series: number; sampleCount: number } | { ok: false; kind: string; message: string; limit: string | undefined };
 
