@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { Writable } from 'node:stream';
 import pino from 'pino';
@@ -21,6 +21,23 @@ import { plainUpstreamClient, pumpAnswer, type PumpProgress, standInBackend, use
 const G = '/v1/grafana/api/v1';
 /** The tenant of the backend-level tests (no database behind them). */
 const TENANT = '00000000-0000-4000-8000-00000000abcd';
+
+/**
+ * A stand-in engine answering the cardinality guard's series calls with no series (so every read
+ * is forwarded) and every other request, its body read, with `answer`.
+ */
+function guardedEngine(answer: (req: IncomingMessage, res: ServerResponse) => void): Server {
+  return createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.url?.endsWith('/api/v1/series')) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":[]}');
+        return;
+      }
+      answer(req, res);
+    });
+  });
+}
 
 /** A pino logger keeping its lines (parsed) in `lines`. */
 function capture() {
@@ -514,15 +531,8 @@ describe('metrics upstream mode: limit on labels and label values against a larg
 
 describe('metrics upstream mode: a failing call is named in its error message', () => {
   // Labels, label values and federate passed on as they arrive were all "query" in their errors ("query timed out").
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      if (req.url?.endsWith('/api/v1/series')) {
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":[]}');
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'br' }).end('x');
-    });
+  const server = guardedEngine((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'br' }).end('x');
   });
   const engine = useStandInEngine(server, { timeoutMs: 5000 });
   const request = (params: Record<string, string>) => ({ tenant: TENANT, now: Date.now(), params: new Map(Object.entries(params).map(([k, v]) => [k, [v]])) });
@@ -584,32 +594,25 @@ describe('metrics upstream mode: a 2xx read answer that is an error, empty, or b
   // Passed on as they arrived, each was a 200 for the caller: a Prometheus error body under 200 (clients read an
   // "inconsistent body for response code"), an empty body where JSON is read, or a 200 whose body broke off at once.
   let mode: 'bad_data' | 'unavailable' | 'empty' | 'reset' | 'echo' | 'trickle' = 'bad_data';
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      if (req.url?.endsWith('/api/v1/series')) {
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":[]}');
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'application/json' });
-      if (mode === 'trickle') {
-        // An error under 200 that never ends, a byte every 100 ms.
-        res.write('{"status":"error","errorType":"bad_data","error":"');
-        const timer = setInterval(() => res.write('x'), 100);
-        res.once('close', () => clearInterval(timer));
-      } else if (mode === 'echo') {
-        // In two writes, the second a while after the first, cut inside the credential: two chunks for probectl.
-        const text = JSON.stringify({ status: 'error', errorType: 'bad_data', error: `bad request: authorization ${req.headers.authorization ?? ''}` });
-        const cut = text.indexOf('sekret') + 9;
-        res.write(text.slice(0, cut));
-        setTimeout(() => res.end(text.slice(cut)), 50);
-      }
-      else if (mode === 'reset') {
-        res.flushHeaders();
-        setTimeout(() => res.socket?.resetAndDestroy(), 20);
-      } else if (mode === 'empty') res.end();
-      else res.end(JSON.stringify({ status: 'error', errorType: mode, error: `1:5: parse error near {job="secret-job"} (${mode})` }));
-    });
+  const server = guardedEngine((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    if (mode === 'trickle') {
+      // An error under 200 that never ends, a byte every 100 ms.
+      res.write('{"status":"error","errorType":"bad_data","error":"');
+      const timer = setInterval(() => res.write('x'), 100);
+      res.once('close', () => clearInterval(timer));
+    } else if (mode === 'echo') {
+      // In two writes, the second a while after the first, cut inside the credential: two chunks for probectl.
+      const text = JSON.stringify({ status: 'error', errorType: 'bad_data', error: `bad request: authorization ${req.headers.authorization ?? ''}` });
+      const cut = text.indexOf('sekret') + 9;
+      res.write(text.slice(0, cut));
+      setTimeout(() => res.end(text.slice(cut)), 50);
+    }
+    else if (mode === 'reset') {
+      res.flushHeaders();
+      setTimeout(() => res.socket?.resetAndDestroy(), 20);
+    } else if (mode === 'empty') res.end();
+    else res.end(JSON.stringify({ status: 'error', errorType: mode, error: `1:5: parse error near {job="secret-job"} (${mode})` }));
   });
   const engine = useStandInEngine(server, { timeoutMs: 5000 });
   const request = (params: Record<string, string>) => ({ tenant: TENANT, now: Date.now(), params: new Map(Object.entries(params).map(([k, v]) => [k, [v]])) });
@@ -684,15 +687,8 @@ describe('metrics upstream mode: a 2xx read answer that is an error, empty, or b
 describe('metrics upstream mode: a 2xx read answer announced gzip that is not', () => {
   // Asked for gzip (the caller takes it), an engine or a proxy announcing gzip over a plain body: passed on as it
   // came, the caller's client failed to decode a 200.
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      if (req.url?.endsWith('/api/v1/series')) {
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":[]}');
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end('{"status":"success","data":{"resultType":"vector","result":[]}}');
-    });
+  const server = guardedEngine((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end('{"status":"success","data":{"resultType":"vector","result":[]}}');
   });
   const engine = useStandInEngine(server, { timeoutMs: 5000 });
 
@@ -707,15 +703,8 @@ describe('metrics upstream mode: a 2xx read answer announced gzip that is not', 
 
 describe('metrics upstream mode: an error answer announced gzip that is not', () => {
   // Decoded as gzip, the plain text gave nothing: the caller heard "the metrics engine refused the query: " and no reason.
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      if (req.url?.endsWith('/api/v1/series')) {
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":[]}');
-        return;
-      }
-      res.writeHead(422, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end('{"status":"error","errorType":"execution","error":"query processing would load too many samples into memory"}');
-    });
+  const server = guardedEngine((req, res) => {
+    res.writeHead(422, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end('{"status":"error","errorType":"execution","error":"query processing would load too many samples into memory"}');
   });
   const engine = useStandInEngine(server, { timeoutMs: 5000 });
 
@@ -758,15 +747,8 @@ describe('metrics upstream mode: a remote-write answered 2xx in a content encodi
 describe('metrics upstream mode: an error answer in a content encoding probectl cannot read', () => {
   // The status is the engine's answer even when its text cannot be read: a refused remote-write made a 503, the
   // sender retried for ever a batch the engine refuses (its shard stuck behind it) instead of dropping it.
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      if (req.url?.endsWith('/api/v1/series')) {
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":[]}');
-        return;
-      }
-      res.writeHead(req.url?.endsWith('/api/v1/write') ? 400 : 422, { 'content-type': 'text/plain', 'content-encoding': 'br' }).end(brotliCompressSync('out of order sample'));
-    });
+  const server = guardedEngine((req, res) => {
+    res.writeHead(req.url?.endsWith('/api/v1/write') ? 400 : 422, { 'content-type': 'text/plain', 'content-encoding': 'br' }).end(brotliCompressSync('out of order sample'));
   });
   const engine = useStandInEngine(server, { timeoutMs: 5000 });
 
