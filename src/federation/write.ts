@@ -67,7 +67,7 @@ function withoutQuoted(message: string): string {
 function refusal(result: AppendResult): ProbectlError {
   const first = result.errors[0] as ProbectlError;
   const message = result.errors.map((e) => e.message).join('; ');
-  return new ProbectlError(first.code, `${result.stored} samples stored, ${result.duplicates} already stored; refused: ${message}`, {
+  return new ProbectlError(first.code, `${result.stored} sample${result.stored === 1 ? '' : 's'} stored, ${result.duplicates} already stored; ${message}`, {
     details: { stored: result.stored, duplicates: result.duplicates, refused: result.refused },
   });
 }

@@ -211,7 +211,7 @@ describe('metrics federation API', () => {
 
     const conflict = await remoteWrite(app, token, [{ labels: { __name__: 'sem_order' }, samples: [[t0, 99], [t0 - STEP, 0]] }]);
     assert.deepEqual([conflict.status, conflict.json.code], [400, 'PROBECTL_ERR_METRICS_SAMPLE_CONFLICT'], conflict.text);
-    assert.match(conflict.json.message, /^1 samples stored, 0 already stored; refused: 1 samples refused: a different value is already stored/);
+    assert.match(conflict.json.message, /^1 sample stored, 0 already stored; 1 sample refused: a different value is already stored/);
     const kept = await get(`${G}/query`, { query: 'sem_order[5m]', time: sec(t0 + 4 * STEP) });
     assert.deepEqual(kept.json.data.result[0].values.slice(0, 2), [[(t0 - STEP) / 1000, '0'], [t0 / 1000, '1']], 'the stored value is kept, the valid sample stored');
 
@@ -265,7 +265,7 @@ describe('metrics federation API', () => {
     assert.equal((await remoteWrite(app, capped.token, capSeries(40, 40))).status, 204);
     const res = await remoteWrite(app, capped.token, capSeries(80, 25));
     assert.deepEqual([res.status, res.json.code], [400, 'PROBECTL_ERR_METRICS_TENANT_SERIES_LIMIT'], res.text);
-    assert.match(res.json.message, /^20 samples stored, 0 already stored; refused: 5 new series \(5 samples\) refused.*PROBECTL_METRICS_MAX_TENANT_SERIES\) is 100/);
+    assert.match(res.json.message, /^20 samples stored, 0 already stored; 5 new series \(5 samples\) refused.*PROBECTL_METRICS_MAX_TENANT_SERIES\) is 100/);
     assert.equal((await get(`${G}/label/i/values`, {}, capped.token)).json.data.length, 100, 'the series within the cap were stored');
     const again = await remoteWrite(app, capped.token, [{ labels: { __name__: 'cap', i: '0', secret: 'never-logged-value' }, samples: [[now + 1000, 1]] }]);
     assert.equal(again.status, 204, 'samples of existing series are still accepted at the cap');

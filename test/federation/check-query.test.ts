@@ -22,7 +22,7 @@ describe('probectl metrics check-query', () => {
 
   it('prints why a query is refused (exit 1): a function, an empty selector, a match[] with a range', () => {
     for (const [query, message, extra] of [
-      ['sum(up)', /accepts only plain series selectors .* Grafana with transformations\. \[PROBECTL_ERR_METRICS_QUERY_REFUSED\]/, []],
+      ['sum(up)', /accepts only plain series selectors .* Grafana with transformations, or use upstream mode for full PromQL \(docs\/federation\.md, Scaling out\)\. \[PROBECTL_ERR_METRICS_QUERY_REFUSED\]/, []],
       ['{tenant_id="other"}', /at least one non-empty matcher/, []],
       ['up[5m]', /match\[\] takes a plain series selector/, ['--match']],
     ] as Array<[string, RegExp, string[]]>) {

@@ -156,7 +156,7 @@ describe('time bounds on a later repeat', () => {
   const b: Array<[string, string]> = [['__name__', 'up'], ['job', 'b']];
   const cases: Array<[string, Spec[], DecodeOptions, RegExp]> = [
     ['older than the retention', [{ labels: a, samples: [[5000, ...bits(1)]], style: 'gogo' }, { labels: b, samples: [[5000, ...bits(2)]], style: 'gogo' }, { labels: aOther, samples: [[1000, ...STALE]], style: 'full' }], { tenant: 'acme', nowMs: 6000, retentionMs: 4000 }, /^series 2 has a sample at .*older than PROBECTL_METRICS_RETENTION/],
-    ['too far ahead', [{ labels: a, samples: [[5000, ...bits(1)]], style: 'gogo' }, { labels: a, samples: [[4000, ...bits(2)]], style: 'gogo' }, { labels: b, samples: [[5000, ...bits(3)]], style: 'gogo' }, { labels: aOther, samples: [[3000, ...bits(4)], [9000, ...bits(5)]], style: 'full' }], { tenant: 'acme', nowMs: 6000, maxAheadMs: 1000 }, /^series 3 has a sample at .*too far in the future$/],
+    ['too far ahead', [{ labels: a, samples: [[5000, ...bits(1)]], style: 'gogo' }, { labels: a, samples: [[4000, ...bits(2)]], style: 'gogo' }, { labels: b, samples: [[5000, ...bits(3)]], style: 'gogo' }, { labels: aOther, samples: [[3000, ...bits(4)], [9000, ...bits(5)]], style: 'full' }], { tenant: 'acme', nowMs: 6000, maxAheadMs: 1000 }, /^series 3 has a sample at .*too far in the future: samples after .* are refused \(more than 1s ahead of probectl's clock/],
   ];
   for (const [name, specs, options, message] of cases) {
     it(`a repeat ${name} is refused as decodeRemoteWrite refuses it (its own index), cold and warm, with any cache`, () => {

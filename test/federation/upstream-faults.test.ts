@@ -342,7 +342,7 @@ describe('metrics upstream mode: labels and label values without limit, passed o
 describe('metrics upstream mode: a 2xx answer that is not the engine API\'s (a proxy\'s HTML page)', () => {
   // html: every answer a proxy's sign-in page; right: JSON for the API, text/plain for federate;
   // untyped: the same without a Content-Type; federate-json: federate answered in JSON.
-  let mode: 'html' | 'right' | 'untyped' | 'federate-json' = 'html';
+  let mode: 'html' | 'right' | 'untyped' | 'federate-json' | 'bad-path' = 'html';
   const accepts: string[] = [];
   const server = createServer((req, res) => {
     req.resume();
@@ -350,7 +350,8 @@ describe('metrics upstream mode: a 2xx answer that is not the engine API\'s (a p
       const path = (req.url ?? '').split('?')[0] ?? '';
       accepts.push(`${path} ${req.headers.accept ?? ''}`);
       const federate = path === '/federate' && mode !== 'federate-json';
-      if (mode === 'html') res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<html><body>Please sign in</body></html>');
+      if (mode === 'bad-path') res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end(`unsupported path requested: "${path}"\n`);
+      else if (mode === 'html') res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<html><body>Please sign in</body></html>');
       else if (federate) res.writeHead(200, mode === 'untyped' ? {} : { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(`up{tenant_id="${TENANT}",job="a"} 1 1700000000000\n`);
       else res.writeHead(200, mode === 'untyped' ? {} : { 'content-type': 'application/json' }).end(path === '/api/v1/series' ? `{"status":"success","data":[{"__name__":"up","tenant_id":"${TENANT}"}]}` : '{"status":"success","data":["a"]}');
     });
@@ -409,6 +410,28 @@ describe('metrics upstream mode: a 2xx answer that is not the engine API\'s (a p
     // federate's answer in JSON is not the exposition format either.
     mode = 'federate-json';
     await assert.rejects(read(backend.federate(req({ 'match[]': ['up'] }))), /with application\/json, not the text exposition format/);
+  });
+
+  it('startup refuses an engine answering its query API with another status (VictoriaMetrics: 400 for an unknown path), naming the variable and the engine\'s words', async () => {
+    mode = 'bad-path';
+    await assert.rejects(checkUpstream(e.client(), TENANT), (err: Error) => {
+      assert.match(err.message, /the Prometheus-compatible query API at PROBECTL_METRICS_UPSTREAM_URL answered HTTP 400 \(unsupported path requested: .*\/api\/v1\/query.*\): check PROBECTL_METRICS_UPSTREAM_URL/);
+      return true;
+    });
+  });
+
+  it('startup names an https:// URL of a plain-HTTP port as such, not as a certificate to trust', async () => {
+    mode = 'right';
+    const tls = new UpstreamClient({ ...e.client().settings, url: new URL(`https://127.0.0.1:${e.port()}`), writeUrl: new URL(`https://127.0.0.1:${e.port()}/api/v1/write`) }, { use: async () => { throw new Error('no credentials here'); } });
+    try {
+      await assert.rejects(checkUpstream(tls, TENANT), (err: Error) => {
+        assert.match(err.message, /\(PROBECTL_METRICS_UPSTREAM_URL\): the metrics engine is unavailable \(no TLS at that address: is it plain http:\/\/\?\)/);
+        assert.doesNotMatch(err.message, /CA_FILE|verification/);
+        return true;
+      });
+    } finally {
+      await tls.close();
+    }
   });
 
   it('startup refuses an engine URL answering HTML, saying so', async () => {

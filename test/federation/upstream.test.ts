@@ -525,7 +525,7 @@ describe('metrics upstream startup check', () => {
     };
     await check({});
     await assert.rejects(check({ PROBECTL_METRICS_UPSTREAM_WRITE_URL: `${mimir.origin}/api/v1/write` }), /no remote-write receiver at PROBECTL_METRICS_UPSTREAM_WRITE_URL \(HTTP 404\)/);
-    await assert.rejects(check({ PROBECTL_METRICS_UPSTREAM_URL: mimir.origin }), /no Prometheus query API at PROBECTL_METRICS_UPSTREAM_URL \(HTTP 404\)/);
+    await assert.rejects(check({ PROBECTL_METRICS_UPSTREAM_URL: mimir.origin }), /no Prometheus-compatible query API at PROBECTL_METRICS_UPSTREAM_URL \(HTTP 404\)/);
     await assert.rejects(check({ PROBECTL_METRICS_UPSTREAM_URL: 'https://127.0.0.1:1/prometheus' }), (err: Error) => /the query API at https:\/\/127\.0\.0\.1:1 \(PROBECTL_METRICS_UPSTREAM_URL\): the metrics engine is unavailable \(unreachable\)$/.test(err.message) && !/retry/.test(err.message));
     await assert.rejects(check({ PROBECTL_METRICS_UPSTREAM_CA_FILE: '' }), /\(PROBECTL_METRICS_UPSTREAM_URL, or PROBECTL_METRICS_UPSTREAM_CA_FILE for its certificate\): .*TLS verification failed/);
     await assert.rejects(check({ PROBECTL_METRICS_UPSTREAM_TOKEN: 'probectl:not-it' }), (err: Error) => /PROBECTL_METRICS_UPSTREAM_TOKEN/.test(err.message) && !err.message.includes('not-it'));

@@ -79,7 +79,8 @@ export class QueryRefusedError extends ProbectlError {
 export const PLAIN_SELECTORS_ONLY =
   'probectl accepts only plain series selectors — a metric name and label matchers such as up{job="node"}, ' +
   'optionally with a [range], offset and @ — or a constant number; functions, aggregations, operators and subqueries ' +
-  'are refused because probectl cannot tenant-scope them. Do the math in Grafana with transformations.';
+  'are refused because probectl cannot tenant-scope them. Do the math in Grafana with transformations, ' +
+  'or use upstream mode for full PromQL (docs/federation.md, Scaling out).';
 
 /** The tenant label probectl forces on every selector and every written series. */
 export const TENANT_LABEL = 'tenant_id';

@@ -241,7 +241,7 @@ function validate(request: WireWriteRequest, options: DecodeOptions, limits: Rem
       throw new RemoteWriteError('malformed', `series ${index} (${JSON.stringify(describe(labels))}) carries native histogram samples, which probectl does not store; set send_native_histograms: false in the remote_write config`);
     }
     ignoredExemplars += wire.exemplars?.length ?? 0;
-    const samples = (wire.samples ?? []).map((s) => sample(s, index, maxTimestamp, minTimestamp, options.retentionMs));
+    const samples = (wire.samples ?? []).map((s) => sample(s, index, maxTimestamp, minTimestamp, options.retentionMs, options.maxAheadMs));
     if (samples.length === 0) {
       emptySeries++;
       return;
@@ -337,25 +337,28 @@ export function seriesLabels(wire: WireSeries, index: number, tenant: string, li
   return { labels, overridden };
 }
 
-function sample(s: WireSample, index: number, maxTimestamp: number | undefined, minTimestamp: number | undefined, retentionMs: number | undefined): Sample {
+function sample(s: WireSample, index: number, maxTimestamp: number | undefined, minTimestamp: number | undefined, retentionMs: number | undefined, maxAheadMs: number | undefined): Sample {
   const ts = s.timestamp;
   const timestampMs = ts === undefined ? 0 : typeof ts === 'number' ? ts : ts.toNumber();
   if (!Number.isSafeInteger(timestampMs)) {
     throw new RemoteWriteError('malformed', `series ${index} has a sample timestamp beyond ±2^53 ms (not an exact integer here; the embedded store keeps ±2^51 ms, about year 73,000)`);
   }
-  if (maxTimestamp !== undefined && timestampMs > maxTimestamp) throw tooFarAhead(index, timestampMs);
+  if (maxTimestamp !== undefined && timestampMs > maxTimestamp) throw tooFarAhead(index, timestampMs, maxTimestamp, maxAheadMs);
   if (minTimestamp !== undefined && timestampMs < minTimestamp) throw tooOld(index, timestampMs, minTimestamp, retentionMs as number);
   return { timestampMs: timestampMs + 0, value: s.value ?? 0 };
 }
 
-/** The refusal of a sample more than maxAheadMs in the future. */
-export function tooFarAhead(index: number, timestampMs: number): RemoteWriteError {
-  return new RemoteWriteError('malformed', `series ${index} has a sample at ${isoTime(timestampMs)}, too far in the future`);
+/** The refusal of a sample after `maxTimestampMs` (maxTimestampOf: now + `maxAheadMs`, by default 10 minutes as Prometheus's maxAheadTime). */
+export function tooFarAhead(index: number, timestampMs: number, maxTimestampMs: number, maxAheadMs = DEFAULT_MAX_AHEAD_MS): RemoteWriteError {
+  return new RemoteWriteError('malformed', `series ${index} has a sample at ${isoTime(timestampMs)}, too far in the future: samples after ${isoTime(maxTimestampMs)} are refused (more than ${formatDuration(maxAheadMs)} ahead of probectl's clock, as Prometheus refuses them; check the sender's clock)`);
 }
+
+/** How far ahead of now a sample may be (Prometheus's maxAheadTime). */
+const DEFAULT_MAX_AHEAD_MS = 10 * 60_000;
 
 /** The latest sample time accepted (nowMs + maxAheadMs), or undefined without nowMs. */
 export function maxTimestampOf(options: DecodeOptions): number | undefined {
-  return options.nowMs === undefined ? undefined : options.nowMs + (options.maxAheadMs ?? 10 * 60_000);
+  return options.nowMs === undefined ? undefined : options.nowMs + (options.maxAheadMs ?? DEFAULT_MAX_AHEAD_MS);
 }
 
 /** A sample time as ISO 8601 (clamped to the range a Date holds). */

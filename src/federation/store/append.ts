@@ -400,11 +400,16 @@ function isRetryable(err: unknown): boolean {
   return err instanceof VanishedSeries || err instanceof OutlivedHorizon || isTransactionConflict(err);
 }
 
+/** `n sample(s)`. */
+function samples(n: number): string {
+  return `${n} sample${n === 1 ? '' : 's'}`;
+}
+
 function resultOf(c: Counts, s: EmbeddedStoreSettings): AppendResult {
   const errors: Error[] = [];
-  if (c.limitedSeries > 0) errors.push(new ProbectlError('PROBECTL_ERR_METRICS_TENANT_SERIES_LIMIT', `${c.limitedSeries} new series (${c.limitedSamples} samples) refused: the tenant has ${c.activeAtLimit} active series and the limit (PROBECTL_METRICS_MAX_TENANT_SERIES) is ${s.maxTenantSeries}; samples of existing series were stored`));
-  if (c.conflicts > 0) errors.push(new ProbectlError('PROBECTL_ERR_METRICS_SAMPLE_CONFLICT', `${c.conflicts} samples refused: a different value is already stored for their series and timestamp (the stored value is kept)`));
-  if (c.tooNew > 0) errors.push(new ProbectlError('PROBECTL_ERR_METRICS_SAMPLE_TOO_NEW', `${c.tooNew} samples refused: more than ${Math.round(s.futureToleranceMs / 1000)}s in the future`));
+  if (c.limitedSeries > 0) errors.push(new ProbectlError('PROBECTL_ERR_METRICS_TENANT_SERIES_LIMIT', `${c.limitedSeries} new series (${samples(c.limitedSamples)}) refused: the tenant has ${c.activeAtLimit} active series and the limit (PROBECTL_METRICS_MAX_TENANT_SERIES) is ${s.maxTenantSeries}; samples of existing series were stored`));
+  if (c.conflicts > 0) errors.push(new ProbectlError('PROBECTL_ERR_METRICS_SAMPLE_CONFLICT', `${samples(c.conflicts)} refused: a different value is already stored for their series and timestamp (the stored value is kept)`));
+  if (c.tooNew > 0) errors.push(new ProbectlError('PROBECTL_ERR_METRICS_SAMPLE_TOO_NEW', `${samples(c.tooNew)} refused: more than ${Math.round(s.futureToleranceMs / 1000)}s in the future`));
   return {
     stored: c.stored,
     duplicates: c.duplicates,

@@ -8,7 +8,7 @@
  */
 import { ProbectlError } from '../../core/errors.ts';
 import { safeOrigin } from '../../core/http/transport.ts';
-import type { UpstreamAnswer, UpstreamClient } from './client.ts';
+import { engineMessage, type UpstreamAnswer, type UpstreamClient } from './client.ts';
 import { encodeTenantWriteRequest } from './encode.ts';
 import { parseJson } from '../../core/json.ts';
 
@@ -20,7 +20,9 @@ function statusProblem(a: UpstreamAnswer, what: string, variable: string, hint40
   if (a.status >= 200 && a.status < 300) return undefined;
   if (a.status === 401 || a.status === 403) return `the engine refused probectl's credentials for ${what} (HTTP ${a.status}): check PROBECTL_METRICS_UPSTREAM_TOKEN and the client certificate`;
   if (a.status === 404 || a.status === 405) return `no ${what} at ${variable} (HTTP ${a.status}): ${hint404}`;
-  return `${what} answered HTTP ${a.status}`;
+  // Another answer (VictoriaMetrics answers an unknown path 400 "unsupported path"): the engine's own words, and what to check.
+  const said = engineMessage(a.body);
+  return `the ${what} at ${variable} answered HTTP ${a.status}${said === '' ? '' : ` (${said})`}: check ${variable} (${hint404})`;
 }
 
 async function attempt(fn: () => Promise<UpstreamAnswer>, what: string, origin: string, variable: string): Promise<UpstreamAnswer> {
@@ -40,7 +42,7 @@ export async function checkUpstream(client: UpstreamClient, tenant: string): Pro
   const s = client.settings;
   const origin = safeOrigin(s.url);
   const q = await attempt(() => client.api(tenant, '/api/v1/query', [['query', 'vector(1)']]), 'the query API', origin, 'PROBECTL_METRICS_UPSTREAM_URL');
-  const qp = statusProblem(q, 'Prometheus query API', 'PROBECTL_METRICS_UPSTREAM_URL', 'set the URL under which <URL>/api/v1/query answers (Mimir: https://mimir/prometheus)');
+  const qp = statusProblem(q, 'Prometheus-compatible query API', 'PROBECTL_METRICS_UPSTREAM_URL', 'set the URL under which <URL>/api/v1/query answers (Mimir: https://mimir/prometheus)');
   if (qp !== undefined) throw refuse(qp);
   let parsed: { status?: unknown } | undefined;
   try {

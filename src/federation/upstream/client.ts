@@ -390,7 +390,9 @@ export class UpstreamClient {
       if (err.kind === 'timeout') return new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_TIMEOUT', `${what} timed out: the metrics engine did not answer within ${this.settings.timeoutMs / 1000}s (PROBECTL_METRICS_UPSTREAM_TIMEOUT); the call was cancelled`);
       if (err.kind === 'aborted') return new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', 'the request was cancelled: the client went away');
       if (err.kind === 'too-large') return new ProbectlError('PROBECTL_ERR_METRICS_TOO_MANY_SAMPLES', `the metrics engine's answer is larger than ${MAX_UPSTREAM_RESPONSE_BYTES} bytes; narrow the query or the time range`);
-      return new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine is unavailable (${err.kind === 'tls' ? 'TLS verification failed' : err.kind === 'insecure' ? 'refused address' : 'unreachable'}); retry`);
+      // A plain-HTTP port behind an https:// URL fails the handshake with a wrong version, not a certificate: said so, not "verification".
+      const tls = err.causeCode === 'ERR_SSL_WRONG_VERSION_NUMBER' ? 'no TLS at that address: is it plain http://?' : 'TLS verification failed';
+      return new ProbectlError('PROBECTL_ERR_METRICS_UPSTREAM_UNAVAILABLE', `the metrics engine is unavailable (${err.kind === 'tls' ? tls : err.kind === 'insecure' ? 'refused address' : 'unreachable'}); retry`);
     }
     throw err;
   }
