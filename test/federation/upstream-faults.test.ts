@@ -810,3 +810,18 @@ describe('metrics upstream mode: a read reset after the engine worked on it a wh
     assert.equal(received, 1);
   });
 });
+
+describe('metrics upstream mode: an engine refusing every batch (Mimir\'s out-of-order 400s)', () => {
+  let connections = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(400, { 'content-type': 'text/plain' }).end('out of order sample'));
+  });
+  server.on('connection', () => { connections += 1; });
+  const engine = useStandInEngine(server, { timeoutMs: 5000 });
+
+  it('keeps its connection: an error answer read to its end does not cost a new connection per write', async () => {
+    for (let i = 0; i < 5; i++) assert.equal((await engine.client().write(TENANT, Buffer.from('batch'))).status, 400);
+    assert.ok(connections <= 2, `${connections} connections for 5 refused writes`);
+  });
+});
