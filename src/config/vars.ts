@@ -97,12 +97,18 @@ export function duration(name: string, opts: Common & { default: string; minMs: 
  * An optional duration: undefined when unset, so the section can tell a value
  * the operator set (even one equal to the default) from one left unset.
  * `effectiveDefault` is what the section uses when it is unset (shown in the
- * docs and by `config check`), within the same range.
+ * docs and by `config check`), within the same range; without one, unset means
+ * off (shown as `(unset)`).
  */
-export function optDuration(name: string, opts: Common & { effectiveDefault: string; minMs: number; maxMs: number }): VarSpec<number | undefined> {
-  const set = duration(name, { ...opts, default: opts.effectiveDefault });
-  const shownDefault = formatDuration(set.parse(undefined));
-  return { ...set, parse: (raw) => (raw === undefined || raw === '' ? undefined : set.parse(raw)), show: (v) => (v === undefined ? shownDefault : set.show(v)) };
+export function optDuration(name: string, opts: Common & { effectiveDefault?: string; minMs: number; maxMs: number }): VarSpec<number | undefined> {
+  const set = duration(name, { ...opts, default: opts.effectiveDefault ?? formatDuration(opts.minMs) });
+  const shownDefault = opts.effectiveDefault === undefined ? '(unset)' : formatDuration(set.parse(undefined));
+  return {
+    ...set,
+    defaultText: opts.effectiveDefault,
+    parse: (raw) => (raw === undefined || raw === '' ? undefined : set.parse(raw)),
+    show: (v) => (v === undefined ? shownDefault : set.show(v)),
+  };
 }
 
 export function oneOf<const T extends string>(name: string, opts: Common & { values: readonly T[]; default: T }): VarSpec<T> {

@@ -56,7 +56,7 @@ export const metrics = integration<MetricsSettings, MetricsRuntime>({
       throw err;
     }
     const backend: MetricsBackend = client
-      ? upstreamBackend({ client, maxSeries: settings.maxSeries, lookbackMs: settings.lookbackMs, writeLimits: settings.writeLimits, log, metrics: counters })
+      ? upstreamBackend({ client, maxSeries: settings.maxSeries, lookbackMs: settings.lookbackMs, writeLimits: settings.writeLimits, log, metrics: counters, retentionMs: up?.retentionMs })
       : embeddedBackend({ store, settings, log, metrics: counters });
     // What both the CLI's runtime and the server's release: the clock's timer and the engine's client.
     const release = async () => {

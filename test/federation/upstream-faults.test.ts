@@ -825,3 +825,36 @@ describe('metrics upstream mode: an engine refusing every batch (Mimir\'s out-of
     assert.ok(connections <= 2, `${connections} connections for 5 refused writes`);
   });
 });
+
+describe('metrics upstream mode: PROBECTL_METRICS_UPSTREAM_RETENTION', () => {
+  let writes = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.url?.endsWith('/api/v1/write')) writes += 1;
+      res.writeHead(204).end();
+    });
+  });
+  const engine = useStandInEngine(server, { timeoutMs: 5000 });
+  const now = Date.now();
+  const write = (backend: ReturnType<typeof engine.backend>, ageMs: number) => backend.write({ tenant: TENANT, now, contentType: REMOTE_WRITE_HEADERS['content-type'], contentEncoding: REMOTE_WRITE_HEADERS['content-encoding'], body: encodeWriteRequest([{ labels: { __name__: 'up' }, samples: [[now - 60_000, 1]] }, { labels: { __name__: 'old' }, samples: [[now - ageMs, 1]] }]) });
+
+  it('set: a request holding a sample older than it is refused whole (400, the variable named), nothing forwarded; a newer one is forwarded', async () => {
+    const backend = engine.backend({ retentionMs: 86_400_000 });
+    const before = writes;
+    await assert.rejects(write(backend, 2 * 86_400_000), (err: Error & { status?: number }) => {
+      assert.equal(err.status, 400);
+      assert.match(err.message, /series 1 has a sample at .*older than PROBECTL_METRICS_UPSTREAM_RETENTION \(1d\) allows/);
+      return true;
+    });
+    assert.equal(writes, before, 'nothing forwarded');
+    assert.equal((await write(backend, 3_600_000)).status, 204);
+    assert.equal(writes, before + 1);
+  });
+
+  it('unset: every sample is forwarded, the engine decides', async () => {
+    const before = writes;
+    assert.equal((await write(engine.backend(), 400 * 86_400_000)).status, 204);
+    assert.equal(writes, before + 1);
+  });
+});

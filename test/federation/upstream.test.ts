@@ -513,7 +513,7 @@ describe('metrics upstream startup check', () => {
       const settings = upstreamSettings({
         upstreamUrl: env.PROBECTL_METRICS_UPSTREAM_URL, upstreamWriteUrl: env.PROBECTL_METRICS_UPSTREAM_WRITE_URL, upstreamCaFile: env.PROBECTL_METRICS_UPSTREAM_CA_FILE || undefined,
         upstreamClientCertFile: undefined, upstreamClientKeyFile: undefined, upstreamToken: parseSecretRef(env.PROBECTL_METRICS_UPSTREAM_TOKEN as string),
-        upstreamTenancy: 'header', upstreamTimeout: 1000,
+        upstreamTenancy: 'header', upstreamTimeout: 1000, upstreamRetention: undefined,
       }, problems);
       assert.deepEqual(problems, []);
       const client = new UpstreamClient(settings as UpstreamSettings, { use: async (ref, fn) => fn(Buffer.from((ref as { value?: string }).value ?? '')) });
@@ -533,7 +533,7 @@ describe('metrics upstream startup check', () => {
 
   it('refuses plaintext to a non-loopback engine and stray upstream variables in embedded mode', () => {
     const problems: ConfigProblem[] = [];
-    const base = { upstreamWriteUrl: undefined, upstreamCaFile: undefined, upstreamClientCertFile: undefined, upstreamClientKeyFile: undefined, upstreamToken: undefined, upstreamTenancy: 'label' as const, upstreamTimeout: 30_000 };
+    const base = { upstreamWriteUrl: undefined, upstreamCaFile: undefined, upstreamClientCertFile: undefined, upstreamClientKeyFile: undefined, upstreamToken: undefined, upstreamTenancy: 'label' as const, upstreamTimeout: 30_000, upstreamRetention: undefined };
     assert.equal(upstreamSettings({ ...base, upstreamUrl: 'http://metrics.example.com:9090' }, problems), undefined);
     assert.equal(problems[0]?.variable, 'PROBECTL_METRICS_UPSTREAM_URL');
     assert.match(problems[0]?.problem ?? '', /plain http:\/\/ is refused/);

@@ -410,7 +410,7 @@ export function decodeInflatedSamples(raw: Buffer, limits: RemoteWriteLimits, co
     if (entry.overridden) tenantOverridden++;
     // The walk keeps a series' samples ascending: its first sample is its oldest (and the first
     // refused in wire order, as decodeRemoteWrite refuses it).
-    if (minTimestamp !== undefined && end > first && (ts[first] as number) < minTimestamp) throw tooOld(i, ts[first] as number, minTimestamp, options.retentionMs as number);
+    if (minTimestamp !== undefined && end > first && (ts[first] as number) < minTimestamp) throw tooOld(i, ts[first] as number, minTimestamp, options);
     if (maxTimestamp !== undefined) {
       for (let j = first; j < end; j++) if ((ts[j] as number) > maxTimestamp) throw tooFarAhead(i, ts[j] as number, maxTimestamp, options.maxAheadMs);
     }

@@ -105,6 +105,8 @@ export interface DecodeOptions {
    * Unset (upstream mode: the engine keeps its own retention), no sample is too old.
    */
   readonly retentionMs?: number;
+  /** The variable `retentionMs` comes from, named in the refusal (PROBECTL_METRICS_RETENTION when left out). */
+  readonly retentionVariable?: string;
 }
 
 /** Fatal on invalid UTF-8; a leading U+FEFF is part of the text (Go keeps the bytes as sent), not a byte order mark to strip. */
@@ -241,7 +243,7 @@ function validate(request: WireWriteRequest, options: DecodeOptions, limits: Rem
       throw new RemoteWriteError('malformed', `series ${index} (${JSON.stringify(describe(labels))}) carries native histogram samples, which probectl does not store; set send_native_histograms: false in the remote_write config`);
     }
     ignoredExemplars += wire.exemplars?.length ?? 0;
-    const samples = (wire.samples ?? []).map((s) => sample(s, index, maxTimestamp, minTimestamp, options.retentionMs, options.maxAheadMs));
+    const samples = (wire.samples ?? []).map((s) => sample(s, index, maxTimestamp, minTimestamp, options));
     if (samples.length === 0) {
       emptySeries++;
       return;
@@ -337,14 +339,14 @@ export function seriesLabels(wire: WireSeries, index: number, tenant: string, li
   return { labels, overridden };
 }
 
-function sample(s: WireSample, index: number, maxTimestamp: number | undefined, minTimestamp: number | undefined, retentionMs: number | undefined, maxAheadMs: number | undefined): Sample {
+function sample(s: WireSample, index: number, maxTimestamp: number | undefined, minTimestamp: number | undefined, options: DecodeOptions): Sample {
   const ts = s.timestamp;
   const timestampMs = ts === undefined ? 0 : typeof ts === 'number' ? ts : ts.toNumber();
   if (!Number.isSafeInteger(timestampMs)) {
     throw new RemoteWriteError('malformed', `series ${index} has a sample timestamp beyond ±2^53 ms (not an exact integer here; the embedded store keeps ±2^51 ms, about year 73,000)`);
   }
-  if (maxTimestamp !== undefined && timestampMs > maxTimestamp) throw tooFarAhead(index, timestampMs, maxTimestamp, maxAheadMs);
-  if (minTimestamp !== undefined && timestampMs < minTimestamp) throw tooOld(index, timestampMs, minTimestamp, retentionMs as number);
+  if (maxTimestamp !== undefined && timestampMs > maxTimestamp) throw tooFarAhead(index, timestampMs, maxTimestamp, options.maxAheadMs);
+  if (minTimestamp !== undefined && timestampMs < minTimestamp) throw tooOld(index, timestampMs, minTimestamp, options);
   return { timestampMs: timestampMs + 0, value: s.value ?? 0 };
 }
 
@@ -371,8 +373,8 @@ function isoTime(ms: number): string {
  * The cut is the retention job's (it deletes samples with t < now − retention): a sample at the
  * cut itself is kept.
  */
-export function tooOld(index: number, timestampMs: number, minTimestampMs: number, retentionMs: number): RemoteWriteError {
-  return new RemoteWriteError('malformed', `series ${index} has a sample at ${isoTime(timestampMs)}, older than PROBECTL_METRICS_RETENTION (${formatDuration(retentionMs)}) allows: samples before ${isoTime(minTimestampMs)} are not kept (nothing of this request was stored)`);
+export function tooOld(index: number, timestampMs: number, minTimestampMs: number, options: DecodeOptions): RemoteWriteError {
+  return new RemoteWriteError('malformed', `series ${index} has a sample at ${isoTime(timestampMs)}, older than ${options.retentionVariable ?? 'PROBECTL_METRICS_RETENTION'} (${formatDuration(options.retentionMs as number)}) allows: samples before ${isoTime(minTimestampMs)} are not kept (nothing of this request was stored)`);
 }
 
 /** The earliest sample time accepted (nowMs − retentionMs), or undefined without both. */

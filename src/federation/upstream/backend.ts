@@ -57,6 +57,8 @@ export interface UpstreamBackendDeps {
   readonly metrics: FederationMetrics | undefined;
   /** Guard verdicts kept in all (GUARD_ENTRIES when left out). */
   readonly guardEntries?: number;
+  /** PROBECTL_METRICS_UPSTREAM_RETENTION (ms): a remote-write holding a sample before now − this is refused (400), not forwarded. */
+  readonly retentionMs?: number | undefined;
 }
 
 /**
@@ -440,7 +442,7 @@ async function forwardWrite(deps: UpstreamBackendDeps, slots: QueryLimiter, fail
   let decoded: ForwardWrite;
   try {
     checkRemoteWriteHeaders({ contentType: w.contentType, contentEncoding: w.contentEncoding });
-    decoded = spliceRemoteWrite(w.body, { tenant: w.tenant, limits: deps.writeLimits, nowMs: w.now }, labelCache);
+    decoded = spliceRemoteWrite(w.body, { tenant: w.tenant, limits: deps.writeLimits, nowMs: w.now, ...(deps.retentionMs !== undefined ? { retentionMs: deps.retentionMs, retentionVariable: 'PROBECTL_METRICS_UPSTREAM_RETENTION' } : {}) }, labelCache);
   } catch (err) {
     if (!(err instanceof RemoteWriteError)) throw err;
     deps.metrics?.writeRequests.inc({ outcome: err.kind === 'unsupported' ? 'unsupported' : 'refused' });

@@ -4,7 +4,7 @@
  * (docs/federation.md, "Scaling out"). Unset URL: the embedded store.
  */
 import type { ConfigProblem, SectionValue } from '../../config/section.ts';
-import { caBundleFile, duration, oneOf, optStr, readableFile } from '../../config/vars.ts';
+import { caBundleFile, duration, oneOf, optDuration, optStr, readableFile } from '../../config/vars.ts';
 import { transportProblem } from '../../core/http/transport.ts';
 import { secretRef } from '../../secrets/config-var.ts';
 import type { SecretRef } from '../../secrets/ref.ts';
@@ -20,6 +20,7 @@ export const upstreamVars = {
   upstreamClientKeyFile: readableFile('PROBECTL_METRICS_UPSTREAM_CLIENT_KEY_FILE', { doc: 'PEM private key of PROBECTL_METRICS_UPSTREAM_CLIENT_CERT_FILE.' }),
   upstreamToken: secretRef('PROBECTL_METRICS_UPSTREAM_TOKEN', { doc: 'Credentials for the metrics engine, resolved at each request (a secret reference or a literal): `user:password` is sent as HTTP Basic, any value without a colon as `Authorization: Bearer <token>`. Never logged, never in a URL.' }),
   upstreamTenancy: oneOf('PROBECTL_METRICS_UPSTREAM_TENANCY', { values: TENANCY_MODES, default: 'label', doc: 'How tenants map onto the engine. `label`: every series and every selector carries `tenant_id="<tenant>"` (Prometheus, VictoriaMetrics single-node). `header`: in addition, every request carries `X-Scope-OrgID: <tenant>`, so each probectl tenant is the engine\'s own tenant (Mimir, Cortex, Thanos Receive).' }),
+  upstreamRetention: optDuration('PROBECTL_METRICS_UPSTREAM_RETENTION', { minMs: 3_600_000, maxMs: 100 * 365 * 86_400_000, doc: 'The engine\'s own retention (VictoriaMetrics `-retentionPeriod`, Prometheus `--storage.tsdb.retention.time`, Mimir\'s `compactor_blocks_retention_period`): a remote-write request holding a sample older than now minus this is refused whole with 400 (the variable named), as in embedded mode, instead of forwarded. Set it for an engine that answers 2xx to samples it will not keep (VictoriaMetrics drops samples older than its retention with only a warning in its own log), so a sender is told rather than its samples lost silently. Unset: every sample is forwarded and the engine decides.' }),
   upstreamTimeout: duration('PROBECTL_METRICS_UPSTREAM_TIMEOUT', { default: '25s', minMs: 100, maxMs: 600_000, doc: 'Deadline of one call to the metrics engine (a query, a forwarded remote-write, the cardinality check); the call is cancelled when it passes (queries answer 503 `timeout`, remote-write 503 so the sender retries). An answer passed on as it arrives (query, query_range, federate, labels and label values without limit) must start within it and then never pause that long while its reader waits (an error answer must end within it); writing it to a slow reader is bounded by PROBECTL_METRICS_QUERY_TIMEOUT instead. A client that goes away cancels its call too. Keep it below the remote-write senders\' `remote_timeout` (Prometheus default 30s), so a sender hears 503 and retries rather than timing out itself; set the engine\'s own query timeout (Prometheus `--query.timeout`, default 2m) at most this value, so the engine stops evaluating a query probectl has given up on.' }),
 };
 
@@ -35,6 +36,8 @@ export interface UpstreamSettings {
   readonly token: SecretRef | undefined;
   readonly tenancy: UpstreamTenancy;
   readonly timeoutMs: number;
+  /** PROBECTL_METRICS_UPSTREAM_RETENTION: samples before now − this are refused, not forwarded; undefined: all forwarded. */
+  readonly retentionMs?: number | undefined;
 }
 
 function urlOf(variable: string, text: string, problems: ConfigProblem[]): URL | undefined {
@@ -56,7 +59,7 @@ function urlOf(variable: string, text: string, problems: ConfigProblem[]): URL |
 export function upstreamSettings(v: UpstreamVars, problems: ConfigProblem[]): UpstreamSettings | undefined {
   const before = problems.length;
   if (v.upstreamUrl === undefined) {
-    for (const [value, name] of [[v.upstreamWriteUrl, 'PROBECTL_METRICS_UPSTREAM_WRITE_URL'], [v.upstreamCaFile, 'PROBECTL_METRICS_UPSTREAM_CA_FILE'], [v.upstreamClientCertFile, 'PROBECTL_METRICS_UPSTREAM_CLIENT_CERT_FILE'], [v.upstreamClientKeyFile, 'PROBECTL_METRICS_UPSTREAM_CLIENT_KEY_FILE'], [v.upstreamToken, 'PROBECTL_METRICS_UPSTREAM_TOKEN']] as const) {
+    for (const [value, name] of [[v.upstreamWriteUrl, 'PROBECTL_METRICS_UPSTREAM_WRITE_URL'], [v.upstreamCaFile, 'PROBECTL_METRICS_UPSTREAM_CA_FILE'], [v.upstreamClientCertFile, 'PROBECTL_METRICS_UPSTREAM_CLIENT_CERT_FILE'], [v.upstreamClientKeyFile, 'PROBECTL_METRICS_UPSTREAM_CLIENT_KEY_FILE'], [v.upstreamToken, 'PROBECTL_METRICS_UPSTREAM_TOKEN'], [v.upstreamRetention, 'PROBECTL_METRICS_UPSTREAM_RETENTION']] as const) {
       if (value !== undefined) problems.push({ variable: name, problem: 'is set but PROBECTL_METRICS_UPSTREAM_URL is not (the embedded store is in use)', accepts: 'unset it, or set PROBECTL_METRICS_UPSTREAM_URL' });
     }
     return undefined;
@@ -70,6 +73,6 @@ export function upstreamSettings(v: UpstreamVars, problems: ConfigProblem[]): Up
   return {
     url, writeUrl,
     caFile: v.upstreamCaFile, clientCertFile: v.upstreamClientCertFile, clientKeyFile: v.upstreamClientKeyFile,
-    token: v.upstreamToken, tenancy: v.upstreamTenancy, timeoutMs: v.upstreamTimeout,
+    token: v.upstreamToken, tenancy: v.upstreamTenancy, timeoutMs: v.upstreamTimeout, retentionMs: v.upstreamRetention,
   };
 }
