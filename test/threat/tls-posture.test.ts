@@ -18,7 +18,8 @@ describe('TLS posture check against loopback servers', () => {
     extraCa = (await testCa()).certPem;
     servers.good = await tlsServer(await leaf());
     servers.expired = await tlsServer(await leaf({ notBefore: new Date(now - days(30)), notAfter: new Date(now - days(1)) }));
-    servers.expiring = await tlsServer(await leaf({ notAfter: new Date(now + days(5)) }));
+    // A minute short of 5 days: the certificate keeps whole seconds (its notAfter may round up past now + 5 days, 5 days left, not 4).
+    servers.expiring = await tlsServer(await leaf({ notAfter: new Date(now + days(5) - 60_000) }));
     servers.selfSigned = await tlsServer(await leaf({ selfSigned: true }));
     servers.wrongHost = await tlsServer(await leaf({ names: ['other.example'] }));
     servers.legacy = await tlsServer(await leaf(), { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT:@SECLEVEL=0' });
