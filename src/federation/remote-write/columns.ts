@@ -412,7 +412,7 @@ export function decodeInflatedSamples(raw: Buffer, limits: RemoteWriteLimits, co
     // refused in wire order, as decodeRemoteWrite refuses it).
     if (minTimestamp !== undefined && end > first && (ts[first] as number) < minTimestamp) throw tooOld(i, ts[first] as number, minTimestamp, options);
     if (maxTimestamp !== undefined) {
-      for (let j = first; j < end; j++) if ((ts[j] as number) > maxTimestamp) throw tooFarAhead(i, ts[j] as number, maxTimestamp, options.maxAheadMs);
+      for (let j = first; j < end; j++) if ((ts[j] as number) > maxTimestamp) throw tooFarAhead(i, ts[j] as number, maxTimestamp, options);
     }
     // A series without samples holds no column entries: the next series' samples follow the last one kept.
     if (end === first) continue;

@@ -345,14 +345,14 @@ function sample(s: WireSample, index: number, maxTimestamp: number | undefined, 
   if (!Number.isSafeInteger(timestampMs)) {
     throw new RemoteWriteError('malformed', `series ${index} has a sample timestamp beyond ±2^53 ms (not an exact integer here; the embedded store keeps ±2^51 ms, about year 73,000)`);
   }
-  if (maxTimestamp !== undefined && timestampMs > maxTimestamp) throw tooFarAhead(index, timestampMs, maxTimestamp, options.maxAheadMs);
+  if (maxTimestamp !== undefined && timestampMs > maxTimestamp) throw tooFarAhead(index, timestampMs, maxTimestamp, options);
   if (minTimestamp !== undefined && timestampMs < minTimestamp) throw tooOld(index, timestampMs, minTimestamp, options);
   return { timestampMs: timestampMs + 0, value: s.value ?? 0 };
 }
 
-/** The refusal of a sample after `maxTimestampMs` (maxTimestampOf: now + `maxAheadMs`, by default 10 minutes as Prometheus's maxAheadTime). */
-export function tooFarAhead(index: number, timestampMs: number, maxTimestampMs: number, maxAheadMs = DEFAULT_MAX_AHEAD_MS): RemoteWriteError {
-  return new RemoteWriteError('malformed', `series ${index} has a sample at ${isoTime(timestampMs)}, too far in the future: samples after ${isoTime(maxTimestampMs)} are refused (more than ${formatDuration(maxAheadMs)} ahead of probectl's clock, as Prometheus refuses them; check the sender's clock)`);
+/** The refusal of a sample after `maxTimestampMs` (maxTimestampOf: now + `options.maxAheadMs`, by default 10 minutes as Prometheus's maxAheadTime). */
+export function tooFarAhead(index: number, timestampMs: number, maxTimestampMs: number, options: DecodeOptions): RemoteWriteError {
+  return new RemoteWriteError('malformed', `series ${index} has a sample at ${isoTime(timestampMs)}, too far in the future: samples after ${isoTime(maxTimestampMs)} are refused (more than ${formatDuration(options.maxAheadMs ?? DEFAULT_MAX_AHEAD_MS)} ahead of probectl's clock, as Prometheus refuses them; check the sender's clock)`);
 }
 
 /** How far ahead of now a sample may be (Prometheus's maxAheadTime). */

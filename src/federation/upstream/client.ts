@@ -425,10 +425,6 @@ export class UpstreamClient {
     return this.callStreaming(this.getUrl(path, params), tenant, getCall(signal, 'json', what), opts, 'whole');
   }
 
-  /** `GET <url><path>?params` (federate, which only takes GET; `expects` its answer's kind, JSON when left out). */
-  get(tenant: string, path: string, params: Params, signal?: AbortSignal, expects: Expected = 'json'): Promise<UpstreamAnswer> {
-    return this.call(this.getUrl(path, params), tenant, getCall(signal, expects));
-  }
 
   /** As get, a 2xx answer passed on as it arrives (federate: `expects` 'exposition'; label values: 'json'); `what` names the call in messages. */
   getStream(tenant: string, path: string, params: Params, signal: AbortSignal | undefined, opts: StreamOptions, what: string, expects: Expected): Promise<UpstreamAnswer | UpstreamStream> {
